@@ -1,0 +1,49 @@
+# klaviyo-codegen: every target sets up what it needs (venv + pinned packages) on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    := generated/klaviyo-client
+PKG    := $(OUT)/src/klaviyo_client
+
+.PHONY: all setup generate test check lint typecheck drift bench clean
+
+all: generate
+
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+## generate: the client package from the default specs (specs/sources.yaml) into generated/
+generate: $(STAMP)
+	$(BIN)/klaviyo-codegen generate --out $(OUT)
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## check: lint + types (generator and generated package) + drift of generated/
+check: lint typecheck drift
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator templates/overlays tests bench
+	$(BIN)/ruff format --check generator templates/overlays tests bench
+	cd $(OUT) && ../../$(BIN)/ruff check . && ../../$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict generator
+	cd $(OUT) && ../../$(BIN)/mypy --strict src/klaviyo_client
+
+drift: $(STAMP)
+	$(BIN)/klaviyo-codegen check --out $(OUT)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

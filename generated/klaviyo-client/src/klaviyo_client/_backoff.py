@@ -1,0 +1,429 @@
+"""Retry and backoff policy: pure decisions, no I/O.
+
+The request pipeline asks one :class:`RetryState` per logical call "what now?" after every attempt
+and sleeps for the returned number of seconds, or stops when it gets ``None``. Nothing here sleeps,
+reads a socket or imports httpx; the monotonic clock, the wall clock and the random source are
+injectable, so every decision can be tested without waiting.
+
+Defaults (:class:`RetryPolicy`)
+-------------------------------
+==========================  ================================  ===================================
+field                       default                           meaning
+==========================  ================================  ===================================
+``max_retries``             3                                 retries after the first attempt
+                                                              (so at most 4 requests); 0 disables
+``initial_delay``           0.5 s                             backoff ceiling before retry 1
+``multiplier``              2.0                               ceiling growth per retry
+``max_delay``               30.0 s                            cap on one *computed* backoff sleep
+``jitter``                  ``"full"``                        see below
+``deadline``                60.0 s                            overall budget from the first
+                                                              attempt; ``None`` = unbounded
+``retry_statuses``          429, 503, 504, 524                statuses worth another attempt
+``retry_server_errors``     False                             also retry 500 and 502
+``retry_connection_errors`` True                              retry transport failures
+``retry_timeouts``          True                              retry timeouts
+``respect_retry_after``     True                              obey ``Retry-After`` /
+                                                              ``RateLimit-Reset``
+==========================  ================================  ===================================
+
+Backoff. Before retry ``n`` (1-based) the ceiling is
+``min(max_delay, initial_delay * multiplier ** (n - 1))`` (0.5, 1, 2, 4, ... 30 s). With
+``jitter="full"`` the sleep is drawn uniformly from ``[0, ceiling]`` ("full jitter": clients that
+failed together do not retry together, and the expected total wait is half the ceiling sum). With
+``jitter="decorrelated"`` the sleep is drawn from ``[initial_delay, previous * multiplier]`` and
+then capped at ``max_delay``. ``jitter="none"`` sleeps exactly the ceiling (useful in tests).
+
+Server-given delays. When the answer carries ``Retry-After`` (delta-seconds, integer or decimal, or
+an HTTP-date; a date in the past means 0) or, if that is absent or unreadable, Klaviyo's
+``RateLimit-Reset`` (seconds), the sleep is at least that long: the server knows when its window
+reopens, and asking earlier only burns the quota. A small random extra of at most 10 % of the
+server delay, and never more than 1 s, is added on top so that many workers limited in the same
+window do not all return in the same instant. Server delays are *not* capped by ``max_delay``; the
+deadline bounds them instead. Negative or unreadable values are ignored (ordinary backoff applies).
+
+Deadline. No returned delay ever ends past ``start + deadline`` (``start`` = when the state was
+created, i.e. just before the first attempt). If the next sleep would cross it, the state stops
+and says so in :attr:`RetryState.reason` (for instance ``"retry-after 120.0s exceeds deadline"``);
+the caller then raises the last error, e.g. a rate-limit error carrying the server's delay.
+
+Idempotency rules, and why
+--------------------------
+A retry is only safe when doing the work twice is harmless or the work was provably never done.
+
+* Idempotent calls (``GET``, ``PUT``, ``DELETE``, ``HEAD``, ``OPTIONS``, or operations the caller
+  knows to be safe to repeat) are retried on every retryable status and every failure kind that the
+  policy enables.
+* Non-idempotent calls (``POST``, ``PATCH``) are retried only when the server cannot have done the
+  work: a ``429`` (the rate limiter refuses before any processing) and the failure kinds where the
+  request never left the client: ``"connect"``, ``"connect_timeout"``, ``"pool_timeout"``. They are
+  never retried on a 5xx (Klaviyo may have committed the write before failing), nor on
+  ``"reset"``, ``"read_timeout"``, ``"write_error"``, ``"write_timeout"`` or ``"protocol"``: the
+  request may have been received and processed, and repeating it could, say, create a second
+  campaign, send a second message or subscribe a profile twice.
+
+Klaviyo de-duplicates events by their ``unique_id``. Once the pipeline sets a ``unique_id`` on a
+``create_event``-like payload, repeating it cannot double-count, so such operations may be marked
+idempotent (``idempotent=True``) and get the full retry behaviour despite being ``POST``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from http import HTTPStatus
+from typing import Any, Literal, get_args
+
+__all__ = [
+    "DEFAULT_RETRY_STATUSES",
+    "FAILURE_KINDS",
+    "FAILURE_TEXT",
+    "NOT_SENT_KINDS",
+    "SERVER_ERROR_STATUSES",
+    "TIMEOUT_KINDS",
+    "FailureKind",
+    "Jitter",
+    "RetryPolicy",
+    "RetryState",
+    "parse_retry_after",
+    "status_text",
+]
+
+FailureKind = Literal[
+    "connect",
+    "connect_timeout",
+    "pool_timeout",
+    "write_error",
+    "write_timeout",
+    "read_timeout",
+    "reset",
+    "protocol",
+]
+"""How a transport attempt failed.
+
+``connect``          TCP connect refused or failed: the request was provably not sent.
+``connect_timeout``  connecting took too long: not sent.
+``pool_timeout``     no pooled connection became free in time: not sent.
+``write_error``      the connection broke while sending: the request may be partially sent.
+``write_timeout``    sending took too long: may be partially sent.
+``read_timeout``     the request was sent but no answer came in time: may have been processed.
+``reset``            the connection was reset or closed after the request was sent: may have
+                     been processed.
+``protocol``         the answer was malformed: the request was sent and may have been processed.
+"""
+
+Jitter = Literal["full", "decorrelated", "none"]
+
+FAILURE_KINDS: frozenset[FailureKind] = frozenset(get_args(FailureKind))
+NOT_SENT_KINDS: frozenset[FailureKind] = frozenset({"connect", "connect_timeout", "pool_timeout"})
+TIMEOUT_KINDS: frozenset[FailureKind] = frozenset(
+    {"connect_timeout", "pool_timeout", "write_timeout", "read_timeout"}
+)
+DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 503, 504, 524})
+SERVER_ERROR_STATUSES: frozenset[int] = frozenset({500, 502})
+
+_JITTERS: frozenset[str] = frozenset(get_args(Jitter))
+_SERVER_JITTER_FRACTION = 0.1
+_SERVER_JITTER_MAX = 1.0
+_SECONDS_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*")
+_EXTRA_PHRASES = {
+    520: "Web Server Returned an Unknown Error",
+    521: "Web Server Is Down",
+    522: "Connection Timed Out",
+    523: "Origin Is Unreachable",
+    524: "A Timeout Occurred",
+}
+FAILURE_TEXT: Mapping[FailureKind, str] = {
+    # a short human phrase per failure kind, for reasons and messages
+    "connect": "connect error",
+    "connect_timeout": "connect timeout",
+    "pool_timeout": "pool timeout",
+    "write_error": "write error",
+    "write_timeout": "write timeout",
+    "read_timeout": "read timeout",
+    "reset": "connection reset",
+    "protocol": "protocol error",
+}
+
+
+def _non_negative(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before repeating a request. Immutable; see the module docstring."""
+
+    max_retries: int = 3
+    initial_delay: float = 0.5
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+    jitter: Jitter = "full"
+    deadline: float | None = 60.0
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+    retry_server_errors: bool = False
+    retry_connection_errors: bool = True
+    retry_timeouts: bool = True
+    respect_retry_after: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {type(self.max_retries).__name__}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        _non_negative("initial_delay", self.initial_delay)
+        _non_negative("multiplier", self.multiplier)
+        if self.multiplier < 1:
+            raise ValueError(f"multiplier must be >= 1, got {self.multiplier!r}")
+        _non_negative("max_delay", self.max_delay)
+        if self.deadline is not None:
+            _non_negative("deadline", self.deadline)
+        if self.jitter not in _JITTERS:
+            raise ValueError(f"jitter must be one of {sorted(_JITTERS)}, got {self.jitter!r}")
+        # accept any iterable of ints (a set, a list) and store it as a frozenset
+        statuses: frozenset[object] = frozenset(self.retry_statuses)
+        if type(self.retry_statuses) is not frozenset:
+            object.__setattr__(self, "retry_statuses", statuses)
+        for status in statuses:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise ValueError(f"retry_statuses must hold HTTP status codes, got {status!r}")
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def retries_status(self, status: int) -> bool:
+        """Whether *status* is retryable at all under this policy (before idempotency rules)."""
+        return status in self.retry_statuses or (
+            self.retry_server_errors and status in SERVER_ERROR_STATUSES
+        )
+
+    def retries_failure(self, kind: FailureKind) -> bool:
+        """Whether failure *kind* is retryable at all under this policy (before idempotency)."""
+        if kind in TIMEOUT_KINDS:
+            return self.retry_timeouts
+        return self.retry_connection_errors
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, item in headers.items():
+        if key.lower() == lowered:
+            return item
+    return None
+
+
+def _seconds(value: str) -> float | None:
+    if _SECONDS_RE.fullmatch(value) is None:
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) else None
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The delay in seconds the server asked for, or ``None`` if it gave none (or garbage).
+
+    Reads ``Retry-After`` as delta-seconds (``"2"``, ``"1.5"``) or as an HTTP-date (a date in the
+    past gives 0.0); when that header is absent or unreadable, reads Klaviyo's ``RateLimit-Reset``
+    (seconds). Header names are matched case-insensitively, so a plain ``dict`` works as well as
+    ``httpx.Headers``. *now* is the wall-clock time (``time.time()`` if omitted) used for dates.
+    """
+    raw = _header(headers, "Retry-After")
+    if raw is not None:
+        seconds = _seconds(raw)
+        if seconds is not None:
+            return seconds
+        # imported on demand: email.utils costs ~15 ms at import and dates are rare here
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(raw.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            current = time.time() if now is None else now
+            return max(0.0, when.timestamp() - current)
+    reset = _header(headers, "RateLimit-Reset")
+    if reset is not None:
+        return _seconds(reset)
+    return None
+
+
+def status_text(status: int, fallback: str = "") -> str:
+    """``"429 Too Many Requests"``: the status and its standard phrase (*fallback* if unknown)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = _EXTRA_PHRASES.get(status, fallback)
+    return f"{status} {phrase}" if phrase else str(status)
+
+
+class RetryState:
+    """Retry bookkeeping for one logical call (first attempt plus its retries).
+
+    Create it just before the first attempt; after each attempt call :meth:`on_response` or
+    :meth:`on_error`. A float result is the number of seconds to sleep before the next attempt;
+    ``None`` means stop and hand the last response or error to the user.
+
+    Attributes:
+        attempt: 1-based number of the attempt just reported (0 before the first report).
+        reason: why the last decision was taken, e.g. ``"429 Too Many Requests"`` (retrying) or
+            ``"retry-after 120.0s exceeds deadline"`` (stopping).
+        retry_after: the delay in seconds asked for by the answer just reported (``Retry-After``
+            or ``RateLimit-Reset``), or ``None``; recorded even when the policy ignores it.
+        delay: the last delay returned, or ``None``.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_deadline_at",
+        "_previous",
+        "_rng",
+        "_wall_clock",
+        "attempt",
+        "delay",
+        "idempotent",
+        "policy",
+        "reason",
+        "retry_after",
+        "started",
+    )
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        idempotent: bool,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.policy = policy
+        self.idempotent = idempotent
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._rng = rng
+        self.started = clock()
+        self._deadline_at = None if policy.deadline is None else self.started + policy.deadline
+        self._previous = policy.initial_delay
+        self.attempt = 0
+        self.reason = ""
+        self.retry_after: float | None = None
+        self.delay: float | None = None
+
+    @property
+    def retries(self) -> int:
+        """How many retries have been made or granted so far."""
+        return max(0, self.attempt - 1) + (1 if self.delay is not None else 0)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the state was created."""
+        return self._clock() - self.started
+
+    def on_response(self, status: int, headers: Mapping[str, str]) -> float | None:
+        """Decide after an HTTP answer: seconds to wait before retrying, or ``None`` to stop."""
+        self.attempt += 1
+        self.delay = None
+        policy = self.policy
+        if status < 400 and status not in policy.retry_statuses:
+            self.retry_after = None
+            self.reason = status_text(status)
+            return None
+        self.retry_after = parse_retry_after(headers, self._wall_clock())
+        what = status_text(status)
+        if not policy.retries_status(status):
+            self.reason = f"{what} is not retryable"
+            return None
+        if status != 429 and not self.idempotent:
+            self.reason = f"{what} on a non-idempotent request is not retried"
+            return None
+        return self._schedule(what, self.retry_after if policy.respect_retry_after else None)
+
+    def on_error(self, kind: FailureKind) -> float | None:
+        """Decide after a transport failure: seconds to wait before retrying, or ``None``."""
+        if kind not in FAILURE_KINDS:
+            raise ValueError(
+                f"unknown failure kind {kind!r}, expected one of {sorted(FAILURE_KINDS)}"
+            )
+        self.attempt += 1
+        self.delay = None
+        self.retry_after = None
+        what = FAILURE_TEXT[kind]
+        if not self.policy.retries_failure(kind):
+            self.reason = f"{what} is not retried by this policy"
+            return None
+        if kind not in NOT_SENT_KINDS and not self.idempotent:
+            self.reason = f"{what} on a non-idempotent request is not retried (it may have run)"
+            return None
+        return self._schedule(what, None)
+
+    def _schedule(self, what: str, server_delay: float | None) -> float | None:
+        policy = self.policy
+        if self.attempt > policy.max_retries:
+            if policy.max_retries == 0:
+                self.reason = f"{what}; retries are disabled"
+            else:
+                self.reason = f"{what}; max retries ({policy.max_retries}) exhausted"
+            return None
+        remaining = None if self._deadline_at is None else self._deadline_at - self._clock()
+        if server_delay is not None:
+            if remaining is not None and server_delay > remaining:
+                self.reason = f"retry-after {server_delay:.1f}s exceeds deadline ({what})"
+                return None
+            bound = min(_SERVER_JITTER_MAX, server_delay * _SERVER_JITTER_FRACTION)
+            delay = server_delay + self._uniform(0.0, bound)
+            if remaining is not None:
+                delay = min(delay, remaining)
+            self.reason = f"{what}; retry-after {server_delay:.1f}s"
+        else:
+            delay = self._backoff()
+            if remaining is not None and delay > remaining:
+                self.reason = f"backoff {delay:.2f}s exceeds deadline ({what})"
+                return None
+            self.reason = what
+        self.delay = delay
+        return delay
+
+    def _backoff(self) -> float:
+        policy = self.policy
+        if policy.jitter == "decorrelated":
+            upper = min(policy.max_delay, self._previous * policy.multiplier)
+            lower = min(policy.initial_delay, upper)
+            delay = self._uniform(lower, upper)
+            self._previous = max(delay, policy.initial_delay)
+            return delay
+        try:
+            ceiling = policy.initial_delay * policy.multiplier ** (self.attempt - 1)
+        except OverflowError:
+            ceiling = math.inf
+        ceiling = min(policy.max_delay, ceiling)
+        if policy.jitter == "none":
+            return ceiling
+        return self._uniform(0.0, ceiling)
+
+    def _uniform(self, low: float, high: float) -> float:
+        if high <= low:
+            return low
+        rng = self._rng
+        value = rng.uniform(low, high) if rng is not None else random.uniform(low, high)
+        return min(max(value, low), high)
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryState(attempt={self.attempt}, idempotent={self.idempotent}, "
+            f"reason={self.reason!r}, delay={self.delay!r})"
+        )

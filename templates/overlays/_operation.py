@@ -1,0 +1,162 @@
+"""Operation records: what the request pipeline needs to know about each API operation.
+
+The generated ``_registry`` module builds one :class:`Operation` per operationId; resource
+methods pass their arguments positionally in ``Operation.params`` order, so the per-call work
+is a zip over a precomputed tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Operation", "Param"]
+
+
+class Param:
+    """One parameter of an operation (path, query or header)."""
+
+    __slots__ = (
+        "_allowed",
+        "choices",
+        "csv",
+        "kind",
+        "location",
+        "maximum",
+        "minimum",
+        "multi",
+        "name",
+        "required",
+        "wire",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        wire: str,
+        location: str,
+        kind: str = "str",
+        *,
+        required: bool = False,
+        csv: bool = False,
+        multi: bool = False,
+        choices: tuple[Any, ...] | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None:
+        self.name = name
+        self.wire = wire
+        self.location = location
+        self.kind = kind
+        self.required = required
+        self.csv = csv
+        self.multi = multi
+        self.choices = choices
+        self.minimum = minimum
+        self.maximum = maximum
+        self._allowed: frozenset[Any] | None = None
+
+    @property
+    def allowed(self) -> frozenset[Any] | None:
+        """The enum values as a set (built on first use)."""
+        if self.choices is None:
+            return None
+        if self._allowed is None:
+            self._allowed = frozenset(self.choices)
+        return self._allowed
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, wire={self.wire!r}, in={self.location!r})"
+
+
+class Operation:
+    """An API operation as the client sees it; also the record users get from ``OPERATIONS``."""
+
+    __slots__ = (
+        "_response_decoder",
+        "aliases",
+        "auth",
+        "body",
+        "body_model",
+        "body_required",
+        "deprecated",
+        "extensions",
+        "id",
+        "method",
+        "name",
+        "package",
+        "paginated",
+        "params",
+        "path",
+        "rate_limit",
+        "resource",
+        "response",
+        "response_kind",
+        "retry_safe",
+        "scopes",
+        "server",
+        "summary",
+        "tag",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        method: str,
+        path: str,
+        resource: str,
+        name: str,
+        *,
+        package: str,
+        tag: str,
+        summary: str = "",
+        aliases: tuple[str, ...] = (),
+        deprecated: bool = False,
+        params: tuple[Param, ...] = (),
+        body: str | None = None,
+        body_model: str | None = None,
+        body_required: bool = False,
+        response: str | None = None,
+        response_kind: str = "none",
+        auth: str = "private",
+        paginated: str | None = None,
+        retry_safe: bool = False,
+        scopes: tuple[str, ...] = (),
+        rate_limit: Mapping[str, str] | None = None,
+        server: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self.method = method
+        self.path = path
+        self.resource = resource
+        self.name = name
+        self.package = package
+        self.tag = tag
+        self.summary = summary
+        self.aliases = aliases
+        self.deprecated = deprecated
+        self.params = params
+        self.body = body
+        self.body_model = body_model
+        self.body_required = body_required
+        self.response = response
+        self.response_kind = response_kind
+        self.auth = auth
+        self.paginated = paginated
+        self.retry_safe = retry_safe
+        self.scopes = scopes
+        self.rate_limit = dict(rate_limit or {})
+        self.server = server
+        self.extensions = dict(extensions or {})
+        self._response_decoder: Any = None
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether a failed attempt may be repeated without risk of doing the work twice."""
+        return self.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or self.retry_safe
+
+    def __repr__(self) -> str:
+        return (
+            f"Operation({self.id!r}, {self.method} {self.path}, client.{self.resource}.{self.name})"
+        )
