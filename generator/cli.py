@@ -56,7 +56,50 @@ def build_apis(
         apis["legacy"] = Builder(
             leg.doc, leg.label, "klaviyo_client.legacy", retry_safe=safe
         ).build()
+        apply_migration(apis["legacy"], apis["current"], load_migration())
     return apis, fixes
+
+
+def load_migration() -> dict[str, dict[str, str | None]]:
+    """specs/migration.yaml: legacy operationId → {replacement, note}."""
+    path = specs.SPECS_DIR / "migration.yaml"
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return {str(k): dict(v) for k, v in (data.get("migration") or {}).items()}
+
+
+def apply_migration(legacy: Api, current: Api, table: dict[str, dict[str, str | None]]) -> None:
+    """Attach each legacy operation's replacement and deprecation message (as data, checked)."""
+    by_id = {op.id: op for op in current.operations}
+    missing = [op.id for op in legacy.operations if op.id not in table]
+    if missing:
+        raise SpecError("specs/migration.yaml", "#/migration", f"no entry for {missing}")
+    for op in legacy.operations:
+        entry = table[op.id]
+        target = entry.get("replacement")
+        note = str(entry.get("note") or "")
+        op.deprecated = True
+        if target:
+            new = by_id.get(str(target))
+            if new is None:
+                raise SpecError(
+                    "specs/migration.yaml",
+                    f"#/migration/{op.id}/replacement",
+                    f"{target!r} is not an operation of {current.source_label}",
+                )
+            use = f"client.{new.resource}.{new.name}() ({new.method} {new.path})"
+            op.replacement = new.id
+            op.deprecation = (
+                f"legacy {op.id} is deprecated: Klaviyo retired the v1/v2 API. "
+                f"Use klaviyo_client.Klaviyo: {use}. {note}"
+            )
+        else:
+            op.replacement = None
+            op.deprecation = (
+                f"legacy {op.id} is deprecated: Klaviyo retired the v1/v2 API. "
+                f"No direct replacement. {note}"
+            )
+        op.migration_note = note
 
 
 def _peak_rss_mib() -> float:

@@ -96,7 +96,9 @@ class ParamDef:
     @property
     def annotation(self) -> str:
         ann = self.type.annotation
-        if self.csv or self.multi:
+        if self.kind == "object":
+            ann = "Mapping[str, Any]"
+        elif self.csv or self.multi:
             ann = f"Sequence[{_strip_none(ann)}]"
         if not self.required:
             ann = f"{_strip_none(ann)} | None"
@@ -113,7 +115,8 @@ class BodyDef:
 
     @property
     def annotation(self) -> str:
-        base = f"{self.model} | Mapping[str, Any]" if self.model else "Mapping[str, Any]"
+        typed = self.model or (_strip_none(self.type.annotation) if self.type.refs else None)
+        base = f"{typed} | Mapping[str, Any]" if typed else "Mapping[str, Any]"
         return base if self.required else f"{base} | None"
 
 
@@ -140,6 +143,9 @@ class OperationDef:
     rate_limit: dict[str, str]
     server: str | None
     extensions: dict[str, Any]
+    deprecation: str = ""
+    replacement: str | None = None
+    migration_note: str = ""
 
     @property
     def refs(self) -> set[str]:
@@ -697,6 +703,7 @@ class Builder:
         required = bool(p.get("required", False))
         kind_schema = self.deref(schema, [*where, "schema"])
         is_array = isinstance(kind_schema, dict) and kind_schema.get("type") == "array"
+        is_object = isinstance(kind_schema, dict) and kind_schema.get("type") == "object"
         explode = p.get("explode", p.get("style", "form") == "form")
         csv = is_array and not explode
         multi = is_array and bool(explode)
@@ -714,7 +721,11 @@ class Builder:
             required=required,
             csv=csv,
             multi=multi,
-            kind=t.kind if t.kind in ("int", "bool", "number", "datetime", "date") else "str",
+            kind="object"
+            if is_object and explode
+            else t.kind
+            if t.kind in ("int", "bool", "number", "datetime", "date")
+            else "str",
             minimum=minimum,
             maximum=maximum,
             doc=clean_doc(p.get("description"), 300),

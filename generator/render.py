@@ -108,9 +108,9 @@ def op_docstring(op: OperationDef) -> str:
             "Paginated: iterate over every item with "
             f"``client.paginate(client.{op.resource}.{op.name}, ...)``.",
         ]
-    note = getattr(op, "deprecation_note", "")
     if op.deprecated:
-        lines += ["", f".. deprecated:: {note or 'Klaviyo marks this operation deprecated.'}"]
+        note = op.deprecation or "Klaviyo marks this operation deprecated."
+        lines += ["", f".. deprecated:: {note}"]
     if op.params or op.body:
         lines += ["", "Args:"]
         for p in op.params:
@@ -243,6 +243,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     for res in api.resources:
         imports = _resource_imports(api, res.operations, "..models")
         annotations = [p.annotation for op in res.operations for p in op.params]
+        annotations += ["Any"] if any(op.body for op in res.operations) else []
         annotations += [op.body.annotation for op in res.operations if op.body]
         annotations += [op.returns for op in res.operations]
         _write(
@@ -254,7 +255,9 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             imports=imports,
             typing=typing_names(annotations),
             needs_sequence=any(p.csv or p.multi for op in res.operations for p in op.params),
-            needs_mapping=any(op.body for op in res.operations),
+            needs_mapping=any(
+                op.body or any(p.kind == "object" for p in op.params) for op in res.operations
+            ),
             needs_cast=any(op.response for op in res.operations),
         )
     modules = api.model_modules

@@ -7,10 +7,11 @@ is a zip over a precomputed tuple.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Operation", "Param"]
+__all__ = ["Operation", "Param", "warn_deprecated"]
 
 
 class Param:
@@ -80,6 +81,7 @@ class Operation:
         "body_model",
         "body_required",
         "deprecated",
+        "deprecation",
         "extensions",
         "id",
         "method",
@@ -112,6 +114,7 @@ class Operation:
         summary: str = "",
         aliases: tuple[str, ...] = (),
         deprecated: bool = False,
+        deprecation: str = "",
         params: tuple[Param, ...] = (),
         body: str | None = None,
         body_model: str | None = None,
@@ -136,6 +139,7 @@ class Operation:
         self.summary = summary
         self.aliases = aliases
         self.deprecated = deprecated
+        self.deprecation = deprecation
         self.params = params
         self.body = body
         self.body_model = body_model
@@ -160,3 +164,9 @@ class Operation:
         return (
             f"Operation({self.id!r}, {self.method} {self.path}, client.{self.resource}.{self.name})"
         )
+
+
+def warn_deprecated(op: Operation) -> None:
+    """Warn that ``op`` is deprecated, naming its replacement (called by generated methods)."""
+    message = op.deprecation or f"{op.id} is deprecated by Klaviyo"
+    warnings.warn(message, DeprecationWarning, stacklevel=3)

@@ -4828,6 +4828,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             body="json",
             body_model="EventCreateQueryV2",
             body_required=True,
+            retry_safe=True,
             scopes=("events:write",),
             rate_limit={
                 "burst": "350/s",
@@ -4872,6 +4873,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             body="json",
             body_model="EventsBulkCreateJob",
             body_required=True,
+            retry_safe=True,
             scopes=("events:write",),
             rate_limit={
                 "burst": "10/s",

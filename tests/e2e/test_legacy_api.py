@@ -1,0 +1,144 @@
+"""The legacy v1/v2 surface: one request per auth kind and body kind, exact on the wire."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from collections.abc import Callable
+
+import httpx
+import pytest
+import yaml
+
+import klaviyo_client
+from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
+from tests.conftest import GENERATED, ROOT, SHARED_SPECS
+
+KEY = "pk_legacy_0123456789abcdef"
+LEGACY = json.loads((SHARED_SPECS / "klaviyo-legacy-v1-v2.json").read_text())
+
+
+def legacy_client(
+    answer: Callable[[httpx.Request], httpx.Response],
+) -> tuple[KlaviyoLegacy, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append(request)
+        return answer(request)
+
+    return KlaviyoLegacy(api_key=KEY, transport=httpx.MockTransport(record)), seen
+
+
+def test_all_50_operations_in_their_own_registry() -> None:
+    spec_ids = {
+        op["operationId"]
+        for item in LEGACY["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    assert len(spec_ids) == 50
+    assert set(OPERATIONS) == spec_ids
+    assert all(op.deprecated for op in OPERATIONS.values())
+    # colliding ids never shadow each other
+    for op_id in ("get_profile", "get_lists", "create_template"):
+        assert OPERATIONS[op_id].path.startswith("/api/v")
+        assert not klaviyo_client.OPERATIONS[op_id].path.startswith("/api/v")
+    assert len(klaviyo_client.OPERATIONS) == 345
+
+
+def test_private_key_query_get_with_typed_list_answer() -> None:
+    client, seen = legacy_client(
+        lambda r: httpx.Response(200, json=[{"list_id": "Ab12", "list_name": "VIP"}])
+    )
+    with pytest.warns(DeprecationWarning, match=r"client\.lists\.get_lists\(\)"):
+        lists = client.lists_segments.get_lists()
+    (request,) = seen
+    assert request.url.host == "a.klaviyo.com"
+    assert request.url.path == "/api/v2/lists"
+    assert request.url.params["api_key"] == KEY
+    assert "authorization" not in request.headers
+    assert "revision" not in request.headers
+    assert request.headers["accept"] == "application/json"
+    assert lists[0]["list_id"] == "Ab12"
+
+
+def test_form_body() -> None:
+    client, seen = legacy_client(lambda r: httpx.Response(200, json={"list_id": "N3w"}))
+    with pytest.warns(DeprecationWarning, match="create_list"):
+        client.lists_segments.create_list({"list_name": "Newsletter"})
+    (request,) = seen
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert urllib.parse.parse_qs(request.content.decode()) == {"list_name": ["Newsletter"]}
+    assert request.url.params["api_key"] == KEY
+
+
+def test_json_body() -> None:
+    client, seen = legacy_client(lambda r: httpx.Response(200, json=[{"id": "P1"}]))
+    profiles = [{"email": "ada@example.com"}]
+    with pytest.warns(DeprecationWarning, match="add_profiles_to_list"):
+        client.lists_segments.add_members("Ab12", {"profiles": profiles})
+    (request,) = seen
+    assert request.url.path == "/api/v2/list/Ab12/members"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"profiles": profiles}
+
+
+def test_public_key_in_payload_text_answer() -> None:
+    client, seen = legacy_client(lambda r: httpx.Response(200, text="1"))
+    payload = {"token": "AbC123", "event": "Viewed", "customer_properties": {"$email": "a@b.co"}}
+    data = base64.b64encode(json.dumps(payload).encode()).decode()
+    with pytest.warns(DeprecationWarning, match="create_client_event"):
+        answer = client.track_identify.track_get(data=data)
+    assert answer == "1"
+    (request,) = seen
+    assert request.url.path == "/api/track"
+    assert "api_key" not in request.url.params
+    assert json.loads(base64.b64decode(request.url.params["data"])) == payload
+
+
+def test_public_key_form_field_and_other_host() -> None:
+    client, seen = legacy_client(lambda r: httpx.Response(200, json={"success": True}))
+    with pytest.warns(DeprecationWarning):
+        client.back_in_stock.back_in_stock_subscribe(
+            {"a": "AbC123", "email": "a@b.co", "variant": "V1", "platform": "api"}
+        )
+    with pytest.warns(DeprecationWarning, match="create_client_subscription"):
+        client.sign_up_forms_front_end.front_end_subscribe({"g": "Ab12", "email": "a@b.co"})
+    stock, form = seen
+    assert stock.url.host == "a.klaviyo.com"
+    assert urllib.parse.parse_qs(stock.content.decode())["a"] == ["AbC123"]
+    assert "api_key" not in stock.url.params
+    assert form.url.host == "manage.kmail-lists.com"
+    assert form.url.path == "/ajax/subscriptions/subscribe"
+    assert "api_key" not in form.url.params
+
+
+def test_exploded_object_query_params() -> None:
+    client, seen = legacy_client(lambda r: httpx.Response(200, json={"id": "P1"}))
+    with pytest.warns(DeprecationWarning):
+        client.profiles.update_profile("P1", params={"$first_name": "Ada", "vip": True})
+    assert seen[0].url.params.multi_items() == [
+        ("$first_name", "Ada"),
+        ("vip", "true"),
+        ("api_key", KEY),
+    ]
+
+
+def test_migration_table_covers_every_operation() -> None:
+    table = yaml.safe_load((ROOT / "specs" / "migration.yaml").read_text())["migration"]
+    assert set(table) == set(OPERATIONS)
+    for op_id, entry in table.items():
+        replacement = entry["replacement"]
+        if replacement:
+            assert replacement in klaviyo_client.OPERATIONS, op_id
+            assert replacement in OPERATIONS[op_id].deprecation
+        else:
+            assert "No direct replacement" in OPERATIONS[op_id].deprecation
+    readme = (GENERATED / "README.md").read_text()
+    section = readme.split("### Migration table", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert sorted(r.split("`")[1].split(".", 1)[1] for r in rows) == sorted(OPERATIONS)
