@@ -117,8 +117,9 @@ def op_docstring(op: OperationDef) -> str:
             text = f"``{p.wire}``" if p.wire != p.name else ""
             if p.doc:
                 text = f"{text}: {p.doc}" if text else p.doc
-            text = " ".join(text.split()) or "(no description)"
-            lines.append(f"    {p.name}: {text}")
+            text = " ".join(text.split())
+            if text:
+                lines.append(f"    {p.name}: {text}")
         if op.body:
             what = f" (``{op.body.model}`` or an equivalent mapping)" if op.body.model else ""
             lines.append(f"    body: the request document{what}.")

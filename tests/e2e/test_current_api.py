@@ -1,4 +1,4 @@
-"""End to end on the real current spec: the committed package, driven through httpx.MockTransport."""
+"""End to end on the real current spec: the committed package, driven by httpx.MockTransport."""
 
 from __future__ import annotations
 

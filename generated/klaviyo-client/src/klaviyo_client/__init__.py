@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backoff import RetryPolicy as RetryPolicy
+    from ._batch import AsyncEventBatcher as AsyncEventBatcher
+    from ._batch import BatchFailure as BatchFailure
+    from ._batch import EventBatcher as EventBatcher
     from ._client import AsyncKlaviyo as AsyncKlaviyo
     from ._client import Klaviyo as Klaviyo
     from ._errors import APIConnectionError as APIConnectionError
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._registry import OPERATIONS as OPERATIONS
+    from ._track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
+    from ._track import KlaviyoPublic as KlaviyoPublic
     from ._transport import RawResponse as RawResponse
     from ._transport import RequestOptions as RequestOptions
 
@@ -48,6 +53,11 @@ _LAZY = {
     "OPERATIONS": "._registry",
     "Operation": "._operation",
     "RetryPolicy": "._backoff",
+    "KlaviyoPublic": "._track",
+    "AsyncKlaviyoPublic": "._track",
+    "EventBatcher": "._batch",
+    "AsyncEventBatcher": "._batch",
+    "BatchFailure": "._batch",
     "Model": "._model",
     "RawResponse": "._transport",
     "RequestOptions": "._transport",
@@ -73,12 +83,17 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncEventBatcher",
     "AsyncKlaviyo",
+    "AsyncKlaviyoPublic",
     "AuthenticationError",
     "BadRequestError",
+    "BatchFailure",
     "ConflictError",
     "ErrorDetail",
+    "EventBatcher",
     "Klaviyo",
+    "KlaviyoPublic",
     "KlaviyoError",
     "Model",
     "NotFoundError",

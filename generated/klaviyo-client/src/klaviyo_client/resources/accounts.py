@@ -74,15 +74,7 @@ class Accounts(SyncResource):
         """
         return cast(
             "GetAccountResponse",
-            self._client._request(
-                _get_account,
-                (
-                    id,
-                    fields_account,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_account, (id, fields_account), None, request_options),
         )
 
 
@@ -134,13 +126,5 @@ class AsyncAccounts(AsyncResource):
         """
         return cast(
             "GetAccountResponse",
-            await self._client._request(
-                _get_account,
-                (
-                    id,
-                    fields_account,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_account, (id, fields_account), None, request_options),
         )

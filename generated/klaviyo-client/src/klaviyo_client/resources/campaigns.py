@@ -200,13 +200,7 @@ class Campaigns(SyncResource):
             "GetCampaignResponseCompoundDocument",
             self._client._request(
                 _get_campaign,
-                (
-                    id,
-                    fields_campaign_message,
-                    fields_campaign,
-                    fields_tag,
-                    include,
-                ),
+                (id, fields_campaign_message, fields_campaign, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -234,15 +228,7 @@ class Campaigns(SyncResource):
         """
         return cast(
             "PatchCampaignResponse",
-            self._client._request(
-                _update_campaign,
-                (
-                    id,
-                    fields_campaign,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_campaign, (id, fields_campaign), body, request_options),
         )
 
     def delete_campaign(
@@ -329,13 +315,7 @@ class Campaigns(SyncResource):
         return cast(
             "PatchCampaignMessageResponse",
             self._client._request(
-                _update_campaign_message,
-                (
-                    id,
-                    fields_campaign_message,
-                ),
-                body,
-                request_options,
+                _update_campaign_message, (id, fields_campaign_message), body, request_options
             ),
         )
 
@@ -360,13 +340,7 @@ class Campaigns(SyncResource):
         return cast(
             "GetCampaignSendJobResponse",
             self._client._request(
-                _get_campaign_send_job,
-                (
-                    id,
-                    fields_campaign_send_job,
-                ),
-                None,
-                request_options,
+                _get_campaign_send_job, (id, fields_campaign_send_job), None, request_options
             ),
         )
 
@@ -418,10 +392,7 @@ class Campaigns(SyncResource):
             "GetCampaignRecipientEstimationJobResponse",
             self._client._request(
                 _get_campaign_recipient_estimation_job,
-                (
-                    id,
-                    fields_campaign_recipient_estimation_job,
-                ),
+                (id, fields_campaign_recipient_estimation_job),
                 None,
                 request_options,
             ),
@@ -451,10 +422,7 @@ class Campaigns(SyncResource):
             "GetCampaignRecipientEstimationResponse",
             self._client._request(
                 _get_campaign_recipient_estimation,
-                (
-                    id,
-                    fields_campaign_recipient_estimation,
-                ),
+                (id, fields_campaign_recipient_estimation),
                 None,
                 request_options,
             ),
@@ -603,20 +571,13 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_campaign``.
 
         Args:
-            id: (no description)
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetCampaignResponse",
             self._client._request(
-                _get_campaign_for_campaign_message,
-                (
-                    id,
-                    fields_campaign,
-                ),
-                None,
-                request_options,
+                _get_campaign_for_campaign_message, (id, fields_campaign), None, request_options
             ),
         )
 
@@ -637,7 +598,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_relationships_campaign``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -665,20 +625,13 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_template``.
 
         Args:
-            id: (no description)
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTemplateResponse",
             self._client._request(
-                _get_template_for_campaign_message,
-                (
-                    id,
-                    fields_template,
-                ),
-                None,
-                request_options,
+                _get_template_for_campaign_message, (id, fields_template), None, request_options
             ),
         )
 
@@ -699,7 +652,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_relationships_template``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -727,20 +679,13 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_image``.
 
         Args:
-            id: (no description)
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetImageResponse",
             self._client._request(
-                _get_image_for_campaign_message,
-                (
-                    id,
-                    fields_image,
-                ),
-                None,
-                request_options,
+                _get_image_for_campaign_message, (id, fields_image), None, request_options
             ),
         )
 
@@ -761,7 +706,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_message_relationships_image``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -787,7 +731,6 @@ class Campaigns(SyncResource):
         Also available as: ``update_campaign_message_relationships_image``.
 
         Args:
-            id: (no description)
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -811,21 +754,12 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
-            self._client._request(
-                _get_tags_for_campaign,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tags_for_campaign, (id, fields_tag), None, request_options),
         )
 
     get_campaign_tags = get_tags_for_campaign
@@ -845,7 +779,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -875,7 +808,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_campaign_messages``, ``get_campaign_messages``.
 
         Args:
-            id: (no description)
             fields_campaign_message: ``fields[campaign-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -919,7 +851,6 @@ class Campaigns(SyncResource):
         Also available as: ``get_campaign_relationships_campaign_messages``, ``get_campaign_relationships_messages``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1046,13 +977,7 @@ class AsyncCampaigns(AsyncResource):
             "GetCampaignResponseCompoundDocument",
             await self._client._request(
                 _get_campaign,
-                (
-                    id,
-                    fields_campaign_message,
-                    fields_campaign,
-                    fields_tag,
-                    include,
-                ),
+                (id, fields_campaign_message, fields_campaign, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -1081,13 +1006,7 @@ class AsyncCampaigns(AsyncResource):
         return cast(
             "PatchCampaignResponse",
             await self._client._request(
-                _update_campaign,
-                (
-                    id,
-                    fields_campaign,
-                ),
-                body,
-                request_options,
+                _update_campaign, (id, fields_campaign), body, request_options
             ),
         )
 
@@ -1175,13 +1094,7 @@ class AsyncCampaigns(AsyncResource):
         return cast(
             "PatchCampaignMessageResponse",
             await self._client._request(
-                _update_campaign_message,
-                (
-                    id,
-                    fields_campaign_message,
-                ),
-                body,
-                request_options,
+                _update_campaign_message, (id, fields_campaign_message), body, request_options
             ),
         )
 
@@ -1206,13 +1119,7 @@ class AsyncCampaigns(AsyncResource):
         return cast(
             "GetCampaignSendJobResponse",
             await self._client._request(
-                _get_campaign_send_job,
-                (
-                    id,
-                    fields_campaign_send_job,
-                ),
-                None,
-                request_options,
+                _get_campaign_send_job, (id, fields_campaign_send_job), None, request_options
             ),
         )
 
@@ -1264,10 +1171,7 @@ class AsyncCampaigns(AsyncResource):
             "GetCampaignRecipientEstimationJobResponse",
             await self._client._request(
                 _get_campaign_recipient_estimation_job,
-                (
-                    id,
-                    fields_campaign_recipient_estimation_job,
-                ),
+                (id, fields_campaign_recipient_estimation_job),
                 None,
                 request_options,
             ),
@@ -1297,10 +1201,7 @@ class AsyncCampaigns(AsyncResource):
             "GetCampaignRecipientEstimationResponse",
             await self._client._request(
                 _get_campaign_recipient_estimation,
-                (
-                    id,
-                    fields_campaign_recipient_estimation,
-                ),
+                (id, fields_campaign_recipient_estimation),
                 None,
                 request_options,
             ),
@@ -1449,20 +1350,13 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_campaign``.
 
         Args:
-            id: (no description)
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetCampaignResponse",
             await self._client._request(
-                _get_campaign_for_campaign_message,
-                (
-                    id,
-                    fields_campaign,
-                ),
-                None,
-                request_options,
+                _get_campaign_for_campaign_message, (id, fields_campaign), None, request_options
             ),
         )
 
@@ -1483,7 +1377,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_relationships_campaign``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1511,20 +1404,13 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_template``.
 
         Args:
-            id: (no description)
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTemplateResponse",
             await self._client._request(
-                _get_template_for_campaign_message,
-                (
-                    id,
-                    fields_template,
-                ),
-                None,
-                request_options,
+                _get_template_for_campaign_message, (id, fields_template), None, request_options
             ),
         )
 
@@ -1545,7 +1431,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_relationships_template``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1573,20 +1458,13 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_image``.
 
         Args:
-            id: (no description)
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetImageResponse",
             await self._client._request(
-                _get_image_for_campaign_message,
-                (
-                    id,
-                    fields_image,
-                ),
-                None,
-                request_options,
+                _get_image_for_campaign_message, (id, fields_image), None, request_options
             ),
         )
 
@@ -1607,7 +1485,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_message_relationships_image``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1635,7 +1512,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``update_campaign_message_relationships_image``.
 
         Args:
-            id: (no description)
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1661,20 +1537,13 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
             await self._client._request(
-                _get_tags_for_campaign,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
+                _get_tags_for_campaign, (id, fields_tag), None, request_options
             ),
         )
 
@@ -1695,7 +1564,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1725,7 +1593,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_campaign_messages``, ``get_campaign_messages``.
 
         Args:
-            id: (no description)
             fields_campaign_message: ``fields[campaign-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -1769,7 +1636,6 @@ class AsyncCampaigns(AsyncResource):
         Also available as: ``get_campaign_relationships_campaign_messages``, ``get_campaign_relationships_messages``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(

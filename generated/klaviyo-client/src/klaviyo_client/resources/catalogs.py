@@ -252,12 +252,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemResponseCompoundDocument",
             self._client._request(
                 _get_catalog_item,
-                (
-                    id,
-                    fields_catalog_item,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (id, fields_catalog_item, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -286,13 +281,7 @@ class Catalogs(SyncResource):
         return cast(
             "PatchCatalogItemResponse",
             self._client._request(
-                _update_catalog_item,
-                (
-                    id,
-                    fields_catalog_item,
-                ),
-                body,
-                request_options,
+                _update_catalog_item, (id, fields_catalog_item), body, request_options
             ),
         )
 
@@ -351,13 +340,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantResponseCollection",
             self._client._request(
                 _get_catalog_variants,
-                (
-                    fields_catalog_variant,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_catalog_variant, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -409,13 +392,7 @@ class Catalogs(SyncResource):
         return cast(
             "GetCatalogVariantResponse",
             self._client._request(
-                _get_catalog_variant,
-                (
-                    id,
-                    fields_catalog_variant,
-                ),
-                None,
-                request_options,
+                _get_catalog_variant, (id, fields_catalog_variant), None, request_options
             ),
         )
 
@@ -442,13 +419,7 @@ class Catalogs(SyncResource):
         return cast(
             "PatchCatalogVariantResponse",
             self._client._request(
-                _update_catalog_variant,
-                (
-                    id,
-                    fields_catalog_variant,
-                ),
-                body,
-                request_options,
+                _update_catalog_variant, (id, fields_catalog_variant), body, request_options
             ),
         )
 
@@ -508,13 +479,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryResponseCollection",
             self._client._request(
                 _get_catalog_categories,
-                (
-                    fields_catalog_category,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_catalog_category, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -568,13 +533,7 @@ class Catalogs(SyncResource):
         return cast(
             "GetCatalogCategoryResponse",
             self._client._request(
-                _get_catalog_category,
-                (
-                    id,
-                    fields_catalog_category,
-                ),
-                None,
-                request_options,
+                _get_catalog_category, (id, fields_catalog_category), None, request_options
             ),
         )
 
@@ -602,13 +561,7 @@ class Catalogs(SyncResource):
         return cast(
             "PatchCatalogCategoryResponse",
             self._client._request(
-                _update_catalog_category,
-                (
-                    id,
-                    fields_catalog_category,
-                ),
-                body,
-                request_options,
+                _update_catalog_category, (id, fields_catalog_category), body, request_options
             ),
         )
 
@@ -663,11 +616,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemCreateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_create_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -750,12 +699,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemCreateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_create_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_create_job,
-                    fields_catalog_item,
-                    include,
-                ),
+                (job_id, fields_catalog_item_bulk_create_job, fields_catalog_item, include),
                 None,
                 request_options,
             ),
@@ -798,11 +742,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemUpdateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_update_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -885,12 +825,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemUpdateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_update_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_update_job,
-                    fields_catalog_item,
-                    include,
-                ),
+                (job_id, fields_catalog_item_bulk_update_job, fields_catalog_item, include),
                 None,
                 request_options,
             ),
@@ -933,11 +868,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemDeleteJobResponseCollection",
             self._client._request(
                 _get_bulk_delete_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1014,10 +945,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemDeleteJobResponse",
             self._client._request(
                 _get_bulk_delete_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_item_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -1060,11 +988,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantCreateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_create_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1147,12 +1071,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantCreateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_create_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_create_job,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (job_id, fields_catalog_variant_bulk_create_job, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -1195,11 +1114,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_update_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1282,12 +1197,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantUpdateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_update_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_update_job,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (job_id, fields_catalog_variant_bulk_update_job, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -1330,11 +1240,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantDeleteJobResponseCollection",
             self._client._request(
                 _get_bulk_delete_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1411,10 +1317,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantDeleteJobResponse",
             self._client._request(
                 _get_bulk_delete_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_variant_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -1457,11 +1360,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_create_categories_jobs,
-                (
-                    fields_catalog_category_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1545,12 +1444,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryCreateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_create_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_create_job,
-                    fields_catalog_category,
-                    include,
-                ),
+                (job_id, fields_catalog_category_bulk_create_job, fields_catalog_category, include),
                 None,
                 request_options,
             ),
@@ -1593,11 +1487,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_update_categories_jobs,
-                (
-                    fields_catalog_category_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1681,12 +1571,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryUpdateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_update_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_update_job,
-                    fields_catalog_category,
-                    include,
-                ),
+                (job_id, fields_catalog_category_bulk_update_job, fields_catalog_category, include),
                 None,
                 request_options,
             ),
@@ -1729,11 +1614,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryDeleteJobResponseCollection",
             self._client._request(
                 _get_bulk_delete_categories_jobs,
-                (
-                    fields_catalog_category_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1810,10 +1691,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryDeleteJobResponse",
             self._client._request(
                 _get_bulk_delete_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_category_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -1935,13 +1813,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryItemsRelationshipsResponseCollection",
             self._client._request(
                 _get_item_ids_for_catalog_category,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2062,14 +1934,7 @@ class Catalogs(SyncResource):
             "GetCatalogVariantResponseCollection",
             self._client._request(
                 _get_variants_for_catalog_item,
-                (
-                    id,
-                    fields_catalog_variant,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_catalog_variant, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2114,13 +1979,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemVariantsRelationshipsResponseCollection",
             self._client._request(
                 _get_variant_ids_for_catalog_item,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2168,14 +2027,7 @@ class Catalogs(SyncResource):
             "GetCatalogCategoryResponseCollection",
             self._client._request(
                 _get_categories_for_catalog_item,
-                (
-                    id,
-                    fields_catalog_category,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_catalog_category, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2215,13 +2067,7 @@ class Catalogs(SyncResource):
             "GetCatalogItemCategoriesRelationshipsResponseCollection",
             self._client._request(
                 _get_category_ids_for_catalog_item,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2417,12 +2263,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemResponseCompoundDocument",
             await self._client._request(
                 _get_catalog_item,
-                (
-                    id,
-                    fields_catalog_item,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (id, fields_catalog_item, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -2451,13 +2292,7 @@ class AsyncCatalogs(AsyncResource):
         return cast(
             "PatchCatalogItemResponse",
             await self._client._request(
-                _update_catalog_item,
-                (
-                    id,
-                    fields_catalog_item,
-                ),
-                body,
-                request_options,
+                _update_catalog_item, (id, fields_catalog_item), body, request_options
             ),
         )
 
@@ -2516,13 +2351,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantResponseCollection",
             await self._client._request(
                 _get_catalog_variants,
-                (
-                    fields_catalog_variant,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_catalog_variant, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2574,13 +2403,7 @@ class AsyncCatalogs(AsyncResource):
         return cast(
             "GetCatalogVariantResponse",
             await self._client._request(
-                _get_catalog_variant,
-                (
-                    id,
-                    fields_catalog_variant,
-                ),
-                None,
-                request_options,
+                _get_catalog_variant, (id, fields_catalog_variant), None, request_options
             ),
         )
 
@@ -2607,13 +2430,7 @@ class AsyncCatalogs(AsyncResource):
         return cast(
             "PatchCatalogVariantResponse",
             await self._client._request(
-                _update_catalog_variant,
-                (
-                    id,
-                    fields_catalog_variant,
-                ),
-                body,
-                request_options,
+                _update_catalog_variant, (id, fields_catalog_variant), body, request_options
             ),
         )
 
@@ -2673,13 +2490,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryResponseCollection",
             await self._client._request(
                 _get_catalog_categories,
-                (
-                    fields_catalog_category,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_catalog_category, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -2733,13 +2544,7 @@ class AsyncCatalogs(AsyncResource):
         return cast(
             "GetCatalogCategoryResponse",
             await self._client._request(
-                _get_catalog_category,
-                (
-                    id,
-                    fields_catalog_category,
-                ),
-                None,
-                request_options,
+                _get_catalog_category, (id, fields_catalog_category), None, request_options
             ),
         )
 
@@ -2767,13 +2572,7 @@ class AsyncCatalogs(AsyncResource):
         return cast(
             "PatchCatalogCategoryResponse",
             await self._client._request(
-                _update_catalog_category,
-                (
-                    id,
-                    fields_catalog_category,
-                ),
-                body,
-                request_options,
+                _update_catalog_category, (id, fields_catalog_category), body, request_options
             ),
         )
 
@@ -2828,11 +2627,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemCreateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_create_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -2915,12 +2710,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemCreateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_create_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_create_job,
-                    fields_catalog_item,
-                    include,
-                ),
+                (job_id, fields_catalog_item_bulk_create_job, fields_catalog_item, include),
                 None,
                 request_options,
             ),
@@ -2963,11 +2753,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemUpdateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_update_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3050,12 +2836,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemUpdateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_update_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_update_job,
-                    fields_catalog_item,
-                    include,
-                ),
+                (job_id, fields_catalog_item_bulk_update_job, fields_catalog_item, include),
                 None,
                 request_options,
             ),
@@ -3098,11 +2879,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemDeleteJobResponseCollection",
             await self._client._request(
                 _get_bulk_delete_catalog_items_jobs,
-                (
-                    fields_catalog_item_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_item_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3179,10 +2956,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemDeleteJobResponse",
             await self._client._request(
                 _get_bulk_delete_catalog_items_job,
-                (
-                    job_id,
-                    fields_catalog_item_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_item_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -3225,11 +2999,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantCreateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_create_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3312,12 +3082,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantCreateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_create_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_create_job,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (job_id, fields_catalog_variant_bulk_create_job, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -3360,11 +3125,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_update_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3447,12 +3208,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantUpdateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_update_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_update_job,
-                    fields_catalog_variant,
-                    include,
-                ),
+                (job_id, fields_catalog_variant_bulk_update_job, fields_catalog_variant, include),
                 None,
                 request_options,
             ),
@@ -3495,11 +3251,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantDeleteJobResponseCollection",
             await self._client._request(
                 _get_bulk_delete_variants_jobs,
-                (
-                    fields_catalog_variant_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_variant_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3576,10 +3328,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantDeleteJobResponse",
             await self._client._request(
                 _get_bulk_delete_variants_job,
-                (
-                    job_id,
-                    fields_catalog_variant_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_variant_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -3622,11 +3371,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_create_categories_jobs,
-                (
-                    fields_catalog_category_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3710,12 +3455,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryCreateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_create_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_create_job,
-                    fields_catalog_category,
-                    include,
-                ),
+                (job_id, fields_catalog_category_bulk_create_job, fields_catalog_category, include),
                 None,
                 request_options,
             ),
@@ -3758,11 +3498,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_update_categories_jobs,
-                (
-                    fields_catalog_category_bulk_update_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_update_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3846,12 +3582,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryUpdateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_update_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_update_job,
-                    fields_catalog_category,
-                    include,
-                ),
+                (job_id, fields_catalog_category_bulk_update_job, fields_catalog_category, include),
                 None,
                 request_options,
             ),
@@ -3894,11 +3625,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryDeleteJobResponseCollection",
             await self._client._request(
                 _get_bulk_delete_categories_jobs,
-                (
-                    fields_catalog_category_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_catalog_category_bulk_delete_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -3975,10 +3702,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryDeleteJobResponse",
             await self._client._request(
                 _get_bulk_delete_categories_job,
-                (
-                    job_id,
-                    fields_catalog_category_bulk_delete_job,
-                ),
+                (job_id, fields_catalog_category_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -4100,13 +3824,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryItemsRelationshipsResponseCollection",
             await self._client._request(
                 _get_item_ids_for_catalog_category,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -4231,14 +3949,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogVariantResponseCollection",
             await self._client._request(
                 _get_variants_for_catalog_item,
-                (
-                    id,
-                    fields_catalog_variant,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_catalog_variant, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -4283,13 +3994,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemVariantsRelationshipsResponseCollection",
             await self._client._request(
                 _get_variant_ids_for_catalog_item,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -4337,14 +4042,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogCategoryResponseCollection",
             await self._client._request(
                 _get_categories_for_catalog_item,
-                (
-                    id,
-                    fields_catalog_category,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_catalog_category, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -4384,13 +4082,7 @@ class AsyncCatalogs(AsyncResource):
             "GetCatalogItemCategoriesRelationshipsResponseCollection",
             await self._client._request(
                 _get_category_ids_for_catalog_item,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),

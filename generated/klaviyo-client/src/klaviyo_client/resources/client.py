@@ -140,14 +140,7 @@ class Client(SyncResource):
             "GetClientReviewResponseDTOCollection",
             self._client._request(
                 _get_client_reviews,
-                (
-                    company_id,
-                    fields_review,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (company_id, fields_review, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -223,13 +216,7 @@ class Client(SyncResource):
             "GetGeofenceResponseCollection",
             self._client._request(
                 _get_client_geofences,
-                (
-                    company_id,
-                    fields_geofence,
-                    page_cursor,
-                    page_size,
-                    x_klaviyo_api_filters,
-                ),
+                (company_id, fields_geofence, page_cursor, page_size, x_klaviyo_api_filters),
                 None,
                 request_options,
             ),
@@ -448,7 +435,6 @@ class Client(SyncResource):
         ``GET /client/ip-allowlists/{id}`` · rate limits: burst 75/s, steady 750/m
 
         Args:
-            id: (no description)
             company_id: Your Public API Key / Site ID. See [this article](https://help.klaviyo.com/hc/en-us/articles/115005062267) for more details.
             fields_ip_allowlist: ``fields[ip-allowlist]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
@@ -457,11 +443,7 @@ class Client(SyncResource):
             "IpAllowlistResponseDataWrapper",
             self._client._request(
                 _get_client_ip_allowlist,
-                (
-                    id,
-                    company_id,
-                    fields_ip_allowlist,
-                ),
+                (id, company_id, fields_ip_allowlist),
                 None,
                 request_options,
             ),
@@ -556,14 +538,7 @@ class AsyncClient(AsyncResource):
             "GetClientReviewResponseDTOCollection",
             await self._client._request(
                 _get_client_reviews,
-                (
-                    company_id,
-                    fields_review,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (company_id, fields_review, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -639,13 +614,7 @@ class AsyncClient(AsyncResource):
             "GetGeofenceResponseCollection",
             await self._client._request(
                 _get_client_geofences,
-                (
-                    company_id,
-                    fields_geofence,
-                    page_cursor,
-                    page_size,
-                    x_klaviyo_api_filters,
-                ),
+                (company_id, fields_geofence, page_cursor, page_size, x_klaviyo_api_filters),
                 None,
                 request_options,
             ),
@@ -870,7 +839,6 @@ class AsyncClient(AsyncResource):
         ``GET /client/ip-allowlists/{id}`` · rate limits: burst 75/s, steady 750/m
 
         Args:
-            id: (no description)
             company_id: Your Public API Key / Site ID. See [this article](https://help.klaviyo.com/hc/en-us/articles/115005062267) for more details.
             fields_ip_allowlist: ``fields[ip-allowlist]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
@@ -879,11 +847,7 @@ class AsyncClient(AsyncResource):
             "IpAllowlistResponseDataWrapper",
             await self._client._request(
                 _get_client_ip_allowlist,
-                (
-                    id,
-                    company_id,
-                    fields_ip_allowlist,
-                ),
+                (id, company_id, fields_ip_allowlist),
                 None,
                 request_options,
             ),

@@ -93,14 +93,7 @@ class Coupons(SyncResource):
         return cast(
             "GetCouponResponseCollection",
             self._client._request(
-                _get_coupons,
-                (
-                    fields_coupon,
-                    page_cursor,
-                    page_size,
-                ),
-                None,
-                request_options,
+                _get_coupons, (fields_coupon, page_cursor, page_size), None, request_options
             ),
         )
 
@@ -147,15 +140,7 @@ class Coupons(SyncResource):
         """
         return cast(
             "GetCouponResponse",
-            self._client._request(
-                _get_coupon,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_coupon, (id, fields_coupon), None, request_options),
         )
 
     def update_coupon(
@@ -178,15 +163,7 @@ class Coupons(SyncResource):
         """
         return cast(
             "PatchCouponResponse",
-            self._client._request(
-                _update_coupon,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_coupon, (id, fields_coupon), body, request_options),
         )
 
     def delete_coupon(
@@ -242,14 +219,7 @@ class Coupons(SyncResource):
             "GetCouponCodeResponseCollectionCompoundDocument",
             self._client._request(
                 _get_coupon_codes,
-                (
-                    filter,
-                    fields_coupon_code,
-                    fields_coupon,
-                    include,
-                    page_cursor,
-                    page_size,
-                ),
+                (filter, fields_coupon_code, fields_coupon, include, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -308,12 +278,7 @@ class Coupons(SyncResource):
             "GetCouponCodeResponseCompoundDocument",
             self._client._request(
                 _get_coupon_code,
-                (
-                    id,
-                    fields_coupon_code,
-                    fields_coupon,
-                    include,
-                ),
+                (id, fields_coupon_code, fields_coupon, include),
                 None,
                 request_options,
             ),
@@ -344,13 +309,7 @@ class Coupons(SyncResource):
         return cast(
             "PatchCouponCodeResponse",
             self._client._request(
-                _update_coupon_code,
-                (
-                    id,
-                    fields_coupon_code,
-                ),
-                body,
-                request_options,
+                _update_coupon_code, (id, fields_coupon_code), body, request_options
             ),
         )
 
@@ -406,11 +365,7 @@ class Coupons(SyncResource):
             "GetCouponCodeCreateJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_create_coupon_code_jobs,
-                (
-                    fields_coupon_code_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_coupon_code_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -490,12 +445,7 @@ class Coupons(SyncResource):
             "GetCouponCodeCreateJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_create_coupon_codes_job,
-                (
-                    job_id,
-                    fields_coupon_code_bulk_create_job,
-                    fields_coupon_code,
-                    include,
-                ),
+                (job_id, fields_coupon_code_bulk_create_job, fields_coupon_code, include),
                 None,
                 request_options,
             ),
@@ -526,13 +476,7 @@ class Coupons(SyncResource):
         return cast(
             "GetCouponResponse",
             self._client._request(
-                _get_coupon_for_coupon_code,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                None,
-                request_options,
+                _get_coupon_for_coupon_code, (id, fields_coupon), None, request_options
             ),
         )
 
@@ -596,13 +540,7 @@ class Coupons(SyncResource):
             "GetCouponCodeResponseCollection",
             self._client._request(
                 _get_coupon_codes_for_coupon,
-                (
-                    id,
-                    fields_coupon_code,
-                    filter,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_coupon_code, filter, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -642,12 +580,7 @@ class Coupons(SyncResource):
             "GetCouponCodesRelationshipsResponseCollection",
             self._client._request(
                 _get_coupon_code_ids_for_coupon,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, filter, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -692,14 +625,7 @@ class AsyncCoupons(AsyncResource):
         return cast(
             "GetCouponResponseCollection",
             await self._client._request(
-                _get_coupons,
-                (
-                    fields_coupon,
-                    page_cursor,
-                    page_size,
-                ),
-                None,
-                request_options,
+                _get_coupons, (fields_coupon, page_cursor, page_size), None, request_options
             ),
         )
 
@@ -746,15 +672,7 @@ class AsyncCoupons(AsyncResource):
         """
         return cast(
             "GetCouponResponse",
-            await self._client._request(
-                _get_coupon,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_coupon, (id, fields_coupon), None, request_options),
         )
 
     async def update_coupon(
@@ -777,15 +695,7 @@ class AsyncCoupons(AsyncResource):
         """
         return cast(
             "PatchCouponResponse",
-            await self._client._request(
-                _update_coupon,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                body,
-                request_options,
-            ),
+            await self._client._request(_update_coupon, (id, fields_coupon), body, request_options),
         )
 
     async def delete_coupon(
@@ -841,14 +751,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodeResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_coupon_codes,
-                (
-                    filter,
-                    fields_coupon_code,
-                    fields_coupon,
-                    include,
-                    page_cursor,
-                    page_size,
-                ),
+                (filter, fields_coupon_code, fields_coupon, include, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -907,12 +810,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodeResponseCompoundDocument",
             await self._client._request(
                 _get_coupon_code,
-                (
-                    id,
-                    fields_coupon_code,
-                    fields_coupon,
-                    include,
-                ),
+                (id, fields_coupon_code, fields_coupon, include),
                 None,
                 request_options,
             ),
@@ -943,13 +841,7 @@ class AsyncCoupons(AsyncResource):
         return cast(
             "PatchCouponCodeResponse",
             await self._client._request(
-                _update_coupon_code,
-                (
-                    id,
-                    fields_coupon_code,
-                ),
-                body,
-                request_options,
+                _update_coupon_code, (id, fields_coupon_code), body, request_options
             ),
         )
 
@@ -1005,11 +897,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodeCreateJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_create_coupon_code_jobs,
-                (
-                    fields_coupon_code_bulk_create_job,
-                    filter,
-                    page_cursor,
-                ),
+                (fields_coupon_code_bulk_create_job, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -1089,12 +977,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodeCreateJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_create_coupon_codes_job,
-                (
-                    job_id,
-                    fields_coupon_code_bulk_create_job,
-                    fields_coupon_code,
-                    include,
-                ),
+                (job_id, fields_coupon_code_bulk_create_job, fields_coupon_code, include),
                 None,
                 request_options,
             ),
@@ -1125,13 +1008,7 @@ class AsyncCoupons(AsyncResource):
         return cast(
             "GetCouponResponse",
             await self._client._request(
-                _get_coupon_for_coupon_code,
-                (
-                    id,
-                    fields_coupon,
-                ),
-                None,
-                request_options,
+                _get_coupon_for_coupon_code, (id, fields_coupon), None, request_options
             ),
         )
 
@@ -1197,13 +1074,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodeResponseCollection",
             await self._client._request(
                 _get_coupon_codes_for_coupon,
-                (
-                    id,
-                    fields_coupon_code,
-                    filter,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_coupon_code, filter, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1243,12 +1114,7 @@ class AsyncCoupons(AsyncResource):
             "GetCouponCodesRelationshipsResponseCollection",
             await self._client._request(
                 _get_coupon_code_ids_for_coupon,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, filter, page_cursor, page_size),
                 None,
                 request_options,
             ),

@@ -142,11 +142,7 @@ class CustomObjects(SyncResource):
             "GetDataSourceResponseCollection",
             self._client._request(
                 _get_data_sources,
-                (
-                    fields_data_source,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_data_source, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -198,13 +194,7 @@ class CustomObjects(SyncResource):
         return cast(
             "GetDataSourceResponse",
             self._client._request(
-                _get_data_source,
-                (
-                    id,
-                    fields_data_source,
-                ),
-                None,
-                request_options,
+                _get_data_source, (id, fields_data_source), None, request_options
             ),
         )
 
@@ -248,13 +238,7 @@ class CustomObjects(SyncResource):
         return cast(
             "GetSourceMappingResponse",
             self._client._request(
-                _get_source_mapping,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
-                None,
-                request_options,
+                _get_source_mapping, (id, fields_source_mapping), None, request_options
             ),
         )
 
@@ -282,13 +266,7 @@ class CustomObjects(SyncResource):
         return cast(
             "PatchSourceMappingResponse",
             self._client._request(
-                _update_source_mapping,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
-                body,
-                request_options,
+                _update_source_mapping, (id, fields_source_mapping), body, request_options
             ),
         )
 
@@ -318,12 +296,7 @@ class CustomObjects(SyncResource):
             "GetObjectTypeResponseCollectionCompoundDocument",
             self._client._request(
                 _get_object_types,
-                (
-                    fields_object_schema,
-                    fields_object_type,
-                    filter,
-                    include,
-                ),
+                (fields_object_schema, fields_object_type, filter, include),
                 None,
                 request_options,
             ),
@@ -382,13 +355,7 @@ class CustomObjects(SyncResource):
             "GetObjectTypeResponseCompoundDocument",
             self._client._request(
                 _get_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                    fields_object_type,
-                    fields_profile_object_type,
-                    include,
-                ),
+                (id, fields_object_schema, fields_object_type, fields_profile_object_type, include),
                 None,
                 request_options,
             ),
@@ -476,13 +443,7 @@ class CustomObjects(SyncResource):
         return cast(
             "PatchObjectSchemaResponse",
             self._client._request(
-                _update_object_schema,
-                (
-                    id,
-                    fields_object_schema,
-                ),
-                body,
-                request_options,
+                _update_object_schema, (id, fields_object_schema), body, request_options
             ),
         )
 
@@ -507,13 +468,7 @@ class CustomObjects(SyncResource):
         return cast(
             "GetObjectRecordResponse",
             self._client._request(
-                _get_object_record,
-                (
-                    id,
-                    fields_object_record,
-                ),
-                None,
-                request_options,
+                _get_object_record, (id, fields_object_record), None, request_options
             ),
         )
 
@@ -648,12 +603,7 @@ class CustomObjects(SyncResource):
             "GetObjectRecordResponseCollection",
             self._client._request(
                 _get_records_for_object_type,
-                (
-                    id,
-                    fields_object_record,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_object_record, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -688,14 +638,7 @@ class CustomObjects(SyncResource):
         return cast(
             "GetObjectTypeRecordsRelationshipsResponseCollection",
             self._client._request(
-                _get_record_ids_for_object_type,
-                (
-                    id,
-                    page_cursor,
-                    page_size,
-                ),
-                None,
-                request_options,
+                _get_record_ids_for_object_type, (id, page_cursor, page_size), None, request_options
             ),
         )
 
@@ -796,11 +739,7 @@ class CustomObjects(SyncResource):
             "GetObjectTypeIngestionLogsRelationshipsResponseCollection",
             self._client._request(
                 _get_ingestion_log_ids_for_object_type,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                ),
+                (id, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -832,10 +771,7 @@ class CustomObjects(SyncResource):
             "GetObjectSchemaResponse",
             self._client._request(
                 _get_current_schema_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
+                (id, fields_object_schema),
                 None,
                 request_options,
             ),
@@ -893,13 +829,7 @@ class CustomObjects(SyncResource):
         return cast(
             "GetObjectSchemaResponse",
             self._client._request(
-                _get_draft_schema_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
-                None,
-                request_options,
+                _get_draft_schema_for_object_type, (id, fields_object_schema), None, request_options
             ),
         )
 
@@ -956,10 +886,7 @@ class CustomObjects(SyncResource):
             "GetObjectSchemaResponseCollection",
             self._client._request(
                 _get_schema_versions_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
+                (id, fields_object_schema),
                 None,
                 request_options,
             ),
@@ -1073,10 +1000,7 @@ class CustomObjects(SyncResource):
             "GetSourceMappingResponse",
             self._client._request(
                 _get_source_mapping_for_object_schema,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
+                (id, fields_source_mapping),
                 None,
                 request_options,
             ),
@@ -1355,11 +1279,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetDataSourceResponseCollection",
             await self._client._request(
                 _get_data_sources,
-                (
-                    fields_data_source,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_data_source, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1411,13 +1331,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "GetDataSourceResponse",
             await self._client._request(
-                _get_data_source,
-                (
-                    id,
-                    fields_data_source,
-                ),
-                None,
-                request_options,
+                _get_data_source, (id, fields_data_source), None, request_options
             ),
         )
 
@@ -1461,13 +1375,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "GetSourceMappingResponse",
             await self._client._request(
-                _get_source_mapping,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
-                None,
-                request_options,
+                _get_source_mapping, (id, fields_source_mapping), None, request_options
             ),
         )
 
@@ -1495,13 +1403,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "PatchSourceMappingResponse",
             await self._client._request(
-                _update_source_mapping,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
-                body,
-                request_options,
+                _update_source_mapping, (id, fields_source_mapping), body, request_options
             ),
         )
 
@@ -1531,12 +1433,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectTypeResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_object_types,
-                (
-                    fields_object_schema,
-                    fields_object_type,
-                    filter,
-                    include,
-                ),
+                (fields_object_schema, fields_object_type, filter, include),
                 None,
                 request_options,
             ),
@@ -1595,13 +1492,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectTypeResponseCompoundDocument",
             await self._client._request(
                 _get_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                    fields_object_type,
-                    fields_profile_object_type,
-                    include,
-                ),
+                (id, fields_object_schema, fields_object_type, fields_profile_object_type, include),
                 None,
                 request_options,
             ),
@@ -1689,13 +1580,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "PatchObjectSchemaResponse",
             await self._client._request(
-                _update_object_schema,
-                (
-                    id,
-                    fields_object_schema,
-                ),
-                body,
-                request_options,
+                _update_object_schema, (id, fields_object_schema), body, request_options
             ),
         )
 
@@ -1720,13 +1605,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "GetObjectRecordResponse",
             await self._client._request(
-                _get_object_record,
-                (
-                    id,
-                    fields_object_record,
-                ),
-                None,
-                request_options,
+                _get_object_record, (id, fields_object_record), None, request_options
             ),
         )
 
@@ -1861,12 +1740,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectRecordResponseCollection",
             await self._client._request(
                 _get_records_for_object_type,
-                (
-                    id,
-                    fields_object_record,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_object_record, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1901,14 +1775,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "GetObjectTypeRecordsRelationshipsResponseCollection",
             await self._client._request(
-                _get_record_ids_for_object_type,
-                (
-                    id,
-                    page_cursor,
-                    page_size,
-                ),
-                None,
-                request_options,
+                _get_record_ids_for_object_type, (id, page_cursor, page_size), None, request_options
             ),
         )
 
@@ -2009,11 +1876,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectTypeIngestionLogsRelationshipsResponseCollection",
             await self._client._request(
                 _get_ingestion_log_ids_for_object_type,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                ),
+                (id, filter, page_cursor),
                 None,
                 request_options,
             ),
@@ -2045,10 +1908,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectSchemaResponse",
             await self._client._request(
                 _get_current_schema_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
+                (id, fields_object_schema),
                 None,
                 request_options,
             ),
@@ -2106,13 +1966,7 @@ class AsyncCustomObjects(AsyncResource):
         return cast(
             "GetObjectSchemaResponse",
             await self._client._request(
-                _get_draft_schema_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
-                None,
-                request_options,
+                _get_draft_schema_for_object_type, (id, fields_object_schema), None, request_options
             ),
         )
 
@@ -2169,10 +2023,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetObjectSchemaResponseCollection",
             await self._client._request(
                 _get_schema_versions_for_object_type,
-                (
-                    id,
-                    fields_object_schema,
-                ),
+                (id, fields_object_schema),
                 None,
                 request_options,
             ),
@@ -2290,10 +2141,7 @@ class AsyncCustomObjects(AsyncResource):
             "GetSourceMappingResponse",
             await self._client._request(
                 _get_source_mapping_for_object_schema,
-                (
-                    id,
-                    fields_source_mapping,
-                ),
+                (id, fields_source_mapping),
                 None,
                 request_options,
             ),

@@ -166,14 +166,7 @@ class Events(SyncResource):
             "GetEventResponseCompoundDocument",
             self._client._request(
                 _get_event,
-                (
-                    id,
-                    fields_attribution,
-                    fields_event,
-                    fields_metric,
-                    fields_profile,
-                    include,
-                ),
+                (id, fields_attribution, fields_event, fields_metric, fields_profile, include),
                 None,
                 request_options,
             ),
@@ -231,13 +224,7 @@ class Events(SyncResource):
         return cast(
             "GetMetricResponse",
             self._client._request(
-                _get_metric_for_event,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_event, (id, fields_metric), None, request_options
             ),
         )
 
@@ -295,11 +282,7 @@ class Events(SyncResource):
             "GetProfileResponse",
             self._client._request(
                 _get_profile_for_event,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 None,
                 request_options,
             ),
@@ -455,14 +438,7 @@ class AsyncEvents(AsyncResource):
             "GetEventResponseCompoundDocument",
             await self._client._request(
                 _get_event,
-                (
-                    id,
-                    fields_attribution,
-                    fields_event,
-                    fields_metric,
-                    fields_profile,
-                    include,
-                ),
+                (id, fields_attribution, fields_event, fields_metric, fields_profile, include),
                 None,
                 request_options,
             ),
@@ -520,13 +496,7 @@ class AsyncEvents(AsyncResource):
         return cast(
             "GetMetricResponse",
             await self._client._request(
-                _get_metric_for_event,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_event, (id, fields_metric), None, request_options
             ),
         )
 
@@ -584,11 +554,7 @@ class AsyncEvents(AsyncResource):
             "GetProfileResponse",
             await self._client._request(
                 _get_profile_for_event,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 None,
                 request_options,
             ),

@@ -163,13 +163,7 @@ class Flows(SyncResource):
         return cast(
             "PostFlowV2Response",
             self._client._request(
-                _create_flow,
-                (
-                    additional_fields_flow,
-                    fields_flow,
-                ),
-                body,
-                request_options,
+                _create_flow, (additional_fields_flow, fields_flow), body, request_options
             ),
         )
 
@@ -191,7 +185,6 @@ class Flows(SyncResource):
         ``GET /api/flows/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             additional_fields_flow: ``additional-fields[flow]``: Request additional fields not included by default in the response. Supported values: 'definition'
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -203,14 +196,7 @@ class Flows(SyncResource):
             "GetFlowV2ResponseCompoundDocument",
             self._client._request(
                 _get_flow,
-                (
-                    id,
-                    additional_fields_flow,
-                    fields_flow_action,
-                    fields_flow,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_flow, fields_flow_action, fields_flow, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -238,15 +224,7 @@ class Flows(SyncResource):
         """
         return cast(
             "PatchFlowResponse",
-            self._client._request(
-                _update_flow,
-                (
-                    id,
-                    fields_flow,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_flow, (id, fields_flow), body, request_options),
         )
 
     def delete_flow(
@@ -284,7 +262,6 @@ class Flows(SyncResource):
         ``GET /api/flow-actions/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -295,13 +272,7 @@ class Flows(SyncResource):
             "GetFlowActionEncodedResponseCompoundDocument",
             self._client._request(
                 _get_flow_action,
-                (
-                    id,
-                    fields_flow_action,
-                    fields_flow_message,
-                    fields_flow,
-                    include,
-                ),
+                (id, fields_flow_action, fields_flow_message, fields_flow, include),
                 None,
                 request_options,
             ),
@@ -322,7 +293,6 @@ class Flows(SyncResource):
         ``PATCH /api/flow-actions/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:write
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             body: the request document (``FlowActionUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
@@ -330,13 +300,7 @@ class Flows(SyncResource):
         return cast(
             "PatchFlowActionEncodedResponse",
             self._client._request(
-                _update_flow_action,
-                (
-                    id,
-                    fields_flow_action,
-                ),
-                body,
-                request_options,
+                _update_flow_action, (id, fields_flow_action), body, request_options
             ),
         )
 
@@ -375,7 +339,6 @@ class Flows(SyncResource):
         ``GET /api/flow-messages/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -386,13 +349,7 @@ class Flows(SyncResource):
             "GetFlowMessageEncodedResponseCompoundDocument",
             self._client._request(
                 _get_flow_message,
-                (
-                    id,
-                    fields_flow_action,
-                    fields_flow_message,
-                    fields_template,
-                    include,
-                ),
+                (id, fields_flow_action, fields_flow_message, fields_template, include),
                 None,
                 request_options,
             ),
@@ -422,7 +379,6 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_actions_for_flow, ...)``.
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -434,14 +390,7 @@ class Flows(SyncResource):
             "GetFlowActionEncodedResponseCollection",
             self._client._request(
                 _get_actions_for_flow,
-                (
-                    id,
-                    fields_flow_action,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_flow_action, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -474,7 +423,6 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_action_ids_for_flow, ...)``.
 
         Args:
-            id: (no description)
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -485,13 +433,7 @@ class Flows(SyncResource):
             "GetFlowFlowActionRelationshipListResponseCollection",
             self._client._request(
                 _get_action_ids_for_flow,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -517,21 +459,12 @@ class Flows(SyncResource):
         Also available as: ``get_flow_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
-            self._client._request(
-                _get_tags_for_flow,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tags_for_flow, (id, fields_tag), None, request_options),
         )
 
     get_flow_tags = get_tags_for_flow
@@ -551,7 +484,6 @@ class Flows(SyncResource):
         Also available as: ``get_flow_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -577,20 +509,13 @@ class Flows(SyncResource):
         Also available as: ``get_flow_action_flow``.
 
         Args:
-            id: (no description)
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowResponse",
             self._client._request(
-                _get_flow_for_flow_action,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flow_for_flow_action, (id, fields_flow), None, request_options
             ),
         )
 
@@ -611,7 +536,6 @@ class Flows(SyncResource):
         Also available as: ``get_flow_action_relationships_flow``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -645,7 +569,6 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_flow_action_messages, ...)``.
 
         Args:
-            id: (no description)
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -657,14 +580,7 @@ class Flows(SyncResource):
             "GetFlowMessageEncodedResponseCollection",
             self._client._request(
                 _get_flow_action_messages,
-                (
-                    id,
-                    fields_flow_message,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_flow_message, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -695,7 +611,6 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_message_ids_for_flow_action, ...)``.
 
         Args:
-            id: (no description)
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -706,13 +621,7 @@ class Flows(SyncResource):
             "GetFlowActionFlowMessageRelationshipResponseCollection",
             self._client._request(
                 _get_message_ids_for_flow_action,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -736,20 +645,13 @@ class Flows(SyncResource):
         Also available as: ``get_flow_message_action``.
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowActionEncodedResponse",
             self._client._request(
-                _get_action_for_flow_message,
-                (
-                    id,
-                    fields_flow_action,
-                ),
-                None,
-                request_options,
+                _get_action_for_flow_message, (id, fields_flow_action), None, request_options
             ),
         )
 
@@ -770,7 +672,6 @@ class Flows(SyncResource):
         Also available as: ``get_flow_message_relationships_action``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -796,20 +697,13 @@ class Flows(SyncResource):
         Also available as: ``get_flow_message_template``.
 
         Args:
-            id: (no description)
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTemplateResponse",
             self._client._request(
-                _get_template_for_flow_message,
-                (
-                    id,
-                    fields_template,
-                ),
-                None,
-                request_options,
+                _get_template_for_flow_message, (id, fields_template), None, request_options
             ),
         )
 
@@ -830,7 +724,6 @@ class Flows(SyncResource):
         Also available as: ``get_flow_message_relationships_template``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -928,13 +821,7 @@ class AsyncFlows(AsyncResource):
         return cast(
             "PostFlowV2Response",
             await self._client._request(
-                _create_flow,
-                (
-                    additional_fields_flow,
-                    fields_flow,
-                ),
-                body,
-                request_options,
+                _create_flow, (additional_fields_flow, fields_flow), body, request_options
             ),
         )
 
@@ -956,7 +843,6 @@ class AsyncFlows(AsyncResource):
         ``GET /api/flows/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             additional_fields_flow: ``additional-fields[flow]``: Request additional fields not included by default in the response. Supported values: 'definition'
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -968,14 +854,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowV2ResponseCompoundDocument",
             await self._client._request(
                 _get_flow,
-                (
-                    id,
-                    additional_fields_flow,
-                    fields_flow_action,
-                    fields_flow,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_flow, fields_flow_action, fields_flow, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -1003,15 +882,7 @@ class AsyncFlows(AsyncResource):
         """
         return cast(
             "PatchFlowResponse",
-            await self._client._request(
-                _update_flow,
-                (
-                    id,
-                    fields_flow,
-                ),
-                body,
-                request_options,
-            ),
+            await self._client._request(_update_flow, (id, fields_flow), body, request_options),
         )
 
     async def delete_flow(
@@ -1049,7 +920,6 @@ class AsyncFlows(AsyncResource):
         ``GET /api/flow-actions/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -1060,13 +930,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowActionEncodedResponseCompoundDocument",
             await self._client._request(
                 _get_flow_action,
-                (
-                    id,
-                    fields_flow_action,
-                    fields_flow_message,
-                    fields_flow,
-                    include,
-                ),
+                (id, fields_flow_action, fields_flow_message, fields_flow, include),
                 None,
                 request_options,
             ),
@@ -1087,7 +951,6 @@ class AsyncFlows(AsyncResource):
         ``PATCH /api/flow-actions/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:write
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             body: the request document (``FlowActionUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
@@ -1095,13 +958,7 @@ class AsyncFlows(AsyncResource):
         return cast(
             "PatchFlowActionEncodedResponse",
             await self._client._request(
-                _update_flow_action,
-                (
-                    id,
-                    fields_flow_action,
-                ),
-                body,
-                request_options,
+                _update_flow_action, (id, fields_flow_action), body, request_options
             ),
         )
 
@@ -1140,7 +997,6 @@ class AsyncFlows(AsyncResource):
         ``GET /api/flow-messages/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: flows:read
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -1151,13 +1007,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowMessageEncodedResponseCompoundDocument",
             await self._client._request(
                 _get_flow_message,
-                (
-                    id,
-                    fields_flow_action,
-                    fields_flow_message,
-                    fields_template,
-                    include,
-                ),
+                (id, fields_flow_action, fields_flow_message, fields_template, include),
                 None,
                 request_options,
             ),
@@ -1187,7 +1037,6 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_actions_for_flow, ...)``.
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -1199,14 +1048,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowActionEncodedResponseCollection",
             await self._client._request(
                 _get_actions_for_flow,
-                (
-                    id,
-                    fields_flow_action,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_flow_action, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1239,7 +1081,6 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_action_ids_for_flow, ...)``.
 
         Args:
-            id: (no description)
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -1250,13 +1091,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowFlowActionRelationshipListResponseCollection",
             await self._client._request(
                 _get_action_ids_for_flow,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1282,20 +1117,13 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
             await self._client._request(
-                _get_tags_for_flow,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
+                _get_tags_for_flow, (id, fields_tag), None, request_options
             ),
         )
 
@@ -1316,7 +1144,6 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1342,20 +1169,13 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_action_flow``.
 
         Args:
-            id: (no description)
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowResponse",
             await self._client._request(
-                _get_flow_for_flow_action,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flow_for_flow_action, (id, fields_flow), None, request_options
             ),
         )
 
@@ -1376,7 +1196,6 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_action_relationships_flow``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1410,7 +1229,6 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_flow_action_messages, ...)``.
 
         Args:
-            id: (no description)
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -1422,14 +1240,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowMessageEncodedResponseCollection",
             await self._client._request(
                 _get_flow_action_messages,
-                (
-                    id,
-                    fields_flow_message,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_flow_message, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1460,7 +1271,6 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_message_ids_for_flow_action, ...)``.
 
         Args:
-            id: (no description)
             filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -1471,13 +1281,7 @@ class AsyncFlows(AsyncResource):
             "GetFlowActionFlowMessageRelationshipResponseCollection",
             await self._client._request(
                 _get_message_ids_for_flow_action,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1501,20 +1305,13 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_message_action``.
 
         Args:
-            id: (no description)
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowActionEncodedResponse",
             await self._client._request(
-                _get_action_for_flow_message,
-                (
-                    id,
-                    fields_flow_action,
-                ),
-                None,
-                request_options,
+                _get_action_for_flow_message, (id, fields_flow_action), None, request_options
             ),
         )
 
@@ -1535,7 +1332,6 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_message_relationships_action``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1563,20 +1359,13 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_message_template``.
 
         Args:
-            id: (no description)
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTemplateResponse",
             await self._client._request(
-                _get_template_for_flow_message,
-                (
-                    id,
-                    fields_template,
-                ),
-                None,
-                request_options,
+                _get_template_for_flow_message, (id, fields_template), None, request_options
             ),
         )
 
@@ -1597,7 +1386,6 @@ class AsyncFlows(AsyncResource):
         Also available as: ``get_flow_message_relationships_template``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(

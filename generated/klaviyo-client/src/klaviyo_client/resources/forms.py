@@ -80,13 +80,7 @@ class Forms(SyncResource):
             "GetFormResponseCollection",
             self._client._request(
                 _get_forms,
-                (
-                    fields_form,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_form, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -135,15 +129,7 @@ class Forms(SyncResource):
         """
         return cast(
             "GetEncodedFormResponse",
-            self._client._request(
-                _get_form,
-                (
-                    id,
-                    fields_form,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_form, (id, fields_form), None, request_options),
         )
 
     def delete_form(
@@ -190,12 +176,7 @@ class Forms(SyncResource):
             "GetFormVersionResponseCompoundDocument",
             self._client._request(
                 _get_form_version,
-                (
-                    id,
-                    fields_form_version,
-                    fields_form,
-                    include,
-                ),
+                (id, fields_form_version, fields_form, include),
                 None,
                 request_options,
             ),
@@ -235,14 +216,7 @@ class Forms(SyncResource):
             "GetFormVersionResponseCollection",
             self._client._request(
                 _get_versions_for_form,
-                (
-                    id,
-                    fields_form_version,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_form_version, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -284,13 +258,7 @@ class Forms(SyncResource):
             "GetFormVersionsRelationshipsResponseCollection",
             self._client._request(
                 _get_version_ids_for_form,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -323,13 +291,7 @@ class Forms(SyncResource):
         return cast(
             "GetFormResponse",
             self._client._request(
-                _get_form_for_form_version,
-                (
-                    id,
-                    fields_form,
-                ),
-                None,
-                request_options,
+                _get_form_for_form_version, (id, fields_form), None, request_options
             ),
         )
 
@@ -396,13 +358,7 @@ class AsyncForms(AsyncResource):
             "GetFormResponseCollection",
             await self._client._request(
                 _get_forms,
-                (
-                    fields_form,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_form, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -451,15 +407,7 @@ class AsyncForms(AsyncResource):
         """
         return cast(
             "GetEncodedFormResponse",
-            await self._client._request(
-                _get_form,
-                (
-                    id,
-                    fields_form,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_form, (id, fields_form), None, request_options),
         )
 
     async def delete_form(
@@ -506,12 +454,7 @@ class AsyncForms(AsyncResource):
             "GetFormVersionResponseCompoundDocument",
             await self._client._request(
                 _get_form_version,
-                (
-                    id,
-                    fields_form_version,
-                    fields_form,
-                    include,
-                ),
+                (id, fields_form_version, fields_form, include),
                 None,
                 request_options,
             ),
@@ -551,14 +494,7 @@ class AsyncForms(AsyncResource):
             "GetFormVersionResponseCollection",
             await self._client._request(
                 _get_versions_for_form,
-                (
-                    id,
-                    fields_form_version,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, fields_form_version, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -600,13 +536,7 @@ class AsyncForms(AsyncResource):
             "GetFormVersionsRelationshipsResponseCollection",
             await self._client._request(
                 _get_version_ids_for_form,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -639,13 +569,7 @@ class AsyncForms(AsyncResource):
         return cast(
             "GetFormResponse",
             await self._client._request(
-                _get_form_for_form_version,
-                (
-                    id,
-                    fields_form,
-                ),
-                None,
-                request_options,
+                _get_form_for_form_version, (id, fields_form), None, request_options
             ),
         )
 

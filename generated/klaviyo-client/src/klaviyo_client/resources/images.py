@@ -74,13 +74,7 @@ class Images(SyncResource):
             "GetImageResponseCollection",
             self._client._request(
                 _get_images,
-                (
-                    fields_image,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_image, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -135,15 +129,7 @@ class Images(SyncResource):
         """
         return cast(
             "GetImageResponse",
-            self._client._request(
-                _get_image,
-                (
-                    id,
-                    fields_image,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_image, (id, fields_image), None, request_options),
         )
 
     def update_image(
@@ -168,15 +154,7 @@ class Images(SyncResource):
         """
         return cast(
             "PatchImageResponse",
-            self._client._request(
-                _update_image,
-                (
-                    id,
-                    fields_image,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_image, (id, fields_image), body, request_options),
         )
 
     def upload_image_from_file(
@@ -244,13 +222,7 @@ class AsyncImages(AsyncResource):
             "GetImageResponseCollection",
             await self._client._request(
                 _get_images,
-                (
-                    fields_image,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_image, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -307,15 +279,7 @@ class AsyncImages(AsyncResource):
         """
         return cast(
             "GetImageResponse",
-            await self._client._request(
-                _get_image,
-                (
-                    id,
-                    fields_image,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_image, (id, fields_image), None, request_options),
         )
 
     async def update_image(
@@ -340,15 +304,7 @@ class AsyncImages(AsyncResource):
         """
         return cast(
             "PatchImageResponse",
-            await self._client._request(
-                _update_image,
-                (
-                    id,
-                    fields_image,
-                ),
-                body,
-                request_options,
-            ),
+            await self._client._request(_update_image, (id, fields_image), body, request_options),
         )
 
     async def upload_image_from_file(

@@ -170,14 +170,7 @@ class Lists(SyncResource):
             "GetListRetrieveResponseCompoundDocument",
             self._client._request(
                 _get_list,
-                (
-                    id,
-                    additional_fields_list,
-                    fields_flow,
-                    fields_list,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_list, fields_flow, fields_list, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -205,15 +198,7 @@ class Lists(SyncResource):
         """
         return cast(
             "PatchListPartialUpdateResponse",
-            self._client._request(
-                _update_list,
-                (
-                    id,
-                    fields_list,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_list, (id, fields_list), body, request_options),
         )
 
     def delete_list(
@@ -256,15 +241,7 @@ class Lists(SyncResource):
         """
         return cast(
             "GetTagResponseCollection",
-            self._client._request(
-                _get_tags_for_list,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tags_for_list, (id, fields_tag), None, request_options),
         )
 
     get_list_tags = get_tags_for_list
@@ -381,13 +358,7 @@ class Lists(SyncResource):
             "GetListProfilesRelationshipsResponseCollection",
             self._client._request(
                 _get_profile_ids_for_list,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -415,7 +386,6 @@ class Lists(SyncResource):
         Also available as: ``create_list_relationships``, ``create_list_relationships_profile``, ``create_list_relationships_profiles``.
 
         Args:
-            id: (no description)
             body: the request document (``ListMembersAddQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -450,7 +420,6 @@ class Lists(SyncResource):
         Also available as: ``delete_list_relationships``, ``delete_list_relationships_profiles``.
 
         Args:
-            id: (no description)
             body: the request document (``ListMembersDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -483,13 +452,7 @@ class Lists(SyncResource):
         return cast(
             "GetFlowResponseCollection",
             self._client._request(
-                _get_flows_triggered_by_list,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_list, (id, fields_flow), None, request_options
             ),
         )
 
@@ -640,14 +603,7 @@ class AsyncLists(AsyncResource):
             "GetListRetrieveResponseCompoundDocument",
             await self._client._request(
                 _get_list,
-                (
-                    id,
-                    additional_fields_list,
-                    fields_flow,
-                    fields_list,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_list, fields_flow, fields_list, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -675,15 +631,7 @@ class AsyncLists(AsyncResource):
         """
         return cast(
             "PatchListPartialUpdateResponse",
-            await self._client._request(
-                _update_list,
-                (
-                    id,
-                    fields_list,
-                ),
-                body,
-                request_options,
-            ),
+            await self._client._request(_update_list, (id, fields_list), body, request_options),
         )
 
     async def delete_list(
@@ -727,13 +675,7 @@ class AsyncLists(AsyncResource):
         return cast(
             "GetTagResponseCollection",
             await self._client._request(
-                _get_tags_for_list,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
+                _get_tags_for_list, (id, fields_tag), None, request_options
             ),
         )
 
@@ -851,13 +793,7 @@ class AsyncLists(AsyncResource):
             "GetListProfilesRelationshipsResponseCollection",
             await self._client._request(
                 _get_profile_ids_for_list,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -885,7 +821,6 @@ class AsyncLists(AsyncResource):
         Also available as: ``create_list_relationships``, ``create_list_relationships_profile``, ``create_list_relationships_profiles``.
 
         Args:
-            id: (no description)
             body: the request document (``ListMembersAddQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -920,7 +855,6 @@ class AsyncLists(AsyncResource):
         Also available as: ``delete_list_relationships``, ``delete_list_relationships_profiles``.
 
         Args:
-            id: (no description)
             body: the request document (``ListMembersDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -953,13 +887,7 @@ class AsyncLists(AsyncResource):
         return cast(
             "GetFlowResponseCollection",
             await self._client._request(
-                _get_flows_triggered_by_list,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_list, (id, fields_flow), None, request_options
             ),
         )
 

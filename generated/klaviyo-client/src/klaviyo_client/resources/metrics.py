@@ -120,13 +120,7 @@ class Metrics(SyncResource):
             "GetMetricResponseCollectionCompoundDocument",
             self._client._request(
                 _get_metrics,
-                (
-                    fields_flow,
-                    fields_metric,
-                    filter,
-                    include,
-                    page_cursor,
-                ),
+                (fields_flow, fields_metric, filter, include, page_cursor),
                 None,
                 request_options,
             ),
@@ -158,15 +152,7 @@ class Metrics(SyncResource):
         return cast(
             "GetMetricResponseCompoundDocument",
             self._client._request(
-                _get_metric,
-                (
-                    id,
-                    fields_flow,
-                    fields_metric,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_metric, (id, fields_flow, fields_metric, include), None, request_options
             ),
         )
 
@@ -236,11 +222,7 @@ class Metrics(SyncResource):
             "GetCustomMetricResponseCollectionCompoundDocument",
             self._client._request(
                 _get_custom_metrics,
-                (
-                    fields_custom_metric,
-                    fields_metric,
-                    include,
-                ),
+                (fields_custom_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -300,12 +282,7 @@ class Metrics(SyncResource):
             "GetCustomMetricResponseCompoundDocument",
             self._client._request(
                 _get_custom_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                    fields_metric,
-                    include,
-                ),
+                (id, fields_custom_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -334,13 +311,7 @@ class Metrics(SyncResource):
         return cast(
             "PatchCustomMetricResponse",
             self._client._request(
-                _update_custom_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                ),
-                body,
-                request_options,
+                _update_custom_metric, (id, fields_custom_metric), body, request_options
             ),
         )
 
@@ -389,12 +360,7 @@ class Metrics(SyncResource):
             "GetMappedMetricResponseCollectionCompoundDocument",
             self._client._request(
                 _get_mapped_metrics,
-                (
-                    fields_custom_metric,
-                    fields_mapped_metric,
-                    fields_metric,
-                    include,
-                ),
+                (fields_custom_metric, fields_mapped_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -429,13 +395,7 @@ class Metrics(SyncResource):
             "GetMappedMetricResponseCompoundDocument",
             self._client._request(
                 _get_mapped_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                    fields_mapped_metric,
-                    fields_metric,
-                    include,
-                ),
+                (id, fields_custom_metric, fields_mapped_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -464,13 +424,7 @@ class Metrics(SyncResource):
         return cast(
             "PatchMappedMetricResponse",
             self._client._request(
-                _update_mapped_metric,
-                (
-                    id,
-                    fields_mapped_metric,
-                ),
-                body,
-                request_options,
+                _update_mapped_metric, (id, fields_mapped_metric), body, request_options
             ),
         )
 
@@ -527,20 +481,13 @@ class Metrics(SyncResource):
         Also available as: ``get_flow_triggers_for_metric``, ``get_metric_flow_triggers``.
 
         Args:
-            id: (no description)
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowResponseCollection",
             self._client._request(
-                _get_flows_triggered_by_metric,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_metric, (id, fields_flow), None, request_options
             ),
         )
 
@@ -563,7 +510,6 @@ class Metrics(SyncResource):
         Also available as: ``get_flow_trigger_ids_for_metric``, ``get_metric_relationships_flow_triggers``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -603,11 +549,7 @@ class Metrics(SyncResource):
             "GetMetricPropertyResponseCollection",
             self._client._request(
                 _get_properties_for_metric,
-                (
-                    id,
-                    additional_fields_metric_property,
-                    fields_metric_property,
-                ),
+                (id, additional_fields_metric_property, fields_metric_property),
                 None,
                 request_options,
             ),
@@ -668,13 +610,7 @@ class Metrics(SyncResource):
         return cast(
             "GetMetricResponse",
             self._client._request(
-                _get_metric_for_metric_property,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_metric_property, (id, fields_metric), None, request_options
             ),
         )
 
@@ -729,13 +665,7 @@ class Metrics(SyncResource):
         return cast(
             "GetMetricResponseCollection",
             self._client._request(
-                _get_metrics_for_custom_metric,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metrics_for_custom_metric, (id, fields_metric), None, request_options
             ),
         )
 
@@ -790,13 +720,7 @@ class Metrics(SyncResource):
         return cast(
             "GetMetricResponse",
             self._client._request(
-                _get_metric_for_mapped_metric,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_mapped_metric, (id, fields_metric), None, request_options
             ),
         )
 
@@ -851,10 +775,7 @@ class Metrics(SyncResource):
             "GetCustomMetricResponse",
             self._client._request(
                 _get_custom_metric_for_mapped_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                ),
+                (id, fields_custom_metric),
                 None,
                 request_options,
             ),
@@ -931,13 +852,7 @@ class AsyncMetrics(AsyncResource):
             "GetMetricResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_metrics,
-                (
-                    fields_flow,
-                    fields_metric,
-                    filter,
-                    include,
-                    page_cursor,
-                ),
+                (fields_flow, fields_metric, filter, include, page_cursor),
                 None,
                 request_options,
             ),
@@ -969,15 +884,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "GetMetricResponseCompoundDocument",
             await self._client._request(
-                _get_metric,
-                (
-                    id,
-                    fields_flow,
-                    fields_metric,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_metric, (id, fields_flow, fields_metric, include), None, request_options
             ),
         )
 
@@ -1047,11 +954,7 @@ class AsyncMetrics(AsyncResource):
             "GetCustomMetricResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_custom_metrics,
-                (
-                    fields_custom_metric,
-                    fields_metric,
-                    include,
-                ),
+                (fields_custom_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -1111,12 +1014,7 @@ class AsyncMetrics(AsyncResource):
             "GetCustomMetricResponseCompoundDocument",
             await self._client._request(
                 _get_custom_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                    fields_metric,
-                    include,
-                ),
+                (id, fields_custom_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -1145,13 +1043,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "PatchCustomMetricResponse",
             await self._client._request(
-                _update_custom_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                ),
-                body,
-                request_options,
+                _update_custom_metric, (id, fields_custom_metric), body, request_options
             ),
         )
 
@@ -1200,12 +1092,7 @@ class AsyncMetrics(AsyncResource):
             "GetMappedMetricResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_mapped_metrics,
-                (
-                    fields_custom_metric,
-                    fields_mapped_metric,
-                    fields_metric,
-                    include,
-                ),
+                (fields_custom_metric, fields_mapped_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -1240,13 +1127,7 @@ class AsyncMetrics(AsyncResource):
             "GetMappedMetricResponseCompoundDocument",
             await self._client._request(
                 _get_mapped_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                    fields_mapped_metric,
-                    fields_metric,
-                    include,
-                ),
+                (id, fields_custom_metric, fields_mapped_metric, fields_metric, include),
                 None,
                 request_options,
             ),
@@ -1275,13 +1156,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "PatchMappedMetricResponse",
             await self._client._request(
-                _update_mapped_metric,
-                (
-                    id,
-                    fields_mapped_metric,
-                ),
-                body,
-                request_options,
+                _update_mapped_metric, (id, fields_mapped_metric), body, request_options
             ),
         )
 
@@ -1338,20 +1213,13 @@ class AsyncMetrics(AsyncResource):
         Also available as: ``get_flow_triggers_for_metric``, ``get_metric_flow_triggers``.
 
         Args:
-            id: (no description)
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetFlowResponseCollection",
             await self._client._request(
-                _get_flows_triggered_by_metric,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_metric, (id, fields_flow), None, request_options
             ),
         )
 
@@ -1374,7 +1242,6 @@ class AsyncMetrics(AsyncResource):
         Also available as: ``get_flow_trigger_ids_for_metric``, ``get_metric_relationships_flow_triggers``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1414,11 +1281,7 @@ class AsyncMetrics(AsyncResource):
             "GetMetricPropertyResponseCollection",
             await self._client._request(
                 _get_properties_for_metric,
-                (
-                    id,
-                    additional_fields_metric_property,
-                    fields_metric_property,
-                ),
+                (id, additional_fields_metric_property, fields_metric_property),
                 None,
                 request_options,
             ),
@@ -1479,13 +1342,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "GetMetricResponse",
             await self._client._request(
-                _get_metric_for_metric_property,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_metric_property, (id, fields_metric), None, request_options
             ),
         )
 
@@ -1542,13 +1399,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "GetMetricResponseCollection",
             await self._client._request(
-                _get_metrics_for_custom_metric,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metrics_for_custom_metric, (id, fields_metric), None, request_options
             ),
         )
 
@@ -1605,13 +1456,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "GetMetricResponse",
             await self._client._request(
-                _get_metric_for_mapped_metric,
-                (
-                    id,
-                    fields_metric,
-                ),
-                None,
-                request_options,
+                _get_metric_for_mapped_metric, (id, fields_metric), None, request_options
             ),
         )
 
@@ -1668,10 +1513,7 @@ class AsyncMetrics(AsyncResource):
             "GetCustomMetricResponse",
             await self._client._request(
                 _get_custom_metric_for_mapped_metric,
-                (
-                    id,
-                    fields_custom_metric,
-                ),
+                (id, fields_custom_metric),
                 None,
                 request_options,
             ),

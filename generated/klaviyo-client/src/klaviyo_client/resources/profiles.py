@@ -208,13 +208,7 @@ class Profiles(SyncResource):
         return cast(
             "PostProfileResponse",
             self._client._request(
-                _create_profile,
-                (
-                    additional_fields_profile,
-                    fields_profile,
-                ),
-                body,
-                request_options,
+                _create_profile, (additional_fields_profile, fields_profile), body, request_options
             ),
         )
 
@@ -242,7 +236,6 @@ class Profiles(SyncResource):
         ``GET /api/profiles/{id}`` · rate limits: burst 75/s, steady 750/m · scopes: profiles:read
 
         Args:
-            id: (no description)
             additional_fields_profile: ``additional-fields[profile]``: Request additional fields not included by default in the response. Supported values: 'subscriptions', 'predictive_analytics'
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -304,11 +297,7 @@ class Profiles(SyncResource):
             "PatchProfileResponse",
             self._client._request(
                 _update_profile,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 body,
                 request_options,
             ),
@@ -351,13 +340,7 @@ class Profiles(SyncResource):
             "GetProfileImportJobResponseCollectionCompoundDocument",
             self._client._request(
                 _get_bulk_import_profiles_jobs,
-                (
-                    fields_profile_bulk_import_job,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_profile_bulk_import_job, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -436,12 +419,7 @@ class Profiles(SyncResource):
             "GetProfileImportJobResponseCompoundDocument",
             self._client._request(
                 _get_bulk_import_profiles_job,
-                (
-                    job_id,
-                    fields_list,
-                    fields_profile_bulk_import_job,
-                    include,
-                ),
+                (job_id, fields_list, fields_profile_bulk_import_job, include),
                 None,
                 request_options,
             ),
@@ -484,12 +462,7 @@ class Profiles(SyncResource):
             "GetBulkProfileSuppressionsCreateJobResponseCollection",
             self._client._request(
                 _get_bulk_suppress_profiles_jobs,
-                (
-                    fields_profile_suppression_bulk_create_job,
-                    filter,
-                    page_cursor,
-                    sort,
-                ),
+                (fields_profile_suppression_bulk_create_job, filter, page_cursor, sort),
                 None,
                 request_options,
             ),
@@ -565,10 +538,7 @@ class Profiles(SyncResource):
             "GetBulkProfileSuppressionsCreateJobResponse",
             self._client._request(
                 _get_bulk_suppress_profiles_job,
-                (
-                    job_id,
-                    fields_profile_suppression_bulk_create_job,
-                ),
+                (job_id, fields_profile_suppression_bulk_create_job),
                 None,
                 request_options,
             ),
@@ -609,12 +579,7 @@ class Profiles(SyncResource):
             "GetBulkProfileSuppressionsRemoveJobResponseCollection",
             self._client._request(
                 _get_bulk_unsuppress_profiles_jobs,
-                (
-                    fields_profile_suppression_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                    sort,
-                ),
+                (fields_profile_suppression_bulk_delete_job, filter, page_cursor, sort),
                 None,
                 request_options,
             ),
@@ -690,10 +655,7 @@ class Profiles(SyncResource):
             "GetBulkProfileSuppressionsRemoveJobResponse",
             self._client._request(
                 _get_bulk_unsuppress_profiles_job,
-                (
-                    job_id,
-                    fields_profile_suppression_bulk_delete_job,
-                ),
+                (job_id, fields_profile_suppression_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -733,14 +695,7 @@ class Profiles(SyncResource):
             "GetPushTokenResponseCollectionCompoundDocument",
             self._client._request(
                 _get_push_tokens,
-                (
-                    fields_profile,
-                    fields_push_token,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_profile, fields_push_token, filter, include, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -794,12 +749,7 @@ class Profiles(SyncResource):
             "GetPushTokenResponseCompoundDocument",
             self._client._request(
                 _get_push_token,
-                (
-                    id,
-                    fields_profile,
-                    fields_push_token,
-                    include,
-                ),
+                (id, fields_profile, fields_push_token, include),
                 None,
                 request_options,
             ),
@@ -858,10 +808,7 @@ class Profiles(SyncResource):
             "PostProfileResponse",
             self._client._request(
                 _create_or_update_profile,
-                (
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (additional_fields_profile, fields_profile),
                 body,
                 request_options,
             ),
@@ -988,20 +935,13 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_push_tokens``.
 
         Args:
-            id: (no description)
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetPushTokenResponseCollection",
             self._client._request(
-                _get_push_tokens_for_profile,
-                (
-                    id,
-                    fields_push_token,
-                ),
-                None,
-                request_options,
+                _get_push_tokens_for_profile, (id, fields_push_token), None, request_options
             ),
         )
 
@@ -1022,7 +962,6 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_relationships_push_tokens``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1048,21 +987,12 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_lists``.
 
         Args:
-            id: (no description)
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetListResponseCollection",
-            self._client._request(
-                _get_lists_for_profile,
-                (
-                    id,
-                    fields_list,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_lists_for_profile, (id, fields_list), None, request_options),
         )
 
     get_profile_lists = get_lists_for_profile
@@ -1082,7 +1012,6 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_relationships_lists``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1108,20 +1037,13 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_segments``.
 
         Args:
-            id: (no description)
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetSegmentResponseCollection",
             self._client._request(
-                _get_segments_for_profile,
-                (
-                    id,
-                    fields_segment,
-                ),
-                None,
-                request_options,
+                _get_segments_for_profile, (id, fields_segment), None, request_options
             ),
         )
 
@@ -1142,7 +1064,6 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_relationships_segments``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1168,20 +1089,13 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_conversation``.
 
         Args:
-            id: (no description)
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetConversationResponse",
             self._client._request(
-                _get_conversation_for_profile,
-                (
-                    id,
-                    fields_conversation,
-                ),
-                None,
-                request_options,
+                _get_conversation_for_profile, (id, fields_conversation), None, request_options
             ),
         )
 
@@ -1202,7 +1116,6 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_relationships_conversation``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1228,20 +1141,13 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_conversations``.
 
         Args:
-            id: (no description)
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetConversationResponseCollection",
             self._client._request(
-                _get_conversations_for_profile,
-                (
-                    id,
-                    fields_conversation,
-                ),
-                None,
-                request_options,
+                _get_conversations_for_profile, (id, fields_conversation), None, request_options
             ),
         )
 
@@ -1262,7 +1168,6 @@ class Profiles(SyncResource):
         Also available as: ``get_profile_relationships_conversations``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1288,20 +1193,13 @@ class Profiles(SyncResource):
         Also available as: ``get_bulk_profile_import_job_lists``, ``get_lists_for_profile_bulk_import_job``, ``get_profile_bulk_import_job_lists``.
 
         Args:
-            id: (no description)
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetListResponseCollection",
             self._client._request(
-                _get_list_for_bulk_import_profiles_job,
-                (
-                    id,
-                    fields_list,
-                ),
-                None,
-                request_options,
+                _get_list_for_bulk_import_profiles_job, (id, fields_list), None, request_options
             ),
         )
 
@@ -1326,7 +1224,6 @@ class Profiles(SyncResource):
         Also available as: ``get_bulk_profile_import_job_relationships_lists``, ``get_list_ids_for_profile_bulk_import_job``, ``get_profile_bulk_import_job_relationships_lists``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -1364,7 +1261,6 @@ class Profiles(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_profiles_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             additional_fields_profile: ``additional-fields[profile]``: Request additional fields not included by default in the response. Supported values: 'subscriptions', 'predictive_analytics'
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -1375,13 +1271,7 @@ class Profiles(SyncResource):
             "GetProfileResponseCollection",
             self._client._request(
                 _get_profiles_for_bulk_import_profiles_job,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, additional_fields_profile, fields_profile, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1412,7 +1302,6 @@ class Profiles(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_profile_ids_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -1421,11 +1310,7 @@ class Profiles(SyncResource):
             "GetProfileBulkImportJobProfilesRelationshipsResponseCollection",
             self._client._request(
                 _get_profile_ids_for_bulk_import_profiles_job,
-                (
-                    id,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1462,7 +1347,6 @@ class Profiles(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_errors_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             fields_import_error: ``fields[import-error]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -1472,12 +1356,7 @@ class Profiles(SyncResource):
             "GetImportErrorResponseCollection",
             self._client._request(
                 _get_errors_for_bulk_import_profiles_job,
-                (
-                    id,
-                    fields_import_error,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_import_error, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -1516,11 +1395,7 @@ class Profiles(SyncResource):
             "GetProfileResponse",
             self._client._request(
                 _get_profile_for_push_token,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 None,
                 request_options,
             ),
@@ -1646,13 +1521,7 @@ class AsyncProfiles(AsyncResource):
         return cast(
             "PostProfileResponse",
             await self._client._request(
-                _create_profile,
-                (
-                    additional_fields_profile,
-                    fields_profile,
-                ),
-                body,
-                request_options,
+                _create_profile, (additional_fields_profile, fields_profile), body, request_options
             ),
         )
 
@@ -1680,7 +1549,6 @@ class AsyncProfiles(AsyncResource):
         ``GET /api/profiles/{id}`` · rate limits: burst 75/s, steady 750/m · scopes: profiles:read
 
         Args:
-            id: (no description)
             additional_fields_profile: ``additional-fields[profile]``: Request additional fields not included by default in the response. Supported values: 'subscriptions', 'predictive_analytics'
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -1742,11 +1610,7 @@ class AsyncProfiles(AsyncResource):
             "PatchProfileResponse",
             await self._client._request(
                 _update_profile,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 body,
                 request_options,
             ),
@@ -1789,13 +1653,7 @@ class AsyncProfiles(AsyncResource):
             "GetProfileImportJobResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_bulk_import_profiles_jobs,
-                (
-                    fields_profile_bulk_import_job,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_profile_bulk_import_job, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1874,12 +1732,7 @@ class AsyncProfiles(AsyncResource):
             "GetProfileImportJobResponseCompoundDocument",
             await self._client._request(
                 _get_bulk_import_profiles_job,
-                (
-                    job_id,
-                    fields_list,
-                    fields_profile_bulk_import_job,
-                    include,
-                ),
+                (job_id, fields_list, fields_profile_bulk_import_job, include),
                 None,
                 request_options,
             ),
@@ -1922,12 +1775,7 @@ class AsyncProfiles(AsyncResource):
             "GetBulkProfileSuppressionsCreateJobResponseCollection",
             await self._client._request(
                 _get_bulk_suppress_profiles_jobs,
-                (
-                    fields_profile_suppression_bulk_create_job,
-                    filter,
-                    page_cursor,
-                    sort,
-                ),
+                (fields_profile_suppression_bulk_create_job, filter, page_cursor, sort),
                 None,
                 request_options,
             ),
@@ -2003,10 +1851,7 @@ class AsyncProfiles(AsyncResource):
             "GetBulkProfileSuppressionsCreateJobResponse",
             await self._client._request(
                 _get_bulk_suppress_profiles_job,
-                (
-                    job_id,
-                    fields_profile_suppression_bulk_create_job,
-                ),
+                (job_id, fields_profile_suppression_bulk_create_job),
                 None,
                 request_options,
             ),
@@ -2047,12 +1892,7 @@ class AsyncProfiles(AsyncResource):
             "GetBulkProfileSuppressionsRemoveJobResponseCollection",
             await self._client._request(
                 _get_bulk_unsuppress_profiles_jobs,
-                (
-                    fields_profile_suppression_bulk_delete_job,
-                    filter,
-                    page_cursor,
-                    sort,
-                ),
+                (fields_profile_suppression_bulk_delete_job, filter, page_cursor, sort),
                 None,
                 request_options,
             ),
@@ -2128,10 +1968,7 @@ class AsyncProfiles(AsyncResource):
             "GetBulkProfileSuppressionsRemoveJobResponse",
             await self._client._request(
                 _get_bulk_unsuppress_profiles_job,
-                (
-                    job_id,
-                    fields_profile_suppression_bulk_delete_job,
-                ),
+                (job_id, fields_profile_suppression_bulk_delete_job),
                 None,
                 request_options,
             ),
@@ -2171,14 +2008,7 @@ class AsyncProfiles(AsyncResource):
             "GetPushTokenResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_push_tokens,
-                (
-                    fields_profile,
-                    fields_push_token,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_profile, fields_push_token, filter, include, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -2232,12 +2062,7 @@ class AsyncProfiles(AsyncResource):
             "GetPushTokenResponseCompoundDocument",
             await self._client._request(
                 _get_push_token,
-                (
-                    id,
-                    fields_profile,
-                    fields_push_token,
-                    include,
-                ),
+                (id, fields_profile, fields_push_token, include),
                 None,
                 request_options,
             ),
@@ -2296,10 +2121,7 @@ class AsyncProfiles(AsyncResource):
             "PostProfileResponse",
             await self._client._request(
                 _create_or_update_profile,
-                (
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (additional_fields_profile, fields_profile),
                 body,
                 request_options,
             ),
@@ -2426,20 +2248,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_push_tokens``.
 
         Args:
-            id: (no description)
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetPushTokenResponseCollection",
             await self._client._request(
-                _get_push_tokens_for_profile,
-                (
-                    id,
-                    fields_push_token,
-                ),
-                None,
-                request_options,
+                _get_push_tokens_for_profile, (id, fields_push_token), None, request_options
             ),
         )
 
@@ -2460,7 +2275,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_relationships_push_tokens``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2488,20 +2302,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_lists``.
 
         Args:
-            id: (no description)
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetListResponseCollection",
             await self._client._request(
-                _get_lists_for_profile,
-                (
-                    id,
-                    fields_list,
-                ),
-                None,
-                request_options,
+                _get_lists_for_profile, (id, fields_list), None, request_options
             ),
         )
 
@@ -2522,7 +2329,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_relationships_lists``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2548,20 +2354,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_segments``.
 
         Args:
-            id: (no description)
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetSegmentResponseCollection",
             await self._client._request(
-                _get_segments_for_profile,
-                (
-                    id,
-                    fields_segment,
-                ),
-                None,
-                request_options,
+                _get_segments_for_profile, (id, fields_segment), None, request_options
             ),
         )
 
@@ -2582,7 +2381,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_relationships_segments``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2608,20 +2406,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_conversation``.
 
         Args:
-            id: (no description)
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetConversationResponse",
             await self._client._request(
-                _get_conversation_for_profile,
-                (
-                    id,
-                    fields_conversation,
-                ),
-                None,
-                request_options,
+                _get_conversation_for_profile, (id, fields_conversation), None, request_options
             ),
         )
 
@@ -2642,7 +2433,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_relationships_conversation``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2670,20 +2460,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_conversations``.
 
         Args:
-            id: (no description)
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetConversationResponseCollection",
             await self._client._request(
-                _get_conversations_for_profile,
-                (
-                    id,
-                    fields_conversation,
-                ),
-                None,
-                request_options,
+                _get_conversations_for_profile, (id, fields_conversation), None, request_options
             ),
         )
 
@@ -2704,7 +2487,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_profile_relationships_conversations``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2732,20 +2514,13 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_bulk_profile_import_job_lists``, ``get_lists_for_profile_bulk_import_job``, ``get_profile_bulk_import_job_lists``.
 
         Args:
-            id: (no description)
             fields_list: ``fields[list]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetListResponseCollection",
             await self._client._request(
-                _get_list_for_bulk_import_profiles_job,
-                (
-                    id,
-                    fields_list,
-                ),
-                None,
-                request_options,
+                _get_list_for_bulk_import_profiles_job, (id, fields_list), None, request_options
             ),
         )
 
@@ -2770,7 +2545,6 @@ class AsyncProfiles(AsyncResource):
         Also available as: ``get_bulk_profile_import_job_relationships_lists``, ``get_list_ids_for_profile_bulk_import_job``, ``get_profile_bulk_import_job_relationships_lists``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -2808,7 +2582,6 @@ class AsyncProfiles(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_profiles_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             additional_fields_profile: ``additional-fields[profile]``: Request additional fields not included by default in the response. Supported values: 'subscriptions', 'predictive_analytics'
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
@@ -2819,13 +2592,7 @@ class AsyncProfiles(AsyncResource):
             "GetProfileResponseCollection",
             await self._client._request(
                 _get_profiles_for_bulk_import_profiles_job,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, additional_fields_profile, fields_profile, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -2856,7 +2623,6 @@ class AsyncProfiles(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_profile_ids_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -2865,11 +2631,7 @@ class AsyncProfiles(AsyncResource):
             "GetProfileBulkImportJobProfilesRelationshipsResponseCollection",
             await self._client._request(
                 _get_profile_ids_for_bulk_import_profiles_job,
-                (
-                    id,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -2906,7 +2668,6 @@ class AsyncProfiles(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.profiles.get_errors_for_bulk_import_profiles_job, ...)``.
 
         Args:
-            id: (no description)
             fields_import_error: ``fields[import-error]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -2916,12 +2677,7 @@ class AsyncProfiles(AsyncResource):
             "GetImportErrorResponseCollection",
             await self._client._request(
                 _get_errors_for_bulk_import_profiles_job,
-                (
-                    id,
-                    fields_import_error,
-                    page_cursor,
-                    page_size,
-                ),
+                (id, fields_import_error, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -2960,11 +2716,7 @@ class AsyncProfiles(AsyncResource):
             "GetProfileResponse",
             await self._client._request(
                 _get_profile_for_push_token,
-                (
-                    id,
-                    additional_fields_profile,
-                    fields_profile,
-                ),
+                (id, additional_fields_profile, fields_profile),
                 None,
                 request_options,
             ),

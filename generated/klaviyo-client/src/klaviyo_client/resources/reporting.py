@@ -73,10 +73,7 @@ class Reporting(SyncResource):
             "PostCampaignValuesResponseDTO",
             self._client._request(
                 _query_campaign_values,
-                (
-                    fields_campaign_values_report,
-                    page_cursor,
-                ),
+                (fields_campaign_values_report, page_cursor),
                 body,
                 request_options,
             ),
@@ -111,13 +108,7 @@ class Reporting(SyncResource):
         return cast(
             "PostFlowValuesResponseDTO",
             self._client._request(
-                _query_flow_values,
-                (
-                    fields_flow_values_report,
-                    page_cursor,
-                ),
-                body,
-                request_options,
+                _query_flow_values, (fields_flow_values_report, page_cursor), body, request_options
             ),
         )
 
@@ -150,13 +141,7 @@ class Reporting(SyncResource):
         return cast(
             "PostFlowSeriesResponseDTO",
             self._client._request(
-                _query_flow_series,
-                (
-                    fields_flow_series_report,
-                    page_cursor,
-                ),
-                body,
-                request_options,
+                _query_flow_series, (fields_flow_series_report, page_cursor), body, request_options
             ),
         )
 
@@ -321,10 +306,7 @@ class AsyncReporting(AsyncResource):
             "PostCampaignValuesResponseDTO",
             await self._client._request(
                 _query_campaign_values,
-                (
-                    fields_campaign_values_report,
-                    page_cursor,
-                ),
+                (fields_campaign_values_report, page_cursor),
                 body,
                 request_options,
             ),
@@ -359,13 +341,7 @@ class AsyncReporting(AsyncResource):
         return cast(
             "PostFlowValuesResponseDTO",
             await self._client._request(
-                _query_flow_values,
-                (
-                    fields_flow_values_report,
-                    page_cursor,
-                ),
-                body,
-                request_options,
+                _query_flow_values, (fields_flow_values_report, page_cursor), body, request_options
             ),
         )
 
@@ -398,13 +374,7 @@ class AsyncReporting(AsyncResource):
         return cast(
             "PostFlowSeriesResponseDTO",
             await self._client._request(
-                _query_flow_series,
-                (
-                    fields_flow_series_report,
-                    page_cursor,
-                ),
-                body,
-                request_options,
+                _query_flow_series, (fields_flow_series_report, page_cursor), body, request_options
             ),
         )
 

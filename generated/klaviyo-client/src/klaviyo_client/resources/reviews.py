@@ -72,15 +72,7 @@ class Reviews(SyncResource):
             "GetReviewResponseDTOCollectionCompoundDocument",
             self._client._request(
                 _get_reviews,
-                (
-                    fields_event,
-                    fields_review,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_event, fields_review, filter, include, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -111,15 +103,7 @@ class Reviews(SyncResource):
         return cast(
             "GetReviewResponseDTOCompoundDocument",
             self._client._request(
-                _get_review,
-                (
-                    id,
-                    fields_event,
-                    fields_review,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_review, (id, fields_event, fields_review, include), None, request_options
             ),
         )
 
@@ -145,15 +129,7 @@ class Reviews(SyncResource):
         """
         return cast(
             "PatchReviewResponseDTO",
-            self._client._request(
-                _update_review,
-                (
-                    id,
-                    fields_review,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_review, (id, fields_review), body, request_options),
         )
 
 
@@ -196,15 +172,7 @@ class AsyncReviews(AsyncResource):
             "GetReviewResponseDTOCollectionCompoundDocument",
             await self._client._request(
                 _get_reviews,
-                (
-                    fields_event,
-                    fields_review,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_event, fields_review, filter, include, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -235,15 +203,7 @@ class AsyncReviews(AsyncResource):
         return cast(
             "GetReviewResponseDTOCompoundDocument",
             await self._client._request(
-                _get_review,
-                (
-                    id,
-                    fields_event,
-                    fields_review,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_review, (id, fields_event, fields_review, include), None, request_options
             ),
         )
 
@@ -269,13 +229,5 @@ class AsyncReviews(AsyncResource):
         """
         return cast(
             "PatchReviewResponseDTO",
-            await self._client._request(
-                _update_review,
-                (
-                    id,
-                    fields_review,
-                ),
-                body,
-                request_options,
-            ),
+            await self._client._request(_update_review, (id, fields_review), body, request_options),
         )

@@ -154,7 +154,6 @@ class Segments(SyncResource):
         ``GET /api/segments/{id}`` · rate limits: burst 75/s, steady 750/m · scopes: segments:read
 
         Args:
-            id: (no description)
             additional_fields_segment: ``additional-fields[segment]``: Request additional fields not included by default in the response. Supported values: 'profile_count'
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -166,14 +165,7 @@ class Segments(SyncResource):
             "GetSegmentRetrieveResponseCompoundDocument",
             self._client._request(
                 _get_segment,
-                (
-                    id,
-                    additional_fields_segment,
-                    fields_flow,
-                    fields_segment,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_segment, fields_flow, fields_segment, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -194,22 +186,13 @@ class Segments(SyncResource):
         ``PATCH /api/segments/{id}`` · rate limits: burst 1/s, steady 15/m, daily 100/d · scopes: segments:write
 
         Args:
-            id: (no description)
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             body: the request document (``SegmentPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "PatchSegmentPartialUpdateResponse",
-            self._client._request(
-                _update_segment,
-                (
-                    id,
-                    fields_segment,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_segment, (id, fields_segment), body, request_options),
         )
 
     def delete_segment(
@@ -225,7 +208,6 @@ class Segments(SyncResource):
         ``DELETE /api/segments/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: segments:write
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         self._client._request(_delete_segment, (id,), None, request_options)
@@ -246,21 +228,12 @@ class Segments(SyncResource):
         Also available as: ``get_segment_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
-            self._client._request(
-                _get_tags_for_segment,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tags_for_segment, (id, fields_tag), None, request_options),
         )
 
     get_segment_tags = get_tags_for_segment
@@ -280,7 +253,6 @@ class Segments(SyncResource):
         Also available as: ``get_segment_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -377,13 +349,7 @@ class Segments(SyncResource):
             "GetSegmentProfilesRelationshipsResponseCollection",
             self._client._request(
                 _get_profile_ids_for_segment,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -414,13 +380,7 @@ class Segments(SyncResource):
         return cast(
             "GetFlowResponseCollection",
             self._client._request(
-                _get_flows_triggered_by_segment,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_segment, (id, fields_flow), None, request_options
             ),
         )
 
@@ -559,7 +519,6 @@ class AsyncSegments(AsyncResource):
         ``GET /api/segments/{id}`` · rate limits: burst 75/s, steady 750/m · scopes: segments:read
 
         Args:
-            id: (no description)
             additional_fields_segment: ``additional-fields[segment]``: Request additional fields not included by default in the response. Supported values: 'profile_count'
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -571,14 +530,7 @@ class AsyncSegments(AsyncResource):
             "GetSegmentRetrieveResponseCompoundDocument",
             await self._client._request(
                 _get_segment,
-                (
-                    id,
-                    additional_fields_segment,
-                    fields_flow,
-                    fields_segment,
-                    fields_tag,
-                    include,
-                ),
+                (id, additional_fields_segment, fields_flow, fields_segment, fields_tag, include),
                 None,
                 request_options,
             ),
@@ -599,7 +551,6 @@ class AsyncSegments(AsyncResource):
         ``PATCH /api/segments/{id}`` · rate limits: burst 1/s, steady 15/m, daily 100/d · scopes: segments:write
 
         Args:
-            id: (no description)
             fields_segment: ``fields[segment]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             body: the request document (``SegmentPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
@@ -607,13 +558,7 @@ class AsyncSegments(AsyncResource):
         return cast(
             "PatchSegmentPartialUpdateResponse",
             await self._client._request(
-                _update_segment,
-                (
-                    id,
-                    fields_segment,
-                ),
-                body,
-                request_options,
+                _update_segment, (id, fields_segment), body, request_options
             ),
         )
 
@@ -630,7 +575,6 @@ class AsyncSegments(AsyncResource):
         ``DELETE /api/segments/{id}`` · rate limits: burst 3/s, steady 60/m · scopes: segments:write
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         await self._client._request(_delete_segment, (id,), None, request_options)
@@ -651,20 +595,13 @@ class AsyncSegments(AsyncResource):
         Also available as: ``get_segment_tags``.
 
         Args:
-            id: (no description)
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
             "GetTagResponseCollection",
             await self._client._request(
-                _get_tags_for_segment,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
+                _get_tags_for_segment, (id, fields_tag), None, request_options
             ),
         )
 
@@ -685,7 +622,6 @@ class AsyncSegments(AsyncResource):
         Also available as: ``get_segment_relationships_tags``.
 
         Args:
-            id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         return cast(
@@ -782,13 +718,7 @@ class AsyncSegments(AsyncResource):
             "GetSegmentProfilesRelationshipsResponseCollection",
             await self._client._request(
                 _get_profile_ids_for_segment,
-                (
-                    id,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (id, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -819,13 +749,7 @@ class AsyncSegments(AsyncResource):
         return cast(
             "GetFlowResponseCollection",
             await self._client._request(
-                _get_flows_triggered_by_segment,
-                (
-                    id,
-                    fields_flow,
-                ),
-                None,
-                request_options,
+                _get_flows_triggered_by_segment, (id, fields_flow), None, request_options
             ),
         )
 

@@ -114,15 +114,7 @@ class Tags(SyncResource):
             "GetTagResponseCollectionCompoundDocument",
             self._client._request(
                 _get_tags,
-                (
-                    fields_tag_group,
-                    fields_tag,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_tag_group, fields_tag, filter, include, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -179,15 +171,7 @@ class Tags(SyncResource):
         return cast(
             "GetTagResponseCompoundDocument",
             self._client._request(
-                _get_tag,
-                (
-                    id,
-                    fields_tag_group,
-                    fields_tag,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_tag, (id, fields_tag_group, fields_tag, include), None, request_options
             ),
         )
 
@@ -266,13 +250,7 @@ class Tags(SyncResource):
             "GetTagGroupResponseCollection",
             self._client._request(
                 _get_tag_groups,
-                (
-                    fields_tag_group,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_tag_group, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -327,15 +305,7 @@ class Tags(SyncResource):
         """
         return cast(
             "GetTagGroupResponse",
-            self._client._request(
-                _get_tag_group,
-                (
-                    id,
-                    fields_tag_group,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tag_group, (id, fields_tag_group), None, request_options),
         )
 
     def update_tag_group(
@@ -739,13 +709,7 @@ class Tags(SyncResource):
         return cast(
             "GetTagGroupResponse",
             self._client._request(
-                _get_tag_group_for_tag,
-                (
-                    id,
-                    fields_tag_group,
-                ),
-                None,
-                request_options,
+                _get_tag_group_for_tag, (id, fields_tag_group), None, request_options
             ),
         )
 
@@ -804,15 +768,7 @@ class Tags(SyncResource):
         """
         return cast(
             "GetTagResponseCollection",
-            self._client._request(
-                _get_tags_for_tag_group,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_tags_for_tag_group, (id, fields_tag), None, request_options),
         )
 
     get_tag_group_tags = get_tags_for_tag_group
@@ -887,15 +843,7 @@ class AsyncTags(AsyncResource):
             "GetTagResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_tags,
-                (
-                    fields_tag_group,
-                    fields_tag,
-                    filter,
-                    include,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_tag_group, fields_tag, filter, include, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -952,15 +900,7 @@ class AsyncTags(AsyncResource):
         return cast(
             "GetTagResponseCompoundDocument",
             await self._client._request(
-                _get_tag,
-                (
-                    id,
-                    fields_tag_group,
-                    fields_tag,
-                    include,
-                ),
-                None,
-                request_options,
+                _get_tag, (id, fields_tag_group, fields_tag, include), None, request_options
             ),
         )
 
@@ -1039,13 +979,7 @@ class AsyncTags(AsyncResource):
             "GetTagGroupResponseCollection",
             await self._client._request(
                 _get_tag_groups,
-                (
-                    fields_tag_group,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_tag_group, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -1103,13 +1037,7 @@ class AsyncTags(AsyncResource):
         return cast(
             "GetTagGroupResponse",
             await self._client._request(
-                _get_tag_group,
-                (
-                    id,
-                    fields_tag_group,
-                ),
-                None,
-                request_options,
+                _get_tag_group, (id, fields_tag_group), None, request_options
             ),
         )
 
@@ -1514,13 +1442,7 @@ class AsyncTags(AsyncResource):
         return cast(
             "GetTagGroupResponse",
             await self._client._request(
-                _get_tag_group_for_tag,
-                (
-                    id,
-                    fields_tag_group,
-                ),
-                None,
-                request_options,
+                _get_tag_group_for_tag, (id, fields_tag_group), None, request_options
             ),
         )
 
@@ -1580,13 +1502,7 @@ class AsyncTags(AsyncResource):
         return cast(
             "GetTagResponseCollection",
             await self._client._request(
-                _get_tags_for_tag_group,
-                (
-                    id,
-                    fields_tag,
-                ),
-                None,
-                request_options,
+                _get_tags_for_tag_group, (id, fields_tag), None, request_options
             ),
         )
 

@@ -94,14 +94,7 @@ class Templates(SyncResource):
             "GetTemplateDndResponseCollection",
             self._client._request(
                 _get_templates,
-                (
-                    additional_fields_template,
-                    fields_template,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (additional_fields_template, fields_template, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -136,10 +129,7 @@ class Templates(SyncResource):
             "PostTemplateDndResponse",
             self._client._request(
                 _create_template,
-                (
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (additional_fields_template, fields_template),
                 body,
                 request_options,
             ),
@@ -169,11 +159,7 @@ class Templates(SyncResource):
             "GetTemplateDndResponse",
             self._client._request(
                 _get_template,
-                (
-                    id,
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (id, additional_fields_template, fields_template),
                 None,
                 request_options,
             ),
@@ -205,11 +191,7 @@ class Templates(SyncResource):
             "PatchTemplateDndResponse",
             self._client._request(
                 _update_template,
-                (
-                    id,
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (id, additional_fields_template, fields_template),
                 body,
                 request_options,
             ),
@@ -268,13 +250,7 @@ class Templates(SyncResource):
             "GetUniversalContentResponseCollection",
             self._client._request(
                 _get_all_universal_content,
-                (
-                    fields_template_universal_content,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_template_universal_content, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -342,10 +318,7 @@ class Templates(SyncResource):
             "GetUniversalContentResponse",
             self._client._request(
                 _get_universal_content,
-                (
-                    id,
-                    fields_template_universal_content,
-                ),
+                (id, fields_template_universal_content),
                 None,
                 request_options,
             ),
@@ -380,10 +353,7 @@ class Templates(SyncResource):
             "PatchUniversalContentResponse",
             self._client._request(
                 _update_universal_content,
-                (
-                    id,
-                    fields_template_universal_content,
-                ),
+                (id, fields_template_universal_content),
                 body,
                 request_options,
             ),
@@ -521,14 +491,7 @@ class AsyncTemplates(AsyncResource):
             "GetTemplateDndResponseCollection",
             await self._client._request(
                 _get_templates,
-                (
-                    additional_fields_template,
-                    fields_template,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (additional_fields_template, fields_template, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -563,10 +526,7 @@ class AsyncTemplates(AsyncResource):
             "PostTemplateDndResponse",
             await self._client._request(
                 _create_template,
-                (
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (additional_fields_template, fields_template),
                 body,
                 request_options,
             ),
@@ -596,11 +556,7 @@ class AsyncTemplates(AsyncResource):
             "GetTemplateDndResponse",
             await self._client._request(
                 _get_template,
-                (
-                    id,
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (id, additional_fields_template, fields_template),
                 None,
                 request_options,
             ),
@@ -632,11 +588,7 @@ class AsyncTemplates(AsyncResource):
             "PatchTemplateDndResponse",
             await self._client._request(
                 _update_template,
-                (
-                    id,
-                    additional_fields_template,
-                    fields_template,
-                ),
+                (id, additional_fields_template, fields_template),
                 body,
                 request_options,
             ),
@@ -695,13 +647,7 @@ class AsyncTemplates(AsyncResource):
             "GetUniversalContentResponseCollection",
             await self._client._request(
                 _get_all_universal_content,
-                (
-                    fields_template_universal_content,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_template_universal_content, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -769,10 +715,7 @@ class AsyncTemplates(AsyncResource):
             "GetUniversalContentResponse",
             await self._client._request(
                 _get_universal_content,
-                (
-                    id,
-                    fields_template_universal_content,
-                ),
+                (id, fields_template_universal_content),
                 None,
                 request_options,
             ),
@@ -807,10 +750,7 @@ class AsyncTemplates(AsyncResource):
             "PatchUniversalContentResponse",
             await self._client._request(
                 _update_universal_content,
-                (
-                    id,
-                    fields_template_universal_content,
-                ),
+                (id, fields_template_universal_content),
                 body,
                 request_options,
             ),

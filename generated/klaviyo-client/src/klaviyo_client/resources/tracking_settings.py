@@ -64,11 +64,7 @@ class TrackingSettings(SyncResource):
             "GetTrackingSettingResponseCollection",
             self._client._request(
                 _get_tracking_settings,
-                (
-                    fields_tracking_setting,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_tracking_setting, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -97,13 +93,7 @@ class TrackingSettings(SyncResource):
         return cast(
             "GetTrackingSettingResponse",
             self._client._request(
-                _get_tracking_setting,
-                (
-                    id,
-                    fields_tracking_setting,
-                ),
-                None,
-                request_options,
+                _get_tracking_setting, (id, fields_tracking_setting), None, request_options
             ),
         )
 
@@ -132,13 +122,7 @@ class TrackingSettings(SyncResource):
         return cast(
             "PatchTrackingSettingResponse",
             self._client._request(
-                _update_tracking_setting,
-                (
-                    id,
-                    fields_tracking_setting,
-                ),
-                body,
-                request_options,
+                _update_tracking_setting, (id, fields_tracking_setting), body, request_options
             ),
         )
 
@@ -176,11 +160,7 @@ class AsyncTrackingSettings(AsyncResource):
             "GetTrackingSettingResponseCollection",
             await self._client._request(
                 _get_tracking_settings,
-                (
-                    fields_tracking_setting,
-                    page_cursor,
-                    page_size,
-                ),
+                (fields_tracking_setting, page_cursor, page_size),
                 None,
                 request_options,
             ),
@@ -209,13 +189,7 @@ class AsyncTrackingSettings(AsyncResource):
         return cast(
             "GetTrackingSettingResponse",
             await self._client._request(
-                _get_tracking_setting,
-                (
-                    id,
-                    fields_tracking_setting,
-                ),
-                None,
-                request_options,
+                _get_tracking_setting, (id, fields_tracking_setting), None, request_options
             ),
         )
 
@@ -244,12 +218,6 @@ class AsyncTrackingSettings(AsyncResource):
         return cast(
             "PatchTrackingSettingResponse",
             await self._client._request(
-                _update_tracking_setting,
-                (
-                    id,
-                    fields_tracking_setting,
-                ),
-                body,
-                request_options,
+                _update_tracking_setting, (id, fields_tracking_setting), body, request_options
             ),
         )

@@ -71,13 +71,7 @@ class WebFeeds(SyncResource):
             "GetWebFeedResponseCollection",
             self._client._request(
                 _get_web_feeds,
-                (
-                    fields_web_feed,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_web_feed, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -126,15 +120,7 @@ class WebFeeds(SyncResource):
         """
         return cast(
             "GetWebFeedResponse",
-            self._client._request(
-                _get_web_feed,
-                (
-                    id,
-                    fields_web_feed,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_web_feed, (id, fields_web_feed), None, request_options),
         )
 
     def update_web_feed(
@@ -159,15 +145,7 @@ class WebFeeds(SyncResource):
         """
         return cast(
             "PatchWebFeedResponse",
-            self._client._request(
-                _update_web_feed,
-                (
-                    id,
-                    fields_web_feed,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_web_feed, (id, fields_web_feed), body, request_options),
         )
 
     def delete_web_feed(
@@ -224,13 +202,7 @@ class AsyncWebFeeds(AsyncResource):
             "GetWebFeedResponseCollection",
             await self._client._request(
                 _get_web_feeds,
-                (
-                    fields_web_feed,
-                    filter,
-                    page_cursor,
-                    page_size,
-                    sort,
-                ),
+                (fields_web_feed, filter, page_cursor, page_size, sort),
                 None,
                 request_options,
             ),
@@ -282,13 +254,7 @@ class AsyncWebFeeds(AsyncResource):
         return cast(
             "GetWebFeedResponse",
             await self._client._request(
-                _get_web_feed,
-                (
-                    id,
-                    fields_web_feed,
-                ),
-                None,
-                request_options,
+                _get_web_feed, (id, fields_web_feed), None, request_options
             ),
         )
 
@@ -315,13 +281,7 @@ class AsyncWebFeeds(AsyncResource):
         return cast(
             "PatchWebFeedResponse",
             await self._client._request(
-                _update_web_feed,
-                (
-                    id,
-                    fields_web_feed,
-                ),
-                body,
-                request_options,
+                _update_web_feed, (id, fields_web_feed), body, request_options
             ),
         )
 

@@ -68,11 +68,7 @@ class Webhooks(SyncResource):
             "GetWebhookResponseCollectionCompoundDocument",
             self._client._request(
                 _get_webhooks,
-                (
-                    fields_webhook_topic,
-                    fields_webhook,
-                    include,
-                ),
+                (fields_webhook_topic, fields_webhook, include),
                 None,
                 request_options,
             ),
@@ -127,12 +123,7 @@ class Webhooks(SyncResource):
             "GetWebhookResponseCompoundDocument",
             self._client._request(
                 _get_webhook,
-                (
-                    id,
-                    fields_webhook_topic,
-                    fields_webhook,
-                    include,
-                ),
+                (id, fields_webhook_topic, fields_webhook, include),
                 None,
                 request_options,
             ),
@@ -160,15 +151,7 @@ class Webhooks(SyncResource):
         """
         return cast(
             "PatchWebhookResponse",
-            self._client._request(
-                _update_webhook,
-                (
-                    id,
-                    fields_webhook,
-                ),
-                body,
-                request_options,
-            ),
+            self._client._request(_update_webhook, (id, fields_webhook), body, request_options),
         )
 
     def delete_webhook(
@@ -233,13 +216,7 @@ class Webhooks(SyncResource):
         return cast(
             "GetWebhookTopicResponse",
             self._client._request(
-                _get_webhook_topic,
-                (
-                    id,
-                    fields_webhook_topic,
-                ),
-                None,
-                request_options,
+                _get_webhook_topic, (id, fields_webhook_topic), None, request_options
             ),
         )
 
@@ -273,11 +250,7 @@ class AsyncWebhooks(AsyncResource):
             "GetWebhookResponseCollectionCompoundDocument",
             await self._client._request(
                 _get_webhooks,
-                (
-                    fields_webhook_topic,
-                    fields_webhook,
-                    include,
-                ),
+                (fields_webhook_topic, fields_webhook, include),
                 None,
                 request_options,
             ),
@@ -332,12 +305,7 @@ class AsyncWebhooks(AsyncResource):
             "GetWebhookResponseCompoundDocument",
             await self._client._request(
                 _get_webhook,
-                (
-                    id,
-                    fields_webhook_topic,
-                    fields_webhook,
-                    include,
-                ),
+                (id, fields_webhook_topic, fields_webhook, include),
                 None,
                 request_options,
             ),
@@ -366,13 +334,7 @@ class AsyncWebhooks(AsyncResource):
         return cast(
             "PatchWebhookResponse",
             await self._client._request(
-                _update_webhook,
-                (
-                    id,
-                    fields_webhook,
-                ),
-                body,
-                request_options,
+                _update_webhook, (id, fields_webhook), body, request_options
             ),
         )
 
@@ -438,12 +400,6 @@ class AsyncWebhooks(AsyncResource):
         return cast(
             "GetWebhookTopicResponse",
             await self._client._request(
-                _get_webhook_topic,
-                (
-                    id,
-                    fields_webhook_topic,
-                ),
-                None,
-                request_options,
+                _get_webhook_topic, (id, fields_webhook_topic), None, request_options
             ),
         )

@@ -61,7 +61,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_cancel_campaign)
@@ -86,7 +85,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignIdCloneBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -143,15 +141,7 @@ class Campaigns(SyncResource):
         warn_deprecated(_get_campaigns)
         return cast(
             "InlineResponse20010",
-            self._client._request(
-                _get_campaigns,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_campaigns, (page, count), None, request_options),
         )
 
     def get_campaign_info(
@@ -169,7 +159,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_campaign_info)
@@ -194,7 +183,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignCampaignIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -222,7 +210,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
-            campaign_id: (no description)
             count: For pagination, the number of results to return. Max = 25,000
             sort: Sort order to apply to results, either ascending or descending. Valid values are `asc` or `desc`. Defaults to `asc`.
             offset: For pagination, if a response to this endpoint includes a `next_offset`, use that value to get the next page of recipients.
@@ -232,15 +219,7 @@ class Campaigns(SyncResource):
         return cast(
             "InlineResponse20012",
             self._client._request(
-                _get_campaign_recipients,
-                (
-                    campaign_id,
-                    count,
-                    sort,
-                    offset,
-                ),
-                None,
-                request_options,
+                _get_campaign_recipients, (campaign_id, count, sort, offset), None, request_options
             ),
         )
 
@@ -260,7 +239,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignIdScheduleBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -285,7 +263,6 @@ class Campaigns(SyncResource):
         .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_send_campaign)
@@ -315,7 +292,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_cancel_campaign)
@@ -340,7 +316,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignIdCloneBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -397,15 +372,7 @@ class AsyncCampaigns(AsyncResource):
         warn_deprecated(_get_campaigns)
         return cast(
             "InlineResponse20010",
-            await self._client._request(
-                _get_campaigns,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_campaigns, (page, count), None, request_options),
         )
 
     async def get_campaign_info(
@@ -423,7 +390,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_campaign_info)
@@ -448,7 +414,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignCampaignIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -476,7 +441,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
-            campaign_id: (no description)
             count: For pagination, the number of results to return. Max = 25,000
             sort: Sort order to apply to results, either ascending or descending. Valid values are `asc` or `desc`. Defaults to `asc`.
             offset: For pagination, if a response to this endpoint includes a `next_offset`, use that value to get the next page of recipients.
@@ -486,15 +450,7 @@ class AsyncCampaigns(AsyncResource):
         return cast(
             "InlineResponse20012",
             await self._client._request(
-                _get_campaign_recipients,
-                (
-                    campaign_id,
-                    count,
-                    sort,
-                    offset,
-                ),
-                None,
-                request_options,
+                _get_campaign_recipients, (campaign_id, count, sort, offset), None, request_options
             ),
         )
 
@@ -514,7 +470,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
 
         Args:
-            campaign_id: (no description)
             body: the request document (``CampaignIdScheduleBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -539,7 +494,6 @@ class AsyncCampaigns(AsyncResource):
         .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
 
         Args:
-            campaign_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_send_campaign)

@@ -79,7 +79,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdMembersBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -105,7 +104,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdMembersBody1`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -171,7 +169,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
 
         Args:
-            list_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
@@ -193,7 +190,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
-            list_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_list_info)
@@ -218,7 +214,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListListIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -278,15 +273,7 @@ class ListsSegments(SyncResource):
         return cast(
             "GlobalExclusionResponseData",
             self._client._request(
-                _get_global_exclusions,
-                (
-                    reason,
-                    sort,
-                    count,
-                    page,
-                ),
-                None,
-                request_options,
+                _get_global_exclusions, (reason, sort, count, page), None, request_options
             ),
         )
 
@@ -306,22 +293,13 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
-            list_id: (no description)
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_list_exclusions)
         return cast(
             "InlineResponse2008",
-            self._client._request(
-                _get_list_exclusions,
-                (
-                    list_id,
-                    marker,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_list_exclusions, (list_id, marker), None, request_options),
         )
 
     def get_list_members(
@@ -340,7 +318,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
-            list_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -366,7 +343,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
 
         Args:
-            list_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -392,7 +368,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
-            list_or_segment_id: (no description)
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -400,13 +375,7 @@ class ListsSegments(SyncResource):
         return cast(
             "InlineResponse2009",
             self._client._request(
-                _get_members,
-                (
-                    list_or_segment_id,
-                    marker,
-                ),
-                None,
-                request_options,
+                _get_members, (list_or_segment_id, marker), None, request_options
             ),
         )
 
@@ -426,7 +395,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
-            segment_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -452,7 +420,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdSubscribeBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -478,7 +445,6 @@ class ListsSegments(SyncResource):
         .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
 
         Args:
-            list_id: (no description)
             body: the request document.
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -508,7 +474,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdMembersBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -534,7 +499,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdMembersBody1`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -600,7 +564,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
 
         Args:
-            list_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
@@ -622,7 +585,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
-            list_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_list_info)
@@ -647,7 +609,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
 
         Args:
-            list_id: (no description)
             body: the request document (``ListListIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -707,15 +668,7 @@ class AsyncListsSegments(AsyncResource):
         return cast(
             "GlobalExclusionResponseData",
             await self._client._request(
-                _get_global_exclusions,
-                (
-                    reason,
-                    sort,
-                    count,
-                    page,
-                ),
-                None,
-                request_options,
+                _get_global_exclusions, (reason, sort, count, page), None, request_options
             ),
         )
 
@@ -735,7 +688,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
-            list_id: (no description)
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -743,13 +695,7 @@ class AsyncListsSegments(AsyncResource):
         return cast(
             "InlineResponse2008",
             await self._client._request(
-                _get_list_exclusions,
-                (
-                    list_id,
-                    marker,
-                ),
-                None,
-                request_options,
+                _get_list_exclusions, (list_id, marker), None, request_options
             ),
         )
 
@@ -769,7 +715,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
-            list_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -795,7 +740,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
 
         Args:
-            list_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -821,7 +765,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
-            list_or_segment_id: (no description)
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -829,13 +772,7 @@ class AsyncListsSegments(AsyncResource):
         return cast(
             "InlineResponse2009",
             await self._client._request(
-                _get_members,
-                (
-                    list_or_segment_id,
-                    marker,
-                ),
-                None,
-                request_options,
+                _get_members, (list_or_segment_id, marker), None, request_options
             ),
         )
 
@@ -855,7 +792,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
-            segment_id: (no description)
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -881,7 +817,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
 
         Args:
-            list_id: (no description)
             body: the request document (``ListIdSubscribeBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -907,7 +842,6 @@ class AsyncListsSegments(AsyncResource):
         .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
 
         Args:
-            list_id: (no description)
             body: the request document.
             request_options: per-call overrides (timeout, retries, headers).
         """

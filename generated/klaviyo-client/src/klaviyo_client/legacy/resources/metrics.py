@@ -58,15 +58,7 @@ class Metrics(SyncResource):
         warn_deprecated(_get_metrics)
         return cast(
             "InlineResponse200",
-            self._client._request(
-                _get_metrics,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_metrics, (page, count), None, request_options),
         )
 
     def metric_export(
@@ -91,7 +83,6 @@ class Metrics(SyncResource):
         .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
 
         Args:
-            metric_id: (no description)
             start_date: Beginning of timeframe to pull event data for. The default value is 1 month ago. Can also accept a 10-digit UNIX timestamp. When sending a `start_date`, you must also send an `end_date` Ex: `1610524800` OR `2021-01-13`
             end_date: End of timeframe to pull event data for. The default is the current day, or 1 month from start_date, whichever is sooner. Can also accept a 10-digit UNIX timestamp. When sending an `end_date`, you must also send a `start_date`. Must be *at most* 31 days after `start_date` Ex: `1612080000` OR …
             unit: Granularity to bucket data points into - one of `day`, `week`, or `month`. Defaults to `day`.
@@ -106,16 +97,7 @@ class Metrics(SyncResource):
             "MetricExport",
             self._client._request(
                 _metric_export,
-                (
-                    metric_id,
-                    start_date,
-                    end_date,
-                    unit,
-                    measurement,
-                    where,
-                    by,
-                    count,
-                ),
+                (metric_id, start_date, end_date, unit, measurement, where, by, count),
                 None,
                 request_options,
             ),
@@ -139,7 +121,6 @@ class Metrics(SyncResource):
         .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
-            metric_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the `next` attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch. Max = 100
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`. Always descending when `since` is not sent, as `since` defaults to current time.
@@ -149,15 +130,7 @@ class Metrics(SyncResource):
         return cast(
             "MetricTimeline",
             self._client._request(
-                _metric_timeline,
-                (
-                    metric_id,
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
+                _metric_timeline, (metric_id, since, count, sort), None, request_options
             ),
         )
 
@@ -186,16 +159,7 @@ class Metrics(SyncResource):
         warn_deprecated(_metrics_timeline)
         return cast(
             "MetricTimeline",
-            self._client._request(
-                _metrics_timeline,
-                (
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_metrics_timeline, (since, count, sort), None, request_options),
         )
 
 
@@ -227,15 +191,7 @@ class AsyncMetrics(AsyncResource):
         warn_deprecated(_get_metrics)
         return cast(
             "InlineResponse200",
-            await self._client._request(
-                _get_metrics,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_metrics, (page, count), None, request_options),
         )
 
     async def metric_export(
@@ -260,7 +216,6 @@ class AsyncMetrics(AsyncResource):
         .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
 
         Args:
-            metric_id: (no description)
             start_date: Beginning of timeframe to pull event data for. The default value is 1 month ago. Can also accept a 10-digit UNIX timestamp. When sending a `start_date`, you must also send an `end_date` Ex: `1610524800` OR `2021-01-13`
             end_date: End of timeframe to pull event data for. The default is the current day, or 1 month from start_date, whichever is sooner. Can also accept a 10-digit UNIX timestamp. When sending an `end_date`, you must also send a `start_date`. Must be *at most* 31 days after `start_date` Ex: `1612080000` OR …
             unit: Granularity to bucket data points into - one of `day`, `week`, or `month`. Defaults to `day`.
@@ -275,16 +230,7 @@ class AsyncMetrics(AsyncResource):
             "MetricExport",
             await self._client._request(
                 _metric_export,
-                (
-                    metric_id,
-                    start_date,
-                    end_date,
-                    unit,
-                    measurement,
-                    where,
-                    by,
-                    count,
-                ),
+                (metric_id, start_date, end_date, unit, measurement, where, by, count),
                 None,
                 request_options,
             ),
@@ -308,7 +254,6 @@ class AsyncMetrics(AsyncResource):
         .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
-            metric_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the `next` attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch. Max = 100
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`. Always descending when `since` is not sent, as `since` defaults to current time.
@@ -318,15 +263,7 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "MetricTimeline",
             await self._client._request(
-                _metric_timeline,
-                (
-                    metric_id,
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
+                _metric_timeline, (metric_id, since, count, sort), None, request_options
             ),
         )
 
@@ -356,13 +293,6 @@ class AsyncMetrics(AsyncResource):
         return cast(
             "MetricTimeline",
             await self._client._request(
-                _metrics_timeline,
-                (
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
+                _metrics_timeline, (since, count, sort), None, request_options
             ),
         )

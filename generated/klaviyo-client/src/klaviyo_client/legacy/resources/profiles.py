@@ -81,7 +81,6 @@ class Profiles(SyncResource):
         .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
 
         Args:
-            person_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_profile)
@@ -106,22 +105,13 @@ class Profiles(SyncResource):
         .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
 
         Args:
-            person_id: (no description)
             params: Profile attributes to set; each entry is sent as its own query parameter (e.g. `$email=...`).
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_update_profile)
         return cast(
             "Person",
-            self._client._request(
-                _update_profile,
-                (
-                    person_id,
-                    params,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_update_profile, (person_id, params), None, request_options),
         )
 
     def get_profile_id(
@@ -141,23 +131,13 @@ class Profiles(SyncResource):
         .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
 
         Args:
-            email: (no description)
-            phone_number: (no description)
-            external_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_profile_id)
         return cast(
             "InlineResponse2001",
             self._client._request(
-                _get_profile_id,
-                (
-                    email,
-                    phone_number,
-                    external_id,
-                ),
-                None,
-                request_options,
+                _get_profile_id, (email, phone_number, external_id), None, request_options
             ),
         )
 
@@ -180,8 +160,6 @@ class Profiles(SyncResource):
         .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
-            person_id: (no description)
-            metric_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch.
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`.
@@ -192,13 +170,7 @@ class Profiles(SyncResource):
             "MetricTimeline",
             self._client._request(
                 _profile_metric_timeline,
-                (
-                    person_id,
-                    metric_id,
-                    since,
-                    count,
-                    sort,
-                ),
+                (person_id, metric_id, since, count, sort),
                 None,
                 request_options,
             ),
@@ -222,7 +194,6 @@ class Profiles(SyncResource):
         .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 
         Args:
-            person_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch. Default = 50, Max = 100
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`. Always descending when `since` is not sent, as `since` defaults to current time.
@@ -232,15 +203,7 @@ class Profiles(SyncResource):
         return cast(
             "MetricTimeline",
             self._client._request(
-                _profile_metrics_timeline,
-                (
-                    person_id,
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
+                _profile_metrics_timeline, (person_id, since, count, sort), None, request_options
             ),
         )
 
@@ -289,7 +252,6 @@ class AsyncProfiles(AsyncResource):
         .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
 
         Args:
-            person_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_profile)
@@ -314,7 +276,6 @@ class AsyncProfiles(AsyncResource):
         .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
 
         Args:
-            person_id: (no description)
             params: Profile attributes to set; each entry is sent as its own query parameter (e.g. `$email=...`).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -322,13 +283,7 @@ class AsyncProfiles(AsyncResource):
         return cast(
             "Person",
             await self._client._request(
-                _update_profile,
-                (
-                    person_id,
-                    params,
-                ),
-                None,
-                request_options,
+                _update_profile, (person_id, params), None, request_options
             ),
         )
 
@@ -349,23 +304,13 @@ class AsyncProfiles(AsyncResource):
         .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
 
         Args:
-            email: (no description)
-            phone_number: (no description)
-            external_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_get_profile_id)
         return cast(
             "InlineResponse2001",
             await self._client._request(
-                _get_profile_id,
-                (
-                    email,
-                    phone_number,
-                    external_id,
-                ),
-                None,
-                request_options,
+                _get_profile_id, (email, phone_number, external_id), None, request_options
             ),
         )
 
@@ -388,8 +333,6 @@ class AsyncProfiles(AsyncResource):
         .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
-            person_id: (no description)
-            metric_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch.
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`.
@@ -400,13 +343,7 @@ class AsyncProfiles(AsyncResource):
             "MetricTimeline",
             await self._client._request(
                 _profile_metric_timeline,
-                (
-                    person_id,
-                    metric_id,
-                    since,
-                    count,
-                    sort,
-                ),
+                (person_id, metric_id, since, count, sort),
                 None,
                 request_options,
             ),
@@ -430,7 +367,6 @@ class AsyncProfiles(AsyncResource):
         .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 
         Args:
-            person_id: (no description)
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
             count: Number of events to return in a batch. Default = 50, Max = 100
             sort: Sort order to apply to timeline, either descending or ascending. Valid values are `desc` or `asc`. Defaults to `desc`. Always descending when `since` is not sent, as `since` defaults to current time.
@@ -440,14 +376,6 @@ class AsyncProfiles(AsyncResource):
         return cast(
             "MetricTimeline",
             await self._client._request(
-                _profile_metrics_timeline,
-                (
-                    person_id,
-                    since,
-                    count,
-                    sort,
-                ),
-                None,
-                request_options,
+                _profile_metrics_timeline, (person_id, since, count, sort), None, request_options
             ),
         )

@@ -61,7 +61,6 @@ class Templates(SyncResource):
         .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdCloneBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -118,15 +117,7 @@ class Templates(SyncResource):
         warn_deprecated(_get_templates)
         return cast(
             "InlineResponse20013",
-            self._client._request(
-                _get_templates,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            self._client._request(_get_templates, (page, count), None, request_options),
         )
 
     def delete_template(
@@ -144,7 +135,6 @@ class Templates(SyncResource):
         .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
 
         Args:
-            template_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_template)
@@ -169,7 +159,6 @@ class Templates(SyncResource):
         .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
 
         Args:
-            template_id: (no description)
             body: the request document (``EmailtemplateTemplateIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -195,7 +184,6 @@ class Templates(SyncResource):
         .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdRenderBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -221,7 +209,6 @@ class Templates(SyncResource):
         .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: send transactional email from a flow triggered by create_event.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -253,7 +240,6 @@ class AsyncTemplates(AsyncResource):
         .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdCloneBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -310,15 +296,7 @@ class AsyncTemplates(AsyncResource):
         warn_deprecated(_get_templates)
         return cast(
             "InlineResponse20013",
-            await self._client._request(
-                _get_templates,
-                (
-                    page,
-                    count,
-                ),
-                None,
-                request_options,
-            ),
+            await self._client._request(_get_templates, (page, count), None, request_options),
         )
 
     async def delete_template(
@@ -336,7 +314,6 @@ class AsyncTemplates(AsyncResource):
         .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
 
         Args:
-            template_id: (no description)
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_template)
@@ -361,7 +338,6 @@ class AsyncTemplates(AsyncResource):
         .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
 
         Args:
-            template_id: (no description)
             body: the request document (``EmailtemplateTemplateIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -387,7 +363,6 @@ class AsyncTemplates(AsyncResource):
         .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdRenderBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -413,7 +388,6 @@ class AsyncTemplates(AsyncResource):
         .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: send transactional email from a flow triggered by create_event.
 
         Args:
-            template_id: (no description)
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """

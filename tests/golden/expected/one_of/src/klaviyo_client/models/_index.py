@@ -1,0 +1,8 @@
+"""Which module defines each model (lazy lookup by name). Generated; do not edit."""
+
+MODULE_OF: dict[str, str] = {
+    "Cat": "things",
+    "Create": "things",
+    "Created": "things",
+    "Dog": "things",
+}

@@ -1,0 +1,69 @@
+"""Golden records: small fixture specs, each exercising one feature, generated and diffed
+against the committed expected output (``tests/golden/expected``). Every template change shows
+up here as a reviewable diff. Refresh after an intended change with ``GOLDEN_UPDATE=1``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+
+HERE = Path(__file__).resolve().parent
+SPECS = sorted((HERE / "specs").glob("*.json"))
+EXPECTED = HERE / "expected"
+OVERLAYS = {p.name for p in (HERE.parents[1] / "templates" / "overlays").glob("*.py")}
+
+
+def _files(root: Path) -> dict[str, str]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.name not in OVERLAYS and rel.name != "py.typed":
+            out[str(rel)] = path.read_text(encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_fixture_matches_expected_output(spec: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["generate", "--no-legacy", "--current", str(spec), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    expected_dir = EXPECTED / spec.stem
+    got = _files(out)
+    if os.environ.get("GOLDEN_UPDATE") == "1":
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for rel, text in got.items():
+            (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (expected_dir / rel).write_text(text, encoding="utf-8")
+    want = _files(expected_dir)
+    assert sorted(got) == sorted(want), "generated file set changed"
+    for rel in want:
+        if got[rel] != want[rel]:
+            diff = "".join(
+                difflib.unified_diff(
+                    want[rel].splitlines(True), got[rel].splitlines(True), rel, rel + " (new)"
+                )
+            )
+            pytest.fail(f"{spec.stem}: {rel} differs from the golden record:\n{diff[:4000]}")
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    spec = HERE / "specs" / "one_of.json"
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"run{n}"
+        result = CliRunner().invoke(
+            main, ["generate", "--no-legacy", "--current", str(spec), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        outs.append(_files(out))
+    assert outs[0] == outs[1]

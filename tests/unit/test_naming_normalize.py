@@ -1,0 +1,128 @@
+"""Unit tests of naming and normalization."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+from generator import naming
+from generator.ir import Builder
+from generator.normalize import SpecWarning, normalize
+
+
+@pytest.mark.parametrize(
+    ("wire", "python"),
+    [
+        ("fields[profile]", "fields_profile"),
+        ("page[cursor]", "page_cursor"),
+        ("page_cursor", "page_cursor"),
+        ("additional-fields[profile]", "additional_fields_profile"),
+        ("X-Klaviyo-API-Filters", "x_klaviyo_api_filters"),
+        ("from", "from_"),
+        ("body", "body_"),
+    ],
+)
+def test_param_names(wire: str, python: str) -> None:
+    assert naming.param_name(wire, set()) == python
+
+
+def test_field_names_keep_dollar_fields_distinct() -> None:
+    taken: set[str] = set()
+    assert naming.field_name("id", taken) == "id"
+    assert naming.field_name("$id", taken) == "dollar_id"
+    assert naming.field_name("$email", taken) == "email"
+    assert naming.field_name("list", taken) == "list_"
+    assert naming.field_name("class", taken) == "class_"
+    assert naming.field_name("to_dict", taken) == "to_dict_"
+
+
+def test_py_str_round_trips() -> None:
+    for text in ["plain", "it's", 'say "hi"', "back\\slash", "new\nline", "ünï"]:
+        assert eval(naming.py_str(text)) == text
+
+
+def _doc(schemas: dict[str, Any], params: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "openapi": "3.0.2",
+        "info": {"title": "T", "version": "1"},
+        "paths": {
+            "/x/{id}": {
+                "get": {
+                    "operationId": "get_x",
+                    "tags": ["X"],
+                    "parameters": params or [],
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+        "components": {"schemas": schemas},
+    }
+
+
+def test_normalize_rules_count_what_they_fix() -> None:
+    doc = _doc(
+        {
+            "A": {
+                "type": "object",
+                "properties": {
+                    "flag": {"type": "boolean", "enum": [False, True], "nullable": True},
+                    "yes": {"type": "boolean", "enum": [True]},
+                    "nothing": {"enum": [None]},
+                    "size": {"oneOf": [{"type": "integer"}], "default": "big"},
+                },
+            }
+        },
+        [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "nullable": True},
+            }
+        ],
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecWarning)
+        counts = normalize(doc)
+    assert counts == {
+        "path-params-not-nullable": 1,
+        "boolean-enums": 2,
+        "null-only-enums": 1,
+        "invalid-defaults": 1,
+    }
+    props = doc["components"]["schemas"]["A"]["properties"]
+    assert "enum" not in props["flag"]
+    assert props["flag"]["nullable"] is True
+    assert props["yes"]["enum"] == [True]
+    assert "default" not in props["size"]
+    assert len(caught) == 1
+    assert "#/components/schemas/A/properties/size" in str(caught[0].message)
+
+
+def test_repeated_inline_schemas_are_generated_once() -> None:
+    inline = {"type": "object", "properties": {"self": {"type": "string"}}}
+    doc = _doc(
+        {
+            "A": {"type": "object", "properties": {"links": dict(inline)}},
+            "B": {"type": "object", "properties": {"links": dict(inline, description="other")}},
+            "E1": {"type": "string", "enum": ["a", "b"]},
+        }
+    )
+    api = Builder(doc, "t.json", "pkg").build()
+    names = sorted(m.name for m in api.models)
+    assert names == ["A", "ALinks", "B"]
+    b = next(m for m in api.models if m.name == "B")
+    assert b.fields[0].type.annotation == "ALinks | None"
+    assert [a.name for a in api.aliases] == ["E1"]
+    assert api.stats["deduplicated_models"] == 1
+
+
+def test_colliding_enum_values_become_literals() -> None:
+    doc = _doc(
+        {"Sort": {"type": "string", "enum": ["created", "-created", "Etc/GMT+1", "Etc/GMT-1"]}}
+    )
+    api = Builder(doc, "t.json", "pkg").build()
+    (alias,) = api.aliases
+    assert alias.annotation == 'Literal["created", "-created", "Etc/GMT+1", "Etc/GMT-1"]'
