@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from functools import cache
 
 from openapi_python_client.strings import pascal_case as _pascal
 from openapi_python_client.strings import snake_case as _snake
@@ -45,6 +46,7 @@ def wire_to_words(wire: str) -> str:
     return _WIRE_SEP.sub("_", wire).strip("_")
 
 
+@cache
 def snake(text: str) -> str:
     """snake_case identifier (may still be a keyword: see the callers)."""
     out = _snake(wire_to_words(text))
@@ -55,6 +57,7 @@ def snake(text: str) -> str:
     return out
 
 
+@cache
 def pascal(text: str) -> str:
     out = _pascal(wire_to_words(text))
     out = re.sub(r"\W", "", out)

@@ -19,7 +19,9 @@ from .errors import pointer
 from .specs import SPECS_DIR
 
 Rule = Callable[[dict[str, Any]], int]
+NodeRule = Callable[[dict[str, Any], list[Any]], bool]
 RULES: dict[str, Rule] = {}
+NODE_RULES: dict[str, NodeRule] = {}
 
 
 class SpecWarning(UserWarning):
@@ -29,6 +31,16 @@ class SpecWarning(UserWarning):
 def rule(name: str) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
+        return fn
+
+    return register
+
+
+def node_rule(name: str) -> Callable[[NodeRule], NodeRule]:
+    """A rule applied to each schema-like node in one shared walk (True when it fixed one)."""
+
+    def register(fn: NodeRule) -> NodeRule:
+        NODE_RULES[name] = fn
         return fn
 
     return register
@@ -67,34 +79,30 @@ def _path_params_not_nullable(doc: dict[str, Any]) -> int:
     return count
 
 
-@rule("boolean-enums")
-def _boolean_enums(doc: dict[str, Any]) -> int:
-    count = 0
-    for schema, _ in _schemas(doc, []):
-        enum = schema.get("enum")
-        if schema.get("type") == "boolean" and isinstance(enum, list):
-            values = {v for v in enum if v is not None}
-            if None in enum:
-                schema["nullable"] = True
-            if values == {True, False}:
-                del schema["enum"]
-            else:
-                schema["enum"] = sorted(values)
-            count += 1
-    return count
+@node_rule("boolean-enums")
+def _boolean_enums(schema: dict[str, Any], at: list[Any]) -> bool:
+    enum = schema.get("enum")
+    if schema.get("type") != "boolean" or not isinstance(enum, list):
+        return False
+    values = {v for v in enum if v is not None}
+    if None in enum:
+        schema["nullable"] = True
+    if values == {True, False}:
+        del schema["enum"]
+    else:
+        schema["enum"] = sorted(values)
+    return True
 
 
-@rule("null-only-enums")
-def _null_only_enums(doc: dict[str, Any]) -> int:
-    count = 0
-    for schema, _ in _schemas(doc, []):
-        if schema.get("enum") == [None]:
-            del schema["enum"]
-            schema.pop("type", None)
-            schema["x-null-only"] = True
-            schema["nullable"] = True
-            count += 1
-    return count
+@node_rule("null-only-enums")
+def _null_only_enums(schema: dict[str, Any], at: list[Any]) -> bool:
+    if schema.get("enum") != [None]:
+        return False
+    del schema["enum"]
+    schema.pop("type", None)
+    schema["x-null-only"] = True
+    schema["nullable"] = True
+    return True
 
 
 def _fits(value: Any, schema: dict[str, Any]) -> bool:
@@ -119,21 +127,20 @@ def _fits(value: Any, schema: dict[str, Any]) -> bool:
     return True if check is None else check(value)
 
 
-@rule("invalid-defaults")
-def _invalid_defaults(doc: dict[str, Any]) -> int:
-    count = 0
-    for schema, at in _schemas(doc, []):
-        typed = "type" in schema or "oneOf" in schema or "anyOf" in schema
-        if "default" in schema and typed and not _fits(schema["default"], schema):
-            warnings.warn(
-                f"{pointer(at)}: dropped default {schema['default']!r} that does not match "
-                "its schema",
-                SpecWarning,
-                stacklevel=2,
-            )
-            del schema["default"]
-            count += 1
-    return count
+@node_rule("invalid-defaults")
+def _invalid_defaults(schema: dict[str, Any], at: list[Any]) -> bool:
+    if "default" not in schema:
+        return False
+    typed = "type" in schema or "oneOf" in schema or "anyOf" in schema
+    if not typed or _fits(schema["default"], schema):
+        return False
+    warnings.warn(
+        f"{pointer(at)}: dropped default {schema['default']!r} that does not match its schema",
+        SpecWarning,
+        stacklevel=2,
+    )
+    del schema["default"]
+    return True
 
 
 def load_rules(path: Path | None = None) -> list[str]:
@@ -141,7 +148,7 @@ def load_rules(path: Path | None = None) -> list[str]:
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     names = [entry["rule"] for entry in data["rules"]]
-    unknown = [n for n in names if n not in RULES]
+    unknown = [n for n in names if n not in RULES and n not in NODE_RULES]
     if unknown:
         raise ValueError(f"{path}: unknown normalization rules {unknown}")
     return names
@@ -149,7 +156,15 @@ def load_rules(path: Path | None = None) -> list[str]:
 
 def normalize(doc: dict[str, Any], rules: list[str] | None = None) -> dict[str, int]:
     """Apply the configured rules in order; return how many places each one changed."""
-    counts: dict[str, int] = {}
-    for name in rules if rules is not None else load_rules():
-        counts[name] = RULES[name](doc)
+    names = rules if rules is not None else load_rules()
+    counts: dict[str, int] = dict.fromkeys(names, 0)
+    for name in names:
+        if name in RULES:
+            counts[name] = RULES[name](doc)
+    visitors = [(name, NODE_RULES[name]) for name in names if name in NODE_RULES]
+    if visitors:
+        for schema, at in _schemas(doc, []):
+            for name, visit in visitors:
+                if visit(schema, at):
+                    counts[name] += 1
     return counts
