@@ -84,6 +84,7 @@ class Operation:
         "deprecation",
         "extensions",
         "id",
+        "idempotent",
         "method",
         "name",
         "package",
@@ -149,16 +150,13 @@ class Operation:
         self.auth = auth
         self.paginated = paginated
         self.retry_safe = retry_safe
+        # Whether a failed attempt may be repeated without risk of doing the work twice.
+        self.idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or retry_safe
         self.scopes = scopes
         self.rate_limit = dict(rate_limit or {})
         self.server = server
         self.extensions = dict(extensions or {})
         self._response_decoder: Any = None
-
-    @property
-    def idempotent(self) -> bool:
-        """Whether a failed attempt may be repeated without risk of doing the work twice."""
-        return self.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or self.retry_safe
 
     def __repr__(self) -> str:
         return (

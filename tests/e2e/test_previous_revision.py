@@ -1,0 +1,94 @@
+"""The generator is not tuned to one file: the previous revision (2026-04-15) generates a
+complete, importable, type-clean package too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from tests.conftest import SHARED_SPECS
+
+SPEC_FILE = "klaviyo-stable-2026-04-15.json"
+
+CHECK = """
+import json, sys
+import klaviyo_client
+from klaviyo_client.models._index import MODULE_OF
+spec = json.load(open(sys.argv[1]))
+ids = {o["operationId"] for item in spec["paths"].values() for o in item.values()
+       if isinstance(o, dict) and "operationId" in o}
+client = klaviyo_client.Klaviyo(api_key="pk_x")
+for op in klaviyo_client.OPERATIONS.values():
+    for name in (op.name, *op.aliases):
+        assert callable(getattr(getattr(client, op.resource), name)), (op.id, name)
+print(json.dumps({
+    "operations": len(klaviyo_client.OPERATIONS),
+    "spec_operations": len(ids),
+    "same_ids": set(klaviyo_client.OPERATIONS) == ids,
+    "revision": klaviyo_client.REVISION,
+    "missing_schemas": [n for n in spec["components"]["schemas"] if n not in MODULE_OF],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rev0415") / "klaviyo-client"
+    result = CliRunner().invoke(
+        main, ["generate", "--no-legacy", "--current", SPEC_FILE, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_all_309_operations_and_every_schema(generated: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK, str(SHARED_SPECS / SPEC_FILE)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(generated / "src")},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report == {
+        "operations": 309,
+        "spec_operations": 309,
+        "same_ids": True,
+        "revision": "2026-04-15",
+        "missing_schemas": [],
+    }
+
+
+@pytest.mark.slow
+def test_generated_package_is_lint_and_type_clean(generated: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    ruff = subprocess.run(
+        [str(bin_dir / "ruff"), "check", "."],
+        cwd=generated,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
+    mypy = subprocess.run(
+        [
+            str(bin_dir / "mypy"),
+            "--strict",
+            "--cache-dir",
+            str(generated / ".mypy_cache"),
+            "src/klaviyo_client",
+        ],
+        cwd=generated,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert mypy.returncode == 0, mypy.stdout[-3000:]
+    assert "Success: no issues found" in mypy.stdout
