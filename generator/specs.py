@@ -205,6 +205,7 @@ def validate(doc: dict[str, Any], label: str) -> None:
         raise SpecError(label, "#/paths", "no operations")
     _check_refs(doc, label)
     _check_schemas(doc, label)
+    _check_all_of_cycles(doc, label)
     seen_ids: dict[str, str] = {}
     for route, item in paths.items():
         where = ["paths", route]
@@ -249,6 +250,67 @@ def _check_refs(doc: dict[str, Any], label: str) -> None:
                 target = _resolve_pointer(doc, nxt)
             except KeyError:
                 break
+
+
+_SCHEMA_PREFIX = "#/components/schemas/"
+
+
+def _all_of_refs(node: Any) -> Iterator[str]:
+    """Component names an ``allOf`` pulls in (through inline members' own ``allOf`` too)."""
+    members = node.get("allOf") if isinstance(node, dict) else None
+    for member in members if isinstance(members, list) else ():
+        if not isinstance(member, dict):
+            continue
+        ref = member.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_SCHEMA_PREFIX):
+            yield ref[len(_SCHEMA_PREFIX) :].replace("~1", "/").replace("~0", "~")
+        else:
+            yield from _all_of_refs(member)
+
+
+def _check_all_of_cycles(doc: dict[str, Any], label: str) -> None:
+    """An ``allOf`` that includes itself (A allOf B allOf A) describes no finite schema."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    edges: dict[str, list[str]] = {}
+    for name, schema in schemas.items():
+        target = schema
+        # a bare $ref component (A: {$ref: B}) passes B's allOf through
+        if isinstance(target, dict) and isinstance(target.get("$ref"), str):
+            ref = target["$ref"]
+            if ref.startswith(_SCHEMA_PREFIX):
+                edges[name] = [ref[len(_SCHEMA_PREFIX) :]]
+                continue
+        edges[name] = [ref for ref in _all_of_refs(target) if ref in schemas]
+    done: set[str] = set()
+    for start in schemas:
+        if start in done:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(edges.get(start, ())))]
+        path.append(start)
+        on_path.add(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                on_path.discard(node)
+                done.add(node)
+                continue
+            if child in on_path:
+                cycle = [*path[path.index(child) :], child]
+                raise SpecError(
+                    label,
+                    pointer(["components", "schemas", cycle[0], "allOf"]),
+                    f"circular allOf: {' -> '.join(cycle)}",
+                )
+            if child in done:
+                continue
+            stack.append((child, iter(edges.get(child, ()))))
+            path.append(child)
+            on_path.add(child)
 
 
 def _check_schemas(doc: dict[str, Any], label: str) -> None:
@@ -317,6 +379,27 @@ def _check_schema_node(schema: dict[str, Any], where: list[Any], label: str) -> 
         enum = node.get("enum")
         if enum is not None and (not isinstance(enum, list) or not enum):
             raise SpecError(label, pointer([*at, "enum"]), "must be a non-empty list")
+        _check_bounds(node, at, label)
+
+
+_BOUNDS = (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems"))
+
+
+def _check_bounds(node: Mapping[str, Any], at: list[Any], label: str) -> None:
+    """A lower bound above its upper bound admits no value at all."""
+    for low_key, high_key in _BOUNDS:
+        low, high = node.get(low_key), node.get(high_key)
+        numbers = (int, float)
+        if (
+            isinstance(low, numbers)
+            and isinstance(high, numbers)
+            and not isinstance(low, bool)
+            and not isinstance(high, bool)
+            and low > high
+        ):
+            raise SpecError(
+                label, pointer([*at, low_key]), f"{low_key} {low} is above {high_key} {high}"
+            )
 
 
 def _deref(doc: dict[str, Any], node: Any) -> Any:
@@ -356,6 +439,7 @@ def _check_operation(
     if not isinstance(params, list) or not isinstance(shared, list):
         raise SpecError(label, pointer([*where, "parameters"]), "must be a list")
     declared_path: set[str] = set()
+    own_params: dict[tuple[str, str], str] = {}
     for i, raw in enumerate([*shared, *params]):
         at = (
             [*where, "parameters", i - len(shared)]
@@ -378,6 +462,18 @@ def _check_operation(
             )
         if "schema" not in param and "content" not in param:
             raise SpecError(label, pointer(at), f"parameter {name!r} has no schema")
+        if i >= len(shared):
+            key = (name, location)
+            if key in own_params:
+                raise SpecError(
+                    label,
+                    pointer(at),
+                    f"duplicate {location} parameter {name!r} (also at {own_params[key]})",
+                )
+            own_params[key] = pointer(at)
+        schema = param.get("schema")
+        if isinstance(schema, dict):
+            _check_bounds(_deref(doc, schema), [*at, "schema"], label)
         if location == "path":
             declared_path.add(name)
             if param.get("required") is not True:
@@ -412,13 +508,14 @@ def _check_with_openapi_model(doc: dict[str, Any], label: str) -> None:
         OpenAPI.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SpecError(label, pointer(_doc_path(doc, first["loc"])), str(first["msg"])) from None
+        where = _doc_path(doc, first["loc"], keep_missing=first["type"] == "missing")
+        raise SpecError(label, pointer(where), str(first["msg"])) from None
 
 
-def _doc_path(doc: Any, loc: Sequence[Any]) -> list[Any]:
+def _doc_path(doc: Any, loc: Sequence[Any], *, keep_missing: bool = True) -> list[Any]:
     """Keep the parts of a pydantic location that step into the document (drop union tags).
 
-    A final part that is not in the document is the name of a missing member: it is kept.
+    For a "missing" error the final part is the name of the missing member: it is kept.
     """
     out: list[Any] = []
     node = doc
@@ -428,6 +525,6 @@ def _doc_path(doc: Any, loc: Sequence[Any]) -> list[Any]:
         ):
             node = node[part]
             out.append(part)
-        elif i == len(loc) - 1:
+        elif keep_missing and i == len(loc) - 1:
             out.append(part)
     return out

@@ -1,0 +1,303 @@
+"""Per-call overhead: raw httpx vs klaviyo_client (vs the official SDK), over real sockets.
+
+    .venv/bin/python bench/bench_calls.py [--rounds 15] [--calls 200]
+
+A loopback server runs in its own process (``bench/_server.py``). In one client process the
+contenders take turns in rounds (the order rotates each round), each doing ``--calls`` calls per
+round; the table shows the median µs/call over rounds and the median of the per-round ratios to
+raw httpx. The official ``klaviyo-api`` SDK, when ``bench/.venv-peers`` has it, runs in a worker
+process driven round by round from here, so its numbers interleave with the others too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c
+from _server import PROFILE_ID
+
+sys.path.insert(0, str(c.PKG_SRC))
+import httpx
+
+from klaviyo_client import AsyncKlaviyo, Klaviyo
+from klaviyo_client.models import EventCreateQueryV2
+
+API_KEY = "pk_bench_0000000000000000"
+
+EVENT: dict[str, Any] = {
+    "data": {
+        "type": "event",
+        "attributes": {
+            "properties": {"OrderId": "1234", "Items": ["Shoes", "Socks"], "Total": 59.9},
+            "time": "2026-11-26T12:00:00+00:00",
+            "value": 59.9,
+            "value_currency": "USD",
+            "unique_id": "order-1234",
+            "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}},
+            "profile": {
+                "data": {
+                    "type": "profile",
+                    "attributes": {"email": "sarah.mason@klaviyo-demo.com", "first_name": "Sarah"},
+                }
+            },
+        },
+    }
+}
+
+Batch = Callable[[int], float]  # runs n calls, returns elapsed seconds
+ABatch = Callable[[int], Awaitable[float]]
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(c.BENCH / "_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "PORT":
+        proc.kill()
+        raise RuntimeError("loopback server did not start")
+    return proc, f"http://127.0.0.1:{line[1]}"
+
+
+def raw_headers(post: bool = False) -> dict[str, str]:
+    headers = {
+        "Accept": "application/vnd.api+json",
+        "Authorization": f"Klaviyo-API-Key {API_KEY}",
+        "revision": "2026-07-15",
+    }
+    if post:
+        headers["Content-Type"] = "application/vnd.api+json"
+    return headers
+
+
+class OfficialWorker:
+    """The official SDK in its own interpreter, driven batch by batch."""
+
+    def __init__(self, url: str) -> None:
+        python = c.PEERS_VENV / "bin" / "python"
+        self.proc = subprocess.Popen(
+            [str(python), str(c.BENCH / "_peer_official.py"), url, PROFILE_ID, json.dumps(EVENT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self._line() != "READY":
+            raise RuntimeError("official SDK worker did not start")
+
+    def _line(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline().strip()
+
+    def run(self, cmd: str, n: int) -> float:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{cmd} {n}\n")
+        self.proc.stdin.flush()
+        return float(self._line())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def official_available() -> bool:
+    python = c.PEERS_VENV / "bin" / "python"
+    if not python.exists():
+        return False
+    probe = subprocess.run(
+        [str(python), "-c", "import klaviyo_api"], check=False, capture_output=True
+    )
+    return probe.returncode == 0
+
+
+def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
+    perf = time.perf_counter
+    raw = httpx.Client(headers=raw_headers(), timeout=30.0)
+    ours = Klaviyo(api_key=API_KEY, base_url=url)
+    get_url = f"{url}/api/profiles/{PROFILE_ID}"
+    post_url = f"{url}/api/events"
+    post_headers = raw_headers(post=True)
+    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
+
+    def raw_get(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            doc = json.loads(raw.get(get_url).content)
+            email = doc["data"]["attributes"]["email"]
+        elapsed = perf() - start
+        assert email
+        return elapsed
+
+    def ours_get(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            email = ours.profiles.get_profile(PROFILE_ID).data.attributes.email
+        elapsed = perf() - start
+        assert email
+        return elapsed
+
+    def raw_post(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            content = json.dumps(EVENT, separators=(",", ":")).encode()
+            response = raw.post(post_url, content=content, headers=post_headers)
+            response.raise_for_status()
+        return perf() - start
+
+    def ours_post(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            ours.events.create_event(typed_event)
+        return perf() - start
+
+    get: dict[str, Batch] = {"raw httpx": raw_get, "klaviyo_client": ours_get}
+    post: dict[str, Batch] = {"raw httpx": raw_post, "klaviyo_client": ours_post}
+    if official is not None:
+        worker = official
+        get["official klaviyo-api"] = lambda n: worker.run("get", n)
+        post["official klaviyo-api"] = lambda n: worker.run("post", n)
+        get["raw urllib3 (for scale)"] = lambda n: worker.run("urllib3-get", n)
+        post["raw urllib3 (for scale)"] = lambda n: worker.run("urllib3-post", n)
+    return {"GET get_profile (sync)": get, "POST create_event (sync)": post}
+
+
+def async_contenders(url: str) -> dict[str, dict[str, ABatch]]:
+    perf = time.perf_counter
+    raw = httpx.AsyncClient(headers=raw_headers(), timeout=30.0)
+    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url)
+    get_url = f"{url}/api/profiles/{PROFILE_ID}"
+    post_url = f"{url}/api/events"
+    post_headers = raw_headers(post=True)
+    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
+
+    async def raw_get(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            doc = json.loads((await raw.get(get_url)).content)
+            email = doc["data"]["attributes"]["email"]
+        elapsed = perf() - start
+        assert email
+        return elapsed
+
+    async def ours_get(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            email = (await ours.profiles.get_profile(PROFILE_ID)).data.attributes.email
+        elapsed = perf() - start
+        assert email
+        return elapsed
+
+    async def raw_post(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            content = json.dumps(EVENT, separators=(",", ":")).encode()
+            response = await raw.post(post_url, content=content, headers=post_headers)
+            response.raise_for_status()
+        return perf() - start
+
+    async def ours_post(n: int) -> float:
+        start = perf()
+        for _ in range(n):
+            await ours.events.create_event(typed_event)
+        return perf() - start
+
+    return {
+        "GET get_profile (async)": {"raw httpx": raw_get, "klaviyo_client": ours_get},
+        "POST create_event (async)": {"raw httpx": raw_post, "klaviyo_client": ours_post},
+    }
+
+
+Samples = dict[str, dict[str, list[float]]]
+
+
+def run_sync(groups: dict[str, dict[str, Batch]], rounds: int, calls: int) -> Samples:
+    samples: Samples = {g: {name: [] for name in fns} for g, fns in groups.items()}
+    for fns in groups.values():
+        for fn in fns.values():
+            fn(max(calls // 4, 10))  # warm-up: connections, lazy imports, decoders
+    for r in range(rounds):
+        for group, fns in groups.items():
+            names = list(fns)
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                samples[group][name].append(fns[name](calls) / calls)
+    return samples
+
+
+async def run_async(groups: dict[str, dict[str, ABatch]], rounds: int, calls: int) -> Samples:
+    samples: Samples = {g: {name: [] for name in fns} for g, fns in groups.items()}
+    for fns in groups.values():
+        for fn in fns.values():
+            await fn(max(calls // 4, 10))
+    for r in range(rounds):
+        for group, fns in groups.items():
+            names = list(fns)
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                samples[group][name].append(await fns[name](calls) / calls)
+    return samples
+
+
+def summarise(samples: Samples) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for group, by_name in samples.items():
+        base = by_name["raw httpx"]
+        for name, values in by_name.items():
+            ratios = [v / b for v, b in zip(values, base, strict=True)]
+            rows.append([group, name, f"{c.median(values) * 1e6:.0f}", f"{c.median(ratios):.2f}x"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    server, url = start_server()
+    official: OfficialWorker | None = None
+    notes = [
+        f"{args.rounds} interleaved rounds x {args.calls} calls per contender; "
+        "ratio = median of per-round ratios to raw httpx",
+        "raw httpx = httpx.Client/AsyncClient GET + json.loads (+ reading data.attributes.email)"
+        " / POST of the same JSON; ours returns the typed model and reads .data.attributes.email",
+    ]
+    try:
+        if official_available():
+            official = OfficialWorker(url)
+        else:
+            notes.append("official klaviyo-api SDK not measured (bench/.venv-peers missing)")
+        samples = run_sync(sync_contenders(url, official), args.rounds, args.calls)
+        samples.update(asyncio.run(run_async(async_contenders(url), args.rounds, args.calls)))
+    finally:
+        if official is not None:
+            official.close()
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+    c.write_result(
+        "calls",
+        title="Per-call overhead (loopback server, real sockets)",
+        command="python bench/bench_calls.py" + (f" --rounds {args.rounds} --calls {args.calls}"),
+        headers=["call", "client", "median µs/call", "ratio to raw httpx"],
+        rows=summarise(samples),
+        notes=notes,
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

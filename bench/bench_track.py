@@ -1,0 +1,240 @@
+"""Async events per second: Track calls and the event batcher vs raw httpx, ratios in one run.
+
+    .venv/bin/python bench/bench_track.py [--events N] [--bulk-events N] [--rounds R]
+
+A loopback HTTP/1.1 server runs in a child process (so it does not share the client's GIL) and
+answers ``/api/track`` with ``1`` and ``/api/event-bulk-create-jobs`` with ``202``. Measured:
+
+* ``track``: ``AsyncKlaviyoPublic.track`` (validation, ``$event_id``, form encoding, the retry
+  pipeline) vs ``httpx.AsyncClient.post`` sending the same form body built inline; 16 concurrent
+  callers each.
+* batcher: ``AsyncEventBatcher.add`` per event (validation, ``unique_id``, 1,000-event batches,
+  2 in flight) vs raw httpx posting the same bulk documents built inline, 2 in flight.
+
+Rounds alternate the contenders; the median events/s is reported. A ratio above 1.00 means the
+client is slower than raw httpx doing the same requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = Path(os.environ.get("KLAVIYO_CLIENT_SRC") or ROOT / "generated" / "klaviyo-client" / "src")
+sys.path.insert(0, str(SRC))
+
+import httpx  # noqa: E402
+
+try:
+    from klaviyo_client import AsyncEventBatcher, AsyncKlaviyo, AsyncKlaviyoPublic
+except ImportError as exc:  # generated before the Track overlays existed
+    raise SystemExit(f"{exc}: regenerate the client or set KLAVIYO_CLIENT_SRC") from None
+
+KEY = "AbC123"
+PRIVATE = "pk_bench_0000000000000000000000000000"
+CALLERS = 4
+
+
+# -- the server (child process) ------------------------------------------------------------
+
+
+async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            if head.startswith(b"POST /api/event-bulk-create-jobs"):
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            else:
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1\r\n\r\n1"
+                )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _server_main() -> None:
+    server = await asyncio.start_server(_serve_connection, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # stop when the parent closes stdin
+    server.close()
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if len(line) != 2 or line[0] != "PORT":
+        proc.kill()
+        raise RuntimeError("the benchmark server did not start")
+    return proc, f"http://127.0.0.1:{line[1]}"
+
+
+# -- contenders ----------------------------------------------------------------------------
+
+
+async def _fan_out(count: int, call: Callable[[int], Awaitable[object]]) -> None:
+    async def worker(start: int) -> None:
+        for i in range(start, count, CALLERS):
+            await call(i)
+
+    await asyncio.gather(*(worker(w) for w in range(CALLERS)))
+
+
+async def track_client(url: str, count: int) -> float:
+    async with AsyncKlaviyoPublic(KEY, base_url=url) as client:
+        await client.track("Warm", email="w@example.com")
+        start = time.perf_counter()
+        await _fan_out(
+            count,
+            lambda i: client.track("Viewed", email=f"u{i}@example.com", properties={"i": i}),
+        )
+        return count / (time.perf_counter() - start)
+
+
+async def track_raw(url: str, count: int) -> float:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(base_url=url) as http:
+
+        async def one(i: int) -> None:
+            payload = {
+                "token": KEY,
+                "event": "Viewed",
+                "customer_properties": {"$email": f"u{i}@example.com"},
+                "properties": {"i": i, "$event_id": uuid.uuid4().hex},
+            }
+            body = urlencode({"data": json.dumps(payload, separators=(",", ":"))})
+            response = await http.post("/api/track", content=body, headers=headers)
+            if response.text != "1":
+                raise RuntimeError("rejected")
+
+        await one(-1)
+        start = time.perf_counter()
+        await _fan_out(count, one)
+        return count / (time.perf_counter() - start)
+
+
+async def batch_client(url: str, count: int) -> float:
+    async with AsyncKlaviyo(api_key=PRIVATE, base_url=url) as client:
+        start = time.perf_counter()
+        async with AsyncEventBatcher(client, max_age=60.0, concurrency=2) as batcher:
+            for i in range(count):
+                await batcher.add("Viewed", email=f"u{i}@example.com", properties={"i": i})
+        elapsed = time.perf_counter() - start
+        if batcher.stats.sent != count:
+            raise RuntimeError(f"sent {batcher.stats.sent} of {count}")
+        return count / elapsed
+
+
+async def batch_raw(url: str, count: int) -> float:
+    headers = {"Content-Type": "application/vnd.api+json", "revision": "2026-07-15",
+               "Authorization": f"Klaviyo-API-Key {PRIVATE}"}  # fmt: skip
+    queue: asyncio.Queue[list[dict[str, object]] | None] = asyncio.Queue(maxsize=2)
+    async with httpx.AsyncClient(base_url=url) as http:
+
+        async def sender() -> None:
+            while (entries := await queue.get()) is not None:
+                job = {"events-bulk-create": {"data": entries}}
+                doc = {"data": {"type": "event-bulk-create-job", "attributes": job}}
+                response = await http.post(
+                    "/api/event-bulk-create-jobs", content=json.dumps(doc), headers=headers
+                )
+                response.raise_for_status()
+
+        start = time.perf_counter()
+        senders = [asyncio.create_task(sender()) for _ in range(2)]
+        entries: list[dict[str, object]] = []
+        for i in range(count):
+            entries.append({
+                "type": "event-bulk-create",
+                "attributes": {
+                    "profile": {"data": {"type": "profile",
+                                         "attributes": {"email": f"u{i}@example.com"}}},
+                    "events": {"data": [{"type": "event", "attributes": {
+                        "properties": {"i": i},
+                        "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed"}}},
+                        "unique_id": uuid.uuid4().hex,
+                    }}]},
+                },
+            })  # fmt: skip
+            if len(entries) == 1000:
+                await queue.put(entries)
+                entries = []
+        if entries:
+            await queue.put(entries)
+        for _ in senders:
+            await queue.put(None)
+        await asyncio.gather(*senders)
+        return count / (time.perf_counter() - start)
+
+
+async def run(url: str, events: int, bulk_events: int, rounds: int) -> None:
+    results: dict[str, list[float]] = {k: [] for k in ("track", "track_raw", "batch", "batch_raw")}
+    for _ in range(rounds):
+        results["track_raw"].append(await track_raw(url, events))
+        results["track"].append(await track_client(url, events))
+        results["batch_raw"].append(await batch_raw(url, bulk_events))
+        results["batch"].append(await batch_client(url, bulk_events))
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print(f"{'contender':<44}{'events/s':>12}{'ratio':>9}")
+    rows = [
+        ("raw httpx POST /api/track", "track_raw", "track_raw"),
+        ("AsyncKlaviyoPublic.track", "track", "track_raw"),
+        ("raw httpx bulk (1,000/request)", "batch_raw", "batch_raw"),
+        ("AsyncEventBatcher.add (1,000/request)", "batch", "batch_raw"),
+    ]
+    for label, key, base in rows:
+        # ratio = time per event relative to raw httpx (> 1.00: slower than raw)
+        print(f"{label:<44}{med[key]:>12,.0f}{med[base] / med[key]:>8.2f}x")
+    print(f"batcher vs single track calls: {med['batch'] / med['track']:.1f}x the events/s")
+    print(f"({rounds} rounds, medians; {events} track calls, {bulk_events} batched events/round;"
+          f" {CALLERS} concurrent track callers; server in a child process)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--bulk-events", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_server_main())
+        return
+    proc, url = start_server()
+    try:
+        asyncio.run(run(url, args.events, args.bulk_events, args.rounds))
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
