@@ -215,6 +215,34 @@ async def run(url: str, events: int, bulk_events: int, rounds: int) -> None:
     print(f"batcher vs single track calls: {med['batch'] / med['track']:.1f}x the events/s")
     print(f"({rounds} rounds, medians; {events} track calls, {bulk_events} batched events/round;"
           f" {CALLERS} concurrent track callers; server in a child process)")  # fmt: skip
+    _record(rows, med, rounds, events, bulk_events)
+
+
+def _record(
+    rows: list[tuple[str, str, str]],
+    med: dict[str, float],
+    rounds: int,
+    events: int,
+    bulk_events: int,
+) -> None:
+    """Leave the table for ``bench/run_all.py`` (BENCHMARKS.md) in bench/out/track.json."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _common
+
+    _common.write_result(
+        "track",
+        title="Track and batch throughput (async, loopback, events/s)",
+        command="python bench/bench_track.py",
+        headers=["contender", "events/s", "time per event vs raw httpx"],
+        rows=[
+            [label, f"{med[key]:,.0f}", f"{med[base] / med[key]:.2f}x"] for label, key, base in rows
+        ],
+        notes=[
+            f"{rounds} rounds (medians); {events} track calls and {bulk_events} batched "
+            f"events per round; batcher = {med['batch'] / med['track']:.1f}x the events/s of "
+            "single track calls"
+        ],
+    )
 
 
 def main() -> None:

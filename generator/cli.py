@@ -27,13 +27,17 @@ DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
 
 
-def _retry_safe() -> dict[str, str]:
+def _retry_safe() -> dict[str, dict[str, str]]:
+    """specs/retry.yaml: operation id → {why, dedupe} for POSTs that are safe to repeat."""
     path = specs.SPECS_DIR / "retry.yaml"
     if not path.exists():
         return {}
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
-    return {str(k): str(v.get("why", "")) for k, v in (data.get("safe") or {}).items()}
+    return {
+        str(k): {str(field): str(value) for field, value in (v or {}).items()}
+        for k, v in (data.get("safe") or {}).items()
+    }
 
 
 def build_apis(
@@ -214,7 +218,11 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
         return {
             str(p.relative_to(root)): p.read_bytes()
             for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+            if p.is_file()
+            and not any(
+                part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts
+            )
+            and not p.name.endswith(".pyc")
         }
 
     want, have = files(expected), files(actual)

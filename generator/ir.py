@@ -139,6 +139,7 @@ class OperationDef:
     auth: str
     paginated: str | None
     retry_safe: bool
+    dedupe: str | None
     scopes: list[str]
     rate_limit: dict[str, str]
     server: str | None
@@ -249,7 +250,7 @@ class Builder:
         label: str,
         package: str,
         *,
-        retry_safe: dict[str, str] | None = None,
+        retry_safe: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.doc = doc
         self.label = label
@@ -683,6 +684,7 @@ class Builder:
             auth=auth,
             paginated=paginated if isinstance(paginated, str) else None,
             retry_safe=op_id in self.retry_safe,
+            dedupe=self.retry_safe.get(op_id, {}).get("dedupe"),
             scopes=scopes,
             rate_limit=rate,
             server=server,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated" / "klaviyo-client"
@@ -18,3 +19,12 @@ SHARED_SPECS = ROOT.parent / "shared" / "specs"
 for path in (str(CLIENT_SRC), str(ROOT)):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+
+REPORT: list[str] = []
+"""Lines tests want shown after the run (e.g. contract coverage), printed by the hook below."""
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in REPORT:
+        terminalreporter.write_line(line)

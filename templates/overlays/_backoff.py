@@ -61,9 +61,17 @@ A retry is only safe when doing the work twice is harmless or the work was prova
   request may have been received and processed, and repeating it could, say, create a second
   campaign, send a second message or subscribe a profile twice.
 
-Klaviyo de-duplicates events by their ``unique_id``. Once the pipeline sets a ``unique_id`` on a
-``create_event``-like payload, repeating it cannot double-count, so such operations may be marked
-idempotent (``idempotent=True``) and get the full retry behaviour despite being ``POST``.
+Operations that are safe to repeat although they are ``POST`` get ``idempotent=True`` and the full
+retry behaviour. The list lives in the generator's ``specs/retry.yaml`` (operation records carry
+it as ``Operation.retry_safe``; the pipeline keeps the de-duplication paths in
+``_transport.DEDUPE_PATHS``):
+
+* ``create_event``: Klaviyo records only the first event per profile, metric and ``unique_id``;
+* ``bulk_create_events``: the same, for every event of the job.
+
+The pipeline sets each missing ``unique_id`` to a fresh uuid4 before the first attempt, so all
+attempts of one call carry the same keys and a repeated attempt cannot double count. Every other
+``POST``/``PATCH`` (creating a list, a campaign, sending, subscribing …) follows the rule above.
 """
 
 from __future__ import annotations

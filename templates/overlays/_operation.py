@@ -80,6 +80,7 @@ class Operation:
         "body",
         "body_model",
         "body_required",
+        "dedupe",
         "deprecated",
         "deprecation",
         "extensions",
@@ -125,6 +126,7 @@ class Operation:
         auth: str = "private",
         paginated: str | None = None,
         retry_safe: bool = False,
+        dedupe: str | None = None,
         scopes: tuple[str, ...] = (),
         rate_limit: Mapping[str, str] | None = None,
         server: str | None = None,
@@ -150,6 +152,8 @@ class Operation:
         self.auth = auth
         self.paginated = paginated
         self.retry_safe = retry_safe
+        # Where the body carries Klaviyo's de-duplication key (set by the pipeline when missing).
+        self.dedupe = dedupe
         # Whether a failed attempt may be repeated without risk of doing the work twice.
         self.idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or retry_safe
         self.scopes = scopes

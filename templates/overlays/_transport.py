@@ -4,6 +4,45 @@ Resource methods describe a call (operation record, argument tuple, body); this 
 into an HTTP request (auth, ``revision`` header, parameter serialisation, body encoding), sends
 it with the retry policy of :mod:`._backoff`, raises typed errors from :mod:`._errors` and parses
 the answer into the operation's model. Nothing here is generated.
+
+Defaults
+--------
+* ``base_url``: ``https://a.klaviyo.com`` (override per client for tests, proxies, other hosts).
+* Timeouts: connect 5 s; read, write and pool 30 s (``timeout=`` per client, ``request_options=
+  {"timeout": ...}`` per call; a number sets all four).
+* Retries: :class:`._backoff.RetryPolicy` defaults (3 retries, so at most 4 requests; full-jitter
+  exponential backoff from 0.5 s capped at 30 s; ``Retry-After``/``RateLimit-Reset`` honoured;
+  a 60 s overall deadline). Per client: ``max_retries=`` and/or ``retry=RetryPolicy(...)``; per
+  call: ``request_options={"max_retries": 0}`` or ``{"retry": RetryPolicy(...)}``.
+* One pooled ``httpx.Client``/``httpx.AsyncClient`` per client object; pass ``http_client=`` or
+  ``transport=`` to plug in your own (a proxy, respx, a test transport).
+
+Which calls are retried
+-----------------------
+``GET``, ``HEAD``, ``PUT``, ``DELETE`` and ``OPTIONS`` retry on every retryable status
+(429, 503, 504, 524; 500/502 when ``retry_server_errors``), on connection errors and on timeouts.
+``POST`` and ``PATCH`` retry only on 429 and on failures where the request provably never left the
+client (connect error, connect or pool timeout), because the write may otherwise already have
+happened. The exceptions are the operations with a ``dedupe`` path (from the
+``specs/retry.yaml`` data file of the generator), which are repeated like a ``GET``:
+
+* ``create_event``: Klaviyo records only the first event per profile, metric and
+  ``data.attributes.unique_id``.
+* ``bulk_create_events``: the same rule applies to every event of the job
+  (``...events.data[].attributes.unique_id``).
+
+For these, the pipeline sets the de-duplication key to a fresh uuid4 where the caller left it
+empty (in a copy: the caller's body is not modified) before the first attempt, so every attempt
+of one call carries the same key and a retry after, say, a connection reset cannot record the
+event twice. Each retry is logged at WARNING on the ``klaviyo_client`` logger; the record carries
+``attempt``, ``delay`` and ``reason`` attributes.
+
+Redaction
+---------
+Client ``repr``, error messages, retry log lines and the INFO lines httpx logs for each request
+(``"HTTP Request: GET https://…"``: a filter on the ``httpx`` logger rewrites them) never show a
+private key, an ``api_key`` query value or a legacy base64 ``data`` payload (which carries the
+public key).
 """
 
 from __future__ import annotations
@@ -13,13 +52,14 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypedDict, TypeVar
-from urllib.parse import quote, urlencode, urljoin
+from functools import cache
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, Self, TypedDict, TypeVar
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import httpx
 
 from ._backoff import FailureKind, RetryPolicy, RetryState
-from ._errors import connection_error, error_for_response, redact_url
+from ._errors import KlaviyoError, connection_error, error_for_response, redact, redact_url
 from ._model import Model, compile_decoder, to_wire
 from ._operation import Operation, Param
 
@@ -41,6 +81,68 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 JSON_API = "application/vnd.api+json"
 
 logger = logging.getLogger("klaviyo_client")
+
+_Steps = tuple[tuple[str, bool], ...]
+
+
+@cache
+def _dedupe_steps(path: str) -> _Steps:
+    """``Operation.dedupe`` (from specs/retry.yaml) as (member, is-array) steps; parsed once."""
+    return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in path.split("."))
+
+
+def _fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
+    """*node* with a fresh uuid4 at the end of *steps* wherever it is missing or empty.
+
+    Only objects on the path are copied (the caller's body is never modified), and nothing is
+    created where the caller sent no object: a body of another shape comes back unchanged.
+    """
+    if not isinstance(node, dict):
+        return node
+    name, many = steps[index]
+    if index == len(steps) - 1:
+        if node.get(name) not in (None, ""):
+            return node
+        from uuid import uuid4  # only retry-safe operations pay for the import
+
+        return {**node, name: str(uuid4())}
+    child = node.get(name)
+    if many:
+        if not isinstance(child, list):
+            return node
+        items = [_fill_keys(item, steps, index + 1) for item in child]
+        if all(new is old for new, old in zip(items, child, strict=True)):
+            return node
+        return {**node, name: items}
+    filled = _fill_keys(child, steps, index + 1)
+    return node if filled is child else {**node, name: filled}
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites log records whose text shows a credential (httpx logs every full URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        redacted = redact_url(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
+
+
+_LOGGERS_TO_REDACT = ("httpx",)
+
+
+def _install_log_filter() -> None:
+    """Add the redacting filter to httpx's logger unless it is there already (idempotent)."""
+    for name in _LOGGERS_TO_REDACT:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) for f in target.filters):
+            target.addFilter(_RedactingFilter())
+
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -173,6 +275,7 @@ class _BaseClient:
     _package: ClassVar[str] = "klaviyo_client"
     _default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     _user_agent: ClassVar[str] = "klaviyo-client-python"
+    _accept: ClassVar[str] = JSON_API
 
     def __init__(
         self,
@@ -207,7 +310,7 @@ class _BaseClient:
         if max_retries is not None:
             policy = policy.replace(max_retries=max_retries)
         self.retry = policy
-        base_headers = {"Accept": JSON_API, "User-Agent": self._user_agent}
+        base_headers = {"Accept": self._accept, "User-Agent": self._user_agent}
         if self.revision:
             base_headers["revision"] = self.revision
         if headers:
@@ -218,10 +321,12 @@ class _BaseClient:
             self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
         self._secrets = tuple(s for s in (api_key,) if s)
         self._clock: Callable[[], float] = time.monotonic
+        self._wall_clock: Callable[[], float] = time.time
+        _install_log_filter()
 
     def __repr__(self) -> str:
         key = "None" if self._api_key is None else "'***'"
-        return f"{type(self).__name__}(api_key={key}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(api_key={key}, base_url={redact_url(self.base_url)!r})"
 
     # -- request building -------------------------------------------------------------------
 
@@ -246,6 +351,11 @@ class _BaseClient:
             if value is None:
                 if param.required:
                     raise TypeError(f"{op.name}() missing required argument: {param.name!r}")
+                continue
+            if param.kind == "object":
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"{op.name}(): {param.name} must be a mapping, got {value!r}")
+                query.extend((str(k), _form_text(v)) for k, v in value.items() if v is not None)
                 continue
             if param.multi:
                 query.extend((param.wire, item) for item in _items(param, value, op))
@@ -290,24 +400,28 @@ class _BaseClient:
     def _encode_body(
         self, op: Operation, body: Any
     ) -> tuple[bytes | None, dict[str, Any] | None, str | None]:
+        kind = op.body
         if isinstance(body, Model):
             data: Any = body.to_dict()
         elif isinstance(body, Mapping):
-            data = to_wire(body)
+            # multipart keeps (filename, content, type) tuples and file objects as given
+            data = dict(body) if kind == "multipart" else to_wire(body)
         else:
             raise TypeError(
                 f"{op.name}(): body must be a {op.body_model or 'model'} or a mapping, "
                 f"got {type(body).__name__}"
             )
-        kind = op.body
+        if op.dedupe:
+            data = _fill_keys(data, _dedupe_steps(op.dedupe))
         if kind == "multipart":
             files = {}
             fields = {}
             for key, value in data.items():
                 if isinstance(value, (bytes, bytearray, tuple)) or hasattr(value, "read"):
                     files[key] = value
-                else:
-                    fields[key] = value if isinstance(value, str) else json.dumps(value)
+                elif value is not None:
+                    wire = to_wire(value)
+                    fields[key] = wire if isinstance(wire, str) else json.dumps(wire)
             return None, {"files": files, "data": fields}, None
         if kind == "form":
             pairs: list[tuple[str, str]] = []
@@ -339,7 +453,7 @@ class _BaseClient:
         return self.timeout
 
     def _redact(self, url: str) -> str:
-        return redact_url(url)
+        return redact(url, self._secrets)
 
     def _decode(self, op: Operation, response: httpx.Response) -> Any:
         kind = op.response_kind
@@ -368,6 +482,15 @@ class _BaseClient:
             state.attempt,
             reason,
             delay,
+            extra={"attempt": state.attempt, "delay": delay, "reason": reason},
+        )
+
+    def _new_state(self, op: Operation, options: RequestOptions | None) -> RetryState:
+        return RetryState(
+            self._retry_policy(options),
+            idempotent=op.idempotent,
+            clock=self._clock,
+            wall_clock=self._wall_clock,
         )
 
     def _fail(
@@ -422,7 +545,7 @@ class SyncTransportClient(_BaseClient):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> SyncTransportClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -452,7 +575,7 @@ class SyncTransportClient(_BaseClient):
         files: dict[str, Any] | None,
         options: RequestOptions | None,
     ) -> httpx.Response:
-        state = RetryState(self._retry_policy(options), idempotent=op.idempotent, clock=self._clock)
+        state = self._new_state(op, options)
         timeout = self._timeout(options)
         while True:
             try:
@@ -553,7 +676,7 @@ class AsyncTransportClient(_BaseClient):
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncTransportClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -591,7 +714,7 @@ class AsyncTransportClient(_BaseClient):
         files: dict[str, Any] | None,
         options: RequestOptions | None,
     ) -> httpx.Response:
-        state = RetryState(self._retry_policy(options), idempotent=op.idempotent, clock=self._clock)
+        state = self._new_state(op, options)
         timeout = self._timeout(options)
         while True:
             try:
@@ -656,7 +779,17 @@ class AsyncTransportClient(_BaseClient):
         return self._decode(op, response), _Exchange(op, exchange.headers, response)
 
 
-def _next_link(page: Any, base_url: str) -> str | None:
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _next_link(page: Any, exchange: _Exchange) -> str | None:
+    """The page's ``links.next`` exactly as given (relative links resolved), or ``None``.
+
+    The credentials of the first request go with every following page, so a link to another
+    scheme, host or port is refused instead of followed.
+    """
     data = page.to_dict() if isinstance(page, Model) else page
     if not isinstance(data, Mapping):
         return None
@@ -666,7 +799,14 @@ def _next_link(page: Any, base_url: str) -> str | None:
     nxt = links.get("next")
     if not isinstance(nxt, str) or not nxt:
         return None
-    return nxt if nxt.startswith(("http://", "https://")) else urljoin(base_url + "/", nxt)
+    current = str(exchange.response.request.url)
+    url = nxt if nxt.startswith(("http://", "https://")) else urljoin(current, nxt)
+    if _origin(url) != _origin(current):
+        raise KlaviyoError(
+            f"links.next points to another host ({redact_url(url)}); "
+            "not following it with this client's credentials"
+        )
+    return url
 
 
 class SyncPager(Generic[T]):
@@ -692,7 +832,7 @@ class SyncPager(Generic[T]):
         count = 1
         yield page
         while limit is None or count < limit:
-            url = _next_link(page, self._client.base_url)
+            url = _next_link(page, exchange)
             if url is None:
                 return
             page, exchange = self._client._follow(exchange, url)
@@ -740,7 +880,7 @@ class AsyncPager(Generic[T]):
         count = 1
         yield page
         while limit is None or count < limit:
-            url = _next_link(page, self._client.base_url)
+            url = _next_link(page, exchange)
             if url is None:
                 return
             page, exchange = await self._client._follow(exchange, url)

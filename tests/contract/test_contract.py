@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SHARED_SPECS
+from tests.conftest import REPORT, ROOT, SHARED_SPECS
 from tests.contract.engine import (
     API_KEY,
     BASE_URL,
@@ -70,7 +70,7 @@ def test_coverage(contract: ContractCheck, outcomes: dict[str, Outcome]) -> None
     assert all(reason.strip() for reason in SKIP.values()), "every skip needs a reason"
     line = coverage_line(list(outcomes.values()), CURRENT_SPEC.name)
     total = len(contract.operations)
-    print(f"\n{line} (of {total}; {len(SKIP)} skipped)")
+    REPORT.append(f"{line} (of {total}; {len(SKIP)} skipped)")
     passed = sum(o.ok for o in outcomes.values())
     assert passed + len(SKIP) == total, line
     assert len(contract.spec_ops) == total, "the spec and OPERATIONS list different operations"
@@ -162,7 +162,7 @@ def _contract_in_subprocess(src: Path, spec: Path, namespace: str) -> None:
         cwd=ROOT,
         timeout=300,
     )
-    print("\n" + (proc.stdout.strip().splitlines() or ["(no output)"])[-1])
+    REPORT.append((proc.stdout.strip().splitlines() or ["(no output)"])[-1])
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     found = re.search(r"(\d+)/(\d+) operations validated", proc.stdout)
     assert found is not None and found.group(1) == found.group(2), proc.stdout[-2000:]

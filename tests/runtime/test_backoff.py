@@ -10,6 +10,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from klaviyo_client._backoff import (
     FAILURE_KINDS,
     NOT_SENT_KINDS,

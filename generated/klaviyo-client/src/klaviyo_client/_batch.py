@@ -10,6 +10,10 @@
 
 Behaviour
 ---------
+* **Sending**: each event is validated and JSON-encoded once, when added; a batch is the
+  ``EventsBulkCreateJob`` document joined from those bytes, sent as the ``bulk_create_events``
+  operation (``POST /api/event-bulk-create-jobs``) through the client's request pipeline (its
+  auth, ``revision``, timeouts, redaction and typed errors).
 * **Flushes** when a batch is full (``max_batch`` events, at most 1,000: Klaviyo's limit per
   request; or ``max_batch_bytes`` of encoded events, default 4,500,000 below the 5 MB request
   limit), when the oldest buffered event is ``max_age`` seconds old (default 5.0), on
@@ -39,19 +43,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ._backoff import RetryState
 from ._errors import APIConnectionError, APIStatusError
+from ._operation import Operation
 from ._track import encode_json
-from ._transport import RequestOptions
+from ._transport import JSON_API, AsyncTransportClient, RequestOptions, SyncTransportClient
 
 if TYPE_CHECKING:
     import asyncio
@@ -100,14 +106,12 @@ class BatchStats:
 
 @dataclass
 class _Entry:
-    body: dict[str, Any]
-    size: int
+    data: bytes  # the entry encoded once, when added
+    unique_id: str
 
-
-@dataclass
-class _Batch:
-    entries: list[_Entry] = field(default_factory=list)
-    size: int = _ENVELOPE_BYTES
+    @property
+    def size(self) -> int:
+        return len(self.data) + 1
 
 
 def _unique_id(entry: Mapping[str, Any]) -> str:
@@ -179,13 +183,29 @@ def build_entry(
     }
 
 
-def _envelope(entries: list[_Entry]) -> dict[str, Any]:
-    return {
-        "data": {
-            "type": "event-bulk-create-job",
-            "attributes": {"events-bulk-create": {"data": [e.body for e in entries]}},
-        }
-    }
+_HEAD = b'{"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":['
+_TAIL = b"]}}}}"
+
+
+def _envelope(entries: list[_Entry]) -> bytes:
+    """The ``EventsBulkCreateJob`` document, joined from the pre-encoded entries."""
+    return _HEAD + b",".join(e.data for e in entries) + _TAIL
+
+
+def _target(
+    client: SyncTransportClient | AsyncTransportClient,
+) -> tuple[Operation, str, dict[str, str]]:
+    """The ``bulk_create_events`` operation record, its URL and headers (auth, revision)."""
+    from ._registry import OPERATIONS
+
+    if client._api_key is None:
+        raise TypeError("the event batcher needs a client with a private API key (api_key=...)")
+    op = OPERATIONS.get("bulk_create_events")
+    if op is None:
+        raise TypeError("this API has no bulk_create_events operation to batch events with")
+    headers = dict(client._auth_headers)
+    headers["Content-Type"] = JSON_API
+    return op, client.base_url + op.path, headers
 
 
 class _Core:
@@ -229,10 +249,10 @@ class _Core:
 
     def _encode(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Entry:
         body = build_entry(*args, **kwargs)
-        size = len(encode_json(body).encode("utf-8")) + 1
-        if size + _ENVELOPE_BYTES > self.max_batch_bytes:
-            raise ValueError(f"event is {size:,} bytes encoded; max_batch_bytes is too small")
-        return _Entry(body, size)
+        entry = _Entry(encode_json(body).encode("utf-8"), _unique_id(body))
+        if entry.size + _ENVELOPE_BYTES > self.max_batch_bytes:
+            raise ValueError(f"event is {entry.size:,} bytes encoded; max_batch_bytes is too small")
+        return entry
 
     def _has_room(self) -> bool:
         return self.buffered < self.max_buffer
@@ -285,7 +305,7 @@ class _Core:
             self.stats.sent += len(batch)
             return
         self.stats.failed += len(batch)
-        failure = BatchFailure(tuple(e.body for e in batch), error)
+        failure = BatchFailure(tuple(json.loads(e.data) for e in batch), error)
         self.failures.append(failure)
         logger.warning("bulk_create_events failed for %d events: %s", len(batch), error)
 
@@ -333,6 +353,7 @@ class EventBatcher(_Core):
             max_buffer=max_buffer,
             on_failure=on_failure,
         )
+        _target(client)  # a private key is needed: fail now, not in the sender
         self._client = client
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -360,7 +381,7 @@ class EventBatcher(_Core):
                 self._thread.start()
             if len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes:
                 self._cond.notify_all()
-        return _unique_id(entry.body)
+        return entry.unique_id
 
     def flush(self) -> None:
         """Send everything buffered now and wait until it is delivered or reported failed."""
@@ -399,7 +420,10 @@ class EventBatcher(_Core):
                         return
                     self._cond.wait(due)
                 batch = self._take()
-            error, retries = self._deliver(batch)
+            try:
+                error, retries = self._deliver(batch)
+            except Exception as exc:  # never lose a batch to a bug: report it
+                error, retries = exc, 0
             with self._cond:
                 self._done(batch, error, retries)
                 failure = self.failures[-1] if error is not None else None
@@ -409,20 +433,22 @@ class EventBatcher(_Core):
 
     def _deliver(self, batch: list[_Entry]) -> tuple[BaseException | None, int]:
         client = self._client
-        body = _envelope(batch)
+        content = _envelope(batch)
+        op, url, headers = _target(client)
         state = RetryState(client.retry, idempotent=True, clock=client._clock)
         retries = 0
         while True:
             try:
-                client.events.bulk_create_events(body, request_options=_NO_RETRY)
+                client._send(
+                    op, "POST", url=url, headers=headers, content=content, files=None,
+                    options=_NO_RETRY,
+                )  # fmt: skip
                 return None, retries
             except (APIStatusError, APIConnectionError) as exc:
                 delay = self._decide(state, exc)
                 if delay is None:
                     return exc, retries
                 logger.warning("retrying bulk_create_events (%s) in %.2fs", state.reason, delay)
-            except Exception as exc:  # a bug or an unexpected error: report, do not lose
-                return exc, retries
             retries += 1
             client._sleep(delay)
 
@@ -454,6 +480,7 @@ class AsyncEventBatcher(_Core):
         )
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
+        _target(client)
         self._client = client
         self._concurrency = concurrency
         self._cond: asyncio.Condition | None = None
@@ -484,9 +511,16 @@ class AsyncEventBatcher(_Core):
             if self._closed:
                 raise RuntimeError("the batcher is closed")
             self._append(entry)
-            if len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes:
+            ready = (
+                len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes
+            )
+            if ready:
                 cond.notify_all()
-        return _unique_id(entry.body)
+        if ready:
+            import asyncio
+
+            await asyncio.sleep(0)  # let a sender take the full batch now
+        return entry.unique_id
 
     async def flush(self) -> None:
         """Send everything buffered now and wait until it is delivered or reported failed."""
@@ -532,7 +566,10 @@ class AsyncEventBatcher(_Core):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(cond.wait(), due)
                 batch = self._take()
-            error, retries = await self._deliver(batch)
+            try:
+                error, retries = await self._deliver(batch)
+            except Exception as exc:  # never lose a batch to a bug: report it
+                error, retries = exc, 0
             async with cond:
                 self._done(batch, error, retries)
                 failure = self.failures[-1] if error is not None else None
@@ -552,19 +589,21 @@ class AsyncEventBatcher(_Core):
 
     async def _deliver(self, batch: list[_Entry]) -> tuple[BaseException | None, int]:
         client = self._client
-        body = _envelope(batch)
+        content = _envelope(batch)
+        op, url, headers = _target(client)
         state = RetryState(client.retry, idempotent=True, clock=client._clock)
         retries = 0
         while True:
             try:
-                await client.events.bulk_create_events(body, request_options=_NO_RETRY)
+                await client._send(
+                    op, "POST", url=url, headers=headers, content=content, files=None,
+                    options=_NO_RETRY,
+                )  # fmt: skip
                 return None, retries
             except (APIStatusError, APIConnectionError) as exc:
                 delay = self._decide(state, exc)
                 if delay is None:
                     return exc, retries
                 logger.warning("retrying bulk_create_events (%s) in %.2fs", state.reason, delay)
-            except Exception as exc:  # a bug or an unexpected error: report, do not lose
-                return exc, retries
             retries += 1
             await client._sleep(delay)

@@ -18,8 +18,10 @@ Hierarchy::
 
 Exceptions never carry a private API key: URLs are redacted before they are stored, messages
 are scrubbed of anything that looks like a key, and ``repr`` is a short summary, not the response.
-The response itself (``.response``) is kept for inspection; note that ``.response.request.headers``
-still holds the credentials httpx sent, so log the exception, not that object.
+Error details (``.errors``) are scrubbed the same way. The response itself (``.response``) and its
+decoded body (``.body``) are kept as received for inspection; note that
+``.response.request.headers`` still holds the credentials httpx sent, so log the exception, not
+those objects.
 """
 
 from __future__ import annotations
@@ -162,13 +164,20 @@ def _detail_from(item: Mapping[str, Any]) -> ErrorDetail:
     return ErrorDetail(
         id=_text(item.get("id")),
         code=_text(item.get("code")) or _text(item.get("error")),
-        title=_text(item.get("title")),
-        detail=_text(item.get("detail"))
-        or _text(item.get("message"))
-        or _text(item.get("error_description")),
+        title=_scrub(_text(item.get("title"))),
+        detail=_scrub(
+            _text(item.get("detail"))
+            or _text(item.get("message"))
+            or _text(item.get("error_description"))
+        ),
         source=source,
         status=_int(item.get("status")),
     )
+
+
+def _scrub(text: str | None) -> str | None:
+    # a server may echo the credential it rejected ("invalid key pk_…")
+    return None if text is None else redact_url(text)
 
 
 def parse_error_details(body: object) -> list[ErrorDetail]:

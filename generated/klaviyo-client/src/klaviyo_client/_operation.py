@@ -80,10 +80,12 @@ class Operation:
         "body",
         "body_model",
         "body_required",
+        "dedupe",
         "deprecated",
         "deprecation",
         "extensions",
         "id",
+        "idempotent",
         "method",
         "name",
         "package",
@@ -124,6 +126,7 @@ class Operation:
         auth: str = "private",
         paginated: str | None = None,
         retry_safe: bool = False,
+        dedupe: str | None = None,
         scopes: tuple[str, ...] = (),
         rate_limit: Mapping[str, str] | None = None,
         server: str | None = None,
@@ -149,16 +152,15 @@ class Operation:
         self.auth = auth
         self.paginated = paginated
         self.retry_safe = retry_safe
+        # Where the body carries Klaviyo's de-duplication key (set by the pipeline when missing).
+        self.dedupe = dedupe
+        # Whether a failed attempt may be repeated without risk of doing the work twice.
+        self.idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or retry_safe
         self.scopes = scopes
         self.rate_limit = dict(rate_limit or {})
         self.server = server
         self.extensions = dict(extensions or {})
         self._response_decoder: Any = None
-
-    @property
-    def idempotent(self) -> bool:
-        """Whether a failed attempt may be repeated without risk of doing the work twice."""
-        return self.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or self.retry_safe
 
     def __repr__(self) -> str:
         return (

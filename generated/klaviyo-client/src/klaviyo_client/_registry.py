@@ -4829,6 +4829,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             body_model="EventCreateQueryV2",
             body_required=True,
             retry_safe=True,
+            dedupe="data.attributes.unique_id",
             scopes=("events:write",),
             rate_limit={
                 "burst": "350/s",
@@ -4874,6 +4875,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             body_model="EventsBulkCreateJob",
             body_required=True,
             retry_safe=True,
+            dedupe="data.attributes.events-bulk-create.data[].attributes.events.data[].attributes.unique_id",
             scopes=("events:write",),
             rate_limit={
                 "burst": "10/s",

@@ -23,7 +23,7 @@ Which calls are retried
 (429, 503, 504, 524; 500/502 when ``retry_server_errors``), on connection errors and on timeouts.
 ``POST`` and ``PATCH`` retry only on 429 and on failures where the request provably never left the
 client (connect error, connect or pool timeout), because the write may otherwise already have
-happened. The exceptions are the operations listed in :data:`DEDUPE_PATHS` (from the
+happened. The exceptions are the operations with a ``dedupe`` path (from the
 ``specs/retry.yaml`` data file of the generator), which are repeated like a ``GET``:
 
 * ``create_event``: Klaviyo records only the first event per profile, metric and
@@ -52,8 +52,8 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypedDict, TypeVar
+from functools import cache
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, Self, TypedDict, TypeVar
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import httpx
@@ -64,7 +64,6 @@ from ._model import Model, compile_decoder, to_wire
 from ._operation import Operation, Param
 
 __all__ = [
-    "DEDUPE_PATHS",
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "AsyncPager",
@@ -83,25 +82,13 @@ JSON_API = "application/vnd.api+json"
 
 logger = logging.getLogger("klaviyo_client")
 
-DEDUPE_PATHS: Mapping[str, str] = MappingProxyType(
-    {
-        # operation id -> where its de-duplication key lives (mirrors specs/retry.yaml)
-        "create_event": "data.attributes.unique_id",
-        "bulk_create_events": (
-            "data.attributes.events-bulk-create.data[].attributes.events.data[].attributes.unique_id"
-        ),
-    }
-)
-"""Retry-safe ``POST`` operations and the body member Klaviyo de-duplicates them by."""
-
 _Steps = tuple[tuple[str, bool], ...]
 
 
-def _parse_path(path: str) -> _Steps:
+@cache
+def _dedupe_steps(path: str) -> _Steps:
+    """``Operation.dedupe`` (from specs/retry.yaml) as (member, is-array) steps; parsed once."""
     return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in path.split("."))
-
-
-_DEDUPE_STEPS: dict[str, _Steps] = {op: _parse_path(path) for op, path in DEDUPE_PATHS.items()}
 
 
 def _fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
@@ -413,28 +400,28 @@ class _BaseClient:
     def _encode_body(
         self, op: Operation, body: Any
     ) -> tuple[bytes | None, dict[str, Any] | None, str | None]:
+        kind = op.body
         if isinstance(body, Model):
             data: Any = body.to_dict()
         elif isinstance(body, Mapping):
-            data = to_wire(body)
+            # multipart keeps (filename, content, type) tuples and file objects as given
+            data = dict(body) if kind == "multipart" else to_wire(body)
         else:
             raise TypeError(
                 f"{op.name}(): body must be a {op.body_model or 'model'} or a mapping, "
                 f"got {type(body).__name__}"
             )
-        if op.retry_safe:
-            steps = _DEDUPE_STEPS.get(op.id)
-            if steps is not None:
-                data = _fill_keys(data, steps)
-        kind = op.body
+        if op.dedupe:
+            data = _fill_keys(data, _dedupe_steps(op.dedupe))
         if kind == "multipart":
             files = {}
             fields = {}
             for key, value in data.items():
                 if isinstance(value, (bytes, bytearray, tuple)) or hasattr(value, "read"):
                     files[key] = value
-                else:
-                    fields[key] = value if isinstance(value, str) else json.dumps(value)
+                elif value is not None:
+                    wire = to_wire(value)
+                    fields[key] = wire if isinstance(wire, str) else json.dumps(wire)
             return None, {"files": files, "data": fields}, None
         if kind == "form":
             pairs: list[tuple[str, str]] = []
@@ -558,7 +545,7 @@ class SyncTransportClient(_BaseClient):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> SyncTransportClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -689,7 +676,7 @@ class AsyncTransportClient(_BaseClient):
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncTransportClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from ._errors import RejectedError as RejectedError
     from ._errors import ServerError as ServerError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
+    from ._jsonapi import IncludedIndex as IncludedIndex
+    from ._jsonapi import linkage as linkage
+    from ._jsonapi import related as related
+    from ._jsonapi import related_one as related_one
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._registry import OPERATIONS as OPERATIONS
@@ -59,6 +63,10 @@ _LAZY = {
     "AsyncEventBatcher": "._batch",
     "BatchFailure": "._batch",
     "Model": "._model",
+    "IncludedIndex": "._jsonapi",
+    "related": "._jsonapi",
+    "related_one": "._jsonapi",
+    "linkage": "._jsonapi",
     "RawResponse": "._transport",
     "RequestOptions": "._transport",
     "APIConnectionError": "._errors",
@@ -91,6 +99,7 @@ __all__ = [
     "BatchFailure",
     "ConflictError",
     "ErrorDetail",
+    "IncludedIndex",
     "EventBatcher",
     "Klaviyo",
     "KlaviyoPublic",
@@ -106,6 +115,9 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "UnprocessableEntityError",
+    "linkage",
+    "related",
+    "related_one",
 ]
 
 

@@ -1,0 +1,741 @@
+"""Legacy Track & Identify, front-end subscribe and back-in-stock calls (public key), sync/async.
+
+    from klaviyo_client import KlaviyoPublic
+
+    with KlaviyoPublic(public_key="AbC123") as klaviyo:
+        klaviyo.track("Ordered Product", email="ada@example.com", properties={"sku": "B-1"})
+        klaviyo.identify(email="ada@example.com", properties={"$first_name": "Ada"})
+
+These endpoints predate the REST API: the *public* 6-character key (site ID) travels inside the
+payload as ``token``, the answer is the text ``1`` (accepted) or ``0`` (rejected, raised as
+:class:`~klaviyo_client.RejectedError`), and HTTP status is 200 either way.
+
+Encodings
+---------
+* ``POST /api/track`` and ``/api/identify`` (the default): form field ``data=<JSON>`` (plain JSON).
+* ``GET`` (``method="GET"``): query ``data=<base64 of the JSON>``. URLs are bounded by proxies, so
+  the base64 text is limited to :data:`MAX_GET_DATA` characters; use POST for larger payloads.
+
+Validation before anything is sent
+----------------------------------
+* the key must look like a public key: 6 letters or digits. A private ``pk_…`` key is refused
+  with a ``ValueError`` (it would leak in the payload, which is meant for browsers);
+* ``track`` needs an identifier: ``email=``, ``phone_number=``, ``external_id=``, or
+  ``customer_properties`` holding ``$email``, ``$phone_number`` or ``$id``; ``identify`` likewise
+  (``properties`` holding one of them);
+* properties must be JSON-serialisable. ``datetime``/``date``/``time`` become ISO 8601 text,
+  ``Decimal`` a JSON number (an integer when integral), tuples and sets lists; NaN and infinity
+  are refused;
+* the encoded JSON is at most :data:`MAX_PAYLOAD_BYTES` (1,000,000 bytes: the endpoint accepts
+  "approximately 1 MB").
+
+Callers' mappings are copied, never modified.
+
+Retries
+-------
+Every call goes through the client's request pipeline (timeouts, the retry policy, redaction).
+``track`` always sends a ``$event_id`` (the ``unique_id=`` argument, a ``$event_id`` already in
+``properties``, or a fresh random one): Klaviyo records one event per ``$event_id``, so a repeated
+request cannot count twice and the call is retried like an idempotent one (also after a reset or
+a read timeout). ``identify`` sets properties to given values, which is safe to repeat.
+``front_end_subscribe`` and ``back_in_stock_subscribe`` may send a confirmation message, so they
+are only retried when the request provably never ran (429, connect failures).
+
+The public key never appears in ``repr``, in log lines or in exception messages.
+
+Modern equivalents (current API)
+--------------------------------
+=============================================  ==================================================
+legacy call                                    current API
+=============================================  ==================================================
+``track(event, email=…, properties=…)``        browser/app side, public key:
+                                               ``client.client.create_client_event(body,
+                                               company_id="AbC123")`` (``POST /client/events``);
+                                               server side, private key:
+                                               ``client.events.create_event(body)``; many events:
+                                               ``client.events.bulk_create_events(body)`` or
+                                               :class:`~klaviyo_client.EventBatcher`
+``identify(email=…, properties=…)``            ``client.client.create_client_profile(body,
+                                               company_id=…)``; server side
+                                               ``client.profiles.create_or_update_profile(body)``
+``front_end_subscribe(list_id, email)``        ``client.client.create_client_subscription(body,
+                                               company_id=…)``
+``back_in_stock_subscribe(email, variant)``    ``client.client.create_client_back_in_stock_``
+                                               ``subscription(body, company_id=…)``
+=============================================  ==================================================
+
+Mapping a ``track`` payload to ``create_event``: ``event`` → ``metric.data.attributes.name``,
+``customer_properties`` (``$email``, ``$phone_number``, ``$id``) → ``profile.data.attributes``
+(``email``, ``phone_number``, ``external_id``), ``properties`` → ``properties`` (``$value`` →
+``value``, ``$event_id`` → ``unique_id``), ``time`` (UNIX seconds) → ``time`` (ISO 8601).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+
+from ._backoff import RetryPolicy
+from ._errors import RejectedError, redact
+from ._operation import Operation
+from ._transport import AsyncTransportClient, RequestOptions, SyncTransportClient
+
+__all__ = [
+    "DEFAULT_MANAGE_URL",
+    "MAX_GET_DATA",
+    "MAX_PAYLOAD_BYTES",
+    "AsyncKlaviyoPublic",
+    "KlaviyoPublic",
+    "decode_get_data",
+    "decode_post_data",
+    "encode_json",
+]
+
+DEFAULT_MANAGE_URL = "https://manage.kmail-lists.com"
+MAX_PAYLOAD_BYTES = 1_000_000
+"""Largest encoded JSON payload sent to Track/Identify (the endpoint takes "approximately 1 MB")."""
+MAX_GET_DATA = 8_000
+"""Largest base64 ``data`` query value for ``method="GET"`` (longer URLs are often refused)."""
+
+HttpMethod = Literal["POST", "GET"]
+
+_PACKAGE = __name__.rpartition(".")[0]
+_PUBLIC_KEY_RE = re.compile(r"[A-Za-z0-9]{6}")
+_CUSTOMER_IDS = ("$email", "$phone_number", "$id")
+_FORM = "application/x-www-form-urlencoded"
+_ACCEPT = "text/html, application/json;q=0.9, */*;q=0.5"
+
+
+def _op(op_id: str, method: str, path: str, *, retry_safe: bool, kind: str, tag: str) -> Operation:
+    return Operation(
+        op_id,
+        method,
+        path,
+        "public",
+        op_id.removesuffix("_get").removesuffix("_post"),
+        package=_PACKAGE,
+        tag=tag,
+        body=None if method == "GET" else "form",
+        response_kind=kind,
+        auth="none",
+        retry_safe=retry_safe,
+    )
+
+
+# Track carries a $event_id on every call (see the module docstring): safe to repeat.
+_TRACK_POST = _op("track_post", "POST", "/api/track", retry_safe=True, kind="text", tag="Track")
+_TRACK_GET = _op("track_get", "GET", "/api/track", retry_safe=True, kind="text", tag="Track")
+_IDENTIFY_POST = _op(
+    "identify_post", "POST", "/api/identify", retry_safe=True, kind="text", tag="Identify"
+)
+_IDENTIFY_GET = _op(
+    "identify_get", "GET", "/api/identify", retry_safe=True, kind="text", tag="Identify"
+)
+_FRONT_END_SUBSCRIBE = _op(
+    "front_end_subscribe",
+    "POST",
+    "/ajax/subscriptions/subscribe",
+    retry_safe=False,
+    kind="json",
+    tag="Sign-up Forms",
+)
+_BACK_IN_STOCK = _op(
+    "back_in_stock_subscribe",
+    "POST",
+    "/onsite/components/back-in-stock/subscribe",
+    retry_safe=False,
+    kind="json",
+    tag="Back In Stock",
+)
+
+
+# -- JSON encoding --------------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value!r} is not a JSON number")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def encode_json(payload: Any) -> str:
+    """Compact JSON text of *payload* (datetimes, dates, Decimals, tuples, sets, UUIDs handled).
+
+    Raises ``TypeError`` for values JSON cannot represent and ``ValueError`` for NaN/infinity.
+    """
+    try:
+        return json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+        )
+    except ValueError as exc:
+        raise ValueError(f"payload is not valid JSON: {exc}") from None
+    except TypeError as exc:
+        raise TypeError(f"payload is not JSON-serialisable: {exc}") from None
+
+
+def decode_get_data(data: str) -> Any:
+    """The payload carried by a GET ``data`` query value (base64 of the JSON)."""
+    return json.loads(base64.b64decode(data.encode("ascii"), validate=True))
+
+
+def decode_post_data(body: bytes) -> Any:
+    """The payload carried by a POST form body (field ``data``, plain JSON)."""
+    from urllib.parse import parse_qs
+
+    return json.loads(parse_qs(body.decode("ascii"), strict_parsing=True)["data"][0])
+
+
+def _check_public_key(public_key: object) -> str:
+    if not isinstance(public_key, str):
+        raise TypeError("public_key must be a str")
+    if public_key.startswith("pk_"):
+        raise ValueError(
+            "public_key looks like a private API key (pk_…): Track/Identify and the sign-up "
+            "endpoints send the key inside the payload, so they take the 6-character public key "
+            "(site ID) instead; use Klaviyo(api_key=...) for private-key operations"
+        )
+    if _PUBLIC_KEY_RE.fullmatch(public_key) is None:
+        raise ValueError(
+            f"public_key must be the 6-character public key (site ID) of letters and digits; "
+            f"got a value of {len(public_key)} characters"
+        )
+    return public_key
+
+
+def _mapping(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name} keys must be str, got {key!r}")
+    return dict(value)
+
+
+def _put(target: dict[str, Any], key: str, value: Any, arg: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{arg} must be a non-empty str")
+    current = target.get(key)
+    if current is not None and current != value:
+        raise ValueError(f"{arg} disagrees with {key!r} already given in the properties")
+    target[key] = value
+
+
+def _identified(props: Mapping[str, Any]) -> bool:
+    return any(isinstance(props.get(k), str) and props[k] for k in _CUSTOMER_IDS)
+
+
+def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
+    if isinstance(value, bool):
+        raise TypeError("time must be a datetime or a UNIX timestamp")
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.UTC)  # naive datetimes are taken as UTC
+        return int(value.timestamp())
+    if isinstance(value, _dt.date):
+        return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC).timestamp())
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return int(value)
+    raise TypeError("time must be a datetime, a date or a UNIX timestamp")
+
+
+def _text(answer: httpx.Response) -> str:
+    return answer.text.strip()
+
+
+class _PublicBase:
+    """Payload building, encoding and answer checks shared by the sync and async clients."""
+
+    base_url: str
+    manage_url: str
+    _public_key: str
+    _headers: dict[str, str]
+
+    def _setup(self, public_key: str, manage_url: str | None) -> None:
+        self._public_key = public_key
+        url = (manage_url or DEFAULT_MANAGE_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"manage_url must start with http:// or https://, got {url!r}")
+        self.manage_url = url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(public_key='***', base_url={self.base_url!r})"
+
+    def _form_headers(self) -> dict[str, str]:
+        headers = dict(self._headers)
+        headers["Content-Type"] = _FORM
+        return headers
+
+    def _redact(self, url: str) -> str:
+        return redact(url, (self._public_key,))
+
+    # payloads
+
+    def track_payload(
+        self,
+        event: str,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        customer_properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        time: _dt.datetime | _dt.date | int | float | None = None,
+        value: float | Decimal | None = None,
+        unique_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The validated Track payload (``token`` included) that :meth:`track` would send."""
+        if not isinstance(event, str) or not event.strip():
+            raise ValueError("event must be a non-empty str (the metric name)")
+        customer = _mapping("customer_properties", customer_properties)
+        _put(customer, "$email", email, "email")
+        _put(customer, "$phone_number", phone_number, "phone_number")
+        _put(customer, "$id", external_id, "external_id")
+        if not _identified(customer):
+            raise ValueError(
+                "track() needs a customer identifier: email=, phone_number=, external_id= or "
+                "customer_properties with '$email', '$phone_number' or '$id'"
+            )
+        props = _mapping("properties", properties)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+                raise TypeError("value must be a number")
+            props["$value"] = value
+        event_id = props.get("$event_id")
+        if unique_id is not None:
+            if event_id is not None and event_id != unique_id:
+                raise ValueError("unique_id disagrees with '$event_id' already in properties")
+            props["$event_id"] = unique_id
+        elif event_id is None or event_id == "":
+            props["$event_id"] = uuid.uuid4().hex
+        payload: dict[str, Any] = {
+            "token": self._public_key,
+            "event": event,
+            "customer_properties": customer,
+            "properties": props,
+        }
+        if time is not None:
+            payload["time"] = _unix_time(time)
+        return payload
+
+    def identify_payload(
+        self,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The validated Identify payload (``token`` included) that :meth:`identify` would send."""
+        props = _mapping("properties", properties)
+        _put(props, "$email", email, "email")
+        _put(props, "$phone_number", phone_number, "phone_number")
+        _put(props, "$id", external_id, "external_id")
+        if not _identified(props):
+            raise ValueError(
+                "identify() needs a profile identifier: email=, phone_number=, external_id= or "
+                "properties with '$email', '$phone_number' or '$id'"
+            )
+        return {"token": self._public_key, "properties": props}
+
+    # requests
+
+    def _encode(
+        self, payload: Mapping[str, Any], method: str, post: Operation, get: Operation
+    ) -> tuple[Operation, str, dict[str, str], bytes | None]:
+        text = encode_json(payload)
+        raw = text.encode("utf-8")
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            raise ValueError(
+                f"payload is {len(raw):,} bytes encoded; the limit is {MAX_PAYLOAD_BYTES:,}"
+            )
+        if method == "POST":
+            url = self.base_url + post.path
+            return post, url, self._form_headers(), urlencode({"data": text}).encode("ascii")
+        if method == "GET":
+            data = base64.b64encode(raw).decode("ascii")
+            if len(data) > MAX_GET_DATA:
+                raise ValueError(
+                    f"GET payload is {len(data):,} base64 characters; the limit is "
+                    f"{MAX_GET_DATA:,}: use method='POST'"
+                )
+            url = f"{self.base_url}{get.path}?{urlencode({'data': data})}"
+            return get, url, dict(self._headers), None
+        raise ValueError(f"method must be 'POST' or 'GET', got {method!r}")
+
+    def _front_end_form(
+        self,
+        list_id: str,
+        email: str,
+        properties: Mapping[str, Any] | None,
+        consent: Sequence[str] | None,
+    ) -> tuple[str, bytes]:
+        if not isinstance(list_id, str) or not list_id:
+            raise ValueError("list_id must be a non-empty str")
+        if not isinstance(email, str) or "@" not in email:
+            raise ValueError("email must be an email address")
+        extra = _mapping("properties", properties)
+        pairs: list[tuple[str, str]] = [("g", list_id), ("email", email)]
+        fields: list[str] = []
+        list_fields: list[str] = []
+        for key, item in extra.items():
+            if key in ("g", "email", "$fields", "$list_fields", "$consent"):
+                raise ValueError(f"properties must not set {key!r}: it is a form control field")
+            fields.append(key)
+            if isinstance(item, (list, tuple)):
+                list_fields.append(key)
+                pairs.extend((key, _form_value(v)) for v in item)
+            else:
+                pairs.append((key, _form_value(item)))
+        if consent:
+            if isinstance(consent, str):
+                raise TypeError("consent must be a list of channels, e.g. ['email', 'sms']")
+            fields.append("$consent")
+            list_fields.append("$consent")
+            pairs.extend(("$consent", str(c)) for c in consent)
+        if fields:
+            pairs.append(("$fields", ",".join(fields)))
+        if list_fields:
+            pairs.append(("$list_fields", ",".join(list_fields)))
+        return self.manage_url + _FRONT_END_SUBSCRIBE.path, urlencode(pairs).encode("utf-8")
+
+    def _back_in_stock_form(
+        self,
+        email: str,
+        variant: str,
+        platform: str,
+        product: str | None,
+        list_id: str | None,
+    ) -> tuple[str, bytes]:
+        if not isinstance(email, str) or "@" not in email:
+            raise ValueError("email must be an email address")
+        for name, text in (("variant", variant), ("platform", platform)):
+            if not isinstance(text, str) or not text:
+                raise ValueError(f"{name} must be a non-empty str")
+        pairs = [("a", self._public_key), ("email", email), ("variant", variant)]
+        pairs.append(("platform", platform))
+        if product is not None:
+            pairs.append(("product", product))
+        if list_id is not None:
+            pairs.extend((("subscribe_for_newsletter", "true"), ("g", list_id)))
+        return self.base_url + _BACK_IN_STOCK.path, urlencode(pairs).encode("utf-8")
+
+    def _accepted(self, method: str, url: str, response: httpx.Response) -> None:
+        text = _text(response)
+        if text != "1":
+            raise RejectedError(method=method, url=self._redact(url), body=text or "(empty)")
+
+    def _succeeded(self, url: str, response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or data.get("success") is not True:
+            text = self._redact(_text(response))[:200]
+            raise RejectedError(method="POST", url=self._redact(url), body=text or "(empty)")
+        return data
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return encode_json(value)
+
+
+class KlaviyoPublic(_PublicBase, SyncTransportClient):
+    """Blocking client for the public-key endpoints (Track, Identify, sign-up, back in stock).
+
+    Args:
+        public_key: the 6-character public key (site ID); a private ``pk_…`` key is refused.
+        base_url: where Track/Identify/back-in-stock live (default ``https://a.klaviyo.com``).
+        manage_url: the sign-up form host for :meth:`front_end_subscribe`
+            (default ``https://manage.kmail-lists.com``).
+        timeout, max_retries, retry, headers, http_client, transport: as on ``Klaviyo``.
+    """
+
+    def __init__(
+        self,
+        public_key: str,
+        *,
+        base_url: str | None = None,
+        manage_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        key = _check_public_key(public_key)
+        super().__init__(
+            None,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            headers={"Accept": _ACCEPT, **(headers or {})},
+            http_client=http_client,
+            transport=transport,
+        )
+        self._setup(key, manage_url)
+
+    def __enter__(self) -> KlaviyoPublic:
+        return self
+
+    def track(
+        self,
+        event: str,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        customer_properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        time: _dt.datetime | _dt.date | int | float | None = None,
+        value: float | Decimal | None = None,
+        unique_id: str | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> str:
+        """Record *event* for a profile; returns the ``$event_id`` sent.
+
+        Raises ``RejectedError`` when Klaviyo answers ``0``. See the module docstring for
+        validation and retries.
+        """
+        payload = self.track_payload(
+            event,
+            email=email,
+            phone_number=phone_number,
+            external_id=external_id,
+            customer_properties=customer_properties,
+            properties=properties,
+            time=time,
+            value=value,
+            unique_id=unique_id,
+        )
+        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
+        response = self._send(
+            op, op.method, url=url, headers=headers, content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        self._accepted(op.method, url, response)
+        event_id: str = payload["properties"]["$event_id"]
+        return event_id
+
+    def identify(
+        self,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> None:
+        """Create or update a profile's properties. Raises ``RejectedError`` on ``0``."""
+        payload = self.identify_payload(
+            email=email, phone_number=phone_number, external_id=external_id, properties=properties
+        )
+        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
+        response = self._send(
+            op, op.method, url=url, headers=headers, content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        self._accepted(op.method, url, response)
+
+    def front_end_subscribe(
+        self,
+        list_id: str,
+        email: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        consent: Sequence[str] | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe *email* to list *list_id* as an embedded sign-up form does (``manage_url``).
+
+        *properties* become profile properties (named in ``$fields``; list values in
+        ``$list_fields``); *consent* is a list of channels (``email``, ``sms``, ``web``, ...).
+        Returns the JSON answer; raises ``RejectedError`` when it does not report success.
+        """
+        url, content = self._front_end_form(list_id, email, properties, consent)
+        op = _FRONT_END_SUBSCRIBE
+        response = self._send(
+            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        return self._succeeded(url, response)
+
+    def back_in_stock_subscribe(
+        self,
+        email: str,
+        variant: str,
+        *,
+        platform: str = "api",
+        product: str | None = None,
+        list_id: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe *email* to back-in-stock alerts for *variant* (public key sent as ``a``).
+
+        *platform* is ``shopify``, ``bigcommerce``, ``magento_two`` or ``api``; *list_id* also
+        subscribes the email to that list. Returns the JSON answer; raises ``RejectedError``
+        when it does not report success.
+        """
+        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
+        op = _BACK_IN_STOCK
+        response = self._send(
+            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        return self._succeeded(url, response)
+
+
+class AsyncKlaviyoPublic(_PublicBase, AsyncTransportClient):
+    """Asyncio client for the public-key endpoints; same arguments as :class:`KlaviyoPublic`."""
+
+    def __init__(
+        self,
+        public_key: str,
+        *,
+        base_url: str | None = None,
+        manage_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        key = _check_public_key(public_key)
+        super().__init__(
+            None,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            headers={"Accept": _ACCEPT, **(headers or {})},
+            http_client=http_client,
+            transport=transport,
+        )
+        self._setup(key, manage_url)
+
+    async def __aenter__(self) -> AsyncKlaviyoPublic:
+        return self
+
+    async def track(
+        self,
+        event: str,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        customer_properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        time: _dt.datetime | _dt.date | int | float | None = None,
+        value: float | Decimal | None = None,
+        unique_id: str | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> str:
+        """Record *event* for a profile; returns the ``$event_id`` sent (see the sync client)."""
+        payload = self.track_payload(
+            event,
+            email=email,
+            phone_number=phone_number,
+            external_id=external_id,
+            customer_properties=customer_properties,
+            properties=properties,
+            time=time,
+            value=value,
+            unique_id=unique_id,
+        )
+        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
+        response = await self._send(
+            op, op.method, url=url, headers=headers, content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        self._accepted(op.method, url, response)
+        event_id: str = payload["properties"]["$event_id"]
+        return event_id
+
+    async def identify(
+        self,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> None:
+        """Create or update a profile's properties. Raises ``RejectedError`` on ``0``."""
+        payload = self.identify_payload(
+            email=email, phone_number=phone_number, external_id=external_id, properties=properties
+        )
+        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
+        response = await self._send(
+            op, op.method, url=url, headers=headers, content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        self._accepted(op.method, url, response)
+
+    async def front_end_subscribe(
+        self,
+        list_id: str,
+        email: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        consent: Sequence[str] | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe *email* to list *list_id* (see :meth:`KlaviyoPublic.front_end_subscribe`)."""
+        url, content = self._front_end_form(list_id, email, properties, consent)
+        op = _FRONT_END_SUBSCRIBE
+        response = await self._send(
+            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        return self._succeeded(url, response)
+
+    async def back_in_stock_subscribe(
+        self,
+        email: str,
+        variant: str,
+        *,
+        platform: str = "api",
+        product: str | None = None,
+        list_id: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Back-in-stock alerts (see :meth:`KlaviyoPublic.back_in_stock_subscribe`)."""
+        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
+        op = _BACK_IN_STOCK
+        response = await self._send(
+            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
+            options=request_options,
+        )  # fmt: skip
+        return self._succeeded(url, response)
