@@ -652,11 +652,7 @@ class Builder:
         scopes = [str(s) for s in op.get("x-klaviyo-scopes", [])]
         rate = {str(k): str(v) for k, v in (op.get("x-klaviyo-ratelimit") or {}).items()}
         aliases = [naming.method_name(a) for a in op.get("x-klaviyo-operation-aliases", [])]
-        paginated = (
-            "cursor"
-            if any(p.wire == "page[cursor]" for p in params)
-            else op.get("x-klaviyo-pagination")
-        )
+        paginated = op.get("x-klaviyo-pagination") or _pagination_style(params)
         servers = op.get("servers") or []
         server = str(servers[0]["url"]).rstrip("/") if servers else None
         extensions = {
@@ -786,6 +782,20 @@ class Builder:
         if security == []:
             return "none"
         return "private"
+
+
+def _pagination_style(params: list[ParamDef]) -> str | None:
+    """How an operation pages: JSON:API cursor, or the legacy page/count, marker, since styles."""
+    query = {p.wire for p in params if p.location == "query"}
+    if "page[cursor]" in query:
+        return "cursor"
+    if {"page", "count"} <= query:
+        return "page"
+    if "marker" in query:
+        return "marker"
+    if "since" in query:
+        return "since"
+    return None
 
 
 def _plain(value: Any) -> Any:

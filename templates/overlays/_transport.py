@@ -53,7 +53,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any, ClassVar, Generic, ParamSpec, Protocol, Self, TypedDict, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypedDict,
+    TypeVar,
+    overload,
+)
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import httpx
@@ -622,11 +632,23 @@ class SyncTransportClient(_BaseClient):
             raise TypeError("with_raw_response() needs an API operation method of this client")
         return RawResponse(parsed, captured[-1].response)
 
+    @overload
     def paginate(
         self, method: Callable[P, HasData[T]], /, *args: P.args, **kwargs: P.kwargs
-    ) -> SyncPager[T]:
-        """Iterate over every item of a cursor-paginated operation, following ``links.next``."""
-        return SyncPager(self, lambda: method(*args, **kwargs))
+    ) -> SyncPager[T]: ...
+    @overload
+    def paginate(
+        self, method: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs
+    ) -> SyncPager[Any]: ...
+    def paginate(
+        self, method: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs
+    ) -> SyncPager[Any]:
+        """Iterate over every item of a paginated operation.
+
+        Cursor pagination follows ``links.next`` exactly as given; the legacy API's page/count,
+        ``marker`` and ``since``/``next`` styles call the operation again with the next value.
+        """
+        return SyncPager(self, lambda more: method(*args, **{**kwargs, **more}), kwargs)
 
     def _follow(self, exchange: _Exchange, url: str) -> tuple[Any, _Exchange]:
         op = exchange.op
@@ -761,11 +783,19 @@ class AsyncTransportClient(_BaseClient):
             raise TypeError("with_raw_response() needs an API operation method of this client")
         return RawResponse(parsed, captured[-1].response)
 
+    @overload
     def paginate(
         self, method: Callable[P, Awaitable[HasData[T]]], /, *args: P.args, **kwargs: P.kwargs
-    ) -> AsyncPager[T]:
-        """Iterate (``async for``) over every item of a cursor-paginated operation."""
-        return AsyncPager(self, lambda: method(*args, **kwargs))
+    ) -> AsyncPager[T]: ...
+    @overload
+    def paginate(
+        self, method: Callable[P, Awaitable[Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[Any]: ...
+    def paginate(
+        self, method: Callable[P, Awaitable[Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[Any]:
+        """Iterate (``async for``) over every item of a paginated operation (see the sync one)."""
+        return AsyncPager(self, lambda more: method(*args, **{**kwargs, **more}), kwargs)
 
     async def _follow(self, exchange: _Exchange, url: str) -> tuple[Any, _Exchange]:
         op = exchange.op
@@ -809,33 +839,87 @@ def _next_link(page: Any, exchange: _Exchange) -> str | None:
     return url
 
 
+_ITEMS_OF = {"marker": "records"}
+"""Where each pagination style keeps a page's items (default ``data``)."""
+
+
+def _page_items(page: Any, style: str | None) -> Any:
+    name = _ITEMS_OF.get(style or "", "data")
+    if isinstance(page, Model):
+        items = getattr(page, name, None) if hasattr(type(page), name) else page.get(name)
+    elif isinstance(page, Mapping):
+        items = page.get(name)
+    else:
+        items = getattr(page, name, None)
+    return items or ()
+
+
+def _next_call(page: Any, style: str | None, sent: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Arguments for the next page of a legacy-paginated operation, or ``None`` at the end."""
+    data = page.to_dict() if isinstance(page, Model) else page
+    if not isinstance(data, Mapping):
+        return None
+    if style == "page":
+        items, total, end = data.get("data"), data.get("total"), data.get("end")
+        if not items or (isinstance(total, int) and isinstance(end, int) and end + 1 >= total):
+            return None
+        current = data.get("page", sent.get("page") or 0)
+        return {"page": int(current) + 1}
+    if style == "marker":
+        marker = data.get("marker")
+        return {"marker": marker} if marker not in (None, "") else None
+    if style == "since":
+        nxt = data.get("next")
+        return {"since": nxt} if nxt not in (None, "") and data.get("data") else None
+    return None
+
+
 class SyncPager(Generic[T]):
-    """Items of a cursor-paginated operation across pages; ``pages()`` gives whole documents."""
+    """Items of a paginated operation across pages; ``pages()`` gives whole documents."""
 
-    def __init__(self, client: SyncTransportClient, first: Callable[[], HasData[T]]) -> None:
+    def __init__(
+        self,
+        client: SyncTransportClient,
+        call: Callable[[dict[str, Any]], Any],
+        sent: Mapping[str, Any],
+    ) -> None:
         self._client = client
-        self._first = first
+        self._call = call
+        self._sent = dict(sent)
+        self._style: str | None = None
 
-    def pages(self, limit: int | None = None) -> Iterator[HasData[T]]:
-        """Yield page documents (at most ``limit`` pages)."""
-        if limit is not None and limit <= 0:
-            return
+    def _fetch(self, more: dict[str, Any]) -> tuple[Any, _Exchange]:
         token = _capture.set([])
         try:
-            page = self._first()
+            page = self._call(more)
             captured = _capture.get()
         finally:
             _capture.reset(token)
         if not captured:
             raise TypeError("paginate() needs an API operation method of this client")
-        exchange = captured[-1]
+        return page, captured[-1]
+
+    def pages(self, limit: int | None = None) -> Iterator[Any]:
+        """Yield page documents (at most ``limit`` pages)."""
+        if limit is not None and limit <= 0:
+            return
+        page, exchange = self._fetch({})
+        self._style = style = exchange.op.paginated
+        sent = dict(self._sent)
         count = 1
         yield page
         while limit is None or count < limit:
-            url = _next_link(page, exchange)
-            if url is None:
-                return
-            page, exchange = self._client._follow(exchange, url)
+            if style in (None, "cursor"):
+                url = _next_link(page, exchange)
+                if url is None:
+                    return
+                page, exchange = self._client._follow(exchange, url)
+            else:
+                more = _next_call(page, style, sent)
+                if more is None:
+                    return
+                sent.update(more)
+                page, exchange = self._fetch(more)
             count += 1
             yield page
 
@@ -845,7 +929,7 @@ class SyncPager(Generic[T]):
             return
         seen = 0
         for page in self.pages():
-            for item in page.data:
+            for item in _page_items(page, self._style):
                 yield item
                 seen += 1
                 if limit is not None and seen >= limit:
@@ -856,34 +940,51 @@ class SyncPager(Generic[T]):
 
 
 class AsyncPager(Generic[T]):
-    """``async for`` over items of a cursor-paginated operation; ``pages()`` gives documents."""
+    """``async for`` over items of a paginated operation; ``pages()`` gives documents."""
 
     def __init__(
-        self, client: AsyncTransportClient, first: Callable[[], Awaitable[HasData[T]]]
+        self,
+        client: AsyncTransportClient,
+        call: Callable[[dict[str, Any]], Awaitable[Any]],
+        sent: Mapping[str, Any],
     ) -> None:
         self._client = client
-        self._first = first
+        self._call = call
+        self._sent = dict(sent)
+        self._style: str | None = None
 
-    async def pages(self, limit: int | None = None) -> AsyncIterator[HasData[T]]:
-        """Yield page documents (at most ``limit`` pages)."""
-        if limit is not None and limit <= 0:
-            return
+    async def _fetch(self, more: dict[str, Any]) -> tuple[Any, _Exchange]:
         token = _capture.set([])
         try:
-            page = await self._first()
+            page = await self._call(more)
             captured = _capture.get()
         finally:
             _capture.reset(token)
         if not captured:
             raise TypeError("paginate() needs an API operation method of this client")
-        exchange = captured[-1]
+        return page, captured[-1]
+
+    async def pages(self, limit: int | None = None) -> AsyncIterator[Any]:
+        """Yield page documents (at most ``limit`` pages)."""
+        if limit is not None and limit <= 0:
+            return
+        page, exchange = await self._fetch({})
+        self._style = style = exchange.op.paginated
+        sent = dict(self._sent)
         count = 1
         yield page
         while limit is None or count < limit:
-            url = _next_link(page, exchange)
-            if url is None:
-                return
-            page, exchange = await self._client._follow(exchange, url)
+            if style in (None, "cursor"):
+                url = _next_link(page, exchange)
+                if url is None:
+                    return
+                page, exchange = await self._client._follow(exchange, url)
+            else:
+                more = _next_call(page, style, sent)
+                if more is None:
+                    return
+                sent.update(more)
+                page, exchange = await self._fetch(more)
             count += 1
             yield page
 
@@ -893,7 +994,7 @@ class AsyncPager(Generic[T]):
             return
         seen = 0
         async for page in self.pages():
-            for item in page.data:
+            for item in _page_items(page, self._style):
                 yield item
                 seen += 1
                 if limit is not None and seen >= limit:

@@ -142,3 +142,42 @@ def test_migration_table_covers_every_operation() -> None:
     section = readme.split("### Migration table", 1)[1]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     assert sorted(r.split("`")[1].split(".", 1)[1] for r in rows) == sorted(OPERATIONS)
+
+
+def test_legacy_page_count_pagination() -> None:
+    pages = {
+        "0": {"object": "$list", "page": 0, "start": 0, "end": 1, "total": 5, "data": [1, 2]},
+        "1": {"object": "$list", "page": 1, "start": 2, "end": 3, "total": 5, "data": [3, 4]},
+        "2": {"object": "$list", "page": 2, "start": 4, "end": 4, "total": 5, "data": [5]},
+    }
+    client, seen = legacy_client(
+        lambda r: httpx.Response(200, json=pages[r.url.params.get("page", "0")])
+    )
+    with pytest.warns(DeprecationWarning):
+        items = list(client.paginate(client.campaigns.get_campaigns, count=2))
+    assert items == [1, 2, 3, 4, 5]
+    assert [r.url.params.get("page") for r in seen] == [None, "1", "2"]
+    assert all(r.url.params["count"] == "2" for r in seen)
+
+
+def test_legacy_marker_and_since_pagination() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "/members/all" in request.url.path:
+            marker = request.url.params.get("marker")
+            if marker is None:
+                return httpx.Response(200, json={"records": [{"id": "a"}], "marker": 42})
+            assert marker == "42"
+            return httpx.Response(200, json={"records": [{"id": "b"}]})
+        since = request.url.params.get("since")
+        if since is None:
+            return httpx.Response(200, json={"data": [{"id": "e1"}], "next": "cur-2"})
+        assert since == "cur-2"
+        return httpx.Response(200, json={"data": [{"id": "e2"}], "next": None})
+
+    client, seen = legacy_client(answer)
+    with pytest.warns(DeprecationWarning):
+        members = list(client.paginate(client.lists_segments.get_members, "Ab12"))
+        events = list(client.paginate(client.metrics.metric_timeline, "M1", count=1))
+    assert [m["id"] for m in members] == ["a", "b"]
+    assert [e["id"] for e in events] == ["e1", "e2"]
+    assert len(seen) == 4

@@ -84,6 +84,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="any",
             response_kind="json",
             auth="private-query",
+            paginated="page",
         ),
         "get_campaign_info": Operation(
             "get_campaign_info",
@@ -345,6 +346,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="GlobalExclusionResponseData",
             response_kind="json",
             auth="private-query",
+            paginated="page",
         ),
         "get_list_exclusions": Operation(
             "get_list_exclusions",
@@ -364,6 +366,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="InlineResponse2008",
             response_kind="json",
             auth="private-query",
+            paginated="marker",
         ),
         "get_list_members": Operation(
             "get_list_members",
@@ -419,6 +422,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="InlineResponse2009",
             response_kind="json",
             auth="private-query",
+            paginated="marker",
         ),
         "get_segment_members": Operation(
             "get_segment_members",
@@ -490,6 +494,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="any",
             response_kind="json",
             auth="private-query",
+            paginated="page",
         ),
         "metric_export": Operation(
             "metric_export",
@@ -536,6 +541,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="MetricTimeline",
             response_kind="json",
             auth="private-query",
+            paginated="since",
         ),
         "metrics_timeline": Operation(
             "metrics_timeline",
@@ -556,6 +562,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="MetricTimeline",
             response_kind="json",
             auth="private-query",
+            paginated="since",
         ),
         "exchange": Operation(
             "exchange",
@@ -651,6 +658,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="MetricTimeline",
             response_kind="json",
             auth="private-query",
+            paginated="since",
         ),
         "profile_metrics_timeline": Operation(
             "profile_metrics_timeline",
@@ -672,6 +680,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="MetricTimeline",
             response_kind="json",
             auth="private-query",
+            paginated="since",
         ),
         "clone_template": Operation(
             "clone_template",
@@ -728,6 +737,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             response="any",
             response_kind="json",
             auth="private-query",
+            paginated="page",
         ),
         "delete_template": Operation(
             "delete_template",

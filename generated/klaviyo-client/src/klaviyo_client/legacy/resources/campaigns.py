@@ -131,6 +131,8 @@ class Campaigns(SyncResource):
 
         ``GET /api/v1/campaigns``
 
+        Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
+
         .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
 
         Args:
@@ -361,6 +363,8 @@ class AsyncCampaigns(AsyncResource):
         Returns a list of all the campaigns you've created. The campaigns are returned in reverse sorted order by the time they were created.
 
         ``GET /api/v1/campaigns``
+
+        Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
 
         .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
 

@@ -260,6 +260,8 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v1/people/exclusions``
 
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_global_exclusions, ...)``.
+
         .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
 
         Args:
@@ -289,6 +291,8 @@ class ListsSegments(SyncResource):
         Gets all of the emails and phone numbers that have been excluded from a list along with the exclusion reasons and exclusion time. This endpoint uses batching to return the records, so for a large list multiple calls will need to be made to get all of the records.
 
         ``GET /api/v2/list/{list_id}/exclusions/all``
+
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
         .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
@@ -364,6 +368,8 @@ class ListsSegments(SyncResource):
         Gets all of the emails, phone numbers, and push tokens for profiles in a given list or segment
 
         ``GET /api/v2/group/{list_or_segment_id}/members/all``
+
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_members, ...)``.
 
         .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
@@ -655,6 +661,8 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v1/people/exclusions``
 
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_global_exclusions, ...)``.
+
         .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
 
         Args:
@@ -684,6 +692,8 @@ class AsyncListsSegments(AsyncResource):
         Gets all of the emails and phone numbers that have been excluded from a list along with the exclusion reasons and exclusion time. This endpoint uses batching to return the records, so for a large list multiple calls will need to be made to get all of the records.
 
         ``GET /api/v2/list/{list_id}/exclusions/all``
+
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
         .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
@@ -761,6 +771,8 @@ class AsyncListsSegments(AsyncResource):
         Gets all of the emails, phone numbers, and push tokens for profiles in a given list or segment
 
         ``GET /api/v2/group/{list_or_segment_id}/members/all``
+
+        Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_members, ...)``.
 
         .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 

@@ -48,6 +48,8 @@ class Metrics(SyncResource):
 
         ``GET /api/v1/metrics``
 
+        Paginated: iterate over every item with ``client.paginate(client.metrics.get_metrics, ...)``.
+
         .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
 
         Args:
@@ -118,6 +120,8 @@ class Metrics(SyncResource):
 
         ``GET /api/v1/metric/{metric_id}/timeline``
 
+        Paginated: iterate over every item with ``client.paginate(client.metrics.metric_timeline, ...)``.
+
         .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
@@ -147,6 +151,8 @@ class Metrics(SyncResource):
         Returns a batched timeline of all events in your account.
 
         ``GET /api/v1/metrics/timeline``
+
+        Paginated: iterate over every item with ``client.paginate(client.metrics.metrics_timeline, ...)``.
 
         .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
 
@@ -180,6 +186,8 @@ class AsyncMetrics(AsyncResource):
         Returns a list of all the metrics in your account.
 
         ``GET /api/v1/metrics``
+
+        Paginated: iterate over every item with ``client.paginate(client.metrics.get_metrics, ...)``.
 
         .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
 
@@ -251,6 +259,8 @@ class AsyncMetrics(AsyncResource):
 
         ``GET /api/v1/metric/{metric_id}/timeline``
 
+        Paginated: iterate over every item with ``client.paginate(client.metrics.metric_timeline, ...)``.
+
         .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
@@ -280,6 +290,8 @@ class AsyncMetrics(AsyncResource):
         Returns a batched timeline of all events in your account.
 
         ``GET /api/v1/metrics/timeline``
+
+        Paginated: iterate over every item with ``client.paginate(client.metrics.metrics_timeline, ...)``.
 
         .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
 

@@ -157,6 +157,8 @@ class Profiles(SyncResource):
 
         ``GET /api/v1/person/{person_id}/metric/{metric_id}/timeline``
 
+        Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metric_timeline, ...)``.
+
         .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
@@ -190,6 +192,8 @@ class Profiles(SyncResource):
         Returns a batched timeline of all events for a person.
 
         ``GET /api/v1/person/{person_id}/metrics/timeline``
+
+        Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metrics_timeline, ...)``.
 
         .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 
@@ -330,6 +334,8 @@ class AsyncProfiles(AsyncResource):
 
         ``GET /api/v1/person/{person_id}/metric/{metric_id}/timeline``
 
+        Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metric_timeline, ...)``.
+
         .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
@@ -363,6 +369,8 @@ class AsyncProfiles(AsyncResource):
         Returns a batched timeline of all events for a person.
 
         ``GET /api/v1/person/{person_id}/metrics/timeline``
+
+        Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metrics_timeline, ...)``.
 
         .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 

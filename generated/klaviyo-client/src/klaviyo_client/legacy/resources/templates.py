@@ -107,6 +107,8 @@ class Templates(SyncResource):
 
         ``GET /api/v1/email-templates``
 
+        Paginated: iterate over every item with ``client.paginate(client.templates.get_templates, ...)``.
+
         .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
 
         Args:
@@ -285,6 +287,8 @@ class AsyncTemplates(AsyncResource):
         Returns a list of all the email templates you've created. The templates are returned in sorted order by `name`.
 
         ``GET /api/v1/email-templates``
+
+        Paginated: iterate over every item with ``client.paginate(client.templates.get_templates, ...)``.
 
         .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
 
