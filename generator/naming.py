@@ -81,20 +81,17 @@ def field_name(wire: str, taken: set[str]) -> str:
     base = snake(wire.lstrip("$")) if wire.startswith("$") else snake(wire)
     if wire.startswith("$") and base in taken:
         base = "dollar_" + base
-    if keyword.iskeyword(base) or base in _RESERVED_FIELDS:
-        base += "_"
-    name = base
-    n = 2
-    while name in taken:
-        name = f"{base}_{n}"
-        n += 1
-    taken.add(name)
-    return name
+    return _unique(base, _RESERVED_FIELDS, taken)
 
 
 def param_name(wire: str, taken: set[str]) -> str:
-    base = snake(wire)
-    if keyword.iskeyword(base) or base in _RESERVED_PARAMS:
+    """Argument name for a parameter (``fields[profile]`` → ``fields_profile``)."""
+    return _unique(snake(wire), _RESERVED_PARAMS, taken)
+
+
+def _unique(base: str, reserved: frozenset[str], taken: set[str]) -> str:
+    """``base`` made safe (keywords and reserved names get ``_``) and unique within ``taken``."""
+    if keyword.iskeyword(base) or base in reserved:
         base += "_"
     name = base
     n = 2

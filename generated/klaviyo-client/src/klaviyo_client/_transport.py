@@ -508,6 +508,38 @@ class _BaseClient:
     ) -> Exception:
         return connection_error(kind, method=method, url=self._redact(url), cause=exc)
 
+    # -- the retry loop's decisions, shared by the sync and async clients ----------------------
+
+    def _delay_after_error(
+        self, state: RetryState, method: str, url: str, exc: httpx.TransportError
+    ) -> float:
+        """Seconds to wait after a transport failure; raises the typed error when giving up."""
+        kind = _classify(exc)
+        delay = state.on_error(kind)
+        if delay is None:
+            raise self._fail(method, url, exc, kind) from None
+        self._log_retry(method, url, state, delay, state.reason)
+        return delay
+
+    def _delay_after_status(
+        self, state: RetryState, method: str, url: str, response: httpx.Response
+    ) -> float | None:
+        """Seconds to wait after an error status, or ``None`` to give up (the caller raises)."""
+        delay = state.on_response(response.status_code, response.headers)
+        if delay is not None:
+            self._log_retry(method, url, state, delay, state.reason)
+        return delay
+
+    @staticmethod
+    def _record_success(
+        op: Operation, headers: dict[str, str], response: httpx.Response
+    ) -> httpx.Response:
+        """Hand a successful response back, noting it for raw-response access and pagination."""
+        captured = _capture.get()
+        if captured is not None:
+            captured.append(_Exchange(op, headers, response))
+        return response
+
 
 def _form_text(value: Any) -> str:
     if isinstance(value, bool):
@@ -587,35 +619,22 @@ class SyncTransportClient(_BaseClient):
     ) -> httpx.Response:
         state = self._new_state(op, options)
         timeout = self._timeout(options)
+        payload: dict[str, Any] = {"content": content} if files is None else files
         while True:
             try:
-                if files is None:
-                    response = self._http.request(
-                        method, url, headers=headers, content=content, timeout=timeout
-                    )
-                else:
-                    response = self._http.request(
-                        method, url, headers=headers, timeout=timeout, **files
-                    )
+                response = self._http.request(
+                    method, url, headers=headers, timeout=timeout, **payload
+                )
             except httpx.TransportError as exc:
-                kind = _classify(exc)
-                delay = state.on_error(kind)
-                if delay is None:
-                    raise self._fail(method, url, exc, kind) from None
-                self._log_retry(method, url, state, delay, state.reason)
-                self._sleep(delay)
+                self._sleep(self._delay_after_error(state, method, url, exc))
                 continue
             if response.status_code < 400:
-                captured = _capture.get()
-                if captured is not None:
-                    captured.append(_Exchange(op, headers, response))
-                return response
-            delay = state.on_response(response.status_code, response.headers)
+                return self._record_success(op, headers, response)
+            delay = self._delay_after_status(state, method, url, response)
             if delay is None:
                 response.read()
                 raise error_for_response(response, method=method, url=self._redact(url))
             response.close()
-            self._log_retry(method, url, state, delay, state.reason)
             self._sleep(delay)
 
     def with_raw_response(
@@ -738,35 +757,22 @@ class AsyncTransportClient(_BaseClient):
     ) -> httpx.Response:
         state = self._new_state(op, options)
         timeout = self._timeout(options)
+        payload: dict[str, Any] = {"content": content} if files is None else files
         while True:
             try:
-                if files is None:
-                    response = await self._http.request(
-                        method, url, headers=headers, content=content, timeout=timeout
-                    )
-                else:
-                    response = await self._http.request(
-                        method, url, headers=headers, timeout=timeout, **files
-                    )
+                response = await self._http.request(
+                    method, url, headers=headers, timeout=timeout, **payload
+                )
             except httpx.TransportError as exc:
-                kind = _classify(exc)
-                delay = state.on_error(kind)
-                if delay is None:
-                    raise self._fail(method, url, exc, kind) from None
-                self._log_retry(method, url, state, delay, state.reason)
-                await self._sleep(delay)
+                await self._sleep(self._delay_after_error(state, method, url, exc))
                 continue
             if response.status_code < 400:
-                captured = _capture.get()
-                if captured is not None:
-                    captured.append(_Exchange(op, headers, response))
-                return response
-            delay = state.on_response(response.status_code, response.headers)
+                return self._record_success(op, headers, response)
+            delay = self._delay_after_status(state, method, url, response)
             if delay is None:
                 await response.aread()
                 raise error_for_response(response, method=method, url=self._redact(url))
             await response.aclose()
-            self._log_retry(method, url, state, delay, state.reason)
             await self._sleep(delay)
 
     async def with_raw_response(
