@@ -327,8 +327,13 @@ class _BaseClient:
             base_headers.update(headers)
         self._headers = base_headers
         self._auth_headers = dict(base_headers)
+        self._auth_only: dict[str, str] = {}
         if api_key is not None:
-            self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
+            self._auth_only["Authorization"] = f"Klaviyo-API-Key {api_key}"
+            self._auth_headers.update(self._auth_only)
+        # When this object creates the httpx client, the fixed headers live on that client and
+        # each request carries only what differs (auth, content type, header parameters).
+        self._base_in_client = False
         self._secrets = tuple(s for s in (api_key,) if s)
         self._clock: Callable[[], float] = time.monotonic
         self._wall_clock: Callable[[], float] = time.time
@@ -352,9 +357,9 @@ class _BaseClient:
                 raise TypeError(
                     f"{op.name}() needs a private API key: create the client with api_key=..."
                 )
-            headers = dict(self._auth_headers)
+            headers = dict(self._auth_only if self._base_in_client else self._auth_headers)
         else:
-            headers = dict(self._headers)
+            headers = {} if self._base_in_client else dict(self._headers)
         path = op.path
         query: list[tuple[str, str]] = []
         for param, value in zip(op.params, args, strict=True):
@@ -579,7 +584,10 @@ class SyncTransportClient(_BaseClient):
         if http_client is not None and transport is not None:
             raise TypeError("pass either http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+        self._base_in_client = http_client is None
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self.timeout, headers=self._headers
+        )
         self._sleep: Callable[[float], None] = time.sleep
 
     def close(self) -> None:
@@ -709,7 +717,10 @@ class AsyncTransportClient(_BaseClient):
         if http_client is not None and transport is not None:
             raise TypeError("pass either http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
+        self._base_in_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=self.timeout, headers=self._headers
+        )
         self._async_sleep: Callable[[float], Awaitable[None]] | None = None
 
     async def aclose(self) -> None:
