@@ -263,7 +263,6 @@ class Builder:
         self.literal_alias_by_values: dict[tuple[Any, ...], str] = {}
         self.taken: set[str] = set()
         self.retry_safe = retry_safe or {}
-        self.in_progress: set[str] = set()
         self.stats: dict[str, int] = defaultdict(int)
 
     # -- names ------------------------------------------------------------------------------
@@ -564,7 +563,7 @@ class Builder:
                         attr,
                         naming.pascal(built.tag),
                         attr,
-                        clean_doc(self._tag_doc(built.tag)),
+                        f"{built.tag} operations.",
                     )
                     resources[built.tag] = res
                 built.resource = res.attr
@@ -586,12 +585,6 @@ class Builder:
         )
         assign_modules(api)
         return api
-
-    def _tag_doc(self, tag: str) -> str:
-        for entry in self.doc.get("tags", []):
-            if entry.get("name") == tag and entry.get("description"):
-                return f"{tag} operations."
-        return f"{tag} operations."
 
     def _check_method_names(self, resources: dict[str, ResourceDef]) -> None:
         for res in resources.values():
