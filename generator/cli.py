@@ -18,9 +18,9 @@ import click
 import yaml
 
 from . import specs
-from .errors import SpecError
+from .errors import SpecError, SpecWarning
 from .ir import Api, Builder
-from .normalize import SpecWarning, normalize
+from .normalize import normalize
 from .render import render
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"

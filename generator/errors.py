@@ -22,3 +22,7 @@ class SpecError(Exception):
         self.where = where
         self.message = " ".join(message.split())
         super().__init__(f"{file}{where}: {self.message}")
+
+
+class SpecWarning(UserWarning):
+    """Something in a spec was tolerated (and fixed) rather than rejected."""

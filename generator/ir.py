@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import naming
-from .errors import SpecError, pointer
+from .errors import SpecError, SpecWarning, pointer
 
 JSON_TYPES = ("application/vnd.api+json", "application/json")
 _LONG_LITERAL = 60
@@ -611,6 +612,13 @@ class Builder:
     ) -> OperationDef:
         op_id = op["operationId"]
         name = naming.method_name(op_id)
+        if name != op_id:
+            warnings.warn(
+                f"{pointer([*where, 'operationId'])}: operationId {op_id!r} is not a Python "
+                f"identifier; its method is named {name!r}",
+                SpecWarning,
+                stacklevel=2,
+            )
         tag = (op.get("tags") or ["Default"])[0]
         hint = naming.pascal(op_id)
         taken: set[str] = set()

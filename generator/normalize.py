@@ -15,17 +15,13 @@ from typing import Any
 
 import yaml
 
-from .errors import pointer
+from .errors import SpecWarning, pointer
 from .specs import SPECS_DIR
 
 Rule = Callable[[dict[str, Any]], int]
 NodeRule = Callable[[dict[str, Any], list[Any]], bool]
 RULES: dict[str, Rule] = {}
 NODE_RULES: dict[str, NodeRule] = {}
-
-
-class SpecWarning(UserWarning):
-    """Something in a spec was tolerated (and fixed) rather than rejected."""
 
 
 def rule(name: str) -> Callable[[Rule], Rule]:

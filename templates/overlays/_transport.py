@@ -546,6 +546,24 @@ class _BaseClient:
         return response
 
 
+def _within_deadline(timeout: httpx.Timeout, state: RetryState) -> httpx.Timeout:
+    """The timeout for a retry, cut to the time left before the retry deadline."""
+    left = state.remaining()
+    if left is None:
+        return timeout
+    left = max(left, 0.001)
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
+
+
 def _form_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -635,6 +653,7 @@ class SyncTransportClient(_BaseClient):
                 )
             except httpx.TransportError as exc:
                 self._sleep(self._delay_after_error(state, method, url, exc))
+                timeout = _within_deadline(timeout, state)
                 continue
             if response.status_code < 400:
                 return self._record_success(op, headers, response)
@@ -644,6 +663,7 @@ class SyncTransportClient(_BaseClient):
                 raise error_for_response(response, method=method, url=self._redact(url))
             response.close()
             self._sleep(delay)
+            timeout = _within_deadline(timeout, state)
 
     def with_raw_response(
         self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
@@ -776,6 +796,7 @@ class AsyncTransportClient(_BaseClient):
                 )
             except httpx.TransportError as exc:
                 await self._sleep(self._delay_after_error(state, method, url, exc))
+                timeout = _within_deadline(timeout, state)
                 continue
             if response.status_code < 400:
                 return self._record_success(op, headers, response)
@@ -785,6 +806,7 @@ class AsyncTransportClient(_BaseClient):
                 raise error_for_response(response, method=method, url=self._redact(url))
             await response.aclose()
             await self._sleep(delay)
+            timeout = _within_deadline(timeout, state)
 
     async def with_raw_response(
         self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from klaviyo_client import OPERATIONS, APIConnectionError, APITimeoutError
+from klaviyo_client import OPERATIONS, APIConnectionError, APITimeoutError, RetryPolicy
 from klaviyo_client.models.common import EventCreateQueryV2
 from tests.runtime.pipeline_support import FakeTime, async_client, serving, sync_client
 from tests.support.loopback import Behaviour, Hang, RecordedRequest, Reset, Respond
@@ -229,3 +229,21 @@ async def test_hang_raises_timeout_async() -> None:
             elapsed = time.monotonic() - started
     assert elapsed < 10.0
     assert len(server.requests) == 1
+
+
+def test_a_retry_never_runs_past_the_deadline() -> None:
+    # First attempt: 503 at once. The backoff sleep (fake clock) leaves 0.4 s of the 1 s
+    # deadline, so the retry that meets a silent server must time out after ~0.4 s, not after
+    # the client's 5 s read timeout.
+    fake = FakeTime()
+    policy = RetryPolicy(deadline=1.0, initial_delay=0.6, jitter="none", max_retries=3)
+    with serving(max_hang=20) as server:
+        server.script(Respond(503), Hang(20))
+        with sync_client(server, fake, timeout=5.0, retry=policy) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                client.profiles.get_profile("p1")
+            elapsed = time.monotonic() - started
+    assert fake.sleeps == [0.6]
+    assert len(server.requests) == 2
+    assert elapsed < 4.0  # the 5 s read timeout was cut to what the deadline left

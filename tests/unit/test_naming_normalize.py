@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from generator import naming
+from generator.errors import SpecWarning
 from generator.ir import Builder
-from generator.normalize import SpecWarning, normalize
+from generator.normalize import normalize
 
 
 @pytest.mark.parametrize(
@@ -126,3 +127,16 @@ def test_colliding_enum_values_become_literals() -> None:
     api = Builder(doc, "t.json", "pkg").build()
     (alias,) = api.aliases
     assert alias.annotation == 'Literal["created", "-created", "Etc/GMT+1", "Etc/GMT-1"]'
+
+
+def test_operation_ids_that_are_not_identifiers_are_renamed_with_a_warning() -> None:
+    doc = _doc({})
+    doc["paths"]["/x/{id}"]["get"]["operationId"] = "get thing!"
+    doc["paths"]["/x/{id}"]["get"]["parameters"] = [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecWarning)
+        api = Builder(doc, "t.json", "pkg").build()
+    assert api.operations[0].name == "get_thing"
+    assert any("'get thing!' is not a Python identifier" in str(w.message) for w in caught)

@@ -342,6 +342,12 @@ class RetryState:
         """Seconds since the state was created."""
         return self._clock() - self.started
 
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (``None`` without one); caps a retry's own timeout."""
+        if self._deadline_at is None:
+            return None
+        return max(0.0, self._deadline_at - self._clock())
+
     def on_response(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Decide after an HTTP answer: seconds to wait before retrying, or ``None`` to stop."""
         self.attempt += 1
