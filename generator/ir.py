@@ -317,6 +317,9 @@ class Builder:
         inner = self.inline_type(schema, where, name, allow_alias=False)
         final = TypeRef(cls, inner.expr, frozenset({cls}), inner.choices, False, inner.kind)
         self.component_types[name] = final
+        if inner.choices is not None:
+            # an inline enum with the same values reuses this name instead of a new alias
+            self.literal_alias_by_values.setdefault(inner.choices, cls)
         self.aliases[cls] = AliasDef(
             cls,
             _strip_none(inner.annotation),

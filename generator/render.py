@@ -167,9 +167,18 @@ def field_args(f: Any) -> str:
         args.append("default=None")
     if f.nullable:
         args.append("nullable=True")
-    if f.type.choices is not None:
-        args.append("choices=" + choices_tuple(f.type.choices))
+    choices = f.type.choices
+    if choices is not None:
+        alias = f.type.annotation.removesuffix(" | None")
+        if len(choices) > _INLINE_CHOICES and alias in f.type.refs:
+            # a long enum with a name: the runtime reads its values from _aliases when needed
+            args.append("choices=" + py_str(alias))
+        else:
+            args.append("choices=" + choices_tuple(choices))
     return ", ".join(args)
+
+
+_INLINE_CHOICES = 12
 
 
 def param_args(p: ParamDef, choice_names: dict[tuple[Any, ...], str]) -> str:

@@ -24,7 +24,7 @@ import importlib
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Self, dataclass_transform
+from typing import Any, ClassVar, Self, dataclass_transform, get_args
 
 __all__ = ["Model", "field", "to_wire"]
 
@@ -192,7 +192,7 @@ def _best_model(candidates: list[type[Model]], value: Mapping[str, Any]) -> type
 class _Field:
     """Descriptor reading one JSON member of a model (and writing it when set)."""
 
-    __slots__ = ("_decoder", "choices", "default", "expr", "name", "nullable", "required", "wire")
+    __slots__ = ("_decoder", "choices", "expr", "home", "name", "nullable", "required", "wire")
 
     def __init__(
         self,
@@ -200,18 +200,29 @@ class _Field:
         expr: str,
         required: bool,
         nullable: bool,
-        choices: tuple[Any, ...] | None,
+        choices: tuple[Any, ...] | str | None,
     ) -> None:
         self.wire = wire
         self.expr = expr
         self.required = required
         self.nullable = nullable
+        # The enum values, or the name of a long enum's alias in ``_aliases`` (read on first use).
         self.choices = choices
         self.name = wire
+        self.home = ""
         self._decoder: Decoder | None = None if expr else _identity
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.home = owner.__module__
+
+    def allowed(self) -> tuple[Any, ...] | None:
+        """The enum values this field accepts (``None``: any value)."""
+        choices = self.choices
+        if isinstance(choices, str):
+            aliases = importlib.import_module(self.home.rpartition(".")[0] + "._aliases")
+            choices = self.choices = get_args(getattr(aliases, choices))
+        return choices
 
     def __get__(self, obj: Model | None, owner: type[Model]) -> Any:
         if obj is None:
@@ -232,9 +243,10 @@ class _Field:
             if not self.nullable and self.required:
                 raise TypeError(f"{owner}.{self.name} is required and cannot be None")
             return None
-        if self.choices is not None and value not in self.choices:
-            shown = ", ".join(repr(c) for c in self.choices[:12])
-            more = " …" if len(self.choices) > 12 else ""
+        allowed = self.allowed()
+        if allowed is not None and value not in allowed:
+            shown = ", ".join(repr(c) for c in allowed[:12])
+            more = " …" if len(allowed) > 12 else ""
             raise ValueError(f"{owner}.{self.name} must be one of {shown}{more}; got {value!r}")
         return to_wire(value)
 
@@ -264,7 +276,7 @@ def field(
     *,
     default: Any = _MISSING,
     nullable: bool = False,
-    choices: tuple[Any, ...] | None = None,
+    choices: tuple[Any, ...] | str | None = None,
 ) -> Any:
     """Declare a model field read from JSON member ``wire`` (see the module docstring)."""
     return _Field(wire, expr, default is _MISSING, nullable, choices)
@@ -278,7 +290,9 @@ class _Spec:
         self.by_wire = {f.wire: f for f in fields}
         self.required = tuple(f.wire for f in fields if f.required)
         self.consts = tuple(
-            (f.wire, f.choices[0]) for f in fields if f.choices is not None and len(f.choices) == 1
+            (f.wire, f.choices[0])
+            for f in fields
+            if isinstance(f.choices, tuple) and len(f.choices) == 1
         )
 
 

@@ -210,3 +210,13 @@ def test_import_and_construct_do_not_import_models_or_resources() -> None:
     ).stdout
     loaded = eval(out)  # a printed list of module names
     assert not any(".models" in m or ".resources" in m or "_registry" in m for m in loaded), loaded
+
+
+def test_long_enums_are_checked_from_their_alias() -> None:
+    from klaviyo_client.models.flows import CountdownDelayActionData
+
+    data = CountdownDelayActionData.from_dict({})
+    data.timezone = "Europe/Paris"
+    assert data.to_dict()["timezone"] == "Europe/Paris"
+    with pytest.raises(ValueError, match="timezone must be one of 'Africa/Abidjan'"):
+        data.timezone = "Mars/Olympus_Mons"  # type: ignore[assignment]

@@ -1227,27 +1227,7 @@ class CampaignResponseObjectResourceAttributes(Model):
     name: str = field("name")
     """The campaign name"""
     status: CampaignResponseObjectResourceAttributesStatus = field(
-        "status",
-        choices=(
-            "Adding Recipients",
-            "Cancelled",
-            "Cancelled: Account Disabled",
-            "Cancelled: Billing Limit",
-            "Cancelled: Internal Error",
-            "Cancelled: Misconfigured",
-            "Cancelled: No Recipients",
-            "Cancelled: Smart Sending",
-            "Draft",
-            "Preparing to schedule",
-            "Preparing to send",
-            "Queued without Recipients",
-            "Scheduled",
-            "Sending",
-            "Sending Segments",
-            "Sent",
-            "Unknown",
-            "Variations Sent",
-        ),
+        "status", choices="CampaignResponseObjectResourceAttributesStatus"
     )
     """The current status of the campaign"""
     archived: bool = field("archived")

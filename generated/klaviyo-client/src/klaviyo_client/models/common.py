@@ -1797,42 +1797,7 @@ class MethodFilter(Model):
     __slots__ = ()
 
     field_: Literal["subscribe_method"] = field("field", choices=("subscribe_method",))
-    method: MethodFilterMethod = field(
-        "method",
-        choices=(
-            "api",
-            "back_in_stock",
-            "bigcommerce",
-            "bulk_remove",
-            "campaign_monitor",
-            "carrier_deactivation",
-            "checkout",
-            "constant_contact",
-            "exact_target",
-            "facebook",
-            "failed_age_gate",
-            "inbound_message",
-            "integration",
-            "mad_mimi",
-            "magento_two",
-            "mailbox_provider",
-            "manual_add",
-            "manual_import",
-            "manual_remove",
-            "message_blocked",
-            "netsuite",
-            "preference_page",
-            "provided_landline",
-            "provided_no_age",
-            "sftp",
-            "shopify",
-            "social_instagram_message",
-            "spam_complaint",
-            "square",
-            "wix",
-            "woocommerce",
-        ),
-    )
+    method: MethodFilterMethod = field("method", choices="MethodFilterMethod")
     """Method for subscribing / unsubscribing."""
 
 
@@ -1990,31 +1955,7 @@ class ImageAsset(Model):
     updated: _dt.datetime = field("updated", "datetime")
     """Timestamp when the image was last updated."""
     origin: ImageAssetOrigin | None = field(
-        "origin",
-        default=None,
-        nullable=True,
-        choices=(
-            "ADOPTION_SMS_FORM_FROM_EMAIL_FORM",
-            "ADOPTION_SMS_MULTI_STEP_FORM_FROM_EMAIL_FORM",
-            "AI",
-            "API",
-            "APPLICATION",
-            "CLONED",
-            "COMPOSER",
-            "COMPOSER_AI_EDITED",
-            "COMPOSER_AI_GENERATED",
-            "COMPOSER_USED_IN_KLAVIYO_OBJECT",
-            "COMPOSER_USER_UPLOADED",
-            "COMPOSER_WEB_SCRAPED",
-            "INTEGRATION",
-            "KLAVIYO",
-            "LIBRARY",
-            "MARKETING_AGENT",
-            "SOCIAL_INSTAGRAM",
-            "SOCIAL_INSTAGRAM_OVERLAID",
-            "UI",
-            "WEB_SCRAPE",
-        ),
+        "origin", default=None, nullable=True, choices="ImageAssetOrigin"
     )
     """The origin/source of the image (e.g., UI, API, AI, etc.)."""
     url: str = field("url")

@@ -134,25 +134,7 @@ class Timeframe(Model):
 
     __slots__ = ()
 
-    key: TimeframeKey = field(
-        "key",
-        choices=(
-            "last_12_months",
-            "last_30_days",
-            "last_365_days",
-            "last_3_months",
-            "last_7_days",
-            "last_90_days",
-            "last_month",
-            "last_week",
-            "last_year",
-            "this_month",
-            "this_week",
-            "this_year",
-            "today",
-            "yesterday",
-        ),
-    )
+    key: TimeframeKey = field("key", choices="TimeframeKey")
     """Pre-defined key that represents a set timeframe"""
 
 

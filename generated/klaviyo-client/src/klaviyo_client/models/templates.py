@@ -1712,31 +1712,7 @@ class SocialIconSubBlock(Model):
     custom_size: int | None = field("custom_size", default=None, nullable=True)
     label: str | None = field("label", default=None, nullable=True)
     link_type: SocialIconSubBlockLinkType | None = field(
-        "link_type",
-        default=None,
-        nullable=True,
-        choices=(
-            "android",
-            "apple",
-            "custom",
-            "discord",
-            "email",
-            "facebook",
-            "google-plus",
-            "instagram",
-            "linkedin",
-            "pinterest",
-            "rss",
-            "snapchat",
-            "threads",
-            "tiktok",
-            "twitch",
-            "twitter",
-            "whatsapp",
-            "x-twitter",
-            "yelp",
-            "youtube",
-        ),
+        "link_type", default=None, nullable=True, choices="SocialIconSubBlockLinkType"
     )
     """Social block link type."""
     link_url: str | None = field("link_url", default=None, nullable=True)

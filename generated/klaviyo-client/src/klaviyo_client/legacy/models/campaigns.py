@@ -47,45 +47,10 @@ class Campaign(Model):
     excluded_lists: list[CampaignLists] | None = field(
         "excluded_lists", "list[CampaignLists]", default=None
     )
-    status: CampaignStatus | None = field(
-        "status",
-        default=None,
-        choices=(
-            "draft",
-            "sent",
-            "cancelled",
-            "queued",
-            "cancelled_no_recipients_smart_sending",
-            "cancelled_no_recipients_scheduling",
-            "cancelled_account_disabled",
-            "scheduling",
-            "sending",
-            "sending_timezones",
-            "variations_sent",
-            "preparing_to_schedule",
-            "cancelled_internal_error",
-        ),
-    )
+    status: CampaignStatus | None = field("status", default=None, choices="CampaignStatus")
     status_id: int | None = field("status_id", default=None)
     status_label: CampaignStatusLabel | None = field(
-        "status_label",
-        default=None,
-        choices=(
-            "Scheduled",
-            "Sent",
-            "Draft",
-            "Cancelled",
-            "Adding Recipients",
-            "Sending",
-            "Variations Sent",
-            "Sending Segments",
-            "Cancelled: Smart Sending",
-            "Preparing to send",
-            "Cancelled: Account Disabled",
-            "Cancelled: No Recipients",
-            "Preparing to schedule",
-            "Cancelled: Internal Error",
-        ),
+        "status_label", default=None, choices="CampaignStatusLabel"
     )
     sent_at: _dt.datetime | None = field("sent_at", "datetime", default=None, nullable=True)
     send_time: _dt.datetime | None = field("send_time", "datetime", default=None)
