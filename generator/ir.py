@@ -59,7 +59,6 @@ class ModelDef:
     name: str
     doc: str
     fields: list[FieldDef]
-    origin: str
     module: str = ""
 
     @property
@@ -77,7 +76,6 @@ class AliasDef:
     annotation: str
     refs: frozenset[str]
     doc: str
-    origin: str
 
 
 @dataclass
@@ -112,7 +110,6 @@ class BodyDef:
     type: TypeRef
     model: str | None
     required: bool
-    media_type: str
 
     @property
     def annotation(self) -> str:
@@ -189,7 +186,6 @@ class Api:
     version: str
     package: str
     base_url: str
-    description: str
     resources: list[ResourceDef]
     operations: list[OperationDef]
     models: list[ModelDef]
@@ -325,7 +321,6 @@ class Builder:
             _strip_none(inner.annotation),
             inner.refs,
             clean_doc(schema.get("description")),
-            pointer(where),
         )
         if inner.nullable:
             return final.with_null()
@@ -498,7 +493,7 @@ class Builder:
         if name is None:
             name = self._unique_class(hint)
             self.literal_alias_by_values[key] = name
-            self.aliases[name] = AliasDef(name, ref.annotation, frozenset(), "", pointer(where))
+            self.aliases[name] = AliasDef(name, ref.annotation, frozenset(), "")
         else:
             self.stats["deduplicated_enums"] += 1
         return TypeRef(name, "", frozenset({name}), ref.choices, ref.nullable, ref.kind)
@@ -520,7 +515,7 @@ class Builder:
     def _build_model(self, name: str, schema: dict[str, Any], where: list[Any], doc: str) -> None:
         if "allOf" in schema:
             schema = self._merge_all_of(schema, where)
-        model = ModelDef(name, doc, [], pointer(where))
+        model = ModelDef(name, doc, [])
         self.models[name] = model  # registered first: recursive schemas refer to it by name
         required = set(schema.get("required", []))
         taken: set[str] = set()
@@ -579,7 +574,6 @@ class Builder:
             version=str(info.get("version", "")),
             package=self.package,
             base_url=base_url,
-            description=clean_doc(info.get("description")),
             resources=sorted(resources.values(), key=lambda r: r.attr),
             operations=operations,
             models=list(self.models.values()),
@@ -756,7 +750,7 @@ class Builder:
         else:
             kind = "json"
         model = t.annotation if t.kind == "model" else None
-        return BodyDef(kind, t, model, bool(body.get("required", False)), media)
+        return BodyDef(kind, t, model, bool(body.get("required", False)))
 
     def _response(
         self, op: dict[str, Any], where: list[Any], hint: str

@@ -30,7 +30,6 @@ TEMPLATES_DIR = (
     else Path(__file__).resolve().parent.parent / "templates"
 )
 PACKAGE = "klaviyo_client"
-DIST = "klaviyo-client"
 
 
 CLIENT_DOC = """Args:
