@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecWarning, pointer
-from .specs import SPECS_DIR
+from .specs import SPECS_DIR, walk_objects
 
 Rule = Callable[[dict[str, Any]], int]
 NodeRule = Callable[[dict[str, Any], list[Any]], bool]
@@ -47,22 +47,6 @@ def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
         for method, op in item.items():
             if isinstance(op, dict) and "operationId" in op:
                 yield route, method, op
-
-
-def _schemas(node: Any, where: list[Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:
-    """Every dict in the document that is (or could be) a schema, with its location."""
-    stack: list[tuple[Any, list[Any]]] = [(node, where)]
-    while stack:
-        item, at = stack.pop()
-        if isinstance(item, dict):
-            yield item, at
-            for key, value in item.items():
-                if isinstance(value, (dict, list)):
-                    stack.append((value, [*at, key]))
-        elif isinstance(item, list):
-            for i, value in enumerate(item):
-                if isinstance(value, (dict, list)):
-                    stack.append((value, [*at, i]))
 
 
 @rule("path-params-not-nullable")
@@ -159,7 +143,7 @@ def normalize(doc: dict[str, Any], rules: list[str] | None = None) -> dict[str, 
             counts[name] = RULES[name](doc)
     visitors = [(name, NODE_RULES[name]) for name in names if name in NODE_RULES]
     if visitors:
-        for schema, at in _schemas(doc, []):
+        for schema, at in walk_objects(doc, []):
             for name, visit in visitors:
                 if visit(schema, at):
                     counts[name] += 1

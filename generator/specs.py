@@ -173,21 +173,27 @@ def _resolve_pointer(doc: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
-def _walk_refs(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    stack: list[tuple[Any, list[Any]]] = [(node, path)]
+def walk_objects(node: Any, where: list[Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+    """Every JSON object in ``node`` (depth first), with its location as a list of keys."""
+    stack: list[tuple[Any, list[Any]]] = [(node, where)]
     while stack:
-        item, where = stack.pop()
+        item, at = stack.pop()
         if isinstance(item, dict):
-            ref = item.get("$ref")
-            if isinstance(ref, str):
-                yield where, ref
+            yield item, at
             for key, value in item.items():
                 if isinstance(value, (dict, list)):
-                    stack.append((value, [*where, key]))
+                    stack.append((value, [*at, key]))
         elif isinstance(item, list):
             for i, value in enumerate(item):
                 if isinstance(value, (dict, list)):
-                    stack.append((value, [*where, i]))
+                    stack.append((value, [*at, i]))
+
+
+def _walk_refs(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    for item, where in walk_objects(node, path):
+        ref = item.get("$ref")
+        if isinstance(ref, str):
+            yield where, ref
 
 
 def validate(doc: dict[str, Any], label: str) -> None:
