@@ -8,23 +8,30 @@ import resource
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import yaml
 
 from . import specs
-from .errors import SpecError, SpecWarning
+from .errors import SpecError, SpecErrors, SpecWarning, warn
 from .ir import Api, Builder
 from .normalize import normalize
-from .render import render
+from .render import STAMP, OutputError, Verifier, check_target, render
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
+MIGRATION = "specs/migration.yaml"
+ENV_MIRROR = "KLAVIYO_SPEC_MIRROR"
+MAX_DOWNLOAD = 64 * 1024 * 1024
 
 
 def _retry_safe() -> dict[str, dict[str, str]]:
@@ -40,28 +47,58 @@ def _retry_safe() -> dict[str, dict[str, str]]:
     }
 
 
+def load_spec(file: str, spec_dir: str | None, sources: list[specs.Source]) -> specs.LoadedSpec:
+    """Locate and parse a spec, then check basics, normalize (repairs warn) and validate it."""
+    loaded = specs.load(file, spec_dir, sources)
+    specs.check_basics(loaded.doc, loaded.label)
+    normalize(loaded.doc, label=loaded.label)
+    specs.validate(loaded.doc, loaded.label)
+    return loaded
+
+
 def build_apis(
     spec_dir: str | None,
     current: str | None,
     legacy: str | None,
     with_legacy: bool,
-) -> tuple[dict[str, Api], dict[str, dict[str, int]]]:
-    """Load, validate and normalize the specs and build their IR."""
+) -> tuple[dict[str, Api], dict[str, specs.LoadedSpec]]:
+    """Load, normalize and validate the specs and build their IR.
+
+    Problems of both specs are reported together (:class:`SpecErrors`).
+    """
     sources = specs.load_sources()
     by_role = {s.role: s for s in sources}
-    fixes: dict[str, dict[str, int]] = {}
     safe = _retry_safe()
-    cur = specs.load(current or by_role["current"].file, spec_dir, sources)
-    fixes[cur.label] = normalize(cur.doc)
-    apis = {"current": Builder(cur.doc, cur.label, "klaviyo_client", retry_safe=safe).build()}
+    wanted = {"current": current or by_role["current"].file}
     if with_legacy and (legacy or "legacy" in by_role):
-        leg = specs.load(legacy or by_role["legacy"].file, spec_dir, sources)
-        fixes[leg.label] = normalize(leg.doc)
+        wanted["legacy"] = legacy or by_role["legacy"].file
+    loaded: dict[str, specs.LoadedSpec] = {}
+    errors: list[SpecError] = []
+    for role, file in wanted.items():
+        try:
+            loaded[role] = load_spec(file, spec_dir, sources)
+        except SpecErrors as exc:
+            errors.extend(exc.errors)
+        except SpecError as exc:
+            errors.append(exc)
+    SpecErrors.raise_if(errors)
+    cur = loaded["current"]
+    leg = loaded.get("legacy")
+    if leg is not None and leg.sha256 == cur.sha256:
+        warn(
+            cur.label,
+            "#",
+            "the current spec is the legacy spec: klaviyo_client.legacy is not generated "
+            "a second time",
+        )
+        leg = None
+    apis = {"current": Builder(cur.doc, cur.label, "klaviyo_client", retry_safe=safe).build()}
+    if leg is not None:
         apis["legacy"] = Builder(
             leg.doc, leg.label, "klaviyo_client.legacy", retry_safe=safe
         ).build()
         apply_migration(apis["legacy"], apis["current"], load_migration())
-    return apis, fixes
+    return apis, loaded
 
 
 def load_migration() -> dict[str, dict[str, str | None]]:
@@ -73,37 +110,58 @@ def load_migration() -> dict[str, dict[str, str | None]]:
 
 
 def apply_migration(legacy: Api, current: Api, table: dict[str, dict[str, str | None]]) -> None:
-    """Attach each legacy operation's replacement and deprecation message (as data, checked)."""
+    """Attach each legacy operation's replacement and deprecation message (from the table).
+
+    Replacements are resolved against whichever revision is loaded as current: one that revision
+    does not have reads "no direct replacement in revision R", and ONE warning lists them all.
+    """
     by_id = {op.id: op for op in current.operations}
-    missing = [op.id for op in legacy.operations if op.id not in table]
-    if missing:
-        raise SpecError("specs/migration.yaml", "#/migration", f"no entry for {missing}")
+    unresolved: list[str] = []
+    no_entry: list[str] = []
+    retired = "Klaviyo retired the v1/v2 API"
     for op in legacy.operations:
-        entry = table[op.id]
+        entry = table.get(op.id)
+        if entry is None:
+            no_entry.append(op.id)
+            entry = {}
         target = entry.get("replacement")
         note = str(entry.get("note") or "")
         op.deprecated = True
-        if target:
-            new = by_id.get(str(target))
-            if new is None:
-                raise SpecError(
-                    "specs/migration.yaml",
-                    f"#/migration/{op.id}/replacement",
-                    f"{target!r} is not an operation of {current.source_label}",
-                )
+        op.migration_note = note
+        new = by_id.get(str(target)) if target else None
+        if new is not None:
             use = f"client.{new.resource}.{new.name}() ({new.method} {new.path})"
             op.replacement = new.id
             op.deprecation = (
-                f"legacy {op.id} is deprecated: Klaviyo retired the v1/v2 API. "
+                f"legacy {op.id} is deprecated: {retired}. "
                 f"Use klaviyo_client.Klaviyo: {use}. {note}"
             )
-        else:
-            op.replacement = None
-            op.deprecation = (
-                f"legacy {op.id} is deprecated: Klaviyo retired the v1/v2 API. "
-                f"No direct replacement. {note}"
+            continue
+        op.replacement = None
+        if target:
+            unresolved.append(f"{op.id} → {target}")
+            op.replacement_text = f"no direct replacement in revision {current.version}"
+            missing = (
+                f"No direct replacement in revision {current.version} ({target} is not in it)."
             )
-        op.migration_note = note
+        else:
+            op.replacement_text = "no direct replacement"
+            missing = "No direct replacement."
+        op.deprecation = f"legacy {op.id} is deprecated: {retired}. {missing} {note}"
+    if unresolved:
+        warn(
+            MIGRATION,
+            "#/migration",
+            f"{len(unresolved)} replacement(s) are not operations of {current.source_label} "
+            f"(revision {current.version}), shown as 'no direct replacement in revision "
+            f"{current.version}': {', '.join(unresolved)}",
+        )
+    if no_entry:
+        warn(
+            MIGRATION,
+            "#/migration",
+            f"no entry for legacy operation(s) {', '.join(no_entry)}: they name no replacement",
+        )
 
 
 def _peak_rss_mib() -> float:
@@ -113,27 +171,65 @@ def _peak_rss_mib() -> float:
 @click.group()
 @click.version_option(package_name="klaviyo-codegen")
 def main() -> None:
-    """Generate a typed Python client package from Klaviyo's OpenAPI specs."""
+    """Generate a typed Python client package from Klaviyo's OpenAPI specs.
+
+    Spec files given by name are looked up in: --spec-dir, then $KLAVIYO_SPEC_DIR, then
+    ./.spec-cache (where `fetch` saves downloads), then ../shared/specs beside the checkout.
+    A file found by name must match its sha256 in specs/sources.yaml; a path you give
+    (e.g. --current ./my-spec.json) is used as it is.
+    """
 
 
 def _spec_options(fn: Any) -> Any:
     fn = click.option(
         "--spec-dir",
         type=click.Path(file_okay=False),
-        help="Directory with the spec files (default: $KLAVIYO_SPEC_DIR, then ../shared/specs).",
+        help=f"First place to look for spec files. Lookup order: {specs.LOOKUP}.",
     )(fn)
-    fn = click.option("--current", "current", help="Spec file for the current API (name or path).")(
+    fn = click.option(
+        "--current",
+        "current",
+        help="Spec for the current API: a file name (looked up, sha256-checked when listed in "
+        "specs/sources.yaml) or a path (used as given). Default: the `current` entry of "
+        "specs/sources.yaml.",
+    )(fn)
+    fn = click.option("--legacy", "legacy", help="Spec for the legacy v1/v2 API (name or path).")(
         fn
     )
-    fn = click.option("--legacy", "legacy", help="Spec file for the legacy v1/v2 API.")(fn)
     return click.option(
         "--with-legacy/--no-legacy", default=True, help="Generate klaviyo_client.legacy too."
     )(fn)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"klaviyo-codegen: error: {message}", err=True)
+def _fail(*lines: str) -> NoReturn:
+    for line in lines:
+        click.echo(f"klaviyo-codegen: error: {line}", err=True)
     sys.exit(EXIT_SPEC)
+
+
+@contextmanager
+def _reported(what: str) -> Iterator[None]:
+    """Every failure of a command as ``klaviyo-codegen: error: …`` lines and exit 2: spec
+    problems one line each, anything unexpected as one line too (never a traceback)."""
+    try:
+        yield
+    except SpecErrors as exc:
+        _fail(*(str(e) for e in exc.errors))
+    except (SpecError, FileNotFoundError, OutputError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # a generator bug: still one line, with where it happened
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        text = " ".join(str(exc).split())[:300]
+        _fail(f"{what}: internal error {type(exc).__name__} at {where}: {text} (please report)")
+
+
+def _collect_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    out: list[str] = []
+    for w in caught:
+        if isinstance(w.message, SpecWarning) and str(w.message) not in out:
+            out.append(str(w.message))
+    return out
 
 
 @main.command()
@@ -142,9 +238,16 @@ def _fail(message: str) -> None:
     type=click.Path(file_okay=False),
     default=str(DEFAULT_OUT),
     show_default=True,
-    help="Output directory (the installable project).",
+    help="Output folder (the installable project). It is replaced only when it is empty or "
+    f"carries the {STAMP} stamp of an earlier generation.",
 )
 @click.option("--no-format", is_flag=True, help="Skip ruff format (faster; for debugging).")
+@click.option("--strict", is_flag=True, help="Treat spec warnings as errors (exit 2).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help=f"Replace --out even if it is not empty and has no {STAMP} stamp (deletes its files).",
+)
 @_spec_options
 def generate(
     out: str,
@@ -153,27 +256,38 @@ def generate(
     legacy: str | None,
     with_legacy: bool,
     no_format: bool,
+    strict: bool,
+    force: bool,
 ) -> None:
-    """Generate the client package (atomically: on error the old output stays as it was)."""
+    """Generate the client package (atomically: on error the old output stays as it was).
+
+    Repairs made to a spec are printed as warnings, one line each (file#/pointer: message).
+    """
     started = time.perf_counter()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SpecWarning)
-            apis, _fixes = build_apis(spec_dir, current, legacy, with_legacy)
-        result = render(apis, Path(out), format_code=not no_format)
-    except SpecError as exc:
-        _fail(str(exc))
-        return
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-        return
+    with _reported(current or "the default specs"):
+        check_target(Path(out), force=force)
+        verifier = Verifier()  # its interpreters start while the specs load
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SpecWarning)
+                apis, _loaded = build_apis(spec_dir, current, legacy, with_legacy)
+            lines = _collect_warnings(caught)
+            if strict and lines:
+                _fail(*lines, f"{len(lines)} spec warning(s) and --strict: nothing generated")
+            for line in lines:
+                click.echo(f"klaviyo-codegen: warning: {line}", err=True)
+            result = render(
+                apis, Path(out), format_code=not no_format, force=force, verifier=verifier
+            )
+        finally:
+            verifier.close()
     elapsed = time.perf_counter() - started
     ops = sum(len(a.operations) for a in apis.values())
     models = sum(len(a.models) for a in apis.values())
     parts = [f"{len(a.operations)} {role}" for role, a in apis.items()]
     click.echo(
         f"generated {out}: {ops} operations ({', '.join(parts)}), {models} models, "
-        f"{result.files} files ({result.bytes / 1e6:.1f} MB), {len(caught)} spec warnings, "
+        f"{result.files} files ({result.bytes / 1e6:.1f} MB), {len(lines)} spec warnings, "
         f"{elapsed:.2f}s, peak {_peak_rss_mib():.0f} MiB"
     )
 
@@ -187,7 +301,7 @@ def check(
     out: str, spec_dir: str | None, current: str | None, legacy: str | None, with_legacy: bool
 ) -> None:
     """Fail (exit 1) when OUT differs from a fresh generation (drift)."""
-    try:
+    with _reported(current or "the default specs"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SpecWarning)
             apis, _ = build_apis(spec_dir, current, legacy, with_legacy)
@@ -195,9 +309,6 @@ def check(
             fresh = Path(tmp) / "fresh"
             render(apis, fresh)
             problems = diff_trees(fresh, Path(out))
-    except (SpecError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     if problems:
         for line in problems[:50]:
             click.echo(line, err=True)
@@ -210,20 +321,21 @@ def check(
 
 
 def diff_trees(expected: Path, actual: Path) -> list[str]:
-    """Files that differ between two trees (missing, extra or changed)."""
+    """Files that differ between two trees (missing, extra or changed).
+
+    Hidden files and caches are not compared, except the stamp (its content is deterministic).
+    """
 
     def files(root: Path) -> dict[str, bytes]:
         if not root.is_dir():
             return {}
-        return {
-            str(p.relative_to(root)): p.read_bytes()
-            for p in root.rglob("*")
-            if p.is_file()
-            and not any(
-                part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts
-            )
-            and not p.name.endswith(".pyc")
-        }
+        out: dict[str, bytes] = {}
+        for p in root.rglob("*"):
+            rel = p.relative_to(root)
+            hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+            if p.is_file() and (str(rel) == STAMP or not hidden) and not p.name.endswith(".pyc"):
+                out[str(rel)] = p.read_bytes()
+        return out
 
     want, have = files(expected), files(actual)
     out = [f"missing: {k}" for k in sorted(want.keys() - have.keys())]
@@ -236,48 +348,78 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
 @click.option(
     "--spec-dir",
     type=click.Path(file_okay=False),
-    help="Where to store downloaded specs (default: $KLAVIYO_SPEC_DIR or ./.spec-cache).",
+    help=f"Save downloads here instead of the cache (./{specs.CACHE_NAME}). "
+    f"Lookup order for specs that are already present: {specs.LOOKUP}.",
+)
+@click.option(
+    "--mirror",
+    envvar=ENV_MIRROR,
+    help=f"Download MIRROR/<file name> instead of each spec's url in specs/sources.yaml "
+    f"(e.g. an internal mirror; also ${ENV_MIRROR}). The sha256 is checked all the same.",
 )
 @click.option("--timeout", default=60.0, show_default=True, help="Download timeout (seconds).")
-def fetch(spec_dir: str | None, timeout: float) -> None:
-    """Download the specs listed in specs/sources.yaml that cannot be found locally."""
-    target = Path(spec_dir or os.environ.get("KLAVIYO_SPEC_DIR") or specs.ROOT / ".spec-cache")
+def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
+    """Download the specs listed in specs/sources.yaml that cannot be found locally.
+
+    Downloads go to ./.spec-cache (or --spec-dir), where `generate` looks for them; each must
+    match its sha256 in specs/sources.yaml.
+    """
+    target = Path(spec_dir) if spec_dir else specs.cache_dir()
     failed = False
     for source in specs.load_sources():
         try:
-            found = specs.locate(source.file, spec_dir)
-            click.echo(f"{source.file}: present at {found}")
-            continue
+            found, _ = specs.find(source.file, spec_dir, cwd_fallback=False)
         except FileNotFoundError:
-            pass
-        dest = target / source.file
+            found = None
+        if found is not None:
+            digest = hashlib.sha256(found.read_bytes()).hexdigest()
+            if source.sha256 and digest != source.sha256:
+                failed = True
+                click.echo(
+                    f"{source.file}: present at {found} but its sha256 {digest} is not "
+                    f"{source.sha256} (specs/sources.yaml): verify or remove it",
+                    err=True,
+                )
+            else:
+                click.echo(f"{source.file}: present at {found}")
+            continue
+        url = f"{mirror.rstrip('/')}/{urllib.parse.quote(source.file)}" if mirror else source.url
         try:
-            with urllib.request.urlopen(source.url, timeout=timeout) as resp:
-                data = resp.read()
-        except (urllib.error.URLError, OSError) as exc:
+            data = _download(url, timeout)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             failed = True
             looked = ", ".join(str(d) for d in specs.search_dirs(spec_dir))
             click.echo(
-                f"{source.file}: cannot download {source.url} ({exc}); looked in: {looked}",
-                err=True,
+                f"{source.file}: cannot download {url} ({exc}); looked in: {looked}", err=True
             )
             continue
         digest = hashlib.sha256(data).hexdigest()
         if source.sha256 and digest != source.sha256:
             failed = True
             click.echo(
-                f"{source.file}: downloaded {source.url} but its sha256 {digest} is not "
+                f"{source.file}: downloaded {url} but its sha256 {digest} is not "
                 f"{source.sha256} (listed in specs/sources.yaml); not saved",
                 err=True,
             )
             continue
+        dest = target / source.file
         target.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".part")
+        tmp = dest.with_name(f".{dest.name}.part")
         tmp.write_bytes(data)
-        tmp.replace(dest)
+        os.replace(tmp, dest)
         click.echo(f"{source.file}: downloaded to {dest}")
     if failed:
         sys.exit(EXIT_SPEC)
+
+
+def _download(url: str, timeout: float) -> bytes:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url}")
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        data: bytes = resp.read(MAX_DOWNLOAD + 1)
+    if len(data) > MAX_DOWNLOAD:
+        raise ValueError(f"larger than {MAX_DOWNLOAD // (1024 * 1024)} MiB")
+    return data
 
 
 if __name__ == "__main__":

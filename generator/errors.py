@@ -1,7 +1,9 @@
-"""The one error type the generator reports to users: a spec problem with file and JSON pointer."""
+"""What the generator reports to users: spec problems and tolerated defects, each one line
+``file#/json/pointer: message``."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 
@@ -14,15 +16,56 @@ def pointer(parts: Iterable[object]) -> str:
     return "#/" + "/".join(out) if out else "#"
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """Whitespace (newlines included) collapsed and control characters made visible."""
+    flat = " ".join(text.split())
+    flat = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in flat)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class SpecError(Exception):
     """A spec that cannot be generated from. ``str()`` is one line: ``file#/pointer: message``."""
 
     def __init__(self, file: str, where: str, message: str) -> None:
         self.file = file
-        self.where = where
-        self.message = " ".join(message.split())
-        super().__init__(f"{file}{where}: {self.message}")
+        self.where = one_line(where, 600)
+        self.message = one_line(message)
+        super().__init__(f"{one_line(file, 200)}{self.where}: {self.message}")
+
+
+class SpecErrors(Exception):  # noqa: N818 (a list of SpecError)
+    """Every fatal problem found in one pass (each one :class:`SpecError`, one line)."""
+
+    def __init__(self, errors: Iterable[SpecError]) -> None:
+        self.errors: list[SpecError] = []
+        seen: set[str] = set()
+        for error in errors:
+            if str(error) not in seen:
+                seen.add(str(error))
+                self.errors.append(error)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+    @staticmethod
+    def raise_if(errors: list[SpecError]) -> None:
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise SpecErrors(errors)
 
 
 class SpecWarning(UserWarning):
-    """Something in a spec was tolerated (and fixed) rather than rejected."""
+    """Something in a spec was tolerated (and repaired) rather than rejected.
+
+    ``str()`` is one line, ``file#/pointer: message``; ``--strict`` turns these into errors.
+    """
+
+    def __init__(self, file: str, where: str, message: str) -> None:
+        self.file = file
+        self.where = one_line(where, 600)
+        self.message = one_line(message, 1000)
+        super().__init__(f"{one_line(file, 200)}{self.where}: {self.message}")
+
+
+def warn(file: str, where: str, message: str) -> None:
+    """Emit a :class:`SpecWarning` (collected and printed by the command line)."""
+    warnings.warn(SpecWarning(file, where, message), stacklevel=2)

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import naming
-from .errors import SpecError, SpecWarning, pointer
+from .errors import SpecError, pointer, warn
+from .escape import py_literal
 
 JSON_TYPES = ("application/vnd.api+json", "application/json")
 _LONG_LITERAL = 60
 _DOC_NOISE = re.compile(r"\[OpenAPI Spec\]\([^)]*\)")
 _RATE_BLOCK = re.compile(r"(<br>)*\*Rate limits\*:.*?(?=\n\n|$)", re.S)
 _SCOPES_BLOCK = re.compile(r"\*\*Scopes:\*\*.*?(?=\n\n|$)", re.S)
+# Deepest schema nesting the builder follows (through properties, items, unions and $refs);
+# each level costs a few Python frames.
+MAX_SCHEMA_DEPTH = 150
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Names the generated code defines itself, by namespace (from the runtime and templates):
+    a resource attribute, a model field or a resource method must not take one of them."""
+
+    client: frozenset[str] = frozenset()
+    resource: frozenset[str] = frozenset()
+    model: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -144,6 +158,7 @@ class OperationDef:
     extensions: dict[str, Any]
     deprecation: str = ""
     replacement: str | None = None
+    replacement_text: str = ""
     migration_note: str = ""
 
     @property
@@ -192,6 +207,7 @@ class Api:
     aliases: list[AliasDef]
     source_label: str
     stats: dict[str, int] = field(default_factory=dict)
+    package_version: str = "0.0.0"
 
     @property
     def model_modules(self) -> dict[str, list[ModelDef]]:
@@ -222,19 +238,20 @@ def _canonical(schema: Any) -> str:
     return json.dumps(strip(schema), sort_keys=True, separators=(",", ":"))
 
 
-def clean_doc(text: str | None, limit: int | None = None) -> str:
-    """Spec prose → docstring text (HTML breaks to newlines, no triple quotes/backslashes)."""
-    if not text:
+def clean_doc(text: Any, limit: int | None = None) -> str:
+    """Spec prose → plain text for docs (HTML breaks to newlines, trimmed, optionally cut).
+
+    The result is still raw spec text: templates escape it for where it lands
+    (:mod:`generator.escape`).
+    """
+    if not isinstance(text, str) or not text:
         return ""
     out = text.replace("<br>", "\n").replace("<br/>", "\n").replace("<br />", "\n")
-    out = out.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     out = "\n".join(line.rstrip() for line in out.strip().splitlines())
     out = re.sub(r"\n{3,}", "\n\n", out)
     if limit and len(out) > limit:
         cut = out[:limit].rsplit(" ", 1)[0]
         out = cut.rstrip(" ,.;:") + " …"
-    if out.endswith('"'):
-        out += " "
     return out
 
 
@@ -248,10 +265,17 @@ class Builder:
         package: str,
         *,
         retry_safe: dict[str, dict[str, str]] | None = None,
+        reserved: Reserved | None = None,
     ) -> None:
         self.doc = doc
         self.label = label
         self.package = package
+        if reserved is None:
+            from .runtime import reserved as runtime_reserved
+
+            reserved = runtime_reserved()
+        self.reserved = reserved
+        self.depth = 0
         self.schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
         self.models: dict[str, ModelDef] = {}
         self.aliases: dict[str, AliasDef] = {}
@@ -383,6 +407,19 @@ class Builder:
         """The type of a schema met in place (property, item, parameter, body, response)."""
         if schema is True or schema == {}:
             return TypeRef("Any")
+        self.depth += 1
+        try:
+            if self.depth > MAX_SCHEMA_DEPTH:
+                raise SpecError(
+                    self.label,
+                    pointer(where),
+                    f"schemas nest deeper than {MAX_SCHEMA_DEPTH} levels (through $ref too)",
+                )
+            return self._inline_type(schema, where, hint, allow_alias)
+        finally:
+            self.depth -= 1
+
+    def _inline_type(self, schema: Any, where: list[Any], hint: str, allow_alias: bool) -> TypeRef:
         if not isinstance(schema, dict):
             raise SpecError(self.label, pointer(where), "a schema must be an object")
         nullable = bool(schema.get("nullable"))
@@ -476,11 +513,17 @@ class Builder:
         if not values:
             return TypeRef("None", kind="none", nullable=True)
         try:
-            literal = "Literal[" + ", ".join(naming.py_literal(v) for v in values) + "]"
+            literals = [py_literal(v) for v in values]
         except TypeError:
             return TypeRef("Any")
         kind = {str: "str", bool: "bool", int: "int", float: "number"}.get(type(values[0]), "any")
         self.stats["enums"] += 1
+        if any(isinstance(v, float) for v in values):
+            # Literal[] cannot hold floats: the annotation is the values' types, the runtime
+            # still checks the choices
+            kinds = sorted({"str" if isinstance(v, str) else "float" for v in values})
+            return TypeRef(" | ".join(kinds), "", frozenset(), values, nullable, kind)
+        literal = "Literal[" + ", ".join(literals) + "]"
         ref = TypeRef(literal, "", frozenset(), values, nullable, kind)
         if allow_alias and len(literal) > _LONG_LITERAL:
             ref = self._literal_alias(ref, hint, where)
@@ -522,7 +565,7 @@ class Builder:
         props = schema.get("properties", {})
         # Plain names first so ``id`` keeps its name and ``$id`` becomes ``dollar_id``.
         order = sorted(props, key=lambda w: w.startswith("$"))
-        names = {wire: naming.field_name(wire, taken) for wire in order}
+        names = {wire: naming.field_name(wire, taken, self.reserved.model) for wire in order}
         for wire, prop in props.items():
             at = [*where, "properties", wire]
             ftype = self.inline_type(prop, at, name + naming.pascal(wire))
@@ -543,8 +586,9 @@ class Builder:
         servers = doc.get("servers") or [{"url": "https://a.klaviyo.com"}]
         base_url = str(servers[0].get("url", "")).rstrip("/")
         global_security = doc.get("security")
-        resources: dict[str, ResourceDef] = {}
+        by_tag: dict[str, list[OperationDef]] = {}
         operations: list[OperationDef] = []
+        origin: dict[str, list[Any]] = {}
         for name in sorted(self.schemas):
             self.component(name)
         for route, item in doc["paths"].items():
@@ -554,49 +598,113 @@ class Builder:
                     continue
                 where = ["paths", route, method]
                 built = self._operation(route, method, op, shared, where, global_security)
-                res = resources.get(built.tag)
-                if res is None:
-                    attr = naming.snake(built.tag)
-                    res = ResourceDef(
-                        built.tag,
-                        attr,
-                        naming.pascal(built.tag),
-                        attr,
-                        f"{built.tag} operations.",
-                    )
-                    resources[built.tag] = res
-                built.resource = res.attr
-                res.operations.append(built)
+                by_tag.setdefault(built.tag, []).append(built)
                 operations.append(built)
-        self._check_method_names(resources)
+                origin[built.id] = where
+        resources = self._resources(by_tag, origin)
+        for res in resources:
+            self._method_names(res, origin)
         api = Api(
             title=str(info.get("title", "")),
             version=str(info.get("version", "")),
             package=self.package,
             base_url=base_url,
-            resources=sorted(resources.values(), key=lambda r: r.attr),
+            resources=sorted(resources, key=lambda r: r.attr),
             operations=operations,
             models=list(self.models.values()),
             aliases=list(self.aliases.values()),
             source_label=self.label,
             stats=dict(self.stats),
+            package_version=self._package_version(str(info.get("version", ""))),
         )
         assign_modules(api)
         return api
 
-    def _check_method_names(self, resources: dict[str, ResourceDef]) -> None:
-        for res in resources.values():
-            seen: dict[str, str] = {}
-            for op in res.operations:
-                for name in [op.name, *op.aliases]:
-                    if name in seen:
-                        raise SpecError(
-                            self.label,
-                            "#/paths",
-                            f"method name {name!r} of {op.id} collides with {seen[name]} "
-                            f"in resource {res.attr}",
-                        )
-                    seen[name] = op.id
+    def _package_version(self, revision: str) -> str:
+        version = package_version(revision)
+        if version == "0.0.0":
+            warn(
+                self.label,
+                "#/info/version",
+                f"revision {revision!r:.80} is not a date (YYYY-MM-DD[.pre]): the generated "
+                "package is version 0.0.0",
+            )
+        return version
+
+    def _resources(
+        self, by_tag: dict[str, list[OperationDef]], origin: dict[str, list[Any]]
+    ) -> list[ResourceDef]:
+        """One resource per tag, with an attribute, module and class name that collide with
+        nothing: not with the client's own members, not with each other (``Profiles`` and
+        ``profiles``), not with the names the generated modules use. Renames warn."""
+        taken_attrs: set[str] = set()
+        taken_classes = set(self.reserved.classes) | set(self.models) | set(self.aliases)
+        out: list[ResourceDef] = []
+        for tag, ops in by_tag.items():
+            at = [*origin[ops[0].id], "tags", 0]
+            wanted = naming.snake(tag)
+            attr = naming.shorten(wanted)
+            if attr != wanted:
+                warn(
+                    self.label,
+                    pointer(at),
+                    f"tag {tag!r:.80} is {len(tag)} characters long: its resource is client.{attr}",
+                )
+            why = ""
+            if attr in self.reserved.client:
+                why = f"client.{attr} is a member of the client itself"
+            elif attr in taken_attrs:
+                why = f"another tag already names client.{attr}"
+            attr = naming.unique(attr, self.reserved.client, taken_attrs)
+            cls = naming.pascal(attr) if why else naming.pascal(tag)
+            cls = naming.shorten(cls)
+            base, n = cls, 2
+            while cls in taken_classes or f"Async{cls}" in taken_classes:
+                cls = f"{base}Resource" if n == 2 else f"{base}Resource{n}"
+                n += 1
+            taken_classes.update({cls, f"Async{cls}"})
+            if why:
+                warn(
+                    self.label,
+                    pointer(at),
+                    f"tag {tag!r:.80}: {why}; its resource is client.{attr}",
+                )
+            res = ResourceDef(tag, attr, cls, attr, f"{tag} operations.")
+            for op in ops:
+                op.resource = attr
+            res.operations.extend(ops)
+            out.append(res)
+        return out
+
+    def _method_names(self, res: ResourceDef, origin: dict[str, list[Any]]) -> None:
+        """Method and alias names unique within a resource and clear of the resource base
+        class's members: a colliding method is renamed, a colliding alias dropped (warned)."""
+        taken: set[str] = set()
+        reserved = self.reserved.resource
+        for op in res.operations:
+            wanted = op.name
+            op.name = naming.unique(wanted, reserved, taken)
+            if op.name != wanted:
+                warn(
+                    self.label,
+                    pointer([*origin[op.id], "operationId"]),
+                    f"method name {wanted!r} is taken in client.{res.attr}: "
+                    f"{op.id!r:.80} is client.{res.attr}.{op.name}",
+                )
+        for op in res.operations:
+            kept = []
+            for alias in op.aliases:
+                if alias in taken or alias in reserved:
+                    warn(
+                        self.label,
+                        pointer([*origin[op.id], "x-klaviyo-operation-aliases"]),
+                        f"alias {alias!r} of {op.id!r:.80} collides with another method of "
+                        f"client.{res.attr}: dropped",
+                    )
+                    continue
+                taken.add(alias)
+                kept.append(alias)
+            op.aliases = kept
 
     def _operation(
         self,
@@ -610,11 +718,11 @@ class Builder:
         op_id = op["operationId"]
         name = naming.method_name(op_id)
         if name != op_id:
-            warnings.warn(
-                f"{pointer([*where, 'operationId'])}: operationId {op_id!r} is not a Python "
-                f"identifier; its method is named {name!r}",
-                SpecWarning,
-                stacklevel=2,
+            warn(
+                self.label,
+                pointer([*where, "operationId"]),
+                f"operationId {op_id!r:.80} is not a Python identifier; its method is named "
+                f"{name!r}",
             )
         tag = (op.get("tags") or ["Default"])[0]
         hint = naming.pascal(op_id)
@@ -780,6 +888,26 @@ class Builder:
         if security == []:
             return "none"
         return "private"
+
+
+_REVISION = re.compile(
+    r"^(\d{4})[-.](\d{1,2})[-.](\d{1,2})(?:[-.]?(pre|beta|b|alpha|a|rc)(\d*))?$", re.I
+)
+_PRE_RELEASE = {"pre": "b", "beta": "b", "b": "b", "alpha": "a", "a": "a", "rc": "rc"}
+
+
+def package_version(revision: str) -> str:
+    """PEP 440 version of the generated package from the API revision: ``2026-07-15`` →
+    ``2026.7.15``; a beta (``2026-07-15.pre``) is a pre-release, ``2026.7.15b0``; anything
+    else is ``0.0.0``."""
+    match = _REVISION.match(revision.strip())
+    if match is None:
+        return "0.0.0"
+    year, month, day, tag, number = match.groups()
+    out = f"{int(year)}.{int(month)}.{int(day)}"
+    if tag:
+        out += f"{_PRE_RELEASE[tag.lower()]}{int(number or 0)}"
+    return out
 
 
 def _pagination_style(params: list[ParamDef]) -> str | None:

@@ -1,41 +1,39 @@
-"""Python names for spec names (built on openapi-python-client's naming helpers)."""
+"""Python names for spec names (built on openapi-python-client's naming helpers).
+
+Every name ends in :func:`generator.escape.identifier`: ASCII, never a keyword, never starting
+with ``_``. What a name must additionally avoid (the runtime's own members, builtins used in
+annotations, other names in the same namespace) is decided here and by the IR builder.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from openapi_python_client.strings import pascal_case as _pascal
 from openapi_python_client.strings import snake_case as _snake
 
-# Names the generated modules use in annotations or that models/clients define themselves.
-_RESERVED_FIELDS = frozenset(
-    {
-        "list",
-        "dict",
-        "str",
-        "int",
-        "float",
-        "bool",
-        "bytes",
-        "object",
-        "self",
-        "to_dict",
-        "from_dict",
-        "extra",
-        "get",
-        "field",
-        "Any",
-        "Literal",
-        "Model",
-    }
+from .escape import ascii_words, identifier
+
+# Builtins that generated annotations use: a class attribute (model field, resource method)
+# with one of these names would shadow it for every later annotation in the class body.
+ANNOTATION_BUILTINS = frozenset({"list", "dict", "str", "int", "float", "bool", "bytes", "object"})
+# Names the generated model modules use themselves (the Model base class members are added from
+# the runtime by the IR builder).
+_RESERVED_FIELDS = ANNOTATION_BUILTINS | {"self", "field", "Any", "Literal", "Model"}
+# Names a generated method body uses.
+_RESERVED_PARAMS = frozenset(
+    {"self", "body", "request_options", "cast", "warn_deprecated", "Any", "Literal"}
 )
-_RESERVED_PARAMS = frozenset({"self", "body", "request_options", "cast", "Any", "Literal"})
 _RESERVED_CLASSES = frozenset(
     {"Any", "Literal", "Model", "Sequence", "Mapping", "IO", "TYPE_CHECKING", "TypeAlias"}
 )
 _WIRE_SEP = re.compile(r"[\[\]\-.\s/:]+")
+# Module names (resources/<name>.py, models/<name>.py) stay well below file-system limits.
+MAX_MODULE_NAME = 60
 
 
 def wire_to_words(wire: str) -> str:
@@ -49,47 +47,45 @@ def wire_to_words(wire: str) -> str:
 @cache
 def snake(text: str) -> str:
     """snake_case identifier (may still be a keyword: see the callers)."""
-    out = _snake(wire_to_words(text))
-    if not out:
-        out = "value"
-    if out[0].isdigit():
-        out = "n" + out
-    return out
+    return identifier(_snake(wire_to_words(ascii_words(text))))
 
 
 @cache
 def pascal(text: str) -> str:
-    out = _pascal(wire_to_words(text))
+    out = _pascal(wire_to_words(ascii_words(text)))
     out = re.sub(r"\W", "", out)
     if not out:
         out = "Value"
     if out[0].isdigit():
         out = "N" + out
-    return out
+    if keyword.iskeyword(out):  # None, True, False
+        out += "_"
+    return identifier(out, "Value")
 
 
 def class_name(name: str) -> str:
     """Class name for a component schema: keep the spec's PascalCase name where valid."""
-    out = name if name.isidentifier() and name[:1].isupper() else pascal(name)
+    valid = name.isascii() and name.isidentifier() and name[:1].isupper()
+    out = name if valid else pascal(name)
     if out in _RESERVED_CLASSES or keyword.iskeyword(out):
         out += "_"
     return out
 
 
-def field_name(wire: str, taken: set[str]) -> str:
+def field_name(wire: str, taken: set[str], reserved: Iterable[str] = ()) -> str:
     """Attribute name for a JSON member; ``$id`` becomes ``id`` unless ``id`` exists too."""
     base = snake(wire.lstrip("$")) if wire.startswith("$") else snake(wire)
     if wire.startswith("$") and base in taken:
         base = "dollar_" + base
-    return _unique(base, _RESERVED_FIELDS, taken)
+    return unique(base, _RESERVED_FIELDS | frozenset(reserved), taken)
 
 
 def param_name(wire: str, taken: set[str]) -> str:
     """Argument name for a parameter (``fields[profile]`` → ``fields_profile``)."""
-    return _unique(snake(wire), _RESERVED_PARAMS, taken)
+    return unique(snake(wire), _RESERVED_PARAMS, taken)
 
 
-def _unique(base: str, reserved: frozenset[str], taken: set[str]) -> str:
+def unique(base: str, reserved: frozenset[str], taken: set[str]) -> str:
     """``base`` made safe (keywords and reserved names get ``_``) and unique within ``taken``."""
     if keyword.iskeyword(base) or base in reserved:
         base += "_"
@@ -104,22 +100,14 @@ def _unique(base: str, reserved: frozenset[str], taken: set[str]) -> str:
 
 def method_name(operation_id: str) -> str:
     name = snake(operation_id)
-    if keyword.iskeyword(name):
+    if keyword.iskeyword(name) or name in ANNOTATION_BUILTINS:
         name += "_"
     return name
 
 
-def py_str(value: str) -> str:
-    """A double-quoted Python string literal."""
-    out = repr(value)
-    if out.startswith("'") and '"' not in value:
-        out = '"' + out[1:-1].replace("\\'", "'") + '"'
-    return out
-
-
-def py_literal(value: object) -> str:
-    if isinstance(value, str):
-        return py_str(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    raise TypeError(f"not a literal: {value!r}")
+def shorten(name: str, limit: int = MAX_MODULE_NAME) -> str:
+    """``name`` cut to ``limit`` characters, keeping it distinct with a short stable hash."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('_')}_{digest}"

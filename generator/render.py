@@ -1,11 +1,14 @@
 """Render the IR into the client package: one Jinja environment, atomic output.
 
-Files are written to a temporary directory beside the destination, formatted with ruff, then
-swapped in; on any error the previous output is left exactly as it was.
+Files are written to a temporary directory beside the destination, formatted with ruff,
+byte-compiled and imported in a fresh interpreter, then swapped in; on any error the previous
+output is left exactly as it was. The output carries a stamp file: a folder that is neither
+empty nor stamped is not ours and is never replaced (unless forced).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,9 +22,10 @@ from typing import Any
 
 import jinja2
 
-from . import __version__
+from . import __version__, escape
+from .errors import SpecError
+from .escape import py_literal, py_str
 from .ir import Api, ModelDef, OperationDef, ParamDef
-from .naming import py_literal, py_str
 
 _DATA = Path(__file__).resolve().parent / "_data"
 TEMPLATES_DIR = (
@@ -54,14 +58,6 @@ Args:
 """
 
 
-def package_version(revision: str) -> str:
-    """PEP 440 version of the generated package from the API revision (2026-07-15 → 2026.7.15)."""
-    parts = revision.replace(".", "-").split("-")
-    if all(p.isdigit() for p in parts):
-        return ".".join(str(int(p)) for p in parts)
-    return "0.0.0"
-
-
 @dataclass
 class RenderResult:
     files: int
@@ -77,8 +73,12 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # one filter per context spec text lands in (see generator.escape)
+    env.filters["docstring"] = escape.docstring
     env.filters["pystr"] = py_str
     env.filters["pyliteral"] = py_literal
+    env.filters["toml"] = escape.toml_str
+    env.filters["md"] = escape.markdown
     env.filters["indent_doc"] = _indent_doc
     env.globals["typing_names"] = typing_names
     env.globals["field_args"] = field_args
@@ -89,7 +89,12 @@ def _env() -> jinja2.Environment:
 
 
 def op_docstring(op: OperationDef) -> str:
-    """The docstring of a generated operation method (summary, prose, limits, arguments)."""
+    """The docstring of a generated operation method (summary, prose, limits, arguments),
+    escaped for its docstring."""
+    return escape.docstring(_op_doc_text(op))
+
+
+def _op_doc_text(op: OperationDef) -> str:
     lines = [f"{op.summary or op.id}."]
     if op.doc:
         lines += ["", op.doc]
@@ -309,13 +314,72 @@ def _write(
     path.write_text(text, encoding="utf-8")
 
 
-def render(apis: dict[str, Api], out: Path, *, format_code: bool = True) -> RenderResult:
-    """Render the package for ``apis`` ("current", optionally "legacy") into ``out``, atomically."""
+STAMP = ".klaviyo-codegen"
+"""The stamp file in every output folder: the generator replaces only folders that carry it."""
+
+
+class OutputError(Exception):
+    """The output folder cannot be (re)placed: not ours, not a folder, …"""
+
+
+def is_ours(folder: Path) -> bool:
+    """Whether ``folder`` is a generator output (it carries the stamp file)."""
+    return (folder / STAMP).is_file()
+
+
+def check_target(out: Path, *, force: bool = False) -> None:
+    """Refuse an output folder the generator did not write (unless ``force``).
+
+    A missing or empty folder, or one with the stamp, may be replaced; anything else (a user's
+    project, ``--out .``) would be deleted by the swap and is refused.
+    """
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise OutputError(f"--out {out} exists and is not a folder: refusing to replace it")
+    if force or is_ours(out) or not any(out.iterdir()):
+        return
+    raise OutputError(
+        f"--out {out} is not empty and has no {STAMP} stamp, so klaviyo-codegen did not "
+        "write it: refusing to replace it (everything in it would be deleted). Choose a new "
+        "or empty folder, or pass --force to replace it anyway"
+    )
+
+
+def stamp_text(apis: dict[str, Api]) -> str:
+    """The stamp: deterministic (no time), so regenerating gives the same bytes."""
+    lines = [
+        "# Written by klaviyo-codegen. This folder is replaced as a whole on every generation:",
+        "# files added here are deleted by the next `klaviyo-codegen generate`.",
+        f"generator = {escape.toml_str('klaviyo-codegen ' + __version__)}",
+    ]
+    for role, api in apis.items():
+        lines.append(
+            f"{role} = {{ spec = {escape.toml_str(api.source_label)}, "
+            f"revision = {escape.toml_str(api.version)} }}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    apis: dict[str, Api],
+    out: Path,
+    *,
+    format_code: bool = True,
+    force: bool = False,
+    verifier: Verifier | None = None,
+) -> RenderResult:
+    """Render the package for ``apis`` ("current", optionally "legacy") into ``out``, atomically.
+
+    ``verifier``: one started earlier (its interpreters start up while the specs are loaded).
+    """
     env = _env()
     current = apis["current"]
-    out = out.resolve()
+    out = Path(os.path.abspath(out))
+    check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    verifier = verifier or Verifier()
     try:
         pkg = tmp / "src" / PACKAGE
         pkg.mkdir(parents=True)
@@ -323,8 +387,9 @@ def render(apis: dict[str, Api], out: Path, *, format_code: bool = True) -> Rend
             "api": current,
             "apis": apis,
             "version": __version__,
-            "package_version": package_version(current.version),
+            "package_version": current.package_version,
         }
+        (tmp / STAMP).write_text(stamp_text(apis), encoding="utf-8")
         _write(tmp / "pyproject.toml", env, "pyproject.toml.jinja", ctx)
         _write(tmp / "README.md", env, "README.md.jinja", ctx)
         _write(pkg / "__init__.py", env, "package_init.py.jinja", ctx)
@@ -340,20 +405,23 @@ def render(apis: dict[str, Api], out: Path, *, format_code: bool = True) -> Rend
             _write(lpkg / "__init__.py", env, "legacy_init.py.jinja", lctx)
             render_api(env, legacy, lpkg, legacy=True)
         if format_code:
-            ruff_format(tmp)
+            ruff_format(tmp, current.source_label)
+        verifier.run(tmp / "src", current.source_label)
         files, size = 0, 0
         for path in tmp.rglob("*"):
             if path.is_file():
                 files += 1
                 size += path.stat().st_size
+        check_target(out, force=force)  # still ours (or still forced) right before the swap
         _swap(tmp, out)
     except BaseException:
+        verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return RenderResult(files, size)
 
 
-def ruff_format(path: Path) -> None:
+def ruff_format(path: Path, label: str = "spec") -> None:
     """Sort imports and format the generated sources with the pinned ruff (same bytes anywhere)."""
     ruff = [sys.executable, "-m", "ruff"]
     steps = [
@@ -363,14 +431,127 @@ def ruff_format(path: Path) -> None:
     for cmd in steps:
         proc = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise RuntimeError(f"ruff failed on generated code: {proc.stderr.strip()[:500]}")
+            first = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[0]
+            raise SpecError(
+                label, "#", f"the generated code does not compile (ruff: {first[:300]})"
+            )
+
+
+# Runs in fresh interpreters (started early, while the tree is rendered: they import httpx and
+# wait): each reads a JSON line {root, modules, packages}, imports its share of the modules
+# (which byte-compiles them, in memory: -B), then builds each client of the listed packages and
+# looks up every resource method OPERATIONS names. The first failure is printed as one line
+# and the exit status is 1.
+_VERIFY = r"""
+import importlib, json, pathlib, sys
+import httpx
+job = json.loads(sys.stdin.readline())
+root = pathlib.Path(job["root"])
+sys.path.insert(0, str(root))
+def fail(where, exc):
+    text = " ".join(str(exc).split())[:300]
+    line = getattr(exc, "lineno", None)
+    print(f"{where}{':' + str(line) if line else ''}: {type(exc).__name__}: {text}")
+    sys.exit(1)
+for rel in job["modules"]:
+    parts = pathlib.PurePosixPath(rel).with_suffix("").parts
+    name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    try:
+        importlib.import_module(name)
+    except BaseException as exc:
+        fail(rel, exc)
+for package in job["packages"]:
+    try:
+        mock = httpx.MockTransport(lambda request: httpx.Response(599))
+        client_mod = importlib.import_module(package + "._client")
+        registry = importlib.import_module(package + "._registry")
+        for client_name in client_mod.__all__:
+            client = getattr(client_mod, client_name)(api_key="pk_check", transport=mock)
+            for op in registry.OPERATIONS.values():
+                resource = getattr(client, op.resource)
+                for method in (op.name, *op.aliases):
+                    if not callable(getattr(resource, method)):
+                        raise TypeError(f"{op.resource}.{method} is not callable")
+    except BaseException as exc:
+        fail(package, exc)
+"""
+VERIFY_WORKERS = 2
+VERIFY_TIMEOUT = 300
+
+
+class Verifier:
+    """Byte-compiles and imports a generated tree in subprocesses: a package that does not
+    compile or import never replaces the previous output.
+
+    The interpreters start when this object is created, so their start-up overlaps rendering;
+    the modules are shared out by size."""
+
+    def __init__(self, workers: int = VERIFY_WORKERS) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, "-I", "-B", "-c", _VERIFY],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(workers)
+        ]
+
+    def run(self, src: Path, label: str = "spec") -> None:
+        files = sorted(src.rglob("*.py"), key=lambda p: (-p.stat().st_size, str(p)))
+        shares: list[list[str]] = [[] for _ in self.procs]
+        loads = [0] * len(self.procs)
+        for path in files:
+            i = loads.index(min(loads))
+            shares[i].append(path.relative_to(src).as_posix())
+            loads[i] += path.stat().st_size
+        packages = [PACKAGE] + (
+            [f"{PACKAGE}.legacy"] if (src / PACKAGE / "legacy").is_dir() else []
+        )
+        problems: list[str] = []
+        try:
+            for i, (proc, share) in enumerate(zip(self.procs, shares, strict=True)):
+                job = {"root": str(src), "modules": share, "packages": [] if i else packages}
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(job) + "\n")
+                proc.stdin.close()
+                proc.stdin = None  # sent: communicate() below only collects the answers
+            for proc in self.procs:
+                out, err = proc.communicate(timeout=VERIFY_TIMEOUT)
+                if proc.returncode != 0:
+                    lines = (out.strip() or err.strip() or "no output").splitlines()
+                    problems.append(lines[-1][:400])
+        except subprocess.TimeoutExpired:
+            problems.append(f"importing it took over {VERIFY_TIMEOUT} s")
+        finally:
+            self.close()
+        if problems:
+            raise SpecError(
+                label, "#", f"the generated package does not import: {sorted(problems)[0]}"
+            )
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def verify_package(src: Path, label: str = "spec") -> None:
+    """Byte-compile and import the generated package under ``src`` (see :class:`Verifier`)."""
+    Verifier().run(src, label)
 
 
 def _swap(tmp: Path, out: Path) -> None:
     backup = out.with_name(f".{out.name}.old")
-    if backup.exists():
-        shutil.rmtree(backup)
-    if out.exists():
+    if backup.exists() or backup.is_symlink():
+        if backup.is_dir() and not backup.is_symlink() and is_ours(backup):
+            shutil.rmtree(backup)  # a previous run's leftover: ours
+        else:  # not ours: left alone, and another name is used
+            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            backup.rmdir()
+    if out.exists() or out.is_symlink():
         os.replace(out, backup)
     try:
         os.replace(tmp, out)

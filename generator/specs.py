@@ -1,14 +1,21 @@
 """Locate, load and validate spec files.
 
-Lookup order for a spec file: ``--spec-dir``, ``$KLAVIYO_SPEC_DIR``, then ``../shared/specs``
-beside the checkout (and beside the current directory). Specs may be JSON or YAML. Every
-problem is reported as a :class:`SpecError` naming the file and a JSON pointer.
+Lookup order for a spec given by file name (the same for every command, see :data:`LOOKUP`):
+``--spec-dir``, ``$KLAVIYO_SPEC_DIR``, the download cache ``./.spec-cache`` (where ``fetch``
+saves), then ``../shared/specs`` beside the checkout (and beside the current directory). A file
+found by name that is listed in ``specs/sources.yaml`` must match its sha256; a path the user
+gives (``--current some/dir/spec.json``, or a file that exists as given) is used as is.
+
+Specs may be JSON or YAML. Every problem is reported as a :class:`SpecError` naming the file
+and a JSON pointer; :func:`validate` reports all it finds at once (:class:`SpecErrors`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SpecError, pointer
+from .errors import SpecError, SpecErrors, pointer
 
 ROOT = Path(__file__).resolve().parent.parent
 _DATA = Path(__file__).resolve().parent / "_data"
@@ -26,6 +33,18 @@ SPECS_DIR = _DATA / "specs" if (_DATA / "specs").is_dir() else ROOT / "specs"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PARAM_LOCATIONS = ("query", "path", "header", "cookie")
+ENV_SPEC_DIR = "KLAVIYO_SPEC_DIR"
+CACHE_NAME = ".spec-cache"
+LOOKUP = (
+    f"--spec-dir, then ${ENV_SPEC_DIR}, then ./{CACHE_NAME} (where `fetch` saves), "
+    "then ../shared/specs beside the checkout"
+)
+"""The lookup order, as printed in ``--help`` and in the not-found error."""
+
+MAX_DEPTH = 100
+"""Deepest JSON nesting accepted (Klaviyo's specs reach 18)."""
+MAX_NODES = 5_000_000
+"""Most values a (YAML) document may expand to (aliases can multiply a small file)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,7 @@ class LoadedSpec:
     doc: dict[str, Any]
     sha256: str
     source: Source | None
+    by_name: bool = True
 
 
 def load_sources(path: Path | None = None) -> list[Source]:
@@ -68,37 +88,74 @@ def load_sources(path: Path | None = None) -> list[Source]:
     return out
 
 
+# -- lookup ----------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where ``fetch`` saves downloads and where lookups search after the env var."""
+    return Path.cwd() / CACHE_NAME
+
+
 def search_dirs(spec_dir: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Directories searched for spec files, in order."""
+    """Directories searched for spec files given by name, in order (see :data:`LOOKUP`)."""
     dirs: list[Path] = []
     if spec_dir:
         dirs.append(Path(spec_dir))
-    env = os.environ.get("KLAVIYO_SPEC_DIR")
+    env = os.environ.get(ENV_SPEC_DIR)
     if env:
         dirs.append(Path(env))
-    dirs.append(ROOT.parent / "shared" / "specs")
-    cwd_shared = Path.cwd().parent / "shared" / "specs"
-    if cwd_shared.resolve() != dirs[-1].resolve():
-        dirs.append(cwd_shared)
-    return dirs
+    dirs.append(cache_dir())
+    dirs.extend(shared_dirs())
+    out: list[Path] = []
+    for folder in dirs:
+        if all(folder.resolve() != seen.resolve() for seen in out):
+            out.append(folder)
+    return out
 
 
-def locate(file: str, spec_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Find a spec file: an existing path as given, else by name in the search directories."""
+def shared_dirs() -> list[Path]:
+    """``../shared/specs`` beside the checkout and beside the current directory."""
+    return [ROOT.parent / "shared" / "specs", Path.cwd().parent / "shared" / "specs"]
+
+
+def find(
+    file: str, spec_dir: str | os.PathLike[str] | None = None, *, cwd_fallback: bool = True
+) -> tuple[Path, bool]:
+    """``(path, found_by_name)`` for a spec argument.
+
+    A path (anything with a directory part, e.g. ``./spec.json``) is used as given. A bare file
+    name is looked up in :func:`search_dirs`; when it is in none of them but exists in the
+    current directory, that file is used as given.
+    """
     given = Path(file)
-    if given.is_file():
-        return given
-    if given.parent != Path("."):
+    if given.name != file or given.is_absolute():
+        if given.is_file():
+            return given, False
         raise FileNotFoundError(f"spec file not found: {file}")
     tried = search_dirs(spec_dir)
     for folder in tried:
         candidate = folder / file
         if candidate.is_file():
-            return candidate
+            return candidate, True
+    if cwd_fallback and given.is_file():
+        return given, False
     raise FileNotFoundError(
-        f"spec {file} not found in: {', '.join(str(d) for d in tried)} "
-        "(set --spec-dir or KLAVIYO_SPEC_DIR, or run `klaviyo-codegen fetch`)"
+        f"spec {file} not found in: {', '.join(str(d) for d in tried)} (lookup order: {LOOKUP}; "
+        f"`klaviyo-codegen fetch` downloads the specs listed in specs/sources.yaml "
+        f"into {cache_dir()})"
     )
+
+
+def locate(file: str, spec_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Find a spec file: an existing path as given, else by name in the search directories."""
+    return find(file, spec_dir)[0]
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def parse_document(path: Path, label: str | None = None) -> tuple[dict[str, Any], str]:
@@ -111,12 +168,19 @@ def parse_document(path: Path, label: str | None = None) -> tuple[dict[str, Any]
     except UnicodeDecodeError as exc:
         raise SpecError(label, "#", f"not UTF-8 text (byte {exc.start})") from None
     stripped = text.lstrip()
+    doc: Any
     if path.suffix.lower() == ".json" or stripped.startswith(("{", "[")):
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 label, "#", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        except ValueError as exc:
+            raise SpecError(label, "#", str(exc)) from None
+        except RecursionError:
+            raise SpecError(
+                label, _deep_pointer(text), f"nested deeper than {MAX_DEPTH} levels"
             ) from None
     else:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -127,9 +191,81 @@ def parse_document(path: Path, label: str | None = None) -> tuple[dict[str, Any]
             where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SpecError(label, "#", f"invalid YAML{where}: {problem}") from None
+        except RecursionError:
+            raise SpecError(label, "#", f"nested deeper than {MAX_DEPTH} levels") from None
+        doc = _jsonify(doc, label)
     if not isinstance(doc, dict):
         raise SpecError(label, "#", f"a spec must be an object, got {type(doc).__name__}")
     return doc, digest
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+
+
+def _deep_pointer(text: str) -> str:
+    """Where a JSON text first nests deeper than :data:`MAX_DEPTH` (for the error message)."""
+    stack: list[list[Any]] = []  # [kind, current key or index, expecting a key]
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in "{[":
+            if len(stack) >= MAX_DEPTH:
+                return pointer([frame[1] for frame in stack])
+            stack.append([token, 0 if token == "[" else "", token == "{"])
+        elif token in "}]":
+            if stack:
+                stack.pop()
+        elif token == ",":
+            if top is not None and top[0] == "[":
+                top[1] += 1
+            elif top is not None:
+                top[2] = True
+        elif token == ":":
+            if top is not None:
+                top[2] = False
+        elif top is not None and top[0] == "{" and top[2]:
+            try:
+                top[1] = json.loads(token)
+            except ValueError:
+                top[1] = token
+    return "#"
+
+
+def _jsonify(node: Any, label: str) -> Any:
+    """A YAML document as JSON data: string keys, dates as ISO text; nothing else non-JSON."""
+    budget = MAX_NODES
+    root: list[Any] = [node]
+    stack: list[tuple[Any, Any, list[Any]]] = [(root, 0, [])]
+    while stack:
+        parent, key, at = stack.pop()
+        value = parent[key]
+        budget -= 1
+        if budget < 0:
+            raise SpecError(label, "#", f"more than {MAX_NODES} values (YAML aliases?)")
+        if len(at) > MAX_DEPTH:
+            raise SpecError(
+                label, pointer(at[:MAX_DEPTH]), f"nested deeper than {MAX_DEPTH} levels"
+            )
+        if isinstance(value, dict):
+            copy: dict[str, Any] = {}
+            for k, v in value.items():
+                name = k.isoformat() if isinstance(k, (_dt.date, _dt.datetime)) else k
+                if isinstance(name, bool) or not isinstance(name, (str, int, float)):
+                    raise SpecError(label, pointer(at), f"a key must be text, got {k!r}")
+                copy[str(name).lower() if isinstance(name, bool) else str(name)] = v
+            parent[key] = copy
+            stack.extend((copy, k, [*at, k]) for k in copy)
+        elif isinstance(value, list):
+            items = list(value)
+            parent[key] = items
+            stack.extend((items, i, [*at, i]) for i in range(len(items)))
+        elif isinstance(value, (_dt.date, _dt.datetime)):
+            parent[key] = value.isoformat()
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(label, pointer(at), f"{value!r} is not a JSON value")
+        elif value is not None and not isinstance(value, (str, int, float, bool)):
+            raise SpecError(label, pointer(at), f"{type(value).__name__} is not a JSON value")
+    return root[0]
 
 
 def load(
@@ -137,25 +273,37 @@ def load(
     spec_dir: str | os.PathLike[str] | None = None,
     sources: Sequence[Source] = (),
 ) -> LoadedSpec:
-    """Locate, parse, checksum-verify (when listed in sources.yaml) and validate a spec."""
-    path = locate(file, spec_dir)
+    """Locate, parse and (for files found by name and listed in sources.yaml) checksum a spec.
+
+    Validation is separate (:func:`check_basics`, normalization, then :func:`validate`).
+    """
+    path, by_name = find(file, spec_dir)
     label = path.name
     doc, digest = parse_document(path, label)
     source = next((s for s in sources if s.file == path.name), None)
-    if source is not None and source.sha256 and digest != source.sha256:
+    if by_name and source is not None and source.sha256 and digest != source.sha256:
         raise SpecError(
             label,
             "#",
             f"sha256 {digest} does not match specs/sources.yaml ({source.sha256}); "
-            "the file changed: verify it, then update sources.yaml",
+            "the file changed: verify it, then update sources.yaml (or pass its path "
+            "explicitly to use it as it is)",
         )
-    validate(doc, label)
-    return LoadedSpec(path=path, label=label, doc=doc, sha256=digest, source=source)
+    return LoadedSpec(
+        path=path, label=label, doc=doc, sha256=digest, source=source, by_name=by_name
+    )
 
 
 # -- validation ------------------------------------------------------------------------------
 
 _PATH_VAR = re.compile(r"\{([^{}]+)\}")
+# RFC 3986 path characters (pchar and "/"), plus "{" "}" around template variables.
+_PATH_CHARS = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/{}]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_VALUE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9\-._~!$&'()*+,;=:@%/\[\]]+$")
+_SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
+_SCHEMA_PREFIX = "#/components/schemas/"
 
 
 def _resolve_pointer(doc: Mapping[str, Any], ref: str) -> Any:
@@ -173,15 +321,25 @@ def _resolve_pointer(doc: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
-def walk_objects(node: Any, where: list[Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:
-    """Every JSON object in ``node`` (depth first), with its location as a list of keys."""
+_NAME_MAPS = frozenset({"properties", "schemas", "patternProperties", "definitions"})
+
+
+def walk_objects(
+    node: Any, where: list[Any], skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+    """Every JSON object in ``node`` (depth first), with its location as a list of keys.
+
+    Members named in ``skip`` are not entered, except in maps of names to schemas
+    (``properties``, ``schemas``), where a member may well be called ``default``.
+    """
     stack: list[tuple[Any, list[Any]]] = [(node, where)]
     while stack:
         item, at = stack.pop()
         if isinstance(item, dict):
             yield item, at
+            names_map = bool(at) and at[-1] in _NAME_MAPS
             for key, value in item.items():
-                if isinstance(value, (dict, list)):
+                if isinstance(value, (dict, list)) and (names_map or key not in skip):
                     stack.append((value, [*at, key]))
         elif isinstance(item, list):
             for i, value in enumerate(item):
@@ -189,76 +347,483 @@ def walk_objects(node: Any, where: list[Any]) -> Iterator[tuple[dict[str, Any], 
                     stack.append((value, [*at, i]))
 
 
-def _walk_refs(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    for item, where in walk_objects(node, path):
-        ref = item.get("$ref")
-        if isinstance(ref, str):
-            yield where, ref
+def check_basics(doc: dict[str, Any], label: str) -> None:
+    """What everything after loading relies on: OpenAPI 3, info, a revision, some paths.
 
-
-def validate(doc: dict[str, Any], label: str) -> None:
-    """Check what the generator relies on; raise SpecError (with a JSON pointer) on a problem."""
+    Also refuses a document nested deeper than :data:`MAX_DEPTH` (no later step recurses
+    further than that).
+    """
+    errors: list[SpecError] = []
     version = doc.get("openapi")
     if not isinstance(version, str) or not version.startswith("3."):
-        raise SpecError(label, "#/openapi", f"expected an OpenAPI 3.x document, got {version!r}")
+        errors.append(
+            SpecError(label, "#/openapi", f"expected an OpenAPI 3.x document, got {version!r}")
+        )
     info = doc.get("info")
-    if not isinstance(info, dict) or not isinstance(info.get("version"), str):
-        raise SpecError(label, "#/info/version", "missing info.version (the API revision)")
+    if not isinstance(info, dict):
+        errors.append(SpecError(label, "#/info", "missing or not an object"))
+    else:
+        revision = info.get("version")
+        if not isinstance(revision, str):
+            errors.append(
+                SpecError(label, "#/info/version", "missing info.version (the API revision)")
+            )
+        elif not _HEADER_VALUE.match(revision):
+            errors.append(
+                SpecError(
+                    label,
+                    "#/info/version",
+                    f"revision {revision!r} cannot be sent as the revision header "
+                    "(printable ASCII only)",
+                )
+            )
+        if "title" in info and not isinstance(info["title"], str):
+            errors.append(SpecError(label, "#/info/title", "must be a string"))
     paths = doc.get("paths")
     if not isinstance(paths, dict):
-        raise SpecError(label, "#/paths", "missing or not an object")
-    if not paths:
-        raise SpecError(label, "#/paths", "no operations")
-    _check_refs(doc, label)
-    _check_schemas(doc, label)
-    _check_all_of_cycles(doc, label)
-    seen_ids: dict[str, str] = {}
-    for route, item in paths.items():
-        where = ["paths", route]
-        if not isinstance(route, str) or not route.startswith("/"):
-            raise SpecError(label, pointer(where), "path must start with '/'")
-        if not isinstance(item, dict):
-            raise SpecError(label, pointer(where), "path item must be an object")
-        shared = item.get("parameters", [])
-        for method, op in item.items():
-            if (
-                method == "parameters"
-                or method.startswith("x-")
-                or method in ("summary", "description", "servers", "$ref")
-            ):
-                continue
-            if method not in HTTP_METHODS:
-                raise SpecError(label, pointer([*where, method]), f"unknown HTTP method {method!r}")
-            _check_operation(doc, label, route, method, op, shared, seen_ids)
-    _check_with_openapi_model(doc, label)
+        errors.append(SpecError(label, "#/paths", "missing or not an object"))
+    elif not paths:
+        errors.append(SpecError(label, "#/paths", "no operations"))
+    if _depth_exceeds(doc, MAX_DEPTH):
+        errors.append(
+            SpecError(label, _first_too_deep(doc), f"nested deeper than {MAX_DEPTH} levels")
+        )
+    SpecErrors.raise_if(errors)
 
 
-def _check_refs(doc: dict[str, Any], label: str) -> None:
-    for where, ref in _walk_refs(doc, []):
-        try:
-            target = _resolve_pointer(doc, ref)
-        except KeyError:
-            raise SpecError(label, pointer(where), f"$ref {ref!r} does not resolve") from None
-        # A chain of bare references that comes back to itself describes no value at all.
-        chain = [ref]
-        while (
-            isinstance(target, dict)
-            and set(target) <= {"$ref", "description", "nullable"}
-            and "$ref" in target
-        ):
-            nxt = target["$ref"]
-            if nxt in chain:
-                raise SpecError(
-                    label, pointer(where), f"circular $ref: {' -> '.join([*chain, nxt])}"
-                )
-            chain.append(nxt)
+def _depth_exceeds(doc: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+def _first_too_deep(doc: Any) -> str:
+    stack: list[tuple[Any, list[Any]]] = [(doc, [])]
+    while stack:
+        node, at = stack.pop()
+        if len(at) > MAX_DEPTH:
+            return pointer(at)
+        if isinstance(node, dict):
+            stack.extend((v, [*at, k]) for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, [*at, i]) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+    return "#"
+
+
+class _Checker:
+    """Collects every structural problem of one document (after normalization)."""
+
+    def __init__(self, doc: dict[str, Any], label: str) -> None:
+        self.doc = doc
+        self.label = label
+        self.errors: list[SpecError] = []
+
+    def error(self, where: list[Any], message: str) -> None:
+        self.errors.append(SpecError(self.label, pointer(where), message))
+
+    def deref(self, node: Any) -> Any:
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 50:
             try:
-                target = _resolve_pointer(doc, nxt)
+                node = _resolve_pointer(self.doc, node["$ref"])
             except KeyError:
-                break
+                return None
+            seen += 1
+        return node
 
+    # -- whole document -------------------------------------------------------------------
 
-_SCHEMA_PREFIX = "#/components/schemas/"
+    def run(self) -> None:
+        doc = self.doc
+        info = doc["info"]
+        if "description" in info and not isinstance(info["description"], str):
+            self.error(["info", "description"], "must be a string")
+        self.check_servers(doc.get("servers"), ["servers"])
+        self.check_refs()
+        self.check_schemas()
+        self.check_all_of_cycles()
+        seen_ids: dict[str, str] = {}
+        for route, item in doc["paths"].items():
+            where = ["paths", route]
+            if not route.startswith("/"):
+                self.error(where, "path must start with '/'")
+                continue
+            if not _PATH_CHARS.match(route):
+                bad = sorted({c for c in route if not _PATH_CHARS.match("/" + c)})
+                self.error(where, f"characters not allowed in a URL path: {bad!r}")
+                continue
+            if not isinstance(item, dict):
+                self.error(where, "path item must be an object")
+                continue
+            shared = item.get("parameters", [])
+            if not isinstance(shared, list):
+                self.error([*where, "parameters"], "must be a list")
+                shared = []
+            for method, op in item.items():
+                if (
+                    method == "parameters"
+                    or method.startswith("x-")
+                    or method in ("summary", "description", "servers", "$ref")
+                ):
+                    continue
+                if method not in HTTP_METHODS:
+                    self.error([*where, method], f"unknown HTTP method {method!r}")
+                    continue
+                self.check_operation(route, method, op, shared, seen_ids)
+
+    def check_servers(self, servers: Any, where: list[Any]) -> None:
+        if servers is None:
+            return
+        if not isinstance(servers, list):
+            self.error(where, "must be a list")
+            return
+        for i, server in enumerate(servers):
+            url = server.get("url") if isinstance(server, dict) else None
+            if not isinstance(url, str):
+                self.error([*where, i, "url"], "missing server url")
+            elif not _URL.match(url):
+                self.error([*where, i, "url"], f"not an http(s) URL: {url!r}")
+
+    def check_refs(self) -> None:
+        cycles: set[frozenset[str]] = set()  # each reported once, not from every ref into it
+        dangling: dict[str, list[list[Any]]] = {}  # one line per missing target
+        for item, where in walk_objects(self.doc, []):
+            ref = item.get("$ref")
+            if ref is None:
+                continue
+            if not isinstance(ref, str):
+                self.error([*where, "$ref"], "must be a string")
+                continue
+            try:
+                target = _resolve_pointer(self.doc, ref)
+            except KeyError:
+                dangling.setdefault(ref, []).append(where)
+                continue
+            # A chain of bare references that comes back to itself describes no value at all.
+            chain = [ref]
+            while (
+                isinstance(target, dict)
+                and set(target) <= {"$ref", "description", "nullable"}
+                and isinstance(target.get("$ref"), str)
+            ):
+                nxt = target["$ref"]
+                if nxt in chain:
+                    cycle = frozenset(chain[chain.index(nxt) :])
+                    if cycle not in cycles:
+                        cycles.add(cycle)
+                        self.error(where, f"circular $ref: {' -> '.join([*chain, nxt])}")
+                    break
+                chain.append(nxt)
+                try:
+                    target = _resolve_pointer(self.doc, nxt)
+                except KeyError:
+                    break
+        for ref, places in dangling.items():
+            more = f" (and {len(places) - 1} more $ref to it)" if len(places) > 1 else ""
+            self.error(places[0], f"$ref {ref!r} does not resolve{more}")
+
+    # -- schemas ----------------------------------------------------------------------------
+
+    def check_schemas(self) -> None:
+        components = self.doc.get("components", {})
+        if not isinstance(components, dict):
+            self.error(["components"], "must be an object")
+            return
+        schemas = components.get("schemas", {})
+        if not isinstance(schemas, dict):
+            self.error(["components", "schemas"], "must be an object")
+            return
+        for name, schema in schemas.items():
+            if not isinstance(schema, (dict, bool)):
+                self.error(
+                    ["components", "schemas", name],
+                    f"a schema must be an object, got {type(schema).__name__}",
+                )
+            elif isinstance(schema, dict):
+                self.check_schema(schema, ["components", "schemas", name])
+
+    def check_schema(self, schema: dict[str, Any], where: list[Any]) -> None:
+        stack = [(schema, where)]
+        while stack:
+            node, at = stack.pop()
+            kind = node.get("type")
+            if kind is not None and (not isinstance(kind, str) or kind not in _SCHEMA_TYPES):
+                self.error([*at, "type"], f"unknown schema type {kind!r}")
+            for key in ("description", "title", "format", "pattern"):
+                if key in node and not isinstance(node[key], str):
+                    self.error([*at, key], "must be a string")
+            for key in ("nullable", "deprecated", "readOnly", "writeOnly"):
+                if key in node and not isinstance(node[key], bool):
+                    self.error([*at, key], "must be true or false")
+            props = node.get("properties")
+            if props is not None:
+                if not isinstance(props, dict):
+                    self.error([*at, "properties"], "must be an object")
+                else:
+                    for key, sub in props.items():
+                        if not isinstance(sub, (dict, bool)):
+                            self.error([*at, "properties", key], "a schema must be an object")
+                        elif isinstance(sub, dict):
+                            stack.append((sub, [*at, "properties", key]))
+            req = node.get("required")
+            if req is not None and not (
+                isinstance(req, list) and all(isinstance(r, str) for r in req)
+            ):
+                self.error([*at, "required"], "must be a list of names")
+            items = node.get("items")
+            if items is not None:
+                if not isinstance(items, (dict, bool)):
+                    self.error([*at, "items"], "a schema must be an object")
+                elif isinstance(items, dict):
+                    stack.append((items, [*at, "items"]))
+            if kind == "array" and items is None:
+                self.error(at, "array schema without items")
+            for combo in ("oneOf", "anyOf", "allOf"):
+                members = node.get(combo)
+                if members is None:
+                    continue
+                if not isinstance(members, list) or not members:
+                    self.error([*at, combo], "must be a non-empty list")
+                    continue
+                for i, sub in enumerate(members):
+                    if not isinstance(sub, dict):
+                        self.error([*at, combo, i], "a schema must be an object")
+                    else:
+                        stack.append((sub, [*at, combo, i]))
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict):
+                stack.append((extra, [*at, "additionalProperties"]))
+            elif extra is not None and not isinstance(extra, bool):
+                self.error([*at, "additionalProperties"], "must be a schema or a boolean")
+            enum = node.get("enum")
+            if enum is not None and (not isinstance(enum, list) or not enum):
+                self.error([*at, "enum"], "must be a non-empty list")
+            self.check_bounds(node, at)
+
+    def check_bounds(self, node: Mapping[str, Any], at: list[Any]) -> None:
+        """Bounds are numbers, and a lower bound above its upper bound admits no value."""
+        for low_key, high_key in (
+            ("minimum", "maximum"),
+            ("minLength", "maxLength"),
+            ("minItems", "maxItems"),
+        ):
+            low, high = node.get(low_key), node.get(high_key)
+            bad = False
+            for key, value in ((low_key, low), (high_key, high)):
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not math.isfinite(value)
+                ):
+                    self.error([*at, key], f"must be a number, got {value!r}")
+                    bad = True
+            if not bad and low is not None and high is not None and low > high:
+                self.error([*at, low_key], f"{low_key} {low} is above {high_key} {high}")
+
+    def check_all_of_cycles(self) -> None:
+        """An ``allOf`` that includes itself (A allOf B allOf A) describes no finite schema."""
+        schemas = self.doc.get("components", {}).get("schemas", {})
+        if not isinstance(schemas, dict):
+            return
+        edges: dict[str, list[str]] = {}
+        bare: set[str] = set()
+        for name, schema in schemas.items():
+            # a bare $ref component (A: {$ref: B}) passes B's allOf through
+            if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+                ref = schema["$ref"]
+                if ref.startswith(_SCHEMA_PREFIX):
+                    edges[name] = [ref[len(_SCHEMA_PREFIX) :]]
+                    bare.add(name)
+                    continue
+            edges[name] = [ref for ref in _all_of_refs(schema) if ref in schemas]
+        done: set[str] = set()
+        for start in schemas:
+            if start in done:
+                continue
+            path = [start]
+            on_path = {start}
+            stack: list[tuple[str, Iterator[str]]] = [(start, iter(edges.get(start, ())))]
+            while stack:
+                node, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    stack.pop()
+                    path.pop()
+                    on_path.discard(node)
+                    done.add(node)
+                    continue
+                if child in on_path:
+                    cycle = [*path[path.index(child) :], child]
+                    if all(name in bare for name in cycle):
+                        break  # only bare references: reported as a circular $ref
+                    self.error(
+                        ["components", "schemas", cycle[0], "allOf"],
+                        f"circular allOf: {' -> '.join(cycle)}",
+                    )
+                    done.update(path)
+                    break
+                if child in done:
+                    continue
+                stack.append((child, iter(edges.get(child, ()))))
+                path.append(child)
+                on_path.add(child)
+
+    # -- operations -------------------------------------------------------------------------
+
+    def check_operation(
+        self, route: str, method: str, op: Any, shared: list[Any], seen_ids: dict[str, str]
+    ) -> None:
+        where = ["paths", route, method]
+        if not isinstance(op, dict):
+            self.error(where, "operation must be an object")
+            return
+        op_id = op.get("operationId")
+        if not isinstance(op_id, str) or not op_id:
+            self.error([*where, "operationId"], "missing operationId")
+        elif op_id in seen_ids:
+            self.error(
+                [*where, "operationId"],
+                f"duplicate operationId {op_id!r} (also at {seen_ids[op_id]})",
+            )
+        else:
+            seen_ids[op_id] = pointer(where)
+        self.check_operation_fields(op, where)
+        responses = op.get("responses")
+        if not isinstance(responses, dict) or not responses:
+            self.error([*where, "responses"], "missing responses")
+        else:
+            for code, raw in responses.items():
+                resp = self.deref(raw)
+                if not isinstance(resp, dict):
+                    self.error([*where, "responses", code], "a response must be an object")
+                    continue
+                self.check_content(resp.get("content"), [*where, "responses", code, "content"])
+        params = op.get("parameters", [])
+        if not isinstance(params, list):
+            self.error([*where, "parameters"], "must be a list")
+            params = []
+        self.check_parameters(route, where, shared, params)
+        body = op.get("requestBody")
+        if body is not None:
+            body = self.deref(body)
+            content = body.get("content") if isinstance(body, dict) else None
+            if not isinstance(content, dict) or not content:
+                self.error([*where, "requestBody", "content"], "missing content")
+            else:
+                self.check_content(content, [*where, "requestBody", "content"])
+
+    def check_operation_fields(self, op: dict[str, Any], where: list[Any]) -> None:
+        """Types of the members and Klaviyo extensions the generator reads (no guessing:
+        a string where a list belongs is an error, not a list of characters)."""
+        for key in ("summary", "description", "x-klaviyo-pagination", "x-klaviyo-auth"):
+            if key in op and not isinstance(op[key], str):
+                self.error([*where, key], f"must be a string, got {type(op[key]).__name__}")
+        if "deprecated" in op and not isinstance(op["deprecated"], bool):
+            self.error([*where, "deprecated"], "must be true or false")
+        for key in ("tags", "x-klaviyo-scopes", "x-klaviyo-operation-aliases"):
+            value = op.get(key)
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                self.error([*where, key], f"must be a list of strings, got {value!r:.80}")
+        limits = op.get("x-klaviyo-ratelimit")
+        if limits is not None:
+            if not isinstance(limits, dict):
+                self.error(
+                    [*where, "x-klaviyo-ratelimit"],
+                    f"must be an object (e.g. {{burst: 10/s, steady: 150/m}}), got {limits!r:.80}",
+                )
+            else:
+                for key, value in limits.items():
+                    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                        self.error(
+                            [*where, "x-klaviyo-ratelimit", key],
+                            f"must be a string or a number, got {value!r:.80}",
+                        )
+        self.check_servers(op.get("servers"), [*where, "servers"])
+        security = op.get("security")
+        if security is not None and not isinstance(security, list):
+            self.error([*where, "security"], "must be a list")
+
+    def check_content(self, content: Any, where: list[Any]) -> None:
+        if content is None:
+            return
+        if not isinstance(content, dict):
+            self.error(where, "must be an object")
+            return
+        for media, entry in content.items():
+            if not isinstance(entry, dict):
+                self.error([*where, media], "must be an object")
+            elif "schema" in entry and not isinstance(entry["schema"], (dict, bool)):
+                self.error([*where, media, "schema"], "a schema must be an object")
+            elif isinstance(entry.get("schema"), dict):
+                self.check_schema(entry["schema"], [*where, media, "schema"])
+
+    def check_parameters(
+        self, route: str, where: list[Any], shared: list[Any], params: list[Any]
+    ) -> None:
+        declared_path: set[str] = set()
+        own_params: dict[tuple[str, str], str] = {}
+        for i, raw in enumerate([*shared, *params]):
+            at = (
+                [*where, "parameters", i - len(shared)]
+                if i >= len(shared)
+                else ["paths", route, "parameters", i]
+            )
+            param = self.deref(raw)
+            if not isinstance(param, dict):
+                self.error(at, "parameter must be an object")
+                continue
+            name = param.get("name")
+            if not isinstance(name, str) or not name:
+                self.error([*at, "name"], "parameter without a name")
+                continue
+            location = param.get("in")
+            if location not in PARAM_LOCATIONS:
+                self.error(
+                    [*at, "in"],
+                    f"unknown parameter location {location!r} "
+                    f"(expected one of {', '.join(PARAM_LOCATIONS)})",
+                )
+                continue
+            if location == "header" and not _HEADER_NAME.match(name):
+                self.error([*at, "name"], f"not a valid HTTP header name: {name!r}")
+            if "schema" not in param and "content" not in param:
+                self.error(at, f"parameter {name!r} has no schema")
+            for key in ("required", "explode", "deprecated"):
+                if key in param and not isinstance(param[key], bool):
+                    self.error([*at, key], "must be true or false")
+            for key in ("description", "style"):
+                if key in param and not isinstance(param[key], str):
+                    self.error([*at, key], "must be a string")
+            if i >= len(shared):
+                key2 = (name, location)
+                if key2 in own_params:
+                    self.error(
+                        at, f"duplicate {location} parameter {name!r} (also at {own_params[key2]})"
+                    )
+                own_params[key2] = pointer(at)
+            schema = param.get("schema")
+            if schema is not None and not isinstance(schema, (dict, bool)):
+                self.error([*at, "schema"], "a schema must be an object")
+            elif isinstance(schema, dict) and raw is param:
+                self.check_schema(schema, [*at, "schema"])
+            if location == "path":
+                declared_path.add(name)
+                if param.get("required") is not True:
+                    self.error([*at, "required"], f"path parameter {name!r} must be required")
+        template_vars = set(_PATH_VAR.findall(route))
+        for var in sorted(template_vars - declared_path):
+            self.error(where, f"path template variable {{{var}}} has no path parameter")
+        for var in sorted(declared_path - template_vars):
+            self.error([*where, "parameters"], f"path parameter {var!r} is not in the path {route}")
 
 
 def _all_of_refs(node: Any) -> Iterator[str]:
@@ -274,235 +839,17 @@ def _all_of_refs(node: Any) -> Iterator[str]:
             yield from _all_of_refs(member)
 
 
-def _check_all_of_cycles(doc: dict[str, Any], label: str) -> None:
-    """An ``allOf`` that includes itself (A allOf B allOf A) describes no finite schema."""
-    schemas = doc.get("components", {}).get("schemas", {})
-    edges: dict[str, list[str]] = {}
-    for name, schema in schemas.items():
-        target = schema
-        # a bare $ref component (A: {$ref: B}) passes B's allOf through
-        if isinstance(target, dict) and isinstance(target.get("$ref"), str):
-            ref = target["$ref"]
-            if ref.startswith(_SCHEMA_PREFIX):
-                edges[name] = [ref[len(_SCHEMA_PREFIX) :]]
-                continue
-        edges[name] = [ref for ref in _all_of_refs(target) if ref in schemas]
-    done: set[str] = set()
-    for start in schemas:
-        if start in done:
-            continue
-        path: list[str] = []
-        on_path: set[str] = set()
-        stack: list[tuple[str, Iterator[str]]] = [(start, iter(edges.get(start, ())))]
-        path.append(start)
-        on_path.add(start)
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                path.pop()
-                on_path.discard(node)
-                done.add(node)
-                continue
-            if child in on_path:
-                cycle = [*path[path.index(child) :], child]
-                raise SpecError(
-                    label,
-                    pointer(["components", "schemas", cycle[0], "allOf"]),
-                    f"circular allOf: {' -> '.join(cycle)}",
-                )
-            if child in done:
-                continue
-            stack.append((child, iter(edges.get(child, ()))))
-            path.append(child)
-            on_path.add(child)
+def validate(doc: dict[str, Any], label: str) -> None:
+    """Check what the generator relies on, after normalization; raise every problem found.
 
-
-def _check_schemas(doc: dict[str, Any], label: str) -> None:
-    components = doc.get("components", {})
-    if not isinstance(components, dict):
-        raise SpecError(label, "#/components", "must be an object")
-    schemas = components.get("schemas", {})
-    if not isinstance(schemas, dict):
-        raise SpecError(label, "#/components/schemas", "must be an object")
-    for name, schema in schemas.items():
-        if not isinstance(schema, (dict, bool)):
-            raise SpecError(
-                label,
-                pointer(["components", "schemas", name]),
-                f"a schema must be an object, got {type(schema).__name__}",
-            )
-        if isinstance(schema, dict):
-            _check_schema_node(schema, ["components", "schemas", name], label)
-
-
-_SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
-
-
-def _check_schema_node(schema: dict[str, Any], where: list[Any], label: str) -> None:
-    stack = [(schema, where)]
-    while stack:
-        node, at = stack.pop()
-        kind = node.get("type")
-        if kind is not None and (not isinstance(kind, str) or kind not in _SCHEMA_TYPES):
-            raise SpecError(label, pointer([*at, "type"]), f"unknown schema type {kind!r}")
-        props = node.get("properties")
-        if props is not None:
-            if not isinstance(props, dict):
-                raise SpecError(label, pointer([*at, "properties"]), "must be an object")
-            for key, sub in props.items():
-                if not isinstance(sub, (dict, bool)):
-                    raise SpecError(
-                        label, pointer([*at, "properties", key]), "a schema must be an object"
-                    )
-                if isinstance(sub, dict):
-                    stack.append((sub, [*at, "properties", key]))
-        req = node.get("required")
-        if req is not None and not (isinstance(req, list) and all(isinstance(r, str) for r in req)):
-            raise SpecError(label, pointer([*at, "required"]), "must be a list of names")
-        items = node.get("items")
-        if items is not None:
-            if not isinstance(items, (dict, bool)):
-                raise SpecError(label, pointer([*at, "items"]), "a schema must be an object")
-            if isinstance(items, dict):
-                stack.append((items, [*at, "items"]))
-        if kind == "array" and items is None:
-            raise SpecError(label, pointer(at), "array schema without items")
-        for combo in ("oneOf", "anyOf", "allOf"):
-            members = node.get(combo)
-            if members is None:
-                continue
-            if not isinstance(members, list) or not members:
-                raise SpecError(label, pointer([*at, combo]), "must be a non-empty list")
-            for i, sub in enumerate(members):
-                if not isinstance(sub, dict):
-                    raise SpecError(label, pointer([*at, combo, i]), "a schema must be an object")
-                stack.append((sub, [*at, combo, i]))
-        extra = node.get("additionalProperties")
-        if isinstance(extra, dict):
-            stack.append((extra, [*at, "additionalProperties"]))
-        enum = node.get("enum")
-        if enum is not None and (not isinstance(enum, list) or not enum):
-            raise SpecError(label, pointer([*at, "enum"]), "must be a non-empty list")
-        _check_bounds(node, at, label)
-
-
-_BOUNDS = (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems"))
-
-
-def _check_bounds(node: Mapping[str, Any], at: list[Any], label: str) -> None:
-    """A lower bound above its upper bound admits no value at all."""
-    for low_key, high_key in _BOUNDS:
-        low, high = node.get(low_key), node.get(high_key)
-        numbers = (int, float)
-        if (
-            isinstance(low, numbers)
-            and isinstance(high, numbers)
-            and not isinstance(low, bool)
-            and not isinstance(high, bool)
-            and low > high
-        ):
-            raise SpecError(
-                label, pointer([*at, low_key]), f"{low_key} {low} is above {high_key} {high}"
-            )
-
-
-def _deref(doc: dict[str, Any], node: Any) -> Any:
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node and seen < 50:
-        node = _resolve_pointer(doc, node["$ref"])
-        seen += 1
-    return node
-
-
-def _check_operation(
-    doc: dict[str, Any],
-    label: str,
-    route: str,
-    method: str,
-    op: Any,
-    shared: Any,
-    seen_ids: dict[str, str],
-) -> None:
-    where = ["paths", route, method]
-    if not isinstance(op, dict):
-        raise SpecError(label, pointer(where), "operation must be an object")
-    op_id = op.get("operationId")
-    if not isinstance(op_id, str) or not op_id:
-        raise SpecError(label, pointer([*where, "operationId"]), "missing operationId")
-    if op_id in seen_ids:
-        raise SpecError(
-            label,
-            pointer([*where, "operationId"]),
-            f"duplicate operationId {op_id!r} (also at {seen_ids[op_id]})",
-        )
-    seen_ids[op_id] = pointer(where)
-    responses = op.get("responses")
-    if not isinstance(responses, dict) or not responses:
-        raise SpecError(label, pointer([*where, "responses"]), "missing responses")
-    params = op.get("parameters", [])
-    if not isinstance(params, list) or not isinstance(shared, list):
-        raise SpecError(label, pointer([*where, "parameters"]), "must be a list")
-    declared_path: set[str] = set()
-    own_params: dict[tuple[str, str], str] = {}
-    for i, raw in enumerate([*shared, *params]):
-        at = (
-            [*where, "parameters", i - len(shared)]
-            if i >= len(shared)
-            else ["paths", route, "parameters", i]
-        )
-        param = _deref(doc, raw)
-        if not isinstance(param, dict):
-            raise SpecError(label, pointer(at), "parameter must be an object")
-        name = param.get("name")
-        if not isinstance(name, str) or not name:
-            raise SpecError(label, pointer([*at, "name"]), "parameter without a name")
-        location = param.get("in")
-        if location not in PARAM_LOCATIONS:
-            raise SpecError(
-                label,
-                pointer([*at, "in"]),
-                f"unknown parameter location {location!r} "
-                f"(expected one of {', '.join(PARAM_LOCATIONS)})",
-            )
-        if "schema" not in param and "content" not in param:
-            raise SpecError(label, pointer(at), f"parameter {name!r} has no schema")
-        if i >= len(shared):
-            key = (name, location)
-            if key in own_params:
-                raise SpecError(
-                    label,
-                    pointer(at),
-                    f"duplicate {location} parameter {name!r} (also at {own_params[key]})",
-                )
-            own_params[key] = pointer(at)
-        schema = param.get("schema")
-        if isinstance(schema, dict):
-            _check_bounds(_deref(doc, schema), [*at, "schema"], label)
-        if location == "path":
-            declared_path.add(name)
-            if param.get("required") is not True:
-                raise SpecError(
-                    label, pointer([*at, "required"]), f"path parameter {name!r} must be required"
-                )
-    template_vars = set(_PATH_VAR.findall(route))
-    for var in sorted(template_vars - declared_path):
-        raise SpecError(
-            label, pointer(where), f"path template variable {{{var}}} has no path parameter"
-        )
-    for var in sorted(declared_path - template_vars):
-        raise SpecError(
-            label,
-            pointer([*where, "parameters"]),
-            f"path parameter {var!r} is not in the path {route}",
-        )
-    body = op.get("requestBody")
-    if body is not None:
-        body = _deref(doc, body)
-        content = body.get("content") if isinstance(body, dict) else None
-        if not isinstance(content, dict) or not content:
-            raise SpecError(label, pointer([*where, "requestBody", "content"]), "missing content")
+    Our own structural checks run first and all of them are reported; the OpenAPI document
+    model (pydantic) is a last check whose first complaint is reported.
+    """
+    check_basics(doc, label)
+    checker = _Checker(doc, label)
+    checker.run()
+    SpecErrors.raise_if(checker.errors)
+    _check_with_openapi_model(doc, label)
 
 
 def _check_with_openapi_model(doc: dict[str, Any], label: str) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from generator import naming
+from generator import escape, naming
 from generator.errors import SpecWarning
 from generator.ir import Builder
 from generator.normalize import normalize
+from generator.runtime import reserved
 
 
 @pytest.mark.parametrize(
@@ -36,18 +37,19 @@ def test_field_names_keep_dollar_fields_distinct() -> None:
     assert naming.field_name("$email", taken) == "email"
     assert naming.field_name("list", taken) == "list_"
     assert naming.field_name("class", taken) == "class_"
-    assert naming.field_name("to_dict", taken) == "to_dict_"
+    assert naming.field_name("to_dict", taken, reserved().model) == "to_dict_"
+    assert naming.field_name("from_dict", taken, reserved().model) == "from_dict_"
 
 
 def test_py_str_round_trips() -> None:
     for text in ["plain", "it's", 'say "hi"', "back\\slash", "new\nline", "ünï"]:
-        assert eval(naming.py_str(text)) == text
+        assert eval(escape.py_str(text)) == text
 
 
 def _doc(schemas: dict[str, Any], params: list[Any] | None = None) -> dict[str, Any]:
     return {
         "openapi": "3.0.2",
-        "info": {"title": "T", "version": "1"},
+        "info": {"title": "T", "version": "2026-01-01"},
         "paths": {
             "/x/{id}": {
                 "get": {
@@ -89,8 +91,11 @@ def test_normalize_rules_count_what_they_fix() -> None:
         counts = normalize(doc)
     assert counts == {
         "path-params-not-nullable": 1,
+        "jsonapi-query-arrays-csv": 0,
         "boolean-enums": 2,
         "null-only-enums": 1,
+        "array-items-missing": 0,
+        "enum-type-mismatch": 0,
         "invalid-defaults": 1,
     }
     props = doc["components"]["schemas"]["A"]["properties"]
