@@ -23,6 +23,14 @@ def one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters (quotes kept)."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit - 1] + "…")
+    text = repr(value)
+    return text if len(text) <= limit + 2 else text[: limit - 1] + "…"
+
+
 class SpecError(Exception):
     """A spec that cannot be generated from. ``str()`` is one line: ``file#/pointer: message``."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import naming
-from .errors import SpecError, pointer, warn
+from .errors import SpecError, pointer, shown, warn
 from .escape import py_literal
 
 JSON_TYPES = ("application/vnd.api+json", "application/json")
@@ -626,7 +626,7 @@ class Builder:
             warn(
                 self.label,
                 "#/info/version",
-                f"revision {revision!r:.80} is not a date (YYYY-MM-DD[.pre]): the generated "
+                f"revision {shown(revision)} is not a date (YYYY-MM-DD[.pre]): the generated "
                 "package is version 0.0.0",
             )
         return version
@@ -648,7 +648,8 @@ class Builder:
                 warn(
                     self.label,
                     pointer(at),
-                    f"tag {tag!r:.80} is {len(tag)} characters long: its resource is client.{attr}",
+                    f"tag {shown(tag)} is {len(tag)} characters long: "
+                    f"its resource is client.{attr}",
                 )
             why = ""
             if attr in self.reserved.client:
@@ -663,11 +664,13 @@ class Builder:
                 cls = f"{base}Resource" if n == 2 else f"{base}Resource{n}"
                 n += 1
             taken_classes.update({cls, f"Async{cls}"})
+            if cls != base and not why:
+                why = f"class {base} is taken (by a model or a name the package uses)"
             if why:
                 warn(
                     self.label,
                     pointer(at),
-                    f"tag {tag!r:.80}: {why}; its resource is client.{attr}",
+                    f"tag {shown(tag)}: {why}; its resource is client.{attr} (class {cls})",
                 )
             res = ResourceDef(tag, attr, cls, attr, f"{tag} operations.")
             for op in ops:
@@ -681,7 +684,8 @@ class Builder:
         class's members: a colliding method is renamed, a colliding alias dropped (warned)."""
         taken: set[str] = set()
         reserved = self.reserved.resource
-        for op in res.operations:
+        # an operationId that is already its Python name keeps it; converted ones come second
+        for op in sorted(res.operations, key=lambda o: o.name != o.id):
             wanted = op.name
             op.name = naming.unique(wanted, reserved, taken)
             if op.name != wanted:
@@ -689,7 +693,7 @@ class Builder:
                     self.label,
                     pointer([*origin[op.id], "operationId"]),
                     f"method name {wanted!r} is taken in client.{res.attr}: "
-                    f"{op.id!r:.80} is client.{res.attr}.{op.name}",
+                    f"{shown(op.id)} is client.{res.attr}.{op.name}",
                 )
         for op in res.operations:
             kept = []
@@ -698,7 +702,7 @@ class Builder:
                     warn(
                         self.label,
                         pointer([*origin[op.id], "x-klaviyo-operation-aliases"]),
-                        f"alias {alias!r} of {op.id!r:.80} collides with another method of "
+                        f"alias {shown(alias)} of {shown(op.id)} collides with another method of "
                         f"client.{res.attr}: dropped",
                     )
                     continue
@@ -721,7 +725,7 @@ class Builder:
             warn(
                 self.label,
                 pointer([*where, "operationId"]),
-                f"operationId {op_id!r:.80} is not a Python identifier; its method is named "
+                f"operationId {shown(op_id)} is not a Python identifier; its method is named "
                 f"{name!r}",
             )
         tag = (op.get("tags") or ["Default"])[0]

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .errors import pointer, warn
+from .errors import pointer, shown, warn
 from .specs import SPECS_DIR, walk_objects
 
 
@@ -276,7 +276,7 @@ def _invalid_defaults(schema: dict[str, Any], at: list[Any], ctx: Context) -> bo
     typed = "type" in schema or "oneOf" in schema or "anyOf" in schema
     if not typed or _fits(schema["default"], schema):
         return False
-    ctx.warn(at, f"dropped default {schema['default']!r:.80} that does not match its schema")
+    ctx.warn(at, f"dropped default {shown(schema['default'])} that does not match its schema")
     del schema["default"]
     return True
 

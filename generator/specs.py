@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SpecError, SpecErrors, pointer
+from .errors import SpecError, SpecErrors, pointer, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 _DATA = Path(__file__).resolve().parent / "_data"
@@ -732,20 +732,20 @@ class _Checker:
             if value is not None and not (
                 isinstance(value, list) and all(isinstance(v, str) for v in value)
             ):
-                self.error([*where, key], f"must be a list of strings, got {value!r:.80}")
+                self.error([*where, key], f"must be a list of strings, got {shown(value)}")
         limits = op.get("x-klaviyo-ratelimit")
         if limits is not None:
             if not isinstance(limits, dict):
                 self.error(
                     [*where, "x-klaviyo-ratelimit"],
-                    f"must be an object (e.g. {{burst: 10/s, steady: 150/m}}), got {limits!r:.80}",
+                    f"must be an object (e.g. {{burst: 10/s, steady: 150/m}}), got {shown(limits)}",
                 )
             else:
                 for key, value in limits.items():
                     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                         self.error(
                             [*where, "x-klaviyo-ratelimit", key],
-                            f"must be a string or a number, got {value!r:.80}",
+                            f"must be a string or a number, got {shown(value)}",
                         )
         self.check_servers(op.get("servers"), [*where, "servers"])
         security = op.get("security")

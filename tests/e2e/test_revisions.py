@@ -1,0 +1,166 @@
+"""Every spec Klaviyo published that we hold (``../shared/specs`` and its ``revisions/``)
+generates with default flags into a package that imports, lints, type-checks and has every
+operation in ``OPERATIONS``; each operation is called (sync and async) through
+``httpx.MockTransport``. The generator must work on revisions it has never seen, so nothing
+here names a revision except the wire and beta checks at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_SPECS
+from tests.support.packages import exercise, generate, run_python
+
+SPECS = sorted([*SHARED_SPECS.glob("*.json"), *(SHARED_SPECS / "revisions").glob("*.json")])
+BIN = Path(sys.executable).parent
+
+
+def spec_ids(spec: Path) -> set[str]:
+    doc = json.loads(spec.read_text(encoding="utf-8"))
+    return {
+        op["operationId"]
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """Each spec generated once, default flags: name → (output folder, CLI stderr)."""
+    base = tmp_path_factory.mktemp("revisions")
+    out: dict[str, tuple[Path, str]] = {}
+    for spec in SPECS:
+        target = base / spec.stem
+        result = generate("--current", str(spec), "--out", str(target))
+        assert result.exit_code == 0, (spec.name, result.output, result.exception)
+        out[spec.stem] = (target, result.stderr)
+    return out
+
+
+def test_the_shared_specs_include_the_published_revisions() -> None:
+    names = {s.name for s in SPECS}
+    assert len(names) >= 8, names
+    assert any(".pre." in n for n in names)
+    assert "klaviyo-legacy-v1-v2.json" in names
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_every_operation_registered_and_callable(
+    spec: Path, packages: dict[str, tuple[Path, str]]
+) -> None:
+    out, stderr = packages[spec.stem]
+    # every warning is one line `klaviyo-codegen: warning: file#/pointer: message`
+    for line in stderr.splitlines():
+        assert line.startswith("klaviyo-codegen: warning: "), line
+        assert "#" in line.split(": ", 2)[2].split(":", 1)[0], line
+    report = exercise(out / "src", spec)
+    ids = spec_ids(spec)
+    assert report["missing"] == [] and report["extra"] == []
+    assert set(report["operations"]) == ids
+    assert report["problems"] == []
+    legacy = 0 if spec.name == "klaviyo-legacy-v1-v2.json" else 50
+    assert report["legacy"] == legacy
+    assert report["calls"] == 2 * (len(ids) + legacy)
+    doc = json.loads(spec.read_text(encoding="utf-8"))
+    assert report["revision"] == doc["info"]["version"]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_ruff_clean(spec: Path, packages: dict[str, tuple[Path, str]]) -> None:
+    out, _ = packages[spec.stem]
+    for cmd in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        proc = subprocess.run(
+            [str(BIN / "ruff"), *cmd], cwd=out, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_mypy_strict_clean(spec: Path, packages: dict[str, tuple[Path, str]]) -> None:
+    out, _ = packages[spec.stem]
+    proc = subprocess.run(
+        [
+            str(BIN / "mypy"),
+            "--strict",
+            "--cache-dir",
+            str(out / ".mypy_cache"),
+            "src/klaviyo_client",
+        ],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Success: no issues found" in proc.stdout
+
+
+WIRE = """
+import httpx, sys
+from klaviyo_client import Klaviyo
+seen = []
+def answer(request):
+    seen.append(request)
+    return httpx.Response(200, json={"data": []})
+with Klaviyo(api_key="pk_test", transport=httpx.MockTransport(answer)) as client:
+    client.events.get_events(include=["metrics", "profiles"])
+request = seen[0]
+print(repr(request.url.params.multi_items()))
+print(request.headers["revision"])
+"""
+
+
+def test_2022_revision_sends_include_comma_joined(
+    packages: dict[str, tuple[Path, str]],
+) -> None:
+    out, stderr = packages["klaviyo-stable-2022-10-17"]
+    params, revision = run_python(out / "src", WIRE).splitlines()
+    assert params == repr([("include", "metrics,profiles")])
+    assert revision == "2022-10-17"
+    # the repair is reported, once for the whole spec
+    repaired = [line for line in stderr.splitlines() if "declare no 'explode'" in line]
+    assert len(repaired) == 1
+    assert "include (16)" in repaired[0]
+
+
+BETA = """
+import klaviyo_client
+client = klaviyo_client.Klaviyo(api_key="pk_test")
+print(klaviyo_client.__version__, klaviyo_client.REVISION, client.revision)
+"""
+
+
+def test_beta_revision_is_a_pre_release(packages: dict[str, tuple[Path, str]]) -> None:
+    (name,) = [n for n in packages if n.endswith(".pre")]
+    out, _ = packages[name]
+    version, revision, header = run_python(out / "src", BETA).split()
+    assert (version, revision, header) == ("2026.7.15b0", "2026-07-15.pre", "2026-07-15.pre")
+    pyproject = (out / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'version = "2026.7.15b0"' in pyproject
+
+
+def test_unresolved_migration_replacements_are_one_warning_and_in_the_table(
+    packages: dict[str, tuple[Path, str]],
+) -> None:
+    out, stderr = packages["klaviyo-stable-2022-10-17"]
+    lines = [line for line in stderr.splitlines() if "specs/migration.yaml" in line]
+    assert len(lines) == 1
+    assert "cancel_campaign → cancel_campaign_send" in lines[0]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if "`campaigns.cancel_campaign`" in line)
+    assert "no direct replacement in revision 2022-10-17" in row
+    code = """
+import warnings
+from klaviyo_client.legacy import OPERATIONS
+print(OPERATIONS["cancel_campaign"].deprecation)
+"""
+    message = run_python(out / "src", code)
+    assert "No direct replacement in revision 2022-10-17" in message

@@ -1,0 +1,651 @@
+"""Mutations of the real current spec: hostile or broken text in every place that reaches code.
+
+Each case edits a fresh copy of ``klaviyo-stable-2026-07-15.json`` and runs
+``klaviyo-codegen generate`` over a copy of the package generated from the unmodified spec.
+A case either
+
+* fails cleanly: exit 2, ONE line ``klaviyo-codegen: error: mutated.json#/pointer: problem``
+  (never "internal error"), and the output folder is byte-for-byte what it was; or
+* generates a package whose every operation is then called, sync and async, through
+  ``httpx.MockTransport`` in a fresh interpreter (every operationId in ``OPERATIONS``, one
+  request each with its method and path).
+
+Text payloads are a canary: executed anywhere (generation, the generator's import check, the
+import or the calls), they create a file. The file must never appear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SHARED_SPECS
+from tests.support.packages import exercise, generate
+
+REAL = SHARED_SPECS / "klaviyo-stable-2026-07-15.json"
+TEXT = REAL.read_text(encoding="utf-8") if REAL.is_file() else "{}"
+
+Doc = dict[str, Any]
+Mutation = Callable[[Doc, str], None]
+
+
+def touch(canary: str) -> str:
+    """Python that creates the canary file (no spaces: also legal in a URL path)."""
+    return f"__import__('pathlib').Path({canary!r}).touch()"
+
+
+def payload(canary: str) -> str:
+    """One string that breaks out of every context a spec string can land in when unescaped:
+    docstrings (both quote styles), string literals, f-strings, TOML, comments, markdown."""
+    t = touch(canary)
+    return (
+        f'"""\n{t}\n"""'
+        f" '''\n{t}\n''' "
+        f'" + {t} + "'
+        f" ' + {t} + ' "
+        f"{{{t}}}"
+        f'"\n[tool.x]\ny = "\n# \n{t}\n'
+        "| `x` <b>\\"
+    )
+
+
+# -- helpers to reach into the real spec -----------------------------------------------------
+
+
+def op(doc: Doc, path: str = "/api/profiles/{id}", method: str = "get") -> Doc:
+    found: Doc = doc["paths"][path][method]
+    return found
+
+
+def param(doc: Doc, name: str, path: str = "/api/profiles/{id}", method: str = "get") -> Doc:
+    found: Doc = next(p for p in op(doc, path, method)["parameters"] if p.get("name") == name)
+    return found
+
+
+def schema(doc: Doc, name: str) -> Doc:
+    found: Doc = doc["components"]["schemas"][name]
+    return found
+
+
+def rename_path(doc: Doc, old: str, new: str) -> None:
+    paths = doc["paths"]
+    doc["paths"] = {(new if k == old else k): v for k, v in paths.items()}
+
+
+def rename_path_param(doc: Doc, path: str, old: str, new: str) -> None:
+    """Rename a path template variable and its parameter in every operation of the path."""
+    rename_path(doc, path, path.replace("{" + old + "}", "{" + new + "}"))
+    for o in doc["paths"][path.replace("{" + old + "}", "{" + new + "}")].values():
+        for p in o.get("parameters", []) if isinstance(o, dict) else ():
+            if p.get("name") == old and p.get("in") == "path":
+                p["name"] = new
+
+
+def rename_schema(doc: Doc, old: str, new: str) -> None:
+    """Rename a component and every reference to it."""
+    schemas = doc["components"]["schemas"]
+    doc["components"]["schemas"] = {(new if k == old else k): v for k, v in schemas.items()}
+    target = "#/components/schemas/" + new.replace("~", "~0").replace("/", "~1")
+    old_ref = "#/components/schemas/" + old
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("$ref") == old_ref:
+                node["$ref"] = target
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def set_tag(doc: Doc, tag: Any, path: str = "/api/profiles/{id}", method: str = "get") -> None:
+    op(doc, path, method)["tags"] = tag if not isinstance(tag, str) else [tag]
+
+
+def tag_all(doc: Doc, old: str, new: str) -> None:
+    for item in doc["paths"].values():
+        for o in item.values():
+            if isinstance(o, dict) and o.get("tags") == [old]:
+                o["tags"] = [new]
+
+
+def deep(levels: int) -> Doc:
+    node: Doc = {"type": "string"}
+    for _ in range(levels):
+        node = {"type": "object", "properties": {"a": node}}
+    return node
+
+
+def with_deep_schema(text: str, levels: int) -> str:
+    """The spec text with a property schema nested ``2 * levels`` JSON levels deep (too deep
+    for json.dumps, so it is spliced in as text)."""
+    doc = json.loads(text)
+    schema(doc, "ProfileLocation")["properties"]["deep"] = "@DEEP@"
+    nested = (
+        '{"type": "object", "properties": {"a": ' * levels + '{"type": "string"}' + "}}" * levels
+    )
+    return json.dumps(doc).replace('"@DEEP@"', nested)
+
+
+def ref_chain(doc: Doc, length: int) -> None:
+    schemas = doc["components"]["schemas"]
+    for i in range(length):
+        nxt = (
+            {"$ref": f"#/components/schemas/Chain{i + 1}"} if i + 1 < length else {"type": "string"}
+        )
+        schemas[f"Chain{i}"] = {"type": "object", "properties": {"next": nxt}}
+    schema(doc, "ProfileLocation")["properties"]["chain"] = {"$ref": "#/components/schemas/Chain0"}
+
+
+def enum_values(values: list[Any]) -> Mutation:
+    def mutate(doc: Doc, canary: str) -> None:
+        param(doc, "fields[profile]")["schema"]["items"]["enum"] = values
+
+    return mutate
+
+
+# (id, mutation, expected "ok" or "error", pointer expected in the error line)
+CASES: list[tuple[str, Mutation, str, str]] = [
+    # -- path keys
+    (
+        "path-docstring-breakout",
+        lambda d, c: rename_path(d, "/api/profiles/{id}", "/api/profiles/{id}" + payload(c)),
+        "error",
+        "#/paths/~1api~1profiles~1{id}",
+    ),
+    (
+        "path-url-legal-code",
+        lambda d, c: rename_path(d, "/api/profiles/{id}", f"/api/profiles/{{id}}/');{touch(c)};('"),
+        "ok",
+        "",
+    ),
+    (
+        "path-percent",
+        lambda d, c: rename_path(d, "/api/profiles", "/api/pro%22%22%22files"),
+        "ok",
+        "",
+    ),
+    (
+        "path-unicode",
+        lambda d, c: rename_path(d, "/api/profiles", "/api/prøfiles"),
+        "error",
+        "#/paths",
+    ),
+    (
+        "path-fragment",
+        lambda d, c: rename_path(d, "/api/profiles", "/api/profiles#x"),
+        "error",
+        "#/paths",
+    ),
+    (
+        "path-unknown-template-var",
+        lambda d, c: rename_path(d, "/api/accounts/{id}", "/api/accounts/{id}/{nope}"),
+        "error",
+        "#/paths/~1api~1accounts~1{id}~1{nope}/get",
+    ),
+    # -- parameter names
+    (
+        "param-name-payload",
+        lambda d, c: param(d, "fields[profile]").update(name=payload(c)),
+        "ok",
+        "",
+    ),
+    ("param-name-self", lambda d, c: param(d, "fields[profile]").update(name="self"), "ok", ""),
+    (
+        "param-name-request-options",
+        lambda d, c: param(d, "fields[profile]").update(name="request_options"),
+        "ok",
+        "",
+    ),
+    ("param-name-cast", lambda d, c: param(d, "fields[profile]").update(name="cast"), "ok", ""),
+    ("param-name-unicode", lambda d, c: param(d, "fields[profile]").update(name="名前"), "ok", ""),
+    (
+        "param-names-collide",
+        lambda d, c: param(d, "fields[list]").update(name="fields-profile"),
+        "ok",
+        "",
+    ),
+    (
+        "header-name-payload",
+        lambda d, c: param(d, "revision").update(name=payload(c)),
+        "error",
+        "#/paths/~1api~1profiles~1{id}/get/parameters/8/name",
+    ),
+    (
+        "path-param-name-code",
+        lambda d, c: rename_path_param(d, "/api/profiles/{id}", "id", "id');x=('"),
+        "ok",
+        "",
+    ),
+    # -- x-klaviyo-ratelimit
+    (
+        "ratelimit-key-payload",
+        lambda d, c: op(d)["x-klaviyo-ratelimit"].update({payload(c): "1/s"}),
+        "ok",
+        "",
+    ),
+    (
+        "ratelimit-value-payload",
+        lambda d, c: op(d)["x-klaviyo-ratelimit"].update(burst=payload(c)),
+        "ok",
+        "",
+    ),
+    (
+        "ratelimit-string",
+        lambda d, c: op(d).update({"x-klaviyo-ratelimit": "fast"}),
+        "error",
+        "#/paths/~1api~1profiles~1{id}/get/x-klaviyo-ratelimit",
+    ),
+    (
+        "ratelimit-list",
+        lambda d, c: op(d).update({"x-klaviyo-ratelimit": ["1/s"]}),
+        "error",
+        "/get/x-klaviyo-ratelimit",
+    ),
+    (
+        "ratelimit-nested",
+        lambda d, c: op(d)["x-klaviyo-ratelimit"].update(burst={"per": "s"}),
+        "error",
+        "/get/x-klaviyo-ratelimit/burst",
+    ),
+    (
+        "ratelimit-numbers",
+        lambda d, c: op(d).update({"x-klaviyo-ratelimit": {"burst": 10, "steady": 1.5}}),
+        "ok",
+        "",
+    ),
+    # -- x-klaviyo-scopes
+    (
+        "scope-payload",
+        lambda d, c: op(d)["x-klaviyo-scopes"].append(payload(c)),
+        "ok",
+        "",
+    ),
+    (
+        "scopes-string",
+        lambda d, c: op(d).update({"x-klaviyo-scopes": "profiles:read"}),
+        "error",
+        "/get/x-klaviyo-scopes",
+    ),
+    (
+        "scopes-object-item",
+        lambda d, c: op(d)["x-klaviyo-scopes"].append({"a": 1}),
+        "error",
+        "/get/x-klaviyo-scopes",
+    ),
+    # -- tags
+    ("tag-payload", lambda d, c: set_tag(d, payload(c)), "ok", ""),
+    ("tag-300-chars", lambda d, c: set_tag(d, "Profiles" + "x" * 292), "ok", ""),
+    ("tag-close", lambda d, c: set_tag(d, "Close"), "ok", ""),
+    ("tag-paginate", lambda d, c: set_tag(d, "Paginate"), "ok", ""),
+    ("tag-timeout", lambda d, c: set_tag(d, "Timeout"), "ok", ""),
+    ("tag-with-raw-response", lambda d, c: set_tag(d, "With Raw Response"), "ok", ""),
+    ("tag-client-lowercase", lambda d, c: set_tag(d, "client"), "ok", ""),
+    ("tag-profiles-lowercase", lambda d, c: set_tag(d, "profiles"), "ok", ""),
+    ("tag-keyword", lambda d, c: set_tag(d, "class"), "ok", ""),
+    ("tag-none", lambda d, c: set_tag(d, "None"), "ok", ""),
+    ("tag-klaviyo", lambda d, c: set_tag(d, "Klaviyo"), "ok", ""),
+    ("tag-cached-property", lambda d, c: set_tag(d, "cached_property"), "ok", ""),
+    ("tag-async-profiles", lambda d, c: set_tag(d, "Async Profiles"), "ok", ""),
+    ("tag-unicode", lambda d, c: tag_all(d, "Profiles", "Профили"), "ok", ""),
+    ("tags-string", lambda d, c: op(d).update(tags="Profiles"), "error", "/get/tags"),
+    # -- operationIds and aliases
+    ("operation-id-payload", lambda d, c: op(d).update(operationId=payload(c)), "ok", ""),
+    (
+        "operation-id-collides",
+        lambda d, c: op(d, "/api/profiles").update(operationId="getProfile"),
+        "ok",
+        "",
+    ),
+    ("operation-id-list", lambda d, c: op(d).update(operationId="list"), "ok", ""),
+    ("operation-id-dunder", lambda d, c: op(d).update(operationId="__init__"), "ok", ""),
+    (
+        "operation-id-duplicate",
+        lambda d, c: op(d).update(operationId="get_profiles"),
+        "error",
+        "/operationId",
+    ),
+    ("operation-id-number", lambda d, c: op(d).update(operationId=7), "error", "/get/operationId"),
+    (
+        "alias-payload",
+        lambda d, c: op(d).update({"x-klaviyo-operation-aliases": [payload(c)]}),
+        "ok",
+        "",
+    ),
+    (
+        "alias-collides",
+        lambda d, c: op(d).update({"x-klaviyo-operation-aliases": ["get_profiles"]}),
+        "ok",
+        "",
+    ),
+    (
+        "aliases-string",
+        lambda d, c: op(d).update({"x-klaviyo-operation-aliases": "get_one"}),
+        "error",
+        "/get/x-klaviyo-operation-aliases",
+    ),
+    # -- summaries and descriptions
+    ("summary-payload", lambda d, c: op(d).update(summary=payload(c)), "ok", ""),
+    ("description-payload", lambda d, c: op(d).update(description=payload(c)), "ok", ""),
+    (
+        "description-escapes",
+        lambda d, c: op(d).update(description="\\N{BULLET} \\x41 \\u0041 \\ trailing\\"),
+        "ok",
+        "",
+    ),
+    (
+        "description-control-chars",
+        lambda d, c: op(d).update(description="nul\x00 bell\x07 ff\x0c ls\u2028 ps\u2029 end\r"),
+        "ok",
+        "",
+    ),
+    ("description-surrogate", lambda d, c: op(d).update(description="half \ud800 pair"), "ok", ""),
+    ("summary-list", lambda d, c: op(d).update(summary=["a"]), "error", "/get/summary"),
+    (
+        "param-description-payload",
+        lambda d, c: param(d, "fields[profile]").update(description=payload(c)),
+        "ok",
+        "",
+    ),
+    (
+        "schema-description-payload",
+        lambda d, c: schema(d, "ProfileLocation").update(description=payload(c)),
+        "ok",
+        "",
+    ),
+    (
+        "property-description-payload",
+        lambda d, c: schema(d, "ProfileLocation")["properties"]["city"].update(
+            description=payload(c)
+        ),
+        "ok",
+        "",
+    ),
+    # -- schema and property names
+    ("schema-name-payload", lambda d, c: rename_schema(d, "ProfileLocation", payload(c)), "ok", ""),
+    ("schema-name-model", lambda d, c: rename_schema(d, "ProfileLocation", "Model"), "ok", ""),
+    ("schema-name-keyword", lambda d, c: rename_schema(d, "ProfileLocation", "None"), "ok", ""),
+    (
+        "schema-names-collide",
+        lambda d, c: rename_schema(d, "ProfileLocation", "profile enum"),
+        "ok",
+        "",
+    ),
+    (
+        "property-name-payload",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(
+            {payload(c): {"type": "string"}}
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "property-names-runtime",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(
+            {n: {"type": "string"} for n in ("to_dict", "_data", "field", "str", "self", "$city")}
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "property-names-collide",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(
+            {"zipCode": {"type": "string"}, "zip_code": {"type": "integer"}}
+        ),
+        "ok",
+        "",
+    ),
+    # -- enum values
+    ("enum-payload", enum_values(["email", payload("x"), "a\"b'c\\d\n"]), "ok", ""),
+    ("enum-floats", enum_values([1.5, 2.5]), "ok", ""),
+    ("enum-mixed", enum_values(["a", 1, True, 2.5]), "ok", ""),
+    ("enum-objects", enum_values([{"a": 1}, [1]]), "ok", ""),
+    ("enum-duplicates", enum_values(["email", "email"]), "ok", ""),
+    ("enum-empty", enum_values([]), "error", "/enum"),
+    # -- info
+    ("title-quote-newline", lambda d, c: d["info"].update(title='Klaviyo "API"\nline 2'), "ok", ""),
+    ("title-payload", lambda d, c: d["info"].update(title=payload(c)), "ok", ""),
+    ("title-surrogate", lambda d, c: d["info"].update(title="half \udfff"), "ok", ""),
+    ("title-number", lambda d, c: d["info"].update(title=3), "error", "#/info/title"),
+    (
+        "version-newline",
+        lambda d, c: d["info"].update(version="2026-07-15\nx: y"),
+        "error",
+        "#/info/version",
+    ),
+    (
+        "version-payload",
+        lambda d, c: d["info"].update(version=payload(c)),
+        "error",
+        "#/info/version",
+    ),
+    ("version-pre", lambda d, c: d["info"].update(version="2026-07-15.pre"), "ok", ""),
+    ("version-not-a-date", lambda d, c: d["info"].update(version="v3"), "ok", ""),
+    # -- servers
+    (
+        "server-payload",
+        lambda d, c: d["servers"][0].update(url=payload(c)),
+        "error",
+        "#/servers/0/url",
+    ),
+    (
+        "server-javascript",
+        lambda d, c: d["servers"][0].update(url="javascript:x()"),
+        "error",
+        "#/servers/0/url",
+    ),
+    (
+        "server-url-legal-code",
+        lambda d, c: d["servers"][0].update(url=f"https://a.klaviyo.com/'+{touch(c)}+'"),
+        "ok",
+        "",
+    ),
+    (
+        "servers-not-list",
+        lambda d, c: d.update(servers="https://a.klaviyo.com"),
+        "error",
+        "#/servers",
+    ),
+    (
+        "operation-server-payload",
+        lambda d, c: op(d).update(servers=[{"url": payload(c)}]),
+        "error",
+        "/get/servers/0/url",
+    ),
+    # -- structure
+    ("ref-chain-3000", lambda d, c: ref_chain(d, 3000), "error", "#/components/schemas/Chain"),
+    (
+        "schema-40-deep",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(deep=deep(40)),
+        "ok",
+        "",
+    ),
+    (
+        "dangling-ref",
+        lambda d, c: d["components"]["schemas"].pop("ProfileLocation"),
+        "error",
+        "$ref '#/components/schemas/ProfileLocation' does not resolve",
+    ),
+    (
+        "array-without-items",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(tags={"type": "array"}),
+        "ok",
+        "",
+    ),
+    (
+        "integer-with-string-enum",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(
+            kind={"type": "integer", "enum": ["A", "B"], "default": "A"}
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "param-schema-string",
+        lambda d, c: param(d, "fields[profile]").update(schema="array"),
+        "error",
+        "/get/parameters/4/schema",
+    ),
+    (
+        "response-content-list",
+        lambda d, c: op(d)["responses"]["200"].update(content=["json"]),
+        "error",
+        "/get/responses/200/content",
+    ),
+    (
+        "pagination-not-string",
+        lambda d, c: op(d).update({"x-klaviyo-pagination": ["cursor"]}),
+        "error",
+        "/get/x-klaviyo-pagination",
+    ),
+    ("deprecated-string", lambda d, c: op(d).update(deprecated="yes"), "error", "/get/deprecated"),
+    (
+        "required-string",
+        lambda d, c: schema(d, "ProfileLocation").update(required="city"),
+        "error",
+        "#/components/schemas/ProfileLocation/required",
+    ),
+    (
+        "minimum-string",
+        lambda d, c: schema(d, "ProfileLocation")["properties"]["city"].update(minLength="fast"),
+        "error",
+        "#/components/schemas/ProfileLocation/properties/city/minLength",
+    ),
+    (
+        "operation-not-object",
+        lambda d, c: d["paths"]["/api/profiles/{id}"].update(get="x"),
+        "error",
+        "#/paths/~1api~1profiles~1{id}/get",
+    ),
+    (
+        "description-in-properties-named-default",
+        lambda d, c: schema(d, "ProfileLocation")["properties"].update(
+            default={"type": "array"}, example={"type": "integer", "enum": ["x"]}
+        ),
+        "ok",
+        "",
+    ),
+]
+# Whole-text mutations (what json.dumps cannot produce).
+TEXT_CASES: list[tuple[str, Callable[[str], str], str]] = [
+    ("json-nan", lambda t: t.replace('"minimum": 1', '"minimum": NaN', 1), "#"),
+    ("json-truncated", lambda t: t[: len(t) // 3], "#"),
+    (
+        "schema-3000-deep",
+        lambda t: with_deep_schema(t, 1500),
+        "#/components/schemas/ProfileLocation",
+    ),
+    (
+        "json-3000-deep-arrays",
+        lambda t: t[:-1] + ', "x-deep": ' + "[" * 3000 + "]" * 3000 + "}",
+        "#/x-deep",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def canary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("canary") / "EXECUTED"
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    out = tmp_path_factory.mktemp("mutations") / "baseline"
+    result = generate("--no-legacy", "--current", str(REAL), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out, _snapshot(out)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_enough_mutations() -> None:
+    assert len(CASES) + len(TEXT_CASES) >= 60
+    assert len({c[0] for c in CASES} | {c[0] for c in TEXT_CASES}) == len(CASES) + len(TEXT_CASES)
+
+
+def _run(
+    text: str, tmp_path: Path, baseline: tuple[Path, dict[str, bytes]]
+) -> tuple[Any, Path, Path]:
+    spec = tmp_path / "mutated.json"
+    spec.write_text(text, encoding="utf-8", errors="surrogatepass")
+    out = tmp_path / "out"
+    shutil.copytree(baseline[0], out)
+    result = generate("--no-legacy", "--current", str(spec), "--out", str(out))
+    return result, spec, out
+
+
+def _assert_clean_error(result: Any, where: str, out: Path, before: dict[str, bytes]) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("klaviyo-codegen: error: mutated.json#"), lines[0]
+    assert "internal error" not in lines[0], lines[0]
+    assert where in lines[0], lines[0]
+    assert _snapshot(out) == before, "the previous output changed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "mutate", "expect", "where"), CASES, ids=[c[0] for c in CASES])
+def test_mutation(
+    name: str,
+    mutate: Mutation,
+    expect: str,
+    where: str,
+    tmp_path: Path,
+    canary: Path,
+    baseline: tuple[Path, dict[str, bytes]],
+) -> None:
+    doc = json.loads(TEXT)
+    mutate(doc, str(canary))
+    result, spec, out = _run(json.dumps(doc), tmp_path, baseline)
+    try:
+        if expect == "error":
+            _assert_clean_error(result, where, out, baseline[1])
+            return
+        assert result.exit_code == 0, (result.output, result.exception)
+        prefixes = ("klaviyo-codegen: warning: mutated.json#", "klaviyo-codegen: warning: specs/")
+        for line in result.stderr.splitlines():
+            assert line.startswith(prefixes), line
+        report = exercise(out / "src", spec)
+        assert report["missing"] == [] and report["extra"] == []
+        assert report["problems"] == []
+        assert report["calls"] == 2 * len(report["operations"])
+    finally:
+        assert not canary.exists(), f"{name}: the canary payload was executed"
+
+
+@pytest.mark.parametrize(("name", "edit", "where"), TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_text_mutation(
+    name: str,
+    edit: Callable[[str], str],
+    where: str,
+    tmp_path: Path,
+    baseline: tuple[Path, dict[str, bytes]],
+) -> None:
+    text = edit(TEXT)
+    assert text != TEXT
+    result, _, out = _run(text, tmp_path, baseline)
+    _assert_clean_error(result, where, out, baseline[1])
+
+
+def test_canary_works(tmp_path: Path) -> None:
+    """Each part of the payload runs when pasted unescaped into its context (so an escaping
+    gap either runs the canary or leaves code that does not compile: both fail a case)."""
+    canary = tmp_path / "EXECUTED"
+    t = touch(str(canary))
+    for code in (f'x = """"""\n{t}\n""""""', f'x = "" + {t} + ""', f'x = f"{{{t}}}"'):
+        assert t in payload(str(canary))
+        with contextlib.suppress(TypeError):  # "" + None: the file is created first
+            exec(code, {})
+        assert canary.exists(), code
+        canary.unlink()
