@@ -722,11 +722,15 @@ class Builder:
         op_id = op["operationId"]
         name = naming.method_name(op_id)
         if name != op_id:
+            why = (
+                "would shadow a builtin in annotations"
+                if op_id.isidentifier() and op_id in naming.ANNOTATION_BUILTINS
+                else "is not a Python identifier"
+            )
             warn(
                 self.label,
                 pointer([*where, "operationId"]),
-                f"operationId {shown(op_id)} is not a Python identifier; its method is named "
-                f"{name!r}",
+                f"operationId {shown(op_id)} {why}; its method is named {name!r}",
             )
         tag = (op.get("tags") or ["Default"])[0]
         hint = naming.pascal(op_id)

@@ -404,9 +404,10 @@ def render(
             lctx = {**ctx, "api": legacy}
             _write(lpkg / "__init__.py", env, "legacy_init.py.jinja", lctx)
             render_api(env, legacy, lpkg, legacy=True)
-        if format_code:
-            ruff_format(tmp, current.source_label)
+        problem = ruff_format(tmp, current.source_label) if format_code else None
         verifier.run(tmp / "src", current.source_label)
+        if problem:
+            raise SpecError(current.source_label, "#", problem)
         files, size = 0, 0
         for path in tmp.rglob("*"):
             if path.is_file():
@@ -421,20 +422,23 @@ def render(
     return RenderResult(files, size)
 
 
-def ruff_format(path: Path, label: str = "spec") -> None:
-    """Sort imports and format the generated sources with the pinned ruff (same bytes anywhere)."""
+def ruff_format(path: Path, label: str = "spec") -> str | None:
+    """Sort imports and format the generated sources with the pinned ruff (same bytes anywhere).
+
+    Returns ruff's complaint when it cannot (the import check that follows names the cause
+    more precisely, so the caller reports that first).
+    """
     ruff = [sys.executable, "-m", "ruff"]
     steps = [
-        [*ruff, "check", "--fix", "--quiet", "--no-cache", "--select", "I", "--exit-zero"],
-        [*ruff, "format", "--quiet", "--no-cache"],
+        [*ruff, "check", "--fix", "--no-cache", "--select", "I", "--exit-zero"],
+        [*ruff, "format", "--no-cache"],
     ]
     for cmd in steps:
         proc = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             first = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[0]
-            raise SpecError(
-                label, "#", f"the generated code does not compile (ruff: {first[:300]})"
-            )
+            return f"the generated code does not compile (ruff: {first[:300]})"
+    return None
 
 
 # Runs in fresh interpreters (started early, while the tree is rendered: they import httpx and

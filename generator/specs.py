@@ -338,13 +338,18 @@ def walk_objects(
         if isinstance(item, dict):
             yield item, at
             names_map = bool(at) and at[-1] in _NAME_MAPS
-            for key, value in item.items():
-                if isinstance(value, (dict, list)) and (names_map or key not in skip):
-                    stack.append((value, [*at, key]))
+            children = [
+                (value, [*at, key])
+                for key, value in item.items()
+                if isinstance(value, (dict, list)) and (names_map or key not in skip)
+            ]
         elif isinstance(item, list):
-            for i, value in enumerate(item):
-                if isinstance(value, (dict, list)):
-                    stack.append((value, [*at, i]))
+            children = [
+                (value, [*at, i]) for i, value in enumerate(item) if isinstance(value, (dict, list))
+            ]
+        else:
+            continue
+        stack.extend(reversed(children))  # popped in document order
 
 
 def check_basics(doc: dict[str, Any], label: str) -> None:
@@ -477,6 +482,8 @@ class _Checker:
                     self.error([*where, method], f"unknown HTTP method {method!r}")
                     continue
                 self.check_operation(route, method, op, shared, seen_ids)
+        if not seen_ids and not self.errors:
+            self.error(["paths"], "no operations (no operation with an operationId)")
 
     def check_servers(self, servers: Any, where: list[Any]) -> None:
         if servers is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from click.testing import CliRunner
 
 from generator import specs
 from generator.cli import main
+from tests.conftest import SHARED_SPECS
+from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
 
 GOLDEN_SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
 
@@ -30,16 +34,75 @@ def test_yaml_spec_generates_the_same_package_as_json(tmp_path: Path) -> None:
     assert outs[0] == outs[1].replace("bracketed.yaml", "bracketed_params.json")
 
 
-def test_lookup_order_spec_dir_then_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
-    for folder in (first, second):
-        folder.mkdir()
+def test_lookup_order_flag_env_cache_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag, env, cwd, shared = (tmp_path / n for n in ("flag", "env", "cwd", "shared"))
+    cache = cwd / specs.CACHE_NAME
+    for folder in (flag, env, cache, shared):
+        folder.mkdir(parents=True)
         (folder / "x.json").write_text("{}")
-    monkeypatch.setenv("KLAVIYO_SPEC_DIR", str(second))
-    assert specs.locate("x.json", first) == first / "x.json"
-    assert specs.locate("x.json") == second / "x.json"
-    with pytest.raises(FileNotFoundError, match=r"not found in: .*b.*shared"):
-        specs.locate("missing.json")
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(specs, "shared_dirs", lambda: [shared])
+    monkeypatch.setenv("KLAVIYO_SPEC_DIR", str(env))
+    assert specs.search_dirs(flag) == [flag, env, cache.resolve(), shared]
+    assert specs.find("x.json", flag) == (flag / "x.json", True)
+    assert specs.find("x.json") == (env / "x.json", True)
+    monkeypatch.delenv("KLAVIYO_SPEC_DIR")
+    assert specs.find("x.json") == (cache.resolve() / "x.json", True)
+    (cache / "x.json").unlink()
+    assert specs.find("x.json") == (shared / "x.json", True)
+    # a path is used as given (not looked up, no checksum)
+    assert specs.find(str(flag / "x.json")) == (flag / "x.json", False)
+    with pytest.raises(FileNotFoundError, match=r"not found in: .*flag.*spec-cache.*shared"):
+        specs.find("missing.json", flag)
+
+
+def test_every_command_prints_the_lookup_order() -> None:
+    def squeezed(text: str) -> str:  # click wraps help text (also at hyphens)
+        return "".join(text.split())
+
+    for command in ("generate", "check", "fetch"):
+        text = CliRunner().invoke(main, [command, "--help"]).output
+        assert squeezed(specs.LOOKUP) in squeezed(text), command
+    text = CliRunner().invoke(main, ["--help"]).output
+    assert squeezed("--spec-dir, then $KLAVIYO_SPEC_DIR, then ./.spec-cache") in squeezed(text)
+
+
+def test_not_found_is_one_line_with_the_lookup_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["generate", "--no-legacy", "--current", "nope.json", "--out", "out"]
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "spec nope.json not found in:" in line
+    assert str(tmp_path / specs.CACHE_NAME) in line
+    assert specs.LOOKUP in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_checksum_applies_to_files_found_by_name_not_to_paths(tmp_path: Path) -> None:
+    name = "klaviyo-stable-2026-07-15.json"
+    doc = json.loads((SHARED_SPECS / name).read_text(encoding="utf-8"))
+    doc["info"]["title"] = "Changed by the user"
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / name).write_text(json.dumps(doc), encoding="utf-8")
+    by_name = CliRunner().invoke(
+        main,
+        ["generate", "--no-legacy", "--spec-dir", str(folder), "--current", name, "--out", "a"],
+    )
+    assert by_name.exit_code == 2
+    assert "sha256" in by_name.stderr and "does not match specs/sources.yaml" in by_name.stderr
+    as_path = CliRunner().invoke(
+        main,
+        ["generate", "--no-legacy", "--current", str(folder / name), "--out", str(tmp_path / "b")],
+    )
+    assert as_path.exit_code == 0, as_path.output
+    assert "Changed by the user" in (tmp_path / "b" / "README.md").read_text(encoding="utf-8")
 
 
 def _refused_url() -> str:
@@ -68,3 +131,72 @@ def test_fetch_reports_specs_already_present() -> None:
     result = CliRunner().invoke(main, ["fetch"])
     assert result.exit_code == 0, result.output
     assert "klaviyo-stable-2026-07-15.json: present at" in result.output
+
+
+def _serve(files: dict[str, bytes]) -> Callable[[RecordedRequest], Respond]:
+    def answer(request: RecordedRequest) -> Respond:
+        name = urllib.parse.unquote(request.path.rsplit("/", 1)[-1])
+        return Respond(200, body=files[name]) if name in files else Respond(404)
+
+    return answer
+
+
+@pytest.fixture
+def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current directory is a checkout with no ../shared beside it and no spec env var."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(specs, "shared_dirs", lambda: [tmp_path / "shared" / "specs"])
+    monkeypatch.delenv("KLAVIYO_SPEC_DIR", raising=False)
+    monkeypatch.delenv("KLAVIYO_SPEC_MIRROR", raising=False)
+    return root
+
+
+def test_fresh_clone_fetches_into_the_cache_then_generates(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's path for a clone without ../shared: fetch (a loopback server stands in
+    for the upstream URLs through KLAVIYO_SPEC_MIRROR), then generate with default flags."""
+    sources = specs.load_sources()
+    files = {s.file: (SHARED_SPECS / s.file).read_bytes() for s in sources}
+    before = CliRunner().invoke(main, ["generate", "--out", str(clone / "out")])
+    assert before.exit_code == 2
+    assert "klaviyo-codegen fetch" in before.stderr
+    with LoopbackServer(default=_serve(files)) as server:
+        monkeypatch.setenv("KLAVIYO_SPEC_MIRROR", server.url + "/mirror/")
+        fetched = CliRunner().invoke(main, ["fetch"])
+        assert fetched.exit_code == 0, fetched.output
+        assert fetched.output.count("downloaded to") == len(sources)
+        assert sorted(p.name for p in (clone / specs.CACHE_NAME).iterdir()) == sorted(files)
+        assert sorted(r.path for r in server.requests) == sorted(f"/mirror/{f}" for f in files)
+        again = CliRunner().invoke(main, ["fetch"])
+        assert again.exit_code == 0
+        assert again.output.count("present at") == len(sources)
+        assert len(server.requests) == len(files)  # nothing downloaded twice
+    result = CliRunner().invoke(main, ["generate", "--out", str(clone / "out")])
+    assert result.exit_code == 0, result.output
+    assert "395 operations (345 current, 50 legacy)" in result.output
+
+
+def test_fetch_refuses_a_download_with_the_wrong_checksum(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {s.file: b'{"openapi": "3.0.2"}' for s in specs.load_sources()}
+    with LoopbackServer(default=_serve(files)) as server:
+        result = CliRunner().invoke(main, ["fetch", "--mirror", server.url])
+    assert result.exit_code == 2
+    assert result.stderr.count("not saved") == len(files)
+    assert not (clone / specs.CACHE_NAME).exists()
+
+
+def test_fetch_reports_a_present_file_with_the_wrong_checksum(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = clone / specs.CACHE_NAME
+    cache.mkdir()
+    (cache / "klaviyo-stable-2026-07-15.json").write_text("{}")
+    result = CliRunner().invoke(main, ["fetch", "--mirror", _refused_url()])
+    assert result.exit_code == 2
+    assert "present at" in result.stderr and "verify or remove it" in result.stderr
+    assert (cache / "klaviyo-stable-2026-07-15.json").read_text() == "{}"

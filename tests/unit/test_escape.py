@@ -1,0 +1,87 @@
+"""The escaping functions: whatever the text, the result stays inside its context."""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import tomllib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator import escape, naming
+
+# Text biased towards what breaks contexts: quotes, backslashes, braces, controls, separators.
+NASTY = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("\"'\\{}#|<>`\n\r\t\x00\x0b\x0c\x1b\x85\u2028\u2029\ud800$[]")),
+        st.characters(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(NASTY)
+def test_docstring_cannot_be_closed_and_keeps_the_text(text: str) -> None:
+    source = f'def f():\n    """{escape.docstring(text)}"""\n'
+    tree = ast.parse(source)  # compiles: nothing escaped the docstring
+    func = tree.body[0]
+    assert isinstance(func, ast.FunctionDef) and len(func.body) == 1
+    doc = ast.get_docstring(func, clean=False)
+    assert doc is not None
+    # printable text survives as it was (controls are shown as \\xNN, \r as a newline)
+    for ch in text:
+        if ch.isprintable() and ch not in "\\":
+            assert ch in doc
+
+
+@settings(max_examples=400, deadline=None)
+@given(NASTY)
+def test_py_str_round_trips(text: str) -> None:
+    assert ast.literal_eval(escape.py_str(text)) == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(NASTY)
+def test_toml_str_round_trips(text: str) -> None:
+    parsed = tomllib.loads(f"x = {escape.toml_str(text)}\n")
+    expected = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    assert parsed == {"x": expected}
+
+
+@settings(max_examples=400, deadline=None)
+@given(NASTY)
+def test_identifiers_are_ascii_names(text: str) -> None:
+    for name in (escape.identifier(text), naming.snake(text), naming.pascal(text)):
+        assert name.isascii() and name.isidentifier(), name
+        assert not keyword.iskeyword(name)
+        assert not name.startswith("_")
+
+
+@settings(max_examples=200, deadline=None)
+@given(NASTY)
+def test_markdown_is_one_line_without_pipes_or_html(text: str) -> None:
+    out = escape.markdown(text)
+    assert "\n" not in out and "\r" not in out
+    assert "<" not in out and ">" not in out
+    assert "|" not in out.replace("\\|", "")
+
+
+def test_identifiers_do_not_fold_together() -> None:
+    # Python folds identifiers with NFKC: ﬁle is file. Generated names stay ASCII and distinct.
+    assert naming.snake("ﬁle") == "file"
+    assert naming.snake("日本") != naming.snake("中国")
+    assert naming.pascal("None") == "None_"
+    assert naming.method_name("list") == "list_"
+
+
+def test_py_literal_refuses_what_has_no_literal() -> None:
+    for bad in (float("nan"), float("inf"), [1], {"a": 1}):
+        try:
+            escape.py_literal(bad)
+        except TypeError:
+            continue
+        raise AssertionError(bad)
+    assert escape.py_literal(1.5) == "1.5"
+    assert escape.py_literal(None) == "None"

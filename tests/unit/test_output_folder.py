@@ -1,0 +1,157 @@
+"""The output folder is the user's: the generator replaces only what it wrote (its stamp),
+never deletes anything else, and never swaps in a package that does not compile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator import render
+from generator.cli import main
+from tests.support.packages import generate
+
+SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
+
+
+def gen(out: Path | str, *extra: str) -> Any:
+    return generate("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def user_project(root: Path) -> Path:
+    (root / ".git" / "refs").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("print('mine')\n")
+    (root / "notes.txt").write_text("do not delete\n")
+    return root
+
+
+def one_error(result: Any) -> str:
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    line: str = lines[0]
+    return line
+
+
+def test_a_folder_with_user_files_is_refused_and_left_intact(tmp_path: Path) -> None:
+    project = user_project(tmp_path / "project")
+    before = snapshot(project)
+    line = one_error(gen(project))
+    assert "refusing to replace it" in line
+    assert render.STAMP in line and "--force" in line
+    assert snapshot(project) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # no temp dirs left
+
+
+def test_out_dot_inside_a_project_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = user_project(tmp_path / "project")
+    before = snapshot(project)
+    monkeypatch.chdir(project)
+    one_error(gen("."))
+    assert snapshot(project) == before
+
+
+def test_force_replaces_a_folder_that_is_not_ours(tmp_path: Path) -> None:
+    project = user_project(tmp_path / "project")
+    result = gen(project, "--force")
+    assert result.exit_code == 0, result.output
+    assert (project / render.STAMP).is_file()
+    assert not (project / "notes.txt").exists()
+
+
+def test_regenerating_over_its_own_output_works_and_is_stable(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    first = snapshot(out)
+    assert render.STAMP in first
+    assert b"2026" not in first[render.STAMP].split(b"revision")[0]  # no timestamps
+    result = gen(out)
+    assert result.exit_code == 0, result.output
+    assert snapshot(out) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
+
+
+def test_an_empty_folder_is_used(tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert gen(out).exit_code == 0
+    assert (out / render.STAMP).is_file()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = gen(target)  # a usage error (click checks the option)
+    assert result.exit_code == 2
+    assert "is a file" in result.stderr
+    assert target.read_text() == "x"
+
+
+def test_a_stale_backup_folder_that_is_not_ours_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    stale = tmp_path / ".client.old"
+    stale.mkdir()
+    (stale / "precious.txt").write_text("mine")
+    assert gen(out).exit_code == 0
+    assert (stale / "precious.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".client.old", "client"]
+
+
+def test_a_stale_backup_folder_of_ours_is_removed(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    assert gen(tmp_path / ".client.old").exit_code == 0  # a leftover of an interrupted swap
+    assert gen(out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
+
+
+@pytest.mark.parametrize("formatted", [True, False], ids=["formatted", "no-format"])
+@pytest.mark.parametrize(
+    "broken",
+    ["def broken(:\n", "raise RuntimeError('boom at import')\n"],
+    ids=["syntax-error", "import-error"],
+)
+def test_a_package_that_does_not_compile_never_replaces_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, formatted: bool
+) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    before = snapshot(out)
+    real = render.render_api
+
+    def render_api_and_break(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        root: Path = args[2]
+        (root / "resources" / "zz_broken.py").write_text(broken, encoding="utf-8")
+
+    monkeypatch.setattr(render, "render_api", render_api_and_break)
+    line = one_error(gen(out, *([] if formatted else ["--no-format"])))
+    assert "the generated package does not import" in line or "does not compile" in line, line
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
+
+
+def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    args = ["check", "--no-legacy", "--current", str(SPEC), "--out", str(out)]
+    (out / ".mypy_cache").mkdir()
+    (out / ".mypy_cache" / "x.json").write_text("{}")
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (out / render.STAMP).unlink()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"missing: {render.STAMP}" in result.stderr
