@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    := generated/klaviyo-client
 PKG    := $(OUT)/src/klaviyo_client
 
-.PHONY: all setup generate test check lint typecheck drift bench clean
+.PHONY: all setup generate fetch test check lint typecheck drift bench clean
 
 all: generate
 
@@ -22,6 +22,10 @@ setup: $(STAMP)
 ## generate: the client package from the default specs (specs/sources.yaml) into generated/
 generate: $(STAMP)
 	$(BIN)/klaviyo-codegen generate --out $(OUT)
+
+## fetch: download the specs listed in specs/sources.yaml that are not found into ./.spec-cache
+fetch: $(STAMP)
+	$(BIN)/klaviyo-codegen fetch
 
 ## test: the whole test suite
 test: $(STAMP)

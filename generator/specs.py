@@ -355,8 +355,8 @@ def walk_objects(
 def check_basics(doc: dict[str, Any], label: str) -> None:
     """What everything after loading relies on: OpenAPI 3, info, a revision, some paths.
 
-    Also refuses a document nested deeper than :data:`MAX_DEPTH` (no later step recurses
-    further than that).
+    (Nesting deeper than :data:`MAX_DEPTH` is refused by :func:`validate`; normalization
+    does not recurse.)
     """
     errors: list[SpecError] = []
     version = doc.get("openapi")
@@ -389,37 +389,7 @@ def check_basics(doc: dict[str, Any], label: str) -> None:
         errors.append(SpecError(label, "#/paths", "missing or not an object"))
     elif not paths:
         errors.append(SpecError(label, "#/paths", "no operations"))
-    if _depth_exceeds(doc, MAX_DEPTH):
-        errors.append(
-            SpecError(label, _first_too_deep(doc), f"nested deeper than {MAX_DEPTH} levels")
-        )
     SpecErrors.raise_if(errors)
-
-
-def _depth_exceeds(doc: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(doc, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
-    return False
-
-
-def _first_too_deep(doc: Any) -> str:
-    stack: list[tuple[Any, list[Any]]] = [(doc, [])]
-    while stack:
-        node, at = stack.pop()
-        if len(at) > MAX_DEPTH:
-            return pointer(at)
-        if isinstance(node, dict):
-            stack.extend((v, [*at, k]) for k, v in node.items() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((v, [*at, i]) for i, v in enumerate(node) if isinstance(v, (dict, list)))
-    return "#"
 
 
 class _Checker:
@@ -447,11 +417,11 @@ class _Checker:
 
     def run(self) -> None:
         doc = self.doc
+        self.check_refs()
         info = doc["info"]
         if "description" in info and not isinstance(info["description"], str):
             self.error(["info", "description"], "must be a string")
         self.check_servers(doc.get("servers"), ["servers"])
-        self.check_refs()
         self.check_schemas()
         self.check_all_of_cycles()
         seen_ids: dict[str, str] = {}
@@ -853,10 +823,37 @@ def validate(doc: dict[str, Any], label: str) -> None:
     model (pydantic) is a last check whose first complaint is reported.
     """
     check_basics(doc, label)
+    too_deep = _too_deep(doc)
+    if too_deep is not None:
+        raise SpecError(label, too_deep, f"nested deeper than {MAX_DEPTH} levels")
     checker = _Checker(doc, label)
     checker.run()
     SpecErrors.raise_if(checker.errors)
     _check_with_openapi_model(doc, label)
+
+
+def _too_deep(doc: Any) -> str | None:
+    """The pointer of the first value nested deeper than :data:`MAX_DEPTH`, if any (the
+    builder and the checks that follow recurse at most that deep)."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    else:
+        return None
+    paths: list[tuple[Any, list[Any]]] = [(doc, [])]  # again, keeping paths (rare)
+    while paths:
+        node, at = paths.pop()
+        if len(at) > MAX_DEPTH:
+            return pointer(at)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        paths.extend((v, [*at, k]) for k, v in items if isinstance(v, (dict, list)))
+    return "#"
 
 
 def _check_with_openapi_model(doc: dict[str, Any], label: str) -> None:

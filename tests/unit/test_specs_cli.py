@@ -200,3 +200,15 @@ def test_fetch_reports_a_present_file_with_the_wrong_checksum(
     assert result.exit_code == 2
     assert "present at" in result.stderr and "verify or remove it" in result.stderr
     assert (cache / "klaviyo-stable-2026-07-15.json").read_text() == "{}"
+
+
+def test_readme_documents_the_path_for_a_clone_without_shared() -> None:
+    readme = (specs.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Get the specs", 1)[1].split("\n## ", 1)[0]
+    order = ["`--spec-dir DIR`", "`$KLAVIYO_SPEC_DIR`", "`./.spec-cache`", "`../shared/specs`"]
+    positions = [section.index(item) for item in order]
+    assert positions == sorted(positions)
+    for needed in ("make fetch", "make generate", "$KLAVIYO_SPEC_MIRROR", "--no-legacy", "sha256"):
+        assert needed in section, needed
+    makefile = (specs.ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "fetch: $(STAMP)\n\t$(BIN)/klaviyo-codegen fetch\n" in makefile
