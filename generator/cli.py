@@ -215,8 +215,8 @@ def _reported(what: str) -> Iterator[None]:
         yield
     except SpecErrors as exc:
         _fail(*(str(e) for e in exc.errors))
-    except (SpecError, FileNotFoundError, OutputError) as exc:
-        _fail(str(exc))
+    except (SpecError, OSError, OutputError) as exc:  # OSError: not found, permissions, …
+        _fail(" ".join(str(exc).split()))
     except Exception as exc:  # a generator bug: still one line, with where it happened
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(frame.filename).name}:{frame.lineno}"
@@ -372,13 +372,11 @@ def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
         except FileNotFoundError:
             found = None
         if found is not None:
-            digest = hashlib.sha256(found.read_bytes()).hexdigest()
-            if source.sha256 and digest != source.sha256:
+            wrong = _wrong_checksum(source, found.read_bytes())
+            if wrong:
                 failed = True
                 click.echo(
-                    f"{source.file}: present at {found} but its sha256 {digest} is not "
-                    f"{source.sha256} (specs/sources.yaml): verify or remove it",
-                    err=True,
+                    f"{source.file}: present at {found} but {wrong}: verify or remove it", err=True
                 )
             else:
                 click.echo(f"{source.file}: present at {found}")
@@ -393,14 +391,10 @@ def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
                 f"{source.file}: cannot download {url} ({exc}); looked in: {looked}", err=True
             )
             continue
-        digest = hashlib.sha256(data).hexdigest()
-        if source.sha256 and digest != source.sha256:
+        wrong = _wrong_checksum(source, data)
+        if wrong:
             failed = True
-            click.echo(
-                f"{source.file}: downloaded {url} but its sha256 {digest} is not "
-                f"{source.sha256} (listed in specs/sources.yaml); not saved",
-                err=True,
-            )
+            click.echo(f"{source.file}: downloaded {url} but {wrong}; not saved", err=True)
             continue
         dest = target / source.file
         target.mkdir(parents=True, exist_ok=True)
@@ -410,6 +404,13 @@ def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
         click.echo(f"{source.file}: downloaded to {dest}")
     if failed:
         sys.exit(EXIT_SPEC)
+
+
+def _wrong_checksum(source: specs.Source, data: bytes) -> str | None:
+    digest = hashlib.sha256(data).hexdigest()
+    if source.sha256 and digest != source.sha256:
+        return f"its sha256 {digest} is not {source.sha256} (listed in specs/sources.yaml)"
+    return None
 
 
 def _download(url: str, timeout: float) -> bytes:
