@@ -24,6 +24,7 @@ import unicodedata
 # (NUL is not even allowed in source), characters str.splitlines() breaks on, lone surrogates.
 _DOC_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _QUOTE_RUN = re.compile(r'"(?=")')
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -36,9 +37,11 @@ def docstring(text: str) -> str:
 
     Backslashes are doubled (no escape sequence survives), every ``"`` followed by another
     ``"`` is escaped and a final ``"`` gets a space after it (so no run of three quotes can
-    form), control characters are shown as ``\\xNN``. ``\\r\\n``/``\\r`` become newlines.
+    form), control characters are shown as ``\\xNN``. ``\\r\\n``/``\\r`` become newlines,
+    tabs four spaces, and no line ends in spaces.
     """
     out = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\", "\\\\")
+    out = _TRAILING_SPACE.sub("\n", out.replace("\t", "    "))  # what lint rejects in source
     out = _DOC_UNSAFE.sub(_visible, out)
     out = _QUOTE_RUN.sub('\\\\"', out)
     if out.endswith('"'):

@@ -289,7 +289,7 @@ class Builder:
     # -- names ------------------------------------------------------------------------------
 
     def _unique_class(self, hint: str) -> str:
-        base = naming.class_name(hint)
+        base = naming.class_name(hint, self.reserved.classes)
         name = base
         n = 2
         while name in self.taken:

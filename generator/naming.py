@@ -63,11 +63,12 @@ def pascal(text: str) -> str:
     return identifier(out, "Value")
 
 
-def class_name(name: str) -> str:
-    """Class name for a component schema: keep the spec's PascalCase name where valid."""
+def class_name(name: str, reserved: Iterable[str] = ()) -> str:
+    """Class name for a component schema: keep the spec's PascalCase name where valid, unless
+    it is a name the generated modules use (``reserved``, e.g. ``OPERATIONS``)."""
     valid = name.isascii() and name.isidentifier() and name[:1].isupper()
     out = name if valid else pascal(name)
-    if out in _RESERVED_CLASSES or keyword.iskeyword(out):
+    if out in _RESERVED_CLASSES or out in reserved or keyword.iskeyword(out):
         out += "_"
     return out
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -370,6 +372,15 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     # -- schema and property names
     ("schema-name-payload", lambda d, c: rename_schema(d, "ProfileLocation", payload(c)), "ok", ""),
     ("schema-name-model", lambda d, c: rename_schema(d, "ProfileLocation", "Model"), "ok", ""),
+    (
+        "schema-names-of-the-templates",
+        lambda d, c: (
+            rename_schema(d, "GetAccountResponseCollection", "OPERATIONS"),  # responses:
+            rename_schema(d, "GetAccountResponse", "SyncResource"),  # imported by resources
+        ),
+        "ok",
+        "",
+    ),
     ("schema-name-keyword", lambda d, c: rename_schema(d, "ProfileLocation", "None"), "ok", ""),
     (
         "schema-names-collide",
@@ -649,3 +660,37 @@ def test_canary_works(tmp_path: Path) -> None:
             exec(code, {})
         assert canary.exists(), code
         canary.unlink()
+
+
+@pytest.mark.slow
+def test_all_tolerated_mutations_at_once_type_check(tmp_path: Path, canary: Path) -> None:
+    """Every mutation expected to generate, applied to one spec (those that still apply):
+    the package also passes ruff and mypy --strict (a name that shadows another only under
+    TYPE_CHECKING does not fail an import, but fails here)."""
+    doc = json.loads(TEXT)
+    applied = 0
+    renames = ("path-", "schema-name", "tag-unicode")  # last: they move what others edit
+    for _name, mutate, expect, _where in sorted(CASES, key=lambda c: c[0].startswith(renames)):
+        if expect != "ok":
+            continue
+        try:
+            mutate(doc, str(canary))
+        except (KeyError, StopIteration, TypeError):
+            continue  # what it edits was changed by an earlier mutation
+        applied += 1
+    assert applied >= 50
+    spec = tmp_path / "mutated.json"
+    spec.write_text(json.dumps(doc), encoding="utf-8", errors="surrogatepass")
+    out = tmp_path / "out"
+    result = generate("--no-legacy", "--current", str(spec), "--out", str(out))
+    assert result.exit_code == 0, (result.output, result.exception)
+    report = exercise(out / "src", spec)
+    assert report["problems"] == [] and report["missing"] == []
+    bin_dir = Path(sys.executable).parent
+    for cmd in (
+        [str(bin_dir / "ruff"), "check", "--no-cache", "."],
+        [str(bin_dir / "mypy"), "--strict", "--cache-dir", str(tmp_path / "mypy"), "src"],
+    ):
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not canary.exists()
