@@ -527,20 +527,23 @@ class _Checker:
                 self.check_schema(schema, ["components", "schemas", name])
 
     def check_schema(self, schema: dict[str, Any], where: list[Any]) -> None:
+        """A schema and everything nested in it: each keyword the generator reads, when
+        present (``null`` included), has the type it must have."""
         stack = [(schema, where)]
         while stack:
             node, at = stack.pop()
-            kind = node.get("type")
-            if kind is not None and (not isinstance(kind, str) or kind not in _SCHEMA_TYPES):
-                self.error([*at, "type"], f"unknown schema type {kind!r}")
-            for key in ("description", "title", "format", "pattern"):
+            if "type" in node:
+                kind = node["type"]
+                if not isinstance(kind, str) or kind not in _SCHEMA_TYPES:
+                    self.error([*at, "type"], f"unknown schema type {shown(kind)}")
+            for key in ("description", "title", "format", "pattern", "$ref"):
                 if key in node and not isinstance(node[key], str):
                     self.error([*at, key], "must be a string")
             for key in ("nullable", "deprecated", "readOnly", "writeOnly"):
                 if key in node and not isinstance(node[key], bool):
                     self.error([*at, key], "must be true or false")
-            props = node.get("properties")
-            if props is not None:
+            if "properties" in node:
+                props = node["properties"]
                 if not isinstance(props, dict):
                     self.error([*at, "properties"], "must be an object")
                 else:
@@ -549,23 +552,22 @@ class _Checker:
                             self.error([*at, "properties", key], "a schema must be an object")
                         elif isinstance(sub, dict):
                             stack.append((sub, [*at, "properties", key]))
-            req = node.get("required")
-            if req is not None and not (
-                isinstance(req, list) and all(isinstance(r, str) for r in req)
-            ):
-                self.error([*at, "required"], "must be a list of names")
-            items = node.get("items")
-            if items is not None:
+            if "required" in node:
+                req = node["required"]
+                if not (isinstance(req, list) and all(isinstance(r, str) for r in req)):
+                    self.error([*at, "required"], "must be a list of names")
+            if "items" in node:
+                items = node["items"]
                 if not isinstance(items, (dict, bool)):
                     self.error([*at, "items"], "a schema must be an object")
                 elif isinstance(items, dict):
                     stack.append((items, [*at, "items"]))
-            if kind == "array" and items is None:
+            elif node.get("type") == "array":
                 self.error(at, "array schema without items")
             for combo in ("oneOf", "anyOf", "allOf"):
-                members = node.get(combo)
-                if members is None:
+                if combo not in node:
                     continue
+                members = node[combo]
                 if not isinstance(members, list) or not members:
                     self.error([*at, combo], "must be a non-empty list")
                     continue
@@ -574,13 +576,13 @@ class _Checker:
                         self.error([*at, combo, i], "a schema must be an object")
                     else:
                         stack.append((sub, [*at, combo, i]))
-            extra = node.get("additionalProperties")
-            if isinstance(extra, dict):
-                stack.append((extra, [*at, "additionalProperties"]))
-            elif extra is not None and not isinstance(extra, bool):
-                self.error([*at, "additionalProperties"], "must be a schema or a boolean")
-            enum = node.get("enum")
-            if enum is not None and (not isinstance(enum, list) or not enum):
+            if "additionalProperties" in node:
+                extra = node["additionalProperties"]
+                if isinstance(extra, dict):
+                    stack.append((extra, [*at, "additionalProperties"]))
+                elif not isinstance(extra, bool):
+                    self.error([*at, "additionalProperties"], "must be a schema or a boolean")
+            if "enum" in node and (not isinstance(node["enum"], list) or not node["enum"]):
                 self.error([*at, "enum"], "must be a non-empty list")
             self.check_bounds(node, at)
 
@@ -606,7 +608,8 @@ class _Checker:
 
     def check_all_of_cycles(self) -> None:
         """An ``allOf`` that includes itself (A allOf B allOf A) describes no finite schema."""
-        schemas = self.doc.get("components", {}).get("schemas", {})
+        components = self.doc.get("components", {})
+        schemas = components.get("schemas", {}) if isinstance(components, dict) else None
         if not isinstance(schemas, dict):
             return
         edges: dict[str, list[str]] = {}
