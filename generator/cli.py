@@ -239,7 +239,8 @@ def _collect_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     default=str(DEFAULT_OUT),
     show_default=True,
     help="Output folder (the installable project). It is replaced only when it is empty or "
-    f"carries the {STAMP} stamp of an earlier generation.",
+    f"carries the {STAMP} stamp of an earlier generation; files the stamp does not list "
+    "are kept.",
 )
 @click.option("--no-format", is_flag=True, help="Skip ruff format (faster; for debugging).")
 @click.option("--strict", is_flag=True, help="Treat spec warnings as errors (exit 2).")
@@ -290,6 +291,9 @@ def generate(
         f"{result.files} files ({result.bytes / 1e6:.1f} MB), {len(lines)} spec warnings, "
         f"{elapsed:.2f}s, peak {_peak_rss_mib():.0f} MiB"
     )
+    if result.kept:
+        shown = ", ".join(result.kept[:5]) + (" …" if len(result.kept) > 5 else "")
+        click.echo(f"kept {len(result.kept)} file(s) klaviyo-codegen did not write: {shown}")
 
 
 @main.command()

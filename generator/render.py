@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,8 @@ Args:
 class RenderResult:
     files: int
     bytes: int
+    kept: list[str]
+    """Files in the output folder the generator did not write, kept in place."""
 
 
 def _env() -> jinja2.Environment:
@@ -346,11 +349,15 @@ def check_target(out: Path, *, force: bool = False) -> None:
     )
 
 
-def stamp_text(apis: dict[str, Api]) -> str:
-    """The stamp: deterministic (no time), so regenerating gives the same bytes."""
+def stamp_text(apis: dict[str, Api], files: Iterable[str] = ()) -> str:
+    """The stamp: deterministic (no time), so regenerating gives the same bytes.
+
+    ``files`` (relative paths, ``/``-separated) is the manifest of what this generation wrote:
+    the next one replaces those and keeps every other file it finds in the folder.
+    """
     lines = [
-        "# Written by klaviyo-codegen. This folder is replaced as a whole on every generation:",
-        "# files added here are deleted by the next `klaviyo-codegen generate`.",
+        "# Written by klaviyo-codegen. On the next `klaviyo-codegen generate` the files listed",
+        "# below are replaced; any other file in this folder is kept where it is.",
         f"generator = {escape.toml_str('klaviyo-codegen ' + __version__)}",
     ]
     for role, api in apis.items():
@@ -358,7 +365,73 @@ def stamp_text(apis: dict[str, Api]) -> str:
             f"{role} = {{ spec = {escape.toml_str(api.source_label)}, "
             f"revision = {escape.toml_str(api.version)} }}"
         )
+    lines.append("files = [")
+    lines.extend(f"    {escape.toml_str(name)}," for name in sorted(files))
+    lines.append("]")
     return "\n".join(lines) + "\n"
+
+
+def written_files(folder: Path) -> frozenset[str] | None:
+    """The manifest in ``folder``'s stamp, or ``None`` when the stamp has none (or is unreadable).
+
+    ``None`` means "everything in the folder was written by the generator" (stamps of earlier
+    versions carried no manifest).
+    """
+    try:
+        data = tomllib.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    files = data.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return frozenset(files)
+
+
+def _relative_files(root: Path) -> list[str]:
+    """Every file (and symlink) under ``root`` as a ``/``-separated relative path, sorted."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        # a symlink to a folder is kept as the link itself, not walked into
+        names = filenames + [d for d in dirnames if (base / d).is_symlink()]
+        out.extend((base / name).relative_to(root).as_posix() for name in names)
+    return sorted(out)
+
+
+def foreign_files(out: Path) -> list[str]:
+    """Files in a stamped output folder that the generation which stamped it did not write."""
+    if not is_ours(out):
+        return []
+    written = written_files(out)
+    if written is None:
+        return []
+    return [f for f in _relative_files(out) if f != STAMP and f not in written]
+
+
+def _keep_foreign(out: Path, tmp: Path, *, force: bool) -> list[str]:
+    """Copy the files of ``out`` the generator did not write into the new tree ``tmp``.
+
+    A user's file at a path the new generation writes is a conflict: refused (``--force``
+    replaces it with the generated one).
+    """
+    keep = foreign_files(out)
+    clashes = [f for f in keep if (tmp / f).exists() or (tmp / f).is_symlink()]
+    if clashes and not force:
+        shown = ", ".join(clashes[:5]) + (f" … ({len(clashes)} files)" if len(clashes) > 5 else "")
+        raise OutputError(
+            f"--out {out}: klaviyo-codegen now writes {shown}, which it did not write before "
+            "(a file of yours?): refusing to replace it. Move it away, or pass --force to "
+            "replace it with the generated file"
+        )
+    kept = [f for f in keep if f not in clashes]
+    for rel in kept:
+        source, target = out / rel, tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        else:
+            shutil.copy2(source, target)
+    return kept
 
 
 def render(
@@ -389,7 +462,6 @@ def render(
             "version": __version__,
             "package_version": current.package_version,
         }
-        (tmp / STAMP).write_text(stamp_text(apis), encoding="utf-8")
         _write(tmp / "pyproject.toml", env, "pyproject.toml.jinja", ctx)
         _write(tmp / "README.md", env, "README.md.jinja", ctx)
         _write(pkg / "__init__.py", env, "package_init.py.jinja", ctx)
@@ -408,18 +480,17 @@ def render(
         verifier.run(tmp / "src", current.source_label)
         if problem:
             raise SpecError(current.source_label, "#", problem)
-        files, size = 0, 0
-        for path in tmp.rglob("*"):
-            if path.is_file():
-                files += 1
-                size += path.stat().st_size
+        written = _relative_files(tmp)
+        (tmp / STAMP).write_text(stamp_text(apis, [*written, STAMP]), encoding="utf-8")
+        size = sum((tmp / rel).stat().st_size for rel in written)
         check_target(out, force=force)  # still ours (or still forced) right before the swap
+        kept = _keep_foreign(out, tmp, force=force)
         _swap(tmp, out)
     except BaseException:
         verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return RenderResult(files, size)
+    return RenderResult(len(written) + 1, size, kept)
 
 
 def ruff_format(path: Path, label: str = "spec") -> str | None:

@@ -155,3 +155,55 @@ def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> No
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert f"missing: {render.STAMP}" in result.stderr
+
+
+def test_files_added_inside_a_generated_folder_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    generated = snapshot(out)
+    (out / ".git" / "refs").mkdir(parents=True)
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (out / "NOTES.md").write_text("mine\n")
+    (out / "src" / "klaviyo_client" / "extra.py").write_text("X = 1\n")
+    (out / "link").symlink_to("NOTES.md")
+    result = gen(out)
+    assert result.exit_code == 0, result.output
+    assert "kept 4 file(s) klaviyo-codegen did not write" in result.output
+    after = snapshot(out)
+    assert after[".git/HEAD"] == b"ref: refs/heads/main\n"
+    assert after["NOTES.md"] == b"mine\n"
+    assert after["src/klaviyo_client/extra.py"] == b"X = 1\n"
+    assert (out / "link").is_symlink() and str((out / "link").readlink()) == "NOTES.md"
+    assert {k: v for k, v in after.items() if k in generated} == generated
+    manifest = render.written_files(out)
+    assert manifest is not None and "NOTES.md" not in manifest
+    assert set(generated) <= manifest  # the manifest lists exactly what was generated
+    assert manifest == set(generated)
+
+
+def test_a_generated_file_that_disappears_is_removed_but_user_files_stay(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    (out / "mine.txt").write_text("mine\n")
+    # pretend the previous generation also wrote an old module that the new one no longer does
+    stamp = out / render.STAMP
+    stamp.write_text(stamp.read_text().replace("files = [", 'files = [\n    "old_module.py",'))
+    (out / "old_module.py").write_text("OLD = 1\n")
+    assert gen(out).exit_code == 0
+    assert not (out / "old_module.py").exists()
+    assert (out / "mine.txt").read_text() == "mine\n"
+
+
+def test_a_user_file_where_a_newer_generation_writes_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "client"
+    assert gen(out).exit_code == 0
+    stamp = out / render.STAMP
+    # an older generation that did not write README.md; the user wrote one since
+    stamp.write_text(stamp.read_text().replace('    "README.md",\n', ""))
+    (out / "README.md").write_text("my readme\n")
+    before = snapshot(out)
+    line = one_error(gen(out))
+    assert "README.md" in line and "--force" in line
+    assert snapshot(out) == before
+    assert gen(out, "--force").exit_code == 0
+    assert (out / "README.md").read_text() != "my readme\n"
