@@ -108,7 +108,6 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_remove_members)
-        warn_deprecated(_remove_members)
         self._client._request(_remove_members, (list_id,), body, request_options)
 
     def create_list(
@@ -172,7 +171,6 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        warn_deprecated(_delete_list)
         self._client._request(_delete_list, (list_id,), None, request_options)
 
     def get_list_info(
@@ -217,7 +215,6 @@ class ListsSegments(SyncResource):
             body: the request document (``ListListIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        warn_deprecated(_update_list_name)
         warn_deprecated(_update_list_name)
         self._client._request(_update_list_name, (list_id,), body, request_options)
 
@@ -455,7 +452,6 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_unsubscribe)
-        warn_deprecated(_unsubscribe)
         self._client._request(_unsubscribe, (list_id,), body, request_options)
 
 
@@ -508,7 +504,6 @@ class AsyncListsSegments(AsyncResource):
             body: the request document (``ListIdMembersBody1`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        warn_deprecated(_remove_members)
         warn_deprecated(_remove_members)
         await self._client._request(_remove_members, (list_id,), body, request_options)
 
@@ -573,7 +568,6 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        warn_deprecated(_delete_list)
         await self._client._request(_delete_list, (list_id,), None, request_options)
 
     async def get_list_info(
@@ -618,7 +612,6 @@ class AsyncListsSegments(AsyncResource):
             body: the request document (``ListListIdBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        warn_deprecated(_update_list_name)
         warn_deprecated(_update_list_name)
         await self._client._request(_update_list_name, (list_id,), body, request_options)
 
@@ -857,6 +850,5 @@ class AsyncListsSegments(AsyncResource):
             body: the request document.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        warn_deprecated(_unsubscribe)
         warn_deprecated(_unsubscribe)
         await self._client._request(_unsubscribe, (list_id,), body, request_options)
