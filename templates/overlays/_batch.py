@@ -34,30 +34,62 @@ Behaviour
   :attr:`EventBatcher.failures` as a :class:`BatchFailure` (the events as sent, their
   ``unique_id`` values and the exception), logged, and passed to ``on_failure`` when given. The
   bulk endpoint accepts or refuses a request as a whole, so a failure covers the whole batch.
-* Events are validated and encoded when added (``TypeError``/``ValueError`` at ``add``, not later):
-  a metric name, a profile identifier (``email``, ``phone_number``, ``external_id`` or ``id`` in
-  ``profile``), JSON-serialisable properties (datetimes, Decimals handled as in ``_track``).
+* Events are validated and encoded when added (``TypeError``/``ValueError`` at ``add``, not later,
+  so one bad event cannot fail a batch of 1,000): a metric name, a profile identifier (``email``,
+  ``phone_number``, ``external_id`` or ``id`` in ``profile``), JSON-serialisable properties
+  (datetimes, Decimals handled as in ``_track``; NaN and infinity refused), ``time`` as a datetime,
+  a date or ISO 8601 text, ``value`` a finite number, ``value_currency`` an ISO 4217 code,
+  ``unique_id`` a str.
+* **One unique_id per request**: Klaviyo fails a whole bulk request in which two events share a
+  ``unique_id`` for the same profile and metric; such a repeat waits for the next batch instead
+  (where Klaviyo treats it as the duplicate it is).
+* **Time-bounded close**: ``close(timeout=None)`` (``aclose``) delivers what is buffered within
+  one overall limit, ``timeout`` or else the client's ``RetryPolicy.deadline``; batches it could
+  not send in time are recorded as failures (``BatcherError``).
+* **At interpreter exit** a batcher that was not closed is closed within ``exit_timeout`` seconds
+  (default 10); events that could not be sent are named (their ``unique_id``) in a WARNING on the
+  ``klaviyo_client`` logger. An ``AsyncEventBatcher`` cannot send once its event loop has ended:
+  its unsent events are named the same way; close it with ``async with`` / ``await aclose()``.
+* **A sender that stops** (a bug, or ``on_failure`` raising ``SystemExit``) does not go unnoticed:
+  the next ``add``, ``flush`` or ``close`` raises ``BatcherError`` (the cause chained), and the
+  events it held are recorded as failures.
+* ``add`` after ``close`` raises ``ClientClosedError`` (a ``RuntimeError`` too).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as _dt
 import json
 import logging
+import math
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ._backoff import RetryState
-from ._errors import APIConnectionError, APIStatusError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    BatcherError,
+    ClientClosedError,
+    KlaviyoError,
+)
 from ._operation import Operation
-from ._track import encode_json
-from ._transport import JSON_API, AsyncTransportClient, RequestOptions, SyncTransportClient
+from ._track import _mapping, encode_json
+from ._transport import (
+    JSON_API,
+    AsyncTransportClient,
+    RequestOptions,
+    SyncTransportClient,
+    check_seconds,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -72,6 +104,8 @@ MAX_REQUEST_BYTES = 5_000_000
 _ENVELOPE_BYTES = 200
 _NO_RETRY: RequestOptions = {"max_retries": 0}
 _PROFILE_IDS = ("email", "phone_number", "external_id", "id", "anonymous_id")
+_JOIN_GRACE = 1.0  # seconds close() waits for the sender beyond its limit
+_SHOWN_IDS = 10
 
 logger = logging.getLogger("klaviyo_client")
 
@@ -108,6 +142,7 @@ class BatchStats:
 class _Entry:
     data: bytes  # the entry encoded once, when added
     unique_id: str
+    key: tuple[str, str]  # (metric, unique_id): at most one per request
 
     @property
     def size(self) -> int:
@@ -121,6 +156,10 @@ def _unique_id(entry: Mapping[str, Any]) -> str:
 
 def _iso(value: _dt.datetime | _dt.date | str) -> str:
     if isinstance(value, str):
+        try:
+            _dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"time must be ISO 8601 text, got {value[:40]!r}") from None
         return value
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
@@ -128,7 +167,27 @@ def _iso(value: _dt.datetime | _dt.date | str) -> str:
         return value.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
-    raise TypeError("time must be a datetime, a date or ISO 8601 text")
+    raise TypeError(f"time must be a datetime, a date or ISO 8601 text, got {type(value).__name__}")
+
+
+def _optional_str(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+
+
+def _check_value(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise TypeError("value must be a number")
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
+        raise ValueError(f"value must be a finite number, got {value!r}")
+
+
+def _check_currency(value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"value_currency must be a str, got {type(value).__name__}")
+    if len(value) != 3 or not (value.isascii() and value.isalpha()):
+        raise ValueError(f"value_currency must be an ISO 4217 code such as 'USD', got {value!r}")
 
 
 def build_entry(
@@ -147,7 +206,15 @@ def build_entry(
     """One ``event-bulk-create`` entry (a profile with one event), validated."""
     if not isinstance(metric, str) or not metric.strip():
         raise ValueError("metric must be a non-empty str (the metric name)")
-    attrs: dict[str, Any] = dict(profile or {})
+    for name, given in (
+        ("email", email),
+        ("phone_number", phone_number),
+        ("external_id", external_id),
+        ("unique_id", unique_id),
+    ):
+        _optional_str(name, given)
+    attrs = _mapping("profile", profile)
+    props = _mapping("properties", properties)
     for key, given in (("email", email), ("phone_number", phone_number)):
         if given is not None:
             attrs[key] = given
@@ -162,17 +229,17 @@ def build_entry(
     if "id" in attrs:
         profile_data["id"] = attrs.pop("id")
     event: dict[str, Any] = {
-        "properties": dict(properties or {}),
+        "properties": props,
         "metric": {"data": {"type": "metric", "attributes": {"name": metric}}},
         "unique_id": unique_id if unique_id else uuid.uuid4().hex,
     }
     if time is not None:
         event["time"] = _iso(time)
     if value is not None:
-        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            raise TypeError("value must be a number")
+        _check_value(value)
         event["value"] = value
     if value_currency is not None:
+        _check_currency(value_currency)
         event["value_currency"] = value_currency
     return {
         "type": "event-bulk-create",
@@ -208,6 +275,34 @@ def _target(
     return op, client.base_url + op.path, headers
 
 
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:,} and {high:,}" if high is not None else f">= {low:,}"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def _ids_text(ids: list[str]) -> str:
+    shown = ", ".join(ids[:_SHOWN_IDS])
+    more = f" and {len(ids) - _SHOWN_IDS} more" if len(ids) > _SHOWN_IDS else ""
+    return f"{shown}{more}"
+
+
+_OPEN: weakref.WeakSet[_Core] = weakref.WeakSet()
+"""Batchers holding events that were not closed: closed (sync) or named (async) at exit."""
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for batcher in list(_OPEN):
+        try:
+            batcher._at_exit()
+        except Exception:  # exit must go on: say so and continue with the next
+            logger.exception("closing an event batcher at exit failed")
+
+
 class _Core:
     """Buffer bookkeeping shared by the sync and async batchers (callers hold the lock)."""
 
@@ -218,20 +313,18 @@ class _Core:
         max_batch_bytes: int,
         max_age: float,
         max_buffer: int,
+        exit_timeout: float,
         on_failure: Callable[[BatchFailure], Any] | None,
     ) -> None:
-        if not 1 <= max_batch <= MAX_BATCH:
-            raise ValueError(f"max_batch must be between 1 and {MAX_BATCH}, got {max_batch}")
-        if not 1_000 <= max_batch_bytes <= MAX_REQUEST_BYTES:
-            raise ValueError(f"max_batch_bytes must be between 1000 and {MAX_REQUEST_BYTES}")
-        if not max_age > 0:
-            raise ValueError("max_age must be > 0 seconds")
-        if max_buffer < 1:
-            raise ValueError("max_buffer must be >= 1")
-        self.max_batch = max_batch
-        self.max_batch_bytes = max_batch_bytes
-        self.max_age = max_age
-        self.max_buffer = max_buffer
+        self.max_batch = _check_int("max_batch", max_batch, 1, MAX_BATCH)
+        self.max_batch_bytes = _check_int(
+            "max_batch_bytes", max_batch_bytes, 1_000, MAX_REQUEST_BYTES
+        )
+        self.max_age = check_seconds(max_age, "max_age")
+        self.max_buffer = _check_int("max_buffer", max_buffer, 1)
+        self.exit_timeout = check_seconds(exit_timeout, "exit_timeout")
+        if on_failure is not None and not callable(on_failure):
+            raise TypeError("on_failure must be callable")
         self.on_failure = on_failure
         self.failures: list[BatchFailure] = []
         self.stats = BatchStats()
@@ -241,6 +334,9 @@ class _Core:
         self._oldest = 0.0
         self._flush_requested = False
         self._closed = False
+        self._close_by: float | None = None  # time.monotonic() by which close() must be done
+        self._close_limit: float | None = None
+        self._crash: BaseException | None = None
 
     @property
     def buffered(self) -> int:
@@ -249,7 +345,8 @@ class _Core:
 
     def _encode(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Entry:
         body = build_entry(*args, **kwargs)
-        entry = _Entry(encode_json(body).encode("utf-8"), _unique_id(body))
+        unique_id = _unique_id(body)
+        entry = _Entry(encode_json(body).encode("utf-8"), unique_id, (args[0], unique_id))
         if entry.size + _ENVELOPE_BYTES > self.max_batch_bytes:
             raise ValueError(f"event is {entry.size:,} bytes encoded; max_batch_bytes is too small")
         return entry
@@ -280,20 +377,27 @@ class _Core:
         return max(0.0, self._oldest + self.max_age - now)
 
     def _take(self) -> list[_Entry]:
+        """The next batch, in order; an event whose (metric, unique_id) is already in it waits."""
         batch: list[_Entry] = []
+        deferred: list[_Entry] = []
+        keys: set[tuple[str, str]] = set()
         size = _ENVELOPE_BYTES
         pending = self._pending
-        count = 0
-        for entry in pending:
-            if count >= self.max_batch or (count and size + entry.size > self.max_batch_bytes):
+        stop = len(pending)
+        for index, entry in enumerate(pending):
+            if len(batch) >= self.max_batch or (batch and size + entry.size > self.max_batch_bytes):
+                stop = index
                 break
+            if entry.key in keys:
+                deferred.append(entry)
+                continue
+            keys.add(entry.key)
+            batch.append(entry)
             size += entry.size
-            count += 1
-        batch = pending[:count]
-        del pending[:count]
+        self._pending = deferred + pending[stop:]
         self._pending_bytes -= size - _ENVELOPE_BYTES
-        self._in_flight += count
-        if not pending and not self._closed:
+        self._in_flight += len(batch)
+        if not self._pending and not self._closed:
             self._flush_requested = False
         return batch
 
@@ -318,10 +422,87 @@ class _Core:
 
     def _decide(self, state: RetryState, exc: BaseException) -> float | None:
         if isinstance(exc, APIStatusError):
-            return state.on_response(exc.status_code, exc.response.headers)
-        if isinstance(exc, APIConnectionError):
-            return state.on_error(exc.kind)
-        return None
+            delay = state.on_response(exc.status_code, exc.response.headers)
+        elif isinstance(exc, APIConnectionError):
+            delay = state.on_error(exc.kind)
+        else:
+            return None
+        left = self._time_left()
+        if delay is not None and left is not None and delay >= left:
+            return None  # close() would run out of time before the retry
+        return delay
+
+    # -- the close deadline and sender failures (callers hold the lock) ---------------------
+
+    def _start_closing(self, timeout: float | None, deadline: float | None) -> float | None:
+        """Mark closed; returns the overall time limit of this close (``None``: unbounded)."""
+        limit = deadline if timeout is None else check_seconds(timeout, "timeout")
+        self._closed = True
+        if limit is not None:
+            close_by = time.monotonic() + limit
+            if self._close_by is None or close_by < self._close_by:
+                self._close_by = close_by
+                self._close_limit = limit
+        return limit
+
+    def _time_left(self) -> float | None:
+        if self._close_by is None:
+            return None
+        return self._close_by - time.monotonic()
+
+    def _attempt_options(self, state: RetryState, policy: Any) -> RequestOptions | None:
+        """Options for one delivery attempt, or ``None`` when close() has no time left."""
+        left = self._time_left()
+        remaining = state.remaining()
+        if left is not None:
+            if left <= 0:
+                return None
+            remaining = left if remaining is None else min(left, remaining)
+        if remaining is None:
+            return _NO_RETRY
+        return {"retry": policy.replace(max_retries=0, deadline=max(remaining, 0.0))}
+
+    def _out_of_time(self) -> BatcherError:
+        return BatcherError(
+            f"not sent: close() ran out of time ({self._close_limit or 0:g}s for everything "
+            "buffered)"
+        )
+
+    def _crashed(self, exc: BaseException, batch: list[_Entry] | None) -> None:
+        """Record that the sender stopped; the events it held become failures."""
+        self._crash = exc
+        error = BatcherError("not sent: the event batcher's sender stopped")
+        error.__cause__ = exc
+        if batch:
+            self._done(batch, error, 0)
+        self._fail_pending(error)
+        logger.error("the event batcher's sender stopped: %r", exc)
+
+    def _fail_pending(self, error: BaseException) -> None:
+        """Record every event still waiting as one failure with *error* (nothing is dropped)."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._pending_bytes = _ENVELOPE_BYTES
+            self._in_flight += len(pending)
+            self._done(pending, error, 0)
+
+    def _check_crash(self) -> None:
+        if self._crash is not None:
+            raise BatcherError(
+                "the event batcher's sender stopped; events it held are in .failures"
+            ) from self._crash
+
+    def _check_open(self) -> None:
+        self._check_crash()
+        if self._closed:
+            raise ClientClosedError("the batcher is closed")
+
+    def _at_exit(self) -> None:
+        raise NotImplementedError
+
+    def _unsent_ids(self, failures_before: int) -> list[str]:
+        ids = [uid for failure in self.failures[failures_before:] for uid in failure.unique_ids]
+        return ids + [entry.unique_id for entry in self._pending]
 
 
 class EventBatcher(_Core):
@@ -333,6 +514,7 @@ class EventBatcher(_Core):
         max_batch_bytes: encoded events per request (default 4,500,000).
         max_age: seconds an event may wait before its batch is sent (default 5.0).
         max_buffer: events held at most, including those being sent (default 10,000).
+        exit_timeout: seconds the flush at interpreter exit may take (default 10.0).
         on_failure: called (from the sender thread) with each :class:`BatchFailure`.
     """
 
@@ -344,6 +526,7 @@ class EventBatcher(_Core):
         max_batch_bytes: int = 4_500_000,
         max_age: float = 5.0,
         max_buffer: int = 10_000,
+        exit_timeout: float = 10.0,
         on_failure: Callable[[BatchFailure], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -351,6 +534,7 @@ class EventBatcher(_Core):
             max_batch_bytes=max_batch_bytes,
             max_age=max_age,
             max_buffer=max_buffer,
+            exit_timeout=exit_timeout,
             on_failure=on_failure,
         )
         _target(client)  # a private key is needed: fail now, not in the sender
@@ -364,21 +548,23 @@ class EventBatcher(_Core):
     def add(self, metric: str, /, **event: Any) -> str:
         """Buffer one event (arguments as :func:`build_entry`); returns its ``unique_id``.
 
-        Blocks while ``max_buffer`` events are held. Raises ``RuntimeError`` after ``close``.
+        Blocks while ``max_buffer`` events are held. Raises ``ClientClosedError`` after
+        ``close``, ``BatcherError`` once the sender has stopped.
         """
         entry = self._encode((metric,), event)
         with self._cond:
-            while not self._has_room() and not self._closed:
+            self._check_open()
+            while not self._has_room() and not self._closed and self._crash is None:
                 self._cond.notify_all()
                 self._cond.wait()
-            if self._closed:
-                raise RuntimeError("the batcher is closed")
+            self._check_open()
             self._append(entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="klaviyo-event-batcher", daemon=True
                 )
                 self._thread.start()
+                _OPEN.add(self)
             if len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes:
                 self._cond.notify_all()
         return entry.unique_id
@@ -386,21 +572,57 @@ class EventBatcher(_Core):
     def flush(self) -> None:
         """Send everything buffered now and wait until it is delivered or reported failed."""
         with self._cond:
+            self._check_crash()
             if self._thread is None:
                 return
             self._flush_requested = True
             self._cond.notify_all()
-            while self.buffered:
+            while self.buffered and self._crash is None:
                 self._cond.wait()
+            self._check_crash()
 
-    def close(self) -> None:
-        """Flush, then stop the sender thread. ``add`` refuses new events afterwards."""
+    def close(self, timeout: float | None = None) -> None:
+        """Flush, then stop the sender thread. ``add`` refuses new events afterwards.
+
+        Everything is delivered within one overall limit: *timeout* seconds, or else the
+        client's ``RetryPolicy.deadline`` (``None``: no limit); what could not be sent in time
+        is recorded in :attr:`failures`. A request already on its way when ``close`` is called
+        keeps its own time limit (the client's deadline or ``attempt_timeout``), so a *timeout*
+        shorter than those may be overrun by that one request. Raises ``BatcherError`` if the
+        sender had stopped.
+        """
         with self._cond:
-            self._closed = True
+            limit = self._start_closing(timeout, self._client.retry.deadline)
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
-            thread.join()
+            thread.join(None if limit is None else limit + _JOIN_GRACE)
+            if thread.is_alive():
+                logger.warning("the event batcher's sender did not stop within %.1fs", limit)
+        _OPEN.discard(self)
+        with self._cond:
+            crash, self._crash = self._crash, None
+        if crash is not None:
+            raise BatcherError(
+                "the event batcher's sender stopped; events it held are in .failures"
+            ) from crash
+
+    def _at_exit(self) -> None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        before = len(self.failures)
+        with contextlib.suppress(BatcherError):
+            self.close(timeout=self.exit_timeout)
+        with self._cond:
+            unsent = self._unsent_ids(before)
+        if unsent:
+            logger.warning(
+                "EventBatcher: %d events could not be sent before the interpreter exited "
+                "(unique_id: %s)",
+                len(unsent),
+                _ids_text(unsent),
+            )
 
     def __enter__(self) -> EventBatcher:
         return self
@@ -409,27 +631,34 @@ class EventBatcher(_Core):
         self.close()
 
     def _run(self) -> None:
-        while True:
+        batch: list[_Entry] | None = None
+        try:
+            while True:
+                with self._cond:
+                    while True:
+                        due = self._due(time.monotonic())
+                        if due == 0.0:
+                            break
+                        if due is None and self._closed:
+                            self._cond.notify_all()
+                            return
+                        self._cond.wait(due)
+                    batch = self._take()
+                try:
+                    error, retries = self._deliver(batch)
+                except Exception as exc:  # never lose a batch to a bug: report it
+                    error, retries = exc, 0
+                with self._cond:
+                    self._done(batch, error, retries)
+                    batch = None
+                    failure = self.failures[-1] if error is not None else None
+                    self._cond.notify_all()
+                if failure is not None:
+                    self._report(failure)
+        except BaseException as exc:  # the sender stops: say so on the next add/flush/close
             with self._cond:
-                while True:
-                    due = self._due(time.monotonic())
-                    if due == 0.0:
-                        break
-                    if due is None and self._closed:
-                        self._cond.notify_all()
-                        return
-                    self._cond.wait(due)
-                batch = self._take()
-            try:
-                error, retries = self._deliver(batch)
-            except Exception as exc:  # never lose a batch to a bug: report it
-                error, retries = exc, 0
-            with self._cond:
-                self._done(batch, error, retries)
-                failure = self.failures[-1] if error is not None else None
+                self._crashed(exc, batch)
                 self._cond.notify_all()
-            if failure is not None:
-                self._report(failure)
 
     def _deliver(self, batch: list[_Entry]) -> tuple[BaseException | None, int]:
         client = self._client
@@ -438,13 +667,16 @@ class EventBatcher(_Core):
         state = RetryState(client.retry, idempotent=True, clock=client._clock)
         retries = 0
         while True:
+            options = self._attempt_options(state, client.retry)
+            if options is None:
+                return self._out_of_time(), retries
             try:
                 client._send(
                     op, "POST", url=url, headers=headers, content=content, files=None,
-                    options=_NO_RETRY,
+                    options=options,
                 )  # fmt: skip
                 return None, retries
-            except (APIStatusError, APIConnectionError) as exc:
+            except KlaviyoError as exc:
                 delay = self._decide(state, exc)
                 if delay is None:
                     return exc, retries
@@ -469,6 +701,7 @@ class AsyncEventBatcher(_Core):
         max_age: float = 5.0,
         max_buffer: int = 10_000,
         concurrency: int = 2,
+        exit_timeout: float = 10.0,
         on_failure: Callable[[BatchFailure], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -476,13 +709,12 @@ class AsyncEventBatcher(_Core):
             max_batch_bytes=max_batch_bytes,
             max_age=max_age,
             max_buffer=max_buffer,
+            exit_timeout=exit_timeout,
             on_failure=on_failure,
         )
-        if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
+        self._concurrency = _check_int("concurrency", concurrency, 1, 64)
         _target(client)
         self._client = client
-        self._concurrency = concurrency
         self._cond: asyncio.Condition | None = None
         self._workers: list[asyncio.Task[None]] = []
 
@@ -498,18 +730,19 @@ class AsyncEventBatcher(_Core):
                 asyncio.get_running_loop().create_task(self._run())
                 for _ in range(self._concurrency)
             ]
+            _OPEN.add(self)
         return self._cond
 
     async def add(self, metric: str, /, **event: Any) -> str:
         """Buffer one event (waits while ``max_buffer`` are held); returns its ``unique_id``."""
         entry = self._encode((metric,), event)
+        self._check_open()
         cond = self._condition()
         async with cond:
-            while not self._has_room() and not self._closed:
+            while not self._has_room() and not self._closed and self._crash is None:
                 cond.notify_all()
                 await cond.wait()
-            if self._closed:
-                raise RuntimeError("the batcher is closed")
+            self._check_open()
             self._append(entry)
             ready = (
                 len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes
@@ -524,25 +757,56 @@ class AsyncEventBatcher(_Core):
 
     async def flush(self) -> None:
         """Send everything buffered now and wait until it is delivered or reported failed."""
+        self._check_crash()
         if self._cond is None:
             return
         cond = self._cond
         async with cond:
             self._flush_requested = True
             cond.notify_all()
-            while self.buffered:
+            while self.buffered and self._crash is None:
                 await cond.wait()
+        self._check_crash()
 
-    async def aclose(self) -> None:
-        """Flush, then stop the sender tasks. ``add`` refuses new events afterwards."""
-        self._closed = True
-        if self._cond is None:
-            return
-        import asyncio
+    async def aclose(self, timeout: float | None = None) -> None:
+        """Flush, then stop the sender tasks, within one overall limit (see ``EventBatcher.close``).
 
-        async with self._cond:
-            self._cond.notify_all()
-        await asyncio.gather(*self._workers)
+        At the limit the senders are cancelled, requests in flight included, and what they held
+        is recorded in :attr:`failures`. ``add`` refuses new events afterwards.
+        """
+        limit = self._start_closing(timeout, self._client.retry.deadline)
+        if self._cond is not None:
+            import asyncio
+
+            async with self._cond:
+                self._cond.notify_all()
+            workers = asyncio.gather(*self._workers, return_exceptions=True)
+            try:
+                await asyncio.wait_for(workers, limit)
+            except TimeoutError:  # the senders were cancelled; what they held is put back
+                self._fail_pending(self._out_of_time())
+        _OPEN.discard(self)
+        crash, self._crash = self._crash, None
+        if crash is not None:
+            raise BatcherError(
+                "the event batcher's sender stopped; events it held are in .failures"
+            ) from crash
+
+    def _put_back(self, batch: list[_Entry]) -> None:
+        self._in_flight -= len(batch)
+        self._pending[:0] = batch
+        self._pending_bytes += sum(entry.size for entry in batch)
+
+    def _at_exit(self) -> None:
+        # the event loop is gone: nothing can be sent any more, but nothing is dropped silently
+        unsent = [entry.unique_id for entry in self._pending]
+        if unsent:
+            logger.warning(
+                "AsyncEventBatcher: %d events were never sent: the event loop ended before "
+                "aclose() (unique_id: %s)",
+                len(unsent),
+                _ids_text(unsent),
+            )
 
     async def __aenter__(self) -> AsyncEventBatcher:
         return self
@@ -554,28 +818,39 @@ class AsyncEventBatcher(_Core):
         import asyncio
 
         cond = self._condition()
-        while True:
+        batch: list[_Entry] | None = None
+        try:
+            while True:
+                async with cond:
+                    while True:
+                        due = self._due(time.monotonic())
+                        if due == 0.0:
+                            break
+                        if due is None and self._closed:
+                            cond.notify_all()
+                            return
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(cond.wait(), due)
+                    batch = self._take()
+                try:
+                    error, retries = await self._deliver(batch)
+                except Exception as exc:  # never lose a batch to a bug: report it
+                    error, retries = exc, 0
+                async with cond:
+                    self._done(batch, error, retries)
+                    batch = None
+                    failure = self.failures[-1] if error is not None else None
+                    cond.notify_all()
+                if failure is not None:
+                    await self._report_async(failure)
+        except asyncio.CancelledError:  # the loop is ending: keep the batch for the exit warning
+            if batch:
+                self._put_back(batch)
+            raise
+        except BaseException as exc:  # the sender stops: say so on the next add/flush/close
+            self._crashed(exc, batch)
             async with cond:
-                while True:
-                    due = self._due(time.monotonic())
-                    if due == 0.0:
-                        break
-                    if due is None and self._closed:
-                        cond.notify_all()
-                        return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(cond.wait(), due)
-                batch = self._take()
-            try:
-                error, retries = await self._deliver(batch)
-            except Exception as exc:  # never lose a batch to a bug: report it
-                error, retries = exc, 0
-            async with cond:
-                self._done(batch, error, retries)
-                failure = self.failures[-1] if error is not None else None
                 cond.notify_all()
-            if failure is not None:
-                await self._report_async(failure)
 
     async def _report_async(self, failure: BatchFailure) -> None:
         if self.on_failure is None:
@@ -594,13 +869,16 @@ class AsyncEventBatcher(_Core):
         state = RetryState(client.retry, idempotent=True, clock=client._clock)
         retries = 0
         while True:
+            options = self._attempt_options(state, client.retry)
+            if options is None:
+                return self._out_of_time(), retries
             try:
                 await client._send(
                     op, "POST", url=url, headers=headers, content=content, files=None,
-                    options=_NO_RETRY,
+                    options=options,
                 )  # fmt: skip
                 return None, retries
-            except (APIStatusError, APIConnectionError) as exc:
+            except KlaviyoError as exc:
                 delay = self._decide(state, exc)
                 if delay is None:
                     return exc, retries

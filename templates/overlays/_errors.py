@@ -4,8 +4,10 @@ Hierarchy::
 
     KlaviyoError
     ├── APIConnectionError          the request failed at the transport level (.kind)
-    │   └── APITimeoutError         ... because a timeout expired
+    │   └── APITimeoutError         ... because a timeout, the per-attempt limit
+    │                                   (attempt_timeout) or the call's deadline expired
     ├── APIStatusError              Klaviyo answered with an error status (.status_code, .errors)
+    │   ├── RedirectError               3xx (.location): never followed, the key must not travel
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401
     │   ├── PermissionDeniedError       403
@@ -14,20 +16,35 @@ Hierarchy::
     │   ├── UnprocessableEntityError    422
     │   ├── RateLimitError              429 (.retry_after)
     │   └── InternalServerError         >= 500 (alias: ServerError)
+    ├── ResponseDecodeError         a 2xx answer whose body is not what the operation promises:
+    │   │                               not JSON, truncated, invalid UTF-8, too deeply nested,
+    │   │                               a number too long to convert, a broken gzip stream
+    │   ├── EmptyResponseError          ... no body at all (204, empty 200) where a document
+    │   │                               was promised
+    │   └── ResponseTooLargeError       ... a body (any status) over max_response_bytes (.limit)
+    ├── PaginationError             a next page that would repeat a page (paging forever) or
+    │                               leave the host the credentials were meant for
+    ├── ClientClosedError           a call on a closed client or batcher (also a RuntimeError)
+    ├── BatcherError                the event batcher's sender stopped, or close() ran out of time
     └── RejectedError               the legacy Track/Identify endpoint answered "0"
 
-Exceptions never carry a private API key: URLs are redacted before they are stored, messages
-are scrubbed of anything that looks like a key, and ``repr`` is a short summary, not the response.
-Error details (``.errors``) are scrubbed the same way. The response itself (``.response``) and its
-decoded body (``.body``) are kept as received for inspection; note that
-``.response.request.headers`` still holds the credentials httpx sent, so log the exception, not
-those objects.
+The original failure is chained as ``__cause__`` (a copy without the request, whose headers hold
+the credentials); ``__context__`` is left empty.
+
+Exceptions never carry a private API key: URLs are redacted before they are stored, and messages,
+error details (``.errors``) and the decoded body (``.body``) are scrubbed both of anything that
+looks like a key and of the actual secret values of every client created in this process. ``repr``
+is a short summary, not the response. The response itself (``.response``) is kept as received for
+inspection in this process; note that ``.response.request.headers`` holds the credentials httpx
+sent, so log the exception, not that object. A pickled error (Celery, multiprocessing) carries a
+scrubbed copy of the response instead: no ``Authorization`` header, redacted URL and body.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,15 +67,22 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatcherError",
+    "ClientClosedError",
     "ConflictError",
+    "EmptyResponseError",
     "ErrorDetail",
     "ErrorSource",
     "InternalServerError",
     "KlaviyoError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RejectedError",
+    "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "UnprocessableEntityError",
     "connection_error",
@@ -66,6 +90,9 @@ __all__ = [
     "parse_error_details",
     "redact",
     "redact_url",
+    "remember_secrets",
+    "safe_cause",
+    "scrub",
 ]
 
 REDACTED = "***"
@@ -79,6 +106,10 @@ _TITLE_RE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 _TAG_RE = re.compile(r"(?s)<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")
 _SNIPPET = 200
+_DETAIL_CAP = 300
+"""At most this many characters of Klaviyo's error detail go into an exception message."""
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def redact_url(url: str) -> str:
@@ -104,6 +135,116 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return redact_url(text)
+
+
+class _Secrets:
+    """Secret values of the clients created in this process (API keys, public keys).
+
+    Error messages, details, bodies, pickled responses and the httpx/httpcore log lines are
+    scrubbed of them, so a key the server echoes is masked even when it is not shaped like a key.
+    The tuple is replaced (never mutated) under a lock: readers need no lock.
+    """
+
+    values: tuple[str, ...] = ()  # longest first
+    lock = threading.Lock()
+
+
+def remember_secrets(*values: str | None) -> None:
+    """Add credential values to the set every exception message and log line is scrubbed of."""
+    new = {v for v in values if v and v not in _Secrets.values}
+    if not new:
+        return
+    with _Secrets.lock:
+        merged = set(_Secrets.values) | new
+        _Secrets.values = tuple(sorted(merged, key=len, reverse=True))
+
+
+def scrub(text: str) -> str:
+    """*text* without any remembered secret value nor anything :func:`redact_url` masks."""
+    for secret in _Secrets.values:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return redact_url(text)
+
+
+def _scrub_bytes(data: bytes) -> bytes:
+    for secret in _Secrets.values:
+        raw = secret.encode("utf-8", "replace")
+        if raw in data:
+            data = data.replace(raw, REDACTED.encode())
+    return data
+
+
+def _cap(text: str, limit: int = _DETAIL_CAP) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_cause(exc: BaseException) -> BaseException:
+    """A copy of *exc* fit to chain as ``__cause__``: same type and (scrubbed) message, without
+    the request (httpx errors keep the one they failed on, headers and credentials included) or
+    the document (``JSONDecodeError.doc``, ``UnicodeDecodeError.object``).
+
+    The copy keeps the traceback and the original's own cause (for httpx errors, the httpcore or
+    socket error underneath), so ``traceback.format_exception`` still shows where it failed.
+    """
+    copy: BaseException
+    if isinstance(exc, json.JSONDecodeError):
+        copy = json.JSONDecodeError(exc.msg, scrub(exc.doc[: exc.pos + 40]), exc.pos)
+    elif isinstance(exc, UnicodeDecodeError):
+        copy = ValueError(f"invalid {exc.encoding} at byte {exc.start}: {exc.reason}")
+    else:
+        text = scrub(str(exc))
+        try:
+            copy = type(exc)(text)
+        except Exception:  # an exception type with another constructor
+            copy = RuntimeError(f"{type(exc).__name__}: {text}")
+        inner = exc.__cause__
+        if inner is not None and not hasattr(inner, "request"):
+            copy.__cause__ = inner
+    copy.__traceback__ = exc.__traceback__
+    copy.__suppress_context__ = True
+    return copy
+
+
+def _safe_response(response: httpx.Response | None) -> httpx.Response | None:
+    """A copy of *response* for pickling: scrubbed URL, body and headers, no credentials."""
+    if response is None:
+        return None
+    import httpx
+
+    request: httpx.Request | None
+    try:
+        original = response.request
+    except RuntimeError:  # a response built without a request
+        request = None
+    else:
+        request = httpx.Request(
+            original.method,
+            scrub(str(original.url)),
+            headers=[
+                (k, scrub(v))
+                for k, v in original.headers.multi_items()
+                if k.lower() not in _SENSITIVE_HEADERS
+            ],
+        )
+    try:
+        content = _scrub_bytes(response.content)
+    except Exception:  # a streamed response that was not read
+        content = b""
+    headers = [
+        (k, scrub(v))
+        for k, v in response.headers.multi_items()
+        if k.lower() not in _BODY_HEADERS and k.lower() not in _SENSITIVE_HEADERS
+    ]
+    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    # unpickling without calling __init__ again: the state is restored as it was
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +298,13 @@ def _detail_from(item: Mapping[str, Any]) -> ErrorDetail:
     source: ErrorSource | None = None
     raw_source = item.get("source")
     if isinstance(raw_source, Mapping):
-        pointer = _text(raw_source.get("pointer"))
-        parameter = _text(raw_source.get("parameter"))
+        pointer = _scrub(_text(raw_source.get("pointer")))
+        parameter = _scrub(_text(raw_source.get("parameter")))
         if pointer is not None or parameter is not None:
             source = ErrorSource(pointer=pointer, parameter=parameter)
     return ErrorDetail(
         id=_text(item.get("id")),
-        code=_text(item.get("code")) or _text(item.get("error")),
+        code=_scrub(_text(item.get("code")) or _text(item.get("error"))),
         title=_scrub(_text(item.get("title"))),
         detail=_scrub(
             _text(item.get("detail"))
@@ -177,7 +318,7 @@ def _detail_from(item: Mapping[str, Any]) -> ErrorDetail:
 
 def _scrub(text: str | None) -> str | None:
     # a server may echo the credential it rejected ("invalid key pk_…")
-    return None if text is None else redact_url(text)
+    return None if text is None else scrub(text)
 
 
 def parse_error_details(body: object) -> list[ErrorDetail]:
@@ -201,41 +342,48 @@ def parse_error_details(body: object) -> list[ErrorDetail]:
     return []
 
 
-def _decode_body(response: httpx.Response) -> tuple[object, str]:
-    """(parsed JSON or text, text) of a response; never raises."""
+def _body_text(response: httpx.Response) -> str:
+    """The response body as scrubbed text ("" when there is none); never raises."""
     try:
         content = response.content
     except Exception:  # a streamed response that was not read
-        return None, ""
+        return ""
     if not content:
-        return None, ""
+        return ""
     try:
         text = response.text
     except Exception:
         text = content.decode("utf-8", "replace")
+    return scrub(text)
+
+
+def _decode_body(response: httpx.Response) -> tuple[object, str]:
+    """(parsed JSON or text, text) of a response, scrubbed of secrets; never raises."""
+    text = _body_text(response)
+    if not text:
+        return None, ""
     try:
         return json.loads(text), text
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a huge number, or absurdly deep nesting
         return text, text
 
 
 def _snippet(text: str) -> str:
-    title = _TITLE_RE.search(text)
+    title = _TITLE_RE.search(text[:65536])
     if title is not None:
         text = title.group(1)
-    elif "<" in text and ">" in text:
-        text = _TAG_RE.sub(" ", text)
-    text = _SPACE_RE.sub(" ", text).strip()
-    if len(text) > _SNIPPET:
-        text = text[: _SNIPPET - 1] + "…"
-    return text
+    else:
+        text = text[: _SNIPPET * 20]
+        if "<" in text and ">" in text:
+            text = _TAG_RE.sub(" ", text)
+    return _cap(_SPACE_RE.sub(" ", text).strip(), _SNIPPET)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value
+            return _cap(scrub(value), 100)
     return None
 
 
@@ -276,9 +424,9 @@ class APIConnectionError(KlaviyoError):
     ) -> None:
         self.kind = kind
         self.method = method.upper() if method else None
-        self.request_url = redact_url(url)
+        self.request_url = scrub(url)
         if message:
-            text = redact_url(_SPACE_RE.sub(" ", message).strip())
+            text = scrub(_SPACE_RE.sub(" ", message).strip())
         else:
             target = f"{self.method} {self.request_url}" if self.method else self.request_url
             text = f"{FAILURE_TEXT.get(kind, kind)}: {target}"
@@ -299,7 +447,7 @@ class APIConnectionError(KlaviyoError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, pool, write or read timeout expired."""
+    """A connect, pool, write or read timeout expired, or the per-attempt limit or deadline."""
 
 
 def connection_error(
@@ -316,7 +464,7 @@ def connection_error(
         text = str(cause)
         cause = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     if cause:
-        message = f"{message}: {cause}"
+        message = f"{message}: {_cap(cause)}"
     return cls(message, kind=kind, url=url, method=method)
 
 
@@ -325,12 +473,12 @@ class APIStatusError(KlaviyoError):
 
     Attributes:
         status_code: the HTTP status.
-        errors: the parsed error objects (possibly empty).
+        errors: the parsed error objects (possibly empty), scrubbed of secrets.
         request_id: from ``X-Request-Id``, ``x-klaviyo-request-id`` or ``cf-ray``, else ``None``.
-        response: the ``httpx.Response``.
+        response: the ``httpx.Response`` (a scrubbed copy once pickled).
         method: the HTTP method.
         url: the URL, redacted.
-        body: the decoded JSON body, or its text, or ``None`` when empty.
+        body: the decoded JSON body, or its text, or ``None`` when empty; scrubbed of secrets.
     """
 
     status_code: int
@@ -345,19 +493,15 @@ class APIStatusError(KlaviyoError):
         self.response = response
         self.status_code = response.status_code
         self.method = method.upper()
-        self.url = redact_url(url)
+        self.url = scrub(url)
         self.body, text = _decode_body(response)
         self.errors = parse_error_details(self.body)
         self.request_id = _request_id(response.headers)
         super().__init__(self._message(status_text(self.status_code, response.reason_phrase), text))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.response,)
-        return (
-            _rebuild,
-            (type(self), args, {"method": self.method, "url": self.url}),
-            self.__dict__,
-        )
+        state = {**self.__dict__, "response": _safe_response(self.response)}
+        return (_restore, (type(self), self.args, state))
 
     @property
     def code(self) -> str | None:
@@ -366,7 +510,7 @@ class APIStatusError(KlaviyoError):
 
     def _explain(self, text: str) -> str:
         if self.errors:
-            described = self.errors[0].describe()
+            described = _cap(self.errors[0].describe())
             extra = len(self.errors) - 1
             if described and extra:
                 described = f"{described} (+{extra} more)"
@@ -385,7 +529,7 @@ class APIStatusError(KlaviyoError):
         notes = [note for note in (self._suffix(), self._request_note()) if note]
         if notes:
             message = f"{message} ({'; '.join(notes)})"
-        return redact_url(message)
+        return scrub(message)
 
     def _request_note(self) -> str:
         return f"request id {self.request_id}" if self.request_id else ""
@@ -397,6 +541,26 @@ class APIStatusError(KlaviyoError):
         if self.request_id:
             parts.append(f"request_id={self.request_id!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class RedirectError(APIStatusError):
+    """3xx: Klaviyo (or something in between) answered with a redirect or ``304 Not Modified``.
+
+    Redirects are never followed: the credentials would travel to the new location.
+    ``location`` is the redacted ``Location`` header, or ``None``.
+    """
+
+    location: str | None
+
+    def __init__(self, response: httpx.Response, *, method: str, url: str) -> None:
+        location = response.headers.get("location")
+        self.location = _cap(scrub(location), 500) if location else None
+        super().__init__(response, method=method, url=url)
+
+    def _suffix(self) -> str:
+        if self.location is None:
+            return "not followed"
+        return f"redirects to {self.location}; not followed"
 
 
 class BadRequestError(APIStatusError):
@@ -460,8 +624,113 @@ def error_for_response(response: httpx.Response, *, method: str, url: str) -> AP
     status = response.status_code
     cls = _BY_STATUS.get(status)
     if cls is None:
-        cls = InternalServerError if status >= 500 else APIStatusError
+        if 300 <= status < 400:
+            cls = RedirectError
+        else:
+            cls = InternalServerError if status >= 500 else APIStatusError
     return cls(response, method=method, url=url)
+
+
+class ResponseDecodeError(KlaviyoError):
+    """A successful (2xx) answer whose body is not what the operation promises.
+
+    Raised instead of ``json.JSONDecodeError``, ``UnicodeDecodeError``, ``RecursionError`` or
+    ``httpx.DecodingError``: a body that is not JSON (an HTML error page from a proxy), truncated,
+    not UTF-8, nested too deeply, holding a number too long to convert, a broken gzip stream, or
+    JSON of another shape than the promised document. The original error is ``__cause__``.
+
+    Attributes:
+        reason: what was wrong, e.g. ``"the body is not valid JSON"``.
+        status_code: the HTTP status, or ``None`` when unknown.
+        content_type: the ``Content-Type`` of the answer, or ``None``.
+        method, url: the request (the URL redacted).
+        response: the ``httpx.Response``, or ``None`` (a scrubbed copy once pickled).
+    """
+
+    reason: str
+    status_code: int | None
+    content_type: str | None
+    method: str
+    url: str
+    response: httpx.Response | None
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        method: str,
+        url: str,
+        response: httpx.Response | None = None,
+        snippet: bool = True,
+    ) -> None:
+        self.reason = reason
+        self.method = method.upper()
+        self.url = scrub(url)
+        self.response = response
+        self.status_code = None if response is None else response.status_code
+        content_type = None if response is None else response.headers.get("content-type")
+        self.content_type = None if content_type is None else _cap(scrub(content_type), 100)
+        notes = [str(self.status_code)] if self.status_code is not None else []
+        if self.content_type:
+            notes.append(self.content_type)
+        message = f"{reason}: {self.method} {self.url}"
+        if notes:
+            message += f" ({', '.join(notes)})"
+        text = _body_text(response) if snippet and response is not None else ""
+        if text:
+            message += f": {_snippet(text)}"
+        super().__init__(scrub(message))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {**self.__dict__, "response": _safe_response(self.response)}
+        return (_restore, (type(self), self.args, state))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r}, status={self.status_code})"
+
+
+class EmptyResponseError(ResponseDecodeError):
+    """The answer had no body (``204 No Content``, an empty ``200``) where a document was promised.
+
+    No operation of the API promises a document and also allows an empty answer, so this is
+    raised instead of returning ``None`` (which would fail later as an ``AttributeError``).
+    """
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """The body (of any status) grew past ``max_response_bytes`` and was not read further.
+
+    Attributes:
+        limit: the limit in bytes (``max_response_bytes`` of the client or call).
+    """
+
+    limit: int
+
+    def __init__(
+        self, limit: int, *, method: str, url: str, response: httpx.Response | None = None
+    ) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the body is larger than max_response_bytes ({limit:,} bytes)",
+            method=method,
+            url=url,
+            response=response,
+            snippet=False,
+        )
+
+
+class PaginationError(KlaviyoError):
+    """A next page that would repeat an earlier page (so paging would never end), or a
+    ``links.next`` that points to another host (the credentials would travel with it)."""
+
+
+class ClientClosedError(KlaviyoError, RuntimeError):
+    """A call on a client (or event batcher) after ``close()``/``aclose()``."""
+
+
+class BatcherError(KlaviyoError):
+    """The event batcher cannot deliver: its sender stopped (the cause is chained), or
+    ``close()`` ran out of time. Events it could not send are in its ``failures``."""
 
 
 class RejectedError(KlaviyoError):
@@ -477,10 +746,11 @@ class RejectedError(KlaviyoError):
 
     def __init__(self, *, method: str, url: str, body: str = "0") -> None:
         self.method = method.upper()
-        self.url = redact_url(url)
-        self.body = body
+        self.url = scrub(url)
+        self.body = scrub(body)
         super().__init__(
-            f"payload rejected (Klaviyo answered {body.strip()[:20]!r}): {self.method} {self.url}"
+            f"payload rejected (Klaviyo answered {self.body.strip()[:20]!r}): "
+            f"{self.method} {self.url}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

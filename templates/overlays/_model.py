@@ -262,6 +262,8 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value!r} cannot be sent: NaN and infinity are not JSON numbers")
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Mapping):
         return {str(k): to_wire(v) for k, v in value.items()}

@@ -86,9 +86,15 @@ from urllib.parse import urlencode
 import httpx
 
 from ._backoff import RetryPolicy
-from ._errors import RejectedError, redact
+from ._errors import RejectedError, redact, remember_secrets
 from ._operation import Operation
-from ._transport import AsyncTransportClient, RequestOptions, SyncTransportClient
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AsyncTransportClient,
+    RequestOptions,
+    SyncTransportClient,
+    check_base_url,
+)
 
 __all__ = [
     "DEFAULT_MANAGE_URL",
@@ -274,10 +280,8 @@ class _PublicBase:
 
     def _setup(self, public_key: str, manage_url: str | None) -> None:
         self._public_key = public_key
-        url = (manage_url or DEFAULT_MANAGE_URL).rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"manage_url must start with http:// or https://, got {url!r}")
-        self.manage_url = url
+        remember_secrets(public_key)
+        self.manage_url = check_base_url("manage_url", manage_url or DEFAULT_MANAGE_URL)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(public_key='***', base_url={self.base_url!r})"
@@ -449,7 +453,7 @@ class _PublicBase:
     def _succeeded(self, url: str, response: httpx.Response) -> dict[str, Any]:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, a huge number, absurd nesting
             data = None
         if not isinstance(data, dict) or data.get("success") is not True:
             text = self._redact(_text(response))[:200]
@@ -473,7 +477,8 @@ class KlaviyoPublic(_PublicBase, SyncTransportClient):
         base_url: where Track/Identify/back-in-stock live (default ``https://a.klaviyo.com``).
         manage_url: the sign-up form host for :meth:`front_end_subscribe`
             (default ``https://manage.kmail-lists.com``).
-        timeout, max_retries, retry, headers, http_client, transport: as on ``Klaviyo``.
+        timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
+            transport: as on ``Klaviyo``.
     """
 
     def __init__(
@@ -483,9 +488,11 @@ class KlaviyoPublic(_PublicBase, SyncTransportClient):
         base_url: str | None = None,
         manage_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -494,9 +501,11 @@ class KlaviyoPublic(_PublicBase, SyncTransportClient):
             None,
             base_url=base_url,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             max_retries=max_retries,
             retry=retry,
             headers={"Accept": _ACCEPT, **(headers or {})},
+            max_response_bytes=max_response_bytes,
             http_client=http_client,
             transport=transport,
         )
@@ -624,9 +633,11 @@ class AsyncKlaviyoPublic(_PublicBase, AsyncTransportClient):
         base_url: str | None = None,
         manage_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -635,9 +646,11 @@ class AsyncKlaviyoPublic(_PublicBase, AsyncTransportClient):
             None,
             base_url=base_url,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             max_retries=max_retries,
             retry=retry,
             headers={"Accept": _ACCEPT, **(headers or {})},
+            max_response_bytes=max_response_bytes,
             http_client=http_client,
             transport=transport,
         )

@@ -12,6 +12,10 @@ behaviour, or by the default one once the script is exhausted:
 * ``Reset()``   close abruptly with ``SO_LINGER 0``: the client sees a connection reset.
 * ``Close()``   close politely without answering: the client sees a server disconnect.
 * ``Hang(seconds)``  answer nothing for at most *seconds* (or until the server stops), then close.
+* ``Raw(data, close=True)``  send *data* as it is (any bytes: a malformed answer), then close.
+* ``Drip(body, interval, head=b"", chunk=1)``  send *head* at once, then *body* *chunk* bytes at
+  a time, one piece every *interval* seconds (a slow server: pass the whole answer as *body* to
+  drip the headers too), then close. Bounded by ``max_hang`` in total.
 * any callable ``(RecordedRequest) -> behaviour`` for custom logic.
 
 Connections are kept alive (HTTP/1.1), so a pooling client reuses them;
@@ -42,9 +46,11 @@ from urllib.parse import parse_qsl
 __all__ = [
     "Behaviour",
     "Close",
+    "Drip",
     "Hang",
     "Headers",
     "LoopbackServer",
+    "Raw",
     "RecordedRequest",
     "Reset",
     "Respond",
@@ -171,7 +177,25 @@ class Hang:
     seconds: float = 5.0
 
 
-Behaviour = Respond | Reset | Close | Hang
+@dataclass(frozen=True)
+class Raw:
+    """Send *data* exactly as given (no framing added), then close unless *close* is False."""
+
+    data: bytes
+    close: bool = True
+
+
+@dataclass(frozen=True)
+class Drip:
+    """Send *head* at once, then *body* in *chunk*-byte pieces every *interval* s; then close."""
+
+    body: bytes
+    interval: float
+    head: bytes = b""
+    chunk: int = 1
+
+
+Behaviour = Respond | Reset | Close | Hang | Raw | Drip
 Handler = Callable[[RecordedRequest], Behaviour]
 Step = Behaviour | Handler
 
@@ -381,7 +405,7 @@ class LoopbackServer:
     def _act(self, conn: _Connection, request: RecordedRequest, step: Step) -> bool:
         """Carry out one behaviour; False when the connection is done."""
         behaviour = step
-        if not isinstance(behaviour, Respond | Reset | Close | Hang):
+        if not isinstance(behaviour, Respond | Reset | Close | Hang | Raw | Drip):
             try:
                 behaviour = behaviour(request)
             except Exception:
@@ -400,12 +424,34 @@ class LoopbackServer:
         if isinstance(behaviour, Hang):
             self._stopping.wait(min(behaviour.seconds, self.max_hang))
             return False
+        if isinstance(behaviour, Raw):
+            conn.sock.sendall(behaviour.data)
+            if behaviour.close:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+            return not behaviour.close
+        if isinstance(behaviour, Drip):
+            self._drip(conn, behaviour)
+            return False
         if behaviour.delay > 0 and self._stopping.wait(min(behaviour.delay, self.max_hang)):
             return False
         conn.sock.sendall(behaviour.encode(request.method))
         connection = request.headers.get("Connection", "").lower()
         keep_alive = request.http_version == "HTTP/1.1" or "keep-alive" in connection
         return keep_alive and "close" not in connection and not behaviour.close
+
+    def _drip(self, conn: _Connection, drip: Drip) -> None:
+        """Send a drip; stops early when the client hangs up, the server stops or time is up."""
+        if drip.head:
+            conn.sock.sendall(drip.head)
+        end = time.monotonic() + self.max_hang
+        for start in range(0, len(drip.body), max(1, drip.chunk)):
+            if self._stopping.wait(drip.interval) or time.monotonic() > end:
+                return
+            try:
+                conn.sock.sendall(drip.body[start : start + max(1, drip.chunk)])
+            except OSError:  # the client gave up: that is what a deadline is for
+                return
 
     def _receive(self, conn: _Connection) -> bool:
         """Read more bytes into the buffer; False on a clean end of stream."""

@@ -27,13 +27,20 @@ if TYPE_CHECKING:
     from ._errors import APITimeoutError as APITimeoutError
     from ._errors import AuthenticationError as AuthenticationError
     from ._errors import BadRequestError as BadRequestError
+    from ._errors import BatcherError as BatcherError
+    from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConflictError as ConflictError
+    from ._errors import EmptyResponseError as EmptyResponseError
     from ._errors import ErrorDetail as ErrorDetail
     from ._errors import KlaviyoError as KlaviyoError
     from ._errors import NotFoundError as NotFoundError
+    from ._errors import PaginationError as PaginationError
     from ._errors import PermissionDeniedError as PermissionDeniedError
     from ._errors import RateLimitError as RateLimitError
+    from ._errors import RedirectError as RedirectError
     from ._errors import RejectedError as RejectedError
+    from ._errors import ResponseDecodeError as ResponseDecodeError
+    from ._errors import ResponseTooLargeError as ResponseTooLargeError
     from ._errors import ServerError as ServerError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
     from ._jsonapi import IncludedIndex as IncludedIndex
@@ -74,13 +81,20 @@ _LAZY = {
     "APITimeoutError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
+    "BatcherError": "._errors",
+    "ClientClosedError": "._errors",
     "ConflictError": "._errors",
+    "EmptyResponseError": "._errors",
     "ErrorDetail": "._errors",
     "KlaviyoError": "._errors",
     "NotFoundError": "._errors",
+    "PaginationError": "._errors",
     "PermissionDeniedError": "._errors",
     "RateLimitError": "._errors",
+    "RedirectError": "._errors",
     "RejectedError": "._errors",
+    "ResponseDecodeError": "._errors",
+    "ResponseTooLargeError": "._errors",
     "ServerError": "._errors",
     "UnprocessableEntityError": "._errors",
 }
@@ -97,7 +111,10 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchFailure",
+    "BatcherError",
+    "ClientClosedError",
     "ConflictError",
+    "EmptyResponseError",
     "ErrorDetail",
     "IncludedIndex",
     "EventBatcher",
@@ -107,11 +124,15 @@ __all__ = [
     "Model",
     "NotFoundError",
     "Operation",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
+    "RedirectError",
     "RejectedError",
     "RequestOptions",
+    "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "UnprocessableEntityError",

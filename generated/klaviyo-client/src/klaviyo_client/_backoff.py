@@ -45,6 +45,8 @@ Deadline. No returned delay ever ends past ``start + deadline`` (``start`` = whe
 created, i.e. just before the first attempt). If the next sleep would cross it, the state stops
 and says so in :attr:`RetryState.reason` (for instance ``"retry-after 120.0s exceeds deadline"``);
 the caller then raises the last error, e.g. a rate-limit error carrying the server's delay.
+The request pipeline also gives every attempt only the time :meth:`RetryState.remaining` leaves
+(at least 10 ms for the last one), so the deadline bounds the whole call, not only its waits.
 
 Idempotency rules, and why
 --------------------------

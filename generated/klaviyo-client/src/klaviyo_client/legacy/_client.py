@@ -36,8 +36,8 @@ class KlaviyoLegacy(SyncTransportClient):
 
     Args:
         api_key: a private API key, sent as the ``api_key`` query parameter.
-        base_url, revision, timeout, max_retries, retry, headers, http_client, transport: as for
-        ``klaviyo_client.Klaviyo``.
+        base_url, revision, timeout, attempt_timeout, max_retries, retry, headers,
+        max_response_bytes, http_client, transport: as for ``klaviyo_client.Klaviyo``.
 
     """
 
@@ -119,8 +119,8 @@ class AsyncKlaviyoLegacy(AsyncTransportClient):
 
     Args:
         api_key: a private API key, sent as the ``api_key`` query parameter.
-        base_url, revision, timeout, max_retries, retry, headers, http_client, transport: as for
-        ``klaviyo_client.Klaviyo``.
+        base_url, revision, timeout, attempt_timeout, max_retries, retry, headers,
+        max_response_bytes, http_client, transport: as for ``klaviyo_client.Klaviyo``.
 
     """
 

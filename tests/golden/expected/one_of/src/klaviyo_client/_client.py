@@ -26,10 +26,16 @@ class Klaviyo(SyncTransportClient):
         api_key: a private API key (``pk_...``); not needed for the ``client`` (public) operations.
         base_url: another host (tests, proxies); default https://a.klaviyo.com.
         revision: the ``revision`` header sent with every call; default the spec's revision.
-        timeout: seconds or an ``httpx.Timeout`` (default: connect 5 s, read 30 s).
+        timeout: seconds or an ``httpx.Timeout`` for each network operation (default: connect 5 s,
+            read 30 s).
+        attempt_timeout: seconds one attempt may take in all (default: only the deadline bounds it).
         max_retries: retries after the first attempt (0 disables); see ``RetryPolicy``.
-        retry: a full ``RetryPolicy`` (backoff, deadline, which failures to retry).
-        headers: extra headers for every request.
+        retry: a full ``RetryPolicy`` (backoff, the deadline of the whole call, which failures to
+            retry).
+        headers: extra headers for every request; a name given here (any case) replaces the
+            client's default of that name, e.g. ``Revision``.
+        max_response_bytes: the largest body read (default 64 MiB); larger raises
+            ``ResponseTooLargeError``.
         http_client: your own httpx client (proxies, respx ...); it is not closed by this client.
         transport: an httpx transport for the client this object creates.
 
@@ -54,10 +60,16 @@ class AsyncKlaviyo(AsyncTransportClient):
         api_key: a private API key (``pk_...``); not needed for the ``client`` (public) operations.
         base_url: another host (tests, proxies); default https://a.klaviyo.com.
         revision: the ``revision`` header sent with every call; default the spec's revision.
-        timeout: seconds or an ``httpx.Timeout`` (default: connect 5 s, read 30 s).
+        timeout: seconds or an ``httpx.Timeout`` for each network operation (default: connect 5 s,
+            read 30 s).
+        attempt_timeout: seconds one attempt may take in all (default: only the deadline bounds it).
         max_retries: retries after the first attempt (0 disables); see ``RetryPolicy``.
-        retry: a full ``RetryPolicy`` (backoff, deadline, which failures to retry).
-        headers: extra headers for every request.
+        retry: a full ``RetryPolicy`` (backoff, the deadline of the whole call, which failures to
+            retry).
+        headers: extra headers for every request; a name given here (any case) replaces the
+            client's default of that name, e.g. ``Revision``.
+        max_response_bytes: the largest body read (default 64 MiB); larger raises
+            ``ResponseTooLargeError``.
         http_client: your own httpx client (proxies, respx ...); it is not closed by this client.
         transport: an httpx transport for the client this object creates.
 
