@@ -1,0 +1,7 @@
+"""Which module defines each model (lazy lookup by name). Generated; do not edit."""
+
+MODULE_OF: dict[str, str] = {
+    "CreateWidgetBody": "widgets",
+    "WidgetDoc": "widgets",
+    "WidgetDocData": "widgets",
+}
