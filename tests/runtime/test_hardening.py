@@ -470,6 +470,18 @@ def test_a_key_of_any_shape_echoed_by_the_server_is_scrubbed() -> None:
     assert ODD_KEY.encode() not in pickle.dumps(error)
 
 
+def test_the_remembered_secrets_stay_bounded_and_the_newest_is_scrubbed() -> None:
+    from klaviyo_client._errors import MAX_REMEMBERED, _Secrets, scrub
+
+    keys = [f"tenant{n:04d}-secret" for n in range(MAX_REMEMBERED + 50)]
+    for key in keys:
+        Klaviyo(api_key=key).close()  # a process serving many accounts
+    assert len(_Secrets.values) == MAX_REMEMBERED
+    assert scrub(f"echo {keys[-1]}") == "echo ***"
+    Klaviyo(api_key=ODD_KEY).close()  # used again: remembered again
+    assert scrub(f"echo {ODD_KEY}") == "echo ***"
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     todo: list[BaseException | None] = [error]

@@ -33,7 +33,8 @@ the credentials); ``__context__`` is left empty.
 
 Exceptions never carry a private API key: URLs are redacted before they are stored, and messages,
 error details (``.errors``) and the decoded body (``.body``) are scrubbed both of anything that
-looks like a key and of the actual secret values of every client created in this process. ``repr``
+looks like a key and of the actual secret values of the clients created in this process (the 256
+most recent). ``repr``
 is a short summary, not the response. The response itself (``.response``) is kept as received for
 inspection in this process; note that ``.response.request.headers`` holds the credentials httpx
 sent, so log the exception, not that object. A pickled error (Celery, multiprocessing) carries a
@@ -47,7 +48,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._backoff import (
     FAILURE_TEXT,
@@ -142,21 +143,32 @@ class _Secrets:
 
     Error messages, details, bodies, pickled responses and the httpx/httpcore log lines are
     scrubbed of them, so a key the server echoes is masked even when it is not shaped like a key.
+    At most :data:`MAX_REMEMBERED` values are kept, the most recently used (a process serving
+    many accounts creates many clients; key-shaped values are masked by pattern regardless).
     The tuple is replaced (never mutated) under a lock: readers need no lock.
     """
 
-    values: tuple[str, ...] = ()  # longest first
+    recent: ClassVar[dict[str, None]] = {}  # insertion order = use order
+    values: ClassVar[tuple[str, ...]] = ()  # longest first
     lock = threading.Lock()
+
+
+MAX_REMEMBERED = 256
 
 
 def remember_secrets(*values: str | None) -> None:
     """Add credential values to the set every exception message and log line is scrubbed of."""
-    new = {v for v in values if v and v not in _Secrets.values}
-    if not new:
+    given = [v for v in values if v]
+    if not given:
         return
     with _Secrets.lock:
-        merged = set(_Secrets.values) | new
-        _Secrets.values = tuple(sorted(merged, key=len, reverse=True))
+        recent = _Secrets.recent
+        for value in given:
+            recent.pop(value, None)
+            recent[value] = None
+        while len(recent) > MAX_REMEMBERED:
+            del recent[next(iter(recent))]
+        _Secrets.values = tuple(sorted(recent, key=len, reverse=True))
 
 
 def scrub(text: str) -> str:
