@@ -518,14 +518,16 @@ class _BoundedStream(httpcore.NetworkStream):
 
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
+        # the pool asks these on every request: no extra call layer for them
+        self.get_extra_info = stream.get_extra_info  # type: ignore[method-assign]
+        self.close = stream.close  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._stream.read(max_bytes, _cut(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer:  # h11 also writes empty end-of-message chunks
-            timeout = _cut(timeout, httpcore.WriteTimeout)
-        self._stream.write(buffer, timeout)
+        if buffer:  # h11 also writes empty end-of-message chunks: nothing to send
+            self._stream.write(buffer, _cut(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -614,10 +616,11 @@ def _attempt_limits(
         return {"timeout": timeout.as_dict()}, None
     left = max(left, _MIN_ATTEMPT)
     expires = time.monotonic() + left
-    connect, read, write, pool = (
-        left if value is None or value > left else value
-        for value in (timeout.connect, timeout.read, timeout.write, timeout.pool)
-    )
+    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
+    connect = left if connect is None or connect > left else connect
+    read = left if read is None or read > left else read
+    write = left if write is None or write > left else write
+    pool = left if pool is None or pool > left else pool
     if carry:
         read = _Until(read, expires)
         connect = read if connect == read else _Until(connect, expires)
