@@ -71,6 +71,8 @@ class RenderResult:
     bytes: int
     kept: list[str]
     """Files in the output folder the generator did not write, kept in place."""
+    written: list[str]
+    """Files this generation wrote (relative paths, ``/``-separated)."""
 
 
 def _env() -> jinja2.Environment:
@@ -496,7 +498,7 @@ def render(
         verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return RenderResult(len(written) + 1, size, kept)
+    return RenderResult(len(written) + 1, size, kept, [*written, STAMP])
 
 
 def ruff_format(path: Path, label: str = "spec") -> str | None:

@@ -162,10 +162,12 @@ FAILURE_TEXT: Mapping[FailureKind, str] = {
 
 
 def _non_negative(name: str, value: float) -> None:
+    from ._errors import ArgumentTypeError, ArgumentValueError  # _errors imports this module
+
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a number, got {type(value).__name__}")
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ArgumentValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,26 +187,34 @@ class RetryPolicy:
     respect_retry_after: bool = True
 
     def __post_init__(self) -> None:
+        from ._errors import ArgumentTypeError, ArgumentValueError  # _errors imports this module
+
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise TypeError(f"max_retries must be an int, got {type(self.max_retries).__name__}")
+            raise ArgumentTypeError(
+                f"max_retries must be an int, got {type(self.max_retries).__name__}"
+            )
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+            raise ArgumentValueError(f"max_retries must be >= 0, got {self.max_retries}")
         _non_negative("initial_delay", self.initial_delay)
         _non_negative("multiplier", self.multiplier)
         if self.multiplier < 1:
-            raise ValueError(f"multiplier must be >= 1, got {self.multiplier!r}")
+            raise ArgumentValueError(f"multiplier must be >= 1, got {self.multiplier!r}")
         _non_negative("max_delay", self.max_delay)
         if self.deadline is not None:
             _non_negative("deadline", self.deadline)
         if self.jitter not in _JITTERS:
-            raise ValueError(f"jitter must be one of {sorted(_JITTERS)}, got {self.jitter!r}")
+            raise ArgumentValueError(
+                f"jitter must be one of {sorted(_JITTERS)}, got {self.jitter!r}"
+            )
         # accept any iterable of ints (a set, a list) and store it as a frozenset
         statuses: frozenset[object] = frozenset(self.retry_statuses)
         if type(self.retry_statuses) is not frozenset:
             object.__setattr__(self, "retry_statuses", statuses)
         for status in statuses:
             if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                raise ValueError(f"retry_statuses must hold HTTP status codes, got {status!r}")
+                raise ArgumentValueError(
+                    f"retry_statuses must hold HTTP status codes, got {status!r}"
+                )
 
     def replace(self, **changes: Any) -> RetryPolicy:
         """A copy with some fields changed (validated again)."""
@@ -372,7 +382,9 @@ class RetryState:
     def on_error(self, kind: FailureKind) -> float | None:
         """Decide after a transport failure: seconds to wait before retrying, or ``None``."""
         if kind not in FAILURE_KINDS:
-            raise ValueError(
+            from ._errors import ArgumentValueError  # _errors imports this module
+
+            raise ArgumentValueError(
                 f"unknown failure kind {kind!r}, expected one of {sorted(FAILURE_KINDS)}"
             )
         self.attempt += 1

@@ -77,6 +77,8 @@ from ._backoff import RetryState
 from ._errors import (
     APIConnectionError,
     APIStatusError,
+    ArgumentTypeError,
+    ArgumentValueError,
     BatcherError,
     ClientClosedError,
     KlaviyoError,
@@ -159,7 +161,7 @@ def _iso(value: _dt.datetime | _dt.date | str) -> str:
         try:
             _dt.datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"time must be ISO 8601 text, got {value[:40]!r}") from None
+            raise ArgumentValueError(f"time must be ISO 8601 text, got {value[:40]!r}") from None
         return value
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
@@ -167,27 +169,31 @@ def _iso(value: _dt.datetime | _dt.date | str) -> str:
         return value.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
-    raise TypeError(f"time must be a datetime, a date or ISO 8601 text, got {type(value).__name__}")
+    raise ArgumentTypeError(
+        f"time must be a datetime, a date or ISO 8601 text, got {type(value).__name__}"
+    )
 
 
 def _optional_str(name: str, value: object) -> None:
     if value is not None and not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a str, got {type(value).__name__}")
 
 
 def _check_value(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise TypeError("value must be a number")
+        raise ArgumentTypeError("value must be a number")
     finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
     if not finite:
-        raise ValueError(f"value must be a finite number, got {value!r}")
+        raise ArgumentValueError(f"value must be a finite number, got {value!r}")
 
 
 def _check_currency(value: object) -> None:
     if not isinstance(value, str):
-        raise TypeError(f"value_currency must be a str, got {type(value).__name__}")
+        raise ArgumentTypeError(f"value_currency must be a str, got {type(value).__name__}")
     if len(value) != 3 or not (value.isascii() and value.isalpha()):
-        raise ValueError(f"value_currency must be an ISO 4217 code such as 'USD', got {value!r}")
+        raise ArgumentValueError(
+            f"value_currency must be an ISO 4217 code such as 'USD', got {value!r}"
+        )
 
 
 def build_entry(
@@ -205,7 +211,7 @@ def build_entry(
 ) -> dict[str, Any]:
     """One ``event-bulk-create`` entry (a profile with one event), validated."""
     if not isinstance(metric, str) or not metric.strip():
-        raise ValueError("metric must be a non-empty str (the metric name)")
+        raise ArgumentValueError("metric must be a non-empty str (the metric name)")
     for name, given in (
         ("email", email),
         ("phone_number", phone_number),
@@ -221,7 +227,7 @@ def build_entry(
     if external_id is not None:
         attrs["external_id"] = external_id
     if not any(isinstance(attrs.get(k), str) and attrs[k] for k in _PROFILE_IDS):
-        raise ValueError(
+        raise ArgumentValueError(
             "an event needs a profile identifier: email=, phone_number=, external_id= or "
             "profile with 'email', 'phone_number', 'external_id', 'id' or 'anonymous_id'"
         )
@@ -266,10 +272,12 @@ def _target(
     from ._registry import OPERATIONS
 
     if client._api_key is None:
-        raise TypeError("the event batcher needs a client with a private API key (api_key=...)")
+        raise ArgumentTypeError(
+            "the event batcher needs a client with a private API key (api_key=...)"
+        )
     op = OPERATIONS.get("bulk_create_events")
     if op is None:
-        raise TypeError("this API has no bulk_create_events operation to batch events with")
+        raise ArgumentTypeError("this API has no bulk_create_events operation to batch events with")
     headers = dict(client._auth_headers)
     headers["Content-Type"] = JSON_API
     return op, client.base_url + op.path, headers
@@ -277,10 +285,10 @@ def _target(
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < low or (high is not None and value > high):
         bound = f"between {low:,} and {high:,}" if high is not None else f">= {low:,}"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+        raise ArgumentValueError(f"{name} must be {bound}, got {value!r}")
     return value
 
 
@@ -324,7 +332,7 @@ class _Core:
         self.max_buffer = _check_int("max_buffer", max_buffer, 1)
         self.exit_timeout = check_seconds(exit_timeout, "exit_timeout")
         if on_failure is not None and not callable(on_failure):
-            raise TypeError("on_failure must be callable")
+            raise ArgumentTypeError("on_failure must be callable")
         self.on_failure = on_failure
         self.failures: list[BatchFailure] = []
         self.stats = BatchStats()
@@ -348,7 +356,9 @@ class _Core:
         unique_id = _unique_id(body)
         entry = _Entry(encode_json(body).encode("utf-8"), unique_id, (args[0], unique_id))
         if entry.size + _ENVELOPE_BYTES > self.max_batch_bytes:
-            raise ValueError(f"event is {entry.size:,} bytes encoded; max_batch_bytes is too small")
+            raise ArgumentValueError(
+                f"event is {entry.size:,} bytes encoded; max_batch_bytes is too small"
+            )
         return entry
 
     def _has_room(self) -> bool:

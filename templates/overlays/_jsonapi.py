@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
+from ._errors import ArgumentTypeError
 from ._model import Model
 
 __all__ = ["IncludedIndex", "linkage", "related", "related_one"]
@@ -54,7 +55,7 @@ def linkage(resource: Any, name: str) -> list[Key]:
     """
     raw = _raw(resource)
     if not isinstance(raw, Mapping):
-        raise TypeError(f"expected a JSON:API resource, got {type(resource).__name__}")
+        raise ArgumentTypeError(f"expected a JSON:API resource, got {type(resource).__name__}")
     relationships = raw.get("relationships")
     if not isinstance(relationships, Mapping):
         return []
@@ -93,7 +94,7 @@ class IncludedIndex:
         elif isinstance(doc, Mapping):
             primary, included = doc.get("data"), doc.get("included")
         else:
-            raise TypeError(f"expected a JSON:API document, got {type(doc).__name__}")
+            raise ArgumentTypeError(f"expected a JSON:API document, got {type(doc).__name__}")
         for resource in (*_resources(primary), *_resources(included)):
             key = _key(resource)
             if key is not None:

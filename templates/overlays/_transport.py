@@ -106,6 +106,9 @@ import httpx
 
 from ._backoff import FailureKind, RetryPolicy, RetryState
 from ._errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ArgumentValueError,
     ClientClosedError,
     EmptyResponseError,
     KlaviyoError,
@@ -318,9 +321,9 @@ def _classify(exc: httpx.TransportError) -> FailureKind:
 def check_seconds(value: object, what: str) -> float:
     """*value* as a number of seconds: finite, > 0 and at most :data:`MAX_SECONDS`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{what} must be a number of seconds, got {type(value).__name__}")
     if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
-        raise ValueError(
+        raise ArgumentValueError(
             f"{what} must be a finite number of seconds > 0 and <= {MAX_SECONDS:g}, got {value!r}"
         )
     return float(value)
@@ -335,15 +338,15 @@ def _check_timeout(value: object, what: str) -> httpx.Timeout:
                 check_seconds(seconds, f"{what}.{phase}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds or an httpx.Timeout")
+        raise ArgumentTypeError(f"{what} must be a number of seconds or an httpx.Timeout")
     return httpx.Timeout(check_seconds(value, what))
 
 
 def _check_size(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int (bytes), got {type(value).__name__}")
+        raise ArgumentTypeError(f"{what} must be an int (bytes), got {type(value).__name__}")
     if value < 1:
-        raise ValueError(f"{what} must be >= 1, got {value}")
+        raise ArgumentValueError(f"{what} must be >= 1, got {value}")
     return value
 
 
@@ -353,11 +356,11 @@ def _check_header(name: object, value: object, what: str) -> None:
     The value is never shown in the message: it may be a credential.
     """
     if not isinstance(name, str) or _HEADER_NAME_RE.fullmatch(name) is None:
-        raise ValueError(f"{what}: {name!r} is not a valid header name")
+        raise ArgumentValueError(f"{what}: {name!r} is not a valid header name")
     if not isinstance(value, str):
-        raise TypeError(f"{what}[{name!r}] must be a str, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{what}[{name!r}] must be a str, got {type(value).__name__}")
     if _HEADER_VALUE_RE.fullmatch(value) is None:
-        raise ValueError(
+        raise ArgumentValueError(
             f"{what}[{name!r}] must be printable ASCII on one line, without leading or "
             "trailing whitespace"
         )
@@ -366,21 +369,21 @@ def _check_header(name: object, value: object, what: str) -> None:
 def check_base_url(what: str, given: object) -> str:
     """*given* as a base URL: http(s), a host, no query, fragment or whitespace."""
     if not isinstance(given, str):
-        raise TypeError(f"{what} must be a str, got {type(given).__name__}")
+        raise ArgumentTypeError(f"{what} must be a str, got {type(given).__name__}")
     url = given.rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"{what} must start with http:// or https://, got {url!r}")
+        raise ArgumentValueError(f"{what} must start with http:// or https://, got {url!r}")
     if not url.isprintable() or any(c.isspace() for c in url):
-        raise ValueError(f"{what} must not contain whitespace or control characters")
+        raise ArgumentValueError(f"{what} must not contain whitespace or control characters")
     try:
         parsed = httpx.URL(url)
         port = parsed.port
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"{what} is not a valid URL: {redact_url(str(exc))}") from None
+        raise ArgumentValueError(f"{what} is not a valid URL: {redact_url(str(exc))}") from None
     if not parsed.host or (port is not None and not 0 < port < 65536):
-        raise ValueError(f"{what} needs a host (and a port 1-65535): {redact_url(url)!r}")
+        raise ArgumentValueError(f"{what} needs a host (and a port 1-65535): {redact_url(url)!r}")
     if parsed.query or parsed.fragment:
-        raise ValueError(f"{what} must not have a query or a fragment")
+        raise ArgumentValueError(f"{what} must not have a query or a fragment")
     return url
 
 
@@ -394,7 +397,7 @@ def _put_header(headers: dict[str, str], name: str, value: str) -> None:
 
 def _finite(number: float, what: str) -> float:
     if not math.isfinite(number):
-        raise ValueError(f"{what} must be a finite number, got {number!r}")
+        raise ArgumentValueError(f"{what} must be a finite number, got {number!r}")
     return number
 
 
@@ -403,28 +406,32 @@ def _text(param: Param, value: Any, op: Operation) -> str:
     kind = param.kind
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{op.name}(): {param.name} must be an int, got {value!r}")
+            raise ArgumentTypeError(f"{op.name}(): {param.name} must be an int, got {value!r}")
         if param.minimum is not None and value < param.minimum:
-            raise ValueError(f"{op.name}(): {param.name} must be >= {param.minimum:g}, got {value}")
+            raise ArgumentValueError(
+                f"{op.name}(): {param.name} must be >= {param.minimum:g}, got {value}"
+            )
         if param.maximum is not None and value > param.maximum:
-            raise ValueError(f"{op.name}(): {param.name} must be <= {param.maximum:g}, got {value}")
+            raise ArgumentValueError(
+                f"{op.name}(): {param.name} must be <= {param.maximum:g}, got {value}"
+            )
         return str(value)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise TypeError(f"{op.name}(): {param.name} must be a bool, got {value!r}")
+            raise ArgumentTypeError(f"{op.name}(): {param.name} must be a bool, got {value!r}")
         return "true" if value else "false"
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{op.name}(): {param.name} must be a number, got {value!r}")
+            raise ArgumentTypeError(f"{op.name}(): {param.name} must be a number, got {value!r}")
         return str(_finite(value, f"{op.name}(): {param.name}"))
     if hasattr(value, "isoformat") and not isinstance(value, str):
         text: str = value.isoformat()
         return text
     if not isinstance(value, str):
-        raise TypeError(f"{op.name}(): {param.name} must be a str, got {value!r}")
+        raise ArgumentTypeError(f"{op.name}(): {param.name} must be a str, got {value!r}")
     allowed = param.allowed
     if allowed is not None and value not in allowed:
-        raise ValueError(_not_allowed(op, param, value))
+        raise ArgumentValueError(_not_allowed(op, param, value))
     return value
 
 
@@ -439,9 +446,9 @@ def _items(param: Param, value: Any, op: Operation) -> list[str]:
     """Serialise an array parameter's items (a lone string counts as one item)."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple, set, frozenset)):
-        raise TypeError(f"{op.name}(): {param.name} must be a list, got {value!r}")
+        raise ArgumentTypeError(f"{op.name}(): {param.name} must be a list, got {value!r}")
     if not items:
-        raise ValueError(f"{op.name}(): {param.name} must not be empty")
+        raise ArgumentValueError(f"{op.name}(): {param.name} must not be empty")
     return [_text(param, item, op) for item in items]
 
 
@@ -462,9 +469,9 @@ def _json(data: Any) -> str:
     try:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
-        raise ValueError(f"NaN and infinity cannot be sent as JSON ({exc})") from None
+        raise ArgumentValueError(f"NaN and infinity cannot be sent as JSON ({exc})") from None
     except TypeError as exc:
-        raise TypeError(f"not JSON-serialisable: {exc}") from None
+        raise ArgumentTypeError(f"not JSON-serialisable: {exc}") from None
 
 
 @cache
@@ -714,11 +721,11 @@ class _BaseClient:
     ) -> None:
         if api_key is not None:
             if not isinstance(api_key, str):
-                raise TypeError("api_key must be a str")
+                raise ArgumentTypeError("api_key must be a str")
             if not api_key.strip():
-                raise ValueError("api_key must not be empty")
+                raise ArgumentValueError("api_key must not be empty")
             if _KEY_RE.fullmatch(api_key) is None:
-                raise ValueError(
+                raise ArgumentValueError(
                     "api_key must be printable ASCII without spaces or line breaks (a key read "
                     "from a file or an environment variable may end with a newline)"
                 )
@@ -733,7 +740,7 @@ class _BaseClient:
         )
         self.max_response_bytes = _check_size(max_response_bytes, "max_response_bytes")
         if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+            raise ArgumentTypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = policy.replace(max_retries=max_retries)
@@ -764,12 +771,12 @@ class _BaseClient:
         if headers is None:
             return base
         if not isinstance(headers, Mapping):
-            raise TypeError(f"headers must be a mapping, got {type(headers).__name__}")
+            raise ArgumentTypeError(f"headers must be a mapping, got {type(headers).__name__}")
         for name, value in headers.items():
             _check_header(name, value, "headers")
             lowered = name.lower()
             if lowered == "authorization" and self._api_key is not None:
-                raise ValueError(
+                raise ArgumentValueError(
                     "give the credential once: api_key= or an Authorization header, not both"
                 )
             if lowered == "revision":
@@ -793,7 +800,7 @@ class _BaseClient:
         try:
             return self._build(op, args, body, options)
         except UnicodeEncodeError as exc:  # e.g. a lone surrogate in a str argument
-            raise ValueError(
+            raise ArgumentValueError(
                 f"{op.name}(): an argument holds text that cannot be encoded as UTF-8 "
                 f"({exc.reason} at position {exc.start})"
             ) from None
@@ -807,7 +814,7 @@ class _BaseClient:
     ) -> tuple[str, dict[str, str], bytes | None, dict[str, Any] | None]:
         if op.auth == "private":
             if self._api_key is None:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{op.name}() needs a private API key: create the client with api_key=..."
                 )
             headers = dict(self._auth_only if self._base_in_client else self._auth_headers)
@@ -818,11 +825,15 @@ class _BaseClient:
         for param, value in zip(op.params, args, strict=True):
             if value is None:
                 if param.required:
-                    raise TypeError(f"{op.name}() missing required argument: {param.name!r}")
+                    raise ArgumentTypeError(
+                        f"{op.name}() missing required argument: {param.name!r}"
+                    )
                 continue
             if param.kind == "object":
                 if not isinstance(value, Mapping):
-                    raise TypeError(f"{op.name}(): {param.name} must be a mapping, got {value!r}")
+                    raise ArgumentTypeError(
+                        f"{op.name}(): {param.name} must be a mapping, got {value!r}"
+                    )
                 query.extend((str(k), _form_text(v)) for k, v in value.items() if v is not None)
                 continue
             if param.multi:
@@ -834,14 +845,14 @@ class _BaseClient:
                 query.append((param.wire, text))
             elif location == "path":
                 if text in _DOT_SEGMENTS:
-                    raise ValueError(_bad_segment(op, param, text))
+                    raise ArgumentValueError(_bad_segment(op, param, text))
                 path = path.replace("{" + param.wire + "}", quote(text, safe=""))
             else:
                 _check_header(param.wire, text, f"{op.name}(): {param.name}")
                 headers[param.wire] = text
         if op.auth == "private-query":
             if self._api_key is None:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{op.name}() needs a private API key: create the client with api_key=..."
                 )
             query.append(("api_key", self._api_key))
@@ -852,7 +863,7 @@ class _BaseClient:
             if content_type:
                 headers["Content-Type"] = content_type
         elif op.body_required:
-            raise TypeError(f"{op.name}() missing required argument: 'body'")
+            raise ArgumentTypeError(f"{op.name}() missing required argument: 'body'")
         if options:
             _extend_query(query, options)
             _merge_extra_headers(headers, options)
@@ -872,7 +883,7 @@ class _BaseClient:
             # multipart keeps (filename, content, type) tuples and file objects as given
             data = dict(body) if kind == "multipart" else _wire(op, body)
         else:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{op.name}(): body must be a {op.body_model or 'model'} or a mapping, "
                 f"got {type(body).__name__}"
             )
@@ -908,7 +919,7 @@ class _BaseClient:
             return self.retry
         policy = options.get("retry") or self.retry
         if not isinstance(policy, RetryPolicy):
-            raise TypeError("request_options['retry'] must be a RetryPolicy")
+            raise ArgumentTypeError("request_options['retry'] must be a RetryPolicy")
         max_retries = options.get("max_retries")
         if max_retries is not None:
             policy = policy.replace(max_retries=max_retries)
@@ -919,10 +930,12 @@ class _BaseClient:
         if not options:
             return self._limits
         if not isinstance(options, Mapping):
-            raise TypeError(f"request_options must be a mapping, got {type(options).__name__}")
+            raise ArgumentTypeError(
+                f"request_options must be a mapping, got {type(options).__name__}"
+            )
         unknown = options.keys() - _OPTION_KEYS
         if unknown:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"unknown request_options {sorted(map(str, unknown))}; "
                 f"known: {sorted(_OPTION_KEYS)}"
             )
@@ -1105,27 +1118,31 @@ def _wire(op: Operation, body: Mapping[str, Any]) -> Any:
         raise _body_error(op, exc) from None
 
 
-def _body_error(op: Operation, exc: TypeError | ValueError) -> TypeError | ValueError:
-    """The caller's mistake in a body, as a plain ``TypeError``/``ValueError`` naming the op."""
+def _body_error(op: Operation, exc: TypeError | ValueError) -> ArgumentError:
+    """The caller's mistake in a body, as an ``ArgumentTypeError``/``ArgumentValueError``."""
     if isinstance(exc, UnicodeEncodeError):
-        return ValueError(f"{op.name}(): body: text that cannot be encoded as UTF-8 ({exc.reason})")
-    cls = ValueError if isinstance(exc, ValueError) else TypeError
+        return ArgumentValueError(
+            f"{op.name}(): body: text that cannot be encoded as UTF-8 ({exc.reason})"
+        )
+    cls = ArgumentValueError if isinstance(exc, ValueError) else ArgumentTypeError
     return cls(f"{op.name}(): body: {exc}")
 
 
 def _extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
     if not isinstance(options, Mapping):
-        raise TypeError(f"request_options must be a mapping, got {type(options).__name__}")
+        raise ArgumentTypeError(f"request_options must be a mapping, got {type(options).__name__}")
     extra_query = options.get("extra_query")
     if not extra_query:
         return
     if not isinstance(extra_query, Mapping):
-        raise TypeError("request_options['extra_query'] must be a mapping")
+        raise ArgumentTypeError("request_options['extra_query'] must be a mapping")
     for key, value in extra_query.items():
         if not isinstance(key, str) or not key:
-            raise TypeError(f"request_options['extra_query'] keys must be non-empty str: {key!r}")
+            raise ArgumentTypeError(
+                f"request_options['extra_query'] keys must be non-empty str: {key!r}"
+            )
         if value is None:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"request_options['extra_query'][{key!r}] is None: leave the key out to send "
                 "nothing"
             )
@@ -1137,7 +1154,7 @@ def _merge_extra_headers(headers: dict[str, str], options: RequestOptions) -> No
     if not extra_headers:
         return
     if not isinstance(extra_headers, Mapping):
-        raise TypeError("request_options['extra_headers'] must be a mapping")
+        raise ArgumentTypeError("request_options['extra_headers'] must be a mapping")
     for name, value in extra_headers.items():
         _check_header(name, value, "request_options['extra_headers']")
         _put_header(headers, name, value)
@@ -1186,13 +1203,13 @@ class SyncTransportClient(_BaseClient):
             max_response_bytes=max_response_bytes,
         )
         if http_client is not None and transport is not None:
-            raise TypeError("pass either http_client or transport, not both")
+            raise ArgumentTypeError("pass either http_client or transport, not both")
         if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"http_client must be an httpx.Client, got {type(http_client).__name__}"
             )
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
-            raise TypeError("transport must be an httpx.BaseTransport")
+            raise ArgumentTypeError("transport must be an httpx.BaseTransport")
         self._owns_http = http_client is None
         self._base_in_client = http_client is None
         self._http = http_client or httpx.Client(
@@ -1305,7 +1322,9 @@ class SyncTransportClient(_BaseClient):
         finally:
             _capture.reset(token)
         if not captured:
-            raise TypeError("with_raw_response() needs an API operation method of this client")
+            raise ArgumentTypeError(
+                "with_raw_response() needs an API operation method of this client"
+            )
         return RawResponse(parsed, captured[-1].response)
 
     @overload
@@ -1371,13 +1390,13 @@ class AsyncTransportClient(_BaseClient):
             max_response_bytes=max_response_bytes,
         )
         if http_client is not None and transport is not None:
-            raise TypeError("pass either http_client or transport, not both")
+            raise ArgumentTypeError("pass either http_client or transport, not both")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
             )
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-            raise TypeError("transport must be an httpx.AsyncBaseTransport")
+            raise ArgumentTypeError("transport must be an httpx.AsyncBaseTransport")
         self._owns_http = http_client is None
         self._base_in_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -1499,7 +1518,9 @@ class AsyncTransportClient(_BaseClient):
         finally:
             _capture.reset(token)
         if not captured:
-            raise TypeError("with_raw_response() needs an API operation method of this client")
+            raise ArgumentTypeError(
+                "with_raw_response() needs an API operation method of this client"
+            )
         return RawResponse(parsed, captured[-1].response)
 
     @overload
@@ -1654,7 +1675,7 @@ class SyncPager(Generic[T]):
         finally:
             _capture.reset(token)
         if not captured:
-            raise TypeError("paginate() needs an API operation method of this client")
+            raise ArgumentTypeError("paginate() needs an API operation method of this client")
         return page, captured[-1]
 
     def pages(self, limit: int | None = None) -> Iterator[Any]:
@@ -1720,7 +1741,7 @@ class AsyncPager(Generic[T]):
         finally:
             _capture.reset(token)
         if not captured:
-            raise TypeError("paginate() needs an API operation method of this client")
+            raise ArgumentTypeError("paginate() needs an API operation method of this client")
         return page, captured[-1]
 
     async def pages(self, limit: int | None = None) -> AsyncIterator[Any]:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ._errors import APIConnectionError as APIConnectionError
     from ._errors import APIStatusError as APIStatusError
     from ._errors import APITimeoutError as APITimeoutError
+    from ._errors import ArgumentError as ArgumentError
+    from ._errors import ArgumentTypeError as ArgumentTypeError
+    from ._errors import ArgumentValueError as ArgumentValueError
     from ._errors import AuthenticationError as AuthenticationError
     from ._errors import BadRequestError as BadRequestError
     from ._errors import BatcherError as BatcherError
@@ -82,6 +85,9 @@ _LAZY = {
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
     "BatcherError": "._errors",
+    "ArgumentError": "._errors",
+    "ArgumentTypeError": "._errors",
+    "ArgumentValueError": "._errors",
     "ClientClosedError": "._errors",
     "ConflictError": "._errors",
     "EmptyResponseError": "._errors",
@@ -112,6 +118,9 @@ __all__ = [
     "BadRequestError",
     "BatchFailure",
     "BatcherError",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ArgumentValueError",
     "ClientClosedError",
     "ConflictError",
     "EmptyResponseError",

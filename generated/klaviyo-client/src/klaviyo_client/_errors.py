@@ -3,6 +3,9 @@
 Hierarchy::
 
     KlaviyoError
+    ├── ArgumentError               an argument refused before anything is sent:
+    │   ├── ArgumentTypeError           ... of the wrong type (also a TypeError)
+    │   └── ArgumentValueError          ... with a value that cannot be sent (also a ValueError)
     ├── APIConnectionError          the request failed at the transport level (.kind)
     │   └── APITimeoutError         ... because a timeout, the per-attempt limit
     │                                   (attempt_timeout) or the call's deadline expired
@@ -66,6 +69,9 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ArgumentValueError",
     "AuthenticationError",
     "BadRequestError",
     "BatcherError",
@@ -406,6 +412,18 @@ def _rebuild(cls: type[Exception], args: tuple[Any, ...], kwargs: dict[str, Any]
 
 class KlaviyoError(Exception):
     """Base class of every error raised by this client."""
+
+
+class ArgumentError(KlaviyoError):
+    """An argument the client refuses before anything is sent (see the two subclasses)."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the wrong type (also a ``TypeError``); nothing was sent."""
+
+
+class ArgumentValueError(ArgumentError, ValueError):
+    """An argument with a value that cannot be sent (also a ``ValueError``); nothing was sent."""
 
 
 class APIConnectionError(KlaviyoError):

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Self, dataclass_transform, get_args
 
+from ._errors import ArgumentTypeError, ArgumentValueError
+
 __all__ = ["Model", "field", "to_wire"]
 
 _MISSING: Any = object()
@@ -241,13 +243,15 @@ class _Field:
     def encode(self, value: Any, owner: str) -> Any:
         if value is None:
             if not self.nullable and self.required:
-                raise TypeError(f"{owner}.{self.name} is required and cannot be None")
+                raise ArgumentTypeError(f"{owner}.{self.name} is required and cannot be None")
             return None
         allowed = self.allowed()
         if allowed is not None and value not in allowed:
             shown = ", ".join(repr(c) for c in allowed[:12])
             more = " …" if len(allowed) > 12 else ""
-            raise ValueError(f"{owner}.{self.name} must be one of {shown}{more}; got {value!r}")
+            raise ArgumentValueError(
+                f"{owner}.{self.name} must be one of {shown}{more}; got {value!r}"
+            )
         return to_wire(value)
 
 
@@ -263,7 +267,9 @@ def to_wire(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"{value!r} cannot be sent: NaN and infinity are not JSON numbers")
+            raise ArgumentValueError(
+                f"{value!r} cannot be sent: NaN and infinity are not JSON numbers"
+            )
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Mapping):
         return {str(k): to_wire(v) for k, v in value.items()}
@@ -314,15 +320,15 @@ class Model:
         for name, value in kwargs.items():
             f = spec.by_name.get(name)
             if f is None:
-                raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}")
+                raise ArgumentTypeError(f"{owner}() got an unexpected keyword argument {name!r}")
             if value is None and not f.nullable:
                 if f.required:
-                    raise TypeError(f"{owner}.{name} is required and cannot be None")
+                    raise ArgumentTypeError(f"{owner}.{name} is required and cannot be None")
                 continue
             data[f.wire] = f.encode(value, owner)
         missing = [f.name for f in spec.by_name.values() if f.required and f.wire not in data]
         if missing:
-            raise TypeError(f"{owner}() missing required argument(s): {', '.join(missing)}")
+            raise ArgumentTypeError(f"{owner}() missing required argument(s): {', '.join(missing)}")
         self._data = data
 
     @classmethod

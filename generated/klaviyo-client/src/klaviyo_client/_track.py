@@ -86,7 +86,13 @@ from urllib.parse import urlencode
 import httpx
 
 from ._backoff import RetryPolicy
-from ._errors import RejectedError, redact, remember_secrets
+from ._errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    RejectedError,
+    redact,
+    remember_secrets,
+)
 from ._operation import Operation
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -173,13 +179,13 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"{value!r} is not a JSON number")
+            raise ArgumentValueError(f"{value!r} is not a JSON number")
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (tuple, set, frozenset)):
         return list(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+    raise ArgumentTypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def encode_json(payload: Any) -> str:
@@ -192,9 +198,9 @@ def encode_json(payload: Any) -> str:
             payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
         )
     except ValueError as exc:
-        raise ValueError(f"payload is not valid JSON: {exc}") from None
+        raise ArgumentValueError(f"payload is not valid JSON: {exc}") from None
     except TypeError as exc:
-        raise TypeError(f"payload is not JSON-serialisable: {exc}") from None
+        raise ArgumentTypeError(f"payload is not JSON-serialisable: {exc}") from None
 
 
 def decode_get_data(data: str) -> Any:
@@ -211,15 +217,15 @@ def decode_post_data(body: bytes) -> Any:
 
 def _check_public_key(public_key: object) -> str:
     if not isinstance(public_key, str):
-        raise TypeError("public_key must be a str")
+        raise ArgumentTypeError("public_key must be a str")
     if public_key.startswith("pk_"):
-        raise ValueError(
+        raise ArgumentValueError(
             "public_key looks like a private API key (pk_…): Track/Identify and the sign-up "
             "endpoints send the key inside the payload, so they take the 6-character public key "
             "(site ID) instead; use Klaviyo(api_key=...) for private-key operations"
         )
     if _PUBLIC_KEY_RE.fullmatch(public_key) is None:
-        raise ValueError(
+        raise ArgumentValueError(
             f"public_key must be the 6-character public key (site ID) of letters and digits; "
             f"got a value of {len(public_key)} characters"
         )
@@ -230,10 +236,10 @@ def _mapping(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a mapping, got {type(value).__name__}")
     for key in value:
         if not isinstance(key, str):
-            raise TypeError(f"{name} keys must be str, got {key!r}")
+            raise ArgumentTypeError(f"{name} keys must be str, got {key!r}")
     return dict(value)
 
 
@@ -241,10 +247,10 @@ def _put(target: dict[str, Any], key: str, value: Any, arg: str) -> None:
     if value is None:
         return
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{arg} must be a non-empty str")
+        raise ArgumentTypeError(f"{arg} must be a non-empty str")
     current = target.get(key)
     if current is not None and current != value:
-        raise ValueError(f"{arg} disagrees with {key!r} already given in the properties")
+        raise ArgumentValueError(f"{arg} disagrees with {key!r} already given in the properties")
     target[key] = value
 
 
@@ -254,7 +260,7 @@ def _identified(props: Mapping[str, Any]) -> bool:
 
 def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
     if isinstance(value, bool):
-        raise TypeError("time must be a datetime or a UNIX timestamp")
+        raise ArgumentTypeError("time must be a datetime or a UNIX timestamp")
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=_dt.UTC)  # naive datetimes are taken as UTC
@@ -263,7 +269,7 @@ def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
         return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC).timestamp())
     if isinstance(value, (int, float)) and math.isfinite(value):
         return int(value)
-    raise TypeError("time must be a datetime, a date or a UNIX timestamp")
+    raise ArgumentTypeError("time must be a datetime, a date or a UNIX timestamp")
 
 
 def _text(answer: httpx.Response) -> str:
@@ -311,25 +317,27 @@ class _PublicBase:
     ) -> dict[str, Any]:
         """The validated Track payload (``token`` included) that :meth:`track` would send."""
         if not isinstance(event, str) or not event.strip():
-            raise ValueError("event must be a non-empty str (the metric name)")
+            raise ArgumentValueError("event must be a non-empty str (the metric name)")
         customer = _mapping("customer_properties", customer_properties)
         _put(customer, "$email", email, "email")
         _put(customer, "$phone_number", phone_number, "phone_number")
         _put(customer, "$id", external_id, "external_id")
         if not _identified(customer):
-            raise ValueError(
+            raise ArgumentValueError(
                 "track() needs a customer identifier: email=, phone_number=, external_id= or "
                 "customer_properties with '$email', '$phone_number' or '$id'"
             )
         props = _mapping("properties", properties)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-                raise TypeError("value must be a number")
+                raise ArgumentTypeError("value must be a number")
             props["$value"] = value
         event_id = props.get("$event_id")
         if unique_id is not None:
             if event_id is not None and event_id != unique_id:
-                raise ValueError("unique_id disagrees with '$event_id' already in properties")
+                raise ArgumentValueError(
+                    "unique_id disagrees with '$event_id' already in properties"
+                )
             props["$event_id"] = unique_id
         elif event_id is None or event_id == "":
             props["$event_id"] = uuid.uuid4().hex
@@ -357,7 +365,7 @@ class _PublicBase:
         _put(props, "$phone_number", phone_number, "phone_number")
         _put(props, "$id", external_id, "external_id")
         if not _identified(props):
-            raise ValueError(
+            raise ArgumentValueError(
                 "identify() needs a profile identifier: email=, phone_number=, external_id= or "
                 "properties with '$email', '$phone_number' or '$id'"
             )
@@ -371,7 +379,7 @@ class _PublicBase:
         text = encode_json(payload)
         raw = text.encode("utf-8")
         if len(raw) > MAX_PAYLOAD_BYTES:
-            raise ValueError(
+            raise ArgumentValueError(
                 f"payload is {len(raw):,} bytes encoded; the limit is {MAX_PAYLOAD_BYTES:,}"
             )
         if method == "POST":
@@ -380,13 +388,13 @@ class _PublicBase:
         if method == "GET":
             data = base64.b64encode(raw).decode("ascii")
             if len(data) > MAX_GET_DATA:
-                raise ValueError(
+                raise ArgumentValueError(
                     f"GET payload is {len(data):,} base64 characters; the limit is "
                     f"{MAX_GET_DATA:,}: use method='POST'"
                 )
             url = f"{self.base_url}{get.path}?{urlencode({'data': data})}"
             return get, url, dict(self._headers), None
-        raise ValueError(f"method must be 'POST' or 'GET', got {method!r}")
+        raise ArgumentValueError(f"method must be 'POST' or 'GET', got {method!r}")
 
     def _front_end_form(
         self,
@@ -396,16 +404,18 @@ class _PublicBase:
         consent: Sequence[str] | None,
     ) -> tuple[str, bytes]:
         if not isinstance(list_id, str) or not list_id:
-            raise ValueError("list_id must be a non-empty str")
+            raise ArgumentValueError("list_id must be a non-empty str")
         if not isinstance(email, str) or "@" not in email:
-            raise ValueError("email must be an email address")
+            raise ArgumentValueError("email must be an email address")
         extra = _mapping("properties", properties)
         pairs: list[tuple[str, str]] = [("g", list_id), ("email", email)]
         fields: list[str] = []
         list_fields: list[str] = []
         for key, item in extra.items():
             if key in ("g", "email", "$fields", "$list_fields", "$consent"):
-                raise ValueError(f"properties must not set {key!r}: it is a form control field")
+                raise ArgumentValueError(
+                    f"properties must not set {key!r}: it is a form control field"
+                )
             fields.append(key)
             if isinstance(item, (list, tuple)):
                 list_fields.append(key)
@@ -414,7 +424,7 @@ class _PublicBase:
                 pairs.append((key, _form_value(item)))
         if consent:
             if isinstance(consent, str):
-                raise TypeError("consent must be a list of channels, e.g. ['email', 'sms']")
+                raise ArgumentTypeError("consent must be a list of channels, e.g. ['email', 'sms']")
             fields.append("$consent")
             list_fields.append("$consent")
             pairs.extend(("$consent", str(c)) for c in consent)
@@ -433,10 +443,10 @@ class _PublicBase:
         list_id: str | None,
     ) -> tuple[str, bytes]:
         if not isinstance(email, str) or "@" not in email:
-            raise ValueError("email must be an email address")
+            raise ArgumentValueError("email must be an email address")
         for name, text in (("variant", variant), ("platform", platform)):
             if not isinstance(text, str) or not text:
-                raise ValueError(f"{name} must be a non-empty str")
+                raise ArgumentValueError(f"{name} must be a non-empty str")
         pairs = [("a", self._public_key), ("email", email), ("variant", variant)]
         pairs.append(("platform", platform))
         if product is not None:
