@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,8 @@ import jinja2
 from . import __version__, escape
 from .errors import SpecError
 from .escape import py_literal, py_str
-from .ir import Api, ModelDef, OperationDef, ParamDef
+from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
+from .ir.pytypes import AliasRef, strip_null, typing_of
 
 _DATA = Path(__file__).resolve().parent / "_data"
 TEMPLATES_DIR = (
@@ -91,7 +91,6 @@ def _env() -> jinja2.Environment:
     env.filters["toml"] = escape.toml_str
     env.filters["md"] = escape.markdown
     env.filters["indent_doc"] = _indent_doc
-    env.globals["typing_names"] = typing_names
     env.globals["field_args"] = field_args
     env.globals["param_args"] = param_args
     env.globals["choices_tuple"] = choices_tuple
@@ -147,47 +146,25 @@ def _indent_doc(text: str, width: int = 4) -> str:
     return "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
-def typing_names(annotations: Iterable[str]) -> list[str]:
-    """Names from ``typing`` that a set of annotations needs."""
-    text = _STRINGS.sub('""', " ".join(annotations))
-    return [n for n in ("IO", "Any", "Literal") if _uses(text, n)]
-
-
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-
-
-def _uses(text: str, name: str) -> bool:
-    start = 0
-    while True:
-        i = text.find(name, start)
-        if i < 0:
-            return False
-        before = text[i - 1] if i else " "
-        after = text[i + len(name)] if i + len(name) < len(text) else " "
-        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
-            return True
-        start = i + 1
-
-
 def choices_tuple(values: tuple[Any, ...]) -> str:
     inner = ", ".join(py_literal(v) for v in values)
     return f"({inner},)" if len(values) == 1 else f"({inner})"
 
 
-def field_args(f: Any) -> str:
+def field_args(f: FieldDef) -> str:
     args = [py_str(f.wire)]
-    if f.type.expr:
-        args.append(py_str(f.type.expr))
+    if f.type.decoder:
+        args.append(py_str(f.type.decoder))
     if not f.required:
         args.append("default=None")
     if f.nullable:
         args.append("nullable=True")
     choices = f.type.choices
     if choices is not None:
-        alias = f.type.annotation.removesuffix(" | None")
-        if len(choices) > _INLINE_CHOICES and alias in f.type.refs:
+        named = strip_null(f.type)
+        if len(choices) > _INLINE_CHOICES and isinstance(named, AliasRef):
             # a long enum with a name: the runtime reads its values from _aliases when needed
-            args.append("choices=" + py_str(alias))
+            args.append("choices=" + py_str(named.target.name))
         else:
             args.append("choices=" + choices_tuple(choices))
     return ", ".join(args)
@@ -213,6 +190,19 @@ def param_args(p: ParamDef, choice_names: dict[tuple[Any, ...], str]) -> str:
     if p.maximum is not None:
         args.append(f"maximum={p.maximum!r}")
     return ", ".join(args)
+
+
+def _resource_typing(ops: list[OperationDef]) -> list[str]:
+    """The names from ``typing`` the methods of a resource use in their annotations."""
+    names: set[str] = set()
+    for op in ops:
+        for p in op.params:
+            names.update(p.typing_names)
+        if op.body:
+            names.update(op.body.typing_names)
+        if op.response:
+            names.update(op.response.typing_names)
+    return [n for n in ("IO", "Any", "Literal") if n in names]
 
 
 def _resource_imports(api: Api, ops: list[OperationDef], where: str) -> dict[str, list[str]]:
@@ -267,10 +257,6 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     _write(root / "resources" / "__init__.py", env, "resources_init.py.jinja", ctx)
     for res in api.resources:
         imports = _resource_imports(api, res.operations, "..models")
-        annotations = [p.annotation for op in res.operations for p in op.params]
-        annotations += ["Any"] if any(op.body for op in res.operations) else []
-        annotations += [op.body.annotation for op in res.operations if op.body]
-        annotations += [op.returns for op in res.operations]
         _write(
             root / "resources" / f"{res.module}.py",
             env,
@@ -278,7 +264,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             ctx,
             resource=res,
             imports=imports,
-            typing=typing_names(annotations),
+            typing=_resource_typing(res.operations),
             needs_sequence=any(p.csv or p.multi for op in res.operations for p in op.params),
             needs_mapping=any(
                 op.body or any(p.kind == "object" for p in op.params) for op in res.operations
@@ -287,7 +273,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
         )
     modules = api.model_modules
     for module, models in modules.items():
-        annotations = [f.type.annotation for m in models for f in m.fields]
+        types = [f.type for m in models for f in m.fields]
         _write(
             root / "models" / f"{module}.py",
             env,
@@ -296,8 +282,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             module=module,
             models=models,
             imports=_model_imports(api, models, module),
-            typing=typing_names(annotations),
-            needs_dt=any("_dt." in a for a in annotations),
+            typing=typing_of(types),
+            needs_dt=any(t.uses_dt for t in types),
         )
     alias_imports: dict[str, set[str]] = {}
     module_of = {m.name: m.module for m in api.models}
@@ -311,8 +297,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
         "aliases.py.jinja",
         ctx,
         imports={k: sorted(v) for k, v in sorted(alias_imports.items())},
-        typing=typing_names(a.annotation for a in api.aliases),
-        needs_dt=any("_dt." in a.annotation for a in api.aliases),
+        typing=typing_of([a.definition for a in api.aliases]),
+        needs_dt=any(a.definition.uses_dt for a in api.aliases),
     )
     _write(root / "models" / "_index.py", env, "models_index.py.jinja", ctx)
     _write(root / "models" / "__init__.py", env, "models_init.py.jinja", ctx)

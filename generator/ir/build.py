@@ -1,0 +1,107 @@
+"""The builder: a normalized spec document → :class:`Api`, in passes (schemas, operations,
+resources, modules)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import shown, warn
+from .model import Api, OperationDef, Reserved
+from .modules import assign_modules
+from .operations import OperationBuilder
+from .schemas import SchemaTyper
+
+
+class Builder:
+    """Build an :class:`Api` from one normalized spec document."""
+
+    def __init__(
+        self,
+        doc: dict[str, Any],
+        label: str,
+        package: str,
+        *,
+        retry_safe: dict[str, dict[str, str]] | None = None,
+        reserved: Reserved | None = None,
+    ) -> None:
+        self.doc = doc
+        self.label = label
+        self.package = package
+        if reserved is None:
+            from ..runtime import reserved as runtime_reserved
+
+            reserved = runtime_reserved()
+        self.reserved = reserved
+        self.types = SchemaTyper(doc, label, reserved)
+        self.ops = OperationBuilder(
+            self.types, label, retry_safe=retry_safe or {}, reserved=reserved
+        )
+
+    def build(self) -> Api:
+        doc = self.doc
+        info = doc.get("info", {})
+        servers = doc.get("servers") or [{"url": "https://a.klaviyo.com"}]
+        global_security = doc.get("security")
+        by_tag: dict[str, list[OperationDef]] = {}
+        operations: list[OperationDef] = []
+        origin: dict[str, list[Any]] = {}
+        self.types.components()
+        for route, item in doc["paths"].items():
+            shared = item.get("parameters", [])
+            for method, op in item.items():
+                if not isinstance(op, dict) or "operationId" not in op:
+                    continue
+                where = ["paths", route, method]
+                built = self.ops.operation(route, method, op, shared, where, global_security)
+                by_tag.setdefault(built.tag, []).append(built)
+                operations.append(built)
+                origin[built.id] = where
+        types = self.types
+        resources = self.ops.resources(by_tag, origin, set(types.models) | set(types.aliases))
+        api = Api(
+            title=str(info.get("title", "")),
+            version=str(info.get("version", "")),
+            package=self.package,
+            base_url=str(servers[0].get("url", "")).rstrip("/"),
+            resources=resources,
+            operations=operations,
+            models=list(types.models.values()),
+            aliases=list(types.aliases.values()),
+            source_label=self.label,
+            stats=dict(types.stats),
+            package_version=self._package_version(str(info.get("version", ""))),
+        )
+        assign_modules(api)
+        return api
+
+    def _package_version(self, revision: str) -> str:
+        version = package_version(revision)
+        if version == "0.0.0":
+            warn(
+                self.label,
+                "#/info/version",
+                f"revision {shown(revision)} is not a date (YYYY-MM-DD[.pre]): the generated "
+                "package is version 0.0.0",
+            )
+        return version
+
+
+_REVISION = re.compile(
+    r"^(\d{4})[-.](\d{1,2})[-.](\d{1,2})(?:[-.]?(pre|beta|b|alpha|a|rc)(\d*))?$", re.I
+)
+_PRE_RELEASE = {"pre": "b", "beta": "b", "b": "b", "alpha": "a", "a": "a", "rc": "rc"}
+
+
+def package_version(revision: str) -> str:
+    """PEP 440 version of the generated package from the API revision: ``2026-07-15`` →
+    ``2026.7.15``; a beta (``2026-07-15.pre``) is a pre-release, ``2026.7.15b0``; anything
+    else is ``0.0.0``."""
+    match = _REVISION.match(revision.strip())
+    if match is None:
+        return "0.0.0"
+    year, month, day, tag, number = match.groups()
+    out = f"{int(year)}.{int(month)}.{int(day)}"
+    if tag:
+        out += f"{_PRE_RELEASE[tag.lower()]}{int(number or 0)}"
+    return out

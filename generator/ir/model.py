@@ -1,0 +1,223 @@
+"""The IR's records: Api → Resource → Operation → Param/Body, and the public types (Model,
+ModelAlias, Alias). Templates read only these objects."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .pytypes import ModelRef, PyType, strip_null, typing_of
+from .vocab import Auth, BodyKind, HttpMethod, Pagination, ParamKind, ParamLocation, ResponseKind
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Names the generated code defines itself, by namespace (from the runtime and templates):
+    a resource attribute, a model field or a resource method must not take one of them."""
+
+    client: frozenset[str] = frozenset()
+    resource: frozenset[str] = frozenset()
+    model: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()
+
+
+@dataclass(eq=False)
+class FieldDef:
+    wire: str
+    name: str
+    type: PyType
+    required: bool
+    nullable: bool
+    doc: str
+
+
+@dataclass(eq=False)
+class ModelDef:
+    """A generated model class."""
+
+    name: str
+    doc: str
+    fields: list[FieldDef]
+    module: str = ""
+
+    @property
+    def class_name(self) -> str:
+        return self.name
+
+    @property
+    def refs(self) -> set[str]:
+        out: set[str] = set()
+        for f in self.fields:
+            out |= f.type.refs
+        out.discard(self.name)
+        return out
+
+
+@dataclass(eq=False)
+class AliasDef:
+    """A named type alias: an enum or another non-object schema (``type`` is its definition,
+    without ``| None``; ``nullable`` says whether references to it may be null)."""
+
+    name: str
+    type: PyType | None
+    doc: str
+    nullable: bool = False
+
+    @property
+    def definition(self) -> PyType:
+        assert self.type is not None, f"alias {self.name} used before it was defined"
+        return self.type
+
+    @property
+    def annotation(self) -> str:
+        return self.definition.annotation
+
+    @property
+    def refs(self) -> frozenset[str]:
+        return self.definition.refs
+
+
+@dataclass(eq=False)
+class ParamDef:
+    wire: str
+    name: str
+    location: ParamLocation
+    type: PyType
+    """The type of one value (of each item, for an array parameter), never nullable."""
+    required: bool
+    csv: bool
+    multi: bool
+    kind: ParamKind
+    minimum: float | None
+    maximum: float | None
+    doc: str
+
+    @property
+    def annotation(self) -> str:
+        if self.kind == "object":
+            ann = "Mapping[str, Any]"
+        elif self.csv or self.multi:
+            ann = f"Sequence[{self.type.annotation}]"
+        else:
+            ann = self.type.annotation
+        return ann if self.required else f"{ann} | None"
+
+    @property
+    def typing_names(self) -> list[str]:
+        return ["Any"] if self.kind == "object" else typing_of([self.type])
+
+
+@dataclass(eq=False)
+class BodyDef:
+    kind: BodyKind
+    type: PyType
+    required: bool
+
+    @property
+    def model(self) -> str | None:
+        """The model class the body is, if it is one."""
+        t = strip_null(self.type)
+        return t.target.name if isinstance(t, ModelRef) and self.type.kind == "model" else None
+
+    @property
+    def typed(self) -> PyType | None:
+        """The generated type accepted besides a plain mapping, if any."""
+        t = strip_null(self.type)
+        return t if self.model or self.type.refs else None
+
+    @property
+    def annotation(self) -> str:
+        typed = self.typed
+        base = f"{typed.annotation} | Mapping[str, Any]" if typed else "Mapping[str, Any]"
+        return base if self.required else f"{base} | None"
+
+    @property
+    def typing_names(self) -> list[str]:
+        typed = self.typed
+        return [*typing_of([typed] if typed else []), "Any"]
+
+
+@dataclass(eq=False)
+class OperationDef:
+    id: str
+    method: HttpMethod
+    path: str
+    tag: str
+    resource: str
+    name: str
+    aliases: list[str]
+    deprecated: bool
+    summary: str
+    doc: str
+    params: list[ParamDef]
+    body: BodyDef | None
+    response: PyType | None
+    response_kind: ResponseKind
+    auth: Auth
+    paginated: Pagination | None
+    retry_safe: bool
+    dedupe: str | None
+    scopes: list[str]
+    rate_limit: dict[str, str]
+    server: str | None
+    extensions: dict[str, Any]
+    deprecation: str = ""
+    replacement: str | None = None
+    replacement_text: str = ""
+    migration_note: str = ""
+
+    @property
+    def refs(self) -> set[str]:
+        out: set[str] = set()
+        for p in self.params:
+            out |= p.type.refs
+        if self.body:
+            out |= self.body.type.refs
+        if self.response:
+            out |= self.response.refs
+        return out
+
+    @property
+    def returns(self) -> str:
+        return self.response.annotation if self.response else "None"
+
+    @property
+    def positional(self) -> list[ParamDef]:
+        return [p for p in self.params if p.location == "path"]
+
+    @property
+    def keyword(self) -> list[ParamDef]:
+        return [p for p in self.params if p.location != "path"]
+
+
+@dataclass(eq=False)
+class ResourceDef:
+    tag: str
+    attr: str
+    class_name: str
+    module: str
+    doc: str
+    operations: list[OperationDef] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Api:
+    title: str
+    version: str
+    package: str
+    base_url: str
+    resources: list[ResourceDef]
+    operations: list[OperationDef]
+    models: list[ModelDef]
+    aliases: list[AliasDef]
+    source_label: str
+    stats: dict[str, int] = field(default_factory=dict)
+    package_version: str = "0.0.0"
+
+    @property
+    def model_modules(self) -> dict[str, list[ModelDef]]:
+        out: dict[str, list[ModelDef]] = defaultdict(list)
+        for m in self.models:
+            out[m.module].append(m)
+        return dict(sorted(out.items()))
