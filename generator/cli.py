@@ -22,8 +22,9 @@ import click
 import yaml
 
 from . import specs
-from .errors import SpecError, SpecErrors, SpecWarning, warn
+from .errors import SpecError, SpecErrors, SpecWarning, pointer, warn
 from .ir import Api, Builder
+from .ir.names import NAMES_FILE, load_overrides
 from .normalize import normalize
 from .render import STAMP, OutputError, Verifier, check_target, render
 
@@ -84,6 +85,7 @@ def build_apis(
     SpecErrors.raise_if(errors)
     cur = loaded["current"]
     leg = loaded.get("legacy")
+    options: dict[str, Any] = {"retry_safe": safe, "names": load_names()}
     if leg is not None and leg.sha256 == cur.sha256:
         warn(
             cur.label,
@@ -92,13 +94,26 @@ def build_apis(
             "a second time",
         )
         leg = None
-    apis = {"current": Builder(cur.doc, cur.label, "klaviyo_client", retry_safe=safe).build()}
+    overrides = options["names"]
+    builders = {"current": Builder(cur.doc, cur.label, "klaviyo_client", **options)}
     if leg is not None:
-        apis["legacy"] = Builder(
-            leg.doc, leg.label, "klaviyo_client.legacy", retry_safe=safe
-        ).build()
+        builders["legacy"] = Builder(leg.doc, leg.label, "klaviyo_client.legacy", **options)
+    apis = {role: b.build() for role, b in builders.items()}
+    unused = set(overrides) - set().union(*(b.used_overrides for b in builders.values()))
+    for key in sorted(unused):
+        warn(NAMES_FILE, pointer(["names", key]), "names nothing in the specs generated")
+    if "legacy" in apis:
         apply_migration(apis["legacy"], apis["current"], load_migration())
     return apis, loaded
+
+
+def load_names() -> dict[str, str]:
+    """specs/names.yaml: concept key → class name (see generator/ir/names.py)."""
+    path = specs.SPECS_DIR / "names.yaml"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return load_overrides(yaml.safe_load(fh))
 
 
 def load_migration() -> dict[str, dict[str, str | None]]:

@@ -26,7 +26,7 @@ from . import __version__, escape
 from .errors import SpecError
 from .escape import py_literal, py_str
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
-from .ir.pytypes import AliasRef, strip_null, typing_of
+from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 
 _DATA = Path(__file__).resolve().parent / "_data"
 TEMPLATES_DIR = (
@@ -161,10 +161,10 @@ def field_args(f: FieldDef) -> str:
         args.append("nullable=True")
     choices = f.type.choices
     if choices is not None:
-        named = strip_null(f.type)
-        if len(choices) > _INLINE_CHOICES and isinstance(named, AliasRef):
+        holder = literal_alias(f.type)
+        if len(choices) > _INLINE_CHOICES and holder is not None:
             # a long enum with a name: the runtime reads its values from _aliases when needed
-            args.append("choices=" + py_str(named.target.name))
+            args.append("choices=" + py_str(holder))
         else:
             args.append("choices=" + choices_tuple(choices))
     return ", ".join(args)
@@ -183,13 +183,35 @@ def param_args(p: ParamDef, choice_names: dict[tuple[Any, ...], str]) -> str:
         args.append("csv=True")
     if p.multi:
         args.append("multi=True")
-    if p.type.choices is not None:
-        args.append("choices=" + choice_names[p.type.choices])
+    if p.choices is not None:
+        args.append("choices=" + choice_names[p.choices])
     if p.minimum is not None:
         args.append(f"minimum={p.minimum!r}")
     if p.maximum is not None:
         args.append(f"maximum={p.maximum!r}")
     return ", ".join(args)
+
+
+def literal_alias(t: PyType) -> str | None:
+    """The name of the alias that holds the ``Literal`` of an enum type, if it is a named one
+    (an alias of another alias is followed to the one that spells the values)."""
+    t = strip_null(t)
+    while isinstance(t, AliasRef) and not t.recursive:
+        definition = t.target.type
+        if isinstance(definition, Lit):
+            return t.target.name
+        if definition is None:
+            return None
+        t = strip_null(definition)
+    return None
+
+
+def _module_of(api: Api, *, with_aliases: bool = True) -> dict[str, str]:
+    """The module (``models/<name>.py``) that defines each public type name."""
+    out = {n.name: m.module for m in api.models for n in m.names}
+    if with_aliases:
+        out.update((a.name, "_aliases") for a in api.aliases)
+    return out
 
 
 def _resource_typing(ops: list[OperationDef]) -> list[str]:
@@ -207,9 +229,7 @@ def _resource_typing(ops: list[OperationDef]) -> list[str]:
 
 def _resource_imports(api: Api, ops: list[OperationDef], where: str) -> dict[str, list[str]]:
     """Model/alias names an annotation set needs, grouped by the module that defines them."""
-    module_of = {m.name: m.module for m in api.models}
-    for a in api.aliases:
-        module_of[a.name] = "_aliases"
+    module_of = _module_of(api)
     wanted: set[str] = set()
     for op in ops:
         wanted |= op.refs
@@ -221,9 +241,7 @@ def _resource_imports(api: Api, ops: list[OperationDef], where: str) -> dict[str
 
 
 def _model_imports(api: Api, models: list[ModelDef], module: str) -> dict[str, list[str]]:
-    module_of = {m.name: m.module for m in api.models}
-    for a in api.aliases:
-        module_of[a.name] = "_aliases"
+    module_of = _module_of(api)
     out: dict[str, list[str]] = {}
     for model in models:
         for name in model.refs:
@@ -241,8 +259,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     choice_names: dict[tuple[Any, ...], str] = {}
     for op in api.operations:
         for p in op.params:
-            if p.type.choices is not None and p.type.choices not in choice_names:
-                choice_names[p.type.choices] = f"_C{len(choice_names)}"
+            if p.choices is not None and p.choices not in choice_names:
+                choice_names[p.choices] = f"_C{len(choice_names)}"
     ctx = {
         "api": api,
         "legacy": legacy,
@@ -286,7 +304,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             needs_dt=any(t.uses_dt for t in types),
         )
     alias_imports: dict[str, set[str]] = {}
-    module_of = {m.name: m.module for m in api.models}
+    module_of = _module_of(api, with_aliases=False)
     for a in api.aliases:
         for name in a.refs:
             if name in module_of:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
+from . import names
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
 from .operations import OperationBuilder
@@ -24,6 +25,7 @@ class Builder:
         *,
         retry_safe: dict[str, dict[str, str]] | None = None,
         reserved: Reserved | None = None,
+        names: dict[str, str] | None = None,
     ) -> None:
         self.doc = doc
         self.label = label
@@ -33,6 +35,9 @@ class Builder:
 
             reserved = runtime_reserved()
         self.reserved = reserved
+        self.overrides = names or {}
+        self.used_overrides: set[str] = set()
+        """The keys of ``names`` that named something in this spec."""
         self.types = SchemaTyper(doc, label, reserved)
         self.ops = OperationBuilder(
             self.types, label, retry_safe=retry_safe or {}, reserved=reserved
@@ -47,18 +52,30 @@ class Builder:
         operations: list[OperationDef] = []
         origin: dict[str, list[Any]] = {}
         self.types.components()
-        for route, item in doc["paths"].items():
-            shared = item.get("parameters", [])
-            for method, op in item.items():
-                if not isinstance(op, dict) or "operationId" not in op:
-                    continue
-                where = ["paths", route, method]
-                built = self.ops.operation(route, method, op, shared, where, global_security)
-                by_tag.setdefault(built.tag, []).append(built)
-                operations.append(built)
-                origin[built.id] = where
+        found = [
+            (route, method, op, item.get("parameters", []))
+            for route, item in doc["paths"].items()
+            for method, op in item.items()
+            if isinstance(op, dict) and "operationId" in op
+        ]
+        # typed in operationId order: which operation meets a shape first decides nothing
+        built: dict[int, OperationDef] = {}
+        for i in sorted(range(len(found)), key=lambda i: str(found[i][2]["operationId"])):
+            route, method, op, shared = found[i]
+            where = ["paths", route, method]
+            built[i] = self.ops.operation(route, method, op, shared, where, global_security)
+            origin[built[i].id] = where
+        for i in range(len(found)):
+            by_tag.setdefault(built[i].tag, []).append(built[i])
+            operations.append(built[i])
         types = self.types
-        resources = self.ops.resources(by_tag, origin, set(types.models) | set(types.aliases))
+        types.aliases.extend(self.ops.param_concepts())
+        names.assign(
+            types.claims(), self.reserved.classes, self.overrides, used=self.used_overrides
+        )
+        types.finish()
+        taken = {n.name for m in types.models for n in m.names} | {a.name for a in types.aliases}
+        resources = self.ops.resources(by_tag, origin, taken)
         api = Api(
             title=str(info.get("title", "")),
             version=str(info.get("version", "")),
@@ -66,8 +83,8 @@ class Builder:
             base_url=str(servers[0].get("url", "")).rstrip("/"),
             resources=resources,
             operations=operations,
-            models=list(types.models.values()),
-            aliases=list(types.aliases.values()),
+            models=types.models,
+            aliases=types.aliases,
             source_label=self.label,
             stats=dict(types.stats),
             package_version=self._package_version(str(info.get("version", ""))),

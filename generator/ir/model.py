@@ -32,24 +32,59 @@ class FieldDef:
     doc: str
 
 
+# Who claims a name first when two different types want the same one (then: the concept key
+# that sorts first); see generator/ir/names.py.
+COMPONENT, OVERRIDE, PARAMETER, SITE = 0, 1, 2, 3
+
+
+@dataclass(eq=False)
+class ModelName:
+    """One public name of a model class: the name of the concept it stands for (a component
+    schema, or an inline schema at one place). Inline schemas of the same shape share a class;
+    each of its places keeps its own name (the class's, or an alias of it)."""
+
+    key: str
+    """The concept: a component name, or ``Owner/prop/Item``-style path of an inline schema."""
+    wanted: str
+    """The name the concept derives (before collisions and ``specs/names.yaml``)."""
+    model: ModelDef
+    description: str = ""
+    fields: list[FieldDef] = field(default_factory=list)
+    """The fields as typed at this place (nested inline schemas named after this place)."""
+    rank: int = SITE
+    name: str = ""
+
+    @property
+    def class_name(self) -> str:
+        return self.model.name
+
+
 @dataclass(eq=False)
 class ModelDef:
-    """A generated model class."""
+    """A generated model class; ``names`` are all its public names (``names[0]`` is the
+    class's own, the others become aliases in the same module)."""
 
     name: str
     doc: str
     fields: list[FieldDef]
     module: str = ""
+    names: list[ModelName] = field(default_factory=list)
 
     @property
     def class_name(self) -> str:
         return self.name
 
     @property
+    def aliases(self) -> list[ModelName]:
+        """The other public names of this class (``Name = Class`` in its module)."""
+        return self.names[1:]
+
+    @property
     def refs(self) -> set[str]:
         out: set[str] = set()
         for f in self.fields:
             out |= f.type.refs
+        out -= {n.name for n in self.names}
         out.discard(self.name)
         return out
 
@@ -63,6 +98,10 @@ class AliasDef:
     type: PyType | None
     doc: str
     nullable: bool = False
+    key: str = ""
+    """The concept it names (a component, an inline enum's place, a parameter concept)."""
+    rank: int = SITE
+    wanted: str = ""
 
     @property
     def definition(self) -> PyType:
@@ -92,6 +131,9 @@ class ParamDef:
     minimum: float | None
     maximum: float | None
     doc: str
+    choices: tuple[Any, ...] | None = None
+    """The enum values this operation accepts (the runtime checks them before sending); the
+    annotation may name a wider concept (``ProfileField``: every value of ``fields[profile]``)."""
 
     @property
     def annotation(self) -> str:
@@ -214,6 +256,11 @@ class Api:
     source_label: str
     stats: dict[str, int] = field(default_factory=dict)
     package_version: str = "0.0.0"
+
+    @property
+    def model_aliases(self) -> list[ModelName]:
+        """Every other name of a model class (``Name = Class``), by name."""
+        return sorted((a for m in self.models for a in m.aliases), key=lambda a: a.name)
 
     @property
     def model_modules(self) -> dict[str, list[ModelDef]]:

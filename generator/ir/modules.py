@@ -15,9 +15,9 @@ def assign_modules(api: Api) -> None:
     "Uses" follows references: a model reachable from an operation's parameters, body or
     response (through other models and aliases) is used by that operation's resource.
     """
-    by_name = {m.name: m for m in api.models}
+    by_name = {n.name: m for m in api.models for n in m.names}
     alias_refs = {a.name: a.refs for a in api.aliases}
-    users: dict[str, set[str]] = defaultdict(set)
+    users: dict[int, set[str]] = defaultdict(set)  # model (by identity) → resources
     for op in api.operations:
         stack = list(op.refs)
         seen: set[str] = set()
@@ -26,11 +26,11 @@ def assign_modules(api: Api) -> None:
             if name in seen:
                 continue
             seen.add(name)
-            users[name].add(op.resource)
             model = by_name.get(name)
             if model is not None:
+                users[id(model)].add(op.resource)
                 stack.extend(model.refs)
             stack.extend(alias_refs.get(name, ()))
     for model in api.models:
-        owners = users.get(model.name, set())
+        owners = users.get(id(model), set())
         model.module = next(iter(owners)) if len(owners) == 1 else COMMON

@@ -9,7 +9,10 @@ from typing import Any, cast
 
 from .. import naming
 from ..errors import pointer, shown, warn
+from . import names
 from .model import (
+    PARAMETER,
+    AliasDef,
     BodyDef,
     OperationDef,
     ParamDef,
@@ -17,8 +20,8 @@ from .model import (
     ResourceDef,
 )
 from .prose import clean_doc, operation_doc
-from .pytypes import Prim, PyType, strip_null
-from .schemas import SchemaTyper
+from .pytypes import AliasRef, Lit, Prim, PyType, strip_null
+from .schemas import LONG_LITERAL, SchemaTyper
 from .vocab import (
     HTTP_METHODS,
     PAGINATIONS,
@@ -51,6 +54,8 @@ class OperationBuilder:
         self.label = label
         self.retry_safe = retry_safe
         self.reserved = reserved
+        # parameters whose values are an enum, by concept (see names.param_concept)
+        self.enum_params: dict[str, list[tuple[str, ParamDef, Lit]]] = {}
 
     def operation(
         self,
@@ -76,7 +81,8 @@ class OperationBuilder:
             )
         tag = (op.get("tags") or ["Default"])[0]
         hint = naming.pascal(op_id)
-        params = self._params(route, op, shared, where, hint)
+        resource = self.resource_type(route, op, where)
+        params = self._params(route, op, shared, where, hint, resource)
         body = self._body(op, where, hint)
         response, response_kind = self._response(op, where, hint)
         aliases = [naming.method_name(a) for a in op.get("x-klaviyo-operation-aliases", [])]
@@ -118,7 +124,13 @@ class OperationBuilder:
     # -- parameters -------------------------------------------------------------------------
 
     def _params(
-        self, route: str, op: dict[str, Any], shared: list[Any], where: list[Any], hint: str
+        self,
+        route: str,
+        op: dict[str, Any],
+        shared: list[Any],
+        where: list[Any],
+        hint: str,
+        resource: str,
     ) -> list[ParamDef]:
         deref = self.types.deref
         merged: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
@@ -144,10 +156,18 @@ class OperationBuilder:
                 continue
             if p["in"] == "cookie":
                 continue
-            out.append(self._param(p, at, hint, taken))
+            out.append(self._param(p, at, hint, taken, f"{op['operationId']}/", resource))
         return out
 
-    def _param(self, p: dict[str, Any], where: list[Any], hint: str, taken: set[str]) -> ParamDef:
+    def _param(
+        self,
+        p: dict[str, Any],
+        where: list[Any],
+        hint: str,
+        taken: set[str],
+        key: str,
+        resource: str,
+    ) -> ParamDef:
         schema = p.get("schema") or {}
         wire = p["name"]
         kind_schema = self.types.deref(schema, [*where, "schema"])
@@ -155,9 +175,9 @@ class OperationBuilder:
         is_object = isinstance(kind_schema, dict) and kind_schema.get("type") == "object"
         explode = p.get("explode", p.get("style", "form") == "form")
         target = kind_schema.get("items", {}) if is_array else schema
-        t = strip_null(
-            self.types.inline_type(target, [*where, "schema"], hint + naming.pascal(wire))
-        )
+        hint += naming.pascal(wire)
+        at = [*where, "schema"]
+        t = strip_null(self.types.inline_type(target, at, hint, key + wire, allow_alias=False))
         item_schema = self.types.deref(target, where) if isinstance(target, dict) else {}
         bounds = item_schema if isinstance(item_schema, dict) else {}
         kind: ParamKind = "str"
@@ -165,7 +185,7 @@ class OperationBuilder:
             kind = "object"
         elif t.kind in _SCALAR_KINDS:
             kind = cast(ParamKind, t.kind)
-        return ParamDef(
+        param = ParamDef(
             wire=wire,
             name=naming.param_name(wire, taken),
             location=cast(ParamLocation, p["in"]),
@@ -177,7 +197,66 @@ class OperationBuilder:
             minimum=bounds.get("minimum"),
             maximum=bounds.get("maximum"),
             doc=clean_doc(p.get("description"), 300),
+            choices=t.choices,
         )
+        if isinstance(t, Lit) and t.typing_names:
+            concept, wanted = names.param_concept(wire, resource)
+            self.enum_params.setdefault(concept, []).append((wanted, param, t))
+        return param
+
+    def param_concepts(self) -> list[AliasDef]:
+        """One alias per parameter concept (``ProfileField``): the values of every operation's
+        parameter of that concept. An operation whose values are all of them is annotated with
+        it; one that accepts fewer spells them out (``Literal[...]``) when that is short, else
+        also uses the concept (the runtime checks each operation's own values)."""
+        out: list[AliasDef] = []
+        for concept in sorted(self.enum_params):
+            uses = self.enum_params[concept]
+            values = names.merge_values(lit.values for _, _, lit in uses)
+            wanted = min(w for w, _, _ in uses)
+            alias = AliasDef("", Lit(values), "", key=concept, rank=PARAMETER, wanted=wanted)
+            everything = set(values)
+            for _, param, lit in uses:
+                exact = set(lit.values) == everything
+                if exact or len(lit.annotation) > LONG_LITERAL:
+                    param.type = AliasRef(alias)
+            out.append(alias)
+        return out
+
+    def resource_type(self, route: str, op: dict[str, Any], where: list[Any]) -> str:
+        """The resource an operation is about: the JSON:API ``type`` of the data it returns (or
+        sends), else the last word of its path (singular)."""
+        candidates: list[Any] = []
+        answers = sorted((op.get("responses") or {}).items(), key=lambda kv: str(kv[0]))
+        for code, answer in answers:
+            if str(code).startswith("2"):
+                candidates.extend(_schemas(self.types.deref(answer, where)))
+        body = op.get("requestBody")
+        if body is not None:
+            candidates.extend(_schemas(self.types.deref(body, where)))
+        for schema in candidates:
+            found = self._data_type(schema, where)
+            if found:
+                return found
+        words = [w for w in route.split("/") if w and "{" not in w and w != "relationships"]
+        return _singular(words[-1]) if words else ""
+
+    def _data_type(self, schema: Any, where: list[Any]) -> str:
+        data = self._property(schema, "data", where)
+        if isinstance(data, dict) and data.get("type") == "array":
+            data = self.types.deref(data.get("items"), where)
+        kind = self._property(data, "type", where)
+        values = kind.get("enum") if isinstance(kind, dict) else None
+        if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str):
+            return values[0]
+        return ""
+
+    def _property(self, schema: Any, name: str, where: list[Any]) -> Any:
+        schema = self.types.deref(schema, where)
+        if isinstance(schema, dict) and "allOf" in schema:
+            schema = self.types.merge_all_of(schema, where)
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        return self.types.deref(props.get(name), where) if isinstance(props, dict) else None
 
     # -- body and response ------------------------------------------------------------------
 
@@ -194,7 +273,7 @@ class OperationBuilder:
                 break
         schema = content[media].get("schema", {})
         at = [*where, "requestBody", "content", media, "schema"]
-        t = self.types.inline_type(schema, at, hint + "Body")
+        t = self.types.inline_type(schema, at, hint + "Body", f"{op['operationId']}/Body")
         kind: BodyKind = "json"
         if media == "application/json":
             kind = "plain-json"
@@ -222,7 +301,8 @@ class OperationBuilder:
                 if schema is None:
                     return Prim("any"), "json"
                 at = [*where, "responses", code, "content", media, "schema"]
-                return self.types.inline_type(schema, at, hint + "Response"), "json"
+                key = f"{op['operationId']}/Response"
+                return self.types.inline_type(schema, at, hint + "Response", key), "json"
         return Prim("str"), "text"
 
     def _pagination(
@@ -334,6 +414,23 @@ def _auth(op: dict[str, Any], security: Any) -> Auth:
     if security == []:
         return "none"
     return "private"
+
+
+def _schemas(holder: Any) -> list[Any]:
+    """The schemas of a response or request body, JSON ones first."""
+    content = holder.get("content") if isinstance(holder, dict) else None
+    if not isinstance(content, dict):
+        return []
+    ordered = sorted(content.items(), key=lambda kv: "json" not in str(kv[0]))
+    return [media.get("schema") for _, media in ordered if isinstance(media, dict)]
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 3:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def pagination_style(params: list[ParamDef]) -> Pagination | None:

@@ -10,7 +10,7 @@ from typing import Any
 from .. import naming
 from ..errors import SpecError, pointer
 from ..escape import py_literal
-from .model import AliasDef, FieldDef, ModelDef, Reserved
+from .model import COMPONENT, AliasDef, FieldDef, ModelDef, ModelName, Reserved
 from .prose import clean_doc
 from .pytypes import (
     ANY,
@@ -58,26 +58,15 @@ class SchemaTyper:
         self.label = label
         self.reserved = reserved
         self.schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
-        self.models: dict[str, ModelDef] = {}
-        self.aliases: dict[str, AliasDef] = {}
+        self.models: list[ModelDef] = []
+        self.aliases: list[AliasDef] = []
         self.component_types: dict[str, PyType] = {}
         self.inline_by_key: dict[str, ModelDef] = {}
-        self.alias_by_values: dict[tuple[Any, ...], AliasDef] = {}
-        self.taken: set[str] = set()
+        # enums by their values: the component aliases and the inline places that hold them
+        self.enum_components: dict[tuple[Any, ...], list[AliasDef]] = defaultdict(list)
+        self.enum_places: dict[tuple[Any, ...], list[AliasDef]] = defaultdict(list)
         self.stats: dict[str, int] = defaultdict(int)
         self.depth = 0
-
-    # -- names ------------------------------------------------------------------------------
-
-    def _unique_class(self, hint: str) -> str:
-        base = naming.class_name(hint, self.reserved.classes)
-        name = base
-        n = 2
-        while name in self.taken:
-            name = f"{base}{n}"
-            n += 1
-        self.taken.add(name)
-        return name
 
     # -- references -------------------------------------------------------------------------
 
@@ -113,35 +102,42 @@ class SchemaTyper:
             return known
         schema = self.schemas[name]
         where = ["components", "schemas", name]
-        cls = self._unique_class(name)
+        cls = naming.class_name(name, self.reserved.classes)
         if is_model(schema):
-            model = ModelDef(cls, _doc_of(schema, name), [])
-            ref = ModelRef(model)
+            model = ModelDef("", "", [])
+            place = ModelName(name, cls, model, _description(schema), rank=COMPONENT)
+            model.names.append(place)
+            self.models.append(model)
+            ref = ModelRef(place)
             self.component_types[name] = ref
-            self._build_model(model, schema, where)
+            place.fields = self._fields(schema, where, cls, name)
             return ref
         # Enums and everything else become a named alias of the inline type.
-        alias = AliasDef(cls, None, clean_doc(schema.get("description")))
+        alias = AliasDef("", None, clean_doc(schema.get("description")), key=name, wanted=cls)
+        alias.rank = COMPONENT
         self.component_types[name] = AliasRef(alias, recursive=True)
-        inner = self.inline_type(schema, where, name, allow_alias=False)
+        inner = self.inline_type(schema, where, cls, name, allow_alias=False)
         alias.type = strip_null(inner)
         alias.nullable = inner.nullable
         final: PyType = AliasRef(alias)
         if alias.nullable:
             final = nullable(final)
         self.component_types[name] = final
-        if inner.choices is not None:
-            # an inline enum with the same values reuses this name instead of a new alias
-            self.alias_by_values.setdefault(inner.choices, alias)
-        self.aliases[cls] = alias
+        if isinstance(alias.type, Lit) and alias.type.typing_names:
+            # an inline enum with the same values is defined as this alias
+            self.enum_components[alias.type.values].append(alias)
+        self.aliases.append(alias)
         return final
 
     # -- inline schemas ---------------------------------------------------------------------
 
     def inline_type(
-        self, schema: Any, where: list[Any], hint: str, *, allow_alias: bool = True
+        self, schema: Any, where: list[Any], hint: str, key: str, *, allow_alias: bool = True
     ) -> PyType:
-        """The type of a schema met in place (property, item, parameter, body, response)."""
+        """The type of a schema met in place (property, item, parameter, body, response).
+
+        ``hint`` is the name an inline schema here that needs one derives, ``key`` the concept
+        key of this place (see :mod:`.names`)."""
         if schema is True or schema == {}:
             return ANY
         self.depth += 1
@@ -152,11 +148,13 @@ class SchemaTyper:
                     pointer(where),
                     f"schemas nest deeper than {MAX_SCHEMA_DEPTH} levels (through $ref too)",
                 )
-            return self._inline_type(schema, where, hint, allow_alias)
+            return self._inline_type(schema, where, hint, key, allow_alias)
         finally:
             self.depth -= 1
 
-    def _inline_type(self, schema: Any, where: list[Any], hint: str, allow_alias: bool) -> PyType:
+    def _inline_type(
+        self, schema: Any, where: list[Any], hint: str, key: str, allow_alias: bool
+    ) -> PyType:
         if not isinstance(schema, dict):
             raise SpecError(self.label, pointer(where), "a schema must be an object")
         null = bool(schema.get("nullable"))
@@ -170,23 +168,26 @@ class SchemaTyper:
             if len(members) == 1 and "$ref" in members[0] and not schema.get("properties"):
                 result = self.component(self.ref_name(members[0]["$ref"], [*where, "allOf", 0]))
             else:
-                result = self._inline_model(self._merge_all_of(schema, where), where, hint)
+                merged = self.merge_all_of(schema, where)
+                result = self._inline_model(merged, where, hint, key)
         elif combo := schema.get("oneOf") or schema.get("anyOf"):
-            key = "oneOf" if "oneOf" in schema else "anyOf"
+            which = "oneOf" if "oneOf" in schema else "anyOf"
             self.stats["unions"] += 1
             result = union(
                 [
-                    self.inline_type(m, [*where, key, i], f"{hint}Option{i + 1}")
+                    self.inline_type(
+                        m, [*where, which, i], f"{hint}Option{i + 1}", f"{key}/Option{i + 1}"
+                    )
                     for i, m in enumerate(combo)
                 ]
             )
         elif "enum" in schema:
-            result = self._enum(schema, hint, allow_alias)
+            result = self._enum(schema, hint, key, allow_alias)
         else:
-            result = self._plain(schema, where, hint)
+            result = self._plain(schema, where, hint, key)
         return nullable(result) if null else result
 
-    def _plain(self, schema: dict[str, Any], where: list[Any], hint: str) -> PyType:
+    def _plain(self, schema: dict[str, Any], where: list[Any], hint: str, key: str) -> PyType:
         kind = schema.get("type")
         if kind == "string":
             fmt = schema.get("format")
@@ -204,21 +205,19 @@ class SchemaTyper:
         if kind == "boolean":
             return Prim("bool")
         if kind == "array":
-            return ListOf(
-                self.inline_type(schema.get("items", {}), [*where, "items"], hint + "Item")
-            )
+            items = schema.get("items", {})
+            return ListOf(self.inline_type(items, [*where, "items"], hint + "Item", key + "/Item"))
         if schema.get("properties"):
-            return self._inline_model(schema, where, hint)
+            return self._inline_model(schema, where, hint, key)
         if kind == "object" or "additionalProperties" in schema:
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                return MapOf(
-                    self.inline_type(extra, [*where, "additionalProperties"], hint + "Value")
-                )
+                at = [*where, "additionalProperties"]
+                return MapOf(self.inline_type(extra, at, hint + "Value", key + "/Value"))
             return MapOf()
         return ANY
 
-    def _enum(self, schema: dict[str, Any], hint: str, allow_alias: bool) -> PyType:
+    def _enum(self, schema: dict[str, Any], hint: str, key: str, allow_alias: bool) -> PyType:
         values = tuple(v for v in schema["enum"] if v is not None)
         if not values:
             return NONE
@@ -231,61 +230,109 @@ class SchemaTyper:
         lit = Lit(values)
         result: PyType = lit
         if allow_alias and lit.typing_names and len(lit.annotation) > LONG_LITERAL:
-            result = self._literal_alias(lit, hint)
+            # a long enum in place gets a name (its values are written once, see finish())
+            alias = AliasDef("", lit, "", key=key, wanted=hint)
+            self.enum_places[values].append(alias)
+            result = AliasRef(alias)
         return nullable(result) if None in schema["enum"] else result
 
-    def _literal_alias(self, lit: Lit, hint: str) -> PyType:
-        alias = self.alias_by_values.get(lit.values)
-        if alias is None:
-            name = self._unique_class(hint)
-            alias = AliasDef(name, lit, "")
-            self.alias_by_values[lit.values] = alias
-            self.aliases[name] = alias
-        else:
-            self.stats["deduplicated_enums"] += 1
-        return AliasRef(alias)
-
-    def _inline_model(self, schema: dict[str, Any], where: list[Any], hint: str) -> PyType:
-        key = canonical({k: v for k, v in schema.items() if k != "nullable"})
-        model = self.inline_by_key.get(key)
+    def _inline_model(
+        self, schema: dict[str, Any], where: list[Any], hint: str, key: str
+    ) -> PyType:
+        """An inline object: one class per shape; this place gets its own name for it (typed
+        here too, so the places nested inside it get theirs)."""
+        shape = canonical({k: v for k, v in schema.items() if k != "nullable"})
+        model = self.inline_by_key.get(shape)
         if model is None:
-            model = ModelDef(self._unique_class(hint), _doc_of(schema, hint), [])
-            self.inline_by_key[key] = model
-            self._build_model(model, schema, where)
+            model = ModelDef("", "", [])
+            self.inline_by_key[shape] = model
+            self.models.append(model)
         else:
             self.stats["deduplicated_models"] += 1
-        return ModelRef(model)
+        place = ModelName(key, naming.class_name(hint, self.reserved.classes), model)
+        place.description = _description(schema)
+        model.names.append(place)
+        place.fields = self._fields(schema, where, hint, key)
+        return ModelRef(place)
 
     # -- models -----------------------------------------------------------------------------
 
-    def _build_model(self, model: ModelDef, schema: dict[str, Any], where: list[Any]) -> None:
+    def _fields(
+        self, schema: dict[str, Any], where: list[Any], hint: str, key: str
+    ) -> list[FieldDef]:
         if "allOf" in schema:
-            schema = self._merge_all_of(schema, where)
-        self.models[model.name] = model  # registered first: recursive schemas refer to it
+            schema = self.merge_all_of(schema, where)
         required = set(schema.get("required", []))
         taken: set[str] = set()
         props = schema.get("properties", {})
         # Plain names first so ``id`` keeps its name and ``$id`` becomes ``dollar_id``.
         order = sorted(props, key=lambda w: w.startswith("$"))
         names = {wire: naming.field_name(wire, taken, self.reserved.model) for wire in order}
+        fields: list[FieldDef] = []
         for wire, prop in props.items():
             at = [*where, "properties", wire]
-            ftype = self.inline_type(prop, at, model.name + naming.pascal(wire))
+            ftype = self.inline_type(prop, at, hint + naming.pascal(wire), f"{key}/{wire}")
             is_required = wire in required
             fnullable = ftype.nullable
             if not is_required:
                 ftype = nullable(ftype)
             pdoc = prop.get("description") if isinstance(prop, dict) else None
-            model.fields.append(
+            fields.append(
                 FieldDef(wire, names[wire], ftype, is_required, fnullable, clean_doc(pdoc, 300))
             )
+        return fields
 
-    def _merge_all_of(self, schema: dict[str, Any], where: list[Any]) -> dict[str, Any]:
+    # -- names ------------------------------------------------------------------------------
+
+    def claims(self) -> list[tuple[Any, object]]:
+        """Every public name holder with its shape (for :func:`.names.assign`)."""
+        out: list[tuple[Any, object]] = []
+        for model in self.models:
+            out.extend((place, model) for place in model.names)
+        for alias in self.aliases:
+            out.append((alias, alias))
+        for values, places in self.enum_places.items():
+            out.extend((alias, values) for alias in places)
+        return out
+
+    def finish(self) -> None:
+        """After naming: each shared shape takes its class name, fields and doc from one of its
+        places (the shortest name, then the first in sort order), the others become aliases; an
+        inline enum is defined as the component with its values, or once for all its places."""
+        for model in self.models:
+            if model.names[0].rank != COMPONENT:
+                model.names.sort(key=lambda p: (len(p.name), p.name))
+            own = model.names[0]
+            unique: dict[str, ModelName] = {}
+            for place in model.names:
+                unique.setdefault(place.name, place)
+            model.names = list(unique.values())
+            model.name, model.fields = own.name, own.fields
+            model.doc = clean_doc(own.description, 600) or f"The ``{own.name}`` object."
+        shared = 0
+        for values in sorted(self.enum_places, key=lambda vs: [repr(v) for v in vs]):
+            places = sorted(self.enum_places[values], key=lambda a: (len(a.name), a.name))
+            owners = sorted(self.enum_components.get(values, []), key=lambda a: a.name)
+            definition: PyType = AliasRef(owners[0]) if owners else Lit(values)
+            seen: set[str] = set()
+            for alias in places:
+                alias.type = definition
+                if alias.name in seen:
+                    continue
+                seen.add(alias.name)
+                self.aliases.append(alias)
+                if isinstance(definition, Lit):
+                    definition = AliasRef(alias)  # the values are written once
+                else:
+                    shared += 1
+        self.stats["deduplicated_enums"] = shared
+
+    def merge_all_of(self, schema: dict[str, Any], where: list[Any]) -> dict[str, Any]:
         merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
         for i, member in enumerate(schema["allOf"]):
             part = self.deref(member, [*where, "allOf", i])
             if isinstance(part, dict) and "allOf" in part:
-                part = self._merge_all_of(part, [*where, "allOf", i])
+                part = self.merge_all_of(part, [*where, "allOf", i])
             merged = self._merge(merged, part, where)
         return merged
 
@@ -330,8 +377,9 @@ def is_model(schema: Any) -> bool:
     return bool(schema.get("properties")) and not (schema.get("oneOf") or schema.get("anyOf"))
 
 
-def _doc_of(schema: dict[str, Any], fallback: str) -> str:
-    return clean_doc(schema.get("description"), 600) or f"The ``{fallback}`` object."
+def _description(schema: dict[str, Any]) -> str:
+    text = schema.get("description")
+    return text if isinstance(text, str) else ""
 
 
 __all__ = ["LONG_LITERAL", "MAX_SCHEMA_DEPTH", "SchemaTyper", "canonical", "is_model"]

@@ -228,13 +228,14 @@ def test_builder_operations_params_body_response() -> None:
     assert [p.wire for p in op.params] == ["id", "fields[thing]", "page[size]"]  # no revision
     path, fields, size = op.params
     assert (path.location, path.annotation, path.kind) == ("path", "str", "str")
-    assert fields.csv and fields.annotation == 'Sequence[Literal["a", "b"]] | None'
-    assert fields.type.choices == ("a", "b")
+    # named after its concept (the values of fields[thing]), not after the operation
+    assert fields.csv and fields.annotation == "Sequence[ThingField] | None"
+    assert fields.choices == ("a", "b") and fields.type.annotation == "ThingField"
     assert (size.kind, size.annotation) == ("int", "int | None")
     assert op.body is not None and op.body.kind == "json" and op.body.model == "Thing"
     assert op.body.annotation == "Thing | Mapping[str, Any]"
     assert op.response is not None and op.response.decoder == "Thing"
-    assert op.refs == {"Thing"}
+    assert op.refs == {"Thing", "ThingField"}
 
 
 def test_unknown_pagination_extension_warns_and_is_ignored() -> None:

@@ -118,9 +118,13 @@ def test_repeated_inline_schemas_are_generated_once() -> None:
     )
     api = Builder(doc, "t.json", "pkg").build()
     names = sorted(m.name for m in api.models)
-    assert names == ["A", "ALinks", "B"]
+    assert names == ["A", "ALinks", "B"]  # one class for the shape ...
     b = next(m for m in api.models if m.name == "B")
-    assert b.fields[0].type.annotation == "ALinks | None"
+    # ... and each place keeps its own name for it (an alias of the class)
+    assert b.fields[0].type.annotation == "BLinks | None"
+    assert b.fields[0].type.decoder == "ALinks"
+    links = next(m for m in api.models if m.name == "ALinks")
+    assert [n.name for n in links.aliases] == ["BLinks"]
     assert [a.name for a in api.aliases] == ["E1"]
     assert api.stats["deduplicated_models"] == 1
 

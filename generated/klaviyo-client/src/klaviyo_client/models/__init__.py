@@ -19,13 +19,16 @@ if TYPE_CHECKING:
         AccountEnum as AccountEnum,
     )
     from ._aliases import (
+        AccountField as AccountField,
+    )
+    from ._aliases import (
         AgeGatePropertiesSmsCountryCode as AgeGatePropertiesSmsCountryCode,
     )
     from ._aliases import (
-        AssignTemplateToCampaignMessageFieldsCampaignMessage as AssignTemplateToCampaignMessageFieldsCampaignMessage,
+        AttributionEnum as AttributionEnum,
     )
     from ._aliases import (
-        AttributionEnum as AttributionEnum,
+        AttributionField as AttributionField,
     )
     from ._aliases import (
         BackInStockDynamicButtonTextStylesFontFamilyOption1 as BackInStockDynamicButtonTextStylesFontFamilyOption1,
@@ -40,16 +43,37 @@ if TYPE_CHECKING:
         BaseStyleStylesBorderStyle as BaseStyleStylesBorderStyle,
     )
     from ._aliases import (
+        ButtonBlockStylesBorderStyle as ButtonBlockStylesBorderStyle,
+    )
+    from ._aliases import (
         CampaignEnum as CampaignEnum,
+    )
+    from ._aliases import (
+        CampaignField as CampaignField,
+    )
+    from ._aliases import (
+        CampaignInclude as CampaignInclude,
     )
     from ._aliases import (
         CampaignMessageEnum as CampaignMessageEnum,
     )
     from ._aliases import (
+        CampaignMessageField as CampaignMessageField,
+    )
+    from ._aliases import (
+        CampaignMessageInclude as CampaignMessageInclude,
+    )
+    from ._aliases import (
         CampaignRecipientEstimationEnum as CampaignRecipientEstimationEnum,
     )
     from ._aliases import (
+        CampaignRecipientEstimationField as CampaignRecipientEstimationField,
+    )
+    from ._aliases import (
         CampaignRecipientEstimationJobEnum as CampaignRecipientEstimationJobEnum,
+    )
+    from ._aliases import (
+        CampaignRecipientEstimationJobField as CampaignRecipientEstimationJobField,
     )
     from ._aliases import (
         CampaignResponseObjectResourceAttributesStatus as CampaignResponseObjectResourceAttributesStatus,
@@ -58,7 +82,19 @@ if TYPE_CHECKING:
         CampaignSendJobEnum as CampaignSendJobEnum,
     )
     from ._aliases import (
+        CampaignSendJobField as CampaignSendJobField,
+    )
+    from ._aliases import (
+        CampaignSort as CampaignSort,
+    )
+    from ._aliases import (
+        CampaignTrackingSettingDynamicParamValue as CampaignTrackingSettingDynamicParamValue,
+    )
+    from ._aliases import (
         CampaignValuesReportEnum as CampaignValuesReportEnum,
+    )
+    from ._aliases import (
+        CampaignValuesReportField as CampaignValuesReportField,
     )
     from ._aliases import (
         CampaignValuesRequestDTOResourceObjectAttributesGroupByItem as CampaignValuesRequestDTOResourceObjectAttributesGroupByItem,
@@ -70,43 +106,112 @@ if TYPE_CHECKING:
         CatalogCategoryBulkCreateJobEnum as CatalogCategoryBulkCreateJobEnum,
     )
     from ._aliases import (
+        CatalogCategoryBulkCreateJobField as CatalogCategoryBulkCreateJobField,
+    )
+    from ._aliases import (
+        CatalogCategoryBulkCreateJobInclude as CatalogCategoryBulkCreateJobInclude,
+    )
+    from ._aliases import (
         CatalogCategoryBulkDeleteJobEnum as CatalogCategoryBulkDeleteJobEnum,
+    )
+    from ._aliases import (
+        CatalogCategoryBulkDeleteJobField as CatalogCategoryBulkDeleteJobField,
     )
     from ._aliases import (
         CatalogCategoryBulkUpdateJobEnum as CatalogCategoryBulkUpdateJobEnum,
     )
     from ._aliases import (
+        CatalogCategoryBulkUpdateJobField as CatalogCategoryBulkUpdateJobField,
+    )
+    from ._aliases import (
+        CatalogCategoryBulkUpdateJobInclude as CatalogCategoryBulkUpdateJobInclude,
+    )
+    from ._aliases import (
         CatalogCategoryEnum as CatalogCategoryEnum,
+    )
+    from ._aliases import (
+        CatalogCategoryField as CatalogCategoryField,
+    )
+    from ._aliases import (
+        CatalogCategorySort as CatalogCategorySort,
     )
     from ._aliases import (
         CatalogItemBulkCreateJobEnum as CatalogItemBulkCreateJobEnum,
     )
     from ._aliases import (
+        CatalogItemBulkCreateJobField as CatalogItemBulkCreateJobField,
+    )
+    from ._aliases import (
+        CatalogItemBulkCreateJobInclude as CatalogItemBulkCreateJobInclude,
+    )
+    from ._aliases import (
         CatalogItemBulkDeleteJobEnum as CatalogItemBulkDeleteJobEnum,
+    )
+    from ._aliases import (
+        CatalogItemBulkDeleteJobField as CatalogItemBulkDeleteJobField,
     )
     from ._aliases import (
         CatalogItemBulkUpdateJobEnum as CatalogItemBulkUpdateJobEnum,
     )
     from ._aliases import (
+        CatalogItemBulkUpdateJobField as CatalogItemBulkUpdateJobField,
+    )
+    from ._aliases import (
+        CatalogItemBulkUpdateJobInclude as CatalogItemBulkUpdateJobInclude,
+    )
+    from ._aliases import (
         CatalogItemEnum as CatalogItemEnum,
+    )
+    from ._aliases import (
+        CatalogItemField as CatalogItemField,
+    )
+    from ._aliases import (
+        CatalogItemInclude as CatalogItemInclude,
+    )
+    from ._aliases import (
+        CatalogItemSort as CatalogItemSort,
     )
     from ._aliases import (
         CatalogVariantBulkCreateJobEnum as CatalogVariantBulkCreateJobEnum,
     )
     from ._aliases import (
+        CatalogVariantBulkCreateJobField as CatalogVariantBulkCreateJobField,
+    )
+    from ._aliases import (
+        CatalogVariantBulkCreateJobInclude as CatalogVariantBulkCreateJobInclude,
+    )
+    from ._aliases import (
         CatalogVariantBulkDeleteJobEnum as CatalogVariantBulkDeleteJobEnum,
+    )
+    from ._aliases import (
+        CatalogVariantBulkDeleteJobField as CatalogVariantBulkDeleteJobField,
     )
     from ._aliases import (
         CatalogVariantBulkUpdateJobEnum as CatalogVariantBulkUpdateJobEnum,
     )
     from ._aliases import (
+        CatalogVariantBulkUpdateJobField as CatalogVariantBulkUpdateJobField,
+    )
+    from ._aliases import (
+        CatalogVariantBulkUpdateJobInclude as CatalogVariantBulkUpdateJobInclude,
+    )
+    from ._aliases import (
         CatalogVariantEnum as CatalogVariantEnum,
+    )
+    from ._aliases import (
+        CatalogVariantField as CatalogVariantField,
+    )
+    from ._aliases import (
+        CatalogVariantSort as CatalogVariantSort,
     )
     from ._aliases import (
         ColumnData as ColumnData,
     )
     from ._aliases import (
         ConversationEnum as ConversationEnum,
+    )
+    from ._aliases import (
+        ConversationField as ConversationField,
     )
     from ._aliases import (
         ConversationMessageEnum as ConversationMessageEnum,
@@ -118,22 +223,37 @@ if TYPE_CHECKING:
         CountdownDelayActionDataTimezone as CountdownDelayActionDataTimezone,
     )
     from ._aliases import (
+        CouponBlockStylesBorderStyle as CouponBlockStylesBorderStyle,
+    )
+    from ._aliases import (
         CouponCodeBulkCreateJobEnum as CouponCodeBulkCreateJobEnum,
+    )
+    from ._aliases import (
+        CouponCodeBulkCreateJobField as CouponCodeBulkCreateJobField,
+    )
+    from ._aliases import (
+        CouponCodeBulkCreateJobInclude as CouponCodeBulkCreateJobInclude,
     )
     from ._aliases import (
         CouponCodeEnum as CouponCodeEnum,
     )
     from ._aliases import (
+        CouponCodeField as CouponCodeField,
+    )
+    from ._aliases import (
+        CouponCodeInclude as CouponCodeInclude,
+    )
+    from ._aliases import (
         CouponCodeResponseObjectResourceAttributesStatus as CouponCodeResponseObjectResourceAttributesStatus,
+    )
+    from ._aliases import (
+        CouponCodeUpdateQueryResourceObjectAttributesStatus as CouponCodeUpdateQueryResourceObjectAttributesStatus,
     )
     from ._aliases import (
         CouponEnum as CouponEnum,
     )
     from ._aliases import (
-        CreateFlowFieldsFlow as CreateFlowFieldsFlow,
-    )
-    from ._aliases import (
-        CreateFormFieldsForm as CreateFormFieldsForm,
+        CouponField as CouponField,
     )
     from ._aliases import (
         CustomHTMLStyles as CustomHTMLStyles,
@@ -142,10 +262,28 @@ if TYPE_CHECKING:
         CustomMetricEnum as CustomMetricEnum,
     )
     from ._aliases import (
+        CustomMetricField as CustomMetricField,
+    )
+    from ._aliases import (
+        CustomMetricId as CustomMetricId,
+    )
+    from ._aliases import (
+        CustomMetricInclude as CustomMetricInclude,
+    )
+    from ._aliases import (
+        CustomObjectDateTriggerTimezone as CustomObjectDateTriggerTimezone,
+    )
+    from ._aliases import (
+        CustomObjectDateTriggerTriggerDaysItem as CustomObjectDateTriggerTriggerDaysItem,
+    )
+    from ._aliases import (
         DataPrivacyDeletionJobEnum as DataPrivacyDeletionJobEnum,
     )
     from ._aliases import (
         DataSourceEnum as DataSourceEnum,
+    )
+    from ._aliases import (
+        DataSourceField as DataSourceField,
     )
     from ._aliases import (
         DataSourceRecordBulkCreateJobEnum as DataSourceRecordBulkCreateJobEnum,
@@ -163,6 +301,9 @@ if TYPE_CHECKING:
         DynamicReviewBlockPropertiesFallbackOptions as DynamicReviewBlockPropertiesFallbackOptions,
     )
     from ._aliases import (
+        DynamicReviewBlockPropertiesVerifiedBadgeLanguage as DynamicReviewBlockPropertiesVerifiedBadgeLanguage,
+    )
+    from ._aliases import (
         DynamicTrackingParamValue as DynamicTrackingParamValue,
     )
     from ._aliases import (
@@ -178,16 +319,52 @@ if TYPE_CHECKING:
         EventEnum as EventEnum,
     )
     from ._aliases import (
+        EventField as EventField,
+    )
+    from ._aliases import (
+        EventInclude as EventInclude,
+    )
+    from ._aliases import (
+        EventSort as EventSort,
+    )
+    from ._aliases import (
         FixedTimerConfigurationTimezone as FixedTimerConfigurationTimezone,
     )
     from ._aliases import (
         FlowActionEnum as FlowActionEnum,
     )
     from ._aliases import (
+        FlowActionField as FlowActionField,
+    )
+    from ._aliases import (
+        FlowActionInclude as FlowActionInclude,
+    )
+    from ._aliases import (
+        FlowActionSort as FlowActionSort,
+    )
+    from ._aliases import (
+        FlowAdditionalField as FlowAdditionalField,
+    )
+    from ._aliases import (
         FlowEnum as FlowEnum,
     )
     from ._aliases import (
+        FlowField as FlowField,
+    )
+    from ._aliases import (
+        FlowInclude as FlowInclude,
+    )
+    from ._aliases import (
         FlowMessageEnum as FlowMessageEnum,
+    )
+    from ._aliases import (
+        FlowMessageField as FlowMessageField,
+    )
+    from ._aliases import (
+        FlowMessageInclude as FlowMessageInclude,
+    )
+    from ._aliases import (
+        FlowMessageSort as FlowMessageSort,
     )
     from ._aliases import (
         FlowResponseObjectResourceAttributesTriggerType as FlowResponseObjectResourceAttributesTriggerType,
@@ -196,211 +373,133 @@ if TYPE_CHECKING:
         FlowSeriesReportEnum as FlowSeriesReportEnum,
     )
     from ._aliases import (
+        FlowSeriesReportField as FlowSeriesReportField,
+    )
+    from ._aliases import (
         FlowSeriesRequestDTOResourceObjectAttributesGroupByItem as FlowSeriesRequestDTOResourceObjectAttributesGroupByItem,
+    )
+    from ._aliases import (
+        FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem as FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem,
+    )
+    from ._aliases import (
+        FlowSort as FlowSort,
     )
     from ._aliases import (
         FlowTrackingSettingDynamicParamValue as FlowTrackingSettingDynamicParamValue,
     )
     from ._aliases import (
+        FlowV2ResponseObjectResourceAttributesTriggerType as FlowV2ResponseObjectResourceAttributesTriggerType,
+    )
+    from ._aliases import (
         FlowValuesReportEnum as FlowValuesReportEnum,
+    )
+    from ._aliases import (
+        FlowValuesReportField as FlowValuesReportField,
+    )
+    from ._aliases import (
+        FlowValuesRequestDTOResourceObjectAttributesGroupByItem as FlowValuesRequestDTOResourceObjectAttributesGroupByItem,
+    )
+    from ._aliases import (
+        FlowValuesRequestDTOResourceObjectAttributesStatisticsItem as FlowValuesRequestDTOResourceObjectAttributesStatisticsItem,
     )
     from ._aliases import (
         FormEnum as FormEnum,
     )
     from ._aliases import (
+        FormField as FormField,
+    )
+    from ._aliases import (
         FormSeriesReportEnum as FormSeriesReportEnum,
+    )
+    from ._aliases import (
+        FormSeriesReportField as FormSeriesReportField,
     )
     from ._aliases import (
         FormSeriesRequestDTOResourceObjectAttributesStatisticsItem as FormSeriesRequestDTOResourceObjectAttributesStatisticsItem,
     )
     from ._aliases import (
+        FormSort as FormSort,
+    )
+    from ._aliases import (
         FormValuesReportEnum as FormValuesReportEnum,
+    )
+    from ._aliases import (
+        FormValuesReportField as FormValuesReportField,
+    )
+    from ._aliases import (
+        FormValuesRequestDTOResourceObjectAttributesStatisticsItem as FormValuesRequestDTOResourceObjectAttributesStatisticsItem,
     )
     from ._aliases import (
         FormVersionEnum as FormVersionEnum,
     )
     from ._aliases import (
+        FormVersionField as FormVersionField,
+    )
+    from ._aliases import (
+        FormVersionInclude as FormVersionInclude,
+    )
+    from ._aliases import (
+        FormVersionSort as FormVersionSort,
+    )
+    from ._aliases import (
         GeofenceEnum as GeofenceEnum,
     )
     from ._aliases import (
-        GetAccountsFieldsAccount as GetAccountsFieldsAccount,
+        GeofenceField as GeofenceField,
     )
     from ._aliases import (
-        GetActionsForFlowSort as GetActionsForFlowSort,
+        GetFlowV2ResponseCompoundDocumentDataAttributesTriggerType as GetFlowV2ResponseCompoundDocumentDataAttributesTriggerType,
     )
     from ._aliases import (
-        GetAllUniversalContentFieldsTemplateUniversalContent as GetAllUniversalContentFieldsTemplateUniversalContent,
-    )
-    from ._aliases import (
-        GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob as GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob,
-    )
-    from ._aliases import (
-        GetBulkImportProfilesJobsFieldsProfileBulkImportJob as GetBulkImportProfilesJobsFieldsProfileBulkImportJob,
-    )
-    from ._aliases import (
-        GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob as GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob,
-    )
-    from ._aliases import (
-        GetCampaignMessageFieldsImage as GetCampaignMessageFieldsImage,
-    )
-    from ._aliases import (
-        GetCampaignMessageFieldsTemplate as GetCampaignMessageFieldsTemplate,
-    )
-    from ._aliases import (
-        GetCampaignsFieldsCampaign as GetCampaignsFieldsCampaign,
-    )
-    from ._aliases import (
-        GetCampaignsFieldsCampaignMessage as GetCampaignsFieldsCampaignMessage,
-    )
-    from ._aliases import (
-        GetCampaignsSort as GetCampaignsSort,
-    )
-    from ._aliases import (
-        GetCatalogItemsFieldsCatalogItem as GetCatalogItemsFieldsCatalogItem,
-    )
-    from ._aliases import (
-        GetCatalogItemsFieldsCatalogVariant as GetCatalogItemsFieldsCatalogVariant,
-    )
-    from ._aliases import (
-        GetClientReviewsFieldsReview as GetClientReviewsFieldsReview,
-    )
-    from ._aliases import (
-        GetClientReviewValuesReportsTimeframe as GetClientReviewValuesReportsTimeframe,
-    )
-    from ._aliases import (
-        GetCouponsFieldsCoupon as GetCouponsFieldsCoupon,
-    )
-    from ._aliases import (
-        GetCustomMetricsFieldsCustomMetric as GetCustomMetricsFieldsCustomMetric,
-    )
-    from ._aliases import (
-        GetDataSourcesFieldsDataSource as GetDataSourcesFieldsDataSource,
-    )
-    from ._aliases import (
-        GetErrorsForBulkImportProfilesJobFieldsImportError as GetErrorsForBulkImportProfilesJobFieldsImportError,
-    )
-    from ._aliases import (
-        GetEventsFieldsEvent as GetEventsFieldsEvent,
-    )
-    from ._aliases import (
-        GetEventsFieldsProfile as GetEventsFieldsProfile,
-    )
-    from ._aliases import (
-        GetFlowActionFieldsFlowMessage as GetFlowActionFieldsFlowMessage,
-    )
-    from ._aliases import (
-        GetFlowActionMessagesSort as GetFlowActionMessagesSort,
-    )
-    from ._aliases import (
-        GetFlowsFieldsFlow as GetFlowsFieldsFlow,
-    )
-    from ._aliases import (
-        GetFlowsFieldsFlowAction as GetFlowsFieldsFlowAction,
-    )
-    from ._aliases import (
-        GetFlowsSort as GetFlowsSort,
-    )
-    from ._aliases import (
-        GetFormsFieldsForm as GetFormsFieldsForm,
-    )
-    from ._aliases import (
-        GetFormsSort as GetFormsSort,
-    )
-    from ._aliases import (
-        GetFormVersionFieldsFormVersion as GetFormVersionFieldsFormVersion,
-    )
-    from ._aliases import (
-        GetImagesSort as GetImagesSort,
-    )
-    from ._aliases import (
-        GetIngestionLogsForObjectTypeFieldsObjectIngestionLog as GetIngestionLogsForObjectTypeFieldsObjectIngestionLog,
-    )
-    from ._aliases import (
-        GetListFieldsList as GetListFieldsList,
-    )
-    from ._aliases import (
-        GetListsFieldsList as GetListsFieldsList,
-    )
-    from ._aliases import (
-        GetMetricPropertyFieldsMetricProperty as GetMetricPropertyFieldsMetricProperty,
-    )
-    from ._aliases import (
-        GetObjectSchemaFieldsObjectSchema as GetObjectSchemaFieldsObjectSchema,
-    )
-    from ._aliases import (
-        GetObjectSchemaInclude as GetObjectSchemaInclude,
-    )
-    from ._aliases import (
-        GetObjectTypeFieldsObjectType as GetObjectTypeFieldsObjectType,
-    )
-    from ._aliases import (
-        GetObjectTypeFieldsProfileObjectType as GetObjectTypeFieldsProfileObjectType,
-    )
-    from ._aliases import (
-        GetObjectTypeInclude as GetObjectTypeInclude,
-    )
-    from ._aliases import (
-        GetObjectTypesFieldsObjectSchema as GetObjectTypesFieldsObjectSchema,
-    )
-    from ._aliases import (
-        GetObjectTypesFieldsObjectType as GetObjectTypesFieldsObjectType,
-    )
-    from ._aliases import (
-        GetProfileFieldsSegment as GetProfileFieldsSegment,
-    )
-    from ._aliases import (
-        GetProfileForEventFieldsProfile as GetProfileForEventFieldsProfile,
-    )
-    from ._aliases import (
-        GetProfilesFieldsPushToken as GetProfilesFieldsPushToken,
-    )
-    from ._aliases import (
-        GetProfilesForListFieldsProfile as GetProfilesForListFieldsProfile,
-    )
-    from ._aliases import (
-        GetProfilesSort as GetProfilesSort,
-    )
-    from ._aliases import (
-        GetReviewsFieldsReview as GetReviewsFieldsReview,
-    )
-    from ._aliases import (
-        GetReviewsSort as GetReviewsSort,
-    )
-    from ._aliases import (
-        GetSegmentFieldsSegment as GetSegmentFieldsSegment,
-    )
-    from ._aliases import (
-        GetTemplatesFieldsTemplate as GetTemplatesFieldsTemplate,
-    )
-    from ._aliases import (
-        GetTrackingSettingsFieldsTrackingSetting as GetTrackingSettingsFieldsTrackingSetting,
-    )
-    from ._aliases import (
-        GetWebFeedsFieldsWebFeed as GetWebFeedsFieldsWebFeed,
-    )
-    from ._aliases import (
-        GetWebFeedsSort as GetWebFeedsSort,
-    )
-    from ._aliases import (
-        GetWebhooksFieldsWebhook as GetWebhooksFieldsWebhook,
+        HeaderBlockStylesBorderStyle as HeaderBlockStylesBorderStyle,
     )
     from ._aliases import (
         HeaderBlockStylesMobileLayout as HeaderBlockStylesMobileLayout,
     )
     from ._aliases import (
+        HorizontalRuleBlockStylesBorderStyle as HorizontalRuleBlockStylesBorderStyle,
+    )
+    from ._aliases import (
         ImageAssetOrigin as ImageAssetOrigin,
+    )
+    from ._aliases import (
+        ImageBlockStylesBlockBorderStyle as ImageBlockStylesBlockBorderStyle,
     )
     from ._aliases import (
         ImageEnum as ImageEnum,
     )
     from ._aliases import (
+        ImageField as ImageField,
+    )
+    from ._aliases import (
+        ImageSort as ImageSort,
+    )
+    from ._aliases import (
         ImportErrorEnum as ImportErrorEnum,
+    )
+    from ._aliases import (
+        ImportErrorField as ImportErrorField,
+    )
+    from ._aliases import (
+        IntegerFilterOperator as IntegerFilterOperator,
+    )
+    from ._aliases import (
+        IpAllowlistField as IpAllowlistField,
     )
     from ._aliases import (
         IpAllowlistResourceName as IpAllowlistResourceName,
     )
     from ._aliases import (
+        ListAdditionalField as ListAdditionalField,
+    )
+    from ._aliases import (
         ListEnum as ListEnum,
+    )
+    from ._aliases import (
+        ListField as ListField,
+    )
+    from ._aliases import (
+        ListInclude as ListInclude,
     )
     from ._aliases import (
         ListLengthFilterOperator as ListLengthFilterOperator,
@@ -412,13 +511,34 @@ if TYPE_CHECKING:
         ListSetFilterOperator as ListSetFilterOperator,
     )
     from ._aliases import (
+        ListSort as ListSort,
+    )
+    from ._aliases import (
         LocationPropertiesAllowListItemOption1 as LocationPropertiesAllowListItemOption1,
     )
     from ._aliases import (
         LocationPropertiesAllowListItemOption2 as LocationPropertiesAllowListItemOption2,
     )
     from ._aliases import (
+        LocationPropertiesDenyListItemOption1 as LocationPropertiesDenyListItemOption1,
+    )
+    from ._aliases import (
+        LocationPropertiesDenyListItemOption2 as LocationPropertiesDenyListItemOption2,
+    )
+    from ._aliases import (
         MappedMetricEnum as MappedMetricEnum,
+    )
+    from ._aliases import (
+        MappedMetricField as MappedMetricField,
+    )
+    from ._aliases import (
+        MappedMetricId as MappedMetricId,
+    )
+    from ._aliases import (
+        MappedMetricInclude as MappedMetricInclude,
+    )
+    from ._aliases import (
+        MappedMetricPartialUpdateQueryResourceObjectId as MappedMetricPartialUpdateQueryResourceObjectId,
     )
     from ._aliases import (
         MappedMetricResponseObjectResourceId as MappedMetricResponseObjectResourceId,
@@ -430,6 +550,9 @@ if TYPE_CHECKING:
         MetricAggregateEnum as MetricAggregateEnum,
     )
     from ._aliases import (
+        MetricAggregateField as MetricAggregateField,
+    )
+    from ._aliases import (
         MetricAggregateQueryResourceObjectAttributesByItem as MetricAggregateQueryResourceObjectAttributesByItem,
     )
     from ._aliases import (
@@ -439,7 +562,25 @@ if TYPE_CHECKING:
         MetricEnum as MetricEnum,
     )
     from ._aliases import (
+        MetricField as MetricField,
+    )
+    from ._aliases import (
+        MetricId as MetricId,
+    )
+    from ._aliases import (
+        MetricInclude as MetricInclude,
+    )
+    from ._aliases import (
+        MetricPropertyAdditionalField as MetricPropertyAdditionalField,
+    )
+    from ._aliases import (
         MetricPropertyEnum as MetricPropertyEnum,
+    )
+    from ._aliases import (
+        MetricPropertyField as MetricPropertyField,
+    )
+    from ._aliases import (
+        MetricPropertyInclude as MetricPropertyInclude,
     )
     from ._aliases import (
         NumericOperatorNumericFilterOperator as NumericOperatorNumericFilterOperator,
@@ -448,28 +589,106 @@ if TYPE_CHECKING:
         ObjectIngestionLogEnum as ObjectIngestionLogEnum,
     )
     from ._aliases import (
+        ObjectIngestionLogField as ObjectIngestionLogField,
+    )
+    from ._aliases import (
+        ObjectIngestionLogInclude as ObjectIngestionLogInclude,
+    )
+    from ._aliases import (
         ObjectRecordBulkDeleteJobEnum as ObjectRecordBulkDeleteJobEnum,
     )
     from ._aliases import (
         ObjectRecordEnum as ObjectRecordEnum,
     )
     from ._aliases import (
+        ObjectRecordField as ObjectRecordField,
+    )
+    from ._aliases import (
         ObjectSchemaEnum as ObjectSchemaEnum,
+    )
+    from ._aliases import (
+        ObjectSchemaField as ObjectSchemaField,
+    )
+    from ._aliases import (
+        ObjectSchemaInclude as ObjectSchemaInclude,
     )
     from ._aliases import (
         ObjectTypeEnum as ObjectTypeEnum,
     )
     from ._aliases import (
+        ObjectTypeField as ObjectTypeField,
+    )
+    from ._aliases import (
+        ObjectTypeInclude as ObjectTypeInclude,
+    )
+    from ._aliases import (
         OrderEnum as OrderEnum,
+    )
+    from ._aliases import (
+        PatchCampaignResponseDataAttributesStatus as PatchCampaignResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        PatchCouponCodeResponseDataAttributesStatus as PatchCouponCodeResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        PatchFlowResponseDataAttributesTriggerType as PatchFlowResponseDataAttributesTriggerType,
+    )
+    from ._aliases import (
+        PatchMappedMetricResponseDataId as PatchMappedMetricResponseDataId,
+    )
+    from ._aliases import (
+        PatchUniversalContentResponseDataAttributesScreenshotStatus as PatchUniversalContentResponseDataAttributesScreenshotStatus,
+    )
+    from ._aliases import (
+        PatchWebFeedResponseDataAttributesStatus as PatchWebFeedResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        PostCampaignResponseDataAttributesStatus as PostCampaignResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        PostCouponCodeResponseDataAttributesStatus as PostCouponCodeResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        PostFlowV2ResponseDataAttributesTriggerType as PostFlowV2ResponseDataAttributesTriggerType,
+    )
+    from ._aliases import (
+        PostUniversalContentResponseDataAttributesScreenshotStatus as PostUniversalContentResponseDataAttributesScreenshotStatus,
+    )
+    from ._aliases import (
+        PostWebFeedResponseDataAttributesStatus as PostWebFeedResponseDataAttributesStatus,
+    )
+    from ._aliases import (
+        ProductBlockStylesButtonBorderStyle as ProductBlockStylesButtonBorderStyle,
+    )
+    from ._aliases import (
+        ProductBlockStylesItemBorderStyle as ProductBlockStylesItemBorderStyle,
     )
     from ._aliases import (
         ProductBlockStylesLayout as ProductBlockStylesLayout,
     )
     from ._aliases import (
+        ProfileAdditionalField as ProfileAdditionalField,
+    )
+    from ._aliases import (
         ProfileBulkImportJobEnum as ProfileBulkImportJobEnum,
     )
     from ._aliases import (
+        ProfileBulkImportJobField as ProfileBulkImportJobField,
+    )
+    from ._aliases import (
+        ProfileBulkImportJobInclude as ProfileBulkImportJobInclude,
+    )
+    from ._aliases import (
+        ProfileBulkImportJobSort as ProfileBulkImportJobSort,
+    )
+    from ._aliases import (
         ProfileEnum as ProfileEnum,
+    )
+    from ._aliases import (
+        ProfileField as ProfileField,
+    )
+    from ._aliases import (
+        ProfileInclude as ProfileInclude,
     )
     from ._aliases import (
         ProfileMergeEnum as ProfileMergeEnum,
@@ -478,10 +697,25 @@ if TYPE_CHECKING:
         ProfileObjectSchemaEnum as ProfileObjectSchemaEnum,
     )
     from ._aliases import (
+        ProfileObjectSchemaField as ProfileObjectSchemaField,
+    )
+    from ._aliases import (
         ProfileObjectTypeEnum as ProfileObjectTypeEnum,
     )
     from ._aliases import (
+        ProfileObjectTypeField as ProfileObjectTypeField,
+    )
+    from ._aliases import (
         ProfilePredictiveAnalyticsNumericConditionDimension as ProfilePredictiveAnalyticsNumericConditionDimension,
+    )
+    from ._aliases import (
+        ProfilePropertyDateTriggerTimezone as ProfilePropertyDateTriggerTimezone,
+    )
+    from ._aliases import (
+        ProfilePropertyDateTriggerTriggerDaysItem as ProfilePropertyDateTriggerTriggerDaysItem,
+    )
+    from ._aliases import (
+        ProfileSort as ProfileSort,
     )
     from ._aliases import (
         ProfileSubscriptionBulkCreateJobEnum as ProfileSubscriptionBulkCreateJobEnum,
@@ -493,10 +727,37 @@ if TYPE_CHECKING:
         ProfileSuppressionBulkCreateJobEnum as ProfileSuppressionBulkCreateJobEnum,
     )
     from ._aliases import (
+        ProfileSuppressionBulkCreateJobField as ProfileSuppressionBulkCreateJobField,
+    )
+    from ._aliases import (
+        ProfileSuppressionBulkCreateJobSort as ProfileSuppressionBulkCreateJobSort,
+    )
+    from ._aliases import (
         ProfileSuppressionBulkDeleteJobEnum as ProfileSuppressionBulkDeleteJobEnum,
     )
     from ._aliases import (
+        ProfileSuppressionBulkDeleteJobField as ProfileSuppressionBulkDeleteJobField,
+    )
+    from ._aliases import (
+        ProfileSuppressionBulkDeleteJobSort as ProfileSuppressionBulkDeleteJobSort,
+    )
+    from ._aliases import (
+        PushTokenCreateQueryResourceObjectAttributesEnablementStatus as PushTokenCreateQueryResourceObjectAttributesEnablementStatus,
+    )
+    from ._aliases import (
+        PushTokenDeviceMetadataKlaviyoSdk as PushTokenDeviceMetadataKlaviyoSdk,
+    )
+    from ._aliases import (
+        PushTokenEntryEnablementStatus as PushTokenEntryEnablementStatus,
+    )
+    from ._aliases import (
         PushTokenEnum as PushTokenEnum,
+    )
+    from ._aliases import (
+        PushTokenField as PushTokenField,
+    )
+    from ._aliases import (
+        PushTokenInclude as PushTokenInclude,
     )
     from ._aliases import (
         PushTokenResponseObjectResourceAttributesEnablementStatus as PushTokenResponseObjectResourceAttributesEnablementStatus,
@@ -511,6 +772,9 @@ if TYPE_CHECKING:
         RelatedIdPathIdentifierType as RelatedIdPathIdentifierType,
     )
     from ._aliases import (
+        ReviewBlockStylesBorderStyle as ReviewBlockStylesBorderStyle,
+    )
+    from ._aliases import (
         ReviewBlockStylesLayout as ReviewBlockStylesLayout,
     )
     from ._aliases import (
@@ -520,19 +784,61 @@ if TYPE_CHECKING:
         ReviewEnum as ReviewEnum,
     )
     from ._aliases import (
+        ReviewField as ReviewField,
+    )
+    from ._aliases import (
+        ReviewInclude as ReviewInclude,
+    )
+    from ._aliases import (
+        ReviewSort as ReviewSort,
+    )
+    from ._aliases import (
         ReviewValuesReportEnum as ReviewValuesReportEnum,
+    )
+    from ._aliases import (
+        ReviewValuesReportField as ReviewValuesReportField,
+    )
+    from ._aliases import (
+        ReviewValuesReportGroupBy as ReviewValuesReportGroupBy,
+    )
+    from ._aliases import (
+        ReviewValuesReportTimeframe as ReviewValuesReportTimeframe,
+    )
+    from ._aliases import (
+        RichTextStyleFontFamilyOption1 as RichTextStyleFontFamilyOption1,
     )
     from ._aliases import (
         RowStylesColumnLayout as RowStylesColumnLayout,
     )
     from ._aliases import (
+        SectionStylesBackgroundPosition as SectionStylesBackgroundPosition,
+    )
+    from ._aliases import (
+        SectionStylesBorderStyle as SectionStylesBorderStyle,
+    )
+    from ._aliases import (
+        SegmentAdditionalField as SegmentAdditionalField,
+    )
+    from ._aliases import (
         SegmentEnum as SegmentEnum,
+    )
+    from ._aliases import (
+        SegmentField as SegmentField,
+    )
+    from ._aliases import (
+        SegmentInclude as SegmentInclude,
     )
     from ._aliases import (
         SegmentSeriesReportEnum as SegmentSeriesReportEnum,
     )
     from ._aliases import (
+        SegmentSeriesReportField as SegmentSeriesReportField,
+    )
+    from ._aliases import (
         SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem as SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem,
+    )
+    from ._aliases import (
+        SegmentSort as SegmentSort,
     )
     from ._aliases import (
         SegmentsProfileMetricFunnelConditionCompletionWindowSeconds as SegmentsProfileMetricFunnelConditionCompletionWindowSeconds,
@@ -541,13 +847,28 @@ if TYPE_CHECKING:
         SegmentValuesReportEnum as SegmentValuesReportEnum,
     )
     from ._aliases import (
+        SegmentValuesReportField as SegmentValuesReportField,
+    )
+    from ._aliases import (
+        SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem as SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem,
+    )
+    from ._aliases import (
         SkipToSuccessProperties as SkipToSuccessProperties,
+    )
+    from ._aliases import (
+        SMSDisclosureLinkTextStyleFontFamilyOption1 as SMSDisclosureLinkTextStyleFontFamilyOption1,
+    )
+    from ._aliases import (
+        SMSDisclosureTextStyleFontFamilyOption1 as SMSDisclosureTextStyleFontFamilyOption1,
     )
     from ._aliases import (
         SocialIconSubBlockLinkType as SocialIconSubBlockLinkType,
     )
     from ._aliases import (
         SourceMappingEnum as SourceMappingEnum,
+    )
+    from ._aliases import (
+        SourceMappingField as SourceMappingField,
     )
     from ._aliases import (
         StaticReviewBlockPropertiesVerifiedBadgeLanguage as StaticReviewBlockPropertiesVerifiedBadgeLanguage,
@@ -562,25 +883,88 @@ if TYPE_CHECKING:
         SubscriptionEnum as SubscriptionEnum,
     )
     from ._aliases import (
+        TableBlockStylesBlockBorderStyle as TableBlockStylesBlockBorderStyle,
+    )
+    from ._aliases import (
+        TableBlockStylesCellHorizontalBorderStyle as TableBlockStylesCellHorizontalBorderStyle,
+    )
+    from ._aliases import (
+        TableBlockStylesCellVerticalBorderStyle as TableBlockStylesCellVerticalBorderStyle,
+    )
+    from ._aliases import (
         TagEnum as TagEnum,
+    )
+    from ._aliases import (
+        TagField as TagField,
     )
     from ._aliases import (
         TagGroupEnum as TagGroupEnum,
     )
     from ._aliases import (
+        TagGroupField as TagGroupField,
+    )
+    from ._aliases import (
+        TagGroupSort as TagGroupSort,
+    )
+    from ._aliases import (
+        TagInclude as TagInclude,
+    )
+    from ._aliases import (
+        TagSort as TagSort,
+    )
+    from ._aliases import (
+        TargetDateActionDataTargetDaysItem as TargetDateActionDataTargetDaysItem,
+    )
+    from ._aliases import (
+        TargetDateActionDataTimezone as TargetDateActionDataTimezone,
+    )
+    from ._aliases import (
         TeaserLocation as TeaserLocation,
+    )
+    from ._aliases import (
+        TemplateAdditionalField as TemplateAdditionalField,
     )
     from ._aliases import (
         TemplateEnum as TemplateEnum,
     )
     from ._aliases import (
+        TemplateField as TemplateField,
+    )
+    from ._aliases import (
+        TemplateSort as TemplateSort,
+    )
+    from ._aliases import (
         TemplateUniversalContentEnum as TemplateUniversalContentEnum,
+    )
+    from ._aliases import (
+        TemplateUniversalContentField as TemplateUniversalContentField,
+    )
+    from ._aliases import (
+        TemplateUniversalContentSort as TemplateUniversalContentSort,
+    )
+    from ._aliases import (
+        TextBlockStylesV0BlockBorderStyle as TextBlockStylesV0BlockBorderStyle,
+    )
+    from ._aliases import (
+        TextBlockStylesV1BlockBorderStyle as TextBlockStylesV1BlockBorderStyle,
+    )
+    from ._aliases import (
+        TextStyleV0FontFamilyOption1 as TextStyleV0FontFamilyOption1,
+    )
+    from ._aliases import (
+        TimeDelayActionDataDelayUntilWeekdaysItem as TimeDelayActionDataDelayUntilWeekdaysItem,
+    )
+    from ._aliases import (
+        TimeDelayActionDataTimezone as TimeDelayActionDataTimezone,
     )
     from ._aliases import (
         TimeframeKey as TimeframeKey,
     )
     from ._aliases import (
         TrackingSettingEnum as TrackingSettingEnum,
+    )
+    from ._aliases import (
+        TrackingSettingField as TrackingSettingField,
     )
     from ._aliases import (
         TriggerBaseProperties as TriggerBaseProperties,
@@ -598,16 +982,37 @@ if TYPE_CHECKING:
         UniversalContentResponseObjectResourceAttributesScreenshotStatus as UniversalContentResponseObjectResourceAttributesScreenshotStatus,
     )
     from ._aliases import (
+        VersionLocation as VersionLocation,
+    )
+    from ._aliases import (
+        VideoBlockStylesBorderStyle as VideoBlockStylesBorderStyle,
+    )
+    from ._aliases import (
         WebFeedEnum as WebFeedEnum,
+    )
+    from ._aliases import (
+        WebFeedField as WebFeedField,
     )
     from ._aliases import (
         WebFeedResponseObjectResourceAttributesStatus as WebFeedResponseObjectResourceAttributesStatus,
     )
     from ._aliases import (
+        WebFeedSort as WebFeedSort,
+    )
+    from ._aliases import (
         WebhookEnum as WebhookEnum,
     )
     from ._aliases import (
+        WebhookField as WebhookField,
+    )
+    from ._aliases import (
+        WebhookInclude as WebhookInclude,
+    )
+    from ._aliases import (
         WebhookTopicEnum as WebhookTopicEnum,
+    )
+    from ._aliases import (
+        WebhookTopicField as WebhookTopicField,
     )
     from .accounts import (
         AccountResponseObjectResource as AccountResponseObjectResource,
@@ -688,6 +1093,9 @@ if TYPE_CHECKING:
         CampaignMessageImageUpdateQuery as CampaignMessageImageUpdateQuery,
     )
     from .campaigns import (
+        CampaignMessageImageUpdateQueryData as CampaignMessageImageUpdateQueryData,
+    )
+    from .campaigns import (
         CampaignMessageIncrement as CampaignMessageIncrement,
     )
     from .campaigns import (
@@ -698,6 +1106,15 @@ if TYPE_CHECKING:
     )
     from .campaigns import (
         CampaignMessagePartialUpdateQueryResourceObjectAttributes as CampaignMessagePartialUpdateQueryResourceObjectAttributes,
+    )
+    from .campaigns import (
+        CampaignMessagePartialUpdateQueryResourceObjectRelationships as CampaignMessagePartialUpdateQueryResourceObjectRelationships,
+    )
+    from .campaigns import (
+        CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage as CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage,
+    )
+    from .campaigns import (
+        CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData as CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,
     )
     from .campaigns import (
         CampaignMessageProperty as CampaignMessageProperty,
@@ -713,6 +1130,9 @@ if TYPE_CHECKING:
     )
     from .campaigns import (
         CampaignMessageResponseObjectResourceRelationshipsImage as CampaignMessageResponseObjectResourceRelationshipsImage,
+    )
+    from .campaigns import (
+        CampaignMessageResponseObjectResourceRelationshipsImageData as CampaignMessageResponseObjectResourceRelationshipsImageData,
     )
     from .campaigns import (
         CampaignMessageStaticCount as CampaignMessageStaticCount,
@@ -778,6 +1198,9 @@ if TYPE_CHECKING:
         CampaignSendJobResponseObjectResource as CampaignSendJobResponseObjectResource,
     )
     from .campaigns import (
+        CampaignSendJobResponseObjectResourceAttributes as CampaignSendJobResponseObjectResourceAttributes,
+    )
+    from .campaigns import (
         CampaignsSMSTrackingOptions as CampaignsSMSTrackingOptions,
     )
     from .campaigns import (
@@ -800,6 +1223,9 @@ if TYPE_CHECKING:
     )
     from .campaigns import (
         GetCampaignMessageImageRelationshipResponse as GetCampaignMessageImageRelationshipResponse,
+    )
+    from .campaigns import (
+        GetCampaignMessageImageRelationshipResponseData as GetCampaignMessageImageRelationshipResponseData,
     )
     from .campaigns import (
         GetCampaignMessageResponseCollectionCompoundDocument as GetCampaignMessageResponseCollectionCompoundDocument,
@@ -886,10 +1312,31 @@ if TYPE_CHECKING:
         PatchCampaignMessageResponseData as PatchCampaignMessageResponseData,
     )
     from .campaigns import (
+        PatchCampaignMessageResponseDataAttributes as PatchCampaignMessageResponseDataAttributes,
+    )
+    from .campaigns import (
+        PatchCampaignMessageResponseDataRelationships as PatchCampaignMessageResponseDataRelationships,
+    )
+    from .campaigns import (
+        PatchCampaignMessageResponseDataRelationshipsImage as PatchCampaignMessageResponseDataRelationshipsImage,
+    )
+    from .campaigns import (
+        PatchCampaignMessageResponseDataRelationshipsImageData as PatchCampaignMessageResponseDataRelationshipsImageData,
+    )
+    from .campaigns import (
         PatchCampaignResponse as PatchCampaignResponse,
     )
     from .campaigns import (
         PatchCampaignResponseData as PatchCampaignResponseData,
+    )
+    from .campaigns import (
+        PatchCampaignResponseDataAttributes as PatchCampaignResponseDataAttributes,
+    )
+    from .campaigns import (
+        PatchCampaignResponseDataRelationships as PatchCampaignResponseDataRelationships,
+    )
+    from .campaigns import (
+        PatchCampaignResponseDataRelationshipsCampaignMessages as PatchCampaignResponseDataRelationshipsCampaignMessages,
     )
     from .campaigns import (
         PostCampaignMessageResponse as PostCampaignMessageResponse,
@@ -910,13 +1357,31 @@ if TYPE_CHECKING:
         PostCampaignRecipientEstimationJobResponseData as PostCampaignRecipientEstimationJobResponseData,
     )
     from .campaigns import (
+        PostCampaignRecipientEstimationJobResponseDataAttributes as PostCampaignRecipientEstimationJobResponseDataAttributes,
+    )
+    from .campaigns import (
         PostCampaignResponse as PostCampaignResponse,
+    )
+    from .campaigns import (
+        PostCampaignResponseData as PostCampaignResponseData,
+    )
+    from .campaigns import (
+        PostCampaignResponseDataAttributes as PostCampaignResponseDataAttributes,
+    )
+    from .campaigns import (
+        PostCampaignResponseDataRelationships as PostCampaignResponseDataRelationships,
+    )
+    from .campaigns import (
+        PostCampaignResponseDataRelationshipsCampaignMessages as PostCampaignResponseDataRelationshipsCampaignMessages,
     )
     from .campaigns import (
         PostCampaignSendJobResponse as PostCampaignSendJobResponse,
     )
     from .campaigns import (
         PostCampaignSendJobResponseData as PostCampaignSendJobResponseData,
+    )
+    from .campaigns import (
+        PostCampaignSendJobResponseDataAttributes as PostCampaignSendJobResponseDataAttributes,
     )
     from .campaigns import (
         PushActionButtonDefinition as PushActionButtonDefinition,
@@ -1033,6 +1498,15 @@ if TYPE_CHECKING:
         CatalogCategoryDeleteJobResponseObjectResource as CatalogCategoryDeleteJobResponseObjectResource,
     )
     from .catalogs import (
+        CatalogCategoryDeleteJobResponseObjectResourceRelationships as CatalogCategoryDeleteJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategories as CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategories,
+    )
+    from .catalogs import (
+        CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategoriesDataItem as CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategoriesDataItem,
+    )
+    from .catalogs import (
         CatalogCategoryDeleteQueryResourceObject as CatalogCategoryDeleteQueryResourceObject,
     )
     from .catalogs import (
@@ -1066,13 +1540,31 @@ if TYPE_CHECKING:
         CatalogCategoryUpdateJobResponseObjectResource as CatalogCategoryUpdateJobResponseObjectResource,
     )
     from .catalogs import (
+        CatalogCategoryUpdateJobResponseObjectResourceRelationships as CatalogCategoryUpdateJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories as CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories,
+    )
+    from .catalogs import (
+        CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem as CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem,
+    )
+    from .catalogs import (
         CatalogCategoryUpdateQuery as CatalogCategoryUpdateQuery,
     )
     from .catalogs import (
         CatalogCategoryUpdateQueryResourceObject as CatalogCategoryUpdateQueryResourceObject,
     )
     from .catalogs import (
+        CatalogCategoryUpdateQueryResourceObjectRelationships as CatalogCategoryUpdateQueryResourceObjectRelationships,
+    )
+    from .catalogs import (
+        CatalogCategoryUpdateQueryResourceObjectRelationshipsItems as CatalogCategoryUpdateQueryResourceObjectRelationshipsItems,
+    )
+    from .catalogs import (
         CatalogItemCategoryOp as CatalogItemCategoryOp,
+    )
+    from .catalogs import (
+        CatalogItemCategoryOpDataItem as CatalogItemCategoryOpDataItem,
     )
     from .catalogs import (
         CatalogItemCreateJobCreateQuery as CatalogItemCreateJobCreateQuery,
@@ -1090,6 +1582,12 @@ if TYPE_CHECKING:
         CatalogItemCreateJobResponseObjectResource as CatalogItemCreateJobResponseObjectResource,
     )
     from .catalogs import (
+        CatalogItemCreateJobResponseObjectResourceRelationships as CatalogItemCreateJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogItemCreateJobResponseObjectResourceRelationshipsItems as CatalogItemCreateJobResponseObjectResourceRelationshipsItems,
+    )
+    from .catalogs import (
         CatalogItemCreateQuery as CatalogItemCreateQuery,
     )
     from .catalogs import (
@@ -1105,6 +1603,9 @@ if TYPE_CHECKING:
         CatalogItemCreateQueryResourceObjectRelationshipsCategories as CatalogItemCreateQueryResourceObjectRelationshipsCategories,
     )
     from .catalogs import (
+        CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem as CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem,
+    )
+    from .catalogs import (
         CatalogItemDeleteJobCreateQuery as CatalogItemDeleteJobCreateQuery,
     )
     from .catalogs import (
@@ -1118,6 +1619,12 @@ if TYPE_CHECKING:
     )
     from .catalogs import (
         CatalogItemDeleteJobResponseObjectResource as CatalogItemDeleteJobResponseObjectResource,
+    )
+    from .catalogs import (
+        CatalogItemDeleteJobResponseObjectResourceRelationships as CatalogItemDeleteJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogItemDeleteJobResponseObjectResourceRelationshipsItems as CatalogItemDeleteJobResponseObjectResourceRelationshipsItems,
     )
     from .catalogs import (
         CatalogItemDeleteQueryResourceObject as CatalogItemDeleteQueryResourceObject,
@@ -1150,6 +1657,12 @@ if TYPE_CHECKING:
         CatalogItemUpdateJobResponseObjectResource as CatalogItemUpdateJobResponseObjectResource,
     )
     from .catalogs import (
+        CatalogItemUpdateJobResponseObjectResourceRelationships as CatalogItemUpdateJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogItemUpdateJobResponseObjectResourceRelationshipsItems as CatalogItemUpdateJobResponseObjectResourceRelationshipsItems,
+    )
+    from .catalogs import (
         CatalogItemUpdateQuery as CatalogItemUpdateQuery,
     )
     from .catalogs import (
@@ -1157,6 +1670,15 @@ if TYPE_CHECKING:
     )
     from .catalogs import (
         CatalogItemUpdateQueryResourceObjectAttributes as CatalogItemUpdateQueryResourceObjectAttributes,
+    )
+    from .catalogs import (
+        CatalogItemUpdateQueryResourceObjectRelationships as CatalogItemUpdateQueryResourceObjectRelationships,
+    )
+    from .catalogs import (
+        CatalogItemUpdateQueryResourceObjectRelationshipsCategories as CatalogItemUpdateQueryResourceObjectRelationshipsCategories,
+    )
+    from .catalogs import (
+        CatalogItemUpdateQueryResourceObjectRelationshipsCategoriesDataItem as CatalogItemUpdateQueryResourceObjectRelationshipsCategoriesDataItem,
     )
     from .catalogs import (
         CatalogVariantCreateJobCreateQuery as CatalogVariantCreateJobCreateQuery,
@@ -1172,6 +1694,12 @@ if TYPE_CHECKING:
     )
     from .catalogs import (
         CatalogVariantCreateJobResponseObjectResource as CatalogVariantCreateJobResponseObjectResource,
+    )
+    from .catalogs import (
+        CatalogVariantCreateJobResponseObjectResourceRelationships as CatalogVariantCreateJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogVariantCreateJobResponseObjectResourceRelationshipsVariants as CatalogVariantCreateJobResponseObjectResourceRelationshipsVariants,
     )
     from .catalogs import (
         CatalogVariantCreateQuery as CatalogVariantCreateQuery,
@@ -1204,6 +1732,12 @@ if TYPE_CHECKING:
         CatalogVariantDeleteJobResponseObjectResource as CatalogVariantDeleteJobResponseObjectResource,
     )
     from .catalogs import (
+        CatalogVariantDeleteJobResponseObjectResourceRelationships as CatalogVariantDeleteJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariants as CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariants,
+    )
+    from .catalogs import (
         CatalogVariantDeleteQueryResourceObject as CatalogVariantDeleteQueryResourceObject,
     )
     from .catalogs import (
@@ -1229,6 +1763,12 @@ if TYPE_CHECKING:
     )
     from .catalogs import (
         CatalogVariantUpdateJobResponseObjectResource as CatalogVariantUpdateJobResponseObjectResource,
+    )
+    from .catalogs import (
+        CatalogVariantUpdateJobResponseObjectResourceRelationships as CatalogVariantUpdateJobResponseObjectResourceRelationships,
+    )
+    from .catalogs import (
+        CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants as CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants,
     )
     from .catalogs import (
         CatalogVariantUpdateQuery as CatalogVariantUpdateQuery,
@@ -1268,6 +1808,9 @@ if TYPE_CHECKING:
     )
     from .catalogs import (
         GetCatalogItemCategoriesRelationshipsResponseCollection as GetCatalogItemCategoriesRelationshipsResponseCollection,
+    )
+    from .catalogs import (
+        GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem as GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem,
     )
     from .catalogs import (
         GetCatalogItemCreateJobResponseCollectionCompoundDocument as GetCatalogItemCreateJobResponseCollectionCompoundDocument,
@@ -1327,10 +1870,28 @@ if TYPE_CHECKING:
         PatchCatalogCategoryResponseData as PatchCatalogCategoryResponseData,
     )
     from .catalogs import (
+        PatchCatalogCategoryResponseDataAttributes as PatchCatalogCategoryResponseDataAttributes,
+    )
+    from .catalogs import (
+        PatchCatalogCategoryResponseDataRelationships as PatchCatalogCategoryResponseDataRelationships,
+    )
+    from .catalogs import (
+        PatchCatalogCategoryResponseDataRelationshipsItems as PatchCatalogCategoryResponseDataRelationshipsItems,
+    )
+    from .catalogs import (
         PatchCatalogItemResponse as PatchCatalogItemResponse,
     )
     from .catalogs import (
         PatchCatalogItemResponseData as PatchCatalogItemResponseData,
+    )
+    from .catalogs import (
+        PatchCatalogItemResponseDataAttributes as PatchCatalogItemResponseDataAttributes,
+    )
+    from .catalogs import (
+        PatchCatalogItemResponseDataRelationships as PatchCatalogItemResponseDataRelationships,
+    )
+    from .catalogs import (
+        PatchCatalogItemResponseDataRelationshipsVariants as PatchCatalogItemResponseDataRelationshipsVariants,
     )
     from .catalogs import (
         PatchCatalogVariantResponse as PatchCatalogVariantResponse,
@@ -1339,10 +1900,25 @@ if TYPE_CHECKING:
         PatchCatalogVariantResponseData as PatchCatalogVariantResponseData,
     )
     from .catalogs import (
+        PatchCatalogVariantResponseDataAttributes as PatchCatalogVariantResponseDataAttributes,
+    )
+    from .catalogs import (
+        PatchCatalogVariantResponseDataRelationships as PatchCatalogVariantResponseDataRelationships,
+    )
+    from .catalogs import (
         PostCatalogCategoryCreateJobResponse as PostCatalogCategoryCreateJobResponse,
     )
     from .catalogs import (
         PostCatalogCategoryCreateJobResponseData as PostCatalogCategoryCreateJobResponseData,
+    )
+    from .catalogs import (
+        PostCatalogCategoryCreateJobResponseDataRelationships as PostCatalogCategoryCreateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogCategoryCreateJobResponseDataRelationshipsCategories as PostCatalogCategoryCreateJobResponseDataRelationshipsCategories,
+    )
+    from .catalogs import (
+        PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem as PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem,
     )
     from .catalogs import (
         PostCatalogCategoryDeleteJobResponse as PostCatalogCategoryDeleteJobResponse,
@@ -1351,7 +1927,28 @@ if TYPE_CHECKING:
         PostCatalogCategoryDeleteJobResponseData as PostCatalogCategoryDeleteJobResponseData,
     )
     from .catalogs import (
+        PostCatalogCategoryDeleteJobResponseDataRelationships as PostCatalogCategoryDeleteJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogCategoryDeleteJobResponseDataRelationshipsCategories as PostCatalogCategoryDeleteJobResponseDataRelationshipsCategories,
+    )
+    from .catalogs import (
+        PostCatalogCategoryDeleteJobResponseDataRelationshipsCategoriesDataItem as PostCatalogCategoryDeleteJobResponseDataRelationshipsCategoriesDataItem,
+    )
+    from .catalogs import (
         PostCatalogCategoryResponse as PostCatalogCategoryResponse,
+    )
+    from .catalogs import (
+        PostCatalogCategoryResponseData as PostCatalogCategoryResponseData,
+    )
+    from .catalogs import (
+        PostCatalogCategoryResponseDataAttributes as PostCatalogCategoryResponseDataAttributes,
+    )
+    from .catalogs import (
+        PostCatalogCategoryResponseDataRelationships as PostCatalogCategoryResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogCategoryResponseDataRelationshipsItems as PostCatalogCategoryResponseDataRelationshipsItems,
     )
     from .catalogs import (
         PostCatalogCategoryUpdateJobResponse as PostCatalogCategoryUpdateJobResponse,
@@ -1360,10 +1957,25 @@ if TYPE_CHECKING:
         PostCatalogCategoryUpdateJobResponseData as PostCatalogCategoryUpdateJobResponseData,
     )
     from .catalogs import (
+        PostCatalogCategoryUpdateJobResponseDataRelationships as PostCatalogCategoryUpdateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogCategoryUpdateJobResponseDataRelationshipsCategories as PostCatalogCategoryUpdateJobResponseDataRelationshipsCategories,
+    )
+    from .catalogs import (
+        PostCatalogCategoryUpdateJobResponseDataRelationshipsCategoriesDataItem as PostCatalogCategoryUpdateJobResponseDataRelationshipsCategoriesDataItem,
+    )
+    from .catalogs import (
         PostCatalogItemCreateJobResponse as PostCatalogItemCreateJobResponse,
     )
     from .catalogs import (
         PostCatalogItemCreateJobResponseData as PostCatalogItemCreateJobResponseData,
+    )
+    from .catalogs import (
+        PostCatalogItemCreateJobResponseDataRelationships as PostCatalogItemCreateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogItemCreateJobResponseDataRelationshipsItems as PostCatalogItemCreateJobResponseDataRelationshipsItems,
     )
     from .catalogs import (
         PostCatalogItemDeleteJobResponse as PostCatalogItemDeleteJobResponse,
@@ -1372,7 +1984,25 @@ if TYPE_CHECKING:
         PostCatalogItemDeleteJobResponseData as PostCatalogItemDeleteJobResponseData,
     )
     from .catalogs import (
+        PostCatalogItemDeleteJobResponseDataRelationships as PostCatalogItemDeleteJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogItemDeleteJobResponseDataRelationshipsItems as PostCatalogItemDeleteJobResponseDataRelationshipsItems,
+    )
+    from .catalogs import (
         PostCatalogItemResponse as PostCatalogItemResponse,
+    )
+    from .catalogs import (
+        PostCatalogItemResponseData as PostCatalogItemResponseData,
+    )
+    from .catalogs import (
+        PostCatalogItemResponseDataAttributes as PostCatalogItemResponseDataAttributes,
+    )
+    from .catalogs import (
+        PostCatalogItemResponseDataRelationships as PostCatalogItemResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogItemResponseDataRelationshipsVariants as PostCatalogItemResponseDataRelationshipsVariants,
     )
     from .catalogs import (
         PostCatalogItemUpdateJobResponse as PostCatalogItemUpdateJobResponse,
@@ -1381,10 +2011,22 @@ if TYPE_CHECKING:
         PostCatalogItemUpdateJobResponseData as PostCatalogItemUpdateJobResponseData,
     )
     from .catalogs import (
+        PostCatalogItemUpdateJobResponseDataRelationships as PostCatalogItemUpdateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogItemUpdateJobResponseDataRelationshipsItems as PostCatalogItemUpdateJobResponseDataRelationshipsItems,
+    )
+    from .catalogs import (
         PostCatalogVariantCreateJobResponse as PostCatalogVariantCreateJobResponse,
     )
     from .catalogs import (
         PostCatalogVariantCreateJobResponseData as PostCatalogVariantCreateJobResponseData,
+    )
+    from .catalogs import (
+        PostCatalogVariantCreateJobResponseDataRelationships as PostCatalogVariantCreateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogVariantCreateJobResponseDataRelationshipsVariants as PostCatalogVariantCreateJobResponseDataRelationshipsVariants,
     )
     from .catalogs import (
         PostCatalogVariantDeleteJobResponse as PostCatalogVariantDeleteJobResponse,
@@ -1393,13 +2035,34 @@ if TYPE_CHECKING:
         PostCatalogVariantDeleteJobResponseData as PostCatalogVariantDeleteJobResponseData,
     )
     from .catalogs import (
+        PostCatalogVariantDeleteJobResponseDataRelationships as PostCatalogVariantDeleteJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogVariantDeleteJobResponseDataRelationshipsVariants as PostCatalogVariantDeleteJobResponseDataRelationshipsVariants,
+    )
+    from .catalogs import (
         PostCatalogVariantResponse as PostCatalogVariantResponse,
+    )
+    from .catalogs import (
+        PostCatalogVariantResponseData as PostCatalogVariantResponseData,
+    )
+    from .catalogs import (
+        PostCatalogVariantResponseDataAttributes as PostCatalogVariantResponseDataAttributes,
+    )
+    from .catalogs import (
+        PostCatalogVariantResponseDataRelationships as PostCatalogVariantResponseDataRelationships,
     )
     from .catalogs import (
         PostCatalogVariantUpdateJobResponse as PostCatalogVariantUpdateJobResponse,
     )
     from .catalogs import (
         PostCatalogVariantUpdateJobResponseData as PostCatalogVariantUpdateJobResponseData,
+    )
+    from .catalogs import (
+        PostCatalogVariantUpdateJobResponseDataRelationships as PostCatalogVariantUpdateJobResponseDataRelationships,
+    )
+    from .catalogs import (
+        PostCatalogVariantUpdateJobResponseDataRelationshipsVariants as PostCatalogVariantUpdateJobResponseDataRelationshipsVariants,
     )
     from .catalogs import (
         ServerBISSubscriptionCreateQuery as ServerBISSubscriptionCreateQuery,
@@ -1546,6 +2209,9 @@ if TYPE_CHECKING:
         APIMethodFilter as APIMethodFilter,
     )
     from .common import (
+        AttributionResponseObjectResourceRelationshipsAttributedEventData as AttributionResponseObjectResourceRelationshipsAttributedEventData,
+    )
+    from .common import (
         AttributionResponseObjectResourceRelationshipsCampaign as AttributionResponseObjectResourceRelationshipsCampaign,
     )
     from .common import (
@@ -1565,6 +2231,9 @@ if TYPE_CHECKING:
     )
     from .common import (
         AttributionResponseObjectResourceRelationshipsFlowMessageData as AttributionResponseObjectResourceRelationshipsFlowMessageData,
+    )
+    from .common import (
+        AttributionResponseObjectResourceRelationshipsFlowMessageVariationData as AttributionResponseObjectResourceRelationshipsFlowMessageVariationData,
     )
     from .common import (
         BackInStockMethodFilter as BackInStockMethodFilter,
@@ -1597,6 +2266,18 @@ if TYPE_CHECKING:
         BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem as BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem,
     )
     from .common import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsLists as BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsListsDataItem as BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegments as BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegmentsDataItem as BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegmentsDataItem,
+    )
+    from .common import (
         BulkRemoveMethodFilter as BulkRemoveMethodFilter,
     )
     from .common import (
@@ -1606,7 +2287,19 @@ if TYPE_CHECKING:
         CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData as CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
     )
     from .common import (
+        CampaignMessageResponseObjectResourceRelationshipsCampaign as CampaignMessageResponseObjectResourceRelationshipsCampaign,
+    )
+    from .common import (
+        CampaignMessageResponseObjectResourceRelationshipsCampaignData as CampaignMessageResponseObjectResourceRelationshipsCampaignData,
+    )
+    from .common import (
         CampaignMessageResponseObjectResourceRelationshipsTemplate as CampaignMessageResponseObjectResourceRelationshipsTemplate,
+    )
+    from .common import (
+        CampaignMessageResponseObjectResourceRelationshipsTemplateData as CampaignMessageResponseObjectResourceRelationshipsTemplateData,
+    )
+    from .common import (
+        CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem as CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem,
     )
     from .common import (
         CampaignResponseObjectResourceRelationshipsTags as CampaignResponseObjectResourceRelationshipsTags,
@@ -1624,13 +2317,70 @@ if TYPE_CHECKING:
         CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem as CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem,
     )
     from .common import (
+        CatalogCategoryDeleteJobResponseObjectResourceAttributes as CatalogCategoryDeleteJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogCategoryItemOpDataItem as CatalogCategoryItemOpDataItem,
+    )
+    from .common import (
+        CatalogCategoryResponseObjectResourceRelationshipsItemsDataItem as CatalogCategoryResponseObjectResourceRelationshipsItemsDataItem,
+    )
+    from .common import (
+        CatalogCategoryUpdateJobResponseObjectResourceAttributes as CatalogCategoryUpdateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
         CatalogCategoryUpdateQueryResourceObjectAttributes as CatalogCategoryUpdateQueryResourceObjectAttributes,
+    )
+    from .common import (
+        CatalogCategoryUpdateQueryResourceObjectRelationshipsItemsDataItem as CatalogCategoryUpdateQueryResourceObjectRelationshipsItemsDataItem,
+    )
+    from .common import (
+        CatalogItemCreateJobResponseObjectResourceAttributes as CatalogItemCreateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogItemCreateJobResponseObjectResourceRelationshipsItemsDataItem as CatalogItemCreateJobResponseObjectResourceRelationshipsItemsDataItem,
+    )
+    from .common import (
+        CatalogItemDeleteJobResponseObjectResourceAttributes as CatalogItemDeleteJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogItemDeleteJobResponseObjectResourceRelationshipsItemsDataItem as CatalogItemDeleteJobResponseObjectResourceRelationshipsItemsDataItem,
     )
     from .common import (
         CatalogItemResponseObjectResourceRelationshipsVariantsDataItem as CatalogItemResponseObjectResourceRelationshipsVariantsDataItem,
     )
     from .common import (
+        CatalogItemUpdateJobResponseObjectResourceAttributes as CatalogItemUpdateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem as CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem,
+    )
+    from .common import (
+        CatalogVariantCreateJobResponseObjectResourceAttributes as CatalogVariantCreateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogVariantCreateJobResponseObjectResourceRelationshipsVariantsDataItem as CatalogVariantCreateJobResponseObjectResourceRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        CatalogVariantCreateQueryResourceObjectRelationshipsItemData as CatalogVariantCreateQueryResourceObjectRelationshipsItemData,
+    )
+    from .common import (
+        CatalogVariantDeleteJobResponseObjectResourceAttributes as CatalogVariantDeleteJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariantsDataItem as CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariantsDataItem,
+    )
+    from .common import (
         CatalogVariantResponseObjectResourceRelationshipsItem as CatalogVariantResponseObjectResourceRelationshipsItem,
+    )
+    from .common import (
+        CatalogVariantResponseObjectResourceRelationshipsItemData as CatalogVariantResponseObjectResourceRelationshipsItemData,
+    )
+    from .common import (
+        CatalogVariantUpdateJobResponseObjectResourceAttributes as CatalogVariantUpdateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem as CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem,
     )
     from .common import (
         CheckoutMethodFilter as CheckoutMethodFilter,
@@ -1643,6 +2393,9 @@ if TYPE_CHECKING:
     )
     from .common import (
         ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant as ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant,
+    )
+    from .common import (
+        ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData as ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData,
     )
     from .common import (
         CollectionLinks as CollectionLinks,
@@ -1664,6 +2417,15 @@ if TYPE_CHECKING:
     )
     from .common import (
         ConversationResponseObjectResourceRelationshipsProfileData as ConversationResponseObjectResourceRelationshipsProfileData,
+    )
+    from .common import (
+        CouponCodeCreateJobResponseObjectResourceAttributes as CouponCodeCreateJobResponseObjectResourceAttributes,
+    )
+    from .common import (
+        CouponCodeResponseObjectResourceRelationshipsProfile as CouponCodeResponseObjectResourceRelationshipsProfile,
+    )
+    from .common import (
+        CouponCodeResponseObjectResourceRelationshipsProfileData as CouponCodeResponseObjectResourceRelationshipsProfileData,
     )
     from .common import (
         CustomMetricResponseObjectResourceRelationshipsMetricsDataItem as CustomMetricResponseObjectResourceRelationshipsMetricsDataItem,
@@ -1717,6 +2479,9 @@ if TYPE_CHECKING:
         EventCreateQueryV2ResourceObjectAttributes as EventCreateQueryV2ResourceObjectAttributes,
     )
     from .common import (
+        EventCreateQueryV2ResourceObjectAttributesMetric as EventCreateQueryV2ResourceObjectAttributesMetric,
+    )
+    from .common import (
         EventCreateQueryV2ResourceObjectAttributesProfile as EventCreateQueryV2ResourceObjectAttributesProfile,
     )
     from .common import (
@@ -1744,6 +2509,15 @@ if TYPE_CHECKING:
         EventResponseObjectResourceRelationshipsMetric as EventResponseObjectResourceRelationshipsMetric,
     )
     from .common import (
+        EventResponseObjectResourceRelationshipsMetricData as EventResponseObjectResourceRelationshipsMetricData,
+    )
+    from .common import (
+        EventResponseObjectResourceRelationshipsProfile as EventResponseObjectResourceRelationshipsProfile,
+    )
+    from .common import (
+        EventResponseObjectResourceRelationshipsProfileData as EventResponseObjectResourceRelationshipsProfileData,
+    )
+    from .common import (
         EventsBulkCreateQueryResourceObject as EventsBulkCreateQueryResourceObject,
     )
     from .common import (
@@ -1768,10 +2542,25 @@ if TYPE_CHECKING:
         FailedAgeGateMethodFilter as FailedAgeGateMethodFilter,
     )
     from .common import (
+        FlowActionEncodedResponseObjectResourceRelationshipsFlow as FlowActionEncodedResponseObjectResourceRelationshipsFlow,
+    )
+    from .common import (
+        FlowActionEncodedResponseObjectResourceRelationshipsFlowData as FlowActionEncodedResponseObjectResourceRelationshipsFlowData,
+    )
+    from .common import (
         FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages as FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages,
     )
     from .common import (
+        FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem as FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem,
+    )
+    from .common import (
         FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData as FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData,
+    )
+    from .common import (
+        FlowMessageEncodedResponseObjectResourceRelationshipsTemplate as FlowMessageEncodedResponseObjectResourceRelationshipsTemplate,
+    )
+    from .common import (
+        FlowMessageEncodedResponseObjectResourceRelationshipsTemplateData as FlowMessageEncodedResponseObjectResourceRelationshipsTemplateData,
     )
     from .common import (
         FlowResponseObjectResource as FlowResponseObjectResource,
@@ -1786,7 +2575,34 @@ if TYPE_CHECKING:
         FlowResponseObjectResourceRelationshipsFlowActions as FlowResponseObjectResourceRelationshipsFlowActions,
     )
     from .common import (
+        FlowResponseObjectResourceRelationshipsFlowActionsDataItem as FlowResponseObjectResourceRelationshipsFlowActionsDataItem,
+    )
+    from .common import (
+        FlowResponseObjectResourceRelationshipsTags as FlowResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        FlowResponseObjectResourceRelationshipsTagsDataItem as FlowResponseObjectResourceRelationshipsTagsDataItem,
+    )
+    from .common import (
         FlowV2ResponseObjectResource as FlowV2ResponseObjectResource,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceAttributes as FlowV2ResponseObjectResourceAttributes,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceRelationships as FlowV2ResponseObjectResourceRelationships,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceRelationshipsFlowActions as FlowV2ResponseObjectResourceRelationshipsFlowActions,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceRelationshipsFlowActionsDataItem as FlowV2ResponseObjectResourceRelationshipsFlowActionsDataItem,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceRelationshipsTags as FlowV2ResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        FlowV2ResponseObjectResourceRelationshipsTagsDataItem as FlowV2ResponseObjectResourceRelationshipsTagsDataItem,
     )
     from .common import (
         FormMethodFilter as FormMethodFilter,
@@ -1795,10 +2611,73 @@ if TYPE_CHECKING:
         FormSubscribeFilter as FormSubscribeFilter,
     )
     from .common import (
+        GetCampaignMessageCampaignRelationshipResponseData as GetCampaignMessageCampaignRelationshipResponseData,
+    )
+    from .common import (
+        GetCampaignMessagesRelationshipsResponseCollectionDataItem as GetCampaignMessagesRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetCampaignMessageTemplateRelationshipResponseData as GetCampaignMessageTemplateRelationshipResponseData,
+    )
+    from .common import (
+        GetCampaignTagsRelationshipsResponseCollectionDataItem as GetCampaignTagsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem as GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetCatalogItemVariantsRelationshipsResponseCollectionDataItem as GetCatalogItemVariantsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetCustomMetricMetricsRelationshipsResponseCollectionDataItem as GetCustomMetricMetricsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetEventMetricRelationshipResponseData as GetEventMetricRelationshipResponseData,
+    )
+    from .common import (
+        GetEventProfileRelationshipResponseData as GetEventProfileRelationshipResponseData,
+    )
+    from .common import (
+        GetFlowActionFlowMessageRelationshipResponseCollectionDataItem as GetFlowActionFlowMessageRelationshipResponseCollectionDataItem,
+    )
+    from .common import (
+        GetFlowActionFlowRelationshipResponseData as GetFlowActionFlowRelationshipResponseData,
+    )
+    from .common import (
+        GetFlowFlowActionRelationshipListResponseCollectionDataItem as GetFlowFlowActionRelationshipListResponseCollectionDataItem,
+    )
+    from .common import (
+        GetFlowMessageActionRelationshipResponseData as GetFlowMessageActionRelationshipResponseData,
+    )
+    from .common import (
+        GetFlowMessageTemplateRelationshipResponseData as GetFlowMessageTemplateRelationshipResponseData,
+    )
+    from .common import (
         GetFlowResponseCollection as GetFlowResponseCollection,
     )
     from .common import (
+        GetFlowTagsRelationshipsResponseCollectionDataItem as GetFlowTagsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetFlowV2ResponseCompoundDocumentDataRelationships as GetFlowV2ResponseCompoundDocumentDataRelationships,
+    )
+    from .common import (
+        GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions as GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions,
+    )
+    from .common import (
+        GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem as GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem,
+    )
+    from .common import (
+        GetFlowV2ResponseCompoundDocumentDataRelationshipsTags as GetFlowV2ResponseCompoundDocumentDataRelationshipsTags,
+    )
+    from .common import (
+        GetFlowV2ResponseCompoundDocumentDataRelationshipsTagsDataItem as GetFlowV2ResponseCompoundDocumentDataRelationshipsTagsDataItem,
+    )
+    from .common import (
         GetImageResponse as GetImageResponse,
+    )
+    from .common import (
+        GetListFlowTriggersRelationshipsResponseCollectionDataItem as GetListFlowTriggersRelationshipsResponseCollectionDataItem,
     )
     from .common import (
         GetListMemberResponseCollectionDataItem as GetListMemberResponseCollectionDataItem,
@@ -1807,10 +2686,124 @@ if TYPE_CHECKING:
         GetListMemberResponseCollectionDataItemAttributes as GetListMemberResponseCollectionDataItemAttributes,
     )
     from .common import (
+        GetListMemberResponseCollectionDataItemRelationships as GetListMemberResponseCollectionDataItemRelationships,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsLists as GetListMemberResponseCollectionDataItemRelationshipsLists,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsListsDataItem as GetListMemberResponseCollectionDataItemRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsPushTokens as GetListMemberResponseCollectionDataItemRelationshipsPushTokens,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsPushTokensDataItem as GetListMemberResponseCollectionDataItemRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsSegments as GetListMemberResponseCollectionDataItemRelationshipsSegments,
+    )
+    from .common import (
+        GetListMemberResponseCollectionDataItemRelationshipsSegmentsDataItem as GetListMemberResponseCollectionDataItemRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        GetListProfilesRelationshipsResponseCollectionDataItem as GetListProfilesRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationships as GetListRetrieveResponseCompoundDocumentDataRelationships,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers as GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem as GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsProfiles as GetListRetrieveResponseCompoundDocumentDataRelationshipsProfiles,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem as GetListRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsTags as GetListRetrieveResponseCompoundDocumentDataRelationshipsTags,
+    )
+    from .common import (
+        GetListRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem as GetListRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        GetListTagsRelationshipsResponseCollectionDataItem as GetListTagsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetMappedMetricMetricRelationshipResponseData as GetMappedMetricMetricRelationshipResponseData,
+    )
+    from .common import (
+        GetMetricFlowTriggersRelationshipsResponseCollectionDataItem as GetMetricFlowTriggersRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetMetricPropertyMetricRelationshipResponseData as GetMetricPropertyMetricRelationshipResponseData,
+    )
+    from .common import (
+        GetMetricPropertyResponseCollectionDataItemRelationshipsMetric as GetMetricPropertyResponseCollectionDataItemRelationshipsMetric,
+    )
+    from .common import (
+        GetMetricPropertyResponseCollectionDataItemRelationshipsMetricData as GetMetricPropertyResponseCollectionDataItemRelationshipsMetricData,
+    )
+    from .common import (
+        GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric as GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric,
+    )
+    from .common import (
+        GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData as GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData,
+    )
+    from .common import (
         GetMetricResponse as GetMetricResponse,
     )
     from .common import (
+        GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem as GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem as GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetProfileConversationRelationshipResponseData as GetProfileConversationRelationshipResponseData,
+    )
+    from .common import (
+        GetProfileConversationsRelationshipsResponseCollectionDataItem as GetProfileConversationsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetProfileListsRelationshipsResponseCollectionDataItem as GetProfileListsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetProfilePushTokensRelationshipsResponseCollectionDataItem as GetProfilePushTokensRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
         GetProfileResponse as GetProfileResponse,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItem as GetProfileResponseCollectionDataItem,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemAttributes as GetProfileResponseCollectionDataItemAttributes,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationships as GetProfileResponseCollectionDataItemRelationships,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsLists as GetProfileResponseCollectionDataItemRelationshipsLists,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsListsDataItem as GetProfileResponseCollectionDataItemRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsPushTokens as GetProfileResponseCollectionDataItemRelationshipsPushTokens,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsPushTokensDataItem as GetProfileResponseCollectionDataItemRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsSegments as GetProfileResponseCollectionDataItemRelationshipsSegments,
+    )
+    from .common import (
+        GetProfileResponseCollectionDataItemRelationshipsSegmentsDataItem as GetProfileResponseCollectionDataItemRelationshipsSegmentsDataItem,
     )
     from .common import (
         GetProfileResponseData as GetProfileResponseData,
@@ -1819,7 +2812,157 @@ if TYPE_CHECKING:
         GetProfileResponseDataAttributes as GetProfileResponseDataAttributes,
     )
     from .common import (
+        GetProfileResponseDataRelationships as GetProfileResponseDataRelationships,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsLists as GetProfileResponseDataRelationshipsLists,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsListsDataItem as GetProfileResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsPushTokens as GetProfileResponseDataRelationshipsPushTokens,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsPushTokensDataItem as GetProfileResponseDataRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsSegments as GetProfileResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        GetProfileResponseDataRelationshipsSegmentsDataItem as GetProfileResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttributes as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttributes,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversationsDataItem as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversationsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsLists as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsLists,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsListsDataItem as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokens as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokens,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokensDataItem as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegments as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegments,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegmentsDataItem as GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataAttributes as GetProfileResponsePluralConversationsCompoundDocumentDataAttributes,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversationsDataItem as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversationsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsLists as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsLists,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsListsDataItem as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokens as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokens,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokensDataItem as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegments as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegments,
+    )
+    from .common import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegmentsDataItem as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        GetProfileSegmentsRelationshipsResponseCollectionDataItem as GetProfileSegmentsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetPushTokenProfileRelationshipResponseData as GetPushTokenProfileRelationshipResponseData,
+    )
+    from .common import (
+        GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem as GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItem as GetSegmentMemberResponseCollectionDataItem,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemAttributes as GetSegmentMemberResponseCollectionDataItemAttributes,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationships as GetSegmentMemberResponseCollectionDataItemRelationships,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsLists as GetSegmentMemberResponseCollectionDataItemRelationshipsLists,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsListsDataItem as GetSegmentMemberResponseCollectionDataItemRelationshipsListsDataItem,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokens as GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokens,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokensDataItem as GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsSegments as GetSegmentMemberResponseCollectionDataItemRelationshipsSegments,
+    )
+    from .common import (
+        GetSegmentMemberResponseCollectionDataItemRelationshipsSegmentsDataItem as GetSegmentMemberResponseCollectionDataItemRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        GetSegmentProfilesRelationshipsResponseCollectionDataItem as GetSegmentProfilesRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationships as GetSegmentRetrieveResponseCompoundDocumentDataRelationships,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags,
+    )
+    from .common import (
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem as GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        GetSegmentTagsRelationshipsResponseCollectionDataItem as GetSegmentTagsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetTagCampaignRelationshipsResponseCollectionDataItem as GetTagCampaignRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetTagFlowRelationshipsResponseCollectionDataItem as GetTagFlowRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetTagGroupRelationshipResponseData as GetTagGroupRelationshipResponseData,
+    )
+    from .common import (
+        GetTagGroupTagsRelationshipsResponseCollectionDataItem as GetTagGroupTagsRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
+        GetTagListRelationshipsResponseCollectionDataItem as GetTagListRelationshipsResponseCollectionDataItem,
+    )
+    from .common import (
         GetTagResponseCollection as GetTagResponseCollection,
+    )
+    from .common import (
+        GetTagSegmentRelationshipsResponseCollectionDataItem as GetTagSegmentRelationshipsResponseCollectionDataItem,
     )
     from .common import (
         GetTemplateResponse as GetTemplateResponse,
@@ -1903,7 +3046,22 @@ if TYPE_CHECKING:
         ListListResponseObjectResourceRelationships as ListListResponseObjectResourceRelationships,
     )
     from .common import (
+        ListListResponseObjectResourceRelationshipsFlowTriggers as ListListResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        ListListResponseObjectResourceRelationshipsFlowTriggersDataItem as ListListResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
         ListListResponseObjectResourceRelationshipsProfiles as ListListResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        ListListResponseObjectResourceRelationshipsProfilesDataItem as ListListResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        ListListResponseObjectResourceRelationshipsTags as ListListResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        ListListResponseObjectResourceRelationshipsTagsDataItem as ListListResponseObjectResourceRelationshipsTagsDataItem,
     )
     from .common import (
         ListMemberResponseObjectResource as ListMemberResponseObjectResource,
@@ -1912,7 +3070,82 @@ if TYPE_CHECKING:
         ListMemberResponseObjectResourceAttributes as ListMemberResponseObjectResourceAttributes,
     )
     from .common import (
+        ListMemberResponseObjectResourceRelationships as ListMemberResponseObjectResourceRelationships,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsLists as ListMemberResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsListsDataItem as ListMemberResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsPushTokens as ListMemberResponseObjectResourceRelationshipsPushTokens,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsPushTokensDataItem as ListMemberResponseObjectResourceRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsSegments as ListMemberResponseObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        ListMemberResponseObjectResourceRelationshipsSegmentsDataItem as ListMemberResponseObjectResourceRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        ListMembersAddQueryDataItem as ListMembersAddQueryDataItem,
+    )
+    from .common import (
+        ListMembersDeleteQueryDataItem as ListMembersDeleteQueryDataItem,
+    )
+    from .common import (
+        ListResponseObjectResourceAttributes as ListResponseObjectResourceAttributes,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationships as ListResponseObjectResourceRelationships,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsFlowTriggers as ListResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsFlowTriggersDataItem as ListResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsProfiles as ListResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsProfilesDataItem as ListResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsTags as ListResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        ListResponseObjectResourceRelationshipsTagsDataItem as ListResponseObjectResourceRelationshipsTagsDataItem,
+    )
+    from .common import (
         ListRetrieveResponseObjectResource as ListRetrieveResponseObjectResource,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceAttributes as ListRetrieveResponseObjectResourceAttributes,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationships as ListRetrieveResponseObjectResourceRelationships,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsFlowTriggers as ListRetrieveResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem as ListRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsProfiles as ListRetrieveResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsProfilesDataItem as ListRetrieveResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsTags as ListRetrieveResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        ListRetrieveResponseObjectResourceRelationshipsTagsDataItem as ListRetrieveResponseObjectResourceRelationshipsTagsDataItem,
     )
     from .common import (
         ListSetFilter as ListSetFilter,
@@ -1937,6 +3170,15 @@ if TYPE_CHECKING:
     )
     from .common import (
         ManualSuppressionDateFilter as ManualSuppressionDateFilter,
+    )
+    from .common import (
+        MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData as MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData,
+    )
+    from .common import (
+        MappedMetricResponseObjectResourceRelationshipsMetric as MappedMetricResponseObjectResourceRelationshipsMetric,
+    )
+    from .common import (
+        MappedMetricResponseObjectResourceRelationshipsMetricData as MappedMetricResponseObjectResourceRelationshipsMetricData,
     )
     from .common import (
         MediaAsset as MediaAsset,
@@ -1969,6 +3211,12 @@ if TYPE_CHECKING:
         MetricPropertyResponseObjectResourceAttributes as MetricPropertyResponseObjectResourceAttributes,
     )
     from .common import (
+        MetricPropertyResponseObjectResourceRelationshipsMetric as MetricPropertyResponseObjectResourceRelationshipsMetric,
+    )
+    from .common import (
+        MetricPropertyResponseObjectResourceRelationshipsMetricData as MetricPropertyResponseObjectResourceRelationshipsMetricData,
+    )
+    from .common import (
         MetricResponseObjectResource as MetricResponseObjectResource,
     )
     from .common import (
@@ -1976,6 +3224,12 @@ if TYPE_CHECKING:
     )
     from .common import (
         MetricResponseObjectResourceRelationships as MetricResponseObjectResourceRelationships,
+    )
+    from .common import (
+        MetricResponseObjectResourceRelationshipsFlowTriggers as MetricResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        MetricResponseObjectResourceRelationshipsFlowTriggersDataItem as MetricResponseObjectResourceRelationshipsFlowTriggersDataItem,
     )
     from .common import (
         NoEmailMarketing as NoEmailMarketing,
@@ -2035,13 +3289,475 @@ if TYPE_CHECKING:
         OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList as OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList,
     )
     from .common import (
+        OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData as OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData,
+    )
+    from .common import (
         OpenTrackingConsent as OpenTrackingConsent,
     )
     from .common import (
         OpenTrackingSubscriptionParameters as OpenTrackingSubscriptionParameters,
     )
     from .common import (
+        PatchCampaignMessageResponseDataRelationshipsCampaign as PatchCampaignMessageResponseDataRelationshipsCampaign,
+    )
+    from .common import (
+        PatchCampaignMessageResponseDataRelationshipsCampaignData as PatchCampaignMessageResponseDataRelationshipsCampaignData,
+    )
+    from .common import (
+        PatchCampaignMessageResponseDataRelationshipsTemplate as PatchCampaignMessageResponseDataRelationshipsTemplate,
+    )
+    from .common import (
+        PatchCampaignMessageResponseDataRelationshipsTemplateData as PatchCampaignMessageResponseDataRelationshipsTemplateData,
+    )
+    from .common import (
+        PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem as PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem,
+    )
+    from .common import (
+        PatchCampaignResponseDataRelationshipsTags as PatchCampaignResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PatchCampaignResponseDataRelationshipsTagsDataItem as PatchCampaignResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PatchCatalogCategoryResponseDataRelationshipsItemsDataItem as PatchCatalogCategoryResponseDataRelationshipsItemsDataItem,
+    )
+    from .common import (
+        PatchCatalogItemResponseDataRelationshipsVariantsDataItem as PatchCatalogItemResponseDataRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        PatchCatalogVariantResponseDataRelationshipsItem as PatchCatalogVariantResponseDataRelationshipsItem,
+    )
+    from .common import (
+        PatchCatalogVariantResponseDataRelationshipsItemData as PatchCatalogVariantResponseDataRelationshipsItemData,
+    )
+    from .common import (
+        PatchCouponCodeResponseDataRelationshipsProfile as PatchCouponCodeResponseDataRelationshipsProfile,
+    )
+    from .common import (
+        PatchCouponCodeResponseDataRelationshipsProfileData as PatchCouponCodeResponseDataRelationshipsProfileData,
+    )
+    from .common import (
+        PatchCustomMetricResponseDataRelationshipsMetricsDataItem as PatchCustomMetricResponseDataRelationshipsMetricsDataItem,
+    )
+    from .common import (
+        PatchFlowActionEncodedResponseDataRelationshipsFlow as PatchFlowActionEncodedResponseDataRelationshipsFlow,
+    )
+    from .common import (
+        PatchFlowActionEncodedResponseDataRelationshipsFlowData as PatchFlowActionEncodedResponseDataRelationshipsFlowData,
+    )
+    from .common import (
+        PatchFlowActionEncodedResponseDataRelationshipsFlowMessages as PatchFlowActionEncodedResponseDataRelationshipsFlowMessages,
+    )
+    from .common import (
+        PatchFlowActionEncodedResponseDataRelationshipsFlowMessagesDataItem as PatchFlowActionEncodedResponseDataRelationshipsFlowMessagesDataItem,
+    )
+    from .common import (
+        PatchFlowResponseDataAttributes as PatchFlowResponseDataAttributes,
+    )
+    from .common import (
+        PatchFlowResponseDataRelationships as PatchFlowResponseDataRelationships,
+    )
+    from .common import (
+        PatchFlowResponseDataRelationshipsFlowActions as PatchFlowResponseDataRelationshipsFlowActions,
+    )
+    from .common import (
+        PatchFlowResponseDataRelationshipsFlowActionsDataItem as PatchFlowResponseDataRelationshipsFlowActionsDataItem,
+    )
+    from .common import (
+        PatchFlowResponseDataRelationshipsTags as PatchFlowResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PatchFlowResponseDataRelationshipsTagsDataItem as PatchFlowResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
         PatchIdentifiers as PatchIdentifiers,
+    )
+    from .common import (
+        PatchImageResponseDataAttributes as PatchImageResponseDataAttributes,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataAttributes as PatchListPartialUpdateResponseDataAttributes,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationships as PatchListPartialUpdateResponseDataRelationships,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsFlowTriggers as PatchListPartialUpdateResponseDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsFlowTriggersDataItem as PatchListPartialUpdateResponseDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsProfiles as PatchListPartialUpdateResponseDataRelationshipsProfiles,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsProfilesDataItem as PatchListPartialUpdateResponseDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsTags as PatchListPartialUpdateResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PatchListPartialUpdateResponseDataRelationshipsTagsDataItem as PatchListPartialUpdateResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PatchMappedMetricResponseDataRelationshipsMetric as PatchMappedMetricResponseDataRelationshipsMetric,
+    )
+    from .common import (
+        PatchMappedMetricResponseDataRelationshipsMetricData as PatchMappedMetricResponseDataRelationshipsMetricData,
+    )
+    from .common import (
+        PatchProfileResponseData as PatchProfileResponseData,
+    )
+    from .common import (
+        PatchProfileResponseDataAttributes as PatchProfileResponseDataAttributes,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationships as PatchProfileResponseDataRelationships,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsLists as PatchProfileResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsListsDataItem as PatchProfileResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsPushTokens as PatchProfileResponseDataRelationshipsPushTokens,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsPushTokensDataItem as PatchProfileResponseDataRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsSegments as PatchProfileResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        PatchProfileResponseDataRelationshipsSegmentsDataItem as PatchProfileResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        PatchReviewResponseDTODataRelationshipsEventsDataItem as PatchReviewResponseDTODataRelationshipsEventsDataItem,
+    )
+    from .common import (
+        PatchReviewResponseDTODataRelationshipsItem as PatchReviewResponseDTODataRelationshipsItem,
+    )
+    from .common import (
+        PatchReviewResponseDTODataRelationshipsItemData as PatchReviewResponseDTODataRelationshipsItemData,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataAttributes as PatchSegmentPartialUpdateResponseDataAttributes,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationships as PatchSegmentPartialUpdateResponseDataRelationships,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggers as PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggersDataItem as PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsProfiles as PatchSegmentPartialUpdateResponseDataRelationshipsProfiles,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsProfilesDataItem as PatchSegmentPartialUpdateResponseDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsTags as PatchSegmentPartialUpdateResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PatchSegmentPartialUpdateResponseDataRelationshipsTagsDataItem as PatchSegmentPartialUpdateResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists as PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsListsDataItem as PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments as PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegmentsDataItem as PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsLists as PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsListsDataItem as PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegments as PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegmentsDataItem as PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        PostCampaignMessageResponseDataRelationshipsCampaign as PostCampaignMessageResponseDataRelationshipsCampaign,
+    )
+    from .common import (
+        PostCampaignMessageResponseDataRelationshipsCampaignData as PostCampaignMessageResponseDataRelationshipsCampaignData,
+    )
+    from .common import (
+        PostCampaignMessageResponseDataRelationshipsTemplate as PostCampaignMessageResponseDataRelationshipsTemplate,
+    )
+    from .common import (
+        PostCampaignMessageResponseDataRelationshipsTemplateData as PostCampaignMessageResponseDataRelationshipsTemplateData,
+    )
+    from .common import (
+        PostCampaignResponseDataRelationshipsCampaignMessagesDataItem as PostCampaignResponseDataRelationshipsCampaignMessagesDataItem,
+    )
+    from .common import (
+        PostCampaignResponseDataRelationshipsTags as PostCampaignResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PostCampaignResponseDataRelationshipsTagsDataItem as PostCampaignResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostCampaignValuesResponseDTODataRelationshipsCampaigns as PostCampaignValuesResponseDTODataRelationshipsCampaigns,
+    )
+    from .common import (
+        PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem as PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem,
+    )
+    from .common import (
+        PostCatalogCategoryCreateJobResponseDataAttributes as PostCatalogCategoryCreateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogCategoryDeleteJobResponseDataAttributes as PostCatalogCategoryDeleteJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogCategoryResponseDataRelationshipsItemsDataItem as PostCatalogCategoryResponseDataRelationshipsItemsDataItem,
+    )
+    from .common import (
+        PostCatalogCategoryUpdateJobResponseDataAttributes as PostCatalogCategoryUpdateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogItemCreateJobResponseDataAttributes as PostCatalogItemCreateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogItemCreateJobResponseDataRelationshipsItemsDataItem as PostCatalogItemCreateJobResponseDataRelationshipsItemsDataItem,
+    )
+    from .common import (
+        PostCatalogItemDeleteJobResponseDataAttributes as PostCatalogItemDeleteJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogItemDeleteJobResponseDataRelationshipsItemsDataItem as PostCatalogItemDeleteJobResponseDataRelationshipsItemsDataItem,
+    )
+    from .common import (
+        PostCatalogItemResponseDataRelationshipsVariantsDataItem as PostCatalogItemResponseDataRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        PostCatalogItemUpdateJobResponseDataAttributes as PostCatalogItemUpdateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogItemUpdateJobResponseDataRelationshipsItemsDataItem as PostCatalogItemUpdateJobResponseDataRelationshipsItemsDataItem,
+    )
+    from .common import (
+        PostCatalogVariantCreateJobResponseDataAttributes as PostCatalogVariantCreateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogVariantCreateJobResponseDataRelationshipsVariantsDataItem as PostCatalogVariantCreateJobResponseDataRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        PostCatalogVariantDeleteJobResponseDataAttributes as PostCatalogVariantDeleteJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogVariantDeleteJobResponseDataRelationshipsVariantsDataItem as PostCatalogVariantDeleteJobResponseDataRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        PostCatalogVariantResponseDataRelationshipsItem as PostCatalogVariantResponseDataRelationshipsItem,
+    )
+    from .common import (
+        PostCatalogVariantResponseDataRelationshipsItemData as PostCatalogVariantResponseDataRelationshipsItemData,
+    )
+    from .common import (
+        PostCatalogVariantUpdateJobResponseDataAttributes as PostCatalogVariantUpdateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCatalogVariantUpdateJobResponseDataRelationshipsVariantsDataItem as PostCatalogVariantUpdateJobResponseDataRelationshipsVariantsDataItem,
+    )
+    from .common import (
+        PostCouponCodeCreateJobResponseDataAttributes as PostCouponCodeCreateJobResponseDataAttributes,
+    )
+    from .common import (
+        PostCouponCodeResponseDataRelationshipsProfile as PostCouponCodeResponseDataRelationshipsProfile,
+    )
+    from .common import (
+        PostCouponCodeResponseDataRelationshipsProfileData as PostCouponCodeResponseDataRelationshipsProfileData,
+    )
+    from .common import (
+        PostCustomMetricResponseDataRelationshipsMetricsDataItem as PostCustomMetricResponseDataRelationshipsMetricsDataItem,
+    )
+    from .common import (
+        PostFlowSeriesResponseDTODataRelationshipsFlowMessages as PostFlowSeriesResponseDTODataRelationshipsFlowMessages,
+    )
+    from .common import (
+        PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem as PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem,
+    )
+    from .common import (
+        PostFlowSeriesResponseDTODataRelationshipsFlows as PostFlowSeriesResponseDTODataRelationshipsFlows,
+    )
+    from .common import (
+        PostFlowSeriesResponseDTODataRelationshipsFlowsDataItem as PostFlowSeriesResponseDTODataRelationshipsFlowsDataItem,
+    )
+    from .common import (
+        PostFlowV2ResponseDataRelationships as PostFlowV2ResponseDataRelationships,
+    )
+    from .common import (
+        PostFlowV2ResponseDataRelationshipsFlowActions as PostFlowV2ResponseDataRelationshipsFlowActions,
+    )
+    from .common import (
+        PostFlowV2ResponseDataRelationshipsFlowActionsDataItem as PostFlowV2ResponseDataRelationshipsFlowActionsDataItem,
+    )
+    from .common import (
+        PostFlowV2ResponseDataRelationshipsTags as PostFlowV2ResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PostFlowV2ResponseDataRelationshipsTagsDataItem as PostFlowV2ResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostFlowValuesResponseDTODataRelationshipsFlowMessages as PostFlowValuesResponseDTODataRelationshipsFlowMessages,
+    )
+    from .common import (
+        PostFlowValuesResponseDTODataRelationshipsFlowMessagesDataItem as PostFlowValuesResponseDTODataRelationshipsFlowMessagesDataItem,
+    )
+    from .common import (
+        PostFlowValuesResponseDTODataRelationshipsFlows as PostFlowValuesResponseDTODataRelationshipsFlows,
+    )
+    from .common import (
+        PostFlowValuesResponseDTODataRelationshipsFlowsDataItem as PostFlowValuesResponseDTODataRelationshipsFlowsDataItem,
+    )
+    from .common import (
+        PostImageResponseDataAttributes as PostImageResponseDataAttributes,
+    )
+    from .common import (
+        PostListCreateResponseDataAttributes as PostListCreateResponseDataAttributes,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationships as PostListCreateResponseDataRelationships,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsFlowTriggers as PostListCreateResponseDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsFlowTriggersDataItem as PostListCreateResponseDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsProfiles as PostListCreateResponseDataRelationshipsProfiles,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsProfilesDataItem as PostListCreateResponseDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsTags as PostListCreateResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PostListCreateResponseDataRelationshipsTagsDataItem as PostListCreateResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostProfileImportJobResponseDataRelationshipsLists as PostProfileImportJobResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PostProfileImportJobResponseDataRelationshipsListsDataItem as PostProfileImportJobResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PostProfileImportJobResponseDataRelationshipsProfiles as PostProfileImportJobResponseDataRelationshipsProfiles,
+    )
+    from .common import (
+        PostProfileImportJobResponseDataRelationshipsProfilesDataItem as PostProfileImportJobResponseDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        PostProfileResponseData as PostProfileResponseData,
+    )
+    from .common import (
+        PostProfileResponseDataAttributes as PostProfileResponseDataAttributes,
+    )
+    from .common import (
+        PostProfileResponseDataRelationships as PostProfileResponseDataRelationships,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsLists as PostProfileResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsListsDataItem as PostProfileResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsPushTokens as PostProfileResponseDataRelationshipsPushTokens,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsPushTokensDataItem as PostProfileResponseDataRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsSegments as PostProfileResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        PostProfileResponseDataRelationshipsSegmentsDataItem as PostProfileResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataAttributes as PostSegmentCreateResponseDataAttributes,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationships as PostSegmentCreateResponseDataRelationships,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsFlowTriggers as PostSegmentCreateResponseDataRelationshipsFlowTriggers,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsFlowTriggersDataItem as PostSegmentCreateResponseDataRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsProfiles as PostSegmentCreateResponseDataRelationshipsProfiles,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsProfilesDataItem as PostSegmentCreateResponseDataRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsTags as PostSegmentCreateResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PostSegmentCreateResponseDataRelationshipsTagsDataItem as PostSegmentCreateResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostTagGroupResponseDataRelationshipsTags as PostTagGroupResponseDataRelationshipsTags,
+    )
+    from .common import (
+        PostTagGroupResponseDataRelationshipsTagsDataItem as PostTagGroupResponseDataRelationshipsTagsDataItem,
+    )
+    from .common import (
+        PostTagResponseDataAttributes as PostTagResponseDataAttributes,
+    )
+    from .common import (
+        PostTagResponseDataRelationships as PostTagResponseDataRelationships,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsCampaigns as PostTagResponseDataRelationshipsCampaigns,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsCampaignsDataItem as PostTagResponseDataRelationshipsCampaignsDataItem,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsFlows as PostTagResponseDataRelationshipsFlows,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsFlowsDataItem as PostTagResponseDataRelationshipsFlowsDataItem,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsLists as PostTagResponseDataRelationshipsLists,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsListsDataItem as PostTagResponseDataRelationshipsListsDataItem,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsSegments as PostTagResponseDataRelationshipsSegments,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsSegmentsDataItem as PostTagResponseDataRelationshipsSegmentsDataItem,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsTagGroup as PostTagResponseDataRelationshipsTagGroup,
+    )
+    from .common import (
+        PostTagResponseDataRelationshipsTagGroupData as PostTagResponseDataRelationshipsTagGroupData,
+    )
+    from .common import (
+        PostTemplateResponseDataAttributes as PostTemplateResponseDataAttributes,
     )
     from .common import (
         PredictiveAnalytics as PredictiveAnalytics,
@@ -2068,10 +3784,28 @@ if TYPE_CHECKING:
         ProfileIdentifierDTOResourceObjectAttributes as ProfileIdentifierDTOResourceObjectAttributes,
     )
     from .common import (
+        ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem as ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem,
+    )
+    from .common import (
+        ProfileImportJobResponseObjectResourceRelationshipsLists as ProfileImportJobResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        ProfileImportJobResponseObjectResourceRelationshipsListsDataItem as ProfileImportJobResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        ProfileImportJobResponseObjectResourceRelationshipsProfiles as ProfileImportJobResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        ProfileImportJobResponseObjectResourceRelationshipsProfilesDataItem as ProfileImportJobResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
         ProfileLocation as ProfileLocation,
     )
     from .common import (
         ProfileMarketingConsentCondition as ProfileMarketingConsentCondition,
+    )
+    from .common import (
+        ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem as ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem,
     )
     from .common import (
         ProfileMeta as ProfileMeta,
@@ -2137,13 +3871,49 @@ if TYPE_CHECKING:
         ProfileResponseObjectResourceRelationships as ProfileResponseObjectResourceRelationships,
     )
     from .common import (
+        ProfileResponseObjectResourceRelationshipsLists as ProfileResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        ProfileResponseObjectResourceRelationshipsListsDataItem as ProfileResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
         ProfileResponseObjectResourceRelationshipsPushTokens as ProfileResponseObjectResourceRelationshipsPushTokens,
     )
     from .common import (
         ProfileResponseObjectResourceRelationshipsPushTokensDataItem as ProfileResponseObjectResourceRelationshipsPushTokensDataItem,
     )
     from .common import (
+        ProfileResponseObjectResourceRelationshipsSegments as ProfileResponseObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        ProfileResponseObjectResourceRelationshipsSegmentsDataItem as ProfileResponseObjectResourceRelationshipsSegmentsDataItem,
+    )
+    from .common import (
         ProfileResponsePluralConversationsObjectResource as ProfileResponsePluralConversationsObjectResource,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceAttributes as ProfileResponsePluralConversationsObjectResourceAttributes,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem as ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsLists as ProfileResponsePluralConversationsObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsListsDataItem as ProfileResponsePluralConversationsObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens as ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokensDataItem as ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsSegments as ProfileResponsePluralConversationsObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsSegmentsDataItem as ProfileResponsePluralConversationsObjectResourceRelationshipsSegmentsDataItem,
     )
     from .common import (
         ProfileUpsertQueryResourceObject as ProfileUpsertQueryResourceObject,
@@ -2189,6 +3959,12 @@ if TYPE_CHECKING:
     )
     from .common import (
         PushTokenEntry as PushTokenEntry,
+    )
+    from .common import (
+        PushTokenResponseObjectResourceRelationshipsProfile as PushTokenResponseObjectResourceRelationshipsProfile,
+    )
+    from .common import (
+        PushTokenResponseObjectResourceRelationshipsProfileData as PushTokenResponseObjectResourceRelationshipsProfileData,
     )
     from .common import (
         RCSCard as RCSCard,
@@ -2242,6 +4018,15 @@ if TYPE_CHECKING:
         ReviewPublicReply as ReviewPublicReply,
     )
     from .common import (
+        ReviewResponseDTOObjectResourceRelationshipsEventsDataItem as ReviewResponseDTOObjectResourceRelationshipsEventsDataItem,
+    )
+    from .common import (
+        ReviewResponseDTOObjectResourceRelationshipsItem as ReviewResponseDTOObjectResourceRelationshipsItem,
+    )
+    from .common import (
+        ReviewResponseDTOObjectResourceRelationshipsItemData as ReviewResponseDTOObjectResourceRelationshipsItemData,
+    )
+    from .common import (
         ReviewStatusFeatured as ReviewStatusFeatured,
     )
     from .common import (
@@ -2260,19 +4045,124 @@ if TYPE_CHECKING:
         SegmentDefinition as SegmentDefinition,
     )
     from .common import (
+        SegmentListResponseObjectResourceAttributes as SegmentListResponseObjectResourceAttributes,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationships as SegmentListResponseObjectResourceRelationships,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsFlowTriggers as SegmentListResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsFlowTriggersDataItem as SegmentListResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsProfiles as SegmentListResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsProfilesDataItem as SegmentListResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsTags as SegmentListResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        SegmentListResponseObjectResourceRelationshipsTagsDataItem as SegmentListResponseObjectResourceRelationshipsTagsDataItem,
+    )
+    from .common import (
         SegmentMemberResponseObjectResource as SegmentMemberResponseObjectResource,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceAttributes as SegmentMemberResponseObjectResourceAttributes,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationships as SegmentMemberResponseObjectResourceRelationships,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsLists as SegmentMemberResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsListsDataItem as SegmentMemberResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsPushTokens as SegmentMemberResponseObjectResourceRelationshipsPushTokens,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsPushTokensDataItem as SegmentMemberResponseObjectResourceRelationshipsPushTokensDataItem,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsSegments as SegmentMemberResponseObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        SegmentMemberResponseObjectResourceRelationshipsSegmentsDataItem as SegmentMemberResponseObjectResourceRelationshipsSegmentsDataItem,
     )
     from .common import (
         SegmentResponseObjectResourceAttributes as SegmentResponseObjectResourceAttributes,
     )
     from .common import (
+        SegmentResponseObjectResourceRelationships as SegmentResponseObjectResourceRelationships,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsFlowTriggers as SegmentResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsFlowTriggersDataItem as SegmentResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsProfiles as SegmentResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsProfilesDataItem as SegmentResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsTags as SegmentResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        SegmentResponseObjectResourceRelationshipsTagsDataItem as SegmentResponseObjectResourceRelationshipsTagsDataItem,
+    )
+    from .common import (
         SegmentRetrieveResponseObjectResource as SegmentRetrieveResponseObjectResource,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceAttributes as SegmentRetrieveResponseObjectResourceAttributes,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationships as SegmentRetrieveResponseObjectResourceRelationships,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggers as SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggers,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem as SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsProfiles as SegmentRetrieveResponseObjectResourceRelationshipsProfiles,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsProfilesDataItem as SegmentRetrieveResponseObjectResourceRelationshipsProfilesDataItem,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsTags as SegmentRetrieveResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        SegmentRetrieveResponseObjectResourceRelationshipsTagsDataItem as SegmentRetrieveResponseObjectResourceRelationshipsTagsDataItem,
     )
     from .common import (
         SegmentsProfileMetricCondition as SegmentsProfileMetricCondition,
     )
     from .common import (
         SegmentsProfileMetricFunnelCondition as SegmentsProfileMetricFunnelCondition,
+    )
+    from .common import (
+        ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile as ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile,
+    )
+    from .common import (
+        ServerBISSubscriptionCreateQueryResourceObjectRelationships as ServerBISSubscriptionCreateQueryResourceObjectRelationships,
+    )
+    from .common import (
+        ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant as ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant,
+    )
+    from .common import (
+        ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData as ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData,
     )
     from .common import (
         SftpMethodFilter as SftpMethodFilter,
@@ -2329,10 +4219,61 @@ if TYPE_CHECKING:
         SubscriptionChannels as SubscriptionChannels,
     )
     from .common import (
+        SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList as SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList,
+    )
+    from .common import (
+        SubscriptionCreateJobCreateQueryResourceObjectRelationshipsListData as SubscriptionCreateJobCreateQueryResourceObjectRelationshipsListData,
+    )
+    from .common import (
+        SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList as SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList,
+    )
+    from .common import (
+        SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsListData as SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsListData,
+    )
+    from .common import (
         SubscriptionParameters as SubscriptionParameters,
     )
     from .common import (
         Subscriptions as Subscriptions,
+    )
+    from .common import (
+        SuppressionCreateJobCreateQueryResourceObjectRelationshipsList as SuppressionCreateJobCreateQueryResourceObjectRelationshipsList,
+    )
+    from .common import (
+        SuppressionCreateJobCreateQueryResourceObjectRelationshipsListData as SuppressionCreateJobCreateQueryResourceObjectRelationshipsListData,
+    )
+    from .common import (
+        SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData as SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData,
+    )
+    from .common import (
+        SuppressionDeleteJobCreateQueryResourceObjectRelationshipsList as SuppressionDeleteJobCreateQueryResourceObjectRelationshipsList,
+    )
+    from .common import (
+        SuppressionDeleteJobCreateQueryResourceObjectRelationshipsListData as SuppressionDeleteJobCreateQueryResourceObjectRelationshipsListData,
+    )
+    from .common import (
+        SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegmentData as SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegmentData,
+    )
+    from .common import (
+        TagCampaignOpDataItem as TagCampaignOpDataItem,
+    )
+    from .common import (
+        TagCreateQueryResourceObjectAttributes as TagCreateQueryResourceObjectAttributes,
+    )
+    from .common import (
+        TagCreateQueryResourceObjectRelationshipsTagGroupData as TagCreateQueryResourceObjectRelationshipsTagGroupData,
+    )
+    from .common import (
+        TagFlowOpDataItem as TagFlowOpDataItem,
+    )
+    from .common import (
+        TagGroupResponseObjectResourceRelationshipsTags as TagGroupResponseObjectResourceRelationshipsTags,
+    )
+    from .common import (
+        TagGroupResponseObjectResourceRelationshipsTagsDataItem as TagGroupResponseObjectResourceRelationshipsTagsDataItem,
+    )
+    from .common import (
+        TagListOpDataItem as TagListOpDataItem,
     )
     from .common import (
         TagResponseObjectResource as TagResponseObjectResource,
@@ -2347,7 +4288,25 @@ if TYPE_CHECKING:
         TagResponseObjectResourceRelationshipsCampaigns as TagResponseObjectResourceRelationshipsCampaigns,
     )
     from .common import (
+        TagResponseObjectResourceRelationshipsCampaignsDataItem as TagResponseObjectResourceRelationshipsCampaignsDataItem,
+    )
+    from .common import (
         TagResponseObjectResourceRelationshipsFlows as TagResponseObjectResourceRelationshipsFlows,
+    )
+    from .common import (
+        TagResponseObjectResourceRelationshipsFlowsDataItem as TagResponseObjectResourceRelationshipsFlowsDataItem,
+    )
+    from .common import (
+        TagResponseObjectResourceRelationshipsLists as TagResponseObjectResourceRelationshipsLists,
+    )
+    from .common import (
+        TagResponseObjectResourceRelationshipsListsDataItem as TagResponseObjectResourceRelationshipsListsDataItem,
+    )
+    from .common import (
+        TagResponseObjectResourceRelationshipsSegments as TagResponseObjectResourceRelationshipsSegments,
+    )
+    from .common import (
+        TagResponseObjectResourceRelationshipsSegmentsDataItem as TagResponseObjectResourceRelationshipsSegmentsDataItem,
     )
     from .common import (
         TagResponseObjectResourceRelationshipsTagGroup as TagResponseObjectResourceRelationshipsTagGroup,
@@ -2356,7 +4315,19 @@ if TYPE_CHECKING:
         TagResponseObjectResourceRelationshipsTagGroupData as TagResponseObjectResourceRelationshipsTagGroupData,
     )
     from .common import (
+        TagSegmentOpDataItem as TagSegmentOpDataItem,
+    )
+    from .common import (
+        TagUpdateQueryResourceObjectAttributes as TagUpdateQueryResourceObjectAttributes,
+    )
+    from .common import (
+        TemplateCloneQueryResourceObjectAttributes as TemplateCloneQueryResourceObjectAttributes,
+    )
+    from .common import (
         TemplateDndResponseObjectResource as TemplateDndResponseObjectResource,
+    )
+    from .common import (
+        TemplateDndResponseObjectResourceAttributes as TemplateDndResponseObjectResourceAttributes,
     )
     from .common import (
         TemplateResponseObjectResource as TemplateResponseObjectResource,
@@ -2449,6 +4420,9 @@ if TYPE_CHECKING:
         CouponCodeResponseObjectResourceRelationshipsCoupon as CouponCodeResponseObjectResourceRelationshipsCoupon,
     )
     from .coupons import (
+        CouponCodeResponseObjectResourceRelationshipsCouponData as CouponCodeResponseObjectResourceRelationshipsCouponData,
+    )
+    from .coupons import (
         CouponCodeUpdateQuery as CouponCodeUpdateQuery,
     )
     from .coupons import (
@@ -2470,6 +4444,9 @@ if TYPE_CHECKING:
         CouponResponseObjectResource as CouponResponseObjectResource,
     )
     from .coupons import (
+        CouponResponseObjectResourceAttributes as CouponResponseObjectResourceAttributes,
+    )
+    from .coupons import (
         CouponUpdateQuery as CouponUpdateQuery,
     )
     from .coupons import (
@@ -2480,6 +4457,9 @@ if TYPE_CHECKING:
     )
     from .coupons import (
         GetCouponCodeCouponRelationshipResponse as GetCouponCodeCouponRelationshipResponse,
+    )
+    from .coupons import (
+        GetCouponCodeCouponRelationshipResponseData as GetCouponCodeCouponRelationshipResponseData,
     )
     from .coupons import (
         GetCouponCodeCreateJobResponseCollectionCompoundDocument as GetCouponCodeCreateJobResponseCollectionCompoundDocument,
@@ -2500,6 +4480,9 @@ if TYPE_CHECKING:
         GetCouponCodesRelationshipsResponseCollection as GetCouponCodesRelationshipsResponseCollection,
     )
     from .coupons import (
+        GetCouponCodesRelationshipsResponseCollectionDataItem as GetCouponCodesRelationshipsResponseCollectionDataItem,
+    )
+    from .coupons import (
         GetCouponResponse as GetCouponResponse,
     )
     from .coupons import (
@@ -2512,10 +4495,25 @@ if TYPE_CHECKING:
         PatchCouponCodeResponseData as PatchCouponCodeResponseData,
     )
     from .coupons import (
+        PatchCouponCodeResponseDataAttributes as PatchCouponCodeResponseDataAttributes,
+    )
+    from .coupons import (
+        PatchCouponCodeResponseDataRelationships as PatchCouponCodeResponseDataRelationships,
+    )
+    from .coupons import (
+        PatchCouponCodeResponseDataRelationshipsCoupon as PatchCouponCodeResponseDataRelationshipsCoupon,
+    )
+    from .coupons import (
+        PatchCouponCodeResponseDataRelationshipsCouponData as PatchCouponCodeResponseDataRelationshipsCouponData,
+    )
+    from .coupons import (
         PatchCouponResponse as PatchCouponResponse,
     )
     from .coupons import (
         PatchCouponResponseData as PatchCouponResponseData,
+    )
+    from .coupons import (
+        PatchCouponResponseDataAttributes as PatchCouponResponseDataAttributes,
     )
     from .coupons import (
         PostCouponCodeCreateJobResponse as PostCouponCodeCreateJobResponse,
@@ -2524,10 +4522,40 @@ if TYPE_CHECKING:
         PostCouponCodeCreateJobResponseData as PostCouponCodeCreateJobResponseData,
     )
     from .coupons import (
+        PostCouponCodeCreateJobResponseDataRelationships as PostCouponCodeCreateJobResponseDataRelationships,
+    )
+    from .coupons import (
+        PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes as PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes,
+    )
+    from .coupons import (
+        PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem as PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem,
+    )
+    from .coupons import (
         PostCouponCodeResponse as PostCouponCodeResponse,
     )
     from .coupons import (
+        PostCouponCodeResponseData as PostCouponCodeResponseData,
+    )
+    from .coupons import (
+        PostCouponCodeResponseDataAttributes as PostCouponCodeResponseDataAttributes,
+    )
+    from .coupons import (
+        PostCouponCodeResponseDataRelationships as PostCouponCodeResponseDataRelationships,
+    )
+    from .coupons import (
+        PostCouponCodeResponseDataRelationshipsCoupon as PostCouponCodeResponseDataRelationshipsCoupon,
+    )
+    from .coupons import (
+        PostCouponCodeResponseDataRelationshipsCouponData as PostCouponCodeResponseDataRelationshipsCouponData,
+    )
+    from .coupons import (
         PostCouponResponse as PostCouponResponse,
+    )
+    from .coupons import (
+        PostCouponResponseData as PostCouponResponseData,
+    )
+    from .coupons import (
+        PostCouponResponseDataAttributes as PostCouponResponseDataAttributes,
     )
     from .custom_objects import (
         APISchemaProperty as APISchemaProperty,
@@ -2579,6 +4607,15 @@ if TYPE_CHECKING:
     )
     from .custom_objects import (
         DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceRecord as DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceRecord,
+    )
+    from .custom_objects import (
+        DataSourceRecordCreateJobCreateQueryResourceObjectRelationships as DataSourceRecordCreateJobCreateQueryResourceObjectRelationships,
+    )
+    from .custom_objects import (
+        DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource as DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource,
+    )
+    from .custom_objects import (
+        DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData as DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData,
     )
     from .custom_objects import (
         DataSourceRecordResourceObject as DataSourceRecordResourceObject,
@@ -2635,13 +4672,25 @@ if TYPE_CHECKING:
         GetObjectSchemaSchemasRelationshipsResponseCollection as GetObjectSchemaSchemasRelationshipsResponseCollection,
     )
     from .custom_objects import (
+        GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem as GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem,
+    )
+    from .custom_objects import (
         GetObjectSchemaSourceMappingRelationshipResponse as GetObjectSchemaSourceMappingRelationshipResponse,
+    )
+    from .custom_objects import (
+        GetObjectSchemaSourceMappingRelationshipResponseData as GetObjectSchemaSourceMappingRelationshipResponseData,
     )
     from .custom_objects import (
         GetObjectTypeCurrentSchemaRelationshipResponse as GetObjectTypeCurrentSchemaRelationshipResponse,
     )
     from .custom_objects import (
+        GetObjectTypeCurrentSchemaRelationshipResponseData as GetObjectTypeCurrentSchemaRelationshipResponseData,
+    )
+    from .custom_objects import (
         GetObjectTypeDraftSchemaRelationshipResponse as GetObjectTypeDraftSchemaRelationshipResponse,
+    )
+    from .custom_objects import (
+        GetObjectTypeDraftSchemaRelationshipResponseData as GetObjectTypeDraftSchemaRelationshipResponseData,
     )
     from .custom_objects import (
         GetObjectTypeIngestionLogsRelationshipsResponseCollection as GetObjectTypeIngestionLogsRelationshipsResponseCollection,
@@ -2653,7 +4702,13 @@ if TYPE_CHECKING:
         GetObjectTypeProfileObjectTypesRelationshipsResponseCollection as GetObjectTypeProfileObjectTypesRelationshipsResponseCollection,
     )
     from .custom_objects import (
+        GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem as GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem,
+    )
+    from .custom_objects import (
         GetObjectTypeRecordsRelationshipsResponseCollection as GetObjectTypeRecordsRelationshipsResponseCollection,
+    )
+    from .custom_objects import (
+        GetObjectTypeRecordsRelationshipsResponseCollectionDataItem as GetObjectTypeRecordsRelationshipsResponseCollectionDataItem,
     )
     from .custom_objects import (
         GetObjectTypeResponseCollectionCompoundDocument as GetObjectTypeResponseCollectionCompoundDocument,
@@ -2665,7 +4720,13 @@ if TYPE_CHECKING:
         GetObjectTypeSchemaVersionsRelationshipsResponseCollection as GetObjectTypeSchemaVersionsRelationshipsResponseCollection,
     )
     from .custom_objects import (
+        GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem as GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem,
+    )
+    from .custom_objects import (
         GetObjectTypeTypesRelationshipsResponseCollection as GetObjectTypeTypesRelationshipsResponseCollection,
+    )
+    from .custom_objects import (
+        GetObjectTypeTypesRelationshipsResponseCollectionDataItem as GetObjectTypeTypesRelationshipsResponseCollectionDataItem,
     )
     from .custom_objects import (
         GetSourceMappingResponse as GetSourceMappingResponse,
@@ -2707,6 +4768,9 @@ if TYPE_CHECKING:
         ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords as ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords,
     )
     from .custom_objects import (
+        ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem as ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem,
+    )
+    from .custom_objects import (
         ObjectRecordResponseObjectResource as ObjectRecordResponseObjectResource,
     )
     from .custom_objects import (
@@ -2722,10 +4786,16 @@ if TYPE_CHECKING:
         ObjectSchemaCreateQueryResourceObjectAttributes as ObjectSchemaCreateQueryResourceObjectAttributes,
     )
     from .custom_objects import (
+        ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping as ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping,
+    )
+    from .custom_objects import (
         ObjectSchemaCreateQueryResourceObjectRelationships as ObjectSchemaCreateQueryResourceObjectRelationships,
     )
     from .custom_objects import (
         ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType as ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType,
+    )
+    from .custom_objects import (
+        ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData as ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData,
     )
     from .custom_objects import (
         ObjectSchemaPartialUpdateQuery as ObjectSchemaPartialUpdateQuery,
@@ -2782,7 +4852,16 @@ if TYPE_CHECKING:
         ObjectSchemaResponseObjectResourceRelationships as ObjectSchemaResponseObjectResourceRelationships,
     )
     from .custom_objects import (
+        ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas as ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas,
+    )
+    from .custom_objects import (
+        ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem as ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem,
+    )
+    from .custom_objects import (
         ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas as ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas,
+    )
+    from .custom_objects import (
+        ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem as ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem,
     )
     from .custom_objects import (
         ObjectSchemaResponseObjectResourceRelationshipsSourceMapping as ObjectSchemaResponseObjectResourceRelationshipsSourceMapping,
@@ -2827,7 +4906,16 @@ if TYPE_CHECKING:
         ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData as ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData,
     )
     from .custom_objects import (
+        ObjectTypeResponseObjectResourceRelationshipsDraftSchema as ObjectTypeResponseObjectResourceRelationshipsDraftSchema,
+    )
+    from .custom_objects import (
+        ObjectTypeResponseObjectResourceRelationshipsDraftSchemaData as ObjectTypeResponseObjectResourceRelationshipsDraftSchemaData,
+    )
+    from .custom_objects import (
         ObjectTypeResponseObjectResourceRelationshipsObjectTypes as ObjectTypeResponseObjectResourceRelationshipsObjectTypes,
+    )
+    from .custom_objects import (
+        ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem as ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem,
     )
     from .custom_objects import (
         ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes as ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes,
@@ -2839,10 +4927,37 @@ if TYPE_CHECKING:
         ObjectTypeResponseObjectResourceRelationshipsSchemaVersions as ObjectTypeResponseObjectResourceRelationshipsSchemaVersions,
     )
     from .custom_objects import (
+        ObjectTypeResponseObjectResourceRelationshipsSchemaVersionsDataItem as ObjectTypeResponseObjectResourceRelationshipsSchemaVersionsDataItem,
+    )
+    from .custom_objects import (
         PatchObjectSchemaResponse as PatchObjectSchemaResponse,
     )
     from .custom_objects import (
         PatchObjectSchemaResponseData as PatchObjectSchemaResponseData,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataAttributes as PatchObjectSchemaResponseDataAttributes,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationships as PatchObjectSchemaResponseDataRelationships,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsObjectSchemas as PatchObjectSchemaResponseDataRelationshipsObjectSchemas,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsObjectSchemasDataItem as PatchObjectSchemaResponseDataRelationshipsObjectSchemasDataItem,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemas as PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemas,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem as PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsSourceMapping as PatchObjectSchemaResponseDataRelationshipsSourceMapping,
+    )
+    from .custom_objects import (
+        PatchObjectSchemaResponseDataRelationshipsSourceMappingData as PatchObjectSchemaResponseDataRelationshipsSourceMappingData,
     )
     from .custom_objects import (
         PatchSourceMappingResponse as PatchSourceMappingResponse,
@@ -2851,19 +4966,88 @@ if TYPE_CHECKING:
         PatchSourceMappingResponseData as PatchSourceMappingResponseData,
     )
     from .custom_objects import (
+        PatchSourceMappingResponseDataAttributes as PatchSourceMappingResponseDataAttributes,
+    )
+    from .custom_objects import (
         PostDataSourceResponse as PostDataSourceResponse,
     )
     from .custom_objects import (
         PostDataSourceResponseData as PostDataSourceResponseData,
     )
     from .custom_objects import (
+        PostDataSourceResponseDataAttributes as PostDataSourceResponseDataAttributes,
+    )
+    from .custom_objects import (
         PostObjectSchemaResponse as PostObjectSchemaResponse,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseData as PostObjectSchemaResponseData,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataAttributes as PostObjectSchemaResponseDataAttributes,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationships as PostObjectSchemaResponseDataRelationships,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsObjectSchemas as PostObjectSchemaResponseDataRelationshipsObjectSchemas,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsObjectSchemasDataItem as PostObjectSchemaResponseDataRelationshipsObjectSchemasDataItem,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas as PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem as PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsSourceMapping as PostObjectSchemaResponseDataRelationshipsSourceMapping,
+    )
+    from .custom_objects import (
+        PostObjectSchemaResponseDataRelationshipsSourceMappingData as PostObjectSchemaResponseDataRelationshipsSourceMappingData,
     )
     from .custom_objects import (
         PostObjectTypeResponse as PostObjectTypeResponse,
     )
     from .custom_objects import (
         PostObjectTypeResponseData as PostObjectTypeResponseData,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataAttributes as PostObjectTypeResponseDataAttributes,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationships as PostObjectTypeResponseDataRelationships,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsCurrentSchema as PostObjectTypeResponseDataRelationshipsCurrentSchema,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsCurrentSchemaData as PostObjectTypeResponseDataRelationshipsCurrentSchemaData,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsDraftSchema as PostObjectTypeResponseDataRelationshipsDraftSchema,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsDraftSchemaData as PostObjectTypeResponseDataRelationshipsDraftSchemaData,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsObjectTypes as PostObjectTypeResponseDataRelationshipsObjectTypes,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsObjectTypesDataItem as PostObjectTypeResponseDataRelationshipsObjectTypesDataItem,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsProfileObjectTypes as PostObjectTypeResponseDataRelationshipsProfileObjectTypes,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem as PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsSchemaVersions as PostObjectTypeResponseDataRelationshipsSchemaVersions,
+    )
+    from .custom_objects import (
+        PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem as PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem,
     )
     from .custom_objects import (
         ProfileObjectSchemaRelationshipCreateQuery as ProfileObjectSchemaRelationshipCreateQuery,
@@ -2887,10 +5071,16 @@ if TYPE_CHECKING:
         ProfileObjectSchemaRelationshipResponseObjectResource as ProfileObjectSchemaRelationshipResponseObjectResource,
     )
     from .custom_objects import (
+        ProfileObjectSchemaRelationshipResponseObjectResourceAttributes as ProfileObjectSchemaRelationshipResponseObjectResourceAttributes,
+    )
+    from .custom_objects import (
         ProfileRelationshipSource as ProfileRelationshipSource,
     )
     from .custom_objects import (
         ProfileTypeRelationshipResponseObjectResource as ProfileTypeRelationshipResponseObjectResource,
+    )
+    from .custom_objects import (
+        ProfileTypeRelationshipResponseObjectResourceAttributes as ProfileTypeRelationshipResponseObjectResourceAttributes,
     )
     from .custom_objects import (
         PropertySource as PropertySource,
@@ -2915,6 +5105,9 @@ if TYPE_CHECKING:
     )
     from .custom_objects import (
         SourceMappingPartialUpdateQueryResourceObject as SourceMappingPartialUpdateQueryResourceObject,
+    )
+    from .custom_objects import (
+        SourceMappingPartialUpdateQueryResourceObjectAttributes as SourceMappingPartialUpdateQueryResourceObjectAttributes,
     )
     from .custom_objects import (
         SourceMappingResponseObjectResource as SourceMappingResponseObjectResource,
@@ -2947,6 +5140,9 @@ if TYPE_CHECKING:
         AttributionResponseObjectResourceRelationships as AttributionResponseObjectResourceRelationships,
     )
     from .events import (
+        AttributionResponseObjectResourceRelationshipsAttributedEvent as AttributionResponseObjectResourceRelationshipsAttributedEvent,
+    )
+    from .events import (
         AttributionResponseObjectResourceRelationshipsCampaignMessage as AttributionResponseObjectResourceRelationshipsCampaignMessage,
     )
     from .events import (
@@ -2954,6 +5150,9 @@ if TYPE_CHECKING:
     )
     from .events import (
         AttributionResponseObjectResourceRelationshipsFlowMessage as AttributionResponseObjectResourceRelationshipsFlowMessage,
+    )
+    from .events import (
+        AttributionResponseObjectResourceRelationshipsFlowMessageVariation as AttributionResponseObjectResourceRelationshipsFlowMessageVariation,
     )
     from .events import (
         EventsBulkCreateJob as EventsBulkCreateJob,
@@ -3020,6 +5219,12 @@ if TYPE_CHECKING:
     )
     from .flows import (
         ConditionalBranchActionData as ConditionalBranchActionData,
+    )
+    from .flows import (
+        ConditionalBranchActionDataProfileFilter as ConditionalBranchActionDataProfileFilter,
+    )
+    from .flows import (
+        ConditionalBranchActionDataProfileFilterConditionGroupsItem as ConditionalBranchActionDataProfileFilterConditionGroupsItem,
     )
     from .flows import (
         ContentExperimentAction as ContentExperimentAction,
@@ -3109,7 +5314,19 @@ if TYPE_CHECKING:
         FlowPushNotification as FlowPushNotification,
     )
     from .flows import (
+        FlowPushNotificationAdditionalFilters as FlowPushNotificationAdditionalFilters,
+    )
+    from .flows import (
+        FlowPushNotificationAdditionalFiltersConditionGroupsItem as FlowPushNotificationAdditionalFiltersConditionGroupsItem,
+    )
+    from .flows import (
         FlowSms as FlowSms,
+    )
+    from .flows import (
+        FlowSmsAdditionalFilters as FlowSmsAdditionalFilters,
+    )
+    from .flows import (
+        FlowSmsAdditionalFiltersConditionGroupsItem as FlowSmsAdditionalFiltersConditionGroupsItem,
     )
     from .flows import (
         FlowsProfileMetricCondition as FlowsProfileMetricCondition,
@@ -3128,6 +5345,12 @@ if TYPE_CHECKING:
     )
     from .flows import (
         FlowWhatsApp as FlowWhatsApp,
+    )
+    from .flows import (
+        FlowWhatsAppAdditionalFilters as FlowWhatsAppAdditionalFilters,
+    )
+    from .flows import (
+        FlowWhatsAppAdditionalFiltersConditionGroupsItem as FlowWhatsAppAdditionalFiltersConditionGroupsItem,
     )
     from .flows import (
         GetFlowActionEncodedResponse as GetFlowActionEncodedResponse,
@@ -3259,6 +5482,12 @@ if TYPE_CHECKING:
         PatchFlowActionEncodedResponseData as PatchFlowActionEncodedResponseData,
     )
     from .flows import (
+        PatchFlowActionEncodedResponseDataAttributes as PatchFlowActionEncodedResponseDataAttributes,
+    )
+    from .flows import (
+        PatchFlowActionEncodedResponseDataRelationships as PatchFlowActionEncodedResponseDataRelationships,
+    )
+    from .flows import (
         PatchFlowResponse as PatchFlowResponse,
     )
     from .flows import (
@@ -3266,6 +5495,12 @@ if TYPE_CHECKING:
     )
     from .flows import (
         PostFlowV2Response as PostFlowV2Response,
+    )
+    from .flows import (
+        PostFlowV2ResponseData as PostFlowV2ResponseData,
+    )
+    from .flows import (
+        PostFlowV2ResponseDataAttributes as PostFlowV2ResponseDataAttributes,
     )
     from .flows import (
         PriceDropCondition as PriceDropCondition,
@@ -3679,6 +5914,9 @@ if TYPE_CHECKING:
         GetFormVersionFormRelationshipResponse as GetFormVersionFormRelationshipResponse,
     )
     from .forms import (
+        GetFormVersionFormRelationshipResponseData as GetFormVersionFormRelationshipResponseData,
+    )
+    from .forms import (
         GetFormVersionResponseCollection as GetFormVersionResponseCollection,
     )
     from .forms import (
@@ -3686,6 +5924,9 @@ if TYPE_CHECKING:
     )
     from .forms import (
         GetFormVersionsRelationshipsResponseCollection as GetFormVersionsRelationshipsResponseCollection,
+    )
+    from .forms import (
+        GetFormVersionsRelationshipsResponseCollectionDataItem as GetFormVersionsRelationshipsResponseCollectionDataItem,
     )
     from .forms import (
         GoToInbox as GoToInbox,
@@ -3794,6 +6035,9 @@ if TYPE_CHECKING:
     )
     from .forms import (
         PostEncodedFormResponseData as PostEncodedFormResponseData,
+    )
+    from .forms import (
+        PostEncodedFormResponseDataAttributes as PostEncodedFormResponseDataAttributes,
     )
     from .forms import (
         PreviouslySubmitted as PreviouslySubmitted,
@@ -4029,6 +6273,9 @@ if TYPE_CHECKING:
     from .images import (
         PostImageResponse as PostImageResponse,
     )
+    from .images import (
+        PostImageResponseData as PostImageResponseData,
+    )
     from .lists import (
         GetListFlowTriggersRelationshipsResponseCollection as GetListFlowTriggersRelationshipsResponseCollection,
     )
@@ -4088,6 +6335,9 @@ if TYPE_CHECKING:
     )
     from .lists import (
         PostListCreateResponse as PostListCreateResponse,
+    )
+    from .lists import (
+        PostListCreateResponseData as PostListCreateResponseData,
     )
     from .metrics import (
         CustomMetricCondition as CustomMetricCondition,
@@ -4183,6 +6433,15 @@ if TYPE_CHECKING:
         GetMetricPropertyResponseCompoundDocument as GetMetricPropertyResponseCompoundDocument,
     )
     from .metrics import (
+        GetMetricPropertyResponseCompoundDocumentData as GetMetricPropertyResponseCompoundDocumentData,
+    )
+    from .metrics import (
+        GetMetricPropertyResponseCompoundDocumentDataAttributes as GetMetricPropertyResponseCompoundDocumentDataAttributes,
+    )
+    from .metrics import (
+        GetMetricPropertyResponseCompoundDocumentDataRelationships as GetMetricPropertyResponseCompoundDocumentDataRelationships,
+    )
+    from .metrics import (
         GetMetricResponseCollection as GetMetricResponseCollection,
     )
     from .metrics import (
@@ -4207,6 +6466,9 @@ if TYPE_CHECKING:
         MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric as MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric,
     )
     from .metrics import (
+        MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData as MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData,
+    )
+    from .metrics import (
         MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric as MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric,
     )
     from .metrics import (
@@ -4222,6 +6484,9 @@ if TYPE_CHECKING:
         MappedMetricResponseObjectResourceRelationshipsCustomMetric as MappedMetricResponseObjectResourceRelationshipsCustomMetric,
     )
     from .metrics import (
+        MappedMetricResponseObjectResourceRelationshipsCustomMetricData as MappedMetricResponseObjectResourceRelationshipsCustomMetricData,
+    )
+    from .metrics import (
         MetricAggregateQuery as MetricAggregateQuery,
     )
     from .metrics import (
@@ -4234,10 +6499,22 @@ if TYPE_CHECKING:
         MetricAggregateRowDTO as MetricAggregateRowDTO,
     )
     from .metrics import (
+        MetricPropertyResponseObjectResourceRelationships as MetricPropertyResponseObjectResourceRelationships,
+    )
+    from .metrics import (
         PatchCustomMetricResponse as PatchCustomMetricResponse,
     )
     from .metrics import (
         PatchCustomMetricResponseData as PatchCustomMetricResponseData,
+    )
+    from .metrics import (
+        PatchCustomMetricResponseDataAttributes as PatchCustomMetricResponseDataAttributes,
+    )
+    from .metrics import (
+        PatchCustomMetricResponseDataRelationships as PatchCustomMetricResponseDataRelationships,
+    )
+    from .metrics import (
+        PatchCustomMetricResponseDataRelationshipsMetrics as PatchCustomMetricResponseDataRelationshipsMetrics,
     )
     from .metrics import (
         PatchMappedMetricResponse as PatchMappedMetricResponse,
@@ -4246,7 +6523,31 @@ if TYPE_CHECKING:
         PatchMappedMetricResponseData as PatchMappedMetricResponseData,
     )
     from .metrics import (
+        PatchMappedMetricResponseDataAttributes as PatchMappedMetricResponseDataAttributes,
+    )
+    from .metrics import (
+        PatchMappedMetricResponseDataRelationships as PatchMappedMetricResponseDataRelationships,
+    )
+    from .metrics import (
+        PatchMappedMetricResponseDataRelationshipsCustomMetric as PatchMappedMetricResponseDataRelationshipsCustomMetric,
+    )
+    from .metrics import (
+        PatchMappedMetricResponseDataRelationshipsCustomMetricData as PatchMappedMetricResponseDataRelationshipsCustomMetricData,
+    )
+    from .metrics import (
         PostCustomMetricResponse as PostCustomMetricResponse,
+    )
+    from .metrics import (
+        PostCustomMetricResponseData as PostCustomMetricResponseData,
+    )
+    from .metrics import (
+        PostCustomMetricResponseDataAttributes as PostCustomMetricResponseDataAttributes,
+    )
+    from .metrics import (
+        PostCustomMetricResponseDataRelationships as PostCustomMetricResponseDataRelationships,
+    )
+    from .metrics import (
+        PostCustomMetricResponseDataRelationshipsMetrics as PostCustomMetricResponseDataRelationshipsMetrics,
     )
     from .metrics import (
         PostMetricAggregateResponse as PostMetricAggregateResponse,
@@ -4271,6 +6572,12 @@ if TYPE_CHECKING:
     )
     from .profiles import (
         BulkProfileSuppressionsRemoveJobResponseObjectResource as BulkProfileSuppressionsRemoveJobResponseObjectResource,
+    )
+    from .profiles import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes as BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes,
+    )
+    from .profiles import (
+        BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships as BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships,
     )
     from .profiles import (
         ConversationResponseObjectResource as ConversationResponseObjectResource,
@@ -4351,6 +6658,15 @@ if TYPE_CHECKING:
         GetProfileResponsePluralConversationsCompoundDocument as GetProfileResponsePluralConversationsCompoundDocument,
     )
     from .profiles import (
+        GetProfileResponsePluralConversationsCompoundDocumentData as GetProfileResponsePluralConversationsCompoundDocumentData,
+    )
+    from .profiles import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationships as GetProfileResponsePluralConversationsCompoundDocumentDataRelationships,
+    )
+    from .profiles import (
+        GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversations as GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversations,
+    )
+    from .profiles import (
         GetProfileSegmentsRelationshipsResponseCollection as GetProfileSegmentsRelationshipsResponseCollection,
     )
     from .profiles import (
@@ -4393,16 +6709,40 @@ if TYPE_CHECKING:
         PostBulkProfileSuppressionsCreateJobResponseData as PostBulkProfileSuppressionsCreateJobResponseData,
     )
     from .profiles import (
+        PostBulkProfileSuppressionsCreateJobResponseDataAttributes as PostBulkProfileSuppressionsCreateJobResponseDataAttributes,
+    )
+    from .profiles import (
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationships as PostBulkProfileSuppressionsCreateJobResponseDataRelationships,
+    )
+    from .profiles import (
         PostBulkProfileSuppressionsRemoveJobResponse as PostBulkProfileSuppressionsRemoveJobResponse,
     )
     from .profiles import (
         PostBulkProfileSuppressionsRemoveJobResponseData as PostBulkProfileSuppressionsRemoveJobResponseData,
     )
     from .profiles import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataAttributes as PostBulkProfileSuppressionsRemoveJobResponseDataAttributes,
+    )
+    from .profiles import (
+        PostBulkProfileSuppressionsRemoveJobResponseDataRelationships as PostBulkProfileSuppressionsRemoveJobResponseDataRelationships,
+    )
+    from .profiles import (
         PostProfileImportJobResponse as PostProfileImportJobResponse,
     )
     from .profiles import (
         PostProfileImportJobResponseData as PostProfileImportJobResponseData,
+    )
+    from .profiles import (
+        PostProfileImportJobResponseDataAttributes as PostProfileImportJobResponseDataAttributes,
+    )
+    from .profiles import (
+        PostProfileImportJobResponseDataRelationships as PostProfileImportJobResponseDataRelationships,
+    )
+    from .profiles import (
+        PostProfileImportJobResponseDataRelationshipsImportErrors as PostProfileImportJobResponseDataRelationshipsImportErrors,
+    )
+    from .profiles import (
+        PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem as PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem,
     )
     from .profiles import (
         PostProfileMergeResponse as PostProfileMergeResponse,
@@ -4474,6 +6814,15 @@ if TYPE_CHECKING:
         ProfilePartialUpdateQueryResourceObject as ProfilePartialUpdateQueryResourceObject,
     )
     from .profiles import (
+        ProfilePartialUpdateQueryResourceObjectAttributes as ProfilePartialUpdateQueryResourceObjectAttributes,
+    )
+    from .profiles import (
+        ProfileResponsePluralConversationsObjectResourceRelationships as ProfileResponsePluralConversationsObjectResourceRelationships,
+    )
+    from .profiles import (
+        ProfileResponsePluralConversationsObjectResourceRelationshipsConversations as ProfileResponsePluralConversationsObjectResourceRelationshipsConversations,
+    )
+    from .profiles import (
         ProfileSubscriptionCreateQueryResourceObject as ProfileSubscriptionCreateQueryResourceObject,
     )
     from .profiles import (
@@ -4495,6 +6844,9 @@ if TYPE_CHECKING:
         ProfileSuppressionDeleteQueryResourceObject as ProfileSuppressionDeleteQueryResourceObject,
     )
     from .profiles import (
+        ProfileSuppressionDeleteQueryResourceObjectAttributes as ProfileSuppressionDeleteQueryResourceObjectAttributes,
+    )
+    from .profiles import (
         ProfileUpsertQuery as ProfileUpsertQuery,
     )
     from .profiles import (
@@ -4502,6 +6854,9 @@ if TYPE_CHECKING:
     )
     from .profiles import (
         PushTokenResponseObjectResourceAttributes as PushTokenResponseObjectResourceAttributes,
+    )
+    from .profiles import (
+        PushTokenResponseObjectResourceRelationships as PushTokenResponseObjectResourceRelationships,
     )
     from .profiles import (
         PushUnsubscriptionParameters as PushUnsubscriptionParameters,
@@ -4540,6 +6895,9 @@ if TYPE_CHECKING:
         SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles as SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles,
     )
     from .profiles import (
+        SubscriptionDeleteJobCreateQueryResourceObjectRelationships as SubscriptionDeleteJobCreateQueryResourceObjectRelationships,
+    )
+    from .profiles import (
         SuppressionCreateJobCreateQuery as SuppressionCreateJobCreateQuery,
     )
     from .profiles import (
@@ -4568,6 +6926,12 @@ if TYPE_CHECKING:
     )
     from .profiles import (
         SuppressionDeleteJobCreateQueryResourceObjectAttributesProfiles as SuppressionDeleteJobCreateQueryResourceObjectAttributesProfiles,
+    )
+    from .profiles import (
+        SuppressionDeleteJobCreateQueryResourceObjectRelationships as SuppressionDeleteJobCreateQueryResourceObjectRelationships,
+    )
+    from .profiles import (
+        SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment as SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment,
     )
     from .profiles import (
         UnsubscriptionChannels as UnsubscriptionChannels,
@@ -4657,10 +7021,19 @@ if TYPE_CHECKING:
         PostFlowValuesResponseDTOData as PostFlowValuesResponseDTOData,
     )
     from .reporting import (
+        PostFlowValuesResponseDTODataAttributes as PostFlowValuesResponseDTODataAttributes,
+    )
+    from .reporting import (
+        PostFlowValuesResponseDTODataRelationships as PostFlowValuesResponseDTODataRelationships,
+    )
+    from .reporting import (
         PostFormSeriesResponseDTO as PostFormSeriesResponseDTO,
     )
     from .reporting import (
         PostFormSeriesResponseDTOData as PostFormSeriesResponseDTOData,
+    )
+    from .reporting import (
+        PostFormSeriesResponseDTODataAttributes as PostFormSeriesResponseDTODataAttributes,
     )
     from .reporting import (
         PostFormValuesResponseDTO as PostFormValuesResponseDTO,
@@ -4669,16 +7042,25 @@ if TYPE_CHECKING:
         PostFormValuesResponseDTOData as PostFormValuesResponseDTOData,
     )
     from .reporting import (
+        PostFormValuesResponseDTODataAttributes as PostFormValuesResponseDTODataAttributes,
+    )
+    from .reporting import (
         PostSegmentSeriesResponseDTO as PostSegmentSeriesResponseDTO,
     )
     from .reporting import (
         PostSegmentSeriesResponseDTOData as PostSegmentSeriesResponseDTOData,
     )
     from .reporting import (
+        PostSegmentSeriesResponseDTODataAttributes as PostSegmentSeriesResponseDTODataAttributes,
+    )
+    from .reporting import (
         PostSegmentValuesResponseDTO as PostSegmentValuesResponseDTO,
     )
     from .reporting import (
         PostSegmentValuesResponseDTOData as PostSegmentValuesResponseDTOData,
+    )
+    from .reporting import (
+        PostSegmentValuesResponseDTODataAttributes as PostSegmentValuesResponseDTODataAttributes,
     )
     from .reporting import (
         SegmentSeriesRequestDTO as SegmentSeriesRequestDTO,
@@ -4718,6 +7100,15 @@ if TYPE_CHECKING:
     )
     from .reviews import (
         PatchReviewResponseDTOData as PatchReviewResponseDTOData,
+    )
+    from .reviews import (
+        PatchReviewResponseDTODataAttributes as PatchReviewResponseDTODataAttributes,
+    )
+    from .reviews import (
+        PatchReviewResponseDTODataRelationships as PatchReviewResponseDTODataRelationships,
+    )
+    from .reviews import (
+        PatchReviewResponseDTODataRelationshipsEvents as PatchReviewResponseDTODataRelationshipsEvents,
     )
     from .reviews import (
         ReviewPatchQuery as ReviewPatchQuery,
@@ -4772,6 +7163,9 @@ if TYPE_CHECKING:
     )
     from .segments import (
         PostSegmentCreateResponse as PostSegmentCreateResponse,
+    )
+    from .segments import (
+        PostSegmentCreateResponseData as PostSegmentCreateResponseData,
     )
     from .segments import (
         SegmentCreateQuery as SegmentCreateQuery,
@@ -4829,6 +7223,12 @@ if TYPE_CHECKING:
     )
     from .tags import (
         PostTagGroupResponseData as PostTagGroupResponseData,
+    )
+    from .tags import (
+        PostTagGroupResponseDataAttributes as PostTagGroupResponseDataAttributes,
+    )
+    from .tags import (
+        PostTagGroupResponseDataRelationships as PostTagGroupResponseDataRelationships,
     )
     from .tags import (
         PostTagResponse as PostTagResponse,
@@ -4987,6 +7387,12 @@ if TYPE_CHECKING:
         GetTemplateDndResponseCollection as GetTemplateDndResponseCollection,
     )
     from .templates import (
+        GetTemplateDndResponseCollectionDataItem as GetTemplateDndResponseCollectionDataItem,
+    )
+    from .templates import (
+        GetTemplateDndResponseCollectionDataItemAttributes as GetTemplateDndResponseCollectionDataItemAttributes,
+    )
+    from .templates import (
         GetTemplateDndResponseData as GetTemplateDndResponseData,
     )
     from .templates import (
@@ -5092,13 +7498,28 @@ if TYPE_CHECKING:
         PatchTemplateDndResponse as PatchTemplateDndResponse,
     )
     from .templates import (
+        PatchTemplateDndResponseData as PatchTemplateDndResponseData,
+    )
+    from .templates import (
+        PatchTemplateDndResponseDataAttributes as PatchTemplateDndResponseDataAttributes,
+    )
+    from .templates import (
         PatchUniversalContentResponse as PatchUniversalContentResponse,
     )
     from .templates import (
         PatchUniversalContentResponseData as PatchUniversalContentResponseData,
     )
     from .templates import (
+        PatchUniversalContentResponseDataAttributes as PatchUniversalContentResponseDataAttributes,
+    )
+    from .templates import (
         PostTemplateDndResponse as PostTemplateDndResponse,
+    )
+    from .templates import (
+        PostTemplateDndResponseData as PostTemplateDndResponseData,
+    )
+    from .templates import (
+        PostTemplateDndResponseDataAttributes as PostTemplateDndResponseDataAttributes,
     )
     from .templates import (
         PostTemplateResponse as PostTemplateResponse,
@@ -5108,6 +7529,12 @@ if TYPE_CHECKING:
     )
     from .templates import (
         PostUniversalContentResponse as PostUniversalContentResponse,
+    )
+    from .templates import (
+        PostUniversalContentResponseData as PostUniversalContentResponseData,
+    )
+    from .templates import (
+        PostUniversalContentResponseDataAttributes as PostUniversalContentResponseDataAttributes,
     )
     from .templates import (
         ProductBlockData as ProductBlockData,
@@ -5383,6 +7810,9 @@ if TYPE_CHECKING:
         PatchTrackingSettingResponseData as PatchTrackingSettingResponseData,
     )
     from .tracking_settings import (
+        PatchTrackingSettingResponseDataAttributes as PatchTrackingSettingResponseDataAttributes,
+    )
+    from .tracking_settings import (
         TrackingParamDTO as TrackingParamDTO,
     )
     from .tracking_settings import (
@@ -5413,7 +7843,16 @@ if TYPE_CHECKING:
         PatchWebFeedResponseData as PatchWebFeedResponseData,
     )
     from .web_feeds import (
+        PatchWebFeedResponseDataAttributes as PatchWebFeedResponseDataAttributes,
+    )
+    from .web_feeds import (
         PostWebFeedResponse as PostWebFeedResponse,
+    )
+    from .web_feeds import (
+        PostWebFeedResponseData as PostWebFeedResponseData,
+    )
+    from .web_feeds import (
+        PostWebFeedResponseDataAttributes as PostWebFeedResponseDataAttributes,
     )
     from .web_feeds import (
         WebFeedCreateQuery as WebFeedCreateQuery,
@@ -5458,7 +7897,34 @@ if TYPE_CHECKING:
         PatchWebhookResponseData as PatchWebhookResponseData,
     )
     from .webhooks import (
+        PatchWebhookResponseDataAttributes as PatchWebhookResponseDataAttributes,
+    )
+    from .webhooks import (
+        PatchWebhookResponseDataRelationships as PatchWebhookResponseDataRelationships,
+    )
+    from .webhooks import (
+        PatchWebhookResponseDataRelationshipsWebhookTopics as PatchWebhookResponseDataRelationshipsWebhookTopics,
+    )
+    from .webhooks import (
+        PatchWebhookResponseDataRelationshipsWebhookTopicsDataItem as PatchWebhookResponseDataRelationshipsWebhookTopicsDataItem,
+    )
+    from .webhooks import (
         PostWebhookResponse as PostWebhookResponse,
+    )
+    from .webhooks import (
+        PostWebhookResponseData as PostWebhookResponseData,
+    )
+    from .webhooks import (
+        PostWebhookResponseDataAttributes as PostWebhookResponseDataAttributes,
+    )
+    from .webhooks import (
+        PostWebhookResponseDataRelationships as PostWebhookResponseDataRelationships,
+    )
+    from .webhooks import (
+        PostWebhookResponseDataRelationshipsWebhookTopics as PostWebhookResponseDataRelationshipsWebhookTopics,
+    )
+    from .webhooks import (
+        PostWebhookResponseDataRelationshipsWebhookTopicsDataItem as PostWebhookResponseDataRelationshipsWebhookTopicsDataItem,
     )
     from .webhooks import (
         WebhookCreateQuery as WebhookCreateQuery,
@@ -5476,6 +7942,9 @@ if TYPE_CHECKING:
         WebhookCreateQueryResourceObjectRelationshipsWebhookTopics as WebhookCreateQueryResourceObjectRelationshipsWebhookTopics,
     )
     from .webhooks import (
+        WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem as WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem,
+    )
+    from .webhooks import (
         WebhookPartialUpdateQuery as WebhookPartialUpdateQuery,
     )
     from .webhooks import (
@@ -5486,6 +7955,12 @@ if TYPE_CHECKING:
     )
     from .webhooks import (
         WebhookPartialUpdateQueryResourceObjectRelationships as WebhookPartialUpdateQueryResourceObjectRelationships,
+    )
+    from .webhooks import (
+        WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics as WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics,
+    )
+    from .webhooks import (
+        WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem as WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem,
     )
     from .webhooks import (
         WebhookResponseObjectResource as WebhookResponseObjectResource,

@@ -8,54 +8,28 @@ from __future__ import annotations
 from typing import Any, Literal, TypeAlias
 
 __all__ = [
-    "StringOperatorStringFilterOperator",
-    "StringPhoneOperatorStringArrayFilterOperator",
-    "NumericOperatorNumericFilterOperator",
-    "ListLengthFilterOperator",
-    "ProfilePredictiveAnalyticsNumericConditionDimension",
-    "ListSetFilterOperator",
-    "MethodFilterMethod",
-    "ImageAssetOrigin",
-    "RCSSuggestionOpenMode",
-    "AbTestActionDataCurrentExperimentWinnerMetric",
     "AccountEnum",
-    "AgeGatePropertiesSmsCountryCode",
     "AttributionEnum",
     "EventEnum",
     "CampaignEnum",
     "CampaignMessageEnum",
     "FlowEnum",
     "FlowMessageEnum",
-    "BackInStockDynamicButtonTextStylesFontFamilyOption1",
     "BackInStockSubscriptionEnum",
     "MetricEnum",
-    "BaseStyleStylesBackgroundPosition",
-    "BaseStyleStylesBorderStyle",
-    "RowStylesColumnLayout",
     "ColumnData",
-    "HeaderBlockStylesMobileLayout",
-    "ProductBlockStylesLayout",
-    "StaticReviewBlockPropertiesVerifiedBadgeLanguage",
-    "DynamicReviewBlockPropertiesFallbackOptions",
-    "ReviewBlockStylesLayout",
-    "SocialIconSubBlockLinkType",
     "ProfileSuppressionBulkCreateJobEnum",
     "ListEnum",
     "SegmentEnum",
     "ProfileSuppressionBulkDeleteJobEnum",
     "SkipToSuccessProperties",
-    "DynamicTrackingParamValue",
     "ImageEnum",
     "TemplateEnum",
     "CampaignRecipientEstimationEnum",
     "CampaignRecipientEstimationJobEnum",
-    "CampaignResponseObjectResourceAttributesStatus",
     "TagEnum",
     "CampaignSendJobEnum",
     "CampaignValuesReportEnum",
-    "CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem",
-    "TimeframeKey",
-    "CampaignValuesRequestDTOResourceObjectAttributesGroupByItem",
     "CatalogCategoryBulkCreateJobEnum",
     "CatalogCategoryBulkDeleteJobEnum",
     "CatalogCategoryBulkUpdateJobEnum",
@@ -70,48 +44,29 @@ __all__ = [
     "CatalogVariantBulkUpdateJobEnum",
     "ProfileEnum",
     "ReviewEnum",
-    "UniqueCouponConfigIntegration",
-    "FixedTimerConfigurationTimezone",
     "CustomHTMLStyles",
-    "SegmentsProfileMetricFunnelConditionCompletionWindowSeconds",
     "ConversationEnum",
     "ConversationMessageEnum",
-    "CountdownDelayActionDataTimezone",
-    "CountdownDelayActionDataDelayUntilWeekdaysItem",
     "CouponCodeBulkCreateJobEnum",
     "CouponCodeEnum",
     "CouponEnum",
-    "CouponCodeResponseObjectResourceAttributesStatus",
     "TriggerBaseProperties",
-    "ListRegexOperatorListContainsFilterOperator",
     "CustomMetricEnum",
-    "FlowTrackingSettingDynamicParamValue",
     "DataPrivacyDeletionJobEnum",
     "DataSourceEnum",
     "DataSourceRecordBulkCreateJobEnum",
     "DataSourceRecordEnum",
     "DataSourceRecordCreateJobEnum",
-    "DeviceMetadataKlaviyoSdk",
-    "EmailMarketingSuppressionReason",
     "ObjectSchemaEnum",
     "SourceMappingEnum",
-    "RelatedIdPathIdentifierType",
     "FormEnum",
-    "LocationPropertiesAllowListItemOption1",
-    "LocationPropertiesAllowListItemOption2",
-    "TeaserLocation",
     "EventBulkCreateEnum",
     "EventBulkCreateJobEnum",
     "FlowActionEnum",
-    "TriggerBranchActionDataTriggerType",
-    "TriggerBranchActionDataTriggerSubtype",
-    "FlowResponseObjectResourceAttributesTriggerType",
     "FlowSeriesReportEnum",
-    "FlowSeriesRequestDTOResourceObjectAttributesGroupByItem",
     "FlowValuesReportEnum",
     "FormVersionEnum",
     "FormSeriesReportEnum",
-    "FormSeriesRequestDTOResourceObjectAttributesStatisticsItem",
     "FormValuesReportEnum",
     "GeofenceEnum",
     "TagGroupEnum",
@@ -122,23 +77,17 @@ __all__ = [
     "ObjectRecordEnum",
     "ProfileObjectTypeEnum",
     "MappedMetricEnum",
-    "MappedMetricResponseObjectResourceId",
     "MetricPropertyEnum",
     "ProfileObjectSchemaEnum",
     "ProfileBulkImportJobEnum",
-    "PushTokenResponseObjectResourceAttributesEnablementStatus",
     "ReviewValuesReportEnum",
     "TrackingSettingEnum",
     "TemplateUniversalContentEnum",
-    "UniversalContentResponseObjectResourceAttributesScreenshotStatus",
     "WebFeedEnum",
-    "WebFeedResponseObjectResourceAttributesStatus",
     "WebhookEnum",
     "WebhookTopicEnum",
     "IpAllowlistResourceName",
     "MetricAggregateEnum",
-    "MetricAggregateQueryResourceObjectAttributesByItem",
-    "MetricAggregateQueryResourceObjectAttributesSort",
     "ObjectRecordBulkDeleteJobEnum",
     "SubscriptionEnum",
     "OrderEnum",
@@ -148,186 +97,254 @@ __all__ = [
     "ProfileSubscriptionBulkCreateJobEnum",
     "ProfileSubscriptionBulkDeleteJobEnum",
     "PushTokenUnregisterEnum",
+    "FlowAdditionalField",
+    "ListAdditionalField",
+    "MetricPropertyAdditionalField",
+    "ProfileAdditionalField",
+    "SegmentAdditionalField",
+    "TemplateAdditionalField",
+    "CampaignMessageInclude",
+    "CampaignInclude",
+    "CampaignSort",
+    "CatalogCategoryBulkCreateJobInclude",
+    "CatalogCategoryBulkUpdateJobInclude",
+    "CatalogCategorySort",
+    "CatalogItemBulkCreateJobInclude",
+    "CatalogItemBulkUpdateJobInclude",
+    "CatalogItemInclude",
+    "CatalogItemSort",
+    "CatalogVariantBulkCreateJobInclude",
+    "CatalogVariantBulkUpdateJobInclude",
+    "CatalogVariantSort",
+    "CouponCodeBulkCreateJobInclude",
+    "CouponCodeInclude",
+    "CustomMetricId",
+    "CustomMetricInclude",
+    "EventInclude",
+    "EventSort",
+    "AccountField",
+    "AttributionField",
+    "CampaignMessageField",
+    "CampaignRecipientEstimationJobField",
+    "CampaignRecipientEstimationField",
+    "CampaignSendJobField",
+    "CampaignValuesReportField",
+    "CampaignField",
+    "CatalogCategoryBulkCreateJobField",
+    "CatalogCategoryBulkDeleteJobField",
+    "CatalogCategoryBulkUpdateJobField",
+    "CatalogCategoryField",
+    "CatalogItemBulkCreateJobField",
+    "CatalogItemBulkDeleteJobField",
+    "CatalogItemBulkUpdateJobField",
+    "CatalogItemField",
+    "CatalogVariantBulkCreateJobField",
+    "CatalogVariantBulkDeleteJobField",
+    "CatalogVariantBulkUpdateJobField",
+    "CatalogVariantField",
+    "ConversationField",
+    "CouponCodeBulkCreateJobField",
+    "CouponCodeField",
+    "CouponField",
+    "CustomMetricField",
+    "DataSourceField",
+    "EventField",
+    "FlowActionField",
+    "FlowMessageField",
+    "FlowSeriesReportField",
+    "FlowValuesReportField",
+    "FlowField",
+    "FormSeriesReportField",
+    "FormValuesReportField",
+    "FormVersionField",
+    "FormField",
+    "GeofenceField",
+    "ImageField",
+    "ImportErrorField",
+    "IpAllowlistField",
+    "ListField",
+    "MappedMetricField",
+    "MetricAggregateField",
+    "MetricPropertyField",
+    "MetricField",
+    "ObjectIngestionLogField",
+    "ObjectRecordField",
+    "ObjectSchemaField",
+    "ObjectTypeField",
+    "ProfileBulkImportJobField",
+    "ProfileObjectSchemaField",
+    "ProfileObjectTypeField",
+    "ProfileSuppressionBulkCreateJobField",
+    "ProfileSuppressionBulkDeleteJobField",
+    "ProfileField",
+    "PushTokenField",
+    "ReviewValuesReportField",
+    "ReviewField",
+    "SegmentSeriesReportField",
+    "SegmentValuesReportField",
+    "SegmentField",
+    "SourceMappingField",
+    "TagGroupField",
+    "TagField",
+    "TemplateUniversalContentField",
+    "TemplateField",
+    "TrackingSettingField",
+    "WebFeedField",
+    "WebhookTopicField",
+    "WebhookField",
+    "FlowActionInclude",
+    "FlowActionSort",
+    "FlowMessageInclude",
+    "FlowMessageSort",
+    "FlowInclude",
+    "FlowSort",
+    "FormVersionInclude",
+    "FormVersionSort",
+    "FormSort",
+    "ImageSort",
+    "ListInclude",
+    "ListSort",
+    "MappedMetricId",
+    "MappedMetricInclude",
+    "MetricPropertyInclude",
+    "MetricId",
+    "MetricInclude",
+    "ObjectIngestionLogInclude",
+    "ObjectSchemaInclude",
+    "ObjectTypeInclude",
+    "ProfileBulkImportJobInclude",
+    "ProfileBulkImportJobSort",
+    "ProfileSuppressionBulkCreateJobSort",
+    "ProfileSuppressionBulkDeleteJobSort",
+    "ProfileInclude",
+    "ProfileSort",
+    "PushTokenInclude",
+    "ReviewValuesReportGroupBy",
+    "ReviewValuesReportTimeframe",
+    "ReviewInclude",
+    "ReviewSort",
+    "SegmentInclude",
+    "SegmentSort",
+    "TagGroupSort",
+    "TagInclude",
+    "TagSort",
+    "TemplateUniversalContentSort",
+    "TemplateSort",
+    "WebFeedSort",
+    "WebhookInclude",
+    "MetricAggregateQueryResourceObjectAttributesByItem",
+    "MetricAggregateQueryResourceObjectAttributesSort",
+    "RowStylesColumnLayout",
+    "LocationPropertiesDenyListItemOption2",
+    "LocationPropertiesAllowListItemOption2",
+    "ImageAssetOrigin",
+    "PostCouponCodeResponseDataAttributesStatus",
+    "PatchCouponCodeResponseDataAttributesStatus",
+    "CouponCodeResponseObjectResourceAttributesStatus",
+    "CouponCodeUpdateQueryResourceObjectAttributesStatus",
+    "AgeGatePropertiesSmsCountryCode",
+    "PushTokenEntryEnablementStatus",
+    "PushTokenResponseObjectResourceAttributesEnablementStatus",
+    "PushTokenCreateQueryResourceObjectAttributesEnablementStatus",
+    "PatchFlowResponseDataAttributesTriggerType",
+    "PostFlowV2ResponseDataAttributesTriggerType",
+    "FlowResponseObjectResourceAttributesTriggerType",
+    "FlowV2ResponseObjectResourceAttributesTriggerType",
+    "GetFlowV2ResponseCompoundDocumentDataAttributesTriggerType",
+    "PostCampaignResponseDataAttributesStatus",
+    "PatchCampaignResponseDataAttributesStatus",
+    "CampaignResponseObjectResourceAttributesStatus",
+    "FixedTimerConfigurationTimezone",
+    "TimeDelayActionDataTimezone",
+    "TargetDateActionDataTimezone",
+    "CustomObjectDateTriggerTimezone",
+    "CountdownDelayActionDataTimezone",
+    "ProfilePropertyDateTriggerTimezone",
+    "TextStyleV0FontFamilyOption1",
+    "RichTextStyleFontFamilyOption1",
+    "SMSDisclosureTextStyleFontFamilyOption1",
+    "SMSDisclosureLinkTextStyleFontFamilyOption1",
+    "BackInStockDynamicButtonTextStylesFontFamilyOption1",
+    "RCSSuggestionOpenMode",
+    "SegmentsProfileMetricFunnelConditionCompletionWindowSeconds",
+    "EmailMarketingSuppressionReason",
+    "PatchMappedMetricResponseDataId",
+    "MappedMetricResponseObjectResourceId",
+    "MappedMetricPartialUpdateQueryResourceObjectId",
+    "SocialIconSubBlockLinkType",
+    "DeviceMetadataKlaviyoSdk",
+    "PushTokenDeviceMetadataKlaviyoSdk",
+    "RelatedIdPathIdentifierType",
+    "MethodFilterMethod",
+    "UniqueCouponConfigIntegration",
+    "ProfilePredictiveAnalyticsNumericConditionDimension",
+    "FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem",
+    "FlowValuesRequestDTOResourceObjectAttributesStatisticsItem",
+    "CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem",
+    "ReviewBlockStylesLayout",
+    "TeaserLocation",
+    "VersionLocation",
+    "CampaignValuesRequestDTOResourceObjectAttributesGroupByItem",
+    "DynamicTrackingParamValue",
+    "CampaignTrackingSettingDynamicParamValue",
+    "SectionStylesBackgroundPosition",
+    "BaseStyleStylesBackgroundPosition",
+    "FormSeriesRequestDTOResourceObjectAttributesStatisticsItem",
+    "FormValuesRequestDTOResourceObjectAttributesStatisticsItem",
+    "PostUniversalContentResponseDataAttributesScreenshotStatus",
+    "PatchUniversalContentResponseDataAttributesScreenshotStatus",
+    "UniversalContentResponseObjectResourceAttributesScreenshotStatus",
+    "LocationPropertiesDenyListItemOption1",
+    "LocationPropertiesAllowListItemOption1",
+    "StringOperatorStringFilterOperator",
+    "ListSetFilterOperator",
+    "ListRegexOperatorListContainsFilterOperator",
     "ReviewCreateDTOResourceObjectAttributesIncentiveType",
+    "PostWebFeedResponseDataAttributesStatus",
+    "PatchWebFeedResponseDataAttributesStatus",
+    "WebFeedResponseObjectResourceAttributesStatus",
+    "TriggerBranchActionDataTriggerSubtype",
+    "SectionStylesBorderStyle",
+    "BaseStyleStylesBorderStyle",
+    "VideoBlockStylesBorderStyle",
+    "ButtonBlockStylesBorderStyle",
+    "CouponBlockStylesBorderStyle",
+    "HeaderBlockStylesBorderStyle",
+    "ReviewBlockStylesBorderStyle",
+    "ImageBlockStylesBlockBorderStyle",
+    "TableBlockStylesBlockBorderStyle",
+    "ProductBlockStylesItemBorderStyle",
+    "TextBlockStylesV0BlockBorderStyle",
+    "TextBlockStylesV1BlockBorderStyle",
+    "ProductBlockStylesButtonBorderStyle",
+    "HorizontalRuleBlockStylesBorderStyle",
+    "TableBlockStylesCellVerticalBorderStyle",
+    "TableBlockStylesCellHorizontalBorderStyle",
+    "TriggerBranchActionDataTriggerType",
+    "StaticReviewBlockPropertiesVerifiedBadgeLanguage",
+    "DynamicReviewBlockPropertiesVerifiedBadgeLanguage",
+    "FlowTrackingSettingDynamicParamValue",
+    "IntegerFilterOperator",
+    "NumericOperatorNumericFilterOperator",
+    "FlowSeriesRequestDTOResourceObjectAttributesGroupByItem",
+    "FlowValuesRequestDTOResourceObjectAttributesGroupByItem",
+    "TargetDateActionDataTargetDaysItem",
+    "CustomObjectDateTriggerTriggerDaysItem",
+    "ProfilePropertyDateTriggerTriggerDaysItem",
+    "TimeDelayActionDataDelayUntilWeekdaysItem",
+    "CountdownDelayActionDataDelayUntilWeekdaysItem",
+    "DynamicReviewBlockPropertiesFallbackOptions",
+    "ProductBlockStylesLayout",
+    "HeaderBlockStylesMobileLayout",
+    "TimeframeKey",
+    "ListLengthFilterOperator",
     "SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem",
-    "GetAccountsFieldsAccount",
-    "GetCampaignsFieldsCampaignMessage",
-    "GetCampaignsFieldsCampaign",
-    "GetCampaignsSort",
-    "GetCampaignMessageFieldsImage",
-    "GetCampaignMessageFieldsTemplate",
-    "AssignTemplateToCampaignMessageFieldsCampaignMessage",
-    "GetCatalogItemsFieldsCatalogItem",
-    "GetCatalogItemsFieldsCatalogVariant",
-    "GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob",
-    "GetCouponsFieldsCoupon",
-    "GetDataSourcesFieldsDataSource",
-    "GetObjectTypesFieldsObjectSchema",
-    "GetObjectTypesFieldsObjectType",
-    "GetObjectTypeFieldsObjectType",
-    "GetObjectTypeFieldsProfileObjectType",
-    "GetObjectTypeInclude",
-    "GetObjectSchemaFieldsObjectSchema",
-    "GetObjectSchemaInclude",
-    "GetIngestionLogsForObjectTypeFieldsObjectIngestionLog",
-    "GetEventsFieldsEvent",
-    "GetEventsFieldsProfile",
-    "GetProfileForEventFieldsProfile",
-    "GetFlowsFieldsFlowAction",
-    "GetFlowsFieldsFlow",
-    "GetFlowsSort",
-    "CreateFlowFieldsFlow",
-    "GetFlowActionFieldsFlowMessage",
-    "GetActionsForFlowSort",
-    "GetFlowActionMessagesSort",
-    "GetFormsFieldsForm",
-    "GetFormsSort",
-    "CreateFormFieldsForm",
-    "GetFormVersionFieldsFormVersion",
-    "GetImagesSort",
-    "GetListsFieldsList",
-    "GetListFieldsList",
-    "GetProfilesForListFieldsProfile",
-    "GetMetricPropertyFieldsMetricProperty",
-    "GetCustomMetricsFieldsCustomMetric",
-    "GetProfilesFieldsPushToken",
-    "GetProfilesSort",
-    "GetProfileFieldsSegment",
-    "GetBulkImportProfilesJobsFieldsProfileBulkImportJob",
-    "GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob",
-    "GetErrorsForBulkImportProfilesJobFieldsImportError",
-    "GetReviewsFieldsReview",
-    "GetReviewsSort",
-    "GetSegmentFieldsSegment",
-    "GetTemplatesFieldsTemplate",
-    "GetAllUniversalContentFieldsTemplateUniversalContent",
-    "GetTrackingSettingsFieldsTrackingSetting",
-    "GetWebFeedsFieldsWebFeed",
-    "GetWebFeedsSort",
-    "GetWebhooksFieldsWebhook",
-    "GetClientReviewValuesReportsTimeframe",
-    "GetClientReviewsFieldsReview",
-]
-
-StringOperatorStringFilterOperator: TypeAlias = Literal[
-    "contains",
-    "ends-with",
-    "equals",
-    "not-contains",
-    "not-ends-with",
-    "not-equals",
-    "not-starts-with",
-    "nregex",
-    "regex",
-    "starts-with",
-]
-
-StringPhoneOperatorStringArrayFilterOperator: TypeAlias = Literal[
-    "phone-country-code-in", "phone-country-code-not-in"
-]
-
-NumericOperatorNumericFilterOperator: TypeAlias = Literal[
-    "equals",
-    "greater-than",
-    "greater-than-or-equal",
-    "less-than",
-    "less-than-or-equal",
-    "not-equals",
-]
-
-ListLengthFilterOperator: TypeAlias = Literal[
-    "length-equals",
-    "length-greater-than",
-    "length-greater-than-or-equal",
-    "length-less-than",
-    "length-less-than-or-equal",
-]
-
-ProfilePredictiveAnalyticsNumericConditionDimension: TypeAlias = Literal[
-    "average_days_between_orders",
-    "average_order_value",
-    "churn_probability",
-    "historic_clv",
-    "historic_number_of_orders",
-    "predicted_clv",
-    "predicted_number_of_orders",
-    "total_clv",
-]
-
-ListSetFilterOperator: TypeAlias = Literal[
-    "contains-all", "contains-any", "not-contains-all", "not-contains-any"
-]
-
-MethodFilterMethod: TypeAlias = Literal[
-    "api",
-    "back_in_stock",
-    "bigcommerce",
-    "bulk_remove",
-    "campaign_monitor",
-    "carrier_deactivation",
-    "checkout",
-    "constant_contact",
-    "exact_target",
-    "facebook",
-    "failed_age_gate",
-    "inbound_message",
-    "integration",
-    "mad_mimi",
-    "magento_two",
-    "mailbox_provider",
-    "manual_add",
-    "manual_import",
-    "manual_remove",
-    "message_blocked",
-    "netsuite",
-    "preference_page",
-    "provided_landline",
-    "provided_no_age",
-    "sftp",
-    "shopify",
-    "social_instagram_message",
-    "spam_complaint",
-    "square",
-    "wix",
-    "woocommerce",
-]
-
-ImageAssetOrigin: TypeAlias = Literal[
-    "ADOPTION_SMS_FORM_FROM_EMAIL_FORM",
-    "ADOPTION_SMS_MULTI_STEP_FORM_FROM_EMAIL_FORM",
-    "AI",
-    "API",
-    "APPLICATION",
-    "CLONED",
-    "COMPOSER",
-    "COMPOSER_AI_EDITED",
-    "COMPOSER_AI_GENERATED",
-    "COMPOSER_USED_IN_KLAVIYO_OBJECT",
-    "COMPOSER_USER_UPLOADED",
-    "COMPOSER_WEB_SCRAPED",
-    "INTEGRATION",
-    "KLAVIYO",
-    "LIBRARY",
-    "MARKETING_AGENT",
-    "SOCIAL_INSTAGRAM",
-    "SOCIAL_INSTAGRAM_OVERLAID",
-    "UI",
-    "WEB_SCRAPE",
-]
-
-RCSSuggestionOpenMode: TypeAlias = Literal[
-    "BROWSER", "WEBVIEW_FULL", "WEBVIEW_HALF", "WEBVIEW_TALL"
-]
-
-AbTestActionDataCurrentExperimentWinnerMetric: TypeAlias = Literal[
-    "submission", "unique-clicks", "unique-opens", "unique-placed-orders"
+    "SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem",
+    "StringPhoneOperatorStringArrayFilterOperator",
+    "AbTestActionDataCurrentExperimentWinnerMetric",
 ]
 
 AccountEnum: TypeAlias = Literal["account"]
-
-AgeGatePropertiesSmsCountryCode: TypeAlias = Literal[
-    "AT", "AU", "CH", "DE", "ES", "FR", "GB", "IE", "IT", "PT", "US"
-]
 
 AttributionEnum: TypeAlias = Literal["attribution"]
 
@@ -341,127 +358,11 @@ FlowEnum: TypeAlias = Literal["flow"]
 
 FlowMessageEnum: TypeAlias = Literal["flow-message"]
 
-BackInStockDynamicButtonTextStylesFontFamilyOption1: TypeAlias = Literal[
-    "Arial Black,Arial",
-    "Arial, 'Helvetica Neue', Helvetica, sans-serif",
-    "Century Gothic,AppleGothic,Arial",
-    "Comic Sans MS,Comic Sans,cursive",
-    "Courier",
-    "Courier New",
-    "Geneva,Arial",
-    "Georgia",
-    "Helvetica,Arial",
-    "Lucida Grande,Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
-    "Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
-    "Lucida,Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
-    "MS Serif,Georgia",
-    "New York,Georgia",
-    "Palatino Linotype,Palatino,Georgia",
-    "Palatino,Georgia",
-    "Tahoma,sans-serif",
-    "Times New Roman",
-    "Trebuchet MS",
-    "Verdana",
-]
-
 BackInStockSubscriptionEnum: TypeAlias = Literal["back-in-stock-subscription"]
 
 MetricEnum: TypeAlias = Literal["metric"]
 
-BaseStyleStylesBackgroundPosition: TypeAlias = Literal[
-    "center-bottom",
-    "center-center",
-    "center-top",
-    "left-bottom",
-    "left-center",
-    "left-top",
-    "right-bottom",
-    "right-center",
-    "right-top",
-]
-
-BaseStyleStylesBorderStyle: TypeAlias = Literal[
-    "dashed", "dotted", "groove", "inset", "none", "outset", "ridge", "solid"
-]
-
-RowStylesColumnLayout: TypeAlias = Literal[
-    "1-column-full-width",
-    "2-columns-25%-75%",
-    "2-columns-33%-67%",
-    "2-columns-67%-33%",
-    "2-columns-75%-25%",
-    "2-columns-equal-width",
-    "3-columns-25%-25%-50%",
-    "3-columns-25%-50%-25%",
-    "3-columns-50%-25%-25%",
-    "3-columns-equal-width",
-    "4-columns-equal-width",
-]
-
 ColumnData: TypeAlias = dict[str, Any]
-
-HeaderBlockStylesMobileLayout: TypeAlias = Literal[
-    "inline", "links", "links-stacked", "logo-stacked", "stacked"
-]
-
-ProductBlockStylesLayout: TypeAlias = Literal[
-    "horizontal", "vertical-left-image", "vertical-right-image"
-]
-
-StaticReviewBlockPropertiesVerifiedBadgeLanguage: TypeAlias = Literal[
-    "dutch",
-    "english",
-    "french",
-    "german",
-    "hungarian",
-    "italian",
-    "japanese",
-    "korean",
-    "portuguese",
-    "spanish",
-]
-
-DynamicReviewBlockPropertiesFallbackOptions: TypeAlias = Literal[
-    "high-quality-review", "high-quality-review-or-static", "no-review", "recent", "static-only"
-]
-
-ReviewBlockStylesLayout: TypeAlias = Literal[
-    "big-quotes",
-    "centered-in-quote-bubble",
-    "centered-rating-first",
-    "centered-review-first",
-    "clean",
-    "left-aligned",
-    "message-bubble",
-    "rating-highlight",
-    "right-aligned-with-quotation-icon",
-    "square",
-    "stacked-card",
-    "subtle-background",
-]
-
-SocialIconSubBlockLinkType: TypeAlias = Literal[
-    "android",
-    "apple",
-    "custom",
-    "discord",
-    "email",
-    "facebook",
-    "google-plus",
-    "instagram",
-    "linkedin",
-    "pinterest",
-    "rss",
-    "snapchat",
-    "threads",
-    "tiktok",
-    "twitch",
-    "twitter",
-    "whatsapp",
-    "x-twitter",
-    "yelp",
-    "youtube",
-]
 
 ProfileSuppressionBulkCreateJobEnum: TypeAlias = Literal["profile-suppression-bulk-create-job"]
 
@@ -473,21 +374,6 @@ ProfileSuppressionBulkDeleteJobEnum: TypeAlias = Literal["profile-suppression-bu
 
 SkipToSuccessProperties: TypeAlias = dict[str, Any]
 
-DynamicTrackingParamValue: TypeAlias = Literal[
-    "campaign_id",
-    "campaign_name",
-    "campaign_name_id",
-    "campaign_name_send_day",
-    "email_subject",
-    "group_id",
-    "group_name",
-    "group_name_id",
-    "link_alt_text",
-    "message_type",
-    "profile_external_id",
-    "profile_id",
-]
-
 ImageEnum: TypeAlias = Literal["image"]
 
 TemplateEnum: TypeAlias = Literal["template"]
@@ -496,97 +382,11 @@ CampaignRecipientEstimationEnum: TypeAlias = Literal["campaign-recipient-estimat
 
 CampaignRecipientEstimationJobEnum: TypeAlias = Literal["campaign-recipient-estimation-job"]
 
-CampaignResponseObjectResourceAttributesStatus: TypeAlias = Literal[
-    "Adding Recipients",
-    "Cancelled",
-    "Cancelled: Account Disabled",
-    "Cancelled: Billing Limit",
-    "Cancelled: Internal Error",
-    "Cancelled: Misconfigured",
-    "Cancelled: No Recipients",
-    "Cancelled: Smart Sending",
-    "Draft",
-    "Preparing to schedule",
-    "Preparing to send",
-    "Queued without Recipients",
-    "Scheduled",
-    "Sending",
-    "Sending Segments",
-    "Sent",
-    "Unknown",
-    "Variations Sent",
-]
-
 TagEnum: TypeAlias = Literal["tag"]
 
 CampaignSendJobEnum: TypeAlias = Literal["campaign-send-job"]
 
 CampaignValuesReportEnum: TypeAlias = Literal["campaign-values-report"]
-
-CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
-    "average_order_value",
-    "bounce_rate",
-    "bounced",
-    "bounced_or_failed",
-    "bounced_or_failed_rate",
-    "click_rate",
-    "click_to_open_rate",
-    "clicks",
-    "clicks_unique",
-    "conversion_rate",
-    "conversion_uniques",
-    "conversion_value",
-    "conversions",
-    "delivered",
-    "delivery_rate",
-    "failed",
-    "failed_rate",
-    "message_segment_count_sum",
-    "open_rate",
-    "opens",
-    "opens_unique",
-    "recipients",
-    "revenue_per_recipient",
-    "spam_complaint_rate",
-    "spam_complaints",
-    "text_message_credit_usage_amount",
-    "text_message_roi",
-    "text_message_spend",
-    "unsubscribe_rate",
-    "unsubscribe_uniques",
-    "unsubscribes",
-]
-
-TimeframeKey: TypeAlias = Literal[
-    "last_12_months",
-    "last_30_days",
-    "last_365_days",
-    "last_3_months",
-    "last_7_days",
-    "last_90_days",
-    "last_month",
-    "last_week",
-    "last_year",
-    "this_month",
-    "this_week",
-    "this_year",
-    "today",
-    "yesterday",
-]
-
-CampaignValuesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
-    "campaign_id",
-    "campaign_message_id",
-    "campaign_message_name",
-    "group",
-    "group_name",
-    "send_channel",
-    "tag_id",
-    "tag_name",
-    "text_message_format",
-    "variation",
-    "variation_name",
-]
 
 CatalogCategoryBulkCreateJobEnum: TypeAlias = Literal["catalog-category-bulk-create-job"]
 
@@ -616,9 +416,1769 @@ ProfileEnum: TypeAlias = Literal["profile"]
 
 ReviewEnum: TypeAlias = Literal["review"]
 
-UniqueCouponConfigIntegration: TypeAlias = Literal[
-    "api", "magento_two", "prestashop", "shopify", "uploaded", "woocommerce"
+CustomHTMLStyles: TypeAlias = dict[str, Any]
+
+ConversationEnum: TypeAlias = Literal["conversation"]
+
+ConversationMessageEnum: TypeAlias = Literal["conversation-message"]
+
+CouponCodeBulkCreateJobEnum: TypeAlias = Literal["coupon-code-bulk-create-job"]
+
+CouponCodeEnum: TypeAlias = Literal["coupon-code"]
+
+CouponEnum: TypeAlias = Literal["coupon"]
+
+TriggerBaseProperties: TypeAlias = dict[str, Any]
+
+CustomMetricEnum: TypeAlias = Literal["custom-metric"]
+
+DataPrivacyDeletionJobEnum: TypeAlias = Literal["data-privacy-deletion-job"]
+
+DataSourceEnum: TypeAlias = Literal["data-source"]
+
+DataSourceRecordBulkCreateJobEnum: TypeAlias = Literal["data-source-record-bulk-create-job"]
+
+DataSourceRecordEnum: TypeAlias = Literal["data-source-record"]
+
+DataSourceRecordCreateJobEnum: TypeAlias = Literal["data-source-record-create-job"]
+
+ObjectSchemaEnum: TypeAlias = Literal["object-schema"]
+
+SourceMappingEnum: TypeAlias = Literal["source-mapping"]
+
+FormEnum: TypeAlias = Literal["form"]
+
+EventBulkCreateEnum: TypeAlias = Literal["event-bulk-create"]
+
+EventBulkCreateJobEnum: TypeAlias = Literal["event-bulk-create-job"]
+
+FlowActionEnum: TypeAlias = Literal["flow-action"]
+
+FlowSeriesReportEnum: TypeAlias = Literal["flow-series-report"]
+
+FlowValuesReportEnum: TypeAlias = Literal["flow-values-report"]
+
+FormVersionEnum: TypeAlias = Literal["form-version"]
+
+FormSeriesReportEnum: TypeAlias = Literal["form-series-report"]
+
+FormValuesReportEnum: TypeAlias = Literal["form-values-report"]
+
+GeofenceEnum: TypeAlias = Literal["geofence"]
+
+TagGroupEnum: TypeAlias = Literal["tag-group"]
+
+PushTokenEnum: TypeAlias = Literal["push-token"]
+
+ImportErrorEnum: TypeAlias = Literal["import-error"]
+
+ObjectIngestionLogEnum: TypeAlias = Literal["object-ingestion-log"]
+
+ObjectTypeEnum: TypeAlias = Literal["object-type"]
+
+ObjectRecordEnum: TypeAlias = Literal["object-record"]
+
+ProfileObjectTypeEnum: TypeAlias = Literal["profile-object-type"]
+
+MappedMetricEnum: TypeAlias = Literal["mapped-metric"]
+
+MetricPropertyEnum: TypeAlias = Literal["metric-property"]
+
+ProfileObjectSchemaEnum: TypeAlias = Literal["profile-object-schema"]
+
+ProfileBulkImportJobEnum: TypeAlias = Literal["profile-bulk-import-job"]
+
+ReviewValuesReportEnum: TypeAlias = Literal["review-values-report"]
+
+TrackingSettingEnum: TypeAlias = Literal["tracking-setting"]
+
+TemplateUniversalContentEnum: TypeAlias = Literal["template-universal-content"]
+
+WebFeedEnum: TypeAlias = Literal["web-feed"]
+
+WebhookEnum: TypeAlias = Literal["webhook"]
+
+WebhookTopicEnum: TypeAlias = Literal["webhook-topic"]
+
+IpAllowlistResourceName: TypeAlias = Literal["ip-allowlist"]
+
+MetricAggregateEnum: TypeAlias = Literal["metric-aggregate"]
+
+ObjectRecordBulkDeleteJobEnum: TypeAlias = Literal["object-record-bulk-delete-job"]
+
+SubscriptionEnum: TypeAlias = Literal["subscription"]
+
+OrderEnum: TypeAlias = Literal["order"]
+
+SegmentSeriesReportEnum: TypeAlias = Literal["segment-series-report"]
+
+SegmentValuesReportEnum: TypeAlias = Literal["segment-values-report"]
+
+ProfileMergeEnum: TypeAlias = Literal["profile-merge"]
+
+ProfileSubscriptionBulkCreateJobEnum: TypeAlias = Literal["profile-subscription-bulk-create-job"]
+
+ProfileSubscriptionBulkDeleteJobEnum: TypeAlias = Literal["profile-subscription-bulk-delete-job"]
+
+PushTokenUnregisterEnum: TypeAlias = Literal["push-token-unregister"]
+
+FlowAdditionalField: TypeAlias = Literal["definition"]
+
+ListAdditionalField: TypeAlias = Literal["profile_count"]
+
+MetricPropertyAdditionalField: TypeAlias = Literal["sample_values"]
+
+ProfileAdditionalField: TypeAlias = Literal["subscriptions", "predictive_analytics"]
+
+SegmentAdditionalField: TypeAlias = Literal["profile_count"]
+
+TemplateAdditionalField: TypeAlias = Literal["definition"]
+
+CampaignMessageInclude: TypeAlias = Literal["campaign", "image", "template"]
+
+CampaignInclude: TypeAlias = Literal["campaign-messages", "tags"]
+
+CampaignSort: TypeAlias = Literal[
+    "created_at",
+    "-created_at",
+    "id",
+    "-id",
+    "name",
+    "-name",
+    "scheduled_at",
+    "-scheduled_at",
+    "updated_at",
+    "-updated_at",
 ]
+
+CatalogCategoryBulkCreateJobInclude: TypeAlias = Literal["categories"]
+
+CatalogCategoryBulkUpdateJobInclude: TypeAlias = Literal["categories"]
+
+CatalogCategorySort: TypeAlias = Literal["created", "-created"]
+
+CatalogItemBulkCreateJobInclude: TypeAlias = Literal["items"]
+
+CatalogItemBulkUpdateJobInclude: TypeAlias = Literal["items"]
+
+CatalogItemInclude: TypeAlias = Literal["variants"]
+
+CatalogItemSort: TypeAlias = Literal["created", "-created"]
+
+CatalogVariantBulkCreateJobInclude: TypeAlias = Literal["variants"]
+
+CatalogVariantBulkUpdateJobInclude: TypeAlias = Literal["variants"]
+
+CatalogVariantSort: TypeAlias = Literal["created", "-created"]
+
+CouponCodeBulkCreateJobInclude: TypeAlias = Literal["coupon-codes"]
+
+CouponCodeInclude: TypeAlias = Literal["coupon"]
+
+CustomMetricId: TypeAlias = Literal[
+    "added_to_cart",
+    "cancelled_sales",
+    "ordered_product",
+    "refunded_sales",
+    "revenue",
+    "started_checkout",
+    "viewed_product",
+]
+
+CustomMetricInclude: TypeAlias = Literal["metrics"]
+
+EventInclude: TypeAlias = Literal["attributions", "metric", "profile"]
+
+EventSort: TypeAlias = Literal["datetime", "-datetime", "timestamp", "-timestamp"]
+
+AccountField: TypeAlias = Literal[
+    "contact_information",
+    "contact_information.default_sender_email",
+    "contact_information.default_sender_name",
+    "contact_information.organization_name",
+    "contact_information.street_address",
+    "contact_information.street_address.address1",
+    "contact_information.street_address.address2",
+    "contact_information.street_address.city",
+    "contact_information.street_address.country",
+    "contact_information.street_address.region",
+    "contact_information.street_address.zip",
+    "contact_information.website_url",
+    "id",
+    "industry",
+    "locale",
+    "preferred_currency",
+    "public_api_key",
+    "test_account",
+    "timezone",
+]
+
+AttributionField: TypeAlias = Literal["id"]
+
+CampaignMessageField: TypeAlias = Literal[
+    "created_at",
+    "definition",
+    "definition.channel",
+    "definition.content",
+    "definition.content.action_buttons",
+    "definition.content.bcc_email",
+    "definition.content.body",
+    "definition.content.cc_email",
+    "definition.content.dynamic_image",
+    "definition.content.from_email",
+    "definition.content.from_label",
+    "definition.content.media_url",
+    "definition.content.preview_text",
+    "definition.content.reply_to_email",
+    "definition.content.subject",
+    "definition.content.title",
+    "definition.kv_pairs",
+    "definition.label",
+    "definition.notification_type",
+    "definition.options",
+    "definition.options.badge",
+    "definition.options.badge.badge_options",
+    "definition.options.badge.badge_options.badge_config",
+    "definition.options.badge.badge_options.set_from_property",
+    "definition.options.badge.badge_options.value",
+    "definition.options.badge.display",
+    "definition.options.on_open",
+    "definition.options.on_open.android_deep_link",
+    "definition.options.on_open.ios_deep_link",
+    "definition.options.on_open.type",
+    "definition.options.on_open.web_url",
+    "definition.options.play_sound",
+    "definition.render_options",
+    "definition.render_options.add_info_link",
+    "definition.render_options.add_opt_out_language",
+    "definition.render_options.add_org_prefix",
+    "definition.render_options.shorten_links",
+    "id",
+    "send_times",
+    "updated_at",
+    "channel",
+    "content",
+    "content.bcc_email",
+    "content.body",
+    "content.cc_email",
+    "content.from_email",
+    "content.from_label",
+    "content.media_url",
+    "content.preview_text",
+    "content.reply_to_email",
+    "content.subject",
+    "label",
+    "render_options",
+    "render_options.add_info_link",
+    "render_options.add_opt_out_language",
+    "render_options.add_org_prefix",
+    "render_options.shorten_links",
+]
+
+CampaignRecipientEstimationJobField: TypeAlias = Literal["id", "status"]
+
+CampaignRecipientEstimationField: TypeAlias = Literal["estimated_recipient_count", "id"]
+
+CampaignSendJobField: TypeAlias = Literal["id", "status"]
+
+CampaignValuesReportField: TypeAlias = Literal["id", "results"]
+
+CampaignField: TypeAlias = Literal[
+    "archived",
+    "audiences",
+    "audiences.excluded",
+    "audiences.included",
+    "created_at",
+    "id",
+    "name",
+    "scheduled_at",
+    "send_options",
+    "send_options.use_smart_sending",
+    "send_strategy",
+    "send_strategy.date",
+    "send_strategy.datetime",
+    "send_strategy.method",
+    "send_strategy.options",
+    "send_strategy.options.is_local",
+    "send_strategy.options.send_past_recipients_immediately",
+    "send_strategy.throttle_percentage",
+    "send_time",
+    "status",
+    "tracking_options",
+    "tracking_options.add_tracking_params",
+    "tracking_options.custom_tracking_params",
+    "tracking_options.is_tracking_clicks",
+    "tracking_options.is_tracking_opens",
+    "updated_at",
+]
+
+CatalogCategoryBulkCreateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogCategoryBulkDeleteJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogCategoryBulkUpdateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogCategoryField: TypeAlias = Literal["external_id", "id", "name", "updated"]
+
+CatalogItemBulkCreateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogItemBulkDeleteJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogItemBulkUpdateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogItemField: TypeAlias = Literal[
+    "created",
+    "custom_metadata",
+    "description",
+    "external_id",
+    "id",
+    "image_full_url",
+    "image_thumbnail_url",
+    "images",
+    "price",
+    "published",
+    "title",
+    "updated",
+    "url",
+]
+
+CatalogVariantBulkCreateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogVariantBulkDeleteJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogVariantBulkUpdateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CatalogVariantField: TypeAlias = Literal[
+    "created",
+    "custom_metadata",
+    "description",
+    "external_id",
+    "id",
+    "image_full_url",
+    "image_thumbnail_url",
+    "images",
+    "inventory_policy",
+    "inventory_quantity",
+    "price",
+    "published",
+    "sku",
+    "title",
+    "updated",
+    "url",
+]
+
+ConversationField: TypeAlias = Literal["channel", "id"]
+
+CouponCodeBulkCreateJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "errors",
+    "expires_at",
+    "failed_count",
+    "id",
+    "status",
+    "total_count",
+]
+
+CouponCodeField: TypeAlias = Literal["expires_at", "id", "status", "unique_code"]
+
+CouponField: TypeAlias = Literal["description", "external_id", "id", "monitor_configuration"]
+
+CustomMetricField: TypeAlias = Literal[
+    "created",
+    "definition",
+    "definition.aggregation_method",
+    "definition.metric_groups",
+    "id",
+    "name",
+    "updated",
+]
+
+DataSourceField: TypeAlias = Literal["description", "id", "namespace", "title", "visibility"]
+
+EventField: TypeAlias = Literal["datetime", "event_properties", "id", "timestamp", "uuid"]
+
+FlowActionField: TypeAlias = Literal[
+    "created",
+    "definition",
+    "definition.data",
+    "definition.data.action_output_filter",
+    "definition.data.action_output_filter.condition_groups",
+    "definition.data.branches",
+    "definition.data.current_experiment",
+    "definition.data.current_experiment.allocations",
+    "definition.data.current_experiment.automatic_winner_selection_settings",
+    "definition.data.current_experiment.automatic_winner_selection_settings.automatic_end_date",
+    "definition.data.current_experiment.automatic_winner_selection_settings.automatic_end_statistical_certainty",
+    "definition.data.current_experiment.automatic_winner_selection_settings.enabled",
+    "definition.data.current_experiment.id",
+    "definition.data.current_experiment.name",
+    "definition.data.current_experiment.started",
+    "definition.data.current_experiment.variations",
+    "definition.data.current_experiment.winner_metric",
+    "definition.data.delay_until_time",
+    "definition.data.delay_until_weekdays",
+    "definition.data.experiment_status",
+    "definition.data.list_id",
+    "definition.data.main_action",
+    "definition.data.main_action.data",
+    "definition.data.main_action.data.message",
+    "definition.data.main_action.data.message.action_buttons",
+    "definition.data.main_action.data.message.add_info_link",
+    "definition.data.main_action.data.message.add_opt_out_language",
+    "definition.data.main_action.data.message.add_org_prefix",
+    "definition.data.main_action.data.message.add_tracking_params",
+    "definition.data.main_action.data.message.additional_filters",
+    "definition.data.main_action.data.message.additional_filters.condition_groups",
+    "definition.data.main_action.data.message.android_link",
+    "definition.data.main_action.data.message.badge",
+    "definition.data.main_action.data.message.badge_options",
+    "definition.data.main_action.data.message.badge_options.badge_config",
+    "definition.data.main_action.data.message.badge_options.set_from_property",
+    "definition.data.main_action.data.message.badge_options.value",
+    "definition.data.main_action.data.message.bcc_email",
+    "definition.data.main_action.data.message.body",
+    "definition.data.main_action.data.message.cc_email",
+    "definition.data.main_action.data.message.conversion_metric_id",
+    "definition.data.main_action.data.message.custom_tracking_params",
+    "definition.data.main_action.data.message.dynamic_image",
+    "definition.data.main_action.data.message.from_email",
+    "definition.data.main_action.data.message.from_label",
+    "definition.data.main_action.data.message.id",
+    "definition.data.main_action.data.message.image_id",
+    "definition.data.main_action.data.message.include_contact_card",
+    "definition.data.main_action.data.message.ios_link",
+    "definition.data.main_action.data.message.kv_pairs",
+    "definition.data.main_action.data.message.message_hierarchy",
+    "definition.data.main_action.data.message.name",
+    "definition.data.main_action.data.message.on_open",
+    "definition.data.main_action.data.message.preview_text",
+    "definition.data.main_action.data.message.push_type",
+    "definition.data.main_action.data.message.reply_to_email",
+    "definition.data.main_action.data.message.shorten_links",
+    "definition.data.main_action.data.message.smart_sending_enabled",
+    "definition.data.main_action.data.message.sms_quiet_hours_enabled",
+    "definition.data.main_action.data.message.sound",
+    "definition.data.main_action.data.message.subject_line",
+    "definition.data.main_action.data.message.template_id",
+    "definition.data.main_action.data.message.title",
+    "definition.data.main_action.data.message.transactional",
+    "definition.data.main_action.data.message.vendor_id",
+    "definition.data.main_action.data.message.video_asset_id",
+    "definition.data.main_action.data.message.web_url",
+    "definition.data.main_action.data.status",
+    "definition.data.main_action.id",
+    "definition.data.main_action.links",
+    "definition.data.main_action.links.next",
+    "definition.data.main_action.temporary_id",
+    "definition.data.main_action.type",
+    "definition.data.message",
+    "definition.data.message.action_buttons",
+    "definition.data.message.add_info_link",
+    "definition.data.message.add_opt_out_language",
+    "definition.data.message.add_org_prefix",
+    "definition.data.message.add_tracking_params",
+    "definition.data.message.additional_filters",
+    "definition.data.message.additional_filters.condition_groups",
+    "definition.data.message.android_link",
+    "definition.data.message.badge",
+    "definition.data.message.badge_options",
+    "definition.data.message.badge_options.badge_config",
+    "definition.data.message.badge_options.set_from_property",
+    "definition.data.message.badge_options.value",
+    "definition.data.message.bcc_email",
+    "definition.data.message.body",
+    "definition.data.message.cc_email",
+    "definition.data.message.conversion_metric_id",
+    "definition.data.message.custom_tracking_params",
+    "definition.data.message.dynamic_image",
+    "definition.data.message.from_email",
+    "definition.data.message.from_label",
+    "definition.data.message.headers",
+    "definition.data.message.id",
+    "definition.data.message.image_id",
+    "definition.data.message.include_contact_card",
+    "definition.data.message.ios_link",
+    "definition.data.message.kv_pairs",
+    "definition.data.message.message_hierarchy",
+    "definition.data.message.name",
+    "definition.data.message.on_open",
+    "definition.data.message.preview_text",
+    "definition.data.message.push_type",
+    "definition.data.message.reply_to_email",
+    "definition.data.message.shorten_links",
+    "definition.data.message.smart_sending_enabled",
+    "definition.data.message.sms_quiet_hours_enabled",
+    "definition.data.message.sound",
+    "definition.data.message.subject_line",
+    "definition.data.message.template_id",
+    "definition.data.message.title",
+    "definition.data.message.to_emails",
+    "definition.data.message.transactional",
+    "definition.data.message.url",
+    "definition.data.message.vendor_id",
+    "definition.data.message.video_asset_id",
+    "definition.data.message.web_url",
+    "definition.data.name",
+    "definition.data.on_execution",
+    "definition.data.profile_filter",
+    "definition.data.profile_filter.condition_groups",
+    "definition.data.profile_operations",
+    "definition.data.secondary_value",
+    "definition.data.service_configuration",
+    "definition.data.service_configuration.event_key",
+    "definition.data.service_configuration.event_payload",
+    "definition.data.service_configuration.report_id",
+    "definition.data.service_configuration.service_method_type",
+    "definition.data.service_configuration.tracking_company_id",
+    "definition.data.status",
+    "definition.data.target_days",
+    "definition.data.target_time",
+    "definition.data.timezone",
+    "definition.data.trigger_filter",
+    "definition.data.trigger_filter.condition_groups",
+    "definition.data.trigger_id",
+    "definition.data.trigger_subtype",
+    "definition.data.trigger_type",
+    "definition.data.unit",
+    "definition.data.value",
+    "definition.id",
+    "definition.links",
+    "definition.links.next",
+    "definition.links.next_if_false",
+    "definition.links.next_if_true",
+    "definition.temporary_id",
+    "definition.type",
+    "id",
+    "updated",
+]
+
+FlowMessageField: TypeAlias = Literal[
+    "channel",
+    "created",
+    "definition",
+    "definition.action_buttons",
+    "definition.add_info_link",
+    "definition.add_opt_out_language",
+    "definition.add_org_prefix",
+    "definition.add_tracking_params",
+    "definition.additional_filters",
+    "definition.additional_filters.condition_groups",
+    "definition.android_link",
+    "definition.badge",
+    "definition.badge_options",
+    "definition.badge_options.badge_config",
+    "definition.badge_options.set_from_property",
+    "definition.badge_options.value",
+    "definition.bcc_email",
+    "definition.body",
+    "definition.cc_email",
+    "definition.conversion_metric_id",
+    "definition.custom_tracking_params",
+    "definition.dynamic_image",
+    "definition.from_email",
+    "definition.from_label",
+    "definition.headers",
+    "definition.id",
+    "definition.image_id",
+    "definition.include_contact_card",
+    "definition.ios_link",
+    "definition.kv_pairs",
+    "definition.message_hierarchy",
+    "definition.name",
+    "definition.on_open",
+    "definition.preview_text",
+    "definition.push_type",
+    "definition.reply_to_email",
+    "definition.shorten_links",
+    "definition.smart_sending_enabled",
+    "definition.sms_quiet_hours_enabled",
+    "definition.sound",
+    "definition.subject_line",
+    "definition.template_id",
+    "definition.title",
+    "definition.to_emails",
+    "definition.transactional",
+    "definition.url",
+    "definition.vendor_id",
+    "definition.video_asset_id",
+    "definition.web_url",
+    "id",
+    "updated",
+]
+
+FlowSeriesReportField: TypeAlias = Literal["date_times", "id", "results"]
+
+FlowValuesReportField: TypeAlias = Literal["id", "results"]
+
+FlowField: TypeAlias = Literal[
+    "archived",
+    "created",
+    "definition",
+    "definition.actions",
+    "definition.entry_action_id",
+    "definition.profile_filter",
+    "definition.profile_filter.condition_groups",
+    "definition.reentry_criteria",
+    "definition.reentry_criteria.duration",
+    "definition.reentry_criteria.unit",
+    "definition.triggers",
+    "id",
+    "name",
+    "status",
+    "trigger_type",
+    "updated",
+]
+
+FormSeriesReportField: TypeAlias = Literal["date_times", "id", "results"]
+
+FormValuesReportField: TypeAlias = Literal["id", "results"]
+
+FormVersionField: TypeAlias = Literal[
+    "ab_test",
+    "ab_test.variation_name",
+    "created_at",
+    "form_type",
+    "id",
+    "status",
+    "updated_at",
+    "variation_name",
+]
+
+FormField: TypeAlias = Literal[
+    "ab_test",
+    "created_at",
+    "definition",
+    "definition.versions",
+    "id",
+    "name",
+    "status",
+    "updated_at",
+]
+
+GeofenceField: TypeAlias = Literal["id", "latitude", "longitude", "radius"]
+
+ImageField: TypeAlias = Literal["format", "hidden", "id", "image_url", "name", "size", "updated_at"]
+
+ImportErrorField: TypeAlias = Literal[
+    "code", "detail", "id", "original_payload", "source", "source.pointer", "title"
+]
+
+IpAllowlistField: TypeAlias = Literal["created", "id", "prefixes", "sync_token"]
+
+ListField: TypeAlias = Literal[
+    "created", "id", "name", "opt_in_process", "profile_count", "updated"
+]
+
+MappedMetricField: TypeAlias = Literal["id", "updated"]
+
+MetricAggregateField: TypeAlias = Literal["data", "dates", "id"]
+
+MetricPropertyField: TypeAlias = Literal[
+    "id", "inferred_type", "label", "property", "sample_values"
+]
+
+MetricField: TypeAlias = Literal["created", "id", "integration", "name", "updated"]
+
+ObjectIngestionLogField: TypeAlias = Literal[
+    "errors", "event_type", "id", "status", "summary", "timestamp"
+]
+
+ObjectRecordField: TypeAlias = Literal["id", "record_properties"]
+
+ObjectSchemaField: TypeAlias = Literal[
+    "description",
+    "id",
+    "meta",
+    "meta.description",
+    "meta.name",
+    "meta.relationship_id",
+    "properties",
+    "published_at",
+    "required",
+    "status",
+    "title",
+    "visibility",
+]
+
+ObjectTypeField: TypeAlias = Literal[
+    "created_at",
+    "description",
+    "id",
+    "meta",
+    "meta.description",
+    "meta.name",
+    "meta.relationship_id",
+    "namespace",
+    "status",
+    "title",
+    "updated_at",
+]
+
+ProfileBulkImportJobField: TypeAlias = Literal[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "expires_at",
+    "failed_count",
+    "id",
+    "started_at",
+    "status",
+    "total_count",
+]
+
+ProfileObjectSchemaField: TypeAlias = Literal[
+    "id", "meta", "meta.description", "meta.name", "meta.relationship_id"
+]
+
+ProfileObjectTypeField: TypeAlias = Literal[
+    "id", "meta", "meta.description", "meta.name", "meta.relationship_id"
+]
+
+ProfileSuppressionBulkCreateJobField: TypeAlias = Literal[
+    "completed_at", "completed_count", "created_at", "id", "skipped_count", "status", "total_count"
+]
+
+ProfileSuppressionBulkDeleteJobField: TypeAlias = Literal[
+    "completed_at", "completed_count", "created_at", "id", "skipped_count", "status", "total_count"
+]
+
+ProfileField: TypeAlias = Literal[
+    "created",
+    "email",
+    "external_id",
+    "first_name",
+    "id",
+    "image",
+    "joined_group_at",
+    "last_event_date",
+    "last_name",
+    "locale",
+    "location",
+    "location.address1",
+    "location.address2",
+    "location.city",
+    "location.country",
+    "location.ip",
+    "location.latitude",
+    "location.longitude",
+    "location.region",
+    "location.timezone",
+    "location.zip",
+    "organization",
+    "phone_number",
+    "predictive_analytics",
+    "predictive_analytics.average_days_between_orders",
+    "predictive_analytics.average_order_value",
+    "predictive_analytics.churn_probability",
+    "predictive_analytics.expected_date_of_next_order",
+    "predictive_analytics.historic_clv",
+    "predictive_analytics.historic_number_of_orders",
+    "predictive_analytics.predicted_clv",
+    "predictive_analytics.predicted_number_of_orders",
+    "predictive_analytics.ranked_channel_affinity",
+    "predictive_analytics.total_clv",
+    "properties",
+    "subscriptions",
+    "subscriptions.email",
+    "subscriptions.email.marketing",
+    "subscriptions.email.marketing.can_receive_email_marketing",
+    "subscriptions.email.marketing.consent",
+    "subscriptions.email.marketing.consent_timestamp",
+    "subscriptions.email.marketing.custom_method_detail",
+    "subscriptions.email.marketing.double_optin",
+    "subscriptions.email.marketing.last_updated",
+    "subscriptions.email.marketing.list_suppressions",
+    "subscriptions.email.marketing.method",
+    "subscriptions.email.marketing.method_detail",
+    "subscriptions.email.marketing.suppression",
+    "subscriptions.email.open_tracking",
+    "subscriptions.email.open_tracking.can_receive",
+    "subscriptions.email.open_tracking.consent",
+    "subscriptions.email.open_tracking.consent_timestamp",
+    "subscriptions.email.open_tracking.created_timestamp",
+    "subscriptions.email.open_tracking.last_updated",
+    "subscriptions.email.open_tracking.metadata",
+    "subscriptions.email.open_tracking.valid_until",
+    "subscriptions.mobile_push",
+    "subscriptions.mobile_push.marketing",
+    "subscriptions.mobile_push.marketing.can_receive_push_marketing",
+    "subscriptions.mobile_push.marketing.consent",
+    "subscriptions.mobile_push.marketing.consent_timestamp",
+    "subscriptions.sms",
+    "subscriptions.sms.marketing",
+    "subscriptions.sms.marketing.can_receive_sms_marketing",
+    "subscriptions.sms.marketing.consent",
+    "subscriptions.sms.marketing.consent_timestamp",
+    "subscriptions.sms.marketing.last_updated",
+    "subscriptions.sms.marketing.method",
+    "subscriptions.sms.marketing.method_detail",
+    "subscriptions.sms.transactional",
+    "subscriptions.sms.transactional.can_receive_sms_transactional",
+    "subscriptions.sms.transactional.consent",
+    "subscriptions.sms.transactional.consent_timestamp",
+    "subscriptions.sms.transactional.last_updated",
+    "subscriptions.sms.transactional.method",
+    "subscriptions.sms.transactional.method_detail",
+    "subscriptions.whatsapp",
+    "subscriptions.whatsapp.conversational",
+    "subscriptions.whatsapp.conversational.can_receive",
+    "subscriptions.whatsapp.conversational.consent",
+    "subscriptions.whatsapp.conversational.consent_timestamp",
+    "subscriptions.whatsapp.conversational.created_timestamp",
+    "subscriptions.whatsapp.conversational.last_updated",
+    "subscriptions.whatsapp.conversational.metadata",
+    "subscriptions.whatsapp.conversational.phone_number",
+    "subscriptions.whatsapp.conversational.valid_until",
+    "subscriptions.whatsapp.marketing",
+    "subscriptions.whatsapp.marketing.can_receive",
+    "subscriptions.whatsapp.marketing.consent",
+    "subscriptions.whatsapp.marketing.consent_timestamp",
+    "subscriptions.whatsapp.marketing.created_timestamp",
+    "subscriptions.whatsapp.marketing.last_updated",
+    "subscriptions.whatsapp.marketing.metadata",
+    "subscriptions.whatsapp.marketing.phone_number",
+    "subscriptions.whatsapp.marketing.valid_until",
+    "subscriptions.whatsapp.transactional",
+    "subscriptions.whatsapp.transactional.can_receive",
+    "subscriptions.whatsapp.transactional.consent",
+    "subscriptions.whatsapp.transactional.consent_timestamp",
+    "subscriptions.whatsapp.transactional.created_timestamp",
+    "subscriptions.whatsapp.transactional.last_updated",
+    "subscriptions.whatsapp.transactional.metadata",
+    "subscriptions.whatsapp.transactional.phone_number",
+    "subscriptions.whatsapp.transactional.valid_until",
+    "title",
+    "updated",
+]
+
+PushTokenField: TypeAlias = Literal[
+    "background",
+    "created",
+    "enablement_status",
+    "id",
+    "metadata",
+    "metadata.app_build",
+    "metadata.app_id",
+    "metadata.app_name",
+    "metadata.app_version",
+    "metadata.device_id",
+    "metadata.device_model",
+    "metadata.environment",
+    "metadata.klaviyo_sdk",
+    "metadata.manufacturer",
+    "metadata.os_name",
+    "metadata.os_version",
+    "metadata.sdk_version",
+    "platform",
+    "recorded_date",
+    "token",
+    "vendor",
+]
+
+ReviewValuesReportField: TypeAlias = Literal["id", "results"]
+
+ReviewField: TypeAlias = Literal[
+    "author",
+    "content",
+    "created",
+    "email",
+    "id",
+    "images",
+    "product",
+    "product.external_id",
+    "product.image_url",
+    "product.name",
+    "product.url",
+    "public_reply",
+    "public_reply.author",
+    "public_reply.content",
+    "public_reply.updated",
+    "rating",
+    "review_type",
+    "smart_quote",
+    "status",
+    "status.rejection_reason",
+    "status.rejection_reason.reason",
+    "status.rejection_reason.status_explanation",
+    "status.value",
+    "title",
+    "updated",
+    "verified",
+]
+
+SegmentSeriesReportField: TypeAlias = Literal["date_times", "id", "results"]
+
+SegmentValuesReportField: TypeAlias = Literal["id", "results"]
+
+SegmentField: TypeAlias = Literal[
+    "created",
+    "definition",
+    "definition.condition_groups",
+    "id",
+    "is_active",
+    "is_processing",
+    "is_starred",
+    "name",
+    "profile_count",
+    "updated",
+]
+
+SourceMappingField: TypeAlias = Literal["id", "property_mappings", "relationship_mappings"]
+
+TagGroupField: TypeAlias = Literal["default", "exclusive", "id", "name"]
+
+TagField: TypeAlias = Literal["id", "name"]
+
+TemplateUniversalContentField: TypeAlias = Literal[
+    "created",
+    "definition",
+    "definition.content_type",
+    "definition.data",
+    "definition.data.content",
+    "definition.data.display_options",
+    "definition.data.display_options.content_repeat",
+    "definition.data.display_options.content_repeat.item_alias",
+    "definition.data.display_options.content_repeat.repeat_for",
+    "definition.data.display_options.show_on",
+    "definition.data.display_options.visible_check",
+    "definition.data.styles",
+    "definition.data.styles.background_color",
+    "definition.data.styles.block_background_color",
+    "definition.data.styles.block_border_color",
+    "definition.data.styles.block_border_style",
+    "definition.data.styles.block_border_width",
+    "definition.data.styles.block_padding_bottom",
+    "definition.data.styles.block_padding_left",
+    "definition.data.styles.block_padding_right",
+    "definition.data.styles.block_padding_top",
+    "definition.data.styles.color",
+    "definition.data.styles.extra_css_class",
+    "definition.data.styles.font_family",
+    "definition.data.styles.font_size",
+    "definition.data.styles.font_style",
+    "definition.data.styles.font_weight",
+    "definition.data.styles.inner_padding_bottom",
+    "definition.data.styles.inner_padding_left",
+    "definition.data.styles.inner_padding_right",
+    "definition.data.styles.inner_padding_top",
+    "definition.data.styles.letter_spacing",
+    "definition.data.styles.line_height",
+    "definition.data.styles.mobile_stretch_content",
+    "definition.data.styles.text_align",
+    "definition.data.styles.text_decoration",
+    "definition.data.styles.text_table_layout",
+    "definition.type",
+    "id",
+    "name",
+    "screenshot_status",
+    "screenshot_url",
+    "updated",
+]
+
+TemplateField: TypeAlias = Literal[
+    "amp",
+    "created",
+    "definition",
+    "definition.body",
+    "definition.body.id",
+    "definition.body.properties",
+    "definition.body.properties.css_class",
+    "definition.body.properties.id",
+    "definition.body.sections",
+    "definition.body.styles",
+    "definition.body.styles.background_color",
+    "definition.body.styles.width",
+    "definition.id",
+    "definition.styles",
+    "definition.template_id",
+    "editor_type",
+    "html",
+    "id",
+    "name",
+    "text",
+    "updated",
+]
+
+TrackingSettingField: TypeAlias = Literal[
+    "auto_add_parameters",
+    "custom_parameters",
+    "id",
+    "utm_campaign",
+    "utm_campaign.campaign",
+    "utm_campaign.campaign.type",
+    "utm_campaign.campaign.value",
+    "utm_campaign.flow",
+    "utm_campaign.flow.type",
+    "utm_campaign.flow.value",
+    "utm_id",
+    "utm_id.campaign",
+    "utm_id.campaign.type",
+    "utm_id.campaign.value",
+    "utm_id.flow",
+    "utm_id.flow.type",
+    "utm_id.flow.value",
+    "utm_medium",
+    "utm_medium.campaign",
+    "utm_medium.campaign.type",
+    "utm_medium.campaign.value",
+    "utm_medium.flow",
+    "utm_medium.flow.type",
+    "utm_medium.flow.value",
+    "utm_source",
+    "utm_source.campaign",
+    "utm_source.campaign.type",
+    "utm_source.campaign.value",
+    "utm_source.flow",
+    "utm_source.flow.type",
+    "utm_source.flow.value",
+    "utm_term",
+    "utm_term.campaign",
+    "utm_term.campaign.type",
+    "utm_term.campaign.value",
+    "utm_term.flow",
+    "utm_term.flow.type",
+    "utm_term.flow.value",
+]
+
+WebFeedField: TypeAlias = Literal[
+    "content_type", "created", "id", "name", "request_method", "status", "updated", "url"
+]
+
+WebhookTopicField: TypeAlias = Literal["id"]
+
+WebhookField: TypeAlias = Literal[
+    "created_at", "description", "enabled", "endpoint_url", "id", "name", "updated_at"
+]
+
+FlowActionInclude: TypeAlias = Literal["flow", "flow-messages"]
+
+FlowActionSort: TypeAlias = Literal[
+    "action_type",
+    "-action_type",
+    "created",
+    "-created",
+    "id",
+    "-id",
+    "status",
+    "-status",
+    "updated",
+    "-updated",
+]
+
+FlowMessageInclude: TypeAlias = Literal["flow-action", "template"]
+
+FlowMessageSort: TypeAlias = Literal[
+    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
+]
+
+FlowInclude: TypeAlias = Literal["flow-actions", "tags"]
+
+FlowSort: TypeAlias = Literal[
+    "created",
+    "-created",
+    "id",
+    "-id",
+    "name",
+    "-name",
+    "status",
+    "-status",
+    "trigger_type",
+    "-trigger_type",
+    "updated",
+    "-updated",
+]
+
+FormVersionInclude: TypeAlias = Literal["form"]
+
+FormVersionSort: TypeAlias = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+FormSort: TypeAlias = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+ImageSort: TypeAlias = Literal[
+    "format", "-format", "id", "-id", "name", "-name", "size", "-size", "updated_at", "-updated_at"
+]
+
+ListInclude: TypeAlias = Literal["flow-triggers", "tags"]
+
+ListSort: TypeAlias = Literal[
+    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
+]
+
+MappedMetricId: TypeAlias = Literal[
+    "added_to_cart",
+    "cancelled_sales",
+    "ordered_product",
+    "refunded_sales",
+    "revenue",
+    "started_checkout",
+    "viewed_product",
+]
+
+MappedMetricInclude: TypeAlias = Literal["custom-metric", "metric"]
+
+MetricPropertyInclude: TypeAlias = Literal["metric"]
+
+MetricId: TypeAlias = Literal[
+    "added_to_cart",
+    "cancelled_sales",
+    "ordered_product",
+    "refunded_sales",
+    "revenue",
+    "started_checkout",
+    "viewed_product",
+]
+
+MetricInclude: TypeAlias = Literal["flow-triggers"]
+
+ObjectIngestionLogInclude: TypeAlias = Literal["object-record", "object-type"]
+
+ObjectSchemaInclude: TypeAlias = Literal[
+    "object-schemas", "profile-object-schemas", "source-mapping"
+]
+
+ObjectTypeInclude: TypeAlias = Literal[
+    "current-schema", "draft-schema", "object-types", "profile-object-types", "schema-versions"
+]
+
+ProfileBulkImportJobInclude: TypeAlias = Literal["lists"]
+
+ProfileBulkImportJobSort: TypeAlias = Literal["created_at", "-created_at"]
+
+ProfileSuppressionBulkCreateJobSort: TypeAlias = Literal["created", "-created"]
+
+ProfileSuppressionBulkDeleteJobSort: TypeAlias = Literal["created", "-created"]
+
+ProfileInclude: TypeAlias = Literal["conversations", "lists", "push-tokens", "segments"]
+
+ProfileSort: TypeAlias = Literal[
+    "created",
+    "-created",
+    "email",
+    "-email",
+    "id",
+    "-id",
+    "subscriptions.email.marketing.list_suppressions.timestamp",
+    "-subscriptions.email.marketing.list_suppressions.timestamp",
+    "subscriptions.email.marketing.suppression.timestamp",
+    "-subscriptions.email.marketing.suppression.timestamp",
+    "updated",
+    "-updated",
+    "joined_group_at",
+    "-joined_group_at",
+]
+
+PushTokenInclude: TypeAlias = Literal["profile"]
+
+ReviewValuesReportGroupBy: TypeAlias = Literal["company_id", "product_id"]
+
+ReviewValuesReportTimeframe: TypeAlias = Literal[
+    "all_time", "last_30_days", "last_365_days", "last_90_days"
+]
+
+ReviewInclude: TypeAlias = Literal["events"]
+
+ReviewSort: TypeAlias = Literal["created", "-created", "rating", "-rating", "updated", "-updated"]
+
+SegmentInclude: TypeAlias = Literal["flow-triggers", "tags"]
+
+SegmentSort: TypeAlias = Literal[
+    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
+]
+
+TagGroupSort: TypeAlias = Literal["id", "-id", "name", "-name"]
+
+TagInclude: TypeAlias = Literal["tag-group"]
+
+TagSort: TypeAlias = Literal["id", "-id", "name", "-name"]
+
+TemplateUniversalContentSort: TypeAlias = Literal[
+    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
+]
+
+TemplateSort: TypeAlias = Literal[
+    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
+]
+
+WebFeedSort: TypeAlias = Literal["created", "-created", "name", "-name", "updated", "-updated"]
+
+WebhookInclude: TypeAlias = Literal["webhook-topics"]
+
+MetricAggregateQueryResourceObjectAttributesByItem: TypeAlias = Literal[
+    "$attributed_channel",
+    "$attributed_flow",
+    "$attributed_message",
+    "$attributed_variation",
+    "$campaign_channel",
+    "$flow",
+    "$flow_channel",
+    "$message",
+    "$message_send_cohort",
+    "$usage_amount",
+    "$value_currency",
+    "$variation",
+    "$variation_send_cohort",
+    "Bot Click",
+    "Bounce Type",
+    "Campaign Name",
+    "Client Canonical",
+    "Client Name",
+    "Client Type",
+    "Email Domain",
+    "Failure Source",
+    "Failure Type",
+    "From Number",
+    "From Phone Region",
+    "Inbox Provider",
+    "List",
+    "Message Format",
+    "Message Name",
+    "Message Type",
+    "Method",
+    "Segment Count",
+    "Subject",
+    "To Number",
+    "To Phone Region",
+    "URL",
+    "form_id",
+]
+
+MetricAggregateQueryResourceObjectAttributesSort: TypeAlias = Literal[
+    "$attributed_channel",
+    "-$attributed_channel",
+    "$attributed_flow",
+    "-$attributed_flow",
+    "$attributed_message",
+    "-$attributed_message",
+    "$attributed_variation",
+    "-$attributed_variation",
+    "$campaign_channel",
+    "-$campaign_channel",
+    "$flow",
+    "-$flow",
+    "$flow_channel",
+    "-$flow_channel",
+    "$message",
+    "-$message",
+    "$message_send_cohort",
+    "-$message_send_cohort",
+    "$usage_amount",
+    "-$usage_amount",
+    "$value_currency",
+    "-$value_currency",
+    "$variation",
+    "-$variation",
+    "$variation_send_cohort",
+    "-$variation_send_cohort",
+    "Bot Click",
+    "-Bot Click",
+    "Bounce Type",
+    "-Bounce Type",
+    "Campaign Name",
+    "-Campaign Name",
+    "Client Canonical",
+    "-Client Canonical",
+    "Client Name",
+    "-Client Name",
+    "Client Type",
+    "-Client Type",
+    "Email Domain",
+    "-Email Domain",
+    "Failure Source",
+    "-Failure Source",
+    "Failure Type",
+    "-Failure Type",
+    "From Number",
+    "-From Number",
+    "From Phone Region",
+    "-From Phone Region",
+    "Inbox Provider",
+    "-Inbox Provider",
+    "List",
+    "-List",
+    "Message Format",
+    "-Message Format",
+    "Message Name",
+    "-Message Name",
+    "Message Type",
+    "-Message Type",
+    "Method",
+    "-Method",
+    "Segment Count",
+    "-Segment Count",
+    "Subject",
+    "-Subject",
+    "To Number",
+    "-To Number",
+    "To Phone Region",
+    "-To Phone Region",
+    "URL",
+    "-URL",
+    "count",
+    "-count",
+    "form_id",
+    "-form_id",
+    "sum_value",
+    "-sum_value",
+    "unique",
+    "-unique",
+]
+
+RowStylesColumnLayout: TypeAlias = Literal[
+    "1-column-full-width",
+    "2-columns-25%-75%",
+    "2-columns-33%-67%",
+    "2-columns-67%-33%",
+    "2-columns-75%-25%",
+    "2-columns-equal-width",
+    "3-columns-25%-25%-50%",
+    "3-columns-25%-50%-25%",
+    "3-columns-50%-25%-25%",
+    "3-columns-equal-width",
+    "4-columns-equal-width",
+]
+
+LocationPropertiesDenyListItemOption2: TypeAlias = Literal[
+    "AD",
+    "AE",
+    "AF",
+    "AG",
+    "AI",
+    "AL",
+    "AM",
+    "AN",
+    "AO",
+    "AQ",
+    "AR",
+    "AS",
+    "AT",
+    "AU",
+    "AW",
+    "AX",
+    "AZ",
+    "BA",
+    "BB",
+    "BD",
+    "BE",
+    "BF",
+    "BG",
+    "BH",
+    "BI",
+    "BJ",
+    "BM",
+    "BN",
+    "BO",
+    "BR",
+    "BS",
+    "BT",
+    "BV",
+    "BW",
+    "BY",
+    "BZ",
+    "CA",
+    "CC",
+    "CD",
+    "CF",
+    "CG",
+    "CH",
+    "CI",
+    "CK",
+    "CL",
+    "CM",
+    "CN",
+    "CO",
+    "CR",
+    "CU",
+    "CV",
+    "CX",
+    "CY",
+    "CZ",
+    "DE",
+    "DJ",
+    "DK",
+    "DM",
+    "DO",
+    "DZ",
+    "EC",
+    "EE",
+    "EG",
+    "EH",
+    "ER",
+    "ES",
+    "ET",
+    "FI",
+    "FJ",
+    "FK",
+    "FM",
+    "FO",
+    "FR",
+    "GA",
+    "GB",
+    "GD",
+    "GE",
+    "GF",
+    "GG",
+    "GH",
+    "GI",
+    "GL",
+    "GM",
+    "GN",
+    "GP",
+    "GQ",
+    "GR",
+    "GS",
+    "GT",
+    "GU",
+    "GW",
+    "GY",
+    "HK",
+    "HM",
+    "HN",
+    "HR",
+    "HT",
+    "HU",
+    "ID",
+    "IE",
+    "IL",
+    "IM",
+    "IN",
+    "IO",
+    "IQ",
+    "IR",
+    "IS",
+    "IT",
+    "JE",
+    "JM",
+    "JO",
+    "JP",
+    "KE",
+    "KG",
+    "KH",
+    "KI",
+    "KM",
+    "KN",
+    "KP",
+    "KR",
+    "KW",
+    "KY",
+    "KZ",
+    "LA",
+    "LB",
+    "LC",
+    "LI",
+    "LK",
+    "LR",
+    "LS",
+    "LT",
+    "LU",
+    "LV",
+    "LY",
+    "MA",
+    "MC",
+    "MD",
+    "ME",
+    "MG",
+    "MH",
+    "MK",
+    "ML",
+    "MM",
+    "MN",
+    "MO",
+    "MP",
+    "MQ",
+    "MR",
+    "MS",
+    "MT",
+    "MU",
+    "MV",
+    "MW",
+    "MX",
+    "MY",
+    "MZ",
+    "NA",
+    "NC",
+    "NE",
+    "NF",
+    "NG",
+    "NI",
+    "NL",
+    "NO",
+    "NP",
+    "NR",
+    "NU",
+    "NZ",
+    "OM",
+    "PA",
+    "PE",
+    "PF",
+    "PG",
+    "PH",
+    "PK",
+    "PL",
+    "PM",
+    "PN",
+    "PR",
+    "PS",
+    "PT",
+    "PW",
+    "PY",
+    "QA",
+    "RE",
+    "RO",
+    "RS",
+    "RU",
+    "RW",
+    "SA",
+    "SB",
+    "SC",
+    "SD",
+    "SE",
+    "SG",
+    "SH",
+    "SI",
+    "SJ",
+    "SK",
+    "SL",
+    "SM",
+    "SN",
+    "SO",
+    "SR",
+    "ST",
+    "SV",
+    "SY",
+    "SZ",
+    "TC",
+    "TD",
+    "TF",
+    "TG",
+    "TH",
+    "TJ",
+    "TK",
+    "TL",
+    "TM",
+    "TN",
+    "TO",
+    "TR",
+    "TT",
+    "TV",
+    "TW",
+    "TZ",
+    "UA",
+    "UG",
+    "UM",
+    "US",
+    "UY",
+    "UZ",
+    "VA",
+    "VC",
+    "VE",
+    "VG",
+    "VI",
+    "VN",
+    "VU",
+    "WF",
+    "WS",
+    "YE",
+    "YT",
+    "ZA",
+    "ZM",
+    "ZW",
+]
+
+LocationPropertiesAllowListItemOption2: TypeAlias = "LocationPropertiesDenyListItemOption2"
+
+ImageAssetOrigin: TypeAlias = Literal[
+    "ADOPTION_SMS_FORM_FROM_EMAIL_FORM",
+    "ADOPTION_SMS_MULTI_STEP_FORM_FROM_EMAIL_FORM",
+    "AI",
+    "API",
+    "APPLICATION",
+    "CLONED",
+    "COMPOSER",
+    "COMPOSER_AI_EDITED",
+    "COMPOSER_AI_GENERATED",
+    "COMPOSER_USED_IN_KLAVIYO_OBJECT",
+    "COMPOSER_USER_UPLOADED",
+    "COMPOSER_WEB_SCRAPED",
+    "INTEGRATION",
+    "KLAVIYO",
+    "LIBRARY",
+    "MARKETING_AGENT",
+    "SOCIAL_INSTAGRAM",
+    "SOCIAL_INSTAGRAM_OVERLAID",
+    "UI",
+    "WEB_SCRAPE",
+]
+
+PostCouponCodeResponseDataAttributesStatus: TypeAlias = Literal[
+    "ASSIGNED_TO_PROFILE", "DELETING", "PROCESSING", "UNASSIGNED", "USED", "VERSION_NOT_ACTIVE"
+]
+
+PatchCouponCodeResponseDataAttributesStatus: TypeAlias = (
+    "PostCouponCodeResponseDataAttributesStatus"
+)
+
+CouponCodeResponseObjectResourceAttributesStatus: TypeAlias = (
+    "PostCouponCodeResponseDataAttributesStatus"
+)
+
+CouponCodeUpdateQueryResourceObjectAttributesStatus: TypeAlias = (
+    "PostCouponCodeResponseDataAttributesStatus"
+)
+
+AgeGatePropertiesSmsCountryCode: TypeAlias = Literal[
+    "AT", "AU", "CH", "DE", "ES", "FR", "GB", "IE", "IT", "PT", "US"
+]
+
+PushTokenEntryEnablementStatus: TypeAlias = Literal[
+    "AUTHORIZED", "DENIED", "NOT_DETERMINED", "PROVISIONAL", "UNAUTHORIZED"
+]
+
+PushTokenResponseObjectResourceAttributesEnablementStatus: TypeAlias = (
+    "PushTokenEntryEnablementStatus"
+)
+
+PushTokenCreateQueryResourceObjectAttributesEnablementStatus: TypeAlias = (
+    "PushTokenEntryEnablementStatus"
+)
+
+PatchFlowResponseDataAttributesTriggerType: TypeAlias = Literal[
+    "Added to List", "Date Based", "Low Inventory", "Metric", "Price Drop", "Unconfigured"
+]
+
+PostFlowV2ResponseDataAttributesTriggerType: TypeAlias = (
+    "PatchFlowResponseDataAttributesTriggerType"
+)
+
+FlowResponseObjectResourceAttributesTriggerType: TypeAlias = (
+    "PatchFlowResponseDataAttributesTriggerType"
+)
+
+FlowV2ResponseObjectResourceAttributesTriggerType: TypeAlias = (
+    "PatchFlowResponseDataAttributesTriggerType"
+)
+
+GetFlowV2ResponseCompoundDocumentDataAttributesTriggerType: TypeAlias = (
+    "PatchFlowResponseDataAttributesTriggerType"
+)
+
+PostCampaignResponseDataAttributesStatus: TypeAlias = Literal[
+    "Adding Recipients",
+    "Cancelled",
+    "Cancelled: Account Disabled",
+    "Cancelled: Billing Limit",
+    "Cancelled: Internal Error",
+    "Cancelled: Misconfigured",
+    "Cancelled: No Recipients",
+    "Cancelled: Smart Sending",
+    "Draft",
+    "Preparing to schedule",
+    "Preparing to send",
+    "Queued without Recipients",
+    "Scheduled",
+    "Sending",
+    "Sending Segments",
+    "Sent",
+    "Unknown",
+    "Variations Sent",
+]
+
+PatchCampaignResponseDataAttributesStatus: TypeAlias = "PostCampaignResponseDataAttributesStatus"
+
+CampaignResponseObjectResourceAttributesStatus: TypeAlias = (
+    "PostCampaignResponseDataAttributesStatus"
+)
 
 FixedTimerConfigurationTimezone: TypeAlias = Literal[
     "Africa/Abidjan",
@@ -1219,17 +2779,7 @@ FixedTimerConfigurationTimezone: TypeAlias = Literal[
     "Zulu",
 ]
 
-CustomHTMLStyles: TypeAlias = dict[str, Any]
-
-SegmentsProfileMetricFunnelConditionCompletionWindowSeconds: TypeAlias = Literal[
-    "DAYS_1", "DAYS_180", "DAYS_3", "DAYS_30", "DAYS_5", "DAYS_90", "HOURS_1", "WEEKS_1", "YEARS_1"
-]
-
-ConversationEnum: TypeAlias = Literal["conversation"]
-
-ConversationMessageEnum: TypeAlias = Literal["conversation-message"]
-
-CountdownDelayActionDataTimezone: TypeAlias = Literal[
+TimeDelayActionDataTimezone: TypeAlias = Literal[
     "Africa/Abidjan",
     "Africa/Accra",
     "Africa/Addis_Ababa",
@@ -1666,320 +3216,208 @@ CountdownDelayActionDataTimezone: TypeAlias = Literal[
     "profile",
 ]
 
-CountdownDelayActionDataDelayUntilWeekdaysItem: TypeAlias = Literal[
-    "friday", "monday", "saturday", "sunday", "thursday", "tuesday", "wednesday"
+TargetDateActionDataTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+
+CustomObjectDateTriggerTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+
+CountdownDelayActionDataTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+
+ProfilePropertyDateTriggerTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+
+TextStyleV0FontFamilyOption1: TypeAlias = Literal[
+    "Arial Black,Arial",
+    "Arial, 'Helvetica Neue', Helvetica, sans-serif",
+    "Century Gothic,AppleGothic,Arial",
+    "Comic Sans MS,Comic Sans,cursive",
+    "Courier",
+    "Courier New",
+    "Geneva,Arial",
+    "Georgia",
+    "Helvetica,Arial",
+    "Lucida Grande,Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
+    "Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
+    "Lucida,Lucida Sans Unicode,Lucida Sans,Geneva,Verdana,sans-serif",
+    "MS Serif,Georgia",
+    "New York,Georgia",
+    "Palatino Linotype,Palatino,Georgia",
+    "Palatino,Georgia",
+    "Tahoma,sans-serif",
+    "Times New Roman",
+    "Trebuchet MS",
+    "Verdana",
 ]
 
-CouponCodeBulkCreateJobEnum: TypeAlias = Literal["coupon-code-bulk-create-job"]
+RichTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
 
-CouponCodeEnum: TypeAlias = Literal["coupon-code"]
+SMSDisclosureTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
 
-CouponEnum: TypeAlias = Literal["coupon"]
+SMSDisclosureLinkTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
 
-CouponCodeResponseObjectResourceAttributesStatus: TypeAlias = Literal[
-    "ASSIGNED_TO_PROFILE", "DELETING", "PROCESSING", "UNASSIGNED", "USED", "VERSION_NOT_ACTIVE"
+BackInStockDynamicButtonTextStylesFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
+
+RCSSuggestionOpenMode: TypeAlias = Literal[
+    "BROWSER", "WEBVIEW_FULL", "WEBVIEW_HALF", "WEBVIEW_TALL"
 ]
 
-TriggerBaseProperties: TypeAlias = dict[str, Any]
-
-ListRegexOperatorListContainsFilterOperator: TypeAlias = Literal[
-    "contains-ends-with",
-    "contains-starts-with",
-    "not-contains-ends-with",
-    "not-contains-starts-with",
-]
-
-CustomMetricEnum: TypeAlias = Literal["custom-metric"]
-
-FlowTrackingSettingDynamicParamValue: TypeAlias = Literal[
-    "email_subject",
-    "flow_id",
-    "flow_name",
-    "link_alt_text",
-    "message_name",
-    "message_name_id",
-    "message_type",
-    "profile_external_id",
-    "profile_id",
-]
-
-DataPrivacyDeletionJobEnum: TypeAlias = Literal["data-privacy-deletion-job"]
-
-DataSourceEnum: TypeAlias = Literal["data-source"]
-
-DataSourceRecordBulkCreateJobEnum: TypeAlias = Literal["data-source-record-bulk-create-job"]
-
-DataSourceRecordEnum: TypeAlias = Literal["data-source-record"]
-
-DataSourceRecordCreateJobEnum: TypeAlias = Literal["data-source-record-create-job"]
-
-DeviceMetadataKlaviyoSdk: TypeAlias = Literal[
-    "android", "flutter", "flutter_community", "react_native", "swift"
+SegmentsProfileMetricFunnelConditionCompletionWindowSeconds: TypeAlias = Literal[
+    "DAYS_1", "DAYS_180", "DAYS_3", "DAYS_30", "DAYS_5", "DAYS_90", "HOURS_1", "WEEKS_1", "YEARS_1"
 ]
 
 EmailMarketingSuppressionReason: TypeAlias = Literal[
     "HARD_BOUNCE", "INVALID_EMAIL", "SPAM_COMPLAINT", "UNSUBSCRIBE", "USER_SUPPRESSED"
 ]
 
-ObjectSchemaEnum: TypeAlias = Literal["object-schema"]
+PatchMappedMetricResponseDataId: TypeAlias = Literal[
+    "added_to_cart",
+    "cancelled_sales",
+    "ordered_product",
+    "refunded_sales",
+    "revenue",
+    "started_checkout",
+    "viewed_product",
+]
 
-SourceMappingEnum: TypeAlias = Literal["source-mapping"]
+MappedMetricResponseObjectResourceId: TypeAlias = "PatchMappedMetricResponseDataId"
+
+MappedMetricPartialUpdateQueryResourceObjectId: TypeAlias = "PatchMappedMetricResponseDataId"
+
+SocialIconSubBlockLinkType: TypeAlias = Literal[
+    "android",
+    "apple",
+    "custom",
+    "discord",
+    "email",
+    "facebook",
+    "google-plus",
+    "instagram",
+    "linkedin",
+    "pinterest",
+    "rss",
+    "snapchat",
+    "threads",
+    "tiktok",
+    "twitch",
+    "twitter",
+    "whatsapp",
+    "x-twitter",
+    "yelp",
+    "youtube",
+]
+
+DeviceMetadataKlaviyoSdk: TypeAlias = Literal[
+    "android", "flutter", "flutter_community", "react_native", "swift"
+]
+
+PushTokenDeviceMetadataKlaviyoSdk: TypeAlias = "DeviceMetadataKlaviyoSdk"
 
 RelatedIdPathIdentifierType: TypeAlias = Literal[
     "anonymous", "email", "external-id", "klaviyo-id", "phone"
 ]
 
-FormEnum: TypeAlias = Literal["form"]
-
-LocationPropertiesAllowListItemOption1: TypeAlias = Literal[
-    "con_AF", "con_AS", "con_EU", "con_EUP", "con_NA", "con_OC", "con_SA"
+MethodFilterMethod: TypeAlias = Literal[
+    "api",
+    "back_in_stock",
+    "bigcommerce",
+    "bulk_remove",
+    "campaign_monitor",
+    "carrier_deactivation",
+    "checkout",
+    "constant_contact",
+    "exact_target",
+    "facebook",
+    "failed_age_gate",
+    "inbound_message",
+    "integration",
+    "mad_mimi",
+    "magento_two",
+    "mailbox_provider",
+    "manual_add",
+    "manual_import",
+    "manual_remove",
+    "message_blocked",
+    "netsuite",
+    "preference_page",
+    "provided_landline",
+    "provided_no_age",
+    "sftp",
+    "shopify",
+    "social_instagram_message",
+    "spam_complaint",
+    "square",
+    "wix",
+    "woocommerce",
 ]
 
-LocationPropertiesAllowListItemOption2: TypeAlias = Literal[
-    "AD",
-    "AE",
-    "AF",
-    "AG",
-    "AI",
-    "AL",
-    "AM",
-    "AN",
-    "AO",
-    "AQ",
-    "AR",
-    "AS",
-    "AT",
-    "AU",
-    "AW",
-    "AX",
-    "AZ",
-    "BA",
-    "BB",
-    "BD",
-    "BE",
-    "BF",
-    "BG",
-    "BH",
-    "BI",
-    "BJ",
-    "BM",
-    "BN",
-    "BO",
-    "BR",
-    "BS",
-    "BT",
-    "BV",
-    "BW",
-    "BY",
-    "BZ",
-    "CA",
-    "CC",
-    "CD",
-    "CF",
-    "CG",
-    "CH",
-    "CI",
-    "CK",
-    "CL",
-    "CM",
-    "CN",
-    "CO",
-    "CR",
-    "CU",
-    "CV",
-    "CX",
-    "CY",
-    "CZ",
-    "DE",
-    "DJ",
-    "DK",
-    "DM",
-    "DO",
-    "DZ",
-    "EC",
-    "EE",
-    "EG",
-    "EH",
-    "ER",
-    "ES",
-    "ET",
-    "FI",
-    "FJ",
-    "FK",
-    "FM",
-    "FO",
-    "FR",
-    "GA",
-    "GB",
-    "GD",
-    "GE",
-    "GF",
-    "GG",
-    "GH",
-    "GI",
-    "GL",
-    "GM",
-    "GN",
-    "GP",
-    "GQ",
-    "GR",
-    "GS",
-    "GT",
-    "GU",
-    "GW",
-    "GY",
-    "HK",
-    "HM",
-    "HN",
-    "HR",
-    "HT",
-    "HU",
-    "ID",
-    "IE",
-    "IL",
-    "IM",
-    "IN",
-    "IO",
-    "IQ",
-    "IR",
-    "IS",
-    "IT",
-    "JE",
-    "JM",
-    "JO",
-    "JP",
-    "KE",
-    "KG",
-    "KH",
-    "KI",
-    "KM",
-    "KN",
-    "KP",
-    "KR",
-    "KW",
-    "KY",
-    "KZ",
-    "LA",
-    "LB",
-    "LC",
-    "LI",
-    "LK",
-    "LR",
-    "LS",
-    "LT",
-    "LU",
-    "LV",
-    "LY",
-    "MA",
-    "MC",
-    "MD",
-    "ME",
-    "MG",
-    "MH",
-    "MK",
-    "ML",
-    "MM",
-    "MN",
-    "MO",
-    "MP",
-    "MQ",
-    "MR",
-    "MS",
-    "MT",
-    "MU",
-    "MV",
-    "MW",
-    "MX",
-    "MY",
-    "MZ",
-    "NA",
-    "NC",
-    "NE",
-    "NF",
-    "NG",
-    "NI",
-    "NL",
-    "NO",
-    "NP",
-    "NR",
-    "NU",
-    "NZ",
-    "OM",
-    "PA",
-    "PE",
-    "PF",
-    "PG",
-    "PH",
-    "PK",
-    "PL",
-    "PM",
-    "PN",
-    "PR",
-    "PS",
-    "PT",
-    "PW",
-    "PY",
-    "QA",
-    "RE",
-    "RO",
-    "RS",
-    "RU",
-    "RW",
-    "SA",
-    "SB",
-    "SC",
-    "SD",
-    "SE",
-    "SG",
-    "SH",
-    "SI",
-    "SJ",
-    "SK",
-    "SL",
-    "SM",
-    "SN",
-    "SO",
-    "SR",
-    "ST",
-    "SV",
-    "SY",
-    "SZ",
-    "TC",
-    "TD",
-    "TF",
-    "TG",
-    "TH",
-    "TJ",
-    "TK",
-    "TL",
-    "TM",
-    "TN",
-    "TO",
-    "TR",
-    "TT",
-    "TV",
-    "TW",
-    "TZ",
-    "UA",
-    "UG",
-    "UM",
-    "US",
-    "UY",
-    "UZ",
-    "VA",
-    "VC",
-    "VE",
-    "VG",
-    "VI",
-    "VN",
-    "VU",
-    "WF",
-    "WS",
-    "YE",
-    "YT",
-    "ZA",
-    "ZM",
-    "ZW",
+UniqueCouponConfigIntegration: TypeAlias = Literal[
+    "api", "magento_two", "prestashop", "shopify", "uploaded", "woocommerce"
+]
+
+ProfilePredictiveAnalyticsNumericConditionDimension: TypeAlias = Literal[
+    "average_days_between_orders",
+    "average_order_value",
+    "churn_probability",
+    "historic_clv",
+    "historic_number_of_orders",
+    "predicted_clv",
+    "predicted_number_of_orders",
+    "total_clv",
+]
+
+FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
+    "average_order_value",
+    "bounce_rate",
+    "bounced",
+    "bounced_or_failed",
+    "bounced_or_failed_rate",
+    "click_rate",
+    "click_to_open_rate",
+    "clicks",
+    "clicks_unique",
+    "conversion_rate",
+    "conversion_uniques",
+    "conversion_value",
+    "conversions",
+    "delivered",
+    "delivery_rate",
+    "failed",
+    "failed_rate",
+    "message_segment_count_sum",
+    "open_rate",
+    "opens",
+    "opens_unique",
+    "recipients",
+    "revenue_per_recipient",
+    "spam_complaint_rate",
+    "spam_complaints",
+    "text_message_credit_usage_amount",
+    "text_message_roi",
+    "text_message_spend",
+    "unsubscribe_rate",
+    "unsubscribe_uniques",
+    "unsubscribes",
+]
+
+FlowValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
+    "FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+)
+
+CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
+    "FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+)
+
+ReviewBlockStylesLayout: TypeAlias = Literal[
+    "big-quotes",
+    "centered-in-quote-bubble",
+    "centered-rating-first",
+    "centered-review-first",
+    "clean",
+    "left-aligned",
+    "message-bubble",
+    "rating-highlight",
+    "right-aligned-with-quotation-icon",
+    "square",
+    "stacked-card",
+    "subtle-background",
 ]
 
 TeaserLocation: TypeAlias = Literal[
@@ -1993,31 +3431,14 @@ TeaserLocation: TypeAlias = Literal[
     "top_right",
 ]
 
-EventBulkCreateEnum: TypeAlias = Literal["event-bulk-create"]
+VersionLocation: TypeAlias = "TeaserLocation"
 
-EventBulkCreateJobEnum: TypeAlias = Literal["event-bulk-create-job"]
-
-FlowActionEnum: TypeAlias = Literal["flow-action"]
-
-TriggerBranchActionDataTriggerType: TypeAlias = Literal[
-    "date", "list", "low-inventory", "metric", "price-drop", "scheduled", "segment"
-]
-
-TriggerBranchActionDataTriggerSubtype: TypeAlias = Literal[
-    "custom-object", "legacy-custom-object", "profile-property", "profile-trait"
-]
-
-FlowResponseObjectResourceAttributesTriggerType: TypeAlias = Literal[
-    "Added to List", "Date Based", "Low Inventory", "Metric", "Price Drop", "Unconfigured"
-]
-
-FlowSeriesReportEnum: TypeAlias = Literal["flow-series-report"]
-
-FlowSeriesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
-    "flow_id",
-    "flow_message_id",
-    "flow_message_name",
-    "flow_name",
+CampaignValuesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
+    "campaign_id",
+    "campaign_message_id",
+    "campaign_message_name",
+    "group",
+    "group_name",
     "send_channel",
     "tag_id",
     "tag_name",
@@ -2026,11 +3447,36 @@ FlowSeriesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
     "variation_name",
 ]
 
-FlowValuesReportEnum: TypeAlias = Literal["flow-values-report"]
+DynamicTrackingParamValue: TypeAlias = Literal[
+    "campaign_id",
+    "campaign_name",
+    "campaign_name_id",
+    "campaign_name_send_day",
+    "email_subject",
+    "group_id",
+    "group_name",
+    "group_name_id",
+    "link_alt_text",
+    "message_type",
+    "profile_external_id",
+    "profile_id",
+]
 
-FormVersionEnum: TypeAlias = Literal["form-version"]
+CampaignTrackingSettingDynamicParamValue: TypeAlias = "DynamicTrackingParamValue"
 
-FormSeriesReportEnum: TypeAlias = Literal["form-series-report"]
+SectionStylesBackgroundPosition: TypeAlias = Literal[
+    "center-bottom",
+    "center-center",
+    "center-top",
+    "left-bottom",
+    "left-center",
+    "left-top",
+    "right-bottom",
+    "right-center",
+    "right-top",
+]
+
+BaseStyleStylesBackgroundPosition: TypeAlias = "SectionStylesBackgroundPosition"
 
 FormSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
     "closed_form",
@@ -2047,212 +3493,51 @@ FormSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
     "viewed_form_uniques",
 ]
 
-FormValuesReportEnum: TypeAlias = Literal["form-values-report"]
+FormValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
+    "FormSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+)
 
-GeofenceEnum: TypeAlias = Literal["geofence"]
-
-TagGroupEnum: TypeAlias = Literal["tag-group"]
-
-PushTokenEnum: TypeAlias = Literal["push-token"]
-
-ImportErrorEnum: TypeAlias = Literal["import-error"]
-
-ObjectIngestionLogEnum: TypeAlias = Literal["object-ingestion-log"]
-
-ObjectTypeEnum: TypeAlias = Literal["object-type"]
-
-ObjectRecordEnum: TypeAlias = Literal["object-record"]
-
-ProfileObjectTypeEnum: TypeAlias = Literal["profile-object-type"]
-
-MappedMetricEnum: TypeAlias = Literal["mapped-metric"]
-
-MappedMetricResponseObjectResourceId: TypeAlias = Literal[
-    "added_to_cart",
-    "cancelled_sales",
-    "ordered_product",
-    "refunded_sales",
-    "revenue",
-    "started_checkout",
-    "viewed_product",
-]
-
-MetricPropertyEnum: TypeAlias = Literal["metric-property"]
-
-ProfileObjectSchemaEnum: TypeAlias = Literal["profile-object-schema"]
-
-ProfileBulkImportJobEnum: TypeAlias = Literal["profile-bulk-import-job"]
-
-PushTokenResponseObjectResourceAttributesEnablementStatus: TypeAlias = Literal[
-    "AUTHORIZED", "DENIED", "NOT_DETERMINED", "PROVISIONAL", "UNAUTHORIZED"
-]
-
-ReviewValuesReportEnum: TypeAlias = Literal["review-values-report"]
-
-TrackingSettingEnum: TypeAlias = Literal["tracking-setting"]
-
-TemplateUniversalContentEnum: TypeAlias = Literal["template-universal-content"]
-
-UniversalContentResponseObjectResourceAttributesScreenshotStatus: TypeAlias = Literal[
+PostUniversalContentResponseDataAttributesScreenshotStatus: TypeAlias = Literal[
     "completed", "failed", "generating", "never_generated", "not_renderable", "stale"
 ]
 
-WebFeedEnum: TypeAlias = Literal["web-feed"]
+PatchUniversalContentResponseDataAttributesScreenshotStatus: TypeAlias = (
+    "PostUniversalContentResponseDataAttributesScreenshotStatus"
+)
 
-WebFeedResponseObjectResourceAttributesStatus: TypeAlias = Literal[
-    "critical_nightly_refresh_timeout",
-    "disabled",
-    "ok",
-    "refreshing",
-    "warning_nightly_refresh_timeout",
-    "warning_periodic_refresh_timeout",
+UniversalContentResponseObjectResourceAttributesScreenshotStatus: TypeAlias = (
+    "PostUniversalContentResponseDataAttributesScreenshotStatus"
+)
+
+LocationPropertiesDenyListItemOption1: TypeAlias = Literal[
+    "con_AF", "con_AS", "con_EU", "con_EUP", "con_NA", "con_OC", "con_SA"
 ]
 
-WebhookEnum: TypeAlias = Literal["webhook"]
+LocationPropertiesAllowListItemOption1: TypeAlias = "LocationPropertiesDenyListItemOption1"
 
-WebhookTopicEnum: TypeAlias = Literal["webhook-topic"]
-
-IpAllowlistResourceName: TypeAlias = Literal["ip-allowlist"]
-
-MetricAggregateEnum: TypeAlias = Literal["metric-aggregate"]
-
-MetricAggregateQueryResourceObjectAttributesByItem: TypeAlias = Literal[
-    "$attributed_channel",
-    "$attributed_flow",
-    "$attributed_message",
-    "$attributed_variation",
-    "$campaign_channel",
-    "$flow",
-    "$flow_channel",
-    "$message",
-    "$message_send_cohort",
-    "$usage_amount",
-    "$value_currency",
-    "$variation",
-    "$variation_send_cohort",
-    "Bot Click",
-    "Bounce Type",
-    "Campaign Name",
-    "Client Canonical",
-    "Client Name",
-    "Client Type",
-    "Email Domain",
-    "Failure Source",
-    "Failure Type",
-    "From Number",
-    "From Phone Region",
-    "Inbox Provider",
-    "List",
-    "Message Format",
-    "Message Name",
-    "Message Type",
-    "Method",
-    "Segment Count",
-    "Subject",
-    "To Number",
-    "To Phone Region",
-    "URL",
-    "form_id",
+StringOperatorStringFilterOperator: TypeAlias = Literal[
+    "contains",
+    "ends-with",
+    "equals",
+    "not-contains",
+    "not-ends-with",
+    "not-equals",
+    "not-starts-with",
+    "nregex",
+    "regex",
+    "starts-with",
 ]
 
-MetricAggregateQueryResourceObjectAttributesSort: TypeAlias = Literal[
-    "$attributed_channel",
-    "-$attributed_channel",
-    "$attributed_flow",
-    "-$attributed_flow",
-    "$attributed_message",
-    "-$attributed_message",
-    "$attributed_variation",
-    "-$attributed_variation",
-    "$campaign_channel",
-    "-$campaign_channel",
-    "$flow",
-    "-$flow",
-    "$flow_channel",
-    "-$flow_channel",
-    "$message",
-    "-$message",
-    "$message_send_cohort",
-    "-$message_send_cohort",
-    "$usage_amount",
-    "-$usage_amount",
-    "$value_currency",
-    "-$value_currency",
-    "$variation",
-    "-$variation",
-    "$variation_send_cohort",
-    "-$variation_send_cohort",
-    "Bot Click",
-    "-Bot Click",
-    "Bounce Type",
-    "-Bounce Type",
-    "Campaign Name",
-    "-Campaign Name",
-    "Client Canonical",
-    "-Client Canonical",
-    "Client Name",
-    "-Client Name",
-    "Client Type",
-    "-Client Type",
-    "Email Domain",
-    "-Email Domain",
-    "Failure Source",
-    "-Failure Source",
-    "Failure Type",
-    "-Failure Type",
-    "From Number",
-    "-From Number",
-    "From Phone Region",
-    "-From Phone Region",
-    "Inbox Provider",
-    "-Inbox Provider",
-    "List",
-    "-List",
-    "Message Format",
-    "-Message Format",
-    "Message Name",
-    "-Message Name",
-    "Message Type",
-    "-Message Type",
-    "Method",
-    "-Method",
-    "Segment Count",
-    "-Segment Count",
-    "Subject",
-    "-Subject",
-    "To Number",
-    "-To Number",
-    "To Phone Region",
-    "-To Phone Region",
-    "URL",
-    "-URL",
-    "count",
-    "-count",
-    "form_id",
-    "-form_id",
-    "sum_value",
-    "-sum_value",
-    "unique",
-    "-unique",
+ListSetFilterOperator: TypeAlias = Literal[
+    "contains-all", "contains-any", "not-contains-all", "not-contains-any"
 ]
 
-ObjectRecordBulkDeleteJobEnum: TypeAlias = Literal["object-record-bulk-delete-job"]
-
-SubscriptionEnum: TypeAlias = Literal["subscription"]
-
-OrderEnum: TypeAlias = Literal["order"]
-
-SegmentSeriesReportEnum: TypeAlias = Literal["segment-series-report"]
-
-SegmentValuesReportEnum: TypeAlias = Literal["segment-values-report"]
-
-ProfileMergeEnum: TypeAlias = Literal["profile-merge"]
-
-ProfileSubscriptionBulkCreateJobEnum: TypeAlias = Literal["profile-subscription-bulk-create-job"]
-
-ProfileSubscriptionBulkDeleteJobEnum: TypeAlias = Literal["profile-subscription-bulk-delete-job"]
-
-PushTokenUnregisterEnum: TypeAlias = Literal["push-token-unregister"]
+ListRegexOperatorListContainsFilterOperator: TypeAlias = Literal[
+    "contains-ends-with",
+    "contains-starts-with",
+    "not-contains-ends-with",
+    "not-contains-starts-with",
+]
 
 ReviewCreateDTOResourceObjectAttributesIncentiveType: TypeAlias = Literal[
     "coupon_or_discount",
@@ -2264,1086 +3549,179 @@ ReviewCreateDTOResourceObjectAttributesIncentiveType: TypeAlias = Literal[
     "sweepstakes_entry",
 ]
 
+PostWebFeedResponseDataAttributesStatus: TypeAlias = Literal[
+    "critical_nightly_refresh_timeout",
+    "disabled",
+    "ok",
+    "refreshing",
+    "warning_nightly_refresh_timeout",
+    "warning_periodic_refresh_timeout",
+]
+
+PatchWebFeedResponseDataAttributesStatus: TypeAlias = "PostWebFeedResponseDataAttributesStatus"
+
+WebFeedResponseObjectResourceAttributesStatus: TypeAlias = "PostWebFeedResponseDataAttributesStatus"
+
+TriggerBranchActionDataTriggerSubtype: TypeAlias = Literal[
+    "custom-object", "legacy-custom-object", "profile-property", "profile-trait"
+]
+
+SectionStylesBorderStyle: TypeAlias = Literal[
+    "dashed", "dotted", "groove", "inset", "none", "outset", "ridge", "solid"
+]
+
+BaseStyleStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+VideoBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+ButtonBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+CouponBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+HeaderBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+ReviewBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+ImageBlockStylesBlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TableBlockStylesBlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+ProductBlockStylesItemBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TextBlockStylesV0BlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TextBlockStylesV1BlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+ProductBlockStylesButtonBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+HorizontalRuleBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TableBlockStylesCellVerticalBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TableBlockStylesCellHorizontalBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+
+TriggerBranchActionDataTriggerType: TypeAlias = Literal[
+    "date", "list", "low-inventory", "metric", "price-drop", "scheduled", "segment"
+]
+
+StaticReviewBlockPropertiesVerifiedBadgeLanguage: TypeAlias = Literal[
+    "dutch",
+    "english",
+    "french",
+    "german",
+    "hungarian",
+    "italian",
+    "japanese",
+    "korean",
+    "portuguese",
+    "spanish",
+]
+
+DynamicReviewBlockPropertiesVerifiedBadgeLanguage: TypeAlias = (
+    "StaticReviewBlockPropertiesVerifiedBadgeLanguage"
+)
+
+FlowTrackingSettingDynamicParamValue: TypeAlias = Literal[
+    "email_subject",
+    "flow_id",
+    "flow_name",
+    "link_alt_text",
+    "message_name",
+    "message_name_id",
+    "message_type",
+    "profile_external_id",
+    "profile_id",
+]
+
+IntegerFilterOperator: TypeAlias = Literal[
+    "equals",
+    "greater-than",
+    "greater-than-or-equal",
+    "less-than",
+    "less-than-or-equal",
+    "not-equals",
+]
+
+NumericOperatorNumericFilterOperator: TypeAlias = "IntegerFilterOperator"
+
+FlowSeriesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
+    "flow_id",
+    "flow_message_id",
+    "flow_message_name",
+    "flow_name",
+    "send_channel",
+    "tag_id",
+    "tag_name",
+    "text_message_format",
+    "variation",
+    "variation_name",
+]
+
+FlowValuesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = (
+    "FlowSeriesRequestDTOResourceObjectAttributesGroupByItem"
+)
+
+TargetDateActionDataTargetDaysItem: TypeAlias = Literal[
+    "friday", "monday", "saturday", "sunday", "thursday", "tuesday", "wednesday"
+]
+
+CustomObjectDateTriggerTriggerDaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+
+ProfilePropertyDateTriggerTriggerDaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+
+TimeDelayActionDataDelayUntilWeekdaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+
+CountdownDelayActionDataDelayUntilWeekdaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+
+DynamicReviewBlockPropertiesFallbackOptions: TypeAlias = Literal[
+    "high-quality-review", "high-quality-review-or-static", "no-review", "recent", "static-only"
+]
+
+ProductBlockStylesLayout: TypeAlias = Literal[
+    "horizontal", "vertical-left-image", "vertical-right-image"
+]
+
+HeaderBlockStylesMobileLayout: TypeAlias = Literal[
+    "inline", "links", "links-stacked", "logo-stacked", "stacked"
+]
+
+TimeframeKey: TypeAlias = Literal[
+    "last_12_months",
+    "last_30_days",
+    "last_365_days",
+    "last_3_months",
+    "last_7_days",
+    "last_90_days",
+    "last_month",
+    "last_week",
+    "last_year",
+    "this_month",
+    "this_week",
+    "this_year",
+    "today",
+    "yesterday",
+]
+
+ListLengthFilterOperator: TypeAlias = Literal[
+    "length-equals",
+    "length-greater-than",
+    "length-greater-than-or-equal",
+    "length-less-than",
+    "length-less-than-or-equal",
+]
+
 SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
     "members_added", "members_removed", "net_members_changed", "total_members"
 ]
 
-GetAccountsFieldsAccount: TypeAlias = Literal[
-    "contact_information",
-    "contact_information.default_sender_email",
-    "contact_information.default_sender_name",
-    "contact_information.organization_name",
-    "contact_information.street_address",
-    "contact_information.street_address.address1",
-    "contact_information.street_address.address2",
-    "contact_information.street_address.city",
-    "contact_information.street_address.country",
-    "contact_information.street_address.region",
-    "contact_information.street_address.zip",
-    "contact_information.website_url",
-    "id",
-    "industry",
-    "locale",
-    "preferred_currency",
-    "public_api_key",
-    "test_account",
-    "timezone",
+SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
+    "SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+)
+
+StringPhoneOperatorStringArrayFilterOperator: TypeAlias = Literal[
+    "phone-country-code-in", "phone-country-code-not-in"
 ]
 
-GetCampaignsFieldsCampaignMessage: TypeAlias = Literal[
-    "created_at",
-    "definition",
-    "definition.channel",
-    "definition.content",
-    "definition.content.action_buttons",
-    "definition.content.bcc_email",
-    "definition.content.body",
-    "definition.content.cc_email",
-    "definition.content.dynamic_image",
-    "definition.content.from_email",
-    "definition.content.from_label",
-    "definition.content.media_url",
-    "definition.content.preview_text",
-    "definition.content.reply_to_email",
-    "definition.content.subject",
-    "definition.content.title",
-    "definition.kv_pairs",
-    "definition.label",
-    "definition.notification_type",
-    "definition.options",
-    "definition.options.badge",
-    "definition.options.badge.badge_options",
-    "definition.options.badge.badge_options.badge_config",
-    "definition.options.badge.badge_options.set_from_property",
-    "definition.options.badge.badge_options.value",
-    "definition.options.badge.display",
-    "definition.options.on_open",
-    "definition.options.on_open.android_deep_link",
-    "definition.options.on_open.ios_deep_link",
-    "definition.options.on_open.type",
-    "definition.options.on_open.web_url",
-    "definition.options.play_sound",
-    "definition.render_options",
-    "definition.render_options.add_info_link",
-    "definition.render_options.add_opt_out_language",
-    "definition.render_options.add_org_prefix",
-    "definition.render_options.shorten_links",
-    "id",
-    "send_times",
-    "updated_at",
-]
-
-GetCampaignsFieldsCampaign: TypeAlias = Literal[
-    "archived",
-    "audiences",
-    "audiences.excluded",
-    "audiences.included",
-    "created_at",
-    "id",
-    "name",
-    "scheduled_at",
-    "send_options",
-    "send_options.use_smart_sending",
-    "send_strategy",
-    "send_strategy.date",
-    "send_strategy.datetime",
-    "send_strategy.method",
-    "send_strategy.options",
-    "send_strategy.options.is_local",
-    "send_strategy.options.send_past_recipients_immediately",
-    "send_strategy.throttle_percentage",
-    "send_time",
-    "status",
-    "tracking_options",
-    "tracking_options.add_tracking_params",
-    "tracking_options.custom_tracking_params",
-    "tracking_options.is_tracking_clicks",
-    "tracking_options.is_tracking_opens",
-    "updated_at",
-]
-
-GetCampaignsSort: TypeAlias = Literal[
-    "created_at",
-    "-created_at",
-    "id",
-    "-id",
-    "name",
-    "-name",
-    "scheduled_at",
-    "-scheduled_at",
-    "updated_at",
-    "-updated_at",
-]
-
-GetCampaignMessageFieldsImage: TypeAlias = Literal[
-    "format", "hidden", "id", "image_url", "name", "size", "updated_at"
-]
-
-GetCampaignMessageFieldsTemplate: TypeAlias = Literal[
-    "amp", "created", "editor_type", "html", "id", "name", "text", "updated"
-]
-
-AssignTemplateToCampaignMessageFieldsCampaignMessage: TypeAlias = Literal[
-    "channel",
-    "content",
-    "content.bcc_email",
-    "content.body",
-    "content.cc_email",
-    "content.from_email",
-    "content.from_label",
-    "content.media_url",
-    "content.preview_text",
-    "content.reply_to_email",
-    "content.subject",
-    "created_at",
-    "id",
-    "label",
-    "render_options",
-    "render_options.add_info_link",
-    "render_options.add_opt_out_language",
-    "render_options.add_org_prefix",
-    "render_options.shorten_links",
-    "send_times",
-    "updated_at",
-]
-
-GetCatalogItemsFieldsCatalogItem: TypeAlias = Literal[
-    "created",
-    "custom_metadata",
-    "description",
-    "external_id",
-    "id",
-    "image_full_url",
-    "image_thumbnail_url",
-    "images",
-    "price",
-    "published",
-    "title",
-    "updated",
-    "url",
-]
-
-GetCatalogItemsFieldsCatalogVariant: TypeAlias = Literal[
-    "created",
-    "custom_metadata",
-    "description",
-    "external_id",
-    "id",
-    "image_full_url",
-    "image_thumbnail_url",
-    "images",
-    "inventory_policy",
-    "inventory_quantity",
-    "price",
-    "published",
-    "sku",
-    "title",
-    "updated",
-    "url",
-]
-
-GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob: TypeAlias = Literal[
-    "completed_at",
-    "completed_count",
-    "created_at",
-    "errors",
-    "expires_at",
-    "failed_count",
-    "id",
-    "status",
-    "total_count",
-]
-
-GetCouponsFieldsCoupon: TypeAlias = Literal[
-    "description", "external_id", "id", "monitor_configuration"
-]
-
-GetDataSourcesFieldsDataSource: TypeAlias = Literal[
-    "description", "id", "namespace", "title", "visibility"
-]
-
-GetObjectTypesFieldsObjectSchema: TypeAlias = Literal[
-    "description", "id", "properties", "published_at", "required", "status", "title", "visibility"
-]
-
-GetObjectTypesFieldsObjectType: TypeAlias = Literal[
-    "created_at", "description", "id", "namespace", "status", "title", "updated_at"
-]
-
-GetObjectTypeFieldsObjectType: TypeAlias = Literal[
-    "created_at",
-    "description",
-    "id",
-    "meta",
-    "meta.description",
-    "meta.name",
-    "meta.relationship_id",
-    "namespace",
-    "status",
-    "title",
-    "updated_at",
-]
-
-GetObjectTypeFieldsProfileObjectType: TypeAlias = Literal[
-    "id", "meta", "meta.description", "meta.name", "meta.relationship_id"
-]
-
-GetObjectTypeInclude: TypeAlias = Literal[
-    "current-schema", "draft-schema", "object-types", "profile-object-types", "schema-versions"
-]
-
-GetObjectSchemaFieldsObjectSchema: TypeAlias = Literal[
-    "description",
-    "id",
-    "meta",
-    "meta.description",
-    "meta.name",
-    "meta.relationship_id",
-    "properties",
-    "published_at",
-    "required",
-    "status",
-    "title",
-    "visibility",
-]
-
-GetObjectSchemaInclude: TypeAlias = Literal[
-    "object-schemas", "profile-object-schemas", "source-mapping"
-]
-
-GetIngestionLogsForObjectTypeFieldsObjectIngestionLog: TypeAlias = Literal[
-    "errors", "event_type", "id", "status", "summary", "timestamp"
-]
-
-GetEventsFieldsEvent: TypeAlias = Literal["datetime", "event_properties", "id", "timestamp", "uuid"]
-
-GetEventsFieldsProfile: TypeAlias = Literal[
-    "created",
-    "email",
-    "external_id",
-    "first_name",
-    "id",
-    "image",
-    "last_event_date",
-    "last_name",
-    "locale",
-    "location",
-    "location.address1",
-    "location.address2",
-    "location.city",
-    "location.country",
-    "location.ip",
-    "location.latitude",
-    "location.longitude",
-    "location.region",
-    "location.timezone",
-    "location.zip",
-    "organization",
-    "phone_number",
-    "properties",
-    "title",
-    "updated",
-]
-
-GetProfileForEventFieldsProfile: TypeAlias = Literal[
-    "created",
-    "email",
-    "external_id",
-    "first_name",
-    "id",
-    "image",
-    "last_event_date",
-    "last_name",
-    "locale",
-    "location",
-    "location.address1",
-    "location.address2",
-    "location.city",
-    "location.country",
-    "location.ip",
-    "location.latitude",
-    "location.longitude",
-    "location.region",
-    "location.timezone",
-    "location.zip",
-    "organization",
-    "phone_number",
-    "predictive_analytics",
-    "predictive_analytics.average_days_between_orders",
-    "predictive_analytics.average_order_value",
-    "predictive_analytics.churn_probability",
-    "predictive_analytics.expected_date_of_next_order",
-    "predictive_analytics.historic_clv",
-    "predictive_analytics.historic_number_of_orders",
-    "predictive_analytics.predicted_clv",
-    "predictive_analytics.predicted_number_of_orders",
-    "predictive_analytics.ranked_channel_affinity",
-    "predictive_analytics.total_clv",
-    "properties",
-    "subscriptions",
-    "subscriptions.email",
-    "subscriptions.email.marketing",
-    "subscriptions.email.marketing.can_receive_email_marketing",
-    "subscriptions.email.marketing.consent",
-    "subscriptions.email.marketing.consent_timestamp",
-    "subscriptions.email.marketing.custom_method_detail",
-    "subscriptions.email.marketing.double_optin",
-    "subscriptions.email.marketing.last_updated",
-    "subscriptions.email.marketing.list_suppressions",
-    "subscriptions.email.marketing.method",
-    "subscriptions.email.marketing.method_detail",
-    "subscriptions.email.marketing.suppression",
-    "subscriptions.email.open_tracking",
-    "subscriptions.email.open_tracking.can_receive",
-    "subscriptions.email.open_tracking.consent",
-    "subscriptions.email.open_tracking.consent_timestamp",
-    "subscriptions.email.open_tracking.created_timestamp",
-    "subscriptions.email.open_tracking.last_updated",
-    "subscriptions.email.open_tracking.metadata",
-    "subscriptions.email.open_tracking.valid_until",
-    "subscriptions.mobile_push",
-    "subscriptions.mobile_push.marketing",
-    "subscriptions.mobile_push.marketing.can_receive_push_marketing",
-    "subscriptions.mobile_push.marketing.consent",
-    "subscriptions.mobile_push.marketing.consent_timestamp",
-    "subscriptions.sms",
-    "subscriptions.sms.marketing",
-    "subscriptions.sms.marketing.can_receive_sms_marketing",
-    "subscriptions.sms.marketing.consent",
-    "subscriptions.sms.marketing.consent_timestamp",
-    "subscriptions.sms.marketing.last_updated",
-    "subscriptions.sms.marketing.method",
-    "subscriptions.sms.marketing.method_detail",
-    "subscriptions.sms.transactional",
-    "subscriptions.sms.transactional.can_receive_sms_transactional",
-    "subscriptions.sms.transactional.consent",
-    "subscriptions.sms.transactional.consent_timestamp",
-    "subscriptions.sms.transactional.last_updated",
-    "subscriptions.sms.transactional.method",
-    "subscriptions.sms.transactional.method_detail",
-    "subscriptions.whatsapp",
-    "subscriptions.whatsapp.conversational",
-    "subscriptions.whatsapp.conversational.can_receive",
-    "subscriptions.whatsapp.conversational.consent",
-    "subscriptions.whatsapp.conversational.consent_timestamp",
-    "subscriptions.whatsapp.conversational.created_timestamp",
-    "subscriptions.whatsapp.conversational.last_updated",
-    "subscriptions.whatsapp.conversational.metadata",
-    "subscriptions.whatsapp.conversational.phone_number",
-    "subscriptions.whatsapp.conversational.valid_until",
-    "subscriptions.whatsapp.marketing",
-    "subscriptions.whatsapp.marketing.can_receive",
-    "subscriptions.whatsapp.marketing.consent",
-    "subscriptions.whatsapp.marketing.consent_timestamp",
-    "subscriptions.whatsapp.marketing.created_timestamp",
-    "subscriptions.whatsapp.marketing.last_updated",
-    "subscriptions.whatsapp.marketing.metadata",
-    "subscriptions.whatsapp.marketing.phone_number",
-    "subscriptions.whatsapp.marketing.valid_until",
-    "subscriptions.whatsapp.transactional",
-    "subscriptions.whatsapp.transactional.can_receive",
-    "subscriptions.whatsapp.transactional.consent",
-    "subscriptions.whatsapp.transactional.consent_timestamp",
-    "subscriptions.whatsapp.transactional.created_timestamp",
-    "subscriptions.whatsapp.transactional.last_updated",
-    "subscriptions.whatsapp.transactional.metadata",
-    "subscriptions.whatsapp.transactional.phone_number",
-    "subscriptions.whatsapp.transactional.valid_until",
-    "title",
-    "updated",
-]
-
-GetFlowsFieldsFlowAction: TypeAlias = Literal[
-    "created",
-    "definition",
-    "definition.data",
-    "definition.data.action_output_filter",
-    "definition.data.action_output_filter.condition_groups",
-    "definition.data.branches",
-    "definition.data.current_experiment",
-    "definition.data.current_experiment.allocations",
-    "definition.data.current_experiment.automatic_winner_selection_settings",
-    "definition.data.current_experiment.automatic_winner_selection_settings.automatic_end_date",
-    "definition.data.current_experiment.automatic_winner_selection_settings.automatic_end_statistical_certainty",
-    "definition.data.current_experiment.automatic_winner_selection_settings.enabled",
-    "definition.data.current_experiment.id",
-    "definition.data.current_experiment.name",
-    "definition.data.current_experiment.started",
-    "definition.data.current_experiment.variations",
-    "definition.data.current_experiment.winner_metric",
-    "definition.data.delay_until_time",
-    "definition.data.delay_until_weekdays",
-    "definition.data.experiment_status",
-    "definition.data.list_id",
-    "definition.data.main_action",
-    "definition.data.main_action.data",
-    "definition.data.main_action.data.message",
-    "definition.data.main_action.data.message.action_buttons",
-    "definition.data.main_action.data.message.add_info_link",
-    "definition.data.main_action.data.message.add_opt_out_language",
-    "definition.data.main_action.data.message.add_org_prefix",
-    "definition.data.main_action.data.message.add_tracking_params",
-    "definition.data.main_action.data.message.additional_filters",
-    "definition.data.main_action.data.message.additional_filters.condition_groups",
-    "definition.data.main_action.data.message.android_link",
-    "definition.data.main_action.data.message.badge",
-    "definition.data.main_action.data.message.badge_options",
-    "definition.data.main_action.data.message.badge_options.badge_config",
-    "definition.data.main_action.data.message.badge_options.set_from_property",
-    "definition.data.main_action.data.message.badge_options.value",
-    "definition.data.main_action.data.message.bcc_email",
-    "definition.data.main_action.data.message.body",
-    "definition.data.main_action.data.message.cc_email",
-    "definition.data.main_action.data.message.conversion_metric_id",
-    "definition.data.main_action.data.message.custom_tracking_params",
-    "definition.data.main_action.data.message.dynamic_image",
-    "definition.data.main_action.data.message.from_email",
-    "definition.data.main_action.data.message.from_label",
-    "definition.data.main_action.data.message.id",
-    "definition.data.main_action.data.message.image_id",
-    "definition.data.main_action.data.message.include_contact_card",
-    "definition.data.main_action.data.message.ios_link",
-    "definition.data.main_action.data.message.kv_pairs",
-    "definition.data.main_action.data.message.message_hierarchy",
-    "definition.data.main_action.data.message.name",
-    "definition.data.main_action.data.message.on_open",
-    "definition.data.main_action.data.message.preview_text",
-    "definition.data.main_action.data.message.push_type",
-    "definition.data.main_action.data.message.reply_to_email",
-    "definition.data.main_action.data.message.shorten_links",
-    "definition.data.main_action.data.message.smart_sending_enabled",
-    "definition.data.main_action.data.message.sms_quiet_hours_enabled",
-    "definition.data.main_action.data.message.sound",
-    "definition.data.main_action.data.message.subject_line",
-    "definition.data.main_action.data.message.template_id",
-    "definition.data.main_action.data.message.title",
-    "definition.data.main_action.data.message.transactional",
-    "definition.data.main_action.data.message.vendor_id",
-    "definition.data.main_action.data.message.video_asset_id",
-    "definition.data.main_action.data.message.web_url",
-    "definition.data.main_action.data.status",
-    "definition.data.main_action.id",
-    "definition.data.main_action.links",
-    "definition.data.main_action.links.next",
-    "definition.data.main_action.temporary_id",
-    "definition.data.main_action.type",
-    "definition.data.message",
-    "definition.data.message.action_buttons",
-    "definition.data.message.add_info_link",
-    "definition.data.message.add_opt_out_language",
-    "definition.data.message.add_org_prefix",
-    "definition.data.message.add_tracking_params",
-    "definition.data.message.additional_filters",
-    "definition.data.message.additional_filters.condition_groups",
-    "definition.data.message.android_link",
-    "definition.data.message.badge",
-    "definition.data.message.badge_options",
-    "definition.data.message.badge_options.badge_config",
-    "definition.data.message.badge_options.set_from_property",
-    "definition.data.message.badge_options.value",
-    "definition.data.message.bcc_email",
-    "definition.data.message.body",
-    "definition.data.message.cc_email",
-    "definition.data.message.conversion_metric_id",
-    "definition.data.message.custom_tracking_params",
-    "definition.data.message.dynamic_image",
-    "definition.data.message.from_email",
-    "definition.data.message.from_label",
-    "definition.data.message.headers",
-    "definition.data.message.id",
-    "definition.data.message.image_id",
-    "definition.data.message.include_contact_card",
-    "definition.data.message.ios_link",
-    "definition.data.message.kv_pairs",
-    "definition.data.message.message_hierarchy",
-    "definition.data.message.name",
-    "definition.data.message.on_open",
-    "definition.data.message.preview_text",
-    "definition.data.message.push_type",
-    "definition.data.message.reply_to_email",
-    "definition.data.message.shorten_links",
-    "definition.data.message.smart_sending_enabled",
-    "definition.data.message.sms_quiet_hours_enabled",
-    "definition.data.message.sound",
-    "definition.data.message.subject_line",
-    "definition.data.message.template_id",
-    "definition.data.message.title",
-    "definition.data.message.to_emails",
-    "definition.data.message.transactional",
-    "definition.data.message.url",
-    "definition.data.message.vendor_id",
-    "definition.data.message.video_asset_id",
-    "definition.data.message.web_url",
-    "definition.data.name",
-    "definition.data.on_execution",
-    "definition.data.profile_filter",
-    "definition.data.profile_filter.condition_groups",
-    "definition.data.profile_operations",
-    "definition.data.secondary_value",
-    "definition.data.service_configuration",
-    "definition.data.service_configuration.event_key",
-    "definition.data.service_configuration.event_payload",
-    "definition.data.service_configuration.report_id",
-    "definition.data.service_configuration.service_method_type",
-    "definition.data.service_configuration.tracking_company_id",
-    "definition.data.status",
-    "definition.data.target_days",
-    "definition.data.target_time",
-    "definition.data.timezone",
-    "definition.data.trigger_filter",
-    "definition.data.trigger_filter.condition_groups",
-    "definition.data.trigger_id",
-    "definition.data.trigger_subtype",
-    "definition.data.trigger_type",
-    "definition.data.unit",
-    "definition.data.value",
-    "definition.id",
-    "definition.links",
-    "definition.links.next",
-    "definition.links.next_if_false",
-    "definition.links.next_if_true",
-    "definition.temporary_id",
-    "definition.type",
-    "id",
-    "updated",
-]
-
-GetFlowsFieldsFlow: TypeAlias = Literal[
-    "archived", "created", "id", "name", "status", "trigger_type", "updated"
-]
-
-GetFlowsSort: TypeAlias = Literal[
-    "created",
-    "-created",
-    "id",
-    "-id",
-    "name",
-    "-name",
-    "status",
-    "-status",
-    "trigger_type",
-    "-trigger_type",
-    "updated",
-    "-updated",
-]
-
-CreateFlowFieldsFlow: TypeAlias = Literal[
-    "archived",
-    "created",
-    "definition",
-    "definition.actions",
-    "definition.entry_action_id",
-    "definition.profile_filter",
-    "definition.profile_filter.condition_groups",
-    "definition.reentry_criteria",
-    "definition.reentry_criteria.duration",
-    "definition.reentry_criteria.unit",
-    "definition.triggers",
-    "id",
-    "name",
-    "status",
-    "trigger_type",
-    "updated",
-]
-
-GetFlowActionFieldsFlowMessage: TypeAlias = Literal[
-    "channel",
-    "created",
-    "definition",
-    "definition.action_buttons",
-    "definition.add_info_link",
-    "definition.add_opt_out_language",
-    "definition.add_org_prefix",
-    "definition.add_tracking_params",
-    "definition.additional_filters",
-    "definition.additional_filters.condition_groups",
-    "definition.android_link",
-    "definition.badge",
-    "definition.badge_options",
-    "definition.badge_options.badge_config",
-    "definition.badge_options.set_from_property",
-    "definition.badge_options.value",
-    "definition.bcc_email",
-    "definition.body",
-    "definition.cc_email",
-    "definition.conversion_metric_id",
-    "definition.custom_tracking_params",
-    "definition.dynamic_image",
-    "definition.from_email",
-    "definition.from_label",
-    "definition.headers",
-    "definition.id",
-    "definition.image_id",
-    "definition.include_contact_card",
-    "definition.ios_link",
-    "definition.kv_pairs",
-    "definition.message_hierarchy",
-    "definition.name",
-    "definition.on_open",
-    "definition.preview_text",
-    "definition.push_type",
-    "definition.reply_to_email",
-    "definition.shorten_links",
-    "definition.smart_sending_enabled",
-    "definition.sms_quiet_hours_enabled",
-    "definition.sound",
-    "definition.subject_line",
-    "definition.template_id",
-    "definition.title",
-    "definition.to_emails",
-    "definition.transactional",
-    "definition.url",
-    "definition.vendor_id",
-    "definition.video_asset_id",
-    "definition.web_url",
-    "id",
-    "updated",
-]
-
-GetActionsForFlowSort: TypeAlias = Literal[
-    "action_type",
-    "-action_type",
-    "created",
-    "-created",
-    "id",
-    "-id",
-    "status",
-    "-status",
-    "updated",
-    "-updated",
-]
-
-GetFlowActionMessagesSort: TypeAlias = Literal[
-    "created", "-created", "id", "-id", "name", "-name", "updated", "-updated"
-]
-
-GetFormsFieldsForm: TypeAlias = Literal[
-    "ab_test", "created_at", "id", "name", "status", "updated_at"
-]
-
-GetFormsSort: TypeAlias = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
-
-CreateFormFieldsForm: TypeAlias = Literal[
-    "ab_test",
-    "created_at",
-    "definition",
-    "definition.versions",
-    "id",
-    "name",
-    "status",
-    "updated_at",
-]
-
-GetFormVersionFieldsFormVersion: TypeAlias = Literal[
-    "ab_test",
-    "ab_test.variation_name",
-    "created_at",
-    "form_type",
-    "id",
-    "status",
-    "updated_at",
-    "variation_name",
-]
-
-GetImagesSort: TypeAlias = Literal[
-    "format", "-format", "id", "-id", "name", "-name", "size", "-size", "updated_at", "-updated_at"
-]
-
-GetListsFieldsList: TypeAlias = Literal["created", "id", "name", "opt_in_process", "updated"]
-
-GetListFieldsList: TypeAlias = Literal[
-    "created", "id", "name", "opt_in_process", "profile_count", "updated"
-]
-
-GetProfilesForListFieldsProfile: TypeAlias = Literal[
-    "created",
-    "email",
-    "external_id",
-    "first_name",
-    "id",
-    "image",
-    "joined_group_at",
-    "last_event_date",
-    "last_name",
-    "locale",
-    "location",
-    "location.address1",
-    "location.address2",
-    "location.city",
-    "location.country",
-    "location.ip",
-    "location.latitude",
-    "location.longitude",
-    "location.region",
-    "location.timezone",
-    "location.zip",
-    "organization",
-    "phone_number",
-    "predictive_analytics",
-    "predictive_analytics.average_days_between_orders",
-    "predictive_analytics.average_order_value",
-    "predictive_analytics.churn_probability",
-    "predictive_analytics.expected_date_of_next_order",
-    "predictive_analytics.historic_clv",
-    "predictive_analytics.historic_number_of_orders",
-    "predictive_analytics.predicted_clv",
-    "predictive_analytics.predicted_number_of_orders",
-    "predictive_analytics.ranked_channel_affinity",
-    "predictive_analytics.total_clv",
-    "properties",
-    "subscriptions",
-    "subscriptions.email",
-    "subscriptions.email.marketing",
-    "subscriptions.email.marketing.can_receive_email_marketing",
-    "subscriptions.email.marketing.consent",
-    "subscriptions.email.marketing.consent_timestamp",
-    "subscriptions.email.marketing.custom_method_detail",
-    "subscriptions.email.marketing.double_optin",
-    "subscriptions.email.marketing.last_updated",
-    "subscriptions.email.marketing.list_suppressions",
-    "subscriptions.email.marketing.method",
-    "subscriptions.email.marketing.method_detail",
-    "subscriptions.email.marketing.suppression",
-    "subscriptions.email.open_tracking",
-    "subscriptions.email.open_tracking.can_receive",
-    "subscriptions.email.open_tracking.consent",
-    "subscriptions.email.open_tracking.consent_timestamp",
-    "subscriptions.email.open_tracking.created_timestamp",
-    "subscriptions.email.open_tracking.last_updated",
-    "subscriptions.email.open_tracking.metadata",
-    "subscriptions.email.open_tracking.valid_until",
-    "subscriptions.mobile_push",
-    "subscriptions.mobile_push.marketing",
-    "subscriptions.mobile_push.marketing.can_receive_push_marketing",
-    "subscriptions.mobile_push.marketing.consent",
-    "subscriptions.mobile_push.marketing.consent_timestamp",
-    "subscriptions.sms",
-    "subscriptions.sms.marketing",
-    "subscriptions.sms.marketing.can_receive_sms_marketing",
-    "subscriptions.sms.marketing.consent",
-    "subscriptions.sms.marketing.consent_timestamp",
-    "subscriptions.sms.marketing.last_updated",
-    "subscriptions.sms.marketing.method",
-    "subscriptions.sms.marketing.method_detail",
-    "subscriptions.sms.transactional",
-    "subscriptions.sms.transactional.can_receive_sms_transactional",
-    "subscriptions.sms.transactional.consent",
-    "subscriptions.sms.transactional.consent_timestamp",
-    "subscriptions.sms.transactional.last_updated",
-    "subscriptions.sms.transactional.method",
-    "subscriptions.sms.transactional.method_detail",
-    "subscriptions.whatsapp",
-    "subscriptions.whatsapp.conversational",
-    "subscriptions.whatsapp.conversational.can_receive",
-    "subscriptions.whatsapp.conversational.consent",
-    "subscriptions.whatsapp.conversational.consent_timestamp",
-    "subscriptions.whatsapp.conversational.created_timestamp",
-    "subscriptions.whatsapp.conversational.last_updated",
-    "subscriptions.whatsapp.conversational.metadata",
-    "subscriptions.whatsapp.conversational.phone_number",
-    "subscriptions.whatsapp.conversational.valid_until",
-    "subscriptions.whatsapp.marketing",
-    "subscriptions.whatsapp.marketing.can_receive",
-    "subscriptions.whatsapp.marketing.consent",
-    "subscriptions.whatsapp.marketing.consent_timestamp",
-    "subscriptions.whatsapp.marketing.created_timestamp",
-    "subscriptions.whatsapp.marketing.last_updated",
-    "subscriptions.whatsapp.marketing.metadata",
-    "subscriptions.whatsapp.marketing.phone_number",
-    "subscriptions.whatsapp.marketing.valid_until",
-    "subscriptions.whatsapp.transactional",
-    "subscriptions.whatsapp.transactional.can_receive",
-    "subscriptions.whatsapp.transactional.consent",
-    "subscriptions.whatsapp.transactional.consent_timestamp",
-    "subscriptions.whatsapp.transactional.created_timestamp",
-    "subscriptions.whatsapp.transactional.last_updated",
-    "subscriptions.whatsapp.transactional.metadata",
-    "subscriptions.whatsapp.transactional.phone_number",
-    "subscriptions.whatsapp.transactional.valid_until",
-    "title",
-    "updated",
-]
-
-GetMetricPropertyFieldsMetricProperty: TypeAlias = Literal[
-    "id", "inferred_type", "label", "property", "sample_values"
-]
-
-GetCustomMetricsFieldsCustomMetric: TypeAlias = Literal[
-    "created",
-    "definition",
-    "definition.aggregation_method",
-    "definition.metric_groups",
-    "id",
-    "name",
-    "updated",
-]
-
-GetProfilesFieldsPushToken: TypeAlias = Literal[
-    "background",
-    "created",
-    "enablement_status",
-    "id",
-    "metadata",
-    "metadata.app_build",
-    "metadata.app_id",
-    "metadata.app_name",
-    "metadata.app_version",
-    "metadata.device_id",
-    "metadata.device_model",
-    "metadata.environment",
-    "metadata.klaviyo_sdk",
-    "metadata.manufacturer",
-    "metadata.os_name",
-    "metadata.os_version",
-    "metadata.sdk_version",
-    "platform",
-    "recorded_date",
-    "token",
-    "vendor",
-]
-
-GetProfilesSort: TypeAlias = Literal[
-    "created",
-    "-created",
-    "email",
-    "-email",
-    "id",
-    "-id",
-    "subscriptions.email.marketing.list_suppressions.timestamp",
-    "-subscriptions.email.marketing.list_suppressions.timestamp",
-    "subscriptions.email.marketing.suppression.timestamp",
-    "-subscriptions.email.marketing.suppression.timestamp",
-    "updated",
-    "-updated",
-]
-
-GetProfileFieldsSegment: TypeAlias = Literal[
-    "created",
-    "definition",
-    "definition.condition_groups",
-    "id",
-    "is_active",
-    "is_processing",
-    "is_starred",
-    "name",
-    "updated",
-]
-
-GetBulkImportProfilesJobsFieldsProfileBulkImportJob: TypeAlias = Literal[
-    "completed_at",
-    "completed_count",
-    "created_at",
-    "expires_at",
-    "failed_count",
-    "id",
-    "started_at",
-    "status",
-    "total_count",
-]
-
-GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob: TypeAlias = Literal[
-    "completed_at", "completed_count", "created_at", "id", "skipped_count", "status", "total_count"
-]
-
-GetErrorsForBulkImportProfilesJobFieldsImportError: TypeAlias = Literal[
-    "code", "detail", "id", "original_payload", "source", "source.pointer", "title"
-]
-
-GetReviewsFieldsReview: TypeAlias = Literal[
-    "author",
-    "content",
-    "created",
-    "email",
-    "id",
-    "images",
-    "product",
-    "product.external_id",
-    "product.image_url",
-    "product.name",
-    "product.url",
-    "public_reply",
-    "public_reply.author",
-    "public_reply.content",
-    "public_reply.updated",
-    "rating",
-    "review_type",
-    "smart_quote",
-    "status",
-    "status.rejection_reason",
-    "status.rejection_reason.reason",
-    "status.rejection_reason.status_explanation",
-    "status.value",
-    "title",
-    "updated",
-    "verified",
-]
-
-GetReviewsSort: TypeAlias = Literal[
-    "created", "-created", "rating", "-rating", "updated", "-updated"
-]
-
-GetSegmentFieldsSegment: TypeAlias = Literal[
-    "created",
-    "definition",
-    "definition.condition_groups",
-    "id",
-    "is_active",
-    "is_processing",
-    "is_starred",
-    "name",
-    "profile_count",
-    "updated",
-]
-
-GetTemplatesFieldsTemplate: TypeAlias = Literal[
-    "amp",
-    "created",
-    "definition",
-    "definition.body",
-    "definition.body.id",
-    "definition.body.properties",
-    "definition.body.properties.css_class",
-    "definition.body.properties.id",
-    "definition.body.sections",
-    "definition.body.styles",
-    "definition.body.styles.background_color",
-    "definition.body.styles.width",
-    "definition.id",
-    "definition.styles",
-    "definition.template_id",
-    "editor_type",
-    "html",
-    "id",
-    "name",
-    "text",
-    "updated",
-]
-
-GetAllUniversalContentFieldsTemplateUniversalContent: TypeAlias = Literal[
-    "created",
-    "definition",
-    "definition.content_type",
-    "definition.data",
-    "definition.data.content",
-    "definition.data.display_options",
-    "definition.data.display_options.content_repeat",
-    "definition.data.display_options.content_repeat.item_alias",
-    "definition.data.display_options.content_repeat.repeat_for",
-    "definition.data.display_options.show_on",
-    "definition.data.display_options.visible_check",
-    "definition.data.styles",
-    "definition.data.styles.background_color",
-    "definition.data.styles.block_background_color",
-    "definition.data.styles.block_border_color",
-    "definition.data.styles.block_border_style",
-    "definition.data.styles.block_border_width",
-    "definition.data.styles.block_padding_bottom",
-    "definition.data.styles.block_padding_left",
-    "definition.data.styles.block_padding_right",
-    "definition.data.styles.block_padding_top",
-    "definition.data.styles.color",
-    "definition.data.styles.extra_css_class",
-    "definition.data.styles.font_family",
-    "definition.data.styles.font_size",
-    "definition.data.styles.font_style",
-    "definition.data.styles.font_weight",
-    "definition.data.styles.inner_padding_bottom",
-    "definition.data.styles.inner_padding_left",
-    "definition.data.styles.inner_padding_right",
-    "definition.data.styles.inner_padding_top",
-    "definition.data.styles.letter_spacing",
-    "definition.data.styles.line_height",
-    "definition.data.styles.mobile_stretch_content",
-    "definition.data.styles.text_align",
-    "definition.data.styles.text_decoration",
-    "definition.data.styles.text_table_layout",
-    "definition.type",
-    "id",
-    "name",
-    "screenshot_status",
-    "screenshot_url",
-    "updated",
-]
-
-GetTrackingSettingsFieldsTrackingSetting: TypeAlias = Literal[
-    "auto_add_parameters",
-    "custom_parameters",
-    "id",
-    "utm_campaign",
-    "utm_campaign.campaign",
-    "utm_campaign.campaign.type",
-    "utm_campaign.campaign.value",
-    "utm_campaign.flow",
-    "utm_campaign.flow.type",
-    "utm_campaign.flow.value",
-    "utm_id",
-    "utm_id.campaign",
-    "utm_id.campaign.type",
-    "utm_id.campaign.value",
-    "utm_id.flow",
-    "utm_id.flow.type",
-    "utm_id.flow.value",
-    "utm_medium",
-    "utm_medium.campaign",
-    "utm_medium.campaign.type",
-    "utm_medium.campaign.value",
-    "utm_medium.flow",
-    "utm_medium.flow.type",
-    "utm_medium.flow.value",
-    "utm_source",
-    "utm_source.campaign",
-    "utm_source.campaign.type",
-    "utm_source.campaign.value",
-    "utm_source.flow",
-    "utm_source.flow.type",
-    "utm_source.flow.value",
-    "utm_term",
-    "utm_term.campaign",
-    "utm_term.campaign.type",
-    "utm_term.campaign.value",
-    "utm_term.flow",
-    "utm_term.flow.type",
-    "utm_term.flow.value",
-]
-
-GetWebFeedsFieldsWebFeed: TypeAlias = Literal[
-    "content_type", "created", "id", "name", "request_method", "status", "updated", "url"
-]
-
-GetWebFeedsSort: TypeAlias = Literal["created", "-created", "name", "-name", "updated", "-updated"]
-
-GetWebhooksFieldsWebhook: TypeAlias = Literal[
-    "created_at", "description", "enabled", "endpoint_url", "id", "name", "updated_at"
-]
-
-GetClientReviewValuesReportsTimeframe: TypeAlias = Literal[
-    "all_time", "last_30_days", "last_365_days", "last_90_days"
-]
-
-GetClientReviewsFieldsReview: TypeAlias = Literal[
-    "author",
-    "content",
-    "created",
-    "id",
-    "images",
-    "product",
-    "product.external_id",
-    "product.image_url",
-    "product.name",
-    "product.url",
-    "public_reply",
-    "public_reply.author",
-    "public_reply.content",
-    "public_reply.updated",
-    "rating",
-    "review_type",
-    "smart_quote",
-    "status",
-    "status.rejection_reason",
-    "status.rejection_reason.reason",
-    "status.rejection_reason.status_explanation",
-    "status.value",
-    "title",
-    "updated",
-    "verified",
+AbTestActionDataCurrentExperimentWinnerMetric: TypeAlias = Literal[
+    "submission", "unique-clicks", "unique-opens", "unique-placed-orders"
 ]

@@ -18,22 +18,26 @@ if TYPE_CHECKING:
         CampaignMessageEnum,
         CampaignRecipientEstimationEnum,
         CampaignRecipientEstimationJobEnum,
-        CampaignResponseObjectResourceAttributesStatus,
         CampaignSendJobEnum,
         DynamicTrackingParamValue,
         ImageEnum,
+        PostCampaignResponseDataAttributesStatus,
     )
     from .common import (
-        AttributionResponseObjectResourceRelationshipsCampaign,
-        AttributionResponseObjectResourceRelationshipsCampaignData,
-        AttributionResponseObjectResourceRelationshipsCampaignMessageData,
         CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
-        CampaignMessageResponseObjectResourceRelationshipsTemplate,
-        CampaignResponseObjectResourceRelationshipsTags,
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
         CollectionLinks,
+        GetCampaignMessageCampaignRelationshipResponseData,
+        GetCampaignMessagesRelationshipsResponseCollectionDataItem,
+        GetCampaignMessageTemplateRelationshipResponseData,
+        GetCampaignTagsRelationshipsResponseCollectionDataItem,
         ImageResponseObjectResource,
         ObjectLinks,
+        PatchCampaignMessageResponseDataRelationshipsCampaign,
+        PatchCampaignMessageResponseDataRelationshipsTemplate,
+        PostCampaignMessageResponseDataRelationshipsCampaign,
+        PostCampaignMessageResponseDataRelationshipsTemplate,
+        PostCampaignResponseDataRelationshipsCampaignMessagesDataItem,
+        PostCampaignResponseDataRelationshipsTags,
         RelationshipLinks,
         ResponseMeta,
         TagResponseObjectResource,
@@ -85,8 +89,15 @@ __all__ = [
     "MobilePushNoBadge",
     "MobilePushMessageSilentDefinitionCreate",
     "CampaignMessageCreateQueryResourceObjectRelationships",
+    "CampaignMessagePartialUpdateQueryResourceObjectRelationships",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImage",
+    "CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage",
+    "CampaignMessageImageUpdateQueryData",
+    "GetCampaignMessageImageRelationshipResponseData",
+    "PatchCampaignMessageResponseDataRelationshipsImageData",
+    "CampaignMessageResponseObjectResourceRelationshipsImageData",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImageData",
+    "CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData",
     "CampaignMessageAssignTemplateQuery",
     "CampaignMessageAssignTemplateQueryResourceObject",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationships",
@@ -99,6 +110,7 @@ __all__ = [
     "MobilePushContentUpdate",
     "MobilePushMessageSilentDefinitionUpdate",
     "CampaignMessageResponseObjectResource",
+    "PatchCampaignMessageResponseDataAttributes",
     "CampaignMessageResponseObjectResourceAttributes",
     "SMSMessageDefinition",
     "SMSContent",
@@ -106,7 +118,9 @@ __all__ = [
     "MobilePushContent",
     "MobilePushMessageSilentDefinition",
     "SendTime",
+    "PatchCampaignMessageResponseDataRelationships",
     "CampaignMessageResponseObjectResourceRelationships",
+    "PatchCampaignMessageResponseDataRelationshipsImage",
     "CampaignMessageResponseObjectResourceRelationshipsImage",
     "CampaignPartialUpdateQuery",
     "CampaignPartialUpdateQueryResourceObject",
@@ -114,13 +128,22 @@ __all__ = [
     "CampaignRecipientEstimationJobCreateQuery",
     "CampaignRecipientEstimationJobCreateQueryResourceObject",
     "CampaignRecipientEstimationJobResponseObjectResource",
+    "PostCampaignSendJobResponseDataAttributes",
+    "CampaignSendJobResponseObjectResourceAttributes",
+    "PostCampaignRecipientEstimationJobResponseDataAttributes",
     "CampaignRecipientEstimationJobResponseObjectResourceAttributes",
     "CampaignRecipientEstimationResponseObjectResource",
     "CampaignRecipientEstimationResponseObjectResourceAttributes",
     "CampaignResponseObjectResource",
+    "PostCampaignResponseDataAttributes",
+    "PatchCampaignResponseDataAttributes",
     "CampaignResponseObjectResourceAttributes",
     "UnsupportedSendStrategy",
+    "PostCampaignResponseDataRelationships",
+    "PatchCampaignResponseDataRelationships",
     "CampaignResponseObjectResourceRelationships",
+    "PostCampaignResponseDataRelationshipsCampaignMessages",
+    "PatchCampaignResponseDataRelationshipsCampaignMessages",
     "CampaignResponseObjectResourceRelationshipsCampaignMessages",
     "CampaignSendJobCreateQuery",
     "CampaignSendJobCreateQueryResourceObject",
@@ -145,6 +168,7 @@ __all__ = [
     "PatchCampaignMessageResponse",
     "PatchCampaignMessageResponseData",
     "PatchCampaignResponse",
+    "PostCampaignResponseData",
     "PatchCampaignResponseData",
     "PostCampaignMessageResponse",
     "PostCampaignMessageResponseData",
@@ -738,24 +762,58 @@ class CampaignMessageCreateQueryResourceObjectRelationships(Model):
     )
 
 
+CampaignMessagePartialUpdateQueryResourceObjectRelationships = (
+    CampaignMessageCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`CampaignMessageCreateQueryResourceObjectRelationships`: the same shape at ``CampaignMessagePartialUpdateQueryResourceObject/relationships``."""
+
+
 class CampaignMessageCreateQueryResourceObjectRelationshipsImage(Model):
     """The ``CampaignMessageCreateQueryResourceObjectRelationshipsImage`` object."""
 
     __slots__ = ()
 
     data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | None = field(
-        "data", "CampaignMessageCreateQueryResourceObjectRelationshipsImageData", default=None
+        "data", "CampaignMessageImageUpdateQueryData", default=None
     )
 
 
-class CampaignMessageCreateQueryResourceObjectRelationshipsImageData(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectRelationshipsImageData`` object."""
+CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage = (
+    CampaignMessageCreateQueryResourceObjectRelationshipsImage
+)
+"""Another name of :class:`CampaignMessageCreateQueryResourceObjectRelationshipsImage`: the same shape at ``CampaignMessagePartialUpdateQueryResourceObject/relationships/image``."""
+
+
+class CampaignMessageImageUpdateQueryData(Model):
+    """The ``CampaignMessageImageUpdateQueryData`` object."""
 
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
     id: str = field("id")
-    """The associated image for mobile_push or SMS messages"""
+    """Campaign Message Image"""
+
+
+GetCampaignMessageImageRelationshipResponseData = CampaignMessageImageUpdateQueryData
+"""Another name of :class:`CampaignMessageImageUpdateQueryData`: the same shape at ``GetCampaignMessageImageRelationshipResponse/data``."""
+
+
+PatchCampaignMessageResponseDataRelationshipsImageData = CampaignMessageImageUpdateQueryData
+"""Another name of :class:`CampaignMessageImageUpdateQueryData`: the same shape at ``PatchCampaignMessageResponse/data/relationships/image/data``."""
+
+
+CampaignMessageResponseObjectResourceRelationshipsImageData = CampaignMessageImageUpdateQueryData
+"""Another name of :class:`CampaignMessageImageUpdateQueryData`: the same shape at ``CampaignMessageResponseObjectResource/relationships/image/data``."""
+
+
+CampaignMessageCreateQueryResourceObjectRelationshipsImageData = CampaignMessageImageUpdateQueryData
+"""Another name of :class:`CampaignMessageImageUpdateQueryData`: the same shape at ``CampaignMessageCreateQueryResourceObject/relationships/image/data``."""
+
+
+CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData = (
+    CampaignMessageImageUpdateQueryData
+)
+"""Another name of :class:`CampaignMessageImageUpdateQueryData`: the same shape at ``CampaignMessagePartialUpdateQueryResourceObject/relationships/image/data``."""
 
 
 class CampaignMessageAssignTemplateQuery(Model):
@@ -797,9 +855,7 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Mode
     __slots__ = ()
 
     data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
-        "data",
-        "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
-        default=None,
+        "data", "GetFlowMessageTemplateRelationshipResponseData", default=None
     )
 
 
@@ -808,9 +864,7 @@ class CampaignMessageImageUpdateQuery(Model):
 
     __slots__ = ()
 
-    data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData = field(
-        "data", "CampaignMessageCreateQueryResourceObjectRelationshipsImageData"
-    )
+    data: CampaignMessageImageUpdateQueryData = field("data", "CampaignMessageImageUpdateQueryData")
 
 
 class CampaignMessagePartialUpdateQuery(Model):
@@ -834,7 +888,7 @@ class CampaignMessagePartialUpdateQueryResourceObject(Model):
     attributes: CampaignMessagePartialUpdateQueryResourceObjectAttributes = field(
         "attributes", "CampaignMessagePartialUpdateQueryResourceObjectAttributes"
     )
-    relationships: CampaignMessageCreateQueryResourceObjectRelationships | None = field(
+    relationships: CampaignMessagePartialUpdateQueryResourceObjectRelationships | None = field(
         "relationships", "CampaignMessageCreateQueryResourceObjectRelationships", default=None
     )
 
@@ -921,16 +975,16 @@ class CampaignMessageResponseObjectResource(Model):
     id: str = field("id")
     """The message ID"""
     attributes: CampaignMessageResponseObjectResourceAttributes = field(
-        "attributes", "CampaignMessageResponseObjectResourceAttributes"
+        "attributes", "PatchCampaignMessageResponseDataAttributes"
     )
     relationships: CampaignMessageResponseObjectResourceRelationships | None = field(
-        "relationships", "CampaignMessageResponseObjectResourceRelationships", default=None
+        "relationships", "PatchCampaignMessageResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CampaignMessageResponseObjectResourceAttributes(Model):
-    """The ``CampaignMessageResponseObjectResourceAttributes`` object."""
+class PatchCampaignMessageResponseDataAttributes(Model):
+    """The ``PatchCampaignMessageResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -954,6 +1008,10 @@ class CampaignMessageResponseObjectResourceAttributes(Model):
     """The datetime when the message was created"""
     updated_at: _dt.datetime | None = field("updated_at", "datetime", default=None, nullable=True)
     """The datetime when the message was last updated"""
+
+
+CampaignMessageResponseObjectResourceAttributes = PatchCampaignMessageResponseDataAttributes
+"""Another name of :class:`PatchCampaignMessageResponseDataAttributes`: the same shape at ``CampaignMessageResponseObjectResource/attributes``."""
 
 
 class SMSMessageDefinition(Model):
@@ -1038,31 +1096,41 @@ class SendTime(Model):
     """Whether that datetime is to be a local datetime for the recipient"""
 
 
-class CampaignMessageResponseObjectResourceRelationships(Model):
-    """The ``CampaignMessageResponseObjectResourceRelationships`` object."""
+class PatchCampaignMessageResponseDataRelationships(Model):
+    """The ``PatchCampaignMessageResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    campaign: AttributionResponseObjectResourceRelationshipsCampaign | None = field(
-        "campaign", "AttributionResponseObjectResourceRelationshipsCampaign", default=None
+    campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | None = field(
+        "campaign", "PostCampaignMessageResponseDataRelationshipsCampaign", default=None
     )
-    template: CampaignMessageResponseObjectResourceRelationshipsTemplate | None = field(
-        "template", "CampaignMessageResponseObjectResourceRelationshipsTemplate", default=None
+    template: PatchCampaignMessageResponseDataRelationshipsTemplate | None = field(
+        "template", "PostCampaignMessageResponseDataRelationshipsTemplate", default=None
     )
-    image: CampaignMessageResponseObjectResourceRelationshipsImage | None = field(
-        "image", "CampaignMessageResponseObjectResourceRelationshipsImage", default=None
+    image: PatchCampaignMessageResponseDataRelationshipsImage | None = field(
+        "image", "PatchCampaignMessageResponseDataRelationshipsImage", default=None
     )
 
 
-class CampaignMessageResponseObjectResourceRelationshipsImage(Model):
-    """The ``CampaignMessageResponseObjectResourceRelationshipsImage`` object."""
+CampaignMessageResponseObjectResourceRelationships = PatchCampaignMessageResponseDataRelationships
+"""Another name of :class:`PatchCampaignMessageResponseDataRelationships`: the same shape at ``CampaignMessageResponseObjectResource/relationships``."""
+
+
+class PatchCampaignMessageResponseDataRelationshipsImage(Model):
+    """The ``PatchCampaignMessageResponseDataRelationshipsImage`` object."""
 
     __slots__ = ()
 
-    data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | None = field(
-        "data", "CampaignMessageCreateQueryResourceObjectRelationshipsImageData", default=None
+    data: PatchCampaignMessageResponseDataRelationshipsImageData | None = field(
+        "data", "CampaignMessageImageUpdateQueryData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+CampaignMessageResponseObjectResourceRelationshipsImage = (
+    PatchCampaignMessageResponseDataRelationshipsImage
+)
+"""Another name of :class:`PatchCampaignMessageResponseDataRelationshipsImage`: the same shape at ``CampaignMessageResponseObjectResource/relationships/image``."""
 
 
 class CampaignPartialUpdateQuery(Model):
@@ -1161,20 +1229,34 @@ class CampaignRecipientEstimationJobResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the campaign used for estimating recipients"""
     attributes: CampaignRecipientEstimationJobResponseObjectResourceAttributes = field(
-        "attributes", "CampaignRecipientEstimationJobResponseObjectResourceAttributes"
+        "attributes", "PostCampaignSendJobResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CampaignRecipientEstimationJobResponseObjectResourceAttributes(Model):
-    """The ``CampaignRecipientEstimationJobResponseObjectResourceAttributes`` object."""
+class PostCampaignSendJobResponseDataAttributes(Model):
+    """The ``PostCampaignSendJobResponseDataAttributes`` object."""
 
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
         "status", choices=("cancelled", "complete", "processing", "queued")
     )
-    """The status of the recipient estimation job"""
+    """The status of the send job"""
+
+
+CampaignSendJobResponseObjectResourceAttributes = PostCampaignSendJobResponseDataAttributes
+"""Another name of :class:`PostCampaignSendJobResponseDataAttributes`: the same shape at ``CampaignSendJobResponseObjectResource/attributes``."""
+
+
+PostCampaignRecipientEstimationJobResponseDataAttributes = PostCampaignSendJobResponseDataAttributes
+"""Another name of :class:`PostCampaignSendJobResponseDataAttributes`: the same shape at ``PostCampaignRecipientEstimationJobResponse/data/attributes``."""
+
+
+CampaignRecipientEstimationJobResponseObjectResourceAttributes = (
+    PostCampaignSendJobResponseDataAttributes
+)
+"""Another name of :class:`PostCampaignSendJobResponseDataAttributes`: the same shape at ``CampaignRecipientEstimationJobResponseObjectResource/attributes``."""
 
 
 class CampaignRecipientEstimationResponseObjectResource(Model):
@@ -1211,23 +1293,23 @@ class CampaignResponseObjectResource(Model):
     id: str = field("id")
     """The campaign ID"""
     attributes: CampaignResponseObjectResourceAttributes = field(
-        "attributes", "CampaignResponseObjectResourceAttributes"
+        "attributes", "PostCampaignResponseDataAttributes"
     )
     relationships: CampaignResponseObjectResourceRelationships | None = field(
-        "relationships", "CampaignResponseObjectResourceRelationships", default=None
+        "relationships", "PostCampaignResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CampaignResponseObjectResourceAttributes(Model):
-    """The ``CampaignResponseObjectResourceAttributes`` object."""
+class PostCampaignResponseDataAttributes(Model):
+    """The ``PostCampaignResponseDataAttributes`` object."""
 
     __slots__ = ()
 
     name: str = field("name")
     """The campaign name"""
-    status: CampaignResponseObjectResourceAttributesStatus = field(
-        "status", choices="CampaignResponseObjectResourceAttributesStatus"
+    status: PostCampaignResponseDataAttributesStatus = field(
+        "status", choices="PostCampaignResponseDataAttributesStatus"
     )
     """The current status of the campaign"""
     archived: bool = field("archived")
@@ -1269,6 +1351,14 @@ class CampaignResponseObjectResourceAttributes(Model):
     """The datetime when the campaign will be / was sent or None if not yet scheduled by a send_job."""
 
 
+PatchCampaignResponseDataAttributes = PostCampaignResponseDataAttributes
+"""Another name of :class:`PostCampaignResponseDataAttributes`: the same shape at ``PatchCampaignResponse/data/attributes``."""
+
+
+CampaignResponseObjectResourceAttributes = PostCampaignResponseDataAttributes
+"""Another name of :class:`PostCampaignResponseDataAttributes`: the same shape at ``CampaignResponseObjectResource/attributes``."""
+
+
 class UnsupportedSendStrategy(Model):
     """The ``UnsupportedSendStrategy`` object."""
 
@@ -1277,32 +1367,48 @@ class UnsupportedSendStrategy(Model):
     method: Literal["unsupported"] = field("method", choices=("unsupported",))
 
 
-class CampaignResponseObjectResourceRelationships(Model):
-    """The ``CampaignResponseObjectResourceRelationships`` object."""
+class PostCampaignResponseDataRelationships(Model):
+    """The ``PostCampaignResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    campaign_messages: CampaignResponseObjectResourceRelationshipsCampaignMessages | None = field(
-        "campaign-messages",
-        "CampaignResponseObjectResourceRelationshipsCampaignMessages",
-        default=None,
+    campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | None = field(
+        "campaign-messages", "PostCampaignResponseDataRelationshipsCampaignMessages", default=None
     )
-    tags: CampaignResponseObjectResourceRelationshipsTags | None = field(
-        "tags", "CampaignResponseObjectResourceRelationshipsTags", default=None
+    tags: PostCampaignResponseDataRelationshipsTags | None = field(
+        "tags", "PatchFlowResponseDataRelationshipsTags", default=None
     )
 
 
-class CampaignResponseObjectResourceRelationshipsCampaignMessages(Model):
-    """The ``CampaignResponseObjectResourceRelationshipsCampaignMessages`` object."""
+PatchCampaignResponseDataRelationships = PostCampaignResponseDataRelationships
+"""Another name of :class:`PostCampaignResponseDataRelationships`: the same shape at ``PatchCampaignResponse/data/relationships``."""
+
+
+CampaignResponseObjectResourceRelationships = PostCampaignResponseDataRelationships
+"""Another name of :class:`PostCampaignResponseDataRelationships`: the same shape at ``CampaignResponseObjectResource/relationships``."""
+
+
+class PostCampaignResponseDataRelationshipsCampaignMessages(Model):
+    """The ``PostCampaignResponseDataRelationshipsCampaignMessages`` object."""
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsCampaignMessageData] | None = field(
-        "data",
-        "list[AttributionResponseObjectResourceRelationshipsCampaignMessageData]",
-        default=None,
+    data: list[PostCampaignResponseDataRelationshipsCampaignMessagesDataItem] | None = field(
+        "data", "list[GetCampaignMessagesRelationshipsResponseCollectionDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchCampaignResponseDataRelationshipsCampaignMessages = (
+    PostCampaignResponseDataRelationshipsCampaignMessages
+)
+"""Another name of :class:`PostCampaignResponseDataRelationshipsCampaignMessages`: the same shape at ``PatchCampaignResponse/data/relationships/campaign-messages``."""
+
+
+CampaignResponseObjectResourceRelationshipsCampaignMessages = (
+    PostCampaignResponseDataRelationshipsCampaignMessages
+)
+"""Another name of :class:`PostCampaignResponseDataRelationshipsCampaignMessages`: the same shape at ``CampaignResponseObjectResource/relationships/campaign-messages``."""
 
 
 class CampaignSendJobCreateQuery(Model):
@@ -1365,8 +1471,8 @@ class CampaignSendJobResponseObjectResource(Model):
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
     id: str = field("id")
     """The ID of the campaign to send"""
-    attributes: CampaignRecipientEstimationJobResponseObjectResourceAttributes = field(
-        "attributes", "CampaignRecipientEstimationJobResponseObjectResourceAttributes"
+    attributes: CampaignSendJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCampaignSendJobResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1397,8 +1503,8 @@ class GetCampaignMessageCampaignRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: AttributionResponseObjectResourceRelationshipsCampaignData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsCampaignData", nullable=True
+    data: GetCampaignMessageCampaignRelationshipResponseData | None = field(
+        "data", "TagCampaignOpDataItem", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1409,8 +1515,8 @@ class GetCampaignMessageImageRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | None = field(
-        "data", "CampaignMessageCreateQueryResourceObjectRelationshipsImageData", nullable=True
+    data: GetCampaignMessageImageRelationshipResponseData | None = field(
+        "data", "CampaignMessageImageUpdateQueryData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1469,10 +1575,8 @@ class GetCampaignMessageTemplateRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
-        "data",
-        "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
-        nullable=True,
+    data: GetCampaignMessageTemplateRelationshipResponseData | None = field(
+        "data", "GetFlowMessageTemplateRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1483,8 +1587,8 @@ class GetCampaignMessagesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsCampaignMessageData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsCampaignMessageData]"
+    data: list[GetCampaignMessagesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetCampaignMessagesRelationshipsResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1579,8 +1683,8 @@ class GetCampaignTagsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CampaignResponseObjectResourceRelationshipsTagsDataItem] = field(
-        "data", "list[CampaignResponseObjectResourceRelationshipsTagsDataItem]"
+    data: list[GetCampaignTagsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PatchFlowResponseDataRelationshipsTagsDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1604,11 +1708,11 @@ class PatchCampaignMessageResponseData(Model):
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
     id: str = field("id")
     """The message ID"""
-    attributes: CampaignMessageResponseObjectResourceAttributes = field(
-        "attributes", "CampaignMessageResponseObjectResourceAttributes"
+    attributes: PatchCampaignMessageResponseDataAttributes = field(
+        "attributes", "PatchCampaignMessageResponseDataAttributes"
     )
-    relationships: CampaignMessageResponseObjectResourceRelationships | None = field(
-        "relationships", "CampaignMessageResponseObjectResourceRelationships", default=None
+    relationships: PatchCampaignMessageResponseDataRelationships | None = field(
+        "relationships", "PatchCampaignMessageResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1618,26 +1722,30 @@ class PatchCampaignResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCampaignResponseData = field("data", "PatchCampaignResponseData")
+    data: PatchCampaignResponseData = field("data", "PostCampaignResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCampaignResponseData(Model):
-    """The ``PatchCampaignResponseData`` object."""
+class PostCampaignResponseData(Model):
+    """The ``PostCampaignResponseData`` object."""
 
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
     id: str = field("id")
     """The campaign ID"""
-    attributes: CampaignResponseObjectResourceAttributes = field(
-        "attributes", "CampaignResponseObjectResourceAttributes"
+    attributes: PostCampaignResponseDataAttributes = field(
+        "attributes", "PostCampaignResponseDataAttributes"
     )
-    relationships: CampaignResponseObjectResourceRelationships | None = field(
-        "relationships", "CampaignResponseObjectResourceRelationships", default=None
+    relationships: PostCampaignResponseDataRelationships | None = field(
+        "relationships", "PostCampaignResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCampaignResponseData = PostCampaignResponseData
+"""Another name of :class:`PostCampaignResponseData`: the same shape at ``PatchCampaignResponse/data``."""
 
 
 class PostCampaignMessageResponse(Model):
@@ -1732,11 +1840,11 @@ class PostCampaignMessageResponseDataRelationships(Model):
 
     __slots__ = ()
 
-    campaign: AttributionResponseObjectResourceRelationshipsCampaign | None = field(
-        "campaign", "AttributionResponseObjectResourceRelationshipsCampaign", default=None
+    campaign: PostCampaignMessageResponseDataRelationshipsCampaign | None = field(
+        "campaign", "PostCampaignMessageResponseDataRelationshipsCampaign", default=None
     )
-    template: CampaignMessageResponseObjectResourceRelationshipsTemplate | None = field(
-        "template", "CampaignMessageResponseObjectResourceRelationshipsTemplate", default=None
+    template: PostCampaignMessageResponseDataRelationshipsTemplate | None = field(
+        "template", "PostCampaignMessageResponseDataRelationshipsTemplate", default=None
     )
 
 
@@ -1762,8 +1870,8 @@ class PostCampaignRecipientEstimationJobResponseData(Model):
     )
     id: str = field("id")
     """The ID of the campaign used for estimating recipients"""
-    attributes: CampaignRecipientEstimationJobResponseObjectResourceAttributes = field(
-        "attributes", "CampaignRecipientEstimationJobResponseObjectResourceAttributes"
+    attributes: PostCampaignRecipientEstimationJobResponseDataAttributes = field(
+        "attributes", "PostCampaignSendJobResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1773,7 +1881,7 @@ class PostCampaignResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCampaignResponseData = field("data", "PatchCampaignResponseData")
+    data: PostCampaignResponseData = field("data", "PostCampaignResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -1796,7 +1904,7 @@ class PostCampaignSendJobResponseData(Model):
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
     id: str = field("id")
     """The ID of the campaign to send"""
-    attributes: CampaignRecipientEstimationJobResponseObjectResourceAttributes = field(
-        "attributes", "CampaignRecipientEstimationJobResponseObjectResourceAttributes"
+    attributes: PostCampaignSendJobResponseDataAttributes = field(
+        "attributes", "PostCampaignSendJobResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")

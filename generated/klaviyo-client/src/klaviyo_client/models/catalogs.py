@@ -31,15 +31,37 @@ if TYPE_CHECKING:
     from .common import (
         CatalogCategoryCreateJobResponseObjectResourceAttributes,
         CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem,
+        CatalogCategoryDeleteJobResponseObjectResourceAttributes,
+        CatalogCategoryItemOpDataItem,
+        CatalogCategoryUpdateJobResponseObjectResourceAttributes,
         CatalogCategoryUpdateQueryResourceObjectAttributes,
-        CatalogItemResponseObjectResourceRelationshipsVariantsDataItem,
-        CatalogVariantResponseObjectResourceRelationshipsItem,
-        ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile,
-        ClientBISSubscriptionCreateQueryResourceObjectRelationships,
+        CatalogItemCreateJobResponseObjectResourceAttributes,
+        CatalogItemDeleteJobResponseObjectResourceAttributes,
+        CatalogItemUpdateJobResponseObjectResourceAttributes,
+        CatalogVariantCreateJobResponseObjectResourceAttributes,
+        CatalogVariantCreateQueryResourceObjectRelationshipsItemData,
+        CatalogVariantDeleteJobResponseObjectResourceAttributes,
+        CatalogVariantUpdateJobResponseObjectResourceAttributes,
         CollectionLinks,
+        GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem,
+        GetCatalogItemVariantsRelationshipsResponseCollectionDataItem,
         ObjectLinks,
+        PostCatalogCategoryCreateJobResponseDataAttributes,
+        PostCatalogCategoryDeleteJobResponseDataAttributes,
+        PostCatalogCategoryResponseDataRelationshipsItemsDataItem,
+        PostCatalogCategoryUpdateJobResponseDataAttributes,
+        PostCatalogItemCreateJobResponseDataAttributes,
+        PostCatalogItemDeleteJobResponseDataAttributes,
+        PostCatalogItemResponseDataRelationshipsVariantsDataItem,
+        PostCatalogItemUpdateJobResponseDataAttributes,
+        PostCatalogVariantCreateJobResponseDataAttributes,
+        PostCatalogVariantDeleteJobResponseDataAttributes,
+        PostCatalogVariantResponseDataRelationshipsItem,
+        PostCatalogVariantUpdateJobResponseDataAttributes,
         RelationshipLinks,
         ResponseMeta,
+        ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile,
+        ServerBISSubscriptionCreateQueryResourceObjectRelationships,
     )
 
 __all__ = [
@@ -50,11 +72,32 @@ __all__ = [
     "CatalogCategoryCreateQueryResourceObject",
     "CatalogCategoryCreateQueryResourceObjectAttributes",
     "CatalogCategoryCreateQueryResourceObjectRelationships",
+    "CatalogCategoryUpdateQueryResourceObjectRelationships",
     "CatalogCategoryCreateQueryResourceObjectRelationshipsItems",
+    "CatalogCategoryUpdateQueryResourceObjectRelationshipsItems",
     "CatalogCategoryCreateJobResponseObjectResource",
+    "PostCatalogCategoryCreateJobResponseDataRelationships",
+    "PostCatalogCategoryDeleteJobResponseDataRelationships",
+    "PostCatalogCategoryUpdateJobResponseDataRelationships",
     "CatalogCategoryCreateJobResponseObjectResourceRelationships",
+    "CatalogCategoryDeleteJobResponseObjectResourceRelationships",
+    "CatalogCategoryUpdateJobResponseObjectResourceRelationships",
+    "PostCatalogCategoryCreateJobResponseDataRelationshipsCategories",
+    "PostCatalogCategoryDeleteJobResponseDataRelationshipsCategories",
+    "PostCatalogCategoryUpdateJobResponseDataRelationshipsCategories",
     "CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories",
+    "CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategories",
+    "CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories",
+    "CatalogItemCategoryOpDataItem",
+    "GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem",
+    "CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem",
+    "CatalogItemUpdateQueryResourceObjectRelationshipsCategoriesDataItem",
+    "PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem",
+    "PostCatalogCategoryDeleteJobResponseDataRelationshipsCategoriesDataItem",
+    "PostCatalogCategoryUpdateJobResponseDataRelationshipsCategoriesDataItem",
     "CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem",
+    "CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategoriesDataItem",
+    "CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem",
     "CatalogCategoryCreateQuery",
     "CatalogCategoryDeleteJobCreateQuery",
     "CatalogCategoryDeleteJobCreateQueryResourceObject",
@@ -64,9 +107,27 @@ __all__ = [
     "CatalogCategoryDeleteJobResponseObjectResource",
     "CatalogCategoryItemOp",
     "CatalogCategoryResponseObjectResource",
+    "PostCatalogCategoryResponseDataAttributes",
+    "PatchCatalogCategoryResponseDataAttributes",
     "CatalogCategoryResponseObjectResourceAttributes",
+    "PostCatalogCategoryResponseDataRelationships",
+    "PatchCatalogCategoryResponseDataRelationships",
+    "PostCatalogItemCreateJobResponseDataRelationships",
+    "PostCatalogItemDeleteJobResponseDataRelationships",
+    "PostCatalogItemUpdateJobResponseDataRelationships",
     "CatalogCategoryResponseObjectResourceRelationships",
+    "CatalogItemCreateJobResponseObjectResourceRelationships",
+    "CatalogItemDeleteJobResponseObjectResourceRelationships",
+    "CatalogItemUpdateJobResponseObjectResourceRelationships",
+    "PostCatalogCategoryResponseDataRelationshipsItems",
+    "PatchCatalogCategoryResponseDataRelationshipsItems",
+    "PostCatalogItemCreateJobResponseDataRelationshipsItems",
+    "PostCatalogItemDeleteJobResponseDataRelationshipsItems",
+    "PostCatalogItemUpdateJobResponseDataRelationshipsItems",
     "CatalogCategoryResponseObjectResourceRelationshipsItems",
+    "CatalogItemCreateJobResponseObjectResourceRelationshipsItems",
+    "CatalogItemDeleteJobResponseObjectResourceRelationshipsItems",
+    "CatalogItemUpdateJobResponseObjectResourceRelationshipsItems",
     "CatalogCategoryUpdateJobCreateQuery",
     "CatalogCategoryUpdateJobCreateQueryResourceObject",
     "CatalogCategoryUpdateJobCreateQueryResourceObjectAttributes",
@@ -82,7 +143,9 @@ __all__ = [
     "CatalogItemCreateQueryResourceObject",
     "CatalogItemCreateQueryResourceObjectAttributes",
     "CatalogItemCreateQueryResourceObjectRelationships",
+    "CatalogItemUpdateQueryResourceObjectRelationships",
     "CatalogItemCreateQueryResourceObjectRelationshipsCategories",
+    "CatalogItemUpdateQueryResourceObjectRelationshipsCategories",
     "CatalogItemCreateJobResponseObjectResource",
     "CatalogItemCreateQuery",
     "CatalogItemDeleteJobCreateQuery",
@@ -92,9 +155,27 @@ __all__ = [
     "CatalogItemDeleteQueryResourceObject",
     "CatalogItemDeleteJobResponseObjectResource",
     "CatalogItemResponseObjectResource",
+    "PostCatalogItemResponseDataAttributes",
+    "PatchCatalogItemResponseDataAttributes",
     "CatalogItemResponseObjectResourceAttributes",
+    "PostCatalogItemResponseDataRelationships",
+    "PatchCatalogItemResponseDataRelationships",
     "CatalogItemResponseObjectResourceRelationships",
+    "PostCatalogVariantCreateJobResponseDataRelationships",
+    "PostCatalogVariantDeleteJobResponseDataRelationships",
+    "PostCatalogVariantUpdateJobResponseDataRelationships",
+    "CatalogVariantCreateJobResponseObjectResourceRelationships",
+    "CatalogVariantDeleteJobResponseObjectResourceRelationships",
+    "CatalogVariantUpdateJobResponseObjectResourceRelationships",
+    "PostCatalogItemResponseDataRelationshipsVariants",
+    "PatchCatalogItemResponseDataRelationshipsVariants",
     "CatalogItemResponseObjectResourceRelationshipsVariants",
+    "PostCatalogVariantCreateJobResponseDataRelationshipsVariants",
+    "PostCatalogVariantDeleteJobResponseDataRelationshipsVariants",
+    "PostCatalogVariantUpdateJobResponseDataRelationshipsVariants",
+    "CatalogVariantCreateJobResponseObjectResourceRelationshipsVariants",
+    "CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariants",
+    "CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants",
     "CatalogItemUpdateJobCreateQuery",
     "CatalogItemUpdateJobCreateQueryResourceObject",
     "CatalogItemUpdateJobCreateQueryResourceObjectAttributes",
@@ -120,7 +201,11 @@ __all__ = [
     "CatalogVariantDeleteQueryResourceObject",
     "CatalogVariantDeleteJobResponseObjectResource",
     "CatalogVariantResponseObjectResource",
+    "PostCatalogVariantResponseDataAttributes",
+    "PatchCatalogVariantResponseDataAttributes",
     "CatalogVariantResponseObjectResourceAttributes",
+    "PostCatalogVariantResponseDataRelationships",
+    "PatchCatalogVariantResponseDataRelationships",
     "CatalogVariantResponseObjectResourceRelationships",
     "CatalogVariantUpdateJobCreateQuery",
     "CatalogVariantUpdateJobCreateQueryResourceObject",
@@ -158,10 +243,13 @@ __all__ = [
     "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument",
     "GetCatalogVariantUpdateJobResponseCompoundDocument",
     "PatchCatalogCategoryResponse",
+    "PostCatalogCategoryResponseData",
     "PatchCatalogCategoryResponseData",
     "PatchCatalogItemResponse",
+    "PostCatalogItemResponseData",
     "PatchCatalogItemResponseData",
     "PatchCatalogVariantResponse",
+    "PostCatalogVariantResponseData",
     "PatchCatalogVariantResponseData",
     "PostCatalogCategoryCreateJobResponse",
     "PostCatalogCategoryCreateJobResponseData",
@@ -275,16 +363,26 @@ class CatalogCategoryCreateQueryResourceObjectRelationships(Model):
     )
 
 
+CatalogCategoryUpdateQueryResourceObjectRelationships = (
+    CatalogCategoryCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`CatalogCategoryCreateQueryResourceObjectRelationships`: the same shape at ``CatalogCategoryUpdateQueryResourceObject/relationships``."""
+
+
 class CatalogCategoryCreateQueryResourceObjectRelationshipsItems(Model):
     """The ``CatalogCategoryCreateQueryResourceObjectRelationshipsItems`` object."""
 
     __slots__ = ()
 
     data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] | None = field(
-        "data",
-        "list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem]",
-        default=None,
+        "data", "list[CatalogCategoryItemOpDataItem]", default=None
     )
+
+
+CatalogCategoryUpdateQueryResourceObjectRelationshipsItems = (
+    CatalogCategoryCreateQueryResourceObjectRelationshipsItems
+)
+"""Another name of :class:`CatalogCategoryCreateQueryResourceObjectRelationshipsItems`: the same shape at ``CatalogCategoryUpdateQueryResourceObject/relationships/items``."""
 
 
 class CatalogCategoryCreateJobResponseObjectResource(Model):
@@ -298,51 +396,153 @@ class CatalogCategoryCreateJobResponseObjectResource(Model):
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
     attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
     relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CatalogCategoryCreateJobResponseObjectResourceRelationships(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResourceRelationships`` object."""
+class PostCatalogCategoryCreateJobResponseDataRelationships(Model):
+    """The ``PostCatalogCategoryCreateJobResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    categories: CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories | None = (
-        field(
-            "categories",
-            "CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories",
-            default=None,
-        )
+    categories: PostCatalogCategoryCreateJobResponseDataRelationshipsCategories | None = field(
+        "categories",
+        "PostCatalogCategoryCreateJobResponseDataRelationshipsCategories",
+        default=None,
     )
 
 
-class CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories`` object."""
+PostCatalogCategoryDeleteJobResponseDataRelationships = (
+    PostCatalogCategoryCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationships`: the same shape at ``PostCatalogCategoryDeleteJobResponse/data/relationships``."""
+
+
+PostCatalogCategoryUpdateJobResponseDataRelationships = (
+    PostCatalogCategoryCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationships`: the same shape at ``PostCatalogCategoryUpdateJobResponse/data/relationships``."""
+
+
+CatalogCategoryCreateJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationships`: the same shape at ``CatalogCategoryCreateJobResponseObjectResource/relationships``."""
+
+
+CatalogCategoryDeleteJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationships`: the same shape at ``CatalogCategoryDeleteJobResponseObjectResource/relationships``."""
+
+
+CatalogCategoryUpdateJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationships`: the same shape at ``CatalogCategoryUpdateJobResponseObjectResource/relationships``."""
+
+
+class PostCatalogCategoryCreateJobResponseDataRelationshipsCategories(Model):
+    """The ``PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`` object."""
 
     __slots__ = ()
 
-    data: (
-        list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem] | None
-    ) = field(
-        "data",
-        "list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem]",
-        default=None,
+    data: list[PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem] | None = (
+        field("data", "list[CatalogItemCategoryOpDataItem]", default=None)
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem`` object."""
+PostCatalogCategoryDeleteJobResponseDataRelationshipsCategories = (
+    PostCatalogCategoryCreateJobResponseDataRelationshipsCategories
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`: the same shape at ``PostCatalogCategoryDeleteJobResponse/data/relationships/categories``."""
+
+
+PostCatalogCategoryUpdateJobResponseDataRelationshipsCategories = (
+    PostCatalogCategoryCreateJobResponseDataRelationshipsCategories
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`: the same shape at ``PostCatalogCategoryUpdateJobResponse/data/relationships/categories``."""
+
+
+CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategories = (
+    PostCatalogCategoryCreateJobResponseDataRelationshipsCategories
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`: the same shape at ``CatalogCategoryCreateJobResponseObjectResource/relationships/categories``."""
+
+
+CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategories = (
+    PostCatalogCategoryCreateJobResponseDataRelationshipsCategories
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`: the same shape at ``CatalogCategoryDeleteJobResponseObjectResource/relationships/categories``."""
+
+
+CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories = (
+    PostCatalogCategoryCreateJobResponseDataRelationshipsCategories
+)
+"""Another name of :class:`PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`: the same shape at ``CatalogCategoryUpdateJobResponseObjectResource/relationships/categories``."""
+
+
+class CatalogItemCategoryOpDataItem(Model):
+    """The ``CatalogItemCategoryOpDataItem`` object."""
 
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
     id: str = field("id")
-    """IDs of the created catalog categories."""
+    """A list of catalog category IDs representing the categories the item is in"""
+
+
+GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem = CatalogItemCategoryOpDataItem
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``GetCatalogItemCategoriesRelationshipsResponseCollection/data/Item``."""
+
+
+CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem = CatalogItemCategoryOpDataItem
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``CatalogItemCreateQueryResourceObject/relationships/categories/data/Item``."""
+
+
+CatalogItemUpdateQueryResourceObjectRelationshipsCategoriesDataItem = CatalogItemCategoryOpDataItem
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``CatalogItemUpdateQueryResourceObject/relationships/categories/data/Item``."""
+
+
+PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``PostCatalogCategoryCreateJobResponse/data/relationships/categories/data/Item``."""
+
+
+PostCatalogCategoryDeleteJobResponseDataRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``PostCatalogCategoryDeleteJobResponse/data/relationships/categories/data/Item``."""
+
+
+PostCatalogCategoryUpdateJobResponseDataRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``PostCatalogCategoryUpdateJobResponse/data/relationships/categories/data/Item``."""
+
+
+CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``CatalogCategoryCreateJobResponseObjectResource/relationships/categories/data/Item``."""
+
+
+CatalogCategoryDeleteJobResponseObjectResourceRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``CatalogCategoryDeleteJobResponseObjectResource/relationships/categories/data/Item``."""
+
+
+CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem = (
+    CatalogItemCategoryOpDataItem
+)
+"""Another name of :class:`CatalogItemCategoryOpDataItem`: the same shape at ``CatalogCategoryUpdateJobResponseObjectResource/relationships/categories/data/Item``."""
 
 
 class CatalogCategoryCreateQuery(Model):
@@ -419,11 +619,11 @@ class CatalogCategoryDeleteJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogCategoryDeleteJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+    relationships: CatalogCategoryDeleteJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -433,9 +633,7 @@ class CatalogCategoryItemOp(Model):
 
     __slots__ = ()
 
-    data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] = field(
-        "data", "list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem]"
-    )
+    data: list[CatalogCategoryItemOpDataItem] = field("data", "list[CatalogCategoryItemOpDataItem]")
 
 
 class CatalogCategoryResponseObjectResource(Model):
@@ -447,16 +645,16 @@ class CatalogCategoryResponseObjectResource(Model):
     id: str = field("id")
     """The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
     attributes: CatalogCategoryResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryResponseObjectResourceAttributes"
+        "attributes", "PostCatalogCategoryResponseDataAttributes"
     )
     relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CatalogCategoryResponseObjectResourceAttributes(Model):
-    """The ``CatalogCategoryResponseObjectResourceAttributes`` object."""
+class PostCatalogCategoryResponseDataAttributes(Model):
+    """The ``PostCatalogCategoryResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -468,27 +666,119 @@ class CatalogCategoryResponseObjectResourceAttributes(Model):
     """Date and time when the catalog category was last updated, in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)."""
 
 
-class CatalogCategoryResponseObjectResourceRelationships(Model):
-    """The ``CatalogCategoryResponseObjectResourceRelationships`` object."""
+PatchCatalogCategoryResponseDataAttributes = PostCatalogCategoryResponseDataAttributes
+"""Another name of :class:`PostCatalogCategoryResponseDataAttributes`: the same shape at ``PatchCatalogCategoryResponse/data/attributes``."""
+
+
+CatalogCategoryResponseObjectResourceAttributes = PostCatalogCategoryResponseDataAttributes
+"""Another name of :class:`PostCatalogCategoryResponseDataAttributes`: the same shape at ``CatalogCategoryResponseObjectResource/attributes``."""
+
+
+class PostCatalogCategoryResponseDataRelationships(Model):
+    """The ``PostCatalogCategoryResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    items: CatalogCategoryResponseObjectResourceRelationshipsItems | None = field(
-        "items", "CatalogCategoryResponseObjectResourceRelationshipsItems", default=None
+    items: PostCatalogCategoryResponseDataRelationshipsItems | None = field(
+        "items", "PostCatalogCategoryResponseDataRelationshipsItems", default=None
     )
 
 
-class CatalogCategoryResponseObjectResourceRelationshipsItems(Model):
-    """The ``CatalogCategoryResponseObjectResourceRelationshipsItems`` object."""
+PatchCatalogCategoryResponseDataRelationships = PostCatalogCategoryResponseDataRelationships
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``PatchCatalogCategoryResponse/data/relationships``."""
+
+
+PostCatalogItemCreateJobResponseDataRelationships = PostCatalogCategoryResponseDataRelationships
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``PostCatalogItemCreateJobResponse/data/relationships``."""
+
+
+PostCatalogItemDeleteJobResponseDataRelationships = PostCatalogCategoryResponseDataRelationships
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``PostCatalogItemDeleteJobResponse/data/relationships``."""
+
+
+PostCatalogItemUpdateJobResponseDataRelationships = PostCatalogCategoryResponseDataRelationships
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``PostCatalogItemUpdateJobResponse/data/relationships``."""
+
+
+CatalogCategoryResponseObjectResourceRelationships = PostCatalogCategoryResponseDataRelationships
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``CatalogCategoryResponseObjectResource/relationships``."""
+
+
+CatalogItemCreateJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``CatalogItemCreateJobResponseObjectResource/relationships``."""
+
+
+CatalogItemDeleteJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``CatalogItemDeleteJobResponseObjectResource/relationships``."""
+
+
+CatalogItemUpdateJobResponseObjectResourceRelationships = (
+    PostCatalogCategoryResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationships`: the same shape at ``CatalogItemUpdateJobResponseObjectResource/relationships``."""
+
+
+class PostCatalogCategoryResponseDataRelationshipsItems(Model):
+    """The ``PostCatalogCategoryResponseDataRelationshipsItems`` object."""
 
     __slots__ = ()
 
-    data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] | None = field(
-        "data",
-        "list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem]",
-        default=None,
+    data: list[PostCatalogCategoryResponseDataRelationshipsItemsDataItem] | None = field(
+        "data", "list[CatalogCategoryItemOpDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchCatalogCategoryResponseDataRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``PatchCatalogCategoryResponse/data/relationships/items``."""
+
+
+PostCatalogItemCreateJobResponseDataRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``PostCatalogItemCreateJobResponse/data/relationships/items``."""
+
+
+PostCatalogItemDeleteJobResponseDataRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``PostCatalogItemDeleteJobResponse/data/relationships/items``."""
+
+
+PostCatalogItemUpdateJobResponseDataRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``PostCatalogItemUpdateJobResponse/data/relationships/items``."""
+
+
+CatalogCategoryResponseObjectResourceRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``CatalogCategoryResponseObjectResource/relationships/items``."""
+
+
+CatalogItemCreateJobResponseObjectResourceRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``CatalogItemCreateJobResponseObjectResource/relationships/items``."""
+
+
+CatalogItemDeleteJobResponseObjectResourceRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``CatalogItemDeleteJobResponseObjectResource/relationships/items``."""
+
+
+CatalogItemUpdateJobResponseObjectResourceRelationshipsItems = (
+    PostCatalogCategoryResponseDataRelationshipsItems
+)
+"""Another name of :class:`PostCatalogCategoryResponseDataRelationshipsItems`: the same shape at ``CatalogItemUpdateJobResponseObjectResource/relationships/items``."""
 
 
 class CatalogCategoryUpdateJobCreateQuery(Model):
@@ -544,9 +834,9 @@ class CatalogCategoryUpdateQueryResourceObject(Model):
     id: str = field("id")
     """The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
     attributes: CatalogCategoryUpdateQueryResourceObjectAttributes = field(
-        "attributes", "CatalogCategoryUpdateQueryResourceObjectAttributes"
+        "attributes", "TemplateCloneQueryResourceObjectAttributes"
     )
-    relationships: CatalogCategoryCreateQueryResourceObjectRelationships | None = field(
+    relationships: CatalogCategoryUpdateQueryResourceObjectRelationships | None = field(
         "relationships", "CatalogCategoryCreateQueryResourceObjectRelationships", default=None
     )
 
@@ -561,11 +851,11 @@ class CatalogCategoryUpdateJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogCategoryUpdateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+    relationships: CatalogCategoryUpdateJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -585,12 +875,7 @@ class CatalogItemCategoryOp(Model):
 
     __slots__ = ()
 
-    data: list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem] = (
-        field(
-            "data",
-            "list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem]",
-        )
-    )
+    data: list[CatalogItemCategoryOpDataItem] = field("data", "list[CatalogItemCategoryOpDataItem]")
 
 
 class CatalogItemCreateJobCreateQuery(Model):
@@ -692,18 +977,26 @@ class CatalogItemCreateQueryResourceObjectRelationships(Model):
     )
 
 
+CatalogItemUpdateQueryResourceObjectRelationships = (
+    CatalogItemCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`CatalogItemCreateQueryResourceObjectRelationships`: the same shape at ``CatalogItemUpdateQueryResourceObject/relationships``."""
+
+
 class CatalogItemCreateQueryResourceObjectRelationshipsCategories(Model):
     """The ``CatalogItemCreateQueryResourceObjectRelationshipsCategories`` object."""
 
     __slots__ = ()
 
-    data: (
-        list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem] | None
-    ) = field(
-        "data",
-        "list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem]",
-        default=None,
+    data: list[CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem] | None = field(
+        "data", "list[CatalogItemCategoryOpDataItem]", default=None
     )
+
+
+CatalogItemUpdateQueryResourceObjectRelationshipsCategories = (
+    CatalogItemCreateQueryResourceObjectRelationshipsCategories
+)
+"""Another name of :class:`CatalogItemCreateQueryResourceObjectRelationshipsCategories`: the same shape at ``CatalogItemUpdateQueryResourceObject/relationships/categories``."""
 
 
 class CatalogItemCreateJobResponseObjectResource(Model):
@@ -714,11 +1007,11 @@ class CatalogItemCreateJobResponseObjectResource(Model):
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogItemCreateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: CatalogItemCreateJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -793,11 +1086,11 @@ class CatalogItemDeleteJobResponseObjectResource(Model):
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogItemDeleteJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: CatalogItemDeleteJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -811,16 +1104,16 @@ class CatalogItemResponseObjectResource(Model):
     id: str = field("id")
     """The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
     attributes: CatalogItemResponseObjectResourceAttributes = field(
-        "attributes", "CatalogItemResponseObjectResourceAttributes"
+        "attributes", "PostCatalogItemResponseDataAttributes"
     )
     relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CatalogItemResponseObjectResourceAttributes(Model):
-    """The ``CatalogItemResponseObjectResourceAttributes`` object."""
+class PostCatalogItemResponseDataAttributes(Model):
+    """The ``PostCatalogItemResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -850,25 +1143,117 @@ class CatalogItemResponseObjectResourceAttributes(Model):
     """Date and time when the catalog item was last updated, in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)."""
 
 
-class CatalogItemResponseObjectResourceRelationships(Model):
-    """The ``CatalogItemResponseObjectResourceRelationships`` object."""
+PatchCatalogItemResponseDataAttributes = PostCatalogItemResponseDataAttributes
+"""Another name of :class:`PostCatalogItemResponseDataAttributes`: the same shape at ``PatchCatalogItemResponse/data/attributes``."""
+
+
+CatalogItemResponseObjectResourceAttributes = PostCatalogItemResponseDataAttributes
+"""Another name of :class:`PostCatalogItemResponseDataAttributes`: the same shape at ``CatalogItemResponseObjectResource/attributes``."""
+
+
+class PostCatalogItemResponseDataRelationships(Model):
+    """The ``PostCatalogItemResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    variants: CatalogItemResponseObjectResourceRelationshipsVariants | None = field(
-        "variants", "CatalogItemResponseObjectResourceRelationshipsVariants", default=None
+    variants: PostCatalogItemResponseDataRelationshipsVariants | None = field(
+        "variants", "PostCatalogItemResponseDataRelationshipsVariants", default=None
     )
 
 
-class CatalogItemResponseObjectResourceRelationshipsVariants(Model):
-    """The ``CatalogItemResponseObjectResourceRelationshipsVariants`` object."""
+PatchCatalogItemResponseDataRelationships = PostCatalogItemResponseDataRelationships
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``PatchCatalogItemResponse/data/relationships``."""
+
+
+CatalogItemResponseObjectResourceRelationships = PostCatalogItemResponseDataRelationships
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``CatalogItemResponseObjectResource/relationships``."""
+
+
+PostCatalogVariantCreateJobResponseDataRelationships = PostCatalogItemResponseDataRelationships
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``PostCatalogVariantCreateJobResponse/data/relationships``."""
+
+
+PostCatalogVariantDeleteJobResponseDataRelationships = PostCatalogItemResponseDataRelationships
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``PostCatalogVariantDeleteJobResponse/data/relationships``."""
+
+
+PostCatalogVariantUpdateJobResponseDataRelationships = PostCatalogItemResponseDataRelationships
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``PostCatalogVariantUpdateJobResponse/data/relationships``."""
+
+
+CatalogVariantCreateJobResponseObjectResourceRelationships = (
+    PostCatalogItemResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``CatalogVariantCreateJobResponseObjectResource/relationships``."""
+
+
+CatalogVariantDeleteJobResponseObjectResourceRelationships = (
+    PostCatalogItemResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``CatalogVariantDeleteJobResponseObjectResource/relationships``."""
+
+
+CatalogVariantUpdateJobResponseObjectResourceRelationships = (
+    PostCatalogItemResponseDataRelationships
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationships`: the same shape at ``CatalogVariantUpdateJobResponseObjectResource/relationships``."""
+
+
+class PostCatalogItemResponseDataRelationshipsVariants(Model):
+    """The ``PostCatalogItemResponseDataRelationshipsVariants`` object."""
 
     __slots__ = ()
 
-    data: list[CatalogItemResponseObjectResourceRelationshipsVariantsDataItem] | None = field(
-        "data", "list[CatalogItemResponseObjectResourceRelationshipsVariantsDataItem]", default=None
+    data: list[PostCatalogItemResponseDataRelationshipsVariantsDataItem] | None = field(
+        "data", "list[PostCatalogItemResponseDataRelationshipsVariantsDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchCatalogItemResponseDataRelationshipsVariants = PostCatalogItemResponseDataRelationshipsVariants
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``PatchCatalogItemResponse/data/relationships/variants``."""
+
+
+CatalogItemResponseObjectResourceRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``CatalogItemResponseObjectResource/relationships/variants``."""
+
+
+PostCatalogVariantCreateJobResponseDataRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``PostCatalogVariantCreateJobResponse/data/relationships/variants``."""
+
+
+PostCatalogVariantDeleteJobResponseDataRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``PostCatalogVariantDeleteJobResponse/data/relationships/variants``."""
+
+
+PostCatalogVariantUpdateJobResponseDataRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``PostCatalogVariantUpdateJobResponse/data/relationships/variants``."""
+
+
+CatalogVariantCreateJobResponseObjectResourceRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``CatalogVariantCreateJobResponseObjectResource/relationships/variants``."""
+
+
+CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``CatalogVariantDeleteJobResponseObjectResource/relationships/variants``."""
+
+
+CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants = (
+    PostCatalogItemResponseDataRelationshipsVariants
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariants`: the same shape at ``CatalogVariantUpdateJobResponseObjectResource/relationships/variants``."""
 
 
 class CatalogItemUpdateJobCreateQuery(Model):
@@ -924,7 +1309,7 @@ class CatalogItemUpdateQueryResourceObject(Model):
     attributes: CatalogItemUpdateQueryResourceObjectAttributes = field(
         "attributes", "CatalogItemUpdateQueryResourceObjectAttributes"
     )
-    relationships: CatalogItemCreateQueryResourceObjectRelationships | None = field(
+    relationships: CatalogItemUpdateQueryResourceObjectRelationships | None = field(
         "relationships", "CatalogItemCreateQueryResourceObjectRelationships", default=None
     )
 
@@ -962,11 +1347,11 @@ class CatalogItemUpdateJobResponseObjectResource(Model):
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogItemUpdateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: CatalogItemUpdateJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1097,8 +1482,8 @@ class CatalogVariantCreateQueryResourceObjectRelationshipsItem(Model):
 
     __slots__ = ()
 
-    data: CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem | None = field(
-        "data", "CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem", default=None
+    data: CatalogVariantCreateQueryResourceObjectRelationshipsItemData | None = field(
+        "data", "CatalogCategoryItemOpDataItem", default=None
     )
 
 
@@ -1112,11 +1497,11 @@ class CatalogVariantCreateJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogVariantCreateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: CatalogVariantCreateJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1195,11 +1580,11 @@ class CatalogVariantDeleteJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogVariantDeleteJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: CatalogVariantDeleteJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1213,16 +1598,16 @@ class CatalogVariantResponseObjectResource(Model):
     id: str = field("id")
     """The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
     attributes: CatalogVariantResponseObjectResourceAttributes = field(
-        "attributes", "CatalogVariantResponseObjectResourceAttributes"
+        "attributes", "PostCatalogVariantResponseDataAttributes"
     )
     relationships: CatalogVariantResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogVariantResponseObjectResourceRelationships", default=None
+        "relationships", "PostCatalogVariantResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CatalogVariantResponseObjectResourceAttributes(Model):
-    """The ``CatalogVariantResponseObjectResourceAttributes`` object."""
+class PostCatalogVariantResponseDataAttributes(Model):
+    """The ``PostCatalogVariantResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -1262,14 +1647,30 @@ class CatalogVariantResponseObjectResourceAttributes(Model):
     """Date and time when the catalog item variant was last updated, in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)."""
 
 
-class CatalogVariantResponseObjectResourceRelationships(Model):
-    """The ``CatalogVariantResponseObjectResourceRelationships`` object."""
+PatchCatalogVariantResponseDataAttributes = PostCatalogVariantResponseDataAttributes
+"""Another name of :class:`PostCatalogVariantResponseDataAttributes`: the same shape at ``PatchCatalogVariantResponse/data/attributes``."""
+
+
+CatalogVariantResponseObjectResourceAttributes = PostCatalogVariantResponseDataAttributes
+"""Another name of :class:`PostCatalogVariantResponseDataAttributes`: the same shape at ``CatalogVariantResponseObjectResource/attributes``."""
+
+
+class PostCatalogVariantResponseDataRelationships(Model):
+    """The ``PostCatalogVariantResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    item: CatalogVariantResponseObjectResourceRelationshipsItem | None = field(
-        "item", "CatalogVariantResponseObjectResourceRelationshipsItem", default=None
+    item: PostCatalogVariantResponseDataRelationshipsItem | None = field(
+        "item", "PatchReviewResponseDTODataRelationshipsItem", default=None
     )
+
+
+PatchCatalogVariantResponseDataRelationships = PostCatalogVariantResponseDataRelationships
+"""Another name of :class:`PostCatalogVariantResponseDataRelationships`: the same shape at ``PatchCatalogVariantResponse/data/relationships``."""
+
+
+CatalogVariantResponseObjectResourceRelationships = PostCatalogVariantResponseDataRelationships
+"""Another name of :class:`PostCatalogVariantResponseDataRelationships`: the same shape at ``CatalogVariantResponseObjectResource/relationships``."""
 
 
 class CatalogVariantUpdateJobCreateQuery(Model):
@@ -1374,11 +1775,11 @@ class CatalogVariantUpdateJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CatalogVariantUpdateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: CatalogVariantUpdateJobResponseObjectResourceRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1449,8 +1850,8 @@ class GetCatalogCategoryItemsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] = field(
-        "data", "list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem]"
+    data: list[GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[CatalogCategoryItemOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1512,11 +1913,8 @@ class GetCatalogItemCategoriesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem] = (
-        field(
-            "data",
-            "list[CatalogCategoryCreateJobResponseObjectResourceRelationshipsCategoriesDataItem]",
-        )
+    data: list[GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[CatalogItemCategoryOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1633,8 +2031,8 @@ class GetCatalogItemVariantsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CatalogItemResponseObjectResourceRelationshipsVariantsDataItem] = field(
-        "data", "list[CatalogItemResponseObjectResourceRelationshipsVariantsDataItem]"
+    data: list[GetCatalogItemVariantsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PostCatalogItemResponseDataRelationshipsVariantsDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1747,26 +2145,30 @@ class PatchCatalogCategoryResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogCategoryResponseData = field("data", "PatchCatalogCategoryResponseData")
+    data: PatchCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCatalogCategoryResponseData(Model):
-    """The ``PatchCatalogCategoryResponseData`` object."""
+class PostCatalogCategoryResponseData(Model):
+    """The ``PostCatalogCategoryResponseData`` object."""
 
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
     id: str = field("id")
     """The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
-    attributes: CatalogCategoryResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryResponseObjectResourceAttributes"
+    attributes: PostCatalogCategoryResponseDataAttributes = field(
+        "attributes", "PostCatalogCategoryResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogCategoryResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCatalogCategoryResponseData = PostCatalogCategoryResponseData
+"""Another name of :class:`PostCatalogCategoryResponseData`: the same shape at ``PatchCatalogCategoryResponse/data``."""
 
 
 class PatchCatalogItemResponse(Model):
@@ -1774,26 +2176,30 @@ class PatchCatalogItemResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogItemResponseData = field("data", "PatchCatalogItemResponseData")
+    data: PatchCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCatalogItemResponseData(Model):
-    """The ``PatchCatalogItemResponseData`` object."""
+class PostCatalogItemResponseData(Model):
+    """The ``PostCatalogItemResponseData`` object."""
 
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
     id: str = field("id")
     """The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
-    attributes: CatalogItemResponseObjectResourceAttributes = field(
-        "attributes", "CatalogItemResponseObjectResourceAttributes"
+    attributes: PostCatalogItemResponseDataAttributes = field(
+        "attributes", "PostCatalogItemResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogItemResponseDataRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCatalogItemResponseData = PostCatalogItemResponseData
+"""Another name of :class:`PostCatalogItemResponseData`: the same shape at ``PatchCatalogItemResponse/data``."""
 
 
 class PatchCatalogVariantResponse(Model):
@@ -1801,26 +2207,30 @@ class PatchCatalogVariantResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogVariantResponseData = field("data", "PatchCatalogVariantResponseData")
+    data: PatchCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCatalogVariantResponseData(Model):
-    """The ``PatchCatalogVariantResponseData`` object."""
+class PostCatalogVariantResponseData(Model):
+    """The ``PostCatalogVariantResponseData`` object."""
 
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
     id: str = field("id")
     """The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`."""
-    attributes: CatalogVariantResponseObjectResourceAttributes = field(
-        "attributes", "CatalogVariantResponseObjectResourceAttributes"
+    attributes: PostCatalogVariantResponseDataAttributes = field(
+        "attributes", "PostCatalogVariantResponseDataAttributes"
     )
-    relationships: CatalogVariantResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogVariantResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogVariantResponseDataRelationships | None = field(
+        "relationships", "PostCatalogVariantResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCatalogVariantResponseData = PostCatalogVariantResponseData
+"""Another name of :class:`PostCatalogVariantResponseData`: the same shape at ``PatchCatalogVariantResponse/data``."""
 
 
 class PostCatalogCategoryCreateJobResponse(Model):
@@ -1845,11 +2255,11 @@ class PostCatalogCategoryCreateJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogCategoryCreateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogCategoryCreateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1876,11 +2286,11 @@ class PostCatalogCategoryDeleteJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogCategoryDeleteJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogCategoryDeleteJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1890,7 +2300,7 @@ class PostCatalogCategoryResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogCategoryResponseData = field("data", "PatchCatalogCategoryResponseData")
+    data: PostCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -1917,11 +2327,11 @@ class PostCatalogCategoryUpdateJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogCategoryUpdateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryCreateJobResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogCategoryUpdateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1946,11 +2356,11 @@ class PostCatalogItemCreateJobResponseData(Model):
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogItemCreateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogItemCreateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1975,11 +2385,11 @@ class PostCatalogItemDeleteJobResponseData(Model):
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogItemDeleteJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogItemDeleteJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1989,7 +2399,7 @@ class PostCatalogItemResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogItemResponseData = field("data", "PatchCatalogItemResponseData")
+    data: PostCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2014,11 +2424,11 @@ class PostCatalogItemUpdateJobResponseData(Model):
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogItemUpdateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogCategoryResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogCategoryResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogItemUpdateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogCategoryResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2045,11 +2455,11 @@ class PostCatalogVariantCreateJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogVariantCreateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogVariantCreateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2076,11 +2486,11 @@ class PostCatalogVariantDeleteJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogVariantDeleteJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogVariantDeleteJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2090,7 +2500,7 @@ class PostCatalogVariantResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCatalogVariantResponseData = field("data", "PatchCatalogVariantResponseData")
+    data: PostCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2117,11 +2527,11 @@ class PostCatalogVariantUpdateJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCatalogVariantUpdateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CatalogItemResponseObjectResourceRelationships | None = field(
-        "relationships", "CatalogItemResponseObjectResourceRelationships", default=None
+    relationships: PostCatalogVariantUpdateJobResponseDataRelationships | None = field(
+        "relationships", "PostCatalogItemResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2145,7 +2555,7 @@ class ServerBISSubscriptionCreateQueryResourceObject(Model):
     attributes: ServerBISSubscriptionCreateQueryResourceObjectAttributes = field(
         "attributes", "ServerBISSubscriptionCreateQueryResourceObjectAttributes"
     )
-    relationships: ClientBISSubscriptionCreateQueryResourceObjectRelationships = field(
+    relationships: ServerBISSubscriptionCreateQueryResourceObjectRelationships = field(
         "relationships", "ClientBISSubscriptionCreateQueryResourceObjectRelationships"
     )
 
@@ -2157,7 +2567,7 @@ class ServerBISSubscriptionCreateQueryResourceObjectAttributes(Model):
 
     channels: list[Literal["EMAIL", "PUSH", "SMS", "WHATSAPP"]] = field("channels")
     """The channel(s) through which the profile would like to receive the back in stock notification. This can be leveraged within a back in stock flow to notify the subscriber through their preferred channel(s)."""
-    profile: ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile | None = field(
+    profile: ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile | None = field(
         "profile",
         "ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile",
         default=None,

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
         FlowActionEnum,
         FlowEnum,
         FlowMessageEnum,
-        FlowResponseObjectResourceAttributesTriggerType,
         ImageAssetOrigin,
         ImageEnum,
+        IntegerFilterOperator,
         ListEnum,
         ListLengthFilterOperator,
         ListSetFilterOperator,
@@ -37,10 +37,13 @@ if TYPE_CHECKING:
         MetricEnum,
         MetricPropertyEnum,
         NumericOperatorNumericFilterOperator,
+        PatchFlowResponseDataAttributesTriggerType,
         ProfileEnum,
         ProfilePredictiveAnalyticsNumericConditionDimension,
+        PushTokenCreateQueryResourceObjectAttributesEnablementStatus,
+        PushTokenDeviceMetadataKlaviyoSdk,
+        PushTokenEntryEnablementStatus,
         PushTokenEnum,
-        PushTokenResponseObjectResourceAttributesEnablementStatus,
         RCSSuggestionOpenMode,
         SegmentEnum,
         SegmentsProfileMetricFunnelConditionCompletionWindowSeconds,
@@ -51,10 +54,10 @@ if TYPE_CHECKING:
         TemplateEnum,
     )
     from .metrics import (
-        GetMetricPropertyResponseCollectionDataItemRelationships,
+        MetricPropertyResponseObjectResourceRelationships,
     )
     from .profiles import (
-        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships,
+        ProfileResponsePluralConversationsObjectResourceRelationships,
     )
 
 __all__ = [
@@ -179,37 +182,289 @@ __all__ = [
     "DynamicSMSImage",
     "ObjectLinks",
     "AgentHints",
+    "PatchReviewResponseDTODataRelationshipsEventsDataItem",
     "AttributionResponseObjectResourceRelationshipsEventData",
+    "ReviewResponseDTOObjectResourceRelationshipsEventsDataItem",
+    "AttributionResponseObjectResourceRelationshipsAttributedEventData",
     "RelationshipLinks",
+    "PostCampaignMessageResponseDataRelationshipsCampaign",
+    "PatchCampaignMessageResponseDataRelationshipsCampaign",
     "AttributionResponseObjectResourceRelationshipsCampaign",
+    "CampaignMessageResponseObjectResourceRelationshipsCampaign",
+    "TagCampaignOpDataItem",
+    "PostTagResponseDataRelationshipsCampaignsDataItem",
+    "GetCampaignMessageCampaignRelationshipResponseData",
+    "GetTagCampaignRelationshipsResponseCollectionDataItem",
+    "TagResponseObjectResourceRelationshipsCampaignsDataItem",
+    "PostCampaignMessageResponseDataRelationshipsCampaignData",
+    "PatchCampaignMessageResponseDataRelationshipsCampaignData",
     "AttributionResponseObjectResourceRelationshipsCampaignData",
+    "CampaignMessageResponseObjectResourceRelationshipsCampaignData",
+    "PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem",
+    "GetCampaignMessagesRelationshipsResponseCollectionDataItem",
+    "PostCampaignResponseDataRelationshipsCampaignMessagesDataItem",
+    "PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem",
     "AttributionResponseObjectResourceRelationshipsCampaignMessageData",
+    "CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem",
     "AttributionResponseObjectResourceRelationshipsFlow",
+    "PatchFlowActionEncodedResponseDataRelationshipsFlow",
+    "FlowActionEncodedResponseObjectResourceRelationshipsFlow",
+    "TagFlowOpDataItem",
+    "GetFlowActionFlowRelationshipResponseData",
+    "PostTagResponseDataRelationshipsFlowsDataItem",
+    "GetTagFlowRelationshipsResponseCollectionDataItem",
+    "TagResponseObjectResourceRelationshipsFlowsDataItem",
     "AttributionResponseObjectResourceRelationshipsFlowData",
+    "PatchFlowActionEncodedResponseDataRelationshipsFlowData",
+    "PostFlowSeriesResponseDTODataRelationshipsFlowsDataItem",
+    "PostFlowValuesResponseDTODataRelationshipsFlowsDataItem",
+    "GetListFlowTriggersRelationshipsResponseCollectionDataItem",
+    "ListResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "PostListCreateResponseDataRelationshipsFlowTriggersDataItem",
+    "FlowActionEncodedResponseObjectResourceRelationshipsFlowData",
+    "GetMetricFlowTriggersRelationshipsResponseCollectionDataItem",
+    "GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem",
+    "MetricResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "PostSegmentCreateResponseDataRelationshipsFlowTriggersDataItem",
+    "SegmentResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "ListListResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "SegmentListResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "ListRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "PatchListPartialUpdateResponseDataRelationshipsFlowTriggersDataItem",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggersDataItem",
+    "SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem",
     "AttributionResponseObjectResourceRelationshipsFlowMessageData",
+    "GetFlowActionFlowMessageRelationshipResponseCollectionDataItem",
+    "PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem",
+    "PostFlowValuesResponseDTODataRelationshipsFlowMessagesDataItem",
+    "PatchFlowActionEncodedResponseDataRelationshipsFlowMessagesDataItem",
+    "AttributionResponseObjectResourceRelationshipsFlowMessageVariationData",
+    "FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem",
     "BaseEventCreateQueryBulkEntryResourceObject",
     "BaseEventCreateQueryBulkEntryResourceObjectAttributes",
+    "EventCreateQueryV2ResourceObjectAttributesMetric",
     "BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric",
     "MetricCreateQueryResourceObject",
     "MetricCreateQueryResourceObjectAttributes",
+    "PostTagResponseDataRelationshipsLists",
+    "GetProfileResponseDataRelationshipsLists",
+    "PostProfileResponseDataRelationshipsLists",
+    "PatchProfileResponseDataRelationshipsLists",
+    "TagResponseObjectResourceRelationshipsLists",
+    "ProfileResponseObjectResourceRelationshipsLists",
+    "ListMemberResponseObjectResourceRelationshipsLists",
+    "PostProfileImportJobResponseDataRelationshipsLists",
+    "SegmentMemberResponseObjectResourceRelationshipsLists",
+    "GetProfileResponseCollectionDataItemRelationshipsLists",
+    "ProfileImportJobResponseObjectResourceRelationshipsLists",
+    "GetListMemberResponseCollectionDataItemRelationshipsLists",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsLists",
+    "PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsLists",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsLists",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsLists",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsLists",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsLists",
+    "TagListOpDataItem",
+    "PostTagResponseDataRelationshipsListsDataItem",
+    "GetProfileResponseDataRelationshipsListsDataItem",
+    "GetTagListRelationshipsResponseCollectionDataItem",
+    "PostProfileResponseDataRelationshipsListsDataItem",
+    "PatchProfileResponseDataRelationshipsListsDataItem",
+    "TagResponseObjectResourceRelationshipsListsDataItem",
+    "GetProfileListsRelationshipsResponseCollectionDataItem",
+    "ProfileResponseObjectResourceRelationshipsListsDataItem",
+    "ListMemberResponseObjectResourceRelationshipsListsDataItem",
+    "PostProfileImportJobResponseDataRelationshipsListsDataItem",
+    "SegmentMemberResponseObjectResourceRelationshipsListsDataItem",
+    "GetProfileResponseCollectionDataItemRelationshipsListsDataItem",
+    "OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData",
+    "ProfileImportJobResponseObjectResourceRelationshipsListsDataItem",
+    "GetListMemberResponseCollectionDataItemRelationshipsListsDataItem",
+    "SuppressionCreateJobCreateQueryResourceObjectRelationshipsListData",
+    "SuppressionDeleteJobCreateQueryResourceObjectRelationshipsListData",
+    "GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem",
+    "ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem",
+    "SubscriptionCreateJobCreateQueryResourceObjectRelationshipsListData",
+    "SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsListData",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsListsDataItem",
+    "PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsListsDataItem",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsListsDataItem",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsListsDataItem",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsListsDataItem",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsListsDataItem",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsListsDataItem",
+    "PostTagResponseDataRelationshipsSegments",
+    "GetProfileResponseDataRelationshipsSegments",
+    "PostProfileResponseDataRelationshipsSegments",
+    "PatchProfileResponseDataRelationshipsSegments",
+    "TagResponseObjectResourceRelationshipsSegments",
+    "ProfileResponseObjectResourceRelationshipsSegments",
+    "ListMemberResponseObjectResourceRelationshipsSegments",
+    "SegmentMemberResponseObjectResourceRelationshipsSegments",
+    "GetProfileResponseCollectionDataItemRelationshipsSegments",
+    "GetListMemberResponseCollectionDataItemRelationshipsSegments",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsSegments",
+    "PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegments",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsSegments",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegments",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegments",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegments",
+    "TagSegmentOpDataItem",
+    "PostTagResponseDataRelationshipsSegmentsDataItem",
+    "GetProfileResponseDataRelationshipsSegmentsDataItem",
+    "GetTagSegmentRelationshipsResponseCollectionDataItem",
+    "PostProfileResponseDataRelationshipsSegmentsDataItem",
+    "PatchProfileResponseDataRelationshipsSegmentsDataItem",
+    "TagResponseObjectResourceRelationshipsSegmentsDataItem",
+    "GetProfileSegmentsRelationshipsResponseCollectionDataItem",
+    "ProfileResponseObjectResourceRelationshipsSegmentsDataItem",
+    "ListMemberResponseObjectResourceRelationshipsSegmentsDataItem",
+    "SegmentMemberResponseObjectResourceRelationshipsSegmentsDataItem",
+    "GetProfileResponseCollectionDataItemRelationshipsSegmentsDataItem",
+    "GetListMemberResponseCollectionDataItemRelationshipsSegmentsDataItem",
+    "SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData",
+    "SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegmentData",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsSegmentsDataItem",
+    "PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegmentsDataItem",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegmentsDataItem",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsSegmentsDataItem",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegmentsDataItem",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegmentsDataItem",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegmentsDataItem",
+    "GetFlowMessageTemplateRelationshipResponseData",
+    "GetCampaignMessageTemplateRelationshipResponseData",
+    "PostCampaignMessageResponseDataRelationshipsTemplateData",
+    "PatchCampaignMessageResponseDataRelationshipsTemplateData",
+    "CampaignMessageResponseObjectResourceRelationshipsTemplateData",
+    "FlowMessageEncodedResponseObjectResourceRelationshipsTemplateData",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
+    "PostCampaignMessageResponseDataRelationshipsTemplate",
+    "PatchCampaignMessageResponseDataRelationshipsTemplate",
     "CampaignMessageResponseObjectResourceRelationshipsTemplate",
+    "FlowMessageEncodedResponseObjectResourceRelationshipsTemplate",
+    "PatchFlowResponseDataRelationshipsTags",
+    "PostFlowV2ResponseDataRelationshipsTags",
+    "PostCampaignResponseDataRelationshipsTags",
+    "PostTagGroupResponseDataRelationshipsTags",
+    "PatchCampaignResponseDataRelationshipsTags",
+    "FlowResponseObjectResourceRelationshipsTags",
+    "ListResponseObjectResourceRelationshipsTags",
+    "PostListCreateResponseDataRelationshipsTags",
+    "FlowV2ResponseObjectResourceRelationshipsTags",
+    "PostSegmentCreateResponseDataRelationshipsTags",
+    "SegmentResponseObjectResourceRelationshipsTags",
     "CampaignResponseObjectResourceRelationshipsTags",
+    "ListListResponseObjectResourceRelationshipsTags",
+    "TagGroupResponseObjectResourceRelationshipsTags",
+    "SegmentListResponseObjectResourceRelationshipsTags",
+    "ListRetrieveResponseObjectResourceRelationshipsTags",
+    "PatchListPartialUpdateResponseDataRelationshipsTags",
+    "GetFlowV2ResponseCompoundDocumentDataRelationshipsTags",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsTags",
+    "SegmentRetrieveResponseObjectResourceRelationshipsTags",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsTags",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags",
+    "PatchFlowResponseDataRelationshipsTagsDataItem",
+    "PostFlowV2ResponseDataRelationshipsTagsDataItem",
+    "PostCampaignResponseDataRelationshipsTagsDataItem",
+    "PostTagGroupResponseDataRelationshipsTagsDataItem",
+    "GetFlowTagsRelationshipsResponseCollectionDataItem",
+    "GetListTagsRelationshipsResponseCollectionDataItem",
+    "PatchCampaignResponseDataRelationshipsTagsDataItem",
+    "FlowResponseObjectResourceRelationshipsTagsDataItem",
+    "ListResponseObjectResourceRelationshipsTagsDataItem",
+    "PostListCreateResponseDataRelationshipsTagsDataItem",
+    "FlowV2ResponseObjectResourceRelationshipsTagsDataItem",
+    "GetSegmentTagsRelationshipsResponseCollectionDataItem",
+    "GetCampaignTagsRelationshipsResponseCollectionDataItem",
+    "GetTagGroupTagsRelationshipsResponseCollectionDataItem",
+    "PostSegmentCreateResponseDataRelationshipsTagsDataItem",
+    "SegmentResponseObjectResourceRelationshipsTagsDataItem",
     "CampaignResponseObjectResourceRelationshipsTagsDataItem",
+    "ListListResponseObjectResourceRelationshipsTagsDataItem",
+    "TagGroupResponseObjectResourceRelationshipsTagsDataItem",
+    "SegmentListResponseObjectResourceRelationshipsTagsDataItem",
+    "ListRetrieveResponseObjectResourceRelationshipsTagsDataItem",
+    "PatchListPartialUpdateResponseDataRelationshipsTagsDataItem",
+    "GetFlowV2ResponseCompoundDocumentDataRelationshipsTagsDataItem",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsTagsDataItem",
+    "SegmentRetrieveResponseObjectResourceRelationshipsTagsDataItem",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem",
+    "CatalogCategoryItemOpDataItem",
+    "PatchReviewResponseDTODataRelationshipsItemData",
+    "PostCatalogVariantResponseDataRelationshipsItemData",
+    "PatchCatalogVariantResponseDataRelationshipsItemData",
+    "ReviewResponseDTOObjectResourceRelationshipsItemData",
+    "CatalogVariantResponseObjectResourceRelationshipsItemData",
+    "PostCatalogCategoryResponseDataRelationshipsItemsDataItem",
+    "PatchCatalogCategoryResponseDataRelationshipsItemsDataItem",
+    "CatalogVariantCreateQueryResourceObjectRelationshipsItemData",
+    "GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem",
+    "PostCatalogItemCreateJobResponseDataRelationshipsItemsDataItem",
+    "PostCatalogItemDeleteJobResponseDataRelationshipsItemsDataItem",
+    "PostCatalogItemUpdateJobResponseDataRelationshipsItemsDataItem",
+    "CatalogCategoryResponseObjectResourceRelationshipsItemsDataItem",
     "CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem",
+    "CatalogCategoryUpdateQueryResourceObjectRelationshipsItemsDataItem",
+    "CatalogItemCreateJobResponseObjectResourceRelationshipsItemsDataItem",
+    "CatalogItemDeleteJobResponseObjectResourceRelationshipsItemsDataItem",
+    "CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem",
+    "PostCouponCodeCreateJobResponseDataAttributes",
+    "PostCatalogItemCreateJobResponseDataAttributes",
+    "PostCatalogItemDeleteJobResponseDataAttributes",
+    "PostCatalogItemUpdateJobResponseDataAttributes",
+    "PostCatalogVariantCreateJobResponseDataAttributes",
+    "PostCatalogVariantDeleteJobResponseDataAttributes",
+    "PostCatalogVariantUpdateJobResponseDataAttributes",
+    "PostCatalogCategoryCreateJobResponseDataAttributes",
+    "PostCatalogCategoryDeleteJobResponseDataAttributes",
+    "PostCatalogCategoryUpdateJobResponseDataAttributes",
+    "CouponCodeCreateJobResponseObjectResourceAttributes",
+    "CatalogItemCreateJobResponseObjectResourceAttributes",
+    "CatalogItemDeleteJobResponseObjectResourceAttributes",
+    "CatalogItemUpdateJobResponseObjectResourceAttributes",
+    "CatalogVariantCreateJobResponseObjectResourceAttributes",
+    "CatalogVariantDeleteJobResponseObjectResourceAttributes",
+    "CatalogVariantUpdateJobResponseObjectResourceAttributes",
     "CatalogCategoryCreateJobResponseObjectResourceAttributes",
+    "CatalogCategoryDeleteJobResponseObjectResourceAttributes",
+    "CatalogCategoryUpdateJobResponseObjectResourceAttributes",
+    "TemplateCloneQueryResourceObjectAttributes",
     "CatalogCategoryUpdateQueryResourceObjectAttributes",
+    "PostCatalogItemResponseDataRelationshipsVariantsDataItem",
+    "PatchCatalogItemResponseDataRelationshipsVariantsDataItem",
+    "GetCatalogItemVariantsRelationshipsResponseCollectionDataItem",
     "CatalogItemResponseObjectResourceRelationshipsVariantsDataItem",
+    "PostCatalogVariantCreateJobResponseDataRelationshipsVariantsDataItem",
+    "PostCatalogVariantDeleteJobResponseDataRelationshipsVariantsDataItem",
+    "PostCatalogVariantUpdateJobResponseDataRelationshipsVariantsDataItem",
+    "ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData",
+    "ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData",
+    "CatalogVariantCreateJobResponseObjectResourceRelationshipsVariantsDataItem",
+    "CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariantsDataItem",
+    "CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem",
+    "PatchReviewResponseDTODataRelationshipsItem",
+    "PostCatalogVariantResponseDataRelationshipsItem",
+    "PatchCatalogVariantResponseDataRelationshipsItem",
+    "ReviewResponseDTOObjectResourceRelationshipsItem",
     "CatalogVariantResponseObjectResourceRelationshipsItem",
     "ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile",
+    "ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile",
     "ProfileIdentifierDTOResourceObject",
     "ProfileIdentifierDTOResourceObjectAttributes",
     "ClientBISSubscriptionCreateQueryResourceObjectRelationships",
+    "ServerBISSubscriptionCreateQueryResourceObjectRelationships",
     "ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant",
+    "ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant",
     "ReviewStatusRejected",
     "RejectReasonOther",
     "RejectReasonFake",
@@ -228,10 +483,60 @@ __all__ = [
     "SegmentsProfileMetricCondition",
     "SegmentsProfileMetricFunnelCondition",
     "ProfileMetricFunnelSteps",
+    "GetProfileConversationRelationshipResponseData",
+    "GetProfileConversationsRelationshipsResponseCollectionDataItem",
     "ConversationMessageCreateQueryResourceObjectRelationshipsConversationData",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversationsDataItem",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversationsDataItem",
+    "PostCouponCodeResponseDataRelationshipsProfile",
+    "EventResponseObjectResourceRelationshipsProfile",
+    "PatchCouponCodeResponseDataRelationshipsProfile",
+    "PushTokenResponseObjectResourceRelationshipsProfile",
+    "CouponCodeResponseObjectResourceRelationshipsProfile",
     "ConversationResponseObjectResourceRelationshipsProfile",
+    "ListMembersAddQueryDataItem",
+    "ListMembersDeleteQueryDataItem",
+    "GetEventProfileRelationshipResponseData",
+    "GetPushTokenProfileRelationshipResponseData",
+    "PostCouponCodeResponseDataRelationshipsProfileData",
+    "EventResponseObjectResourceRelationshipsProfileData",
+    "PatchCouponCodeResponseDataRelationshipsProfileData",
+    "GetListProfilesRelationshipsResponseCollectionDataItem",
+    "ListResponseObjectResourceRelationshipsProfilesDataItem",
+    "PostListCreateResponseDataRelationshipsProfilesDataItem",
+    "PushTokenResponseObjectResourceRelationshipsProfileData",
+    "CouponCodeResponseObjectResourceRelationshipsProfileData",
+    "GetSegmentProfilesRelationshipsResponseCollectionDataItem",
     "ConversationResponseObjectResourceRelationshipsProfileData",
+    "PostSegmentCreateResponseDataRelationshipsProfilesDataItem",
+    "SegmentResponseObjectResourceRelationshipsProfilesDataItem",
+    "ListListResponseObjectResourceRelationshipsProfilesDataItem",
+    "ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem",
+    "PostProfileImportJobResponseDataRelationshipsProfilesDataItem",
+    "SegmentListResponseObjectResourceRelationshipsProfilesDataItem",
+    "ListRetrieveResponseObjectResourceRelationshipsProfilesDataItem",
+    "PatchListPartialUpdateResponseDataRelationshipsProfilesDataItem",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsProfilesDataItem",
+    "SegmentRetrieveResponseObjectResourceRelationshipsProfilesDataItem",
+    "ProfileImportJobResponseObjectResourceRelationshipsProfilesDataItem",
+    "GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem",
+    "GetEventMetricRelationshipResponseData",
+    "GetMappedMetricMetricRelationshipResponseData",
+    "GetMetricPropertyMetricRelationshipResponseData",
+    "EventResponseObjectResourceRelationshipsMetricData",
+    "PatchMappedMetricResponseDataRelationshipsMetricData",
+    "PostCustomMetricResponseDataRelationshipsMetricsDataItem",
+    "MappedMetricResponseObjectResourceRelationshipsMetricData",
+    "PatchCustomMetricResponseDataRelationshipsMetricsDataItem",
+    "MetricPropertyResponseObjectResourceRelationshipsMetricData",
+    "GetCustomMetricMetricsRelationshipsResponseCollectionDataItem",
     "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem",
+    "GetMetricPropertyResponseCollectionDataItemRelationshipsMetricData",
+    "MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData",
+    "GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData",
     "DeviceMetadata",
     "EmailChannel",
     "EmailMarketing",
@@ -255,6 +560,11 @@ __all__ = [
     "EventResponseObjectResourceAttributes",
     "EventResponseObjectResourceRelationships",
     "EventResponseObjectResourceRelationshipsMetric",
+    "PatchMappedMetricResponseDataRelationshipsMetric",
+    "MappedMetricResponseObjectResourceRelationshipsMetric",
+    "MetricPropertyResponseObjectResourceRelationshipsMetric",
+    "GetMetricPropertyResponseCollectionDataItemRelationshipsMetric",
+    "GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric",
     "EventResponseObjectResourceRelationshipsAttributions",
     "EventResponseObjectResourceRelationshipsAttributionsDataItem",
     "EventsBulkCreateQueryResourceObject",
@@ -263,40 +573,152 @@ __all__ = [
     "OnsiteProfileCreateQueryResourceObject",
     "OnsiteProfileCreateQueryResourceObjectAttributes",
     "EventsBulkCreateQueryResourceObjectAttributesEvents",
+    "PostFlowSeriesResponseDTODataRelationshipsFlowMessages",
+    "PostFlowValuesResponseDTODataRelationshipsFlowMessages",
+    "PatchFlowActionEncodedResponseDataRelationshipsFlowMessages",
     "FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages",
+    "GetFlowMessageActionRelationshipResponseData",
+    "PatchFlowResponseDataRelationshipsFlowActionsDataItem",
+    "PostFlowV2ResponseDataRelationshipsFlowActionsDataItem",
+    "FlowResponseObjectResourceRelationshipsFlowActionsDataItem",
+    "GetFlowFlowActionRelationshipListResponseCollectionDataItem",
+    "FlowV2ResponseObjectResourceRelationshipsFlowActionsDataItem",
     "FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData",
+    "GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem",
     "FlowResponseObjectResource",
+    "PatchFlowResponseDataAttributes",
     "FlowResponseObjectResourceAttributes",
+    "FlowV2ResponseObjectResourceAttributes",
+    "PatchFlowResponseDataRelationships",
+    "PostFlowV2ResponseDataRelationships",
     "FlowResponseObjectResourceRelationships",
+    "FlowV2ResponseObjectResourceRelationships",
+    "GetFlowV2ResponseCompoundDocumentDataRelationships",
+    "PatchFlowResponseDataRelationshipsFlowActions",
+    "PostFlowV2ResponseDataRelationshipsFlowActions",
     "FlowResponseObjectResourceRelationshipsFlowActions",
+    "FlowV2ResponseObjectResourceRelationshipsFlowActions",
+    "GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions",
     "FlowV2ResponseObjectResource",
     "ResponseMeta",
     "TemplateResponseObjectResource",
+    "PostTemplateResponseDataAttributes",
     "TemplateResponseObjectResourceAttributes",
+    "TemplateDndResponseObjectResourceAttributes",
     "ImageResponseObjectResource",
+    "PostImageResponseDataAttributes",
+    "PatchImageResponseDataAttributes",
     "ImageResponseObjectResourceAttributes",
     "TagResponseObjectResource",
+    "PostTagResponseDataAttributes",
     "TagResponseObjectResourceAttributes",
+    "TagCreateQueryResourceObjectAttributes",
+    "TagUpdateQueryResourceObjectAttributes",
+    "PostTagResponseDataRelationships",
     "TagResponseObjectResourceRelationships",
+    "PostTagResponseDataRelationshipsTagGroup",
     "TagResponseObjectResourceRelationshipsTagGroup",
+    "GetTagGroupRelationshipResponseData",
+    "PostTagResponseDataRelationshipsTagGroupData",
     "TagResponseObjectResourceRelationshipsTagGroupData",
+    "TagCreateQueryResourceObjectRelationshipsTagGroupData",
+    "PostTagResponseDataRelationshipsCampaigns",
     "TagResponseObjectResourceRelationshipsCampaigns",
+    "PostCampaignValuesResponseDTODataRelationshipsCampaigns",
+    "PostTagResponseDataRelationshipsFlows",
     "TagResponseObjectResourceRelationshipsFlows",
+    "PostFlowSeriesResponseDTODataRelationshipsFlows",
+    "PostFlowValuesResponseDTODataRelationshipsFlows",
+    "ListResponseObjectResourceRelationshipsFlowTriggers",
+    "PostListCreateResponseDataRelationshipsFlowTriggers",
+    "MetricResponseObjectResourceRelationshipsFlowTriggers",
+    "PostSegmentCreateResponseDataRelationshipsFlowTriggers",
+    "SegmentResponseObjectResourceRelationshipsFlowTriggers",
+    "ListListResponseObjectResourceRelationshipsFlowTriggers",
+    "SegmentListResponseObjectResourceRelationshipsFlowTriggers",
+    "ListRetrieveResponseObjectResourceRelationshipsFlowTriggers",
+    "PatchListPartialUpdateResponseDataRelationshipsFlowTriggers",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggers",
+    "SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggers",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers",
     "MetricResponseObjectResource",
     "MetricResponseObjectResourceAttributes",
     "MetricResponseObjectResourceRelationships",
     "ProfileResponseObjectResource",
     "ProfileResponseObjectResourceAttributes",
+    "ProfileResponsePluralConversationsObjectResourceAttributes",
+    "GetProfileResponseDataRelationships",
+    "PostProfileResponseDataRelationships",
+    "PatchProfileResponseDataRelationships",
     "ProfileResponseObjectResourceRelationships",
+    "ListMemberResponseObjectResourceRelationships",
+    "SegmentMemberResponseObjectResourceRelationships",
+    "GetProfileResponseCollectionDataItemRelationships",
+    "GetListMemberResponseCollectionDataItemRelationships",
+    "GetSegmentMemberResponseCollectionDataItemRelationships",
+    "GetProfileResponseDataRelationshipsPushTokens",
+    "PostProfileResponseDataRelationshipsPushTokens",
+    "PatchProfileResponseDataRelationshipsPushTokens",
     "ProfileResponseObjectResourceRelationshipsPushTokens",
+    "ListMemberResponseObjectResourceRelationshipsPushTokens",
+    "SegmentMemberResponseObjectResourceRelationshipsPushTokens",
+    "GetProfileResponseCollectionDataItemRelationshipsPushTokens",
+    "GetListMemberResponseCollectionDataItemRelationshipsPushTokens",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokens",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokens",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokens",
+    "GetProfileResponseDataRelationshipsPushTokensDataItem",
+    "PostProfileResponseDataRelationshipsPushTokensDataItem",
+    "PatchProfileResponseDataRelationshipsPushTokensDataItem",
+    "GetProfilePushTokensRelationshipsResponseCollectionDataItem",
     "ProfileResponseObjectResourceRelationshipsPushTokensDataItem",
+    "ListMemberResponseObjectResourceRelationshipsPushTokensDataItem",
+    "SegmentMemberResponseObjectResourceRelationshipsPushTokensDataItem",
+    "GetProfileResponseCollectionDataItemRelationshipsPushTokensDataItem",
+    "GetListMemberResponseCollectionDataItemRelationshipsPushTokensDataItem",
+    "GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokensDataItem",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokensDataItem",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokensDataItem",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokensDataItem",
     "GetFlowResponseCollection",
     "GetImageResponse",
+    "ListResponseObjectResourceAttributes",
+    "PostListCreateResponseDataAttributes",
     "ListListResponseObjectResourceAttributes",
+    "ListRetrieveResponseObjectResourceAttributes",
+    "PatchListPartialUpdateResponseDataAttributes",
+    "ListResponseObjectResourceRelationships",
+    "PostListCreateResponseDataRelationships",
+    "PostSegmentCreateResponseDataRelationships",
+    "SegmentResponseObjectResourceRelationships",
     "ListListResponseObjectResourceRelationships",
+    "SegmentListResponseObjectResourceRelationships",
+    "ListRetrieveResponseObjectResourceRelationships",
+    "PatchListPartialUpdateResponseDataRelationships",
+    "PatchSegmentPartialUpdateResponseDataRelationships",
+    "SegmentRetrieveResponseObjectResourceRelationships",
+    "GetListRetrieveResponseCompoundDocumentDataRelationships",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationships",
+    "ListResponseObjectResourceRelationshipsProfiles",
+    "PostListCreateResponseDataRelationshipsProfiles",
+    "PostSegmentCreateResponseDataRelationshipsProfiles",
+    "SegmentResponseObjectResourceRelationshipsProfiles",
     "ListListResponseObjectResourceRelationshipsProfiles",
+    "PostProfileImportJobResponseDataRelationshipsProfiles",
+    "SegmentListResponseObjectResourceRelationshipsProfiles",
+    "ListRetrieveResponseObjectResourceRelationshipsProfiles",
+    "PatchListPartialUpdateResponseDataRelationshipsProfiles",
+    "PatchSegmentPartialUpdateResponseDataRelationshipsProfiles",
+    "SegmentRetrieveResponseObjectResourceRelationshipsProfiles",
+    "ProfileImportJobResponseObjectResourceRelationshipsProfiles",
+    "GetListRetrieveResponseCompoundDocumentDataRelationshipsProfiles",
+    "GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles",
     "GetListMemberResponseCollectionDataItem",
+    "GetSegmentMemberResponseCollectionDataItem",
     "GetListMemberResponseCollectionDataItemAttributes",
+    "GetSegmentMemberResponseCollectionDataItemAttributes",
     "Subscriptions",
     "SMSChannel",
     "SMSMarketing",
@@ -311,13 +733,26 @@ __all__ = [
     "GetMetricResponse",
     "GetProfileResponse",
     "GetProfileResponseData",
+    "PostProfileResponseData",
+    "PatchProfileResponseData",
+    "GetProfileResponseCollectionDataItem",
     "GetProfileResponseDataAttributes",
+    "PostProfileResponseDataAttributes",
+    "PatchProfileResponseDataAttributes",
+    "GetProfileResponseCollectionDataItemAttributes",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataAttributes",
+    "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttributes",
+    "PostSegmentCreateResponseDataAttributes",
     "SegmentResponseObjectResourceAttributes",
+    "SegmentListResponseObjectResourceAttributes",
+    "PatchSegmentPartialUpdateResponseDataAttributes",
+    "SegmentRetrieveResponseObjectResourceAttributes",
     "SegmentDefinition",
     "GetTagResponseCollection",
     "GetTemplateResponse",
     "ListMemberResponseObjectResource",
     "ListMemberResponseObjectResourceAttributes",
+    "SegmentMemberResponseObjectResourceAttributes",
     "ListRetrieveResponseObjectResource",
     "MetricPropertyResponseObjectResource",
     "MetricPropertyResponseObjectResourceAttributes",
@@ -329,6 +764,10 @@ __all__ = [
     "PushTokenEntry",
     "PushTokenDeviceMetadata",
     "OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList",
+    "SuppressionCreateJobCreateQueryResourceObjectRelationshipsList",
+    "SuppressionDeleteJobCreateQueryResourceObjectRelationshipsList",
+    "SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList",
+    "SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList",
     "ProfileUpsertQueryResourceObject",
     "ProfileUpsertQueryResourceObjectAttributes",
     "ProfileResponsePluralConversationsObjectResource",
@@ -1659,7 +2098,7 @@ class IntegerFilter(Model):
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
-    operator: NumericOperatorNumericFilterOperator = field(
+    operator: IntegerFilterOperator = field(
         "operator",
         choices=(
             "equals",
@@ -2103,14 +2542,32 @@ class AgentHints(Model):
     """Suggested follow-up actions for agents to take after this response"""
 
 
-class AttributionResponseObjectResourceRelationshipsEventData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsEventData`` object."""
+class PatchReviewResponseDTODataRelationshipsEventsDataItem(Model):
+    """The ``PatchReviewResponseDTODataRelationshipsEventsDataItem`` object."""
 
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
     id: str = field("id")
-    """Event"""
+    """Related Events"""
+
+
+AttributionResponseObjectResourceRelationshipsEventData = (
+    PatchReviewResponseDTODataRelationshipsEventsDataItem
+)
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsEventsDataItem`: the same shape at ``AttributionResponseObjectResource/relationships/event/data``."""
+
+
+ReviewResponseDTOObjectResourceRelationshipsEventsDataItem = (
+    PatchReviewResponseDTODataRelationshipsEventsDataItem
+)
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsEventsDataItem`: the same shape at ``ReviewResponseDTOObjectResource/relationships/events/data/Item``."""
+
+
+AttributionResponseObjectResourceRelationshipsAttributedEventData = (
+    PatchReviewResponseDTODataRelationshipsEventsDataItem
+)
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsEventsDataItem`: the same shape at ``AttributionResponseObjectResource/relationships/attributed-event/data``."""
 
 
 class RelationshipLinks(Model):
@@ -2122,35 +2579,113 @@ class RelationshipLinks(Model):
     related: str = field("related")
 
 
-class AttributionResponseObjectResourceRelationshipsCampaign(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsCampaign`` object."""
+class PostCampaignMessageResponseDataRelationshipsCampaign(Model):
+    """The ``PostCampaignMessageResponseDataRelationshipsCampaign`` object."""
 
     __slots__ = ()
 
-    data: AttributionResponseObjectResourceRelationshipsCampaignData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsCampaignData", default=None
+    data: PostCampaignMessageResponseDataRelationshipsCampaignData | None = field(
+        "data", "TagCampaignOpDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class AttributionResponseObjectResourceRelationshipsCampaignData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsCampaignData`` object."""
+PatchCampaignMessageResponseDataRelationshipsCampaign = (
+    PostCampaignMessageResponseDataRelationshipsCampaign
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsCampaign`: the same shape at ``PatchCampaignMessageResponse/data/relationships/campaign``."""
+
+
+AttributionResponseObjectResourceRelationshipsCampaign = (
+    PostCampaignMessageResponseDataRelationshipsCampaign
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsCampaign`: the same shape at ``AttributionResponseObjectResource/relationships/campaign``."""
+
+
+CampaignMessageResponseObjectResourceRelationshipsCampaign = (
+    PostCampaignMessageResponseDataRelationshipsCampaign
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsCampaign`: the same shape at ``CampaignMessageResponseObjectResource/relationships/campaign``."""
+
+
+class TagCampaignOpDataItem(Model):
+    """The ``TagCampaignOpDataItem`` object."""
 
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
     id: str = field("id")
-    """Attributed Campaign"""
+    """The IDs of the campaigns to link or unlink with the given Tag ID"""
 
 
-class AttributionResponseObjectResourceRelationshipsCampaignMessageData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsCampaignMessageData`` object."""
+PostTagResponseDataRelationshipsCampaignsDataItem = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``PostTagResponse/data/relationships/campaigns/data/Item``."""
+
+
+GetCampaignMessageCampaignRelationshipResponseData = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``GetCampaignMessageCampaignRelationshipResponse/data``."""
+
+
+GetTagCampaignRelationshipsResponseCollectionDataItem = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``GetTagCampaignRelationshipsResponseCollection/data/Item``."""
+
+
+TagResponseObjectResourceRelationshipsCampaignsDataItem = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``TagResponseObjectResource/relationships/campaigns/data/Item``."""
+
+
+PostCampaignMessageResponseDataRelationshipsCampaignData = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``PostCampaignMessageResponse/data/relationships/campaign/data``."""
+
+
+PatchCampaignMessageResponseDataRelationshipsCampaignData = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``PatchCampaignMessageResponse/data/relationships/campaign/data``."""
+
+
+AttributionResponseObjectResourceRelationshipsCampaignData = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``AttributionResponseObjectResource/relationships/campaign/data``."""
+
+
+CampaignMessageResponseObjectResourceRelationshipsCampaignData = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``CampaignMessageResponseObjectResource/relationships/campaign/data``."""
+
+
+PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem = TagCampaignOpDataItem
+"""Another name of :class:`TagCampaignOpDataItem`: the same shape at ``PostCampaignValuesResponseDTO/data/relationships/campaigns/data/Item``."""
+
+
+class GetCampaignMessagesRelationshipsResponseCollectionDataItem(Model):
+    """The ``GetCampaignMessagesRelationshipsResponseCollectionDataItem`` object."""
 
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
     id: str = field("id")
-    """Attributed Campaign Message"""
+    """The message ID"""
+
+
+PostCampaignResponseDataRelationshipsCampaignMessagesDataItem = (
+    GetCampaignMessagesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCampaignMessagesRelationshipsResponseCollectionDataItem`: the same shape at ``PostCampaignResponse/data/relationships/campaign-messages/data/Item``."""
+
+
+PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem = (
+    GetCampaignMessagesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCampaignMessagesRelationshipsResponseCollectionDataItem`: the same shape at ``PatchCampaignResponse/data/relationships/campaign-messages/data/Item``."""
+
+
+AttributionResponseObjectResourceRelationshipsCampaignMessageData = (
+    GetCampaignMessagesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCampaignMessagesRelationshipsResponseCollectionDataItem`: the same shape at ``AttributionResponseObjectResource/relationships/campaign-message/data``."""
+
+
+CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem = (
+    GetCampaignMessagesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCampaignMessagesRelationshipsResponseCollectionDataItem`: the same shape at ``CampaignResponseObjectResource/relationships/campaign-messages/data/Item``."""
 
 
 class AttributionResponseObjectResourceRelationshipsFlow(Model):
@@ -2159,19 +2694,131 @@ class AttributionResponseObjectResourceRelationshipsFlow(Model):
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsFlowData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsFlowData", default=None
+        "data", "TagFlowOpDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class AttributionResponseObjectResourceRelationshipsFlowData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlowData`` object."""
+PatchFlowActionEncodedResponseDataRelationshipsFlow = (
+    AttributionResponseObjectResourceRelationshipsFlow
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlow`: the same shape at ``PatchFlowActionEncodedResponse/data/relationships/flow``."""
+
+
+FlowActionEncodedResponseObjectResourceRelationshipsFlow = (
+    AttributionResponseObjectResourceRelationshipsFlow
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlow`: the same shape at ``FlowActionEncodedResponseObjectResource/relationships/flow``."""
+
+
+class TagFlowOpDataItem(Model):
+    """The ``TagFlowOpDataItem`` object."""
 
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
     id: str = field("id")
-    """Attributed Flow"""
+    """The IDs of the flows to link or unlink with the given Tag ID"""
+
+
+GetFlowActionFlowRelationshipResponseData = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetFlowActionFlowRelationshipResponse/data``."""
+
+
+PostTagResponseDataRelationshipsFlowsDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PostTagResponse/data/relationships/flows/data/Item``."""
+
+
+GetTagFlowRelationshipsResponseCollectionDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetTagFlowRelationshipsResponseCollection/data/Item``."""
+
+
+TagResponseObjectResourceRelationshipsFlowsDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``TagResponseObjectResource/relationships/flows/data/Item``."""
+
+
+AttributionResponseObjectResourceRelationshipsFlowData = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``AttributionResponseObjectResource/relationships/flow/data``."""
+
+
+PatchFlowActionEncodedResponseDataRelationshipsFlowData = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PatchFlowActionEncodedResponse/data/relationships/flow/data``."""
+
+
+PostFlowSeriesResponseDTODataRelationshipsFlowsDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PostFlowSeriesResponseDTO/data/relationships/flows/data/Item``."""
+
+
+PostFlowValuesResponseDTODataRelationshipsFlowsDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PostFlowValuesResponseDTO/data/relationships/flows/data/Item``."""
+
+
+GetListFlowTriggersRelationshipsResponseCollectionDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetListFlowTriggersRelationshipsResponseCollection/data/Item``."""
+
+
+ListResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``ListResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+PostListCreateResponseDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PostListCreateResponse/data/relationships/flow-triggers/data/Item``."""
+
+
+FlowActionEncodedResponseObjectResourceRelationshipsFlowData = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``FlowActionEncodedResponseObjectResource/relationships/flow/data``."""
+
+
+GetMetricFlowTriggersRelationshipsResponseCollectionDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetMetricFlowTriggersRelationshipsResponseCollection/data/Item``."""
+
+
+GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetSegmentFlowTriggersRelationshipsResponseCollection/data/Item``."""
+
+
+MetricResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``MetricResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+PostSegmentCreateResponseDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PostSegmentCreateResponse/data/relationships/flow-triggers/data/Item``."""
+
+
+SegmentResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``SegmentResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+ListListResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``ListListResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+SegmentListResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``SegmentListResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``ListRetrieveResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/flow-triggers/data/Item``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/flow-triggers/data/Item``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/flow-triggers/data/Item``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/flow-triggers/data/Item``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem = TagFlowOpDataItem
+"""Another name of :class:`TagFlowOpDataItem`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/flow-triggers/data/Item``."""
 
 
 class AttributionResponseObjectResourceRelationshipsFlowMessageData(Model):
@@ -2182,6 +2829,42 @@ class AttributionResponseObjectResourceRelationshipsFlowMessageData(Model):
     type: FlowMessageEnum = field("type", choices=("flow-message",))
     id: str = field("id")
     """Attributed Flow Message"""
+
+
+GetFlowActionFlowMessageRelationshipResponseCollectionDataItem = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``GetFlowActionFlowMessageRelationshipResponseCollection/data/Item``."""
+
+
+PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``PostFlowSeriesResponseDTO/data/relationships/flow-messages/data/Item``."""
+
+
+PostFlowValuesResponseDTODataRelationshipsFlowMessagesDataItem = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``PostFlowValuesResponseDTO/data/relationships/flow-messages/data/Item``."""
+
+
+PatchFlowActionEncodedResponseDataRelationshipsFlowMessagesDataItem = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``PatchFlowActionEncodedResponse/data/relationships/flow-messages/data/Item``."""
+
+
+AttributionResponseObjectResourceRelationshipsFlowMessageVariationData = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``AttributionResponseObjectResource/relationships/flow-message-variation/data``."""
+
+
+FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem = (
+    AttributionResponseObjectResourceRelationshipsFlowMessageData
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessageData`: the same shape at ``FlowActionEncodedResponseObjectResource/relationships/flow-messages/data/Item``."""
 
 
 class BaseEventCreateQueryBulkEntryResourceObject(Model):
@@ -2217,7 +2900,7 @@ class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
     historical events so existing flow definitions do not re-fire on events that already
     fired in the past."""
     metric: BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric = field(
-        "metric", "BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric"
+        "metric", "EventCreateQueryV2ResourceObjectAttributesMetric"
     )
     unique_id: str | None = field("unique_id", default=None, nullable=True)
     """A unique identifier for an event. If a unique_id is repeated for the same profile and metric,
@@ -2226,12 +2909,18 @@ class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
     event per profile per second."""
 
 
-class BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric(Model):
-    """The ``BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric`` object."""
+class EventCreateQueryV2ResourceObjectAttributesMetric(Model):
+    """The ``EventCreateQueryV2ResourceObjectAttributesMetric`` object."""
 
     __slots__ = ()
 
     data: MetricCreateQueryResourceObject = field("data", "MetricCreateQueryResourceObject")
+
+
+BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric = (
+    EventCreateQueryV2ResourceObjectAttributesMetric
+)
+"""Another name of :class:`EventCreateQueryV2ResourceObjectAttributesMetric`: the same shape at ``BaseEventCreateQueryBulkEntryResourceObject/attributes/metric``."""
 
 
 class MetricCreateQueryResourceObject(Model):
@@ -2256,94 +2945,610 @@ class MetricCreateQueryResourceObjectAttributes(Model):
     """This is for advanced usage. For api requests, this should use the default, which is set to api."""
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists`` object."""
+class PostTagResponseDataRelationshipsLists(Model):
+    """The ``PostTagResponseDataRelationshipsLists`` object."""
 
     __slots__ = ()
 
-    data: (
-        list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]
-        | None
-    ) = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        default=None,
+    data: list[PostTagResponseDataRelationshipsListsDataItem] | None = field(
+        "data", "list[TagListOpDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem`` object."""
+GetProfileResponseDataRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetProfileResponse/data/relationships/lists``."""
+
+
+PostProfileResponseDataRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``PostProfileResponse/data/relationships/lists``."""
+
+
+PatchProfileResponseDataRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``PatchProfileResponse/data/relationships/lists``."""
+
+
+TagResponseObjectResourceRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``TagResponseObjectResource/relationships/lists``."""
+
+
+ProfileResponseObjectResourceRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``ProfileResponseObjectResource/relationships/lists``."""
+
+
+ListMemberResponseObjectResourceRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``ListMemberResponseObjectResource/relationships/lists``."""
+
+
+PostProfileImportJobResponseDataRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``PostProfileImportJobResponse/data/relationships/lists``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``SegmentMemberResponseObjectResource/relationships/lists``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/lists``."""
+
+
+ProfileImportJobResponseObjectResourceRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/lists``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/lists``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsLists = PostTagResponseDataRelationshipsLists
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/lists``."""
+
+
+PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``PostBulkProfileSuppressionsCreateJobResponse/data/relationships/lists``."""
+
+
+PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/relationships/lists``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/lists``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/relationships/lists``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/relationships/lists``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/lists``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsLists = (
+    PostTagResponseDataRelationshipsLists
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsLists`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/lists``."""
+
+
+class TagListOpDataItem(Model):
+    """The ``TagListOpDataItem`` object."""
 
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
     id: str = field("id")
-    """Suppress/Unsuppress all profiles in this list"""
+    """The IDs of the lists to link or unlink with the given Tag ID"""
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments`` object."""
+PostTagResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PostTagResponse/data/relationships/lists/data/Item``."""
+
+
+GetProfileResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileResponse/data/relationships/lists/data/Item``."""
+
+
+GetTagListRelationshipsResponseCollectionDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetTagListRelationshipsResponseCollection/data/Item``."""
+
+
+PostProfileResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PostProfileResponse/data/relationships/lists/data/Item``."""
+
+
+PatchProfileResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PatchProfileResponse/data/relationships/lists/data/Item``."""
+
+
+TagResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``TagResponseObjectResource/relationships/lists/data/Item``."""
+
+
+GetProfileListsRelationshipsResponseCollectionDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileListsRelationshipsResponseCollection/data/Item``."""
+
+
+ProfileResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``ProfileResponseObjectResource/relationships/lists/data/Item``."""
+
+
+ListMemberResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``ListMemberResponseObjectResource/relationships/lists/data/Item``."""
+
+
+PostProfileImportJobResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PostProfileImportJobResponse/data/relationships/lists/data/Item``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``SegmentMemberResponseObjectResource/relationships/lists/data/Item``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/lists/data/Item``."""
+
+
+OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``OnsiteSubscriptionCreateQueryResourceObject/relationships/list/data``."""
+
+
+ProfileImportJobResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/lists/data/Item``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/lists/data/Item``."""
+
+
+SuppressionCreateJobCreateQueryResourceObjectRelationshipsListData = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``SuppressionCreateJobCreateQueryResourceObject/relationships/list/data``."""
+
+
+SuppressionDeleteJobCreateQueryResourceObjectRelationshipsListData = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``SuppressionDeleteJobCreateQueryResourceObject/relationships/list/data``."""
+
+
+GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileBulkImportJobListsRelationshipsResponseCollection/data/Item``."""
+
+
+ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``ProfileImportJobCreateQueryResourceObject/relationships/lists/data/Item``."""
+
+
+SubscriptionCreateJobCreateQueryResourceObjectRelationshipsListData = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``SubscriptionCreateJobCreateQueryResourceObject/relationships/list/data``."""
+
+
+SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsListData = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``SubscriptionDeleteJobCreateQueryResourceObject/relationships/list/data``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/lists/data/Item``."""
+
+
+PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PostBulkProfileSuppressionsCreateJobResponse/data/relationships/lists/data/Item``."""
+
+
+PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/relationships/lists/data/Item``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/lists/data/Item``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/relationships/lists/data/Item``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/relationships/lists/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsListsDataItem = (
+    TagListOpDataItem
+)
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/lists/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsListsDataItem = TagListOpDataItem
+"""Another name of :class:`TagListOpDataItem`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/lists/data/Item``."""
+
+
+class PostTagResponseDataRelationshipsSegments(Model):
+    """The ``PostTagResponseDataRelationshipsSegments`` object."""
 
     __slots__ = ()
 
-    data: (
-        list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem]
-        | None
-    ) = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem]",
-        default=None,
+    data: list[PostTagResponseDataRelationshipsSegmentsDataItem] | None = field(
+        "data", "list[TagSegmentOpDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem`` object."""
+GetProfileResponseDataRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetProfileResponse/data/relationships/segments``."""
+
+
+PostProfileResponseDataRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``PostProfileResponse/data/relationships/segments``."""
+
+
+PatchProfileResponseDataRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``PatchProfileResponse/data/relationships/segments``."""
+
+
+TagResponseObjectResourceRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``TagResponseObjectResource/relationships/segments``."""
+
+
+ProfileResponseObjectResourceRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``ProfileResponseObjectResource/relationships/segments``."""
+
+
+ListMemberResponseObjectResourceRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``ListMemberResponseObjectResource/relationships/segments``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``SegmentMemberResponseObjectResource/relationships/segments``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsSegments = PostTagResponseDataRelationshipsSegments
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/segments``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/segments``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/segments``."""
+
+
+PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``PostBulkProfileSuppressionsCreateJobResponse/data/relationships/segments``."""
+
+
+PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/relationships/segments``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/segments``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/relationships/segments``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/relationships/segments``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/segments``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegments = (
+    PostTagResponseDataRelationshipsSegments
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsSegments`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/segments``."""
+
+
+class TagSegmentOpDataItem(Model):
+    """The ``TagSegmentOpDataItem`` object."""
 
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
     id: str = field("id")
-    """Suppress/Unsuppress all profiles in this segment"""
+    """The IDs of the segments to link or unlink with the given Tag ID"""
 
 
-class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData`` object."""
+PostTagResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``PostTagResponse/data/relationships/segments/data/Item``."""
+
+
+GetProfileResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetProfileResponse/data/relationships/segments/data/Item``."""
+
+
+GetTagSegmentRelationshipsResponseCollectionDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetTagSegmentRelationshipsResponseCollection/data/Item``."""
+
+
+PostProfileResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``PostProfileResponse/data/relationships/segments/data/Item``."""
+
+
+PatchProfileResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``PatchProfileResponse/data/relationships/segments/data/Item``."""
+
+
+TagResponseObjectResourceRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``TagResponseObjectResource/relationships/segments/data/Item``."""
+
+
+GetProfileSegmentsRelationshipsResponseCollectionDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetProfileSegmentsRelationshipsResponseCollection/data/Item``."""
+
+
+ProfileResponseObjectResourceRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``ProfileResponseObjectResource/relationships/segments/data/Item``."""
+
+
+ListMemberResponseObjectResourceRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``ListMemberResponseObjectResource/relationships/segments/data/Item``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``SegmentMemberResponseObjectResource/relationships/segments/data/Item``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/segments/data/Item``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/segments/data/Item``."""
+
+
+SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``SuppressionCreateJobCreateQueryResourceObject/relationships/segment/data``."""
+
+
+SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegmentData = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``SuppressionDeleteJobCreateQueryResourceObject/relationships/segment/data``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/segments/data/Item``."""
+
+
+PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``PostBulkProfileSuppressionsCreateJobResponse/data/relationships/segments/data/Item``."""
+
+
+PostBulkProfileSuppressionsRemoveJobResponseDataRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/relationships/segments/data/Item``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/segments/data/Item``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem = (
+    TagSegmentOpDataItem
+)
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/relationships/segments/data/Item``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationshipsSegmentsDataItem = (
+    TagSegmentOpDataItem
+)
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/relationships/segments/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsSegmentsDataItem = (
+    TagSegmentOpDataItem
+)
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/segments/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsSegmentsDataItem = TagSegmentOpDataItem
+"""Another name of :class:`TagSegmentOpDataItem`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/segments/data/Item``."""
+
+
+class GetFlowMessageTemplateRelationshipResponseData(Model):
+    """The ``GetFlowMessageTemplateRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
     id: str = field("id")
-    """The template ID to assign"""
+    """The ID of template"""
 
 
-class CampaignMessageResponseObjectResourceRelationshipsTemplate(Model):
-    """The ``CampaignMessageResponseObjectResourceRelationshipsTemplate`` object."""
+GetCampaignMessageTemplateRelationshipResponseData = GetFlowMessageTemplateRelationshipResponseData
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``GetCampaignMessageTemplateRelationshipResponse/data``."""
+
+
+PostCampaignMessageResponseDataRelationshipsTemplateData = (
+    GetFlowMessageTemplateRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``PostCampaignMessageResponse/data/relationships/template/data``."""
+
+
+PatchCampaignMessageResponseDataRelationshipsTemplateData = (
+    GetFlowMessageTemplateRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``PatchCampaignMessageResponse/data/relationships/template/data``."""
+
+
+CampaignMessageResponseObjectResourceRelationshipsTemplateData = (
+    GetFlowMessageTemplateRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``CampaignMessageResponseObjectResource/relationships/template/data``."""
+
+
+FlowMessageEncodedResponseObjectResourceRelationshipsTemplateData = (
+    GetFlowMessageTemplateRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``FlowMessageEncodedResponseObjectResource/relationships/template/data``."""
+
+
+CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData = (
+    GetFlowMessageTemplateRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageTemplateRelationshipResponseData`: the same shape at ``CampaignMessageAssignTemplateQueryResourceObject/relationships/template/data``."""
+
+
+class PostCampaignMessageResponseDataRelationshipsTemplate(Model):
+    """The ``PostCampaignMessageResponseDataRelationshipsTemplate`` object."""
 
     __slots__ = ()
 
-    data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
-        "data",
-        "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
-        default=None,
+    data: PostCampaignMessageResponseDataRelationshipsTemplateData | None = field(
+        "data", "GetFlowMessageTemplateRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class CampaignResponseObjectResourceRelationshipsTags(Model):
-    """The ``CampaignResponseObjectResourceRelationshipsTags`` object."""
+PatchCampaignMessageResponseDataRelationshipsTemplate = (
+    PostCampaignMessageResponseDataRelationshipsTemplate
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsTemplate`: the same shape at ``PatchCampaignMessageResponse/data/relationships/template``."""
+
+
+CampaignMessageResponseObjectResourceRelationshipsTemplate = (
+    PostCampaignMessageResponseDataRelationshipsTemplate
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsTemplate`: the same shape at ``CampaignMessageResponseObjectResource/relationships/template``."""
+
+
+FlowMessageEncodedResponseObjectResourceRelationshipsTemplate = (
+    PostCampaignMessageResponseDataRelationshipsTemplate
+)
+"""Another name of :class:`PostCampaignMessageResponseDataRelationshipsTemplate`: the same shape at ``FlowMessageEncodedResponseObjectResource/relationships/template``."""
+
+
+class PatchFlowResponseDataRelationshipsTags(Model):
+    """The ``PatchFlowResponseDataRelationshipsTags`` object."""
 
     __slots__ = ()
 
-    data: list[CampaignResponseObjectResourceRelationshipsTagsDataItem] | None = field(
-        "data", "list[CampaignResponseObjectResourceRelationshipsTagsDataItem]", default=None
+    data: list[PatchFlowResponseDataRelationshipsTagsDataItem] | None = field(
+        "data", "list[PatchFlowResponseDataRelationshipsTagsDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class CampaignResponseObjectResourceRelationshipsTagsDataItem(Model):
-    """The ``CampaignResponseObjectResourceRelationshipsTagsDataItem`` object."""
+PostFlowV2ResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PostFlowV2Response/data/relationships/tags``."""
+
+
+PostCampaignResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PostCampaignResponse/data/relationships/tags``."""
+
+
+PostTagGroupResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PostTagGroupResponse/data/relationships/tags``."""
+
+
+PatchCampaignResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PatchCampaignResponse/data/relationships/tags``."""
+
+
+FlowResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``FlowResponseObjectResource/relationships/tags``."""
+
+
+ListResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``ListResponseObjectResource/relationships/tags``."""
+
+
+PostListCreateResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PostListCreateResponse/data/relationships/tags``."""
+
+
+FlowV2ResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``FlowV2ResponseObjectResource/relationships/tags``."""
+
+
+PostSegmentCreateResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PostSegmentCreateResponse/data/relationships/tags``."""
+
+
+SegmentResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``SegmentResponseObjectResource/relationships/tags``."""
+
+
+CampaignResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``CampaignResponseObjectResource/relationships/tags``."""
+
+
+ListListResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``ListListResponseObjectResource/relationships/tags``."""
+
+
+TagGroupResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``TagGroupResponseObjectResource/relationships/tags``."""
+
+
+SegmentListResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``SegmentListResponseObjectResource/relationships/tags``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``ListRetrieveResponseObjectResource/relationships/tags``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/tags``."""
+
+
+GetFlowV2ResponseCompoundDocumentDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/relationships/tags``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/tags``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsTags = PatchFlowResponseDataRelationshipsTags
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/tags``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsTags = (
+    PatchFlowResponseDataRelationshipsTags
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/tags``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags = (
+    PatchFlowResponseDataRelationshipsTags
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTags`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/tags``."""
+
+
+class PatchFlowResponseDataRelationshipsTagsDataItem(Model):
+    """The ``PatchFlowResponseDataRelationshipsTagsDataItem`` object."""
 
     __slots__ = ()
 
@@ -2351,8 +3556,146 @@ class CampaignResponseObjectResourceRelationshipsTagsDataItem(Model):
     id: str = field("id")
 
 
-class CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem`` object."""
+PostFlowV2ResponseDataRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PostFlowV2Response/data/relationships/tags/data/Item``."""
+
+
+PostCampaignResponseDataRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PostCampaignResponse/data/relationships/tags/data/Item``."""
+
+
+PostTagGroupResponseDataRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PostTagGroupResponse/data/relationships/tags/data/Item``."""
+
+
+GetFlowTagsRelationshipsResponseCollectionDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetFlowTagsRelationshipsResponseCollection/data/Item``."""
+
+
+GetListTagsRelationshipsResponseCollectionDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetListTagsRelationshipsResponseCollection/data/Item``."""
+
+
+PatchCampaignResponseDataRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PatchCampaignResponse/data/relationships/tags/data/Item``."""
+
+
+FlowResponseObjectResourceRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``FlowResponseObjectResource/relationships/tags/data/Item``."""
+
+
+ListResponseObjectResourceRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``ListResponseObjectResource/relationships/tags/data/Item``."""
+
+
+PostListCreateResponseDataRelationshipsTagsDataItem = PatchFlowResponseDataRelationshipsTagsDataItem
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PostListCreateResponse/data/relationships/tags/data/Item``."""
+
+
+FlowV2ResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``FlowV2ResponseObjectResource/relationships/tags/data/Item``."""
+
+
+GetSegmentTagsRelationshipsResponseCollectionDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetSegmentTagsRelationshipsResponseCollection/data/Item``."""
+
+
+GetCampaignTagsRelationshipsResponseCollectionDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetCampaignTagsRelationshipsResponseCollection/data/Item``."""
+
+
+GetTagGroupTagsRelationshipsResponseCollectionDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetTagGroupTagsRelationshipsResponseCollection/data/Item``."""
+
+
+PostSegmentCreateResponseDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PostSegmentCreateResponse/data/relationships/tags/data/Item``."""
+
+
+SegmentResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``SegmentResponseObjectResource/relationships/tags/data/Item``."""
+
+
+CampaignResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``CampaignResponseObjectResource/relationships/tags/data/Item``."""
+
+
+ListListResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``ListListResponseObjectResource/relationships/tags/data/Item``."""
+
+
+TagGroupResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``TagGroupResponseObjectResource/relationships/tags/data/Item``."""
+
+
+SegmentListResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``SegmentListResponseObjectResource/relationships/tags/data/Item``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``ListRetrieveResponseObjectResource/relationships/tags/data/Item``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/tags/data/Item``."""
+
+
+GetFlowV2ResponseCompoundDocumentDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/relationships/tags/data/Item``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/tags/data/Item``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/tags/data/Item``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/tags/data/Item``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem = (
+    PatchFlowResponseDataRelationshipsTagsDataItem
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsTagsDataItem`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/tags/data/Item``."""
+
+
+class CatalogCategoryItemOpDataItem(Model):
+    """The ``CatalogCategoryItemOpDataItem`` object."""
 
     __slots__ = ()
 
@@ -2361,8 +3704,80 @@ class CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem(Model):
     """A list of catalog item IDs that are in the given category."""
 
 
-class CatalogCategoryCreateJobResponseObjectResourceAttributes(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResourceAttributes`` object."""
+PatchReviewResponseDTODataRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PatchReviewResponseDTO/data/relationships/item/data``."""
+
+
+PostCatalogVariantResponseDataRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PostCatalogVariantResponse/data/relationships/item/data``."""
+
+
+PatchCatalogVariantResponseDataRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PatchCatalogVariantResponse/data/relationships/item/data``."""
+
+
+ReviewResponseDTOObjectResourceRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``ReviewResponseDTOObjectResource/relationships/item/data``."""
+
+
+CatalogVariantResponseObjectResourceRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogVariantResponseObjectResource/relationships/item/data``."""
+
+
+PostCatalogCategoryResponseDataRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PostCatalogCategoryResponse/data/relationships/items/data/Item``."""
+
+
+PatchCatalogCategoryResponseDataRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PatchCatalogCategoryResponse/data/relationships/items/data/Item``."""
+
+
+CatalogVariantCreateQueryResourceObjectRelationshipsItemData = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogVariantCreateQueryResourceObject/relationships/item/data``."""
+
+
+GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``GetCatalogCategoryItemsRelationshipsResponseCollection/data/Item``."""
+
+
+PostCatalogItemCreateJobResponseDataRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PostCatalogItemCreateJobResponse/data/relationships/items/data/Item``."""
+
+
+PostCatalogItemDeleteJobResponseDataRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PostCatalogItemDeleteJobResponse/data/relationships/items/data/Item``."""
+
+
+PostCatalogItemUpdateJobResponseDataRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``PostCatalogItemUpdateJobResponse/data/relationships/items/data/Item``."""
+
+
+CatalogCategoryResponseObjectResourceRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogCategoryResponseObjectResource/relationships/items/data/Item``."""
+
+
+CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogCategoryCreateQueryResourceObject/relationships/items/data/Item``."""
+
+
+CatalogCategoryUpdateQueryResourceObjectRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogCategoryUpdateQueryResourceObject/relationships/items/data/Item``."""
+
+
+CatalogItemCreateJobResponseObjectResourceRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogItemCreateJobResponseObjectResource/relationships/items/data/Item``."""
+
+
+CatalogItemDeleteJobResponseObjectResourceRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogItemDeleteJobResponseObjectResource/relationships/items/data/Item``."""
+
+
+CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem = CatalogCategoryItemOpDataItem
+"""Another name of :class:`CatalogCategoryItemOpDataItem`: the same shape at ``CatalogItemUpdateJobResponseObjectResource/relationships/items/data/Item``."""
+
+
+class PostCouponCodeCreateJobResponseDataAttributes(Model):
+    """The ``PostCouponCodeCreateJobResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -2390,17 +3805,109 @@ class CatalogCategoryCreateJobResponseObjectResourceAttributes(Model):
     """Date and time the job expires in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)."""
 
 
-class CatalogCategoryUpdateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryUpdateQueryResourceObjectAttributes`` object."""
+PostCatalogItemCreateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogItemCreateJobResponse/data/attributes``."""
+
+
+PostCatalogItemDeleteJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogItemDeleteJobResponse/data/attributes``."""
+
+
+PostCatalogItemUpdateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogItemUpdateJobResponse/data/attributes``."""
+
+
+PostCatalogVariantCreateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogVariantCreateJobResponse/data/attributes``."""
+
+
+PostCatalogVariantDeleteJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogVariantDeleteJobResponse/data/attributes``."""
+
+
+PostCatalogVariantUpdateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogVariantUpdateJobResponse/data/attributes``."""
+
+
+PostCatalogCategoryCreateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogCategoryCreateJobResponse/data/attributes``."""
+
+
+PostCatalogCategoryDeleteJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogCategoryDeleteJobResponse/data/attributes``."""
+
+
+PostCatalogCategoryUpdateJobResponseDataAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``PostCatalogCategoryUpdateJobResponse/data/attributes``."""
+
+
+CouponCodeCreateJobResponseObjectResourceAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CouponCodeCreateJobResponseObjectResource/attributes``."""
+
+
+CatalogItemCreateJobResponseObjectResourceAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogItemCreateJobResponseObjectResource/attributes``."""
+
+
+CatalogItemDeleteJobResponseObjectResourceAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogItemDeleteJobResponseObjectResource/attributes``."""
+
+
+CatalogItemUpdateJobResponseObjectResourceAttributes = PostCouponCodeCreateJobResponseDataAttributes
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogItemUpdateJobResponseObjectResource/attributes``."""
+
+
+CatalogVariantCreateJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogVariantCreateJobResponseObjectResource/attributes``."""
+
+
+CatalogVariantDeleteJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogVariantDeleteJobResponseObjectResource/attributes``."""
+
+
+CatalogVariantUpdateJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogVariantUpdateJobResponseObjectResource/attributes``."""
+
+
+CatalogCategoryCreateJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogCategoryCreateJobResponseObjectResource/attributes``."""
+
+
+CatalogCategoryDeleteJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogCategoryDeleteJobResponseObjectResource/attributes``."""
+
+
+CatalogCategoryUpdateJobResponseObjectResourceAttributes = (
+    PostCouponCodeCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataAttributes`: the same shape at ``CatalogCategoryUpdateJobResponseObjectResource/attributes``."""
+
+
+class TemplateCloneQueryResourceObjectAttributes(Model):
+    """The ``TemplateCloneQueryResourceObjectAttributes`` object."""
 
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
-    """The name of the catalog category."""
+    """The name of the template"""
 
 
-class CatalogItemResponseObjectResourceRelationshipsVariantsDataItem(Model):
-    """The ``CatalogItemResponseObjectResourceRelationshipsVariantsDataItem`` object."""
+CatalogCategoryUpdateQueryResourceObjectAttributes = TemplateCloneQueryResourceObjectAttributes
+"""Another name of :class:`TemplateCloneQueryResourceObjectAttributes`: the same shape at ``CatalogCategoryUpdateQueryResourceObject/attributes``."""
+
+
+class PostCatalogItemResponseDataRelationshipsVariantsDataItem(Model):
+    """The ``PostCatalogItemResponseDataRelationshipsVariantsDataItem`` object."""
 
     __slots__ = ()
 
@@ -2408,15 +3915,97 @@ class CatalogItemResponseObjectResourceRelationshipsVariantsDataItem(Model):
     id: str = field("id")
 
 
-class CatalogVariantResponseObjectResourceRelationshipsItem(Model):
-    """The ``CatalogVariantResponseObjectResourceRelationshipsItem`` object."""
+PatchCatalogItemResponseDataRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``PatchCatalogItemResponse/data/relationships/variants/data/Item``."""
+
+
+GetCatalogItemVariantsRelationshipsResponseCollectionDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``GetCatalogItemVariantsRelationshipsResponseCollection/data/Item``."""
+
+
+CatalogItemResponseObjectResourceRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``CatalogItemResponseObjectResource/relationships/variants/data/Item``."""
+
+
+PostCatalogVariantCreateJobResponseDataRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``PostCatalogVariantCreateJobResponse/data/relationships/variants/data/Item``."""
+
+
+PostCatalogVariantDeleteJobResponseDataRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``PostCatalogVariantDeleteJobResponse/data/relationships/variants/data/Item``."""
+
+
+PostCatalogVariantUpdateJobResponseDataRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``PostCatalogVariantUpdateJobResponse/data/relationships/variants/data/Item``."""
+
+
+ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``ClientBISSubscriptionCreateQueryResourceObject/relationships/variant/data``."""
+
+
+ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``ServerBISSubscriptionCreateQueryResourceObject/relationships/variant/data``."""
+
+
+CatalogVariantCreateJobResponseObjectResourceRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``CatalogVariantCreateJobResponseObjectResource/relationships/variants/data/Item``."""
+
+
+CatalogVariantDeleteJobResponseObjectResourceRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``CatalogVariantDeleteJobResponseObjectResource/relationships/variants/data/Item``."""
+
+
+CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem = (
+    PostCatalogItemResponseDataRelationshipsVariantsDataItem
+)
+"""Another name of :class:`PostCatalogItemResponseDataRelationshipsVariantsDataItem`: the same shape at ``CatalogVariantUpdateJobResponseObjectResource/relationships/variants/data/Item``."""
+
+
+class PatchReviewResponseDTODataRelationshipsItem(Model):
+    """The ``PatchReviewResponseDTODataRelationshipsItem`` object."""
 
     __slots__ = ()
 
-    data: CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem | None = field(
-        "data", "CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem", default=None
+    data: PatchReviewResponseDTODataRelationshipsItemData | None = field(
+        "data", "CatalogCategoryItemOpDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PostCatalogVariantResponseDataRelationshipsItem = PatchReviewResponseDTODataRelationshipsItem
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsItem`: the same shape at ``PostCatalogVariantResponse/data/relationships/item``."""
+
+
+PatchCatalogVariantResponseDataRelationshipsItem = PatchReviewResponseDTODataRelationshipsItem
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsItem`: the same shape at ``PatchCatalogVariantResponse/data/relationships/item``."""
+
+
+ReviewResponseDTOObjectResourceRelationshipsItem = PatchReviewResponseDTODataRelationshipsItem
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsItem`: the same shape at ``ReviewResponseDTOObjectResource/relationships/item``."""
+
+
+CatalogVariantResponseObjectResourceRelationshipsItem = PatchReviewResponseDTODataRelationshipsItem
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsItem`: the same shape at ``CatalogVariantResponseObjectResource/relationships/item``."""
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
@@ -2425,6 +4014,12 @@ class ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
     __slots__ = ()
 
     data: ProfileIdentifierDTOResourceObject = field("data", "ProfileIdentifierDTOResourceObject")
+
+
+ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile = (
+    ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile
+)
+"""Another name of :class:`ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile`: the same shape at ``ServerBISSubscriptionCreateQueryResourceObject/attributes/profile``."""
 
 
 class ProfileIdentifierDTOResourceObject(Model):
@@ -2463,14 +4058,26 @@ class ClientBISSubscriptionCreateQueryResourceObjectRelationships(Model):
     )
 
 
+ServerBISSubscriptionCreateQueryResourceObjectRelationships = (
+    ClientBISSubscriptionCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`ClientBISSubscriptionCreateQueryResourceObjectRelationships`: the same shape at ``ServerBISSubscriptionCreateQueryResourceObject/relationships``."""
+
+
 class ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant(Model):
     """The ``ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant`` object."""
 
     __slots__ = ()
 
-    data: CatalogItemResponseObjectResourceRelationshipsVariantsDataItem | None = field(
-        "data", "CatalogItemResponseObjectResourceRelationshipsVariantsDataItem", default=None
+    data: ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData | None = field(
+        "data", "PostCatalogItemResponseDataRelationshipsVariantsDataItem", default=None
     )
+
+
+ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant = (
+    ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant
+)
+"""Another name of :class:`ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant`: the same shape at ``ServerBISSubscriptionCreateQueryResourceObject/relationships/variant``."""
 
 
 class ReviewStatusRejected(Model):
@@ -2728,29 +4335,80 @@ class ProfileMetricFunnelSteps(Model):
     )
 
 
-class ConversationMessageCreateQueryResourceObjectRelationshipsConversationData(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectRelationshipsConversationData`` object."""
+class GetProfileConversationRelationshipResponseData(Model):
+    """The ``GetProfileConversationRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: ConversationEnum = field("type", choices=("conversation",))
     id: str = field("id")
-    """Related Conversation"""
 
 
-class ConversationResponseObjectResourceRelationshipsProfile(Model):
-    """The ``ConversationResponseObjectResourceRelationshipsProfile`` object."""
+GetProfileConversationsRelationshipsResponseCollectionDataItem = (
+    GetProfileConversationRelationshipResponseData
+)
+"""Another name of :class:`GetProfileConversationRelationshipResponseData`: the same shape at ``GetProfileConversationsRelationshipsResponseCollection/data/Item``."""
+
+
+ConversationMessageCreateQueryResourceObjectRelationshipsConversationData = (
+    GetProfileConversationRelationshipResponseData
+)
+"""Another name of :class:`GetProfileConversationRelationshipResponseData`: the same shape at ``ConversationMessageCreateQueryResourceObject/relationships/conversation/data``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem = (
+    GetProfileConversationRelationshipResponseData
+)
+"""Another name of :class:`GetProfileConversationRelationshipResponseData`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/conversations/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversationsDataItem = (
+    GetProfileConversationRelationshipResponseData
+)
+"""Another name of :class:`GetProfileConversationRelationshipResponseData`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/conversations/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversationsDataItem = GetProfileConversationRelationshipResponseData
+"""Another name of :class:`GetProfileConversationRelationshipResponseData`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/conversations/data/Item``."""
+
+
+class PostCouponCodeResponseDataRelationshipsProfile(Model):
+    """The ``PostCouponCodeResponseDataRelationshipsProfile`` object."""
 
     __slots__ = ()
 
-    data: ConversationResponseObjectResourceRelationshipsProfileData | None = field(
-        "data", "ConversationResponseObjectResourceRelationshipsProfileData", default=None
+    data: PostCouponCodeResponseDataRelationshipsProfileData | None = field(
+        "data", "ListMembersAddQueryDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ConversationResponseObjectResourceRelationshipsProfileData(Model):
-    """The ``ConversationResponseObjectResourceRelationshipsProfileData`` object."""
+EventResponseObjectResourceRelationshipsProfile = PostCouponCodeResponseDataRelationshipsProfile
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsProfile`: the same shape at ``EventResponseObjectResource/relationships/profile``."""
+
+
+PatchCouponCodeResponseDataRelationshipsProfile = PostCouponCodeResponseDataRelationshipsProfile
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsProfile`: the same shape at ``PatchCouponCodeResponse/data/relationships/profile``."""
+
+
+PushTokenResponseObjectResourceRelationshipsProfile = PostCouponCodeResponseDataRelationshipsProfile
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsProfile`: the same shape at ``PushTokenResponseObjectResource/relationships/profile``."""
+
+
+CouponCodeResponseObjectResourceRelationshipsProfile = (
+    PostCouponCodeResponseDataRelationshipsProfile
+)
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsProfile`: the same shape at ``CouponCodeResponseObjectResource/relationships/profile``."""
+
+
+ConversationResponseObjectResourceRelationshipsProfile = (
+    PostCouponCodeResponseDataRelationshipsProfile
+)
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsProfile`: the same shape at ``ConversationResponseObjectResource/relationships/profile``."""
+
+
+class ListMembersAddQueryDataItem(Model):
+    """The ``ListMembersAddQueryDataItem`` object."""
 
     __slots__ = ()
 
@@ -2758,14 +4416,188 @@ class ConversationResponseObjectResourceRelationshipsProfileData(Model):
     id: str = field("id")
 
 
-class CustomMetricResponseObjectResourceRelationshipsMetricsDataItem(Model):
-    """The ``CustomMetricResponseObjectResourceRelationshipsMetricsDataItem`` object."""
+ListMembersDeleteQueryDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ListMembersDeleteQuery/data/Item``."""
+
+
+GetEventProfileRelationshipResponseData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetEventProfileRelationshipResponse/data``."""
+
+
+GetPushTokenProfileRelationshipResponseData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetPushTokenProfileRelationshipResponse/data``."""
+
+
+PostCouponCodeResponseDataRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PostCouponCodeResponse/data/relationships/profile/data``."""
+
+
+EventResponseObjectResourceRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``EventResponseObjectResource/relationships/profile/data``."""
+
+
+PatchCouponCodeResponseDataRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PatchCouponCodeResponse/data/relationships/profile/data``."""
+
+
+GetListProfilesRelationshipsResponseCollectionDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetListProfilesRelationshipsResponseCollection/data/Item``."""
+
+
+ListResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ListResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+PostListCreateResponseDataRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PostListCreateResponse/data/relationships/profiles/data/Item``."""
+
+
+PushTokenResponseObjectResourceRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PushTokenResponseObjectResource/relationships/profile/data``."""
+
+
+CouponCodeResponseObjectResourceRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``CouponCodeResponseObjectResource/relationships/profile/data``."""
+
+
+GetSegmentProfilesRelationshipsResponseCollectionDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetSegmentProfilesRelationshipsResponseCollection/data/Item``."""
+
+
+ConversationResponseObjectResourceRelationshipsProfileData = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ConversationResponseObjectResource/relationships/profile/data``."""
+
+
+PostSegmentCreateResponseDataRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PostSegmentCreateResponse/data/relationships/profiles/data/Item``."""
+
+
+SegmentResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``SegmentResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+ListListResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ListListResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ProfileMergeQueryResourceObject/relationships/profiles/data/Item``."""
+
+
+PostProfileImportJobResponseDataRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PostProfileImportJobResponse/data/relationships/profiles/data/Item``."""
+
+
+SegmentListResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``SegmentListResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ListRetrieveResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/profiles/data/Item``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/profiles/data/Item``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+ProfileImportJobResponseObjectResourceRelationshipsProfilesDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/profiles/data/Item``."""
+
+
+GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem = ListMembersAddQueryDataItem
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetProfileBulkImportJobProfilesRelationshipsResponseCollection/data/Item``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem = (
+    ListMembersAddQueryDataItem
+)
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/profiles/data/Item``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem = (
+    ListMembersAddQueryDataItem
+)
+"""Another name of :class:`ListMembersAddQueryDataItem`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/profiles/data/Item``."""
+
+
+class GetEventMetricRelationshipResponseData(Model):
+    """The ``GetEventMetricRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
     id: str = field("id")
-    """Related metrics"""
+    """The Metric ID"""
+
+
+GetMappedMetricMetricRelationshipResponseData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``GetMappedMetricMetricRelationshipResponse/data``."""
+
+
+GetMetricPropertyMetricRelationshipResponseData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``GetMetricPropertyMetricRelationshipResponse/data``."""
+
+
+EventResponseObjectResourceRelationshipsMetricData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``EventResponseObjectResource/relationships/metric/data``."""
+
+
+PatchMappedMetricResponseDataRelationshipsMetricData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``PatchMappedMetricResponse/data/relationships/metric/data``."""
+
+
+PostCustomMetricResponseDataRelationshipsMetricsDataItem = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``PostCustomMetricResponse/data/relationships/metrics/data/Item``."""
+
+
+MappedMetricResponseObjectResourceRelationshipsMetricData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``MappedMetricResponseObjectResource/relationships/metric/data``."""
+
+
+PatchCustomMetricResponseDataRelationshipsMetricsDataItem = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``PatchCustomMetricResponse/data/relationships/metrics/data/Item``."""
+
+
+MetricPropertyResponseObjectResourceRelationshipsMetricData = GetEventMetricRelationshipResponseData
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``MetricPropertyResponseObjectResource/relationships/metric/data``."""
+
+
+GetCustomMetricMetricsRelationshipsResponseCollectionDataItem = (
+    GetEventMetricRelationshipResponseData
+)
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``GetCustomMetricMetricsRelationshipsResponseCollection/data/Item``."""
+
+
+CustomMetricResponseObjectResourceRelationshipsMetricsDataItem = (
+    GetEventMetricRelationshipResponseData
+)
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``CustomMetricResponseObjectResource/relationships/metrics/data/Item``."""
+
+
+GetMetricPropertyResponseCollectionDataItemRelationshipsMetricData = (
+    GetEventMetricRelationshipResponseData
+)
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``GetMetricPropertyResponseCollection/data/Item/relationships/metric/data``."""
+
+
+MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData = (
+    GetEventMetricRelationshipResponseData
+)
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``MappedMetricPartialUpdateQueryResourceObject/relationships/metric/data``."""
+
+
+GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData = (
+    GetEventMetricRelationshipResponseData
+)
+"""Another name of :class:`GetEventMetricRelationshipResponseData`: the same shape at ``GetMetricPropertyResponseCompoundDocument/data/relationships/metric/data``."""
 
 
 class DeviceMetadata(Model):
@@ -3003,8 +4835,8 @@ class EventCreateQueryV2ResourceObjectAttributes(Model):
     """When true, the event is recorded but does NOT trigger flows. Use this when backfilling
     historical events so existing flow definitions do not re-fire on events that already
     fired in the past."""
-    metric: BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric = field(
-        "metric", "BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric"
+    metric: EventCreateQueryV2ResourceObjectAttributesMetric = field(
+        "metric", "EventCreateQueryV2ResourceObjectAttributesMetric"
     )
     profile: EventCreateQueryV2ResourceObjectAttributesProfile = field(
         "profile", "EventCreateQueryV2ResourceObjectAttributesProfile"
@@ -3172,8 +5004,8 @@ class EventResponseObjectResourceRelationships(Model):
 
     __slots__ = ()
 
-    profile: ConversationResponseObjectResourceRelationshipsProfile | None = field(
-        "profile", "ConversationResponseObjectResourceRelationshipsProfile", default=None
+    profile: EventResponseObjectResourceRelationshipsProfile | None = field(
+        "profile", "PostCouponCodeResponseDataRelationshipsProfile", default=None
     )
     metric: EventResponseObjectResourceRelationshipsMetric | None = field(
         "metric", "EventResponseObjectResourceRelationshipsMetric", default=None
@@ -3188,10 +5020,38 @@ class EventResponseObjectResourceRelationshipsMetric(Model):
 
     __slots__ = ()
 
-    data: CustomMetricResponseObjectResourceRelationshipsMetricsDataItem | None = field(
-        "data", "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem", default=None
+    data: EventResponseObjectResourceRelationshipsMetricData | None = field(
+        "data", "GetEventMetricRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchMappedMetricResponseDataRelationshipsMetric = EventResponseObjectResourceRelationshipsMetric
+"""Another name of :class:`EventResponseObjectResourceRelationshipsMetric`: the same shape at ``PatchMappedMetricResponse/data/relationships/metric``."""
+
+
+MappedMetricResponseObjectResourceRelationshipsMetric = (
+    EventResponseObjectResourceRelationshipsMetric
+)
+"""Another name of :class:`EventResponseObjectResourceRelationshipsMetric`: the same shape at ``MappedMetricResponseObjectResource/relationships/metric``."""
+
+
+MetricPropertyResponseObjectResourceRelationshipsMetric = (
+    EventResponseObjectResourceRelationshipsMetric
+)
+"""Another name of :class:`EventResponseObjectResourceRelationshipsMetric`: the same shape at ``MetricPropertyResponseObjectResource/relationships/metric``."""
+
+
+GetMetricPropertyResponseCollectionDataItemRelationshipsMetric = (
+    EventResponseObjectResourceRelationshipsMetric
+)
+"""Another name of :class:`EventResponseObjectResourceRelationshipsMetric`: the same shape at ``GetMetricPropertyResponseCollection/data/Item/relationships/metric``."""
+
+
+GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric = (
+    EventResponseObjectResourceRelationshipsMetric
+)
+"""Another name of :class:`EventResponseObjectResourceRelationshipsMetric`: the same shape at ``GetMetricPropertyResponseCompoundDocument/data/relationships/metric``."""
 
 
 class EventResponseObjectResourceRelationshipsAttributions(Model):
@@ -3313,24 +5173,82 @@ class EventsBulkCreateQueryResourceObjectAttributesEvents(Model):
     )
 
 
-class FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages(Model):
-    """The ``FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages`` object."""
+class PostFlowSeriesResponseDTODataRelationshipsFlowMessages(Model):
+    """The ``PostFlowSeriesResponseDTODataRelationshipsFlowMessages`` object."""
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowMessageData] | None = field(
+    data: list[PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem] | None = field(
         "data", "list[AttributionResponseObjectResourceRelationshipsFlowMessageData]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData`` object."""
+PostFlowValuesResponseDTODataRelationshipsFlowMessages = (
+    PostFlowSeriesResponseDTODataRelationshipsFlowMessages
+)
+"""Another name of :class:`PostFlowSeriesResponseDTODataRelationshipsFlowMessages`: the same shape at ``PostFlowValuesResponseDTO/data/relationships/flow-messages``."""
+
+
+PatchFlowActionEncodedResponseDataRelationshipsFlowMessages = (
+    PostFlowSeriesResponseDTODataRelationshipsFlowMessages
+)
+"""Another name of :class:`PostFlowSeriesResponseDTODataRelationshipsFlowMessages`: the same shape at ``PatchFlowActionEncodedResponse/data/relationships/flow-messages``."""
+
+
+FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages = (
+    PostFlowSeriesResponseDTODataRelationshipsFlowMessages
+)
+"""Another name of :class:`PostFlowSeriesResponseDTODataRelationshipsFlowMessages`: the same shape at ``FlowActionEncodedResponseObjectResource/relationships/flow-messages``."""
+
+
+class GetFlowMessageActionRelationshipResponseData(Model):
+    """The ``GetFlowMessageActionRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
     id: str = field("id")
+
+
+PatchFlowResponseDataRelationshipsFlowActionsDataItem = GetFlowMessageActionRelationshipResponseData
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``PatchFlowResponse/data/relationships/flow-actions/data/Item``."""
+
+
+PostFlowV2ResponseDataRelationshipsFlowActionsDataItem = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``PostFlowV2Response/data/relationships/flow-actions/data/Item``."""
+
+
+FlowResponseObjectResourceRelationshipsFlowActionsDataItem = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``FlowResponseObjectResource/relationships/flow-actions/data/Item``."""
+
+
+GetFlowFlowActionRelationshipListResponseCollectionDataItem = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``GetFlowFlowActionRelationshipListResponseCollection/data/Item``."""
+
+
+FlowV2ResponseObjectResourceRelationshipsFlowActionsDataItem = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``FlowV2ResponseObjectResource/relationships/flow-actions/data/Item``."""
+
+
+FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``FlowMessageEncodedResponseObjectResource/relationships/flow-action/data``."""
+
+
+GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem = (
+    GetFlowMessageActionRelationshipResponseData
+)
+"""Another name of :class:`GetFlowMessageActionRelationshipResponseData`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/relationships/flow-actions/data/Item``."""
 
 
 class FlowResponseObjectResource(Model):
@@ -3341,16 +5259,16 @@ class FlowResponseObjectResource(Model):
     type: FlowEnum = field("type", choices=("flow",))
     id: str = field("id")
     attributes: FlowResponseObjectResourceAttributes = field(
-        "attributes", "FlowResponseObjectResourceAttributes"
+        "attributes", "PatchFlowResponseDataAttributes"
     )
     relationships: FlowResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowResponseObjectResourceRelationships", default=None
+        "relationships", "PatchFlowResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class FlowResponseObjectResourceAttributes(Model):
-    """The ``FlowResponseObjectResourceAttributes`` object."""
+class PatchFlowResponseDataAttributes(Model):
+    """The ``PatchFlowResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -3359,7 +5277,7 @@ class FlowResponseObjectResourceAttributes(Model):
     archived: bool | None = field("archived", default=None, nullable=True)
     created: _dt.datetime | None = field("created", "datetime", default=None, nullable=True)
     updated: _dt.datetime | None = field("updated", "datetime", default=None, nullable=True)
-    trigger_type: FlowResponseObjectResourceAttributesTriggerType | None = field(
+    trigger_type: PatchFlowResponseDataAttributesTriggerType | None = field(
         "trigger_type",
         default=None,
         nullable=True,
@@ -3375,30 +5293,70 @@ class FlowResponseObjectResourceAttributes(Model):
     """Corresponds to the object which triggered the flow."""
 
 
-class FlowResponseObjectResourceRelationships(Model):
-    """The ``FlowResponseObjectResourceRelationships`` object."""
+FlowResponseObjectResourceAttributes = PatchFlowResponseDataAttributes
+"""Another name of :class:`PatchFlowResponseDataAttributes`: the same shape at ``FlowResponseObjectResource/attributes``."""
+
+
+FlowV2ResponseObjectResourceAttributes = PatchFlowResponseDataAttributes
+"""Another name of :class:`PatchFlowResponseDataAttributes`: the same shape at ``FlowV2ResponseObjectResource/attributes``."""
+
+
+class PatchFlowResponseDataRelationships(Model):
+    """The ``PatchFlowResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    flow_actions: FlowResponseObjectResourceRelationshipsFlowActions | None = field(
-        "flow-actions", "FlowResponseObjectResourceRelationshipsFlowActions", default=None
+    flow_actions: PatchFlowResponseDataRelationshipsFlowActions | None = field(
+        "flow-actions", "PatchFlowResponseDataRelationshipsFlowActions", default=None
     )
-    tags: CampaignResponseObjectResourceRelationshipsTags | None = field(
-        "tags", "CampaignResponseObjectResourceRelationshipsTags", default=None
+    tags: PatchFlowResponseDataRelationshipsTags | None = field(
+        "tags", "PatchFlowResponseDataRelationshipsTags", default=None
     )
 
 
-class FlowResponseObjectResourceRelationshipsFlowActions(Model):
-    """The ``FlowResponseObjectResourceRelationshipsFlowActions`` object."""
+PostFlowV2ResponseDataRelationships = PatchFlowResponseDataRelationships
+"""Another name of :class:`PatchFlowResponseDataRelationships`: the same shape at ``PostFlowV2Response/data/relationships``."""
+
+
+FlowResponseObjectResourceRelationships = PatchFlowResponseDataRelationships
+"""Another name of :class:`PatchFlowResponseDataRelationships`: the same shape at ``FlowResponseObjectResource/relationships``."""
+
+
+FlowV2ResponseObjectResourceRelationships = PatchFlowResponseDataRelationships
+"""Another name of :class:`PatchFlowResponseDataRelationships`: the same shape at ``FlowV2ResponseObjectResource/relationships``."""
+
+
+GetFlowV2ResponseCompoundDocumentDataRelationships = PatchFlowResponseDataRelationships
+"""Another name of :class:`PatchFlowResponseDataRelationships`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/relationships``."""
+
+
+class PatchFlowResponseDataRelationshipsFlowActions(Model):
+    """The ``PatchFlowResponseDataRelationshipsFlowActions`` object."""
 
     __slots__ = ()
 
-    data: list[FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData] | None = field(
-        "data",
-        "list[FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData]",
-        default=None,
+    data: list[PatchFlowResponseDataRelationshipsFlowActionsDataItem] | None = field(
+        "data", "list[GetFlowMessageActionRelationshipResponseData]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PostFlowV2ResponseDataRelationshipsFlowActions = PatchFlowResponseDataRelationshipsFlowActions
+"""Another name of :class:`PatchFlowResponseDataRelationshipsFlowActions`: the same shape at ``PostFlowV2Response/data/relationships/flow-actions``."""
+
+
+FlowResponseObjectResourceRelationshipsFlowActions = PatchFlowResponseDataRelationshipsFlowActions
+"""Another name of :class:`PatchFlowResponseDataRelationshipsFlowActions`: the same shape at ``FlowResponseObjectResource/relationships/flow-actions``."""
+
+
+FlowV2ResponseObjectResourceRelationshipsFlowActions = PatchFlowResponseDataRelationshipsFlowActions
+"""Another name of :class:`PatchFlowResponseDataRelationshipsFlowActions`: the same shape at ``FlowV2ResponseObjectResource/relationships/flow-actions``."""
+
+
+GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions = (
+    PatchFlowResponseDataRelationshipsFlowActions
+)
+"""Another name of :class:`PatchFlowResponseDataRelationshipsFlowActions`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/relationships/flow-actions``."""
 
 
 class FlowV2ResponseObjectResource(Model):
@@ -3408,11 +5366,11 @@ class FlowV2ResponseObjectResource(Model):
 
     type: FlowEnum = field("type", choices=("flow",))
     id: str = field("id")
-    attributes: FlowResponseObjectResourceAttributes = field(
-        "attributes", "FlowResponseObjectResourceAttributes"
+    attributes: FlowV2ResponseObjectResourceAttributes = field(
+        "attributes", "PatchFlowResponseDataAttributes"
     )
-    relationships: FlowResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowResponseObjectResourceRelationships", default=None
+    relationships: FlowV2ResponseObjectResourceRelationships | None = field(
+        "relationships", "PatchFlowResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -3434,13 +5392,13 @@ class TemplateResponseObjectResource(Model):
     id: str = field("id")
     """The ID of template"""
     attributes: TemplateResponseObjectResourceAttributes = field(
-        "attributes", "TemplateResponseObjectResourceAttributes"
+        "attributes", "PostTemplateResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class TemplateResponseObjectResourceAttributes(Model):
-    """The ``TemplateResponseObjectResourceAttributes`` object."""
+class PostTemplateResponseDataAttributes(Model):
+    """The ``PostTemplateResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -3464,6 +5422,14 @@ class TemplateResponseObjectResourceAttributes(Model):
     """The date the template was updated in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)"""
 
 
+TemplateResponseObjectResourceAttributes = PostTemplateResponseDataAttributes
+"""Another name of :class:`PostTemplateResponseDataAttributes`: the same shape at ``TemplateResponseObjectResource/attributes``."""
+
+
+TemplateDndResponseObjectResourceAttributes = PostTemplateResponseDataAttributes
+"""Another name of :class:`PostTemplateResponseDataAttributes`: the same shape at ``TemplateDndResponseObjectResource/attributes``."""
+
+
 class ImageResponseObjectResource(Model):
     """The ``ImageResponseObjectResource`` object."""
 
@@ -3473,13 +5439,13 @@ class ImageResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the image"""
     attributes: ImageResponseObjectResourceAttributes = field(
-        "attributes", "ImageResponseObjectResourceAttributes"
+        "attributes", "PostImageResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class ImageResponseObjectResourceAttributes(Model):
-    """The ``ImageResponseObjectResourceAttributes`` object."""
+class PostImageResponseDataAttributes(Model):
+    """The ``PostImageResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -3491,6 +5457,14 @@ class ImageResponseObjectResourceAttributes(Model):
     updated_at: _dt.datetime = field("updated_at", "datetime")
 
 
+PatchImageResponseDataAttributes = PostImageResponseDataAttributes
+"""Another name of :class:`PostImageResponseDataAttributes`: the same shape at ``PatchImageResponse/data/attributes``."""
+
+
+ImageResponseObjectResourceAttributes = PostImageResponseDataAttributes
+"""Another name of :class:`PostImageResponseDataAttributes`: the same shape at ``ImageResponseObjectResource/attributes``."""
+
+
 class TagResponseObjectResource(Model):
     """The ``TagResponseObjectResource`` object."""
 
@@ -3500,16 +5474,16 @@ class TagResponseObjectResource(Model):
     id: str = field("id")
     """The Tag ID"""
     attributes: TagResponseObjectResourceAttributes = field(
-        "attributes", "TagResponseObjectResourceAttributes"
+        "attributes", "PostTagResponseDataAttributes"
     )
     relationships: TagResponseObjectResourceRelationships | None = field(
-        "relationships", "TagResponseObjectResourceRelationships", default=None
+        "relationships", "PostTagResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class TagResponseObjectResourceAttributes(Model):
-    """The ``TagResponseObjectResourceAttributes`` object."""
+class PostTagResponseDataAttributes(Model):
+    """The ``PostTagResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -3517,74 +5491,181 @@ class TagResponseObjectResourceAttributes(Model):
     """The Tag name"""
 
 
-class TagResponseObjectResourceRelationships(Model):
-    """The ``TagResponseObjectResourceRelationships`` object."""
+TagResponseObjectResourceAttributes = PostTagResponseDataAttributes
+"""Another name of :class:`PostTagResponseDataAttributes`: the same shape at ``TagResponseObjectResource/attributes``."""
+
+
+TagCreateQueryResourceObjectAttributes = PostTagResponseDataAttributes
+"""Another name of :class:`PostTagResponseDataAttributes`: the same shape at ``TagCreateQueryResourceObject/attributes``."""
+
+
+TagUpdateQueryResourceObjectAttributes = PostTagResponseDataAttributes
+"""Another name of :class:`PostTagResponseDataAttributes`: the same shape at ``TagUpdateQueryResourceObject/attributes``."""
+
+
+class PostTagResponseDataRelationships(Model):
+    """The ``PostTagResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    tag_group: TagResponseObjectResourceRelationshipsTagGroup | None = field(
-        "tag-group", "TagResponseObjectResourceRelationshipsTagGroup", default=None
+    tag_group: PostTagResponseDataRelationshipsTagGroup | None = field(
+        "tag-group", "PostTagResponseDataRelationshipsTagGroup", default=None
     )
-    lists: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists | None = field(
-        "lists",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
-        default=None,
+    lists: PostTagResponseDataRelationshipsLists | None = field(
+        "lists", "PostTagResponseDataRelationshipsLists", default=None
     )
-    segments: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments | None = (
-        field(
-            "segments",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments",
-            default=None,
-        )
+    segments: PostTagResponseDataRelationshipsSegments | None = field(
+        "segments", "PostTagResponseDataRelationshipsSegments", default=None
     )
-    campaigns: TagResponseObjectResourceRelationshipsCampaigns | None = field(
-        "campaigns", "TagResponseObjectResourceRelationshipsCampaigns", default=None
+    campaigns: PostTagResponseDataRelationshipsCampaigns | None = field(
+        "campaigns", "PostTagResponseDataRelationshipsCampaigns", default=None
     )
-    flows: TagResponseObjectResourceRelationshipsFlows | None = field(
-        "flows", "TagResponseObjectResourceRelationshipsFlows", default=None
+    flows: PostTagResponseDataRelationshipsFlows | None = field(
+        "flows", "PostTagResponseDataRelationshipsFlows", default=None
     )
 
 
-class TagResponseObjectResourceRelationshipsTagGroup(Model):
-    """The ``TagResponseObjectResourceRelationshipsTagGroup`` object."""
+TagResponseObjectResourceRelationships = PostTagResponseDataRelationships
+"""Another name of :class:`PostTagResponseDataRelationships`: the same shape at ``TagResponseObjectResource/relationships``."""
+
+
+class PostTagResponseDataRelationshipsTagGroup(Model):
+    """The ``PostTagResponseDataRelationshipsTagGroup`` object."""
 
     __slots__ = ()
 
-    data: TagResponseObjectResourceRelationshipsTagGroupData | None = field(
-        "data", "TagResponseObjectResourceRelationshipsTagGroupData", default=None
+    data: PostTagResponseDataRelationshipsTagGroupData | None = field(
+        "data", "GetTagGroupRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class TagResponseObjectResourceRelationshipsTagGroupData(Model):
-    """The ``TagResponseObjectResourceRelationshipsTagGroupData`` object."""
+TagResponseObjectResourceRelationshipsTagGroup = PostTagResponseDataRelationshipsTagGroup
+"""Another name of :class:`PostTagResponseDataRelationshipsTagGroup`: the same shape at ``TagResponseObjectResource/relationships/tag-group``."""
+
+
+class GetTagGroupRelationshipResponseData(Model):
+    """The ``GetTagGroupRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
     id: str = field("id")
+    """The Tag Group ID"""
 
 
-class TagResponseObjectResourceRelationshipsCampaigns(Model):
-    """The ``TagResponseObjectResourceRelationshipsCampaigns`` object."""
+PostTagResponseDataRelationshipsTagGroupData = GetTagGroupRelationshipResponseData
+"""Another name of :class:`GetTagGroupRelationshipResponseData`: the same shape at ``PostTagResponse/data/relationships/tag-group/data``."""
+
+
+TagResponseObjectResourceRelationshipsTagGroupData = GetTagGroupRelationshipResponseData
+"""Another name of :class:`GetTagGroupRelationshipResponseData`: the same shape at ``TagResponseObjectResource/relationships/tag-group/data``."""
+
+
+TagCreateQueryResourceObjectRelationshipsTagGroupData = GetTagGroupRelationshipResponseData
+"""Another name of :class:`GetTagGroupRelationshipResponseData`: the same shape at ``TagCreateQueryResourceObject/relationships/tag-group/data``."""
+
+
+class PostTagResponseDataRelationshipsCampaigns(Model):
+    """The ``PostTagResponseDataRelationshipsCampaigns`` object."""
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsCampaignData] | None = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsCampaignData]", default=None
+    data: list[PostTagResponseDataRelationshipsCampaignsDataItem] | None = field(
+        "data", "list[TagCampaignOpDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class TagResponseObjectResourceRelationshipsFlows(Model):
-    """The ``TagResponseObjectResourceRelationshipsFlows`` object."""
+TagResponseObjectResourceRelationshipsCampaigns = PostTagResponseDataRelationshipsCampaigns
+"""Another name of :class:`PostTagResponseDataRelationshipsCampaigns`: the same shape at ``TagResponseObjectResource/relationships/campaigns``."""
+
+
+PostCampaignValuesResponseDTODataRelationshipsCampaigns = PostTagResponseDataRelationshipsCampaigns
+"""Another name of :class:`PostTagResponseDataRelationshipsCampaigns`: the same shape at ``PostCampaignValuesResponseDTO/data/relationships/campaigns``."""
+
+
+class PostTagResponseDataRelationshipsFlows(Model):
+    """The ``PostTagResponseDataRelationshipsFlows`` object."""
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowData] | None = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsFlowData]", default=None
+    data: list[PostTagResponseDataRelationshipsFlowsDataItem] | None = field(
+        "data", "list[TagFlowOpDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+TagResponseObjectResourceRelationshipsFlows = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``TagResponseObjectResource/relationships/flows``."""
+
+
+PostFlowSeriesResponseDTODataRelationshipsFlows = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PostFlowSeriesResponseDTO/data/relationships/flows``."""
+
+
+PostFlowValuesResponseDTODataRelationshipsFlows = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PostFlowValuesResponseDTO/data/relationships/flows``."""
+
+
+ListResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``ListResponseObjectResource/relationships/flow-triggers``."""
+
+
+PostListCreateResponseDataRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PostListCreateResponse/data/relationships/flow-triggers``."""
+
+
+MetricResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``MetricResponseObjectResource/relationships/flow-triggers``."""
+
+
+PostSegmentCreateResponseDataRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PostSegmentCreateResponse/data/relationships/flow-triggers``."""
+
+
+SegmentResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``SegmentResponseObjectResource/relationships/flow-triggers``."""
+
+
+ListListResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``ListListResponseObjectResource/relationships/flow-triggers``."""
+
+
+SegmentListResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``SegmentListResponseObjectResource/relationships/flow-triggers``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``ListRetrieveResponseObjectResource/relationships/flow-triggers``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsFlowTriggers = PostTagResponseDataRelationshipsFlows
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/flow-triggers``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsFlowTriggers = (
+    PostTagResponseDataRelationshipsFlows
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/flow-triggers``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsFlowTriggers = (
+    PostTagResponseDataRelationshipsFlows
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/flow-triggers``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers = (
+    PostTagResponseDataRelationshipsFlows
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/flow-triggers``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers = (
+    PostTagResponseDataRelationshipsFlows
+)
+"""Another name of :class:`PostTagResponseDataRelationshipsFlows`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/flow-triggers``."""
 
 
 class MetricResponseObjectResource(Model):
@@ -3624,8 +5705,8 @@ class MetricResponseObjectResourceRelationships(Model):
 
     __slots__ = ()
 
-    flow_triggers: TagResponseObjectResourceRelationshipsFlows | None = field(
-        "flow-triggers", "TagResponseObjectResourceRelationshipsFlows", default=None
+    flow_triggers: MetricResponseObjectResourceRelationshipsFlowTriggers | None = field(
+        "flow-triggers", "PostTagResponseDataRelationshipsFlows", default=None
     )
 
 
@@ -3641,7 +5722,7 @@ class ProfileResponseObjectResource(Model):
         "attributes", "ProfileResponseObjectResourceAttributes"
     )
     relationships: ProfileResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileResponseObjectResourceRelationships", default=None
+        "relationships", "GetProfileResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -3684,46 +5765,206 @@ class ProfileResponseObjectResourceAttributes(Model):
     """An object containing key/value pairs for any custom properties assigned to this profile"""
 
 
-class ProfileResponseObjectResourceRelationships(Model):
-    """The ``ProfileResponseObjectResourceRelationships`` object."""
+ProfileResponsePluralConversationsObjectResourceAttributes = ProfileResponseObjectResourceAttributes
+"""Another name of :class:`ProfileResponseObjectResourceAttributes`: the same shape at ``ProfileResponsePluralConversationsObjectResource/attributes``."""
+
+
+class GetProfileResponseDataRelationships(Model):
+    """The ``GetProfileResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    lists: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists | None = field(
-        "lists",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
-        default=None,
+    lists: GetProfileResponseDataRelationshipsLists | None = field(
+        "lists", "PostTagResponseDataRelationshipsLists", default=None
     )
-    segments: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments | None = (
-        field(
-            "segments",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments",
-            default=None,
-        )
+    segments: GetProfileResponseDataRelationshipsSegments | None = field(
+        "segments", "PostTagResponseDataRelationshipsSegments", default=None
     )
-    push_tokens: ProfileResponseObjectResourceRelationshipsPushTokens | None = field(
-        "push-tokens", "ProfileResponseObjectResourceRelationshipsPushTokens", default=None
+    push_tokens: GetProfileResponseDataRelationshipsPushTokens | None = field(
+        "push-tokens", "GetProfileResponseDataRelationshipsPushTokens", default=None
     )
 
 
-class ProfileResponseObjectResourceRelationshipsPushTokens(Model):
-    """The ``ProfileResponseObjectResourceRelationshipsPushTokens`` object."""
+PostProfileResponseDataRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``PostProfileResponse/data/relationships``."""
+
+
+PatchProfileResponseDataRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``PatchProfileResponse/data/relationships``."""
+
+
+ProfileResponseObjectResourceRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``ProfileResponseObjectResource/relationships``."""
+
+
+ListMemberResponseObjectResourceRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``ListMemberResponseObjectResource/relationships``."""
+
+
+SegmentMemberResponseObjectResourceRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``SegmentMemberResponseObjectResource/relationships``."""
+
+
+GetProfileResponseCollectionDataItemRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``GetProfileResponseCollection/data/Item/relationships``."""
+
+
+GetListMemberResponseCollectionDataItemRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationships = GetProfileResponseDataRelationships
+"""Another name of :class:`GetProfileResponseDataRelationships`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships``."""
+
+
+class GetProfileResponseDataRelationshipsPushTokens(Model):
+    """The ``GetProfileResponseDataRelationshipsPushTokens`` object."""
 
     __slots__ = ()
 
-    data: list[ProfileResponseObjectResourceRelationshipsPushTokensDataItem] | None = field(
-        "data", "list[ProfileResponseObjectResourceRelationshipsPushTokensDataItem]", default=None
+    data: list[GetProfileResponseDataRelationshipsPushTokensDataItem] | None = field(
+        "data", "list[GetProfileResponseDataRelationshipsPushTokensDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ProfileResponseObjectResourceRelationshipsPushTokensDataItem(Model):
-    """The ``ProfileResponseObjectResourceRelationshipsPushTokensDataItem`` object."""
+PostProfileResponseDataRelationshipsPushTokens = GetProfileResponseDataRelationshipsPushTokens
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``PostProfileResponse/data/relationships/push-tokens``."""
+
+
+PatchProfileResponseDataRelationshipsPushTokens = GetProfileResponseDataRelationshipsPushTokens
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``PatchProfileResponse/data/relationships/push-tokens``."""
+
+
+ProfileResponseObjectResourceRelationshipsPushTokens = GetProfileResponseDataRelationshipsPushTokens
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``ProfileResponseObjectResource/relationships/push-tokens``."""
+
+
+ListMemberResponseObjectResourceRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``ListMemberResponseObjectResource/relationships/push-tokens``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``SegmentMemberResponseObjectResource/relationships/push-tokens``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/push-tokens``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/push-tokens``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/push-tokens``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/push-tokens``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/push-tokens``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokens = (
+    GetProfileResponseDataRelationshipsPushTokens
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokens`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/push-tokens``."""
+
+
+class GetProfileResponseDataRelationshipsPushTokensDataItem(Model):
+    """The ``GetProfileResponseDataRelationshipsPushTokensDataItem`` object."""
 
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
     id: str = field("id")
+
+
+PostProfileResponseDataRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``PostProfileResponse/data/relationships/push-tokens/data/Item``."""
+
+
+PatchProfileResponseDataRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``PatchProfileResponse/data/relationships/push-tokens/data/Item``."""
+
+
+GetProfilePushTokensRelationshipsResponseCollectionDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetProfilePushTokensRelationshipsResponseCollection/data/Item``."""
+
+
+ProfileResponseObjectResourceRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``ProfileResponseObjectResource/relationships/push-tokens/data/Item``."""
+
+
+ListMemberResponseObjectResourceRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``ListMemberResponseObjectResource/relationships/push-tokens/data/Item``."""
+
+
+SegmentMemberResponseObjectResourceRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``SegmentMemberResponseObjectResource/relationships/push-tokens/data/Item``."""
+
+
+GetProfileResponseCollectionDataItemRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetProfileResponseCollection/data/Item/relationships/push-tokens/data/Item``."""
+
+
+GetListMemberResponseCollectionDataItemRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetListMemberResponseCollection/data/Item/relationships/push-tokens/data/Item``."""
+
+
+GetSegmentMemberResponseCollectionDataItemRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/relationships/push-tokens/data/Item``."""
+
+
+ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``ProfileResponsePluralConversationsObjectResource/relationships/push-tokens/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsPushTokensDataItem = (
+    GetProfileResponseDataRelationshipsPushTokensDataItem
+)
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/push-tokens/data/Item``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsPushTokensDataItem = GetProfileResponseDataRelationshipsPushTokensDataItem
+"""Another name of :class:`GetProfileResponseDataRelationshipsPushTokensDataItem`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/push-tokens/data/Item``."""
 
 
 class GetFlowResponseCollection(Model):
@@ -3746,8 +5987,8 @@ class GetImageResponse(Model):
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class ListListResponseObjectResourceAttributes(Model):
-    """The ``ListListResponseObjectResourceAttributes`` object."""
+class ListResponseObjectResourceAttributes(Model):
+    """The ``ListResponseObjectResourceAttributes`` object."""
 
     __slots__ = ()
 
@@ -3763,31 +6004,165 @@ class ListListResponseObjectResourceAttributes(Model):
     """The opt-in process for this list. Valid values: 'double_opt_in', 'single_opt_in'."""
 
 
-class ListListResponseObjectResourceRelationships(Model):
-    """The ``ListListResponseObjectResourceRelationships`` object."""
+PostListCreateResponseDataAttributes = ListResponseObjectResourceAttributes
+"""Another name of :class:`ListResponseObjectResourceAttributes`: the same shape at ``PostListCreateResponse/data/attributes``."""
+
+
+ListListResponseObjectResourceAttributes = ListResponseObjectResourceAttributes
+"""Another name of :class:`ListResponseObjectResourceAttributes`: the same shape at ``ListListResponseObjectResource/attributes``."""
+
+
+ListRetrieveResponseObjectResourceAttributes = ListResponseObjectResourceAttributes
+"""Another name of :class:`ListResponseObjectResourceAttributes`: the same shape at ``ListRetrieveResponseObjectResource/attributes``."""
+
+
+PatchListPartialUpdateResponseDataAttributes = ListResponseObjectResourceAttributes
+"""Another name of :class:`ListResponseObjectResourceAttributes`: the same shape at ``PatchListPartialUpdateResponse/data/attributes``."""
+
+
+class ListResponseObjectResourceRelationships(Model):
+    """The ``ListResponseObjectResourceRelationships`` object."""
 
     __slots__ = ()
 
-    profiles: ListListResponseObjectResourceRelationshipsProfiles | None = field(
-        "profiles", "ListListResponseObjectResourceRelationshipsProfiles", default=None
+    profiles: ListResponseObjectResourceRelationshipsProfiles | None = field(
+        "profiles", "ListResponseObjectResourceRelationshipsProfiles", default=None
     )
-    tags: CampaignResponseObjectResourceRelationshipsTags | None = field(
-        "tags", "CampaignResponseObjectResourceRelationshipsTags", default=None
+    tags: ListResponseObjectResourceRelationshipsTags | None = field(
+        "tags", "PatchFlowResponseDataRelationshipsTags", default=None
     )
-    flow_triggers: TagResponseObjectResourceRelationshipsFlows | None = field(
-        "flow-triggers", "TagResponseObjectResourceRelationshipsFlows", default=None
+    flow_triggers: ListResponseObjectResourceRelationshipsFlowTriggers | None = field(
+        "flow-triggers", "PostTagResponseDataRelationshipsFlows", default=None
     )
 
 
-class ListListResponseObjectResourceRelationshipsProfiles(Model):
-    """The ``ListListResponseObjectResourceRelationshipsProfiles`` object."""
+PostListCreateResponseDataRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``PostListCreateResponse/data/relationships``."""
+
+
+PostSegmentCreateResponseDataRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``PostSegmentCreateResponse/data/relationships``."""
+
+
+SegmentResponseObjectResourceRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``SegmentResponseObjectResource/relationships``."""
+
+
+ListListResponseObjectResourceRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``ListListResponseObjectResource/relationships``."""
+
+
+SegmentListResponseObjectResourceRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``SegmentListResponseObjectResource/relationships``."""
+
+
+ListRetrieveResponseObjectResourceRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``ListRetrieveResponseObjectResource/relationships``."""
+
+
+PatchListPartialUpdateResponseDataRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``PatchListPartialUpdateResponse/data/relationships``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationships = ListResponseObjectResourceRelationships
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationships = (
+    ListResponseObjectResourceRelationships
+)
+"""Another name of :class:`ListResponseObjectResourceRelationships`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships``."""
+
+
+class ListResponseObjectResourceRelationshipsProfiles(Model):
+    """The ``ListResponseObjectResourceRelationshipsProfiles`` object."""
 
     __slots__ = ()
 
-    data: list[ConversationResponseObjectResourceRelationshipsProfileData] | None = field(
-        "data", "list[ConversationResponseObjectResourceRelationshipsProfileData]", default=None
+    data: list[ListResponseObjectResourceRelationshipsProfilesDataItem] | None = field(
+        "data", "list[ListMembersAddQueryDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PostListCreateResponseDataRelationshipsProfiles = ListResponseObjectResourceRelationshipsProfiles
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``PostListCreateResponse/data/relationships/profiles``."""
+
+
+PostSegmentCreateResponseDataRelationshipsProfiles = ListResponseObjectResourceRelationshipsProfiles
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``PostSegmentCreateResponse/data/relationships/profiles``."""
+
+
+SegmentResponseObjectResourceRelationshipsProfiles = ListResponseObjectResourceRelationshipsProfiles
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``SegmentResponseObjectResource/relationships/profiles``."""
+
+
+ListListResponseObjectResourceRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``ListListResponseObjectResource/relationships/profiles``."""
+
+
+PostProfileImportJobResponseDataRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``PostProfileImportJobResponse/data/relationships/profiles``."""
+
+
+SegmentListResponseObjectResourceRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``SegmentListResponseObjectResource/relationships/profiles``."""
+
+
+ListRetrieveResponseObjectResourceRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``ListRetrieveResponseObjectResource/relationships/profiles``."""
+
+
+PatchListPartialUpdateResponseDataRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``PatchListPartialUpdateResponse/data/relationships/profiles``."""
+
+
+PatchSegmentPartialUpdateResponseDataRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``PatchSegmentPartialUpdateResponse/data/relationships/profiles``."""
+
+
+SegmentRetrieveResponseObjectResourceRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``SegmentRetrieveResponseObjectResource/relationships/profiles``."""
+
+
+ProfileImportJobResponseObjectResourceRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/profiles``."""
+
+
+GetListRetrieveResponseCompoundDocumentDataRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``GetListRetrieveResponseCompoundDocument/data/relationships/profiles``."""
+
+
+GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles = (
+    ListResponseObjectResourceRelationshipsProfiles
+)
+"""Another name of :class:`ListResponseObjectResourceRelationshipsProfiles`: the same shape at ``GetSegmentRetrieveResponseCompoundDocument/data/relationships/profiles``."""
 
 
 class GetListMemberResponseCollectionDataItem(Model):
@@ -3801,10 +6176,14 @@ class GetListMemberResponseCollectionDataItem(Model):
     )
     id: str | None = field("id", default=None, nullable=True)
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    relationships: ProfileResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileResponseObjectResourceRelationships", default=None
+    relationships: GetListMemberResponseCollectionDataItemRelationships | None = field(
+        "relationships", "GetProfileResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+GetSegmentMemberResponseCollectionDataItem = GetListMemberResponseCollectionDataItem
+"""Another name of :class:`GetListMemberResponseCollectionDataItem`: the same shape at ``GetSegmentMemberResponseCollection/data/Item``."""
 
 
 class GetListMemberResponseCollectionDataItemAttributes(Model):
@@ -3851,6 +6230,12 @@ class GetListMemberResponseCollectionDataItemAttributes(Model):
     """An object containing key/value pairs for any custom properties assigned to this profile"""
     joined_group_at: _dt.datetime = field("joined_group_at", "datetime")
     """The datetime when this profile most recently joined the list."""
+
+
+GetSegmentMemberResponseCollectionDataItemAttributes = (
+    GetListMemberResponseCollectionDataItemAttributes
+)
+"""Another name of :class:`GetListMemberResponseCollectionDataItemAttributes`: the same shape at ``GetSegmentMemberResponseCollection/data/Item/attributes``."""
 
 
 class Subscriptions(Model):
@@ -4133,10 +6518,22 @@ class GetProfileResponseData(Model):
     )
     id: str | None = field("id", default=None, nullable=True)
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    relationships: ProfileResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileResponseObjectResourceRelationships", default=None
+    relationships: GetProfileResponseDataRelationships | None = field(
+        "relationships", "GetProfileResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PostProfileResponseData = GetProfileResponseData
+"""Another name of :class:`GetProfileResponseData`: the same shape at ``PostProfileResponse/data``."""
+
+
+PatchProfileResponseData = GetProfileResponseData
+"""Another name of :class:`GetProfileResponseData`: the same shape at ``PatchProfileResponse/data``."""
+
+
+GetProfileResponseCollectionDataItem = GetProfileResponseData
+"""Another name of :class:`GetProfileResponseData`: the same shape at ``GetProfileResponseCollection/data/Item``."""
 
 
 class GetProfileResponseDataAttributes(Model):
@@ -4183,8 +6580,32 @@ class GetProfileResponseDataAttributes(Model):
     """An object containing key/value pairs for any custom properties assigned to this profile"""
 
 
-class SegmentResponseObjectResourceAttributes(Model):
-    """The ``SegmentResponseObjectResourceAttributes`` object."""
+PostProfileResponseDataAttributes = GetProfileResponseDataAttributes
+"""Another name of :class:`GetProfileResponseDataAttributes`: the same shape at ``PostProfileResponse/data/attributes``."""
+
+
+PatchProfileResponseDataAttributes = GetProfileResponseDataAttributes
+"""Another name of :class:`GetProfileResponseDataAttributes`: the same shape at ``PatchProfileResponse/data/attributes``."""
+
+
+GetProfileResponseCollectionDataItemAttributes = GetProfileResponseDataAttributes
+"""Another name of :class:`GetProfileResponseDataAttributes`: the same shape at ``GetProfileResponseCollection/data/Item/attributes``."""
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataAttributes = (
+    GetProfileResponseDataAttributes
+)
+"""Another name of :class:`GetProfileResponseDataAttributes`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/attributes``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttributes = (
+    GetProfileResponseDataAttributes
+)
+"""Another name of :class:`GetProfileResponseDataAttributes`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/attributes``."""
+
+
+class PostSegmentCreateResponseDataAttributes(Model):
+    """The ``PostSegmentCreateResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -4201,6 +6622,22 @@ class SegmentResponseObjectResourceAttributes(Model):
     """Whether the segment is active. Inactive segments are not processed and their membership does not update."""
     is_processing: bool = field("is_processing")
     is_starred: bool = field("is_starred")
+
+
+SegmentResponseObjectResourceAttributes = PostSegmentCreateResponseDataAttributes
+"""Another name of :class:`PostSegmentCreateResponseDataAttributes`: the same shape at ``SegmentResponseObjectResource/attributes``."""
+
+
+SegmentListResponseObjectResourceAttributes = PostSegmentCreateResponseDataAttributes
+"""Another name of :class:`PostSegmentCreateResponseDataAttributes`: the same shape at ``SegmentListResponseObjectResource/attributes``."""
+
+
+PatchSegmentPartialUpdateResponseDataAttributes = PostSegmentCreateResponseDataAttributes
+"""Another name of :class:`PostSegmentCreateResponseDataAttributes`: the same shape at ``PatchSegmentPartialUpdateResponse/data/attributes``."""
+
+
+SegmentRetrieveResponseObjectResourceAttributes = PostSegmentCreateResponseDataAttributes
+"""Another name of :class:`PostSegmentCreateResponseDataAttributes`: the same shape at ``SegmentRetrieveResponseObjectResource/attributes``."""
 
 
 class SegmentDefinition(Model):
@@ -4244,8 +6681,8 @@ class ListMemberResponseObjectResource(Model):
     attributes: ListMemberResponseObjectResourceAttributes = field(
         "attributes", "ListMemberResponseObjectResourceAttributes"
     )
-    relationships: ProfileResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileResponseObjectResourceRelationships", default=None
+    relationships: ListMemberResponseObjectResourceRelationships | None = field(
+        "relationships", "GetProfileResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -4290,6 +6727,10 @@ class ListMemberResponseObjectResourceAttributes(Model):
     """The datetime when this profile most recently joined the list."""
 
 
+SegmentMemberResponseObjectResourceAttributes = ListMemberResponseObjectResourceAttributes
+"""Another name of :class:`ListMemberResponseObjectResourceAttributes`: the same shape at ``SegmentMemberResponseObjectResource/attributes``."""
+
+
 class ListRetrieveResponseObjectResource(Model):
     """The ``ListRetrieveResponseObjectResource`` object."""
 
@@ -4298,11 +6739,11 @@ class ListRetrieveResponseObjectResource(Model):
     type: ListEnum = field("type", choices=("list",))
     id: str = field("id")
     """Primary key that uniquely identifies this list. Generated by Klaviyo."""
-    attributes: ListListResponseObjectResourceAttributes = field(
-        "attributes", "ListListResponseObjectResourceAttributes"
+    attributes: ListRetrieveResponseObjectResourceAttributes = field(
+        "attributes", "ListResponseObjectResourceAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: ListRetrieveResponseObjectResourceRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -4318,8 +6759,8 @@ class MetricPropertyResponseObjectResource(Model):
     attributes: MetricPropertyResponseObjectResourceAttributes = field(
         "attributes", "MetricPropertyResponseObjectResourceAttributes"
     )
-    relationships: GetMetricPropertyResponseCollectionDataItemRelationships | None = field(
-        "relationships", "GetMetricPropertyResponseCollectionDataItemRelationships", default=None
+    relationships: MetricPropertyResponseObjectResourceRelationships | None = field(
+        "relationships", "MetricPropertyResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -4431,7 +6872,7 @@ class PushTokenEntry(Model):
     """The platform on which the push token was created. Either "ios" or "android"."""
     vendor: Literal["apns", "fcm"] = field("vendor", choices=("apns", "fcm"))
     """The vendor of the push token. Either "apns" or "fcm"."""
-    enablement_status: PushTokenResponseObjectResourceAttributesEnablementStatus | None = field(
+    enablement_status: PushTokenEntryEnablementStatus | None = field(
         "enablement_status",
         default=None,
         nullable=True,
@@ -4455,7 +6896,7 @@ class PushTokenDeviceMetadata(Model):
 
     device_id: str | None = field("device_id", default=None, nullable=True)
     """Relatively stable ID for the device. Will update on app uninstall and reinstall"""
-    klaviyo_sdk: DeviceMetadataKlaviyoSdk | None = field(
+    klaviyo_sdk: PushTokenDeviceMetadataKlaviyoSdk | None = field(
         "klaviyo_sdk",
         default=None,
         nullable=True,
@@ -4496,13 +6937,33 @@ class OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList(Model):
 
     __slots__ = ()
 
-    data: (
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem | None
-    ) = field(
-        "data",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem",
-        default=None,
+    data: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData | None = field(
+        "data", "TagListOpDataItem", default=None
     )
+
+
+SuppressionCreateJobCreateQueryResourceObjectRelationshipsList = (
+    OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList
+)
+"""Another name of :class:`OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`: the same shape at ``SuppressionCreateJobCreateQueryResourceObject/relationships/list``."""
+
+
+SuppressionDeleteJobCreateQueryResourceObjectRelationshipsList = (
+    OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList
+)
+"""Another name of :class:`OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`: the same shape at ``SuppressionDeleteJobCreateQueryResourceObject/relationships/list``."""
+
+
+SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList = (
+    OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList
+)
+"""Another name of :class:`OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`: the same shape at ``SubscriptionCreateJobCreateQueryResourceObject/relationships/list``."""
+
+
+SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList = (
+    OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList
+)
+"""Another name of :class:`OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`: the same shape at ``SubscriptionDeleteJobCreateQueryResourceObject/relationships/list``."""
 
 
 class ProfileUpsertQueryResourceObject(Model):
@@ -4562,14 +7023,12 @@ class ProfileResponsePluralConversationsObjectResource(Model):
     type: ProfileEnum = field("type", choices=("profile",))
     id: str | None = field("id", default=None, nullable=True)
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    attributes: ProfileResponseObjectResourceAttributes = field(
+    attributes: ProfileResponsePluralConversationsObjectResourceAttributes = field(
         "attributes", "ProfileResponseObjectResourceAttributes"
     )
-    relationships: (
-        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships | None
-    ) = field(
+    relationships: ProfileResponsePluralConversationsObjectResourceRelationships | None = field(
         "relationships",
-        "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships",
+        "ProfileResponsePluralConversationsObjectResourceRelationships",
         default=None,
     )
     links: ObjectLinks = field("links", "ObjectLinks")
@@ -4652,7 +7111,7 @@ class PushTokenCreateQueryResourceObjectAttributes(Model):
     """A push token from APNS or FCM."""
     platform: Literal["android", "ios"] = field("platform", choices=("android", "ios"))
     """The platform on which the push token was created."""
-    enablement_status: PushTokenResponseObjectResourceAttributesEnablementStatus | None = field(
+    enablement_status: PushTokenCreateQueryResourceObjectAttributesEnablementStatus | None = field(
         "enablement_status",
         default=None,
         nullable=True,
@@ -4693,11 +7152,11 @@ class SegmentMemberResponseObjectResource(Model):
     type: ProfileEnum = field("type", choices=("profile",))
     id: str | None = field("id", default=None, nullable=True)
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    attributes: ListMemberResponseObjectResourceAttributes = field(
+    attributes: SegmentMemberResponseObjectResourceAttributes = field(
         "attributes", "ListMemberResponseObjectResourceAttributes"
     )
-    relationships: ProfileResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileResponseObjectResourceRelationships", default=None
+    relationships: SegmentMemberResponseObjectResourceRelationships | None = field(
+        "relationships", "GetProfileResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -4709,11 +7168,11 @@ class SegmentRetrieveResponseObjectResource(Model):
 
     type: SegmentEnum = field("type", choices=("segment",))
     id: str = field("id")
-    attributes: SegmentResponseObjectResourceAttributes = field(
-        "attributes", "SegmentResponseObjectResourceAttributes"
+    attributes: SegmentRetrieveResponseObjectResourceAttributes = field(
+        "attributes", "PostSegmentCreateResponseDataAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: SegmentRetrieveResponseObjectResourceRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -4726,7 +7185,7 @@ class TemplateDndResponseObjectResource(Model):
     type: TemplateEnum = field("type", choices=("template",))
     id: str = field("id")
     """The ID of template"""
-    attributes: TemplateResponseObjectResourceAttributes = field(
-        "attributes", "TemplateResponseObjectResourceAttributes"
+    attributes: TemplateDndResponseObjectResourceAttributes = field(
+        "attributes", "PostTemplateResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")

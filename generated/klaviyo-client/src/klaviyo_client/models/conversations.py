@@ -83,7 +83,5 @@ class ConversationMessageCreateQueryResourceObjectRelationshipsConversation(Mode
     __slots__ = ()
 
     data: ConversationMessageCreateQueryResourceObjectRelationshipsConversationData | None = field(
-        "data",
-        "ConversationMessageCreateQueryResourceObjectRelationshipsConversationData",
-        default=None,
+        "data", "GetProfileConversationRelationshipResponseData", default=None
     )

@@ -16,14 +16,16 @@ if TYPE_CHECKING:
     from ._aliases import (
         CouponCodeBulkCreateJobEnum,
         CouponCodeEnum,
-        CouponCodeResponseObjectResourceAttributesStatus,
+        CouponCodeUpdateQueryResourceObjectAttributesStatus,
         CouponEnum,
+        PostCouponCodeResponseDataAttributesStatus,
     )
     from .common import (
-        CatalogCategoryCreateJobResponseObjectResourceAttributes,
         CollectionLinks,
-        ConversationResponseObjectResourceRelationshipsProfile,
+        CouponCodeCreateJobResponseObjectResourceAttributes,
         ObjectLinks,
+        PostCouponCodeCreateJobResponseDataAttributes,
+        PostCouponCodeResponseDataRelationshipsProfile,
         RelationshipLinks,
         ResponseMeta,
     )
@@ -37,21 +39,38 @@ __all__ = [
     "CouponCodeCreateQueryResourceObjectAttributes",
     "CouponCodeCreateQueryResourceObjectRelationships",
     "CouponCodeCreateQueryResourceObjectRelationshipsCoupon",
+    "GetCouponCodeCouponRelationshipResponseData",
+    "PostCouponCodeResponseDataRelationshipsCouponData",
+    "PatchCouponCodeResponseDataRelationshipsCouponData",
+    "CouponCodeResponseObjectResourceRelationshipsCouponData",
     "CouponCodeCreateQueryResourceObjectRelationshipsCouponData",
     "CouponCodeCreateJobResponseObjectResource",
+    "PostCouponCodeCreateJobResponseDataRelationships",
     "CouponCodeCreateJobResponseObjectResourceRelationships",
+    "PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes",
     "CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes",
+    "GetCouponCodesRelationshipsResponseCollectionDataItem",
+    "PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem",
     "CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem",
     "CouponCodeCreateQuery",
     "CouponCodeResponseObjectResource",
+    "PostCouponCodeResponseDataAttributes",
+    "PatchCouponCodeResponseDataAttributes",
     "CouponCodeResponseObjectResourceAttributes",
+    "PostCouponCodeResponseDataRelationships",
+    "PatchCouponCodeResponseDataRelationships",
     "CouponCodeResponseObjectResourceRelationships",
+    "PostCouponCodeResponseDataRelationshipsCoupon",
+    "PatchCouponCodeResponseDataRelationshipsCoupon",
     "CouponCodeResponseObjectResourceRelationshipsCoupon",
     "CouponCodeUpdateQuery",
     "CouponCodeUpdateQueryResourceObject",
     "CouponCodeUpdateQueryResourceObjectAttributes",
     "CouponCreateQuery",
     "CouponCreateQueryResourceObject",
+    "PostCouponResponseDataAttributes",
+    "PatchCouponResponseDataAttributes",
+    "CouponResponseObjectResourceAttributes",
     "CouponCreateQueryResourceObjectAttributes",
     "CouponResponseObjectResource",
     "CouponUpdateQuery",
@@ -67,8 +86,10 @@ __all__ = [
     "GetCouponResponse",
     "GetCouponResponseCollection",
     "PatchCouponCodeResponse",
+    "PostCouponCodeResponseData",
     "PatchCouponCodeResponseData",
     "PatchCouponResponse",
+    "PostCouponResponseData",
     "PatchCouponResponseData",
     "PostCouponCodeCreateJobResponse",
     "PostCouponCodeCreateJobResponseData",
@@ -160,17 +181,38 @@ class CouponCodeCreateQueryResourceObjectRelationshipsCoupon(Model):
     __slots__ = ()
 
     data: CouponCodeCreateQueryResourceObjectRelationshipsCouponData | None = field(
-        "data", "CouponCodeCreateQueryResourceObjectRelationshipsCouponData", default=None
+        "data", "GetCouponCodeCouponRelationshipResponseData", default=None
     )
 
 
-class CouponCodeCreateQueryResourceObjectRelationshipsCouponData(Model):
-    """The ``CouponCodeCreateQueryResourceObjectRelationshipsCouponData`` object."""
+class GetCouponCodeCouponRelationshipResponseData(Model):
+    """The ``GetCouponCodeCouponRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
     id: str = field("id")
+    """The internal id of a Coupon is equivalent to its external id stored within an integration."""
+
+
+PostCouponCodeResponseDataRelationshipsCouponData = GetCouponCodeCouponRelationshipResponseData
+"""Another name of :class:`GetCouponCodeCouponRelationshipResponseData`: the same shape at ``PostCouponCodeResponse/data/relationships/coupon/data``."""
+
+
+PatchCouponCodeResponseDataRelationshipsCouponData = GetCouponCodeCouponRelationshipResponseData
+"""Another name of :class:`GetCouponCodeCouponRelationshipResponseData`: the same shape at ``PatchCouponCodeResponse/data/relationships/coupon/data``."""
+
+
+CouponCodeResponseObjectResourceRelationshipsCouponData = (
+    GetCouponCodeCouponRelationshipResponseData
+)
+"""Another name of :class:`GetCouponCodeCouponRelationshipResponseData`: the same shape at ``CouponCodeResponseObjectResource/relationships/coupon/data``."""
+
+
+CouponCodeCreateQueryResourceObjectRelationshipsCouponData = (
+    GetCouponCodeCouponRelationshipResponseData
+)
+"""Another name of :class:`GetCouponCodeCouponRelationshipResponseData`: the same shape at ``CouponCodeCreateQueryResourceObject/relationships/coupon/data``."""
 
 
 class CouponCodeCreateJobResponseObjectResource(Model):
@@ -181,50 +223,68 @@ class CouponCodeCreateJobResponseObjectResource(Model):
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: CouponCodeCreateJobResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
     relationships: CouponCodeCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CouponCodeCreateJobResponseObjectResourceRelationships", default=None
+        "relationships", "PostCouponCodeCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CouponCodeCreateJobResponseObjectResourceRelationships(Model):
-    """The ``CouponCodeCreateJobResponseObjectResourceRelationships`` object."""
+class PostCouponCodeCreateJobResponseDataRelationships(Model):
+    """The ``PostCouponCodeCreateJobResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    coupon_codes: CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes | None = field(
-        "coupon-codes",
-        "CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes",
-        default=None,
+    coupon_codes: PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes | None = field(
+        "coupon-codes", "PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes", default=None
     )
 
 
-class CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes(Model):
-    """The ``CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes`` object."""
+CouponCodeCreateJobResponseObjectResourceRelationships = (
+    PostCouponCodeCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataRelationships`: the same shape at ``CouponCodeCreateJobResponseObjectResource/relationships``."""
+
+
+class PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes(Model):
+    """The ``PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes`` object."""
 
     __slots__ = ()
 
-    data: list[CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem] | None = (
-        field(
-            "data",
-            "list[CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem]",
-            default=None,
-        )
+    data: list[PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem] | None = field(
+        "data", "list[GetCouponCodesRelationshipsResponseCollectionDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem(Model):
-    """The ``CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem`` object."""
+CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes = (
+    PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes
+)
+"""Another name of :class:`PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes`: the same shape at ``CouponCodeCreateJobResponseObjectResource/relationships/coupon-codes``."""
+
+
+class GetCouponCodesRelationshipsResponseCollectionDataItem(Model):
+    """The ``GetCouponCodesRelationshipsResponseCollectionDataItem`` object."""
 
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
     id: str = field("id")
-    """IDs of the created coupon codes."""
+    """The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with."""
+
+
+PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem = (
+    GetCouponCodesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCouponCodesRelationshipsResponseCollectionDataItem`: the same shape at ``PostCouponCodeCreateJobResponse/data/relationships/coupon-codes/data/Item``."""
+
+
+CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem = (
+    GetCouponCodesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetCouponCodesRelationshipsResponseCollectionDataItem`: the same shape at ``CouponCodeCreateJobResponseObjectResource/relationships/coupon-codes/data/Item``."""
 
 
 class CouponCodeCreateQuery(Model):
@@ -244,16 +304,16 @@ class CouponCodeResponseObjectResource(Model):
     id: str = field("id")
     """The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with."""
     attributes: CouponCodeResponseObjectResourceAttributes = field(
-        "attributes", "CouponCodeResponseObjectResourceAttributes"
+        "attributes", "PostCouponCodeResponseDataAttributes"
     )
     relationships: CouponCodeResponseObjectResourceRelationships | None = field(
-        "relationships", "CouponCodeResponseObjectResourceRelationships", default=None
+        "relationships", "PostCouponCodeResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CouponCodeResponseObjectResourceAttributes(Model):
-    """The ``CouponCodeResponseObjectResourceAttributes`` object."""
+class PostCouponCodeResponseDataAttributes(Model):
+    """The ``PostCouponCodeResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -261,7 +321,7 @@ class CouponCodeResponseObjectResourceAttributes(Model):
     """This is a unique string that will be or is assigned to each customer/profile and is associated with a coupon."""
     expires_at: _dt.datetime | None = field("expires_at", "datetime", default=None, nullable=True)
     """The datetime when this coupon code will expire. If not specified or set to null, it will be automatically set to 1 year."""
-    status: CouponCodeResponseObjectResourceAttributesStatus | None = field(
+    status: PostCouponCodeResponseDataAttributesStatus | None = field(
         "status",
         default=None,
         nullable=True,
@@ -277,28 +337,52 @@ class CouponCodeResponseObjectResourceAttributes(Model):
     """The current status of the coupon code."""
 
 
-class CouponCodeResponseObjectResourceRelationships(Model):
-    """The ``CouponCodeResponseObjectResourceRelationships`` object."""
+PatchCouponCodeResponseDataAttributes = PostCouponCodeResponseDataAttributes
+"""Another name of :class:`PostCouponCodeResponseDataAttributes`: the same shape at ``PatchCouponCodeResponse/data/attributes``."""
+
+
+CouponCodeResponseObjectResourceAttributes = PostCouponCodeResponseDataAttributes
+"""Another name of :class:`PostCouponCodeResponseDataAttributes`: the same shape at ``CouponCodeResponseObjectResource/attributes``."""
+
+
+class PostCouponCodeResponseDataRelationships(Model):
+    """The ``PostCouponCodeResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    coupon: CouponCodeResponseObjectResourceRelationshipsCoupon | None = field(
-        "coupon", "CouponCodeResponseObjectResourceRelationshipsCoupon", default=None
+    coupon: PostCouponCodeResponseDataRelationshipsCoupon | None = field(
+        "coupon", "PostCouponCodeResponseDataRelationshipsCoupon", default=None
     )
-    profile: ConversationResponseObjectResourceRelationshipsProfile | None = field(
-        "profile", "ConversationResponseObjectResourceRelationshipsProfile", default=None
+    profile: PostCouponCodeResponseDataRelationshipsProfile | None = field(
+        "profile", "PostCouponCodeResponseDataRelationshipsProfile", default=None
     )
 
 
-class CouponCodeResponseObjectResourceRelationshipsCoupon(Model):
-    """The ``CouponCodeResponseObjectResourceRelationshipsCoupon`` object."""
+PatchCouponCodeResponseDataRelationships = PostCouponCodeResponseDataRelationships
+"""Another name of :class:`PostCouponCodeResponseDataRelationships`: the same shape at ``PatchCouponCodeResponse/data/relationships``."""
+
+
+CouponCodeResponseObjectResourceRelationships = PostCouponCodeResponseDataRelationships
+"""Another name of :class:`PostCouponCodeResponseDataRelationships`: the same shape at ``CouponCodeResponseObjectResource/relationships``."""
+
+
+class PostCouponCodeResponseDataRelationshipsCoupon(Model):
+    """The ``PostCouponCodeResponseDataRelationshipsCoupon`` object."""
 
     __slots__ = ()
 
-    data: CouponCodeCreateQueryResourceObjectRelationshipsCouponData | None = field(
-        "data", "CouponCodeCreateQueryResourceObjectRelationshipsCouponData", default=None
+    data: PostCouponCodeResponseDataRelationshipsCouponData | None = field(
+        "data", "GetCouponCodeCouponRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchCouponCodeResponseDataRelationshipsCoupon = PostCouponCodeResponseDataRelationshipsCoupon
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsCoupon`: the same shape at ``PatchCouponCodeResponse/data/relationships/coupon``."""
+
+
+CouponCodeResponseObjectResourceRelationshipsCoupon = PostCouponCodeResponseDataRelationshipsCoupon
+"""Another name of :class:`PostCouponCodeResponseDataRelationshipsCoupon`: the same shape at ``CouponCodeResponseObjectResource/relationships/coupon``."""
 
 
 class CouponCodeUpdateQuery(Model):
@@ -327,7 +411,7 @@ class CouponCodeUpdateQueryResourceObjectAttributes(Model):
 
     __slots__ = ()
 
-    status: CouponCodeResponseObjectResourceAttributesStatus | None = field(
+    status: CouponCodeUpdateQueryResourceObjectAttributesStatus | None = field(
         "status",
         default=None,
         nullable=True,
@@ -360,12 +444,12 @@ class CouponCreateQueryResourceObject(Model):
 
     type: CouponEnum = field("type", choices=("coupon",))
     attributes: CouponCreateQueryResourceObjectAttributes = field(
-        "attributes", "CouponCreateQueryResourceObjectAttributes"
+        "attributes", "PostCouponResponseDataAttributes"
     )
 
 
-class CouponCreateQueryResourceObjectAttributes(Model):
-    """The ``CouponCreateQueryResourceObjectAttributes`` object."""
+class PostCouponResponseDataAttributes(Model):
+    """The ``PostCouponResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -379,6 +463,18 @@ class CouponCreateQueryResourceObjectAttributes(Model):
     """The monitor configuration for the coupon."""
 
 
+PatchCouponResponseDataAttributes = PostCouponResponseDataAttributes
+"""Another name of :class:`PostCouponResponseDataAttributes`: the same shape at ``PatchCouponResponse/data/attributes``."""
+
+
+CouponResponseObjectResourceAttributes = PostCouponResponseDataAttributes
+"""Another name of :class:`PostCouponResponseDataAttributes`: the same shape at ``CouponResponseObjectResource/attributes``."""
+
+
+CouponCreateQueryResourceObjectAttributes = PostCouponResponseDataAttributes
+"""Another name of :class:`PostCouponResponseDataAttributes`: the same shape at ``CouponCreateQueryResourceObject/attributes``."""
+
+
 class CouponResponseObjectResource(Model):
     """The ``CouponResponseObjectResource`` object."""
 
@@ -387,8 +483,8 @@ class CouponResponseObjectResource(Model):
     type: CouponEnum = field("type", choices=("coupon",))
     id: str = field("id")
     """The internal id of a Coupon is equivalent to its external id stored within an integration."""
-    attributes: CouponCreateQueryResourceObjectAttributes = field(
-        "attributes", "CouponCreateQueryResourceObjectAttributes"
+    attributes: CouponResponseObjectResourceAttributes = field(
+        "attributes", "PostCouponResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -432,8 +528,8 @@ class GetCouponCodeCouponRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CouponCodeCreateQueryResourceObjectRelationshipsCouponData | None = field(
-        "data", "CouponCodeCreateQueryResourceObjectRelationshipsCouponData", nullable=True
+    data: GetCouponCodeCouponRelationshipResponseData | None = field(
+        "data", "GetCouponCodeCouponRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -511,8 +607,8 @@ class GetCouponCodesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem] = field(
-        "data", "list[CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem]"
+    data: list[GetCouponCodesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetCouponCodesRelationshipsResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -545,26 +641,30 @@ class PatchCouponCodeResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCouponCodeResponseData = field("data", "PatchCouponCodeResponseData")
+    data: PatchCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCouponCodeResponseData(Model):
-    """The ``PatchCouponCodeResponseData`` object."""
+class PostCouponCodeResponseData(Model):
+    """The ``PostCouponCodeResponseData`` object."""
 
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
     id: str = field("id")
     """The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with."""
-    attributes: CouponCodeResponseObjectResourceAttributes = field(
-        "attributes", "CouponCodeResponseObjectResourceAttributes"
+    attributes: PostCouponCodeResponseDataAttributes = field(
+        "attributes", "PostCouponCodeResponseDataAttributes"
     )
-    relationships: CouponCodeResponseObjectResourceRelationships | None = field(
-        "relationships", "CouponCodeResponseObjectResourceRelationships", default=None
+    relationships: PostCouponCodeResponseDataRelationships | None = field(
+        "relationships", "PostCouponCodeResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCouponCodeResponseData = PostCouponCodeResponseData
+"""Another name of :class:`PostCouponCodeResponseData`: the same shape at ``PatchCouponCodeResponse/data``."""
 
 
 class PatchCouponResponse(Model):
@@ -572,23 +672,27 @@ class PatchCouponResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCouponResponseData = field("data", "PatchCouponResponseData")
+    data: PatchCouponResponseData = field("data", "PostCouponResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCouponResponseData(Model):
-    """The ``PatchCouponResponseData`` object."""
+class PostCouponResponseData(Model):
+    """The ``PostCouponResponseData`` object."""
 
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
     id: str = field("id")
     """The internal id of a Coupon is equivalent to its external id stored within an integration."""
-    attributes: CouponCreateQueryResourceObjectAttributes = field(
-        "attributes", "CouponCreateQueryResourceObjectAttributes"
+    attributes: PostCouponResponseDataAttributes = field(
+        "attributes", "PostCouponResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCouponResponseData = PostCouponResponseData
+"""Another name of :class:`PostCouponResponseData`: the same shape at ``PatchCouponResponse/data``."""
 
 
 class PostCouponCodeCreateJobResponse(Model):
@@ -609,11 +713,11 @@ class PostCouponCodeCreateJobResponseData(Model):
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: CatalogCategoryCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "CatalogCategoryCreateJobResponseObjectResourceAttributes"
+    attributes: PostCouponCodeCreateJobResponseDataAttributes = field(
+        "attributes", "PostCouponCodeCreateJobResponseDataAttributes"
     )
-    relationships: CouponCodeCreateJobResponseObjectResourceRelationships | None = field(
-        "relationships", "CouponCodeCreateJobResponseObjectResourceRelationships", default=None
+    relationships: PostCouponCodeCreateJobResponseDataRelationships | None = field(
+        "relationships", "PostCouponCodeCreateJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -623,7 +727,7 @@ class PostCouponCodeResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCouponCodeResponseData = field("data", "PatchCouponCodeResponseData")
+    data: PostCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -633,6 +737,6 @@ class PostCouponResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCouponResponseData = field("data", "PatchCouponResponseData")
+    data: PostCouponResponseData = field("data", "PostCouponResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)

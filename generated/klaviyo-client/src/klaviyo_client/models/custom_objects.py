@@ -48,20 +48,26 @@ __all__ = [
     "DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributesDataSourceRecords",
     "DataSourceRecordResourceObject",
     "DataSourceRecordResourceObjectAttributes",
+    "DataSourceRecordCreateJobCreateQueryResourceObjectRelationships",
     "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships",
+    "DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource",
     "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource",
+    "DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData",
     "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData",
     "DataSourceRecordCreateJobCreateQuery",
     "DataSourceRecordCreateJobCreateQueryResourceObject",
     "DataSourceRecordCreateJobCreateQueryResourceObjectAttributes",
     "DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceRecord",
     "DataSourceResponseObjectResource",
+    "PostDataSourceResponseDataAttributes",
     "DataSourceResponseObjectResourceAttributes",
     "EmbeddedObjectSchemaResourceObject",
     "EmbeddedObjectSchemaResourceObjectAttributes",
     "EmbeddedObjectSchemaResourceObjectAttributesSourceMapping",
+    "ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping",
     "SourceMappingCreateQueryResourceObject",
     "SourceMappingCreateQueryResourceObjectAttributes",
+    "SourceMappingPartialUpdateQueryResourceObjectAttributes",
     "SimplePropertyMapping",
     "PropertySource",
     "SimpleRelationshipMapping",
@@ -75,37 +81,84 @@ __all__ = [
     "IngestionLogErrorDetail",
     "IngestionLogResponseObjectResourceRelationships",
     "IngestionLogResponseObjectResourceRelationshipsObjectType",
+    "GetObjectTypeTypesRelationshipsResponseCollectionDataItem",
+    "PostObjectTypeResponseDataRelationshipsObjectTypesDataItem",
     "IngestionLogResponseObjectResourceRelationshipsObjectTypeData",
+    "ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData",
+    "ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem",
     "IngestionLogResponseObjectResourceRelationshipsObjectRecord",
+    "GetObjectTypeRecordsRelationshipsResponseCollectionDataItem",
     "IngestionLogResponseObjectResourceRelationshipsObjectRecordData",
+    "ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem",
     "ObjectTypeResponseObjectResource",
+    "PostObjectTypeResponseDataAttributes",
     "ObjectTypeResponseObjectResourceAttributes",
+    "PostObjectTypeResponseDataRelationships",
     "ObjectTypeResponseObjectResourceRelationships",
+    "PostObjectTypeResponseDataRelationshipsDraftSchema",
+    "PostObjectTypeResponseDataRelationshipsCurrentSchema",
+    "ObjectTypeResponseObjectResourceRelationshipsDraftSchema",
     "ObjectTypeResponseObjectResourceRelationshipsCurrentSchema",
+    "GetObjectTypeDraftSchemaRelationshipResponseData",
+    "GetObjectTypeCurrentSchemaRelationshipResponseData",
+    "PostObjectTypeResponseDataRelationshipsDraftSchemaData",
+    "PostObjectTypeResponseDataRelationshipsCurrentSchemaData",
+    "ObjectTypeResponseObjectResourceRelationshipsDraftSchemaData",
+    "GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem",
+    "PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem",
     "ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData",
+    "PostObjectSchemaResponseDataRelationshipsObjectSchemasDataItem",
+    "PatchObjectSchemaResponseDataRelationshipsObjectSchemasDataItem",
+    "GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem",
+    "ObjectTypeResponseObjectResourceRelationshipsSchemaVersionsDataItem",
+    "ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem",
+    "PostObjectTypeResponseDataRelationshipsSchemaVersions",
+    "PostObjectSchemaResponseDataRelationshipsObjectSchemas",
+    "PatchObjectSchemaResponseDataRelationshipsObjectSchemas",
     "ObjectTypeResponseObjectResourceRelationshipsSchemaVersions",
+    "ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas",
+    "PostObjectTypeResponseDataRelationshipsObjectTypes",
     "ObjectTypeResponseObjectResourceRelationshipsObjectTypes",
+    "PostObjectTypeResponseDataRelationshipsProfileObjectTypes",
     "ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes",
+    "PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem",
+    "GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem",
     "ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem",
     "ObjectRecordResponseObjectResource",
     "ObjectRecordResponseObjectResourceAttributes",
     "GetObjectRecordResponse",
     "GetObjectRecordResponseCollection",
     "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection",
+    "PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem",
+    "PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem",
     "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem",
+    "ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem",
     "GetObjectSchemaResponse",
     "ObjectSchemaResponseObjectResource",
+    "PostObjectSchemaResponseDataAttributes",
+    "PatchObjectSchemaResponseDataAttributes",
     "ObjectSchemaResponseObjectResourceAttributes",
+    "PostObjectSchemaResponseDataRelationships",
+    "PatchObjectSchemaResponseDataRelationships",
     "ObjectSchemaResponseObjectResourceRelationships",
+    "PostObjectSchemaResponseDataRelationshipsSourceMapping",
+    "PatchObjectSchemaResponseDataRelationshipsSourceMapping",
     "ObjectSchemaResponseObjectResourceRelationshipsSourceMapping",
+    "GetObjectSchemaSourceMappingRelationshipResponseData",
+    "PostObjectSchemaResponseDataRelationshipsSourceMappingData",
+    "PatchObjectSchemaResponseDataRelationshipsSourceMappingData",
     "ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData",
+    "PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas",
+    "PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemas",
     "ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas",
     "GetObjectSchemaResponseCollection",
     "GetObjectSchemaResponseCompoundDocument",
     "ObjectSchemaRelationshipResponseObjectResource",
     "ObjectSchemaRelationshipResponseObjectResourceAttributes",
+    "ProfileObjectSchemaRelationshipResponseObjectResourceAttributes",
     "ObjectSchemaRelationshipMeta",
     "SourceMappingResponseObjectResource",
+    "PatchSourceMappingResponseDataAttributes",
     "SourceMappingResponseObjectResourceAttributes",
     "ProfileObjectSchemaRelationshipResponseObjectResource",
     "GetObjectSchemaSchemasRelationshipsResponseCollection",
@@ -120,6 +173,7 @@ __all__ = [
     "GetObjectTypeResponseCompoundDocument",
     "ObjectTypeRelationshipResponseObjectResource",
     "ObjectTypeRelationshipResponseObjectResourceAttributes",
+    "ProfileTypeRelationshipResponseObjectResourceAttributes",
     "ObjectTypeRelationshipMeta",
     "ProfileTypeRelationshipResponseObjectResource",
     "GetObjectTypeSchemaVersionsRelationshipsResponseCollection",
@@ -151,6 +205,7 @@ __all__ = [
     "ObjectTypeCreateQueryResourceObjectAttributes",
     "ObjectTypeCreateQueryResourceObjectAttributesObjectSchema",
     "PatchObjectSchemaResponse",
+    "PostObjectSchemaResponseData",
     "PatchObjectSchemaResponseData",
     "PatchSourceMappingResponse",
     "PatchSourceMappingResponseData",
@@ -278,7 +333,7 @@ class DataSourceRecordBulkCreateJobCreateQueryResourceObject(Model):
     relationships: DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships | None = (
         field(
             "relationships",
-            "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships",
+            "DataSourceRecordCreateJobCreateQueryResourceObjectRelationships",
             default=None,
         )
     )
@@ -329,42 +384,60 @@ class DataSourceRecordResourceObjectAttributes(Model):
     record: dict[str, Any] = field("record")
 
 
-class DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships`` object."""
+class DataSourceRecordCreateJobCreateQueryResourceObjectRelationships(Model):
+    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationships`` object."""
 
     __slots__ = ()
 
     data_source: (
-        DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource | None
+        DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource | None
     ) = field(
         "data-source",
-        "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource",
+        "DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource",
         default=None,
     )
 
 
-class DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource`` object."""
+DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships = (
+    DataSourceRecordCreateJobCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`DataSourceRecordCreateJobCreateQueryResourceObjectRelationships`: the same shape at ``DataSourceRecordBulkCreateJobCreateQueryResourceObject/relationships``."""
+
+
+class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource(Model):
+    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource`` object."""
 
     __slots__ = ()
 
-    data: (
-        DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData | None
-    ) = field(
-        "data",
-        "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData",
-        default=None,
+    data: DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData | None = (
+        field(
+            "data",
+            "DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData",
+            default=None,
+        )
     )
 
 
-class DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData`` object."""
+DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource = (
+    DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource
+)
+"""Another name of :class:`DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource`: the same shape at ``DataSourceRecordBulkCreateJobCreateQueryResourceObject/relationships/data-source``."""
+
+
+class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData(Model):
+    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData`` object."""
 
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
     id: str = field("id")
     """The data source to which the records belong."""
+
+
+DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceData = (
+    DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData
+)
+"""Another name of :class:`DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData`: the same shape at ``DataSourceRecordBulkCreateJobCreateQueryResourceObject/relationships/data-source/data``."""
 
 
 class DataSourceRecordCreateJobCreateQuery(Model):
@@ -386,12 +459,10 @@ class DataSourceRecordCreateJobCreateQueryResourceObject(Model):
     attributes: DataSourceRecordCreateJobCreateQueryResourceObjectAttributes = field(
         "attributes", "DataSourceRecordCreateJobCreateQueryResourceObjectAttributes"
     )
-    relationships: DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships | None = (
-        field(
-            "relationships",
-            "DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships",
-            default=None,
-        )
+    relationships: DataSourceRecordCreateJobCreateQueryResourceObjectRelationships | None = field(
+        "relationships",
+        "DataSourceRecordCreateJobCreateQueryResourceObjectRelationships",
+        default=None,
     )
 
 
@@ -424,13 +495,13 @@ class DataSourceResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the data source"""
     attributes: DataSourceResponseObjectResourceAttributes = field(
-        "attributes", "DataSourceResponseObjectResourceAttributes"
+        "attributes", "PostDataSourceResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class DataSourceResponseObjectResourceAttributes(Model):
-    """The ``DataSourceResponseObjectResourceAttributes`` object."""
+class PostDataSourceResponseDataAttributes(Model):
+    """The ``PostDataSourceResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -442,6 +513,10 @@ class DataSourceResponseObjectResourceAttributes(Model):
     """The description of the data source"""
     namespace: str = field("namespace")
     """The namespace of the data source"""
+
+
+DataSourceResponseObjectResourceAttributes = PostDataSourceResponseDataAttributes
+"""Another name of :class:`PostDataSourceResponseDataAttributes`: the same shape at ``DataSourceResponseObjectResource/attributes``."""
 
 
 class EmbeddedObjectSchemaResourceObject(Model):
@@ -489,6 +564,12 @@ class EmbeddedObjectSchemaResourceObjectAttributesSourceMapping(Model):
     )
 
 
+ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping = (
+    EmbeddedObjectSchemaResourceObjectAttributesSourceMapping
+)
+"""Another name of :class:`EmbeddedObjectSchemaResourceObjectAttributesSourceMapping`: the same shape at ``ObjectSchemaCreateQueryResourceObject/attributes/source-mapping``."""
+
+
 class SourceMappingCreateQueryResourceObject(Model):
     """The ``SourceMappingCreateQueryResourceObject`` object."""
 
@@ -516,6 +597,12 @@ class SourceMappingCreateQueryResourceObjectAttributes(Model):
         "relationship_mappings", "list[SimpleRelationshipMapping]", default=None, nullable=True
     )
     """A mapping of source relationship IDs to source mappings"""
+
+
+SourceMappingPartialUpdateQueryResourceObjectAttributes = (
+    SourceMappingCreateQueryResourceObjectAttributes
+)
+"""Another name of :class:`SourceMappingCreateQueryResourceObjectAttributes`: the same shape at ``SourceMappingPartialUpdateQueryResourceObject/attributes``."""
 
 
 class SimplePropertyMapping(Model):
@@ -702,19 +789,43 @@ class IngestionLogResponseObjectResourceRelationshipsObjectType(Model):
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectTypeData | None = field(
-        "data", "IngestionLogResponseObjectResourceRelationshipsObjectTypeData", default=None
+        "data", "GetObjectTypeTypesRelationshipsResponseCollectionDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class IngestionLogResponseObjectResourceRelationshipsObjectTypeData(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectTypeData`` object."""
+class GetObjectTypeTypesRelationshipsResponseCollectionDataItem(Model):
+    """The ``GetObjectTypeTypesRelationshipsResponseCollectionDataItem`` object."""
 
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
     id: str = field("id")
-    """The object type these logs belong to."""
+    """A compound ID uniquely identifying this relationship, in the format '{related_object_type_id}:::{relationship_name}'."""
+
+
+PostObjectTypeResponseDataRelationshipsObjectTypesDataItem = (
+    GetObjectTypeTypesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeTypesRelationshipsResponseCollectionDataItem`: the same shape at ``PostObjectTypeResponse/data/relationships/object-types/data/Item``."""
+
+
+IngestionLogResponseObjectResourceRelationshipsObjectTypeData = (
+    GetObjectTypeTypesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeTypesRelationshipsResponseCollectionDataItem`: the same shape at ``IngestionLogResponseObjectResource/relationships/object-type/data``."""
+
+
+ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData = (
+    GetObjectTypeTypesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeTypesRelationshipsResponseCollectionDataItem`: the same shape at ``ObjectSchemaCreateQueryResourceObject/relationships/object-type/data``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem = (
+    GetObjectTypeTypesRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeTypesRelationshipsResponseCollectionDataItem`: the same shape at ``ObjectTypeResponseObjectResource/relationships/object-types/data/Item``."""
 
 
 class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
@@ -723,19 +834,31 @@ class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectRecordData | None = field(
-        "data", "IngestionLogResponseObjectResourceRelationshipsObjectRecordData", default=None
+        "data", "GetObjectTypeRecordsRelationshipsResponseCollectionDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class IngestionLogResponseObjectResourceRelationshipsObjectRecordData(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectRecordData`` object."""
+class GetObjectTypeRecordsRelationshipsResponseCollectionDataItem(Model):
+    """The ``GetObjectTypeRecordsRelationshipsResponseCollectionDataItem`` object."""
 
     __slots__ = ()
 
     type: ObjectRecordEnum = field("type", choices=("object-record",))
     id: str = field("id")
-    """The object record that produced this event. Present only when the event is associated with a record; the record may not resolve if it failed validation."""
+    """The compound ID of the object record, formatted as object_type_id:::object_record_id"""
+
+
+IngestionLogResponseObjectResourceRelationshipsObjectRecordData = (
+    GetObjectTypeRecordsRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeRecordsRelationshipsResponseCollectionDataItem`: the same shape at ``IngestionLogResponseObjectResource/relationships/object-record/data``."""
+
+
+ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem = (
+    GetObjectTypeRecordsRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetObjectTypeRecordsRelationshipsResponseCollectionDataItem`: the same shape at ``ObjectRecordDeleteJobCreateQueryResourceObject/relationships/object-records/data/Item``."""
 
 
 class ObjectTypeResponseObjectResource(Model):
@@ -747,16 +870,16 @@ class ObjectTypeResponseObjectResource(Model):
     id: str = field("id")
     """The ULID ID of the object type"""
     attributes: ObjectTypeResponseObjectResourceAttributes = field(
-        "attributes", "ObjectTypeResponseObjectResourceAttributes"
+        "attributes", "PostObjectTypeResponseDataAttributes"
     )
     relationships: ObjectTypeResponseObjectResourceRelationships | None = field(
-        "relationships", "ObjectTypeResponseObjectResourceRelationships", default=None
+        "relationships", "PostObjectTypeResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class ObjectTypeResponseObjectResourceAttributes(Model):
-    """The ``ObjectTypeResponseObjectResourceAttributes`` object."""
+class PostObjectTypeResponseDataAttributes(Model):
+    """The ``PostObjectTypeResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -776,100 +899,240 @@ class ObjectTypeResponseObjectResourceAttributes(Model):
     """The date and time when this object type was last updated"""
 
 
-class ObjectTypeResponseObjectResourceRelationships(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationships`` object."""
+ObjectTypeResponseObjectResourceAttributes = PostObjectTypeResponseDataAttributes
+"""Another name of :class:`PostObjectTypeResponseDataAttributes`: the same shape at ``ObjectTypeResponseObjectResource/attributes``."""
+
+
+class PostObjectTypeResponseDataRelationships(Model):
+    """The ``PostObjectTypeResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    current_schema: ObjectTypeResponseObjectResourceRelationshipsCurrentSchema | None = field(
-        "current-schema", "ObjectTypeResponseObjectResourceRelationshipsCurrentSchema", default=None
+    current_schema: PostObjectTypeResponseDataRelationshipsCurrentSchema | None = field(
+        "current-schema", "PostObjectTypeResponseDataRelationshipsDraftSchema", default=None
     )
-    draft_schema: ObjectTypeResponseObjectResourceRelationshipsCurrentSchema | None = field(
-        "draft-schema", "ObjectTypeResponseObjectResourceRelationshipsCurrentSchema", default=None
+    draft_schema: PostObjectTypeResponseDataRelationshipsDraftSchema | None = field(
+        "draft-schema", "PostObjectTypeResponseDataRelationshipsDraftSchema", default=None
     )
-    schema_versions: ObjectTypeResponseObjectResourceRelationshipsSchemaVersions | None = field(
-        "schema-versions",
-        "ObjectTypeResponseObjectResourceRelationshipsSchemaVersions",
+    schema_versions: PostObjectTypeResponseDataRelationshipsSchemaVersions | None = field(
+        "schema-versions", "PostObjectTypeResponseDataRelationshipsSchemaVersions", default=None
+    )
+    object_types: PostObjectTypeResponseDataRelationshipsObjectTypes | None = field(
+        "object-types", "PostObjectTypeResponseDataRelationshipsObjectTypes", default=None
+    )
+    profile_object_types: PostObjectTypeResponseDataRelationshipsProfileObjectTypes | None = field(
+        "profile-object-types",
+        "PostObjectTypeResponseDataRelationshipsProfileObjectTypes",
         default=None,
     )
-    object_types: ObjectTypeResponseObjectResourceRelationshipsObjectTypes | None = field(
-        "object-types", "ObjectTypeResponseObjectResourceRelationshipsObjectTypes", default=None
-    )
-    profile_object_types: ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes | None = (
-        field(
-            "profile-object-types",
-            "ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes",
-            default=None,
-        )
-    )
 
 
-class ObjectTypeResponseObjectResourceRelationshipsCurrentSchema(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsCurrentSchema`` object."""
+ObjectTypeResponseObjectResourceRelationships = PostObjectTypeResponseDataRelationships
+"""Another name of :class:`PostObjectTypeResponseDataRelationships`: the same shape at ``ObjectTypeResponseObjectResource/relationships``."""
+
+
+class PostObjectTypeResponseDataRelationshipsDraftSchema(Model):
+    """The ``PostObjectTypeResponseDataRelationshipsDraftSchema`` object."""
 
     __slots__ = ()
 
-    data: ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData | None = field(
-        "data", "ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData", default=None
+    data: PostObjectTypeResponseDataRelationshipsDraftSchemaData | None = field(
+        "data", "GetObjectTypeDraftSchemaRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData`` object."""
+PostObjectTypeResponseDataRelationshipsCurrentSchema = (
+    PostObjectTypeResponseDataRelationshipsDraftSchema
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsDraftSchema`: the same shape at ``PostObjectTypeResponse/data/relationships/current-schema``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsDraftSchema = (
+    PostObjectTypeResponseDataRelationshipsDraftSchema
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsDraftSchema`: the same shape at ``ObjectTypeResponseObjectResource/relationships/draft-schema``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsCurrentSchema = (
+    PostObjectTypeResponseDataRelationshipsDraftSchema
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsDraftSchema`: the same shape at ``ObjectTypeResponseObjectResource/relationships/current-schema``."""
+
+
+class GetObjectTypeDraftSchemaRelationshipResponseData(Model):
+    """The ``GetObjectTypeDraftSchemaRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
     id: str = field("id")
-    """The current active schema for this object type"""
+    """The ULID ID of the object schema"""
 
 
-class ObjectTypeResponseObjectResourceRelationshipsSchemaVersions(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsSchemaVersions`` object."""
+GetObjectTypeCurrentSchemaRelationshipResponseData = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``GetObjectTypeCurrentSchemaRelationshipResponse/data``."""
+
+
+PostObjectTypeResponseDataRelationshipsDraftSchemaData = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``PostObjectTypeResponse/data/relationships/draft-schema/data``."""
+
+
+PostObjectTypeResponseDataRelationshipsCurrentSchemaData = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``PostObjectTypeResponse/data/relationships/current-schema/data``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsDraftSchemaData = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``ObjectTypeResponseObjectResource/relationships/draft-schema/data``."""
+
+
+GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``GetObjectSchemaSchemasRelationshipsResponseCollection/data/Item``."""
+
+
+PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``PostObjectTypeResponse/data/relationships/schema-versions/data/Item``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``ObjectTypeResponseObjectResource/relationships/current-schema/data``."""
+
+
+PostObjectSchemaResponseDataRelationshipsObjectSchemasDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``PostObjectSchemaResponse/data/relationships/object-schemas/data/Item``."""
+
+
+PatchObjectSchemaResponseDataRelationshipsObjectSchemasDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``PatchObjectSchemaResponse/data/relationships/object-schemas/data/Item``."""
+
+
+GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``GetObjectTypeSchemaVersionsRelationshipsResponseCollection/data/Item``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsSchemaVersionsDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``ObjectTypeResponseObjectResource/relationships/schema-versions/data/Item``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem = (
+    GetObjectTypeDraftSchemaRelationshipResponseData
+)
+"""Another name of :class:`GetObjectTypeDraftSchemaRelationshipResponseData`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/object-schemas/data/Item``."""
+
+
+class PostObjectTypeResponseDataRelationshipsSchemaVersions(Model):
+    """The ``PostObjectTypeResponseDataRelationshipsSchemaVersions`` object."""
 
     __slots__ = ()
 
-    data: list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData] | None = field(
-        "data", "list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData]", default=None
+    data: list[PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem] | None = field(
+        "data", "list[GetObjectTypeDraftSchemaRelationshipResponseData]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ObjectTypeResponseObjectResourceRelationshipsObjectTypes(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsObjectTypes`` object."""
+PostObjectSchemaResponseDataRelationshipsObjectSchemas = (
+    PostObjectTypeResponseDataRelationshipsSchemaVersions
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsSchemaVersions`: the same shape at ``PostObjectSchemaResponse/data/relationships/object-schemas``."""
+
+
+PatchObjectSchemaResponseDataRelationshipsObjectSchemas = (
+    PostObjectTypeResponseDataRelationshipsSchemaVersions
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsSchemaVersions`: the same shape at ``PatchObjectSchemaResponse/data/relationships/object-schemas``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsSchemaVersions = (
+    PostObjectTypeResponseDataRelationshipsSchemaVersions
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsSchemaVersions`: the same shape at ``ObjectTypeResponseObjectResource/relationships/schema-versions``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas = (
+    PostObjectTypeResponseDataRelationshipsSchemaVersions
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsSchemaVersions`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/object-schemas``."""
+
+
+class PostObjectTypeResponseDataRelationshipsObjectTypes(Model):
+    """The ``PostObjectTypeResponseDataRelationshipsObjectTypes`` object."""
 
     __slots__ = ()
 
-    data: list[IngestionLogResponseObjectResourceRelationshipsObjectTypeData] | None = field(
-        "data", "list[IngestionLogResponseObjectResourceRelationshipsObjectTypeData]", default=None
+    data: list[PostObjectTypeResponseDataRelationshipsObjectTypesDataItem] | None = field(
+        "data", "list[GetObjectTypeTypesRelationshipsResponseCollectionDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes`` object."""
+ObjectTypeResponseObjectResourceRelationshipsObjectTypes = (
+    PostObjectTypeResponseDataRelationshipsObjectTypes
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsObjectTypes`: the same shape at ``ObjectTypeResponseObjectResource/relationships/object-types``."""
+
+
+class PostObjectTypeResponseDataRelationshipsProfileObjectTypes(Model):
+    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypes`` object."""
 
     __slots__ = ()
 
-    data: list[ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem] | None = (
-        field(
-            "data",
-            "list[ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem]",
-            default=None,
-        )
+    data: list[PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem] | None = field(
+        "data",
+        "list[PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem]",
+        default=None,
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem(Model):
-    """The ``ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem`` object."""
+ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes = (
+    PostObjectTypeResponseDataRelationshipsProfileObjectTypes
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsProfileObjectTypes`: the same shape at ``ObjectTypeResponseObjectResource/relationships/profile-object-types``."""
+
+
+class PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem(Model):
+    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem`` object."""
 
     __slots__ = ()
 
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
     id: str = field("id")
     """The profile object type relationships for this object type"""
+
+
+GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem = (
+    PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem`: the same shape at ``GetObjectTypeProfileObjectTypesRelationshipsResponseCollection/data/Item``."""
+
+
+ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem = (
+    PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem
+)
+"""Another name of :class:`PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem`: the same shape at ``ObjectTypeResponseObjectResource/relationships/profile-object-types/data/Item``."""
 
 
 class ObjectRecordResponseObjectResource(Model):
@@ -923,20 +1186,38 @@ class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection(Model):
     __slots__ = ()
 
     data: list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem] = field(
-        "data", "list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem]"
+        "data", "list[PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem`` object."""
+class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem(Model):
+    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`` object."""
 
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
     id: str = field("id")
-    """The ID of the related profile schema."""
+    """The profile object schema relationships for this object schema"""
+
+
+PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem = (
+    PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`: the same shape at ``PatchObjectSchemaResponse/data/relationships/profile-object-schemas/data/Item``."""
+
+
+GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem = (
+    PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`: the same shape at ``GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection/data/Item``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem = (
+    PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/profile-object-schemas/data/Item``."""
 
 
 class GetObjectSchemaResponse(Model):
@@ -960,16 +1241,16 @@ class ObjectSchemaResponseObjectResource(Model):
     id: str = field("id")
     """The ULID ID of the object schema"""
     attributes: ObjectSchemaResponseObjectResourceAttributes = field(
-        "attributes", "ObjectSchemaResponseObjectResourceAttributes"
+        "attributes", "PostObjectSchemaResponseDataAttributes"
     )
     relationships: ObjectSchemaResponseObjectResourceRelationships | None = field(
-        "relationships", "ObjectSchemaResponseObjectResourceRelationships", default=None
+        "relationships", "PostObjectSchemaResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class ObjectSchemaResponseObjectResourceAttributes(Model):
-    """The ``ObjectSchemaResponseObjectResourceAttributes`` object."""
+class PostObjectSchemaResponseDataAttributes(Model):
+    """The ``PostObjectSchemaResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -993,64 +1274,118 @@ class ObjectSchemaResponseObjectResourceAttributes(Model):
     """The visibility of this object schema"""
 
 
-class ObjectSchemaResponseObjectResourceRelationships(Model):
-    """The ``ObjectSchemaResponseObjectResourceRelationships`` object."""
+PatchObjectSchemaResponseDataAttributes = PostObjectSchemaResponseDataAttributes
+"""Another name of :class:`PostObjectSchemaResponseDataAttributes`: the same shape at ``PatchObjectSchemaResponse/data/attributes``."""
+
+
+ObjectSchemaResponseObjectResourceAttributes = PostObjectSchemaResponseDataAttributes
+"""Another name of :class:`PostObjectSchemaResponseDataAttributes`: the same shape at ``ObjectSchemaResponseObjectResource/attributes``."""
+
+
+class PostObjectSchemaResponseDataRelationships(Model):
+    """The ``PostObjectSchemaResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    source_mapping: ObjectSchemaResponseObjectResourceRelationshipsSourceMapping | None = field(
-        "source-mapping",
-        "ObjectSchemaResponseObjectResourceRelationshipsSourceMapping",
-        default=None,
+    source_mapping: PostObjectSchemaResponseDataRelationshipsSourceMapping | None = field(
+        "source-mapping", "PostObjectSchemaResponseDataRelationshipsSourceMapping", default=None
     )
-    object_schemas: ObjectTypeResponseObjectResourceRelationshipsSchemaVersions | None = field(
-        "object-schemas",
-        "ObjectTypeResponseObjectResourceRelationshipsSchemaVersions",
-        default=None,
+    object_schemas: PostObjectSchemaResponseDataRelationshipsObjectSchemas | None = field(
+        "object-schemas", "PostObjectTypeResponseDataRelationshipsSchemaVersions", default=None
     )
-    profile_object_schemas: (
-        ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas | None
-    ) = field(
-        "profile-object-schemas",
-        "ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas",
-        default=None,
+    profile_object_schemas: PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas | None = (
+        field(
+            "profile-object-schemas",
+            "PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas",
+            default=None,
+        )
     )
 
 
-class ObjectSchemaResponseObjectResourceRelationshipsSourceMapping(Model):
-    """The ``ObjectSchemaResponseObjectResourceRelationshipsSourceMapping`` object."""
+PatchObjectSchemaResponseDataRelationships = PostObjectSchemaResponseDataRelationships
+"""Another name of :class:`PostObjectSchemaResponseDataRelationships`: the same shape at ``PatchObjectSchemaResponse/data/relationships``."""
+
+
+ObjectSchemaResponseObjectResourceRelationships = PostObjectSchemaResponseDataRelationships
+"""Another name of :class:`PostObjectSchemaResponseDataRelationships`: the same shape at ``ObjectSchemaResponseObjectResource/relationships``."""
+
+
+class PostObjectSchemaResponseDataRelationshipsSourceMapping(Model):
+    """The ``PostObjectSchemaResponseDataRelationshipsSourceMapping`` object."""
 
     __slots__ = ()
 
-    data: ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData | None = field(
-        "data", "ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData", default=None
+    data: PostObjectSchemaResponseDataRelationshipsSourceMappingData | None = field(
+        "data", "GetObjectSchemaSourceMappingRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData(Model):
-    """The ``ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData`` object."""
+PatchObjectSchemaResponseDataRelationshipsSourceMapping = (
+    PostObjectSchemaResponseDataRelationshipsSourceMapping
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsSourceMapping`: the same shape at ``PatchObjectSchemaResponse/data/relationships/source-mapping``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsSourceMapping = (
+    PostObjectSchemaResponseDataRelationshipsSourceMapping
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsSourceMapping`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/source-mapping``."""
+
+
+class GetObjectSchemaSourceMappingRelationshipResponseData(Model):
+    """The ``GetObjectSchemaSourceMappingRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
     id: str = field("id")
-    """The source mapping for this object schema"""
+    """The ULID ID of the source mapping"""
 
 
-class ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas(Model):
-    """The ``ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas`` object."""
+PostObjectSchemaResponseDataRelationshipsSourceMappingData = (
+    GetObjectSchemaSourceMappingRelationshipResponseData
+)
+"""Another name of :class:`GetObjectSchemaSourceMappingRelationshipResponseData`: the same shape at ``PostObjectSchemaResponse/data/relationships/source-mapping/data``."""
+
+
+PatchObjectSchemaResponseDataRelationshipsSourceMappingData = (
+    GetObjectSchemaSourceMappingRelationshipResponseData
+)
+"""Another name of :class:`GetObjectSchemaSourceMappingRelationshipResponseData`: the same shape at ``PatchObjectSchemaResponse/data/relationships/source-mapping/data``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData = (
+    GetObjectSchemaSourceMappingRelationshipResponseData
+)
+"""Another name of :class:`GetObjectSchemaSourceMappingRelationshipResponseData`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/source-mapping/data``."""
+
+
+class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas(Model):
+    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas`` object."""
 
     __slots__ = ()
 
-    data: (
-        list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem] | None
-    ) = field(
-        "data",
-        "list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem]",
-        default=None,
+    data: list[PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem] | None = (
+        field(
+            "data",
+            "list[PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem]",
+            default=None,
+        )
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchObjectSchemaResponseDataRelationshipsProfileObjectSchemas = (
+    PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas`: the same shape at ``PatchObjectSchemaResponse/data/relationships/profile-object-schemas``."""
+
+
+ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas = (
+    PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas
+)
+"""Another name of :class:`PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas`: the same shape at ``ObjectSchemaResponseObjectResource/relationships/profile-object-schemas``."""
 
 
 class GetObjectSchemaResponseCollection(Model):
@@ -1111,6 +1446,12 @@ class ObjectSchemaRelationshipResponseObjectResourceAttributes(Model):
     )
 
 
+ProfileObjectSchemaRelationshipResponseObjectResourceAttributes = (
+    ObjectSchemaRelationshipResponseObjectResourceAttributes
+)
+"""Another name of :class:`ObjectSchemaRelationshipResponseObjectResourceAttributes`: the same shape at ``ProfileObjectSchemaRelationshipResponseObjectResource/attributes``."""
+
+
 class ObjectSchemaRelationshipMeta(Model):
     """The ``ObjectSchemaRelationshipMeta`` object."""
 
@@ -1133,13 +1474,13 @@ class SourceMappingResponseObjectResource(Model):
     id: str = field("id")
     """The ULID ID of the source mapping"""
     attributes: SourceMappingResponseObjectResourceAttributes = field(
-        "attributes", "SourceMappingResponseObjectResourceAttributes"
+        "attributes", "PatchSourceMappingResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class SourceMappingResponseObjectResourceAttributes(Model):
-    """The ``SourceMappingResponseObjectResourceAttributes`` object."""
+class PatchSourceMappingResponseDataAttributes(Model):
+    """The ``PatchSourceMappingResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -1153,6 +1494,10 @@ class SourceMappingResponseObjectResourceAttributes(Model):
     """A mapping of source relationship IDs to source mappings"""
 
 
+SourceMappingResponseObjectResourceAttributes = PatchSourceMappingResponseDataAttributes
+"""Another name of :class:`PatchSourceMappingResponseDataAttributes`: the same shape at ``SourceMappingResponseObjectResource/attributes``."""
+
+
 class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
     """The ``ProfileObjectSchemaRelationshipResponseObjectResource`` object."""
 
@@ -1161,7 +1506,7 @@ class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
     id: str = field("id")
     """The ID of the related profile schema."""
-    attributes: ObjectSchemaRelationshipResponseObjectResourceAttributes = field(
+    attributes: ProfileObjectSchemaRelationshipResponseObjectResourceAttributes = field(
         "attributes", "ObjectSchemaRelationshipResponseObjectResourceAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
@@ -1172,8 +1517,8 @@ class GetObjectSchemaSchemasRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData] = field(
-        "data", "list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData]"
+    data: list[GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetObjectTypeDraftSchemaRelationshipResponseData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1184,8 +1529,8 @@ class GetObjectSchemaSourceMappingRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData | None = field(
-        "data", "ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData", nullable=True
+    data: GetObjectSchemaSourceMappingRelationshipResponseData | None = field(
+        "data", "GetObjectSchemaSourceMappingRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1196,8 +1541,8 @@ class GetObjectTypeCurrentSchemaRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData | None = field(
-        "data", "ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData", nullable=True
+    data: GetObjectTypeCurrentSchemaRelationshipResponseData | None = field(
+        "data", "GetObjectTypeDraftSchemaRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1208,8 +1553,8 @@ class GetObjectTypeDraftSchemaRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData | None = field(
-        "data", "ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData", nullable=True
+    data: GetObjectTypeDraftSchemaRelationshipResponseData | None = field(
+        "data", "GetObjectTypeDraftSchemaRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1242,8 +1587,8 @@ class GetObjectTypeProfileObjectTypesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem] = field(
-        "data", "list[ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem]"
+    data: list[GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1254,8 +1599,8 @@ class GetObjectTypeRecordsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[IngestionLogResponseObjectResourceRelationshipsObjectRecordData] = field(
-        "data", "list[IngestionLogResponseObjectResourceRelationshipsObjectRecordData]"
+    data: list[GetObjectTypeRecordsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetObjectTypeRecordsRelationshipsResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1322,6 +1667,12 @@ class ObjectTypeRelationshipResponseObjectResourceAttributes(Model):
     )
 
 
+ProfileTypeRelationshipResponseObjectResourceAttributes = (
+    ObjectTypeRelationshipResponseObjectResourceAttributes
+)
+"""Another name of :class:`ObjectTypeRelationshipResponseObjectResourceAttributes`: the same shape at ``ProfileTypeRelationshipResponseObjectResource/attributes``."""
+
+
 class ObjectTypeRelationshipMeta(Model):
     """The ``ObjectTypeRelationshipMeta`` object."""
 
@@ -1343,7 +1694,7 @@ class ProfileTypeRelationshipResponseObjectResource(Model):
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
     id: str = field("id")
     """A compound ID uniquely identifying this relationship, in the format 'profile:::{relationship_name}'."""
-    attributes: ObjectTypeRelationshipResponseObjectResourceAttributes = field(
+    attributes: ProfileTypeRelationshipResponseObjectResourceAttributes = field(
         "attributes", "ObjectTypeRelationshipResponseObjectResourceAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
@@ -1354,8 +1705,8 @@ class GetObjectTypeSchemaVersionsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData] = field(
-        "data", "list[ObjectTypeResponseObjectResourceRelationshipsCurrentSchemaData]"
+    data: list[GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetObjectTypeDraftSchemaRelationshipResponseData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1366,8 +1717,8 @@ class GetObjectTypeTypesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[IngestionLogResponseObjectResourceRelationshipsObjectTypeData] = field(
-        "data", "list[IngestionLogResponseObjectResourceRelationshipsObjectTypeData]"
+    data: list[GetObjectTypeTypesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetObjectTypeTypesRelationshipsResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -1424,10 +1775,11 @@ class ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords(M
 
     __slots__ = ()
 
-    data: list[IngestionLogResponseObjectResourceRelationshipsObjectRecordData] | None = field(
-        "data",
-        "list[IngestionLogResponseObjectResourceRelationshipsObjectRecordData]",
-        default=None,
+    data: (
+        list[ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem]
+        | None
+    ) = field(
+        "data", "list[GetObjectTypeRecordsRelationshipsResponseCollectionDataItem]", default=None
     )
 
 
@@ -1472,7 +1824,7 @@ class ObjectSchemaCreateQueryResourceObjectAttributes(Model):
     """The status to create this object schema in. Defaults to `draft`. Setting `active` activates the schema immediately; while activation is in progress, reads may report a `publishing` status."""
     required: list[str] | None = field("required", default=None, nullable=True)
     """Properties that are required on the object schema"""
-    source_mapping: EmbeddedObjectSchemaResourceObjectAttributesSourceMapping | None = field(
+    source_mapping: ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping | None = field(
         "source-mapping",
         "EmbeddedObjectSchemaResourceObjectAttributesSourceMapping",
         default=None,
@@ -1496,8 +1848,8 @@ class ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType(Model):
 
     __slots__ = ()
 
-    data: IngestionLogResponseObjectResourceRelationshipsObjectTypeData | None = field(
-        "data", "IngestionLogResponseObjectResourceRelationshipsObjectTypeData", default=None
+    data: ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData | None = field(
+        "data", "GetObjectTypeTypesRelationshipsResponseCollectionDataItem", default=None
     )
 
 
@@ -1703,26 +2055,30 @@ class PatchObjectSchemaResponse(Model):
 
     __slots__ = ()
 
-    data: PatchObjectSchemaResponseData = field("data", "PatchObjectSchemaResponseData")
+    data: PatchObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchObjectSchemaResponseData(Model):
-    """The ``PatchObjectSchemaResponseData`` object."""
+class PostObjectSchemaResponseData(Model):
+    """The ``PostObjectSchemaResponseData`` object."""
 
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
     id: str = field("id")
     """The ULID ID of the object schema"""
-    attributes: ObjectSchemaResponseObjectResourceAttributes = field(
-        "attributes", "ObjectSchemaResponseObjectResourceAttributes"
+    attributes: PostObjectSchemaResponseDataAttributes = field(
+        "attributes", "PostObjectSchemaResponseDataAttributes"
     )
-    relationships: ObjectSchemaResponseObjectResourceRelationships | None = field(
-        "relationships", "ObjectSchemaResponseObjectResourceRelationships", default=None
+    relationships: PostObjectSchemaResponseDataRelationships | None = field(
+        "relationships", "PostObjectSchemaResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchObjectSchemaResponseData = PostObjectSchemaResponseData
+"""Another name of :class:`PostObjectSchemaResponseData`: the same shape at ``PatchObjectSchemaResponse/data``."""
 
 
 class PatchSourceMappingResponse(Model):
@@ -1743,8 +2099,8 @@ class PatchSourceMappingResponseData(Model):
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
     id: str = field("id")
     """The ULID ID of the source mapping"""
-    attributes: SourceMappingResponseObjectResourceAttributes = field(
-        "attributes", "SourceMappingResponseObjectResourceAttributes"
+    attributes: PatchSourceMappingResponseDataAttributes = field(
+        "attributes", "PatchSourceMappingResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1767,8 +2123,8 @@ class PostDataSourceResponseData(Model):
     type: DataSourceEnum = field("type", choices=("data-source",))
     id: str = field("id")
     """The ID of the data source"""
-    attributes: DataSourceResponseObjectResourceAttributes = field(
-        "attributes", "DataSourceResponseObjectResourceAttributes"
+    attributes: PostDataSourceResponseDataAttributes = field(
+        "attributes", "PostDataSourceResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1778,7 +2134,7 @@ class PostObjectSchemaResponse(Model):
 
     __slots__ = ()
 
-    data: PatchObjectSchemaResponseData = field("data", "PatchObjectSchemaResponseData")
+    data: PostObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -1801,11 +2157,11 @@ class PostObjectTypeResponseData(Model):
     type: ObjectTypeEnum = field("type", choices=("object-type",))
     id: str = field("id")
     """The ULID ID of the object type"""
-    attributes: ObjectTypeResponseObjectResourceAttributes = field(
-        "attributes", "ObjectTypeResponseObjectResourceAttributes"
+    attributes: PostObjectTypeResponseDataAttributes = field(
+        "attributes", "PostObjectTypeResponseDataAttributes"
     )
-    relationships: ObjectTypeResponseObjectResourceRelationships | None = field(
-        "relationships", "ObjectTypeResponseObjectResourceRelationships", default=None
+    relationships: PostObjectTypeResponseDataRelationships | None = field(
+        "relationships", "PostObjectTypeResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1897,6 +2253,6 @@ class SourceMappingPartialUpdateQueryResourceObject(Model):
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
     id: str = field("id")
     """The ULID ID of the source mapping"""
-    attributes: SourceMappingCreateQueryResourceObjectAttributes = field(
+    attributes: SourceMappingPartialUpdateQueryResourceObjectAttributes = field(
         "attributes", "SourceMappingCreateQueryResourceObjectAttributes"
     )

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
         AttributionResponseObjectResourceRelationshipsFlow,
         AttributionResponseObjectResourceRelationshipsFlowMessageData,
         CollectionLinks,
-        ConversationResponseObjectResourceRelationshipsProfileData,
-        CustomMetricResponseObjectResourceRelationshipsMetricsDataItem,
         EventResponseObjectResource,
         EventsBulkCreateQueryResourceObject,
+        GetEventMetricRelationshipResponseData,
+        GetEventProfileRelationshipResponseData,
         MetricResponseObjectResource,
         ObjectLinks,
         ProfileResponseObjectResource,
@@ -36,8 +36,10 @@ __all__ = [
     "AttributionResponseObjectResource",
     "AttributionResponseObjectResourceRelationships",
     "AttributionResponseObjectResourceRelationshipsEvent",
+    "AttributionResponseObjectResourceRelationshipsAttributedEvent",
     "AttributionResponseObjectResourceRelationshipsCampaignMessage",
     "AttributionResponseObjectResourceRelationshipsFlowMessage",
+    "AttributionResponseObjectResourceRelationshipsFlowMessageVariation",
     "EventsBulkCreateJob",
     "EventsBulkCreateJobResourceObject",
     "EventsBulkCreateJobResourceObjectAttributes",
@@ -71,11 +73,11 @@ class AttributionResponseObjectResourceRelationships(Model):
     event: AttributionResponseObjectResourceRelationshipsEvent | None = field(
         "event", "AttributionResponseObjectResourceRelationshipsEvent", default=None
     )
-    attributed_event: AttributionResponseObjectResourceRelationshipsEvent | None = field(
+    attributed_event: AttributionResponseObjectResourceRelationshipsAttributedEvent | None = field(
         "attributed-event", "AttributionResponseObjectResourceRelationshipsEvent", default=None
     )
     campaign: AttributionResponseObjectResourceRelationshipsCampaign | None = field(
-        "campaign", "AttributionResponseObjectResourceRelationshipsCampaign", default=None
+        "campaign", "PostCampaignMessageResponseDataRelationshipsCampaign", default=None
     )
     campaign_message: AttributionResponseObjectResourceRelationshipsCampaignMessage | None = field(
         "campaign-message",
@@ -88,12 +90,12 @@ class AttributionResponseObjectResourceRelationships(Model):
     flow_message: AttributionResponseObjectResourceRelationshipsFlowMessage | None = field(
         "flow-message", "AttributionResponseObjectResourceRelationshipsFlowMessage", default=None
     )
-    flow_message_variation: AttributionResponseObjectResourceRelationshipsFlowMessage | None = (
-        field(
-            "flow-message-variation",
-            "AttributionResponseObjectResourceRelationshipsFlowMessage",
-            default=None,
-        )
+    flow_message_variation: (
+        AttributionResponseObjectResourceRelationshipsFlowMessageVariation | None
+    ) = field(
+        "flow-message-variation",
+        "AttributionResponseObjectResourceRelationshipsFlowMessage",
+        default=None,
     )
 
 
@@ -103,9 +105,15 @@ class AttributionResponseObjectResourceRelationshipsEvent(Model):
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsEventData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsEventData", default=None
+        "data", "PatchReviewResponseDTODataRelationshipsEventsDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+AttributionResponseObjectResourceRelationshipsAttributedEvent = (
+    AttributionResponseObjectResourceRelationshipsEvent
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsEvent`: the same shape at ``AttributionResponseObjectResource/relationships/attributed-event``."""
 
 
 class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
@@ -114,7 +122,7 @@ class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsCampaignMessageData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsCampaignMessageData", default=None
+        "data", "GetCampaignMessagesRelationshipsResponseCollectionDataItem", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
@@ -128,6 +136,12 @@ class AttributionResponseObjectResourceRelationshipsFlowMessage(Model):
         "data", "AttributionResponseObjectResourceRelationshipsFlowMessageData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+AttributionResponseObjectResourceRelationshipsFlowMessageVariation = (
+    AttributionResponseObjectResourceRelationshipsFlowMessage
+)
+"""Another name of :class:`AttributionResponseObjectResourceRelationshipsFlowMessage`: the same shape at ``AttributionResponseObjectResource/relationships/flow-message-variation``."""
 
 
 class EventsBulkCreateJob(Model):
@@ -174,8 +188,8 @@ class GetEventMetricRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CustomMetricResponseObjectResourceRelationshipsMetricsDataItem | None = field(
-        "data", "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem", nullable=True
+    data: GetEventMetricRelationshipResponseData | None = field(
+        "data", "GetEventMetricRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -186,8 +200,8 @@ class GetEventProfileRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ConversationResponseObjectResourceRelationshipsProfileData | None = field(
-        "data", "ConversationResponseObjectResourceRelationshipsProfileData", nullable=True
+    data: GetEventProfileRelationshipResponseData | None = field(
+        "data", "ListMembersAddQueryDataItem", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)

@@ -17,31 +17,37 @@ if TYPE_CHECKING:
         AbTestActionDataCurrentExperimentWinnerMetric,
         CountdownDelayActionDataDelayUntilWeekdaysItem,
         CountdownDelayActionDataTimezone,
+        CustomObjectDateTriggerTimezone,
+        CustomObjectDateTriggerTriggerDaysItem,
         FlowActionEnum,
         FlowEnum,
         FlowMessageEnum,
-        FlowResponseObjectResourceAttributesTriggerType,
+        PostFlowV2ResponseDataAttributesTriggerType,
+        ProfilePropertyDateTriggerTimezone,
+        ProfilePropertyDateTriggerTriggerDaysItem,
+        TargetDateActionDataTargetDaysItem,
+        TargetDateActionDataTimezone,
+        TimeDelayActionDataDelayUntilWeekdaysItem,
+        TimeDelayActionDataTimezone,
         TriggerBranchActionDataTriggerSubtype,
         TriggerBranchActionDataTriggerType,
     )
     from .common import (
         AlltimeDateFilter,
         AnniversaryDateFilter,
-        AttributionResponseObjectResourceRelationshipsFlow,
-        AttributionResponseObjectResourceRelationshipsFlowData,
-        AttributionResponseObjectResourceRelationshipsFlowMessageData,
         BooleanFilter,
         CalendarDateFilter,
-        CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
-        CampaignMessageResponseObjectResourceRelationshipsTemplate,
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
         CollectionLinks,
         ExistenceOperatorExistenceFilter,
-        FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages,
         FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData,
+        FlowMessageEncodedResponseObjectResourceRelationshipsTemplate,
         FlowResponseObjectResource,
-        FlowResponseObjectResourceAttributes,
-        FlowResponseObjectResourceRelationships,
+        GetFlowActionFlowMessageRelationshipResponseCollectionDataItem,
+        GetFlowActionFlowRelationshipResponseData,
+        GetFlowFlowActionRelationshipListResponseCollectionDataItem,
+        GetFlowMessageActionRelationshipResponseData,
+        GetFlowMessageTemplateRelationshipResponseData,
+        GetFlowTagsRelationshipsResponseCollectionDataItem,
         ListContainsOperatorListContainsFilter,
         ListLengthFilter,
         MessageHierarchyRcsItem,
@@ -49,6 +55,11 @@ if TYPE_CHECKING:
         NumericOperatorNumericFilter,
         NumericRangeFilter,
         ObjectLinks,
+        PatchFlowActionEncodedResponseDataRelationshipsFlow,
+        PatchFlowActionEncodedResponseDataRelationshipsFlowMessages,
+        PatchFlowResponseDataAttributes,
+        PatchFlowResponseDataRelationships,
+        PostFlowV2ResponseDataRelationships,
         ProfileHasCustomObjectCondition,
         ProfileHasGroupMembershipCondition,
         ProfileMarketingConsentCondition,
@@ -84,8 +95,16 @@ __all__ = [
     "SendEmailActionData",
     "FlowEmail",
     "UtmParam",
+    "FlowSmsAdditionalFilters",
     "FlowEmailAdditionalFilters",
+    "FlowWhatsAppAdditionalFilters",
+    "FlowPushNotificationAdditionalFilters",
+    "ConditionalBranchActionDataProfileFilter",
+    "FlowSmsAdditionalFiltersConditionGroupsItem",
     "FlowEmailAdditionalFiltersConditionGroupsItem",
+    "FlowWhatsAppAdditionalFiltersConditionGroupsItem",
+    "FlowPushNotificationAdditionalFiltersConditionGroupsItem",
+    "ConditionalBranchActionDataProfileFilterConditionGroupsItem",
     "FlowsProfileMetricCondition",
     "SinceFlowStartDateFilter",
     "ProfileRandomSampleCondition",
@@ -127,6 +146,7 @@ __all__ = [
     "CustomObjectPropertyCondition",
     "CustomObjectTriggerCondition",
     "FlowActionEncodedResponseObjectResource",
+    "PatchFlowActionEncodedResponseDataAttributes",
     "FlowActionEncodedResponseObjectResourceAttributes",
     "SendWebhookAction",
     "SendWebhookActionData",
@@ -166,6 +186,7 @@ __all__ = [
     "MultiBranchSplitBranchBranchFilterConditionGroupsItem",
     "ListUpdateAction",
     "ListUpdateActionData",
+    "PatchFlowActionEncodedResponseDataRelationships",
     "FlowActionEncodedResponseObjectResourceRelationships",
     "FlowActionUpdateQuery",
     "FlowActionUpdateQueryResourceObject",
@@ -211,7 +232,9 @@ __all__ = [
     "GetFlowResponseCollectionCompoundDocument",
     "GetFlowTagsRelationshipsResponseCollection",
     "GetFlowV2ResponseCompoundDocument",
+    "PostFlowV2ResponseData",
     "GetFlowV2ResponseCompoundDocumentData",
+    "PostFlowV2ResponseDataAttributes",
     "GetFlowV2ResponseCompoundDocumentDataAttributes",
     "PatchFlowActionEncodedResponse",
     "PatchFlowActionEncodedResponseData",
@@ -312,7 +335,7 @@ class FlowEmail(Model):
         "custom_tracking_params", "list[UtmParam]", default=None, nullable=True
     )
     additional_filters: FlowEmailAdditionalFilters | None = field(
-        "additional_filters", "FlowEmailAdditionalFilters", default=None, nullable=True
+        "additional_filters", "FlowSmsAdditionalFilters", default=None, nullable=True
     )
     name: str | None = field("name", default=None, nullable=True)
     id: str | None = field("id", default=None, nullable=True)
@@ -328,18 +351,34 @@ class UtmParam(Model):
     value: str = field("value")
 
 
-class FlowEmailAdditionalFilters(Model):
-    """The ``FlowEmailAdditionalFilters`` object."""
+class FlowSmsAdditionalFilters(Model):
+    """The ``FlowSmsAdditionalFilters`` object."""
 
     __slots__ = ()
 
-    condition_groups: list[FlowEmailAdditionalFiltersConditionGroupsItem] = field(
-        "condition_groups", "list[FlowEmailAdditionalFiltersConditionGroupsItem]"
+    condition_groups: list[FlowSmsAdditionalFiltersConditionGroupsItem] = field(
+        "condition_groups", "list[FlowSmsAdditionalFiltersConditionGroupsItem]"
     )
 
 
-class FlowEmailAdditionalFiltersConditionGroupsItem(Model):
-    """The ``FlowEmailAdditionalFiltersConditionGroupsItem`` object."""
+FlowEmailAdditionalFilters = FlowSmsAdditionalFilters
+"""Another name of :class:`FlowSmsAdditionalFilters`: the same shape at ``FlowEmail/additional_filters``."""
+
+
+FlowWhatsAppAdditionalFilters = FlowSmsAdditionalFilters
+"""Another name of :class:`FlowSmsAdditionalFilters`: the same shape at ``FlowWhatsApp/additional_filters``."""
+
+
+FlowPushNotificationAdditionalFilters = FlowSmsAdditionalFilters
+"""Another name of :class:`FlowSmsAdditionalFilters`: the same shape at ``FlowPushNotification/additional_filters``."""
+
+
+ConditionalBranchActionDataProfileFilter = FlowSmsAdditionalFilters
+"""Another name of :class:`FlowSmsAdditionalFilters`: the same shape at ``ConditionalBranchActionData/profile_filter``."""
+
+
+class FlowSmsAdditionalFiltersConditionGroupsItem(Model):
+    """The ``FlowSmsAdditionalFiltersConditionGroupsItem`` object."""
 
     __slots__ = ()
 
@@ -366,6 +405,26 @@ class FlowEmailAdditionalFiltersConditionGroupsItem(Model):
         "conditions",
         "list[ProfilePropertyCondition|ProfileHasGroupMembershipCondition|ProfileNoGroupMembershipCondition|ProfileRegionCondition|ProfilePostalCodeDistanceCondition|ProfilePredictiveAnalyticsDateCondition|ProfilePredictiveAnalyticsStringCondition|ProfilePredictiveAnalyticsNumericCondition|ProfilePredictiveAnalyticsChannelAffinityPriorityCondition|ProfilePredictiveAnalyticsChannelAffinityRankCondition|ProfileMarketingConsentCondition|FlowsProfileMetricCondition|ProfileRandomSampleCondition|ProfileHasCustomObjectCondition|ProfilePermissionsCondition|ProfileHasNotReceivedEmailMessageCondition|ProfileHasNotReceivedSmsMessageCondition|ProfileHasNotReceivedPushMessageCondition]",
     )
+
+
+FlowEmailAdditionalFiltersConditionGroupsItem = FlowSmsAdditionalFiltersConditionGroupsItem
+"""Another name of :class:`FlowSmsAdditionalFiltersConditionGroupsItem`: the same shape at ``FlowEmail/additional_filters/condition_groups/Item``."""
+
+
+FlowWhatsAppAdditionalFiltersConditionGroupsItem = FlowSmsAdditionalFiltersConditionGroupsItem
+"""Another name of :class:`FlowSmsAdditionalFiltersConditionGroupsItem`: the same shape at ``FlowWhatsApp/additional_filters/condition_groups/Item``."""
+
+
+FlowPushNotificationAdditionalFiltersConditionGroupsItem = (
+    FlowSmsAdditionalFiltersConditionGroupsItem
+)
+"""Another name of :class:`FlowSmsAdditionalFiltersConditionGroupsItem`: the same shape at ``FlowPushNotification/additional_filters/condition_groups/Item``."""
+
+
+ConditionalBranchActionDataProfileFilterConditionGroupsItem = (
+    FlowSmsAdditionalFiltersConditionGroupsItem
+)
+"""Another name of :class:`FlowSmsAdditionalFiltersConditionGroupsItem`: the same shape at ``ConditionalBranchActionData/profile_filter/condition_groups/Item``."""
 
 
 class FlowsProfileMetricCondition(Model):
@@ -517,8 +576,8 @@ class FlowSms(Model):
         "custom_tracking_params", "list[UtmParam]", default=None, nullable=True
     )
     template_id: str | None = field("template_id", default=None, nullable=True)
-    additional_filters: FlowEmailAdditionalFilters | None = field(
-        "additional_filters", "FlowEmailAdditionalFilters", default=None, nullable=True
+    additional_filters: FlowSmsAdditionalFilters | None = field(
+        "additional_filters", "FlowSmsAdditionalFilters", default=None, nullable=True
     )
     name: str | None = field("name", default=None, nullable=True)
     id: str | None = field("id", default=None, nullable=True)
@@ -696,8 +755,8 @@ class ConditionalBranchActionData(Model):
 
     __slots__ = ()
 
-    profile_filter: FlowEmailAdditionalFilters | None = field(
-        "profile_filter", "FlowEmailAdditionalFilters", nullable=True
+    profile_filter: ConditionalBranchActionDataProfileFilter | None = field(
+        "profile_filter", "FlowSmsAdditionalFilters", nullable=True
     )
 
 
@@ -804,8 +863,8 @@ class FlowPushNotification(Model):
     kv_pairs: dict[str, Any] | None = field("kv_pairs", default=None, nullable=True)
     conversion_metric_id: str | None = field("conversion_metric_id", default=None, nullable=True)
     smart_sending_enabled: bool | None = field("smart_sending_enabled", default=None)
-    additional_filters: FlowEmailAdditionalFilters | None = field(
-        "additional_filters", "FlowEmailAdditionalFilters", default=None, nullable=True
+    additional_filters: FlowPushNotificationAdditionalFilters | None = field(
+        "additional_filters", "FlowSmsAdditionalFilters", default=None, nullable=True
     )
     action_buttons: list[PushActionButton] | None = field(
         "action_buttons", "list[PushActionButton]", default=None, nullable=True
@@ -897,8 +956,8 @@ class FlowWhatsApp(Model):
     smart_sending_enabled: bool | None = field("smart_sending_enabled", default=None)
     transactional: bool | None = field("transactional", default=None)
     add_tracking_params: bool | None = field("add_tracking_params", default=None)
-    additional_filters: FlowEmailAdditionalFilters | None = field(
-        "additional_filters", "FlowEmailAdditionalFilters", default=None, nullable=True
+    additional_filters: FlowWhatsAppAdditionalFilters | None = field(
+        "additional_filters", "FlowSmsAdditionalFilters", default=None, nullable=True
     )
 
 
@@ -947,7 +1006,7 @@ class CountdownDelayActionData(Model):
     """Defined as FlowDateTrigger attributes in app."""
     value: int | None = field("value", default=None)
     timezone: CountdownDelayActionDataTimezone | None = field(
-        "timezone", default=None, choices="CountdownDelayActionDataTimezone"
+        "timezone", default=None, choices="TimeDelayActionDataTimezone"
     )
     delay_until_time: str | None = field("delay_until_time", default=None, nullable=True)
     delay_until_weekdays: list[CountdownDelayActionDataDelayUntilWeekdaysItem] | None = field(
@@ -975,11 +1034,11 @@ class CustomObjectDateTrigger(Model):
         "recurrence_frequency", default=None, choices=("annually", "monthly", "never", "weekly")
     )
     """aka RepeatTypes in app and RepeatType in fender."""
-    timezone: CountdownDelayActionDataTimezone | None = field(
-        "timezone", default=None, choices="CountdownDelayActionDataTimezone"
+    timezone: CustomObjectDateTriggerTimezone | None = field(
+        "timezone", default=None, choices="TimeDelayActionDataTimezone"
     )
     trigger_time: str = field("trigger_time")
-    trigger_days: list[CountdownDelayActionDataDelayUntilWeekdaysItem] | None = field(
+    trigger_days: list[CustomObjectDateTriggerTriggerDaysItem] | None = field(
         "trigger_days", default=None, nullable=True
     )
 
@@ -1049,16 +1108,16 @@ class FlowActionEncodedResponseObjectResource(Model):
     type: FlowActionEnum = field("type", choices=("flow-action",))
     id: str = field("id")
     attributes: FlowActionEncodedResponseObjectResourceAttributes = field(
-        "attributes", "FlowActionEncodedResponseObjectResourceAttributes"
+        "attributes", "PatchFlowActionEncodedResponseDataAttributes"
     )
     relationships: FlowActionEncodedResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowActionEncodedResponseObjectResourceRelationships", default=None
+        "relationships", "PatchFlowActionEncodedResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class FlowActionEncodedResponseObjectResourceAttributes(Model):
-    """The ``FlowActionEncodedResponseObjectResourceAttributes`` object."""
+class PatchFlowActionEncodedResponseDataAttributes(Model):
+    """The ``PatchFlowActionEncodedResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -1093,6 +1152,10 @@ class FlowActionEncodedResponseObjectResourceAttributes(Model):
         nullable=True,
     )
     """The encoded flow action definition."""
+
+
+FlowActionEncodedResponseObjectResourceAttributes = PatchFlowActionEncodedResponseDataAttributes
+"""Another name of :class:`PatchFlowActionEncodedResponseDataAttributes`: the same shape at ``FlowActionEncodedResponseObjectResource/attributes``."""
 
 
 class SendWebhookAction(Model):
@@ -1204,11 +1267,11 @@ class TimeDelayActionData(Model):
     """aka delay_units in app."""
     value: int = field("value")
     secondary_value: int | None = field("secondary_value", default=None, nullable=True)
-    timezone: CountdownDelayActionDataTimezone | None = field(
-        "timezone", default=None, choices="CountdownDelayActionDataTimezone"
+    timezone: TimeDelayActionDataTimezone | None = field(
+        "timezone", default=None, choices="TimeDelayActionDataTimezone"
     )
     delay_until_time: str | None = field("delay_until_time", default=None, nullable=True)
-    delay_until_weekdays: list[CountdownDelayActionDataDelayUntilWeekdaysItem] | None = field(
+    delay_until_weekdays: list[TimeDelayActionDataDelayUntilWeekdaysItem] | None = field(
         "delay_until_weekdays", default=None, nullable=True
     )
 
@@ -1503,11 +1566,11 @@ class TargetDateActionData(Model):
 
     __slots__ = ()
 
-    timezone: CountdownDelayActionDataTimezone | None = field(
-        "timezone", default=None, choices="CountdownDelayActionDataTimezone"
+    timezone: TargetDateActionDataTimezone | None = field(
+        "timezone", default=None, choices="TimeDelayActionDataTimezone"
     )
     target_time: str | None = field("target_time", default=None)
-    target_days: list[CountdownDelayActionDataDelayUntilWeekdaysItem] | None = field(
+    target_days: list[TargetDateActionDataTargetDaysItem] | None = field(
         "target_days", default=None, nullable=True
     )
 
@@ -1706,19 +1769,23 @@ class ListUpdateActionData(Model):
     """Flow action status."""
 
 
-class FlowActionEncodedResponseObjectResourceRelationships(Model):
-    """The ``FlowActionEncodedResponseObjectResourceRelationships`` object."""
+class PatchFlowActionEncodedResponseDataRelationships(Model):
+    """The ``PatchFlowActionEncodedResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    flow: AttributionResponseObjectResourceRelationshipsFlow | None = field(
+    flow: PatchFlowActionEncodedResponseDataRelationshipsFlow | None = field(
         "flow", "AttributionResponseObjectResourceRelationshipsFlow", default=None
     )
-    flow_messages: FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages | None = field(
-        "flow-messages",
-        "FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages",
-        default=None,
+    flow_messages: PatchFlowActionEncodedResponseDataRelationshipsFlowMessages | None = field(
+        "flow-messages", "PostFlowSeriesResponseDTODataRelationshipsFlowMessages", default=None
     )
+
+
+FlowActionEncodedResponseObjectResourceRelationships = (
+    PatchFlowActionEncodedResponseDataRelationships
+)
+"""Another name of :class:`PatchFlowActionEncodedResponseDataRelationships`: the same shape at ``FlowActionEncodedResponseObjectResource/relationships``."""
 
 
 class FlowActionUpdateQuery(Model):
@@ -1927,11 +1994,11 @@ class ProfilePropertyDateTrigger(Model):
         "recurrence_frequency", default=None, choices=("annually", "monthly", "never", "weekly")
     )
     """aka RepeatTypes in app and RepeatType in fender."""
-    timezone: CountdownDelayActionDataTimezone | None = field(
-        "timezone", default=None, choices="CountdownDelayActionDataTimezone"
+    timezone: ProfilePropertyDateTriggerTimezone | None = field(
+        "timezone", default=None, choices="TimeDelayActionDataTimezone"
     )
     trigger_time: str = field("trigger_time")
-    trigger_days: list[CountdownDelayActionDataDelayUntilWeekdaysItem] | None = field(
+    trigger_days: list[ProfilePropertyDateTriggerTriggerDaysItem] | None = field(
         "trigger_days", default=None, nullable=True
     )
 
@@ -2122,8 +2189,8 @@ class FlowMessageEncodedResponseObjectResourceRelationships(Model):
         "FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction",
         default=None,
     )
-    template: CampaignMessageResponseObjectResourceRelationshipsTemplate | None = field(
-        "template", "CampaignMessageResponseObjectResourceRelationshipsTemplate", default=None
+    template: FlowMessageEncodedResponseObjectResourceRelationshipsTemplate | None = field(
+        "template", "PostCampaignMessageResponseDataRelationshipsTemplate", default=None
     )
 
 
@@ -2133,7 +2200,7 @@ class FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction(Model):
     __slots__ = ()
 
     data: FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData | None = field(
-        "data", "FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData", default=None
+        "data", "GetFlowMessageActionRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
@@ -2216,7 +2283,7 @@ class GetFlowActionFlowMessageRelationshipResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowMessageData] = field(
+    data: list[GetFlowActionFlowMessageRelationshipResponseCollectionDataItem] = field(
         "data", "list[AttributionResponseObjectResourceRelationshipsFlowMessageData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
@@ -2228,8 +2295,8 @@ class GetFlowActionFlowRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: AttributionResponseObjectResourceRelationshipsFlowData | None = field(
-        "data", "AttributionResponseObjectResourceRelationshipsFlowData", nullable=True
+    data: GetFlowActionFlowRelationshipResponseData | None = field(
+        "data", "TagFlowOpDataItem", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -2240,8 +2307,8 @@ class GetFlowFlowActionRelationshipListResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData] = field(
-        "data", "list[FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData]"
+    data: list[GetFlowFlowActionRelationshipListResponseCollectionDataItem] = field(
+        "data", "list[GetFlowMessageActionRelationshipResponseData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -2252,8 +2319,8 @@ class GetFlowMessageActionRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData | None = field(
-        "data", "FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData", nullable=True
+    data: GetFlowMessageActionRelationshipResponseData | None = field(
+        "data", "GetFlowMessageActionRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -2295,10 +2362,8 @@ class GetFlowMessageTemplateRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
-        "data",
-        "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
-        nullable=True,
+    data: GetFlowMessageTemplateRelationshipResponseData | None = field(
+        "data", "GetFlowMessageTemplateRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -2338,8 +2403,8 @@ class GetFlowTagsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CampaignResponseObjectResourceRelationshipsTagsDataItem] = field(
-        "data", "list[CampaignResponseObjectResourceRelationshipsTagsDataItem]"
+    data: list[GetFlowTagsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PatchFlowResponseDataRelationshipsTagsDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -2350,9 +2415,7 @@ class GetFlowV2ResponseCompoundDocument(Model):
 
     __slots__ = ()
 
-    data: GetFlowV2ResponseCompoundDocumentData = field(
-        "data", "GetFlowV2ResponseCompoundDocumentData"
-    )
+    data: GetFlowV2ResponseCompoundDocumentData = field("data", "PostFlowV2ResponseData")
     included: list[FlowActionEncodedResponseObjectResource | TagResponseObjectResource] | None = (
         field(
             "included",
@@ -2364,37 +2427,37 @@ class GetFlowV2ResponseCompoundDocument(Model):
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class GetFlowV2ResponseCompoundDocumentData(Model):
-    """The ``GetFlowV2ResponseCompoundDocumentData`` object."""
+class PostFlowV2ResponseData(Model):
+    """The ``PostFlowV2ResponseData`` object."""
 
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
-    attributes: GetFlowV2ResponseCompoundDocumentDataAttributes = field(
-        "attributes", "GetFlowV2ResponseCompoundDocumentDataAttributes"
-    )
     id: str = field("id")
-    relationships: FlowResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowResponseObjectResourceRelationships", default=None
+    attributes: PostFlowV2ResponseDataAttributes = field(
+        "attributes", "PostFlowV2ResponseDataAttributes"
+    )
+    relationships: PostFlowV2ResponseDataRelationships | None = field(
+        "relationships", "PatchFlowResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class GetFlowV2ResponseCompoundDocumentDataAttributes(Model):
-    """The ``GetFlowV2ResponseCompoundDocumentDataAttributes`` object."""
+GetFlowV2ResponseCompoundDocumentData = PostFlowV2ResponseData
+"""Another name of :class:`PostFlowV2ResponseData`: the same shape at ``GetFlowV2ResponseCompoundDocument/data``."""
+
+
+class PostFlowV2ResponseDataAttributes(Model):
+    """The ``PostFlowV2ResponseDataAttributes`` object."""
 
     __slots__ = ()
 
-    definition: FlowDefinition | None = field(
-        "definition", "FlowDefinition", default=None, nullable=True
-    )
-    """The encoded flow definition. Unsupported objects (triggers, actions, etc.) will be included but labeled as unsupported."""
     name: str | None = field("name", default=None, nullable=True)
     status: str | None = field("status", default=None, nullable=True)
     archived: bool | None = field("archived", default=None, nullable=True)
     created: _dt.datetime | None = field("created", "datetime", default=None, nullable=True)
     updated: _dt.datetime | None = field("updated", "datetime", default=None, nullable=True)
-    trigger_type: FlowResponseObjectResourceAttributesTriggerType | None = field(
+    trigger_type: PostFlowV2ResponseDataAttributesTriggerType | None = field(
         "trigger_type",
         default=None,
         nullable=True,
@@ -2408,6 +2471,14 @@ class GetFlowV2ResponseCompoundDocumentDataAttributes(Model):
         ),
     )
     """Corresponds to the object which triggered the flow."""
+    definition: FlowDefinition | None = field(
+        "definition", "FlowDefinition", default=None, nullable=True
+    )
+    """The encoded flow definition. Unsupported objects (triggers, actions, etc.) will be included but labeled as unsupported."""
+
+
+GetFlowV2ResponseCompoundDocumentDataAttributes = PostFlowV2ResponseDataAttributes
+"""Another name of :class:`PostFlowV2ResponseDataAttributes`: the same shape at ``GetFlowV2ResponseCompoundDocument/data/attributes``."""
 
 
 class PatchFlowActionEncodedResponse(Model):
@@ -2427,11 +2498,11 @@ class PatchFlowActionEncodedResponseData(Model):
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
     id: str = field("id")
-    attributes: FlowActionEncodedResponseObjectResourceAttributes = field(
-        "attributes", "FlowActionEncodedResponseObjectResourceAttributes"
+    attributes: PatchFlowActionEncodedResponseDataAttributes = field(
+        "attributes", "PatchFlowActionEncodedResponseDataAttributes"
     )
-    relationships: FlowActionEncodedResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowActionEncodedResponseObjectResourceRelationships", default=None
+    relationships: PatchFlowActionEncodedResponseDataRelationships | None = field(
+        "relationships", "PatchFlowActionEncodedResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2453,11 +2524,11 @@ class PatchFlowResponseData(Model):
 
     type: FlowEnum = field("type", choices=("flow",))
     id: str = field("id")
-    attributes: FlowResponseObjectResourceAttributes = field(
-        "attributes", "FlowResponseObjectResourceAttributes"
+    attributes: PatchFlowResponseDataAttributes = field(
+        "attributes", "PatchFlowResponseDataAttributes"
     )
-    relationships: FlowResponseObjectResourceRelationships | None = field(
-        "relationships", "FlowResponseObjectResourceRelationships", default=None
+    relationships: PatchFlowResponseDataRelationships | None = field(
+        "relationships", "PatchFlowResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2467,8 +2538,6 @@ class PostFlowV2Response(Model):
 
     __slots__ = ()
 
-    data: GetFlowV2ResponseCompoundDocumentData = field(
-        "data", "GetFlowV2ResponseCompoundDocumentData"
-    )
+    data: PostFlowV2ResponseData = field("data", "PostFlowV2ResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)

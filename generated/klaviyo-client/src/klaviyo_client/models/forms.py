@@ -22,10 +22,17 @@ if TYPE_CHECKING:
         FormVersionEnum,
         LocationPropertiesAllowListItemOption1,
         LocationPropertiesAllowListItemOption2,
+        LocationPropertiesDenyListItemOption1,
+        LocationPropertiesDenyListItemOption2,
+        RichTextStyleFontFamilyOption1,
         SkipToSuccessProperties,
+        SMSDisclosureLinkTextStyleFontFamilyOption1,
+        SMSDisclosureTextStyleFontFamilyOption1,
         TeaserLocation,
+        TextStyleV0FontFamilyOption1,
         TriggerBaseProperties,
         UniqueCouponConfigIntegration,
+        VersionLocation,
     )
     from .common import (
         CollectionLinks,
@@ -178,6 +185,7 @@ __all__ = [
     "DropShadow",
     "DynamicButton",
     "EncodedFormResponseObjectResource",
+    "PostEncodedFormResponseDataAttributes",
     "EncodedFormResponseObjectResourceAttributes",
     "FormDefinition",
     "Version",
@@ -217,12 +225,14 @@ __all__ = [
     "FormResponseObjectResourceAttributes",
     "FormResponseObjectResourceRelationships",
     "FormResponseObjectResourceRelationshipsFormVersions",
+    "GetFormVersionsRelationshipsResponseCollectionDataItem",
     "FormResponseObjectResourceRelationshipsFormVersionsDataItem",
     "FormVersionABTest",
     "FormVersionResponseObjectResource",
     "FormVersionResponseObjectResourceAttributes",
     "FormVersionResponseObjectResourceRelationships",
     "FormVersionResponseObjectResourceRelationshipsForm",
+    "GetFormVersionFormRelationshipResponseData",
     "FormVersionResponseObjectResourceRelationshipsFormData",
     "GetEncodedFormResponse",
     "GetFormResponse",
@@ -640,9 +650,7 @@ class TextStyleV0(Model):
 
     __slots__ = ()
 
-    font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
-        "font_family", default=None
-    )
+    font_family: TextStyleV0FontFamilyOption1 | str | None = field("font_family", default=None)
     font_size: int | None = field("font_size", default=None)
     font_weight: Literal[100, 200, 300, 400, 500, 600, 700, 800, 900] | None = field(
         "font_weight",
@@ -1948,7 +1956,7 @@ class SMSDisclosureLinkTextStyle(Model):
 
     __slots__ = ()
 
-    font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
+    font_family: SMSDisclosureLinkTextStyleFontFamilyOption1 | str | None = field(
         "font_family", default=None
     )
     font_size: int | None = field("font_size", default=None)
@@ -1970,7 +1978,7 @@ class SMSDisclosureTextStyle(Model):
 
     __slots__ = ()
 
-    font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
+    font_family: SMSDisclosureTextStyleFontFamilyOption1 | str | None = field(
         "font_family", default=None
     )
     font_size: int | None = field("font_size", default=None)
@@ -2247,13 +2255,13 @@ class EncodedFormResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the form"""
     attributes: EncodedFormResponseObjectResourceAttributes = field(
-        "attributes", "EncodedFormResponseObjectResourceAttributes"
+        "attributes", "PostEncodedFormResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class EncodedFormResponseObjectResourceAttributes(Model):
-    """The ``EncodedFormResponseObjectResourceAttributes`` object."""
+class PostEncodedFormResponseDataAttributes(Model):
+    """The ``PostEncodedFormResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -2269,6 +2277,10 @@ class EncodedFormResponseObjectResourceAttributes(Model):
     """The ISO8601 timestamp when the form was created."""
     updated_at: _dt.datetime = field("updated_at", "datetime")
     """The ISO8601 timestamp when the form was last updated."""
+
+
+EncodedFormResponseObjectResourceAttributes = PostEncodedFormResponseDataAttributes
+"""Another name of :class:`PostEncodedFormResponseDataAttributes`: the same shape at ``EncodedFormResponseObjectResource/attributes``."""
 
 
 class FormDefinition(Model):
@@ -2327,7 +2339,7 @@ class Version(Model):
         "type", default=None, choices=("banner", "embed", "flyout", "full_screen", "popup")
     )
     """Form type enumeration."""
-    location: TeaserLocation | None = field(
+    location: VersionLocation | None = field(
         "location",
         default=None,
         nullable=True,
@@ -2430,7 +2442,7 @@ class LocationProperties(Model):
         list[LocationPropertiesAllowListItemOption1 | LocationPropertiesAllowListItemOption2] | None
     ) = field("allow_list", default=None, nullable=True)
     deny_list: (
-        list[LocationPropertiesAllowListItemOption1 | LocationPropertiesAllowListItemOption2] | None
+        list[LocationPropertiesDenyListItemOption1 | LocationPropertiesDenyListItemOption2] | None
     ) = field("deny_list", default=None, nullable=True)
 
 
@@ -2682,9 +2694,7 @@ class RichTextStyle(Model):
 
     __slots__ = ()
 
-    font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
-        "font_family", default=None
-    )
+    font_family: RichTextStyleFontFamilyOption1 | str | None = field("font_family", default=None)
     font_size: int | None = field("font_size", default=None)
     font_weight: Literal[100, 200, 300, 400, 500, 600, 700, 800, 900] | None = field(
         "font_weight",
@@ -2858,18 +2868,25 @@ class FormResponseObjectResourceRelationshipsFormVersions(Model):
     __slots__ = ()
 
     data: list[FormResponseObjectResourceRelationshipsFormVersionsDataItem] | None = field(
-        "data", "list[FormResponseObjectResourceRelationshipsFormVersionsDataItem]", default=None
+        "data", "list[GetFormVersionsRelationshipsResponseCollectionDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class FormResponseObjectResourceRelationshipsFormVersionsDataItem(Model):
-    """The ``FormResponseObjectResourceRelationshipsFormVersionsDataItem`` object."""
+class GetFormVersionsRelationshipsResponseCollectionDataItem(Model):
+    """The ``GetFormVersionsRelationshipsResponseCollectionDataItem`` object."""
 
     __slots__ = ()
 
     type: FormVersionEnum = field("type", choices=("form-version",))
     id: str = field("id")
+    """ID of the form version. Generated by Klaviyo."""
+
+
+FormResponseObjectResourceRelationshipsFormVersionsDataItem = (
+    GetFormVersionsRelationshipsResponseCollectionDataItem
+)
+"""Another name of :class:`GetFormVersionsRelationshipsResponseCollectionDataItem`: the same shape at ``FormResponseObjectResource/relationships/form-versions/data/Item``."""
 
 
 class FormVersionABTest(Model):
@@ -2936,18 +2953,23 @@ class FormVersionResponseObjectResourceRelationshipsForm(Model):
     __slots__ = ()
 
     data: FormVersionResponseObjectResourceRelationshipsFormData | None = field(
-        "data", "FormVersionResponseObjectResourceRelationshipsFormData", default=None
+        "data", "GetFormVersionFormRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class FormVersionResponseObjectResourceRelationshipsFormData(Model):
-    """The ``FormVersionResponseObjectResourceRelationshipsFormData`` object."""
+class GetFormVersionFormRelationshipResponseData(Model):
+    """The ``GetFormVersionFormRelationshipResponseData`` object."""
 
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
     id: str = field("id")
+    """ID of the form. Generated by Klaviyo."""
+
+
+FormVersionResponseObjectResourceRelationshipsFormData = GetFormVersionFormRelationshipResponseData
+"""Another name of :class:`GetFormVersionFormRelationshipResponseData`: the same shape at ``FormVersionResponseObjectResource/relationships/form/data``."""
 
 
 class GetEncodedFormResponse(Model):
@@ -2987,8 +3009,8 @@ class GetFormVersionFormRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: FormVersionResponseObjectResourceRelationshipsFormData | None = field(
-        "data", "FormVersionResponseObjectResourceRelationshipsFormData", nullable=True
+    data: GetFormVersionFormRelationshipResponseData | None = field(
+        "data", "GetFormVersionFormRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -3024,8 +3046,8 @@ class GetFormVersionsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[FormResponseObjectResourceRelationshipsFormVersionsDataItem] = field(
-        "data", "list[FormResponseObjectResourceRelationshipsFormVersionsDataItem]"
+    data: list[GetFormVersionsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetFormVersionsRelationshipsResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -3049,7 +3071,7 @@ class PostEncodedFormResponseData(Model):
     type: FormEnum = field("type", choices=("form",))
     id: str = field("id")
     """The ID of the form"""
-    attributes: EncodedFormResponseObjectResourceAttributes = field(
-        "attributes", "EncodedFormResponseObjectResourceAttributes"
+    attributes: PostEncodedFormResponseDataAttributes = field(
+        "attributes", "PostEncodedFormResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")

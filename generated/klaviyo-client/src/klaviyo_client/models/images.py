@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from .common import (
         CollectionLinks,
         ImageResponseObjectResource,
-        ImageResponseObjectResourceAttributes,
         ObjectLinks,
+        PostImageResponseDataAttributes,
         ResponseMeta,
     )
 
@@ -33,6 +33,7 @@ __all__ = [
     "ImagePartialUpdateQueryResourceObjectAttributes",
     "ImageUploadQuery",
     "PatchImageResponse",
+    "PostImageResponseData",
     "PatchImageResponseData",
     "PostImageResponse",
 ]
@@ -132,23 +133,27 @@ class PatchImageResponse(Model):
 
     __slots__ = ()
 
-    data: PatchImageResponseData = field("data", "PatchImageResponseData")
+    data: PatchImageResponseData = field("data", "PostImageResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchImageResponseData(Model):
-    """The ``PatchImageResponseData`` object."""
+class PostImageResponseData(Model):
+    """The ``PostImageResponseData`` object."""
 
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
     id: str = field("id")
     """The ID of the image"""
-    attributes: ImageResponseObjectResourceAttributes = field(
-        "attributes", "ImageResponseObjectResourceAttributes"
+    attributes: PostImageResponseDataAttributes = field(
+        "attributes", "PostImageResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchImageResponseData = PostImageResponseData
+"""Another name of :class:`PostImageResponseData`: the same shape at ``PatchImageResponse/data``."""
 
 
 class PostImageResponse(Model):
@@ -156,6 +161,6 @@ class PostImageResponse(Model):
 
     __slots__ = ()
 
-    data: PatchImageResponseData = field("data", "PatchImageResponseData")
+    data: PostImageResponseData = field("data", "PostImageResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)

@@ -17,25 +17,32 @@ if TYPE_CHECKING:
         CustomMetricEnum,
         ListRegexOperatorListContainsFilterOperator,
         MappedMetricEnum,
+        MappedMetricPartialUpdateQueryResourceObjectId,
         MappedMetricResponseObjectResourceId,
         MetricAggregateEnum,
         MetricAggregateQueryResourceObjectAttributesByItem,
         MetricAggregateQueryResourceObjectAttributesSort,
         MetricPropertyEnum,
+        PatchMappedMetricResponseDataId,
     )
     from .common import (
-        AttributionResponseObjectResourceRelationshipsFlowData,
         BooleanFilter,
         CollectionLinks,
-        CustomMetricResponseObjectResourceRelationshipsMetricsDataItem,
-        EventResponseObjectResourceRelationshipsMetric,
         ExistenceOperatorExistenceFilter,
         FlowResponseObjectResource,
+        GetCustomMetricMetricsRelationshipsResponseCollectionDataItem,
+        GetMappedMetricMetricRelationshipResponseData,
+        GetMetricFlowTriggersRelationshipsResponseCollectionDataItem,
+        GetMetricPropertyMetricRelationshipResponseData,
         ListContainsOperatorListContainsFilter,
         ListSubstringFilter,
+        MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData,
+        MetricPropertyResponseObjectResourceRelationshipsMetric,
         MetricResponseObjectResource,
         NumericOperatorNumericFilter,
         ObjectLinks,
+        PatchMappedMetricResponseDataRelationshipsMetric,
+        PostCustomMetricResponseDataRelationshipsMetricsDataItem,
         RelationshipLinks,
         ResponseMeta,
         StringOperatorStringFilter,
@@ -54,8 +61,14 @@ __all__ = [
     "CustomMetricPartialUpdateQueryResourceObject",
     "CustomMetricPartialUpdateQueryResourceObjectAttributes",
     "CustomMetricResponseObjectResource",
+    "PostCustomMetricResponseDataAttributes",
+    "PatchCustomMetricResponseDataAttributes",
     "CustomMetricResponseObjectResourceAttributes",
+    "PostCustomMetricResponseDataRelationships",
+    "PatchCustomMetricResponseDataRelationships",
     "CustomMetricResponseObjectResourceRelationships",
+    "PostCustomMetricResponseDataRelationshipsMetrics",
+    "PatchCustomMetricResponseDataRelationshipsMetrics",
     "CustomMetricResponseObjectResourceRelationshipsMetrics",
     "GetCustomMetricMetricsRelationshipsResponseCollection",
     "GetCustomMetricResponse",
@@ -63,11 +76,17 @@ __all__ = [
     "GetCustomMetricResponseCompoundDocument",
     "GetMappedMetricCustomMetricRelationshipResponse",
     "GetMappedMetricCustomMetricRelationshipResponseData",
+    "PatchMappedMetricResponseDataRelationshipsCustomMetricData",
+    "MappedMetricResponseObjectResourceRelationshipsCustomMetricData",
+    "MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData",
     "GetMappedMetricMetricRelationshipResponse",
     "GetMappedMetricResponseCollectionCompoundDocument",
     "MappedMetricResponseObjectResource",
+    "PatchMappedMetricResponseDataAttributes",
     "MappedMetricResponseObjectResourceAttributes",
+    "PatchMappedMetricResponseDataRelationships",
     "MappedMetricResponseObjectResourceRelationships",
+    "PatchMappedMetricResponseDataRelationshipsCustomMetric",
     "MappedMetricResponseObjectResourceRelationshipsCustomMetric",
     "GetMappedMetricResponseCompoundDocument",
     "GetMetricFlowTriggersRelationshipsResponseCollection",
@@ -76,8 +95,12 @@ __all__ = [
     "GetMetricPropertyMetricRelationshipResponse",
     "GetMetricPropertyResponseCollection",
     "GetMetricPropertyResponseCollectionDataItem",
+    "GetMetricPropertyResponseCompoundDocumentData",
     "GetMetricPropertyResponseCollectionDataItemAttributes",
+    "GetMetricPropertyResponseCompoundDocumentDataAttributes",
+    "MetricPropertyResponseObjectResourceRelationships",
     "GetMetricPropertyResponseCollectionDataItemRelationships",
+    "GetMetricPropertyResponseCompoundDocumentDataRelationships",
     "GetMetricPropertyResponseCompoundDocument",
     "GetMetricResponseCollection",
     "GetMetricResponseCollectionCompoundDocument",
@@ -92,6 +115,7 @@ __all__ = [
     "MetricAggregateQueryResourceObjectAttributes",
     "MetricAggregateRowDTO",
     "PatchCustomMetricResponse",
+    "PostCustomMetricResponseData",
     "PatchCustomMetricResponseData",
     "PatchMappedMetricResponse",
     "PatchMappedMetricResponseData",
@@ -256,16 +280,16 @@ class CustomMetricResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the custom metric"""
     attributes: CustomMetricResponseObjectResourceAttributes = field(
-        "attributes", "CustomMetricResponseObjectResourceAttributes"
+        "attributes", "PostCustomMetricResponseDataAttributes"
     )
     relationships: CustomMetricResponseObjectResourceRelationships | None = field(
-        "relationships", "CustomMetricResponseObjectResourceRelationships", default=None
+        "relationships", "PostCustomMetricResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class CustomMetricResponseObjectResourceAttributes(Model):
-    """The ``CustomMetricResponseObjectResourceAttributes`` object."""
+class PostCustomMetricResponseDataAttributes(Model):
+    """The ``PostCustomMetricResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -279,25 +303,51 @@ class CustomMetricResponseObjectResourceAttributes(Model):
     """The definition of a custom metric. It is composed of a list of         `metric_groups`. Each group specifies how to query a particular metric with         customized filters and the value property to calculate conversion value measurements         (if applicable). The groups are combined with `AND` …"""
 
 
-class CustomMetricResponseObjectResourceRelationships(Model):
-    """The ``CustomMetricResponseObjectResourceRelationships`` object."""
+PatchCustomMetricResponseDataAttributes = PostCustomMetricResponseDataAttributes
+"""Another name of :class:`PostCustomMetricResponseDataAttributes`: the same shape at ``PatchCustomMetricResponse/data/attributes``."""
+
+
+CustomMetricResponseObjectResourceAttributes = PostCustomMetricResponseDataAttributes
+"""Another name of :class:`PostCustomMetricResponseDataAttributes`: the same shape at ``CustomMetricResponseObjectResource/attributes``."""
+
+
+class PostCustomMetricResponseDataRelationships(Model):
+    """The ``PostCustomMetricResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    metrics: CustomMetricResponseObjectResourceRelationshipsMetrics | None = field(
-        "metrics", "CustomMetricResponseObjectResourceRelationshipsMetrics", default=None
+    metrics: PostCustomMetricResponseDataRelationshipsMetrics | None = field(
+        "metrics", "PostCustomMetricResponseDataRelationshipsMetrics", default=None
     )
 
 
-class CustomMetricResponseObjectResourceRelationshipsMetrics(Model):
-    """The ``CustomMetricResponseObjectResourceRelationshipsMetrics`` object."""
+PatchCustomMetricResponseDataRelationships = PostCustomMetricResponseDataRelationships
+"""Another name of :class:`PostCustomMetricResponseDataRelationships`: the same shape at ``PatchCustomMetricResponse/data/relationships``."""
+
+
+CustomMetricResponseObjectResourceRelationships = PostCustomMetricResponseDataRelationships
+"""Another name of :class:`PostCustomMetricResponseDataRelationships`: the same shape at ``CustomMetricResponseObjectResource/relationships``."""
+
+
+class PostCustomMetricResponseDataRelationshipsMetrics(Model):
+    """The ``PostCustomMetricResponseDataRelationshipsMetrics`` object."""
 
     __slots__ = ()
 
-    data: list[CustomMetricResponseObjectResourceRelationshipsMetricsDataItem] | None = field(
-        "data", "list[CustomMetricResponseObjectResourceRelationshipsMetricsDataItem]", default=None
+    data: list[PostCustomMetricResponseDataRelationshipsMetricsDataItem] | None = field(
+        "data", "list[GetEventMetricRelationshipResponseData]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+PatchCustomMetricResponseDataRelationshipsMetrics = PostCustomMetricResponseDataRelationshipsMetrics
+"""Another name of :class:`PostCustomMetricResponseDataRelationshipsMetrics`: the same shape at ``PatchCustomMetricResponse/data/relationships/metrics``."""
+
+
+CustomMetricResponseObjectResourceRelationshipsMetrics = (
+    PostCustomMetricResponseDataRelationshipsMetrics
+)
+"""Another name of :class:`PostCustomMetricResponseDataRelationshipsMetrics`: the same shape at ``CustomMetricResponseObjectResource/relationships/metrics``."""
 
 
 class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
@@ -305,8 +355,8 @@ class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CustomMetricResponseObjectResourceRelationshipsMetricsDataItem] = field(
-        "data", "list[CustomMetricResponseObjectResourceRelationshipsMetricsDataItem]"
+    data: list[GetCustomMetricMetricsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetEventMetricRelationshipResponseData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -374,13 +424,31 @@ class GetMappedMetricCustomMetricRelationshipResponseData(Model):
     """The ID of the custom metric"""
 
 
+PatchMappedMetricResponseDataRelationshipsCustomMetricData = (
+    GetMappedMetricCustomMetricRelationshipResponseData
+)
+"""Another name of :class:`GetMappedMetricCustomMetricRelationshipResponseData`: the same shape at ``PatchMappedMetricResponse/data/relationships/custom-metric/data``."""
+
+
+MappedMetricResponseObjectResourceRelationshipsCustomMetricData = (
+    GetMappedMetricCustomMetricRelationshipResponseData
+)
+"""Another name of :class:`GetMappedMetricCustomMetricRelationshipResponseData`: the same shape at ``MappedMetricResponseObjectResource/relationships/custom-metric/data``."""
+
+
+MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData = (
+    GetMappedMetricCustomMetricRelationshipResponseData
+)
+"""Another name of :class:`GetMappedMetricCustomMetricRelationshipResponseData`: the same shape at ``MappedMetricPartialUpdateQueryResourceObject/relationships/custom-metric/data``."""
+
+
 class GetMappedMetricMetricRelationshipResponse(Model):
     """The ``GetMappedMetricMetricRelationshipResponse`` object."""
 
     __slots__ = ()
 
-    data: CustomMetricResponseObjectResourceRelationshipsMetricsDataItem | None = field(
-        "data", "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem", nullable=True
+    data: GetMappedMetricMetricRelationshipResponseData | None = field(
+        "data", "GetEventMetricRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -425,16 +493,16 @@ class MappedMetricResponseObjectResource(Model):
     )
     """The type of mapping."""
     attributes: MappedMetricResponseObjectResourceAttributes = field(
-        "attributes", "MappedMetricResponseObjectResourceAttributes"
+        "attributes", "PatchMappedMetricResponseDataAttributes"
     )
     relationships: MappedMetricResponseObjectResourceRelationships | None = field(
-        "relationships", "MappedMetricResponseObjectResourceRelationships", default=None
+        "relationships", "PatchMappedMetricResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class MappedMetricResponseObjectResourceAttributes(Model):
-    """The ``MappedMetricResponseObjectResourceAttributes`` object."""
+class PatchMappedMetricResponseDataAttributes(Model):
+    """The ``PatchMappedMetricResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -442,28 +510,42 @@ class MappedMetricResponseObjectResourceAttributes(Model):
     """The datetime when this mapping was last updated."""
 
 
-class MappedMetricResponseObjectResourceRelationships(Model):
-    """The ``MappedMetricResponseObjectResourceRelationships`` object."""
+MappedMetricResponseObjectResourceAttributes = PatchMappedMetricResponseDataAttributes
+"""Another name of :class:`PatchMappedMetricResponseDataAttributes`: the same shape at ``MappedMetricResponseObjectResource/attributes``."""
+
+
+class PatchMappedMetricResponseDataRelationships(Model):
+    """The ``PatchMappedMetricResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    metric: EventResponseObjectResourceRelationshipsMetric | None = field(
+    metric: PatchMappedMetricResponseDataRelationshipsMetric | None = field(
         "metric", "EventResponseObjectResourceRelationshipsMetric", default=None
     )
-    custom_metric: MappedMetricResponseObjectResourceRelationshipsCustomMetric | None = field(
-        "custom-metric", "MappedMetricResponseObjectResourceRelationshipsCustomMetric", default=None
+    custom_metric: PatchMappedMetricResponseDataRelationshipsCustomMetric | None = field(
+        "custom-metric", "PatchMappedMetricResponseDataRelationshipsCustomMetric", default=None
     )
 
 
-class MappedMetricResponseObjectResourceRelationshipsCustomMetric(Model):
-    """The ``MappedMetricResponseObjectResourceRelationshipsCustomMetric`` object."""
+MappedMetricResponseObjectResourceRelationships = PatchMappedMetricResponseDataRelationships
+"""Another name of :class:`PatchMappedMetricResponseDataRelationships`: the same shape at ``MappedMetricResponseObjectResource/relationships``."""
+
+
+class PatchMappedMetricResponseDataRelationshipsCustomMetric(Model):
+    """The ``PatchMappedMetricResponseDataRelationshipsCustomMetric`` object."""
 
     __slots__ = ()
 
-    data: GetMappedMetricCustomMetricRelationshipResponseData | None = field(
+    data: PatchMappedMetricResponseDataRelationshipsCustomMetricData | None = field(
         "data", "GetMappedMetricCustomMetricRelationshipResponseData", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+MappedMetricResponseObjectResourceRelationshipsCustomMetric = (
+    PatchMappedMetricResponseDataRelationshipsCustomMetric
+)
+"""Another name of :class:`PatchMappedMetricResponseDataRelationshipsCustomMetric`: the same shape at ``MappedMetricResponseObjectResource/relationships/custom-metric``."""
 
 
 class GetMappedMetricResponseCompoundDocument(Model):
@@ -488,8 +570,8 @@ class GetMetricFlowTriggersRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsFlowData]"
+    data: list[GetMetricFlowTriggersRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagFlowOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -522,8 +604,8 @@ class GetMetricPropertyMetricRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: CustomMetricResponseObjectResourceRelationshipsMetricsDataItem | None = field(
-        "data", "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem", nullable=True
+    data: GetMetricPropertyMetricRelationshipResponseData | None = field(
+        "data", "GetEventMetricRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -553,9 +635,13 @@ class GetMetricPropertyResponseCollectionDataItem(Model):
     id: str = field("id")
     """The ID of the metric property"""
     relationships: GetMetricPropertyResponseCollectionDataItemRelationships | None = field(
-        "relationships", "GetMetricPropertyResponseCollectionDataItemRelationships", default=None
+        "relationships", "MetricPropertyResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+GetMetricPropertyResponseCompoundDocumentData = GetMetricPropertyResponseCollectionDataItem
+"""Another name of :class:`GetMetricPropertyResponseCollectionDataItem`: the same shape at ``GetMetricPropertyResponseCompoundDocument/data``."""
 
 
 class GetMetricPropertyResponseCollectionDataItemAttributes(Model):
@@ -574,14 +660,32 @@ class GetMetricPropertyResponseCollectionDataItemAttributes(Model):
     """Inferred type for this metric property"""
 
 
-class GetMetricPropertyResponseCollectionDataItemRelationships(Model):
-    """The ``GetMetricPropertyResponseCollectionDataItemRelationships`` object."""
+GetMetricPropertyResponseCompoundDocumentDataAttributes = (
+    GetMetricPropertyResponseCollectionDataItemAttributes
+)
+"""Another name of :class:`GetMetricPropertyResponseCollectionDataItemAttributes`: the same shape at ``GetMetricPropertyResponseCompoundDocument/data/attributes``."""
+
+
+class MetricPropertyResponseObjectResourceRelationships(Model):
+    """The ``MetricPropertyResponseObjectResourceRelationships`` object."""
 
     __slots__ = ()
 
-    metric: EventResponseObjectResourceRelationshipsMetric | None = field(
+    metric: MetricPropertyResponseObjectResourceRelationshipsMetric | None = field(
         "metric", "EventResponseObjectResourceRelationshipsMetric", default=None
     )
+
+
+GetMetricPropertyResponseCollectionDataItemRelationships = (
+    MetricPropertyResponseObjectResourceRelationships
+)
+"""Another name of :class:`MetricPropertyResponseObjectResourceRelationships`: the same shape at ``GetMetricPropertyResponseCollection/data/Item/relationships``."""
+
+
+GetMetricPropertyResponseCompoundDocumentDataRelationships = (
+    MetricPropertyResponseObjectResourceRelationships
+)
+"""Another name of :class:`MetricPropertyResponseObjectResourceRelationships`: the same shape at ``GetMetricPropertyResponseCompoundDocument/data/relationships``."""
 
 
 class GetMetricPropertyResponseCompoundDocument(Model):
@@ -589,7 +693,7 @@ class GetMetricPropertyResponseCompoundDocument(Model):
 
     __slots__ = ()
 
-    data: GetMetricPropertyResponseCollectionDataItem = field(
+    data: GetMetricPropertyResponseCompoundDocumentData = field(
         "data", "GetMetricPropertyResponseCollectionDataItem"
     )
     included: list[MetricResponseObjectResource] | None = field(
@@ -651,7 +755,7 @@ class MappedMetricPartialUpdateQueryResourceObject(Model):
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
-    id: MappedMetricResponseObjectResourceId = field(
+    id: MappedMetricPartialUpdateQueryResourceObjectId = field(
         "id",
         choices=(
             "added_to_cart",
@@ -691,8 +795,8 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric(Model):
 
     __slots__ = ()
 
-    data: CustomMetricResponseObjectResourceRelationshipsMetricsDataItem | None = field(
-        "data", "CustomMetricResponseObjectResourceRelationshipsMetricsDataItem", default=None
+    data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData | None = field(
+        "data", "GetEventMetricRelationshipResponseData", default=None
     )
 
 
@@ -701,7 +805,7 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric(Mode
 
     __slots__ = ()
 
-    data: GetMappedMetricCustomMetricRelationshipResponseData | None = field(
+    data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData | None = field(
         "data", "GetMappedMetricCustomMetricRelationshipResponseData", default=None
     )
 
@@ -778,26 +882,30 @@ class PatchCustomMetricResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCustomMetricResponseData = field("data", "PatchCustomMetricResponseData")
+    data: PatchCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchCustomMetricResponseData(Model):
-    """The ``PatchCustomMetricResponseData`` object."""
+class PostCustomMetricResponseData(Model):
+    """The ``PostCustomMetricResponseData`` object."""
 
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
     id: str = field("id")
     """The ID of the custom metric"""
-    attributes: CustomMetricResponseObjectResourceAttributes = field(
-        "attributes", "CustomMetricResponseObjectResourceAttributes"
+    attributes: PostCustomMetricResponseDataAttributes = field(
+        "attributes", "PostCustomMetricResponseDataAttributes"
     )
-    relationships: CustomMetricResponseObjectResourceRelationships | None = field(
-        "relationships", "CustomMetricResponseObjectResourceRelationships", default=None
+    relationships: PostCustomMetricResponseDataRelationships | None = field(
+        "relationships", "PostCustomMetricResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchCustomMetricResponseData = PostCustomMetricResponseData
+"""Another name of :class:`PostCustomMetricResponseData`: the same shape at ``PatchCustomMetricResponse/data``."""
 
 
 class PatchMappedMetricResponse(Model):
@@ -816,7 +924,7 @@ class PatchMappedMetricResponseData(Model):
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
-    id: MappedMetricResponseObjectResourceId = field(
+    id: PatchMappedMetricResponseDataId = field(
         "id",
         choices=(
             "added_to_cart",
@@ -829,11 +937,11 @@ class PatchMappedMetricResponseData(Model):
         ),
     )
     """The type of mapping."""
-    attributes: MappedMetricResponseObjectResourceAttributes = field(
-        "attributes", "MappedMetricResponseObjectResourceAttributes"
+    attributes: PatchMappedMetricResponseDataAttributes = field(
+        "attributes", "PatchMappedMetricResponseDataAttributes"
     )
-    relationships: MappedMetricResponseObjectResourceRelationships | None = field(
-        "relationships", "MappedMetricResponseObjectResourceRelationships", default=None
+    relationships: PatchMappedMetricResponseDataRelationships | None = field(
+        "relationships", "PatchMappedMetricResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -843,7 +951,7 @@ class PostCustomMetricResponse(Model):
 
     __slots__ = ()
 
-    data: PatchCustomMetricResponseData = field("data", "PatchCustomMetricResponseData")
+    data: PostCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 

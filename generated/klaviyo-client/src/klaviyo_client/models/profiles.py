@@ -29,43 +29,64 @@ if TYPE_CHECKING:
         SegmentEnum,
     )
     from .common import (
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists,
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem,
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments,
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem,
         CollectionLinks,
-        ConversationMessageCreateQueryResourceObjectRelationshipsConversationData,
-        ConversationResponseObjectResourceRelationshipsProfile,
-        ConversationResponseObjectResourceRelationshipsProfileData,
         DeviceMetadata,
         ErrorSource,
-        GetProfileResponseData,
-        GetProfileResponseDataAttributes,
-        ListListResponseObjectResourceAttributes,
-        ListListResponseObjectResourceRelationships,
-        ListListResponseObjectResourceRelationshipsProfiles,
+        GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem,
+        GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem,
+        GetProfileConversationRelationshipResponseData,
+        GetProfileConversationsRelationshipsResponseCollectionDataItem,
+        GetProfileListsRelationshipsResponseCollectionDataItem,
+        GetProfilePushTokensRelationshipsResponseCollectionDataItem,
+        GetProfileResponseCollectionDataItem,
+        GetProfileResponsePluralConversationsCompoundDocumentDataAttributes,
+        GetProfileSegmentsRelationshipsResponseCollectionDataItem,
+        GetPushTokenProfileRelationshipResponseData,
+        ListResponseObjectResourceAttributes,
+        ListResponseObjectResourceRelationships,
         ObjectLinks,
-        OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList,
+        PatchProfileResponseData,
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists,
+        PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments,
+        PostProfileImportJobResponseDataRelationshipsLists,
+        PostProfileImportJobResponseDataRelationshipsProfiles,
+        PostProfileResponseData,
+        ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem,
         ProfileLocation,
+        ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem,
         ProfileMeta,
         ProfileResponseObjectResource,
-        ProfileResponseObjectResourceRelationshipsPushTokens,
-        ProfileResponseObjectResourceRelationshipsPushTokensDataItem,
+        ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem,
+        ProfileResponsePluralConversationsObjectResourceRelationshipsLists,
+        ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens,
+        ProfileResponsePluralConversationsObjectResourceRelationshipsSegments,
         ProfileUpsertQueryResourceObject,
         PushTokenEntry,
+        PushTokenResponseObjectResourceRelationshipsProfile,
         RelationshipLinks,
         ResponseMeta,
         SegmentResponseObjectResourceAttributes,
+        SegmentResponseObjectResourceRelationships,
         SubscriptionChannels,
+        SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList,
+        SuppressionCreateJobCreateQueryResourceObjectRelationshipsList,
+        SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData,
     )
 
 __all__ = [
     "BulkProfileSuppressionsCreateJobResponseObjectResource",
+    "PostBulkProfileSuppressionsCreateJobResponseDataAttributes",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataAttributes",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes",
+    "PostBulkProfileSuppressionsCreateJobResponseDataRelationships",
+    "PostBulkProfileSuppressionsRemoveJobResponseDataRelationships",
     "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships",
+    "BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships",
     "BulkProfileSuppressionsRemoveJobResponseObjectResource",
     "ConversationResponseObjectResource",
     "ConversationResponseObjectResourceAttributes",
+    "PushTokenResponseObjectResourceRelationships",
     "ConversationResponseObjectResourceRelationships",
     "EmailUnsubscriptionParameters",
     "UnsubscriptionParameters",
@@ -87,9 +108,13 @@ __all__ = [
     "GetProfileConversationsRelationshipsResponseCollection",
     "GetProfileImportJobResponseCollectionCompoundDocument",
     "ProfileImportJobResponseObjectResource",
+    "PostProfileImportJobResponseDataAttributes",
     "ProfileImportJobResponseObjectResourceAttributes",
+    "PostProfileImportJobResponseDataRelationships",
     "ProfileImportJobResponseObjectResourceRelationships",
+    "PostProfileImportJobResponseDataRelationshipsImportErrors",
     "ProfileImportJobResponseObjectResourceRelationshipsImportErrors",
+    "PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem",
     "ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem",
     "OnlyRelatedLinks",
     "GetProfileImportJobResponseCompoundDocument",
@@ -97,8 +122,13 @@ __all__ = [
     "GetProfilePushTokensRelationshipsResponseCollection",
     "GetProfileResponseCollection",
     "GetProfileResponsePluralConversationsCollectionCompoundDocument",
+    "GetProfileResponsePluralConversationsCompoundDocumentData",
     "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem",
+    "ProfileResponsePluralConversationsObjectResourceRelationships",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationships",
     "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships",
+    "ProfileResponsePluralConversationsObjectResourceRelationshipsConversations",
+    "GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversations",
     "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations",
     "PushTokenResponseObjectResource",
     "PushTokenResponseObjectResourceAttributes",
@@ -123,6 +153,7 @@ __all__ = [
     "ProfileCreateQuery",
     "ProfileCreateQueryResourceObject",
     "ProfileCreateQueryResourceObjectAttributes",
+    "ProfilePartialUpdateQueryResourceObjectAttributes",
     "ProfileImportJobCreateQuery",
     "ProfileImportJobCreateQueryResourceObject",
     "ProfileImportJobCreateQueryResourceObjectAttributes",
@@ -145,6 +176,7 @@ __all__ = [
     "PushUnsubscriptionParameters",
     "ProfileSuppressionCreateQueryResourceObject",
     "ProfileSuppressionCreateQueryResourceObjectAttributes",
+    "ProfileSuppressionDeleteQueryResourceObjectAttributes",
     "ProfileSuppressionDeleteQueryResourceObject",
     "ProfileUpsertQuery",
     "SubscriptionCreateJobCreateQuery",
@@ -152,6 +184,7 @@ __all__ = [
     "SubscriptionCreateJobCreateQueryResourceObjectAttributes",
     "SubscriptionCreateJobCreateQueryResourceObjectAttributesProfiles",
     "SubscriptionCreateJobCreateQueryResourceObjectRelationships",
+    "SubscriptionDeleteJobCreateQueryResourceObjectRelationships",
     "SubscriptionDeleteJobCreateQuery",
     "SubscriptionDeleteJobCreateQueryResourceObject",
     "SubscriptionDeleteJobCreateQueryResourceObjectAttributes",
@@ -161,7 +194,9 @@ __all__ = [
     "SuppressionCreateJobCreateQueryResourceObjectAttributes",
     "SuppressionCreateJobCreateQueryResourceObjectAttributesProfiles",
     "SuppressionCreateJobCreateQueryResourceObjectRelationships",
+    "SuppressionDeleteJobCreateQueryResourceObjectRelationships",
     "SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment",
+    "SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment",
     "SuppressionDeleteJobCreateQuery",
     "SuppressionDeleteJobCreateQueryResourceObject",
     "SuppressionDeleteJobCreateQueryResourceObjectAttributes",
@@ -180,20 +215,20 @@ class BulkProfileSuppressionsCreateJobResponseObjectResource(Model):
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
     attributes: BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes"
+        "attributes", "PostBulkProfileSuppressionsCreateJobResponseDataAttributes"
     )
     relationships: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships | None = (
         field(
             "relationships",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships",
+            "PostBulkProfileSuppressionsCreateJobResponseDataRelationships",
             default=None,
         )
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes`` object."""
+class PostBulkProfileSuppressionsCreateJobResponseDataAttributes(Model):
+    """The ``PostBulkProfileSuppressionsCreateJobResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -215,23 +250,53 @@ class BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes(Model):
     """The total number of profiles that have been skipped as part of the job."""
 
 
-class BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships`` object."""
+PostBulkProfileSuppressionsRemoveJobResponseDataAttributes = (
+    PostBulkProfileSuppressionsCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataAttributes`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/attributes``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes = (
+    PostBulkProfileSuppressionsCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataAttributes`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/attributes``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes = (
+    PostBulkProfileSuppressionsCreateJobResponseDataAttributes
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataAttributes`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/attributes``."""
+
+
+class PostBulkProfileSuppressionsCreateJobResponseDataRelationships(Model):
+    """The ``PostBulkProfileSuppressionsCreateJobResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    lists: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists | None = field(
-        "lists",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
-        default=None,
+    lists: PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists | None = field(
+        "lists", "PostTagResponseDataRelationshipsLists", default=None
     )
-    segments: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments | None = (
-        field(
-            "segments",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments",
-            default=None,
-        )
+    segments: PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsSegments | None = field(
+        "segments", "PostTagResponseDataRelationshipsSegments", default=None
     )
+
+
+PostBulkProfileSuppressionsRemoveJobResponseDataRelationships = (
+    PostBulkProfileSuppressionsCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataRelationships`: the same shape at ``PostBulkProfileSuppressionsRemoveJobResponse/data/relationships``."""
+
+
+BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships = (
+    PostBulkProfileSuppressionsCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataRelationships`: the same shape at ``BulkProfileSuppressionsCreateJobResponseObjectResource/relationships``."""
+
+
+BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships = (
+    PostBulkProfileSuppressionsCreateJobResponseDataRelationships
+)
+"""Another name of :class:`PostBulkProfileSuppressionsCreateJobResponseDataRelationships`: the same shape at ``BulkProfileSuppressionsRemoveJobResponseObjectResource/relationships``."""
 
 
 class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
@@ -244,13 +309,13 @@ class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes"
+    attributes: BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes = field(
+        "attributes", "PostBulkProfileSuppressionsCreateJobResponseDataAttributes"
     )
-    relationships: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships | None = (
+    relationships: BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships | None = (
         field(
             "relationships",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships",
+            "PostBulkProfileSuppressionsCreateJobResponseDataRelationships",
             default=None,
         )
     )
@@ -268,7 +333,7 @@ class ConversationResponseObjectResource(Model):
         "attributes", "ConversationResponseObjectResourceAttributes"
     )
     relationships: ConversationResponseObjectResourceRelationships | None = field(
-        "relationships", "ConversationResponseObjectResourceRelationships", default=None
+        "relationships", "PushTokenResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -284,14 +349,18 @@ class ConversationResponseObjectResourceAttributes(Model):
     """The messaging channel of the conversation."""
 
 
-class ConversationResponseObjectResourceRelationships(Model):
-    """The ``ConversationResponseObjectResourceRelationships`` object."""
+class PushTokenResponseObjectResourceRelationships(Model):
+    """The ``PushTokenResponseObjectResourceRelationships`` object."""
 
     __slots__ = ()
 
-    profile: ConversationResponseObjectResourceRelationshipsProfile | None = field(
-        "profile", "ConversationResponseObjectResourceRelationshipsProfile", default=None
+    profile: PushTokenResponseObjectResourceRelationshipsProfile | None = field(
+        "profile", "PostCouponCodeResponseDataRelationshipsProfile", default=None
     )
+
+
+ConversationResponseObjectResourceRelationships = PushTokenResponseObjectResourceRelationships
+"""Another name of :class:`PushTokenResponseObjectResourceRelationships`: the same shape at ``ConversationResponseObjectResource/relationships``."""
 
 
 class EmailUnsubscriptionParameters(Model):
@@ -458,11 +527,11 @@ class ListResponseObjectResource(Model):
     type: ListEnum = field("type", choices=("list",))
     id: str = field("id")
     """Primary key that uniquely identifies this list. Generated by Klaviyo."""
-    attributes: ListListResponseObjectResourceAttributes = field(
-        "attributes", "ListListResponseObjectResourceAttributes"
+    attributes: ListResponseObjectResourceAttributes = field(
+        "attributes", "ListResponseObjectResourceAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: ListResponseObjectResourceRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -472,11 +541,8 @@ class GetProfileBulkImportJobListsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem] = (
-        field(
-            "data",
-            "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        )
+    data: list[GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagListOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -487,8 +553,8 @@ class GetProfileBulkImportJobProfilesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ConversationResponseObjectResourceRelationshipsProfileData] = field(
-        "data", "list[ConversationResponseObjectResourceRelationshipsProfileData]"
+    data: list[GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[ListMembersAddQueryDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -499,10 +565,8 @@ class GetProfileConversationRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ConversationMessageCreateQueryResourceObjectRelationshipsConversationData | None = field(
-        "data",
-        "ConversationMessageCreateQueryResourceObjectRelationshipsConversationData",
-        nullable=True,
+    data: GetProfileConversationRelationshipResponseData | None = field(
+        "data", "GetProfileConversationRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -513,8 +577,8 @@ class GetProfileConversationsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ConversationMessageCreateQueryResourceObjectRelationshipsConversationData] = field(
-        "data", "list[ConversationMessageCreateQueryResourceObjectRelationshipsConversationData]"
+    data: list[GetProfileConversationsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetProfileConversationRelationshipResponseData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -541,16 +605,16 @@ class ProfileImportJobResponseObjectResource(Model):
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
     attributes: ProfileImportJobResponseObjectResourceAttributes = field(
-        "attributes", "ProfileImportJobResponseObjectResourceAttributes"
+        "attributes", "PostProfileImportJobResponseDataAttributes"
     )
     relationships: ProfileImportJobResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileImportJobResponseObjectResourceRelationships", default=None
+        "relationships", "PostProfileImportJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class ProfileImportJobResponseObjectResourceAttributes(Model):
-    """The ``ProfileImportJobResponseObjectResourceAttributes`` object."""
+class PostProfileImportJobResponseDataAttributes(Model):
+    """The ``PostProfileImportJobResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -576,49 +640,63 @@ class ProfileImportJobResponseObjectResourceAttributes(Model):
     """Date and time the job started processing in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)."""
 
 
-class ProfileImportJobResponseObjectResourceRelationships(Model):
-    """The ``ProfileImportJobResponseObjectResourceRelationships`` object."""
+ProfileImportJobResponseObjectResourceAttributes = PostProfileImportJobResponseDataAttributes
+"""Another name of :class:`PostProfileImportJobResponseDataAttributes`: the same shape at ``ProfileImportJobResponseObjectResource/attributes``."""
+
+
+class PostProfileImportJobResponseDataRelationships(Model):
+    """The ``PostProfileImportJobResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    lists: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists | None = field(
-        "lists",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
-        default=None,
+    lists: PostProfileImportJobResponseDataRelationshipsLists | None = field(
+        "lists", "PostTagResponseDataRelationshipsLists", default=None
     )
-    profiles: ListListResponseObjectResourceRelationshipsProfiles | None = field(
-        "profiles", "ListListResponseObjectResourceRelationshipsProfiles", default=None
+    profiles: PostProfileImportJobResponseDataRelationshipsProfiles | None = field(
+        "profiles", "ListResponseObjectResourceRelationshipsProfiles", default=None
     )
-    import_errors: ProfileImportJobResponseObjectResourceRelationshipsImportErrors | None = field(
-        "import-errors",
-        "ProfileImportJobResponseObjectResourceRelationshipsImportErrors",
-        default=None,
+    import_errors: PostProfileImportJobResponseDataRelationshipsImportErrors | None = field(
+        "import-errors", "PostProfileImportJobResponseDataRelationshipsImportErrors", default=None
     )
 
 
-class ProfileImportJobResponseObjectResourceRelationshipsImportErrors(Model):
-    """The ``ProfileImportJobResponseObjectResourceRelationshipsImportErrors`` object."""
+ProfileImportJobResponseObjectResourceRelationships = PostProfileImportJobResponseDataRelationships
+"""Another name of :class:`PostProfileImportJobResponseDataRelationships`: the same shape at ``ProfileImportJobResponseObjectResource/relationships``."""
+
+
+class PostProfileImportJobResponseDataRelationshipsImportErrors(Model):
+    """The ``PostProfileImportJobResponseDataRelationshipsImportErrors`` object."""
 
     __slots__ = ()
 
-    data: list[ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem] | None = (
-        field(
-            "data",
-            "list[ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem]",
-            default=None,
-        )
+    data: list[PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem] | None = field(
+        "data",
+        "list[PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem]",
+        default=None,
     )
     links: OnlyRelatedLinks | None = field("links", "OnlyRelatedLinks", default=None)
 
 
-class ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem(Model):
-    """The ``ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem`` object."""
+ProfileImportJobResponseObjectResourceRelationshipsImportErrors = (
+    PostProfileImportJobResponseDataRelationshipsImportErrors
+)
+"""Another name of :class:`PostProfileImportJobResponseDataRelationshipsImportErrors`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/import-errors``."""
+
+
+class PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem(Model):
+    """The ``PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem`` object."""
 
     __slots__ = ()
 
     type: ImportErrorEnum = field("type", choices=("import-error",))
     id: str = field("id")
     """Errors encountering during import"""
+
+
+ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem = (
+    PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem
+)
+"""Another name of :class:`PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem`: the same shape at ``ProfileImportJobResponseObjectResource/relationships/import-errors/data/Item``."""
 
 
 class OnlyRelatedLinks(Model):
@@ -649,11 +727,8 @@ class GetProfileListsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem] = (
-        field(
-            "data",
-            "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        )
+    data: list[GetProfileListsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagListOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -664,8 +739,8 @@ class GetProfilePushTokensRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ProfileResponseObjectResourceRelationshipsPushTokensDataItem] = field(
-        "data", "list[ProfileResponseObjectResourceRelationshipsPushTokensDataItem]"
+    data: list[GetProfilePushTokensRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[GetProfileResponseDataRelationshipsPushTokensDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -676,7 +751,7 @@ class GetProfileResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[GetProfileResponseData] = field("data", "list[GetProfileResponseData]")
+    data: list[GetProfileResponseCollectionDataItem] = field("data", "list[GetProfileResponseData]")
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -687,7 +762,7 @@ class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
     __slots__ = ()
 
     data: list[GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem] = field(
-        "data", "list[GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem]"
+        "data", "list[GetProfileResponsePluralConversationsCompoundDocumentData]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -700,72 +775,88 @@ class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
     )
 
 
-class GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem(Model):
-    """The ``GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem`` object."""
+class GetProfileResponsePluralConversationsCompoundDocumentData(Model):
+    """The ``GetProfileResponsePluralConversationsCompoundDocumentData`` object."""
 
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
-    attributes: GetProfileResponseDataAttributes = field(
+    attributes: GetProfileResponsePluralConversationsCompoundDocumentDataAttributes = field(
         "attributes", "GetProfileResponseDataAttributes"
     )
     id: str | None = field("id", default=None, nullable=True)
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    relationships: (
-        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships | None
-    ) = field(
-        "relationships",
-        "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships",
-        default=None,
+    relationships: GetProfileResponsePluralConversationsCompoundDocumentDataRelationships | None = (
+        field(
+            "relationships",
+            "ProfileResponsePluralConversationsObjectResourceRelationships",
+            default=None,
+        )
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships(Model):
-    """The ``GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships`` object."""
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem = (
+    GetProfileResponsePluralConversationsCompoundDocumentData
+)
+"""Another name of :class:`GetProfileResponsePluralConversationsCompoundDocumentData`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item``."""
+
+
+class ProfileResponsePluralConversationsObjectResourceRelationships(Model):
+    """The ``ProfileResponsePluralConversationsObjectResourceRelationships`` object."""
 
     __slots__ = ()
 
-    lists: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists | None = field(
-        "lists",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsLists",
-        default=None,
+    lists: ProfileResponsePluralConversationsObjectResourceRelationshipsLists | None = field(
+        "lists", "PostTagResponseDataRelationshipsLists", default=None
     )
-    segments: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments | None = (
-        field(
-            "segments",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegments",
-            default=None,
-        )
+    segments: ProfileResponsePluralConversationsObjectResourceRelationshipsSegments | None = field(
+        "segments", "PostTagResponseDataRelationshipsSegments", default=None
     )
-    push_tokens: ProfileResponseObjectResourceRelationshipsPushTokens | None = field(
-        "push-tokens", "ProfileResponseObjectResourceRelationshipsPushTokens", default=None
+    push_tokens: ProfileResponsePluralConversationsObjectResourceRelationshipsPushTokens | None = (
+        field("push-tokens", "GetProfileResponseDataRelationshipsPushTokens", default=None)
     )
     conversations: (
-        GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations
-        | None
+        ProfileResponsePluralConversationsObjectResourceRelationshipsConversations | None
     ) = field(
         "conversations",
-        "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations",
+        "ProfileResponsePluralConversationsObjectResourceRelationshipsConversations",
         default=None,
     )
 
 
-class GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations(
-    Model
-):
-    """The ``GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations`` object."""
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationships = (
+    ProfileResponsePluralConversationsObjectResourceRelationships
+)
+"""Another name of :class:`ProfileResponsePluralConversationsObjectResourceRelationships`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationships = (
+    ProfileResponsePluralConversationsObjectResourceRelationships
+)
+"""Another name of :class:`ProfileResponsePluralConversationsObjectResourceRelationships`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships``."""
+
+
+class ProfileResponsePluralConversationsObjectResourceRelationshipsConversations(Model):
+    """The ``ProfileResponsePluralConversationsObjectResourceRelationshipsConversations`` object."""
 
     __slots__ = ()
 
-    data: list[ConversationMessageCreateQueryResourceObjectRelationshipsConversationData] | None = (
-        field(
-            "data",
-            "list[ConversationMessageCreateQueryResourceObjectRelationshipsConversationData]",
-            default=None,
-        )
-    )
+    data: (
+        list[ProfileResponsePluralConversationsObjectResourceRelationshipsConversationsDataItem]
+        | None
+    ) = field("data", "list[GetProfileConversationRelationshipResponseData]", default=None)
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+GetProfileResponsePluralConversationsCompoundDocumentDataRelationshipsConversations = (
+    ProfileResponsePluralConversationsObjectResourceRelationshipsConversations
+)
+"""Another name of :class:`ProfileResponsePluralConversationsObjectResourceRelationshipsConversations`: the same shape at ``GetProfileResponsePluralConversationsCompoundDocument/data/relationships/conversations``."""
+
+
+GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelationshipsConversations = ProfileResponsePluralConversationsObjectResourceRelationshipsConversations
+"""Another name of :class:`ProfileResponsePluralConversationsObjectResourceRelationshipsConversations`: the same shape at ``GetProfileResponsePluralConversationsCollectionCompoundDocument/data/Item/relationships/conversations``."""
 
 
 class PushTokenResponseObjectResource(Model):
@@ -779,8 +870,8 @@ class PushTokenResponseObjectResource(Model):
     attributes: PushTokenResponseObjectResourceAttributes = field(
         "attributes", "PushTokenResponseObjectResourceAttributes"
     )
-    relationships: ConversationResponseObjectResourceRelationships | None = field(
-        "relationships", "ConversationResponseObjectResourceRelationships", default=None
+    relationships: PushTokenResponseObjectResourceRelationships | None = field(
+        "relationships", "PushTokenResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -818,8 +909,8 @@ class GetProfileResponsePluralConversationsCompoundDocument(Model):
 
     __slots__ = ()
 
-    data: GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem = field(
-        "data", "GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem"
+    data: GetProfileResponsePluralConversationsCompoundDocumentData = field(
+        "data", "GetProfileResponsePluralConversationsCompoundDocumentData"
     )
     included: (
         list[
@@ -846,10 +937,10 @@ class SegmentResponseObjectResource(Model):
     type: SegmentEnum = field("type", choices=("segment",))
     id: str = field("id")
     attributes: SegmentResponseObjectResourceAttributes = field(
-        "attributes", "SegmentResponseObjectResourceAttributes"
+        "attributes", "PostSegmentCreateResponseDataAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: SegmentResponseObjectResourceRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -859,11 +950,8 @@ class GetProfileSegmentsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem
-    ] = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem]",
+    data: list[GetProfileSegmentsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagSegmentOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -874,8 +962,8 @@ class GetPushTokenProfileRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: ConversationResponseObjectResourceRelationshipsProfileData | None = field(
-        "data", "ConversationResponseObjectResourceRelationshipsProfileData", nullable=True
+    data: GetPushTokenProfileRelationshipResponseData | None = field(
+        "data", "ListMembersAddQueryDataItem", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -936,7 +1024,7 @@ class PatchProfileResponse(Model):
 
     __slots__ = ()
 
-    data: GetProfileResponseData = field("data", "GetProfileResponseData")
+    data: PatchProfileResponseData = field("data", "GetProfileResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -963,15 +1051,13 @@ class PostBulkProfileSuppressionsCreateJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes"
+    attributes: PostBulkProfileSuppressionsCreateJobResponseDataAttributes = field(
+        "attributes", "PostBulkProfileSuppressionsCreateJobResponseDataAttributes"
     )
-    relationships: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships | None = (
-        field(
-            "relationships",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships",
-            default=None,
-        )
+    relationships: PostBulkProfileSuppressionsCreateJobResponseDataRelationships | None = field(
+        "relationships",
+        "PostBulkProfileSuppressionsCreateJobResponseDataRelationships",
+        default=None,
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -998,15 +1084,13 @@ class PostBulkProfileSuppressionsRemoveJobResponseData(Model):
     )
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes = field(
-        "attributes", "BulkProfileSuppressionsCreateJobResponseObjectResourceAttributes"
+    attributes: PostBulkProfileSuppressionsRemoveJobResponseDataAttributes = field(
+        "attributes", "PostBulkProfileSuppressionsCreateJobResponseDataAttributes"
     )
-    relationships: BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships | None = (
-        field(
-            "relationships",
-            "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationships",
-            default=None,
-        )
+    relationships: PostBulkProfileSuppressionsRemoveJobResponseDataRelationships | None = field(
+        "relationships",
+        "PostBulkProfileSuppressionsCreateJobResponseDataRelationships",
+        default=None,
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1029,11 +1113,11 @@ class PostProfileImportJobResponseData(Model):
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
     id: str = field("id")
     """Unique identifier for retrieving the job. Generated by Klaviyo."""
-    attributes: ProfileImportJobResponseObjectResourceAttributes = field(
-        "attributes", "ProfileImportJobResponseObjectResourceAttributes"
+    attributes: PostProfileImportJobResponseDataAttributes = field(
+        "attributes", "PostProfileImportJobResponseDataAttributes"
     )
-    relationships: ProfileImportJobResponseObjectResourceRelationships | None = field(
-        "relationships", "ProfileImportJobResponseObjectResourceRelationships", default=None
+    relationships: PostProfileImportJobResponseDataRelationships | None = field(
+        "relationships", "PostProfileImportJobResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -1064,7 +1148,7 @@ class PostProfileResponse(Model):
 
     __slots__ = ()
 
-    data: GetProfileResponseData = field("data", "GetProfileResponseData")
+    data: PostProfileResponseData = field("data", "GetProfileResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -1116,6 +1200,10 @@ class ProfileCreateQueryResourceObjectAttributes(Model):
     )
     properties: dict[str, Any] | None = field("properties", default=None, nullable=True)
     """An object containing key/value pairs for any custom properties assigned to this profile"""
+
+
+ProfilePartialUpdateQueryResourceObjectAttributes = ProfileCreateQueryResourceObjectAttributes
+"""Another name of :class:`ProfileCreateQueryResourceObjectAttributes`: the same shape at ``ProfilePartialUpdateQueryResourceObject/attributes``."""
 
 
 class ProfileImportJobCreateQuery(Model):
@@ -1178,13 +1266,8 @@ class ProfileImportJobCreateQueryResourceObjectRelationshipsLists(Model):
 
     __slots__ = ()
 
-    data: (
-        list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]
-        | None
-    ) = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        default=None,
+    data: list[ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem] | None = field(
+        "data", "list[TagListOpDataItem]", default=None
     )
 
 
@@ -1224,8 +1307,8 @@ class ProfileMergeQueryResourceObjectRelationshipsProfiles(Model):
 
     __slots__ = ()
 
-    data: list[ConversationResponseObjectResourceRelationshipsProfileData] | None = field(
-        "data", "list[ConversationResponseObjectResourceRelationshipsProfileData]", default=None
+    data: list[ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem] | None = field(
+        "data", "list[ListMembersAddQueryDataItem]", default=None
     )
 
 
@@ -1247,7 +1330,7 @@ class ProfilePartialUpdateQueryResourceObject(Model):
     type: ProfileEnum = field("type", choices=("profile",))
     id: str = field("id")
     """Primary key that uniquely identifies this profile. Generated by Klaviyo."""
-    attributes: ProfileCreateQueryResourceObjectAttributes = field(
+    attributes: ProfilePartialUpdateQueryResourceObjectAttributes = field(
         "attributes", "ProfileCreateQueryResourceObjectAttributes"
     )
     meta: ProfileMeta | None = field("meta", "ProfileMeta", default=None, nullable=True)
@@ -1395,13 +1478,19 @@ class ProfileSuppressionCreateQueryResourceObjectAttributes(Model):
     """The email of the profile to suppress."""
 
 
+ProfileSuppressionDeleteQueryResourceObjectAttributes = (
+    ProfileSuppressionCreateQueryResourceObjectAttributes
+)
+"""Another name of :class:`ProfileSuppressionCreateQueryResourceObjectAttributes`: the same shape at ``ProfileSuppressionDeleteQueryResourceObject/attributes``."""
+
+
 class ProfileSuppressionDeleteQueryResourceObject(Model):
     """The ``ProfileSuppressionDeleteQueryResourceObject`` object."""
 
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
-    attributes: ProfileSuppressionCreateQueryResourceObjectAttributes = field(
+    attributes: ProfileSuppressionDeleteQueryResourceObjectAttributes = field(
         "attributes", "ProfileSuppressionCreateQueryResourceObjectAttributes"
     )
 
@@ -1470,9 +1559,15 @@ class SubscriptionCreateJobCreateQueryResourceObjectRelationships(Model):
 
     __slots__ = ()
 
-    list_: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList | None = field(
+    list_: SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
         "list", "OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList", default=None
     )
+
+
+SubscriptionDeleteJobCreateQueryResourceObjectRelationships = (
+    SubscriptionCreateJobCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`SubscriptionCreateJobCreateQueryResourceObjectRelationships`: the same shape at ``SubscriptionDeleteJobCreateQueryResourceObject/relationships``."""
 
 
 class SubscriptionDeleteJobCreateQuery(Model):
@@ -1496,7 +1591,7 @@ class SubscriptionDeleteJobCreateQueryResourceObject(Model):
     attributes: SubscriptionDeleteJobCreateQueryResourceObjectAttributes = field(
         "attributes", "SubscriptionDeleteJobCreateQueryResourceObjectAttributes"
     )
-    relationships: SubscriptionCreateJobCreateQueryResourceObjectRelationships | None = field(
+    relationships: SubscriptionDeleteJobCreateQueryResourceObjectRelationships | None = field(
         "relationships", "SubscriptionCreateJobCreateQueryResourceObjectRelationships", default=None
     )
 
@@ -1577,7 +1672,7 @@ class SuppressionCreateJobCreateQueryResourceObjectRelationships(Model):
 
     __slots__ = ()
 
-    list_: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList | None = field(
+    list_: SuppressionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
         "list", "OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList", default=None
     )
     segment: SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment | None = field(
@@ -1585,18 +1680,26 @@ class SuppressionCreateJobCreateQueryResourceObjectRelationships(Model):
     )
 
 
+SuppressionDeleteJobCreateQueryResourceObjectRelationships = (
+    SuppressionCreateJobCreateQueryResourceObjectRelationships
+)
+"""Another name of :class:`SuppressionCreateJobCreateQueryResourceObjectRelationships`: the same shape at ``SuppressionDeleteJobCreateQueryResourceObject/relationships``."""
+
+
 class SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment(Model):
     """The ``SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment`` object."""
 
     __slots__ = ()
 
-    data: (
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem | None
-    ) = field(
-        "data",
-        "BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem",
-        default=None,
+    data: SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData | None = field(
+        "data", "TagSegmentOpDataItem", default=None
     )
+
+
+SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment = (
+    SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment
+)
+"""Another name of :class:`SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment`: the same shape at ``SuppressionDeleteJobCreateQueryResourceObject/relationships/segment``."""
 
 
 class SuppressionDeleteJobCreateQuery(Model):
@@ -1620,7 +1723,7 @@ class SuppressionDeleteJobCreateQueryResourceObject(Model):
     attributes: SuppressionDeleteJobCreateQueryResourceObjectAttributes = field(
         "attributes", "SuppressionDeleteJobCreateQueryResourceObjectAttributes"
     )
-    relationships: SuppressionCreateJobCreateQueryResourceObjectRelationships | None = field(
+    relationships: SuppressionDeleteJobCreateQueryResourceObjectRelationships | None = field(
         "relationships", "SuppressionCreateJobCreateQueryResourceObjectRelationships", default=None
     )
 

@@ -19,21 +19,26 @@ if TYPE_CHECKING:
         CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem,
         FlowSeriesReportEnum,
         FlowSeriesRequestDTOResourceObjectAttributesGroupByItem,
+        FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem,
         FlowValuesReportEnum,
+        FlowValuesRequestDTOResourceObjectAttributesGroupByItem,
+        FlowValuesRequestDTOResourceObjectAttributesStatisticsItem,
         FormSeriesReportEnum,
         FormSeriesRequestDTOResourceObjectAttributesStatisticsItem,
         FormValuesReportEnum,
+        FormValuesRequestDTOResourceObjectAttributesStatisticsItem,
         SegmentSeriesReportEnum,
         SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem,
         SegmentValuesReportEnum,
+        SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem,
         TimeframeKey,
     )
     from .common import (
-        FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages,
         ObjectLinks,
+        PostCampaignValuesResponseDTODataRelationshipsCampaigns,
+        PostFlowSeriesResponseDTODataRelationshipsFlowMessages,
+        PostFlowSeriesResponseDTODataRelationshipsFlows,
         ResponseMeta,
-        TagResponseObjectResourceRelationshipsCampaigns,
-        TagResponseObjectResourceRelationshipsFlows,
     )
 
 __all__ = [
@@ -56,14 +61,20 @@ __all__ = [
     "FormValuesRequestDTOResourceObjectAttributes",
     "PostCampaignValuesResponseDTO",
     "PostCampaignValuesResponseDTOData",
+    "PostFlowValuesResponseDTODataAttributes",
+    "PostFormValuesResponseDTODataAttributes",
+    "PostSegmentValuesResponseDTODataAttributes",
     "PostCampaignValuesResponseDTODataAttributes",
     "ValuesData",
     "PostCampaignValuesResponseDTODataRelationships",
     "PostFlowSeriesResponseDTO",
     "PostFlowSeriesResponseDTOData",
     "PostFlowSeriesResponseDTODataAttributes",
+    "PostFormSeriesResponseDTODataAttributes",
+    "PostSegmentSeriesResponseDTODataAttributes",
     "SeriesData",
     "PostFlowSeriesResponseDTODataRelationships",
+    "PostFlowValuesResponseDTODataRelationships",
     "PostFlowValuesResponseDTO",
     "PostFlowValuesResponseDTOData",
     "PostFormSeriesResponseDTO",
@@ -173,7 +184,7 @@ class FlowSeriesRequestDTOResourceObjectAttributes(Model):
 
     __slots__ = ()
 
-    statistics: list[CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
+    statistics: list[FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
         "statistics"
     )
     """List of statistics to query for. All rate statistics will be returned in fractional form [0.0, 1.0]"""
@@ -225,7 +236,7 @@ class FlowValuesRequestDTOResourceObjectAttributes(Model):
 
     __slots__ = ()
 
-    statistics: list[CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
+    statistics: list[FlowValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
         "statistics"
     )
     """List of statistics to query for. All rate statistics will be returned in fractional form [0.0, 1.0]"""
@@ -233,7 +244,7 @@ class FlowValuesRequestDTOResourceObjectAttributes(Model):
     """The time frame to pull data from (Max length: 1 year). See [available time frames](https://developers.klaviyo.com/en/reference/reporting_api_overview#available-time-frames)."""
     conversion_metric_id: str = field("conversion_metric_id")
     """ID of the metric to be used for conversion statistics"""
-    group_by: list[FlowSeriesRequestDTOResourceObjectAttributesGroupByItem] | None = field(
+    group_by: list[FlowValuesRequestDTOResourceObjectAttributesGroupByItem] | None = field(
         "group_by", default=None, nullable=True
     )
     """List of attributes to group the data by.
@@ -322,7 +333,7 @@ class FormValuesRequestDTOResourceObjectAttributes(Model):
 
     __slots__ = ()
 
-    statistics: list[FormSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
+    statistics: list[FormValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
         "statistics"
     )
     """List of statistics to query for. All rate statistics will be returned in fractional form [0.0, 1.0]"""
@@ -360,21 +371,33 @@ class PostCampaignValuesResponseDTOData(Model):
 
     type: CampaignValuesReportEnum = field("type", choices=("campaign-values-report",))
     attributes: PostCampaignValuesResponseDTODataAttributes = field(
-        "attributes", "PostCampaignValuesResponseDTODataAttributes"
+        "attributes", "PostFlowValuesResponseDTODataAttributes"
     )
     relationships: PostCampaignValuesResponseDTODataRelationships | None = field(
         "relationships", "PostCampaignValuesResponseDTODataRelationships", default=None
     )
 
 
-class PostCampaignValuesResponseDTODataAttributes(Model):
-    """The ``PostCampaignValuesResponseDTODataAttributes`` object."""
+class PostFlowValuesResponseDTODataAttributes(Model):
+    """The ``PostFlowValuesResponseDTODataAttributes`` object."""
 
     __slots__ = ()
 
     results: list[ValuesData] = field("results", "list[ValuesData]")
     """An array of all the returned values data.
     Each object in the array represents one unique grouping and the results for that grouping."""
+
+
+PostFormValuesResponseDTODataAttributes = PostFlowValuesResponseDTODataAttributes
+"""Another name of :class:`PostFlowValuesResponseDTODataAttributes`: the same shape at ``PostFormValuesResponseDTO/data/attributes``."""
+
+
+PostSegmentValuesResponseDTODataAttributes = PostFlowValuesResponseDTODataAttributes
+"""Another name of :class:`PostFlowValuesResponseDTODataAttributes`: the same shape at ``PostSegmentValuesResponseDTO/data/attributes``."""
+
+
+PostCampaignValuesResponseDTODataAttributes = PostFlowValuesResponseDTODataAttributes
+"""Another name of :class:`PostFlowValuesResponseDTODataAttributes`: the same shape at ``PostCampaignValuesResponseDTO/data/attributes``."""
 
 
 class ValuesData(Model):
@@ -393,8 +416,8 @@ class PostCampaignValuesResponseDTODataRelationships(Model):
 
     __slots__ = ()
 
-    campaigns: TagResponseObjectResourceRelationshipsCampaigns | None = field(
-        "campaigns", "TagResponseObjectResourceRelationshipsCampaigns", default=None
+    campaigns: PostCampaignValuesResponseDTODataRelationshipsCampaigns | None = field(
+        "campaigns", "PostTagResponseDataRelationshipsCampaigns", default=None
     )
 
 
@@ -435,6 +458,14 @@ class PostFlowSeriesResponseDTODataAttributes(Model):
     """An array of date times which correspond to the equivalent index in the results data."""
 
 
+PostFormSeriesResponseDTODataAttributes = PostFlowSeriesResponseDTODataAttributes
+"""Another name of :class:`PostFlowSeriesResponseDTODataAttributes`: the same shape at ``PostFormSeriesResponseDTO/data/attributes``."""
+
+
+PostSegmentSeriesResponseDTODataAttributes = PostFlowSeriesResponseDTODataAttributes
+"""Another name of :class:`PostFlowSeriesResponseDTODataAttributes`: the same shape at ``PostSegmentSeriesResponseDTO/data/attributes``."""
+
+
 class SeriesData(Model):
     """The ``SeriesData`` object."""
 
@@ -451,14 +482,16 @@ class PostFlowSeriesResponseDTODataRelationships(Model):
 
     __slots__ = ()
 
-    flows: TagResponseObjectResourceRelationshipsFlows | None = field(
-        "flows", "TagResponseObjectResourceRelationshipsFlows", default=None
+    flows: PostFlowSeriesResponseDTODataRelationshipsFlows | None = field(
+        "flows", "PostTagResponseDataRelationshipsFlows", default=None
     )
-    flow_messages: FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages | None = field(
-        "flow-messages",
-        "FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages",
-        default=None,
+    flow_messages: PostFlowSeriesResponseDTODataRelationshipsFlowMessages | None = field(
+        "flow-messages", "PostFlowSeriesResponseDTODataRelationshipsFlowMessages", default=None
     )
+
+
+PostFlowValuesResponseDTODataRelationships = PostFlowSeriesResponseDTODataRelationships
+"""Another name of :class:`PostFlowSeriesResponseDTODataRelationships`: the same shape at ``PostFlowValuesResponseDTO/data/relationships``."""
 
 
 class PostFlowValuesResponseDTO(Model):
@@ -477,10 +510,10 @@ class PostFlowValuesResponseDTOData(Model):
     __slots__ = ()
 
     type: FlowValuesReportEnum = field("type", choices=("flow-values-report",))
-    attributes: PostCampaignValuesResponseDTODataAttributes = field(
-        "attributes", "PostCampaignValuesResponseDTODataAttributes"
+    attributes: PostFlowValuesResponseDTODataAttributes = field(
+        "attributes", "PostFlowValuesResponseDTODataAttributes"
     )
-    relationships: PostFlowSeriesResponseDTODataRelationships | None = field(
+    relationships: PostFlowValuesResponseDTODataRelationships | None = field(
         "relationships", "PostFlowSeriesResponseDTODataRelationships", default=None
     )
 
@@ -501,7 +534,7 @@ class PostFormSeriesResponseDTOData(Model):
     __slots__ = ()
 
     type: FormSeriesReportEnum = field("type", choices=("form-series-report",))
-    attributes: PostFlowSeriesResponseDTODataAttributes = field(
+    attributes: PostFormSeriesResponseDTODataAttributes = field(
         "attributes", "PostFlowSeriesResponseDTODataAttributes"
     )
 
@@ -522,8 +555,8 @@ class PostFormValuesResponseDTOData(Model):
     __slots__ = ()
 
     type: FormValuesReportEnum = field("type", choices=("form-values-report",))
-    attributes: PostCampaignValuesResponseDTODataAttributes = field(
-        "attributes", "PostCampaignValuesResponseDTODataAttributes"
+    attributes: PostFormValuesResponseDTODataAttributes = field(
+        "attributes", "PostFlowValuesResponseDTODataAttributes"
     )
 
 
@@ -543,7 +576,7 @@ class PostSegmentSeriesResponseDTOData(Model):
     __slots__ = ()
 
     type: SegmentSeriesReportEnum = field("type", choices=("segment-series-report",))
-    attributes: PostFlowSeriesResponseDTODataAttributes = field(
+    attributes: PostSegmentSeriesResponseDTODataAttributes = field(
         "attributes", "PostFlowSeriesResponseDTODataAttributes"
     )
 
@@ -564,8 +597,8 @@ class PostSegmentValuesResponseDTOData(Model):
     __slots__ = ()
 
     type: SegmentValuesReportEnum = field("type", choices=("segment-values-report",))
-    attributes: PostCampaignValuesResponseDTODataAttributes = field(
-        "attributes", "PostCampaignValuesResponseDTODataAttributes"
+    attributes: PostSegmentValuesResponseDTODataAttributes = field(
+        "attributes", "PostFlowValuesResponseDTODataAttributes"
     )
 
 
@@ -642,7 +675,7 @@ class SegmentValuesRequestDTOResourceObjectAttributes(Model):
 
     __slots__ = ()
 
-    statistics: list[SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
+    statistics: list[SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
         "statistics"
     )
     """List of statistics to query for."""

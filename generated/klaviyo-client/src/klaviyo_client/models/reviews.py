@@ -17,11 +17,11 @@ if TYPE_CHECKING:
         ReviewEnum,
     )
     from .common import (
-        AttributionResponseObjectResourceRelationshipsEventData,
-        CatalogVariantResponseObjectResourceRelationshipsItem,
         CollectionLinks,
         EventResponseObjectResource,
         ObjectLinks,
+        PatchReviewResponseDTODataRelationshipsEventsDataItem,
+        PatchReviewResponseDTODataRelationshipsItem,
         RelationshipLinks,
         ResponseMeta,
         ReviewProductDTO,
@@ -36,8 +36,11 @@ if TYPE_CHECKING:
 __all__ = [
     "GetReviewResponseDTOCollectionCompoundDocument",
     "ReviewResponseDTOObjectResource",
+    "PatchReviewResponseDTODataAttributes",
     "ReviewResponseDTOObjectResourceAttributes",
+    "PatchReviewResponseDTODataRelationships",
     "ReviewResponseDTOObjectResourceRelationships",
+    "PatchReviewResponseDTODataRelationshipsEvents",
     "ReviewResponseDTOObjectResourceRelationshipsEvents",
     "GetReviewResponseDTOCompoundDocument",
     "PatchReviewResponseDTO",
@@ -72,16 +75,16 @@ class ReviewResponseDTOObjectResource(Model):
     id: str = field("id")
     """The ID of the review"""
     attributes: ReviewResponseDTOObjectResourceAttributes = field(
-        "attributes", "ReviewResponseDTOObjectResourceAttributes"
+        "attributes", "PatchReviewResponseDTODataAttributes"
     )
     relationships: ReviewResponseDTOObjectResourceRelationships | None = field(
-        "relationships", "ReviewResponseDTOObjectResourceRelationships", default=None
+        "relationships", "PatchReviewResponseDTODataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class ReviewResponseDTOObjectResourceAttributes(Model):
-    """The ``ReviewResponseDTOObjectResourceAttributes`` object."""
+class PatchReviewResponseDTODataAttributes(Model):
+    """The ``PatchReviewResponseDTODataAttributes`` object."""
 
     __slots__ = ()
 
@@ -133,28 +136,40 @@ class ReviewResponseDTOObjectResourceAttributes(Model):
     """The public reply to this review (if one exists)"""
 
 
-class ReviewResponseDTOObjectResourceRelationships(Model):
-    """The ``ReviewResponseDTOObjectResourceRelationships`` object."""
+ReviewResponseDTOObjectResourceAttributes = PatchReviewResponseDTODataAttributes
+"""Another name of :class:`PatchReviewResponseDTODataAttributes`: the same shape at ``ReviewResponseDTOObjectResource/attributes``."""
+
+
+class PatchReviewResponseDTODataRelationships(Model):
+    """The ``PatchReviewResponseDTODataRelationships`` object."""
 
     __slots__ = ()
 
-    events: ReviewResponseDTOObjectResourceRelationshipsEvents | None = field(
-        "events", "ReviewResponseDTOObjectResourceRelationshipsEvents", default=None
+    events: PatchReviewResponseDTODataRelationshipsEvents | None = field(
+        "events", "PatchReviewResponseDTODataRelationshipsEvents", default=None
     )
-    item: CatalogVariantResponseObjectResourceRelationshipsItem | None = field(
-        "item", "CatalogVariantResponseObjectResourceRelationshipsItem", default=None
+    item: PatchReviewResponseDTODataRelationshipsItem | None = field(
+        "item", "PatchReviewResponseDTODataRelationshipsItem", default=None
     )
 
 
-class ReviewResponseDTOObjectResourceRelationshipsEvents(Model):
-    """The ``ReviewResponseDTOObjectResourceRelationshipsEvents`` object."""
+ReviewResponseDTOObjectResourceRelationships = PatchReviewResponseDTODataRelationships
+"""Another name of :class:`PatchReviewResponseDTODataRelationships`: the same shape at ``ReviewResponseDTOObjectResource/relationships``."""
+
+
+class PatchReviewResponseDTODataRelationshipsEvents(Model):
+    """The ``PatchReviewResponseDTODataRelationshipsEvents`` object."""
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsEventData] | None = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsEventData]", default=None
+    data: list[PatchReviewResponseDTODataRelationshipsEventsDataItem] | None = field(
+        "data", "list[PatchReviewResponseDTODataRelationshipsEventsDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
+
+
+ReviewResponseDTOObjectResourceRelationshipsEvents = PatchReviewResponseDTODataRelationshipsEvents
+"""Another name of :class:`PatchReviewResponseDTODataRelationshipsEvents`: the same shape at ``ReviewResponseDTOObjectResource/relationships/events``."""
 
 
 class GetReviewResponseDTOCompoundDocument(Model):
@@ -188,11 +203,11 @@ class PatchReviewResponseDTOData(Model):
     type: ReviewEnum = field("type", choices=("review",))
     id: str = field("id")
     """The ID of the review"""
-    attributes: ReviewResponseDTOObjectResourceAttributes = field(
-        "attributes", "ReviewResponseDTOObjectResourceAttributes"
+    attributes: PatchReviewResponseDTODataAttributes = field(
+        "attributes", "PatchReviewResponseDTODataAttributes"
     )
-    relationships: ReviewResponseDTOObjectResourceRelationships | None = field(
-        "relationships", "ReviewResponseDTOObjectResourceRelationships", default=None
+    relationships: PatchReviewResponseDTODataRelationships | None = field(
+        "relationships", "PatchReviewResponseDTODataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 

@@ -16,17 +16,20 @@ if TYPE_CHECKING:
         SegmentEnum,
     )
     from .common import (
-        AttributionResponseObjectResourceRelationshipsFlowData,
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
         CollectionLinks,
-        ConversationResponseObjectResourceRelationshipsProfileData,
         FlowResponseObjectResource,
-        GetListMemberResponseCollectionDataItem,
-        ListListResponseObjectResourceRelationships,
+        GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem,
+        GetSegmentMemberResponseCollectionDataItem,
+        GetSegmentProfilesRelationshipsResponseCollectionDataItem,
+        GetSegmentRetrieveResponseCompoundDocumentDataRelationships,
+        GetSegmentTagsRelationshipsResponseCollectionDataItem,
         ObjectLinks,
+        PostSegmentCreateResponseDataAttributes,
+        PostSegmentCreateResponseDataRelationships,
         ResponseMeta,
         SegmentDefinition,
-        SegmentResponseObjectResourceAttributes,
+        SegmentListResponseObjectResourceAttributes,
+        SegmentListResponseObjectResourceRelationships,
         TagResponseObjectResource,
     )
 
@@ -41,6 +44,7 @@ __all__ = [
     "GetSegmentRetrieveResponseCompoundDocumentDataAttributes",
     "GetSegmentTagsRelationshipsResponseCollection",
     "PatchSegmentPartialUpdateResponse",
+    "PostSegmentCreateResponseData",
     "PatchSegmentPartialUpdateResponseData",
     "PostSegmentCreateResponse",
     "SegmentCreateQuery",
@@ -57,8 +61,8 @@ class GetSegmentFlowTriggersRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsFlowData]"
+    data: list[GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagFlowOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -86,11 +90,11 @@ class SegmentListResponseObjectResource(Model):
 
     type: SegmentEnum = field("type", choices=("segment",))
     id: str = field("id")
-    attributes: SegmentResponseObjectResourceAttributes = field(
-        "attributes", "SegmentResponseObjectResourceAttributes"
+    attributes: SegmentListResponseObjectResourceAttributes = field(
+        "attributes", "PostSegmentCreateResponseDataAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: SegmentListResponseObjectResourceRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -100,7 +104,7 @@ class GetSegmentMemberResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[GetListMemberResponseCollectionDataItem] = field(
+    data: list[GetSegmentMemberResponseCollectionDataItem] = field(
         "data", "list[GetListMemberResponseCollectionDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
@@ -112,8 +116,8 @@ class GetSegmentProfilesRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[ConversationResponseObjectResourceRelationshipsProfileData] = field(
-        "data", "list[ConversationResponseObjectResourceRelationshipsProfileData]"
+    data: list[GetSegmentProfilesRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[ListMembersAddQueryDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -144,8 +148,8 @@ class GetSegmentRetrieveResponseCompoundDocumentData(Model):
         "attributes", "GetSegmentRetrieveResponseCompoundDocumentDataAttributes"
     )
     id: str = field("id")
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: GetSegmentRetrieveResponseCompoundDocumentDataRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -176,8 +180,8 @@ class GetSegmentTagsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CampaignResponseObjectResourceRelationshipsTagsDataItem] = field(
-        "data", "list[CampaignResponseObjectResourceRelationshipsTagsDataItem]"
+    data: list[GetSegmentTagsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PatchFlowResponseDataRelationshipsTagsDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -188,27 +192,29 @@ class PatchSegmentPartialUpdateResponse(Model):
 
     __slots__ = ()
 
-    data: PatchSegmentPartialUpdateResponseData = field(
-        "data", "PatchSegmentPartialUpdateResponseData"
-    )
+    data: PatchSegmentPartialUpdateResponseData = field("data", "PostSegmentCreateResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchSegmentPartialUpdateResponseData(Model):
-    """The ``PatchSegmentPartialUpdateResponseData`` object."""
+class PostSegmentCreateResponseData(Model):
+    """The ``PostSegmentCreateResponseData`` object."""
 
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
     id: str = field("id")
-    attributes: SegmentResponseObjectResourceAttributes = field(
-        "attributes", "SegmentResponseObjectResourceAttributes"
+    attributes: PostSegmentCreateResponseDataAttributes = field(
+        "attributes", "PostSegmentCreateResponseDataAttributes"
     )
-    relationships: ListListResponseObjectResourceRelationships | None = field(
-        "relationships", "ListListResponseObjectResourceRelationships", default=None
+    relationships: PostSegmentCreateResponseDataRelationships | None = field(
+        "relationships", "ListResponseObjectResourceRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchSegmentPartialUpdateResponseData = PostSegmentCreateResponseData
+"""Another name of :class:`PostSegmentCreateResponseData`: the same shape at ``PatchSegmentPartialUpdateResponse/data``."""
 
 
 class PostSegmentCreateResponse(Model):
@@ -216,9 +222,7 @@ class PostSegmentCreateResponse(Model):
 
     __slots__ = ()
 
-    data: PatchSegmentPartialUpdateResponseData = field(
-        "data", "PatchSegmentPartialUpdateResponseData"
-    )
+    data: PostSegmentCreateResponseData = field("data", "PostSegmentCreateResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 

@@ -15,19 +15,26 @@ if TYPE_CHECKING:
         TagGroupEnum,
     )
     from .common import (
-        AttributionResponseObjectResourceRelationshipsCampaignData,
-        AttributionResponseObjectResourceRelationshipsFlowData,
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem,
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem,
-        CampaignResponseObjectResourceRelationshipsTags,
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
         CollectionLinks,
+        GetTagCampaignRelationshipsResponseCollectionDataItem,
+        GetTagFlowRelationshipsResponseCollectionDataItem,
+        GetTagGroupRelationshipResponseData,
+        GetTagGroupTagsRelationshipsResponseCollectionDataItem,
+        GetTagListRelationshipsResponseCollectionDataItem,
+        GetTagSegmentRelationshipsResponseCollectionDataItem,
         ObjectLinks,
+        PostTagGroupResponseDataRelationshipsTags,
+        PostTagResponseDataAttributes,
+        PostTagResponseDataRelationships,
         ResponseMeta,
+        TagCampaignOpDataItem,
+        TagCreateQueryResourceObjectAttributes,
+        TagCreateQueryResourceObjectRelationshipsTagGroupData,
+        TagFlowOpDataItem,
+        TagListOpDataItem,
         TagResponseObjectResource,
-        TagResponseObjectResourceAttributes,
-        TagResponseObjectResourceRelationships,
-        TagResponseObjectResourceRelationshipsTagGroupData,
+        TagSegmentOpDataItem,
+        TagUpdateQueryResourceObjectAttributes,
     )
 
 __all__ = [
@@ -36,7 +43,9 @@ __all__ = [
     "GetTagGroupRelationshipResponse",
     "GetTagGroupResponse",
     "TagGroupResponseObjectResource",
+    "PostTagGroupResponseDataAttributes",
     "TagGroupResponseObjectResourceAttributes",
+    "PostTagGroupResponseDataRelationships",
     "TagGroupResponseObjectResourceRelationships",
     "GetTagGroupResponseCollection",
     "GetTagGroupTagsRelationshipsResponseCollection",
@@ -72,8 +81,8 @@ class GetTagCampaignRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsCampaignData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsCampaignData]"
+    data: list[GetTagCampaignRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagCampaignOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -84,8 +93,8 @@ class GetTagFlowRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsFlowData]"
+    data: list[GetTagFlowRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagFlowOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -96,8 +105,8 @@ class GetTagGroupRelationshipResponse(Model):
 
     __slots__ = ()
 
-    data: TagResponseObjectResourceRelationshipsTagGroupData | None = field(
-        "data", "TagResponseObjectResourceRelationshipsTagGroupData", nullable=True
+    data: GetTagGroupRelationshipResponseData | None = field(
+        "data", "GetTagGroupRelationshipResponseData", nullable=True
     )
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -124,16 +133,16 @@ class TagGroupResponseObjectResource(Model):
     id: str = field("id")
     """The Tag Group ID"""
     attributes: TagGroupResponseObjectResourceAttributes = field(
-        "attributes", "TagGroupResponseObjectResourceAttributes"
+        "attributes", "PostTagGroupResponseDataAttributes"
     )
     relationships: TagGroupResponseObjectResourceRelationships | None = field(
-        "relationships", "TagGroupResponseObjectResourceRelationships", default=None
+        "relationships", "PostTagGroupResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class TagGroupResponseObjectResourceAttributes(Model):
-    """The ``TagGroupResponseObjectResourceAttributes`` object."""
+class PostTagGroupResponseDataAttributes(Model):
+    """The ``PostTagGroupResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -145,14 +154,22 @@ class TagGroupResponseObjectResourceAttributes(Model):
     """Every company automatically has one Default Tag Group. The Default Tag Group cannot be deleted, and no other Default Tag Groups can be created. This value is true for the Default Tag Group and false for all other Tag Groups."""
 
 
-class TagGroupResponseObjectResourceRelationships(Model):
-    """The ``TagGroupResponseObjectResourceRelationships`` object."""
+TagGroupResponseObjectResourceAttributes = PostTagGroupResponseDataAttributes
+"""Another name of :class:`PostTagGroupResponseDataAttributes`: the same shape at ``TagGroupResponseObjectResource/attributes``."""
+
+
+class PostTagGroupResponseDataRelationships(Model):
+    """The ``PostTagGroupResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    tags: CampaignResponseObjectResourceRelationshipsTags | None = field(
-        "tags", "CampaignResponseObjectResourceRelationshipsTags", default=None
+    tags: PostTagGroupResponseDataRelationshipsTags | None = field(
+        "tags", "PatchFlowResponseDataRelationshipsTags", default=None
     )
+
+
+TagGroupResponseObjectResourceRelationships = PostTagGroupResponseDataRelationships
+"""Another name of :class:`PostTagGroupResponseDataRelationships`: the same shape at ``TagGroupResponseObjectResource/relationships``."""
 
 
 class GetTagGroupResponseCollection(Model):
@@ -172,8 +189,8 @@ class GetTagGroupTagsRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[CampaignResponseObjectResourceRelationshipsTagsDataItem] = field(
-        "data", "list[CampaignResponseObjectResourceRelationshipsTagsDataItem]"
+    data: list[GetTagGroupTagsRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[PatchFlowResponseDataRelationshipsTagsDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -184,11 +201,8 @@ class GetTagListRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem] = (
-        field(
-            "data",
-            "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        )
+    data: list[GetTagListRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagListOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -225,11 +239,8 @@ class GetTagSegmentRelationshipsResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem
-    ] = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem]",
+    data: list[GetTagSegmentRelationshipsResponseCollectionDataItem] = field(
+        "data", "list[TagSegmentOpDataItem]"
     )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
@@ -253,11 +264,11 @@ class PostTagGroupResponseData(Model):
     type: TagGroupEnum = field("type", choices=("tag-group",))
     id: str = field("id")
     """The Tag Group ID"""
-    attributes: TagGroupResponseObjectResourceAttributes = field(
-        "attributes", "TagGroupResponseObjectResourceAttributes"
+    attributes: PostTagGroupResponseDataAttributes = field(
+        "attributes", "PostTagGroupResponseDataAttributes"
     )
-    relationships: TagGroupResponseObjectResourceRelationships | None = field(
-        "relationships", "TagGroupResponseObjectResourceRelationships", default=None
+    relationships: PostTagGroupResponseDataRelationships | None = field(
+        "relationships", "PostTagGroupResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -280,11 +291,9 @@ class PostTagResponseData(Model):
     type: TagEnum = field("type", choices=("tag",))
     id: str = field("id")
     """The Tag ID"""
-    attributes: TagResponseObjectResourceAttributes = field(
-        "attributes", "TagResponseObjectResourceAttributes"
-    )
-    relationships: TagResponseObjectResourceRelationships | None = field(
-        "relationships", "TagResponseObjectResourceRelationships", default=None
+    attributes: PostTagResponseDataAttributes = field("attributes", "PostTagResponseDataAttributes")
+    relationships: PostTagResponseDataRelationships | None = field(
+        "relationships", "PostTagResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -294,9 +303,7 @@ class TagCampaignOp(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsCampaignData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsCampaignData]"
-    )
+    data: list[TagCampaignOpDataItem] = field("data", "list[TagCampaignOpDataItem]")
 
 
 class TagCreateQuery(Model):
@@ -313,8 +320,8 @@ class TagCreateQueryResourceObject(Model):
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
-    attributes: TagResponseObjectResourceAttributes = field(
-        "attributes", "TagResponseObjectResourceAttributes"
+    attributes: TagCreateQueryResourceObjectAttributes = field(
+        "attributes", "PostTagResponseDataAttributes"
     )
     relationships: TagCreateQueryResourceObjectRelationships | None = field(
         "relationships", "TagCreateQueryResourceObjectRelationships", default=None
@@ -336,8 +343,8 @@ class TagCreateQueryResourceObjectRelationshipsTagGroup(Model):
 
     __slots__ = ()
 
-    data: TagResponseObjectResourceRelationshipsTagGroupData | None = field(
-        "data", "TagResponseObjectResourceRelationshipsTagGroupData", default=None
+    data: TagCreateQueryResourceObjectRelationshipsTagGroupData | None = field(
+        "data", "GetTagGroupRelationshipResponseData", default=None
     )
 
 
@@ -346,9 +353,7 @@ class TagFlowOp(Model):
 
     __slots__ = ()
 
-    data: list[AttributionResponseObjectResourceRelationshipsFlowData] = field(
-        "data", "list[AttributionResponseObjectResourceRelationshipsFlowData]"
-    )
+    data: list[TagFlowOpDataItem] = field("data", "list[TagFlowOpDataItem]")
 
 
 class TagGroupCreateQuery(Model):
@@ -416,12 +421,7 @@ class TagListOp(Model):
 
     __slots__ = ()
 
-    data: list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem] = (
-        field(
-            "data",
-            "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsListsDataItem]",
-        )
-    )
+    data: list[TagListOpDataItem] = field("data", "list[TagListOpDataItem]")
 
 
 class TagSegmentOp(Model):
@@ -429,12 +429,7 @@ class TagSegmentOp(Model):
 
     __slots__ = ()
 
-    data: list[
-        BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem
-    ] = field(
-        "data",
-        "list[BulkProfileSuppressionsCreateJobResponseObjectResourceRelationshipsSegmentsDataItem]",
-    )
+    data: list[TagSegmentOpDataItem] = field("data", "list[TagSegmentOpDataItem]")
 
 
 class TagUpdateQuery(Model):
@@ -453,6 +448,6 @@ class TagUpdateQueryResourceObject(Model):
     type: TagEnum = field("type", choices=("tag",))
     id: str = field("id")
     """The Tag ID"""
-    attributes: TagResponseObjectResourceAttributes = field(
-        "attributes", "TagResponseObjectResourceAttributes"
+    attributes: TagUpdateQueryResourceObjectAttributes = field(
+        "attributes", "PostTagResponseDataAttributes"
     )

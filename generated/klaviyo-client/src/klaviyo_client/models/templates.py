@@ -16,24 +16,41 @@ if TYPE_CHECKING:
     from ._aliases import (
         BaseStyleStylesBackgroundPosition,
         BaseStyleStylesBorderStyle,
+        ButtonBlockStylesBorderStyle,
         ColumnData,
+        CouponBlockStylesBorderStyle,
         DynamicReviewBlockPropertiesFallbackOptions,
+        DynamicReviewBlockPropertiesVerifiedBadgeLanguage,
+        HeaderBlockStylesBorderStyle,
         HeaderBlockStylesMobileLayout,
+        HorizontalRuleBlockStylesBorderStyle,
+        ImageBlockStylesBlockBorderStyle,
+        PostUniversalContentResponseDataAttributesScreenshotStatus,
+        ProductBlockStylesButtonBorderStyle,
+        ProductBlockStylesItemBorderStyle,
         ProductBlockStylesLayout,
+        ReviewBlockStylesBorderStyle,
         ReviewBlockStylesLayout,
         RowStylesColumnLayout,
+        SectionStylesBackgroundPosition,
+        SectionStylesBorderStyle,
         SocialIconSubBlockLinkType,
         StaticReviewBlockPropertiesVerifiedBadgeLanguage,
+        TableBlockStylesBlockBorderStyle,
+        TableBlockStylesCellHorizontalBorderStyle,
+        TableBlockStylesCellVerticalBorderStyle,
         TemplateEnum,
         TemplateUniversalContentEnum,
-        UniversalContentResponseObjectResourceAttributesScreenshotStatus,
+        TextBlockStylesV0BlockBorderStyle,
+        TextBlockStylesV1BlockBorderStyle,
+        VideoBlockStylesBorderStyle,
     )
     from .common import (
-        CatalogCategoryUpdateQueryResourceObjectAttributes,
         CollectionLinks,
         ObjectLinks,
+        PostTemplateResponseDataAttributes,
         ResponseMeta,
-        TemplateResponseObjectResourceAttributes,
+        TemplateCloneQueryResourceObjectAttributes,
     )
 
 __all__ = [
@@ -131,7 +148,13 @@ __all__ = [
     "DropShadowBlockV0",
     "GetTemplateDndResponse",
     "GetTemplateDndResponseData",
+    "PostTemplateDndResponseData",
+    "PatchTemplateDndResponseData",
+    "GetTemplateDndResponseCollectionDataItem",
     "GetTemplateDndResponseDataAttributes",
+    "PostTemplateDndResponseDataAttributes",
+    "PatchTemplateDndResponseDataAttributes",
+    "GetTemplateDndResponseCollectionDataItemAttributes",
     "TemplateDefinition",
     "TextStyleV1",
     "TextStyleStyles",
@@ -148,6 +171,8 @@ __all__ = [
     "GetTemplateDndResponseCollection",
     "GetUniversalContentResponse",
     "UniversalContentResponseObjectResource",
+    "PostUniversalContentResponseDataAttributes",
+    "PatchUniversalContentResponseDataAttributes",
     "UniversalContentResponseObjectResourceAttributes",
     "HeaderBlockV0",
     "HorizontalRuleBlockV0",
@@ -169,6 +194,7 @@ __all__ = [
     "GetUniversalContentResponseCollection",
     "PatchTemplateDndResponse",
     "PatchUniversalContentResponse",
+    "PostUniversalContentResponseData",
     "PatchUniversalContentResponseData",
     "PostTemplateDndResponse",
     "PostTemplateResponse",
@@ -413,7 +439,7 @@ class SectionStyles(Model):
     background_image_full_width: bool | None = field(
         "background_image_full_width", default=None, nullable=True
     )
-    background_position: BaseStyleStylesBackgroundPosition | None = field(
+    background_position: SectionStylesBackgroundPosition | None = field(
         "background_position",
         default=None,
         nullable=True,
@@ -433,7 +459,7 @@ class SectionStyles(Model):
     background_repeat: bool | None = field("background_repeat", default=None, nullable=True)
     background_url: str | None = field("background_url", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: SectionStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -588,7 +614,7 @@ class ButtonBlockStyles(Model):
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
     border_radius: int | None = field("border_radius", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: ButtonBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -671,7 +697,7 @@ class CouponBlockStyles(Model):
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
     border_radius: int | None = field("border_radius", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: CouponBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -794,7 +820,7 @@ class HeaderBlockStyles(Model):
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
     border_radius: int | None = field("border_radius", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: HeaderBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -948,7 +974,7 @@ class HorizontalRuleBlockStyles(Model):
     block_padding_right: int | None = field("block_padding_right", default=None, nullable=True)
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: HorizontalRuleBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -1062,7 +1088,7 @@ class ImageBlockStyles(Model):
         "block_background_color", default=None, nullable=True
     )
     block_border_color: str | None = field("block_border_color", default=None, nullable=True)
-    block_border_style: BaseStyleStylesBorderStyle | None = field(
+    block_border_style: ImageBlockStylesBlockBorderStyle | None = field(
         "block_border_style",
         default=None,
         nullable=True,
@@ -1184,7 +1210,7 @@ class ProductBlockStyles(Model):
     )
     button_border_color: str | None = field("button_border_color", default=None, nullable=True)
     button_border_radius: int | None = field("button_border_radius", default=None, nullable=True)
-    button_border_style: BaseStyleStylesBorderStyle | None = field(
+    button_border_style: ProductBlockStylesButtonBorderStyle | None = field(
         "button_border_style",
         default=None,
         nullable=True,
@@ -1238,7 +1264,7 @@ class ProductBlockStyles(Model):
         "description_text_decoration", default=None, nullable=True
     )
     item_border_color: str | None = field("item_border_color", default=None, nullable=True)
-    item_border_style: BaseStyleStylesBorderStyle | None = field(
+    item_border_style: ProductBlockStylesItemBorderStyle | None = field(
         "item_border_style",
         default=None,
         nullable=True,
@@ -1434,7 +1460,7 @@ class DynamicReviewBlockProperties(Model):
     product_variant_name_placeholder: str | None = field(
         "product_variant_name_placeholder", default=None, nullable=True
     )
-    verified_badge_language: StaticReviewBlockPropertiesVerifiedBadgeLanguage | None = field(
+    verified_badge_language: DynamicReviewBlockPropertiesVerifiedBadgeLanguage | None = field(
         "verified_badge_language",
         default=None,
         nullable=True,
@@ -1510,7 +1536,7 @@ class ReviewBlockStyles(Model):
     block_padding_right: int | None = field("block_padding_right", default=None, nullable=True)
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_radius: int | None = field("border_radius", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: ReviewBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -1963,7 +1989,7 @@ class TableBlockStyles(Model):
         "block_background_color", default=None, nullable=True
     )
     block_border_color: str | None = field("block_border_color", default=None, nullable=True)
-    block_border_style: BaseStyleStylesBorderStyle | None = field(
+    block_border_style: TableBlockStylesBlockBorderStyle | None = field(
         "block_border_style",
         default=None,
         nullable=True,
@@ -1978,7 +2004,7 @@ class TableBlockStyles(Model):
     cell_horizontal_border_color: str | None = field(
         "cell_horizontal_border_color", default=None, nullable=True
     )
-    cell_horizontal_border_style: BaseStyleStylesBorderStyle | None = field(
+    cell_horizontal_border_style: TableBlockStylesCellHorizontalBorderStyle | None = field(
         "cell_horizontal_border_style",
         default=None,
         nullable=True,
@@ -2002,7 +2028,7 @@ class TableBlockStyles(Model):
     cell_vertical_border_color: str | None = field(
         "cell_vertical_border_color", default=None, nullable=True
     )
-    cell_vertical_border_style: BaseStyleStylesBorderStyle | None = field(
+    cell_vertical_border_style: TableBlockStylesCellVerticalBorderStyle | None = field(
         "cell_vertical_border_style",
         default=None,
         nullable=True,
@@ -2189,7 +2215,7 @@ class TextBlockStylesV1(Model):
         "block_background_color", default=None, nullable=True
     )
     block_border_color: str | None = field("block_border_color", default=None, nullable=True)
-    block_border_style: BaseStyleStylesBorderStyle | None = field(
+    block_border_style: TextBlockStylesV1BlockBorderStyle | None = field(
         "block_border_style",
         default=None,
         nullable=True,
@@ -2288,7 +2314,7 @@ class VideoBlockStyles(Model):
     block_padding_right: int | None = field("block_padding_right", default=None, nullable=True)
     block_padding_top: int | None = field("block_padding_top", default=None, nullable=True)
     border_color: str | None = field("border_color", default=None, nullable=True)
-    border_style: BaseStyleStylesBorderStyle | None = field(
+    border_style: VideoBlockStylesBorderStyle | None = field(
         "border_style",
         default=None,
         nullable=True,
@@ -2363,6 +2389,18 @@ class GetTemplateDndResponseData(Model):
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
+PostTemplateDndResponseData = GetTemplateDndResponseData
+"""Another name of :class:`GetTemplateDndResponseData`: the same shape at ``PostTemplateDndResponse/data``."""
+
+
+PatchTemplateDndResponseData = GetTemplateDndResponseData
+"""Another name of :class:`GetTemplateDndResponseData`: the same shape at ``PatchTemplateDndResponse/data``."""
+
+
+GetTemplateDndResponseCollectionDataItem = GetTemplateDndResponseData
+"""Another name of :class:`GetTemplateDndResponseData`: the same shape at ``GetTemplateDndResponseCollection/data/Item``."""
+
+
 class GetTemplateDndResponseDataAttributes(Model):
     """The ``GetTemplateDndResponseDataAttributes`` object."""
 
@@ -2390,6 +2428,18 @@ class GetTemplateDndResponseDataAttributes(Model):
     """The date the template was created in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)"""
     updated: _dt.datetime | None = field("updated", "datetime", default=None, nullable=True)
     """The date the template was updated in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)"""
+
+
+PostTemplateDndResponseDataAttributes = GetTemplateDndResponseDataAttributes
+"""Another name of :class:`GetTemplateDndResponseDataAttributes`: the same shape at ``PostTemplateDndResponse/data/attributes``."""
+
+
+PatchTemplateDndResponseDataAttributes = GetTemplateDndResponseDataAttributes
+"""Another name of :class:`GetTemplateDndResponseDataAttributes`: the same shape at ``PatchTemplateDndResponse/data/attributes``."""
+
+
+GetTemplateDndResponseCollectionDataItemAttributes = GetTemplateDndResponseDataAttributes
+"""Another name of :class:`GetTemplateDndResponseDataAttributes`: the same shape at ``GetTemplateDndResponseCollection/data/Item/attributes``."""
 
 
 class TemplateDefinition(Model):
@@ -2583,7 +2633,9 @@ class GetTemplateDndResponseCollection(Model):
 
     __slots__ = ()
 
-    data: list[GetTemplateDndResponseData] = field("data", "list[GetTemplateDndResponseData]")
+    data: list[GetTemplateDndResponseCollectionDataItem] = field(
+        "data", "list[GetTemplateDndResponseData]"
+    )
     links: CollectionLinks | None = field("links", "CollectionLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2609,13 +2661,13 @@ class UniversalContentResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the universal content"""
     attributes: UniversalContentResponseObjectResourceAttributes = field(
-        "attributes", "UniversalContentResponseObjectResourceAttributes"
+        "attributes", "PostUniversalContentResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class UniversalContentResponseObjectResourceAttributes(Model):
-    """The ``UniversalContentResponseObjectResourceAttributes`` object."""
+class PostUniversalContentResponseDataAttributes(Model):
+    """The ``PostUniversalContentResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -2650,12 +2702,20 @@ class UniversalContentResponseObjectResourceAttributes(Model):
     """The datetime when this universal content was created"""
     updated: _dt.datetime = field("updated", "datetime")
     """The datetime when this universal content was updated"""
-    screenshot_status: UniversalContentResponseObjectResourceAttributesScreenshotStatus = field(
+    screenshot_status: PostUniversalContentResponseDataAttributesScreenshotStatus = field(
         "screenshot_status",
         choices=("completed", "failed", "generating", "never_generated", "not_renderable", "stale"),
     )
     """The status of a universal content screenshot."""
     screenshot_url: str = field("screenshot_url")
+
+
+PatchUniversalContentResponseDataAttributes = PostUniversalContentResponseDataAttributes
+"""Another name of :class:`PostUniversalContentResponseDataAttributes`: the same shape at ``PatchUniversalContentResponse/data/attributes``."""
+
+
+UniversalContentResponseObjectResourceAttributes = PostUniversalContentResponseDataAttributes
+"""Another name of :class:`PostUniversalContentResponseDataAttributes`: the same shape at ``UniversalContentResponseObjectResource/attributes``."""
 
 
 class HeaderBlockV0(Model):
@@ -2797,7 +2857,7 @@ class TextBlockStylesV0(Model):
         "block_background_color", default=None, nullable=True
     )
     block_border_color: str | None = field("block_border_color", default=None, nullable=True)
-    block_border_style: BaseStyleStylesBorderStyle | None = field(
+    block_border_style: TextBlockStylesV0BlockBorderStyle | None = field(
         "block_border_style",
         default=None,
         nullable=True,
@@ -2888,7 +2948,7 @@ class PatchTemplateDndResponse(Model):
 
     __slots__ = ()
 
-    data: GetTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
+    data: PatchTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2898,23 +2958,27 @@ class PatchUniversalContentResponse(Model):
 
     __slots__ = ()
 
-    data: PatchUniversalContentResponseData = field("data", "PatchUniversalContentResponseData")
+    data: PatchUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchUniversalContentResponseData(Model):
-    """The ``PatchUniversalContentResponseData`` object."""
+class PostUniversalContentResponseData(Model):
+    """The ``PostUniversalContentResponseData`` object."""
 
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
     id: str = field("id")
     """The ID of the universal content"""
-    attributes: UniversalContentResponseObjectResourceAttributes = field(
-        "attributes", "UniversalContentResponseObjectResourceAttributes"
+    attributes: PostUniversalContentResponseDataAttributes = field(
+        "attributes", "PostUniversalContentResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchUniversalContentResponseData = PostUniversalContentResponseData
+"""Another name of :class:`PostUniversalContentResponseData`: the same shape at ``PatchUniversalContentResponse/data``."""
 
 
 class PostTemplateDndResponse(Model):
@@ -2922,7 +2986,7 @@ class PostTemplateDndResponse(Model):
 
     __slots__ = ()
 
-    data: GetTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
+    data: PostTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2945,8 +3009,8 @@ class PostTemplateResponseData(Model):
     type: TemplateEnum = field("type", choices=("template",))
     id: str = field("id")
     """The ID of template"""
-    attributes: TemplateResponseObjectResourceAttributes = field(
-        "attributes", "TemplateResponseObjectResourceAttributes"
+    attributes: PostTemplateResponseDataAttributes = field(
+        "attributes", "PostTemplateResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
@@ -2956,7 +3020,7 @@ class PostUniversalContentResponse(Model):
 
     __slots__ = ()
 
-    data: PatchUniversalContentResponseData = field("data", "PatchUniversalContentResponseData")
+    data: PostUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -2977,8 +3041,8 @@ class TemplateCloneQueryResourceObject(Model):
     type: TemplateEnum = field("type", choices=("template",))
     id: str = field("id")
     """The ID of template to be cloned"""
-    attributes: CatalogCategoryUpdateQueryResourceObjectAttributes = field(
-        "attributes", "CatalogCategoryUpdateQueryResourceObjectAttributes"
+    attributes: TemplateCloneQueryResourceObjectAttributes = field(
+        "attributes", "TemplateCloneQueryResourceObjectAttributes"
     )
 
 

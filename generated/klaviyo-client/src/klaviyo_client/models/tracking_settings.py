@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from typing import Literal
 
     from ._aliases import (
-        DynamicTrackingParamValue,
+        CampaignTrackingSettingDynamicParamValue,
         FlowTrackingSettingDynamicParamValue,
         TrackingSettingEnum,
     )
@@ -31,6 +31,7 @@ __all__ = [
     "FlowTrackingSettingStaticParam",
     "GetTrackingSettingResponse",
     "TrackingSettingResponseObjectResource",
+    "PatchTrackingSettingResponseDataAttributes",
     "TrackingSettingResponseObjectResourceAttributes",
     "TrackingParamDTO",
     "GetTrackingSettingResponseCollection",
@@ -49,7 +50,7 @@ class CampaignTrackingSettingDynamicParam(Model):
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
     """The type of the tracking parameter"""
-    value: DynamicTrackingParamValue = field(
+    value: CampaignTrackingSettingDynamicParamValue = field(
         "value",
         choices=(
             "campaign_id",
@@ -161,13 +162,13 @@ class TrackingSettingResponseObjectResource(Model):
     id: str = field("id")
     """The id of the tracking setting (account ID)."""
     attributes: TrackingSettingResponseObjectResourceAttributes = field(
-        "attributes", "TrackingSettingResponseObjectResourceAttributes"
+        "attributes", "PatchTrackingSettingResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class TrackingSettingResponseObjectResourceAttributes(Model):
-    """The ``TrackingSettingResponseObjectResourceAttributes`` object."""
+class PatchTrackingSettingResponseDataAttributes(Model):
+    """The ``PatchTrackingSettingResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -193,6 +194,10 @@ class TrackingSettingResponseObjectResourceAttributes(Model):
         "custom_parameters", "list[CustomTrackingParamDTO]", default=None, nullable=True
     )
     """Additional custom tracking parameters."""
+
+
+TrackingSettingResponseObjectResourceAttributes = PatchTrackingSettingResponseDataAttributes
+"""Another name of :class:`PatchTrackingSettingResponseDataAttributes`: the same shape at ``TrackingSettingResponseObjectResource/attributes``."""
 
 
 class TrackingParamDTO(Model):
@@ -248,8 +253,8 @@ class PatchTrackingSettingResponseData(Model):
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
     id: str = field("id")
     """The id of the tracking setting (account ID)."""
-    attributes: TrackingSettingResponseObjectResourceAttributes = field(
-        "attributes", "TrackingSettingResponseObjectResourceAttributes"
+    attributes: PatchTrackingSettingResponseDataAttributes = field(
+        "attributes", "PatchTrackingSettingResponseDataAttributes"
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 

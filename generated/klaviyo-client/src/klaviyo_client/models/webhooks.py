@@ -26,15 +26,26 @@ if TYPE_CHECKING:
 __all__ = [
     "GetWebhookResponseCollectionCompoundDocument",
     "WebhookResponseObjectResource",
+    "PostWebhookResponseDataAttributes",
+    "PatchWebhookResponseDataAttributes",
     "WebhookResponseObjectResourceAttributes",
+    "PostWebhookResponseDataRelationships",
+    "PatchWebhookResponseDataRelationships",
     "WebhookResponseObjectResourceRelationships",
+    "PostWebhookResponseDataRelationshipsWebhookTopics",
+    "PatchWebhookResponseDataRelationshipsWebhookTopics",
     "WebhookResponseObjectResourceRelationshipsWebhookTopics",
+    "PostWebhookResponseDataRelationshipsWebhookTopicsDataItem",
+    "PatchWebhookResponseDataRelationshipsWebhookTopicsDataItem",
     "WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem",
+    "WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem",
+    "WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem",
     "WebhookTopicResponseObjectResource",
     "GetWebhookResponseCompoundDocument",
     "GetWebhookTopicResponse",
     "GetWebhookTopicResponseCollection",
     "PatchWebhookResponse",
+    "PostWebhookResponseData",
     "PatchWebhookResponseData",
     "PostWebhookResponse",
     "WebhookCreateQuery",
@@ -42,6 +53,7 @@ __all__ = [
     "WebhookCreateQueryResourceObjectAttributes",
     "WebhookCreateQueryResourceObjectRelationships",
     "WebhookCreateQueryResourceObjectRelationshipsWebhookTopics",
+    "WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics",
     "WebhookPartialUpdateQuery",
     "WebhookPartialUpdateQueryResourceObject",
     "WebhookPartialUpdateQueryResourceObjectAttributes",
@@ -71,16 +83,16 @@ class WebhookResponseObjectResource(Model):
     id: str = field("id")
     """The ID of the webhook."""
     attributes: WebhookResponseObjectResourceAttributes = field(
-        "attributes", "WebhookResponseObjectResourceAttributes"
+        "attributes", "PostWebhookResponseDataAttributes"
     )
     relationships: WebhookResponseObjectResourceRelationships | None = field(
-        "relationships", "WebhookResponseObjectResourceRelationships", default=None
+        "relationships", "PostWebhookResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
 
 
-class WebhookResponseObjectResourceAttributes(Model):
-    """The ``WebhookResponseObjectResourceAttributes`` object."""
+class PostWebhookResponseDataAttributes(Model):
+    """The ``PostWebhookResponseDataAttributes`` object."""
 
     __slots__ = ()
 
@@ -98,37 +110,87 @@ class WebhookResponseObjectResourceAttributes(Model):
     """Date and time when the webhook was last updated, in ISO 8601 format (YYYY-MM-DDTHH:MM:SS.mmmmmm)"""
 
 
-class WebhookResponseObjectResourceRelationships(Model):
-    """The ``WebhookResponseObjectResourceRelationships`` object."""
+PatchWebhookResponseDataAttributes = PostWebhookResponseDataAttributes
+"""Another name of :class:`PostWebhookResponseDataAttributes`: the same shape at ``PatchWebhookResponse/data/attributes``."""
+
+
+WebhookResponseObjectResourceAttributes = PostWebhookResponseDataAttributes
+"""Another name of :class:`PostWebhookResponseDataAttributes`: the same shape at ``WebhookResponseObjectResource/attributes``."""
+
+
+class PostWebhookResponseDataRelationships(Model):
+    """The ``PostWebhookResponseDataRelationships`` object."""
 
     __slots__ = ()
 
-    webhook_topics: WebhookResponseObjectResourceRelationshipsWebhookTopics | None = field(
-        "webhook-topics", "WebhookResponseObjectResourceRelationshipsWebhookTopics", default=None
+    webhook_topics: PostWebhookResponseDataRelationshipsWebhookTopics | None = field(
+        "webhook-topics", "PostWebhookResponseDataRelationshipsWebhookTopics", default=None
     )
 
 
-class WebhookResponseObjectResourceRelationshipsWebhookTopics(Model):
-    """The ``WebhookResponseObjectResourceRelationshipsWebhookTopics`` object."""
+PatchWebhookResponseDataRelationships = PostWebhookResponseDataRelationships
+"""Another name of :class:`PostWebhookResponseDataRelationships`: the same shape at ``PatchWebhookResponse/data/relationships``."""
+
+
+WebhookResponseObjectResourceRelationships = PostWebhookResponseDataRelationships
+"""Another name of :class:`PostWebhookResponseDataRelationships`: the same shape at ``WebhookResponseObjectResource/relationships``."""
+
+
+class PostWebhookResponseDataRelationshipsWebhookTopics(Model):
+    """The ``PostWebhookResponseDataRelationshipsWebhookTopics`` object."""
 
     __slots__ = ()
 
-    data: list[WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem] | None = field(
-        "data",
-        "list[WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem]",
-        default=None,
+    data: list[PostWebhookResponseDataRelationshipsWebhookTopicsDataItem] | None = field(
+        "data", "list[PostWebhookResponseDataRelationshipsWebhookTopicsDataItem]", default=None
     )
     links: RelationshipLinks | None = field("links", "RelationshipLinks", default=None)
 
 
-class WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem(Model):
-    """The ``WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem`` object."""
+PatchWebhookResponseDataRelationshipsWebhookTopics = (
+    PostWebhookResponseDataRelationshipsWebhookTopics
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopics`: the same shape at ``PatchWebhookResponse/data/relationships/webhook-topics``."""
+
+
+WebhookResponseObjectResourceRelationshipsWebhookTopics = (
+    PostWebhookResponseDataRelationshipsWebhookTopics
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopics`: the same shape at ``WebhookResponseObjectResource/relationships/webhook-topics``."""
+
+
+class PostWebhookResponseDataRelationshipsWebhookTopicsDataItem(Model):
+    """The ``PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`` object."""
 
     __slots__ = ()
 
     type: WebhookTopicEnum = field("type", choices=("webhook-topic",))
     id: str = field("id")
     """A topic the webhook is subscribed to."""
+
+
+PatchWebhookResponseDataRelationshipsWebhookTopicsDataItem = (
+    PostWebhookResponseDataRelationshipsWebhookTopicsDataItem
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`: the same shape at ``PatchWebhookResponse/data/relationships/webhook-topics/data/Item``."""
+
+
+WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem = (
+    PostWebhookResponseDataRelationshipsWebhookTopicsDataItem
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`: the same shape at ``WebhookResponseObjectResource/relationships/webhook-topics/data/Item``."""
+
+
+WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem = (
+    PostWebhookResponseDataRelationshipsWebhookTopicsDataItem
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`: the same shape at ``WebhookCreateQueryResourceObject/relationships/webhook-topics/data/Item``."""
+
+
+WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem = (
+    PostWebhookResponseDataRelationshipsWebhookTopicsDataItem
+)
+"""Another name of :class:`PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`: the same shape at ``WebhookPartialUpdateQueryResourceObject/relationships/webhook-topics/data/Item``."""
 
 
 class WebhookTopicResponseObjectResource(Model):
@@ -182,26 +244,30 @@ class PatchWebhookResponse(Model):
 
     __slots__ = ()
 
-    data: PatchWebhookResponseData = field("data", "PatchWebhookResponseData")
+    data: PatchWebhookResponseData = field("data", "PostWebhookResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
 
-class PatchWebhookResponseData(Model):
-    """The ``PatchWebhookResponseData`` object."""
+class PostWebhookResponseData(Model):
+    """The ``PostWebhookResponseData`` object."""
 
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
     id: str = field("id")
     """The ID of the webhook."""
-    attributes: WebhookResponseObjectResourceAttributes = field(
-        "attributes", "WebhookResponseObjectResourceAttributes"
+    attributes: PostWebhookResponseDataAttributes = field(
+        "attributes", "PostWebhookResponseDataAttributes"
     )
-    relationships: WebhookResponseObjectResourceRelationships | None = field(
-        "relationships", "WebhookResponseObjectResourceRelationships", default=None
+    relationships: PostWebhookResponseDataRelationships | None = field(
+        "relationships", "PostWebhookResponseDataRelationships", default=None
     )
     links: ObjectLinks = field("links", "ObjectLinks")
+
+
+PatchWebhookResponseData = PostWebhookResponseData
+"""Another name of :class:`PostWebhookResponseData`: the same shape at ``PatchWebhookResponse/data``."""
 
 
 class PostWebhookResponse(Model):
@@ -209,7 +275,7 @@ class PostWebhookResponse(Model):
 
     __slots__ = ()
 
-    data: PatchWebhookResponseData = field("data", "PatchWebhookResponseData")
+    data: PostWebhookResponseData = field("data", "PostWebhookResponseData")
     links: ObjectLinks | None = field("links", "ObjectLinks", default=None)
     meta: ResponseMeta | None = field("meta", "ResponseMeta", default=None)
 
@@ -266,11 +332,15 @@ class WebhookCreateQueryResourceObjectRelationshipsWebhookTopics(Model):
 
     __slots__ = ()
 
-    data: list[WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem] | None = field(
-        "data",
-        "list[WebhookResponseObjectResourceRelationshipsWebhookTopicsDataItem]",
-        default=None,
+    data: list[WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem] | None = field(
+        "data", "list[PostWebhookResponseDataRelationshipsWebhookTopicsDataItem]", default=None
     )
+
+
+WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics = (
+    WebhookCreateQueryResourceObjectRelationshipsWebhookTopics
+)
+"""Another name of :class:`WebhookCreateQueryResourceObjectRelationshipsWebhookTopics`: the same shape at ``WebhookPartialUpdateQueryResourceObject/relationships/webhook-topics``."""
 
 
 class WebhookPartialUpdateQuery(Model):
@@ -321,6 +391,10 @@ class WebhookPartialUpdateQueryResourceObjectRelationships(Model):
 
     __slots__ = ()
 
-    webhook_topics: WebhookCreateQueryResourceObjectRelationshipsWebhookTopics | None = field(
-        "webhook-topics", "WebhookCreateQueryResourceObjectRelationshipsWebhookTopics", default=None
+    webhook_topics: WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics | None = (
+        field(
+            "webhook-topics",
+            "WebhookCreateQueryResourceObjectRelationshipsWebhookTopics",
+            default=None,
+        )
     )

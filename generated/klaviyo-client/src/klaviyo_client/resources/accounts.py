@@ -13,7 +13,7 @@ from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
     from ..models._aliases import (
-        GetAccountsFieldsAccount,
+        AccountField,
     )
     from ..models.accounts import (
         GetAccountResponse,
@@ -34,7 +34,7 @@ class Accounts(SyncResource):
     def get_accounts(
         self,
         *,
-        fields_account: Sequence[GetAccountsFieldsAccount] | None = None,
+        fields_account: Sequence[AccountField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetAccountResponseCollection:
         """Get Accounts.
@@ -58,7 +58,7 @@ class Accounts(SyncResource):
         self,
         id: str,
         *,
-        fields_account: Sequence[GetAccountsFieldsAccount] | None = None,
+        fields_account: Sequence[AccountField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetAccountResponse:
         """Get Account.
@@ -86,7 +86,7 @@ class AsyncAccounts(AsyncResource):
     async def get_accounts(
         self,
         *,
-        fields_account: Sequence[GetAccountsFieldsAccount] | None = None,
+        fields_account: Sequence[AccountField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetAccountResponseCollection:
         """Get Accounts.
@@ -110,7 +110,7 @@ class AsyncAccounts(AsyncResource):
         self,
         id: str,
         *,
-        fields_account: Sequence[GetAccountsFieldsAccount] | None = None,
+        fields_account: Sequence[AccountField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetAccountResponse:
         """Get Account.

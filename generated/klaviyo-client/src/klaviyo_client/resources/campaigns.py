@@ -12,15 +12,20 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        AssignTemplateToCampaignMessageFieldsCampaignMessage,
-        GetCampaignMessageFieldsImage,
-        GetCampaignMessageFieldsTemplate,
-        GetCampaignsFieldsCampaign,
-        GetCampaignsFieldsCampaignMessage,
-        GetCampaignsSort,
+        CampaignField,
+        CampaignInclude,
+        CampaignMessageField,
+        CampaignMessageInclude,
+        CampaignRecipientEstimationField,
+        CampaignRecipientEstimationJobField,
+        CampaignSendJobField,
+        CampaignSort,
+        ImageField,
+        TagField,
+        TemplateField,
     )
     from ..models.campaigns import (
         CampaignCloneQuery,
@@ -97,13 +102,13 @@ class Campaigns(SyncResource):
         self,
         *,
         filter: str,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["campaign-messages", "tags"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[CampaignInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsSort | None = None,
+        sort: CampaignSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponseCollectionCompoundDocument:
         """Get Campaigns.
@@ -153,7 +158,7 @@ class Campaigns(SyncResource):
         self,
         body: CampaignCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign.
@@ -176,10 +181,10 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["campaign-messages", "tags"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[CampaignInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponseCompoundDocument:
         """Get Campaign.
@@ -211,7 +216,7 @@ class Campaigns(SyncResource):
         id: str,
         body: CampaignPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCampaignResponse:
         """Update Campaign.
@@ -253,11 +258,11 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["campaign", "image", "template"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[CampaignMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignMessageResponseCompoundDocument:
         """Get Campaign Message.
@@ -297,7 +302,7 @@ class Campaigns(SyncResource):
         id: str,
         body: CampaignMessagePartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCampaignMessageResponse:
         """Update Campaign Message.
@@ -323,7 +328,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignSendJobResponse:
         """Get Campaign Send Job.
@@ -373,7 +378,8 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+        | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignRecipientEstimationJobResponse:
         """Get Campaign Recipient Estimation Job.
@@ -402,7 +408,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[Literal["estimated_recipient_count", "id"]]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignRecipientEstimationResponse:
@@ -432,7 +438,7 @@ class Campaigns(SyncResource):
         self,
         body: CampaignCloneQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign Clone.
@@ -461,8 +467,7 @@ class Campaigns(SyncResource):
         self,
         body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
         *,
-        fields_campaign_message: Sequence[AssignTemplateToCampaignMessageFieldsCampaignMessage]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignMessageResponse:
         """Assign Template to Campaign Message.
@@ -494,7 +499,7 @@ class Campaigns(SyncResource):
         self,
         body: CampaignSendJobCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign_send_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignSendJobResponse:
         """Send Campaign.
@@ -523,7 +528,8 @@ class Campaigns(SyncResource):
         self,
         body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign_recipient_estimation_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+        | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignRecipientEstimationJobResponse:
         """Refresh Campaign Recipient Estimation.
@@ -559,7 +565,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponse:
         """Get Campaign for Campaign Message.
@@ -613,7 +619,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Campaign Message.
@@ -667,7 +673,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponse:
         """Get Image for Campaign Message.
@@ -742,7 +748,7 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Campaign.
@@ -792,11 +798,11 @@ class Campaigns(SyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["campaign", "image", "template"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[CampaignMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignMessageResponseCollectionCompoundDocument:
         """Get Messages for Campaign.
@@ -872,13 +878,13 @@ class AsyncCampaigns(AsyncResource):
         self,
         *,
         filter: str,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["campaign-messages", "tags"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[CampaignInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsSort | None = None,
+        sort: CampaignSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponseCollectionCompoundDocument:
         """Get Campaigns.
@@ -928,7 +934,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         body: CampaignCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign.
@@ -953,10 +959,10 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["campaign-messages", "tags"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[CampaignInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponseCompoundDocument:
         """Get Campaign.
@@ -988,7 +994,7 @@ class AsyncCampaigns(AsyncResource):
         id: str,
         body: CampaignPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCampaignResponse:
         """Update Campaign.
@@ -1032,11 +1038,11 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["campaign", "image", "template"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[CampaignMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignMessageResponseCompoundDocument:
         """Get Campaign Message.
@@ -1076,7 +1082,7 @@ class AsyncCampaigns(AsyncResource):
         id: str,
         body: CampaignMessagePartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCampaignMessageResponse:
         """Update Campaign Message.
@@ -1102,7 +1108,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignSendJobResponse:
         """Get Campaign Send Job.
@@ -1152,7 +1158,8 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+        | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignRecipientEstimationJobResponse:
         """Get Campaign Recipient Estimation Job.
@@ -1181,7 +1188,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[Literal["estimated_recipient_count", "id"]]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignRecipientEstimationResponse:
@@ -1211,7 +1218,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         body: CampaignCloneQuery | Mapping[str, Any],
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign Clone.
@@ -1240,8 +1247,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
         *,
-        fields_campaign_message: Sequence[AssignTemplateToCampaignMessageFieldsCampaignMessage]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignMessageResponse:
         """Assign Template to Campaign Message.
@@ -1273,7 +1279,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         body: CampaignSendJobCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign_send_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignSendJobResponse:
         """Send Campaign.
@@ -1302,7 +1308,8 @@ class AsyncCampaigns(AsyncResource):
         self,
         body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
         *,
-        fields_campaign_recipient_estimation_job: Sequence[Literal["id", "status"]] | None = None,
+        fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+        | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignRecipientEstimationJobResponse:
         """Refresh Campaign Recipient Estimation.
@@ -1338,7 +1345,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignResponse:
         """Get Campaign for Campaign Message.
@@ -1392,7 +1399,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Campaign Message.
@@ -1446,7 +1453,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponse:
         """Get Image for Campaign Message.
@@ -1525,7 +1532,7 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Campaign.
@@ -1577,11 +1584,11 @@ class AsyncCampaigns(AsyncResource):
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignsFieldsCampaignMessage] | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldsCampaign] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["campaign", "image", "template"]] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+        fields_campaign: Sequence[CampaignField] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[CampaignMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCampaignMessageResponseCollectionCompoundDocument:
         """Get Messages for Campaign.

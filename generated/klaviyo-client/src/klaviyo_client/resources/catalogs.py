@@ -12,12 +12,31 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob,
-        GetCatalogItemsFieldsCatalogItem,
-        GetCatalogItemsFieldsCatalogVariant,
+        CatalogCategoryBulkCreateJobField,
+        CatalogCategoryBulkCreateJobInclude,
+        CatalogCategoryBulkDeleteJobField,
+        CatalogCategoryBulkUpdateJobField,
+        CatalogCategoryBulkUpdateJobInclude,
+        CatalogCategoryField,
+        CatalogCategorySort,
+        CatalogItemBulkCreateJobField,
+        CatalogItemBulkCreateJobInclude,
+        CatalogItemBulkDeleteJobField,
+        CatalogItemBulkUpdateJobField,
+        CatalogItemBulkUpdateJobInclude,
+        CatalogItemField,
+        CatalogItemInclude,
+        CatalogItemSort,
+        CatalogVariantBulkCreateJobField,
+        CatalogVariantBulkCreateJobInclude,
+        CatalogVariantBulkDeleteJobField,
+        CatalogVariantBulkUpdateJobField,
+        CatalogVariantBulkUpdateJobInclude,
+        CatalogVariantField,
+        CatalogVariantSort,
     )
     from ..models.catalogs import (
         CatalogCategoryCreateJobCreateQuery,
@@ -149,13 +168,13 @@ class Catalogs(SyncResource):
     def get_catalog_items(
         self,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCollectionCompoundDocument:
         """Get Catalog Items.
@@ -205,7 +224,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogItemCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemResponse:
         """Create Catalog Item.
@@ -230,9 +249,9 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCompoundDocument:
         """Get Catalog Item.
@@ -263,7 +282,7 @@ class Catalogs(SyncResource):
         id: str,
         body: CatalogItemUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogItemResponse:
         """Update Catalog Item.
@@ -306,11 +325,11 @@ class Catalogs(SyncResource):
     def get_catalog_variants(
         self,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponseCollection:
         """Get Catalog Variants.
@@ -350,7 +369,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogVariantCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantResponse:
         """Create Catalog Variant.
@@ -375,7 +394,7 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponse:
         """Get Catalog Variant.
@@ -401,7 +420,7 @@ class Catalogs(SyncResource):
         id: str,
         body: CatalogVariantUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogVariantResponse:
         """Update Catalog Variant.
@@ -444,12 +463,11 @@ class Catalogs(SyncResource):
     def get_catalog_categories(
         self,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponseCollection:
         """Get Catalog Categories.
@@ -489,8 +507,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogCategoryCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryResponse:
         """Create Catalog Category.
@@ -515,8 +532,7 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponse:
         """Get Catalog Category.
@@ -542,8 +558,7 @@ class Catalogs(SyncResource):
         id: str,
         body: CatalogCategoryUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogCategoryResponse:
         """Update Catalog Category.
@@ -586,10 +601,7 @@ class Catalogs(SyncResource):
     def get_bulk_create_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -630,10 +642,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemCreateJobResponse:
         """Bulk Create Catalog Items.
@@ -670,12 +679,9 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        include: Sequence[Literal["items"]] | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCreateJobResponseCompoundDocument:
         """Get Bulk Create Catalog Items Job.
@@ -712,10 +718,7 @@ class Catalogs(SyncResource):
     def get_bulk_update_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -756,10 +759,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemUpdateJobResponse:
         """Bulk Update Catalog Items.
@@ -796,12 +796,9 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        include: Sequence[Literal["items"]] | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemUpdateJobResponseCompoundDocument:
         """Get Bulk Update Catalog Items Job.
@@ -838,10 +835,7 @@ class Catalogs(SyncResource):
     def get_bulk_delete_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -882,10 +876,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemDeleteJobResponse:
         """Bulk Delete Catalog Items.
@@ -922,10 +913,7 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemDeleteJobResponse:
         """Get Bulk Delete Catalog Items Job.
@@ -958,9 +946,7 @@ class Catalogs(SyncResource):
     def get_bulk_create_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1002,9 +988,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantCreateJobResponse:
@@ -1042,12 +1026,10 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantCreateJobResponseCompoundDocument:
         """Get Bulk Create Variants Job.
@@ -1084,9 +1066,7 @@ class Catalogs(SyncResource):
     def get_bulk_update_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1128,9 +1108,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantUpdateJobResponse:
@@ -1168,12 +1146,10 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantUpdateJobResponseCompoundDocument:
         """Get Bulk Update Variants Job.
@@ -1210,9 +1186,7 @@ class Catalogs(SyncResource):
     def get_bulk_delete_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1254,9 +1228,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantDeleteJobResponse:
@@ -1294,9 +1266,7 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantDeleteJobResponse:
@@ -1330,9 +1300,7 @@ class Catalogs(SyncResource):
     def get_bulk_create_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1374,9 +1342,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryCreateJobResponse:
@@ -1414,13 +1380,10 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["categories"]] | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+        include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryCreateJobResponseCompoundDocument:
         """Get Bulk Create Categories Job.
@@ -1457,9 +1420,7 @@ class Catalogs(SyncResource):
     def get_bulk_update_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1501,9 +1462,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryUpdateJobResponse:
@@ -1541,13 +1500,10 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["categories"]] | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+        include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryUpdateJobResponseCompoundDocument:
         """Get Bulk Update Categories Job.
@@ -1584,9 +1540,7 @@ class Catalogs(SyncResource):
     def get_bulk_delete_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -1628,9 +1582,7 @@ class Catalogs(SyncResource):
         self,
         body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryDeleteJobResponse:
@@ -1668,9 +1620,7 @@ class Catalogs(SyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryDeleteJobResponse:
@@ -1725,13 +1675,13 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCollectionCompoundDocument:
         """Get Items for Catalog Category.
@@ -1788,7 +1738,7 @@ class Catalogs(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryItemsRelationshipsResponseCollection:
         """Get Item IDs for Catalog Category.
@@ -1899,11 +1849,11 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponseCollection:
         """Get Variants for Catalog Item.
@@ -1949,7 +1899,7 @@ class Catalogs(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemVariantsRelationshipsResponseCollection:
         """Get Variant IDs for Catalog Item.
@@ -1991,12 +1941,11 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponseCollection:
         """Get Categories for Catalog Item.
@@ -2042,7 +1991,7 @@ class Catalogs(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCategoriesRelationshipsResponseCollection:
         """Get Category IDs for Catalog Item.
@@ -2160,13 +2109,13 @@ class AsyncCatalogs(AsyncResource):
     async def get_catalog_items(
         self,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCollectionCompoundDocument:
         """Get Catalog Items.
@@ -2216,7 +2165,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogItemCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemResponse:
         """Create Catalog Item.
@@ -2241,9 +2190,9 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCompoundDocument:
         """Get Catalog Item.
@@ -2274,7 +2223,7 @@ class AsyncCatalogs(AsyncResource):
         id: str,
         body: CatalogItemUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogItemResponse:
         """Update Catalog Item.
@@ -2317,11 +2266,11 @@ class AsyncCatalogs(AsyncResource):
     async def get_catalog_variants(
         self,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponseCollection:
         """Get Catalog Variants.
@@ -2361,7 +2310,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogVariantCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantResponse:
         """Create Catalog Variant.
@@ -2386,7 +2335,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponse:
         """Get Catalog Variant.
@@ -2412,7 +2361,7 @@ class AsyncCatalogs(AsyncResource):
         id: str,
         body: CatalogVariantUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogVariantResponse:
         """Update Catalog Variant.
@@ -2455,12 +2404,11 @@ class AsyncCatalogs(AsyncResource):
     async def get_catalog_categories(
         self,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponseCollection:
         """Get Catalog Categories.
@@ -2500,8 +2448,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogCategoryCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryResponse:
         """Create Catalog Category.
@@ -2526,8 +2473,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponse:
         """Get Catalog Category.
@@ -2553,8 +2499,7 @@ class AsyncCatalogs(AsyncResource):
         id: str,
         body: CatalogCategoryUpdateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCatalogCategoryResponse:
         """Update Catalog Category.
@@ -2597,10 +2542,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_create_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -2641,10 +2583,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemCreateJobResponse:
         """Bulk Create Catalog Items.
@@ -2681,12 +2620,9 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        include: Sequence[Literal["items"]] | None = None,
+        fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCreateJobResponseCompoundDocument:
         """Get Bulk Create Catalog Items Job.
@@ -2723,10 +2659,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_update_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -2767,10 +2700,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemUpdateJobResponse:
         """Bulk Update Catalog Items.
@@ -2807,12 +2737,9 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        include: Sequence[Literal["items"]] | None = None,
+        fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemUpdateJobResponseCompoundDocument:
         """Get Bulk Update Catalog Items Job.
@@ -2849,10 +2776,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_delete_catalog_items_jobs(
         self,
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -2893,10 +2817,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogItemDeleteJobResponse:
         """Bulk Delete Catalog Items.
@@ -2933,10 +2854,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_item_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemDeleteJobResponse:
         """Get Bulk Delete Catalog Items Job.
@@ -2969,9 +2887,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_create_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3013,9 +2929,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantCreateJobResponse:
@@ -3053,12 +2967,10 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantCreateJobResponseCompoundDocument:
         """Get Bulk Create Variants Job.
@@ -3095,9 +3007,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_update_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3139,9 +3049,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantUpdateJobResponse:
@@ -3179,12 +3087,10 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+        include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantUpdateJobResponseCompoundDocument:
         """Get Bulk Update Variants Job.
@@ -3221,9 +3127,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_delete_variants_jobs(
         self,
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3265,9 +3169,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogVariantDeleteJobResponse:
@@ -3305,9 +3207,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_variant_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantDeleteJobResponse:
@@ -3341,9 +3241,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_create_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3385,9 +3283,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryCreateJobResponse:
@@ -3425,13 +3321,10 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["categories"]] | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+        include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryCreateJobResponseCompoundDocument:
         """Get Bulk Create Categories Job.
@@ -3468,9 +3361,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_update_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3512,9 +3403,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryUpdateJobResponse:
@@ -3552,13 +3441,10 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_update_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["categories"]] | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+        include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryUpdateJobResponseCompoundDocument:
         """Get Bulk Update Categories Job.
@@ -3595,9 +3481,7 @@ class AsyncCatalogs(AsyncResource):
     async def get_bulk_delete_categories_jobs(
         self,
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
@@ -3639,9 +3523,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCatalogCategoryDeleteJobResponse:
@@ -3679,9 +3561,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_catalog_category_bulk_delete_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
+        fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryDeleteJobResponse:
@@ -3736,13 +3616,13 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_item: Sequence[GetCatalogItemsFieldsCatalogItem] | None = None,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_item: Sequence[CatalogItemField] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["variants"]] | None = None,
+        include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemResponseCollectionCompoundDocument:
         """Get Items for Catalog Category.
@@ -3799,7 +3679,7 @@ class AsyncCatalogs(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogItemSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryItemsRelationshipsResponseCollection:
         """Get Item IDs for Catalog Category.
@@ -3914,11 +3794,11 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_variant: Sequence[GetCatalogItemsFieldsCatalogVariant] | None = None,
+        fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantResponseCollection:
         """Get Variants for Catalog Item.
@@ -3964,7 +3844,7 @@ class AsyncCatalogs(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogVariantSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemVariantsRelationshipsResponseCollection:
         """Get Variant IDs for Catalog Item.
@@ -4006,12 +3886,11 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        fields_catalog_category: Sequence[Literal["external_id", "id", "name", "updated"]]
-        | None = None,
+        fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryResponseCollection:
         """Get Categories for Catalog Item.
@@ -4057,7 +3936,7 @@ class AsyncCatalogs(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: CatalogCategorySort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCategoriesRelationshipsResponseCollection:
         """Get Category IDs for Catalog Item.

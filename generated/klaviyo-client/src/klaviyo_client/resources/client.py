@@ -12,12 +12,16 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetClientReviewsFieldsReview,
-        GetClientReviewValuesReportsTimeframe,
-        GetReviewsSort,
+        GeofenceField,
+        IpAllowlistField,
+        ReviewField,
+        ReviewSort,
+        ReviewValuesReportField,
+        ReviewValuesReportGroupBy,
+        ReviewValuesReportTimeframe,
     )
     from ..models.client import (
         ClientBISSubscriptionCreateQuery,
@@ -61,10 +65,10 @@ class Client(SyncResource):
         self,
         *,
         company_id: str,
-        group_by: Literal["company_id", "product_id"],
+        group_by: ReviewValuesReportGroupBy,
         statistics: str,
-        timeframe: GetClientReviewValuesReportsTimeframe,
-        fields_review_values_report: Sequence[Literal["id", "results"]] | None = None,
+        timeframe: ReviewValuesReportTimeframe,
+        fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -112,11 +116,11 @@ class Client(SyncResource):
         self,
         *,
         company_id: str,
-        fields_review: Sequence[GetClientReviewsFieldsReview] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetReviewsSort | None = None,
+        sort: ReviewSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetClientReviewResponseDTOCollection:
         """Get Client Reviews.
@@ -170,7 +174,7 @@ class Client(SyncResource):
         self,
         *,
         company_id: str,
-        fields_geofence: Sequence[Literal["id", "latitude", "longitude", "radius"]] | None = None,
+        fields_geofence: Sequence[GeofenceField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         x_klaviyo_api_filters: str | None = None,
@@ -420,8 +424,7 @@ class Client(SyncResource):
         id: str,
         *,
         company_id: str | None = None,
-        fields_ip_allowlist: Sequence[Literal["created", "id", "prefixes", "sync_token"]]
-        | None = None,
+        fields_ip_allowlist: Sequence[IpAllowlistField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> IpAllowlistResponseDataWrapper:
         """Get Client IP Allowlist.
@@ -459,10 +462,10 @@ class AsyncClient(AsyncResource):
         self,
         *,
         company_id: str,
-        group_by: Literal["company_id", "product_id"],
+        group_by: ReviewValuesReportGroupBy,
         statistics: str,
-        timeframe: GetClientReviewValuesReportsTimeframe,
-        fields_review_values_report: Sequence[Literal["id", "results"]] | None = None,
+        timeframe: ReviewValuesReportTimeframe,
+        fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -510,11 +513,11 @@ class AsyncClient(AsyncResource):
         self,
         *,
         company_id: str,
-        fields_review: Sequence[GetClientReviewsFieldsReview] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetReviewsSort | None = None,
+        sort: ReviewSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetClientReviewResponseDTOCollection:
         """Get Client Reviews.
@@ -568,7 +571,7 @@ class AsyncClient(AsyncResource):
         self,
         *,
         company_id: str,
-        fields_geofence: Sequence[Literal["id", "latitude", "longitude", "radius"]] | None = None,
+        fields_geofence: Sequence[GeofenceField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         x_klaviyo_api_filters: str | None = None,
@@ -824,8 +827,7 @@ class AsyncClient(AsyncResource):
         id: str,
         *,
         company_id: str | None = None,
-        fields_ip_allowlist: Sequence[Literal["created", "id", "prefixes", "sync_token"]]
-        | None = None,
+        fields_ip_allowlist: Sequence[IpAllowlistField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> IpAllowlistResponseDataWrapper:
         """Get Client IP Allowlist.

@@ -12,11 +12,14 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob,
-        GetCouponsFieldsCoupon,
+        CouponCodeBulkCreateJobField,
+        CouponCodeBulkCreateJobInclude,
+        CouponCodeField,
+        CouponCodeInclude,
+        CouponField,
     )
     from ..models.coupons import (
         CouponCodeCreateJobCreateQuery,
@@ -69,7 +72,7 @@ class Coupons(SyncResource):
     def get_coupons(
         self,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -101,7 +104,7 @@ class Coupons(SyncResource):
         self,
         body: CouponCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponResponse:
         """Create Coupon.
@@ -124,7 +127,7 @@ class Coupons(SyncResource):
         self,
         id: str,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponResponse:
         """Get Coupon.
@@ -148,7 +151,7 @@ class Coupons(SyncResource):
         id: str,
         body: CouponUpdateQuery | Mapping[str, Any],
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCouponResponse:
         """Update Coupon.
@@ -188,10 +191,9 @@ class Coupons(SyncResource):
         self,
         *,
         filter: str,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
-        include: Sequence[Literal["coupon"]] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
+        include: Sequence[CouponCodeInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -229,8 +231,7 @@ class Coupons(SyncResource):
         self,
         body: CouponCodeCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponCodeResponse:
         """Create Coupon Code.
@@ -255,10 +256,9 @@ class Coupons(SyncResource):
         self,
         id: str,
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
-        include: Sequence[Literal["coupon"]] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
+        include: Sequence[CouponCodeInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeResponseCompoundDocument:
         """Get Coupon Code.
@@ -289,8 +289,7 @@ class Coupons(SyncResource):
         id: str,
         body: CouponCodeUpdateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCouponCodeResponse:
         """Update Coupon Code.
@@ -335,10 +334,7 @@ class Coupons(SyncResource):
     def get_bulk_create_coupon_code_jobs(
         self,
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -377,10 +373,7 @@ class Coupons(SyncResource):
         self,
         body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponCodeCreateJobResponse:
         """Bulk Create Coupon Codes.
@@ -417,13 +410,9 @@ class Coupons(SyncResource):
         self,
         job_id: str,
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        include: Sequence[Literal["coupon-codes"]] | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeCreateJobResponseCompoundDocument:
         """Get Bulk Create Coupon Codes Job.
@@ -457,7 +446,7 @@ class Coupons(SyncResource):
         self,
         id: str,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponResponse:
         """Get Coupon For Coupon Code.
@@ -511,8 +500,7 @@ class Coupons(SyncResource):
         self,
         id: str,
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -601,7 +589,7 @@ class AsyncCoupons(AsyncResource):
     async def get_coupons(
         self,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -633,7 +621,7 @@ class AsyncCoupons(AsyncResource):
         self,
         body: CouponCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponResponse:
         """Create Coupon.
@@ -656,7 +644,7 @@ class AsyncCoupons(AsyncResource):
         self,
         id: str,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponResponse:
         """Get Coupon.
@@ -680,7 +668,7 @@ class AsyncCoupons(AsyncResource):
         id: str,
         body: CouponUpdateQuery | Mapping[str, Any],
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCouponResponse:
         """Update Coupon.
@@ -720,10 +708,9 @@ class AsyncCoupons(AsyncResource):
         self,
         *,
         filter: str,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
-        include: Sequence[Literal["coupon"]] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
+        include: Sequence[CouponCodeInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -761,8 +748,7 @@ class AsyncCoupons(AsyncResource):
         self,
         body: CouponCodeCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponCodeResponse:
         """Create Coupon Code.
@@ -787,10 +773,9 @@ class AsyncCoupons(AsyncResource):
         self,
         id: str,
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
-        include: Sequence[Literal["coupon"]] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
+        include: Sequence[CouponCodeInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeResponseCompoundDocument:
         """Get Coupon Code.
@@ -821,8 +806,7 @@ class AsyncCoupons(AsyncResource):
         id: str,
         body: CouponCodeUpdateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCouponCodeResponse:
         """Update Coupon Code.
@@ -867,10 +851,7 @@ class AsyncCoupons(AsyncResource):
     async def get_bulk_create_coupon_code_jobs(
         self,
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -909,10 +890,7 @@ class AsyncCoupons(AsyncResource):
         self,
         body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCouponCodeCreateJobResponse:
         """Bulk Create Coupon Codes.
@@ -949,13 +927,9 @@ class AsyncCoupons(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_coupon_code_bulk_create_job: Sequence[
-            GetBulkCreateCatalogItemsJobsFieldsCatalogItemBulkCreateJob
-        ]
-        | None = None,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
-        include: Sequence[Literal["coupon-codes"]] | None = None,
+        fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
+        include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeCreateJobResponseCompoundDocument:
         """Get Bulk Create Coupon Codes Job.
@@ -989,7 +963,7 @@ class AsyncCoupons(AsyncResource):
         self,
         id: str,
         *,
-        fields_coupon: Sequence[GetCouponsFieldsCoupon] | None = None,
+        fields_coupon: Sequence[CouponField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponResponse:
         """Get Coupon For Coupon Code.
@@ -1045,8 +1019,7 @@ class AsyncCoupons(AsyncResource):
         self,
         id: str,
         *,
-        fields_coupon_code: Sequence[Literal["expires_at", "id", "status", "unique_code"]]
-        | None = None,
+        fields_coupon_code: Sequence[CouponCodeField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,

@@ -15,15 +15,17 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from ..models._aliases import (
-        GetDataSourcesFieldsDataSource,
-        GetIngestionLogsForObjectTypeFieldsObjectIngestionLog,
-        GetObjectSchemaFieldsObjectSchema,
-        GetObjectSchemaInclude,
-        GetObjectTypeFieldsObjectType,
-        GetObjectTypeFieldsProfileObjectType,
-        GetObjectTypeInclude,
-        GetObjectTypesFieldsObjectSchema,
-        GetObjectTypesFieldsObjectType,
+        DataSourceField,
+        ObjectIngestionLogField,
+        ObjectIngestionLogInclude,
+        ObjectRecordField,
+        ObjectSchemaField,
+        ObjectSchemaInclude,
+        ObjectTypeField,
+        ObjectTypeInclude,
+        ProfileObjectSchemaField,
+        ProfileObjectTypeField,
+        SourceMappingField,
     )
     from ..models.custom_objects import (
         DataSourceCreateQuery,
@@ -119,7 +121,7 @@ class CustomObjects(SyncResource):
     def get_data_sources(
         self,
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -152,7 +154,7 @@ class CustomObjects(SyncResource):
         self,
         body: DataSourceCreateQuery | Mapping[str, Any],
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostDataSourceResponse:
         """Create Data Source.
@@ -177,7 +179,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetDataSourceResponse:
         """Get Data Source.
@@ -220,8 +222,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSourceMappingResponse:
         """Get Source Mapping.
@@ -247,8 +248,7 @@ class CustomObjects(SyncResource):
         id: str,
         body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchSourceMappingResponse:
         """Update Source Mapping.
@@ -273,8 +273,8 @@ class CustomObjects(SyncResource):
     def get_object_types(
         self,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         filter: str | None = None,
         include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
         request_options: RequestOptions | None = None,
@@ -306,7 +306,7 @@ class CustomObjects(SyncResource):
         self,
         body: ObjectTypeCreateQuery | Mapping[str, Any],
         *,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostObjectTypeResponse:
         """Create Object Type.
@@ -331,10 +331,10 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
-        fields_object_type: Sequence[GetObjectTypeFieldsObjectType] | None = None,
-        fields_profile_object_type: Sequence[GetObjectTypeFieldsProfileObjectType] | None = None,
-        include: Sequence[GetObjectTypeInclude] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
+        fields_profile_object_type: Sequence[ProfileObjectTypeField] | None = None,
+        include: Sequence[ObjectTypeInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeResponseCompoundDocument:
         """Get Object Type.
@@ -383,11 +383,10 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectSchemaFieldsObjectSchema] | None = None,
-        fields_profile_object_schema: Sequence[GetObjectTypeFieldsProfileObjectType] | None = None,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
-        include: Sequence[GetObjectSchemaInclude] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_profile_object_schema: Sequence[ProfileObjectSchemaField] | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
+        include: Sequence[ObjectSchemaInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponseCompoundDocument:
         """Get Object Schema.
@@ -425,7 +424,7 @@ class CustomObjects(SyncResource):
         id: str,
         body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchObjectSchemaResponse:
         """Update Object Schema.
@@ -451,7 +450,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectRecordResponse:
         """Get Object Record.
@@ -528,7 +527,7 @@ class CustomObjects(SyncResource):
         self,
         body: ObjectSchemaCreateQuery | Mapping[str, Any],
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostObjectSchemaResponse:
         """Create Object Schema.
@@ -577,7 +576,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -648,12 +647,11 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_ingestion_log: Sequence[GetIngestionLogsForObjectTypeFieldsObjectIngestionLog]
-        | None = None,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["object-record", "object-type"]] | None = None,
+        include: Sequence[ObjectIngestionLogInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetIngestionLogResponseCollectionCompoundDocument:
@@ -751,7 +749,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponse:
         """Get Current Schema for Object Type.
@@ -810,7 +808,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponse:
         """Get Draft Schema for Object Type.
@@ -866,7 +864,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponseCollection:
         """Get Schema Versions for Object Type.
@@ -979,8 +977,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSourceMappingResponse:
         """Get Source Mapping for Object Schema.
@@ -1256,7 +1253,7 @@ class AsyncCustomObjects(AsyncResource):
     async def get_data_sources(
         self,
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1289,7 +1286,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         body: DataSourceCreateQuery | Mapping[str, Any],
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostDataSourceResponse:
         """Create Data Source.
@@ -1314,7 +1311,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+        fields_data_source: Sequence[DataSourceField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetDataSourceResponse:
         """Get Data Source.
@@ -1357,8 +1354,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSourceMappingResponse:
         """Get Source Mapping.
@@ -1384,8 +1380,7 @@ class AsyncCustomObjects(AsyncResource):
         id: str,
         body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchSourceMappingResponse:
         """Update Source Mapping.
@@ -1410,8 +1405,8 @@ class AsyncCustomObjects(AsyncResource):
     async def get_object_types(
         self,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         filter: str | None = None,
         include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
         request_options: RequestOptions | None = None,
@@ -1443,7 +1438,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         body: ObjectTypeCreateQuery | Mapping[str, Any],
         *,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostObjectTypeResponse:
         """Create Object Type.
@@ -1468,10 +1463,10 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
-        fields_object_type: Sequence[GetObjectTypeFieldsObjectType] | None = None,
-        fields_profile_object_type: Sequence[GetObjectTypeFieldsProfileObjectType] | None = None,
-        include: Sequence[GetObjectTypeInclude] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
+        fields_profile_object_type: Sequence[ProfileObjectTypeField] | None = None,
+        include: Sequence[ObjectTypeInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeResponseCompoundDocument:
         """Get Object Type.
@@ -1520,11 +1515,10 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectSchemaFieldsObjectSchema] | None = None,
-        fields_profile_object_schema: Sequence[GetObjectTypeFieldsProfileObjectType] | None = None,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
-        include: Sequence[GetObjectSchemaInclude] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+        fields_profile_object_schema: Sequence[ProfileObjectSchemaField] | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
+        include: Sequence[ObjectSchemaInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponseCompoundDocument:
         """Get Object Schema.
@@ -1562,7 +1556,7 @@ class AsyncCustomObjects(AsyncResource):
         id: str,
         body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchObjectSchemaResponse:
         """Update Object Schema.
@@ -1588,7 +1582,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectRecordResponse:
         """Get Object Record.
@@ -1665,7 +1659,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         body: ObjectSchemaCreateQuery | Mapping[str, Any],
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostObjectSchemaResponse:
         """Create Object Schema.
@@ -1714,7 +1708,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1785,12 +1779,11 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_ingestion_log: Sequence[GetIngestionLogsForObjectTypeFieldsObjectIngestionLog]
-        | None = None,
-        fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
-        fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+        fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+        fields_object_record: Sequence[ObjectRecordField] | None = None,
+        fields_object_type: Sequence[ObjectTypeField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["object-record", "object-type"]] | None = None,
+        include: Sequence[ObjectIngestionLogInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetIngestionLogResponseCollectionCompoundDocument:
@@ -1888,7 +1881,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponse:
         """Get Current Schema for Object Type.
@@ -1947,7 +1940,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponse:
         """Get Draft Schema for Object Type.
@@ -2003,7 +1996,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+        fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectSchemaResponseCollection:
         """Get Schema Versions for Object Type.
@@ -2120,8 +2113,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        fields_source_mapping: Sequence[Literal["id", "property_mappings", "relationship_mappings"]]
-        | None = None,
+        fields_source_mapping: Sequence[SourceMappingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSourceMappingResponse:
         """Get Source Mapping for Object Schema.

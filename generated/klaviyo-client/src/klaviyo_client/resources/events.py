@@ -12,12 +12,16 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetEventsFieldsEvent,
-        GetEventsFieldsProfile,
-        GetProfileForEventFieldsProfile,
+        AttributionField,
+        EventField,
+        EventInclude,
+        EventSort,
+        MetricField,
+        ProfileAdditionalField,
+        ProfileField,
     )
     from ..models.common import (
         EventCreateQueryV2,
@@ -52,16 +56,15 @@ class Events(SyncResource):
     def get_events(
         self,
         *,
-        fields_attribution: Sequence[Literal["id"]] | None = None,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+        fields_attribution: Sequence[AttributionField] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+        include: Sequence[EventInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["datetime", "-datetime", "timestamp", "-timestamp"] | None = None,
+        sort: EventSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEventResponseCollectionCompoundDocument:
         """Get Events.
@@ -139,12 +142,11 @@ class Events(SyncResource):
         self,
         id: str,
         *,
-        fields_attribution: Sequence[Literal["id"]] | None = None,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+        fields_attribution: Sequence[AttributionField] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        include: Sequence[EventInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEventResponseCompoundDocument:
         """Get Event.
@@ -204,8 +206,7 @@ class Events(SyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Event.
@@ -259,9 +260,8 @@ class Events(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponse:
         """Get Profile for Event.
@@ -324,16 +324,15 @@ class AsyncEvents(AsyncResource):
     async def get_events(
         self,
         *,
-        fields_attribution: Sequence[Literal["id"]] | None = None,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+        fields_attribution: Sequence[AttributionField] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+        include: Sequence[EventInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["datetime", "-datetime", "timestamp", "-timestamp"] | None = None,
+        sort: EventSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEventResponseCollectionCompoundDocument:
         """Get Events.
@@ -411,12 +410,11 @@ class AsyncEvents(AsyncResource):
         self,
         id: str,
         *,
-        fields_attribution: Sequence[Literal["id"]] | None = None,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+        fields_attribution: Sequence[AttributionField] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        include: Sequence[EventInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEventResponseCompoundDocument:
         """Get Event.
@@ -476,8 +474,7 @@ class AsyncEvents(AsyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Event.
@@ -531,9 +528,8 @@ class AsyncEvents(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponse:
         """Get Profile for Event.

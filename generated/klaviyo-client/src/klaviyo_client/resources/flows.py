@@ -12,17 +12,21 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        CreateFlowFieldsFlow,
-        GetActionsForFlowSort,
-        GetCampaignMessageFieldsTemplate,
-        GetFlowActionFieldsFlowMessage,
-        GetFlowActionMessagesSort,
-        GetFlowsFieldsFlow,
-        GetFlowsFieldsFlowAction,
-        GetFlowsSort,
+        FlowActionField,
+        FlowActionInclude,
+        FlowActionSort,
+        FlowAdditionalField,
+        FlowField,
+        FlowInclude,
+        FlowMessageField,
+        FlowMessageInclude,
+        FlowMessageSort,
+        FlowSort,
+        TagField,
+        TemplateField,
     )
     from ..models.common import (
         GetTagResponseCollection,
@@ -84,14 +88,14 @@ class Flows(SyncResource):
     def get_flows(
         self,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-actions", "tags"]] | None = None,
+        include: Sequence[FlowInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowsSort | None = None,
+        sort: FlowSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollectionCompoundDocument:
         """Get Flows.
@@ -138,8 +142,8 @@ class Flows(SyncResource):
         self,
         body: FlowCreateQuery | Mapping[str, Any],
         *,
-        additional_fields_flow: Sequence[Literal["definition"]] | None = None,
-        fields_flow: Sequence[CreateFlowFieldsFlow] | None = None,
+        additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowV2Response:
         """Create Flow.
@@ -171,11 +175,11 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_flow: Sequence[Literal["definition"]] | None = None,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow: Sequence[CreateFlowFieldsFlow] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-actions", "tags"]] | None = None,
+        additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[FlowInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowV2ResponseCompoundDocument:
         """Get Flow.
@@ -207,7 +211,7 @@ class Flows(SyncResource):
         id: str,
         body: FlowUpdateQuery | Mapping[str, Any],
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchFlowResponse:
         """Update Flow Status.
@@ -249,10 +253,10 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        include: Sequence[Literal["flow", "flow-messages"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        include: Sequence[FlowActionInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponseCompoundDocument:
         """Get Flow Action.
@@ -283,7 +287,7 @@ class Flows(SyncResource):
         id: str,
         body: FlowActionUpdateQuery | Mapping[str, Any],
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchFlowActionEncodedResponse:
         """Update Flow Action.
@@ -326,10 +330,10 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["flow-action", "template"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[FlowMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowMessageEncodedResponseCompoundDocument:
         """Get Flow Message.
@@ -359,11 +363,11 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetActionsForFlowSort | None = None,
+        sort: FlowActionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponseCollection:
         """Get Actions for Flow.
@@ -407,7 +411,7 @@ class Flows(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetActionsForFlowSort | None = None,
+        sort: FlowActionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowFlowActionRelationshipListResponseCollection:
         """Get Action IDs for Flow.
@@ -447,7 +451,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Flow.
@@ -497,7 +501,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponse:
         """Get Flow for Flow Action.
@@ -549,11 +553,11 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: FlowMessageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowMessageEncodedResponseCollection:
         """Get Messages For Flow Action.
@@ -595,7 +599,7 @@ class Flows(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: FlowMessageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionFlowMessageRelationshipResponseCollection:
         """Get Message IDs for Flow Action.
@@ -633,7 +637,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponse:
         """Get Action for Flow Message.
@@ -685,7 +689,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Flow Message.
@@ -742,14 +746,14 @@ class AsyncFlows(AsyncResource):
     async def get_flows(
         self,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-actions", "tags"]] | None = None,
+        include: Sequence[FlowInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowsSort | None = None,
+        sort: FlowSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollectionCompoundDocument:
         """Get Flows.
@@ -796,8 +800,8 @@ class AsyncFlows(AsyncResource):
         self,
         body: FlowCreateQuery | Mapping[str, Any],
         *,
-        additional_fields_flow: Sequence[Literal["definition"]] | None = None,
-        fields_flow: Sequence[CreateFlowFieldsFlow] | None = None,
+        additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowV2Response:
         """Create Flow.
@@ -829,11 +833,11 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_flow: Sequence[Literal["definition"]] | None = None,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow: Sequence[CreateFlowFieldsFlow] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-actions", "tags"]] | None = None,
+        additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[FlowInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowV2ResponseCompoundDocument:
         """Get Flow.
@@ -865,7 +869,7 @@ class AsyncFlows(AsyncResource):
         id: str,
         body: FlowUpdateQuery | Mapping[str, Any],
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchFlowResponse:
         """Update Flow Status.
@@ -907,10 +911,10 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        include: Sequence[Literal["flow", "flow-messages"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        include: Sequence[FlowActionInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponseCompoundDocument:
         """Get Flow Action.
@@ -941,7 +945,7 @@ class AsyncFlows(AsyncResource):
         id: str,
         body: FlowActionUpdateQuery | Mapping[str, Any],
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchFlowActionEncodedResponse:
         """Update Flow Action.
@@ -984,10 +988,10 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
-        include: Sequence[Literal["flow-action", "template"]] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
+        include: Sequence[FlowMessageInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowMessageEncodedResponseCompoundDocument:
         """Get Flow Message.
@@ -1017,11 +1021,11 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetActionsForFlowSort | None = None,
+        sort: FlowActionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponseCollection:
         """Get Actions for Flow.
@@ -1065,7 +1069,7 @@ class AsyncFlows(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetActionsForFlowSort | None = None,
+        sort: FlowActionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowFlowActionRelationshipListResponseCollection:
         """Get Action IDs for Flow.
@@ -1105,7 +1109,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Flow.
@@ -1157,7 +1161,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponse:
         """Get Flow for Flow Action.
@@ -1209,11 +1213,11 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow_message: Sequence[GetFlowActionFieldsFlowMessage] | None = None,
+        fields_flow_message: Sequence[FlowMessageField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: FlowMessageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowMessageEncodedResponseCollection:
         """Get Messages For Flow Action.
@@ -1255,7 +1259,7 @@ class AsyncFlows(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: FlowMessageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionFlowMessageRelationshipResponseCollection:
         """Get Message IDs for Flow Action.
@@ -1293,7 +1297,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow_action: Sequence[GetFlowsFieldsFlowAction] | None = None,
+        fields_flow_action: Sequence[FlowActionField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowActionEncodedResponse:
         """Get Action for Flow Message.
@@ -1347,7 +1351,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Flow Message.

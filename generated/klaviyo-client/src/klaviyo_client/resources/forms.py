@@ -12,13 +12,14 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        CreateFormFieldsForm,
-        GetFormsFieldsForm,
-        GetFormsSort,
-        GetFormVersionFieldsFormVersion,
+        FormField,
+        FormSort,
+        FormVersionField,
+        FormVersionInclude,
+        FormVersionSort,
     )
     from ..models.forms import (
         FormCreateQuery,
@@ -53,11 +54,11 @@ class Forms(SyncResource):
     def get_forms(
         self,
         *,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormResponseCollection:
         """Get Forms.
@@ -90,7 +91,7 @@ class Forms(SyncResource):
         self,
         body: FormCreateQuery | Mapping[str, Any],
         *,
-        fields_form: Sequence[CreateFormFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostEncodedFormResponse:
         """Create Form.
@@ -113,7 +114,7 @@ class Forms(SyncResource):
         self,
         id: str,
         *,
-        fields_form: Sequence[CreateFormFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEncodedFormResponse:
         """Get Form.
@@ -154,9 +155,9 @@ class Forms(SyncResource):
         self,
         id: str,
         *,
-        fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
-        include: Sequence[Literal["form"]] | None = None,
+        fields_form_version: Sequence[FormVersionField] | None = None,
+        fields_form: Sequence[FormField] | None = None,
+        include: Sequence[FormVersionInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionResponseCompoundDocument:
         """Get Form Version.
@@ -186,11 +187,11 @@ class Forms(SyncResource):
         self,
         id: str,
         *,
-        fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+        fields_form_version: Sequence[FormVersionField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormVersionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionResponseCollection:
         """Get Versions for Form.
@@ -233,7 +234,7 @@ class Forms(SyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormVersionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionsRelationshipsResponseCollection:
         """Get Version IDs for Form.
@@ -272,7 +273,7 @@ class Forms(SyncResource):
         self,
         id: str,
         *,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormResponse:
         """Get Form for Form Version.
@@ -331,11 +332,11 @@ class AsyncForms(AsyncResource):
     async def get_forms(
         self,
         *,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormResponseCollection:
         """Get Forms.
@@ -368,7 +369,7 @@ class AsyncForms(AsyncResource):
         self,
         body: FormCreateQuery | Mapping[str, Any],
         *,
-        fields_form: Sequence[CreateFormFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostEncodedFormResponse:
         """Create Form.
@@ -391,7 +392,7 @@ class AsyncForms(AsyncResource):
         self,
         id: str,
         *,
-        fields_form: Sequence[CreateFormFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetEncodedFormResponse:
         """Get Form.
@@ -432,9 +433,9 @@ class AsyncForms(AsyncResource):
         self,
         id: str,
         *,
-        fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
-        include: Sequence[Literal["form"]] | None = None,
+        fields_form_version: Sequence[FormVersionField] | None = None,
+        fields_form: Sequence[FormField] | None = None,
+        include: Sequence[FormVersionInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionResponseCompoundDocument:
         """Get Form Version.
@@ -464,11 +465,11 @@ class AsyncForms(AsyncResource):
         self,
         id: str,
         *,
-        fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+        fields_form_version: Sequence[FormVersionField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormVersionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionResponseCollection:
         """Get Versions for Form.
@@ -511,7 +512,7 @@ class AsyncForms(AsyncResource):
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFormsSort | None = None,
+        sort: FormVersionSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormVersionsRelationshipsResponseCollection:
         """Get Version IDs for Form.
@@ -550,7 +551,7 @@ class AsyncForms(AsyncResource):
         self,
         id: str,
         *,
-        fields_form: Sequence[GetFormsFieldsForm] | None = None,
+        fields_form: Sequence[FormField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFormResponse:
         """Get Form for Form Version.

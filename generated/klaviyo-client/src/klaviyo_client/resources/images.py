@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..models._aliases import (
-        GetCampaignMessageFieldsImage,
-        GetImagesSort,
+        ImageField,
+        ImageSort,
     )
     from ..models.common import (
         GetImageResponse,
@@ -47,11 +47,11 @@ class Images(SyncResource):
     def get_images(
         self,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetImagesSort | None = None,
+        sort: ImageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponseCollection:
         """Get Images.
@@ -84,7 +84,7 @@ class Images(SyncResource):
         self,
         body: ImageCreateQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostImageResponse:
         """Upload Image From URL.
@@ -113,7 +113,7 @@ class Images(SyncResource):
         self,
         id: str,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponse:
         """Get Image.
@@ -137,7 +137,7 @@ class Images(SyncResource):
         id: str,
         body: ImagePartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchImageResponse:
         """Update Image.
@@ -161,7 +161,7 @@ class Images(SyncResource):
         self,
         body: ImageUploadQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostImageResponse:
         """Upload Image From File.
@@ -195,11 +195,11 @@ class AsyncImages(AsyncResource):
     async def get_images(
         self,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetImagesSort | None = None,
+        sort: ImageSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponseCollection:
         """Get Images.
@@ -232,7 +232,7 @@ class AsyncImages(AsyncResource):
         self,
         body: ImageCreateQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostImageResponse:
         """Upload Image From URL.
@@ -263,7 +263,7 @@ class AsyncImages(AsyncResource):
         self,
         id: str,
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetImageResponse:
         """Get Image.
@@ -287,7 +287,7 @@ class AsyncImages(AsyncResource):
         id: str,
         body: ImagePartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchImageResponse:
         """Update Image.
@@ -311,7 +311,7 @@ class AsyncImages(AsyncResource):
         self,
         body: ImageUploadQuery | Mapping[str, Any],
         *,
-        fields_image: Sequence[GetCampaignMessageFieldsImage] | None = None,
+        fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostImageResponse:
         """Upload Image From File.

@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from ..models._aliases import (
-        GetFlowActionMessagesSort,
-        GetFlowsFieldsFlow,
-        GetListFieldsList,
-        GetListsFieldsList,
-        GetProfilesForListFieldsProfile,
+        FlowField,
+        ListAdditionalField,
+        ListField,
+        ListInclude,
+        ListSort,
+        ProfileAdditionalField,
+        ProfileField,
+        TagField,
     )
     from ..models.common import (
         GetFlowResponseCollection,
@@ -65,14 +68,14 @@ class Lists(SyncResource):
     def get_lists(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        include: Sequence[ListInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: ListSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListListResponseCollectionCompoundDocument:
         """Get Lists.
@@ -121,7 +124,7 @@ class Lists(SyncResource):
         self,
         body: ListCreateQuery | Mapping[str, Any],
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostListCreateResponse:
         """Create List.
@@ -144,11 +147,11 @@ class Lists(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_list: Sequence[Literal["profile_count"]] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_list: Sequence[GetListFieldsList] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        additional_fields_list: Sequence[ListAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[ListInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListRetrieveResponseCompoundDocument:
         """Get List.
@@ -181,7 +184,7 @@ class Lists(SyncResource):
         id: str,
         body: ListPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchListPartialUpdateResponse:
         """Update List.
@@ -223,7 +226,7 @@ class Lists(SyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for List.
@@ -275,9 +278,8 @@ class Lists(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -433,7 +435,7 @@ class Lists(SyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by List.
@@ -498,14 +500,14 @@ class AsyncLists(AsyncResource):
     async def get_lists(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        include: Sequence[ListInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: ListSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListListResponseCollectionCompoundDocument:
         """Get Lists.
@@ -554,7 +556,7 @@ class AsyncLists(AsyncResource):
         self,
         body: ListCreateQuery | Mapping[str, Any],
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostListCreateResponse:
         """Create List.
@@ -577,11 +579,11 @@ class AsyncLists(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_list: Sequence[Literal["profile_count"]] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_list: Sequence[GetListFieldsList] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        additional_fields_list: Sequence[ListAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[ListInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListRetrieveResponseCompoundDocument:
         """Get List.
@@ -614,7 +616,7 @@ class AsyncLists(AsyncResource):
         id: str,
         body: ListPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchListPartialUpdateResponse:
         """Update List.
@@ -656,7 +658,7 @@ class AsyncLists(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for List.
@@ -710,9 +712,8 @@ class AsyncLists(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -868,7 +869,7 @@ class AsyncLists(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by List.

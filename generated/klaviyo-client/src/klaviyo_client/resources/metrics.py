@@ -12,13 +12,23 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetCustomMetricsFieldsCustomMetric,
-        GetFlowsFieldsFlow,
-        GetMetricPropertyFieldsMetricProperty,
-        MappedMetricResponseObjectResourceId,
+        CustomMetricField,
+        CustomMetricId,
+        CustomMetricInclude,
+        FlowField,
+        MappedMetricField,
+        MappedMetricId,
+        MappedMetricInclude,
+        MetricAggregateField,
+        MetricField,
+        MetricId,
+        MetricInclude,
+        MetricPropertyAdditionalField,
+        MetricPropertyField,
+        MetricPropertyInclude,
     )
     from ..models.common import (
         GetFlowResponseCollection,
@@ -87,11 +97,10 @@ class Metrics(SyncResource):
     def get_metrics(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers"]] | None = None,
+        include: Sequence[MetricInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCollectionCompoundDocument:
@@ -130,10 +139,9 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["flow-triggers"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCompoundDocument:
         """Get Metric.
@@ -160,11 +168,10 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_metric_property: Sequence[Literal["sample_values"]] | None = None,
-        fields_metric_property: Sequence[GetMetricPropertyFieldsMetricProperty] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metric"]] | None = None,
+        additional_fields_metric_property: Sequence[MetricPropertyAdditionalField] | None = None,
+        fields_metric_property: Sequence[MetricPropertyField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MetricPropertyInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricPropertyResponseCompoundDocument:
         """Get Metric Property.
@@ -200,10 +207,9 @@ class Metrics(SyncResource):
     def get_custom_metrics(
         self,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metrics"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[CustomMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponseCollectionCompoundDocument:
         """Get Custom Metrics.
@@ -232,7 +238,7 @@ class Metrics(SyncResource):
         self,
         body: CustomMetricCreateQuery | Mapping[str, Any],
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCustomMetricResponse:
         """Create Custom Metric.
@@ -259,10 +265,9 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metrics"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[CustomMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponseCompoundDocument:
         """Get Custom Metric.
@@ -293,7 +298,7 @@ class Metrics(SyncResource):
         id: str,
         body: CustomMetricPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCustomMetricResponse:
         """Update Custom Metric.
@@ -336,11 +341,10 @@ class Metrics(SyncResource):
     def get_mapped_metrics(
         self,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["custom-metric", "metric"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MappedMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricResponseCollectionCompoundDocument:
         """Get Mapped Metrics.
@@ -368,13 +372,12 @@ class Metrics(SyncResource):
 
     def get_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MappedMetricId,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["custom-metric", "metric"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MappedMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricResponseCompoundDocument:
         """Get Mapped Metric.
@@ -403,10 +406,10 @@ class Metrics(SyncResource):
 
     def update_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MappedMetricId,
         body: MappedMetricPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchMappedMetricResponse:
         """Update Mapped Metric.
@@ -432,7 +435,7 @@ class Metrics(SyncResource):
         self,
         body: MetricAggregateQuery | Mapping[str, Any],
         *,
-        fields_metric_aggregate: Sequence[Literal["data", "dates", "id"]] | None = None,
+        fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostMetricAggregateResponse:
         """Query Metric Aggregates.
@@ -469,7 +472,7 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by Metric.
@@ -527,8 +530,8 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_metric_property: Sequence[Literal["sample_values"]] | None = None,
-        fields_metric_property: Sequence[GetMetricPropertyFieldsMetricProperty] | None = None,
+        additional_fields_metric_property: Sequence[MetricPropertyAdditionalField] | None = None,
+        fields_metric_property: Sequence[MetricPropertyField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricPropertyResponseCollection:
         """Get Properties for Metric.
@@ -590,8 +593,7 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Metric Property.
@@ -645,8 +647,7 @@ class Metrics(SyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCollection:
         """Get Metrics for Custom Metric.
@@ -698,10 +699,9 @@ class Metrics(SyncResource):
 
     def get_metric_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MetricId,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Mapped Metric.
@@ -728,7 +728,7 @@ class Metrics(SyncResource):
 
     def get_metric_id_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MetricId,
         *,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricMetricRelationshipResponse:
@@ -753,9 +753,9 @@ class Metrics(SyncResource):
 
     def get_custom_metric_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: CustomMetricId,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponse:
         """Get Custom Metric for Mapped Metric.
@@ -785,7 +785,7 @@ class Metrics(SyncResource):
 
     def get_custom_metric_id_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: CustomMetricId,
         *,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricCustomMetricRelationshipResponse:
@@ -819,11 +819,10 @@ class AsyncMetrics(AsyncResource):
     async def get_metrics(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers"]] | None = None,
+        include: Sequence[MetricInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCollectionCompoundDocument:
@@ -862,10 +861,9 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["flow-triggers"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCompoundDocument:
         """Get Metric.
@@ -892,11 +890,10 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_metric_property: Sequence[Literal["sample_values"]] | None = None,
-        fields_metric_property: Sequence[GetMetricPropertyFieldsMetricProperty] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metric"]] | None = None,
+        additional_fields_metric_property: Sequence[MetricPropertyAdditionalField] | None = None,
+        fields_metric_property: Sequence[MetricPropertyField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MetricPropertyInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricPropertyResponseCompoundDocument:
         """Get Metric Property.
@@ -932,10 +929,9 @@ class AsyncMetrics(AsyncResource):
     async def get_custom_metrics(
         self,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metrics"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[CustomMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponseCollectionCompoundDocument:
         """Get Custom Metrics.
@@ -964,7 +960,7 @@ class AsyncMetrics(AsyncResource):
         self,
         body: CustomMetricCreateQuery | Mapping[str, Any],
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCustomMetricResponse:
         """Create Custom Metric.
@@ -991,10 +987,9 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["metrics"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[CustomMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponseCompoundDocument:
         """Get Custom Metric.
@@ -1025,7 +1020,7 @@ class AsyncMetrics(AsyncResource):
         id: str,
         body: CustomMetricPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchCustomMetricResponse:
         """Update Custom Metric.
@@ -1068,11 +1063,10 @@ class AsyncMetrics(AsyncResource):
     async def get_mapped_metrics(
         self,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["custom-metric", "metric"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MappedMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricResponseCollectionCompoundDocument:
         """Get Mapped Metrics.
@@ -1100,13 +1094,12 @@ class AsyncMetrics(AsyncResource):
 
     async def get_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MappedMetricId,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
-        include: Sequence[Literal["custom-metric", "metric"]] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
+        include: Sequence[MappedMetricInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricResponseCompoundDocument:
         """Get Mapped Metric.
@@ -1135,10 +1128,10 @@ class AsyncMetrics(AsyncResource):
 
     async def update_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MappedMetricId,
         body: MappedMetricPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_mapped_metric: Sequence[Literal["id", "updated"]] | None = None,
+        fields_mapped_metric: Sequence[MappedMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchMappedMetricResponse:
         """Update Mapped Metric.
@@ -1164,7 +1157,7 @@ class AsyncMetrics(AsyncResource):
         self,
         body: MetricAggregateQuery | Mapping[str, Any],
         *,
-        fields_metric_aggregate: Sequence[Literal["data", "dates", "id"]] | None = None,
+        fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostMetricAggregateResponse:
         """Query Metric Aggregates.
@@ -1201,7 +1194,7 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by Metric.
@@ -1259,8 +1252,8 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_metric_property: Sequence[Literal["sample_values"]] | None = None,
-        fields_metric_property: Sequence[GetMetricPropertyFieldsMetricProperty] | None = None,
+        additional_fields_metric_property: Sequence[MetricPropertyAdditionalField] | None = None,
+        fields_metric_property: Sequence[MetricPropertyField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricPropertyResponseCollection:
         """Get Properties for Metric.
@@ -1322,8 +1315,7 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Metric Property.
@@ -1379,8 +1371,7 @@ class AsyncMetrics(AsyncResource):
         self,
         id: str,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponseCollection:
         """Get Metrics for Custom Metric.
@@ -1434,10 +1425,9 @@ class AsyncMetrics(AsyncResource):
 
     async def get_metric_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MetricId,
         *,
-        fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
-        | None = None,
+        fields_metric: Sequence[MetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetMetricResponse:
         """Get Metric for Mapped Metric.
@@ -1464,7 +1454,7 @@ class AsyncMetrics(AsyncResource):
 
     async def get_metric_id_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: MetricId,
         *,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricMetricRelationshipResponse:
@@ -1491,9 +1481,9 @@ class AsyncMetrics(AsyncResource):
 
     async def get_custom_metric_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: CustomMetricId,
         *,
-        fields_custom_metric: Sequence[GetCustomMetricsFieldsCustomMetric] | None = None,
+        fields_custom_metric: Sequence[CustomMetricField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCustomMetricResponse:
         """Get Custom Metric for Mapped Metric.
@@ -1523,7 +1513,7 @@ class AsyncMetrics(AsyncResource):
 
     async def get_custom_metric_id_for_mapped_metric(
         self,
-        id: MappedMetricResponseObjectResourceId,
+        id: CustomMetricId,
         *,
         request_options: RequestOptions | None = None,
     ) -> GetMappedMetricCustomMetricRelationshipResponse:

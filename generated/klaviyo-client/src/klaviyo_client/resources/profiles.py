@@ -15,15 +15,23 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from ..models._aliases import (
-        GetBulkImportProfilesJobsFieldsProfileBulkImportJob,
-        GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob,
-        GetErrorsForBulkImportProfilesJobFieldsImportError,
-        GetEventsFieldsProfile,
-        GetListsFieldsList,
-        GetProfileFieldsSegment,
-        GetProfileForEventFieldsProfile,
-        GetProfilesFieldsPushToken,
-        GetProfilesSort,
+        ConversationField,
+        ImportErrorField,
+        ListField,
+        ProfileAdditionalField,
+        ProfileBulkImportJobField,
+        ProfileBulkImportJobInclude,
+        ProfileBulkImportJobSort,
+        ProfileField,
+        ProfileInclude,
+        ProfileSort,
+        ProfileSuppressionBulkCreateJobField,
+        ProfileSuppressionBulkCreateJobSort,
+        ProfileSuppressionBulkDeleteJobField,
+        ProfileSuppressionBulkDeleteJobSort,
+        PushTokenField,
+        PushTokenInclude,
+        SegmentField,
     )
     from ..models.common import (
         GetProfileResponse,
@@ -124,16 +132,15 @@ class Profiles(SyncResource):
     def get_profiles(
         self,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         filter: str | None = None,
         include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetProfilesSort | None = None,
+        sort: ProfileSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponsePluralConversationsCollectionCompoundDocument:
         """Get Profiles.
@@ -184,9 +191,8 @@ class Profiles(SyncResource):
         self,
         body: ProfileCreateQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileResponse:
         """Create Profile.
@@ -216,15 +222,13 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
-        include: Sequence[Literal["conversations", "lists", "push-tokens", "segments"]]
-        | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        include: Sequence[ProfileInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponsePluralConversationsCompoundDocument:
         """Get Profile.
@@ -269,9 +273,8 @@ class Profiles(SyncResource):
         id: str,
         body: ProfilePartialUpdateQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchProfileResponse:
         """Update Profile.
@@ -306,14 +309,11 @@ class Profiles(SyncResource):
     def get_bulk_import_profiles_jobs(
         self,
         *,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created_at", "-created_at"] | None = None,
+        sort: ProfileBulkImportJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileImportJobResponseCollectionCompoundDocument:
         """Get Bulk Import Profiles Jobs.
@@ -354,10 +354,7 @@ class Profiles(SyncResource):
         self,
         body: ProfileImportJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileImportJobResponse:
         """Bulk Import Profiles.
@@ -392,12 +389,9 @@ class Profiles(SyncResource):
         self,
         job_id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
-        include: Sequence[Literal["lists"]] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+        include: Sequence[ProfileBulkImportJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileImportJobResponseCompoundDocument:
         """Get Bulk Import Profiles Job.
@@ -432,13 +426,11 @@ class Profiles(SyncResource):
     def get_bulk_suppress_profiles_jobs(
         self,
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: ProfileSuppressionBulkCreateJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsCreateJobResponseCollection:
         """Get Bulk Suppress Profiles Jobs.
@@ -474,9 +466,7 @@ class Profiles(SyncResource):
         self,
         body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostBulkProfileSuppressionsCreateJobResponse:
@@ -515,9 +505,7 @@ class Profiles(SyncResource):
         self,
         job_id: str,
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsCreateJobResponse:
@@ -549,13 +537,11 @@ class Profiles(SyncResource):
     def get_bulk_unsuppress_profiles_jobs(
         self,
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: ProfileSuppressionBulkDeleteJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsRemoveJobResponseCollection:
         """Get Bulk Unsuppress Profiles Jobs.
@@ -591,9 +577,7 @@ class Profiles(SyncResource):
         self,
         body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostBulkProfileSuppressionsRemoveJobResponse:
@@ -632,9 +616,7 @@ class Profiles(SyncResource):
         self,
         job_id: str,
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsRemoveJobResponse:
@@ -666,10 +648,10 @@ class Profiles(SyncResource):
     def get_push_tokens(
         self,
         *,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["profile"]] | None = None,
+        include: Sequence[PushTokenInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -727,9 +709,9 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
-        include: Sequence[Literal["profile"]] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
+        include: Sequence[PushTokenInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetPushTokenResponseCompoundDocument:
         """Get Push Token.
@@ -777,9 +759,8 @@ class Profiles(SyncResource):
         self,
         body: ProfileUpsertQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileResponse:
         """Create or Update Profile.
@@ -923,7 +904,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetPushTokenResponseCollection:
         """Get Push Tokens for Profile.
@@ -975,7 +956,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListResponseCollection:
         """Get Lists for Profile.
@@ -1025,7 +1006,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentResponseCollection:
         """Get Segments for Profile.
@@ -1077,7 +1058,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetConversationResponse:
         """Get Conversation for Profile.
@@ -1129,7 +1110,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetConversationResponseCollection:
         """Get Conversations for Profile.
@@ -1181,7 +1162,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListResponseCollection:
         """Get List for Bulk Import Profiles Job.
@@ -1243,9 +1224,8 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1330,8 +1310,7 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        fields_import_error: Sequence[GetErrorsForBulkImportProfilesJobFieldsImportError]
-        | None = None,
+        fields_import_error: Sequence[ImportErrorField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1372,9 +1351,8 @@ class Profiles(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponse:
         """Get Profile for Push Token.
@@ -1437,16 +1415,15 @@ class AsyncProfiles(AsyncResource):
     async def get_profiles(
         self,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         filter: str | None = None,
         include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetProfilesSort | None = None,
+        sort: ProfileSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponsePluralConversationsCollectionCompoundDocument:
         """Get Profiles.
@@ -1497,9 +1474,8 @@ class AsyncProfiles(AsyncResource):
         self,
         body: ProfileCreateQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileResponse:
         """Create Profile.
@@ -1529,15 +1505,13 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
-        include: Sequence[Literal["conversations", "lists", "push-tokens", "segments"]]
-        | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        include: Sequence[ProfileInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponsePluralConversationsCompoundDocument:
         """Get Profile.
@@ -1582,9 +1556,8 @@ class AsyncProfiles(AsyncResource):
         id: str,
         body: ProfilePartialUpdateQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchProfileResponse:
         """Update Profile.
@@ -1619,14 +1592,11 @@ class AsyncProfiles(AsyncResource):
     async def get_bulk_import_profiles_jobs(
         self,
         *,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["created_at", "-created_at"] | None = None,
+        sort: ProfileBulkImportJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileImportJobResponseCollectionCompoundDocument:
         """Get Bulk Import Profiles Jobs.
@@ -1667,10 +1637,7 @@ class AsyncProfiles(AsyncResource):
         self,
         body: ProfileImportJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileImportJobResponse:
         """Bulk Import Profiles.
@@ -1705,12 +1672,9 @@ class AsyncProfiles(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
-        fields_profile_bulk_import_job: Sequence[
-            GetBulkImportProfilesJobsFieldsProfileBulkImportJob
-        ]
-        | None = None,
-        include: Sequence[Literal["lists"]] | None = None,
+        fields_list: Sequence[ListField] | None = None,
+        fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+        include: Sequence[ProfileBulkImportJobInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileImportJobResponseCompoundDocument:
         """Get Bulk Import Profiles Job.
@@ -1745,13 +1709,11 @@ class AsyncProfiles(AsyncResource):
     async def get_bulk_suppress_profiles_jobs(
         self,
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: ProfileSuppressionBulkCreateJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsCreateJobResponseCollection:
         """Get Bulk Suppress Profiles Jobs.
@@ -1787,9 +1749,7 @@ class AsyncProfiles(AsyncResource):
         self,
         body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostBulkProfileSuppressionsCreateJobResponse:
@@ -1828,9 +1788,7 @@ class AsyncProfiles(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_profile_suppression_bulk_create_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsCreateJobResponse:
@@ -1862,13 +1820,11 @@ class AsyncProfiles(AsyncResource):
     async def get_bulk_unsuppress_profiles_jobs(
         self,
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
-        sort: Literal["created", "-created"] | None = None,
+        sort: ProfileSuppressionBulkDeleteJobSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsRemoveJobResponseCollection:
         """Get Bulk Unsuppress Profiles Jobs.
@@ -1904,9 +1860,7 @@ class AsyncProfiles(AsyncResource):
         self,
         body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostBulkProfileSuppressionsRemoveJobResponse:
@@ -1945,9 +1899,7 @@ class AsyncProfiles(AsyncResource):
         self,
         job_id: str,
         *,
-        fields_profile_suppression_bulk_delete_job: Sequence[
-            GetBulkSuppressProfilesJobsFieldsProfileSuppressionBulkCreateJob
-        ]
+        fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetBulkProfileSuppressionsRemoveJobResponse:
@@ -1979,10 +1931,10 @@ class AsyncProfiles(AsyncResource):
     async def get_push_tokens(
         self,
         *,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["profile"]] | None = None,
+        include: Sequence[PushTokenInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -2040,9 +1992,9 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
-        include: Sequence[Literal["profile"]] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
+        include: Sequence[PushTokenInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetPushTokenResponseCompoundDocument:
         """Get Push Token.
@@ -2090,9 +2042,8 @@ class AsyncProfiles(AsyncResource):
         self,
         body: ProfileUpsertQuery | Mapping[str, Any],
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostProfileResponse:
         """Create or Update Profile.
@@ -2236,7 +2187,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_push_token: Sequence[GetProfilesFieldsPushToken] | None = None,
+        fields_push_token: Sequence[PushTokenField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetPushTokenResponseCollection:
         """Get Push Tokens for Profile.
@@ -2290,7 +2241,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListResponseCollection:
         """Get Lists for Profile.
@@ -2342,7 +2293,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentResponseCollection:
         """Get Segments for Profile.
@@ -2394,7 +2345,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetConversationResponse:
         """Get Conversation for Profile.
@@ -2448,7 +2399,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_conversation: Sequence[Literal["channel", "id"]] | None = None,
+        fields_conversation: Sequence[ConversationField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetConversationResponseCollection:
         """Get Conversations for Profile.
@@ -2502,7 +2453,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_list: Sequence[GetListsFieldsList] | None = None,
+        fields_list: Sequence[ListField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetListResponseCollection:
         """Get List for Bulk Import Profiles Job.
@@ -2564,9 +2515,8 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -2651,8 +2601,7 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        fields_import_error: Sequence[GetErrorsForBulkImportProfilesJobFieldsImportError]
-        | None = None,
+        fields_import_error: Sequence[ImportErrorField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -2693,9 +2642,8 @@ class AsyncProfiles(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetProfileResponse:
         """Get Profile for Push Token.

@@ -12,8 +12,17 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
+    from ..models._aliases import (
+        CampaignValuesReportField,
+        FlowSeriesReportField,
+        FlowValuesReportField,
+        FormSeriesReportField,
+        FormValuesReportField,
+        SegmentSeriesReportField,
+        SegmentValuesReportField,
+    )
     from ..models.reporting import (
         CampaignValuesRequestDTO,
         FlowSeriesRequestDTO,
@@ -51,7 +60,7 @@ class Reporting(SyncResource):
         self,
         body: CampaignValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_campaign_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignValuesResponseDTO:
@@ -87,7 +96,7 @@ class Reporting(SyncResource):
         self,
         body: FlowValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_flow_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowValuesResponseDTO:
@@ -120,7 +129,7 @@ class Reporting(SyncResource):
         self,
         body: FlowSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_flow_series_report: Sequence[Literal["date_times", "id", "results"]] | None = None,
+        fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowSeriesResponseDTO:
@@ -153,7 +162,7 @@ class Reporting(SyncResource):
         self,
         body: FormValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_form_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_form_values_report: Sequence[FormValuesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFormValuesResponseDTO:
         """Query Form Values.
@@ -184,7 +193,7 @@ class Reporting(SyncResource):
         self,
         body: FormSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_form_series_report: Sequence[Literal["date_times", "id", "results"]] | None = None,
+        fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFormSeriesResponseDTO:
         """Query Form Series.
@@ -215,7 +224,7 @@ class Reporting(SyncResource):
         self,
         body: SegmentValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_segment_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentValuesResponseDTO:
         """Query Segment Values.
@@ -246,8 +255,7 @@ class Reporting(SyncResource):
         self,
         body: SegmentSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_segment_series_report: Sequence[Literal["date_times", "id", "results"]]
-        | None = None,
+        fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentSeriesResponseDTO:
         """Query Segment Series.
@@ -284,7 +292,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: CampaignValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_campaign_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostCampaignValuesResponseDTO:
@@ -320,7 +328,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: FlowValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_flow_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowValuesResponseDTO:
@@ -353,7 +361,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: FlowSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_flow_series_report: Sequence[Literal["date_times", "id", "results"]] | None = None,
+        fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFlowSeriesResponseDTO:
@@ -386,7 +394,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: FormValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_form_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_form_values_report: Sequence[FormValuesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFormValuesResponseDTO:
         """Query Form Values.
@@ -417,7 +425,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: FormSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_form_series_report: Sequence[Literal["date_times", "id", "results"]] | None = None,
+        fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostFormSeriesResponseDTO:
         """Query Form Series.
@@ -448,7 +456,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: SegmentValuesRequestDTO | Mapping[str, Any],
         *,
-        fields_segment_values_report: Sequence[Literal["id", "results"]] | None = None,
+        fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentValuesResponseDTO:
         """Query Segment Values.
@@ -479,8 +487,7 @@ class AsyncReporting(AsyncResource):
         self,
         body: SegmentSeriesRequestDTO | Mapping[str, Any],
         *,
-        fields_segment_series_report: Sequence[Literal["date_times", "id", "results"]]
-        | None = None,
+        fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentSeriesResponseDTO:
         """Query Segment Series.

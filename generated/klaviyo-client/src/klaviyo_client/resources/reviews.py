@@ -12,12 +12,13 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetEventsFieldsEvent,
-        GetReviewsFieldsReview,
-        GetReviewsSort,
+        EventField,
+        ReviewField,
+        ReviewInclude,
+        ReviewSort,
     )
     from ..models.reviews import (
         GetReviewResponseDTOCollectionCompoundDocument,
@@ -41,13 +42,13 @@ class Reviews(SyncResource):
     def get_reviews(
         self,
         *,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["events"]] | None = None,
+        include: Sequence[ReviewInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetReviewsSort | None = None,
+        sort: ReviewSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetReviewResponseDTOCollectionCompoundDocument:
         """Get Reviews.
@@ -82,9 +83,9 @@ class Reviews(SyncResource):
         self,
         id: str,
         *,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
-        include: Sequence[Literal["events"]] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
+        include: Sequence[ReviewInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetReviewResponseDTOCompoundDocument:
         """Get Review.
@@ -112,7 +113,7 @@ class Reviews(SyncResource):
         id: str,
         body: ReviewPatchQuery | Mapping[str, Any],
         *,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchReviewResponseDTO:
         """Update Review.
@@ -141,13 +142,13 @@ class AsyncReviews(AsyncResource):
     async def get_reviews(
         self,
         *,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["events"]] | None = None,
+        include: Sequence[ReviewInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetReviewsSort | None = None,
+        sort: ReviewSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetReviewResponseDTOCollectionCompoundDocument:
         """Get Reviews.
@@ -182,9 +183,9 @@ class AsyncReviews(AsyncResource):
         self,
         id: str,
         *,
-        fields_event: Sequence[GetEventsFieldsEvent] | None = None,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
-        include: Sequence[Literal["events"]] | None = None,
+        fields_event: Sequence[EventField] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
+        include: Sequence[ReviewInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetReviewResponseDTOCompoundDocument:
         """Get Review.
@@ -212,7 +213,7 @@ class AsyncReviews(AsyncResource):
         id: str,
         body: ReviewPatchQuery | Mapping[str, Any],
         *,
-        fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+        fields_review: Sequence[ReviewField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchReviewResponseDTO:
         """Update Review.

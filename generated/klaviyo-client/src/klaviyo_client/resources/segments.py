@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from ..models._aliases import (
-        GetFlowActionMessagesSort,
-        GetFlowsFieldsFlow,
-        GetProfileFieldsSegment,
-        GetProfilesForListFieldsProfile,
-        GetSegmentFieldsSegment,
+        FlowField,
+        ProfileAdditionalField,
+        ProfileField,
+        SegmentAdditionalField,
+        SegmentField,
+        SegmentInclude,
+        SegmentSort,
+        TagField,
     )
     from ..models.common import (
         GetFlowResponseCollection,
@@ -61,14 +64,14 @@ class Segments(SyncResource):
     def get_segments(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        include: Sequence[SegmentInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: SegmentSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentListResponseCollectionCompoundDocument:
         """Get Segments.
@@ -117,7 +120,7 @@ class Segments(SyncResource):
         self,
         body: SegmentCreateQuery | Mapping[str, Any],
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentCreateResponse:
         """Create Segment.
@@ -140,11 +143,11 @@ class Segments(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_segment: Sequence[Literal["profile_count"]] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_segment: Sequence[GetSegmentFieldsSegment] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        additional_fields_segment: Sequence[SegmentAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[SegmentInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentRetrieveResponseCompoundDocument:
         """Get Segment.
@@ -176,7 +179,7 @@ class Segments(SyncResource):
         id: str,
         body: SegmentPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchSegmentPartialUpdateResponse:
         """Update Segment.
@@ -216,7 +219,7 @@ class Segments(SyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Segment.
@@ -266,9 +269,8 @@ class Segments(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -361,7 +363,7 @@ class Segments(SyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by Segment.
@@ -426,14 +428,14 @@ class AsyncSegments(AsyncResource):
     async def get_segments(
         self,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        include: Sequence[SegmentInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: SegmentSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentListResponseCollectionCompoundDocument:
         """Get Segments.
@@ -482,7 +484,7 @@ class AsyncSegments(AsyncResource):
         self,
         body: SegmentCreateQuery | Mapping[str, Any],
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostSegmentCreateResponse:
         """Create Segment.
@@ -505,11 +507,11 @@ class AsyncSegments(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_segment: Sequence[Literal["profile_count"]] | None = None,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
-        fields_segment: Sequence[GetSegmentFieldsSegment] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+        additional_fields_segment: Sequence[SegmentAdditionalField] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[SegmentInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetSegmentRetrieveResponseCompoundDocument:
         """Get Segment.
@@ -541,7 +543,7 @@ class AsyncSegments(AsyncResource):
         id: str,
         body: SegmentPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_segment: Sequence[GetProfileFieldsSegment] | None = None,
+        fields_segment: Sequence[SegmentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchSegmentPartialUpdateResponse:
         """Update Segment.
@@ -583,7 +585,7 @@ class AsyncSegments(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Segment.
@@ -635,9 +637,8 @@ class AsyncSegments(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
-        | None = None,
-        fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+        additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+        fields_profile: Sequence[ProfileField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -730,7 +731,7 @@ class AsyncSegments(AsyncResource):
         self,
         id: str,
         *,
-        fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+        fields_flow: Sequence[FlowField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetFlowResponseCollection:
         """Get Flows Triggered by Segment.

@@ -12,8 +12,15 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
+    from ..models._aliases import (
+        TagField,
+        TagGroupField,
+        TagGroupSort,
+        TagInclude,
+        TagSort,
+    )
     from ..models.common import (
         GetTagResponseCollection,
     )
@@ -78,13 +85,13 @@ class Tags(SyncResource):
     def get_tags(
         self,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["tag-group"]] | None = None,
+        include: Sequence[TagInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["id", "-id", "name", "-name"] | None = None,
+        sort: TagSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollectionCompoundDocument:
         """Get Tags.
@@ -124,7 +131,7 @@ class Tags(SyncResource):
         self,
         body: TagCreateQuery | Mapping[str, Any],
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTagResponse:
         """Create Tag.
@@ -150,9 +157,9 @@ class Tags(SyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["tag-group"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[TagInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCompoundDocument:
         """Get Tag.
@@ -218,11 +225,11 @@ class Tags(SyncResource):
     def get_tag_groups(
         self,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["id", "-id", "name", "-name"] | None = None,
+        sort: TagGroupSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponseCollection:
         """Get Tag Groups.
@@ -260,7 +267,7 @@ class Tags(SyncResource):
         self,
         body: TagGroupCreateQuery | Mapping[str, Any],
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTagGroupResponse:
         """Create Tag Group.
@@ -289,7 +296,7 @@ class Tags(SyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponse:
         """Get Tag Group.
@@ -690,7 +697,7 @@ class Tags(SyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponse:
         """Get Tag Group for Tag.
@@ -750,7 +757,7 @@ class Tags(SyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Tag Group.
@@ -807,13 +814,13 @@ class AsyncTags(AsyncResource):
     async def get_tags(
         self,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         filter: str | None = None,
-        include: Sequence[Literal["tag-group"]] | None = None,
+        include: Sequence[TagInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["id", "-id", "name", "-name"] | None = None,
+        sort: TagSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollectionCompoundDocument:
         """Get Tags.
@@ -853,7 +860,7 @@ class AsyncTags(AsyncResource):
         self,
         body: TagCreateQuery | Mapping[str, Any],
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTagResponse:
         """Create Tag.
@@ -879,9 +886,9 @@ class AsyncTags(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
-        include: Sequence[Literal["tag-group"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
+        include: Sequence[TagInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCompoundDocument:
         """Get Tag.
@@ -947,11 +954,11 @@ class AsyncTags(AsyncResource):
     async def get_tag_groups(
         self,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: Literal["id", "-id", "name", "-name"] | None = None,
+        sort: TagGroupSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponseCollection:
         """Get Tag Groups.
@@ -989,7 +996,7 @@ class AsyncTags(AsyncResource):
         self,
         body: TagGroupCreateQuery | Mapping[str, Any],
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTagGroupResponse:
         """Create Tag Group.
@@ -1020,7 +1027,7 @@ class AsyncTags(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponse:
         """Get Tag Group.
@@ -1423,7 +1430,7 @@ class AsyncTags(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+        fields_tag_group: Sequence[TagGroupField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagGroupResponse:
         """Get Tag Group for Tag.
@@ -1483,7 +1490,7 @@ class AsyncTags(AsyncResource):
         self,
         id: str,
         *,
-        fields_tag: Sequence[Literal["id", "name"]] | None = None,
+        fields_tag: Sequence[TagField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Tag Group.

@@ -12,13 +12,14 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetAllUniversalContentFieldsTemplateUniversalContent,
-        GetCampaignMessageFieldsTemplate,
-        GetFlowActionMessagesSort,
-        GetTemplatesFieldsTemplate,
+        TemplateAdditionalField,
+        TemplateField,
+        TemplateSort,
+        TemplateUniversalContentField,
+        TemplateUniversalContentSort,
     )
     from ..models.templates import (
         GetTemplateDndResponse,
@@ -62,12 +63,12 @@ class Templates(SyncResource):
     def get_templates(
         self,
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: TemplateSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateDndResponseCollection:
         """Get Templates.
@@ -104,8 +105,8 @@ class Templates(SyncResource):
         self,
         body: TemplateCreateHtmlOrDndQuery | Mapping[str, Any],
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateDndResponse:
         """Create Template.
@@ -139,8 +140,8 @@ class Templates(SyncResource):
         self,
         id: str,
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateDndResponse:
         """Get Template.
@@ -170,8 +171,8 @@ class Templates(SyncResource):
         id: str,
         body: TemplateUpdateHtmlOrDndQuery | Mapping[str, Any],
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchTemplateDndResponse:
         """Update Template.
@@ -218,14 +219,11 @@ class Templates(SyncResource):
     def get_all_universal_content(
         self,
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: TemplateUniversalContentSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetUniversalContentResponseCollection:
         """Get All Universal Content.
@@ -262,10 +260,7 @@ class Templates(SyncResource):
         self,
         body: UniversalContentCreateQuery | Mapping[str, Any],
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostUniversalContentResponse:
         """Create Universal Content.
@@ -297,10 +292,7 @@ class Templates(SyncResource):
         self,
         id: str,
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetUniversalContentResponse:
         """Get Universal Content.
@@ -329,10 +321,7 @@ class Templates(SyncResource):
         id: str,
         body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchUniversalContentResponse:
         """Update Universal Content.
@@ -387,7 +376,7 @@ class Templates(SyncResource):
         self,
         body: TemplateRenderQuery | Mapping[str, Any],
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateResponse:
         """Render Template.
@@ -424,7 +413,7 @@ class Templates(SyncResource):
         self,
         body: TemplateCloneQuery | Mapping[str, Any],
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateResponse:
         """Clone Template.
@@ -459,12 +448,12 @@ class AsyncTemplates(AsyncResource):
     async def get_templates(
         self,
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: TemplateSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateDndResponseCollection:
         """Get Templates.
@@ -501,8 +490,8 @@ class AsyncTemplates(AsyncResource):
         self,
         body: TemplateCreateHtmlOrDndQuery | Mapping[str, Any],
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateDndResponse:
         """Create Template.
@@ -536,8 +525,8 @@ class AsyncTemplates(AsyncResource):
         self,
         id: str,
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTemplateDndResponse:
         """Get Template.
@@ -567,8 +556,8 @@ class AsyncTemplates(AsyncResource):
         id: str,
         body: TemplateUpdateHtmlOrDndQuery | Mapping[str, Any],
         *,
-        additional_fields_template: Sequence[Literal["definition"]] | None = None,
-        fields_template: Sequence[GetTemplatesFieldsTemplate] | None = None,
+        additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchTemplateDndResponse:
         """Update Template.
@@ -615,14 +604,11 @@ class AsyncTemplates(AsyncResource):
     async def get_all_universal_content(
         self,
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetFlowActionMessagesSort | None = None,
+        sort: TemplateUniversalContentSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetUniversalContentResponseCollection:
         """Get All Universal Content.
@@ -659,10 +645,7 @@ class AsyncTemplates(AsyncResource):
         self,
         body: UniversalContentCreateQuery | Mapping[str, Any],
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostUniversalContentResponse:
         """Create Universal Content.
@@ -694,10 +677,7 @@ class AsyncTemplates(AsyncResource):
         self,
         id: str,
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetUniversalContentResponse:
         """Get Universal Content.
@@ -726,10 +706,7 @@ class AsyncTemplates(AsyncResource):
         id: str,
         body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_template_universal_content: Sequence[
-            GetAllUniversalContentFieldsTemplateUniversalContent
-        ]
-        | None = None,
+        fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchUniversalContentResponse:
         """Update Universal Content.
@@ -784,7 +761,7 @@ class AsyncTemplates(AsyncResource):
         self,
         body: TemplateRenderQuery | Mapping[str, Any],
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateResponse:
         """Render Template.
@@ -823,7 +800,7 @@ class AsyncTemplates(AsyncResource):
         self,
         body: TemplateCloneQuery | Mapping[str, Any],
         *,
-        fields_template: Sequence[GetCampaignMessageFieldsTemplate] | None = None,
+        fields_template: Sequence[TemplateField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostTemplateResponse:
         """Clone Template.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..models._aliases import (
-        GetTrackingSettingsFieldsTrackingSetting,
+        TrackingSettingField,
     )
     from ..models.tracking_settings import (
         GetTrackingSettingResponse,
@@ -39,7 +39,7 @@ class TrackingSettings(SyncResource):
     def get_tracking_settings(
         self,
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -74,7 +74,7 @@ class TrackingSettings(SyncResource):
         self,
         id: str,
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTrackingSettingResponse:
         """Get Tracking Setting.
@@ -102,7 +102,7 @@ class TrackingSettings(SyncResource):
         id: str,
         body: TrackingSettingPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchTrackingSettingResponse:
         """Update Tracking Setting.
@@ -135,7 +135,7 @@ class AsyncTrackingSettings(AsyncResource):
     async def get_tracking_settings(
         self,
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -170,7 +170,7 @@ class AsyncTrackingSettings(AsyncResource):
         self,
         id: str,
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetTrackingSettingResponse:
         """Get Tracking Setting.
@@ -198,7 +198,7 @@ class AsyncTrackingSettings(AsyncResource):
         id: str,
         body: TrackingSettingPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_tracking_setting: Sequence[GetTrackingSettingsFieldsTrackingSetting] | None = None,
+        fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchTrackingSettingResponse:
         """Update Tracking Setting.

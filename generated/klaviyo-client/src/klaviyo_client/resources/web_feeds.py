@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..models._aliases import (
-        GetWebFeedsFieldsWebFeed,
-        GetWebFeedsSort,
+        WebFeedField,
+        WebFeedSort,
     )
     from ..models.web_feeds import (
         GetWebFeedResponse,
@@ -44,11 +44,11 @@ class WebFeeds(SyncResource):
     def get_web_feeds(
         self,
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetWebFeedsSort | None = None,
+        sort: WebFeedSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebFeedResponseCollection:
         """Get Web Feeds.
@@ -81,7 +81,7 @@ class WebFeeds(SyncResource):
         self,
         body: WebFeedCreateQuery | Mapping[str, Any],
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostWebFeedResponse:
         """Create Web Feed.
@@ -104,7 +104,7 @@ class WebFeeds(SyncResource):
         self,
         id: str,
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebFeedResponse:
         """Get Web Feed.
@@ -128,7 +128,7 @@ class WebFeeds(SyncResource):
         id: str,
         body: WebFeedPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchWebFeedResponse:
         """Update Web Feed.
@@ -175,11 +175,11 @@ class AsyncWebFeeds(AsyncResource):
     async def get_web_feeds(
         self,
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         filter: str | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetWebFeedsSort | None = None,
+        sort: WebFeedSort | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebFeedResponseCollection:
         """Get Web Feeds.
@@ -212,7 +212,7 @@ class AsyncWebFeeds(AsyncResource):
         self,
         body: WebFeedCreateQuery | Mapping[str, Any],
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostWebFeedResponse:
         """Create Web Feed.
@@ -237,7 +237,7 @@ class AsyncWebFeeds(AsyncResource):
         self,
         id: str,
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebFeedResponse:
         """Get Web Feed.
@@ -263,7 +263,7 @@ class AsyncWebFeeds(AsyncResource):
         id: str,
         body: WebFeedPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+        fields_web_feed: Sequence[WebFeedField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchWebFeedResponse:
         """Update Web Feed.

@@ -12,10 +12,12 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any
 
     from ..models._aliases import (
-        GetWebhooksFieldsWebhook,
+        WebhookField,
+        WebhookInclude,
+        WebhookTopicField,
     )
     from ..models.webhooks import (
         GetWebhookResponseCollectionCompoundDocument,
@@ -47,9 +49,9 @@ class Webhooks(SyncResource):
     def get_webhooks(
         self,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
-        include: Sequence[Literal["webhook-topics"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
+        include: Sequence[WebhookInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookResponseCollectionCompoundDocument:
         """Get Webhooks.
@@ -78,7 +80,7 @@ class Webhooks(SyncResource):
         self,
         body: WebhookCreateQuery | Mapping[str, Any],
         *,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostWebhookResponse:
         """Create Webhook.
@@ -101,9 +103,9 @@ class Webhooks(SyncResource):
         self,
         id: str,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
-        include: Sequence[Literal["webhook-topics"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
+        include: Sequence[WebhookInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookResponseCompoundDocument:
         """Get Webhook.
@@ -134,7 +136,7 @@ class Webhooks(SyncResource):
         id: str,
         body: WebhookPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchWebhookResponse:
         """Update Webhook.
@@ -175,7 +177,7 @@ class Webhooks(SyncResource):
     def get_webhook_topics(
         self,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookTopicResponseCollection:
         """Get Webhook Topics.
@@ -199,7 +201,7 @@ class Webhooks(SyncResource):
         self,
         id: str,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookTopicResponse:
         """Get Webhook Topic.
@@ -229,9 +231,9 @@ class AsyncWebhooks(AsyncResource):
     async def get_webhooks(
         self,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
-        include: Sequence[Literal["webhook-topics"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
+        include: Sequence[WebhookInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookResponseCollectionCompoundDocument:
         """Get Webhooks.
@@ -260,7 +262,7 @@ class AsyncWebhooks(AsyncResource):
         self,
         body: WebhookCreateQuery | Mapping[str, Any],
         *,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PostWebhookResponse:
         """Create Webhook.
@@ -283,9 +285,9 @@ class AsyncWebhooks(AsyncResource):
         self,
         id: str,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
-        include: Sequence[Literal["webhook-topics"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
+        include: Sequence[WebhookInclude] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookResponseCompoundDocument:
         """Get Webhook.
@@ -316,7 +318,7 @@ class AsyncWebhooks(AsyncResource):
         id: str,
         body: WebhookPartialUpdateQuery | Mapping[str, Any],
         *,
-        fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+        fields_webhook: Sequence[WebhookField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> PatchWebhookResponse:
         """Update Webhook.
@@ -359,7 +361,7 @@ class AsyncWebhooks(AsyncResource):
     async def get_webhook_topics(
         self,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookTopicResponseCollection:
         """Get Webhook Topics.
@@ -383,7 +385,7 @@ class AsyncWebhooks(AsyncResource):
         self,
         id: str,
         *,
-        fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+        fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetWebhookTopicResponse:
         """Get Webhook Topic.

@@ -14,9 +14,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Ascending",
-    "CampaignStatus",
-    "CampaignStatusLabel",
-    "CampaignCampaignType",
     "CheckMembershipResponseInner",
     "CheckMembershipResponse",
     "Descending",
@@ -52,53 +49,12 @@ __all__ = [
     "UnitDay",
     "UnitMonth",
     "UnitWeek",
+    "CampaignStatusLabel",
+    "CampaignCampaignType",
+    "CampaignStatus",
 ]
 
 Ascending: TypeAlias = Literal["asc"]
-
-CampaignStatus: TypeAlias = Literal[
-    "draft",
-    "sent",
-    "cancelled",
-    "queued",
-    "cancelled_no_recipients_smart_sending",
-    "cancelled_no_recipients_scheduling",
-    "cancelled_account_disabled",
-    "scheduling",
-    "sending",
-    "sending_timezones",
-    "variations_sent",
-    "preparing_to_schedule",
-    "cancelled_internal_error",
-]
-
-CampaignStatusLabel: TypeAlias = Literal[
-    "Scheduled",
-    "Sent",
-    "Draft",
-    "Cancelled",
-    "Adding Recipients",
-    "Sending",
-    "Variations Sent",
-    "Sending Segments",
-    "Cancelled: Smart Sending",
-    "Preparing to send",
-    "Cancelled: Account Disabled",
-    "Cancelled: No Recipients",
-    "Preparing to schedule",
-    "Cancelled: Internal Error",
-]
-
-CampaignCampaignType: TypeAlias = Literal[
-    "Timezone",
-    "REGULAR",
-    "A/B Content",
-    "A/B Send Time",
-    "Batch",
-    "A/B Segments by Send Time",
-    "A/B Segments by Send Time (STO)",
-    "SMS Segments by Message Per Second",
-]
 
 CheckMembershipResponseInner: TypeAlias = dict[str, Any]
 
@@ -174,3 +130,47 @@ UnitDay: TypeAlias = Literal["day"]
 UnitMonth: TypeAlias = Literal["month"]
 
 UnitWeek: TypeAlias = Literal["week"]
+
+CampaignStatusLabel: TypeAlias = Literal[
+    "Scheduled",
+    "Sent",
+    "Draft",
+    "Cancelled",
+    "Adding Recipients",
+    "Sending",
+    "Variations Sent",
+    "Sending Segments",
+    "Cancelled: Smart Sending",
+    "Preparing to send",
+    "Cancelled: Account Disabled",
+    "Cancelled: No Recipients",
+    "Preparing to schedule",
+    "Cancelled: Internal Error",
+]
+
+CampaignCampaignType: TypeAlias = Literal[
+    "Timezone",
+    "REGULAR",
+    "A/B Content",
+    "A/B Send Time",
+    "Batch",
+    "A/B Segments by Send Time",
+    "A/B Segments by Send Time (STO)",
+    "SMS Segments by Message Per Second",
+]
+
+CampaignStatus: TypeAlias = Literal[
+    "draft",
+    "sent",
+    "cancelled",
+    "queued",
+    "cancelled_no_recipients_smart_sending",
+    "cancelled_no_recipients_scheduling",
+    "cancelled_account_disabled",
+    "scheduling",
+    "sending",
+    "sending_timezones",
+    "variations_sent",
+    "preparing_to_schedule",
+    "cancelled_internal_error",
+]

@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any
 from ._index import MODULE_OF
 
 if TYPE_CHECKING:
+    from ._aliases import (
+        ThingAdditionalField as ThingAdditionalField,
+    )
+    from ._aliases import (
+        ThingField as ThingField,
+    )
     from .things import (
         ThingDoc as ThingDoc,
     )

@@ -3,4 +3,6 @@
 MODULE_OF: dict[str, str] = {
     "ThingDoc": "things",
     "ThingDocData": "things",
+    "ThingAdditionalField": "_aliases",
+    "ThingField": "_aliases",
 }

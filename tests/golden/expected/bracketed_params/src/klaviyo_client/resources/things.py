@@ -12,8 +12,10 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Literal
-
+    from ..models._aliases import (
+        ThingAdditionalField,
+        ThingField,
+    )
     from ..models.things import (
         ThingDoc,
     )
@@ -31,10 +33,10 @@ class Things(SyncResource):
     def get_things(
         self,
         *,
-        fields_thing: Sequence[Literal["name", "created"]] | None = None,
+        fields_thing: Sequence[ThingField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        additional_fields_thing: Sequence[Literal["stats"]] | None = None,
+        additional_fields_thing: Sequence[ThingAdditionalField] | None = None,
         filter: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:
@@ -70,10 +72,10 @@ class AsyncThings(AsyncResource):
     async def get_things(
         self,
         *,
-        fields_thing: Sequence[Literal["name", "created"]] | None = None,
+        fields_thing: Sequence[ThingField] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        additional_fields_thing: Sequence[Literal["stats"]] | None = None,
+        additional_fields_thing: Sequence[ThingAdditionalField] | None = None,
         filter: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:

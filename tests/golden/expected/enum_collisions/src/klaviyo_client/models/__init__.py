@@ -13,6 +13,9 @@ from ._index import MODULE_OF
 
 if TYPE_CHECKING:
     from ._aliases import (
+        ThingSort as ThingSort,
+    )
+    from ._aliases import (
         Timezone as Timezone,
     )
     from .common import (

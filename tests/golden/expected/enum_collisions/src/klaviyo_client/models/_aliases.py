@@ -9,6 +9,9 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "Timezone",
+    "ThingSort",
 ]
 
 Timezone: TypeAlias = Literal["Etc/GMT+1", "Etc/GMT-1", "Etc/GMT+10", "GMT0", "GMT-0", "UTC"]
+
+ThingSort: TypeAlias = Literal["created", "-created", "name", "-name"]

@@ -4,5 +4,6 @@ MODULE_OF: dict[str, str] = {
     "Style": "common",
     "ThingDoc": "things",
     "ThingDocData": "things",
+    "ThingSort": "_aliases",
     "Timezone": "_aliases",
 }

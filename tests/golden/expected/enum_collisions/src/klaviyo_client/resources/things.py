@@ -11,9 +11,8 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Literal
-
     from ..models._aliases import (
+        ThingSort,
         Timezone,
     )
     from ..models.things import (
@@ -33,7 +32,7 @@ class Things(SyncResource):
     def list_things(
         self,
         *,
-        sort: Literal["created", "-created", "name", "-name"] | None = None,
+        sort: ThingSort | None = None,
         tz: Timezone | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:
@@ -58,7 +57,7 @@ class AsyncThings(AsyncResource):
     async def list_things(
         self,
         *,
-        sort: Literal["created", "-created", "name", "-name"] | None = None,
+        sort: ThingSort | None = None,
         tz: Timezone | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:

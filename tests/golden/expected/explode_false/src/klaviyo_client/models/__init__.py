@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from ._index import MODULE_OF
 
 if TYPE_CHECKING:
+    from ._aliases import (
+        ThingInclude as ThingInclude,
+    )
     from .things import (
         ThingDoc as ThingDoc,
     )

@@ -3,4 +3,5 @@
 MODULE_OF: dict[str, str] = {
     "ThingDoc": "things",
     "ThingDocData": "things",
+    "ThingInclude": "_aliases",
 }

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Literal
-
+    from ..models._aliases import (
+        ThingInclude,
+    )
     from ..models.things import (
         ThingDoc,
     )
@@ -32,7 +33,7 @@ class Things(SyncResource):
         self,
         id: str,
         *,
-        include: Sequence[Literal["owner", "tags"]] | None = None,
+        include: Sequence[ThingInclude] | None = None,
         ids: Sequence[int] | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:
@@ -58,7 +59,7 @@ class AsyncThings(AsyncResource):
         self,
         id: str,
         *,
-        include: Sequence[Literal["owner", "tags"]] | None = None,
+        include: Sequence[ThingInclude] | None = None,
         ids: Sequence[int] | None = None,
         request_options: RequestOptions | None = None,
     ) -> ThingDoc:
