@@ -1,4 +1,4 @@
-"""Command line: ``klaviyo-codegen generate | check | fetch``."""
+"""Command line: ``klaviyo-codegen generate | check | diff | fetch``."""
 
 from __future__ import annotations
 
@@ -21,12 +21,16 @@ from typing import Any, NoReturn
 import click
 import yaml
 
+from . import diff as diff_mod
 from . import specs
+from . import surface as surface_io
 from .errors import SpecError, SpecErrors, SpecWarning, pointer, warn
 from .ir import Api, Builder
 from .ir.names import NAMES_FILE, load_overrides
 from .normalize import normalize
 from .render import STAMP, OutputError, Verifier, check_target, render
+from .surface import FILE as SURFACE_FILE
+from .surface import SurfaceError
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
@@ -230,7 +234,7 @@ def _reported(what: str) -> Iterator[None]:
         yield
     except SpecErrors as exc:
         _fail(*(str(e) for e in exc.errors))
-    except (SpecError, OSError, OutputError) as exc:  # OSError: not found, permissions, …
+    except (SpecError, OSError, OutputError, SurfaceError) as exc:  # OSError: not found, …
         _fail(" ".join(str(exc).split()))
     except Exception as exc:  # a generator bug: still one line, with where it happened
         frame = traceback.extract_tb(exc.__traceback__)[-1]
@@ -311,6 +315,19 @@ def generate(
             f"kept {len(result.kept)} file(s) klaviyo-codegen did not write: "
             + _summary(result.kept, result.written)
         )
+    click.echo(changes_paragraph(result.changes))
+
+
+def changes_paragraph(report: diff_mod.Report | None) -> str:
+    """What ``generate`` says about the public API compared with the previous generation."""
+    if report is None:
+        return (
+            f"public API recorded in {SURFACE_FILE} (no earlier record to compare with); "
+            "see CHANGELOG.md"
+        )
+    if not report.changes:
+        return "no change to the public API since the last generation"
+    return f"{diff_mod.summary(report)} Listed in CHANGELOG.md."
 
 
 def _summary(paths: list[str], written: list[str], limit: int = 5) -> str:
@@ -347,7 +364,7 @@ def check(
             apis, _ = build_apis(spec_dir, current, legacy, with_legacy)
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "fresh"
-            render(apis, fresh)
+            render(apis, fresh, history=Path(out))  # what `generate` would write over OUT
             problems = diff_trees(fresh, Path(out))
     if problems:
         for line in problems[:50]:
@@ -382,6 +399,60 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
     out += [f"extra:   {k}" for k in sorted(have.keys() - want.keys())]
     out += [f"changed: {k}" for k in sorted(want.keys() & have.keys()) if want[k] != have[k]]
     return out
+
+
+def read_surface(source: str, spec_dir: str | None) -> dict[str, Any]:
+    """The public surface of ``source``: a spec file (looked up like ``generate`` does), a
+    surface file written by ``generate`` (``api-surface.json``), or an output folder."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / SURFACE_FILE
+        return surface_io.loads(path.read_text(encoding="utf-8"), str(path))
+    if path.is_file() and path.stat().st_size < 64 * 1024 * 1024:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if surface_io.is_surface(text):
+            return surface_io.loads(text, str(path))
+    sources = specs.load_sources()
+    loaded = load_spec(source, spec_dir, sources)
+    builder = Builder(
+        loaded.doc, loaded.label, "klaviyo_client", retry_safe=_retry_safe(), names=load_names()
+    )
+    return surface_io.surface({"current": builder.build()})
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(diff_mod.FORMATS)),
+    default="text",
+    show_default=True,
+    help="How to print the changes.",
+)
+@click.option(
+    "--spec-dir",
+    type=click.Path(file_okay=False),
+    help=f"First place to look for spec files. Lookup order: {specs.LOOKUP}.",
+)
+def diff_command(old: str, new: str, fmt: str, spec_dir: str | None) -> None:
+    """What changed for code that calls the client, from OLD to NEW; exit 1 when something
+    breaks callers.
+
+    OLD and NEW are spec files (a name is looked up as for `generate`, a path used as given),
+    api-surface.json files that `generate` writes into its output, or output folders. Each
+    change is classed breaking or not: a removed operation, parameter or field, a parameter
+    made required, an enum value a caller may send removed, a field a caller reads retyped or
+    made optional, a type name removed.
+    """
+    with _reported(f"diff {old} {new}"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SpecWarning)
+            report = diff_mod.compare(read_surface(old, spec_dir), read_surface(new, spec_dir))
+        click.echo(diff_mod.FORMATS[fmt](report), nl=False)
+    if report.breaking:
+        sys.exit(1)
 
 
 @main.command()

@@ -22,11 +22,14 @@ from typing import Any
 
 import jinja2
 
-from . import __version__, escape
+from . import __version__, changelog, escape
+from . import surface as surface_io
+from .diff import Report
 from .errors import SpecError
 from .escape import py_literal, py_str
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
+from .surface import FILE as SURFACE_FILE
 
 _DATA = Path(__file__).resolve().parent / "_data"
 TEMPLATES_DIR = (
@@ -73,6 +76,8 @@ class RenderResult:
     """Files in the output folder the generator did not write, kept in place."""
     written: list[str]
     """Files this generation wrote (relative paths, ``/``-separated)."""
+    changes: Report | None = None
+    """The public API compared with the previous generation's record (``None``: none found)."""
 
 
 def _env() -> jinja2.Environment:
@@ -446,6 +451,30 @@ def _keep_foreign(out: Path, tmp: Path, *, force: bool) -> list[str]:
     return kept
 
 
+def previous_record(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The surface and changelog an earlier generation left in ``folder`` (each ``None`` when
+    absent, not written by the generator, or unreadable)."""
+    if not is_ours(folder):
+        return None, None
+    written = written_files(folder)
+
+    def ours(name: str) -> str | None:
+        path = folder / name
+        if (written is not None and name not in written) or not path.is_file():
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    text = ours(SURFACE_FILE)
+    try:
+        old = surface_io.loads(text, SURFACE_FILE) if text is not None else None
+    except surface_io.SurfaceError:
+        old = None
+    return old, ours(changelog.FILE)
+
+
 def render(
     apis: dict[str, Api],
     out: Path,
@@ -453,10 +482,13 @@ def render(
     format_code: bool = True,
     force: bool = False,
     verifier: Verifier | None = None,
+    history: Path | None = None,
 ) -> RenderResult:
     """Render the package for ``apis`` ("current", optionally "legacy") into ``out``, atomically.
 
     ``verifier``: one started earlier (its interpreters start up while the specs are loaded).
+    ``history``: the folder whose ``api-surface.json`` and ``CHANGELOG.md`` the new ones
+    continue (default ``out``; the drift check renders elsewhere and passes the real output).
     """
     env = _env()
     current = apis["current"]
@@ -480,6 +512,13 @@ def render(
         (pkg / "py.typed").write_text("", encoding="utf-8")
         for overlay in sorted((TEMPLATES_DIR / "overlays").glob("*.py")):
             shutil.copyfile(overlay, pkg / overlay.name)
+        old_surface, old_changelog = previous_record(Path(history or out))
+        new_surface = surface_io.surface(apis)
+        (tmp / SURFACE_FILE).write_text(surface_io.dumps(new_surface), encoding="utf-8")
+        log, changes = changelog.update(
+            old_changelog, old_surface, new_surface, current.package_version
+        )
+        (tmp / changelog.FILE).write_text(log, encoding="utf-8")
         render_api(env, current, pkg, legacy=False)
         legacy = apis.get("legacy")
         if legacy is not None:
@@ -502,7 +541,7 @@ def render(
         verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return RenderResult(len(written) + 1, size, kept, [*written, STAMP])
+    return RenderResult(len(written) + 1, size, kept, [*written, STAMP], changes)
 
 
 def ruff_format(path: Path, label: str = "spec") -> str | None:

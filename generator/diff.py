@@ -1,0 +1,700 @@
+"""What changed between two surfaces (see :mod:`.surface`), for the code that calls the client,
+each change classed breaking or not.
+
+"Breaking" means: code that works (and type-checks) against the old package may fail against
+the new one. What a caller sends must keep accepting what it accepted (a parameter or body
+field removed, made required, narrowed, an enum value removed: breaking; added optional or
+widened: not). What a caller reads is read tolerantly (new fields and new enum values reach it
+without failing), so a response may grow and may narrow an enum; a field it read removed,
+retyped or become nullable/optional is breaking. A public type name removed is breaking (an
+import fails); one added is not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from .escape import markdown
+
+Area: TypeAlias = Literal["operation", "parameter", "body", "response", "type"]
+Side: TypeAlias = Literal["request", "response", "both"]
+AREAS: tuple[Area, ...] = ("operation", "parameter", "body", "response", "type")
+_MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Change:
+    api: str
+    """``current`` or ``legacy``."""
+    area: Area
+    subject: str
+    """The operation (``get_profiles``), parameter (``get_profiles(sort)``), type name, …"""
+    change: str
+    """What changed, one line."""
+    breaking: bool
+    kind: str = ""
+    """A machine-readable tag: ``added``, ``removed``, ``renamed``, ``deprecated``, ``values``,
+    ``required``, ``type``, ``nullable``, ``moved``."""
+    also: tuple[str, ...] = ()
+    """Type names that come and go with this one (the names of a component's inline schemas)."""
+
+
+@dataclass
+class Report:
+    old: dict[str, str]
+    new: dict[str, str]
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def breaking(self) -> list[Change]:
+        return [c for c in self.changes if c.breaking]
+
+
+# -- types ------------------------------------------------------------------------------------
+
+
+def show(t: Any) -> str:
+    """A type tree as an annotation (``list[Profile] | None``)."""
+    if isinstance(t, str):
+        return {"any": "Any", "none": "None", "datetime": "datetime", "date": "date"}.get(t, t)
+    if not isinstance(t, list) or not t:
+        return "?"
+    head, *rest = t
+    arg = rest[0] if rest else None
+    if head == "null":
+        return f"{show(arg)} | None"
+    if head == "list":
+        return f"list[{show(arg)}]"
+    if head == "map":
+        return f"dict[str, {show(arg)}]"
+    if head in ("model", "alias"):
+        return str(arg)
+    if head == "literal":
+        return "Literal[" + ", ".join(json.dumps(v) for v in arg or []) + "]"
+    if head == "union":
+        return " | ".join(show(m) for m in arg or [])
+    return "?"
+
+
+def _strip(t: Any) -> tuple[Any, bool]:
+    if isinstance(t, list) and t and t[0] == "null":
+        return t[1], True
+    return t, t in ("none", "any")
+
+
+class _Side:
+    """One surface seen from the diff: its types, and which of them a caller sends or reads."""
+
+    def __init__(self, api: dict[str, Any]) -> None:
+        self.types: dict[str, Any] = api.get("types", {})
+        self.ops: dict[str, Any] = api.get("operations", {})
+        self.sent: set[str] = set()
+        self.read: set[str] = set()
+        for op in self.ops.values():
+            for p in op.get("params", {}).values():
+                self._reach(p.get("type"), self.sent)
+            if "body" in op:
+                self._reach(op["body"].get("type"), self.sent)
+            self._reach(op.get("response"), self.read)
+
+    def _reach(self, t: Any, into: set[str]) -> None:
+        stack = [t]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, list) and t:
+                if t[0] in ("model", "alias") and len(t) > 1:
+                    name = t[1]
+                    if name in into:
+                        continue
+                    into.add(name)
+                    entry = self.types.get(name, {})
+                    if "same" in entry:
+                        stack.append(["model", entry["same"]])
+                    for f in (entry.get("model") or {}).values():
+                        stack.append(f.get("type"))
+                    stack.append(entry.get("alias"))
+                elif t[0] == "union":
+                    stack.extend(t[1] if len(t) > 1 else [])
+                elif t[0] != "literal":
+                    stack.extend(t[1:])
+
+    def side(self, name: str) -> Side:
+        sent, read = name in self.sent, name in self.read
+        return "request" if sent and not read else "response" if read and not sent else "both"
+
+    def fields(self, name: str) -> dict[str, Any] | None:
+        """The fields of a model name (following an alias to its class)."""
+        entry = self.types.get(name)
+        for _ in range(4):
+            if not isinstance(entry, dict):
+                return None
+            if "model" in entry:
+                fields: dict[str, Any] = entry["model"]
+                return fields
+            if "same" not in entry:
+                return None
+            entry = self.types.get(entry["same"])
+        return None
+
+    def resolve(self, t: Any) -> Any:
+        """A type with aliases replaced by their definitions (models stay by name)."""
+        for _ in range(16):
+            if isinstance(t, list) and len(t) > 1 and t[0] == "alias":
+                entry = self.types.get(t[1], {})
+                if "alias" not in entry:
+                    return t
+                definition = entry["alias"]
+                t = ["null", definition] if entry.get("nullable") else definition
+            else:
+                return t
+        return t
+
+
+class _Compare:
+    """Compares types of two surfaces under one subject, collecting one line per difference."""
+
+    def __init__(self, old: _Side, new: _Side, report: list[tuple[str, str, bool, str]]) -> None:
+        self.old, self.new = old, new
+        self.out = report
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, path: str, text: str, breaking: bool, kind: str) -> None:
+        self.out.append((path, text, breaking, kind))
+
+    def types(self, a: Any, b: Any, side: Side, path: str, depth: int = 0) -> None:
+        if a == b or depth > _MAX_DEPTH:
+            return
+        a_inner, a_null = _strip(a)
+        b_inner, b_null = _strip(b)
+        if a_null != b_null:
+            if b_null:  # may now be None
+                self.add(path, "may now be null", side != "request", "nullable")
+            else:
+                self.add(path, "can no longer be null", side != "response", "nullable")
+        a_res, b_res = self.old.resolve(a_inner), self.new.resolve(b_inner)
+        a_res, _ = _strip(a_res)
+        b_res, _ = _strip(b_res)
+        named = _name(a_inner) != _name(b_inner) and (_name(a_inner) or _name(b_inner))
+        if a_res == b_res:
+            if named:
+                self.add(path, f"now typed {show(b_inner)} (was {show(a_inner)})", False, "type")
+            return
+        ka, kb = _kind(a_res), _kind(b_res)
+        if ka == kb == "literal":
+            self.values(a_res[1], b_res[1], side, path)
+        elif ka == kb == "union":
+            self.members(a_res[1], b_res[1], side, path)
+        elif ka == kb and ka in ("list", "map"):
+            self.types(
+                a_res[1], b_res[1], side, f"{path}[]" if ka == "list" else f"{path}{{}}", depth + 1
+            )
+        elif ka == kb == "model":
+            self.models(a_res[1], b_res[1], side, path, depth)
+        else:
+            self.add(path, f"type changed from {show(a_inner)} to {show(b_inner)}", True, "type")
+
+    def values(self, old: list[Any], new: list[Any], side: Side, path: str) -> None:
+        removed = [v for v in old if v not in new]
+        added = [v for v in new if v not in old]
+        if removed:
+            text = f"value{'s' if len(removed) > 1 else ''} {_values(removed)} removed"
+            self.add(path, text, side != "response", "values")
+        if added:
+            text = f"value{'s' if len(added) > 1 else ''} {_values(added)} added"
+            self.add(path, text, False, "values")
+
+    def members(self, old: list[Any], new: list[Any], side: Side, path: str) -> None:
+        gone = [m for m in old if m not in new]
+        came = [m for m in new if m not in old]
+        if gone:
+            shown = ", ".join(show(m) for m in gone)
+            self.add(path, f"no longer one of: {shown}", side != "response", "type")
+        if came:
+            shown = ", ".join(show(m) for m in came)
+            self.add(path, f"now also one of: {shown}", False, "type")
+
+    def models(self, a: str, b: str, side: Side, path: str, depth: int) -> None:
+        """Two differently named models at one place: compare their fields."""
+        if (a, b) in self.seen:
+            return
+        self.seen.add((a, b))
+        old, new = self.old.fields(a), self.new.fields(b)
+        if old is None or new is None:
+            self.add(path, f"type changed from {a} to {b}", True, "type")
+            return
+        before = len(self.out)
+        self.fields(old, new, side, path, depth + 1)
+        if len(self.out) == before:
+            self.add(path, f"now typed {b} (was {a}; the same fields)", False, "type")
+
+    def fields(
+        self, old: dict[str, Any], new: dict[str, Any], side: Side, path: str, depth: int = 0
+    ) -> None:
+        prefix = f"{path}." if path else ""
+        for wire in old:
+            if wire not in new:
+                self.add(f"{prefix}{wire}", "field removed", True, "removed")
+        for wire, f in new.items():
+            if wire not in old:
+                required = bool(f.get("required"))
+                breaking = side != "response" and required
+                text = "required field added" if required else "field added"
+                self.add(f"{prefix}{wire}", text, breaking, "added")
+        for wire in [w for w in old if w in new]:
+            a, b = old[wire], new[wire]
+            at = f"{prefix}{wire}"
+            if a.get("name") != b.get("name"):
+                self.add(
+                    at,
+                    f"attribute renamed from {a.get('name')} to {b.get('name')}",
+                    True,
+                    "renamed",
+                )
+            ra, rb = bool(a.get("required")), bool(b.get("required"))
+            if ra and not rb:
+                self.add(at, "no longer required (may be missing)", side != "request", "required")
+            elif rb and not ra:
+                self.add(at, "now required", side != "response", "required")
+            self.types(_opt(a), _opt(b), side, at, depth)
+
+
+def _opt(f: dict[str, Any]) -> Any:
+    """A field's type without the ``| None`` an optional field gets (required-ness is compared
+    on its own)."""
+    t = f.get("type")
+    if not f.get("required"):
+        t, _ = _strip(t)
+    return t
+
+
+def _name(t: Any) -> str:
+    return str(t[1]) if isinstance(t, list) and len(t) > 1 and t[0] in ("model", "alias") else ""
+
+
+def _kind(t: Any) -> str:
+    return str(t[0]) if isinstance(t, list) and t else str(t)
+
+
+def _values(values: list[Any]) -> str:
+    shown = ", ".join(json.dumps(v) for v in values[:8])
+    return shown + (f" … ({len(values)} in all)" if len(values) > 8 else "")
+
+
+# -- operations --------------------------------------------------------------------------------
+
+
+def _ops(api: str, old: _Side, new: _Side) -> Iterator[Change]:
+    for op_id in sorted(new.ops.keys() - old.ops.keys()):
+        op = new.ops[op_id]
+        yield Change(
+            api,
+            "operation",
+            op_id,
+            f"added: client.{op.get('call')}() ({op.get('http')})",
+            False,
+            "added",
+        )
+    for op_id in sorted(old.ops.keys() - new.ops.keys()):
+        op = old.ops[op_id]
+        yield Change(
+            api,
+            "operation",
+            op_id,
+            f"removed: client.{op.get('call')}() ({op.get('http')})",
+            True,
+            "removed",
+        )
+    for op_id in sorted(old.ops.keys() & new.ops.keys()):
+        yield from _op(api, op_id, old, new)
+
+
+def _op(api: str, op_id: str, old: _Side, new: _Side) -> Iterator[Change]:
+    a, b = old.ops[op_id], new.ops[op_id]
+    if a.get("call") != b.get("call"):
+        text = f"now client.{b.get('call')}() (was client.{a.get('call')}())"
+        yield Change(api, "operation", op_id, text, True, "renamed")
+    if a.get("http") != b.get("http"):
+        text = f"now {b.get('http')} (was {a.get('http')}); the client sends it for you"
+        yield Change(api, "operation", op_id, text, False, "moved")
+    if b.get("deprecated") and not a.get("deprecated"):
+        yield Change(api, "operation", op_id, "deprecated", False, "deprecated")
+    elif a.get("deprecated") and not b.get("deprecated"):
+        yield Change(api, "operation", op_id, "no longer deprecated", False, "deprecated")
+    for alias in b.get("aliases", []):
+        if alias not in a.get("aliases", []):
+            yield Change(api, "operation", op_id, f"alias {alias}() added", False, "added")
+    for alias in a.get("aliases", []):
+        if alias not in b.get("aliases", []):
+            yield Change(api, "operation", op_id, f"alias {alias}() removed", True, "removed")
+    yield from _params(api, op_id, a.get("params", {}), b.get("params", {}), old, new)
+    yield from _body(api, op_id, a.get("body"), b.get("body"), old, new)
+    yield from _response(api, op_id, a.get("response"), b.get("response"), old, new)
+
+
+def _params(
+    api: str, op_id: str, old: dict[str, Any], new: dict[str, Any], os: _Side, ns: _Side
+) -> Iterator[Change]:
+    removed = [w for w in old if w not in new]
+    added = [w for w in new if w not in old]
+    renamed: dict[str, str] = {}
+    for w in removed:  # a parameter that only changed its name: same place, type and values
+        same = [
+            x
+            for x in added
+            if x not in renamed.values()
+            and _shape(new[x]) == _shape(old[w])
+            and _similar(str(old[w].get("name")), str(new[x].get("name")))
+        ]
+        if len(same) == 1:
+            renamed[w] = same[0]
+    for w, x in renamed.items():
+        text = f"renamed to {new[x]['name']}= ({x}; was {old[w]['name']}=, {w})"
+        yield Change(api, "parameter", f"{op_id}({old[w]['name']})", text, True, "renamed")
+    for w in removed:
+        if w not in renamed:
+            yield Change(
+                api,
+                "parameter",
+                f"{op_id}({old[w].get('name')})",
+                f"removed ({w})",
+                True,
+                "removed",
+            )
+    for w in added:
+        if w in renamed.values():
+            continue
+        p = new[w]
+        required = bool(p.get("required"))
+        text = f"{'required' if required else 'optional'} parameter added ({w})"
+        yield Change(api, "parameter", f"{op_id}({p.get('name')})", text, required, "added")
+    for w in sorted(old.keys() & new.keys()):
+        a, b = old[w], new[w]
+        subject = f"{op_id}({b.get('name')})"
+        if a.get("name") != b.get("name"):
+            text = f"renamed to {b.get('name')}= (was {a.get('name')}=; {w})"
+            yield Change(api, "parameter", f"{op_id}({a.get('name')})", text, True, "renamed")
+        if b.get("required") and not a.get("required"):
+            yield Change(api, "parameter", subject, "now required", True, "required")
+        elif a.get("required") and not b.get("required"):
+            yield Change(api, "parameter", subject, "now optional", False, "required")
+        if (a.get("in") == "path") != (b.get("in") == "path"):
+            text = f"moved from {a.get('in')} to {b.get('in')} (positional ↔ keyword)"
+            yield Change(api, "parameter", subject, text, True, "moved")
+        if a.get("array") != b.get("array"):
+            text = "now takes a list" if b.get("array") else "no longer takes a list"
+            yield Change(api, "parameter", subject, text, True, "type")
+        if "values" in a and "values" in b:
+            lines: list[tuple[str, str, bool, str]] = []
+            _Compare(os, ns, lines).values(a["values"], b["values"], "request", "")
+            for _, text, breaking, kind in lines:
+                yield Change(api, "parameter", subject, text, breaking, kind)
+        elif "values" in a or "values" in b or a.get("type") != b.get("type"):
+            lines = []
+            _Compare(os, ns, lines).types(
+                a.get("type") if "values" not in a else ["literal", a["values"]],
+                b.get("type") if "values" not in b else ["literal", b["values"]],
+                "request",
+                "",
+            )
+            for _, text, breaking, kind in lines:
+                yield Change(api, "parameter", subject, text, breaking, kind)
+
+
+def _similar(a: str, b: str) -> bool:
+    """Names that look like one renamed (``legacy_flag`` → ``legacy``, ``id`` → ``gadget_id``)."""
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
+
+
+def _shape(p: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        p.get("in"),
+        p.get("required"),
+        p.get("array"),
+        json.dumps(p.get("values")),
+        json.dumps(p.get("type")),
+    )
+
+
+def _body(api: str, op_id: str, a: Any, b: Any, os: _Side, ns: _Side) -> Iterator[Change]:
+    if a is None and b is None:
+        return
+    if a is None:
+        required = bool(b.get("required"))
+        text = (
+            f"{'required' if required else 'optional'} request body added ({show(b.get('type'))})"
+        )
+        yield Change(api, "body", op_id, text, required, "added")
+        return
+    if b is None:
+        yield Change(api, "body", op_id, "request body removed", True, "removed")
+        return
+    if b.get("required") and not a.get("required"):
+        yield Change(api, "body", op_id, "request body now required", True, "required")
+    elif a.get("required") and not b.get("required"):
+        yield Change(api, "body", op_id, "request body now optional", False, "required")
+    yield from _typed(api, "body", op_id, a.get("type"), b.get("type"), "request", os, ns)
+
+
+def _response(api: str, op_id: str, a: Any, b: Any, os: _Side, ns: _Side) -> Iterator[Change]:
+    if a is None and b is not None:
+        yield Change(
+            api, "response", op_id, f"now returns {show(b)} (returned None)", False, "added"
+        )
+    elif b is None and a is not None:
+        yield Change(
+            api, "response", op_id, f"now returns None (returned {show(a)})", True, "removed"
+        )
+    elif a != b:
+        yield from _typed(api, "response", op_id, a, b, "response", os, ns)
+
+
+def _typed(
+    api: str, area: Area, op_id: str, a: Any, b: Any, side: Side, os: _Side, ns: _Side
+) -> Iterator[Change]:
+    """An operation's body or response type: differences of differently named types are
+    shown here, field by field; changes inside a type that keeps its name are listed once,
+    under that type."""
+    lines: list[tuple[str, str, bool, str]] = []
+    top_a, top_b = _name(_strip(a)[0]), _name(_strip(b)[0])
+    compare = _Compare(os, ns, lines)
+    if top_a and top_b and top_a != top_b:
+        compare.add("", f"now typed {top_b} (was {top_a})", False, "type")
+        compare.seen.add((top_a, top_b))
+        old_fields, new_fields = os.fields(top_a), ns.fields(top_b)
+        if old_fields is not None and new_fields is not None:
+            compare.fields(old_fields, new_fields, side, "")
+        else:
+            compare.types(a, b, side, "")
+    else:
+        compare.types(a, b, side, "")
+    for path, text, breaking, kind in lines:
+        yield Change(api, area, op_id, f"`{path}`: {text}" if path else text, breaking, kind)
+
+
+# -- types -------------------------------------------------------------------------------------
+
+
+def _types(api: str, old: _Side, new: _Side) -> Iterator[Change]:
+    yield from _names(api, new, sorted(new.types.keys() - old.types.keys()), "added")
+    yield from _names(api, old, sorted(old.types.keys() - new.types.keys()), "removed")
+    # fields and definitions: once per pair of classes (a class and its aliases change together)
+    done: set[tuple[str, str]] = set()
+    common = old.types.keys() & new.types.keys()
+    for name in sorted(common, key=lambda n: ("model" not in new.types[n], n)):
+        a, b = old.types[name], new.types[name]
+        side = _merge(old.side(name), new.side(name))
+        oa, ob = _class(old, name), _class(new, name)
+        if oa is not None and ob is not None:
+            if (oa, ob) in done:
+                continue
+            done.add((oa, ob))
+            lines: list[tuple[str, str, bool, str]] = []
+            _Compare(old, new, lines).fields(
+                old.types[oa]["model"], new.types[ob]["model"], side, ""
+            )
+            for path, text, breaking, kind in lines:
+                yield Change(api, "type", name, f"`{path}`: {text}", breaking, kind)
+        elif "alias" in a and "alias" in b and b.get("of") != "parameter":
+            # (a parameter concept's values are reported per operation and parameter)
+            lines = []
+            ta = ["null", a["alias"]] if a.get("nullable") else a["alias"]
+            tb = ["null", b["alias"]] if b.get("nullable") else b["alias"]
+            _Compare(old, new, lines).types(ta, tb, side, "")
+            for _, text, breaking, kind in lines:
+                yield Change(api, "type", name, text, breaking, kind)
+        elif ("alias" in a) != ("alias" in b):
+            text = f"now {_what(b)} (was {_what(a)})"
+            yield Change(api, "type", name, text, True, "type")
+
+
+def _names(api: str, side: _Side, names: list[str], what: str) -> Iterator[Change]:
+    """Type names added or removed; the names of a component's inline schemas come with it
+    (listed in ``also``) when the component itself is added or removed."""
+    owners = {n for n in names if side.types[n].get("of") == "component"}
+    under: dict[str, list[str]] = {}
+    for name in names:
+        owner = str(side.types[name].get("key", "")).split("/", 1)[0]
+        if name not in owners and side.types[name].get("of") == "inline" and owner in owners:
+            under.setdefault(owner, []).append(name)
+    folded = {n for ns in under.values() for n in ns}
+    for name in names:
+        if name in folded:
+            continue
+        text = f"{what} ({_what(side.types[name])})"
+        also = tuple(under.get(name, ()))
+        if also:
+            text += f", with the {_count(len(also), 'names')} of its inline schemas"
+        yield Change(api, "type", name, text, what == "removed", what, also)
+
+
+def _class(side: _Side, name: str) -> str | None:
+    entry = side.types.get(name, {})
+    if "model" in entry:
+        return name
+    target = entry.get("same")
+    return target if isinstance(target, str) and "model" in side.types.get(target, {}) else None
+
+
+def _merge(a: Side, b: Side) -> Side:
+    return a if a == b else "both"
+
+
+def _what(entry: dict[str, Any]) -> str:
+    if "model" in entry:
+        return "model"
+    if "same" in entry:
+        return f"another name of {entry['same']}"
+    return f"alias of {show(entry.get('alias'))}"
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def compare(old: dict[str, Any], new: dict[str, Any], *, every_role: bool = False) -> Report:
+    """Changes from surface ``old`` to surface ``new``.
+
+    Only the APIs both have are compared (a note names the others), unless ``every_role``: then
+    an API one side lacks counts as empty there (all its operations added or removed).
+    """
+    olds, news = old.get("apis", {}), new.get("apis", {})
+    report = Report(_label(olds), _label(news))
+    roles = sorted(olds.keys() | news.keys(), key=lambda r: (r != "current", r))
+    for role in roles:
+        if (role not in olds or role not in news) and not every_role:
+            where = "OLD" if role in olds else "NEW"
+            report.notes.append(f"the {role} API is only in {where}: not compared")
+            continue
+        a, b = _Side(olds.get(role, {})), _Side(news.get(role, {}))
+        report.changes.extend(_ops(role, a, b))
+        report.changes.extend(_types(role, a, b))
+    order = {area: i for i, area in enumerate(AREAS)}
+    report.changes.sort(key=lambda c: (c.api != "current", c.api, order[c.area]))
+    return report
+
+
+def _count(n: int, plural: str) -> str:
+    """``1 operation added`` / ``2 operations added`` (``plural`` names the plural form)."""
+    if n != 1:
+        return f"{n} {plural}"
+    return "1 " + _SINGULAR.get(plural, plural)
+
+
+_SINGULAR = {
+    "operations added": "operation added",
+    "operations removed": "operation removed",
+    "type names added": "type name added",
+    "type names removed": "type name removed",
+    "operation changes": "operation change",
+    "parameter changes": "parameter change",
+    "request body changes": "request body change",
+    "response changes": "response change",
+    "type changes": "type change",
+    "names": "name",
+}
+
+
+def _label(apis: dict[str, Any]) -> dict[str, str]:
+    return {
+        role: f"{a.get('spec', '?')} (revision {a.get('revision', '?')})"
+        for role, a in apis.items()
+    }
+
+
+def summary(report: Report) -> str:
+    """One paragraph: from what to what, counts per kind, how many break callers."""
+    counts: dict[str, int] = {}
+    for c in report.changes:
+        label = {
+            ("operation", "added"): "operations added",
+            ("operation", "removed"): "operations removed",
+            ("type", "added"): "type names added",
+            ("type", "removed"): "type names removed",
+        }.get((c.area, c.kind if c.change.startswith(("added", "removed")) else ""))
+        if label is None:
+            label = {
+                "operation": "operation changes",
+                "parameter": "parameter changes",
+                "body": "request body changes",
+                "response": "response changes",
+                "type": "type changes",
+            }[c.area]
+        counts[label] = counts.get(label, 0) + 1
+    changed = [r for r in report.new if report.old.get(r) != report.new[r]]
+    changed += [r for r in report.old if r not in report.new]
+    shown = changed or [r for r in report.new if r == "current"] or list(report.new)
+    old = ", ".join(report.old[r] for r in shown if r in report.old) or "nothing"
+    new = ", ".join(report.new[r] for r in shown if r in report.new) or "nothing"
+    if not report.changes:
+        return f"No change to the public API: {old} → {new}."
+    parts = ", ".join(_count(n, label) for label, n in counts.items())
+    breaking = len(report.breaking)
+    verdict = f"{breaking} breaking" if breaking else "nothing breaking"
+    return f"Public API changes, {old} → {new}: {parts}; {verdict}."
+
+
+def as_text(report: Report) -> str:
+    lines = [summary(report)]
+    lines += [f"note: {n}" for n in report.notes]
+    for c in report.changes:
+        flag = "BREAKING" if c.breaking else "        "
+        api = "" if c.api == "current" else f"{c.api}: "
+        lines.append(f"{flag}  {c.area:<9}  {api}{c.subject}: {c.change}")
+    return "\n".join(lines) + "\n"
+
+
+def as_markdown(report: Report, level: int = 1) -> str:
+    h = "#" * level
+    out = [f"{h} API changes", "", summary(report), ""]
+    out += [f"*Note: {n}.*" for n in report.notes]
+    if report.notes:
+        out.append("")
+    breaking = report.breaking
+    if breaking:
+        out += [
+            f"{h}# Breaking changes ({len(breaking)})",
+            "",
+            "| area | subject | change |",
+            "|---|---|---|",
+        ]
+        out += [_row(c) for c in breaking]
+        out.append("")
+    rest = [c for c in report.changes if not c.breaking]
+    if rest:
+        out += [
+            f"{h}# Other changes ({len(rest)})",
+            "",
+            "| area | subject | change |",
+            "|---|---|---|",
+        ]
+        out += [_row(c) for c in rest]
+        out.append("")
+    return "\n".join(out)
+
+
+def _row(c: Change) -> str:
+    api = "" if c.api == "current" else f"{c.api}: "
+    return f"| {c.area} | {_md(api)}`{_md(c.subject)}` | {_md(c.change)} |"
+
+
+def _md(text: str) -> str:
+    return markdown(text)
+
+
+def as_json(report: Report) -> str:
+    data = {
+        "old": report.old,
+        "new": report.new,
+        "summary": summary(report),
+        "breaking": len(report.breaking),
+        "notes": report.notes,
+        "changes": [asdict(c) for c in report.changes],
+    }
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+FORMATS = {"text": as_text, "markdown": as_markdown, "json": as_json}

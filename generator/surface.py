@@ -1,0 +1,203 @@
+"""The public surface of a generated package, as data: what code that calls the client is
+written against (operations and how they are called, parameters, bodies, responses, every
+public type name and the fields of each model).
+
+It is what ``klaviyo-codegen diff`` compares, and what ``generate`` writes into the output
+(``api-surface.json``, listed in the stamp) so that the next generation can say what changed
+without the old spec. Deterministic: the same specs give the same bytes.
+
+Types are written as small JSON trees: ``"str"`` (a primitive), ``["list", T]``, ``["map", T]``,
+``["model", "Name"]``, ``["alias", "Name"]``, ``["literal", [values]]``, ``["union", [T, …]]``,
+``["null", T]`` (nullable).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import __version__
+from .ir import Api, ParamDef
+from .ir.model import COMPONENT, PARAMETER, SITE
+from .ir.pytypes import (
+    AliasRef,
+    ListOf,
+    Lit,
+    MapOf,
+    ModelRef,
+    Nullable,
+    Prim,
+    PyType,
+    Union,
+)
+
+FORMAT = "klaviyo-codegen-surface/1"
+# What a public type name stands for (see generator/ir/names.py).
+_CONCEPT = {COMPONENT: "component", PARAMETER: "parameter", SITE: "inline"}
+FILE = "api-surface.json"
+
+
+def type_tree(t: PyType | None) -> Any:
+    """A type as JSON data (see the module docstring)."""
+    if t is None:
+        return None
+    if isinstance(t, Prim):
+        return t.name
+    if isinstance(t, Nullable):
+        return ["null", type_tree(t.inner)]
+    if isinstance(t, ListOf):
+        return ["list", type_tree(t.item)]
+    if isinstance(t, MapOf):
+        return ["map", type_tree(t.value) if t.value else "any"]
+    if isinstance(t, ModelRef):
+        return ["model", t.target.name]
+    if isinstance(t, AliasRef):
+        return ["alias", t.target.name]
+    if isinstance(t, Lit):
+        return ["literal", list(t.values)]
+    if isinstance(t, Union):
+        return ["union", [type_tree(m) for m in t.members]]
+    raise TypeError(f"unknown type node {t!r}")  # pragma: no cover - every node is listed
+
+
+def api_surface(api: Api) -> dict[str, Any]:
+    """The surface of one API (current or legacy)."""
+    operations: dict[str, Any] = {}
+    for op in api.operations:
+        entry: dict[str, Any] = {
+            "call": f"{op.resource}.{op.name}",
+            "http": f"{op.method} {op.path}",
+            "params": {p.wire: _param(p) for p in op.params},
+        }
+        if op.aliases:
+            entry["aliases"] = list(op.aliases)
+        if op.deprecated:
+            entry["deprecated"] = True
+        if op.replacement:
+            entry["replacement"] = op.replacement
+        if op.body:
+            entry["body"] = {"required": op.body.required, "type": type_tree(op.body.type)}
+        if op.response:
+            entry["response"] = type_tree(op.response)
+        operations[op.id] = entry
+    types: dict[str, Any] = {}
+    for model in api.models:
+        fields = {
+            f.wire: _flags(
+                {"name": f.name, "type": type_tree(f.type)},
+                required=f.required,
+                nullable=f.nullable,
+            )
+            for f in model.fields
+        }
+        own = model.names[0]
+        types[model.name] = {"key": own.key, "of": _CONCEPT[own.rank], "model": fields}
+        for other in model.aliases:
+            types[other.name] = {"key": other.key, "of": "inline", "same": model.name}
+    for alias in api.aliases:
+        types[alias.name] = {
+            "key": alias.key,
+            "of": _CONCEPT[alias.rank],
+            "alias": type_tree(alias.definition),
+        }
+        if alias.nullable:
+            types[alias.name]["nullable"] = True
+    return {
+        "spec": api.source_label,
+        "revision": api.version,
+        "package": api.package,
+        "operations": dict(sorted(operations.items())),
+        "types": dict(sorted(types.items())),
+    }
+
+
+def _param(p: ParamDef) -> dict[str, Any]:
+    entry = {"name": p.name, "in": p.location, "type": type_tree(p.type)}
+    if p.kind == "object":
+        entry["type"] = ["map", "any"]
+    if p.choices is not None:
+        entry["values"] = list(p.choices)
+    return _flags(entry, required=p.required, array=p.csv or p.multi)
+
+
+def _flags(entry: dict[str, Any], **flags: bool) -> dict[str, Any]:
+    """``entry`` with the flags that are true (false ones are left out)."""
+    entry.update((k, True) for k, v in flags.items() if v)
+    return entry
+
+
+def surface(apis: dict[str, Api]) -> dict[str, Any]:
+    """The surface of a generation (every API it renders, by role)."""
+    return {
+        "format": FORMAT,
+        "generator": f"klaviyo-codegen {__version__}",
+        "apis": {role: api_surface(api) for role, api in apis.items()},
+    }
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """JSON text with one operation or type per line (small diffs under version control)."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    lines = ["{", f'"format":{one(data["format"])},', f'"generator":{one(data["generator"])},']
+    lines.append('"apis":{')
+    roles = list(data["apis"].items())
+    for i, (role, api) in enumerate(roles):
+        lines.append(f"{one(role)}:{{")
+        for key in ("spec", "revision", "package"):
+            lines.append(f"{one(key)}:{one(api[key])},")
+        for section in ("operations", "types"):
+            entries = list(api[section].items())
+            lines.append(f"{one(section)}:{{")
+            lines.extend(
+                f"{one(name)}:{one(value)}{',' if j < len(entries) - 1 else ''}"
+                for j, (name, value) in enumerate(entries)
+            )
+            lines.append("}," if section == "operations" else "}")
+        lines.append("}," if i < len(roles) - 1 else "}")
+    lines.append("}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+class SurfaceError(ValueError):
+    """A file that is not a surface this version can read."""
+
+
+def loads(text: str, where: str = FILE) -> dict[str, Any]:
+    """Read a surface written by :func:`dumps` (checked enough to be compared safely)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SurfaceError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SurfaceError(f"{where}: not a {FORMAT} file")
+    apis = data.get("apis")
+    if not isinstance(apis, dict) or not all(_api_ok(a) for a in apis.values()):
+        raise SurfaceError(f"{where}: `apis` must map roles to operations and types")
+    return data
+
+
+def _api_ok(api: Any) -> bool:
+    if not isinstance(api, dict):
+        return False
+    ops, types = api.get("operations"), api.get("types")
+    if not isinstance(ops, dict) or not isinstance(types, dict):
+        return False
+    for op in ops.values():
+        params = op.get("params", {}) if isinstance(op, dict) else None
+        if not isinstance(params, dict) or not all(isinstance(p, dict) for p in params.values()):
+            return False
+        if not isinstance(op.get("body", {}), dict):
+            return False
+    for entry in types.values():
+        fields = entry.get("model", {}) if isinstance(entry, dict) else None
+        if not isinstance(fields, dict) or not all(isinstance(f, dict) for f in fields.values()):
+            return False
+    return True
+
+
+def is_surface(text: str) -> bool:
+    return text.lstrip().startswith("{") and f'"format":"{FORMAT}"' in text[:200]

@@ -1,0 +1,85 @@
+"""`klaviyo-codegen diff` on Klaviyo's real revisions: 2026-04-15 → 2026-07-15 reports exactly
+the operations Klaviyo added, the `include` value it renamed on get_profile/get_profiles as
+breaking and the two compound-document types it replaced; every consecutive pair of the shared
+revisions diffs cleanly (a report, never an internal error)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from tests.conftest import SHARED_SPECS
+from tests.e2e.test_names import PAIRS
+
+
+def _ops(rel: str) -> set[str]:
+    doc = json.loads((SHARED_SPECS / rel).read_text(encoding="utf-8"))
+    return {
+        op["operationId"]
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+
+
+def _diff(old: str, new: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(
+        main, ["diff", str(SHARED_SPECS / old), str(SHARED_SPECS / new), "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_2026_04_15_to_2026_07_15() -> None:
+    old, new = "klaviyo-stable-2026-04-15.json", "klaviyo-stable-2026-07-15.json"
+    code, report = _diff(old, new)
+    assert code == 1
+    changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
+    ops = [c for c in changes if c["area"] == "operation"]
+    added = {
+        c["subject"] for c in ops if c["kind"] == "added" and str(c["change"]).startswith("added")
+    }
+    assert added == _ops(new) - _ops(old) and len(added) == 36
+    assert not [c for c in ops if c["kind"] == "removed"]
+    include = {
+        (c["subject"], c["change"], c["breaking"])
+        for c in changes
+        if c["area"] == "parameter" and str(c["subject"]).endswith("(include)")
+    }
+    assert include == {
+        ("get_profile(include)", 'value "conversation" removed', True),
+        ("get_profile(include)", 'value "conversations" added', False),
+        ("get_profiles(include)", 'value "conversation" removed', True),
+        ("get_profiles(include)", 'value "conversations" added', False),
+    }
+    removed = {c["subject"] for c in changes if c["area"] == "type" and c["kind"] == "removed"}
+    assert removed == {
+        "GetProfileResponseCompoundDocument",
+        "GetProfileResponseCollectionCompoundDocument",
+    }
+    assert all(c["breaking"] for c in changes if c["kind"] == "removed")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), PAIRS, ids=[f"{a.rsplit('/', 1)[-1]}→{b.rsplit('/', 1)[-1]}" for a, b in PAIRS]
+)
+def test_every_pair_of_revisions_diffs(old: str, new: str) -> None:
+    code, report = _diff(old, new)
+    changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
+    breaking = [c for c in changes if c["breaking"]]
+    assert (code == 1) == bool(breaking) and report["breaking"] == len(breaking)
+    added = {
+        c["subject"]
+        for c in changes
+        if c["area"] == "operation" and str(c["change"]).startswith("added:")
+    }
+    gone = {
+        c["subject"]
+        for c in changes
+        if c["area"] == "operation" and str(c["change"]).startswith("removed:")
+    }
+    assert added == _ops(new) - _ops(old)
+    assert gone == _ops(old) - _ops(new)
