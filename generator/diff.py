@@ -562,7 +562,7 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, every_role: bool = Fals
     an API one side lacks counts as empty there (all its operations added or removed).
     """
     olds, news = old.get("apis", {}), new.get("apis", {})
-    report = Report(_label(olds), _label(news))
+    report = Report(labels(olds), labels(news))
     roles = sorted(olds.keys() | news.keys(), key=lambda r: (r != "current", r))
     for role in roles:
         if (role not in olds or role not in news) and not every_role:
@@ -598,7 +598,8 @@ _SINGULAR = {
 }
 
 
-def _label(apis: dict[str, Any]) -> dict[str, str]:
+def labels(apis: dict[str, Any]) -> dict[str, str]:
+    """Each API of a surface as ``spec (revision R)``."""
     return {
         role: f"{a.get('spec', '?')} (revision {a.get('revision', '?')})"
         for role, a in apis.items()
@@ -653,26 +654,19 @@ def as_markdown(report: Report, level: int = 1) -> str:
     out += [f"*Note: {n}.*" for n in report.notes]
     if report.notes:
         out.append("")
-    breaking = report.breaking
-    if breaking:
-        out += [
-            f"{h}# Breaking changes ({len(breaking)})",
-            "",
-            "| area | subject | change |",
-            "|---|---|---|",
-        ]
-        out += [_row(c) for c in breaking]
-        out.append("")
-    rest = [c for c in report.changes if not c.breaking]
-    if rest:
-        out += [
-            f"{h}# Other changes ({len(rest)})",
-            "",
-            "| area | subject | change |",
-            "|---|---|---|",
-        ]
-        out += [_row(c) for c in rest]
-        out.append("")
+    for title, changes in (
+        ("Breaking changes", report.breaking),
+        ("Other changes", [c for c in report.changes if not c.breaking]),
+    ):
+        if changes:
+            out += [
+                f"{h}# {title} ({len(changes)})",
+                "",
+                "| area | subject | change |",
+                "|---|---|---|",
+            ]
+            out += [_row(c) for c in changes]
+            out.append("")
     return "\n".join(out)
 
 

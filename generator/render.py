@@ -24,7 +24,7 @@ import jinja2
 
 from . import __version__, changelog, escape
 from . import surface as surface_io
-from .diff import Report
+from .diff import Report, labels
 from .errors import SpecError
 from .escape import py_literal, py_str
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
@@ -211,11 +211,10 @@ def literal_alias(t: PyType) -> str | None:
     return None
 
 
-def _module_of(api: Api, *, with_aliases: bool = True) -> dict[str, str]:
+def _module_of(api: Api) -> dict[str, str]:
     """The module (``models/<name>.py``) that defines each public type name."""
     out = {n.name: m.module for m in api.models for n in m.names}
-    if with_aliases:
-        out.update((a.name, "_aliases") for a in api.aliases)
+    out.update((a.name, "_aliases") for a in api.aliases)
     return out
 
 
@@ -232,9 +231,10 @@ def _resource_typing(ops: list[OperationDef]) -> list[str]:
     return [n for n in ("IO", "Any", "Literal") if n in names]
 
 
-def _resource_imports(api: Api, ops: list[OperationDef], where: str) -> dict[str, list[str]]:
+def _resource_imports(
+    module_of: dict[str, str], ops: list[OperationDef], where: str
+) -> dict[str, list[str]]:
     """Model/alias names an annotation set needs, grouped by the module that defines them."""
-    module_of = _module_of(api)
     wanted: set[str] = set()
     for op in ops:
         wanted |= op.refs
@@ -245,8 +245,9 @@ def _resource_imports(api: Api, ops: list[OperationDef], where: str) -> dict[str
     return dict(sorted(out.items()))
 
 
-def _model_imports(api: Api, models: list[ModelDef], module: str) -> dict[str, list[str]]:
-    module_of = _module_of(api)
+def _model_imports(
+    module_of: dict[str, str], models: list[ModelDef], module: str
+) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for model in models:
         for name in model.refs:
@@ -278,8 +279,9 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     _write(root / "_registry.py", env, "_registry.py.jinja", ctx, choice_names=choice_names)
     _write(root / "_client.py", env, "_client.py.jinja", ctx)
     _write(root / "resources" / "__init__.py", env, "resources_init.py.jinja", ctx)
+    module_of = _module_of(api)
     for res in api.resources:
-        imports = _resource_imports(api, res.operations, "..models")
+        imports = _resource_imports(module_of, res.operations, "..models")
         _write(
             root / "resources" / f"{res.module}.py",
             env,
@@ -304,15 +306,14 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             ctx,
             module=module,
             models=models,
-            imports=_model_imports(api, models, module),
+            imports=_model_imports(module_of, models, module),
             typing=typing_of(types),
             needs_dt=any(t.uses_dt for t in types),
         )
     alias_imports: dict[str, set[str]] = {}
-    module_of = _module_of(api, with_aliases=False)
     for a in api.aliases:
         for name in a.refs:
-            if name in module_of:
+            if module_of[name] != "_aliases":
                 alias_imports.setdefault(f".{module_of[name]}", set()).add(name)
     _write(
         root / "models" / "_aliases.py",
@@ -451,9 +452,9 @@ def _keep_foreign(out: Path, tmp: Path, *, force: bool) -> list[str]:
     return kept
 
 
-def previous_record(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """The surface and changelog an earlier generation left in ``folder`` (each ``None`` when
-    absent, not written by the generator, or unreadable)."""
+def previous_record(folder: Path) -> tuple[str | None, str | None]:
+    """The texts of the surface record and changelog an earlier generation left in ``folder``
+    (each ``None`` when absent, not written by the generator, or unreadable)."""
     if not is_ours(folder):
         return None, None
     written = written_files(folder)
@@ -467,12 +468,23 @@ def previous_record(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
         except (OSError, UnicodeDecodeError):
             return None
 
-    text = ours(SURFACE_FILE)
+    return ours(SURFACE_FILE), ours(changelog.FILE)
+
+
+def _history(apis: dict[str, Api], folder: Path) -> tuple[str, str, Report | None]:
+    """The new surface record and changelog texts, and the changes since ``folder``'s record
+    (``None``: it has none, or one this version cannot read)."""
+    new = surface_io.surface(apis)
+    text = surface_io.dumps(new)
+    old_text, old_log = previous_record(folder)
+    if old_text == text and old_log is not None:  # the usual re-generation: nothing changed
+        return text, old_log, Report(labels(new["apis"]), labels(new["apis"]))
     try:
-        old = surface_io.loads(text, SURFACE_FILE) if text is not None else None
+        old = surface_io.loads(old_text, SURFACE_FILE) if old_text is not None else None
     except surface_io.SurfaceError:
         old = None
-    return old, ours(changelog.FILE)
+    log, changes = changelog.update(old_log, old, new, apis["current"].package_version)
+    return text, log, changes
 
 
 def render(
@@ -512,12 +524,8 @@ def render(
         (pkg / "py.typed").write_text("", encoding="utf-8")
         for overlay in sorted((TEMPLATES_DIR / "overlays").glob("*.py")):
             shutil.copyfile(overlay, pkg / overlay.name)
-        old_surface, old_changelog = previous_record(Path(history or out))
-        new_surface = surface_io.surface(apis)
-        (tmp / SURFACE_FILE).write_text(surface_io.dumps(new_surface), encoding="utf-8")
-        log, changes = changelog.update(
-            old_changelog, old_surface, new_surface, current.package_version
-        )
+        record, log, changes = _history(apis, Path(history or out))
+        (tmp / SURFACE_FILE).write_text(record, encoding="utf-8")
         (tmp / changelog.FILE).write_text(log, encoding="utf-8")
         render_api(env, current, pkg, legacy=False)
         legacy = apis.get("legacy")

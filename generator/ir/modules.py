@@ -16,6 +16,7 @@ def assign_modules(api: Api) -> None:
     response (through other models and aliases) is used by that operation's resource.
     """
     by_name = {n.name: m for m in api.models for n in m.names}
+    refs = {id(m): m.refs for m in api.models}
     alias_refs = {a.name: a.refs for a in api.aliases}
     users: dict[int, set[str]] = defaultdict(set)  # model (by identity) → resources
     for op in api.operations:
@@ -29,7 +30,7 @@ def assign_modules(api: Api) -> None:
             model = by_name.get(name)
             if model is not None:
                 users[id(model)].add(op.resource)
-                stack.extend(model.refs)
+                stack.extend(refs[id(model)])
             stack.extend(alias_refs.get(name, ()))
     for model in api.models:
         owners = users.get(id(model), set())

@@ -21,12 +21,15 @@ from .pytypes import (
     MapOf,
     ModelRef,
     Prim,
+    PrimName,
     PyType,
     nullable,
     strip_null,
     union,
 )
 
+_STRING_FORMATS: dict[Any, PrimName] = {"date-time": "datetime", "date": "date", "binary": "binary"}
+_SCALARS: dict[Any, PrimName] = {"integer": "int", "number": "float", "boolean": "bool"}
 # An inline enum whose Literal[...] is longer than this gets a name (an alias).
 LONG_LITERAL = 60
 # Deepest schema nesting followed (through properties, items, unions and $refs); each level
@@ -190,20 +193,9 @@ class SchemaTyper:
     def _plain(self, schema: dict[str, Any], where: list[Any], hint: str, key: str) -> PyType:
         kind = schema.get("type")
         if kind == "string":
-            fmt = schema.get("format")
-            if fmt == "date-time":
-                return Prim("datetime")
-            if fmt == "date":
-                return Prim("date")
-            if fmt == "binary":
-                return Prim("binary")
-            return Prim("str")
-        if kind == "integer":
-            return Prim("int")
-        if kind == "number":
-            return Prim("float")
-        if kind == "boolean":
-            return Prim("bool")
+            return Prim(_STRING_FORMATS.get(schema.get("format"), "str"))
+        if kind in _SCALARS:
+            return Prim(_SCALARS[kind])
         if kind == "array":
             items = schema.get("items", {})
             return ListOf(self.inline_type(items, [*where, "items"], hint + "Item", key + "/Item"))
