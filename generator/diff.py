@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from .errors import one_line
 from .escape import markdown
 
 Area: TypeAlias = Literal["operation", "parameter", "body", "response", "type"]
@@ -645,7 +646,8 @@ def as_text(report: Report) -> str:
         flag = "BREAKING" if c.breaking else "        "
         api = "" if c.api == "current" else f"{c.api}: "
         lines.append(f"{flag}  {c.area:<9}  {api}{c.subject}: {c.change}")
-    return "\n".join(lines) + "\n"
+    # spec text (names, enum values) reaches a terminal: one printable line each
+    return "\n".join(one_line(line, 2000) for line in lines) + "\n"
 
 
 def as_markdown(report: Report, level: int = 1) -> str:
@@ -688,7 +690,7 @@ def as_json(report: Report) -> str:
         "notes": report.notes,
         "changes": [asdict(c) for c in report.changes],
     }
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=1) + "\n"
 
 
 FORMATS = {"text": as_text, "markdown": as_markdown, "json": as_json}

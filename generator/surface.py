@@ -139,7 +139,8 @@ def dumps(data: dict[str, Any]) -> str:
     """JSON text with one operation or type per line (small diffs under version control)."""
 
     def one(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        # ASCII: spec text may hold anything (a lone surrogate cannot even be written as UTF-8)
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
     lines = ["{", f'"format":{one(data["format"])},', f'"generator":{one(data["generator"])},']
     lines.append('"apis":{')
