@@ -61,38 +61,40 @@ def _api(rel: str) -> Api:
     return _build(_loaded(rel))
 
 
-def named_after_another_operation(api: Api) -> tuple[int, int]:
-    """(parameter uses whose annotation names a type named after an operation, those of them
-    named after an operation that is not the one using it).
+def named_after_another_operation(api: Api) -> tuple[int, int, int]:
+    """(parameter type uses, those whose type is named after an operation, those of them named
+    after an operation that is not the one using it).
 
-    "Named after an operation": the type name starts with the PascalCase of an operationId of
-    the spec (the longest that matches) — how names were derived before concept naming
-    (``GetProfileForEventFieldsProfile`` on ``get_profiles``). Spec component names do not
-    count: they are the spec's own."""
+    A use is a generated type name in the annotation of one parameter of one operation (spec
+    component names do not count: they are the spec's own). "Named after an operation": the
+    name starts with the PascalCase of an operationId of the spec (the longest that matches),
+    as names were derived before concept naming (``GetProfileForEventFieldsProfile`` on
+    ``get_profiles``). On the main branch before this change: 156 of 235 for 2026-07-15."""
     pascals = sorted({naming.pascal(op.id) for op in api.operations}, key=len, reverse=True)
     components = {n.name for m in api.models for n in m.names if n.rank == COMPONENT}
     components |= {a.name for a in api.aliases if a.rank == COMPONENT}
-    uses = other = 0
+    total = uses = other = 0
     for op in api.operations:
         own = naming.pascal(op.id)
         for p in op.params:
             for name in p.type.refs - components:
+                total += 1
                 owner = next((pn for pn in pascals if name.startswith(pn)), None)
                 if owner is None:
                     continue
                 uses += 1
                 other += not name.startswith(own)
-    return uses, other
+    return total, uses, other
 
 
 @pytest.mark.parametrize("rel", [*STABLE, BETA], ids=lambda r: r.rsplit("/", 1)[-1])
 def test_no_parameter_type_is_named_after_another_operation(rel: str) -> None:
-    uses, other = named_after_another_operation(_api(rel))
+    total, uses, other = named_after_another_operation(_api(rel))
     REPORT.append(
-        f"names {rel.rsplit('/', 1)[-1]}: {other} of {uses} parameter types named after an "
-        "operation name another operation"
+        f"names {rel.rsplit('/', 1)[-1]}: {other} of {total} parameter type uses name another "
+        f"operation ({uses} name an operation)"
     )
-    assert other == 0
+    assert total > 0 and other == 0
 
 
 def test_parameter_types_are_named_after_their_concept() -> None:
