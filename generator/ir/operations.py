@@ -56,6 +56,9 @@ class OperationBuilder:
         self.reserved = reserved
         # parameters whose values are an enum, by concept (see names.param_concept)
         self.enum_params: dict[str, list[tuple[str, ParamDef, Lit]]] = {}
+        # what types each parameter concept: its alias (an inline enum), else the first named
+        # enum an operation (in operationId order) types it with
+        self.concept_types: dict[str, PyType] = {}
 
     def operation(
         self,
@@ -199,9 +202,12 @@ class OperationBuilder:
             doc=clean_doc(p.get("description"), 300),
             choices=t.choices,
         )
-        if isinstance(t, Lit) and t.typing_names:
+        if t.choices is not None:
             concept, wanted = names.param_concept(wire, resource)
-            self.enum_params.setdefault(concept, []).append((wanted, param, t))
+            if isinstance(t, Lit) and t.typing_names:
+                self.enum_params.setdefault(concept, []).append((wanted, param, t))
+            else:  # a named enum (a component): the concept is typed by that name
+                self.concept_types.setdefault(concept, t)
         return param
 
     def param_concepts(self) -> list[AliasDef]:
@@ -215,6 +221,7 @@ class OperationBuilder:
             values = names.merge_values(lit.values for _, _, lit in uses)
             wanted = min(w for w, _, _ in uses)
             alias = AliasDef("", Lit(values), "", key=concept, rank=PARAMETER, wanted=wanted)
+            self.concept_types[concept] = AliasRef(alias)
             everything = set(values)
             for _, param, lit in uses:
                 exact = set(lit.values) == everything

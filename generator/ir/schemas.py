@@ -70,6 +70,9 @@ class SchemaTyper:
         self.enum_places: dict[tuple[Any, ...], list[AliasDef]] = defaultdict(list)
         self.stats: dict[str, int] = defaultdict(int)
         self.depth = 0
+        self.places: dict[str, PyType] = {}
+        """The type at every place typed, by concept key (``Owner/prop/Item``): where the names
+        of an earlier generation are looked up (see :mod:`.carry`)."""
 
     # -- references -------------------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class SchemaTyper:
         ``hint`` is the name an inline schema here that needs one derives, ``key`` the concept
         key of this place (see :mod:`.names`)."""
         if schema is True or schema == {}:
+            self.places[key] = ANY
             return ANY
         self.depth += 1
         try:
@@ -151,9 +155,11 @@ class SchemaTyper:
                     pointer(where),
                     f"schemas nest deeper than {MAX_SCHEMA_DEPTH} levels (through $ref too)",
                 )
-            return self._inline_type(schema, where, hint, key, allow_alias)
+            result = self._inline_type(schema, where, hint, key, allow_alias)
         finally:
             self.depth -= 1
+        self.places[key] = result
+        return result
 
     def _inline_type(
         self, schema: Any, where: list[Any], hint: str, key: str, allow_alias: bool
