@@ -25,11 +25,12 @@ import yaml
 from . import diff as diff_mod
 from . import specs
 from . import surface as surface_io
-from .errors import SpecError, SpecErrors, SpecWarning, pointer, warn
+from .errors import NameWarning, SpecError, SpecErrors, SpecWarning, pointer, warn
 from .ir import Api, Builder
-from .ir.names import NAMES_FILE, load_overrides
+from .ir.carry import Previous, previous_apis
+from .ir.names import NAMES_FILE, NamesFile, load_names_file
 from .normalize import normalize
-from .render import STAMP, OutputError, Verifier, check_target, render
+from .render import STAMP, OutputError, Verifier, check_target, previous_record, render
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
 
@@ -67,10 +68,13 @@ def build_apis(
     current: str | None,
     legacy: str | None,
     with_legacy: bool,
+    keep: dict[str, Previous] | None = None,
 ) -> tuple[dict[str, Api], dict[str, specs.LoadedSpec]]:
     """Load, normalize and validate the specs and build their IR.
 
-    Problems of both specs are reported together (:class:`SpecErrors`).
+    ``keep``: the record of an earlier generation, by role; its public type names are kept
+    while their schemas exist (see :mod:`generator.ir.carry`). Problems of both specs are
+    reported together (:class:`SpecErrors`).
     """
     sources = specs.load_sources()
     by_role = {s.role: s for s in sources}
@@ -90,7 +94,12 @@ def build_apis(
     SpecErrors.raise_if(errors)
     cur = loaded["current"]
     leg = loaded.get("legacy")
-    options: dict[str, Any] = {"retry_safe": safe, "names": load_names()}
+    names_file = load_names()
+    options: dict[str, Any] = {
+        "retry_safe": safe,
+        "names": names_file.names,
+        "aliases": names_file.aliases,
+    }
     if leg is not None and leg.sha256 == cur.sha256:
         warn(
             cur.label,
@@ -99,26 +108,58 @@ def build_apis(
             "a second time",
         )
         leg = None
-    overrides = options["names"]
-    builders = {"current": Builder(cur.doc, cur.label, "klaviyo_client", **options)}
+    keep = keep or {}
+    builders = {
+        "current": Builder(
+            cur.doc, cur.label, "klaviyo_client", previous=keep.get("current"), **options
+        )
+    }
     if leg is not None:
-        builders["legacy"] = Builder(leg.doc, leg.label, "klaviyo_client.legacy", **options)
+        builders["legacy"] = Builder(
+            leg.doc, leg.label, "klaviyo_client.legacy", previous=keep.get("legacy"), **options
+        )
     apis = {role: b.build() for role, b in builders.items()}
-    unused = set(overrides) - set().union(*(b.used_overrides for b in builders.values()))
+    unused = set(names_file.names) - set().union(*(b.used_overrides for b in builders.values()))
     for key in sorted(unused):
         warn(NAMES_FILE, pointer(["names", key]), "names nothing in the specs generated")
+    unused = set(names_file.aliases) - set().union(*(b.used_aliases for b in builders.values()))
+    for name in sorted(unused):
+        key = names_file.aliases[name]
+        warn(
+            NAMES_FILE, pointer(["aliases", name]), f"{key!r} names nothing in the specs generated"
+        )
     if "legacy" in apis:
         apply_migration(apis["legacy"], apis["current"], load_migration())
     return apis, loaded
 
 
-def load_names() -> dict[str, str]:
-    """specs/names.yaml: concept key → class name (see generator/ir/names.py)."""
+def load_names() -> NamesFile:
+    """specs/names.yaml: overrides (concept key → class name) and aliases (class name →
+    concept key); see generator/ir/names.py."""
     path = specs.SPECS_DIR / "names.yaml"
     if not path.exists():
-        return {}
+        return NamesFile({}, {})
     with path.open(encoding="utf-8") as fh:
-        return load_overrides(yaml.safe_load(fh))
+        return load_names_file(yaml.safe_load(fh))
+
+
+def kept_names(source: Path | None, out: Path | None) -> dict[str, Previous]:
+    """The record whose names a generation keeps: ``source`` (``--keep-names-from``: a record
+    or a folder holding one; it must be readable), else the one an earlier generation left in
+    ``out`` (ignored when it is missing, not listed in the stamp or damaged)."""
+    if source is not None:
+        path = source / SURFACE_FILE if source.is_dir() else source
+        text = path.read_text(encoding="utf-8")
+        return previous_apis(surface_io.loads(text, str(path)), str(path))
+    if out is None:
+        return {}
+    record, _ = previous_record(out)
+    if record is None:
+        return {}
+    try:
+        return previous_apis(surface_io.loads(record, SURFACE_FILE), str(out / SURFACE_FILE))
+    except SurfaceError:
+        return {}
 
 
 def load_migration() -> dict[str, dict[str, str | None]]:
@@ -221,6 +262,17 @@ def _spec_options(fn: Any) -> Any:
     )(fn)
 
 
+def _keep_option(fn: Any) -> Any:
+    return click.option(
+        "--keep-names-from",
+        "keep_from",
+        type=click.Path(exists=True),
+        help=f"Keep the public type names of this earlier generation: its {SURFACE_FILE} or "
+        "its output folder (default: the record in --out, if an earlier generation left one). "
+        "A name whose schema still exists under another name stays importable as an alias.",
+    )(fn)
+
+
 def _fail(*lines: str) -> NoReturn:
     for line in lines:
         click.echo(f"klaviyo-codegen: error: {line}", err=True)
@@ -262,10 +314,12 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _collect_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+def _collect_warnings(
+    caught: list[warnings.WarningMessage], category: type[SpecWarning] = SpecWarning
+) -> list[str]:
     out: list[str] = []
     for w in caught:
-        if isinstance(w.message, SpecWarning) and str(w.message) not in out:
+        if isinstance(w.message, category) and str(w.message) not in out:
             out.append(str(w.message))
     return out
 
@@ -288,12 +342,14 @@ def _collect_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     help=f"Replace --out even if it is not empty and has no {STAMP} stamp (deletes its files).",
 )
 @_spec_options
+@_keep_option
 def generate(
     out: str,
     spec_dir: str | None,
     current: str | None,
     legacy: str | None,
     with_legacy: bool,
+    keep_from: str | None,
     no_format: bool,
     strict: bool,
     force: bool,
@@ -301,19 +357,22 @@ def generate(
     """Generate the client package (atomically: on error the old output stays as it was).
 
     Repairs made to a spec are printed as warnings, one line each (file#/pointer: message).
+    Public type names of the previous generation (the record in --out, or --keep-names-from)
+    whose schemas still exist under another name are kept as aliases.
     """
     started = time.perf_counter()
     with _reported(current or "the default specs"), _no_cycle_collection():
         check_target(Path(out), force=force)
         verifier = Verifier()  # its interpreters start while the specs load
         try:
+            keep = kept_names(Path(keep_from) if keep_from else None, Path(out))
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SpecWarning)
-                apis, _loaded = build_apis(spec_dir, current, legacy, with_legacy)
-            lines = _collect_warnings(caught)
+                apis, _loaded = build_apis(spec_dir, current, legacy, with_legacy, keep)
+            lines = _collect_warnings([w for w in caught if not isinstance(w.message, NameWarning)])
             if strict and lines:
                 _fail(*lines, f"{len(lines)} spec warning(s) and --strict: nothing generated")
-            for line in lines:
+            for line in [*lines, *_collect_warnings(caught, NameWarning)]:
                 click.echo(f"klaviyo-codegen: warning: {line}", err=True)
             result = render(
                 apis, Path(out), format_code=not no_format, force=force, verifier=verifier
@@ -333,6 +392,12 @@ def generate(
         click.echo(
             f"kept {len(result.kept)} file(s) klaviyo-codegen did not write: "
             + _summary(result.kept, result.written)
+        )
+    names = sum(a.stats.get("kept_names", 0) for a in apis.values())
+    if names:
+        click.echo(
+            f"kept {names} earlier type name(s) as aliases of the types now at their places "
+            f"(listed as carried in {SURFACE_FILE})"
         )
     click.echo(changes_paragraph(result.changes))
 
@@ -373,14 +438,21 @@ def _summary(paths: list[str], written: list[str], limit: int = 5) -> str:
     "--out", type=click.Path(file_okay=False), default=str(DEFAULT_OUT), show_default=True
 )
 @_spec_options
+@_keep_option
 def check(
-    out: str, spec_dir: str | None, current: str | None, legacy: str | None, with_legacy: bool
+    out: str,
+    spec_dir: str | None,
+    current: str | None,
+    legacy: str | None,
+    with_legacy: bool,
+    keep_from: str | None,
 ) -> None:
-    """Fail (exit 1) when OUT differs from a fresh generation (drift)."""
+    """Fail (exit 1) when OUT differs from what `generate` would write over it (drift)."""
     with _reported(current or "the default specs"), _no_cycle_collection():
+        keep = kept_names(Path(keep_from) if keep_from else None, Path(out))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SpecWarning)
-            apis, _ = build_apis(spec_dir, current, legacy, with_legacy)
+            apis, _ = build_apis(spec_dir, current, legacy, with_legacy, keep)
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "fresh"
             render(apis, fresh, history=Path(out))  # what `generate` would write over OUT
@@ -433,8 +505,14 @@ def read_surface(source: str, spec_dir: str | None) -> dict[str, Any]:
             return surface_io.loads(text, str(path))
     sources = specs.load_sources()
     loaded = load_spec(source, spec_dir, sources)
+    names_file = load_names()
     builder = Builder(
-        loaded.doc, loaded.label, "klaviyo_client", retry_safe=_retry_safe(), names=load_names()
+        loaded.doc,
+        loaded.label,
+        "klaviyo_client",
+        retry_safe=_retry_safe(),
+        names=names_file.names,
+        aliases=names_file.aliases,
     )
     return surface_io.surface({"current": builder.build()})
 

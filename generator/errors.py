@@ -74,6 +74,11 @@ class SpecWarning(UserWarning):
         super().__init__(f"{one_line(file, 200)}{self.where}: {self.message}")
 
 
-def warn(file: str, where: str, message: str) -> None:
+class NameWarning(SpecWarning):
+    """A public type name of an earlier generation that now means something else or cannot be
+    kept: not a problem of the spec, so ``--strict`` does not fail on it."""
+
+
+def warn(file: str, where: str, message: str, category: type[SpecWarning] = SpecWarning) -> None:
     """Emit a :class:`SpecWarning` (collected and printed by the command line)."""
-    warnings.warn(SpecWarning(file, where, message), stacklevel=2)
+    warnings.warn(category(file, where, message), stacklevel=2)

@@ -6,6 +6,11 @@ It is what ``klaviyo-codegen diff`` compares, and what ``generate`` writes into 
 (``api-surface.json``, listed in the stamp) so that the next generation can say what changed
 without the old spec. Deterministic: the same specs give the same bytes.
 
+A name kept from an earlier generation (see :mod:`generator.ir.carry`) is listed like the other
+names of its type, with ``"carried": {"from": R1, "since": R2, "now": N}``: the revision that
+named it, the one since which it is kept, what its schema is called now. A name that a current
+concept took from another schema says which one, with ``"reused": {"key", "now", "since"}``.
+
 Types are written as small JSON trees: ``"str"`` (a primitive), ``["list", T]``, ``["map", T]``,
 ``["model", "Name"]``, ``["alias", "Name"]``, ``["literal", [values]]``, ``["union", [T, …]]``,
 ``["null", T]`` (nullable).
@@ -18,7 +23,7 @@ from typing import Any
 
 from . import __version__
 from .ir import Api, ParamDef
-from .ir.model import COMPONENT, PARAMETER, SITE
+from .ir.model import COMPONENT, PARAMETER, SITE, AliasDef, ModelName
 from .ir.pytypes import (
     AliasRef,
     ListOf,
@@ -91,15 +96,18 @@ def api_surface(api: Api) -> dict[str, Any]:
             for f in model.fields
         }
         own = model.names[0]
-        types[model.name] = {"key": own.key, "of": _CONCEPT[own.rank], "model": fields}
+        types[model.name] = _kept({"key": own.key, "of": _CONCEPT[own.rank], "model": fields}, own)
         for other in model.aliases:
-            types[other.name] = {"key": other.key, "of": "inline", "same": model.name}
+            types[other.name] = _kept({"key": other.key, "of": "inline", "same": model.name}, other)
     for alias in api.aliases:
-        types[alias.name] = {
-            "key": alias.key,
-            "of": _CONCEPT[alias.rank],
-            "alias": type_tree(alias.definition),
-        }
+        types[alias.name] = _kept(
+            {
+                "key": alias.key,
+                "of": _CONCEPT.get(alias.rank),
+                "alias": type_tree(alias.definition),
+            },
+            alias,
+        )
         if alias.nullable:
             types[alias.name]["nullable"] = True
     return {
@@ -109,6 +117,21 @@ def api_surface(api: Api) -> dict[str, Any]:
         "operations": dict(sorted(operations.items())),
         "types": dict(sorted(types.items())),
     }
+
+
+def _kept(entry: dict[str, Any], holder: ModelName | AliasDef) -> dict[str, Any]:
+    """A type entry, with what it keeps from earlier generations: a name kept as an alias says
+    what its key names and since when it is kept (``carried``: the revision that named it, the
+    one since which it is kept, the name of its schema now); a name that named another schema
+    before says which (``reused``)."""
+    if holder.kept is not None:
+        kept = holder.kept
+        entry["of"] = kept.of
+        entry["carried"] = {"from": kept.origin, "since": kept.since, "now": kept.now}
+    if holder.reused is not None:
+        was = holder.reused
+        entry["reused"] = {"key": was.key, "now": was.now, "since": was.since}
+    return entry
 
 
 def _param(p: ParamDef) -> dict[str, Any]:
@@ -196,6 +219,10 @@ def _api_ok(api: Any) -> bool:
     for entry in types.values():
         fields = entry.get("model", {}) if isinstance(entry, dict) else None
         if not isinstance(fields, dict) or not all(isinstance(f, dict) for f in fields.values()):
+            return False
+        if not isinstance(entry.get("carried", {}), dict):
+            return False
+        if not isinstance(entry.get("reused", {}), dict):
             return False
     return True
 

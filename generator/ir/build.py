@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
-from . import names
+from . import carry, names
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
 from .operations import OperationBuilder
@@ -26,6 +26,8 @@ class Builder:
         retry_safe: dict[str, dict[str, str]] | None = None,
         reserved: Reserved | None = None,
         names: dict[str, str] | None = None,
+        previous: carry.Previous | None = None,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.doc = doc
         self.label = label
@@ -38,6 +40,12 @@ class Builder:
         self.overrides = names or {}
         self.used_overrides: set[str] = set()
         """The keys of ``names`` that named something in this spec."""
+        self.previous = previous
+        """The names an earlier generation of this API published (kept while their schema
+        exists, see :mod:`.carry`)."""
+        self.declared = aliases or {}
+        """``specs/names.yaml`` aliases: name → concept key."""
+        self.used_aliases: set[str] = set()
         self.types = SchemaTyper(doc, label, reserved)
         self.ops = OperationBuilder(
             self.types, label, retry_safe=retry_safe or {}, reserved=reserved
@@ -76,18 +84,29 @@ class Builder:
         types.finish()
         taken = {n.name for m in types.models for n in m.names} | {a.name for a in types.aliases}
         resources = self.ops.resources(by_tag, origin, taken)
+        version = str(info.get("version", ""))
+        kept = carry.keep(
+            carry.Places(types.places, types.component_types, self.ops.concept_types),
+            [*(n for m in types.models for n in m.names), *types.aliases],
+            self.previous,
+            self.declared,
+            version,
+            {c for r in resources for c in (r.class_name, f"Async{r.class_name}")},
+            self.reserved,
+        )
+        self.used_aliases = kept.declared
         api = Api(
             title=str(info.get("title", "")),
-            version=str(info.get("version", "")),
+            version=version,
             package=self.package,
             base_url=str(servers[0].get("url", "")).rstrip("/"),
             resources=resources,
             operations=operations,
             models=types.models,
-            aliases=types.aliases,
+            aliases=[*types.aliases, *kept.aliases],
             source_label=self.label,
-            stats=dict(types.stats),
-            package_version=self._package_version(str(info.get("version", ""))),
+            stats=dict(types.stats, kept_names=len(kept.models) + len(kept.aliases)),
+            package_version=self._package_version(version),
         )
         assign_modules(api)
         return api

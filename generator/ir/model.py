@@ -33,8 +33,49 @@ class FieldDef:
 
 
 # Who claims a name first when two different types want the same one (then: the concept key
-# that sorts first); see generator/ir/names.py.
-COMPONENT, OVERRIDE, PARAMETER, SITE = 0, 1, 2, 3
+# that sorts first); see generator/ir/names.py. A name kept from an earlier generation comes
+# last: it never takes a name a current concept has (see generator/ir/carry.py).
+COMPONENT, OVERRIDE, PARAMETER, SITE, KEPT = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Why a name that no concept of this spec claims is still public: an earlier generation
+    named the schema at its place so (or ``specs/names.yaml`` declares it)."""
+
+    of: str
+    """What its key names: ``component``, ``inline`` or ``parameter`` (as in the record)."""
+    origin: str
+    """The revision whose generation named it (or ``specs/names.yaml``)."""
+    since: str
+    """The revision since which it is kept as another name of ``now``."""
+    now: str
+    """What the type at its place is called now (a public name, or an annotation)."""
+
+    @property
+    def doc(self) -> str:
+        if self.origin == NAMES_FILE:
+            return f"Declared in {NAMES_FILE}: another name of ``{self.now}``."
+        return (
+            f"Kept for compatibility: since revision {self.since} this shape is ``{self.now}``"
+            f" (the name is from revision {self.origin})."
+        )
+
+
+@dataclass(frozen=True)
+class Reused:
+    """On a name a current concept holds that an earlier generation gave another schema: what
+    it named before (code that imported it gets this concept's type now)."""
+
+    key: str
+    """The concept it named."""
+    now: str
+    """What that schema is called now."""
+    since: str
+    """The revision since which the name means this concept."""
+
+
+NAMES_FILE = "specs/names.yaml"
 
 
 @dataclass(eq=False)
@@ -53,10 +94,21 @@ class ModelName:
     """The fields as typed at this place (nested inline schemas named after this place)."""
     rank: int = SITE
     name: str = ""
+    kept: Kept | None = None
+    """Set on a name kept from an earlier generation (see :class:`Kept`)."""
+    reused: Reused | None = None
+    """Set on a name that named another schema in an earlier generation."""
 
     @property
     def class_name(self) -> str:
         return self.model.name
+
+    @property
+    def doc(self) -> str:
+        """The docstring of this name when it is an alias of the class."""
+        if self.kept is not None:
+            return self.kept.doc
+        return f"Another name of :class:`{self.model.name}`: the same shape at ``{self.key}``."
 
 
 @dataclass(eq=False)
@@ -102,6 +154,10 @@ class AliasDef:
     """The concept it names (a component, an inline enum's place, a parameter concept)."""
     rank: int = SITE
     wanted: str = ""
+    kept: Kept | None = None
+    """Set on a name kept from an earlier generation (see :class:`Kept`)."""
+    reused: Reused | None = None
+    """Set on a name that named another schema in an earlier generation."""
 
     @property
     def definition(self) -> PyType:

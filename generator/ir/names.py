@@ -21,6 +21,10 @@ When two different types want one name, the spec's component keeps it, then an o
 parameter concept, then an inline place; among equals the concept whose key sorts first. The
 others get ``2``, ``3``, … in that same order. Nothing depends on the order of paths or schemas
 in the document.
+
+Names of an earlier generation that no concept of this spec claims any more are kept by
+:mod:`.carry` (after these), as aliases of the type now at their place; they never take a name
+a concept here has.
 """
 
 from __future__ import annotations
@@ -33,9 +37,8 @@ from typing import Any, Protocol
 
 from .. import naming
 from ..errors import SpecError, pointer
-from .model import OVERRIDE
+from .model import NAMES_FILE, OVERRIDE
 
-NAMES_FILE = "specs/names.yaml"
 _FIELDS = re.compile(r"(additional-fields|fields)\[(.+)\]")
 
 
@@ -139,6 +142,42 @@ def assign(
             h.name = name
 
 
+@dataclass(frozen=True)
+class NamesFile:
+    """``specs/names.yaml``: ``names:`` (concept key → class name) overrides what a concept is
+    called; ``aliases:`` (class name → concept key) keeps a name as another name of whatever
+    type the spec has at that key (see :mod:`.carry`)."""
+
+    names: dict[str, str]
+    aliases: dict[str, str]
+
+
+def load_names_file(data: Any) -> NamesFile:
+    return NamesFile(load_overrides(data), load_aliases(data))
+
+
+def load_aliases(data: Any) -> dict[str, str]:
+    """The ``aliases:`` mapping of ``specs/names.yaml`` (class name → concept key), checked."""
+    aliases = data.get("aliases") if isinstance(data, dict) else None
+    if not aliases:
+        return {}
+    if not isinstance(aliases, dict):
+        raise SpecError(NAMES_FILE, "#/aliases", "must be a mapping of class name → concept key")
+    out: dict[str, str] = {}
+    for name, key in aliases.items():
+        if not valid_override(name):
+            raise SpecError(
+                NAMES_FILE,
+                pointer(["aliases", str(name)]),
+                f"{name!r} is not a class name (ASCII letters, digits and _, starting with an "
+                "upper-case letter)",
+            )
+        if not isinstance(key, str) or not key:
+            raise SpecError(NAMES_FILE, pointer(["aliases", name]), f"{key!r} is not a concept key")
+        out[name] = key
+    return out
+
+
 def load_overrides(data: Any) -> dict[str, str]:
     """The ``names:`` mapping of ``specs/names.yaml`` (concept key → class name), checked."""
     if data is None:
@@ -161,4 +200,13 @@ def load_overrides(data: Any) -> dict[str, str]:
     return out
 
 
-__all__ = ["NAMES_FILE", "assign", "load_overrides", "merge_values", "param_concept"]
+__all__ = [
+    "NAMES_FILE",
+    "NamesFile",
+    "assign",
+    "load_aliases",
+    "load_names_file",
+    "load_overrides",
+    "merge_values",
+    "param_concept",
+]

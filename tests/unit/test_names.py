@@ -15,7 +15,13 @@ from click.testing import CliRunner
 from generator import cli
 from generator.errors import SpecError, SpecWarning
 from generator.ir import Api, Builder
-from generator.ir.names import load_overrides, merge_values, param_concept
+from generator.ir.names import (
+    NamesFile,
+    load_names_file,
+    load_overrides,
+    merge_values,
+    param_concept,
+)
 
 
 def _doc(schemas: dict[str, Any], paths: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -153,7 +159,9 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     """An unused key is a warning naming the file and key; a bad one exits 2 with one line."""
     spec = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
     monkeypatch.setattr(
-        cli, "load_names", lambda: {"fields[thing]": "ThingColumn", "nothing:here": "Unused"}
+        cli,
+        "load_names",
+        lambda: NamesFile({"fields[thing]": "ThingColumn", "nothing:here": "Unused"}, {}),
     )
     out = tmp_path / "out"
     args = ["generate", "--no-legacy", "--no-format", "--current", str(spec), "--out", str(out)]
@@ -165,7 +173,7 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     things = (out / "src" / "klaviyo_client" / "resources" / "things.py").read_text("utf-8")
     assert "fields_thing: Sequence[ThingColumn] | None" in things
-    monkeypatch.setattr(cli, "load_names", lambda: load_overrides({"names": {"x": "no good"}}))
+    monkeypatch.setattr(cli, "load_names", lambda: load_names_file({"names": {"x": "no good"}}))
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 2
     assert result.stderr.startswith("klaviyo-codegen: error: specs/names.yaml#/names/x: ")
