@@ -492,9 +492,14 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
     return out
 
 
-def read_surface(source: str, spec_dir: str | None) -> dict[str, Any]:
+def read_surface(
+    source: str, spec_dir: str | None, keep: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The public surface of ``source``: a spec file (looked up like ``generate`` does), a
-    surface file written by ``generate`` (``api-surface.json``), or an output folder."""
+    surface file written by ``generate`` (``api-surface.json``), or an output folder.
+
+    ``keep``: for a spec, the surface of the generation it would replace: the surface is what
+    regenerating over that one gives (its names kept while their schemas exist)."""
     path = Path(source)
     if path.is_dir():
         path = path / SURFACE_FILE
@@ -513,6 +518,7 @@ def read_surface(source: str, spec_dir: str | None) -> dict[str, Any]:
         retry_safe=_retry_safe(),
         names=names_file.names,
         aliases=names_file.aliases,
+        previous=previous_apis(keep, "OLD").get("current"),
     )
     return surface_io.surface({"current": builder.build()})
 
@@ -541,12 +547,16 @@ def diff_command(old: str, new: str, fmt: str, spec_dir: str | None) -> None:
     api-surface.json files that `generate` writes into its output, or output folders. Each
     change is classed breaking or not: a removed operation, parameter or field, a parameter
     made required, an enum value a caller may send removed, a field a caller reads retyped or
-    made optional, a type name removed.
+    made optional, a type name removed or now naming another schema.
+
+    When NEW is a spec, its surface is what generating it over OLD gives: OLD's type names whose
+    schemas NEW still has under another name are kept as aliases (not breaking).
     """
     with _reported(f"diff {old} {new}"), _no_cycle_collection():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SpecWarning)
-            report = diff_mod.compare(read_surface(old, spec_dir), read_surface(new, spec_dir))
+            before = read_surface(old, spec_dir)
+            report = diff_mod.compare(before, read_surface(new, spec_dir, keep=before))
         click.echo(diff_mod.FORMATS[fmt](report), nl=False)
     if report.breaking:
         sys.exit(1)

@@ -7,7 +7,8 @@ field removed, made required, narrowed, an enum value removed: breaking; added o
 widened: not). What a caller reads is read tolerantly (new fields and new enum values reach it
 without failing), so a response may grow and may narrow an enum; a field it read removed,
 retyped or become nullable/optional is breaking. A public type name removed is breaking (an
-import fails); one added is not.
+import fails); one added is not. A name that regenerating keeps as an alias of the type now at
+its schema's place (see :mod:`generator.ir.carry`) is not; one that now names another schema is.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class Change:
     breaking: bool
     kind: str = ""
     """A machine-readable tag: ``added``, ``removed``, ``renamed``, ``deprecated``, ``values``,
-    ``required``, ``type``, ``nullable``, ``moved``."""
+    ``required``, ``type``, ``nullable``, ``moved``, ``kept`` (a type name kept as an alias),
+    ``reused`` (a type name that names another schema now)."""
     also: tuple[str, ...] = ()
     """Type names that come and go with this one (the names of a component's inline schemas)."""
 
@@ -488,6 +490,7 @@ def _types(api: str, old: _Side, new: _Side) -> Iterator[Change]:
     common = old.types.keys() & new.types.keys()
     for name in sorted(common, key=lambda n: ("model" not in new.types[n], n)):
         a, b = old.types[name], new.types[name]
+        yield from _carried(api, name, a, b)
         side = _merge(old.side(name), new.side(name))
         oa, ob = _class(old, name), _class(new, name)
         if oa is not None and ob is not None:
@@ -511,6 +514,25 @@ def _types(api: str, old: _Side, new: _Side) -> Iterator[Change]:
         elif ("alias" in a) != ("alias" in b):
             text = f"now {_what(b)} (was {_what(a)})"
             yield Change(api, "type", name, text, True, "type")
+
+
+def _carried(api: str, name: str, a: dict[str, Any], b: dict[str, Any]) -> Iterator[Change]:
+    """A name that NEW keeps as an alias since this generation (``carried`` in NEW, not in OLD),
+    or one that a concept of NEW took from the schema it named (``reused`` new in NEW)."""
+    carried = b.get("carried")
+    if isinstance(carried, dict) and not a.get("carried"):
+        text = (
+            f"kept as an alias of {carried.get('now')}, the name of its schema "
+            f"({b.get('key')}) since revision {carried.get('since')}"
+        )
+        yield Change(api, "type", name, text, False, "kept")
+    reused = b.get("reused")
+    if isinstance(reused, dict) and reused != a.get("reused"):
+        text = (
+            f"now the name of {b.get('of')} {b.get('key')} (was the name of {reused.get('key')}, "
+            f"which is {reused.get('now')} now)"
+        )
+        yield Change(api, "type", name, text, True, "reused")
 
 
 def _names(api: str, side: _Side, names: list[str], what: str) -> Iterator[Change]:
@@ -590,6 +612,7 @@ _SINGULAR = {
     "operations removed": "operation removed",
     "type names added": "type name added",
     "type names removed": "type name removed",
+    "type names kept as aliases": "type name kept as an alias",
     "operation changes": "operation change",
     "parameter changes": "parameter change",
     "request body changes": "request body change",
@@ -616,7 +639,8 @@ def summary(report: Report) -> str:
             ("operation", "removed"): "operations removed",
             ("type", "added"): "type names added",
             ("type", "removed"): "type names removed",
-        }.get((c.area, c.kind if c.change.startswith(("added", "removed")) else ""))
+            ("type", "kept"): "type names kept as aliases",
+        }.get((c.area, c.kind if c.change.startswith(("added", "removed", "kept")) else ""))
         if label is None:
             label = {
                 "operation": "operation changes",

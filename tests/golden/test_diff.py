@@ -1,6 +1,7 @@
 """Golden record of `klaviyo-codegen diff`: two small fixture specs that differ in every kind of
 change the report knows (operations, aliases, deprecation, parameters, bodies, responses,
-fields, enum values, type names), diffed as markdown against the committed expected output.
+fields, enum values, type names: added, removed, kept as an alias of the component an inline
+schema became, taken by a new component), diffed as markdown against the committed expected output.
 Refresh after an intended change with ``GOLDEN_UPDATE=1``."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,8 @@ def test_the_fixtures_cover_every_kind_of_change() -> None:
         ("type", "values", True),  # a request enum value removed
         ("type", "values", False),  # a response enum value removed or added
         ("type", "type", True),
+        ("type", "kept", False),  # WidgetLinks: Widget/links is the component Links now
+        ("type", "reused", True),  # WidgetStock: a new component took the name of Widget/stock
     }
     assert wanted <= kinds, wanted - kinds
     text_code, text = _diff(str(OLD), str(NEW))
@@ -107,23 +111,31 @@ def test_only_additions_exit_0(tmp_path: Path) -> None:
 
 
 def test_snapshots_and_output_folders_diff_like_their_specs(tmp_path: Path) -> None:
-    """The record `generate` writes (api-surface.json) stands in for a spec that is gone."""
+    """The record `generate` writes (api-surface.json) stands in for a spec that is gone. NEW
+    generated over OLD's output (the upgrade) records what `diff OLD NEW` reports; NEW
+    generated into an empty folder has lost the names that upgrade keeps, and says so."""
+    base = ["generate", "--no-legacy", "--no-format", "--current"]
     outs = []
     for spec in (OLD, NEW):
         out = tmp_path / spec.stem
-        result = CliRunner().invoke(
-            main,
-            ["generate", "--no-legacy", "--no-format", "--current", str(spec), "--out", str(out)],
-        )
+        result = CliRunner().invoke(main, [*base, str(spec), "--out", str(out)])
         assert result.exit_code == 0, result.output
         outs.append(out)
+    upgrade = tmp_path / "upgrade"
+    shutil.copytree(outs[0], upgrade)
+    result = CliRunner().invoke(main, [*base, str(NEW), "--out", str(upgrade)])
+    assert result.exit_code == 0, result.output
+    assert "kept 1 earlier type name(s) as aliases" in result.stdout
     _, by_spec = _diff(str(OLD), str(NEW), "--format", "json")
     _, by_file = _diff(
-        str(outs[0] / "api-surface.json"), str(outs[1] / "api-surface.json"), "--format", "json"
+        str(outs[0] / "api-surface.json"), str(upgrade / "api-surface.json"), "--format", "json"
     )
     _, by_folder = _diff(str(outs[0]), str(NEW), "--format", "json")
     assert json.loads(by_file)["changes"] == json.loads(by_spec)["changes"]
     assert json.loads(by_folder)["changes"] == json.loads(by_spec)["changes"]
+    _, fresh = _diff(str(outs[0]), str(outs[1]), "--format", "json")
+    lost = {(c["subject"], c["kind"]) for c in json.loads(fresh)["changes"] if c["area"] == "type"}
+    assert ("WidgetLinks", "removed") in lost and ("WidgetLinks", "kept") not in lost
 
 
 def test_a_damaged_snapshot_is_one_line_exit_2(tmp_path: Path) -> None:

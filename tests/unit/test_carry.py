@@ -185,10 +185,14 @@ def test_regenerating_over_an_earlier_output_keeps_its_names(tmp_path: Path) -> 
         'ThingLinks = Links\n"""Kept for compatibility: since revision 2026-04-01 this shape is '
         '``Links`` (the name is from revision 2026-01-01)."""' in module
     )
-    # the changelog: kept names are not removed
+    # the changelog: kept names are not removed but kept (not breaking); a reused one breaks
     log = (out / "CHANGELOG.md").read_text("utf-8").split("\n## ")[1]
-    assert "| type | `ThingStats` | removed (model) |" in log.split("### Other changes")[0]
+    breaking, other = log.split("### Other changes")
+    assert "| type | `ThingStats` | removed (model) |" in breaking
     assert "`ThingLinks` | removed" not in log
+    assert "| type | `ThingLinks` | kept as an alias of Links, the name of its schema " in other
+    reused = "| type | `ThingOwner` | now the name of component ThingOwner (was the name of "
+    assert reused in breaking
 
     # again: the kept names survive (the record lists them), no warning, not a byte changes
     tree = _tree(out)
@@ -206,6 +210,30 @@ def test_regenerating_over_an_earlier_output_keeps_its_names(tmp_path: Path) -> 
     assert _types(out)["ThingStatus"]["carried"]["since"] == "2026-04-01"  # kept since then
     log = (out / "CHANGELOG.md").read_text("utf-8").split("\n## ")[1]
     assert "| type | `ThingLinks` | removed (another name of Links) |" in log
+
+
+def test_diff_of_two_specs_reports_kept_names(tmp_path: Path) -> None:
+    """`diff V1 V2` reports what generating V2 over V1's output keeps: each kept name one
+    non-breaking line, the name a new component took one breaking line, the names whose
+    place is gone breaking removals."""
+    v1, v2 = _write(tmp_path, V1), _write(tmp_path, V2)
+    result = CliRunner().invoke(cli.main, ["diff", str(v1), str(v2), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    by_kind: dict[str, set[str]] = {}
+    for c in report["changes"]:
+        if c["area"] == "type" and c["kind"] in ("added", "removed", "kept", "reused"):
+            by_kind.setdefault(c["kind"], set()).add(c["subject"])
+            assert c["breaking"] == (c["kind"] in ("removed", "reused")), c
+    assert by_kind["kept"] == KEPT
+    assert by_kind["reused"] == {"ThingOwner"}
+    assert {"ThingExtra", "ThingStats"} <= by_kind["removed"] and not KEPT & by_kind["removed"]
+    assert "4 type names kept as aliases" in report["summary"]
+    (line,) = [c["change"] for c in report["changes"] if c["subject"] == "ThingLinksMeta"]
+    assert line == (
+        "kept as an alias of LinksMeta, the name of its schema (Thing/links/meta) since "
+        "revision 2026-04-01"
+    )
 
 
 def test_the_same_specs_and_record_give_the_same_bytes(tmp_path: Path) -> None:
