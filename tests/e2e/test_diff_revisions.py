@@ -6,13 +6,14 @@ revisions diffs cleanly (a report, never an internal error)."""
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
 from tests.conftest import SHARED_SPECS
-from tests.e2e.test_names import PAIRS
+from tests.support.revisions import PAIRS, Upgrades, pair_id
 
 
 def _ops(rel: str) -> set[str]:
@@ -25,6 +26,7 @@ def _ops(rel: str) -> set[str]:
     }
 
 
+@cache
 def _diff(old: str, new: str) -> tuple[int, dict[str, object]]:
     result = CliRunner().invoke(
         main, ["diff", str(SHARED_SPECS / old), str(SHARED_SPECS / new), "--format", "json"]
@@ -63,9 +65,7 @@ def test_2026_04_15_to_2026_07_15() -> None:
     assert all(c["breaking"] for c in changes if c["kind"] == "removed")
 
 
-@pytest.mark.parametrize(
-    ("old", "new"), PAIRS, ids=[f"{a.rsplit('/', 1)[-1]}→{b.rsplit('/', 1)[-1]}" for a, b in PAIRS]
-)
+@pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
 def test_every_pair_of_revisions_diffs(old: str, new: str) -> None:
     code, report = _diff(old, new)
     changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
@@ -83,3 +83,25 @@ def test_every_pair_of_revisions_diffs(old: str, new: str) -> None:
     }
     assert added == _ops(new) - _ops(old)
     assert gone == _ops(old) - _ops(new)
+
+
+@pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
+def test_diff_of_two_specs_reports_what_regenerating_keeps(
+    old: str, new: str, upgraded: Upgrades
+) -> None:
+    """`diff OLD NEW` says what generating NEW over OLD's output does to OLD's type names: the
+    names that upgrade keeps as aliases are the non-breaking "kept" lines, the names it drops
+    are the breaking removals (alone or with the component they belong to)."""
+    _, report = _diff(old, new)
+    changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
+    before, after = upgraded.fresh[old].types, upgraded.over[(old, new)].types
+    kept = {c["subject"] for c in changes if c["area"] == "type" and c["kind"] == "kept"}
+    assert kept == {n for n in before if "carried" in after.get(n, {})}
+    assert not [c for c in changes if c["kind"] == "kept" and c["breaking"]]
+    removed = {
+        name
+        for c in changes
+        if c["area"] == "type" and c["kind"] == "removed" and "`" not in str(c["change"])
+        for name in [c["subject"], *c["also"]]  # type: ignore[list-item]
+    }
+    assert removed == set(before) - set(after)

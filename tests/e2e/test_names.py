@@ -9,12 +9,15 @@ spec, and stable across Klaviyo's revisions.
 
 from __future__ import annotations
 
-import itertools
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 import warnings
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,23 +27,8 @@ from generator.cli import load_spec
 from generator.errors import SpecWarning
 from generator.ir import Api, Builder
 from generator.ir.model import COMPONENT, PARAMETER
-from generator.ir.pytypes import Lit
-from generator.ir.schemas import LONG_LITERAL, is_model
 from tests.conftest import REPORT, SHARED_SPECS
-
-CURRENT = SHARED_SPECS / "klaviyo-stable-2026-07-15.json"
-STABLE = [
-    "revisions/klaviyo-stable-2022-10-17.json",
-    "revisions/klaviyo-stable-2023-07-15.json",
-    "revisions/klaviyo-stable-2024-07-15.json",
-    "revisions/klaviyo-stable-2025-01-15.json",
-    "klaviyo-stable-2026-04-15.json",
-    "klaviyo-stable-2026-07-15.json",
-]
-BETA = "revisions/klaviyo-beta-2026-07-15.pre.json"
-# Consecutive stable revisions by date; the beta of 2026-07-15 was published after the
-# 2026-04-15 stable and is followed by the 2026-07-15 stable: both of its neighbours are checked.
-PAIRS = [*itertools.pairwise(STABLE), (STABLE[4], BETA), (BETA, STABLE[5])]
+from tests.support.revisions import BETA, PAIRS, STABLE, Upgrades, pair_id, short
 
 
 @cache
@@ -160,25 +148,49 @@ def test_names_do_not_depend_on_the_order_of_the_spec(seed: int) -> None:
 
 
 # -- stability across revisions --------------------------------------------------------------
+#
+# Whether a place still holds a schema is decided here from the spec JSON alone, independently
+# of the generator's typing and naming: a concept key is followed step by step (properties,
+# allOf members, items, additionalProperties, oneOf/anyOf members, an operation's body,
+# response or parameter), through every $ref on the way.
+
+
+def _pointer(doc: dict[str, Any], ref: str) -> Any:
+    node: Any = doc
+    for raw in ref.removeprefix("#/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _deref(doc: dict[str, Any], schema: Any) -> Any:
+    """A schema with its references followed (an allOf of one $ref alone is one too)."""
     for _ in range(64):
-        if not (isinstance(schema, dict) and "$ref" in schema):
+        if not isinstance(schema, dict):
             return schema
-        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
+        members = schema.get("allOf") or []
+        if "$ref" in schema:
+            schema = _pointer(doc, schema["$ref"])
+        elif len(members) == 1 and "$ref" in members[0] and not schema.get("properties"):
+            schema = members[0]
+        else:
+            return schema
+    return None
 
 
-def _properties(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+def _properties(doc: dict[str, Any], schema: Any) -> dict[str, Any]:
     """Properties of a schema, those of its allOf members included."""
+    schema = _deref(doc, schema)
+    if not isinstance(schema, dict):
+        return {}
     out = dict(schema.get("properties") or {})
     for member in schema.get("allOf") or []:
-        out.update(_properties(doc, _deref(doc, member)))
+        out.update(_properties(doc, member))
     return out
 
 
 def _step(doc: dict[str, Any], schema: Any, step: str) -> Any:
+    schema = _deref(doc, schema)
     if not isinstance(schema, dict):
         return None
     if step == "Item":
@@ -193,107 +205,230 @@ def _step(doc: dict[str, Any], schema: Any, step: str) -> Any:
     return _properties(doc, schema).get(step)
 
 
-def _operation(doc: dict[str, Any], op_id: str) -> dict[str, Any] | None:
-    for item in doc["paths"].values():
-        for op in item.values():
-            if isinstance(op, dict) and op.get("operationId") == op_id:
-                return op
-    return None
+def _operations(doc: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        op["operationId"]: (route, op)
+        for route, item in doc["paths"].items()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
 
 
-def _place(doc: dict[str, Any], key: str) -> Any:
-    """The schema an inline place's key points at in ``doc`` (owner/step/step…), or None."""
-    owner, *steps = key.split("/")
-    schema: Any = doc["components"]["schemas"].get(owner)
-    if schema is None:
-        op = _operation(doc, owner)
-        if op is None or not steps:
-            return None
-        first, *steps = steps
-        if first == "Body":
-            content = (op.get("requestBody") or {}).get("content") or {}
-        elif first == "Response":
-            answers = op.get("responses") or {}
-            code = min((c for c in answers if str(c).startswith("2")), default=None)
-            content = (answers.get(code) or {}).get("content") or {} if code else {}
-        else:
-            param = next((p for p in op.get("parameters", []) if p.get("name") == first), None)
-            content = {"": {"schema": (param or {}).get("schema")}}
-        schema = next(iter(content.values()), {}).get("schema")
-    for step in steps:
-        if _is_reference(schema):
-            return None  # what follows is named after the component it references
-        schema = _step(doc, schema, step)
-    return schema
+def _content_schemas(doc: dict[str, Any], holder: Any) -> list[Any]:
+    content = (_deref(doc, holder) or {}).get("content") or {}
+    ordered = sorted(content.items(), key=lambda kv: "json" not in kv[0])
+    return [media.get("schema") for _, media in ordered if isinstance(media, dict)]
 
 
-def _is_reference(schema: Any) -> bool:
-    """A ``$ref``, or an ``allOf`` of one ``$ref`` and nothing else (the same, nullable)."""
-    if not isinstance(schema, dict):
-        return True
-    members = schema.get("allOf") or []
-    single = len(members) == 1 and "$ref" in members[0] and not schema.get("properties")
-    return "$ref" in schema or single
-
-
-def _place_exists(doc: dict[str, Any], key: str) -> bool:
-    """Whether ``doc`` still holds, inline, the schema a derived name names: an object (a
-    model) or an enum whose Literal is long enough to be named."""
-    schema = _place(doc, key)
-    if _is_reference(schema):
-        return False
-    if is_model(schema):
-        return True
-    values = tuple(v for v in schema.get("enum") or [] if v is not None)
-    if not values or any(isinstance(v, (float, dict, list)) for v in values):
-        return False
-    return len(Lit(values).annotation) > LONG_LITERAL
-
-
-def _concepts(rel: str) -> dict[str, set[str]]:
-    """Public name → the concept keys it names (components, inline places, parameters)."""
-    api = _api(rel)
-    out: dict[str, set[str]] = {}
-    for m in api.models:
-        for n in m.names:
-            out.setdefault(n.name, set()).add(n.key)
-    for a in api.aliases:
-        out.setdefault(a.name, set()).add(a.key)
+def _parameters(doc: dict[str, Any], route: str, op: dict[str, Any]) -> dict[str, Any]:
+    """An operation's parameters (those of its path item too) by name: their value schemas
+    (an array's items)."""
+    out: dict[str, Any] = {}
+    for raw in [*(doc["paths"][route].get("parameters") or []), *(op.get("parameters") or [])]:
+        p = _deref(doc, raw) or {}
+        schema = _deref(doc, p.get("schema")) or {}
+        out[p.get("name")] = schema.get("items") if schema.get("type") == "array" else schema
     return out
 
 
-def _still_exists(rel: str, key: str, rank: int) -> bool:
+def _place(doc: dict[str, Any], key: str) -> Any:
+    """The schema at an inline place's key in ``doc`` (owner/step/step…), or None."""
+    owner, *steps = key.split("/")
+    schema: Any = doc["components"]["schemas"].get(owner)
+    if schema is None:
+        found = _operations(doc).get(owner)
+        if found is None or not steps:
+            return None
+        route, op = found
+        first, *steps = steps
+        if first == "Body":
+            schema = next(iter(_content_schemas(doc, op.get("requestBody"))), None)
+        elif first == "Response":
+            answers = op.get("responses") or {}
+            code = min((c for c in answers if str(c).startswith("2")), default=None)
+            schema = next(iter(_content_schemas(doc, answers.get(code))), None) if code else None
+        else:
+            schema = _parameters(doc, route, op).get(first)
+    for step in steps:
+        schema = _step(doc, schema, step)
+    return _deref(doc, schema)
+
+
+def _resource(doc: dict[str, Any], route: str, op: dict[str, Any]) -> str:
+    """The JSON:API type of the data an operation returns (else sends), else the last word of
+    its path, singular: what a parameter concept ``resource:wire`` is keyed by."""
+    answers = sorted((op.get("responses") or {}).items(), key=lambda kv: str(kv[0]))
+    candidates = [s for c, a in answers if str(c).startswith("2") for s in _content_schemas(doc, a)]
+    candidates += _content_schemas(doc, op.get("requestBody"))
+    for schema in candidates:
+        data = _deref(doc, _properties(doc, schema).get("data"))
+        if isinstance(data, dict) and data.get("type") == "array":
+            data = data.get("items")
+        kind = _deref(doc, _properties(doc, data).get("type")) or {}
+        values = kind.get("enum") if isinstance(kind, dict) else None
+        if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str):
+            return values[0]
+    words = [w for w in route.split("/") if w and "{" not in w and w != "relationships"]
+    word = words[-1] if words else ""
+    if word.endswith("ies") and len(word) > 3:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _is_enum(schema: Any) -> bool:
+    """An enum whose values can be a ``Literal`` (not only null; no floats, lists or maps)."""
+    values = [v for v in (schema or {}).get("enum") or [] if v is not None]
+    return bool(values) and not any(isinstance(v, (float, dict, list)) for v in values)
+
+
+def _is_object(schema: Any) -> bool:
+    """An object with properties (not a union of them), or an allOf: a model class."""
+    if not isinstance(schema, dict):
+        return False
+    return "allOf" in schema or bool(
+        schema.get("properties") and not (schema.get("oneOf") or schema.get("anyOf"))
+    )
+
+
+@cache
+def _parameter_concepts(rel: str) -> frozenset[str]:
+    """Every ``fields[T]`` and ``resource:wire`` whose parameter takes enum values."""
     doc = _loaded(rel)
-    if rank == COMPONENT:
+    out: set[str] = set()
+    for route, op in _operations(doc).values():
+        resource = ""
+        for wire, schema in _parameters(doc, route, op).items():
+            if not _is_enum(_deref(doc, schema)):
+                continue
+            if re.fullmatch(r"(additional-)?fields\[.+\]", str(wire)):
+                out.add(str(wire))
+            else:
+                resource = resource or _resource(doc, route, op)
+                out.add(f"{resource}:{wire}")
+    return frozenset(out)
+
+
+def holds(rel: str, entry: dict[str, Any]) -> bool:
+    """Whether the spec ``rel`` still holds what a record's type name names, of the same kind:
+    the component; a parameter concept with enum values; at an inline place, an object for a
+    model name, an enum for an alias name."""
+    doc = _loaded(rel)
+    key, of = entry["key"], entry["of"]
+    if of == "component":
         return key in doc["components"]["schemas"]
-    if rank == PARAMETER:
-        api = _api(rel)
-        return any(a.key == key and a.rank == PARAMETER for a in api.aliases)
-    return _place_exists(doc, key)
+    if of == "parameter":
+        return key in _parameter_concepts(rel)
+    schema = _place(doc, key)
+    return _is_object(schema) if "alias" not in entry else _is_enum(schema)
 
 
-def vanished(old: str, new: str) -> list[str]:
-    """Names public in ``old`` that ``new`` no longer has although what they name is still in
-    ``new``: the component schema, the inline schema at the same place, or a parameter of the
-    same concept."""
-    new_names = set(_concepts(new))
-    out = []
-    api = _api(old)
-    holders = [(n.name, n.key, n.rank) for m in api.models for n in m.names]
-    holders += [(a.name, a.key, a.rank) for a in api.aliases]
-    for name, key, rank in holders:
-        if name not in new_names and _still_exists(new, key, rank):
-            out.append(f"{name} ({key})")
-    return sorted(set(out))
+def _missing(before: dict[str, Any], rel: str, importable: set[str]) -> list[str]:
+    """Names of ``before`` (a record's types) not importable although ``rel`` holds them."""
+    return sorted(
+        f"{name} ({entry['key']})"
+        for name, entry in before.items()
+        if name not in importable and holds(rel, entry)
+    )
 
 
-@pytest.mark.parametrize(
-    ("old", "new"), PAIRS, ids=[f"{a.rsplit('/', 1)[-1]}→{b.rsplit('/', 1)[-1]}" for a, b in PAIRS]
-)
-def test_no_public_type_name_vanishes_while_its_schema_exists(old: str, new: str) -> None:
-    gone = vanished(old, new)
+@pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
+def test_no_public_type_name_vanishes_while_its_schema_exists(
+    old: str, new: str, upgraded: Upgrades
+) -> None:
+    """Generate OLD, then NEW over it (the upgrade): every public type name of OLD whose
+    schema NEW still holds (through any $ref) is importable from NEW's klaviyo_client.models.
+    Each name kept that way really has its schema in NEW, and is listed as carried."""
+    before = upgraded.fresh[old].types
+    after = upgraded.over[(old, new)]
+    gone = _missing(before, new, after.importable)
+    without = _missing(before, new, upgraded.fresh[new].importable)  # NEW into an empty folder
+    kept = {n for n in after.carried if n in before}
+    held = sum(holds(new, entry) for entry in before.values())
     REPORT.append(
-        f"names {old.rsplit('/', 1)[-1]} → {new.rsplit('/', 1)[-1]}: {len(gone)} vanished "
-        f"of {len(_concepts(old))} public names"
+        f"names {pair_id((old, new))}: {len(gone)} vanished of the {held} public names (of "
+        f"{len(before)}) whose schema still exists ({len(without)} without carry-over); "
+        f"{len(kept)} kept as aliases, "
+        f"{sum('now names' in line for line in after.stderr.splitlines())} reused"
     )
     assert gone == []
+    assert kept <= after.importable
+    assert sorted(n for n in kept if not holds(new, before[n])) == []
+    assert all(n in kept for n in after.carried)  # a fresh OLD has nothing carried to pass on
+
+
+def test_names_survive_a_chain_of_regenerations(upgraded: Upgrades) -> None:
+    """2022 → 2023 → … → 2026-07-15, each generated over the one before: a name any of them
+    published stays importable to the end while every later revision holds its schema; each
+    step also keeps the names the one before it kept."""
+    chain = upgraded.chain
+    end = chain[-1]
+    lost: list[str] = []
+    for i, output in enumerate(chain[:-1]):
+        later = [o.spec for o in chain[i + 1 :]]
+        specs = [next(r for r in STABLE if r.endswith(spec)) for spec in later]
+        step = _missing(output.types, specs[0], chain[i + 1].importable)
+        lost += [f"{short(specs[0])}: {n}" for n in step]
+        for name, entry in output.types.items():
+            if name not in end.importable and all(holds(rel, entry) for rel in specs):
+                lost.append(f"{short(STABLE[-1])}: {name} (from {short(STABLE[i])})")
+    names = {n: e for o in chain for n, e in o.types.items()}
+    survivors = {n for n in names if n in end.importable}
+    # names whose schema is back at the end after a revision without it: gone in between
+    back = {n for n, e in names.items() if n not in end.importable and holds(STABLE[-1], e)}
+    REPORT.append(
+        f"names chain {short(STABLE[0])} → {short(STABLE[-1])}: {len(set(lost))} lost; "
+        f"{len(end.carried)} names carried at the end; {len(survivors)} of the {len(names)} "
+        f"names of every step importable at the end; {len(back)} whose schema is back at the "
+        "end after a revision without it"
+    )
+    assert sorted(set(lost)) == []
+    assert end.carried and {n for n in chain[-2].carried if n in end.types} <= end.importable
+
+
+def test_kept_names_lint_and_type_check(upgraded: Upgrades, tmp_path: Path) -> None:
+    """The upgrade that keeps the most names (2025-01-15 → 2026-04-15): the package is ruff and
+    mypy --strict clean, and code written against the old names type-checks against the new
+    package (each kept name is the type now at its place)."""
+    out = upgraded.over[(STABLE[3], STABLE[4])]
+    lines = ["from __future__ import annotations", ""]
+    uses = []
+    for name, entry in sorted(out.types.items()):
+        if "carried" not in entry:
+            continue
+        now = entry.get("same") or (entry["alias"][1] if entry["alias"][0] == "alias" else None)
+        if now:
+            uses.append((name, now))
+    assert len(uses) > 300
+    lines.append("from klaviyo_client.models import (")
+    lines += [f"    {n}," for n in sorted({n for pair in uses for n in pair})]
+    lines += [")", ""]
+    for i, (old, now) in enumerate(uses):
+        lines += ["", f"def use{i}(value: {old}) -> {now}:", "    return value", ""]
+    user = tmp_path / "old_code.py"
+    user.write_text("\n".join(lines), encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    for cmd in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        ruff = subprocess.run(
+            [str(bin_dir / "ruff"), *cmd],
+            cwd=out.folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ruff.returncode == 0, ruff.stdout[-2000:]
+    mypy = subprocess.run(
+        [
+            str(bin_dir / "mypy"),
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "src/klaviyo_client",
+            str(user),
+        ],
+        cwd=out.folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MYPYPATH": str(out.folder / "src")},
+        check=False,
+    )
+    assert mypy.returncode == 0, mypy.stdout[-3000:]

@@ -2,7 +2,8 @@
 generates with default flags into a package that imports, lints, type-checks and has every
 operation in ``OPERATIONS``; each operation is called (sync and async) through
 ``httpx.MockTransport``. The generator must work on revisions it has never seen, so nothing
-here names a revision except the wire and beta checks at the end.
+here names a revision except the wire and beta checks at the end. (Each spec is generated
+once per run: ``packages`` in conftest.py.)
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_SPECS
-from tests.support.packages import exercise, generate, run_python
+from tests.e2e.conftest import SPECS
+from tests.support.packages import exercise, run_python
 
-SPECS = sorted([*SHARED_SPECS.glob("*.json"), *(SHARED_SPECS / "revisions").glob("*.json")])
 BIN = Path(sys.executable).parent
 
 
@@ -29,19 +29,6 @@ def spec_ids(spec: Path) -> set[str]:
         for op in item.values()
         if isinstance(op, dict) and "operationId" in op
     }
-
-
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
-    """Each spec generated once, default flags: name → (output folder, CLI stderr)."""
-    base = tmp_path_factory.mktemp("revisions")
-    out: dict[str, tuple[Path, str]] = {}
-    for spec in SPECS:
-        target = base / spec.stem
-        result = generate("--current", str(spec), "--out", str(target))
-        assert result.exit_code == 0, (spec.name, result.output, result.exception)
-        out[spec.stem] = (target, result.stderr)
-    return out
 
 
 def test_the_shared_specs_include_the_published_revisions() -> None:

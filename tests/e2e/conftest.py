@@ -1,0 +1,41 @@
+"""Generations shared by the end-to-end tests (each made once per run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPORT, SHARED_SPECS
+from tests.support.packages import generate
+from tests.support.revisions import Upgrades, upgrades
+
+SPECS = sorted([*SHARED_SPECS.glob("*.json"), *(SHARED_SPECS / "revisions").glob("*.json")])
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """Each shared spec generated once into an empty folder, default flags: file stem →
+    (output folder, CLI stderr)."""
+    base = tmp_path_factory.mktemp("revisions")
+    out: dict[str, tuple[Path, str]] = {}
+    for spec in SPECS:
+        target = base / spec.stem
+        result = generate("--current", str(spec), "--out", str(target))
+        assert result.exit_code == 0, (spec.name, result.output, result.exception)
+        out[spec.stem] = (target, result.stderr)
+    return out
+
+
+@pytest.fixture(scope="session")
+def upgraded(
+    packages: dict[str, tuple[Path, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Upgrades:
+    """Every consecutive pair of revisions regenerated the way users upgrade (NEW over OLD's
+    output), and the whole chain of stable revisions (see tests/support/revisions.py)."""
+    done = upgrades(SHARED_SPECS, packages, tmp_path_factory.mktemp("upgrades"))
+    REPORT.append(
+        f"names: {len(done.over) + len(done.chain) - 2} regenerations over earlier outputs and "
+        f"the imports took {done.seconds:.1f}s"
+    )
+    return done
