@@ -247,7 +247,10 @@ class Campaigns(SyncResource):
             id: The campaign ID to be deleted
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_campaign, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_campaign, (id,), None, request_options),
+        )
 
     def get_campaign_message(
         self,
@@ -365,7 +368,10 @@ class Campaigns(SyncResource):
             body: the request document (``CampaignSendJobPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_cancel_campaign_send, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_cancel_campaign_send, (id,), body, request_options),
+        )
 
     update_campaign_send_job = cancel_campaign_send
 
@@ -734,7 +740,10 @@ class Campaigns(SyncResource):
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_image_for_campaign_message, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_image_for_campaign_message, (id,), body, request_options),
+        )
 
     update_campaign_message_relationships_image = update_image_for_campaign_message
 
@@ -1026,7 +1035,10 @@ class AsyncCampaigns(AsyncResource):
             id: The campaign ID to be deleted
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_campaign, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_campaign, (id,), None, request_options),
+        )
 
     async def get_campaign_message(
         self,
@@ -1144,7 +1156,10 @@ class AsyncCampaigns(AsyncResource):
             body: the request document (``CampaignSendJobPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_cancel_campaign_send, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_cancel_campaign_send, (id,), body, request_options),
+        )
 
     update_campaign_send_job = cancel_campaign_send
 
@@ -1515,8 +1530,11 @@ class AsyncCampaigns(AsyncResource):
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_image_for_campaign_message, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_image_for_campaign_message, (id,), body, request_options
+            ),
         )
 
     update_campaign_message_relationships_image = update_image_for_campaign_message

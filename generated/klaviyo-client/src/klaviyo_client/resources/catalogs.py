@@ -301,7 +301,10 @@ class Catalogs(SyncResource):
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_item, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_item, (id,), None, request_options),
+        )
 
     def get_catalog_variants(
         self,
@@ -439,7 +442,10 @@ class Catalogs(SyncResource):
             id: The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_variant, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_variant, (id,), None, request_options),
+        )
 
     def get_catalog_categories(
         self,
@@ -581,7 +587,10 @@ class Catalogs(SyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_category, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_category, (id,), None, request_options),
+        )
 
     def get_bulk_create_catalog_items_jobs(
         self,
@@ -1719,7 +1728,10 @@ class Catalogs(SyncResource):
             body: the request document (``ServerBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_back_in_stock_subscription, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_back_in_stock_subscription, (), body, request_options),
+        )
 
     def get_items_for_catalog_category(
         self,
@@ -1841,7 +1853,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_add_items_to_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_add_items_to_catalog_category, (id,), body, request_options),
+        )
 
     create_catalog_category_relationships_item = add_items_to_catalog_category
 
@@ -1867,7 +1882,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_items_for_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_items_for_catalog_category, (id,), body, request_options),
+        )
 
     update_catalog_category_relationships_items = update_items_for_catalog_category
 
@@ -1891,7 +1909,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_items_from_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _remove_items_from_catalog_category, (id,), body, request_options
+            ),
+        )
 
     delete_catalog_category_relationships_items = remove_items_from_catalog_category
 
@@ -2095,7 +2118,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_add_categories_to_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_add_categories_to_catalog_item, (id,), body, request_options),
+        )
 
     add_category_to_catalog_item = add_categories_to_catalog_item
 
@@ -2123,7 +2149,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_categories_for_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _update_categories_for_catalog_item, (id,), body, request_options
+            ),
+        )
 
     update_catalog_item_relationships_categories = update_categories_for_catalog_item
 
@@ -2147,7 +2178,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_categories_from_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _remove_categories_from_catalog_item, (id,), body, request_options
+            ),
+        )
 
     delete_catalog_item_relationships_categories = remove_categories_from_catalog_item
 
@@ -2312,7 +2348,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_item, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_item, (id,), None, request_options),
+        )
 
     async def get_catalog_variants(
         self,
@@ -2450,7 +2489,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_variant, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_variant, (id,), None, request_options),
+        )
 
     async def get_catalog_categories(
         self,
@@ -2592,7 +2634,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_category, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_category, (id,), None, request_options),
+        )
 
     async def get_bulk_create_catalog_items_jobs(
         self,
@@ -3730,7 +3775,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``ServerBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_back_in_stock_subscription, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_back_in_stock_subscription, (), body, request_options
+            ),
+        )
 
     async def get_items_for_catalog_category(
         self,
@@ -3852,7 +3902,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_add_items_to_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _add_items_to_catalog_category, (id,), body, request_options
+            ),
+        )
 
     create_catalog_category_relationships_item = add_items_to_catalog_category
 
@@ -3878,8 +3933,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_items_for_catalog_category, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_items_for_catalog_category, (id,), body, request_options
+            ),
         )
 
     update_catalog_category_relationships_items = update_items_for_catalog_category
@@ -3904,8 +3962,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _remove_items_from_catalog_category, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _remove_items_from_catalog_category, (id,), body, request_options
+            ),
         )
 
     delete_catalog_category_relationships_items = remove_items_from_catalog_category
@@ -4110,7 +4171,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_add_categories_to_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _add_categories_to_catalog_item, (id,), body, request_options
+            ),
+        )
 
     add_category_to_catalog_item = add_categories_to_catalog_item
 
@@ -4138,8 +4204,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_categories_for_catalog_item, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_categories_for_catalog_item, (id,), body, request_options
+            ),
         )
 
     update_catalog_item_relationships_categories = update_categories_for_catalog_item
@@ -4164,8 +4233,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _remove_categories_from_catalog_item, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _remove_categories_from_catalog_item, (id,), body, request_options
+            ),
         )
 
     delete_catalog_item_relationships_categories = remove_categories_from_catalog_item

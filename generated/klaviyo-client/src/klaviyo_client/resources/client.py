@@ -164,7 +164,10 @@ class Client(SyncResource):
             body: the request document (``ReviewCreateDTO`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_review, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_review, (company_id,), body, request_options),
+        )
 
     def get_client_geofences(
         self,
@@ -249,7 +252,12 @@ class Client(SyncResource):
             body: the request document (``OnsiteSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_subscription, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _create_client_subscription, (company_id,), body, request_options
+            ),
+        )
 
     def create_client_push_token(
         self,
@@ -274,7 +282,10 @@ class Client(SyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_push_token, (company_id,), body, request_options),
+        )
 
     def unregister_client_push_token(
         self,
@@ -299,7 +310,12 @@ class Client(SyncResource):
             body: the request document (``PushTokenUnregisterQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_unregister_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _unregister_client_push_token, (company_id,), body, request_options
+            ),
+        )
 
     create_client_push_token_unregister = unregister_client_push_token
 
@@ -328,7 +344,10 @@ class Client(SyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_event, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_event, (company_id,), body, request_options),
+        )
 
     def create_client_profile(
         self,
@@ -355,7 +374,10 @@ class Client(SyncResource):
             body: the request document (``OnsiteProfileCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_profile, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_profile, (company_id,), body, request_options),
+        )
 
     def bulk_create_client_events(
         self,
@@ -384,7 +406,10 @@ class Client(SyncResource):
             body: the request document (``EventsBulkCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_client_events, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_client_events, (company_id,), body, request_options),
+        )
 
     create_client_event_bulk_create = bulk_create_client_events
 
@@ -411,8 +436,11 @@ class Client(SyncResource):
             body: the request document (``ClientBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(
-            _create_client_back_in_stock_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            self._client._request(
+                _create_client_back_in_stock_subscription, (company_id,), body, request_options
+            ),
         )
 
     def get_client_ip_allowlist(
@@ -562,7 +590,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``ReviewCreateDTO`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_review, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_review, (company_id,), body, request_options
+            ),
+        )
 
     async def get_client_geofences(
         self,
@@ -647,8 +680,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``OnsiteSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_client_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_subscription, (company_id,), body, request_options
+            ),
         )
 
     async def create_client_push_token(
@@ -674,7 +710,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_push_token, (company_id,), body, request_options
+            ),
+        )
 
     async def unregister_client_push_token(
         self,
@@ -699,8 +740,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``PushTokenUnregisterQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _unregister_client_push_token, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _unregister_client_push_token, (company_id,), body, request_options
+            ),
         )
 
     create_client_push_token_unregister = unregister_client_push_token
@@ -730,7 +774,10 @@ class AsyncClient(AsyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_event, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_client_event, (company_id,), body, request_options),
+        )
 
     async def create_client_profile(
         self,
@@ -757,7 +804,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``OnsiteProfileCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_profile, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_profile, (company_id,), body, request_options
+            ),
+        )
 
     async def bulk_create_client_events(
         self,
@@ -786,8 +838,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``EventsBulkCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _bulk_create_client_events, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _bulk_create_client_events, (company_id,), body, request_options
+            ),
         )
 
     create_client_event_bulk_create = bulk_create_client_events
@@ -815,8 +870,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``ClientBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_client_back_in_stock_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_back_in_stock_subscription, (company_id,), body, request_options
+            ),
         )
 
     async def get_client_ip_allowlist(

@@ -182,7 +182,10 @@ class Coupons(SyncResource):
             id: The internal id of a Coupon is equivalent to its external id stored within an integration.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_coupon, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_coupon, (id,), None, request_options),
+        )
 
     def get_coupon_codes(
         self,
@@ -330,7 +333,10 @@ class Coupons(SyncResource):
             id: The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_coupon_code, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_coupon_code, (id,), None, request_options),
+        )
 
     def get_bulk_create_coupon_code_jobs(
         self,
@@ -714,7 +720,10 @@ class AsyncCoupons(AsyncResource):
             id: The internal id of a Coupon is equivalent to its external id stored within an integration.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_coupon, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_coupon, (id,), None, request_options),
+        )
 
     async def get_coupon_codes(
         self,
@@ -862,7 +871,10 @@ class AsyncCoupons(AsyncResource):
             id: The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_coupon_code, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_coupon_code, (id,), None, request_options),
+        )
 
     async def get_bulk_create_coupon_code_jobs(
         self,

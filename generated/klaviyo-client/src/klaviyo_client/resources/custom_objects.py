@@ -214,7 +214,10 @@ class CustomObjects(SyncResource):
             id: The ID of the data source to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_data_source, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_data_source, (id,), None, request_options),
+        )
 
     def get_source_mapping(
         self,
@@ -377,7 +380,10 @@ class CustomObjects(SyncResource):
             id: The ULID ID of the object type.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_object_type, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_object_type, (id,), None, request_options),
+        )
 
     def get_object_schema(
         self,
@@ -494,7 +500,10 @@ class CustomObjects(SyncResource):
             body: the request document (``DataSourceRecordBulkCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_data_source_records, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_data_source_records, (), body, request_options),
+        )
 
     create_data_source_record_bulk_create_job = bulk_create_data_source_records
 
@@ -520,7 +529,10 @@ class CustomObjects(SyncResource):
             body: the request document (``DataSourceRecordCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_data_source_record, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_data_source_record, (), body, request_options),
+        )
 
     create_data_source_record_create_job = create_data_source_record
 
@@ -569,7 +581,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectRecordDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_delete_object_records, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_delete_object_records, (), body, request_options),
+        )
 
     create_object_record_bulk_delete_job = bulk_delete_object_records
 
@@ -1084,7 +1099,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_object_schema_relationship, (id,), body, request_options),
+        )
 
     add_schemas_to_object_schema = create_object_schema_relationship
 
@@ -1110,7 +1128,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_object_schema_relationship, (id,), body, request_options),
+        )
 
     update_object_schema_relationships_schemas = update_object_schema_relationship
 
@@ -1136,7 +1157,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_object_schema_relationship, (id,), body, request_options),
+        )
 
     delete_object_schema_relationships_schemas = delete_object_schema_relationship
 
@@ -1189,7 +1213,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _create_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     add_profile_object_schemas_to_object_schema = create_profile_schema_relationship
 
@@ -1215,7 +1244,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _update_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     update_object_schema_relationships_profile_object_schemas = update_profile_schema_relationship
 
@@ -1241,7 +1275,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _delete_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     delete_object_schema_relationships_profile_object_schemas = delete_profile_schema_relationship
 
@@ -1351,7 +1390,10 @@ class AsyncCustomObjects(AsyncResource):
             id: The ID of the data source to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_data_source, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_data_source, (id,), None, request_options),
+        )
 
     async def get_source_mapping(
         self,
@@ -1514,7 +1556,10 @@ class AsyncCustomObjects(AsyncResource):
             id: The ULID ID of the object type.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_object_type, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_object_type, (id,), None, request_options),
+        )
 
     async def get_object_schema(
         self,
@@ -1631,7 +1676,12 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``DataSourceRecordBulkCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_create_data_source_records, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _bulk_create_data_source_records, (), body, request_options
+            ),
+        )
 
     create_data_source_record_bulk_create_job = bulk_create_data_source_records
 
@@ -1657,7 +1707,10 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``DataSourceRecordCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_data_source_record, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_data_source_record, (), body, request_options),
+        )
 
     create_data_source_record_create_job = create_data_source_record
 
@@ -1706,7 +1759,10 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectRecordDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_delete_object_records, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_delete_object_records, (), body, request_options),
+        )
 
     create_object_record_bulk_delete_job = bulk_delete_object_records
 
@@ -2227,8 +2283,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     add_schemas_to_object_schema = create_object_schema_relationship
@@ -2255,8 +2314,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     update_object_schema_relationships_schemas = update_object_schema_relationship
@@ -2283,8 +2345,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _delete_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _delete_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     delete_object_schema_relationships_schemas = delete_object_schema_relationship
@@ -2340,8 +2405,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     add_profile_object_schemas_to_object_schema = create_profile_schema_relationship
@@ -2368,8 +2436,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     update_object_schema_relationships_profile_object_schemas = update_profile_schema_relationship
@@ -2396,8 +2467,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _delete_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _delete_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     delete_object_schema_relationships_profile_object_schemas = delete_profile_schema_relationship

@@ -133,7 +133,10 @@ class Events(SyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_event, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_event, (), body, request_options),
+        )
 
     def get_event(
         self,
@@ -196,7 +199,10 @@ class Events(SyncResource):
             body: the request document (``EventsBulkCreateJob`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_events, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_events, (), body, request_options),
+        )
 
     create_event_bulk_create_job = bulk_create_events
 
@@ -405,7 +411,10 @@ class AsyncEvents(AsyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_event, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_event, (), body, request_options),
+        )
 
     async def get_event(
         self,
@@ -468,7 +477,10 @@ class AsyncEvents(AsyncResource):
             body: the request document (``EventsBulkCreateJob`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_create_events, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_create_events, (), body, request_options),
+        )
 
     create_event_bulk_create_job = bulk_create_events
 

@@ -243,7 +243,10 @@ class Flows(SyncResource):
             id: ID of the Flow to delete. Ex: XVTP5Q
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_flow, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_flow, (id,), None, request_options),
+        )
 
     def get_flow_action(
         self,
@@ -320,7 +323,10 @@ class Flows(SyncResource):
             id: ID of the flow action to delete. Ex: 01GDDKASAP8TKDDA2GRZDSVP4H
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_flow_action, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_flow_action, (id,), None, request_options),
+        )
 
     def get_flow_message(
         self,
@@ -901,7 +907,10 @@ class AsyncFlows(AsyncResource):
             id: ID of the Flow to delete. Ex: XVTP5Q
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_flow, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_flow, (id,), None, request_options),
+        )
 
     async def get_flow_action(
         self,
@@ -978,7 +987,10 @@ class AsyncFlows(AsyncResource):
             id: ID of the flow action to delete. Ex: 01GDDKASAP8TKDDA2GRZDSVP4H
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_flow_action, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_flow_action, (id,), None, request_options),
+        )
 
     async def get_flow_message(
         self,

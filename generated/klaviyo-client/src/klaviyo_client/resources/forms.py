@@ -148,7 +148,10 @@ class Forms(SyncResource):
             id: The ID of the form
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_form, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_form, (id,), None, request_options),
+        )
 
     def get_form_version(
         self,
@@ -426,7 +429,10 @@ class AsyncForms(AsyncResource):
             id: The ID of the form
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_form, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_form, (id,), None, request_options),
+        )
 
     async def get_form_version(
         self,

@@ -331,7 +331,10 @@ class Metrics(SyncResource):
             id: The ID of the custom metric
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_custom_metric, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_custom_metric, (id,), None, request_options),
+        )
 
     def get_mapped_metrics(
         self,
@@ -1063,7 +1066,10 @@ class AsyncMetrics(AsyncResource):
             id: The ID of the custom metric
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_custom_metric, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_custom_metric, (id,), None, request_options),
+        )
 
     async def get_mapped_metrics(
         self,

@@ -721,7 +721,10 @@ class Profiles(SyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_push_token, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_push_token, (), body, request_options),
+        )
 
     def get_push_token(
         self,
@@ -771,7 +774,10 @@ class Profiles(SyncResource):
             id: The value of the push token to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_push_token, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_push_token, (id,), None, request_options),
+        )
 
     def create_or_update_profile(
         self,
@@ -879,7 +885,10 @@ class Profiles(SyncResource):
             body: the request document (``SubscriptionCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_subscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_subscribe_profiles, (), body, request_options),
+        )
 
     subscribe_profiles = bulk_subscribe_profiles
 
@@ -913,7 +922,10 @@ class Profiles(SyncResource):
             body: the request document (``SubscriptionDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_unsubscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_unsubscribe_profiles, (), body, request_options),
+        )
 
     unsubscribe_profiles = bulk_unsubscribe_profiles
 
@@ -2034,7 +2046,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_push_token, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_push_token, (), body, request_options),
+        )
 
     async def get_push_token(
         self,
@@ -2084,7 +2099,10 @@ class AsyncProfiles(AsyncResource):
             id: The value of the push token to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_push_token, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_push_token, (id,), None, request_options),
+        )
 
     async def create_or_update_profile(
         self,
@@ -2192,7 +2210,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``SubscriptionCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_subscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_subscribe_profiles, (), body, request_options),
+        )
 
     subscribe_profiles = bulk_subscribe_profiles
 
@@ -2226,7 +2247,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``SubscriptionDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_unsubscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_unsubscribe_profiles, (), body, request_options),
+        )
 
     unsubscribe_profiles = bulk_unsubscribe_profiles
 

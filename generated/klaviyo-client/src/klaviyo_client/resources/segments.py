@@ -210,7 +210,10 @@ class Segments(SyncResource):
         Args:
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_segment, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_segment, (id,), None, request_options),
+        )
 
     def get_tags_for_segment(
         self,
@@ -577,7 +580,10 @@ class AsyncSegments(AsyncResource):
         Args:
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_segment, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_segment, (id,), None, request_options),
+        )
 
     async def get_tags_for_segment(
         self,

@@ -195,7 +195,10 @@ class Tags(SyncResource):
             body: the request document (``TagUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_tag, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_tag, (id,), body, request_options),
+        )
 
     def delete_tag(
         self,
@@ -213,7 +216,10 @@ class Tags(SyncResource):
             id: The Tag ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_tag, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_tag, (id,), None, request_options),
+        )
 
     def get_tag_groups(
         self,
@@ -328,7 +334,10 @@ class Tags(SyncResource):
             body: the request document (``TagGroupUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_tag_group, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_tag_group, (id,), body, request_options),
+        )
 
     def delete_tag_group(
         self,
@@ -348,7 +357,10 @@ class Tags(SyncResource):
             id: The Tag Group ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_tag_group, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_tag_group, (id,), None, request_options),
+        )
 
     def get_flow_ids_for_tag(
         self,
@@ -397,7 +409,10 @@ class Tags(SyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_flows, (id,), body, request_options),
+        )
 
     create_tag_relationships_flow = tag_flows
 
@@ -428,7 +443,10 @@ class Tags(SyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_flows, (id,), body, request_options),
+        )
 
     delete_tag_relationships_flows = remove_tag_from_flows
 
@@ -481,7 +499,10 @@ class Tags(SyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_campaigns, (id,), body, request_options),
+        )
 
     create_tag_relationships_campaign = tag_campaigns
 
@@ -512,7 +533,10 @@ class Tags(SyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_campaigns, (id,), body, request_options),
+        )
 
     delete_tag_relationships_campaigns = remove_tag_from_campaigns
 
@@ -565,7 +589,10 @@ class Tags(SyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_lists, (id,), body, request_options),
+        )
 
     create_tag_relationships_list = tag_lists
 
@@ -596,7 +623,10 @@ class Tags(SyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_lists, (id,), body, request_options),
+        )
 
     delete_tag_relationships_lists = remove_tag_from_lists
 
@@ -649,7 +679,10 @@ class Tags(SyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_segments, (id,), body, request_options),
+        )
 
     create_tag_relationships_segment = tag_segments
 
@@ -680,7 +713,10 @@ class Tags(SyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_segments, (id,), body, request_options),
+        )
 
     delete_tag_relationships_segments = remove_tag_from_segments
 
@@ -924,7 +960,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_update_tag, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_tag, (id,), body, request_options),
+        )
 
     async def delete_tag(
         self,
@@ -942,7 +981,10 @@ class AsyncTags(AsyncResource):
             id: The Tag ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_tag, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_tag, (id,), None, request_options),
+        )
 
     async def get_tag_groups(
         self,
@@ -1061,7 +1103,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagGroupUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_update_tag_group, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_tag_group, (id,), body, request_options),
+        )
 
     async def delete_tag_group(
         self,
@@ -1081,7 +1126,10 @@ class AsyncTags(AsyncResource):
             id: The Tag Group ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_tag_group, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_tag_group, (id,), None, request_options),
+        )
 
     async def get_flow_ids_for_tag(
         self,
@@ -1130,7 +1178,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_flows, (id,), body, request_options),
+        )
 
     create_tag_relationships_flow = tag_flows
 
@@ -1161,7 +1212,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_flows, (id,), body, request_options),
+        )
 
     delete_tag_relationships_flows = remove_tag_from_flows
 
@@ -1214,7 +1268,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_campaigns, (id,), body, request_options),
+        )
 
     create_tag_relationships_campaign = tag_campaigns
 
@@ -1245,7 +1302,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_campaigns, (id,), body, request_options),
+        )
 
     delete_tag_relationships_campaigns = remove_tag_from_campaigns
 
@@ -1298,7 +1358,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_lists, (id,), body, request_options),
+        )
 
     create_tag_relationships_list = tag_lists
 
@@ -1329,7 +1392,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_lists, (id,), body, request_options),
+        )
 
     delete_tag_relationships_lists = remove_tag_from_lists
 
@@ -1382,7 +1448,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_segments, (id,), body, request_options),
+        )
 
     create_tag_relationships_segment = tag_segments
 
@@ -1413,7 +1482,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_segments, (id,), body, request_options),
+        )
 
     delete_tag_relationships_segments = remove_tag_from_segments
 

@@ -213,7 +213,10 @@ class Templates(SyncResource):
             id: The ID of template
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_template, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_template, (id,), None, request_options),
+        )
 
     def get_all_universal_content(
         self,
@@ -379,7 +382,10 @@ class Templates(SyncResource):
             id: The ID of the template universal content
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_universal_content, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_universal_content, (id,), None, request_options),
+        )
 
     delete_template_universal_content = delete_universal_content
 
@@ -610,7 +616,10 @@ class AsyncTemplates(AsyncResource):
             id: The ID of template
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_template, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_template, (id,), None, request_options),
+        )
 
     async def get_all_universal_content(
         self,
@@ -776,7 +785,10 @@ class AsyncTemplates(AsyncResource):
             id: The ID of the template universal content
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_universal_content, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_universal_content, (id,), None, request_options),
+        )
 
     delete_template_universal_content = delete_universal_content
 

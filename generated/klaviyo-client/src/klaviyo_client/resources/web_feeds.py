@@ -164,7 +164,10 @@ class WebFeeds(SyncResource):
             id: The ID of the web feed
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_web_feed, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_web_feed, (id,), None, request_options),
+        )
 
 
 class AsyncWebFeeds(AsyncResource):
@@ -301,4 +304,7 @@ class AsyncWebFeeds(AsyncResource):
             id: The ID of the web feed
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_web_feed, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_web_feed, (id,), None, request_options),
+        )

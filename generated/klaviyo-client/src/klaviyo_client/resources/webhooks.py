@@ -170,7 +170,10 @@ class Webhooks(SyncResource):
             id: The ID of the webhook.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_webhook, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_webhook, (id,), None, request_options),
+        )
 
     def get_webhook_topics(
         self,
@@ -354,7 +357,10 @@ class AsyncWebhooks(AsyncResource):
             id: The ID of the webhook.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_webhook, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_webhook, (id,), None, request_options),
+        )
 
     async def get_webhook_topics(
         self,

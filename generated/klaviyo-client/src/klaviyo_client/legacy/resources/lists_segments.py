@@ -108,7 +108,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_remove_members)
-        self._client._request(_remove_members, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_members, (list_id,), body, request_options),
+        )
 
     def create_list(
         self,
@@ -171,7 +174,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        self._client._request(_delete_list, (list_id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_list, (list_id,), None, request_options),
+        )
 
     def get_list_info(
         self,
@@ -216,7 +222,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_update_list_name)
-        self._client._request(_update_list_name, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_list_name, (list_id,), body, request_options),
+        )
 
     def exclude_globally(
         self,
@@ -452,7 +461,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_unsubscribe)
-        self._client._request(_unsubscribe, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_unsubscribe, (list_id,), body, request_options),
+        )
 
 
 class AsyncListsSegments(AsyncResource):
@@ -505,7 +517,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_remove_members)
-        await self._client._request(_remove_members, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_members, (list_id,), body, request_options),
+        )
 
     async def create_list(
         self,
@@ -568,7 +583,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        await self._client._request(_delete_list, (list_id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_list, (list_id,), None, request_options),
+        )
 
     async def get_list_info(
         self,
@@ -613,7 +631,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_update_list_name)
-        await self._client._request(_update_list_name, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_list_name, (list_id,), body, request_options),
+        )
 
     async def exclude_globally(
         self,
@@ -851,4 +872,7 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_unsubscribe)
-        await self._client._request(_unsubscribe, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_unsubscribe, (list_id,), body, request_options),
+        )

@@ -46,7 +46,10 @@ class Widgets(SyncResource):
             body: the request document (``CreateWidgetBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_widget, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_widget, (), body, request_options),
+        )
 
     def delete_widget(
         self,
@@ -66,7 +69,10 @@ class Widgets(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_widget)
-        self._client._request(_delete_widget, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_widget, (id,), None, request_options),
+        )
 
     def get_widget(
         self,
@@ -111,7 +117,10 @@ class AsyncWidgets(AsyncResource):
             body: the request document (``CreateWidgetBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_widget, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_widget, (), body, request_options),
+        )
 
     async def delete_widget(
         self,
@@ -131,7 +140,10 @@ class AsyncWidgets(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_widget)
-        await self._client._request(_delete_widget, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_widget, (id,), None, request_options),
+        )
 
     async def get_widget(
         self,
