@@ -34,6 +34,8 @@ TEMPLATE_NAMES = frozenset(
         "KlaviyoLegacy",
         "Mapping",
         "OPERATIONS",
+        "Protocol",
+        "RawResponse",
         "RequestOptions",
         "Sequence",
         "SyncResource",

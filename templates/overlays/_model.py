@@ -2,8 +2,9 @@
 
 A model instance wraps the JSON object it was parsed from (or built for sending) and reads its
 fields lazily, each nested model, list or date decoded once per instance (a member replaced
-through the model or its ``to_dict()`` is decoded afresh; a list changed in place is not). That makes parsing a response as cheap as ``json.loads`` and keeps the client
-tolerant in what it reads:
+through the model or its ``to_dict()`` is decoded afresh; a list changed in place is not). That
+makes parsing a response as cheap as ``json.loads`` and keeps the client tolerant in what it
+reads:
 
 * fields Klaviyo adds later stay reachable (``model["new_field"]``, ``model.extra``);
 * a new enum value is returned as the string the server sent instead of failing the call;

@@ -400,3 +400,16 @@ def test_retry_policy_of_the_client_applies_on_every_backend_sync() -> None:
                 with pytest.raises(Exception, match="503"):
                     client.profiles.get_profile("p1")
             assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("kind", SYNC)
+def test_the_raw_view_of_a_resource_sync(kind: str) -> None:
+    answer = Respond(201, json=profile_doc("n1"), headers={"X-Request-Id": "r-9"})
+    with serving(default=answer) as server, sync_client(kind, server.url, FakeTime()) as client:
+        raw = client.profiles.with_raw_response.create_profile(PROFILE_BODY)
+        plain = client.profiles.create_profile(PROFILE_BODY)
+    assert raw.status_code == 201 and raw.headers["X-REQUEST-ID"] == "r-9"
+    assert raw.parsed.data.id == plain.data.id == "n1"
+    assert raw.request.method == "POST" and raw.content == json.dumps(profile_doc("n1")).encode()
+    assert raw.http_response.json() == profile_doc("n1")
+    assert len(server.requests) == 2

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetClientReviewsFieldsReview,
         GetClientReviewValuesReportsTimeframe,
@@ -56,6 +57,13 @@ class Client(SyncResource):
     """Client operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_client_review_values_reports(
         self,
@@ -482,6 +490,13 @@ class AsyncClient(AsyncResource):
     """Client operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_client_review_values_reports(
         self,
@@ -910,3 +925,268 @@ class AsyncClient(AsyncResource):
                 request_options,
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class ClientWithRawResponse(Protocol):
+        """``Client.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_client_review_values_reports(
+            self,
+            *,
+            company_id: str,
+            group_by: Literal["company_id", "product_id"],
+            statistics: str,
+            timeframe: GetClientReviewValuesReportsTimeframe,
+            fields_review_values_report: Sequence[Literal["id", "results"]] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewValuesReportResponseCollection]: ...
+
+        def get_client_reviews(
+            self,
+            *,
+            company_id: str,
+            fields_review: Sequence[GetClientReviewsFieldsReview] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetReviewsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetClientReviewResponseDTOCollection]: ...
+
+        def create_client_review(
+            self,
+            body: ReviewCreateDTO | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_client_geofences(
+            self,
+            *,
+            company_id: str,
+            fields_geofence: Sequence[Literal["id", "latitude", "longitude", "radius"]]
+            | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            x_klaviyo_api_filters: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetGeofenceResponseCollection]: ...
+
+        def create_client_subscription(
+            self,
+            body: OnsiteSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def unregister_client_push_token(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_push_token_unregister(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_profile(
+            self,
+            body: OnsiteProfileCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def bulk_create_client_events(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_event_bulk_create(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_back_in_stock_subscription(
+            self,
+            body: ClientBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_client_ip_allowlist(
+            self,
+            id: str,
+            *,
+            company_id: str | None = None,
+            fields_ip_allowlist: Sequence[Literal["created", "id", "prefixes", "sync_token"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[IpAllowlistResponseDataWrapper]: ...
+
+    class AsyncClientWithRawResponse(Protocol):
+        """``AsyncClient.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_client_review_values_reports(
+            self,
+            *,
+            company_id: str,
+            group_by: Literal["company_id", "product_id"],
+            statistics: str,
+            timeframe: GetClientReviewValuesReportsTimeframe,
+            fields_review_values_report: Sequence[Literal["id", "results"]] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewValuesReportResponseCollection]: ...
+
+        async def get_client_reviews(
+            self,
+            *,
+            company_id: str,
+            fields_review: Sequence[GetClientReviewsFieldsReview] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetReviewsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetClientReviewResponseDTOCollection]: ...
+
+        async def create_client_review(
+            self,
+            body: ReviewCreateDTO | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_client_geofences(
+            self,
+            *,
+            company_id: str,
+            fields_geofence: Sequence[Literal["id", "latitude", "longitude", "radius"]]
+            | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            x_klaviyo_api_filters: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetGeofenceResponseCollection]: ...
+
+        async def create_client_subscription(
+            self,
+            body: OnsiteSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def unregister_client_push_token(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_push_token_unregister(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_profile(
+            self,
+            body: OnsiteProfileCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def bulk_create_client_events(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_event_bulk_create(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_back_in_stock_subscription(
+            self,
+            body: ClientBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_client_ip_allowlist(
+            self,
+            id: str,
+            *,
+            company_id: str | None = None,
+            fields_ip_allowlist: Sequence[Literal["created", "id", "prefixes", "sync_token"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[IpAllowlistResponseDataWrapper]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.conversations import (
         ConversationMessageCreateQuery,
     )
@@ -27,6 +28,13 @@ class Conversations(SyncResource):
     """Conversations operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ConversationsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def create_conversation_message(
         self,
@@ -57,6 +65,13 @@ class AsyncConversations(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncConversationsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def create_conversation_message(
         self,
         body: ConversationMessageCreateQuery | Mapping[str, Any],
@@ -79,3 +94,26 @@ class AsyncConversations(AsyncResource):
             "None",
             await self._client._request(_create_conversation_message, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ConversationsWithRawResponse(Protocol):
+        """``Conversations.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def create_conversation_message(
+            self,
+            body: ConversationMessageCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncConversationsWithRawResponse(Protocol):
+        """``AsyncConversations.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def create_conversation_message(
+            self,
+            body: ConversationMessageCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

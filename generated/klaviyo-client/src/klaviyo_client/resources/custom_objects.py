@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetDataSourcesFieldsDataSource,
         GetIngestionLogsForObjectTypeFieldsObjectIngestionLog,
@@ -115,6 +116,13 @@ class CustomObjects(SyncResource):
     """Custom Objects operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CustomObjectsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_data_sources(
         self,
@@ -1291,6 +1299,13 @@ class AsyncCustomObjects(AsyncResource):
     """Custom Objects operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCustomObjectsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_data_sources(
         self,
@@ -2477,3 +2492,1244 @@ class AsyncCustomObjects(AsyncResource):
     delete_object_schema_relationships_profile_object_schemas = delete_profile_schema_relationship
 
     remove_profile_object_schemas_from_object_schema = delete_profile_schema_relationship
+
+
+if TYPE_CHECKING:
+
+    class CustomObjectsWithRawResponse(Protocol):
+        """``CustomObjects.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_data_sources(
+            self,
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponseCollection]: ...
+
+        def create_data_source(
+            self,
+            body: DataSourceCreateQuery | Mapping[str, Any],
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostDataSourceResponse]: ...
+
+        def get_data_source(
+            self,
+            id: str,
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponse]: ...
+
+        def delete_data_source(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def update_source_mapping(
+            self,
+            id: str,
+            body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSourceMappingResponse]: ...
+
+        def get_object_types(
+            self,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
+
+        def create_object_type(
+            self,
+            body: ObjectTypeCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectTypeResponse]: ...
+
+        def get_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            fields_object_type: Sequence[GetObjectTypeFieldsObjectType] | None = None,
+            fields_profile_object_type: Sequence[GetObjectTypeFieldsProfileObjectType]
+            | None = None,
+            include: Sequence[GetObjectTypeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCompoundDocument]: ...
+
+        def delete_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_object_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectSchemaFieldsObjectSchema] | None = None,
+            fields_profile_object_schema: Sequence[GetObjectTypeFieldsProfileObjectType]
+            | None = None,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            include: Sequence[GetObjectSchemaInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCompoundDocument]: ...
+
+        def update_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchObjectSchemaResponse]: ...
+
+        def get_object_record(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponse]: ...
+
+        def bulk_create_data_source_records(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record_bulk_create_job(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record_create_job(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema(
+            self,
+            body: ObjectSchemaCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectSchemaResponse]: ...
+
+        def bulk_delete_object_records(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_record_bulk_delete_job(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_records_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        def get_object_type_records(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        def get_record_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_records(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        def get_ingestion_logs_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[
+                GetIngestionLogsForObjectTypeFieldsObjectIngestionLog
+            ]
+            | None = None,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["object-record", "object-type"]] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        def get_object_type_ingestion_logs(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[
+                GetIngestionLogsForObjectTypeFieldsObjectIngestionLog
+            ]
+            | None = None,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["object-record", "object-type"]] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        def get_ingestion_log_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_ingestion_logs(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        def get_current_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_object_type_current_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_current_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        def get_object_type_relationships_current_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        def get_draft_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_object_type_draft_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_draft_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        def get_object_type_relationships_draft_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        def get_schema_versions_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        def get_object_type_schema_versions(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        def get_schema_version_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_schema_versions(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_profile_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_profile_object_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_profile_object_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_source_mapping_for_object_schema(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def get_object_schema_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def get_source_mapping_id_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        def get_object_schema_relationships_source_mapping(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        def get_object_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def get_object_schema_relationships_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def get_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def create_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_profile_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def get_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def get_profile_object_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def create_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_profile_object_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_profile_object_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_profile_object_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncCustomObjectsWithRawResponse(Protocol):
+        """``AsyncCustomObjects.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_data_sources(
+            self,
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponseCollection]: ...
+
+        async def create_data_source(
+            self,
+            body: DataSourceCreateQuery | Mapping[str, Any],
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostDataSourceResponse]: ...
+
+        async def get_data_source(
+            self,
+            id: str,
+            *,
+            fields_data_source: Sequence[GetDataSourcesFieldsDataSource] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponse]: ...
+
+        async def delete_data_source(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def update_source_mapping(
+            self,
+            id: str,
+            body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSourceMappingResponse]: ...
+
+        async def get_object_types(
+            self,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
+
+        async def create_object_type(
+            self,
+            body: ObjectTypeCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectTypeResponse]: ...
+
+        async def get_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            fields_object_type: Sequence[GetObjectTypeFieldsObjectType] | None = None,
+            fields_profile_object_type: Sequence[GetObjectTypeFieldsProfileObjectType]
+            | None = None,
+            include: Sequence[GetObjectTypeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCompoundDocument]: ...
+
+        async def delete_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_object_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectSchemaFieldsObjectSchema] | None = None,
+            fields_profile_object_schema: Sequence[GetObjectTypeFieldsProfileObjectType]
+            | None = None,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            include: Sequence[GetObjectSchemaInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCompoundDocument]: ...
+
+        async def update_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchObjectSchemaResponse]: ...
+
+        async def get_object_record(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponse]: ...
+
+        async def bulk_create_data_source_records(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record_bulk_create_job(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record_create_job(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema(
+            self,
+            body: ObjectSchemaCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectSchemaResponse]: ...
+
+        async def bulk_delete_object_records(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_record_bulk_delete_job(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_records_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        async def get_object_type_records(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        async def get_record_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_records(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        async def get_ingestion_logs_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[
+                GetIngestionLogsForObjectTypeFieldsObjectIngestionLog
+            ]
+            | None = None,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["object-record", "object-type"]] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        async def get_object_type_ingestion_logs(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[
+                GetIngestionLogsForObjectTypeFieldsObjectIngestionLog
+            ]
+            | None = None,
+            fields_object_record: Sequence[Literal["id", "record_properties"]] | None = None,
+            fields_object_type: Sequence[GetObjectTypesFieldsObjectType] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["object-record", "object-type"]] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        async def get_ingestion_log_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_ingestion_logs(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        async def get_current_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_object_type_current_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_current_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        async def get_object_type_relationships_current_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        async def get_draft_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_object_type_draft_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_draft_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        async def get_object_type_relationships_draft_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        async def get_schema_versions_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        async def get_object_type_schema_versions(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[GetObjectTypesFieldsObjectSchema] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        async def get_schema_version_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_schema_versions(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_profile_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_profile_object_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_profile_object_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_source_mapping_for_object_schema(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def get_object_schema_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[
+                Literal["id", "property_mappings", "relationship_mappings"]
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def get_source_mapping_id_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        async def get_object_schema_relationships_source_mapping(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        async def get_object_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def get_object_schema_relationships_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def get_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def create_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_profile_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def get_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def get_profile_object_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def create_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_profile_object_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_profile_object_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_profile_object_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

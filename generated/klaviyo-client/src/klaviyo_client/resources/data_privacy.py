@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.data_privacy import (
         DataPrivacyCreateDeletionJobQuery,
     )
@@ -27,6 +28,13 @@ class DataPrivacy(SyncResource):
     """Data Privacy operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> DataPrivacyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def request_profile_deletion(
         self,
@@ -65,6 +73,13 @@ class AsyncDataPrivacy(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncDataPrivacyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def request_profile_deletion(
         self,
         body: DataPrivacyCreateDeletionJobQuery | Mapping[str, Any],
@@ -95,3 +110,40 @@ class AsyncDataPrivacy(AsyncResource):
         )
 
     create_data_privacy_deletion_job = request_profile_deletion
+
+
+if TYPE_CHECKING:
+
+    class DataPrivacyWithRawResponse(Protocol):
+        """``DataPrivacy.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def request_profile_deletion(
+            self,
+            body: DataPrivacyCreateDeletionJobQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_privacy_deletion_job(
+            self,
+            body: DataPrivacyCreateDeletionJobQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncDataPrivacyWithRawResponse(Protocol):
+        """``AsyncDataPrivacy.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def request_profile_deletion(
+            self,
+            body: DataPrivacyCreateDeletionJobQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_privacy_deletion_job(
+            self,
+            body: DataPrivacyCreateDeletionJobQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetEventsFieldsEvent,
         GetEventsFieldsProfile,
@@ -48,6 +49,13 @@ class Events(SyncResource):
     """Events operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> EventsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_events(
         self,
@@ -327,6 +335,13 @@ class AsyncEvents(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncEventsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_events(
         self,
         *,
@@ -598,3 +613,244 @@ class AsyncEvents(AsyncResource):
         )
 
     get_event_relationships_profile = get_profile_id_for_event
+
+
+if TYPE_CHECKING:
+
+    class EventsWithRawResponse(Protocol):
+        """``Events.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_events(
+            self,
+            *,
+            fields_attribution: Sequence[Literal["id"]] | None = None,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["datetime", "-datetime", "timestamp", "-timestamp"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCollectionCompoundDocument]: ...
+
+        def create_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_event(
+            self,
+            id: str,
+            *,
+            fields_attribution: Sequence[Literal["id"]] | None = None,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+            include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCompoundDocument]: ...
+
+        def bulk_create_events(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_event_bulk_create_job(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_metric_for_event(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_event_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_metric_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        def get_event_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        def get_profile_for_event(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_event_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_profile_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+        def get_event_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+    class AsyncEventsWithRawResponse(Protocol):
+        """``AsyncEvents.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_events(
+            self,
+            *,
+            fields_attribution: Sequence[Literal["id"]] | None = None,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["datetime", "-datetime", "timestamp", "-timestamp"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCollectionCompoundDocument]: ...
+
+        async def create_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_event(
+            self,
+            id: str,
+            *,
+            fields_attribution: Sequence[Literal["id"]] | None = None,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            fields_profile: Sequence[GetEventsFieldsProfile] | None = None,
+            include: Sequence[Literal["attributions", "metric", "profile"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCompoundDocument]: ...
+
+        async def bulk_create_events(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_event_bulk_create_job(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_metric_for_event(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_event_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[Literal["created", "id", "integration", "name", "updated"]]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_metric_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        async def get_event_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        async def get_profile_for_event(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_event_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfileForEventFieldsProfile] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_profile_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+        async def get_event_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...

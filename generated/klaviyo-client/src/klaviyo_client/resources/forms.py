@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CreateFormFieldsForm,
         GetFormsFieldsForm,
@@ -49,6 +50,13 @@ class Forms(SyncResource):
     """Forms operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> FormsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_forms(
         self,
@@ -331,6 +339,13 @@ class AsyncForms(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncFormsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_forms(
         self,
         *,
@@ -607,3 +622,298 @@ class AsyncForms(AsyncResource):
         )
 
     get_form_version_relationships_form = get_form_id_for_form_version
+
+
+if TYPE_CHECKING:
+
+    class FormsWithRawResponse(Protocol):
+        """``Forms.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_forms(
+            self,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponseCollection]: ...
+
+        def create_form(
+            self,
+            body: FormCreateQuery | Mapping[str, Any],
+            *,
+            fields_form: Sequence[CreateFormFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostEncodedFormResponse]: ...
+
+        def get_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[CreateFormFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEncodedFormResponse]: ...
+
+        def delete_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_form_version(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            include: Sequence[Literal["form"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCompoundDocument]: ...
+
+        def get_versions_for_form(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_form_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_version_ids_for_form(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_relationships_form_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_relationships_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_for_form_version(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        def get_form_version_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        def get_form_id_for_form_version(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+        def get_form_version_relationships_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+    class AsyncFormsWithRawResponse(Protocol):
+        """``AsyncForms.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_forms(
+            self,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponseCollection]: ...
+
+        async def create_form(
+            self,
+            body: FormCreateQuery | Mapping[str, Any],
+            *,
+            fields_form: Sequence[CreateFormFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostEncodedFormResponse]: ...
+
+        async def get_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[CreateFormFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEncodedFormResponse]: ...
+
+        async def delete_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_form_version(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            include: Sequence[Literal["form"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCompoundDocument]: ...
+
+        async def get_versions_for_form(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_form_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[GetFormVersionFieldsFormVersion] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_version_ids_for_form(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_relationships_form_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_relationships_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFormsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_for_form_version(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        async def get_form_version_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[GetFormsFieldsForm] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        async def get_form_id_for_form_version(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+        async def get_form_version_relationships_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...

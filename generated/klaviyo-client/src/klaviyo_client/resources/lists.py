@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetFlowActionMessagesSort,
         GetFlowsFieldsFlow,
@@ -61,6 +62,13 @@ class Lists(SyncResource):
     """Lists operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ListsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_lists(
         self,
@@ -504,6 +512,13 @@ class AsyncLists(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncListsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_lists(
         self,
         *,
@@ -941,3 +956,474 @@ class AsyncLists(AsyncResource):
     get_flow_trigger_ids_for_list = get_ids_for_flows_triggered_by_list
 
     get_list_relationships_flow_triggers = get_ids_for_flows_triggered_by_list
+
+
+if TYPE_CHECKING:
+
+    class ListsWithRawResponse(Protocol):
+        """``Lists.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_lists(
+            self,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFlowActionMessagesSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListListResponseCollectionCompoundDocument]: ...
+
+        def create_list(
+            self,
+            body: ListCreateQuery | Mapping[str, Any],
+            *,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostListCreateResponse]: ...
+
+        def get_list(
+            self,
+            id: str,
+            *,
+            additional_fields_list: Sequence[Literal["profile_count"]] | None = None,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            fields_list: Sequence[GetListFieldsList] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListRetrieveResponseCompoundDocument]: ...
+
+        def update_list(
+            self,
+            id: str,
+            body: ListPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchListPartialUpdateResponse]: ...
+
+        def delete_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tags_for_list(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_list_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListTagsRelationshipsResponseCollection]: ...
+
+        def get_list_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListTagsRelationshipsResponseCollection]: ...
+
+        def get_profiles_for_list(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListMemberResponseCollection]: ...
+
+        def get_list_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListMemberResponseCollection]: ...
+
+        def get_profile_ids_for_list(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListProfilesRelationshipsResponseCollection]: ...
+
+        def get_list_relationships_profiles(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListProfilesRelationshipsResponseCollection]: ...
+
+        def add_profiles_to_list(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_list_relationships(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_list_relationships_profile(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_list_relationships_profiles(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_profiles_from_list(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_list_relationships(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_list_relationships_profiles(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_flows_triggered_by_list(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_flow_triggers_for_list(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_list_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_ids_for_flows_triggered_by_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_flow_trigger_ids_for_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_list_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...
+
+    class AsyncListsWithRawResponse(Protocol):
+        """``AsyncLists.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_lists(
+            self,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetFlowActionMessagesSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListListResponseCollectionCompoundDocument]: ...
+
+        async def create_list(
+            self,
+            body: ListCreateQuery | Mapping[str, Any],
+            *,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostListCreateResponse]: ...
+
+        async def get_list(
+            self,
+            id: str,
+            *,
+            additional_fields_list: Sequence[Literal["profile_count"]] | None = None,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            fields_list: Sequence[GetListFieldsList] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            include: Sequence[Literal["flow-triggers", "tags"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListRetrieveResponseCompoundDocument]: ...
+
+        async def update_list(
+            self,
+            id: str,
+            body: ListPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_list: Sequence[GetListsFieldsList] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchListPartialUpdateResponse]: ...
+
+        async def delete_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tags_for_list(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_list_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListTagsRelationshipsResponseCollection]: ...
+
+        async def get_list_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListTagsRelationshipsResponseCollection]: ...
+
+        async def get_profiles_for_list(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListMemberResponseCollection]: ...
+
+        async def get_list_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[Literal["subscriptions", "predictive_analytics"]]
+            | None = None,
+            fields_profile: Sequence[GetProfilesForListFieldsProfile] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListMemberResponseCollection]: ...
+
+        async def get_profile_ids_for_list(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListProfilesRelationshipsResponseCollection]: ...
+
+        async def get_list_relationships_profiles(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListProfilesRelationshipsResponseCollection]: ...
+
+        async def add_profiles_to_list(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_list_relationships(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_list_relationships_profile(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_list_relationships_profiles(
+            self,
+            id: str,
+            body: ListMembersAddQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_profiles_from_list(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_list_relationships(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_list_relationships_profiles(
+            self,
+            id: str,
+            body: ListMembersDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_flows_triggered_by_list(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_flow_triggers_for_list(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_list_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[GetFlowsFieldsFlow] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_ids_for_flows_triggered_by_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_flow_trigger_ids_for_list(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_list_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListFlowTriggersRelationshipsResponseCollection]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetEventsFieldsEvent,
         GetReviewsFieldsReview,
@@ -37,6 +38,13 @@ class Reviews(SyncResource):
     """Reviews operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ReviewsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_reviews(
         self,
@@ -138,6 +146,13 @@ class AsyncReviews(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncReviewsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_reviews(
         self,
         *,
@@ -231,3 +246,76 @@ class AsyncReviews(AsyncResource):
             "PatchReviewResponseDTO",
             await self._client._request(_update_review, (id, fields_review), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ReviewsWithRawResponse(Protocol):
+        """``Reviews.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_reviews(
+            self,
+            *,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["events"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetReviewsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCollectionCompoundDocument]: ...
+
+        def get_review(
+            self,
+            id: str,
+            *,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            include: Sequence[Literal["events"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCompoundDocument]: ...
+
+        def update_review(
+            self,
+            id: str,
+            body: ReviewPatchQuery | Mapping[str, Any],
+            *,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchReviewResponseDTO]: ...
+
+    class AsyncReviewsWithRawResponse(Protocol):
+        """``AsyncReviews.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_reviews(
+            self,
+            *,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["events"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetReviewsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCollectionCompoundDocument]: ...
+
+        async def get_review(
+            self,
+            id: str,
+            *,
+            fields_event: Sequence[GetEventsFieldsEvent] | None = None,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            include: Sequence[Literal["events"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCompoundDocument]: ...
+
+        async def update_review(
+            self,
+            id: str,
+            body: ReviewPatchQuery | Mapping[str, Any],
+            *,
+            fields_review: Sequence[GetReviewsFieldsReview] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchReviewResponseDTO]: ...

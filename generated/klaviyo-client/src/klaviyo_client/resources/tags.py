@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models.common import (
         GetTagResponseCollection,
     )
@@ -74,6 +75,13 @@ class Tags(SyncResource):
     """Tags operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TagsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_tags(
         self,
@@ -840,6 +848,13 @@ class AsyncTags(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTagsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_tags(
         self,
         *,
@@ -1604,3 +1619,912 @@ class AsyncTags(AsyncResource):
         )
 
     get_tag_group_relationships_tags = get_tag_ids_for_tag_group
+
+
+if TYPE_CHECKING:
+
+    class TagsWithRawResponse(Protocol):
+        """``Tags.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_tags(
+            self,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["tag-group"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["id", "-id", "name", "-name"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollectionCompoundDocument]: ...
+
+        def create_tag(
+            self,
+            body: TagCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagResponse]: ...
+
+        def get_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            include: Sequence[Literal["tag-group"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCompoundDocument]: ...
+
+        def update_tag(
+            self,
+            id: str,
+            body: TagUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tag_groups(
+            self,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["id", "-id", "name", "-name"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponseCollection]: ...
+
+        def create_tag_group(
+            self,
+            body: TagGroupCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagGroupResponse]: ...
+
+        def get_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def update_tag_group(
+            self,
+            id: str,
+            body: TagGroupUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_flow_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_flows(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        def tag_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_flow(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_flows_to_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_flows_from_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_campaign_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_campaigns(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        def tag_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_campaign(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_campaigns_to_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_campaigns_from_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_list_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        def tag_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_list(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_lists_to_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_lists_from_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_segment_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        def tag_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_segment(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_segments_to_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_segments_from_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tag_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_tag_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_tag_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tag_relationships_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tag_relationships_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tags_for_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_group_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+        def get_tag_group_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+    class AsyncTagsWithRawResponse(Protocol):
+        """``AsyncTags.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_tags(
+            self,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["tag-group"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["id", "-id", "name", "-name"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollectionCompoundDocument]: ...
+
+        async def create_tag(
+            self,
+            body: TagCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagResponse]: ...
+
+        async def get_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            include: Sequence[Literal["tag-group"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCompoundDocument]: ...
+
+        async def update_tag(
+            self,
+            id: str,
+            body: TagUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tag_groups(
+            self,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["id", "-id", "name", "-name"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponseCollection]: ...
+
+        async def create_tag_group(
+            self,
+            body: TagGroupCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagGroupResponse]: ...
+
+        async def get_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def update_tag_group(
+            self,
+            id: str,
+            body: TagGroupUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_flow_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_flows(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        async def tag_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_flow(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_flows_to_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_flows_from_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_campaign_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_campaigns(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        async def tag_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_campaign(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_campaigns_to_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_campaigns_from_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_list_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        async def tag_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_list(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_lists_to_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_lists_from_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_segment_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        async def tag_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_segment(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_segments_to_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_segments_from_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tag_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_tag_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[Literal["default", "exclusive", "id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_tag_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tag_relationships_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tag_relationships_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tags_for_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_group_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[Literal["id", "name"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+        async def get_tag_group_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...

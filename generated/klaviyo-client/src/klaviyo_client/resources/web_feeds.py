@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetWebFeedsFieldsWebFeed,
         GetWebFeedsSort,
@@ -40,6 +41,13 @@ class WebFeeds(SyncResource):
     """Web Feeds operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WebFeedsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_web_feeds(
         self,
@@ -175,6 +183,13 @@ class AsyncWebFeeds(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWebFeedsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_web_feeds(
         self,
         *,
@@ -308,3 +323,98 @@ class AsyncWebFeeds(AsyncResource):
             "None",
             await self._client._request(_delete_web_feed, (id,), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class WebFeedsWithRawResponse(Protocol):
+        """``WebFeeds.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_web_feeds(
+            self,
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetWebFeedsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponseCollection]: ...
+
+        def create_web_feed(
+            self,
+            body: WebFeedCreateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebFeedResponse]: ...
+
+        def get_web_feed(
+            self,
+            id: str,
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponse]: ...
+
+        def update_web_feed(
+            self,
+            id: str,
+            body: WebFeedPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebFeedResponse]: ...
+
+        def delete_web_feed(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncWebFeedsWithRawResponse(Protocol):
+        """``AsyncWebFeeds.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_web_feeds(
+            self,
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: GetWebFeedsSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponseCollection]: ...
+
+        async def create_web_feed(
+            self,
+            body: WebFeedCreateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebFeedResponse]: ...
+
+        async def get_web_feed(
+            self,
+            id: str,
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponse]: ...
+
+        async def update_web_feed(
+            self,
+            id: str,
+            body: WebFeedPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[GetWebFeedsFieldsWebFeed] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebFeedResponse]: ...
+
+        async def delete_web_feed(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GetWebhooksFieldsWebhook,
     )
@@ -43,6 +44,13 @@ class Webhooks(SyncResource):
     """Webhooks operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WebhooksWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_webhooks(
         self,
@@ -229,6 +237,13 @@ class AsyncWebhooks(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWebhooksWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_webhooks(
         self,
         *,
@@ -409,3 +424,128 @@ class AsyncWebhooks(AsyncResource):
                 _get_webhook_topic, (id, fields_webhook_topic), None, request_options
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class WebhooksWithRawResponse(Protocol):
+        """``Webhooks.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_webhooks(
+            self,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            include: Sequence[Literal["webhook-topics"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCollectionCompoundDocument]: ...
+
+        def create_webhook(
+            self,
+            body: WebhookCreateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebhookResponse]: ...
+
+        def get_webhook(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            include: Sequence[Literal["webhook-topics"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCompoundDocument]: ...
+
+        def update_webhook(
+            self,
+            id: str,
+            body: WebhookPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebhookResponse]: ...
+
+        def delete_webhook(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_webhook_topics(
+            self,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponseCollection]: ...
+
+        def get_webhook_topic(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponse]: ...
+
+    class AsyncWebhooksWithRawResponse(Protocol):
+        """``AsyncWebhooks.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_webhooks(
+            self,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            include: Sequence[Literal["webhook-topics"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCollectionCompoundDocument]: ...
+
+        async def create_webhook(
+            self,
+            body: WebhookCreateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebhookResponse]: ...
+
+        async def get_webhook(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            include: Sequence[Literal["webhook-topics"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCompoundDocument]: ...
+
+        async def update_webhook(
+            self,
+            id: str,
+            body: WebhookPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[GetWebhooksFieldsWebhook] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebhookResponse]: ...
+
+        async def delete_webhook(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_webhook_topics(
+            self,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponseCollection]: ...
+
+        async def get_webhook_topic(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponse]: ...

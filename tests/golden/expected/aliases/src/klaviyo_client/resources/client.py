@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.client import (
         CreateClientThingBody,
     )
@@ -27,6 +28,13 @@ class Client(SyncResource):
     """Client operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def create_client_thing(
         self,
@@ -54,6 +62,13 @@ class AsyncClient(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def create_client_thing(
         self,
         body: CreateClientThingBody | Mapping[str, Any],
@@ -73,3 +88,28 @@ class AsyncClient(AsyncResource):
             "None",
             await self._client._request(_create_client_thing, (company_id,), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ClientWithRawResponse(Protocol):
+        """``Client.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def create_client_thing(
+            self,
+            body: CreateClientThingBody | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncClientWithRawResponse(Protocol):
+        """``AsyncClient.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def create_client_thing(
+            self,
+            body: CreateClientThingBody | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

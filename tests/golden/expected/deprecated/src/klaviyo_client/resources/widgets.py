@@ -13,8 +13,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.widgets import (
         CreateWidgetBody,
         WidgetDoc,
@@ -31,6 +32,13 @@ class Widgets(SyncResource):
     """Widgets operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WidgetsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def create_widget(
         self,
@@ -103,6 +111,13 @@ class AsyncWidgets(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWidgetsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def create_widget(
         self,
         body: CreateWidgetBody | Mapping[str, Any],
@@ -167,3 +182,54 @@ class AsyncWidgets(AsyncResource):
             "WidgetDoc",
             await self._client._request(_get_widget, (id,), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class WidgetsWithRawResponse(Protocol):
+        """``Widgets.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def create_widget(
+            self,
+            body: CreateWidgetBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[WidgetDoc]: ...
+
+    class AsyncWidgetsWithRawResponse(Protocol):
+        """``AsyncWidgets.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def create_widget(
+            self,
+            body: CreateWidgetBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[WidgetDoc]: ...
