@@ -135,31 +135,40 @@ def official_available() -> bool:
     return probe.returncode == 0
 
 
-def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
-    perf = time.perf_counter
+def get_batches(url: str, clock: Callable[[], float]) -> tuple[Batch, Batch]:
+    """Sync GET get_profile batches (raw httpx.Client, ours), timed by *clock*."""
     raw = httpx.Client(headers=raw_headers(), timeout=30.0)
     ours = Klaviyo(api_key=API_KEY, base_url=url)
     get_url = f"{url}/api/profiles/{PROFILE_ID}"
-    post_url = f"{url}/api/events"
-    post_headers = raw_headers(post=True)
-    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
 
     def raw_get(n: int) -> float:
-        start = perf()
+        start = clock()
         for _ in range(n):
             doc = json.loads(raw.get(get_url).content)
             email = doc["data"]["attributes"]["email"]
-        elapsed = perf() - start
+        elapsed = clock() - start
         assert email
         return elapsed
 
     def ours_get(n: int) -> float:
-        start = perf()
+        start = clock()
         for _ in range(n):
             email = ours.profiles.get_profile(PROFILE_ID).data.attributes.email
-        elapsed = perf() - start
+        elapsed = clock() - start
         assert email
         return elapsed
+
+    return raw_get, ours_get
+
+
+def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
+    perf = time.perf_counter
+    raw = httpx.Client(headers=raw_headers(), timeout=30.0)
+    ours = Klaviyo(api_key=API_KEY, base_url=url)
+    post_url = f"{url}/api/events"
+    post_headers = raw_headers(post=True)
+    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
+    raw_get, ours_get = get_batches(url, perf)
 
     def raw_post(n: int) -> float:
         start = perf()
@@ -237,28 +246,7 @@ Samples = dict[str, dict[str, list[float]]]
 
 def cpu_contenders(url: str) -> dict[str, Batch]:
     """Sync GET, CPU seconds per batch (this process only: the server runs in its own)."""
-    cpu = time.process_time
-    raw = httpx.Client(headers=raw_headers(), timeout=30.0)
-    ours = Klaviyo(api_key=API_KEY, base_url=url)
-    get_url = f"{url}/api/profiles/{PROFILE_ID}"
-
-    def raw_get(n: int) -> float:
-        start = cpu()
-        for _ in range(n):
-            doc = json.loads(raw.get(get_url).content)
-            email = doc["data"]["attributes"]["email"]
-        elapsed = cpu() - start
-        assert email
-        return elapsed
-
-    def ours_get(n: int) -> float:
-        start = cpu()
-        for _ in range(n):
-            email = ours.profiles.get_profile(PROFILE_ID).data.attributes.email
-        elapsed = cpu() - start
-        assert email
-        return elapsed
-
+    raw_get, ours_get = get_batches(url, time.process_time)
     return {"raw httpx": raw_get, "klaviyo_client (default backend)": ours_get}
 
 
