@@ -413,3 +413,17 @@ def test_the_raw_view_of_a_resource_sync(kind: str) -> None:
     assert raw.request.method == "POST" and raw.content == json.dumps(profile_doc("n1")).encode()
     assert raw.http_response.json() == profile_doc("n1")
     assert len(server.requests) == 2
+
+
+def test_the_own_pool_serves_many_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with (
+        serving(default=Respond(200, json=profile_doc(), delay=0.02)) as server,
+        sync_client("pool", server.url, FakeTime()) as client,
+        ThreadPoolExecutor(8) as threads,
+    ):
+        ids = list(threads.map(lambda _: client.profiles.get_profile("p1").data.id, range(64)))
+    assert ids == ["p1"] * 64
+    assert len(server.requests) == 64
+    assert server.connections <= 8  # idle connections are reused, never shared

@@ -156,7 +156,10 @@ class AsyncPoolSender:
     async def _checkout(self, key: str) -> httpcore.AsyncHTTPConnection | None:
         idle = self._idle.get(key)
         while idle:
-            conn = idle.pop()
+            try:
+                conn = idle.pop()
+            except IndexError:  # (threads) another one took the last idle connection
+                return None
             if conn.is_available() and not conn.has_expired():
                 return conn
             await conn.aclose()

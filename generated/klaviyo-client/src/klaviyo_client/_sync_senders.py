@@ -163,7 +163,10 @@ class SyncPoolSender:
     def _checkout(self, key: str) -> httpcore.HTTPConnection | None:
         idle = self._idle.get(key)
         while idle:
-            conn = idle.pop()
+            try:
+                conn = idle.pop()
+            except IndexError:  # (threads) another one took the last idle connection
+                return None
             if conn.is_available() and not conn.has_expired():
                 return conn
             conn.close()
