@@ -100,6 +100,7 @@ def make_sender(
     http_client: httpx.AsyncClient | None,
     transport: httpx.AsyncBaseTransport | None,
     timeout: httpx.Timeout,
+    headers: dict[str, str],
 ) -> AsyncSender:
     """The sender of an async client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"``."""
     from ._async_senders import AsyncHttpxSender, AsyncPoolSender
@@ -115,5 +116,6 @@ def make_sender(
     if http_client is not None:
         return AsyncHttpxSender(http_client, owned=False)
     if transport is not None or proxies_from_environment():
-        return AsyncHttpxSender(httpx.AsyncClient(transport=transport, timeout=timeout), owned=True)
+        http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
+        return AsyncHttpxSender(http, owned=True, base=headers)
     return AsyncPoolSender()

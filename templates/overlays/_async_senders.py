@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ssl
 import time
-from typing import Any
 
 import httpcore
 import httpx
@@ -128,7 +127,10 @@ class AsyncPoolSender:
         answer: httpcore.Response,
     ) -> Response | BaseException:
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers])
-        reader = BodyReader(request, headers, attempt.max_bytes)
+        reader = BodyReader(
+            request, attempt.max_bytes, declared=headers.get("content-length"),
+            encoding=headers.get("content-encoding"),
+        )  # fmt: skip
         reason = answer.extensions.get("reason_phrase", b"")
         failure: BaseException | None = None
         try:
@@ -187,9 +189,13 @@ class AsyncHttpxSender:
 
     bounded = False
 
-    def __init__(self, http: httpx.AsyncClient, *, owned: bool) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, owned: bool, base: dict[str, str] | None = None
+    ) -> None:
         self._http = http
         self._owned = owned
+        # the headers the httpx client sends itself (one we made): each request adds the rest
+        self._base = base
 
     @property
     def closed(self) -> bool:
@@ -203,8 +209,12 @@ class AsyncHttpxSender:
         http = self._http
         try:
             async with _compat.deadline(attempt.left()):
+                headers = request.headers
+                base = self._base
+                if base is not None:
+                    headers = {k: v for k, v in headers.items() if base.get(k) != v}
                 built = http.build_request(
-                    request.method, request.url, headers=request.headers,
+                    request.method, request.url, headers=headers,
                     content=request.content, extensions={"timeout": attempt.timeouts},
                 )  # fmt: skip
                 answer = await http.send(built, stream=True, follow_redirects=False)
@@ -226,9 +236,9 @@ class AsyncHttpxSender:
     async def _read(
         self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
     ) -> Response | BaseException:
-        headers = Headers(answer.headers.multi_items())
         # httpx has decoded gzip/deflate already: the reader only counts
-        reader = BodyReader(request, _plain(headers), attempt.max_bytes)
+        declared = answer.headers.get("content-length")
+        reader = BodyReader(request, attempt.max_bytes, declared=declared, encoding=None)
         expires = attempt.expires
         try:
             async for chunk in answer.aiter_bytes():
@@ -238,12 +248,6 @@ class AsyncHttpxSender:
         except ResponseTooLargeError as exc:
             return exc
         return Response(
-            answer.status_code, headers, reader.finish(), request,
+            answer.status_code, Headers(answer.headers.multi_items()), reader.finish(), request,
             reason_phrase=answer.reason_phrase,
         )  # fmt: skip
-
-
-def _plain(headers: Headers) -> Headers:
-    """*headers* without ``Content-Encoding`` (for a body that is decoded already)."""
-    raw: Any = [(k, v) for k, v in headers.raw if k.lower() != "content-encoding"]
-    return Headers(raw)

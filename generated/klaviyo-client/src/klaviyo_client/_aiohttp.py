@@ -126,7 +126,10 @@ async def _read(
     request: PreparedRequest, attempt: Attempt, answer: aiohttp.ClientResponse
 ) -> Response | BaseException:
     headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers])
-    reader = BodyReader(request, headers, attempt.max_bytes)
+    reader = BodyReader(
+        request, attempt.max_bytes, declared=headers.get("content-length"),
+        encoding=headers.get("content-encoding"),
+    )  # fmt: skip
     reason = answer.reason or ""
     try:
         async for chunk in answer.content.iter_any():

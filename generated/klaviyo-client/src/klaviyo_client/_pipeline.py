@@ -420,13 +420,21 @@ class BodyReader:
 
     __slots__ = ("_chunks", "_declared", "_decoder", "_limit", "_request", "_size", "_url")
 
-    def __init__(self, request: PreparedRequest, headers: Headers, limit: int) -> None:
+    def __init__(
+        self,
+        request: PreparedRequest,
+        limit: int,
+        *,
+        declared: str | None,
+        encoding: str | None,
+    ) -> None:
+        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding`` still to
+        undo (``None`` for a body that is decoded already)."""
         self._request = request
         self._limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
-        self._declared = headers.get("content-length")
-        encoding = headers.get("content-encoding")
+        self._declared = declared
         self._decoder: Any = None
         if encoding:
             token = encoding.strip().lower()

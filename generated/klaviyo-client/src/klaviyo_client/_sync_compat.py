@@ -74,6 +74,7 @@ def make_sender(
     http_client: httpx.Client | None,
     transport: httpx.BaseTransport | None,
     timeout: httpx.Timeout,
+    headers: dict[str, str],
 ) -> SyncSender:
     """The sender of a blocking client: ``backend`` is ``"httpx"`` (the only one for sync)."""
     from ._sync_senders import SyncHttpxSender, SyncPoolSender
@@ -85,7 +86,8 @@ def make_sender(
     if http_client is not None:
         return SyncHttpxSender(http_client, owned=False)
     if transport is not None or proxies_from_environment():
-        return SyncHttpxSender(httpx.Client(transport=transport, timeout=timeout), owned=True)
+        http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        return SyncHttpxSender(http, owned=True, base=headers)
     return SyncPoolSender()
 
 

@@ -103,7 +103,7 @@ class SyncTransportClient(BaseClient):
             raise ArgumentTypeError("transport must be an httpx.BaseTransport")
         self.backend = backend
         self._sender: SyncSender = _compat.make_sender(
-            backend, http_client, transport, self.timeout
+            backend, http_client, transport, self.timeout, self._headers
         )
         self._async_sleep: Callable[[float], None] | None = None
 
