@@ -427,3 +427,20 @@ def test_the_own_pool_serves_many_threads_at_once() -> None:
     assert ids == ["p1"] * 64
     assert len(server.requests) == 64
     assert server.connections <= 8  # idle connections are reused, never shared
+
+
+async def test_respx_mocks_the_default_backend_sync_and_async() -> None:
+    import respx
+
+    doc = profile_doc("r1")
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get("https://a.klaviyo.com/api/profiles/r1").mock(
+            return_value=httpx.Response(200, json=doc)
+        )
+        with Klaviyo(api_key=KEY) as client:
+            assert client.profiles.get_profile("r1").data.id == "r1"
+        async with AsyncKlaviyo(api_key=KEY) as aclient:
+            assert (await aclient.profiles.get_profile("r1")).data.id == "r1"
+    assert route.call_count == 2
+    assert route.calls[0].request.headers["Authorization"] == f"Klaviyo-API-Key {KEY}"
+    assert route.calls[1].request.headers["revision"] == "2026-07-15"
