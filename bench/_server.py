@@ -1,6 +1,7 @@
 """Loopback HTTP/1.1 server for the per-call benchmarks, run as its own process.
 
-    python bench/_server.py        # prints "PORT <n>" once listening on 127.0.0.1
+    python bench/_server.py            # threads: prints "PORT <n>" once listening on 127.0.0.1
+    python bench/_server.py --asyncio  # one asyncio loop (for many connections at once)
 
 Answers ``GET /api/profiles/<id>`` with a canned JSON:API profile document and
 ``POST /api/events`` with ``202 Accepted`` (empty body); anything else gets 404. Connections are
@@ -9,6 +10,7 @@ kept alive. It stops when its stdin closes, so it never outlives the benchmark t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import socketserver
@@ -113,9 +115,45 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 512  # 50 clients connecting at once must not overflow the backlog
+
+
+def _answer_for(head: bytes) -> bytes:
+    if head.startswith(b"GET /api/profiles/"):
+        return _GET_OK
+    if head.startswith(b"POST /api/events "):
+        return _ACCEPTED
+    return _NOT_FOUND
+
+
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            at = head.lower().find(b"\r\ncontent-length:")
+            if at >= 0:
+                length = int(head[at + 17 : head.index(b"\r\n", at + 2)])
+                if length:
+                    await reader.readexactly(length)
+            writer.write(_answer_for(head))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _main_asyncio() -> None:
+    server = await asyncio.start_server(_serve, "127.0.0.1", 0, backlog=512)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    server.close()
 
 
 def main() -> None:
+    if "--asyncio" in sys.argv:
+        asyncio.run(_main_asyncio())
+        return
     server = _Server(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"PORT {server.server_address[1]}", flush=True)

@@ -1,12 +1,22 @@
 """Per-call overhead: raw httpx vs klaviyo_client (vs the official SDK), over real sockets.
 
-    .venv/bin/python bench/bench_calls.py [--rounds 15] [--calls 200]
+    .venv/bin/python bench/bench_calls.py [--rounds 15] [--calls 200] [--in-flight 50]
 
 A loopback server runs in its own process (``bench/_server.py``). In one client process the
 contenders take turns in rounds (the order rotates each round), each doing ``--calls`` calls per
-round; the table shows the median µs/call over rounds and the median of the per-round ratios to
-raw httpx. The official ``klaviyo-api`` SDK, when ``bench/.venv-peers`` has it, runs in a worker
-process driven round by round from here, so its numbers interleave with the others too.
+round; the table shows the median over rounds and the median of the per-round ratios. Groups:
+
+* wall µs per call, one call at a time, sync and async (ratio to raw httpx);
+* sync CPU µs per call (``time.process_time``; the server's CPU is in its own process): raw
+  ``httpx.Client`` vs ours on the default backend (ratio to raw httpx);
+* async throughput with ``--in-flight`` calls in flight against an asyncio server process:
+  raw ``aiohttp.ClientSession``, raw ``httpx.AsyncClient``, ``AsyncKlaviyo`` on the default
+  backend and on ``backend="aiohttp"``; calls/s and the ratios of calls/s to raw httpx and to
+  raw aiohttp (higher is faster).
+
+The official ``klaviyo-api`` SDK, when ``bench/.venv-peers`` has it, runs in a worker process
+driven round by round from here, so its numbers interleave with the others too.
+``KLAVIYO_CLIENT_SRC`` points at another generated package (to measure an older version).
 """
 
 from __future__ import annotations
@@ -26,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 from _server import PROFILE_ID
 
-sys.path.insert(0, str(c.PKG_SRC))
+sys.path.insert(0, os.environ.get("KLAVIYO_CLIENT_SRC") or str(c.PKG_SRC))
+import aiohttp
 import httpx
 
 from klaviyo_client import AsyncKlaviyo, Klaviyo
@@ -58,9 +69,9 @@ Batch = Callable[[int], float]  # runs n calls, returns elapsed seconds
 ABatch = Callable[[int], Awaitable[float]]
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
+def start_server(*flags: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, str(c.BENCH / "_server.py")],
+        [sys.executable, str(c.BENCH / "_server.py"), *flags],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -124,31 +135,40 @@ def official_available() -> bool:
     return probe.returncode == 0
 
 
-def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
-    perf = time.perf_counter
+def get_batches(url: str, clock: Callable[[], float]) -> tuple[Batch, Batch]:
+    """Sync GET get_profile batches (raw httpx.Client, ours), timed by *clock*."""
     raw = httpx.Client(headers=raw_headers(), timeout=30.0)
     ours = Klaviyo(api_key=API_KEY, base_url=url)
     get_url = f"{url}/api/profiles/{PROFILE_ID}"
-    post_url = f"{url}/api/events"
-    post_headers = raw_headers(post=True)
-    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
 
     def raw_get(n: int) -> float:
-        start = perf()
+        start = clock()
         for _ in range(n):
             doc = json.loads(raw.get(get_url).content)
             email = doc["data"]["attributes"]["email"]
-        elapsed = perf() - start
+        elapsed = clock() - start
         assert email
         return elapsed
 
     def ours_get(n: int) -> float:
-        start = perf()
+        start = clock()
         for _ in range(n):
             email = ours.profiles.get_profile(PROFILE_ID).data.attributes.email
-        elapsed = perf() - start
+        elapsed = clock() - start
         assert email
         return elapsed
+
+    return raw_get, ours_get
+
+
+def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
+    perf = time.perf_counter
+    raw = httpx.Client(headers=raw_headers(), timeout=30.0)
+    ours = Klaviyo(api_key=API_KEY, base_url=url)
+    post_url = f"{url}/api/events"
+    post_headers = raw_headers(post=True)
+    typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
+    raw_get, ours_get = get_batches(url, perf)
 
     def raw_post(n: int) -> float:
         start = perf()
@@ -224,6 +244,104 @@ def async_contenders(url: str) -> dict[str, dict[str, ABatch]]:
 Samples = dict[str, dict[str, list[float]]]
 
 
+def cpu_contenders(url: str) -> dict[str, Batch]:
+    """Sync GET, CPU seconds per batch (this process only: the server runs in its own)."""
+    raw_get, ours_get = get_batches(url, time.process_time)
+    return {"raw httpx": raw_get, "klaviyo_client (default backend)": ours_get}
+
+
+def has_backends() -> bool:
+    """Whether the measured package has ``backend=`` (older versions do not)."""
+    import inspect
+
+    return "backend" in inspect.signature(AsyncKlaviyo).parameters
+
+
+async def run_flight(url: str, in_flight: int, rounds: int, calls: int) -> dict[str, list[float]]:
+    contenders, clients = flight_contenders(url, in_flight)
+    try:
+        return (await run_async({"flight": contenders}, rounds, calls))["flight"]
+    finally:
+        for client in clients:
+            await client()
+
+
+def flight_contenders(
+    url: str, in_flight: int
+) -> tuple[dict[str, ABatch], list[Callable[[], Awaitable[None]]]]:
+    """Async GET with *in_flight* calls at once; each batch returns its wall seconds (and the
+    clients' close functions)."""
+    perf = time.perf_counter
+    get_url = f"{url}/api/profiles/{PROFILE_ID}"
+    state: dict[str, Any] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+
+    async def fan(n: int, call: Callable[[], Awaitable[str]]) -> float:
+        async def worker(k: int) -> None:
+            for _ in range(k, n, in_flight):
+                assert await call()
+
+        start = perf()
+        await asyncio.gather(*(worker(k) for k in range(in_flight)))
+        return perf() - start
+
+    async def raw_aiohttp_one() -> str:
+        session = state.get("session")
+        if session is None:
+            session = state["session"] = aiohttp.ClientSession(headers=raw_headers())
+        async with session.get(get_url) as response:
+            doc = json.loads(await response.read())
+        email: str = doc["data"]["attributes"]["email"]
+        return email
+
+    raw_httpx = httpx.AsyncClient(headers=raw_headers(), timeout=30.0)
+
+    async def raw_httpx_one() -> str:
+        doc = json.loads((await raw_httpx.get(get_url)).content)
+        email: str = doc["data"]["attributes"]["email"]
+        return email
+
+    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url)
+
+    async def ours_one() -> str:
+        email: str = (await ours.profiles.get_profile(PROFILE_ID)).data.attributes.email
+        return email
+
+    contenders: dict[str, ABatch] = {
+        "raw aiohttp": lambda n: fan(n, raw_aiohttp_one),
+        "raw httpx": lambda n: fan(n, raw_httpx_one),
+        "klaviyo_client (default backend)": lambda n: fan(n, ours_one),
+    }
+    if has_backends():
+        fast = AsyncKlaviyo(api_key=API_KEY, base_url=url, backend="aiohttp")  # type: ignore[call-arg]
+
+        async def fast_one() -> str:
+            email: str = (await fast.profiles.get_profile(PROFILE_ID)).data.attributes.email
+            return email
+
+        contenders["klaviyo_client (backend='aiohttp')"] = lambda n: fan(n, fast_one)
+        closers.append(fast.aclose)
+
+    async def close_session() -> None:
+        if "session" in state:
+            await state["session"].close()
+
+    closers += [close_session, raw_httpx.aclose, ours.aclose]
+    return contenders, closers
+
+
+def flight_rows(samples: dict[str, list[float]], calls: int, in_flight: int) -> list[list[Any]]:
+    group = f"GET get_profile (async, {in_flight} in flight), calls/s"
+    rows: list[list[Any]] = []
+    for name, seconds in samples.items():
+        per_round = [calls / s for s in seconds]
+        vs_httpx = [b / s for s, b in zip(seconds, samples["raw httpx"], strict=True)]
+        vs_aiohttp = [b / s for s, b in zip(seconds, samples["raw aiohttp"], strict=True)]
+        rows.append([group, name, f"{c.median(per_round):,.0f}",
+                     f"{c.median(vs_httpx):.2f}x", f"{c.median(vs_aiohttp):.2f}x"])  # fmt: skip
+    return rows
+
+
 def run_sync(groups: dict[str, dict[str, Batch]], rounds: int, calls: int) -> Samples:
     samples: Samples = {g: {name: [] for name in fns} for g, fns in groups.items()}
     for fns in groups.values():
@@ -258,7 +376,9 @@ def summarise(samples: Samples) -> list[list[Any]]:
         base = by_name["raw httpx"]
         for name, values in by_name.items():
             ratios = [v / b for v, b in zip(values, base, strict=True)]
-            rows.append([group, name, f"{c.median(values) * 1e6:.0f}", f"{c.median(ratios):.2f}x"])
+            rows.append(
+                [group, name, f"{c.median(values) * 1e6:.0f}", f"{c.median(ratios):.2f}x", ""]
+            )
     return rows
 
 
@@ -266,14 +386,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--flight-calls", type=int, default=2000)
     args = parser.parse_args()
     server, url = start_server()
+    aserver, aurl = start_server("--asyncio")
     official: OfficialWorker | None = None
     notes = [
         f"{args.rounds} interleaved rounds x {args.calls} calls per contender; "
         "ratio = median of per-round ratios to raw httpx",
         "raw httpx = httpx.Client/AsyncClient GET + json.loads (+ reading data.attributes.email)"
         " / POST of the same JSON; ours returns the typed model and reads .data.attributes.email",
+        "µs rows: ratio = our time / raw httpx time (lower is faster); CPU = time.process_time "
+        "of the client process (the server runs in its own)",
+        f"calls/s rows ({args.in_flight} in flight, {args.flight_calls} calls per round, asyncio "
+        "server process): ratio = our calls/s / raw calls/s (higher is faster); default "
+        "clients of each library (httpx: 100 connections, 20 kept alive)",
     ]
     try:
         if official_available():
@@ -281,8 +409,14 @@ def main() -> None:
         else:
             notes.append("official klaviyo-api SDK not measured (bench/.venv-peers missing)")
         samples = run_sync(sync_contenders(url, official), args.rounds, args.calls)
+        cpu_group = "GET get_profile (sync), CPU µs per call"
+        samples.update(run_sync({cpu_group: cpu_contenders(url)}, args.rounds, args.calls * 2))
         samples.update(asyncio.run(run_async(async_contenders(url), args.rounds, args.calls)))
+        flight = asyncio.run(run_flight(aurl, args.in_flight, args.rounds, args.flight_calls))
     finally:
+        if aserver.stdin is not None:
+            aserver.stdin.close()
+        aserver.wait(timeout=10)
         if official is not None:
             official.close()
         if server.stdin is not None:
@@ -291,9 +425,21 @@ def main() -> None:
     c.write_result(
         "calls",
         title="Per-call overhead (loopback server, real sockets)",
-        command="python bench/bench_calls.py" + (f" --rounds {args.rounds} --calls {args.calls}"),
-        headers=["call", "client", "median µs/call", "ratio to raw httpx"],
-        rows=summarise(samples),
+        command="python bench/bench_calls.py"
+        + f" --rounds {args.rounds} --calls {args.calls} --in-flight {args.in_flight}",
+        headers=[
+            "call",
+            "client",
+            "median µs/call (or calls/s)",
+            "ratio to raw httpx",
+            "ratio to raw aiohttp",
+        ],
+        rows=summarise(samples)
+        + flight_rows(
+            {k: [v * args.flight_calls for v in vs] for k, vs in flight.items()},
+            args.flight_calls,
+            args.in_flight,
+        ),
         notes=notes,
     )
 

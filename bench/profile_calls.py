@@ -29,6 +29,7 @@ import httpx
 
 from klaviyo_client import Klaviyo
 from klaviyo_client._registry import OPERATIONS
+from klaviyo_client._transport import Headers, Response
 from klaviyo_client.models import EventCreateQueryV2
 
 
@@ -59,24 +60,32 @@ def main() -> None:
     post_op = OPERATIONS["create_event"]
     get_args = (PROFILE_ID, None, None, None, None, None, None, None)
     event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
-    response = httpx.Response(200, content=PROFILE_BODY)
-    doc = client._decode(get_op, response)
+    response = Response(
+        200, Headers([]), PROFILE_BODY, client.build_request(get_op, get_args, None, None)
+    )
+    doc = client.decode(get_op, response)
     url = f"https://a.klaviyo.com/api/profiles/{PROFILE_ID}"
 
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("_prepare(get_profile, id only)", lambda: client._prepare(get_op, get_args, None, None)),
         (
-            "_prepare(get_profile, fields+include)",
-            lambda: client._prepare(
+            "build_request(get_profile, id only)",
+            lambda: client.build_request(get_op, get_args, None, None),
+        ),
+        (
+            "build_request(get_profile, fields+include)",
+            lambda: client.build_request(
                 get_op,
                 (PROFILE_ID, None, None, None, ["email", "first_name"], None, None, ["lists"]),
                 None,
                 None,
             ),
         ),
-        ("_prepare(create_event, typed body)", lambda: client._prepare(post_op, (), event, None)),
+        (
+            "build_request(create_event, typed body)",
+            lambda: client.build_request(post_op, (), event, None),
+        ),
         ("json.dumps of the event (raw side)", lambda: json.dumps(EVENT).encode()),
-        ("_decode(get_profile): json.loads + wrap", lambda: client._decode(get_op, response)),
+        ("decode(get_profile): json.loads + wrap", lambda: client.decode(get_op, response)),
         ("json.loads(profile body) alone", lambda: json.loads(PROFILE_BODY)),
         ("doc.data.attributes.email", lambda: doc.data.attributes.email),
         ("RetryState(...) construction", lambda: _retry_state(client, get_op)),

@@ -30,6 +30,7 @@ from .escape import py_literal, py_str
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 from .surface import FILE as SURFACE_FILE
+from .unasync import TWINS, unasync
 
 _DATA = Path(__file__).resolve().parent / "_data"
 TEMPLATES_DIR = (
@@ -294,7 +295,6 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             needs_mapping=any(
                 op.body or any(p.kind == "object" for p in op.params) for op in res.operations
             ),
-            needs_cast=any(op.response for op in res.operations),
         )
     modules = api.model_modules
     for module, models in modules.items():
@@ -522,8 +522,7 @@ def render(
         _write(tmp / "README.md", env, "README.md.jinja", ctx)
         _write(pkg / "__init__.py", env, "package_init.py.jinja", ctx)
         (pkg / "py.typed").write_text("", encoding="utf-8")
-        for overlay in sorted((TEMPLATES_DIR / "overlays").glob("*.py")):
-            shutil.copyfile(overlay, pkg / overlay.name)
+        write_overlays(pkg)
         record, log, changes = _history(apis, Path(history or out))
         (tmp / SURFACE_FILE).write_text(record, encoding="utf-8")
         (tmp / changelog.FILE).write_text(log, encoding="utf-8")
@@ -550,6 +549,16 @@ def render(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return RenderResult(len(written) + 1, size, kept, [*written, STAMP], changes)
+
+
+def write_overlays(pkg: Path) -> None:
+    """Copy the hand-written runtime modules, and derive the sync twins of the asyncio ones."""
+    overlays = TEMPLATES_DIR / "overlays"
+    for overlay in sorted(overlays.glob("*.py")):
+        shutil.copyfile(overlay, pkg / overlay.name)
+    for source, twin in TWINS.items():
+        text = (overlays / source).read_text(encoding="utf-8")
+        (pkg / twin).write_text(unasync(text, source), encoding="utf-8")
 
 
 def ruff_format(path: Path, label: str = "spec") -> str | None:

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from .ir import Reserved
+from .unasync import unasync
 
 _DATA = Path(__file__).resolve().parent / "_data"
 OVERLAYS = (
@@ -33,6 +34,8 @@ TEMPLATE_NAMES = frozenset(
         "KlaviyoLegacy",
         "Mapping",
         "OPERATIONS",
+        "Protocol",
+        "RawResponse",
         "RequestOptions",
         "Sequence",
         "SyncResource",
@@ -52,9 +55,12 @@ CLIENT_CLASS_NAMES = frozenset(
 )
 
 
-def class_members(source: str, names: tuple[str, ...]) -> frozenset[str]:
+def class_members(
+    source: str, names: tuple[str, ...], external: tuple[str, ...] = ()
+) -> frozenset[str]:
     """Every member of the named classes, and of their bases defined in the same source:
-    methods, class attributes, and ``self.x`` attributes set in methods."""
+    methods, class attributes, and ``self.x`` attributes set in methods (*external*: bases
+    defined elsewhere, read separately)."""
     tree = ast.parse(source)
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     out: set[str] = set(dir(object))
@@ -66,7 +72,9 @@ def class_members(source: str, names: tuple[str, ...]) -> frozenset[str]:
             continue
         seen.add(name)
         node = classes[name]
-        todo.extend(base.id for base in node.bases if isinstance(base, ast.Name))
+        todo.extend(
+            base.id for base in node.bases if isinstance(base, ast.Name) and base.id not in external
+        )
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 out.add(item.name)
@@ -96,12 +104,19 @@ def class_members(source: str, names: tuple[str, ...]) -> frozenset[str]:
 @cache
 def reserved() -> Reserved:
     """The reserved names of the current overlays."""
-    transport = (OVERLAYS / "_transport.py").read_text(encoding="utf-8")
+    # the client and resource classes: written for asyncio, the sync twins derived at render time
+    source = (OVERLAYS / "_async_transport.py").read_text(encoding="utf-8")
+    pipeline = (OVERLAYS / "_pipeline.py").read_text(encoding="utf-8")
+    both = (source, unasync(source, "_async_transport.py"))
     model = (OVERLAYS / "_model.py").read_text(encoding="utf-8")
+    client: frozenset[str] = class_members(pipeline, ("BaseClient",))
+    resource: frozenset[str] = frozenset()
+    for text, prefix in zip(both, ("Async", "Sync"), strict=True):
+        client |= class_members(text, (f"{prefix}TransportClient",), external=("BaseClient",))
+        resource |= class_members(text, (f"{prefix}Resource",))
     return Reserved(
-        client=class_members(transport, ("SyncTransportClient", "AsyncTransportClient"))
-        | CLIENT_CLASS_NAMES,
-        resource=class_members(transport, ("SyncResource", "AsyncResource")),
+        client=client | CLIENT_CLASS_NAMES,
+        resource=resource,
         model=class_members(model, ("Model",)),
         classes=TEMPLATE_NAMES,
     )

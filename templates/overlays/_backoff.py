@@ -379,8 +379,13 @@ class RetryState:
             return None
         return self._schedule(what, self.retry_after if policy.respect_retry_after else None)
 
-    def on_error(self, kind: FailureKind) -> float | None:
-        """Decide after a transport failure: seconds to wait before retrying, or ``None``."""
+    def on_error(self, kind: FailureKind, *, sent: bool | None = None) -> float | None:
+        """Decide after a transport failure: seconds to wait before retrying, or ``None``.
+
+        *sent* is the sender's word on whether the server may have seen the request (``None``:
+        judged by *kind*, see :data:`NOT_SENT_KINDS`); a non-idempotent request that may have
+        been seen is not repeated.
+        """
         if kind not in FAILURE_KINDS:
             from ._errors import ArgumentValueError  # _errors imports this module
 
@@ -394,7 +399,8 @@ class RetryState:
         if not self.policy.retries_failure(kind):
             self.reason = f"{what} is not retried by this policy"
             return None
-        if kind not in NOT_SENT_KINDS and not self.idempotent:
+        maybe_sent = kind not in NOT_SENT_KINDS if sent is None else sent
+        if maybe_sent and not self.idempotent:
             self.reason = f"{what} on a non-idempotent request is not retried (it may have run)"
             return None
         return self._schedule(what, None)

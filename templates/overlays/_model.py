@@ -1,8 +1,10 @@
 """Typed views over JSON documents: the base of every generated model.
 
 A model instance wraps the JSON object it was parsed from (or built for sending) and reads its
-fields lazily. That makes parsing a response as cheap as ``json.loads`` and keeps the client
-tolerant in what it reads:
+fields lazily, each nested model, list or date decoded once per instance (a member replaced
+through the model or its ``to_dict()`` is decoded afresh; a list changed in place is not). That
+makes parsing a response as cheap as ``json.loads`` and keeps the client tolerant in what it
+reads:
 
 * fields Klaviyo adds later stay reachable (``model["new_field"]``, ``model.extra``);
 * a new enum value is returned as the string the server sent instead of failing the call;
@@ -229,13 +231,27 @@ class _Field:
     def __get__(self, obj: Model | None, owner: type[Model]) -> Any:
         if obj is None:
             return self
-        value = obj._data.get(self.wire)
+        wire = self.wire
+        value = obj._data.get(wire)
         if value is None:
             return None
         decoder = self._decoder
         if decoder is None:
             decoder = self._decoder = compile_decoder(self.expr, owner.__module__)
-        return decoder(value)
+        if decoder is _identity:
+            return value
+        # decoded once per instance (``doc.data`` in a loop must not rebuild 100 wrappers); the
+        # raw value is kept with it, so a member replaced since is decoded afresh
+        memo = obj._memo
+        if memo is None:
+            memo = obj._memo = {}
+        else:
+            hit = memo.get(wire)
+            if hit is not None and hit[0] is value:
+                return hit[1]
+        decoded = decoder(value)
+        memo[wire] = (value, decoded)
+        return decoded
 
     def __set__(self, obj: Model, value: Any) -> None:
         obj._data[self.wire] = self.encode(value, type(obj).__name__)
@@ -308,10 +324,11 @@ class _Spec:
 class Model:
     """Base class of generated models: a typed view over a JSON object."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_memo")
     _specs: ClassVar[dict[type, _Spec]] = {}
 
     _data: dict[str, Any]
+    _memo: dict[str, tuple[Any, Any]] | None
 
     def __init__(self, **kwargs: Any) -> None:
         spec = self._spec()
@@ -330,6 +347,7 @@ class Model:
         if missing:
             raise ArgumentTypeError(f"{owner}() missing required argument(s): {', '.join(missing)}")
         self._data = data
+        self._memo = None
 
     @classmethod
     def _spec(cls) -> _Spec:
@@ -349,6 +367,7 @@ class Model:
         """Wrap a JSON object (as parsed) without copying or validating it."""
         obj = cls.__new__(cls)
         obj._data = data if isinstance(data, dict) else dict(data)
+        obj._memo = None
         return obj
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Legacy Track & Identify, front-end subscribe and back-in-stock calls (public key), sync/async.
 
+The clients are ``KlaviyoPublic`` (``_sync_track``, derived) and ``AsyncKlaviyoPublic``
+(``_async_track``); this module builds and checks what they send and receive.
+
     from klaviyo_client import KlaviyoPublic
 
     with KlaviyoPublic(public_key="AbC123") as klaviyo:
@@ -83,9 +86,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-import httpx
-
-from ._backoff import RetryPolicy
+from ._encoding import check_base_url, loads
 from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -94,20 +95,13 @@ from ._errors import (
     remember_secrets,
 )
 from ._operation import Operation
-from ._transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    AsyncTransportClient,
-    RequestOptions,
-    SyncTransportClient,
-    check_base_url,
-)
+from ._pipeline import Response
 
 __all__ = [
     "DEFAULT_MANAGE_URL",
     "MAX_GET_DATA",
     "MAX_PAYLOAD_BYTES",
-    "AsyncKlaviyoPublic",
-    "KlaviyoPublic",
+    "PublicBase",
     "decode_get_data",
     "decode_post_data",
     "encode_json",
@@ -272,11 +266,11 @@ def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
     raise ArgumentTypeError("time must be a datetime, a date or a UNIX timestamp")
 
 
-def _text(answer: httpx.Response) -> str:
+def _text(answer: Response) -> str:
     return answer.text.strip()
 
 
-class _PublicBase:
+class PublicBase:
     """Payload building, encoding and answer checks shared by the sync and async clients."""
 
     base_url: str
@@ -396,6 +390,27 @@ class _PublicBase:
             return get, url, dict(self._headers), None
         raise ArgumentValueError(f"method must be 'POST' or 'GET', got {method!r}")
 
+    def _front_end_request(
+        self,
+        list_id: str,
+        email: str,
+        properties: Mapping[str, Any] | None,
+        consent: Sequence[str] | None,
+    ) -> tuple[Operation, str, dict[str, str], bytes]:
+        url, content = self._front_end_form(list_id, email, properties, consent)
+        return _FRONT_END_SUBSCRIBE, url, self._form_headers(), content
+
+    def _back_in_stock_request(
+        self,
+        email: str,
+        variant: str,
+        platform: str,
+        product: str | None,
+        list_id: str | None,
+    ) -> tuple[Operation, str, dict[str, str], bytes]:
+        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
+        return _BACK_IN_STOCK, url, self._form_headers(), content
+
     def _front_end_form(
         self,
         list_id: str,
@@ -455,14 +470,14 @@ class _PublicBase:
             pairs.extend((("subscribe_for_newsletter", "true"), ("g", list_id)))
         return self.base_url + _BACK_IN_STOCK.path, urlencode(pairs).encode("utf-8")
 
-    def _accepted(self, method: str, url: str, response: httpx.Response) -> None:
+    def _accepted(self, method: str, url: str, response: Response) -> None:
         text = _text(response)
         if text != "1":
             raise RejectedError(method=method, url=self._redact(url), body=text or "(empty)")
 
-    def _succeeded(self, url: str, response: httpx.Response) -> dict[str, Any]:
+    def _succeeded(self, url: str, response: Response) -> dict[str, Any]:
         try:
-            data = response.json()
+            data = loads(response.content)
         except (ValueError, RecursionError):  # not JSON, a huge number, absurd nesting
             data = None
         if not isinstance(data, dict) or data.get("success") is not True:
@@ -479,286 +494,14 @@ def _form_value(value: Any) -> str:
     return encode_json(value)
 
 
-class KlaviyoPublic(_PublicBase, SyncTransportClient):
-    """Blocking client for the public-key endpoints (Track, Identify, sign-up, back in stock).
+def __getattr__(name: str) -> Any:
+    # the clients live in modules built on this one: resolved on first use (no import cycle)
+    if name == "KlaviyoPublic":
+        from ._sync_track import KlaviyoPublic
 
-    Args:
-        public_key: the 6-character public key (site ID); a private ``pk_…`` key is refused.
-        base_url: where Track/Identify/back-in-stock live (default ``https://a.klaviyo.com``).
-        manage_url: the sign-up form host for :meth:`front_end_subscribe`
-            (default ``https://manage.kmail-lists.com``).
-        timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
-            transport: as on ``Klaviyo``.
-    """
+        return KlaviyoPublic
+    if name == "AsyncKlaviyoPublic":
+        from ._async_track import AsyncKlaviyoPublic
 
-    def __init__(
-        self,
-        public_key: str,
-        *,
-        base_url: str | None = None,
-        manage_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        attempt_timeout: float | None = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        key = _check_public_key(public_key)
-        super().__init__(
-            None,
-            base_url=base_url,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_retries=max_retries,
-            retry=retry,
-            headers={"Accept": _ACCEPT, **(headers or {})},
-            max_response_bytes=max_response_bytes,
-            http_client=http_client,
-            transport=transport,
-        )
-        self._setup(key, manage_url)
-
-    def __enter__(self) -> KlaviyoPublic:
-        return self
-
-    def track(
-        self,
-        event: str,
-        *,
-        email: str | None = None,
-        phone_number: str | None = None,
-        external_id: str | None = None,
-        customer_properties: Mapping[str, Any] | None = None,
-        properties: Mapping[str, Any] | None = None,
-        time: _dt.datetime | _dt.date | int | float | None = None,
-        value: float | Decimal | None = None,
-        unique_id: str | None = None,
-        method: HttpMethod = "POST",
-        request_options: RequestOptions | None = None,
-    ) -> str:
-        """Record *event* for a profile; returns the ``$event_id`` sent.
-
-        Raises ``RejectedError`` when Klaviyo answers ``0``. See the module docstring for
-        validation and retries.
-        """
-        payload = self.track_payload(
-            event,
-            email=email,
-            phone_number=phone_number,
-            external_id=external_id,
-            customer_properties=customer_properties,
-            properties=properties,
-            time=time,
-            value=value,
-            unique_id=unique_id,
-        )
-        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
-        response = self._send(
-            op, op.method, url=url, headers=headers, content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        self._accepted(op.method, url, response)
-        event_id: str = payload["properties"]["$event_id"]
-        return event_id
-
-    def identify(
-        self,
-        *,
-        email: str | None = None,
-        phone_number: str | None = None,
-        external_id: str | None = None,
-        properties: Mapping[str, Any] | None = None,
-        method: HttpMethod = "POST",
-        request_options: RequestOptions | None = None,
-    ) -> None:
-        """Create or update a profile's properties. Raises ``RejectedError`` on ``0``."""
-        payload = self.identify_payload(
-            email=email, phone_number=phone_number, external_id=external_id, properties=properties
-        )
-        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
-        response = self._send(
-            op, op.method, url=url, headers=headers, content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        self._accepted(op.method, url, response)
-
-    def front_end_subscribe(
-        self,
-        list_id: str,
-        email: str,
-        *,
-        properties: Mapping[str, Any] | None = None,
-        consent: Sequence[str] | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
-        """Subscribe *email* to list *list_id* as an embedded sign-up form does (``manage_url``).
-
-        *properties* become profile properties (named in ``$fields``; list values in
-        ``$list_fields``); *consent* is a list of channels (``email``, ``sms``, ``web``, ...).
-        Returns the JSON answer; raises ``RejectedError`` when it does not report success.
-        """
-        url, content = self._front_end_form(list_id, email, properties, consent)
-        op = _FRONT_END_SUBSCRIBE
-        response = self._send(
-            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        return self._succeeded(url, response)
-
-    def back_in_stock_subscribe(
-        self,
-        email: str,
-        variant: str,
-        *,
-        platform: str = "api",
-        product: str | None = None,
-        list_id: str | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
-        """Subscribe *email* to back-in-stock alerts for *variant* (public key sent as ``a``).
-
-        *platform* is ``shopify``, ``bigcommerce``, ``magento_two`` or ``api``; *list_id* also
-        subscribes the email to that list. Returns the JSON answer; raises ``RejectedError``
-        when it does not report success.
-        """
-        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
-        op = _BACK_IN_STOCK
-        response = self._send(
-            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        return self._succeeded(url, response)
-
-
-class AsyncKlaviyoPublic(_PublicBase, AsyncTransportClient):
-    """Asyncio client for the public-key endpoints; same arguments as :class:`KlaviyoPublic`."""
-
-    def __init__(
-        self,
-        public_key: str,
-        *,
-        base_url: str | None = None,
-        manage_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        attempt_timeout: float | None = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        key = _check_public_key(public_key)
-        super().__init__(
-            None,
-            base_url=base_url,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_retries=max_retries,
-            retry=retry,
-            headers={"Accept": _ACCEPT, **(headers or {})},
-            max_response_bytes=max_response_bytes,
-            http_client=http_client,
-            transport=transport,
-        )
-        self._setup(key, manage_url)
-
-    async def __aenter__(self) -> AsyncKlaviyoPublic:
-        return self
-
-    async def track(
-        self,
-        event: str,
-        *,
-        email: str | None = None,
-        phone_number: str | None = None,
-        external_id: str | None = None,
-        customer_properties: Mapping[str, Any] | None = None,
-        properties: Mapping[str, Any] | None = None,
-        time: _dt.datetime | _dt.date | int | float | None = None,
-        value: float | Decimal | None = None,
-        unique_id: str | None = None,
-        method: HttpMethod = "POST",
-        request_options: RequestOptions | None = None,
-    ) -> str:
-        """Record *event* for a profile; returns the ``$event_id`` sent (see the sync client)."""
-        payload = self.track_payload(
-            event,
-            email=email,
-            phone_number=phone_number,
-            external_id=external_id,
-            customer_properties=customer_properties,
-            properties=properties,
-            time=time,
-            value=value,
-            unique_id=unique_id,
-        )
-        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
-        response = await self._send(
-            op, op.method, url=url, headers=headers, content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        self._accepted(op.method, url, response)
-        event_id: str = payload["properties"]["$event_id"]
-        return event_id
-
-    async def identify(
-        self,
-        *,
-        email: str | None = None,
-        phone_number: str | None = None,
-        external_id: str | None = None,
-        properties: Mapping[str, Any] | None = None,
-        method: HttpMethod = "POST",
-        request_options: RequestOptions | None = None,
-    ) -> None:
-        """Create or update a profile's properties. Raises ``RejectedError`` on ``0``."""
-        payload = self.identify_payload(
-            email=email, phone_number=phone_number, external_id=external_id, properties=properties
-        )
-        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
-        response = await self._send(
-            op, op.method, url=url, headers=headers, content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        self._accepted(op.method, url, response)
-
-    async def front_end_subscribe(
-        self,
-        list_id: str,
-        email: str,
-        *,
-        properties: Mapping[str, Any] | None = None,
-        consent: Sequence[str] | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
-        """Subscribe *email* to list *list_id* (see :meth:`KlaviyoPublic.front_end_subscribe`)."""
-        url, content = self._front_end_form(list_id, email, properties, consent)
-        op = _FRONT_END_SUBSCRIBE
-        response = await self._send(
-            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        return self._succeeded(url, response)
-
-    async def back_in_stock_subscribe(
-        self,
-        email: str,
-        variant: str,
-        *,
-        platform: str = "api",
-        product: str | None = None,
-        list_id: str | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> dict[str, Any]:
-        """Back-in-stock alerts (see :meth:`KlaviyoPublic.back_in_stock_subscribe`)."""
-        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
-        op = _BACK_IN_STOCK
-        response = await self._send(
-            op, "POST", url=url, headers=self._form_headers(), content=content, files=None,
-            options=request_options,
-        )  # fmt: skip
-        return self._succeeded(url, response)
+        return AsyncKlaviyoPublic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

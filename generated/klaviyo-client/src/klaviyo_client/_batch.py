@@ -27,9 +27,10 @@ Behaviour
   a connection reset or read timeout after which the server may already have stored the batch.
   Klaviyo may then answer the repeat with an error for the duplicates; that batch is reported as
   failed although its events were recorded the first time.
-* **Retries** follow the client's :class:`~klaviyo_client.RetryPolicy` (``Retry-After`` obeyed,
-  backoff, deadline), with the batch treated as idempotent for the reason above; sleeping goes
-  through the client (so tests can make it instant).
+* **Retries** are the client's own retry loop under its :class:`~klaviyo_client.RetryPolicy`
+  (``Retry-After`` obeyed, backoff, the deadline cutting every attempt), with the batch treated
+  as idempotent for the reason above; sleeping goes through the client (so tests can make it
+  instant).
 * **Failures are reported, never dropped**: a batch that still fails is recorded in
   :attr:`EventBatcher.failures` as a :class:`BatchFailure` (the events as sent, their
   ``unique_id`` values and the exception), logged, and passed to ``on_failure`` when given. The
@@ -73,10 +74,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ._backoff import RetryState
+from ._encoding import JSON_API, check_seconds
 from ._errors import (
-    APIConnectionError,
-    APIStatusError,
     ArgumentTypeError,
     ArgumentValueError,
     BatcherError,
@@ -85,18 +84,14 @@ from ._errors import (
 )
 from ._operation import Operation
 from ._track import _mapping, encode_json
-from ._transport import (
-    JSON_API,
-    AsyncTransportClient,
-    RequestOptions,
-    SyncTransportClient,
-    check_seconds,
-)
 
 if TYPE_CHECKING:
     import asyncio
 
+    from ._async_transport import AsyncTransportClient
     from ._client import AsyncKlaviyo, Klaviyo
+    from ._pipeline import PreparedRequest
+    from ._sync_transport import SyncTransportClient
 
 __all__ = ["MAX_BATCH", "AsyncEventBatcher", "BatchFailure", "BatchStats", "EventBatcher"]
 
@@ -104,7 +99,6 @@ MAX_BATCH = 1000
 """Klaviyo's limit of events per ``bulk_create_events`` request."""
 MAX_REQUEST_BYTES = 5_000_000
 _ENVELOPE_BYTES = 200
-_NO_RETRY: RequestOptions = {"max_retries": 0}
 _PROFILE_IDS = ("email", "phone_number", "external_id", "id", "anonymous_id")
 _JOIN_GRACE = 1.0  # seconds close() waits for the sender beyond its limit
 _SHOWN_IDS = 10
@@ -430,18 +424,6 @@ class _Core:
             except Exception:
                 logger.exception("on_failure callback raised")
 
-    def _decide(self, state: RetryState, exc: BaseException) -> float | None:
-        if isinstance(exc, APIStatusError):
-            delay = state.on_response(exc.status_code, exc.response.headers)
-        elif isinstance(exc, APIConnectionError):
-            delay = state.on_error(exc.kind)
-        else:
-            return None
-        left = self._time_left()
-        if delay is not None and left is not None and delay >= left:
-            return None  # close() would run out of time before the retry
-        return delay
-
     # -- the close deadline and sender failures (callers hold the lock) ---------------------
 
     def _start_closing(self, timeout: float | None, deadline: float | None) -> float | None:
@@ -460,17 +442,21 @@ class _Core:
             return None
         return self._close_by - time.monotonic()
 
-    def _attempt_options(self, state: RetryState, policy: Any) -> RequestOptions | None:
-        """Options for one delivery attempt, or ``None`` when close() has no time left."""
+    def _request(
+        self, client: SyncTransportClient | AsyncTransportClient, batch: list[_Entry]
+    ) -> PreparedRequest | None:
+        """The request of one batch, sent through the client's retry loop with its policy (the
+        batch is idempotent: every event carries its ``unique_id``), the deadline cut to what
+        close() leaves; ``None`` when close() has no time left."""
+        policy = client.retry
         left = self._time_left()
-        remaining = state.remaining()
         if left is not None:
             if left <= 0:
                 return None
-            remaining = left if remaining is None else min(left, remaining)
-        if remaining is None:
-            return _NO_RETRY
-        return {"retry": policy.replace(max_retries=0, deadline=max(remaining, 0.0))}
+            if policy.deadline is None or left < policy.deadline:
+                policy = policy.replace(deadline=left)
+        op, url, headers = _target(client)
+        return client._request_for(op, url, headers, _envelope(batch), options=None, policy=policy)
 
     def _out_of_time(self) -> BatcherError:
         return BatcherError(
@@ -672,27 +658,15 @@ class EventBatcher(_Core):
 
     def _deliver(self, batch: list[_Entry]) -> tuple[BaseException | None, int]:
         client = self._client
-        content = _envelope(batch)
-        op, url, headers = _target(client)
-        state = RetryState(client.retry, idempotent=True, clock=client._clock)
-        retries = 0
-        while True:
-            options = self._attempt_options(state, client.retry)
-            if options is None:
-                return self._out_of_time(), retries
-            try:
-                client._send(
-                    op, "POST", url=url, headers=headers, content=content, files=None,
-                    options=options,
-                )  # fmt: skip
-                return None, retries
-            except KlaviyoError as exc:
-                delay = self._decide(state, exc)
-                if delay is None:
-                    return exc, retries
-                logger.warning("retrying bulk_create_events (%s) in %.2fs", state.reason, delay)
-            retries += 1
-            client._sleep(delay)
+        request = self._request(client, batch)
+        if request is None:
+            return self._out_of_time(), 0
+        state = client._new_state(request)
+        try:
+            client.send(request, state)
+        except KlaviyoError as exc:
+            return exc, state.retries
+        return None, state.retries
 
 
 class AsyncEventBatcher(_Core):
@@ -874,24 +848,12 @@ class AsyncEventBatcher(_Core):
 
     async def _deliver(self, batch: list[_Entry]) -> tuple[BaseException | None, int]:
         client = self._client
-        content = _envelope(batch)
-        op, url, headers = _target(client)
-        state = RetryState(client.retry, idempotent=True, clock=client._clock)
-        retries = 0
-        while True:
-            options = self._attempt_options(state, client.retry)
-            if options is None:
-                return self._out_of_time(), retries
-            try:
-                await client._send(
-                    op, "POST", url=url, headers=headers, content=content, files=None,
-                    options=options,
-                )  # fmt: skip
-                return None, retries
-            except KlaviyoError as exc:
-                delay = self._decide(state, exc)
-                if delay is None:
-                    return exc, retries
-                logger.warning("retrying bulk_create_events (%s) in %.2fs", state.reason, delay)
-            retries += 1
-            await client._sleep(delay)
+        request = self._request(client, batch)
+        if request is None:
+            return self._out_of_time(), 0
+        state = client._new_state(request)
+        try:
+            await client.send(request, state)
+        except KlaviyoError as exc:
+            return exc, state.retries
+        return None, state.retries

@@ -12,6 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .._transport import RawResponse
     from ..models._aliases import (
         AccountField,
     )
@@ -30,6 +33,13 @@ class Accounts(SyncResource):
     """Accounts operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AccountsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_accounts(
         self,
@@ -83,6 +93,13 @@ class AsyncAccounts(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncAccountsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_accounts(
         self,
         *,
@@ -128,3 +145,42 @@ class AsyncAccounts(AsyncResource):
             "GetAccountResponse",
             await self._client._request(_get_account, (id, fields_account), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class AccountsWithRawResponse(Protocol):
+        """``Accounts.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_accounts(
+            self,
+            *,
+            fields_account: Sequence[AccountField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetAccountResponseCollection]: ...
+
+        def get_account(
+            self,
+            id: str,
+            *,
+            fields_account: Sequence[AccountField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetAccountResponse]: ...
+
+    class AsyncAccountsWithRawResponse(Protocol):
+        """``AsyncAccounts.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_accounts(
+            self,
+            *,
+            fields_account: Sequence[AccountField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetAccountResponseCollection]: ...
+
+        async def get_account(
+            self,
+            id: str,
+            *,
+            fields_account: Sequence[AccountField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetAccountResponse]: ...

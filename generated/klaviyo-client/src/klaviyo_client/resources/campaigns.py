@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CampaignField,
         CampaignInclude,
@@ -97,6 +98,13 @@ class Campaigns(SyncResource):
     """Campaigns operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CampaignsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_campaigns(
         self,
@@ -252,7 +260,10 @@ class Campaigns(SyncResource):
             id: The campaign ID to be deleted
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_campaign, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_campaign, (id,), None, request_options),
+        )
 
     def get_campaign_message(
         self,
@@ -370,7 +381,10 @@ class Campaigns(SyncResource):
             body: the request document (``CampaignSendJobPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_cancel_campaign_send, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_cancel_campaign_send, (id,), body, request_options),
+        )
 
     update_campaign_send_job = cancel_campaign_send
 
@@ -740,7 +754,10 @@ class Campaigns(SyncResource):
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_image_for_campaign_message, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_image_for_campaign_message, (id,), body, request_options),
+        )
 
     update_campaign_message_relationships_image = update_image_for_campaign_message
 
@@ -873,6 +890,13 @@ class AsyncCampaigns(AsyncResource):
     """Campaigns operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCampaignsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_campaigns(
         self,
@@ -1032,7 +1056,10 @@ class AsyncCampaigns(AsyncResource):
             id: The campaign ID to be deleted
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_campaign, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_campaign, (id,), None, request_options),
+        )
 
     async def get_campaign_message(
         self,
@@ -1150,7 +1177,10 @@ class AsyncCampaigns(AsyncResource):
             body: the request document (``CampaignSendJobPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_cancel_campaign_send, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_cancel_campaign_send, (id,), body, request_options),
+        )
 
     update_campaign_send_job = cancel_campaign_send
 
@@ -1522,8 +1552,11 @@ class AsyncCampaigns(AsyncResource):
             body: the request document (``CampaignMessageImageUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_image_for_campaign_message, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_image_for_campaign_message, (id,), body, request_options
+            ),
         )
 
     update_campaign_message_relationships_image = update_image_for_campaign_message
@@ -1655,3 +1688,754 @@ class AsyncCampaigns(AsyncResource):
     get_campaign_relationships_campaign_messages = get_message_ids_for_campaign
 
     get_campaign_relationships_messages = get_message_ids_for_campaign
+
+
+if TYPE_CHECKING:
+
+    class CampaignsWithRawResponse(Protocol):
+        """``Campaigns.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_campaigns(
+            self,
+            *,
+            filter: str,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[CampaignInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CampaignSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponseCollectionCompoundDocument]: ...
+
+        def create_campaign(
+            self,
+            body: CampaignCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        def get_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[CampaignInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponseCompoundDocument]: ...
+
+        def update_campaign(
+            self,
+            id: str,
+            body: CampaignPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCampaignResponse]: ...
+
+        def delete_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCompoundDocument]: ...
+
+        def update_campaign_message(
+            self,
+            id: str,
+            body: CampaignMessagePartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCampaignMessageResponse]: ...
+
+        def get_campaign_send_job(
+            self,
+            id: str,
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignSendJobResponse]: ...
+
+        def cancel_campaign_send(
+            self,
+            id: str,
+            body: CampaignSendJobPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_campaign_send_job(
+            self,
+            id: str,
+            body: CampaignSendJobPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_campaign_recipient_estimation_job(
+            self,
+            id: str,
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignRecipientEstimationJobResponse]: ...
+
+        def get_campaign_recipient_estimation(
+            self,
+            id: str,
+            *,
+            fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignRecipientEstimationResponse]: ...
+
+        def create_campaign_clone(
+            self,
+            body: CampaignCloneQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        def clone_campaign(
+            self,
+            body: CampaignCloneQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        def assign_template_to_campaign_message(
+            self,
+            body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignMessageResponse]: ...
+
+        def create_campaign_message_assign_template(
+            self,
+            body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignMessageResponse]: ...
+
+        def send_campaign(
+            self,
+            body: CampaignSendJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignSendJobResponse]: ...
+
+        def create_campaign_send_job(
+            self,
+            body: CampaignSendJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignSendJobResponse]: ...
+
+        def refresh_campaign_recipient_estimation(
+            self,
+            body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignRecipientEstimationJobResponse]: ...
+
+        def create_campaign_recipient_estimation_job(
+            self,
+            body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignRecipientEstimationJobResponse]: ...
+
+        def get_campaign_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponse]: ...
+
+        def get_campaign_message_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponse]: ...
+
+        def get_campaign_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageCampaignRelationshipResponse]: ...
+
+        def get_campaign_message_relationships_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageCampaignRelationshipResponse]: ...
+
+        def get_template_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        def get_campaign_message_template(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        def get_template_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageTemplateRelationshipResponse]: ...
+
+        def get_campaign_message_relationships_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageTemplateRelationshipResponse]: ...
+
+        def get_image_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        def get_campaign_message_image(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        def get_image_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageImageRelationshipResponse]: ...
+
+        def get_campaign_message_relationships_image(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageImageRelationshipResponse]: ...
+
+        def update_image_for_campaign_message(
+            self,
+            id: str,
+            body: CampaignMessageImageUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_campaign_message_relationships_image(
+            self,
+            id: str,
+            body: CampaignMessageImageUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tags_for_campaign(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_campaign_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignTagsRelationshipsResponseCollection]: ...
+
+        def get_campaign_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignTagsRelationshipsResponseCollection]: ...
+
+        def get_messages_for_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        def get_campaign_campaign_messages(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        def get_campaign_messages(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        def get_message_ids_for_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...
+
+        def get_campaign_relationships_campaign_messages(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...
+
+        def get_campaign_relationships_messages(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...
+
+    class AsyncCampaignsWithRawResponse(Protocol):
+        """``AsyncCampaigns.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_campaigns(
+            self,
+            *,
+            filter: str,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[CampaignInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CampaignSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponseCollectionCompoundDocument]: ...
+
+        async def create_campaign(
+            self,
+            body: CampaignCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        async def get_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[CampaignInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponseCompoundDocument]: ...
+
+        async def update_campaign(
+            self,
+            id: str,
+            body: CampaignPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCampaignResponse]: ...
+
+        async def delete_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCompoundDocument]: ...
+
+        async def update_campaign_message(
+            self,
+            id: str,
+            body: CampaignMessagePartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCampaignMessageResponse]: ...
+
+        async def get_campaign_send_job(
+            self,
+            id: str,
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignSendJobResponse]: ...
+
+        async def cancel_campaign_send(
+            self,
+            id: str,
+            body: CampaignSendJobPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_campaign_send_job(
+            self,
+            id: str,
+            body: CampaignSendJobPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_campaign_recipient_estimation_job(
+            self,
+            id: str,
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignRecipientEstimationJobResponse]: ...
+
+        async def get_campaign_recipient_estimation(
+            self,
+            id: str,
+            *,
+            fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignRecipientEstimationResponse]: ...
+
+        async def create_campaign_clone(
+            self,
+            body: CampaignCloneQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        async def clone_campaign(
+            self,
+            body: CampaignCloneQuery | Mapping[str, Any],
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignResponse]: ...
+
+        async def assign_template_to_campaign_message(
+            self,
+            body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignMessageResponse]: ...
+
+        async def create_campaign_message_assign_template(
+            self,
+            body: CampaignMessageAssignTemplateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignMessageResponse]: ...
+
+        async def send_campaign(
+            self,
+            body: CampaignSendJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignSendJobResponse]: ...
+
+        async def create_campaign_send_job(
+            self,
+            body: CampaignSendJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_send_job: Sequence[CampaignSendJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignSendJobResponse]: ...
+
+        async def refresh_campaign_recipient_estimation(
+            self,
+            body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignRecipientEstimationJobResponse]: ...
+
+        async def create_campaign_recipient_estimation_job(
+            self,
+            body: CampaignRecipientEstimationJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_campaign_recipient_estimation_job: Sequence[CampaignRecipientEstimationJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignRecipientEstimationJobResponse]: ...
+
+        async def get_campaign_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponse]: ...
+
+        async def get_campaign_message_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignResponse]: ...
+
+        async def get_campaign_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageCampaignRelationshipResponse]: ...
+
+        async def get_campaign_message_relationships_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageCampaignRelationshipResponse]: ...
+
+        async def get_template_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        async def get_campaign_message_template(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        async def get_template_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageTemplateRelationshipResponse]: ...
+
+        async def get_campaign_message_relationships_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageTemplateRelationshipResponse]: ...
+
+        async def get_image_for_campaign_message(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        async def get_campaign_message_image(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        async def get_image_id_for_campaign_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageImageRelationshipResponse]: ...
+
+        async def get_campaign_message_relationships_image(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageImageRelationshipResponse]: ...
+
+        async def update_image_for_campaign_message(
+            self,
+            id: str,
+            body: CampaignMessageImageUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_campaign_message_relationships_image(
+            self,
+            id: str,
+            body: CampaignMessageImageUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tags_for_campaign(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_campaign_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignTagsRelationshipsResponseCollection]: ...
+
+        async def get_campaign_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignTagsRelationshipsResponseCollection]: ...
+
+        async def get_messages_for_campaign(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        async def get_campaign_campaign_messages(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        async def get_campaign_messages(
+            self,
+            id: str,
+            *,
+            fields_campaign_message: Sequence[CampaignMessageField] | None = None,
+            fields_campaign: Sequence[CampaignField] | None = None,
+            fields_image: Sequence[ImageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[CampaignMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessageResponseCollectionCompoundDocument]: ...
+
+        async def get_message_ids_for_campaign(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...
+
+        async def get_campaign_relationships_campaign_messages(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...
+
+        async def get_campaign_relationships_messages(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCampaignMessagesRelationshipsResponseCollection]: ...

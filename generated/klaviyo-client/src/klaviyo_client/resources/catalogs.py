@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CatalogCategoryBulkCreateJobField,
         CatalogCategoryBulkCreateJobInclude,
@@ -164,6 +165,13 @@ class Catalogs(SyncResource):
     """Catalogs operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CatalogsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_catalog_items(
         self,
@@ -320,7 +328,10 @@ class Catalogs(SyncResource):
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_item, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_item, (id,), None, request_options),
+        )
 
     def get_catalog_variants(
         self,
@@ -458,7 +469,10 @@ class Catalogs(SyncResource):
             id: The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_variant, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_variant, (id,), None, request_options),
+        )
 
     def get_catalog_categories(
         self,
@@ -596,7 +610,10 @@ class Catalogs(SyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_catalog_category, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_catalog_category, (id,), None, request_options),
+        )
 
     def get_bulk_create_catalog_items_jobs(
         self,
@@ -1669,7 +1686,10 @@ class Catalogs(SyncResource):
             body: the request document (``ServerBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_back_in_stock_subscription, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_back_in_stock_subscription, (), body, request_options),
+        )
 
     def get_items_for_catalog_category(
         self,
@@ -1791,7 +1811,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_add_items_to_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_add_items_to_catalog_category, (id,), body, request_options),
+        )
 
     create_catalog_category_relationships_item = add_items_to_catalog_category
 
@@ -1817,7 +1840,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_items_for_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_items_for_catalog_category, (id,), body, request_options),
+        )
 
     update_catalog_category_relationships_items = update_items_for_catalog_category
 
@@ -1841,7 +1867,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_items_from_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _remove_items_from_catalog_category, (id,), body, request_options
+            ),
+        )
 
     delete_catalog_category_relationships_items = remove_items_from_catalog_category
 
@@ -2044,7 +2075,10 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_add_categories_to_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_add_categories_to_catalog_item, (id,), body, request_options),
+        )
 
     add_category_to_catalog_item = add_categories_to_catalog_item
 
@@ -2072,7 +2106,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_categories_for_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _update_categories_for_catalog_item, (id,), body, request_options
+            ),
+        )
 
     update_catalog_item_relationships_categories = update_categories_for_catalog_item
 
@@ -2096,7 +2135,12 @@ class Catalogs(SyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_categories_from_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _remove_categories_from_catalog_item, (id,), body, request_options
+            ),
+        )
 
     delete_catalog_item_relationships_categories = remove_categories_from_catalog_item
 
@@ -2105,6 +2149,13 @@ class AsyncCatalogs(AsyncResource):
     """Catalogs operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCatalogsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_catalog_items(
         self,
@@ -2261,7 +2312,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_item, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_item, (id,), None, request_options),
+        )
 
     async def get_catalog_variants(
         self,
@@ -2399,7 +2453,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog variant ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_variant, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_variant, (id,), None, request_options),
+        )
 
     async def get_catalog_categories(
         self,
@@ -2537,7 +2594,10 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_catalog_category, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_catalog_category, (id,), None, request_options),
+        )
 
     async def get_bulk_create_catalog_items_jobs(
         self,
@@ -3610,7 +3670,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``ServerBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_back_in_stock_subscription, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_back_in_stock_subscription, (), body, request_options
+            ),
+        )
 
     async def get_items_for_catalog_category(
         self,
@@ -3732,7 +3797,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_add_items_to_catalog_category, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _add_items_to_catalog_category, (id,), body, request_options
+            ),
+        )
 
     create_catalog_category_relationships_item = add_items_to_catalog_category
 
@@ -3758,8 +3828,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_items_for_catalog_category, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_items_for_catalog_category, (id,), body, request_options
+            ),
         )
 
     update_catalog_category_relationships_items = update_items_for_catalog_category
@@ -3784,8 +3857,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogCategoryItemOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _remove_items_from_catalog_category, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _remove_items_from_catalog_category, (id,), body, request_options
+            ),
         )
 
     delete_catalog_category_relationships_items = remove_items_from_catalog_category
@@ -3989,7 +4065,12 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_add_categories_to_catalog_item, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _add_categories_to_catalog_item, (id,), body, request_options
+            ),
+        )
 
     add_category_to_catalog_item = add_categories_to_catalog_item
 
@@ -4017,8 +4098,11 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_categories_for_catalog_item, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_categories_for_catalog_item, (id,), body, request_options
+            ),
         )
 
     update_catalog_item_relationships_categories = update_categories_for_catalog_item
@@ -4043,8 +4127,2408 @@ class AsyncCatalogs(AsyncResource):
             body: the request document (``CatalogItemCategoryOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _remove_categories_from_catalog_item, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _remove_categories_from_catalog_item, (id,), body, request_options
+            ),
         )
 
     delete_catalog_item_relationships_categories = remove_categories_from_catalog_item
+
+
+if TYPE_CHECKING:
+
+    class CatalogsWithRawResponse(Protocol):
+        """``Catalogs.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_catalog_items(
+            self,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        def create_catalog_item(
+            self,
+            body: CatalogItemCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemResponse]: ...
+
+        def get_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCompoundDocument]: ...
+
+        def update_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogItemResponse]: ...
+
+        def delete_catalog_item(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_catalog_variants(
+            self,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        def create_catalog_variant(
+            self,
+            body: CatalogVariantCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantResponse]: ...
+
+        def get_catalog_variant(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponse]: ...
+
+        def update_catalog_variant(
+            self,
+            id: str,
+            body: CatalogVariantUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogVariantResponse]: ...
+
+        def delete_catalog_variant(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_catalog_categories(
+            self,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        def create_catalog_category(
+            self,
+            body: CatalogCategoryCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryResponse]: ...
+
+        def get_catalog_category(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponse]: ...
+
+        def update_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogCategoryResponse]: ...
+
+        def delete_catalog_category(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_bulk_create_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_create_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_item_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_create_catalog_items(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        def spawn_create_items_job(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        def create_catalog_item_bulk_create_job(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        def get_bulk_create_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        def get_create_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        def get_catalog_item_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        def get_bulk_update_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_update_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_item_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_update_catalog_items(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        def spawn_update_items_job(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        def create_catalog_item_bulk_update_job(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        def get_bulk_update_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        def get_update_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        def get_catalog_item_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        def get_bulk_delete_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        def get_delete_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        def get_catalog_item_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        def bulk_delete_catalog_items(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        def spawn_delete_items_job(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        def create_catalog_item_bulk_delete_job(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        def get_bulk_delete_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        def get_delete_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        def get_catalog_item_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        def get_bulk_create_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_create_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_variant_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_create_catalog_variants(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        def spawn_create_variants_job(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        def create_catalog_variant_bulk_create_job(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        def get_bulk_create_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        def get_create_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        def get_catalog_variant_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        def get_bulk_update_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_update_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_variant_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_update_catalog_variants(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        def spawn_update_variants_job(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        def create_catalog_variant_bulk_update_job(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        def get_bulk_update_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        def get_update_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        def get_catalog_variant_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        def get_bulk_delete_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        def get_delete_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        def get_catalog_variant_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        def bulk_delete_catalog_variants(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        def spawn_delete_variants_job(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        def create_catalog_variant_bulk_delete_job(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        def get_bulk_delete_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        def get_delete_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        def get_catalog_variant_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        def get_bulk_create_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_create_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_category_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_create_catalog_categories(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        def spawn_create_categories_job(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        def create_catalog_category_bulk_create_job(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        def get_bulk_create_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        def get_create_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        def get_catalog_category_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        def get_bulk_update_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_update_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_category_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_update_catalog_categories(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        def spawn_update_categories_job(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        def create_catalog_category_bulk_update_job(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        def get_bulk_update_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        def get_update_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        def get_catalog_category_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        def get_bulk_delete_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        def get_delete_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        def get_catalog_category_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        def bulk_delete_catalog_categories(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        def spawn_delete_categories_job(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        def create_catalog_category_bulk_delete_job(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        def get_bulk_delete_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        def get_delete_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        def get_catalog_category_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        def create_back_in_stock_subscription(
+            self,
+            body: ServerBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_items_for_catalog_category(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        def get_catalog_category_items(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        def get_item_ids_for_catalog_category(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryItemsRelationshipsResponseCollection]: ...
+
+        def get_catalog_category_relationships_items(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryItemsRelationshipsResponseCollection]: ...
+
+        def add_items_to_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_catalog_category_relationships_item(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_items_for_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_items_from_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_variants_for_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        def get_catalog_item_variants(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        def get_variant_ids_for_catalog_item(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemVariantsRelationshipsResponseCollection]: ...
+
+        def get_catalog_item_relationships_variants(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemVariantsRelationshipsResponseCollection]: ...
+
+        def get_categories_for_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        def get_catalog_item_categories(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        def get_category_ids_for_catalog_item(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCategoriesRelationshipsResponseCollection]: ...
+
+        def get_catalog_item_relationships_categories(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCategoriesRelationshipsResponseCollection]: ...
+
+        def add_categories_to_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_category_to_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_catalog_item_relationships_category(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_categories_for_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_categories_from_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncCatalogsWithRawResponse(Protocol):
+        """``AsyncCatalogs.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_catalog_items(
+            self,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        async def create_catalog_item(
+            self,
+            body: CatalogItemCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemResponse]: ...
+
+        async def get_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCompoundDocument]: ...
+
+        async def update_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogItemResponse]: ...
+
+        async def delete_catalog_item(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_catalog_variants(
+            self,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        async def create_catalog_variant(
+            self,
+            body: CatalogVariantCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantResponse]: ...
+
+        async def get_catalog_variant(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponse]: ...
+
+        async def update_catalog_variant(
+            self,
+            id: str,
+            body: CatalogVariantUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogVariantResponse]: ...
+
+        async def delete_catalog_variant(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_catalog_categories(
+            self,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        async def create_catalog_category(
+            self,
+            body: CatalogCategoryCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryResponse]: ...
+
+        async def get_catalog_category(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponse]: ...
+
+        async def update_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryUpdateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCatalogCategoryResponse]: ...
+
+        async def delete_catalog_category(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_bulk_create_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_create_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_item_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_create_catalog_items(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        async def spawn_create_items_job(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        async def create_catalog_item_bulk_create_job(
+            self,
+            body: CatalogItemCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemCreateJobResponse]: ...
+
+        async def get_bulk_create_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        async def get_create_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_item_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCreateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_update_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_update_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_item_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_update_catalog_items(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        async def spawn_update_items_job(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        async def create_catalog_item_bulk_update_job(
+            self,
+            body: CatalogItemUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemUpdateJobResponse]: ...
+
+        async def get_bulk_update_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        async def get_update_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_item_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
+            | None = None,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            include: Sequence[CatalogItemBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemUpdateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_delete_catalog_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        async def get_delete_items_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        async def get_catalog_item_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
+
+        async def bulk_delete_catalog_items(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        async def spawn_delete_items_job(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        async def create_catalog_item_bulk_delete_job(
+            self,
+            body: CatalogItemDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogItemDeleteJobResponse]: ...
+
+        async def get_bulk_delete_catalog_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        async def get_delete_items_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        async def get_catalog_item_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemDeleteJobResponse]: ...
+
+        async def get_bulk_create_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_create_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_variant_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_create_catalog_variants(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        async def spawn_create_variants_job(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        async def create_catalog_variant_bulk_create_job(
+            self,
+            body: CatalogVariantCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantCreateJobResponse]: ...
+
+        async def get_bulk_create_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        async def get_create_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_variant_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantCreateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_update_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_update_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_variant_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_update_catalog_variants(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        async def spawn_update_variants_job(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        async def create_catalog_variant_bulk_update_job(
+            self,
+            body: CatalogVariantUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantUpdateJobResponse]: ...
+
+        async def get_bulk_update_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        async def get_update_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_variant_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
+            | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            include: Sequence[CatalogVariantBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantUpdateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_delete_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        async def get_delete_variants_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        async def get_catalog_variant_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
+
+        async def bulk_delete_catalog_variants(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        async def spawn_delete_variants_job(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        async def create_catalog_variant_bulk_delete_job(
+            self,
+            body: CatalogVariantDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogVariantDeleteJobResponse]: ...
+
+        async def get_bulk_delete_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        async def get_delete_variants_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        async def get_catalog_variant_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantDeleteJobResponse]: ...
+
+        async def get_bulk_create_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_create_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_category_bulk_create_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_create_catalog_categories(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        async def spawn_create_categories_job(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        async def create_catalog_category_bulk_create_job(
+            self,
+            body: CatalogCategoryCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryCreateJobResponse]: ...
+
+        async def get_bulk_create_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        async def get_create_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_category_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryCreateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_update_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_update_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_category_bulk_update_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_update_catalog_categories(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        async def spawn_update_categories_job(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        async def create_catalog_category_bulk_update_job(
+            self,
+            body: CatalogCategoryUpdateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryUpdateJobResponse]: ...
+
+        async def get_bulk_update_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        async def get_update_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        async def get_catalog_category_bulk_update_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
+            | None = None,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            include: Sequence[CatalogCategoryBulkUpdateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCompoundDocument]: ...
+
+        async def get_bulk_delete_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        async def get_delete_categories_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        async def get_catalog_category_bulk_delete_jobs(
+            self,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
+
+        async def bulk_delete_catalog_categories(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        async def spawn_delete_categories_job(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        async def create_catalog_category_bulk_delete_job(
+            self,
+            body: CatalogCategoryDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCatalogCategoryDeleteJobResponse]: ...
+
+        async def get_bulk_delete_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        async def get_delete_categories_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        async def get_catalog_category_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryDeleteJobResponse]: ...
+
+        async def create_back_in_stock_subscription(
+            self,
+            body: ServerBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_items_for_catalog_category(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        async def get_catalog_category_items(
+            self,
+            id: str,
+            *,
+            fields_catalog_item: Sequence[CatalogItemField] | None = None,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            include: Sequence[CatalogItemInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemResponseCollectionCompoundDocument]: ...
+
+        async def get_item_ids_for_catalog_category(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryItemsRelationshipsResponseCollection]: ...
+
+        async def get_catalog_category_relationships_items(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogItemSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryItemsRelationshipsResponseCollection]: ...
+
+        async def add_items_to_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_catalog_category_relationships_item(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_items_for_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_items_from_catalog_category(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_catalog_category_relationships_items(
+            self,
+            id: str,
+            body: CatalogCategoryItemOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_variants_for_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        async def get_catalog_item_variants(
+            self,
+            id: str,
+            *,
+            fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogVariantResponseCollection]: ...
+
+        async def get_variant_ids_for_catalog_item(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemVariantsRelationshipsResponseCollection]: ...
+
+        async def get_catalog_item_relationships_variants(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogVariantSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemVariantsRelationshipsResponseCollection]: ...
+
+        async def get_categories_for_catalog_item(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        async def get_catalog_item_categories(
+            self,
+            id: str,
+            *,
+            fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogCategoryResponseCollection]: ...
+
+        async def get_category_ids_for_catalog_item(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCategoriesRelationshipsResponseCollection]: ...
+
+        async def get_catalog_item_relationships_categories(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: CatalogCategorySort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCatalogItemCategoriesRelationshipsResponseCollection]: ...
+
+        async def add_categories_to_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_category_to_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_catalog_item_relationships_category(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_categories_for_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_categories_from_catalog_item(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_catalog_item_relationships_categories(
+            self,
+            id: str,
+            body: CatalogItemCategoryOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

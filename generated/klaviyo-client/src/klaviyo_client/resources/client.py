@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         GeofenceField,
         IpAllowlistField,
@@ -60,6 +61,13 @@ class Client(SyncResource):
     """Client operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_client_review_values_reports(
         self,
@@ -168,7 +176,10 @@ class Client(SyncResource):
             body: the request document (``ReviewCreateDTO`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_review, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_review, (company_id,), body, request_options),
+        )
 
     def get_client_geofences(
         self,
@@ -253,7 +264,12 @@ class Client(SyncResource):
             body: the request document (``OnsiteSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_subscription, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _create_client_subscription, (company_id,), body, request_options
+            ),
+        )
 
     def create_client_push_token(
         self,
@@ -278,7 +294,10 @@ class Client(SyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_push_token, (company_id,), body, request_options),
+        )
 
     def unregister_client_push_token(
         self,
@@ -303,7 +322,12 @@ class Client(SyncResource):
             body: the request document (``PushTokenUnregisterQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_unregister_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _unregister_client_push_token, (company_id,), body, request_options
+            ),
+        )
 
     create_client_push_token_unregister = unregister_client_push_token
 
@@ -332,7 +356,10 @@ class Client(SyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_event, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_event, (company_id,), body, request_options),
+        )
 
     def create_client_profile(
         self,
@@ -359,7 +386,10 @@ class Client(SyncResource):
             body: the request document (``OnsiteProfileCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_client_profile, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_client_profile, (company_id,), body, request_options),
+        )
 
     def bulk_create_client_events(
         self,
@@ -388,7 +418,10 @@ class Client(SyncResource):
             body: the request document (``EventsBulkCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_client_events, (company_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_client_events, (company_id,), body, request_options),
+        )
 
     create_client_event_bulk_create = bulk_create_client_events
 
@@ -415,8 +448,11 @@ class Client(SyncResource):
             body: the request document (``ClientBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(
-            _create_client_back_in_stock_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            self._client._request(
+                _create_client_back_in_stock_subscription, (company_id,), body, request_options
+            ),
         )
 
     def get_client_ip_allowlist(
@@ -457,6 +493,13 @@ class AsyncClient(AsyncResource):
     """Client operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncClientWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_client_review_values_reports(
         self,
@@ -565,7 +608,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``ReviewCreateDTO`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_review, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_review, (company_id,), body, request_options
+            ),
+        )
 
     async def get_client_geofences(
         self,
@@ -650,8 +698,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``OnsiteSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_client_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_subscription, (company_id,), body, request_options
+            ),
         )
 
     async def create_client_push_token(
@@ -677,7 +728,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_push_token, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_push_token, (company_id,), body, request_options
+            ),
+        )
 
     async def unregister_client_push_token(
         self,
@@ -702,8 +758,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``PushTokenUnregisterQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _unregister_client_push_token, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _unregister_client_push_token, (company_id,), body, request_options
+            ),
         )
 
     create_client_push_token_unregister = unregister_client_push_token
@@ -733,7 +792,10 @@ class AsyncClient(AsyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_event, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_client_event, (company_id,), body, request_options),
+        )
 
     async def create_client_profile(
         self,
@@ -760,7 +822,12 @@ class AsyncClient(AsyncResource):
             body: the request document (``OnsiteProfileCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_client_profile, (company_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_profile, (company_id,), body, request_options
+            ),
+        )
 
     async def bulk_create_client_events(
         self,
@@ -789,8 +856,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``EventsBulkCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _bulk_create_client_events, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _bulk_create_client_events, (company_id,), body, request_options
+            ),
         )
 
     create_client_event_bulk_create = bulk_create_client_events
@@ -818,8 +888,11 @@ class AsyncClient(AsyncResource):
             body: the request document (``ClientBISSubscriptionCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_client_back_in_stock_subscription, (company_id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_client_back_in_stock_subscription, (company_id,), body, request_options
+            ),
         )
 
     async def get_client_ip_allowlist(
@@ -854,3 +927,264 @@ class AsyncClient(AsyncResource):
                 request_options,
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class ClientWithRawResponse(Protocol):
+        """``Client.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_client_review_values_reports(
+            self,
+            *,
+            company_id: str,
+            group_by: ReviewValuesReportGroupBy,
+            statistics: str,
+            timeframe: ReviewValuesReportTimeframe,
+            fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewValuesReportResponseCollection]: ...
+
+        def get_client_reviews(
+            self,
+            *,
+            company_id: str,
+            fields_review: Sequence[ReviewField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ReviewSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetClientReviewResponseDTOCollection]: ...
+
+        def create_client_review(
+            self,
+            body: ReviewCreateDTO | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_client_geofences(
+            self,
+            *,
+            company_id: str,
+            fields_geofence: Sequence[GeofenceField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            x_klaviyo_api_filters: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetGeofenceResponseCollection]: ...
+
+        def create_client_subscription(
+            self,
+            body: OnsiteSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def unregister_client_push_token(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_push_token_unregister(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_profile(
+            self,
+            body: OnsiteProfileCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def bulk_create_client_events(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_event_bulk_create(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_client_back_in_stock_subscription(
+            self,
+            body: ClientBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_client_ip_allowlist(
+            self,
+            id: str,
+            *,
+            company_id: str | None = None,
+            fields_ip_allowlist: Sequence[IpAllowlistField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[IpAllowlistResponseDataWrapper]: ...
+
+    class AsyncClientWithRawResponse(Protocol):
+        """``AsyncClient.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_client_review_values_reports(
+            self,
+            *,
+            company_id: str,
+            group_by: ReviewValuesReportGroupBy,
+            statistics: str,
+            timeframe: ReviewValuesReportTimeframe,
+            fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewValuesReportResponseCollection]: ...
+
+        async def get_client_reviews(
+            self,
+            *,
+            company_id: str,
+            fields_review: Sequence[ReviewField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ReviewSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetClientReviewResponseDTOCollection]: ...
+
+        async def create_client_review(
+            self,
+            body: ReviewCreateDTO | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_client_geofences(
+            self,
+            *,
+            company_id: str,
+            fields_geofence: Sequence[GeofenceField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            x_klaviyo_api_filters: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetGeofenceResponseCollection]: ...
+
+        async def create_client_subscription(
+            self,
+            body: OnsiteSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def unregister_client_push_token(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_push_token_unregister(
+            self,
+            body: PushTokenUnregisterQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_profile(
+            self,
+            body: OnsiteProfileCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def bulk_create_client_events(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_event_bulk_create(
+            self,
+            body: EventsBulkCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_client_back_in_stock_subscription(
+            self,
+            body: ClientBISSubscriptionCreateQuery | Mapping[str, Any],
+            *,
+            company_id: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_client_ip_allowlist(
+            self,
+            id: str,
+            *,
+            company_id: str | None = None,
+            fields_ip_allowlist: Sequence[IpAllowlistField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[IpAllowlistResponseDataWrapper]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CouponCodeBulkCreateJobField,
         CouponCodeBulkCreateJobInclude,
@@ -68,6 +69,13 @@ class Coupons(SyncResource):
     """Coupons operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CouponsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_coupons(
         self,
@@ -185,7 +193,10 @@ class Coupons(SyncResource):
             id: The internal id of a Coupon is equivalent to its external id stored within an integration.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_coupon, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_coupon, (id,), None, request_options),
+        )
 
     def get_coupon_codes(
         self,
@@ -329,7 +340,10 @@ class Coupons(SyncResource):
             id: The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_coupon_code, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_coupon_code, (id,), None, request_options),
+        )
 
     def get_bulk_create_coupon_code_jobs(
         self,
@@ -586,6 +600,13 @@ class AsyncCoupons(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCouponsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_coupons(
         self,
         *,
@@ -702,7 +723,10 @@ class AsyncCoupons(AsyncResource):
             id: The internal id of a Coupon is equivalent to its external id stored within an integration.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_coupon, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_coupon, (id,), None, request_options),
+        )
 
     async def get_coupon_codes(
         self,
@@ -846,7 +870,10 @@ class AsyncCoupons(AsyncResource):
             id: The id of a coupon code is a combination of its unique code and the id of the coupon it is associated with.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_coupon_code, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_coupon_code, (id,), None, request_options),
+        )
 
     async def get_bulk_create_coupon_code_jobs(
         self,
@@ -1098,3 +1125,530 @@ class AsyncCoupons(AsyncResource):
     get_code_ids_for_coupon = get_coupon_code_ids_for_coupon
 
     get_coupon_relationships_codes = get_coupon_code_ids_for_coupon
+
+
+if TYPE_CHECKING:
+
+    class CouponsWithRawResponse(Protocol):
+        """``Coupons.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_coupons(
+            self,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponseCollection]: ...
+
+        def create_coupon(
+            self,
+            body: CouponCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponResponse]: ...
+
+        def get_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        def update_coupon(
+            self,
+            id: str,
+            body: CouponUpdateQuery | Mapping[str, Any],
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCouponResponse]: ...
+
+        def delete_coupon(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_coupon_codes(
+            self,
+            *,
+            filter: str,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            fields_coupon: Sequence[CouponField] | None = None,
+            include: Sequence[CouponCodeInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollectionCompoundDocument]: ...
+
+        def create_coupon_code(
+            self,
+            body: CouponCodeCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeResponse]: ...
+
+        def get_coupon_code(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            fields_coupon: Sequence[CouponField] | None = None,
+            include: Sequence[CouponCodeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCompoundDocument]: ...
+
+        def update_coupon_code(
+            self,
+            id: str,
+            body: CouponCodeUpdateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCouponCodeResponse]: ...
+
+        def delete_coupon_code(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_bulk_create_coupon_code_jobs(
+            self,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
+
+        def get_coupon_code_bulk_create_jobs(
+            self,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_create_coupon_codes(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        def spawn_coupon_code_bulk_create_job(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        def create_coupon_code_bulk_create_job(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        def get_bulk_create_coupon_codes_job(
+            self,
+            job_id: str,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCompoundDocument]: ...
+
+        def get_coupon_code_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCompoundDocument]: ...
+
+        def get_coupon_for_coupon_code(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        def get_coupon_code_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        def get_coupon_id_for_coupon_code(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCouponRelationshipResponse]: ...
+
+        def get_coupon_relationships_coupon_codes(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCouponRelationshipResponse]: ...
+
+        def get_coupon_codes_for_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        def get_coupon_coupon_codes(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        def get_codes_for_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        def get_coupon_code_ids_for_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        def get_coupon_code_relationships_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        def get_code_ids_for_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        def get_coupon_relationships_codes(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+    class AsyncCouponsWithRawResponse(Protocol):
+        """``AsyncCoupons.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_coupons(
+            self,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponseCollection]: ...
+
+        async def create_coupon(
+            self,
+            body: CouponCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponResponse]: ...
+
+        async def get_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        async def update_coupon(
+            self,
+            id: str,
+            body: CouponUpdateQuery | Mapping[str, Any],
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCouponResponse]: ...
+
+        async def delete_coupon(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_coupon_codes(
+            self,
+            *,
+            filter: str,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            fields_coupon: Sequence[CouponField] | None = None,
+            include: Sequence[CouponCodeInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollectionCompoundDocument]: ...
+
+        async def create_coupon_code(
+            self,
+            body: CouponCodeCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeResponse]: ...
+
+        async def get_coupon_code(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            fields_coupon: Sequence[CouponField] | None = None,
+            include: Sequence[CouponCodeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCompoundDocument]: ...
+
+        async def update_coupon_code(
+            self,
+            id: str,
+            body: CouponCodeUpdateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCouponCodeResponse]: ...
+
+        async def delete_coupon_code(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_bulk_create_coupon_code_jobs(
+            self,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def get_coupon_code_bulk_create_jobs(
+            self,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_create_coupon_codes(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        async def spawn_coupon_code_bulk_create_job(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        async def create_coupon_code_bulk_create_job(
+            self,
+            body: CouponCodeCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCouponCodeCreateJobResponse]: ...
+
+        async def get_bulk_create_coupon_codes_job(
+            self,
+            job_id: str,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCompoundDocument]: ...
+
+        async def get_coupon_code_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
+            | None = None,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            include: Sequence[CouponCodeBulkCreateJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCreateJobResponseCompoundDocument]: ...
+
+        async def get_coupon_for_coupon_code(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        async def get_coupon_code_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon: Sequence[CouponField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponResponse]: ...
+
+        async def get_coupon_id_for_coupon_code(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCouponRelationshipResponse]: ...
+
+        async def get_coupon_relationships_coupon_codes(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeCouponRelationshipResponse]: ...
+
+        async def get_coupon_codes_for_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        async def get_coupon_coupon_codes(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        async def get_codes_for_coupon(
+            self,
+            id: str,
+            *,
+            fields_coupon_code: Sequence[CouponCodeField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodeResponseCollection]: ...
+
+        async def get_coupon_code_ids_for_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        async def get_coupon_code_relationships_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        async def get_code_ids_for_coupon(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...
+
+        async def get_coupon_relationships_codes(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCouponCodesRelationshipsResponseCollection]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         DataSourceField,
         ObjectIngestionLogField,
@@ -118,6 +119,13 @@ class CustomObjects(SyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CustomObjectsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     def get_data_sources(
         self,
         *,
@@ -216,7 +224,10 @@ class CustomObjects(SyncResource):
             id: The ID of the data source to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_data_source, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_data_source, (id,), None, request_options),
+        )
 
     def get_source_mapping(
         self,
@@ -377,7 +388,10 @@ class CustomObjects(SyncResource):
             id: The ULID ID of the object type.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_object_type, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_object_type, (id,), None, request_options),
+        )
 
     def get_object_schema(
         self,
@@ -493,7 +507,10 @@ class CustomObjects(SyncResource):
             body: the request document (``DataSourceRecordBulkCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_data_source_records, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_data_source_records, (), body, request_options),
+        )
 
     create_data_source_record_bulk_create_job = bulk_create_data_source_records
 
@@ -519,7 +536,10 @@ class CustomObjects(SyncResource):
             body: the request document (``DataSourceRecordCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_data_source_record, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_data_source_record, (), body, request_options),
+        )
 
     create_data_source_record_create_job = create_data_source_record
 
@@ -568,7 +588,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectRecordDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_delete_object_records, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_delete_object_records, (), body, request_options),
+        )
 
     create_object_record_bulk_delete_job = bulk_delete_object_records
 
@@ -1081,7 +1104,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_object_schema_relationship, (id,), body, request_options),
+        )
 
     add_schemas_to_object_schema = create_object_schema_relationship
 
@@ -1107,7 +1133,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_object_schema_relationship, (id,), body, request_options),
+        )
 
     update_object_schema_relationships_schemas = update_object_schema_relationship
 
@@ -1133,7 +1162,10 @@ class CustomObjects(SyncResource):
             body: the request document (``ObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_object_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_object_schema_relationship, (id,), body, request_options),
+        )
 
     delete_object_schema_relationships_schemas = delete_object_schema_relationship
 
@@ -1186,7 +1218,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _create_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     add_profile_object_schemas_to_object_schema = create_profile_schema_relationship
 
@@ -1212,7 +1249,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _update_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     update_object_schema_relationships_profile_object_schemas = update_profile_schema_relationship
 
@@ -1238,7 +1280,12 @@ class CustomObjects(SyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_profile_schema_relationship, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(
+                _delete_profile_schema_relationship, (id,), body, request_options
+            ),
+        )
 
     delete_object_schema_relationships_profile_object_schemas = delete_profile_schema_relationship
 
@@ -1249,6 +1296,13 @@ class AsyncCustomObjects(AsyncResource):
     """Custom Objects operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCustomObjectsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_data_sources(
         self,
@@ -1348,7 +1402,10 @@ class AsyncCustomObjects(AsyncResource):
             id: The ID of the data source to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_data_source, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_data_source, (id,), None, request_options),
+        )
 
     async def get_source_mapping(
         self,
@@ -1509,7 +1566,10 @@ class AsyncCustomObjects(AsyncResource):
             id: The ULID ID of the object type.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_object_type, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_object_type, (id,), None, request_options),
+        )
 
     async def get_object_schema(
         self,
@@ -1625,7 +1685,12 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``DataSourceRecordBulkCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_create_data_source_records, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(
+                _bulk_create_data_source_records, (), body, request_options
+            ),
+        )
 
     create_data_source_record_bulk_create_job = bulk_create_data_source_records
 
@@ -1651,7 +1716,10 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``DataSourceRecordCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_data_source_record, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_data_source_record, (), body, request_options),
+        )
 
     create_data_source_record_create_job = create_data_source_record
 
@@ -1700,7 +1768,10 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectRecordDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_delete_object_records, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_delete_object_records, (), body, request_options),
+        )
 
     create_object_record_bulk_delete_job = bulk_delete_object_records
 
@@ -2219,8 +2290,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     add_schemas_to_object_schema = create_object_schema_relationship
@@ -2247,8 +2321,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     update_object_schema_relationships_schemas = update_object_schema_relationship
@@ -2275,8 +2352,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _delete_object_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _delete_object_schema_relationship, (id,), body, request_options
+            ),
         )
 
     delete_object_schema_relationships_schemas = delete_object_schema_relationship
@@ -2332,8 +2412,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _create_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _create_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     add_profile_object_schemas_to_object_schema = create_profile_schema_relationship
@@ -2360,8 +2443,11 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipPartialUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _update_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _update_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     update_object_schema_relationships_profile_object_schemas = update_profile_schema_relationship
@@ -2388,10 +2474,1208 @@ class AsyncCustomObjects(AsyncResource):
             body: the request document (``ProfileObjectSchemaRelationshipDeleteQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(
-            _delete_profile_schema_relationship, (id,), body, request_options
+        return cast(
+            "None",
+            await self._client._request(
+                _delete_profile_schema_relationship, (id,), body, request_options
+            ),
         )
 
     delete_object_schema_relationships_profile_object_schemas = delete_profile_schema_relationship
 
     remove_profile_object_schemas_from_object_schema = delete_profile_schema_relationship
+
+
+if TYPE_CHECKING:
+
+    class CustomObjectsWithRawResponse(Protocol):
+        """``CustomObjects.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_data_sources(
+            self,
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponseCollection]: ...
+
+        def create_data_source(
+            self,
+            body: DataSourceCreateQuery | Mapping[str, Any],
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostDataSourceResponse]: ...
+
+        def get_data_source(
+            self,
+            id: str,
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponse]: ...
+
+        def delete_data_source(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def update_source_mapping(
+            self,
+            id: str,
+            body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSourceMappingResponse]: ...
+
+        def get_object_types(
+            self,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
+
+        def create_object_type(
+            self,
+            body: ObjectTypeCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectTypeResponse]: ...
+
+        def get_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            fields_profile_object_type: Sequence[ProfileObjectTypeField] | None = None,
+            include: Sequence[ObjectTypeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCompoundDocument]: ...
+
+        def delete_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_object_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_profile_object_schema: Sequence[ProfileObjectSchemaField] | None = None,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            include: Sequence[ObjectSchemaInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCompoundDocument]: ...
+
+        def update_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchObjectSchemaResponse]: ...
+
+        def get_object_record(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponse]: ...
+
+        def bulk_create_data_source_records(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record_bulk_create_job(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_data_source_record_create_job(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema(
+            self,
+            body: ObjectSchemaCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectSchemaResponse]: ...
+
+        def bulk_delete_object_records(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_record_bulk_delete_job(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_records_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        def get_object_type_records(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        def get_record_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_records(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        def get_ingestion_logs_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ObjectIngestionLogInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        def get_object_type_ingestion_logs(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ObjectIngestionLogInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        def get_ingestion_log_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_ingestion_logs(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        def get_current_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_object_type_current_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_current_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        def get_object_type_relationships_current_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        def get_draft_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_object_type_draft_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        def get_draft_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        def get_object_type_relationships_draft_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        def get_schema_versions_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        def get_object_type_schema_versions(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        def get_schema_version_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_schema_versions(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        def get_profile_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_object_type_relationships_profile_object_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_profile_object_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        def get_source_mapping_for_object_schema(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def get_object_schema_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        def get_source_mapping_id_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        def get_object_schema_relationships_source_mapping(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        def get_object_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def get_object_schema_relationships_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def get_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        def create_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_profile_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def get_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def get_profile_object_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        def create_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_profile_object_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def update_profile_object_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_profile_object_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncCustomObjectsWithRawResponse(Protocol):
+        """``AsyncCustomObjects.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_data_sources(
+            self,
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponseCollection]: ...
+
+        async def create_data_source(
+            self,
+            body: DataSourceCreateQuery | Mapping[str, Any],
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostDataSourceResponse]: ...
+
+        async def get_data_source(
+            self,
+            id: str,
+            *,
+            fields_data_source: Sequence[DataSourceField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetDataSourceResponse]: ...
+
+        async def delete_data_source(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def update_source_mapping(
+            self,
+            id: str,
+            body: SourceMappingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSourceMappingResponse]: ...
+
+        async def get_object_types(
+            self,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
+
+        async def create_object_type(
+            self,
+            body: ObjectTypeCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectTypeResponse]: ...
+
+        async def get_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            fields_profile_object_type: Sequence[ProfileObjectTypeField] | None = None,
+            include: Sequence[ObjectTypeInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeResponseCompoundDocument]: ...
+
+        async def delete_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_object_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            fields_profile_object_schema: Sequence[ProfileObjectSchemaField] | None = None,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            include: Sequence[ObjectSchemaInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCompoundDocument]: ...
+
+        async def update_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchObjectSchemaResponse]: ...
+
+        async def get_object_record(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponse]: ...
+
+        async def bulk_create_data_source_records(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record_bulk_create_job(
+            self,
+            body: DataSourceRecordBulkCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_data_source_record_create_job(
+            self,
+            body: DataSourceRecordCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema(
+            self,
+            body: ObjectSchemaCreateQuery | Mapping[str, Any],
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostObjectSchemaResponse]: ...
+
+        async def bulk_delete_object_records(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_record_bulk_delete_job(
+            self,
+            body: ObjectRecordDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_records_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        async def get_object_type_records(
+            self,
+            id: str,
+            *,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectRecordResponseCollection]: ...
+
+        async def get_record_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_records(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeRecordsRelationshipsResponseCollection]: ...
+
+        async def get_ingestion_logs_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ObjectIngestionLogInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        async def get_object_type_ingestion_logs(
+            self,
+            id: str,
+            *,
+            fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
+            fields_object_record: Sequence[ObjectRecordField] | None = None,
+            fields_object_type: Sequence[ObjectTypeField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ObjectIngestionLogInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetIngestionLogResponseCollectionCompoundDocument]: ...
+
+        async def get_ingestion_log_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_ingestion_logs(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
+
+        async def get_current_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_object_type_current_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_current_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        async def get_object_type_relationships_current_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeCurrentSchemaRelationshipResponse]: ...
+
+        async def get_draft_schema_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_object_type_draft_schema(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponse]: ...
+
+        async def get_draft_schema_id_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        async def get_object_type_relationships_draft_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeDraftSchemaRelationshipResponse]: ...
+
+        async def get_schema_versions_for_object_type(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        async def get_object_type_schema_versions(
+            self,
+            id: str,
+            *,
+            fields_object_schema: Sequence[ObjectSchemaField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaResponseCollection]: ...
+
+        async def get_schema_version_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_schema_versions(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeSchemaVersionsRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeTypesRelationshipsResponseCollection]: ...
+
+        async def get_profile_type_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_object_type_relationships_profile_object_types(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_profile_object_type_ids_for_object_type(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectTypeProfileObjectTypesRelationshipsResponseCollection]: ...
+
+        async def get_source_mapping_for_object_schema(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def get_object_schema_source_mapping(
+            self,
+            id: str,
+            *,
+            fields_source_mapping: Sequence[SourceMappingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSourceMappingResponse]: ...
+
+        async def get_source_mapping_id_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        async def get_object_schema_relationships_source_mapping(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSourceMappingRelationshipResponse]: ...
+
+        async def get_object_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def get_object_schema_relationships_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def get_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaSchemasRelationshipsResponseCollection]: ...
+
+        async def create_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationship(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationships_schemas(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_profile_schema_relationships(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def get_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def get_profile_object_schema_ids_for_object_schema(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection]: ...
+
+        async def create_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_profile_object_schemas_to_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def update_profile_object_schemas_for_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipPartialUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_profile_schema_relationship(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_object_schema_relationships_profile_object_schemas(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_profile_object_schemas_from_object_schema(
+            self,
+            id: str,
+            body: ProfileObjectSchemaRelationshipDeleteQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         AttributionField,
         EventField,
@@ -52,6 +53,13 @@ class Events(SyncResource):
     """Events operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> EventsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_events(
         self,
@@ -136,7 +144,10 @@ class Events(SyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_event, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_event, (), body, request_options),
+        )
 
     def get_event(
         self,
@@ -198,7 +209,10 @@ class Events(SyncResource):
             body: the request document (``EventsBulkCreateJob`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_create_events, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_create_events, (), body, request_options),
+        )
 
     create_event_bulk_create_job = bulk_create_events
 
@@ -321,6 +335,13 @@ class AsyncEvents(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncEventsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_events(
         self,
         *,
@@ -404,7 +425,10 @@ class AsyncEvents(AsyncResource):
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_event, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_event, (), body, request_options),
+        )
 
     async def get_event(
         self,
@@ -466,7 +490,10 @@ class AsyncEvents(AsyncResource):
             body: the request document (``EventsBulkCreateJob`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_create_events, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_create_events, (), body, request_options),
+        )
 
     create_event_bulk_create_job = bulk_create_events
 
@@ -582,3 +609,232 @@ class AsyncEvents(AsyncResource):
         )
 
     get_event_relationships_profile = get_profile_id_for_event
+
+
+if TYPE_CHECKING:
+
+    class EventsWithRawResponse(Protocol):
+        """``Events.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_events(
+            self,
+            *,
+            fields_attribution: Sequence[AttributionField] | None = None,
+            fields_event: Sequence[EventField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            include: Sequence[EventInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: EventSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCollectionCompoundDocument]: ...
+
+        def create_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_event(
+            self,
+            id: str,
+            *,
+            fields_attribution: Sequence[AttributionField] | None = None,
+            fields_event: Sequence[EventField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            include: Sequence[EventInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCompoundDocument]: ...
+
+        def bulk_create_events(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_event_bulk_create_job(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_metric_for_event(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_event_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_metric_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        def get_event_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        def get_profile_for_event(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_event_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_profile_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+        def get_event_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+    class AsyncEventsWithRawResponse(Protocol):
+        """``AsyncEvents.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_events(
+            self,
+            *,
+            fields_attribution: Sequence[AttributionField] | None = None,
+            fields_event: Sequence[EventField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            include: Sequence[EventInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: EventSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCollectionCompoundDocument]: ...
+
+        async def create_event(
+            self,
+            body: EventCreateQueryV2 | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_event(
+            self,
+            id: str,
+            *,
+            fields_attribution: Sequence[AttributionField] | None = None,
+            fields_event: Sequence[EventField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            include: Sequence[EventInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventResponseCompoundDocument]: ...
+
+        async def bulk_create_events(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_event_bulk_create_job(
+            self,
+            body: EventsBulkCreateJob | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_metric_for_event(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_event_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_metric_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        async def get_event_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventMetricRelationshipResponse]: ...
+
+        async def get_profile_for_event(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_event_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_profile_id_for_event(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...
+
+        async def get_event_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEventProfileRelationshipResponse]: ...

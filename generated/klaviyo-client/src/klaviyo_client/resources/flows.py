@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         FlowActionField,
         FlowActionInclude,
@@ -84,6 +85,13 @@ class Flows(SyncResource):
     """Flows operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> FlowsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_flows(
         self,
@@ -247,7 +255,10 @@ class Flows(SyncResource):
             id: ID of the Flow to delete. Ex: XVTP5Q
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_flow, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_flow, (id,), None, request_options),
+        )
 
     def get_flow_action(
         self,
@@ -324,7 +335,10 @@ class Flows(SyncResource):
             id: ID of the flow action to delete. Ex: 01GDDKASAP8TKDDA2GRZDSVP4H
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_flow_action, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_flow_action, (id,), None, request_options),
+        )
 
     def get_flow_message(
         self,
@@ -743,6 +757,13 @@ class AsyncFlows(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncFlowsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_flows(
         self,
         *,
@@ -905,7 +926,10 @@ class AsyncFlows(AsyncResource):
             id: ID of the Flow to delete. Ex: XVTP5Q
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_flow, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_flow, (id,), None, request_options),
+        )
 
     async def get_flow_action(
         self,
@@ -982,7 +1006,10 @@ class AsyncFlows(AsyncResource):
             id: ID of the flow action to delete. Ex: 01GDDKASAP8TKDDA2GRZDSVP4H
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_flow_action, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_flow_action, (id,), None, request_options),
+        )
 
     async def get_flow_message(
         self,
@@ -1400,3 +1427,660 @@ class AsyncFlows(AsyncResource):
         )
 
     get_flow_message_relationships_template = get_template_id_for_flow_message
+
+
+if TYPE_CHECKING:
+
+    class FlowsWithRawResponse(Protocol):
+        """``Flows.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_flows(
+            self,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[FlowInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollectionCompoundDocument]: ...
+
+        def create_flow(
+            self,
+            body: FlowCreateQuery | Mapping[str, Any],
+            *,
+            additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowV2Response]: ...
+
+        def get_flow(
+            self,
+            id: str,
+            *,
+            additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[FlowInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowV2ResponseCompoundDocument]: ...
+
+        def update_flow(
+            self,
+            id: str,
+            body: FlowUpdateQuery | Mapping[str, Any],
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchFlowResponse]: ...
+
+        def delete_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            include: Sequence[FlowActionInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCompoundDocument]: ...
+
+        def update_flow_action(
+            self,
+            id: str,
+            body: FlowActionUpdateQuery | Mapping[str, Any],
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchFlowActionEncodedResponse]: ...
+
+        def delete_flow_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_flow_message(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[FlowMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCompoundDocument]: ...
+
+        def get_actions_for_flow(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        def get_flow_flow_actions(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        def get_flow_actions(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        def get_action_ids_for_flow(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        def get_flow_relationships_flow_actions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        def get_flow_relationships_actions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        def get_tags_for_flow(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_flow_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowTagsRelationshipsResponseCollection]: ...
+
+        def get_flow_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowTagsRelationshipsResponseCollection]: ...
+
+        def get_flow_for_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponse]: ...
+
+        def get_flow_action_flow(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponse]: ...
+
+        def get_flow_id_for_flow_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowRelationshipResponse]: ...
+
+        def get_flow_action_relationships_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowRelationshipResponse]: ...
+
+        def get_flow_action_messages(
+            self,
+            id: str,
+            *,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCollection]: ...
+
+        def get_messages_for_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCollection]: ...
+
+        def get_message_ids_for_flow_action(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowMessageRelationshipResponseCollection]: ...
+
+        def get_flow_action_relationships_messages(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowMessageRelationshipResponseCollection]: ...
+
+        def get_action_for_flow_message(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponse]: ...
+
+        def get_flow_message_action(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponse]: ...
+
+        def get_action_id_for_flow_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageActionRelationshipResponse]: ...
+
+        def get_flow_message_relationships_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageActionRelationshipResponse]: ...
+
+        def get_template_for_flow_message(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        def get_flow_message_template(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        def get_template_id_for_flow_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageTemplateRelationshipResponse]: ...
+
+        def get_flow_message_relationships_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageTemplateRelationshipResponse]: ...
+
+    class AsyncFlowsWithRawResponse(Protocol):
+        """``AsyncFlows.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_flows(
+            self,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[FlowInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollectionCompoundDocument]: ...
+
+        async def create_flow(
+            self,
+            body: FlowCreateQuery | Mapping[str, Any],
+            *,
+            additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowV2Response]: ...
+
+        async def get_flow(
+            self,
+            id: str,
+            *,
+            additional_fields_flow: Sequence[FlowAdditionalField] | None = None,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[FlowInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowV2ResponseCompoundDocument]: ...
+
+        async def update_flow(
+            self,
+            id: str,
+            body: FlowUpdateQuery | Mapping[str, Any],
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchFlowResponse]: ...
+
+        async def delete_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            include: Sequence[FlowActionInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCompoundDocument]: ...
+
+        async def update_flow_action(
+            self,
+            id: str,
+            body: FlowActionUpdateQuery | Mapping[str, Any],
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchFlowActionEncodedResponse]: ...
+
+        async def delete_flow_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_flow_message(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            include: Sequence[FlowMessageInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCompoundDocument]: ...
+
+        async def get_actions_for_flow(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        async def get_flow_flow_actions(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        async def get_flow_actions(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponseCollection]: ...
+
+        async def get_action_ids_for_flow(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        async def get_flow_relationships_flow_actions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        async def get_flow_relationships_actions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowActionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowFlowActionRelationshipListResponseCollection]: ...
+
+        async def get_tags_for_flow(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_flow_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowTagsRelationshipsResponseCollection]: ...
+
+        async def get_flow_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowTagsRelationshipsResponseCollection]: ...
+
+        async def get_flow_for_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponse]: ...
+
+        async def get_flow_action_flow(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponse]: ...
+
+        async def get_flow_id_for_flow_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowRelationshipResponse]: ...
+
+        async def get_flow_action_relationships_flow(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowRelationshipResponse]: ...
+
+        async def get_flow_action_messages(
+            self,
+            id: str,
+            *,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCollection]: ...
+
+        async def get_messages_for_flow_action(
+            self,
+            id: str,
+            *,
+            fields_flow_message: Sequence[FlowMessageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageEncodedResponseCollection]: ...
+
+        async def get_message_ids_for_flow_action(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowMessageRelationshipResponseCollection]: ...
+
+        async def get_flow_action_relationships_messages(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FlowMessageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionFlowMessageRelationshipResponseCollection]: ...
+
+        async def get_action_for_flow_message(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponse]: ...
+
+        async def get_flow_message_action(
+            self,
+            id: str,
+            *,
+            fields_flow_action: Sequence[FlowActionField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowActionEncodedResponse]: ...
+
+        async def get_action_id_for_flow_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageActionRelationshipResponse]: ...
+
+        async def get_flow_message_relationships_action(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageActionRelationshipResponse]: ...
+
+        async def get_template_for_flow_message(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        async def get_flow_message_template(
+            self,
+            id: str,
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateResponse]: ...
+
+        async def get_template_id_for_flow_message(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageTemplateRelationshipResponse]: ...
+
+        async def get_flow_message_relationships_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowMessageTemplateRelationshipResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         FormField,
         FormSort,
@@ -50,6 +51,13 @@ class Forms(SyncResource):
     """Forms operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> FormsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_forms(
         self,
@@ -149,7 +157,10 @@ class Forms(SyncResource):
             id: The ID of the form
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_form, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_form, (id,), None, request_options),
+        )
 
     def get_form_version(
         self,
@@ -329,6 +340,13 @@ class AsyncForms(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncFormsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_forms(
         self,
         *,
@@ -427,7 +445,10 @@ class AsyncForms(AsyncResource):
             id: The ID of the form
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_form, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_form, (id,), None, request_options),
+        )
 
     async def get_form_version(
         self,
@@ -602,3 +623,298 @@ class AsyncForms(AsyncResource):
         )
 
     get_form_version_relationships_form = get_form_id_for_form_version
+
+
+if TYPE_CHECKING:
+
+    class FormsWithRawResponse(Protocol):
+        """``Forms.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_forms(
+            self,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponseCollection]: ...
+
+        def create_form(
+            self,
+            body: FormCreateQuery | Mapping[str, Any],
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostEncodedFormResponse]: ...
+
+        def get_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEncodedFormResponse]: ...
+
+        def delete_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_form_version(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            fields_form: Sequence[FormField] | None = None,
+            include: Sequence[FormVersionInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCompoundDocument]: ...
+
+        def get_versions_for_form(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_form_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        def get_version_ids_for_form(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_relationships_form_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_relationships_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        def get_form_for_form_version(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        def get_form_version_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        def get_form_id_for_form_version(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+        def get_form_version_relationships_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+    class AsyncFormsWithRawResponse(Protocol):
+        """``AsyncForms.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_forms(
+            self,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponseCollection]: ...
+
+        async def create_form(
+            self,
+            body: FormCreateQuery | Mapping[str, Any],
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostEncodedFormResponse]: ...
+
+        async def get_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetEncodedFormResponse]: ...
+
+        async def delete_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_form_version(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            fields_form: Sequence[FormField] | None = None,
+            include: Sequence[FormVersionInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCompoundDocument]: ...
+
+        async def get_versions_for_form(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_form_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_form_versions(
+            self,
+            id: str,
+            *,
+            fields_form_version: Sequence[FormVersionField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionResponseCollection]: ...
+
+        async def get_version_ids_for_form(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_relationships_form_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_relationships_versions(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: FormVersionSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionsRelationshipsResponseCollection]: ...
+
+        async def get_form_for_form_version(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        async def get_form_version_form(
+            self,
+            id: str,
+            *,
+            fields_form: Sequence[FormField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormResponse]: ...
+
+        async def get_form_id_for_form_version(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...
+
+        async def get_form_version_relationships_form(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFormVersionFormRelationshipResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         ImageField,
         ImageSort,
@@ -43,6 +44,13 @@ class Images(SyncResource):
     """Images operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ImagesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_images(
         self,
@@ -192,6 +200,13 @@ class AsyncImages(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncImagesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_images(
         self,
         *,
@@ -337,3 +352,132 @@ class AsyncImages(AsyncResource):
         )
 
     create_image_upload = upload_image_from_file
+
+
+if TYPE_CHECKING:
+
+    class ImagesWithRawResponse(Protocol):
+        """``Images.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_images(
+            self,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ImageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponseCollection]: ...
+
+        def upload_image_from_url(
+            self,
+            body: ImageCreateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        def create_image(
+            self,
+            body: ImageCreateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        def get_image(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        def update_image(
+            self,
+            id: str,
+            body: ImagePartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchImageResponse]: ...
+
+        def upload_image_from_file(
+            self,
+            body: ImageUploadQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        def create_image_upload(
+            self,
+            body: ImageUploadQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+    class AsyncImagesWithRawResponse(Protocol):
+        """``AsyncImages.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_images(
+            self,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ImageSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponseCollection]: ...
+
+        async def upload_image_from_url(
+            self,
+            body: ImageCreateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        async def create_image(
+            self,
+            body: ImageCreateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        async def get_image(
+            self,
+            id: str,
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImageResponse]: ...
+
+        async def update_image(
+            self,
+            id: str,
+            body: ImagePartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchImageResponse]: ...
+
+        async def upload_image_from_file(
+            self,
+            body: ImageUploadQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...
+
+        async def create_image_upload(
+            self,
+            body: ImageUploadQuery | Mapping[str, Any],
+            *,
+            fields_image: Sequence[ImageField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostImageResponse]: ...

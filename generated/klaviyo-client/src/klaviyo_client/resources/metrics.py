@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CustomMetricField,
         CustomMetricId,
@@ -93,6 +94,13 @@ class Metrics(SyncResource):
     """Metrics operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> MetricsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_metrics(
         self,
@@ -336,7 +344,10 @@ class Metrics(SyncResource):
             id: The ID of the custom metric
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_custom_metric, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_custom_metric, (id,), None, request_options),
+        )
 
     def get_mapped_metrics(
         self,
@@ -816,6 +827,13 @@ class AsyncMetrics(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncMetricsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_metrics(
         self,
         *,
@@ -1058,7 +1076,10 @@ class AsyncMetrics(AsyncResource):
             id: The ID of the custom metric
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_custom_metric, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_custom_metric, (id,), None, request_options),
+        )
 
     async def get_mapped_metrics(
         self,
@@ -1537,3 +1558,688 @@ class AsyncMetrics(AsyncResource):
         )
 
     get_mapped_metric_relationships_custom_metric = get_custom_metric_id_for_mapped_metric
+
+
+if TYPE_CHECKING:
+
+    class MetricsWithRawResponse(Protocol):
+        """``Metrics.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_metrics(
+            self,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            filter: str | None = None,
+            include: Sequence[MetricInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollectionCompoundDocument]: ...
+
+        def get_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCompoundDocument]: ...
+
+        def get_metric_property(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MetricPropertyInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCompoundDocument]: ...
+
+        def get_custom_metrics(
+            self,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[CustomMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponseCollectionCompoundDocument]: ...
+
+        def create_custom_metric(
+            self,
+            body: CustomMetricCreateQuery | Mapping[str, Any],
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCustomMetricResponse]: ...
+
+        def get_custom_metric(
+            self,
+            id: str,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[CustomMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponseCompoundDocument]: ...
+
+        def update_custom_metric(
+            self,
+            id: str,
+            body: CustomMetricPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCustomMetricResponse]: ...
+
+        def delete_custom_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_mapped_metrics(
+            self,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MappedMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricResponseCollectionCompoundDocument]: ...
+
+        def get_mapped_metric(
+            self,
+            id: MappedMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MappedMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricResponseCompoundDocument]: ...
+
+        def update_mapped_metric(
+            self,
+            id: MappedMetricId,
+            body: MappedMetricPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchMappedMetricResponse]: ...
+
+        def query_metric_aggregates(
+            self,
+            body: MetricAggregateQuery | Mapping[str, Any],
+            *,
+            fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostMetricAggregateResponse]: ...
+
+        def create_metric_aggregate(
+            self,
+            body: MetricAggregateQuery | Mapping[str, Any],
+            *,
+            fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostMetricAggregateResponse]: ...
+
+        def get_flows_triggered_by_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_flow_triggers_for_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_metric_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_ids_for_flows_triggered_by_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_flow_trigger_ids_for_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_metric_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_properties_for_metric(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        def get_metric_metric_properties(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        def get_metric_properties(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        def get_property_ids_for_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        def get_metric_relationships_metric_properties(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        def get_metric_relationships_properties(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        def get_metric_for_metric_property(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_metric_property_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_metric_id_for_metric_property(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyMetricRelationshipResponse]: ...
+
+        def get_metric_property_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyMetricRelationshipResponse]: ...
+
+        def get_metrics_for_custom_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollection]: ...
+
+        def get_custom_metric_metrics(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollection]: ...
+
+        def get_metric_ids_for_custom_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricMetricsRelationshipsResponseCollection]: ...
+
+        def get_custom_metric_relationships_metrics(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricMetricsRelationshipsResponseCollection]: ...
+
+        def get_metric_for_mapped_metric(
+            self,
+            id: MetricId,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_mapped_metric_metric(
+            self,
+            id: MetricId,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        def get_metric_id_for_mapped_metric(
+            self,
+            id: MetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricMetricRelationshipResponse]: ...
+
+        def get_mapped_metric_relationships_metric(
+            self,
+            id: MetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricMetricRelationshipResponse]: ...
+
+        def get_custom_metric_for_mapped_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponse]: ...
+
+        def get_mapped_metric_custom_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponse]: ...
+
+        def get_custom_metric_id_for_mapped_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricCustomMetricRelationshipResponse]: ...
+
+        def get_mapped_metric_relationships_custom_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricCustomMetricRelationshipResponse]: ...
+
+    class AsyncMetricsWithRawResponse(Protocol):
+        """``AsyncMetrics.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_metrics(
+            self,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            filter: str | None = None,
+            include: Sequence[MetricInclude] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollectionCompoundDocument]: ...
+
+        async def get_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCompoundDocument]: ...
+
+        async def get_metric_property(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MetricPropertyInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCompoundDocument]: ...
+
+        async def get_custom_metrics(
+            self,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[CustomMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponseCollectionCompoundDocument]: ...
+
+        async def create_custom_metric(
+            self,
+            body: CustomMetricCreateQuery | Mapping[str, Any],
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCustomMetricResponse]: ...
+
+        async def get_custom_metric(
+            self,
+            id: str,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[CustomMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponseCompoundDocument]: ...
+
+        async def update_custom_metric(
+            self,
+            id: str,
+            body: CustomMetricPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchCustomMetricResponse]: ...
+
+        async def delete_custom_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_mapped_metrics(
+            self,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MappedMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricResponseCollectionCompoundDocument]: ...
+
+        async def get_mapped_metric(
+            self,
+            id: MappedMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            fields_metric: Sequence[MetricField] | None = None,
+            include: Sequence[MappedMetricInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricResponseCompoundDocument]: ...
+
+        async def update_mapped_metric(
+            self,
+            id: MappedMetricId,
+            body: MappedMetricPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_mapped_metric: Sequence[MappedMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchMappedMetricResponse]: ...
+
+        async def query_metric_aggregates(
+            self,
+            body: MetricAggregateQuery | Mapping[str, Any],
+            *,
+            fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostMetricAggregateResponse]: ...
+
+        async def create_metric_aggregate(
+            self,
+            body: MetricAggregateQuery | Mapping[str, Any],
+            *,
+            fields_metric_aggregate: Sequence[MetricAggregateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostMetricAggregateResponse]: ...
+
+        async def get_flows_triggered_by_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_flow_triggers_for_metric(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_metric_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_ids_for_flows_triggered_by_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_flow_trigger_ids_for_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_metric_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_properties_for_metric(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        async def get_metric_metric_properties(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        async def get_metric_properties(
+            self,
+            id: str,
+            *,
+            additional_fields_metric_property: Sequence[MetricPropertyAdditionalField]
+            | None = None,
+            fields_metric_property: Sequence[MetricPropertyField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyResponseCollection]: ...
+
+        async def get_property_ids_for_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        async def get_metric_relationships_metric_properties(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        async def get_metric_relationships_properties(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertiesRelationshipsResponseCollection]: ...
+
+        async def get_metric_for_metric_property(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_metric_property_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_metric_id_for_metric_property(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyMetricRelationshipResponse]: ...
+
+        async def get_metric_property_relationships_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricPropertyMetricRelationshipResponse]: ...
+
+        async def get_metrics_for_custom_metric(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollection]: ...
+
+        async def get_custom_metric_metrics(
+            self,
+            id: str,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponseCollection]: ...
+
+        async def get_metric_ids_for_custom_metric(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricMetricsRelationshipsResponseCollection]: ...
+
+        async def get_custom_metric_relationships_metrics(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricMetricsRelationshipsResponseCollection]: ...
+
+        async def get_metric_for_mapped_metric(
+            self,
+            id: MetricId,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_mapped_metric_metric(
+            self,
+            id: MetricId,
+            *,
+            fields_metric: Sequence[MetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMetricResponse]: ...
+
+        async def get_metric_id_for_mapped_metric(
+            self,
+            id: MetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricMetricRelationshipResponse]: ...
+
+        async def get_mapped_metric_relationships_metric(
+            self,
+            id: MetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricMetricRelationshipResponse]: ...
+
+        async def get_custom_metric_for_mapped_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponse]: ...
+
+        async def get_mapped_metric_custom_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            fields_custom_metric: Sequence[CustomMetricField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetCustomMetricResponse]: ...
+
+        async def get_custom_metric_id_for_mapped_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricCustomMetricRelationshipResponse]: ...
+
+        async def get_mapped_metric_relationships_custom_metric(
+            self,
+            id: CustomMetricId,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetMappedMetricCustomMetricRelationshipResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         ConversationField,
         ImportErrorField,
@@ -128,6 +129,13 @@ class Profiles(SyncResource):
     """Profiles operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_profiles(
         self,
@@ -703,7 +711,10 @@ class Profiles(SyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_push_token, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_push_token, (), body, request_options),
+        )
 
     def get_push_token(
         self,
@@ -753,7 +764,10 @@ class Profiles(SyncResource):
             id: The value of the push token to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_push_token, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_push_token, (id,), None, request_options),
+        )
 
     def create_or_update_profile(
         self,
@@ -860,7 +874,10 @@ class Profiles(SyncResource):
             body: the request document (``SubscriptionCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_subscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_subscribe_profiles, (), body, request_options),
+        )
 
     subscribe_profiles = bulk_subscribe_profiles
 
@@ -894,7 +911,10 @@ class Profiles(SyncResource):
             body: the request document (``SubscriptionDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_bulk_unsubscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_bulk_unsubscribe_profiles, (), body, request_options),
+        )
 
     unsubscribe_profiles = bulk_unsubscribe_profiles
 
@@ -1411,6 +1431,13 @@ class AsyncProfiles(AsyncResource):
     """Profiles operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_profiles(
         self,
@@ -1986,7 +2013,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``PushTokenCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_push_token, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_push_token, (), body, request_options),
+        )
 
     async def get_push_token(
         self,
@@ -2036,7 +2066,10 @@ class AsyncProfiles(AsyncResource):
             id: The value of the push token to delete
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_push_token, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_push_token, (id,), None, request_options),
+        )
 
     async def create_or_update_profile(
         self,
@@ -2143,7 +2176,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``SubscriptionCreateJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_subscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_subscribe_profiles, (), body, request_options),
+        )
 
     subscribe_profiles = bulk_subscribe_profiles
 
@@ -2177,7 +2213,10 @@ class AsyncProfiles(AsyncResource):
             body: the request document (``SubscriptionDeleteJobCreateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_bulk_unsubscribe_profiles, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_bulk_unsubscribe_profiles, (), body, request_options),
+        )
 
     unsubscribe_profiles = bulk_unsubscribe_profiles
 
@@ -2698,3 +2737,1554 @@ class AsyncProfiles(AsyncResource):
         )
 
     get_push_token_relationships_profile = get_profile_id_for_push_token
+
+
+if TYPE_CHECKING:
+
+    class ProfilesWithRawResponse(Protocol):
+        """``Profiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_profiles(
+            self,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponsePluralConversationsCollectionCompoundDocument]: ...
+
+        def create_profile(
+            self,
+            body: ProfileCreateQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        def get_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            include: Sequence[ProfileInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponsePluralConversationsCompoundDocument]: ...
+
+        def update_profile(
+            self,
+            id: str,
+            body: ProfilePartialUpdateQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchProfileResponse]: ...
+
+        def get_bulk_import_profiles_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        def get_bulk_profile_import_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        def get_profile_bulk_import_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        def bulk_import_profiles(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        def spawn_bulk_profile_import_job(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        def create_profile_bulk_import_job(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        def get_bulk_import_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        def get_bulk_profile_import_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        def get_profile_bulk_import_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        def get_bulk_suppress_profiles_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkCreateJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponseCollection]: ...
+
+        def get_profile_suppression_bulk_create_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkCreateJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponseCollection]: ...
+
+        def bulk_suppress_profiles(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        def suppress_profiles(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        def create_profile_suppression_bulk_create_job(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        def get_bulk_suppress_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponse]: ...
+
+        def get_profile_suppression_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponse]: ...
+
+        def get_bulk_unsuppress_profiles_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkDeleteJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponseCollection]: ...
+
+        def get_profile_suppression_bulk_delete_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkDeleteJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponseCollection]: ...
+
+        def bulk_unsuppress_profiles(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        def unsuppress_profiles(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        def create_profile_suppression_bulk_delete_job(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        def get_bulk_unsuppress_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        def get_profile_suppression_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        def get_push_tokens(
+            self,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            filter: str | None = None,
+            include: Sequence[PushTokenInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollectionCompoundDocument]: ...
+
+        def create_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_push_token(
+            self,
+            id: str,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            include: Sequence[PushTokenInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCompoundDocument]: ...
+
+        def delete_push_token(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_or_update_profile(
+            self,
+            body: ProfileUpsertQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        def create_profile_import(
+            self,
+            body: ProfileUpsertQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        def merge_profiles(
+            self,
+            body: ProfileMergeQuery | Mapping[str, Any],
+            *,
+            fields_profile: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileMergeResponse]: ...
+
+        def create_profile_merge(
+            self,
+            body: ProfileMergeQuery | Mapping[str, Any],
+            *,
+            fields_profile: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileMergeResponse]: ...
+
+        def bulk_subscribe_profiles(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def subscribe_profiles(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_profile_subscription_bulk_create_job(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def bulk_unsubscribe_profiles(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def unsubscribe_profiles(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_profile_subscription_bulk_delete_job(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_push_tokens_for_profile(
+            self,
+            id: str,
+            *,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollection]: ...
+
+        def get_profile_push_tokens(
+            self,
+            id: str,
+            *,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollection]: ...
+
+        def get_push_token_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfilePushTokensRelationshipsResponseCollection]: ...
+
+        def get_profile_relationships_push_tokens(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfilePushTokensRelationshipsResponseCollection]: ...
+
+        def get_lists_for_profile(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_profile_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_list_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileListsRelationshipsResponseCollection]: ...
+
+        def get_profile_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileListsRelationshipsResponseCollection]: ...
+
+        def get_segments_for_profile(
+            self,
+            id: str,
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentResponseCollection]: ...
+
+        def get_profile_segments(
+            self,
+            id: str,
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentResponseCollection]: ...
+
+        def get_segment_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileSegmentsRelationshipsResponseCollection]: ...
+
+        def get_profile_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileSegmentsRelationshipsResponseCollection]: ...
+
+        def get_conversation_for_profile(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponse]: ...
+
+        def get_profile_conversation(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponse]: ...
+
+        def get_conversation_id_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationRelationshipResponse]: ...
+
+        def get_profile_relationships_conversation(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationRelationshipResponse]: ...
+
+        def get_conversations_for_profile(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponseCollection]: ...
+
+        def get_profile_conversations(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponseCollection]: ...
+
+        def get_conversation_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationsRelationshipsResponseCollection]: ...
+
+        def get_profile_relationships_conversations(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationsRelationshipsResponseCollection]: ...
+
+        def get_list_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_bulk_profile_import_job_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_lists_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_profile_bulk_import_job_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        def get_list_ids_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        def get_bulk_profile_import_job_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        def get_list_ids_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        def get_profile_bulk_import_job_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        def get_profiles_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        def get_bulk_profile_import_job_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        def get_profile_bulk_import_job_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        def get_profiles_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        def get_profile_ids_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        def get_bulk_profile_import_job_relationships_profiles(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        def get_profile_bulk_import_job_relationships_profiles(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        def get_profile_ids_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        def get_errors_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        def get_bulk_profile_import_job_import_errors(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        def get_import_errors_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        def get_profile_bulk_import_job_import_errors(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        def get_profile_for_push_token(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_push_token_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        def get_profile_id_for_push_token(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenProfileRelationshipResponse]: ...
+
+        def get_push_token_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenProfileRelationshipResponse]: ...
+
+    class AsyncProfilesWithRawResponse(Protocol):
+        """``AsyncProfiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_profiles(
+            self,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            filter: str | None = None,
+            include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponsePluralConversationsCollectionCompoundDocument]: ...
+
+        async def create_profile(
+            self,
+            body: ProfileCreateQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        async def get_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            include: Sequence[ProfileInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponsePluralConversationsCompoundDocument]: ...
+
+        async def update_profile(
+            self,
+            id: str,
+            body: ProfilePartialUpdateQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchProfileResponse]: ...
+
+        async def get_bulk_import_profiles_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        async def get_bulk_profile_import_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        async def get_profile_bulk_import_jobs(
+            self,
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ProfileBulkImportJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCollectionCompoundDocument]: ...
+
+        async def bulk_import_profiles(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        async def spawn_bulk_profile_import_job(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        async def create_profile_bulk_import_job(
+            self,
+            body: ProfileImportJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileImportJobResponse]: ...
+
+        async def get_bulk_import_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        async def get_bulk_profile_import_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        async def get_profile_bulk_import_job(
+            self,
+            job_id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
+            include: Sequence[ProfileBulkImportJobInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileImportJobResponseCompoundDocument]: ...
+
+        async def get_bulk_suppress_profiles_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkCreateJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponseCollection]: ...
+
+        async def get_profile_suppression_bulk_create_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkCreateJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponseCollection]: ...
+
+        async def bulk_suppress_profiles(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        async def suppress_profiles(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        async def create_profile_suppression_bulk_create_job(
+            self,
+            body: SuppressionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsCreateJobResponse]: ...
+
+        async def get_bulk_suppress_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponse]: ...
+
+        async def get_profile_suppression_bulk_create_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_create_job: Sequence[
+                ProfileSuppressionBulkCreateJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsCreateJobResponse]: ...
+
+        async def get_bulk_unsuppress_profiles_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkDeleteJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponseCollection]: ...
+
+        async def get_profile_suppression_bulk_delete_jobs(
+            self,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            sort: ProfileSuppressionBulkDeleteJobSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponseCollection]: ...
+
+        async def bulk_unsuppress_profiles(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        async def unsuppress_profiles(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        async def create_profile_suppression_bulk_delete_job(
+            self,
+            body: SuppressionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        async def get_bulk_unsuppress_profiles_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        async def get_profile_suppression_bulk_delete_job(
+            self,
+            job_id: str,
+            *,
+            fields_profile_suppression_bulk_delete_job: Sequence[
+                ProfileSuppressionBulkDeleteJobField
+            ]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetBulkProfileSuppressionsRemoveJobResponse]: ...
+
+        async def get_push_tokens(
+            self,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            filter: str | None = None,
+            include: Sequence[PushTokenInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollectionCompoundDocument]: ...
+
+        async def create_push_token(
+            self,
+            body: PushTokenCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_push_token(
+            self,
+            id: str,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            include: Sequence[PushTokenInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCompoundDocument]: ...
+
+        async def delete_push_token(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_or_update_profile(
+            self,
+            body: ProfileUpsertQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        async def create_profile_import(
+            self,
+            body: ProfileUpsertQuery | Mapping[str, Any],
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileResponse]: ...
+
+        async def merge_profiles(
+            self,
+            body: ProfileMergeQuery | Mapping[str, Any],
+            *,
+            fields_profile: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileMergeResponse]: ...
+
+        async def create_profile_merge(
+            self,
+            body: ProfileMergeQuery | Mapping[str, Any],
+            *,
+            fields_profile: Sequence[Literal["id"]] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostProfileMergeResponse]: ...
+
+        async def bulk_subscribe_profiles(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def subscribe_profiles(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_profile_subscription_bulk_create_job(
+            self,
+            body: SubscriptionCreateJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def bulk_unsubscribe_profiles(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def unsubscribe_profiles(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_profile_subscription_bulk_delete_job(
+            self,
+            body: SubscriptionDeleteJobCreateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_push_tokens_for_profile(
+            self,
+            id: str,
+            *,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollection]: ...
+
+        async def get_profile_push_tokens(
+            self,
+            id: str,
+            *,
+            fields_push_token: Sequence[PushTokenField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenResponseCollection]: ...
+
+        async def get_push_token_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfilePushTokensRelationshipsResponseCollection]: ...
+
+        async def get_profile_relationships_push_tokens(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfilePushTokensRelationshipsResponseCollection]: ...
+
+        async def get_lists_for_profile(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_profile_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_list_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileListsRelationshipsResponseCollection]: ...
+
+        async def get_profile_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileListsRelationshipsResponseCollection]: ...
+
+        async def get_segments_for_profile(
+            self,
+            id: str,
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentResponseCollection]: ...
+
+        async def get_profile_segments(
+            self,
+            id: str,
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentResponseCollection]: ...
+
+        async def get_segment_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileSegmentsRelationshipsResponseCollection]: ...
+
+        async def get_profile_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileSegmentsRelationshipsResponseCollection]: ...
+
+        async def get_conversation_for_profile(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponse]: ...
+
+        async def get_profile_conversation(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponse]: ...
+
+        async def get_conversation_id_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationRelationshipResponse]: ...
+
+        async def get_profile_relationships_conversation(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationRelationshipResponse]: ...
+
+        async def get_conversations_for_profile(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponseCollection]: ...
+
+        async def get_profile_conversations(
+            self,
+            id: str,
+            *,
+            fields_conversation: Sequence[ConversationField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetConversationResponseCollection]: ...
+
+        async def get_conversation_ids_for_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationsRelationshipsResponseCollection]: ...
+
+        async def get_profile_relationships_conversations(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileConversationsRelationshipsResponseCollection]: ...
+
+        async def get_list_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_bulk_profile_import_job_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_lists_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_profile_bulk_import_job_lists(
+            self,
+            id: str,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetListResponseCollection]: ...
+
+        async def get_list_ids_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        async def get_bulk_profile_import_job_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        async def get_list_ids_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        async def get_profile_bulk_import_job_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobListsRelationshipsResponseCollection]: ...
+
+        async def get_profiles_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        async def get_bulk_profile_import_job_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        async def get_profile_bulk_import_job_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        async def get_profiles_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponseCollection]: ...
+
+        async def get_profile_ids_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        async def get_bulk_profile_import_job_relationships_profiles(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        async def get_profile_bulk_import_job_relationships_profiles(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        async def get_profile_ids_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileBulkImportJobProfilesRelationshipsResponseCollection]: ...
+
+        async def get_errors_for_bulk_import_profiles_job(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        async def get_bulk_profile_import_job_import_errors(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        async def get_import_errors_for_profile_bulk_import_job(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        async def get_profile_bulk_import_job_import_errors(
+            self,
+            id: str,
+            *,
+            fields_import_error: Sequence[ImportErrorField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetImportErrorResponseCollection]: ...
+
+        async def get_profile_for_push_token(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_push_token_profile(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetProfileResponse]: ...
+
+        async def get_profile_id_for_push_token(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenProfileRelationshipResponse]: ...
+
+        async def get_push_token_relationships_profile(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetPushTokenProfileRelationshipResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         CampaignValuesReportField,
         FlowSeriesReportField,
@@ -55,6 +56,13 @@ class Reporting(SyncResource):
     """Reporting operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ReportingWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def query_campaign_values(
         self,
@@ -288,6 +296,13 @@ class AsyncReporting(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncReportingWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def query_campaign_values(
         self,
         body: CampaignValuesRequestDTO | Mapping[str, Any],
@@ -513,3 +528,366 @@ class AsyncReporting(AsyncResource):
     create_segment_sery_report = query_segment_series
 
     create_segment_series_report = query_segment_series
+
+
+if TYPE_CHECKING:
+
+    class ReportingWithRawResponse(Protocol):
+        """``Reporting.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def query_campaign_values(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        def create_campaign_value_report(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        def create_campaign_values_report(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        def query_flow_values(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        def create_flow_value_report(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        def create_flow_values_report(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        def query_flow_series(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        def create_flow_sery_report(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        def create_flow_series_report(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        def query_form_values(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        def create_form_value_report(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        def create_form_values_report(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        def query_form_series(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        def create_form_sery_report(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        def create_form_series_report(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        def query_segment_values(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        def create_segment_value_report(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        def create_segment_values_report(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        def query_segment_series(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...
+
+        def create_segment_sery_report(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...
+
+        def create_segment_series_report(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...
+
+    class AsyncReportingWithRawResponse(Protocol):
+        """``AsyncReporting.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def query_campaign_values(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        async def create_campaign_value_report(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        async def create_campaign_values_report(
+            self,
+            body: CampaignValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_campaign_values_report: Sequence[CampaignValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostCampaignValuesResponseDTO]: ...
+
+        async def query_flow_values(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        async def create_flow_value_report(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        async def create_flow_values_report(
+            self,
+            body: FlowValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_values_report: Sequence[FlowValuesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowValuesResponseDTO]: ...
+
+        async def query_flow_series(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        async def create_flow_sery_report(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        async def create_flow_series_report(
+            self,
+            body: FlowSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_flow_series_report: Sequence[FlowSeriesReportField] | None = None,
+            page_cursor: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFlowSeriesResponseDTO]: ...
+
+        async def query_form_values(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        async def create_form_value_report(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        async def create_form_values_report(
+            self,
+            body: FormValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_values_report: Sequence[FormValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormValuesResponseDTO]: ...
+
+        async def query_form_series(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        async def create_form_sery_report(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        async def create_form_series_report(
+            self,
+            body: FormSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_form_series_report: Sequence[FormSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostFormSeriesResponseDTO]: ...
+
+        async def query_segment_values(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        async def create_segment_value_report(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        async def create_segment_values_report(
+            self,
+            body: SegmentValuesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_values_report: Sequence[SegmentValuesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentValuesResponseDTO]: ...
+
+        async def query_segment_series(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...
+
+        async def create_segment_sery_report(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...
+
+        async def create_segment_series_report(
+            self,
+            body: SegmentSeriesRequestDTO | Mapping[str, Any],
+            *,
+            fields_segment_series_report: Sequence[SegmentSeriesReportField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentSeriesResponseDTO]: ...

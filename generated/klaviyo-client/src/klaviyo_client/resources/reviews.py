@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         EventField,
         ReviewField,
@@ -38,6 +39,13 @@ class Reviews(SyncResource):
     """Reviews operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ReviewsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_reviews(
         self,
@@ -139,6 +147,13 @@ class AsyncReviews(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncReviewsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_reviews(
         self,
         *,
@@ -232,3 +247,76 @@ class AsyncReviews(AsyncResource):
             "PatchReviewResponseDTO",
             await self._client._request(_update_review, (id, fields_review), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ReviewsWithRawResponse(Protocol):
+        """``Reviews.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_reviews(
+            self,
+            *,
+            fields_event: Sequence[EventField] | None = None,
+            fields_review: Sequence[ReviewField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ReviewInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ReviewSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCollectionCompoundDocument]: ...
+
+        def get_review(
+            self,
+            id: str,
+            *,
+            fields_event: Sequence[EventField] | None = None,
+            fields_review: Sequence[ReviewField] | None = None,
+            include: Sequence[ReviewInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCompoundDocument]: ...
+
+        def update_review(
+            self,
+            id: str,
+            body: ReviewPatchQuery | Mapping[str, Any],
+            *,
+            fields_review: Sequence[ReviewField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchReviewResponseDTO]: ...
+
+    class AsyncReviewsWithRawResponse(Protocol):
+        """``AsyncReviews.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_reviews(
+            self,
+            *,
+            fields_event: Sequence[EventField] | None = None,
+            fields_review: Sequence[ReviewField] | None = None,
+            filter: str | None = None,
+            include: Sequence[ReviewInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: ReviewSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCollectionCompoundDocument]: ...
+
+        async def get_review(
+            self,
+            id: str,
+            *,
+            fields_event: Sequence[EventField] | None = None,
+            fields_review: Sequence[ReviewField] | None = None,
+            include: Sequence[ReviewInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetReviewResponseDTOCompoundDocument]: ...
+
+        async def update_review(
+            self,
+            id: str,
+            body: ReviewPatchQuery | Mapping[str, Any],
+            *,
+            fields_review: Sequence[ReviewField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchReviewResponseDTO]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from typing import Any, Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         FlowField,
         ProfileAdditionalField,
@@ -60,6 +61,13 @@ class Segments(SyncResource):
     """Segments operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> SegmentsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_segments(
         self,
@@ -213,7 +221,10 @@ class Segments(SyncResource):
         Args:
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_segment, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_segment, (id,), None, request_options),
+        )
 
     def get_tags_for_segment(
         self,
@@ -425,6 +436,13 @@ class AsyncSegments(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncSegmentsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_segments(
         self,
         *,
@@ -579,7 +597,10 @@ class AsyncSegments(AsyncResource):
         Args:
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_segment, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_segment, (id,), None, request_options),
+        )
 
     async def get_tags_for_segment(
         self,
@@ -786,3 +807,358 @@ class AsyncSegments(AsyncResource):
     get_flow_trigger_ids_for_segment = get_ids_for_flows_triggered_by_segment
 
     get_segment_relationships_flow_triggers = get_ids_for_flows_triggered_by_segment
+
+
+if TYPE_CHECKING:
+
+    class SegmentsWithRawResponse(Protocol):
+        """``Segments.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_segments(
+            self,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[SegmentInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: SegmentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentListResponseCollectionCompoundDocument]: ...
+
+        def create_segment(
+            self,
+            body: SegmentCreateQuery | Mapping[str, Any],
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentCreateResponse]: ...
+
+        def get_segment(
+            self,
+            id: str,
+            *,
+            additional_fields_segment: Sequence[SegmentAdditionalField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[SegmentInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentRetrieveResponseCompoundDocument]: ...
+
+        def update_segment(
+            self,
+            id: str,
+            body: SegmentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSegmentPartialUpdateResponse]: ...
+
+        def delete_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tags_for_segment(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_segment_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentTagsRelationshipsResponseCollection]: ...
+
+        def get_segment_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentTagsRelationshipsResponseCollection]: ...
+
+        def get_profiles_for_segment(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentMemberResponseCollection]: ...
+
+        def get_segment_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentMemberResponseCollection]: ...
+
+        def get_profile_ids_for_segment(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentProfilesRelationshipsResponseCollection]: ...
+
+        def get_segment_relationships_profiles(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentProfilesRelationshipsResponseCollection]: ...
+
+        def get_flows_triggered_by_segment(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_flow_triggers_for_segment(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_segment_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        def get_ids_for_flows_triggered_by_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_flow_trigger_ids_for_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...
+
+        def get_segment_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...
+
+    class AsyncSegmentsWithRawResponse(Protocol):
+        """``AsyncSegments.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_segments(
+            self,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[SegmentInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: SegmentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentListResponseCollectionCompoundDocument]: ...
+
+        async def create_segment(
+            self,
+            body: SegmentCreateQuery | Mapping[str, Any],
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostSegmentCreateResponse]: ...
+
+        async def get_segment(
+            self,
+            id: str,
+            *,
+            additional_fields_segment: Sequence[SegmentAdditionalField] | None = None,
+            fields_flow: Sequence[FlowField] | None = None,
+            fields_segment: Sequence[SegmentField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[SegmentInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentRetrieveResponseCompoundDocument]: ...
+
+        async def update_segment(
+            self,
+            id: str,
+            body: SegmentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_segment: Sequence[SegmentField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchSegmentPartialUpdateResponse]: ...
+
+        async def delete_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tags_for_segment(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_segment_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentTagsRelationshipsResponseCollection]: ...
+
+        async def get_segment_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentTagsRelationshipsResponseCollection]: ...
+
+        async def get_profiles_for_segment(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentMemberResponseCollection]: ...
+
+        async def get_segment_profiles(
+            self,
+            id: str,
+            *,
+            additional_fields_profile: Sequence[ProfileAdditionalField] | None = None,
+            fields_profile: Sequence[ProfileField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentMemberResponseCollection]: ...
+
+        async def get_profile_ids_for_segment(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentProfilesRelationshipsResponseCollection]: ...
+
+        async def get_segment_relationships_profiles(
+            self,
+            id: str,
+            *,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: Literal["joined_group_at", "-joined_group_at"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentProfilesRelationshipsResponseCollection]: ...
+
+        async def get_flows_triggered_by_segment(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_flow_triggers_for_segment(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_segment_flow_triggers(
+            self,
+            id: str,
+            *,
+            fields_flow: Sequence[FlowField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetFlowResponseCollection]: ...
+
+        async def get_ids_for_flows_triggered_by_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_flow_trigger_ids_for_segment(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...
+
+        async def get_segment_relationships_flow_triggers(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetSegmentFlowTriggersRelationshipsResponseCollection]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         TagField,
         TagGroupField,
@@ -81,6 +82,13 @@ class Tags(SyncResource):
     """Tags operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TagsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_tags(
         self,
@@ -202,7 +210,10 @@ class Tags(SyncResource):
             body: the request document (``TagUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_tag, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_tag, (id,), body, request_options),
+        )
 
     def delete_tag(
         self,
@@ -220,7 +231,10 @@ class Tags(SyncResource):
             id: The Tag ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_tag, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_tag, (id,), None, request_options),
+        )
 
     def get_tag_groups(
         self,
@@ -335,7 +349,10 @@ class Tags(SyncResource):
             body: the request document (``TagGroupUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_update_tag_group, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_tag_group, (id,), body, request_options),
+        )
 
     def delete_tag_group(
         self,
@@ -355,7 +372,10 @@ class Tags(SyncResource):
             id: The Tag Group ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_tag_group, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_tag_group, (id,), None, request_options),
+        )
 
     def get_flow_ids_for_tag(
         self,
@@ -404,7 +424,10 @@ class Tags(SyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_flows, (id,), body, request_options),
+        )
 
     create_tag_relationships_flow = tag_flows
 
@@ -435,7 +458,10 @@ class Tags(SyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_flows, (id,), body, request_options),
+        )
 
     delete_tag_relationships_flows = remove_tag_from_flows
 
@@ -488,7 +514,10 @@ class Tags(SyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_campaigns, (id,), body, request_options),
+        )
 
     create_tag_relationships_campaign = tag_campaigns
 
@@ -519,7 +548,10 @@ class Tags(SyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_campaigns, (id,), body, request_options),
+        )
 
     delete_tag_relationships_campaigns = remove_tag_from_campaigns
 
@@ -572,7 +604,10 @@ class Tags(SyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_lists, (id,), body, request_options),
+        )
 
     create_tag_relationships_list = tag_lists
 
@@ -603,7 +638,10 @@ class Tags(SyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_lists, (id,), body, request_options),
+        )
 
     delete_tag_relationships_lists = remove_tag_from_lists
 
@@ -656,7 +694,10 @@ class Tags(SyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_tag_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_tag_segments, (id,), body, request_options),
+        )
 
     create_tag_relationships_segment = tag_segments
 
@@ -687,7 +728,10 @@ class Tags(SyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_remove_tag_from_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_tag_from_segments, (id,), body, request_options),
+        )
 
     delete_tag_relationships_segments = remove_tag_from_segments
 
@@ -811,6 +855,13 @@ class AsyncTags(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTagsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_tags(
         self,
         *,
@@ -931,7 +982,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_update_tag, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_tag, (id,), body, request_options),
+        )
 
     async def delete_tag(
         self,
@@ -949,7 +1003,10 @@ class AsyncTags(AsyncResource):
             id: The Tag ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_tag, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_tag, (id,), None, request_options),
+        )
 
     async def get_tag_groups(
         self,
@@ -1068,7 +1125,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagGroupUpdateQuery`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_update_tag_group, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_tag_group, (id,), body, request_options),
+        )
 
     async def delete_tag_group(
         self,
@@ -1088,7 +1148,10 @@ class AsyncTags(AsyncResource):
             id: The Tag Group ID
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_tag_group, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_tag_group, (id,), None, request_options),
+        )
 
     async def get_flow_ids_for_tag(
         self,
@@ -1137,7 +1200,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_flows, (id,), body, request_options),
+        )
 
     create_tag_relationships_flow = tag_flows
 
@@ -1168,7 +1234,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagFlowOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_flows, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_flows, (id,), body, request_options),
+        )
 
     delete_tag_relationships_flows = remove_tag_from_flows
 
@@ -1221,7 +1290,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_campaigns, (id,), body, request_options),
+        )
 
     create_tag_relationships_campaign = tag_campaigns
 
@@ -1252,7 +1324,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagCampaignOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_campaigns, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_campaigns, (id,), body, request_options),
+        )
 
     delete_tag_relationships_campaigns = remove_tag_from_campaigns
 
@@ -1305,7 +1380,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_lists, (id,), body, request_options),
+        )
 
     create_tag_relationships_list = tag_lists
 
@@ -1336,7 +1414,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagListOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_lists, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_lists, (id,), body, request_options),
+        )
 
     delete_tag_relationships_lists = remove_tag_from_lists
 
@@ -1389,7 +1470,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_tag_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_tag_segments, (id,), body, request_options),
+        )
 
     create_tag_relationships_segment = tag_segments
 
@@ -1420,7 +1504,10 @@ class AsyncTags(AsyncResource):
             body: the request document (``TagSegmentOp`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_remove_tag_from_segments, (id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_tag_from_segments, (id,), body, request_options),
+        )
 
     delete_tag_relationships_segments = remove_tag_from_segments
 
@@ -1539,3 +1626,912 @@ class AsyncTags(AsyncResource):
         )
 
     get_tag_group_relationships_tags = get_tag_ids_for_tag_group
+
+
+if TYPE_CHECKING:
+
+    class TagsWithRawResponse(Protocol):
+        """``Tags.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_tags(
+            self,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[TagInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TagSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollectionCompoundDocument]: ...
+
+        def create_tag(
+            self,
+            body: TagCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagResponse]: ...
+
+        def get_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[TagInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCompoundDocument]: ...
+
+        def update_tag(
+            self,
+            id: str,
+            body: TagUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tag_groups(
+            self,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TagGroupSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponseCollection]: ...
+
+        def create_tag_group(
+            self,
+            body: TagGroupCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagGroupResponse]: ...
+
+        def get_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def update_tag_group(
+            self,
+            id: str,
+            body: TagGroupUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_flow_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_flows(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        def tag_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_flow(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_flows_to_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_flows_from_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_campaign_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_campaigns(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        def tag_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_campaign(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_campaigns_to_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_campaigns_from_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_list_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        def tag_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_list(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_lists_to_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_lists_from_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_segment_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        def get_tag_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        def tag_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_segment(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def add_segments_to_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_tag_from_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def remove_segments_from_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_tag_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_tag_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        def get_tag_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tag_relationships_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tag_relationships_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        def get_tags_for_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_group_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        def get_tag_ids_for_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+        def get_tag_group_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+    class AsyncTagsWithRawResponse(Protocol):
+        """``AsyncTags.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_tags(
+            self,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            filter: str | None = None,
+            include: Sequence[TagInclude] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TagSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollectionCompoundDocument]: ...
+
+        async def create_tag(
+            self,
+            body: TagCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagResponse]: ...
+
+        async def get_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            fields_tag: Sequence[TagField] | None = None,
+            include: Sequence[TagInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCompoundDocument]: ...
+
+        async def update_tag(
+            self,
+            id: str,
+            body: TagUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tag_groups(
+            self,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TagGroupSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponseCollection]: ...
+
+        async def create_tag_group(
+            self,
+            body: TagGroupCreateQuery | Mapping[str, Any],
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTagGroupResponse]: ...
+
+        async def get_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def update_tag_group(
+            self,
+            id: str,
+            body: TagGroupUpdateQuery | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_flow_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_flows(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagFlowRelationshipsResponseCollection]: ...
+
+        async def tag_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_flow(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_flows_to_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_flows(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_flows_from_tag(
+            self,
+            id: str,
+            body: TagFlowOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_campaign_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_campaigns(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagCampaignRelationshipsResponseCollection]: ...
+
+        async def tag_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_campaign(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_campaigns_to_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_campaigns(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_campaigns_from_tag(
+            self,
+            id: str,
+            body: TagCampaignOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_list_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_lists(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagListRelationshipsResponseCollection]: ...
+
+        async def tag_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_list(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_lists_to_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_lists(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_lists_from_tag(
+            self,
+            id: str,
+            body: TagListOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_segment_ids_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        async def get_tag_relationships_segments(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagSegmentRelationshipsResponseCollection]: ...
+
+        async def tag_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_segment(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def add_segments_to_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_tag_from_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_tag_relationships_segments(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def remove_segments_from_tag(
+            self,
+            id: str,
+            body: TagSegmentOp | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_tag_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_tag_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_group_for_tag(
+            self,
+            id: str,
+            *,
+            fields_tag_group: Sequence[TagGroupField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupResponse]: ...
+
+        async def get_tag_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tag_relationships_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_group_id_for_tag(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tag_relationships_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupRelationshipResponse]: ...
+
+        async def get_tags_for_tag_group(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_group_tags(
+            self,
+            id: str,
+            *,
+            fields_tag: Sequence[TagField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagResponseCollection]: ...
+
+        async def get_tag_ids_for_tag_group(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...
+
+        async def get_tag_group_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTagGroupTagsRelationshipsResponseCollection]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         TemplateAdditionalField,
         TemplateField,
@@ -59,6 +60,13 @@ class Templates(SyncResource):
     """Templates operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TemplatesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_templates(
         self,
@@ -214,7 +222,10 @@ class Templates(SyncResource):
             id: The ID of template
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_template, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_template, (id,), None, request_options),
+        )
 
     def get_all_universal_content(
         self,
@@ -368,7 +379,10 @@ class Templates(SyncResource):
             id: The ID of the template universal content
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_universal_content, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_universal_content, (id,), None, request_options),
+        )
 
     delete_template_universal_content = delete_universal_content
 
@@ -444,6 +458,13 @@ class AsyncTemplates(AsyncResource):
     """Templates operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTemplatesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_templates(
         self,
@@ -599,7 +620,10 @@ class AsyncTemplates(AsyncResource):
             id: The ID of template
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_template, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_template, (id,), None, request_options),
+        )
 
     async def get_all_universal_content(
         self,
@@ -753,7 +777,10 @@ class AsyncTemplates(AsyncResource):
             id: The ID of the template universal content
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_universal_content, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_universal_content, (id,), None, request_options),
+        )
 
     delete_template_universal_content = delete_universal_content
 
@@ -825,3 +852,340 @@ class AsyncTemplates(AsyncResource):
         )
 
     create_template_clone = clone_template
+
+
+if TYPE_CHECKING:
+
+    class TemplatesWithRawResponse(Protocol):
+        """``Templates.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_templates(
+            self,
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateDndResponseCollection]: ...
+
+        def create_template(
+            self,
+            body: TemplateCreateHtmlOrDndQuery | Mapping[str, Any],
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateDndResponse]: ...
+
+        def get_template(
+            self,
+            id: str,
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateDndResponse]: ...
+
+        def update_template(
+            self,
+            id: str,
+            body: TemplateUpdateHtmlOrDndQuery | Mapping[str, Any],
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchTemplateDndResponse]: ...
+
+        def delete_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_all_universal_content(
+            self,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateUniversalContentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponseCollection]: ...
+
+        def get_template_universal_content(
+            self,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateUniversalContentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponseCollection]: ...
+
+        def create_universal_content(
+            self,
+            body: UniversalContentCreateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostUniversalContentResponse]: ...
+
+        def create_template_universal_content(
+            self,
+            body: UniversalContentCreateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostUniversalContentResponse]: ...
+
+        def get_universal_content(
+            self,
+            id: str,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponse]: ...
+
+        def update_universal_content(
+            self,
+            id: str,
+            body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchUniversalContentResponse]: ...
+
+        def update_template_universal_content(
+            self,
+            id: str,
+            body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchUniversalContentResponse]: ...
+
+        def delete_universal_content(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_template_universal_content(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def render_template(
+            self,
+            body: TemplateRenderQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        def create_template_render(
+            self,
+            body: TemplateRenderQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        def clone_template(
+            self,
+            body: TemplateCloneQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        def create_template_clone(
+            self,
+            body: TemplateCloneQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+    class AsyncTemplatesWithRawResponse(Protocol):
+        """``AsyncTemplates.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_templates(
+            self,
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateDndResponseCollection]: ...
+
+        async def create_template(
+            self,
+            body: TemplateCreateHtmlOrDndQuery | Mapping[str, Any],
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateDndResponse]: ...
+
+        async def get_template(
+            self,
+            id: str,
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTemplateDndResponse]: ...
+
+        async def update_template(
+            self,
+            id: str,
+            body: TemplateUpdateHtmlOrDndQuery | Mapping[str, Any],
+            *,
+            additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchTemplateDndResponse]: ...
+
+        async def delete_template(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_all_universal_content(
+            self,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateUniversalContentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponseCollection]: ...
+
+        async def get_template_universal_content(
+            self,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: TemplateUniversalContentSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponseCollection]: ...
+
+        async def create_universal_content(
+            self,
+            body: UniversalContentCreateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostUniversalContentResponse]: ...
+
+        async def create_template_universal_content(
+            self,
+            body: UniversalContentCreateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostUniversalContentResponse]: ...
+
+        async def get_universal_content(
+            self,
+            id: str,
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetUniversalContentResponse]: ...
+
+        async def update_universal_content(
+            self,
+            id: str,
+            body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchUniversalContentResponse]: ...
+
+        async def update_template_universal_content(
+            self,
+            id: str,
+            body: UniversalContentPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_template_universal_content: Sequence[TemplateUniversalContentField]
+            | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchUniversalContentResponse]: ...
+
+        async def delete_universal_content(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_template_universal_content(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def render_template(
+            self,
+            body: TemplateRenderQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        async def create_template_render(
+            self,
+            body: TemplateRenderQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        async def clone_template(
+            self,
+            body: TemplateCloneQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...
+
+        async def create_template_clone(
+            self,
+            body: TemplateCloneQuery | Mapping[str, Any],
+            *,
+            fields_template: Sequence[TemplateField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostTemplateResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         TrackingSettingField,
     )
@@ -35,6 +36,13 @@ class TrackingSettings(SyncResource):
     """Tracking Settings operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TrackingSettingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_tracking_settings(
         self,
@@ -132,6 +140,13 @@ class AsyncTrackingSettings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTrackingSettingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_tracking_settings(
         self,
         *,
@@ -221,3 +236,64 @@ class AsyncTrackingSettings(AsyncResource):
                 _update_tracking_setting, (id, fields_tracking_setting), body, request_options
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class TrackingSettingsWithRawResponse(Protocol):
+        """``TrackingSettings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_tracking_settings(
+            self,
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTrackingSettingResponseCollection]: ...
+
+        def get_tracking_setting(
+            self,
+            id: str,
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTrackingSettingResponse]: ...
+
+        def update_tracking_setting(
+            self,
+            id: str,
+            body: TrackingSettingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchTrackingSettingResponse]: ...
+
+    class AsyncTrackingSettingsWithRawResponse(Protocol):
+        """``AsyncTrackingSettings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_tracking_settings(
+            self,
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTrackingSettingResponseCollection]: ...
+
+        async def get_tracking_setting(
+            self,
+            id: str,
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetTrackingSettingResponse]: ...
+
+        async def update_tracking_setting(
+            self,
+            id: str,
+            body: TrackingSettingPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_tracking_setting: Sequence[TrackingSettingField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchTrackingSettingResponse]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         WebFeedField,
         WebFeedSort,
@@ -40,6 +41,13 @@ class WebFeeds(SyncResource):
     """Web Feeds operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WebFeedsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_web_feeds(
         self,
@@ -164,13 +172,23 @@ class WebFeeds(SyncResource):
             id: The ID of the web feed
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_web_feed, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_web_feed, (id,), None, request_options),
+        )
 
 
 class AsyncWebFeeds(AsyncResource):
     """Web Feeds operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWebFeedsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_web_feeds(
         self,
@@ -301,4 +319,102 @@ class AsyncWebFeeds(AsyncResource):
             id: The ID of the web feed
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_web_feed, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_web_feed, (id,), None, request_options),
+        )
+
+
+if TYPE_CHECKING:
+
+    class WebFeedsWithRawResponse(Protocol):
+        """``WebFeeds.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_web_feeds(
+            self,
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: WebFeedSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponseCollection]: ...
+
+        def create_web_feed(
+            self,
+            body: WebFeedCreateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebFeedResponse]: ...
+
+        def get_web_feed(
+            self,
+            id: str,
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponse]: ...
+
+        def update_web_feed(
+            self,
+            id: str,
+            body: WebFeedPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebFeedResponse]: ...
+
+        def delete_web_feed(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncWebFeedsWithRawResponse(Protocol):
+        """``AsyncWebFeeds.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_web_feeds(
+            self,
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            filter: str | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            sort: WebFeedSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponseCollection]: ...
+
+        async def create_web_feed(
+            self,
+            body: WebFeedCreateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebFeedResponse]: ...
+
+        async def get_web_feed(
+            self,
+            id: str,
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebFeedResponse]: ...
+
+        async def update_web_feed(
+            self,
+            id: str,
+            body: WebFeedPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_web_feed: Sequence[WebFeedField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebFeedResponse]: ...
+
+        async def delete_web_feed(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

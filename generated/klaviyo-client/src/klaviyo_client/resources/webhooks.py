@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         WebhookField,
         WebhookInclude,
@@ -45,6 +46,13 @@ class Webhooks(SyncResource):
     """Webhooks operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WebhooksWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_webhooks(
         self,
@@ -172,7 +180,10 @@ class Webhooks(SyncResource):
             id: The ID of the webhook.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_delete_webhook, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_webhook, (id,), None, request_options),
+        )
 
     def get_webhook_topics(
         self,
@@ -227,6 +238,13 @@ class AsyncWebhooks(AsyncResource):
     """Webhooks operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWebhooksWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def get_webhooks(
         self,
@@ -356,7 +374,10 @@ class AsyncWebhooks(AsyncResource):
             id: The ID of the webhook.
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_delete_webhook, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_webhook, (id,), None, request_options),
+        )
 
     async def get_webhook_topics(
         self,
@@ -405,3 +426,128 @@ class AsyncWebhooks(AsyncResource):
                 _get_webhook_topic, (id, fields_webhook_topic), None, request_options
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class WebhooksWithRawResponse(Protocol):
+        """``Webhooks.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_webhooks(
+            self,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            include: Sequence[WebhookInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCollectionCompoundDocument]: ...
+
+        def create_webhook(
+            self,
+            body: WebhookCreateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebhookResponse]: ...
+
+        def get_webhook(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            include: Sequence[WebhookInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCompoundDocument]: ...
+
+        def update_webhook(
+            self,
+            id: str,
+            body: WebhookPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebhookResponse]: ...
+
+        def delete_webhook(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_webhook_topics(
+            self,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponseCollection]: ...
+
+        def get_webhook_topic(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponse]: ...
+
+    class AsyncWebhooksWithRawResponse(Protocol):
+        """``AsyncWebhooks.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_webhooks(
+            self,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            include: Sequence[WebhookInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCollectionCompoundDocument]: ...
+
+        async def create_webhook(
+            self,
+            body: WebhookCreateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PostWebhookResponse]: ...
+
+        async def get_webhook(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            include: Sequence[WebhookInclude] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookResponseCompoundDocument]: ...
+
+        async def update_webhook(
+            self,
+            id: str,
+            body: WebhookPartialUpdateQuery | Mapping[str, Any],
+            *,
+            fields_webhook: Sequence[WebhookField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[PatchWebhookResponse]: ...
+
+        async def delete_webhook(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_webhook_topics(
+            self,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponseCollection]: ...
+
+        async def get_webhook_topic(
+            self,
+            id: str,
+            *,
+            fields_webhook_topic: Sequence[WebhookTopicField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GetWebhookTopicResponse]: ...

@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models.back_in_stock import (
         BackInStockSubscribeForm,
         BackInStockSubscribeResponse,
@@ -31,6 +32,13 @@ class BackInStock(SyncResource):
     """Back In Stock operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> BackInStockWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def back_in_stock_subscribe(
         self,
@@ -86,6 +94,13 @@ class AsyncBackInStock(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncBackInStockWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def back_in_stock_subscribe(
         self,
         body: BackInStockSubscribeForm | Mapping[str, Any],
@@ -133,3 +148,40 @@ class AsyncBackInStock(AsyncResource):
             "BackInStockSubscribeResponse",
             await self._client._request(_catalog_subscribe, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class BackInStockWithRawResponse(Protocol):
+        """``BackInStock.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def back_in_stock_subscribe(
+            self,
+            body: BackInStockSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[BackInStockSubscribeResponse]: ...
+
+        def catalog_subscribe(
+            self,
+            body: CatalogSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[BackInStockSubscribeResponse]: ...
+
+    class AsyncBackInStockWithRawResponse(Protocol):
+        """``AsyncBackInStock.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def back_in_stock_subscribe(
+            self,
+            body: BackInStockSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[BackInStockSubscribeResponse]: ...
+
+        async def catalog_subscribe(
+            self,
+            body: CatalogSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[BackInStockSubscribeResponse]: ...

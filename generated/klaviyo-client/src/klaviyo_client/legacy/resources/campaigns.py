@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models._aliases import (
         InlineResponse20010,
         InlineResponse20011,
@@ -45,6 +46,13 @@ class Campaigns(SyncResource):
     """Campaigns operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> CampaignsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def cancel_campaign(
         self,
@@ -279,6 +287,13 @@ class AsyncCampaigns(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncCampaignsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def cancel_campaign(
         self,
         campaign_id: str,
@@ -505,3 +520,152 @@ class AsyncCampaigns(AsyncResource):
             "InlineResponse20011",
             await self._client._request(_send_campaign, (campaign_id,), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class CampaignsWithRawResponse(Protocol):
+        """``Campaigns.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def cancel_campaign(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        def clone_campaign(
+            self,
+            campaign_id: str,
+            body: CampaignIdCloneBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        def create_campaign(
+            self,
+            body: V1CampaignsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        def get_campaigns(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20010]: ...
+
+        def get_campaign_info(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        def update_campaign(
+            self,
+            campaign_id: str,
+            *,
+            body: CampaignCampaignIdBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        def get_campaign_recipients(
+            self,
+            campaign_id: str,
+            *,
+            count: int | None = None,
+            sort: str | None = None,
+            offset: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20012]: ...
+
+        def schedule_campaign(
+            self,
+            campaign_id: str,
+            body: CampaignIdScheduleBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20011]: ...
+
+        def send_campaign(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20011]: ...
+
+    class AsyncCampaignsWithRawResponse(Protocol):
+        """``AsyncCampaigns.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def cancel_campaign(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        async def clone_campaign(
+            self,
+            campaign_id: str,
+            body: CampaignIdCloneBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        async def create_campaign(
+            self,
+            body: V1CampaignsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        async def get_campaigns(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20010]: ...
+
+        async def get_campaign_info(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        async def update_campaign(
+            self,
+            campaign_id: str,
+            *,
+            body: CampaignCampaignIdBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Campaign]: ...
+
+        async def get_campaign_recipients(
+            self,
+            campaign_id: str,
+            *,
+            count: int | None = None,
+            sort: str | None = None,
+            offset: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20012]: ...
+
+        async def schedule_campaign(
+            self,
+            campaign_id: str,
+            body: CampaignIdScheduleBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20011]: ...
+
+        async def send_campaign(
+            self,
+            campaign_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20011]: ...

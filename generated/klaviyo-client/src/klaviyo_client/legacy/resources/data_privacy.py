@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models.data_privacy import (
         PrivacyEmail,
         PrivacyId,
@@ -30,6 +31,13 @@ class DataPrivacy(SyncResource):
     """Data Privacy operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> DataPrivacyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def request_deletion(
         self,
@@ -61,6 +69,13 @@ class AsyncDataPrivacy(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncDataPrivacyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def request_deletion(
         self,
         body: PrivacyEmail | PrivacyPhone | PrivacyId | Mapping[str, Any],
@@ -84,3 +99,26 @@ class AsyncDataPrivacy(AsyncResource):
             "str",
             await self._client._request(_request_deletion, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class DataPrivacyWithRawResponse(Protocol):
+        """``DataPrivacy.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def request_deletion(
+            self,
+            body: PrivacyEmail | PrivacyPhone | PrivacyId | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+    class AsyncDataPrivacyWithRawResponse(Protocol):
+        """``AsyncDataPrivacy.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def request_deletion(
+            self,
+            body: PrivacyEmail | PrivacyPhone | PrivacyId | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...

@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models._aliases import (
         CheckMembershipResponse,
         InlineResponse2003,
@@ -63,6 +64,13 @@ class ListsSegments(SyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ListsSegmentsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     def add_members(
         self,
         list_id: str,
@@ -108,7 +116,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_remove_members)
-        self._client._request(_remove_members, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_remove_members, (list_id,), body, request_options),
+        )
 
     def create_list(
         self,
@@ -171,7 +182,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        self._client._request(_delete_list, (list_id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_list, (list_id,), None, request_options),
+        )
 
     def get_list_info(
         self,
@@ -216,7 +230,10 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_update_list_name)
-        self._client._request(_update_list_name, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_update_list_name, (list_id,), body, request_options),
+        )
 
     def exclude_globally(
         self,
@@ -452,13 +469,23 @@ class ListsSegments(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_unsubscribe)
-        self._client._request(_unsubscribe, (list_id,), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_unsubscribe, (list_id,), body, request_options),
+        )
 
 
 class AsyncListsSegments(AsyncResource):
     """Lists & Segments operations. (asyncio)"""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncListsSegmentsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     async def add_members(
         self,
@@ -505,7 +532,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_remove_members)
-        await self._client._request(_remove_members, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_remove_members, (list_id,), body, request_options),
+        )
 
     async def create_list(
         self,
@@ -568,7 +598,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_list)
-        await self._client._request(_delete_list, (list_id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_list, (list_id,), None, request_options),
+        )
 
     async def get_list_info(
         self,
@@ -613,7 +646,10 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_update_list_name)
-        await self._client._request(_update_list_name, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_update_list_name, (list_id,), body, request_options),
+        )
 
     async def exclude_globally(
         self,
@@ -851,4 +887,264 @@ class AsyncListsSegments(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_unsubscribe)
-        await self._client._request(_unsubscribe, (list_id,), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_unsubscribe, (list_id,), body, request_options),
+        )
+
+
+if TYPE_CHECKING:
+
+    class ListsSegmentsWithRawResponse(Protocol):
+        """``ListsSegments.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def add_members(
+            self,
+            list_id: str,
+            body: ListIdMembersBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[list[InlineResponse2007]]: ...
+
+        def remove_members(
+            self,
+            list_id: str,
+            *,
+            body: ListIdMembersBody1 | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def create_list(
+            self,
+            body: V2ListsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2005]: ...
+
+        def get_lists(
+            self,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[list[InlineResponse2004]]: ...
+
+        def delete_list(
+            self,
+            list_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_list_info(
+            self,
+            list_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2006]: ...
+
+        def update_list_name(
+            self,
+            list_id: str,
+            body: ListListIdBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def exclude_globally(
+            self,
+            body: PeopleExclusionsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2003]: ...
+
+        def get_global_exclusions(
+            self,
+            *,
+            reason: str | None = None,
+            sort: str | None = None,
+            count: int | None = None,
+            page: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GlobalExclusionResponseData]: ...
+
+        def get_list_exclusions(
+            self,
+            list_id: str,
+            *,
+            marker: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2008]: ...
+
+        def get_list_members(
+            self,
+            list_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        def get_list_subscriptions(
+            self,
+            list_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        def get_members(
+            self,
+            list_or_segment_id: str,
+            *,
+            marker: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2009]: ...
+
+        def get_segment_members(
+            self,
+            segment_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        def subscribe(
+            self,
+            list_id: str,
+            body: ListIdSubscribeBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ListSubscribePostResponseData]: ...
+
+        def unsubscribe(
+            self,
+            list_id: str,
+            *,
+            body: ListIdSubscribeBody1 | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+    class AsyncListsSegmentsWithRawResponse(Protocol):
+        """``AsyncListsSegments.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def add_members(
+            self,
+            list_id: str,
+            body: ListIdMembersBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[list[InlineResponse2007]]: ...
+
+        async def remove_members(
+            self,
+            list_id: str,
+            *,
+            body: ListIdMembersBody1 | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def create_list(
+            self,
+            body: V2ListsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2005]: ...
+
+        async def get_lists(
+            self,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[list[InlineResponse2004]]: ...
+
+        async def delete_list(
+            self,
+            list_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_list_info(
+            self,
+            list_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2006]: ...
+
+        async def update_list_name(
+            self,
+            list_id: str,
+            body: ListListIdBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def exclude_globally(
+            self,
+            body: PeopleExclusionsBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2003]: ...
+
+        async def get_global_exclusions(
+            self,
+            *,
+            reason: str | None = None,
+            sort: str | None = None,
+            count: int | None = None,
+            page: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[GlobalExclusionResponseData]: ...
+
+        async def get_list_exclusions(
+            self,
+            list_id: str,
+            *,
+            marker: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2008]: ...
+
+        async def get_list_members(
+            self,
+            list_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        async def get_list_subscriptions(
+            self,
+            list_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        async def get_members(
+            self,
+            list_or_segment_id: str,
+            *,
+            marker: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2009]: ...
+
+        async def get_segment_members(
+            self,
+            segment_id: str,
+            *,
+            body: CheckMembershipRequest | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[CheckMembershipResponse]: ...
+
+        async def subscribe(
+            self,
+            list_id: str,
+            body: ListIdSubscribeBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ListSubscribePostResponseData]: ...
+
+        async def unsubscribe(
+            self,
+            list_id: str,
+            *,
+            body: ListIdSubscribeBody1 | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...

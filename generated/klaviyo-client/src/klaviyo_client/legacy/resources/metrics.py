@@ -12,6 +12,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..._transport import RawResponse
     from ..models._aliases import (
         InlineResponse200,
     )
@@ -34,6 +37,13 @@ class Metrics(SyncResource):
     """Metrics operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> MetricsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_metrics(
         self,
@@ -174,6 +184,13 @@ class AsyncMetrics(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncMetricsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_metrics(
         self,
         *,
@@ -308,3 +325,94 @@ class AsyncMetrics(AsyncResource):
                 _metrics_timeline, (since, count, sort), None, request_options
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class MetricsWithRawResponse(Protocol):
+        """``Metrics.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_metrics(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse200]: ...
+
+        def metric_export(
+            self,
+            metric_id: str,
+            *,
+            start_date: str | None = None,
+            end_date: str | None = None,
+            unit: str | None = None,
+            measurement: str | None = None,
+            where: str | None = None,
+            by: str | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricExport]: ...
+
+        def metric_timeline(
+            self,
+            metric_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+        def metrics_timeline(
+            self,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+    class AsyncMetricsWithRawResponse(Protocol):
+        """``AsyncMetrics.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_metrics(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse200]: ...
+
+        async def metric_export(
+            self,
+            metric_id: str,
+            *,
+            start_date: str | None = None,
+            end_date: str | None = None,
+            unit: str | None = None,
+            measurement: str | None = None,
+            where: str | None = None,
+            by: str | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricExport]: ...
+
+        async def metric_timeline(
+            self,
+            metric_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+        async def metrics_timeline(
+            self,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...

@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models._aliases import (
         InlineResponse2002,
     )
@@ -41,6 +42,13 @@ class Profiles(SyncResource):
     """Profiles operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def exchange(
         self,
@@ -217,6 +225,13 @@ class AsyncProfiles(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def exchange(
         self,
         body: PeopleExchangeBody | Mapping[str, Any],
@@ -387,3 +402,116 @@ class AsyncProfiles(AsyncResource):
                 _profile_metrics_timeline, (person_id, since, count, sort), None, request_options
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class ProfilesWithRawResponse(Protocol):
+        """``Profiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def exchange(
+            self,
+            body: PeopleExchangeBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2002]: ...
+
+        def get_profile(
+            self,
+            person_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Person]: ...
+
+        def update_profile(
+            self,
+            person_id: str,
+            *,
+            params: Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Person]: ...
+
+        def get_profile_id(
+            self,
+            *,
+            email: str | None = None,
+            phone_number: str | None = None,
+            external_id: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2001]: ...
+
+        def profile_metric_timeline(
+            self,
+            person_id: str,
+            metric_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+        def profile_metrics_timeline(
+            self,
+            person_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+    class AsyncProfilesWithRawResponse(Protocol):
+        """``AsyncProfiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def exchange(
+            self,
+            body: PeopleExchangeBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2002]: ...
+
+        async def get_profile(
+            self,
+            person_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Person]: ...
+
+        async def update_profile(
+            self,
+            person_id: str,
+            *,
+            params: Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Person]: ...
+
+        async def get_profile_id(
+            self,
+            *,
+            email: str | None = None,
+            phone_number: str | None = None,
+            external_id: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse2001]: ...
+
+        async def profile_metric_timeline(
+            self,
+            person_id: str,
+            metric_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...
+
+        async def profile_metrics_timeline(
+            self,
+            person_id: str,
+            *,
+            since: str | None = None,
+            count: int | None = None,
+            sort: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[MetricTimeline]: ...

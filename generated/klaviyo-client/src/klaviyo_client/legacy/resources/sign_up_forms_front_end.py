@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models.sign_up_forms_front_end import (
         FrontEndSubscribeForm,
         FrontEndSubscribeResponse,
@@ -29,6 +30,13 @@ class SignUpFormsFrontEnd(SyncResource):
     """Sign-up Forms (front-end) operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> SignUpFormsFrontEndWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def front_end_subscribe(
         self,
@@ -60,6 +68,13 @@ class AsyncSignUpFormsFrontEnd(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncSignUpFormsFrontEndWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def front_end_subscribe(
         self,
         body: FrontEndSubscribeForm | Mapping[str, Any],
@@ -83,3 +98,26 @@ class AsyncSignUpFormsFrontEnd(AsyncResource):
             "FrontEndSubscribeResponse",
             await self._client._request(_front_end_subscribe, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class SignUpFormsFrontEndWithRawResponse(Protocol):
+        """``SignUpFormsFrontEnd.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def front_end_subscribe(
+            self,
+            body: FrontEndSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[FrontEndSubscribeResponse]: ...
+
+    class AsyncSignUpFormsFrontEndWithRawResponse(Protocol):
+        """``AsyncSignUpFormsFrontEnd.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def front_end_subscribe(
+            self,
+            body: FrontEndSubscribeForm | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[FrontEndSubscribeResponse]: ...

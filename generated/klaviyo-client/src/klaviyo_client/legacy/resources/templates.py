@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models._aliases import (
         InlineResponse20013,
         InlineResponse20014,
@@ -44,6 +45,13 @@ class Templates(SyncResource):
     """Templates operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TemplatesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def clone_template(
         self,
@@ -226,6 +234,13 @@ class AsyncTemplates(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTemplatesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def clone_template(
         self,
         template_id: str,
@@ -400,3 +415,120 @@ class AsyncTemplates(AsyncResource):
             "RenderedTemplate",
             await self._client._request(_send_template, (template_id,), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class TemplatesWithRawResponse(Protocol):
+        """``Templates.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def clone_template(
+            self,
+            template_id: str,
+            body: TemplateIdCloneBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        def create_template(
+            self,
+            body: V1EmailtemplatesBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        def get_templates(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20013]: ...
+
+        def delete_template(
+            self,
+            template_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20014]: ...
+
+        def update_template(
+            self,
+            template_id: str,
+            *,
+            body: EmailtemplateTemplateIdBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        def render_template(
+            self,
+            template_id: str,
+            *,
+            body: TemplateIdRenderBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[RenderedTemplate]: ...
+
+        def send_template(
+            self,
+            template_id: str,
+            body: TemplateIdSendBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[RenderedTemplate]: ...
+
+    class AsyncTemplatesWithRawResponse(Protocol):
+        """``AsyncTemplates.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def clone_template(
+            self,
+            template_id: str,
+            body: TemplateIdCloneBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        async def create_template(
+            self,
+            body: V1EmailtemplatesBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        async def get_templates(
+            self,
+            *,
+            page: int | None = None,
+            count: int | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20013]: ...
+
+        async def delete_template(
+            self,
+            template_id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[InlineResponse20014]: ...
+
+        async def update_template(
+            self,
+            template_id: str,
+            *,
+            body: EmailtemplateTemplateIdBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Template]: ...
+
+        async def render_template(
+            self,
+            template_id: str,
+            *,
+            body: TemplateIdRenderBody | Mapping[str, Any] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[RenderedTemplate]: ...
+
+        async def send_template(
+            self,
+            template_id: str,
+            body: TemplateIdSendBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[RenderedTemplate]: ...

@@ -13,8 +13,9 @@ from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from ..._transport import RawResponse
     from ..models.track_identify import (
         IdentifyPayloadPost,
         TrackPayloadPost,
@@ -32,6 +33,13 @@ class TrackIdentify(SyncResource):
     """Track & Identify operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> TrackIdentifyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def identify_get(
         self,
@@ -135,6 +143,13 @@ class AsyncTrackIdentify(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncTrackIdentifyWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def identify_get(
         self,
         *,
@@ -230,3 +245,68 @@ class AsyncTrackIdentify(AsyncResource):
             "str",
             await self._client._request(_track_post, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class TrackIdentifyWithRawResponse(Protocol):
+        """``TrackIdentify.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def identify_get(
+            self,
+            *,
+            data: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        def identify_post(
+            self,
+            body: IdentifyPayloadPost | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        def track_get(
+            self,
+            *,
+            data: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        def track_post(
+            self,
+            body: TrackPayloadPost | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+    class AsyncTrackIdentifyWithRawResponse(Protocol):
+        """``AsyncTrackIdentify.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def identify_get(
+            self,
+            *,
+            data: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        async def identify_post(
+            self,
+            body: IdentifyPayloadPost | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        async def track_get(
+            self,
+            *,
+            data: str,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...
+
+        async def track_post(
+            self,
+            body: TrackPayloadPost | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[str]: ...

@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._async_track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
     from ._backoff import RetryPolicy as RetryPolicy
     from ._batch import AsyncEventBatcher as AsyncEventBatcher
     from ._batch import BatchFailure as BatchFailure
@@ -53,10 +54,12 @@ if TYPE_CHECKING:
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._registry import OPERATIONS as OPERATIONS
-    from ._track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
-    from ._track import KlaviyoPublic as KlaviyoPublic
+    from ._sync_track import KlaviyoPublic as KlaviyoPublic
+    from ._transport import AsyncPager as AsyncPager
+    from ._transport import PreparedRequest as PreparedRequest
     from ._transport import RawResponse as RawResponse
     from ._transport import RequestOptions as RequestOptions
+    from ._transport import SyncPager as SyncPager
 
 __version__ = "2026.1.1"
 REVISION = "2026-01-01"
@@ -67,8 +70,8 @@ _LAZY = {
     "OPERATIONS": "._registry",
     "Operation": "._operation",
     "RetryPolicy": "._backoff",
-    "KlaviyoPublic": "._track",
-    "AsyncKlaviyoPublic": "._track",
+    "KlaviyoPublic": "._sync_track",
+    "AsyncKlaviyoPublic": "._async_track",
     "EventBatcher": "._batch",
     "AsyncEventBatcher": "._batch",
     "BatchFailure": "._batch",
@@ -79,6 +82,9 @@ _LAZY = {
     "linkage": "._jsonapi",
     "RawResponse": "._transport",
     "RequestOptions": "._transport",
+    "PreparedRequest": "._transport",
+    "SyncPager": "._transport",
+    "AsyncPager": "._transport",
     "APIConnectionError": "._errors",
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
@@ -136,7 +142,10 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "AsyncPager",
+    "PreparedRequest",
     "RawResponse",
+    "SyncPager",
     "RedirectError",
     "RejectedError",
     "RequestOptions",

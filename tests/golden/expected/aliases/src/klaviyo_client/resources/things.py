@@ -11,6 +11,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .._transport import RawResponse
     from ..models.things import (
         ThingDoc,
     )
@@ -24,6 +27,13 @@ class Things(SyncResource):
     """Things operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_tag_ids_for_thing(
         self,
@@ -53,6 +63,13 @@ class AsyncThings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_tag_ids_for_thing(
         self,
         id: str,
@@ -74,3 +91,40 @@ class AsyncThings(AsyncResource):
         )
 
     get_thing_relationships_tags = get_tag_ids_for_thing
+
+
+if TYPE_CHECKING:
+
+    class ThingsWithRawResponse(Protocol):
+        """``Things.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_tag_ids_for_thing(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+        def get_thing_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+    class AsyncThingsWithRawResponse(Protocol):
+        """``AsyncThings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_tag_ids_for_thing(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+        async def get_thing_relationships_tags(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...

@@ -12,6 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .._transport import RawResponse
     from ..models._aliases import (
         ThingAdditionalField,
         ThingField,
@@ -29,6 +32,13 @@ class Things(SyncResource):
     """Things operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_things(
         self,
@@ -69,6 +79,13 @@ class AsyncThings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_things(
         self,
         *,
@@ -101,3 +118,34 @@ class AsyncThings(AsyncResource):
                 request_options,
             ),
         )
+
+
+if TYPE_CHECKING:
+
+    class ThingsWithRawResponse(Protocol):
+        """``Things.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_things(
+            self,
+            *,
+            fields_thing: Sequence[ThingField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            additional_fields_thing: Sequence[ThingAdditionalField] | None = None,
+            filter: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+    class AsyncThingsWithRawResponse(Protocol):
+        """``AsyncThings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_things(
+            self,
+            *,
+            fields_thing: Sequence[ThingField] | None = None,
+            page_cursor: str | None = None,
+            page_size: int | None = None,
+            additional_fields_thing: Sequence[ThingAdditionalField] | None = None,
+            filter: str | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Literal
+    from typing import Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         ListField,
         ListSort,
@@ -36,6 +37,13 @@ class Lists(SyncResource):
     """Lists operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ListsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_lists(
         self,
@@ -86,6 +94,13 @@ class AsyncLists(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncListsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_lists(
         self,
         *,
@@ -128,3 +143,46 @@ class AsyncLists(AsyncResource):
             "ProfileCollection",
             await self._client._request(_get_profiles_for_list, (id, sort), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ListsWithRawResponse(Protocol):
+        """``Lists.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_lists(
+            self,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile: Sequence[Literal["email"]] | None = None,
+            sort: ListSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ListCollection]: ...
+
+        def get_profiles_for_list(
+            self,
+            id: str,
+            *,
+            sort: ProfileSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileCollection]: ...
+
+    class AsyncListsWithRawResponse(Protocol):
+        """``AsyncLists.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_lists(
+            self,
+            *,
+            fields_list: Sequence[ListField] | None = None,
+            fields_profile: Sequence[Literal["email"]] | None = None,
+            sort: ListSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ListCollection]: ...
+
+        async def get_profiles_for_list(
+            self,
+            id: str,
+            *,
+            sort: ProfileSort | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileCollection]: ...

@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Literal
+    from typing import Literal, Protocol
 
+    from .._transport import RawResponse
     from ..models._aliases import (
         ProfileField,
     )
@@ -34,6 +35,13 @@ class Profiles(SyncResource):
     """Profiles operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_profiles(
         self,
@@ -81,6 +89,13 @@ class AsyncProfiles(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncProfilesWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_profiles(
         self,
         *,
@@ -122,3 +137,44 @@ class AsyncProfiles(AsyncResource):
             "ProfileDoc",
             await self._client._request(_get_profile, (id, fields_profile), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ProfilesWithRawResponse(Protocol):
+        """``Profiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_profiles(
+            self,
+            *,
+            fields_profile: Sequence[Literal["email", "status", "created"]] | None = None,
+            sort: Literal["email", "-email", "created", "-created"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileCollection]: ...
+
+        def get_profile(
+            self,
+            id: str,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileDoc]: ...
+
+    class AsyncProfilesWithRawResponse(Protocol):
+        """``AsyncProfiles.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_profiles(
+            self,
+            *,
+            fields_profile: Sequence[Literal["email", "status", "created"]] | None = None,
+            sort: Literal["email", "-email", "created", "-created"] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileCollection]: ...
+
+        async def get_profile(
+            self,
+            id: str,
+            *,
+            fields_profile: Sequence[ProfileField] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ProfileDoc]: ...

@@ -13,8 +13,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.widgets import (
         CreateWidgetBody,
         WidgetDoc,
@@ -32,6 +33,13 @@ class Widgets(SyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> WidgetsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     def create_widget(
         self,
         body: CreateWidgetBody | Mapping[str, Any],
@@ -46,7 +54,10 @@ class Widgets(SyncResource):
             body: the request document (``CreateWidgetBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        self._client._request(_create_widget, (), body, request_options)
+        return cast(
+            "None",
+            self._client._request(_create_widget, (), body, request_options),
+        )
 
     def delete_widget(
         self,
@@ -66,7 +77,10 @@ class Widgets(SyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_widget)
-        self._client._request(_delete_widget, (id,), None, request_options)
+        return cast(
+            "None",
+            self._client._request(_delete_widget, (id,), None, request_options),
+        )
 
     def get_widget(
         self,
@@ -97,6 +111,13 @@ class AsyncWidgets(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncWidgetsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def create_widget(
         self,
         body: CreateWidgetBody | Mapping[str, Any],
@@ -111,7 +132,10 @@ class AsyncWidgets(AsyncResource):
             body: the request document (``CreateWidgetBody`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
         """
-        await self._client._request(_create_widget, (), body, request_options)
+        return cast(
+            "None",
+            await self._client._request(_create_widget, (), body, request_options),
+        )
 
     async def delete_widget(
         self,
@@ -131,7 +155,10 @@ class AsyncWidgets(AsyncResource):
             request_options: per-call overrides (timeout, retries, headers).
         """
         warn_deprecated(_delete_widget)
-        await self._client._request(_delete_widget, (id,), None, request_options)
+        return cast(
+            "None",
+            await self._client._request(_delete_widget, (id,), None, request_options),
+        )
 
     async def get_widget(
         self,
@@ -155,3 +182,54 @@ class AsyncWidgets(AsyncResource):
             "WidgetDoc",
             await self._client._request(_get_widget, (id,), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class WidgetsWithRawResponse(Protocol):
+        """``Widgets.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def create_widget(
+            self,
+            body: CreateWidgetBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def delete_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        def get_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[WidgetDoc]: ...
+
+    class AsyncWidgetsWithRawResponse(Protocol):
+        """``AsyncWidgets.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def create_widget(
+            self,
+            body: CreateWidgetBody | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def delete_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[None]: ...
+
+        async def get_widget(
+            self,
+            id: str,
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[WidgetDoc]: ...

@@ -11,6 +11,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .._transport import RawResponse
     from ..models._aliases import (
         ThingSort,
         Timezone,
@@ -28,6 +31,13 @@ class Things(SyncResource):
     """Things operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def list_things(
         self,
@@ -54,6 +64,13 @@ class AsyncThings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def list_things(
         self,
         *,
@@ -72,3 +89,28 @@ class AsyncThings(AsyncResource):
             "ThingDoc",
             await self._client._request(_list_things, (sort, tz), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ThingsWithRawResponse(Protocol):
+        """``Things.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def list_things(
+            self,
+            *,
+            sort: ThingSort | None = None,
+            tz: Timezone | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+    class AsyncThingsWithRawResponse(Protocol):
+        """``AsyncThings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def list_things(
+            self,
+            *,
+            sort: ThingSort | None = None,
+            tz: Timezone | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...

@@ -12,6 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .._transport import RawResponse
     from ..models._aliases import (
         ThingInclude,
     )
@@ -28,6 +31,13 @@ class Things(SyncResource):
     """Things operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def get_thing(
         self,
@@ -55,6 +65,13 @@ class AsyncThings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def get_thing(
         self,
         id: str,
@@ -74,3 +91,30 @@ class AsyncThings(AsyncResource):
             "ThingDoc",
             await self._client._request(_get_thing, (id, include, ids), None, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ThingsWithRawResponse(Protocol):
+        """``Things.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def get_thing(
+            self,
+            id: str,
+            *,
+            include: Sequence[ThingInclude] | None = None,
+            ids: Sequence[int] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...
+
+    class AsyncThingsWithRawResponse(Protocol):
+        """``AsyncThings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def get_thing(
+            self,
+            id: str,
+            *,
+            include: Sequence[ThingInclude] | None = None,
+            ids: Sequence[int] | None = None,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[ThingDoc]: ...

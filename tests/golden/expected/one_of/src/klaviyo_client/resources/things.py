@@ -12,8 +12,9 @@ from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
+    from .._transport import RawResponse
     from ..models.things import (
         Create,
         Created,
@@ -28,6 +29,13 @@ class Things(SyncResource):
     """Things operations."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> ThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
 
     def create_thing(
         self,
@@ -54,6 +62,13 @@ class AsyncThings(AsyncResource):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+
+        @property
+        def with_raw_response(self) -> AsyncThingsWithRawResponse:
+            """These methods, each returning a ``RawResponse`` (parsed result, status, headers)."""
+            ...
+
     async def create_thing(
         self,
         body: Create | Mapping[str, Any],
@@ -72,3 +87,26 @@ class AsyncThings(AsyncResource):
             "Created",
             await self._client._request(_create_thing, (), body, request_options),
         )
+
+
+if TYPE_CHECKING:
+
+    class ThingsWithRawResponse(Protocol):
+        """``Things.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        def create_thing(
+            self,
+            body: Create | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Created]: ...
+
+    class AsyncThingsWithRawResponse(Protocol):
+        """``AsyncThings.with_raw_response``: the same methods, returning ``RawResponse``."""
+
+        async def create_thing(
+            self,
+            body: Create | Mapping[str, Any],
+            *,
+            request_options: RequestOptions | None = None,
+        ) -> RawResponse[Created]: ...

@@ -1,0 +1,319 @@
+"""The asyncio client: the one retry loop, raw responses, pagers (the source of the sync twin).
+
+``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
+dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
+twin. See :mod:`._transport` for the behaviour both share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, Self, TypeVar, overload
+
+import httpx
+
+from . import _async_compat as _compat
+from ._backoff import RetryPolicy, RetryState
+from ._errors import ArgumentTypeError
+from ._operation import Operation
+from ._paging import PageTrail, next_call, next_link, page_items, sent_values, with_values
+from ._pipeline import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BaseClient,
+    HasData,
+    PreparedRequest,
+    RawResponse,
+    RequestOptions,
+    Response,
+    attempt_limits,
+)
+
+if TYPE_CHECKING:
+    from ._backends import AsyncSender
+
+__all__ = ["AsyncPager", "AsyncResource", "AsyncTransportClient"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Call(NamedTuple):
+    """One call of an operation as its method describes it (the values the pipeline takes)."""
+
+    op: Operation
+    args: tuple[Any, ...]
+    body: Any
+    options: RequestOptions | None
+
+
+class AsyncTransportClient(BaseClient):
+    """Asyncio client: one sender (connection pool) per instance; see :mod:`._transport`."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        revision: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backend: str = "httpx",
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            revision=revision,
+            timeout=timeout,
+            attempt_timeout=attempt_timeout,
+            max_retries=max_retries,
+            retry=retry,
+            headers=headers,
+            max_response_bytes=max_response_bytes,
+        )
+        if http_client is not None and transport is not None:
+            raise ArgumentTypeError("pass either http_client or transport, not both")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ArgumentTypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ArgumentTypeError("transport must be an httpx.AsyncBaseTransport")
+        self.backend = backend
+        self._sender: AsyncSender = _compat.make_sender(
+            backend, http_client, transport, self.timeout, self._headers
+        )
+        self._async_sleep: Callable[[float], Awaitable[None]] | None = None
+
+    async def aclose(self) -> None:
+        """Close the connections (of a client this object created); later calls raise
+        ``ClientClosedError``."""
+        await self._sender.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _sleep(self, delay: float) -> None:
+        if self._async_sleep is not None:
+            await self._async_sleep(delay)
+            return
+        await _compat.sleep(delay)
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Build, send and decode one call (what every generated operation method does)."""
+        return self.decode(op, await self.send(self.build_request(op, args, body, options)))
+
+    async def send(self, request: PreparedRequest, state: RetryState | None = None) -> Response:
+        """Send *request* under its retry policy and deadline: the one retry loop.
+
+        Returns the 2xx answer; raises the typed error of the last attempt otherwise. *state*
+        (optional) is the retry bookkeeping to use, for callers that read it afterwards.
+        """
+        sender = self._sender
+        if sender.closed:
+            raise self._closed(request)
+        if state is None:
+            state = self._new_state(request)
+        carry = sender.bounded
+        while True:
+            result = await sender.send(request, attempt_limits(state, request, carry))
+            if result.__class__ is not Response and sender.closed:
+                raise self._closed(request)
+            outcome = self._judge(state, request, result)
+            if isinstance(outcome, Response):
+                return outcome
+            await self._sleep(outcome)
+
+    # -- raw responses and pagers ---------------------------------------------------------
+
+    async def with_raw_response(
+        self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> RawResponse[T]:
+        """Call ``method`` and return its parsed result with the answer (status, headers).
+
+        The same as ``client.<resource>.with_raw_response.<method>(...)``.
+        """
+        resource = _resource_of(self, method, "with_raw_response")
+        raw: RawResponse[T] = await getattr(resource.with_raw_response, method.__name__)(
+            *args, **kwargs
+        )
+        return raw
+
+    @overload
+    def paginate(
+        self, method: Callable[P, Awaitable[HasData[T]]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[T]: ...
+    @overload
+    def paginate(
+        self, method: Callable[P, Awaitable[Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[Any]: ...
+    def paginate(
+        self, method: Callable[P, Awaitable[Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[Any]:
+        """Every item of a paginated operation: ``client.paginate(client.profiles.get_profiles,
+        page_size=100)``; ``.pages()`` gives whole documents.
+
+        The call is built now (argument errors raise here); every page is requested with its
+        ``request_options``. Cursor pagination follows ``links.next`` exactly as given; the
+        legacy API's page/count, ``marker`` and ``since``/``next`` styles call the operation
+        again with the next value.
+        """
+        resource = _resource_of(self, method, "paginate")
+        view = resource._with(_Describe())
+        call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
+        return AsyncPager(self, call)
+
+
+def _resource_of(client: Any, method: Any, what: str) -> AsyncResource:
+    resource = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", "")
+    if (
+        not isinstance(resource, AsyncResource)
+        or resource._client is not client
+        or not callable(getattr(type(resource), name, None))
+    ):
+        raise ArgumentTypeError(f"{what}() needs an API operation method of this client")
+    return resource
+
+
+class _Describe:
+    """Stands in for the client while a method describes its call (nothing is sent)."""
+
+    __slots__ = ()
+
+    def _request(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Awaitable[Call]:
+        return _compat.ready(Call(op, tuple(args), body, options))
+
+
+class _RawCaller:
+    """Stands in for the client in ``with_raw_response``: the call returns a ``RawResponse``."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncTransportClient) -> None:
+        self._client = client
+
+    async def _request(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[Any]:
+        client = self._client
+        response = await client.send(client.build_request(op, args, body, options))
+        return RawResponse(client.decode(op, response), response)
+
+
+class AsyncPager(Generic[T]):
+    """``async for`` over the items of a paginated operation; ``pages()`` gives documents.
+
+    Holds the call as explicit values (operation, arguments, body, options): each next page is
+    a request derived from the previous one (``links.next``) or from the call with the next
+    cursor, sent with the same options (timeouts, retries, headers, extra query parameters).
+    """
+
+    def __init__(self, client: AsyncTransportClient, call: Call) -> None:
+        self._client = client
+        self._call = call
+        self._first = client.build_request(*call)
+
+    @property
+    def operation(self) -> Operation:
+        return self._call.op
+
+    async def pages(self, limit: int | None = None) -> AsyncIterator[Any]:
+        """Yield page documents (at most ``limit`` pages)."""
+        if limit is not None and limit <= 0:
+            return
+        client = self._client
+        op, args, body, options = self._call
+        style = op.paginated
+        request = self._first
+        response = await client.send(request)
+        page = client.decode(op, response)
+        sent = sent_values(op, args)
+        trail = PageTrail(request.url)
+        count = 1
+        yield page
+        while limit is None or count < limit:
+            if style in (None, "cursor"):
+                url = next_link(page, request.url)
+                if url is None:
+                    return
+                request = request.follow(trail.link(url))
+            else:
+                more = next_call(page, style, sent)
+                if more is None:
+                    return
+                sent.update(trail.call(more))
+                args = with_values(op, args, more)
+                request = client.build_request(op, args, body, options)
+            response = await client.send(request)
+            page = client.decode(op, response)
+            count += 1
+            yield page
+
+    async def items(self, limit: int | None = None) -> AsyncIterator[T]:
+        """Yield items across pages (at most ``limit`` items; pages are fetched as needed)."""
+        if limit is not None and limit <= 0:
+            return
+        seen = 0
+        style = self._call.op.paginated
+        async for page in self.pages():
+            for item in page_items(page, style):
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self.items()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._call.op.name})"
+
+
+class AsyncResource:
+    """Base of generated resource classes (``client.profiles`` …)."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncTransportClient) -> None:
+        self._client = client
+
+    def _with(self, caller: Any) -> Self:
+        view = object.__new__(type(self))
+        view._client = caller
+        return view
+
+    @property
+    def with_raw_response(self) -> Any:
+        """This resource with every method returning a ``RawResponse`` (parsed result, status,
+        headers): ``client.profiles.with_raw_response.get_profile("id")``."""
+        client = self._client
+        if not isinstance(client, AsyncTransportClient):
+            raise ArgumentTypeError("with_raw_response is a view already")
+        return self._with(_RawCaller(client))

@@ -1,0 +1,260 @@
+# Derived from _async_senders.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
+"""The httpx backend's senders (derived; the blocking twin ``_sync_senders`` is derived).
+
+* :class:`SyncPoolSender`: the default when the client creates its own connections. Requests go
+  over httpcore HTTP/1.1 connections kept in a small pool of this package: idle connections per
+  origin (most recently used first), at most ``max_connections`` requests in flight. Taking and
+  returning a connection costs the same at any concurrency (httpcore's own pool rescans every
+  connection and request on each change).
+* :class:`SyncHttpxSender`: through an ``httpx.Client``, the one you pass
+  (``http_client=``) or one created for your ``transport=`` (``httpx.MockTransport``, respx ...)
+  or for the proxies the environment names.
+
+Both read the body through :class:`~._pipeline.BodyReader` (size limit, gzip/deflate) and return
+every failure instead of raising it (see :mod:`._backends`).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import httpcore
+import httpx
+
+from . import _sync_compat as _compat
+from ._backends import (
+    httpcore_failure,
+    httpx_failure,
+    limit_passed,
+    where,
+    wire_headers,
+)
+from ._encoding import DecompressError
+from ._errors import ClientClosedError, ResponseTooLargeError
+from ._pipeline import (
+    DEFAULT_MAX_CONNECTIONS,
+    Attempt,
+    BodyReader,
+    Headers,
+    PreparedRequest,
+    Response,
+    decode_error,
+)
+
+__all__ = ["SyncHttpxSender", "SyncPoolSender"]
+
+_NETWORK = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError)
+_CLOSED = "the client is closed"
+
+
+class SyncPoolSender:
+    """Sends over this package's own pool of httpcore connections (see the module docstring)."""
+
+    bounded = _compat.BOUNDED
+
+    def __init__(
+        self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, keepalive_expiry: float = 5.0
+    ) -> None:
+        self._idle: dict[str, list[httpcore.HTTPConnection]] = {}
+        self._slots = _compat.Slots(max_connections)
+        self._max_idle = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._backend = _compat.network_backend()
+        self._ssl: ssl.SSLContext | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        self._closed = True
+        idle = [conn for conns in self._idle.values() for conn in conns]
+        self._idle.clear()
+        for conn in idle:
+            conn.close()
+
+    def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
+        if self._closed:
+            return ClientClosedError(_CLOSED)
+        try:
+            with _compat.deadline(attempt.left()):
+                return self._send(request, attempt)
+        except TimeoutError:
+            return limit_passed()
+
+    def _send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
+        spot, target = where(request.url)
+        timeouts = attempt.timeouts
+        if not self._slots.acquire(timeouts.get("pool")):
+            return httpcore_failure(httpcore.PoolTimeout("no connection became free in time"))
+        try:
+            url = httpcore.URL(
+                scheme=spot.origin.scheme, host=spot.origin.host, port=spot.origin.port,
+                target=target,
+            )  # fmt: skip
+            sent = httpcore.Request(
+                request.method,
+                url,
+                headers=wire_headers(request, spot.host),
+                content=request.content or b"",
+                extensions={"timeout": timeouts},
+            )
+            while True:
+                conn = self._checkout(spot.key)
+                if conn is None:
+                    conn = httpcore.HTTPConnection(
+                        spot.origin,
+                        ssl_context=self._ssl_context() if spot.origin.scheme == b"https" else None,
+                        keepalive_expiry=self._keepalive_expiry,
+                        network_backend=self._backend,
+                    )
+                try:
+                    answer = conn.handle_request(sent)
+                except httpcore.ConnectionNotAvailable:  # taken by a race: try another one
+                    conn.close()
+                    continue
+                except _NETWORK as exc:
+                    conn.close()
+                    return httpcore_failure(exc)
+                except BaseException:
+                    conn.close()
+                    raise
+                return self._read(request, attempt, spot.key, conn, answer)
+        finally:
+            self._slots.release()
+
+    def _read(
+        self,
+        request: PreparedRequest,
+        attempt: Attempt,
+        key: str,
+        conn: httpcore.HTTPConnection,
+        answer: httpcore.Response,
+    ) -> Response | BaseException:
+        headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers])
+        reader = BodyReader(
+            request, attempt.max_bytes, declared=headers.get("content-length"),
+            encoding=headers.get("content-encoding"),
+        )  # fmt: skip
+        reason = answer.extensions.get("reason_phrase", b"")
+        failure: BaseException | None = None
+        try:
+            for chunk in answer.iter_stream():
+                reader.feed(chunk)
+            content = reader.finish()
+        except ResponseTooLargeError as exc:
+            failure = exc
+        except DecompressError as exc:
+            partial = Response(
+                answer.status, headers, b"", request, reason_phrase=reason.decode("latin-1")
+            )
+            failure = decode_error(request, exc, partial)
+        except _NETWORK as exc:
+            failure = httpcore_failure(exc)
+        finally:
+            answer.close()
+            self._checkin(key, conn)
+        if failure is not None:
+            return failure
+        return Response(
+            answer.status, headers, content, request, reason_phrase=reason.decode("latin-1")
+        )
+
+    def _checkout(self, key: str) -> httpcore.HTTPConnection | None:
+        idle = self._idle.get(key)
+        while idle:
+            try:
+                conn = idle.pop()
+            except IndexError:  # (threads) another one took the last idle connection
+                return None
+            if conn.is_available() and not conn.has_expired():
+                return conn
+            conn.close()
+        return None
+
+    def _checkin(self, key: str, conn: httpcore.HTTPConnection) -> None:
+        if self._closed or not conn.is_idle():
+            conn.close()
+            return
+        idle = self._idle.setdefault(key, [])
+        if len(idle) >= self._max_idle:
+            conn.close()
+            return
+        idle.append(conn)
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = self._ssl
+        if context is None:
+            context = self._ssl = httpx.create_ssl_context()
+        return context
+
+
+class SyncHttpxSender:
+    """Sends through an ``httpx.Client`` (yours, or one made for your transport)."""
+
+    bounded = False
+
+    def __init__(
+        self, http: httpx.Client, *, owned: bool, base: dict[str, str] | None = None
+    ) -> None:
+        self._http = http
+        self._owned = owned
+        # the headers the httpx client sends itself (one we made): each request adds the rest
+        self._base = base
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
+    def close(self) -> None:
+        if self._owned:
+            self._http.close()
+
+    def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
+        http = self._http
+        try:
+            with _compat.deadline(attempt.left()):
+                headers = request.headers
+                base = self._base
+                if base is not None:
+                    headers = {k: v for k, v in headers.items() if base.get(k) != v}
+                built = http.build_request(
+                    request.method, request.url, headers=headers,
+                    content=request.content, extensions={"timeout": attempt.timeouts},
+                )  # fmt: skip
+                answer = http.send(built, stream=True, follow_redirects=False)
+                try:
+                    return self._read(request, attempt, answer)
+                finally:
+                    answer.close()
+        except httpx.DecodingError as exc:  # e.g. a broken gzip stream
+            return decode_error(request, exc, None)
+        except httpx.HTTPError as exc:
+            return httpx_failure(exc)
+        except TimeoutError:  # the attempt's expiry passed
+            return limit_passed()
+        except RuntimeError:
+            if http.is_closed:  # closed by another task or thread meanwhile
+                return ClientClosedError(_CLOSED)
+            raise
+
+    def _read(
+        self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
+    ) -> Response | BaseException:
+        # httpx has decoded gzip/deflate already: the reader only counts
+        declared = answer.headers.get("content-length")
+        reader = BodyReader(request, attempt.max_bytes, declared=declared, encoding=None)
+        expires = attempt.expires
+        try:
+            for chunk in answer.iter_bytes():
+                reader.feed(chunk)
+                if expires is not None and time.monotonic() > expires:
+                    return limit_passed()
+        except ResponseTooLargeError as exc:
+            return exc
+        return Response(
+            answer.status_code, Headers(answer.headers.multi_items()), reader.finish(), request,
+            reason_phrase=answer.reason_phrase,
+        )  # fmt: skip

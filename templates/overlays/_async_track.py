@@ -1,0 +1,180 @@
+"""``AsyncKlaviyoPublic``: Track, Identify, sign-up and back in stock (asyncio source).
+
+``_sync_track`` (``KlaviyoPublic``) is derived from this module when the package is generated.
+Payloads, encodings and answer checks are in :mod:`._track`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from ._async_transport import AsyncTransportClient
+from ._backoff import RetryPolicy
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions
+from ._track import (
+    _ACCEPT,
+    _IDENTIFY_GET,
+    _IDENTIFY_POST,
+    _TRACK_GET,
+    _TRACK_POST,
+    HttpMethod,
+    PublicBase,
+    _check_public_key,
+)
+
+__all__ = ["AsyncKlaviyoPublic"]
+
+
+class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
+    """Asyncio client for the public-key endpoints (Track, Identify, sign-up, back in stock).
+
+    Args:
+        public_key: the 6-character public key (site ID); a private ``pk_…`` key is refused.
+        base_url: where Track/Identify/back-in-stock live (default ``https://a.klaviyo.com``).
+        manage_url: the sign-up form host for :meth:`front_end_subscribe`
+            (default ``https://manage.kmail-lists.com``).
+        timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
+            transport, backend: as on ``AsyncKlaviyo``.
+    """
+
+    def __init__(
+        self,
+        public_key: str,
+        *,
+        base_url: str | None = None,
+        manage_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backend: str = "httpx",
+    ) -> None:
+        key = _check_public_key(public_key)
+        super().__init__(
+            None,
+            base_url=base_url,
+            timeout=timeout,
+            attempt_timeout=attempt_timeout,
+            max_retries=max_retries,
+            retry=retry,
+            headers={"Accept": _ACCEPT, **(headers or {})},
+            max_response_bytes=max_response_bytes,
+            http_client=http_client,
+            transport=transport,
+            backend=backend,
+        )
+        self._setup(key, manage_url)
+
+    async def __aenter__(self) -> AsyncKlaviyoPublic:
+        return self
+
+    async def track(
+        self,
+        event: str,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        customer_properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        time: _dt.datetime | _dt.date | int | float | None = None,
+        value: float | Decimal | None = None,
+        unique_id: str | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> str:
+        """Record *event* for a profile; returns the ``$event_id`` sent.
+
+        Raises ``RejectedError`` when Klaviyo answers ``0``. See :mod:`._track` for validation
+        and retries.
+        """
+        payload = self.track_payload(
+            event,
+            email=email,
+            phone_number=phone_number,
+            external_id=external_id,
+            customer_properties=customer_properties,
+            properties=properties,
+            time=time,
+            value=value,
+            unique_id=unique_id,
+        )
+        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
+        request = self._request_for(op, url, headers, content, options=request_options)
+        response = await self.send(request)
+        self._accepted(op.method, url, response)
+        event_id: str = payload["properties"]["$event_id"]
+        return event_id
+
+    async def identify(
+        self,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        method: HttpMethod = "POST",
+        request_options: RequestOptions | None = None,
+    ) -> None:
+        """Create or update a profile's properties. Raises ``RejectedError`` on ``0``."""
+        payload = self.identify_payload(
+            email=email, phone_number=phone_number, external_id=external_id, properties=properties
+        )
+        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
+        request = self._request_for(op, url, headers, content, options=request_options)
+        response = await self.send(request)
+        self._accepted(op.method, url, response)
+
+    async def front_end_subscribe(
+        self,
+        list_id: str,
+        email: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        consent: Sequence[str] | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe *email* to list *list_id* as an embedded sign-up form does (``manage_url``).
+
+        *properties* become profile properties (named in ``$fields``; list values in
+        ``$list_fields``); *consent* is a list of channels (``email``, ``sms``, ``web``, ...).
+        Returns the JSON answer; raises ``RejectedError`` when it does not report success.
+        """
+        op, url, headers, content = self._front_end_request(list_id, email, properties, consent)
+        response = await self.send(
+            self._request_for(op, url, headers, content, options=request_options)
+        )
+        return self._succeeded(url, response)
+
+    async def back_in_stock_subscribe(
+        self,
+        email: str,
+        variant: str,
+        *,
+        platform: str = "api",
+        product: str | None = None,
+        list_id: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe *email* to back-in-stock alerts for *variant* (public key sent as ``a``).
+
+        *platform* is ``shopify``, ``bigcommerce``, ``magento_two`` or ``api``; *list_id* also
+        subscribes the email to that list. Returns the JSON answer; raises ``RejectedError``
+        when it does not report success.
+        """
+        op, url, headers, content = self._back_in_stock_request(
+            email, variant, platform, product, list_id
+        )
+        response = await self.send(
+            self._request_for(op, url, headers, content, options=request_options)
+        )
+        return self._succeeded(url, response)

@@ -1,0 +1,166 @@
+"""What threads do differently from asyncio: the blocking counterpart of :mod:`._async_compat`.
+
+The ``_sync_*`` modules are derived from the ``_async_*`` sources when the package is generated;
+they import this module where the sources import ``_async_compat``.
+
+The time limits of an attempt hold in the socket layer here: every connect, read and write of
+the connections this package creates is cut to the time left before the attempt's expiry (the
+per-phase timeouts carry it, see ``_pipeline._Until``), so a server dripping its answer one byte
+at a time cannot stretch an attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpcore
+import httpx
+
+from ._backends import proxies_from_environment
+from ._errors import ArgumentTypeError, ArgumentValueError
+
+if TYPE_CHECKING:
+    from ._backends import SyncSender
+
+__all__ = ["BOUNDED", "Slots", "deadline", "drive", "make_sender", "network_backend", "ready"]
+
+T = TypeVar("T")
+
+BOUNDED = True
+"""The sockets of this package's connections end every operation by the attempt's expiry."""
+
+
+def deadline(seconds: float | None) -> contextlib.nullcontext[None]:
+    """Nothing to do: the socket layer (:class:`_BoundedBackend`) enforces the expiry."""
+    return contextlib.nullcontext()
+
+
+sleep: Callable[[float], None] = time.sleep
+
+
+class Slots:
+    """At most *size* requests in flight on one pool (threads wait for a free slot)."""
+
+    __slots__ = ("_semaphore",)
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(size)
+
+    def acquire(self, timeout: float | None) -> bool:
+        return self._semaphore.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._semaphore.release()
+
+
+def network_backend() -> httpcore.NetworkBackend:
+    return _BoundedBackend(httpcore.SyncBackend())
+
+
+def ready(value: T) -> T:
+    return value
+
+
+def drive(value: T) -> T:
+    return value
+
+
+def make_sender(
+    backend: object,
+    http_client: httpx.Client | None,
+    transport: httpx.BaseTransport | None,
+    timeout: httpx.Timeout,
+    headers: dict[str, str],
+) -> SyncSender:
+    """The sender of a blocking client: ``backend`` is ``"httpx"`` (the only one for sync)."""
+    from ._sync_senders import SyncHttpxSender, SyncPoolSender
+
+    if backend == "aiohttp":
+        raise ArgumentTypeError("backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx")
+    if backend != "httpx":
+        raise ArgumentValueError(f"backend must be 'httpx', got {backend!r}")
+    if http_client is not None:
+        return SyncHttpxSender(http_client, owned=False)
+    if transport is not None or proxies_from_environment():
+        http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        return SyncHttpxSender(http, owned=True, base=headers)
+    return SyncPoolSender()
+
+
+def _cut(timeout: float | None, error: type[Exception]) -> float | None:
+    expires = getattr(timeout, "expires", None)
+    if expires is None or timeout is None:
+        return timeout
+    left: float = expires - time.monotonic()
+    if left <= 0:
+        raise error("the call's time limit passed (attempt_timeout or the retry deadline)")
+    return min(float(timeout), left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A connection whose reads and writes all end by the attempt's expiry (see :class:`_Until`)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+        # the pool asks these on every request: no extra call layer for them
+        self.get_extra_info = stream.get_extra_info  # type: ignore[method-assign]
+        self.close = stream.close  # type: ignore[method-assign]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _cut(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:  # h11 also writes empty end-of-message chunks: nothing to send
+            self._stream.write(buffer, _cut(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, _cut(timeout, httpcore.ConnectTimeout)
+        )
+        return _BoundedStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """The pool's network backend, with its connections wrapped in :class:`_BoundedStream`."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _cut(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(
+            path, _cut(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _BoundedStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
