@@ -26,7 +26,7 @@ the spec, the record and names.yaml: the same inputs give the same names.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import naming
@@ -202,16 +202,15 @@ def keep(
     ``current``: every public name holder of this spec; ``taken``: the other names the package
     defines (resource classes); ``revision``: this spec's.
     """
-    holders: dict[str, ModelName | AliasDef] = {h.name: h for h in current}
-    out = KeptNames([], [], [], set())
+    keeper = _Keeper({h.name: h for h in current}, revision, taken, reserved)
     for name in sorted(declared):
         found = places.any(declared[name])
         if found is None:
             continue
-        out.declared.add(name)
+        keeper.out.declared.add(name)
         of, t = found
         kind = "model" if isinstance(strip_null(t), ModelRef) else "alias"
-        holder = holders.get(name)
+        holder = keeper.holders.get(name)
         if holder is not None and holder.key != declared[name] and not same_type(t, _ref(holder)):
             raise SpecError(
                 NAMES_FILE,
@@ -219,23 +218,9 @@ def keep(
                 f"{name} is already the name of {holder.key!r}: choose another name",
             )
         kept = Kept(of, NAMES_FILE, revision, _name_of(t))
-        where = pointer(["aliases", name])
-        _add(
-            out,
-            holders,
-            name,
-            declared[name],
-            kind,
-            t,
-            kept,
-            NAMES_FILE,
-            where,
-            revision,
-            taken,
-            reserved,
-        )
+        keeper.add(name, declared[name], kind, t, kept, NAMES_FILE, pointer(["aliases", name]))
     if previous is None:
-        return out
+        return keeper.out
     for name in sorted(previous.types):
         entry = previous.types[name]
         if name in declared or not isinstance(entry, dict):
@@ -243,7 +228,7 @@ def keep(
         at, what, shape = entry.get("key"), entry.get("of"), _kind(entry)
         if not isinstance(at, str) or what not in _KINDS or shape is None:
             continue
-        holder = holders.get(name)
+        holder = keeper.holders.get(name)
         if holder is not None and holder.key == at:  # still the name of its concept (usual)
             was = entry.get("reused")
             if isinstance(was, dict) and holder.reused is None:  # what it named before that
@@ -263,75 +248,62 @@ def keep(
             origin, since = previous.revision, revision
         kept = Kept(str(what), origin, since, _name_of(there))
         where = pointer(["apis", previous.role, "types", name])
-        _add(
-            out,
-            holders,
-            name,
-            at,
-            shape,
-            there,
-            kept,
-            previous.source,
-            where,
-            revision,
-            taken,
-            reserved,
-        )
-    return out
+        keeper.add(name, at, shape, there, kept, previous.source, where)
+    return keeper.out
 
 
-def _add(
-    out: KeptNames,
-    holders: dict[str, ModelName | AliasDef],
-    name: str,
-    key: str,
-    kind: str,
-    t: PyType,
-    kept: Kept,
-    source: str,
-    where: str,
-    revision: str,
-    taken: set[str],
-    reserved: Reserved,
-) -> None:
-    """Keep ``name`` for the type ``t`` found at ``key``, unless something else has it now."""
-    holder = holders.get(name)
-    if holder is not None:
-        if holder.key == key or same_type(t, _ref(holder)):
-            return  # still its name, or a name of the same type
-        holder.reused = Reused(key, kept.now, revision)
-        out.reused.append(name)
-        warn(
-            source,
-            where,
-            f"{name} (the name of {shown(key)}) now names {shown(holder.key)}: code that imports "
-            f"{name} gets that type; the schema it named is now {kept.now}",
-            NameWarning,
-        )
-        return
-    if not _fits(kind, t):
-        return  # the place holds another kind of type now: the name vanishes
-    if name in taken or naming.class_name(name, reserved.classes) != name:
-        warn(
-            source,
-            where,
-            f"{name} (the name of {shown(key)}) cannot be kept: the package uses that name for "
-            "something else",
-            NameWarning,
-        )
-        return
-    bare = strip_null(t)
-    if isinstance(bare, ModelRef):
-        target = bare.target
-        assert isinstance(target, ModelName)
-        place = ModelName(key, name, target.model, rank=KEPT, name=name, kept=kept)
-        target.model.names.append(place)
-        out.models.append(place)
-        holders[name] = place
-    else:
-        alias = AliasDef(name, bare, kept.doc, key=key, rank=KEPT, wanted=name, kept=kept)
-        out.aliases.append(alias)
-        holders[name] = alias
+@dataclass
+class _Keeper:
+    """What :func:`keep` adds names to: every public name so far, and what the package uses."""
+
+    holders: dict[str, ModelName | AliasDef]
+    revision: str
+    taken: set[str]
+    reserved: Reserved
+    out: KeptNames = field(default_factory=lambda: KeptNames([], [], [], set()))
+
+    def add(
+        self, name: str, key: str, kind: str, t: PyType, kept: Kept, source: str, where: str
+    ) -> None:
+        """Keep ``name`` for the type ``t`` found at ``key``, unless something else has it now
+        (``source`` and ``where``: the record entry it comes from, for warnings)."""
+        holder = self.holders.get(name)
+        if holder is not None:
+            if holder.key == key or same_type(t, _ref(holder)):
+                return  # still its name, or a name of the same type
+            holder.reused = Reused(key, kept.now, self.revision)
+            self.out.reused.append(name)
+            warn(
+                source,
+                where,
+                f"{name} (the name of {shown(key)}) now names {shown(holder.key)}: code that "
+                f"imports {name} gets that type; the schema it named is now {kept.now}",
+                NameWarning,
+            )
+            return
+        if not _fits(kind, t):
+            return  # the place holds another kind of type now: the name vanishes
+        if name in self.taken or naming.class_name(name, self.reserved.classes) != name:
+            warn(
+                source,
+                where,
+                f"{name} (the name of {shown(key)}) cannot be kept: the package uses that name "
+                "for something else",
+                NameWarning,
+            )
+            return
+        bare = strip_null(t)
+        if isinstance(bare, ModelRef):
+            target = bare.target
+            assert isinstance(target, ModelName)
+            place = ModelName(key, name, target.model, rank=KEPT, name=name, kept=kept)
+            target.model.names.append(place)
+            self.out.models.append(place)
+            self.holders[name] = place
+        else:
+            alias = AliasDef(name, bare, kept.doc, key=key, rank=KEPT, wanted=name, kept=kept)
+            self.out.aliases.append(alias)
+            self.holders[name] = alias
 
 
 def _ref(holder: ModelName | AliasDef) -> PyType:
