@@ -166,12 +166,7 @@ def load_aliases(data: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, key in aliases.items():
         if not valid_override(name):
-            raise SpecError(
-                NAMES_FILE,
-                pointer(["aliases", str(name)]),
-                f"{name!r} is not a class name (ASCII letters, digits and _, starting with an "
-                "upper-case letter)",
-            )
+            raise _not_a_class_name("aliases", name, name)
         if not isinstance(key, str) or not key:
             raise SpecError(NAMES_FILE, pointer(["aliases", name]), f"{key!r} is not a concept key")
         out[name] = key
@@ -190,14 +185,18 @@ def load_overrides(data: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in names.items():
         if not isinstance(key, str) or not valid_override(value):
-            raise SpecError(
-                NAMES_FILE,
-                pointer(["names", str(key)]),
-                f"{value!r} is not a class name (ASCII letters, digits and _, starting with "
-                "an upper-case letter)",
-            )
+            raise _not_a_class_name("names", key, value)
         out[key] = value
     return out
+
+
+def _not_a_class_name(section: str, key: Any, value: Any) -> SpecError:
+    return SpecError(
+        NAMES_FILE,
+        pointer([section, str(key)]),
+        f"{value!r} is not a class name (ASCII letters, digits and _, starting with an "
+        "upper-case letter)",
+    )
 
 
 __all__ = [

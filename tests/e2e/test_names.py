@@ -406,29 +406,19 @@ def test_kept_names_lint_and_type_check(upgraded: Upgrades, tmp_path: Path) -> N
         lines += ["", f"def use{i}(value: {old}) -> {now}:", "    return value", ""]
     user = tmp_path / "old_code.py"
     user.write_text("\n".join(lines), encoding="utf-8")
-    bin_dir = Path(sys.executable).parent
-    for cmd in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        ruff = subprocess.run(
-            [str(bin_dir / "ruff"), *cmd],
+    tools = Path(sys.executable).parent
+    mypy_cache = str(tmp_path / ".mypy_cache")
+    for cmd in (
+        ["ruff", "check", "--no-cache", "."],
+        ["ruff", "format", "--check", "--no-cache", "."],
+        ["mypy", "--strict", "--cache-dir", mypy_cache, "src/klaviyo_client", str(user)],
+    ):
+        proc = subprocess.run(
+            [str(tools / cmd[0]), *cmd[1:]],
             cwd=out.folder,
             capture_output=True,
             text=True,
+            env={**os.environ, "MYPYPATH": str(out.folder / "src")},
             check=False,
         )
-        assert ruff.returncode == 0, ruff.stdout[-2000:]
-    mypy = subprocess.run(
-        [
-            str(bin_dir / "mypy"),
-            "--strict",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "src/klaviyo_client",
-            str(user),
-        ],
-        cwd=out.folder,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MYPYPATH": str(out.folder / "src")},
-        check=False,
-    )
-    assert mypy.returncode == 0, mypy.stdout[-3000:]
+        assert proc.returncode == 0, (cmd[:2], proc.stdout[-3000:])
