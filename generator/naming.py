@@ -1,4 +1,4 @@
-"""Python names for spec names (built on openapi-python-client's naming helpers).
+"""Python names for spec names (built on openapi-python-client's naming rules).
 
 Every name ends in :func:`generator.escape.identifier`: ASCII, never a keyword, never starting
 with ``_``. What a name must additionally avoid (the runtime's own members, builtins used in
@@ -12,9 +12,6 @@ import keyword
 import re
 from collections.abc import Iterable
 from functools import cache
-
-from openapi_python_client.strings import pascal_case as _pascal
-from openapi_python_client.strings import snake_case as _snake
 
 from .escape import ascii_words, identifier
 
@@ -31,6 +28,30 @@ _RESERVED_PARAMS = frozenset(
 _RESERVED_CLASSES = frozenset(
     {"Any", "Literal", "Model", "Sequence", "Mapping", "IO", "TYPE_CHECKING", "TypeAlias"}
 )
+# openapi-python-client's word rules (``strings.sanitize``/``split_words``/``snake_case``/
+# ``pascal_case`` of the pinned 0.29.1, MIT), restated here: importing its ``strings`` module runs
+# the package ``__init__``, which loads its whole generator (httpx, templates, parser) — about a
+# tenth of a generation. ``tests/unit/test_naming.py`` holds the two to the same output.
+_DELIMITERS = r"\. _-"
+_WORD = re.compile(rf"[^{re.escape(_DELIMITERS)}]+")
+_CAMEL = re.compile("([A-Z]?[a-z]+)")
+
+
+def _words(value: str) -> list[str]:
+    value = "".join(c for c in value if c.isidentifier() or c.isdecimal() or c in _DELIMITERS)
+    if any(c.isupper() for c in value):
+        value = " ".join(_CAMEL.split(value))
+    return _WORD.findall(value)
+
+
+def _snake(value: str) -> str:
+    return "_".join(_words(value)).lower()
+
+
+def _pascal(value: str) -> str:
+    return "".join(w if w.isupper() else w.capitalize() for w in _words(value))
+
+
 _WIRE_SEP = re.compile(r"[\[\]\-.\s/:]+")
 # Module names (resources/<name>.py, models/<name>.py) stay well below file-system limits.
 MAX_MODULE_NAME = 60

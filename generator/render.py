@@ -8,17 +8,20 @@ empty nor stamped is not ours and is never replaced (unless forced).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import jinja2
 
@@ -581,29 +584,32 @@ def ruff_format(path: Path, label: str = "spec") -> str | None:
 
 
 # Runs in fresh interpreters (started early, while the tree is rendered: they import httpx and
-# wait): each reads a JSON line {root, modules, packages}, imports its share of the modules
-# (which byte-compiles them, in memory: -B), then builds each client of the listed packages and
-# looks up every resource method OPERATIONS names. The first failure is printed as one line
-# and the exit status is 1.
+# wait). Each reads the tree's root, then one module per line, imports it (which byte-compiles
+# it, in memory: -B) and answers "ok" for the next; on an empty line it builds each client of
+# the packages named there and looks up every resource method OPERATIONS names. The first
+# failure is printed as one line and the exit status is 1.
 _VERIFY = r"""
 import importlib, json, pathlib, sys
 import httpx
-job = json.loads(sys.stdin.readline())
-root = pathlib.Path(job["root"])
+root = pathlib.Path(sys.stdin.readline().rstrip("\n"))
 sys.path.insert(0, str(root))
 def fail(where, exc):
     text = " ".join(str(exc).split())[:300]
     line = getattr(exc, "lineno", None)
-    print(f"{where}{':' + str(line) if line else ''}: {type(exc).__name__}: {text}")
+    print(f"{where}{':' + str(line) if line else ''}: {type(exc).__name__}: {text}", flush=True)
     sys.exit(1)
-for rel in job["modules"]:
+for rel in iter(sys.stdin.readline, ""):
+    rel = rel.rstrip("\n")
+    if not rel:
+        break
     parts = pathlib.PurePosixPath(rel).with_suffix("").parts
     name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
     try:
         importlib.import_module(name)
     except BaseException as exc:
         fail(rel, exc)
-for package in job["packages"]:
+    print("ok", flush=True)
+for package in json.loads(sys.stdin.readline() or "[]"):
     try:
         mock = httpx.MockTransport(lambda request: httpx.Response(599))
         client_mod = importlib.import_module(package + "._client")
@@ -626,59 +632,103 @@ class Verifier:
     """Byte-compiles and imports a generated tree in subprocesses: a package that does not
     compile or import never replaces the previous output.
 
-    The interpreters start when this object is created, so their start-up overlaps rendering;
-    the modules are shared out by size."""
+    The interpreters start when this object is created, so their start-up overlaps rendering.
+    Modules are handed out one at a time, largest first, to whichever interpreter is free
+    (import cost is not proportional to size: a split fixed in advance leaves one waiting)."""
 
     def __init__(self, workers: int = VERIFY_WORKERS) -> None:
-        self.procs = [
-            subprocess.Popen(
+        self.procs: list[tuple[subprocess.Popen[str], IO[str]]] = []
+        for _ in range(workers):
+            # stderr goes to a file, never a pipe: a chatty import cannot block; closed by close()
+            errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
+            proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", _VERIFY],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=errors,
                 text=True,
+                bufsize=1,
             )
-            for _ in range(workers)
-        ]
+            self.procs.append((proc, errors))
 
     def run(self, src: Path, label: str = "spec") -> None:
         files = sorted(src.rglob("*.py"), key=lambda p: (-p.stat().st_size, str(p)))
-        shares: list[list[str]] = [[] for _ in self.procs]
-        loads = [0] * len(self.procs)
-        for path in files:
-            i = loads.index(min(loads))
-            shares[i].append(path.relative_to(src).as_posix())
-            loads[i] += path.stat().st_size
+        todo = [path.relative_to(src).as_posix() for path in reversed(files)]  # pop(): largest
         packages = [PACKAGE] + (
             [f"{PACKAGE}.legacy"] if (src / PACKAGE / "legacy").is_dir() else []
         )
-        problems: list[str] = []
         try:
-            for i, (proc, share) in enumerate(zip(self.procs, shares, strict=True)):
-                job = {"root": str(src), "modules": share, "packages": [] if i else packages}
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(job) + "\n")
-                proc.stdin.close()
-                proc.stdin = None  # sent: communicate() below only collects the answers
-            for proc in self.procs:
-                out, err = proc.communicate(timeout=VERIFY_TIMEOUT)
-                if proc.returncode != 0:
-                    lines = (out.strip() or err.strip() or "no output").splitlines()
-                    problems.append(lines[-1][:400])
-        except subprocess.TimeoutExpired:
-            problems.append(f"importing it took over {VERIFY_TIMEOUT} s")
+            problem = self._dispatch(str(src), todo, packages)
+        except (subprocess.TimeoutExpired, TimeoutError):
+            problem = f"importing it took over {VERIFY_TIMEOUT} s"
         finally:
             self.close()
-        if problems:
-            raise SpecError(
-                label, "#", f"the generated package does not import: {sorted(problems)[0]}"
-            )
+        if problem:
+            raise SpecError(label, "#", f"the generated package does not import: {problem}")
+
+    def _dispatch(self, root: str, todo: list[str], packages: list[str]) -> str | None:
+        """Hand out the modules; the first failure (one line) or None when every one imported
+        and the first interpreter found every client method."""
+        deadline = time.monotonic() + VERIFY_TIMEOUT
+        first = self.procs[0][0]
+
+        def send(proc: subprocess.Popen[str], line: str) -> bool:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(line)
+            except BrokenPipeError:  # it stopped: its output says why
+                return False
+            return True
+
+        def next_job(proc: subprocess.Popen[str]) -> bool:
+            """The next module (True), or the end: the packages to check, for the first."""
+            if todo:
+                return send(proc, todo.pop() + "\n")
+            send(proc, "\n" + json.dumps(packages if proc is first else []) + "\n")
+            return False
+
+        with selectors.DefaultSelector() as sel:
+            for proc, _ in self.procs:
+                assert proc.stdout is not None
+                sel.register(proc.stdout, selectors.EVENT_READ, proc)
+                if not (send(proc, root + "\n") and next_job(proc)):
+                    sel.unregister(proc.stdout)
+            while sel.get_map():
+                events = sel.select(timeout=max(0.0, deadline - time.monotonic()))
+                if not events:
+                    raise TimeoutError
+                for key, _ in events:
+                    proc = key.data
+                    answer = proc.stdout.readline()
+                    if answer != "ok\n":  # a failure line, or it ended without one
+                        return self._failure(proc, answer)
+                    if not next_job(proc):
+                        sel.unregister(key.fileobj)
+        for proc, _ in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.stdin = None
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.returncode != 0:
+                return self._failure(proc, "")
+        return None
+
+    def _failure(self, proc: subprocess.Popen[str], answer: str) -> str:
+        assert proc.stdout is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)  # it exits right after its one-line report
+        errors = dict(self.procs)[proc]
+        errors.seek(0)
+        text = answer.strip() or proc.stdout.read().strip() or errors.read().strip()
+        return (text or "no output").splitlines()[-1][:400]
 
     def close(self) -> None:
-        for proc in self.procs:
+        for proc, errors in self.procs:
             if proc.poll() is None:
                 proc.kill()
+            if not errors.closed:  # closing twice is allowed
                 proc.communicate()
+                errors.close()
 
 
 def verify_package(src: Path, label: str = "spec") -> None:

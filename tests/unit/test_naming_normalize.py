@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import warnings
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openapi_python_client import strings as stock_strings
 
 from generator import escape, naming
 from generator.errors import SpecWarning
@@ -28,6 +34,53 @@ from generator.runtime import reserved
 )
 def test_param_names(wire: str, python: str) -> None:
     assert naming.param_name(wire, set()) == python
+
+
+_NAME_TEXT = st.text(
+    alphabet=st.sampled_from("aZbY09_-. []/$:éß\u0130Ǆ\u2028\t") | st.characters(), max_size=24
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_NAME_TEXT)
+def test_word_rules_match_the_pinned_openapi_python_client(text: str) -> None:
+    """The restated rules give what openapi-python-client's own helpers give, on any text."""
+    assert naming._snake(text) == stock_strings.snake_case(text)
+    assert naming._pascal(text) == stock_strings.pascal_case(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["fields[profile]", "getProfiles", "HTTPServer", "ABTest", "x-klaviyo-ratelimit", "ǅungla"],
+)
+def test_word_rules_match_on_spec_like_names(text: str) -> None:
+    assert naming._snake(text) == stock_strings.snake_case(text)
+    assert naming._pascal(text) == stock_strings.pascal_case(text)
+
+
+def test_the_document_model_loads_without_the_generator_package_and_leaves_no_trace() -> None:
+    """Validation imports only the ``schema`` part; afterwards an ordinary import of the whole
+    package (in the same process) still works."""
+    code = """
+import json, sys
+from generator import specs
+model = specs._openapi_model()
+loaded = sorted(k for k in sys.modules if k.startswith("openapi_python_client"))
+heavy = [k for k in ("httpx", "jinja2", "ruamel.yaml") if k in sys.modules]
+import openapi_python_client, openapi_python_client.schema as schema
+print(json.dumps({"model": model.__name__, "loaded": loaded, "heavy": heavy,
+                  "whole": hasattr(openapi_python_client, "generate"),
+                  "schema": schema.OpenAPI.__name__}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    got = json.loads(out)
+    assert got["model"] == "OpenAPI"
+    assert got["loaded"] == []  # nothing left behind in sys.modules
+    assert got["heavy"] == []  # httpx, jinja2, ruamel were not imported for it
+    assert got["whole"] is True
+    assert got["schema"] == "OpenAPI"
 
 
 def test_field_names_keep_dollar_fields_distinct() -> None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from generator import render
 from generator.cli import main
+from generator.errors import SpecError
 from tests.support.packages import generate
 
 SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
@@ -207,3 +208,37 @@ def test_a_user_file_where_a_newer_generation_writes_is_refused(tmp_path: Path) 
     assert snapshot(out) == before
     assert gen(out, "--force").exit_code == 0
     assert (out / "README.md").read_text() != "my readme\n"
+
+
+def _tree(root: Path, modules: dict[str, str]) -> Path:
+    pkg = root / render.PACKAGE
+    pkg.mkdir(parents=True)
+    for name, text in modules.items():
+        (pkg / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_the_verifier_finds_a_failure_in_any_module_of_a_tree(tmp_path: Path) -> None:
+    """Modules are handed out one by one: a failure in the last (smallest) one is found, named,
+    and reported in one line; the interpreters are gone afterwards."""
+    modules = {f"m{i:02}.py": f"X = {'1' * (400 - i)}\n" for i in range(40)}
+    modules["__init__.py"] = ""
+    good = _tree(tmp_path / "good", modules)
+    bad = _tree(tmp_path / "bad", {**modules, "zz.py": "raise LookupError('from zz')\n"})
+    verifier = render.Verifier()
+    with pytest.raises(SpecError) as caught:
+        verifier.run(bad)
+    assert caught.value.message.startswith("the generated package does not import: ")
+    assert f"{render.PACKAGE}/zz.py: LookupError: from zz" in caught.value.message
+    assert all(proc.poll() is not None for proc, _ in verifier.procs)
+    with pytest.raises(SpecError, match="_client"):  # every module imports; no client module
+        render.Verifier().run(good)
+
+
+def test_the_verifier_is_not_blocked_by_an_import_that_writes_much_to_stderr(
+    tmp_path: Path,
+) -> None:
+    chatty = "import sys\nsys.stderr.write('x' * 1_000_000)\n"
+    tree = _tree(tmp_path / "t", {"__init__.py": "", "a.py": chatty, "b.py": "raise OSError\n"})
+    with pytest.raises(SpecError, match=r"b\.py: OSError"):
+        render.Verifier().run(tree)
