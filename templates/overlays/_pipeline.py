@@ -107,7 +107,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 logger = logging.getLogger("klaviyo_client")
 
 _ANSWERED = _revision.RESPONSE_HEADER  # x-klaviyo-api-revision
-_ANSWERED_LEN = len(_ANSWERED)
 _MIN_ATTEMPT = 0.01  # seconds the last attempt of a call gets even when the deadline is reached
 _OPTION_KEYS = frozenset(
     {"extra_headers", "extra_query", "timeout", "attempt_timeout", "max_retries", "retry",
@@ -154,6 +153,20 @@ class Headers(Mapping[str, str]):
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._lookup().get(name.lower(), default)
+
+    def peek(self, name: str) -> str | None:
+        """``get(name)`` for a lowercase *name*, without building the lookup table: the table
+        when a backend built it already (the own pool and aiohttp do), else a scan of the names
+        (httpx's own backend builds none on a success)."""
+        found = self._map
+        if found is not None:
+            return found.get(name)
+        value: str | None = None
+        size = len(name)
+        for key, given in self.raw:
+            if len(key) == size and key.lower() == name:
+                value = given if value is None else f"{value}, {given}"
+        return value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._lookup()
@@ -863,12 +876,11 @@ class BaseClient:
         The revision guard: an ``X-Klaviyo-API-Revision`` other than the ``revision`` the
         request sent warns (once per client and pair); a 410 raises :class:`GoneError`.
         """
-        for name, value in response.headers.raw:  # no lookup table built: a scan of the names
-            if len(name) == _ANSWERED_LEN and name.lower() == _ANSWERED:
-                sent = sent_revision(request.headers)
-                if sent is not None and value != sent:
-                    self._revision_guard.answered(sent, value, request.method, scrub(request.url))
-                break
+        answered = response.headers.peek(_ANSWERED)
+        if answered is not None:
+            sent = sent_revision(request.headers)
+            if sent is not None and answered != sent:
+                self._revision_guard.answered(sent, answered, request.method, scrub(request.url))
         if response.status_code == 410:
             raise self._gone(request, response)
 

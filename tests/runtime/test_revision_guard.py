@@ -153,6 +153,32 @@ async def test_no_warning_when_the_answer_has_the_same_revision_or_none_async(
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize("kind", SYNC)
+def test_a_repeated_answer_header_is_read_the_same_on_every_backend(kind: str) -> None:
+    """The own pool has built the header table when the check runs, httpx's transport has not
+    (the check then scans the names): both join repeats like ``headers.get``."""
+    fake = FakeTime()
+    twice = Respond(200, json=profile_doc("p1"), headers={HEADER: REVISION, HEADER.lower(): OTHER})
+    with (
+        serving(default=twice) as server,
+        recorded() as caught,
+        sync_client(kind, server.url, fake) as client,
+    ):
+        raw = client.profiles.with_raw_response.get_profile("p1")
+    check_mismatch(caught, (REVISION, f"{REVISION}, {OTHER}"))
+    assert raw.headers.get(HEADER) == f"{REVISION}, {OTHER}"
+
+
+def test_headers_peek_agrees_with_get_before_and_after_the_table_is_built() -> None:
+    from klaviyo_client._pipeline import Headers
+
+    pairs = [("Date", "x"), (HEADER, "a"), ("Vary", "y"), (HEADER.upper(), "b")]
+    for name, want in ((HEADER.lower(), "a, b"), ("vary", "y"), ("retry-after", None)):
+        fresh = Headers(pairs)
+        assert fresh.peek(name) == want and fresh._map is None  # scanned, no table built
+        assert fresh.get(name) == want and fresh.peek(name) == want  # from the table
+
+
 def test_the_revision_compared_is_the_one_sent_whatever_its_case() -> None:
     """A ``Revision`` header given by the caller replaces the default; that value is compared."""
     fake = FakeTime()
