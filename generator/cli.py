@@ -16,6 +16,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -129,7 +130,7 @@ def build_apis(
             NAMES_FILE, pointer(["aliases", name]), f"{key!r} names nothing in the specs generated"
         )
     if "legacy" in apis:
-        apply_migration(apis["legacy"], apis["current"], load_migration())
+        apply_migration(apis["legacy"], apis["current"], *load_migration())
     return apis, loaded
 
 
@@ -162,24 +163,42 @@ def kept_names(source: Path | None, out: Path | None) -> dict[str, Previous]:
         return {}
 
 
-def load_migration() -> dict[str, dict[str, str | None]]:
-    """specs/migration.yaml: legacy operationId → {replacement, note}."""
+def load_migration() -> tuple[dict[str, dict[str, str | None]], str]:
+    """specs/migration.yaml: (legacy operationId → {replacement, note}, the day Klaviyo retired
+    the legacy API as ``YYYY-MM-DD``, or "" when it is missing or not such a date)."""
     path = specs.SPECS_DIR / "migration.yaml"
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
-    return {str(k): dict(v) for k, v in (data.get("migration") or {}).items()}
+    table = {str(k): dict(v) for k, v in (data.get("migration") or {}).items()}
+    given = data.get("retired")
+    if given is None:
+        return table, ""
+    if type(given) is date:  # YAML reads an unquoted 2024-06-30 as a date
+        return table, given.isoformat()
+    try:
+        return table, date.fromisoformat(str(given)).isoformat()
+    except ValueError:
+        warn(MIGRATION, "#/retired", f"not a YYYY-MM-DD date: {str(given)[:40]!r}; left out")
+        return table, ""
 
 
-def apply_migration(legacy: Api, current: Api, table: dict[str, dict[str, str | None]]) -> None:
-    """Attach each legacy operation's replacement and deprecation message (from the table).
+def apply_migration(
+    legacy: Api, current: Api, table: dict[str, dict[str, str | None]], retired: str = ""
+) -> None:
+    """Attach each legacy operation's replacement and deprecation message (from the table), and
+    the API's retirement date.
 
     Replacements are resolved against whichever revision is loaded as current: one that revision
     does not have reads "no direct replacement in revision R", and ONE warning lists them all.
+    ``OperationDef.replacement`` is the replacement's operationId, ``replacement_call`` the call
+    the runtime names when the legacy endpoint answers 410 (``client.lists.get_lists() (GET
+    /api/lists)``).
     """
+    legacy.retired = retired
     by_id = {op.id: op for op in current.operations}
     unresolved: list[str] = []
     no_entry: list[str] = []
-    retired = "Klaviyo retired the v1/v2 API"
+    gone = "Klaviyo retired the v1/v2 API"
     for op in legacy.operations:
         entry = table.get(op.id)
         if entry is None:
@@ -193,9 +212,9 @@ def apply_migration(legacy: Api, current: Api, table: dict[str, dict[str, str | 
         if new is not None:
             use = f"client.{new.resource}.{new.name}() ({new.method} {new.path})"
             op.replacement = new.id
+            op.replacement_call = use
             op.deprecation = (
-                f"legacy {op.id} is deprecated: {retired}. "
-                f"Use klaviyo_client.Klaviyo: {use}. {note}"
+                f"legacy {op.id} is deprecated: {gone}. Use klaviyo_client.Klaviyo: {use}. {note}"
             )
             continue
         op.replacement = None
@@ -208,7 +227,7 @@ def apply_migration(legacy: Api, current: Api, table: dict[str, dict[str, str | 
         else:
             op.replacement_text = "no direct replacement"
             missing = "No direct replacement."
-        op.deprecation = f"legacy {op.id} is deprecated: {retired}. {missing} {note}"
+        op.deprecation = f"legacy {op.id} is deprecated: {gone}. {missing} {note}"
     if unresolved:
         warn(
             MIGRATION,

@@ -262,6 +262,8 @@ class OperationDef:
     extensions: dict[str, Any]
     deprecation: str = ""
     replacement: str | None = None
+    replacement_call: str = ""
+    """The replacement as a call and HTTP line: ``client.lists.get_lists() (GET /api/lists)``."""
     replacement_text: str = ""
     migration_note: str = ""
 
@@ -312,6 +314,8 @@ class Api:
     source_label: str
     stats: dict[str, int] = field(default_factory=dict)
     package_version: str = "0.0.0"
+    retired: str = ""
+    """The day Klaviyo retired this API (``YYYY-MM-DD``; the legacy v1/v2 API), else ""."""
 
     @property
     def model_aliases(self) -> list[ModelName]:

@@ -16,6 +16,8 @@ Hierarchy::
     │   ├── PermissionDeniedError       403
     │   ├── NotFoundError               404
     │   ├── ConflictError               409
+    │   ├── GoneError                   410: the endpoint or the revision is retired (.replacement,
+    │   │                               .revision); never retried
     │   ├── UnprocessableEntityError    422
     │   ├── RateLimitError              429 (.retry_after)
     │   └── InternalServerError         >= 500 (alias: ServerError)
@@ -80,6 +82,7 @@ __all__ = [
     "EmptyResponseError",
     "ErrorDetail",
     "ErrorSource",
+    "GoneError",
     "InternalServerError",
     "KlaviyoError",
     "NotFoundError",
@@ -613,6 +616,65 @@ class ConflictError(APIStatusError):
     """409: the resource already exists or conflicts with the current state."""
 
 
+class GoneError(APIStatusError):
+    """410: Klaviyo no longer serves this: the endpoint, or the revision the request sent, is
+    retired. A 410 is final: it is never retried (whatever ``retry_statuses`` holds).
+
+    The message says which is likely and what to do: for an endpoint of the legacy v1/v2 API
+    (retired 2024-06-30) the call that replaces it in ``klaviyo_client.Klaviyo``, where the
+    migration table has one; for an operation of the current API, that the revision sent is
+    probably retired (Klaviyo serves a revision for two years after its release), so the client
+    should be regenerated from a newer revision.
+
+    Attributes:
+        revision: the ``revision`` header the request sent (``None``: an endpoint without
+            revisions, such as the legacy v1/v2 API).
+        replacement: the call that replaces the operation, e.g.
+            ``"client.lists.get_lists() (GET /api/lists)"``, or ``None``.
+        operation: the operationId, or ``None`` when unknown.
+        retired_on: when Klaviyo retired the endpoint (legacy) or retires the revision
+            (``YYYY-MM-DD``), or ``None``.
+    """
+
+    revision: str | None
+    replacement: str | None
+    operation: str | None
+    retired_on: str | None
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        method: str,
+        url: str,
+        revision: str | None = None,
+        replacement: str | None = None,
+        operation: str | None = None,
+        retired_on: str | None = None,
+    ) -> None:
+        self.revision = None if revision is None else _cap(scrub(revision), 40)
+        self.replacement = replacement
+        self.operation = operation
+        self.retired_on = retired_on
+        super().__init__(response, method=method, url=url)
+
+    def _suffix(self) -> str:
+        what = f"{self.operation}: " if self.operation else ""
+        when = self.retired_on
+        if self.revision is None and not self.operation:
+            return "the endpoint or the revision sent is retired"
+        if self.revision is None:
+            text = f"{what}Klaviyo retired this endpoint" + (f" on {when}" if when else "")
+            if self.replacement:
+                return f"{text}; use klaviyo_client.Klaviyo: {self.replacement}"
+            return f"{text}; see the migration table in the package README"
+        due = f" (due {when}, two years after its release)" if when else ""
+        text = f"{what}revision {self.revision} is retired{due}, or this endpoint is"
+        if self.replacement:
+            return f"{text}; use {self.replacement}"
+        return f"{text}; regenerate the client from a newer revision"
+
+
 class UnprocessableEntityError(APIStatusError):
     """422: the request is well-formed but cannot be processed."""
 
@@ -644,6 +706,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    410: GoneError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }

@@ -16,7 +16,10 @@ honest ``maybe_sent`` flag: ``False`` only when the request provably never left 
 ``POST`` that may have reached the server is never sent again unless its operation is dedupe-safe.
 
 Every answer passes through :meth:`BaseClient._check_response` once, before its status is
-judged: the one place for checks that apply to every response.
+judged: the one place for checks that apply to every response. It holds the revision guard
+(:mod:`._revision`): an ``X-Klaviyo-API-Revision`` other than the revision sent warns
+``RevisionMismatchWarning`` (once per client and pair), and a ``410`` raises ``GoneError``,
+which is final (never retried).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from . import _revision
 from ._backoff import FailureKind, RetryPolicy, RetryState
 from ._encoding import (
     DOT_SEGMENTS,
@@ -59,6 +63,7 @@ from ._errors import (
     ArgumentValueError,
     ClientClosedError,
     EmptyResponseError,
+    GoneError,
     KlaviyoError,
     ResponseDecodeError,
     ResponseTooLargeError,
@@ -73,7 +78,10 @@ from ._model import compile_decoder
 from ._redaction import install_log_filter
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ._operation import Operation
+    from ._revision import RevisionStatus
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -98,6 +106,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 logger = logging.getLogger("klaviyo_client")
 
+_ANSWERED = _revision.RESPONSE_HEADER  # x-klaviyo-api-revision
 _MIN_ATTEMPT = 0.01  # seconds the last attempt of a call gets even when the deadline is reached
 _OPTION_KEYS = frozenset(
     {"extra_headers", "extra_query", "timeout", "attempt_timeout", "max_retries", "retry",
@@ -144,6 +153,20 @@ class Headers(Mapping[str, str]):
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._lookup().get(name.lower(), default)
+
+    def peek(self, name: str) -> str | None:
+        """``get(name)`` for a lowercase *name*, without building the lookup table: the table
+        when a backend built it already (the own pool and aiohttp do), else a scan of the names
+        (httpx's own backend builds none on a success)."""
+        found = self._map
+        if found is not None:
+            return found.get(name)
+        value: str | None = None
+        size = len(name)
+        for key, given in self.raw:
+            if len(key) == size and key.lower() == name:
+                value = given if value is None else f"{value}, {given}"
+        return value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._lookup()
@@ -510,6 +533,16 @@ class _Deflate:
         return self._inner.flush()
 
 
+def sent_revision(headers: Mapping[str, str]) -> str | None:
+    """The ``revision`` header among a request's *headers* (any case), or ``None``."""
+    value = headers.get("revision")
+    if value is None:
+        for name, given in headers.items():
+            if name.lower() == "revision":
+                return given
+    return value
+
+
 def decode_error(
     request: PreparedRequest, exc: BaseException, response: Response | None
 ) -> ResponseDecodeError:
@@ -530,6 +563,7 @@ class BaseClient:
     """Configuration, request building, attempt judging and decoding (sync and async)."""
 
     _revision: ClassVar[str] = ""
+    _retired: ClassVar[str] = ""  # an API without revisions retired on this day (YYYY-MM-DD)
     _package: ClassVar[str] = "klaviyo_client"
     _default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     _user_agent: ClassVar[str] = "klaviyo-client-python"
@@ -584,6 +618,7 @@ class BaseClient:
         self._limits: _Limits = (self.timeout, self.attempt_timeout, self.max_response_bytes)
         self._clock: Callable[[], float] = time.monotonic
         self._wall_clock: Callable[[], float] = time.time
+        self._revision_guard = _revision.RevisionGuard()
         install_log_filter()
 
     def _base_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -835,8 +870,56 @@ class BaseClient:
         )
 
     def _check_response(self, request: PreparedRequest, response: Response) -> None:
-        """Every answer passes here once, before its status is judged (a hook for checks that
-        apply to every response; raising a ``KlaviyoError`` ends the call with it)."""
+        """Every answer passes here once, before its status is judged (checks that apply to
+        every response; raising a ``KlaviyoError`` ends the call with it, never retried).
+
+        The revision guard: an ``X-Klaviyo-API-Revision`` other than the ``revision`` the
+        request sent warns (once per client and pair); a 410 raises :class:`GoneError`.
+        """
+        answered = response.headers.peek(_ANSWERED)
+        if answered is not None:
+            sent = sent_revision(request.headers)
+            if sent is not None and answered != sent:
+                self._revision_guard.answered(sent, answered, request.method, scrub(request.url))
+        if response.status_code == 410:
+            raise self._gone(request, response)
+
+    def _gone(self, request: PreparedRequest, response: Response) -> GoneError:
+        sent = sent_revision(request.headers)
+        if sent is None:
+            retired_on = self._retired or None
+        else:
+            due = _revision.retirement_of(sent)
+            retired_on = None if due is None else due.isoformat()
+        op = request.op
+        return GoneError(
+            response.to_httpx(), method=request.method, url=request.url, revision=sent,
+            replacement=op.replacement, operation=op.id, retired_on=retired_on,
+        )  # fmt: skip
+
+    # -- the revision -------------------------------------------------------------------------
+
+    def revision_status(self, today: date | None = None) -> RevisionStatus:
+        """Where this client's revision stands on *today* (default: the current UTC date).
+
+        A frozen ``RevisionStatus``: ``revision``, ``released``, ``stable_until`` (release +
+        1 year), ``supported_until`` (+ 2 years), ``beta``, ``deprecated``, ``retired``,
+        ``days_left``, ``state`` and a ``message``. It never warns; see :meth:`check_revision`.
+        """
+        return _revision.revision_status(
+            self.revision or None, today, retired_on=self._retired or None
+        )
+
+    def check_revision(self, today: date | None = None) -> RevisionStatus:
+        """:meth:`revision_status`, warning ``RevisionStatusWarning`` unless the revision is in
+        its stable year (deprecated, retired, a beta, or not a revision date).
+
+        Opt-in: nothing checks the calendar unless this is called (e.g. once at start-up), so
+        no code starts warning just because a date passed. Pass *today* to make it reproducible.
+        """
+        status = self.revision_status(today)
+        _revision.warn_status(status)
+        return status
 
     def _judge(
         self, state: RetryState, request: PreparedRequest, result: Response | BaseException

@@ -7,13 +7,15 @@ import json
 import urllib.parse
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
 import klaviyo_client
-from generator.cli import build_apis
+from generator import specs
+from generator.cli import build_apis, load_migration
 from generator.errors import SpecWarning
 from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
 from tests.conftest import GENERATED, ROOT, SHARED_SPECS
@@ -195,3 +197,35 @@ def test_every_replacement_resolves_in_the_default_revision() -> None:
     assert [str(w.message) for w in caught if "migration" in str(w.message)] == []
     legacy = apis["legacy"]
     assert all(op.replacement_text in ("", "no direct replacement") for op in legacy.operations)
+
+
+@pytest.mark.parametrize(
+    ("line", "retired", "warned"),
+    [
+        ('retired: "2024-06-30"', "2024-06-30", False),
+        ("retired: 2024-06-30", "2024-06-30", False),  # YAML's own date
+        ("", "", False),  # no date: nothing claimed
+        ('retired: "June 2024"', "", True),
+        ('retired: "2024-02-30"', "", True),
+    ],
+)
+def test_the_retirement_date_of_the_migration_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, retired: str, warned: bool
+) -> None:
+    (tmp_path / "migration.yaml").write_text(
+        f"{line}\nmigration:\n  get_lists: {{replacement: get_lists, note: n}}\n"
+    )
+    monkeypatch.setattr(specs, "SPECS_DIR", tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecWarning)
+        table, got = load_migration()
+    assert (got, table) == (retired, {"get_lists": {"replacement": "get_lists", "note": "n"}})
+    found = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+    assert len(found) == int(warned)
+    if warned:
+        assert "#/retired" in found[0] and "not a YYYY-MM-DD date" in found[0]
+
+
+def test_the_default_build_carries_the_retirement_date() -> None:
+    apis, _ = build_apis(None, None, None, True)
+    assert apis["legacy"].retired == "2024-06-30" and apis["current"].retired == ""

@@ -41,8 +41,12 @@ def test_fixture_matches_expected_output(spec: Path, tmp_path: Path) -> None:
         main, ["generate", "--no-legacy", "--current", str(spec), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    expected_dir = EXPECTED / spec.stem
-    got = _files(out)
+    _compare(spec.stem, _files(out))
+
+
+def _compare(name: str, got: dict[str, str]) -> None:
+    """``got`` against the golden record ``expected/<name>`` (rewritten with GOLDEN_UPDATE=1)."""
+    expected_dir = EXPECTED / name
     if os.environ.get("GOLDEN_UPDATE") == "1":
         shutil.rmtree(expected_dir, ignore_errors=True)
         for rel, text in got.items():
@@ -57,7 +61,29 @@ def test_fixture_matches_expected_output(spec: Path, tmp_path: Path) -> None:
                     want[rel].splitlines(True), got[rel].splitlines(True), rel, rel + " (new)"
                 )
             )
-            pytest.fail(f"{spec.stem}: {rel} differs from the golden record:\n{diff[:4000]}")
+            pytest.fail(f"{name}: {rel} differs from the golden record:\n{diff[:4000]}")
+
+
+LEGACY = HERE / "legacy" / "legacy.json"
+
+
+def test_legacy_fixture_matches_expected_output(tmp_path: Path) -> None:
+    """The legacy subpackage beside a current fixture: the registry's ``replacement`` calls (one
+    resolved, one the current fixture lacks, one without replacement), the client's retirement
+    date and the README's migration table. Only the legacy files and the README are recorded
+    (the current API's files are the ``concept_names`` record)."""
+    out = tmp_path / "out"
+    current = HERE / "specs" / "concept_names.json"
+    result = CliRunner().invoke(
+        main, ["generate", "--current", str(current), "--legacy", str(LEGACY), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    got = {
+        rel: text
+        for rel, text in _files(out).items()
+        if rel == "README.md" or rel.startswith("src/klaviyo_client/legacy/")
+    }
+    _compare("legacy_migration", got)
 
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:

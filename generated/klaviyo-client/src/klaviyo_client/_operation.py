@@ -93,6 +93,7 @@ class Operation:
         "params",
         "path",
         "rate_limit",
+        "replacement",
         "resource",
         "response",
         "response_kind",
@@ -117,6 +118,7 @@ class Operation:
         aliases: tuple[str, ...] = (),
         deprecated: bool = False,
         deprecation: str = "",
+        replacement: str | None = None,
         params: tuple[Param, ...] = (),
         body: str | None = None,
         body_model: str | None = None,
@@ -143,6 +145,9 @@ class Operation:
         self.aliases = aliases
         self.deprecated = deprecated
         self.deprecation = deprecation
+        # The call that replaces a retired operation (``client.lists.get_lists() (GET /api/lists)``
+        # for the legacy get_lists), from specs/migration.yaml; named by GoneError on a 410.
+        self.replacement = replacement
         self.params = params
         self.body = body
         self.body_model = body_model

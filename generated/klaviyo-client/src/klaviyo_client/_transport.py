@@ -48,7 +48,11 @@ Answers
 A 2xx answer is decoded as the operation promises; a body that is not (not JSON, truncated,
 empty where a document is promised, a broken gzip stream ...) raises ``ResponseDecodeError``.
 A 3xx answer raises ``RedirectError`` naming the ``Location``: redirects are never followed,
-since the credentials would travel with them. 4xx/5xx raise the ``APIStatusError`` of the status.
+since the credentials would travel with them. 4xx/5xx raise the ``APIStatusError`` of the status;
+``410 Gone`` raises ``GoneError`` at once, never retried (the endpoint or the revision is retired;
+it names the replacement of a legacy operation). An answer whose ``X-Klaviyo-API-Revision`` is
+not the ``revision`` sent warns ``RevisionMismatchWarning``, once per client and pair of values
+(see :mod:`._revision`, also for ``revision_status()``/``check_revision()``).
 
 Strict in what is sent
 ----------------------

@@ -42,6 +42,7 @@ class KlaviyoLegacy(SyncTransportClient):
     """
 
     _revision = ""  # the legacy API has no revision header
+    _retired = "2024-06-30"  # the day Klaviyo retired it
     _accept = "application/json"
     _default_base_url = _BASE_URL
     _package = "klaviyo_client.legacy"
@@ -125,6 +126,7 @@ class AsyncKlaviyoLegacy(AsyncTransportClient):
     """
 
     _revision = ""  # the legacy API has no revision header
+    _retired = "2024-06-30"  # the day Klaviyo retired it
     _accept = "application/json"
     _default_base_url = _BASE_URL
     _package = "klaviyo_client.legacy"

@@ -16,6 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ._async_track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
     from ._backoff import RetryPolicy as RetryPolicy
     from ._batch import AsyncEventBatcher as AsyncEventBatcher
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from ._errors import ConflictError as ConflictError
     from ._errors import EmptyResponseError as EmptyResponseError
     from ._errors import ErrorDetail as ErrorDetail
+    from ._errors import GoneError as GoneError
     from ._errors import KlaviyoError as KlaviyoError
     from ._errors import NotFoundError as NotFoundError
     from ._errors import PaginationError as PaginationError
@@ -54,6 +57,10 @@ if TYPE_CHECKING:
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._registry import OPERATIONS as OPERATIONS
+    from ._revision import RevisionMismatchWarning as RevisionMismatchWarning
+    from ._revision import RevisionStatus as RevisionStatus
+    from ._revision import RevisionStatusWarning as RevisionStatusWarning
+    from ._revision import RevisionWarning as RevisionWarning
     from ._sync_track import KlaviyoPublic as KlaviyoPublic
     from ._transport import AsyncPager as AsyncPager
     from ._transport import PreparedRequest as PreparedRequest
@@ -80,6 +87,10 @@ _LAZY = {
     "related": "._jsonapi",
     "related_one": "._jsonapi",
     "linkage": "._jsonapi",
+    "RevisionMismatchWarning": "._revision",
+    "RevisionStatus": "._revision",
+    "RevisionStatusWarning": "._revision",
+    "RevisionWarning": "._revision",
     "RawResponse": "._transport",
     "RequestOptions": "._transport",
     "PreparedRequest": "._transport",
@@ -98,6 +109,7 @@ _LAZY = {
     "ConflictError": "._errors",
     "EmptyResponseError": "._errors",
     "ErrorDetail": "._errors",
+    "GoneError": "._errors",
     "KlaviyoError": "._errors",
     "NotFoundError": "._errors",
     "PaginationError": "._errors",
@@ -131,6 +143,7 @@ __all__ = [
     "ConflictError",
     "EmptyResponseError",
     "ErrorDetail",
+    "GoneError",
     "IncludedIndex",
     "EventBatcher",
     "Klaviyo",
@@ -152,12 +165,27 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "RetryPolicy",
+    "RevisionMismatchWarning",
+    "RevisionStatus",
+    "RevisionStatusWarning",
+    "RevisionWarning",
     "ServerError",
     "UnprocessableEntityError",
     "linkage",
     "related",
     "related_one",
+    "revision_status",
 ]
+
+
+def revision_status(today: date | None = None) -> RevisionStatus:
+    """Where this package's revision (``REVISION``) stands on *today* (default: the current UTC
+    date): release date, ``stable_until`` (release + 1 year), deprecated/beta/retired flags, days
+    left. Never warns; ``Klaviyo(...).check_revision()`` warns, for the revision a client sends.
+    """
+    from ._revision import revision_status as status_of
+
+    return status_of(REVISION, today)
 
 
 def __getattr__(name: str) -> Any:
