@@ -226,8 +226,13 @@ def apply_migration(
             )
         else:
             op.replacement_text = "no direct replacement"
-            missing = "No direct replacement."
-        op.deprecation = f"legacy {op.id} is deprecated: {gone}. {missing} {note}"
+            # a note that says so itself is not preceded by the same words
+            missing = (
+                "" if note.lower().startswith("no direct replacement") else "No direct replacement."
+            )
+        op.deprecation = " ".join(
+            part for part in (f"legacy {op.id} is deprecated: {gone}.", missing, note) if part
+        )
     if unresolved:
         warn(
             MIGRATION,

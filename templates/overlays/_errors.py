@@ -668,8 +668,8 @@ class GoneError(APIStatusError):
             if self.replacement:
                 return f"{text}; use klaviyo_client.Klaviyo: {self.replacement}"
             return f"{text}; see the migration table in the package README"
-        due = f" (due {when}, two years after its release)" if when else ""
-        text = f"{what}revision {self.revision} is retired{due}, or this endpoint is"
+        due = f" (a revision is served until {when}, two years after its release)" if when else ""
+        text = f"{what}Klaviyo no longer serves this endpoint at revision {self.revision}{due}"
         if self.replacement:
             return f"{text}; use {self.replacement}"
         return f"{text}; regenerate the client from a newer revision"

@@ -270,7 +270,10 @@ def check_current_gone(error: GoneError, server_requests: int, fake: FakeTime) -
     text = str(error)
     assert text.startswith("410 Gone: GET ")
     assert "gone: This endpoint is retired." in text  # Klaviyo's own detail
-    assert f"revision {REVISION} is retired (due 2028-07-15" in text
+    assert (
+        f"Klaviyo no longer serves this endpoint at revision {REVISION} "
+        "(a revision is served until 2028-07-15, two years after its release)"
+    ) in text
     assert "regenerate the client from a newer revision" in text
     check_gone_error(error)
 
