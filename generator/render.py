@@ -706,7 +706,8 @@ class Verifier:
                         sel.unregister(key.fileobj)
         for proc, _ in self.procs:
             assert proc.stdin is not None
-            proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # it stopped early: its status says why
+                proc.stdin.close()
             proc.stdin = None
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             if proc.returncode != 0:
