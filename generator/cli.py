@@ -198,7 +198,7 @@ def apply_migration(
     by_id = {op.id: op for op in current.operations}
     unresolved: list[str] = []
     no_entry: list[str] = []
-    gone = "Klaviyo retired the v1/v2 API"
+    gone = "Klaviyo retired the v1/v2 API" + (f" on {retired}" if retired else "")
     for op in legacy.operations:
         entry = table.get(op.id)
         if entry is None:

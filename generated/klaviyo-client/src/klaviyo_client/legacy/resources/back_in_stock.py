@@ -52,7 +52,7 @@ class BackInStock(SyncResource):
 
         ``POST /onsite/components/back-in-stock/subscribe``
 
-        .. deprecated:: legacy back_in_stock_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_back_in_stock_subscription() (POST /client/back-in-stock-subscriptions). POST /client/back-in-stock-subscriptions with company_id; server-side: create_back_in_stock_subscription.
+        .. deprecated:: legacy back_in_stock_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_back_in_stock_subscription() (POST /client/back-in-stock-subscriptions). POST /client/back-in-stock-subscriptions with company_id; server-side: create_back_in_stock_subscription.
 
         Args:
             body: the request document (``BackInStockSubscribeForm`` or an equivalent mapping).
@@ -76,7 +76,7 @@ class BackInStock(SyncResource):
 
         ``POST /api/v1/catalog/subscribe``
 
-        .. deprecated:: legacy catalog_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.catalogs.create_back_in_stock_subscription() (POST /api/back-in-stock-subscriptions). Server-side back in stock subscription (private key); client-side: create_client_back_in_stock_subscription.
+        .. deprecated:: legacy catalog_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.catalogs.create_back_in_stock_subscription() (POST /api/back-in-stock-subscriptions). Server-side back in stock subscription (private key); client-side: create_client_back_in_stock_subscription.
 
         Args:
             body: the request document (``CatalogSubscribeForm`` or an equivalent mapping).
@@ -113,7 +113,7 @@ class AsyncBackInStock(AsyncResource):
 
         ``POST /onsite/components/back-in-stock/subscribe``
 
-        .. deprecated:: legacy back_in_stock_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_back_in_stock_subscription() (POST /client/back-in-stock-subscriptions). POST /client/back-in-stock-subscriptions with company_id; server-side: create_back_in_stock_subscription.
+        .. deprecated:: legacy back_in_stock_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_back_in_stock_subscription() (POST /client/back-in-stock-subscriptions). POST /client/back-in-stock-subscriptions with company_id; server-side: create_back_in_stock_subscription.
 
         Args:
             body: the request document (``BackInStockSubscribeForm`` or an equivalent mapping).
@@ -137,7 +137,7 @@ class AsyncBackInStock(AsyncResource):
 
         ``POST /api/v1/catalog/subscribe``
 
-        .. deprecated:: legacy catalog_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.catalogs.create_back_in_stock_subscription() (POST /api/back-in-stock-subscriptions). Server-side back in stock subscription (private key); client-side: create_client_back_in_stock_subscription.
+        .. deprecated:: legacy catalog_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.catalogs.create_back_in_stock_subscription() (POST /api/back-in-stock-subscriptions). Server-side back in stock subscription (private key); client-side: create_client_back_in_stock_subscription.
 
         Args:
             body: the request document (``CatalogSubscribeForm`` or an equivalent mapping).

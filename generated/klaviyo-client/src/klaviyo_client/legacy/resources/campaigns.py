@@ -66,7 +66,7 @@ class Campaigns(SyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/cancel``
 
-        .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
+        .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -90,7 +90,7 @@ class Campaigns(SyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/clone``
 
-        .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
+        .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
 
         Args:
             body: the request document (``CampaignIdCloneBody`` or an equivalent mapping).
@@ -114,7 +114,7 @@ class Campaigns(SyncResource):
 
         ``POST /api/v1/campaigns``
 
-        .. deprecated:: legacy create_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign() (POST /api/campaigns). Campaigns now carry audiences, send strategy and messages in one document.
+        .. deprecated:: legacy create_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign() (POST /api/campaigns). Campaigns now carry audiences, send strategy and messages in one document.
 
         Args:
             body: the request document (``V1CampaignsBody`` or an equivalent mapping).
@@ -141,7 +141,7 @@ class Campaigns(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
 
-        .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
+        .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -166,7 +166,7 @@ class Campaigns(SyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}``
 
-        .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
+        .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -190,7 +190,7 @@ class Campaigns(SyncResource):
 
         ``PUT /api/v1/campaign/{campaign_id}``
 
-        .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
+        .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
 
         Args:
             body: the request document (``CampaignCampaignIdBody`` or an equivalent mapping).
@@ -217,7 +217,7 @@ class Campaigns(SyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}/recipients``
 
-        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
+        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
             count: For pagination, the number of results to return. Max = 25,000
@@ -246,7 +246,7 @@ class Campaigns(SyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/schedule``
 
-        .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
+        .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
 
         Args:
             body: the request document (``CampaignIdScheduleBody`` or an equivalent mapping).
@@ -270,7 +270,7 @@ class Campaigns(SyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/send``
 
-        .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
+        .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -306,7 +306,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/cancel``
 
-        .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
+        .. deprecated:: legacy cancel_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.cancel_campaign_send() (PATCH /api/campaign-send-jobs/{id}). Cancel the campaign's send job (PATCH /api/campaign-send-jobs/{id}).
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -330,7 +330,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/clone``
 
-        .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
+        .. deprecated:: legacy clone_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign_clone() (POST /api/campaign-clone). Same operation; the clone's name goes in the JSON:API body.
 
         Args:
             body: the request document (``CampaignIdCloneBody`` or an equivalent mapping).
@@ -354,7 +354,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``POST /api/v1/campaigns``
 
-        .. deprecated:: legacy create_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign() (POST /api/campaigns). Campaigns now carry audiences, send strategy and messages in one document.
+        .. deprecated:: legacy create_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.create_campaign() (POST /api/campaigns). Campaigns now carry audiences, send strategy and messages in one document.
 
         Args:
             body: the request document (``V1CampaignsBody`` or an equivalent mapping).
@@ -381,7 +381,7 @@ class AsyncCampaigns(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
 
-        .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
+        .. deprecated:: legacy get_campaigns is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.get_campaigns() (GET /api/campaigns). Cursor-paginated; a channel filter is required (e.g. equals(messages.channel,'email')).
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -406,7 +406,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}``
 
-        .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
+        .. deprecated:: legacy get_campaign_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.get_campaign() (GET /api/campaigns/{id}). Same data as a JSON:API resource; include messages with include=['campaign-messages'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -430,7 +430,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``PUT /api/v1/campaign/{campaign_id}``
 
-        .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
+        .. deprecated:: legacy update_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.update_campaign() (PATCH /api/campaigns/{id}). PATCH with only the attributes to change.
 
         Args:
             body: the request document (``CampaignCampaignIdBody`` or an equivalent mapping).
@@ -457,7 +457,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}/recipients``
 
-        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
+        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
             count: For pagination, the number of results to return. Max = 25,000
@@ -486,7 +486,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/schedule``
 
-        .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
+        .. deprecated:: legacy schedule_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Set send_strategy on the campaign (update_campaign), then create a send job with send_campaign.
 
         Args:
             body: the request document (``CampaignIdScheduleBody`` or an equivalent mapping).
@@ -510,7 +510,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``POST /api/v1/campaign/{campaign_id}/send``
 
-        .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
+        .. deprecated:: legacy send_campaign is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.campaigns.send_campaign() (POST /api/campaign-send-jobs). Creates a campaign send job (POST /api/campaign-send-jobs).
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).

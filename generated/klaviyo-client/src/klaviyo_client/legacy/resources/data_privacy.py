@@ -51,7 +51,7 @@ class DataPrivacy(SyncResource):
 
         ``POST /api/v2/data-privacy/deletion-request``
 
-        .. deprecated:: legacy request_deletion is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.data_privacy.request_profile_deletion() (POST /api/data-privacy-deletion-jobs). Identify the profile by email, phone number or id in the JSON:API body.
+        .. deprecated:: legacy request_deletion is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.data_privacy.request_profile_deletion() (POST /api/data-privacy-deletion-jobs). Identify the profile by email, phone number or id in the JSON:API body.
 
         Args:
             body: the request document.
@@ -88,7 +88,7 @@ class AsyncDataPrivacy(AsyncResource):
 
         ``POST /api/v2/data-privacy/deletion-request``
 
-        .. deprecated:: legacy request_deletion is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.data_privacy.request_profile_deletion() (POST /api/data-privacy-deletion-jobs). Identify the profile by email, phone number or id in the JSON:API body.
+        .. deprecated:: legacy request_deletion is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.data_privacy.request_profile_deletion() (POST /api/data-privacy-deletion-jobs). Identify the profile by email, phone number or id in the JSON:API body.
 
         Args:
             body: the request document.

@@ -84,7 +84,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/list/{list_id}/members``
 
-        .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
+        .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
 
         Args:
             body: the request document (``ListIdMembersBody`` or an equivalent mapping).
@@ -109,7 +109,7 @@ class ListsSegments(SyncResource):
 
         ``DELETE /api/v2/list/{list_id}/members``
 
-        .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
+        .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
 
         Args:
             body: the request document (``ListIdMembersBody1`` or an equivalent mapping).
@@ -133,7 +133,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/lists``
 
-        .. deprecated:: legacy create_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.create_list() (POST /api/lists). Same operation as a JSON:API document.
+        .. deprecated:: legacy create_list is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.create_list() (POST /api/lists). Same operation as a JSON:API document.
 
         Args:
             body: the request document (``V2ListsBody`` or an equivalent mapping).
@@ -156,7 +156,7 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v2/lists``
 
-        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
+        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
         """
         warn_deprecated(_get_lists)
         return cast(
@@ -176,7 +176,7 @@ class ListsSegments(SyncResource):
 
         ``DELETE /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
+        .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -199,7 +199,7 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
+        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -223,7 +223,7 @@ class ListsSegments(SyncResource):
 
         ``PUT /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
+        .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
 
         Args:
             body: the request document (``ListListIdBody`` or an equivalent mapping).
@@ -247,7 +247,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v1/people/exclusions``
 
-        .. deprecated:: legacy exclude_globally is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_suppress_profiles() (POST /api/profile-suppression-bulk-create-jobs). Suppresses profiles from email marketing (asynchronous job).
+        .. deprecated:: legacy exclude_globally is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_suppress_profiles() (POST /api/profile-suppression-bulk-create-jobs). Suppresses profiles from email marketing (asynchronous job).
 
         Args:
             body: the request document (``PeopleExclusionsBody`` or an equivalent mapping).
@@ -276,7 +276,7 @@ class ListsSegments(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_global_exclusions, ...)``.
 
-        .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
+        .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
 
         Args:
             reason: Filter results based on the reason for someone being excluded. The possible values are `unsubscribed`, `bounced`, `invalid_email`, `reported_spam` and `manually_excluded`. Only a single value may be specified at a time. Defaults to return all profiles regardless of reason.
@@ -308,7 +308,7 @@ class ListsSegments(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
-        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
+        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
@@ -333,7 +333,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/list/{list_id}/get-members``
 
-        .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
+        .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -358,7 +358,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/list/{list_id}/get-list-subscriptions``
 
-        .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
+        .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -385,7 +385,7 @@ class ListsSegments(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_members, ...)``.
 
-        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
+        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
@@ -412,7 +412,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/segment/{segment_id}/get-members``
 
-        .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
+        .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -437,7 +437,7 @@ class ListsSegments(SyncResource):
 
         ``POST /api/v2/list/{list_id}/subscribe``
 
-        .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
+        .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
 
         Args:
             body: the request document (``ListIdSubscribeBody`` or an equivalent mapping).
@@ -462,7 +462,7 @@ class ListsSegments(SyncResource):
 
         ``DELETE /api/v2/list/{list_id}/subscribe``
 
-        .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
+        .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
 
         Args:
             body: the request document.
@@ -500,7 +500,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/list/{list_id}/members``
 
-        .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
+        .. deprecated:: legacy add_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.add_profiles_to_list() (POST /api/lists/{id}/relationships/profiles). Adds profiles by id without consent; use bulk_subscribe_profiles to subscribe with consent.
 
         Args:
             body: the request document (``ListIdMembersBody`` or an equivalent mapping).
@@ -525,7 +525,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``DELETE /api/v2/list/{list_id}/members``
 
-        .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
+        .. deprecated:: legacy remove_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.remove_profiles_from_list() (DELETE /api/lists/{id}/relationships/profiles). Removes profiles by id.
 
         Args:
             body: the request document (``ListIdMembersBody1`` or an equivalent mapping).
@@ -549,7 +549,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/lists``
 
-        .. deprecated:: legacy create_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.create_list() (POST /api/lists). Same operation as a JSON:API document.
+        .. deprecated:: legacy create_list is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.create_list() (POST /api/lists). Same operation as a JSON:API document.
 
         Args:
             body: the request document (``V2ListsBody`` or an equivalent mapping).
@@ -572,7 +572,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v2/lists``
 
-        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
+        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
         """
         warn_deprecated(_get_lists)
         return cast(
@@ -592,7 +592,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``DELETE /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
+        .. deprecated:: legacy delete_list is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.delete_list() (DELETE /api/lists/{id}). Same operation.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -615,7 +615,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
+        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_list() (GET /api/lists/{id}). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -639,7 +639,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``PUT /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
+        .. deprecated:: legacy update_list_name is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.update_list() (PATCH /api/lists/{id}). PATCH the list's name attribute.
 
         Args:
             body: the request document (``ListListIdBody`` or an equivalent mapping).
@@ -663,7 +663,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v1/people/exclusions``
 
-        .. deprecated:: legacy exclude_globally is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_suppress_profiles() (POST /api/profile-suppression-bulk-create-jobs). Suppresses profiles from email marketing (asynchronous job).
+        .. deprecated:: legacy exclude_globally is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_suppress_profiles() (POST /api/profile-suppression-bulk-create-jobs). Suppresses profiles from email marketing (asynchronous job).
 
         Args:
             body: the request document (``PeopleExclusionsBody`` or an equivalent mapping).
@@ -692,7 +692,7 @@ class AsyncListsSegments(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_global_exclusions, ...)``.
 
-        .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
+        .. deprecated:: legacy get_global_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Filter profiles on their email marketing suppression (subscriptions.email.marketing.suppression).
 
         Args:
             reason: Filter results based on the reason for someone being excluded. The possible values are `unsubscribed`, `bounced`, `invalid_email`, `reported_spam` and `manually_excluded`. Only a single value may be specified at a time. Defaults to return all profiles regardless of reason.
@@ -724,7 +724,7 @@ class AsyncListsSegments(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
-        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
+        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
@@ -751,7 +751,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/list/{list_id}/get-members``
 
-        .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
+        .. deprecated:: legacy get_list_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -776,7 +776,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/list/{list_id}/get-list-subscriptions``
 
-        .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
+        .. deprecated:: legacy get_list_subscriptions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). Subscription state via additional_fields_profile=['subscriptions'].
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -803,7 +803,7 @@ class AsyncListsSegments(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_members, ...)``.
 
-        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
+        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
@@ -830,7 +830,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/segment/{segment_id}/get-members``
 
-        .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
+        .. deprecated:: legacy get_segment_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.segments.get_profiles_for_segment() (GET /api/segments/{id}/profiles). Filter by email/phone with filter=any(email,[...]).
 
         Args:
             body: the request document (``CheckMembershipRequest`` or an equivalent mapping).
@@ -855,7 +855,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``POST /api/v2/list/{list_id}/subscribe``
 
-        .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
+        .. deprecated:: legacy subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_subscribe_profiles() (POST /api/profile-subscription-bulk-create-jobs). Subscribes with explicit consent per channel (asynchronous job).
 
         Args:
             body: the request document (``ListIdSubscribeBody`` or an equivalent mapping).
@@ -880,7 +880,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``DELETE /api/v2/list/{list_id}/subscribe``
 
-        .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
+        .. deprecated:: legacy unsubscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.bulk_unsubscribe_profiles() (POST /api/profile-subscription-bulk-delete-jobs). Unsubscribes per channel (asynchronous job).
 
         Args:
             body: the request document.

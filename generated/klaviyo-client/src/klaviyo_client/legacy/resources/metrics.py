@@ -60,7 +60,7 @@ class Metrics(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.get_metrics, ...)``.
 
-        .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
+        .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -92,7 +92,7 @@ class Metrics(SyncResource):
 
         ``GET /api/v1/metric/{metric_id}/export``
 
-        .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
+        .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
 
         Args:
             start_date: Beginning of timeframe to pull event data for. The default value is 1 month ago. Can also accept a 10-digit UNIX timestamp. When sending a `start_date`, you must also send an `end_date` Ex: `1610524800` OR `2021-01-13`
@@ -132,7 +132,7 @@ class Metrics(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.metric_timeline, ...)``.
 
-        .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
+        .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the `next` attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -164,7 +164,7 @@ class Metrics(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.metrics_timeline, ...)``.
 
-        .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
+        .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -206,7 +206,7 @@ class AsyncMetrics(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.get_metrics, ...)``.
 
-        .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
+        .. deprecated:: legacy get_metrics is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.metrics.get_metrics() (GET /api/metrics). Cursor-paginated; filter by integration name.
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -238,7 +238,7 @@ class AsyncMetrics(AsyncResource):
 
         ``GET /api/v1/metric/{metric_id}/export``
 
-        .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
+        .. deprecated:: legacy metric_export is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.metrics.query_metric_aggregates() (POST /api/metric-aggregates). Aggregates are queried with a JSON:API body (measurements, interval, filters).
 
         Args:
             start_date: Beginning of timeframe to pull event data for. The default value is 1 month ago. Can also accept a 10-digit UNIX timestamp. When sending a `start_date`, you must also send an `end_date` Ex: `1610524800` OR `2021-01-13`
@@ -278,7 +278,7 @@ class AsyncMetrics(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.metric_timeline, ...)``.
 
-        .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
+        .. deprecated:: legacy metric_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter events with equals(metric_id,'...'); cursor-paginated.
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the `next` attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -310,7 +310,7 @@ class AsyncMetrics(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.metrics.metrics_timeline, ...)``.
 
-        .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
+        .. deprecated:: legacy metrics_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). All events, cursor-paginated; sort with sort='-datetime'.
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.

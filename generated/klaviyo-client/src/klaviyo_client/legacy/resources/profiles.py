@@ -62,7 +62,7 @@ class Profiles(SyncResource):
 
         ``POST /api/v2/people/exchange``
 
-        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
+        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
 
         Args:
             body: the request document (``PeopleExchangeBody`` or an equivalent mapping).
@@ -86,7 +86,7 @@ class Profiles(SyncResource):
 
         ``GET /api/v1/person/{person_id}``
 
-        .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
+        .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -110,7 +110,7 @@ class Profiles(SyncResource):
 
         ``PUT /api/v1/person/{person_id}``
 
-        .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
+        .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
 
         Args:
             params: Profile attributes to set; each entry is sent as its own query parameter (e.g. `$email=...`).
@@ -136,7 +136,7 @@ class Profiles(SyncResource):
 
         ``GET /api/v2/people/search``
 
-        .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
+        .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -167,7 +167,7 @@ class Profiles(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metric_timeline, ...)``.
 
-        .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
+        .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -203,7 +203,7 @@ class Profiles(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metrics_timeline, ...)``.
 
-        .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
+        .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -244,7 +244,7 @@ class AsyncProfiles(AsyncResource):
 
         ``POST /api/v2/people/exchange``
 
-        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
+        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
 
         Args:
             body: the request document (``PeopleExchangeBody`` or an equivalent mapping).
@@ -268,7 +268,7 @@ class AsyncProfiles(AsyncResource):
 
         ``GET /api/v1/person/{person_id}``
 
-        .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
+        .. deprecated:: legacy get_profile is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profile() (GET /api/profiles/{id}). Profile attributes are typed; custom properties live under attributes.properties.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -292,7 +292,7 @@ class AsyncProfiles(AsyncResource):
 
         ``PUT /api/v1/person/{person_id}``
 
-        .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
+        .. deprecated:: legacy update_profile is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.update_profile() (PATCH /api/profiles/{id}). PATCH a JSON:API document instead of query parameters; create_or_update_profile upserts.
 
         Args:
             params: Profile attributes to set; each entry is sent as its own query parameter (e.g. `$email=...`).
@@ -320,7 +320,7 @@ class AsyncProfiles(AsyncResource):
 
         ``GET /api/v2/people/search``
 
-        .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
+        .. deprecated:: legacy get_profile_id is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.profiles.get_profiles() (GET /api/profiles). Use filter=equals(email,'...') (or phone_number, external_id) and read data[0].id.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -351,7 +351,7 @@ class AsyncProfiles(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metric_timeline, ...)``.
 
-        .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
+        .. deprecated:: legacy profile_metric_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with and(equals(profile_id,'...'),equals(metric_id,'...')).
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.
@@ -387,7 +387,7 @@ class AsyncProfiles(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.profiles.profile_metrics_timeline, ...)``.
 
-        .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
+        .. deprecated:: legacy profile_metrics_timeline is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.events.get_events() (GET /api/events). Filter with equals(profile_id,'...').
 
         Args:
             since: Either a 10-digit Unix timestamp (UTC) to use as starting datetime, OR a pagination token obtained from the next attribute of a prior API call. For backwards compatibility, UUIDs will continue to be supported for a limited time. Defaults to current time.

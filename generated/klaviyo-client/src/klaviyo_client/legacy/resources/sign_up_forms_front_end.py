@@ -50,7 +50,7 @@ class SignUpFormsFrontEnd(SyncResource):
 
         ``POST /ajax/subscriptions/subscribe``
 
-        .. deprecated:: legacy front_end_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_subscription() (POST /client/subscriptions). POST /client/subscriptions with company_id and explicit consent.
+        .. deprecated:: legacy front_end_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_subscription() (POST /client/subscriptions). POST /client/subscriptions with company_id and explicit consent.
 
         Args:
             body: the request document (``FrontEndSubscribeForm`` or an equivalent mapping).
@@ -87,7 +87,7 @@ class AsyncSignUpFormsFrontEnd(AsyncResource):
 
         ``POST /ajax/subscriptions/subscribe``
 
-        .. deprecated:: legacy front_end_subscribe is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_subscription() (POST /client/subscriptions). POST /client/subscriptions with company_id and explicit consent.
+        .. deprecated:: legacy front_end_subscribe is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_subscription() (POST /client/subscriptions). POST /client/subscriptions with company_id and explicit consent.
 
         Args:
             body: the request document (``FrontEndSubscribeForm`` or an equivalent mapping).

@@ -66,7 +66,7 @@ class Templates(SyncResource):
 
         ``POST /api/v1/email-template/{template_id}/clone``
 
-        .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
+        .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
 
         Args:
             body: the request document (``TemplateIdCloneBody`` or an equivalent mapping).
@@ -90,7 +90,7 @@ class Templates(SyncResource):
 
         ``POST /api/v1/email-templates``
 
-        .. deprecated:: legacy create_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.create_template() (POST /api/templates). The HTML goes in attributes.html; editor_type CODE.
+        .. deprecated:: legacy create_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.create_template() (POST /api/templates). The HTML goes in attributes.html; editor_type CODE.
 
         Args:
             body: the request document (``V1EmailtemplatesBody`` or an equivalent mapping).
@@ -117,7 +117,7 @@ class Templates(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.templates.get_templates, ...)``.
 
-        .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
+        .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -142,7 +142,7 @@ class Templates(SyncResource):
 
         ``DELETE /api/v1/email-template/{template_id}``
 
-        .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
+        .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -166,7 +166,7 @@ class Templates(SyncResource):
 
         ``PUT /api/v1/email-template/{template_id}``
 
-        .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
+        .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
 
         Args:
             body: the request document (``EmailtemplateTemplateIdBody`` or an equivalent mapping).
@@ -191,7 +191,7 @@ class Templates(SyncResource):
 
         ``POST /api/v1/email-template/{template_id}/render``
 
-        .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
+        .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
 
         Args:
             body: the request document (``TemplateIdRenderBody`` or an equivalent mapping).
@@ -216,7 +216,7 @@ class Templates(SyncResource):
 
         ``POST /api/v1/email-template/{template_id}/send``
 
-        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: send transactional email from a flow triggered by create_event.
+        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: send transactional email from a flow triggered by create_event.
 
         Args:
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).
@@ -254,7 +254,7 @@ class AsyncTemplates(AsyncResource):
 
         ``POST /api/v1/email-template/{template_id}/clone``
 
-        .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
+        .. deprecated:: legacy clone_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.clone_template() (POST /api/template-clone). Same operation as a JSON:API document.
 
         Args:
             body: the request document (``TemplateIdCloneBody`` or an equivalent mapping).
@@ -278,7 +278,7 @@ class AsyncTemplates(AsyncResource):
 
         ``POST /api/v1/email-templates``
 
-        .. deprecated:: legacy create_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.create_template() (POST /api/templates). The HTML goes in attributes.html; editor_type CODE.
+        .. deprecated:: legacy create_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.create_template() (POST /api/templates). The HTML goes in attributes.html; editor_type CODE.
 
         Args:
             body: the request document (``V1EmailtemplatesBody`` or an equivalent mapping).
@@ -305,7 +305,7 @@ class AsyncTemplates(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.templates.get_templates, ...)``.
 
-        .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
+        .. deprecated:: legacy get_templates is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.get_templates() (GET /api/templates). Cursor-paginated.
 
         Args:
             page: For pagination, which page of results to return. Default = 0
@@ -330,7 +330,7 @@ class AsyncTemplates(AsyncResource):
 
         ``DELETE /api/v1/email-template/{template_id}``
 
-        .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
+        .. deprecated:: legacy delete_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.delete_template() (DELETE /api/templates/{id}). Same operation.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -354,7 +354,7 @@ class AsyncTemplates(AsyncResource):
 
         ``PUT /api/v1/email-template/{template_id}``
 
-        .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
+        .. deprecated:: legacy update_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.update_template() (PATCH /api/templates/{id}). PATCH with only the attributes to change.
 
         Args:
             body: the request document (``EmailtemplateTemplateIdBody`` or an equivalent mapping).
@@ -379,7 +379,7 @@ class AsyncTemplates(AsyncResource):
 
         ``POST /api/v1/email-template/{template_id}/render``
 
-        .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
+        .. deprecated:: legacy render_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.templates.render_template() (POST /api/template-render). Context goes in attributes.context of the JSON:API body.
 
         Args:
             body: the request document (``TemplateIdRenderBody`` or an equivalent mapping).
@@ -404,7 +404,7 @@ class AsyncTemplates(AsyncResource):
 
         ``POST /api/v1/email-template/{template_id}/send``
 
-        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API. No direct replacement: send transactional email from a flow triggered by create_event.
+        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: send transactional email from a flow triggered by create_event.
 
         Args:
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).

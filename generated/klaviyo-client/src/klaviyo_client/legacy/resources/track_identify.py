@@ -53,7 +53,7 @@ class TrackIdentify(SyncResource):
 
         ``GET /api/identify``
 
-        .. deprecated:: legacy identify_get is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
+        .. deprecated:: legacy identify_get is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
 
         Args:
             data: String representation of base64 encoded JSON object
@@ -77,7 +77,7 @@ class TrackIdentify(SyncResource):
 
         ``POST /api/identify``
 
-        .. deprecated:: legacy identify_post is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
+        .. deprecated:: legacy identify_post is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
 
         Args:
             body: the request document (``IdentifyPayloadPost`` or an equivalent mapping).
@@ -101,7 +101,7 @@ class TrackIdentify(SyncResource):
 
         ``GET /api/track``
 
-        .. deprecated:: legacy track_get is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
+        .. deprecated:: legacy track_get is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
 
         Args:
             data: String representation of base64 encoded JSON object
@@ -125,7 +125,7 @@ class TrackIdentify(SyncResource):
 
         ``POST /api/track``
 
-        .. deprecated:: legacy track_post is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
+        .. deprecated:: legacy track_post is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
 
         Args:
             body: the request document (``TrackPayloadPost`` or an equivalent mapping).
@@ -162,7 +162,7 @@ class AsyncTrackIdentify(AsyncResource):
 
         ``GET /api/identify``
 
-        .. deprecated:: legacy identify_get is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
+        .. deprecated:: legacy identify_get is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
 
         Args:
             data: String representation of base64 encoded JSON object
@@ -186,7 +186,7 @@ class AsyncTrackIdentify(AsyncResource):
 
         ``POST /api/identify``
 
-        .. deprecated:: legacy identify_post is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
+        .. deprecated:: legacy identify_post is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_profile() (POST /client/profiles). Client-side: POST /client/profiles with company_id; server-side: create_or_update_profile.
 
         Args:
             body: the request document (``IdentifyPayloadPost`` or an equivalent mapping).
@@ -210,7 +210,7 @@ class AsyncTrackIdentify(AsyncResource):
 
         ``GET /api/track``
 
-        .. deprecated:: legacy track_get is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
+        .. deprecated:: legacy track_get is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
 
         Args:
             data: String representation of base64 encoded JSON object
@@ -234,7 +234,7 @@ class AsyncTrackIdentify(AsyncResource):
 
         ``POST /api/track``
 
-        .. deprecated:: legacy track_post is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
+        .. deprecated:: legacy track_post is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.client.create_client_event() (POST /client/events). Client-side: POST /client/events with company_id; server-side: create_event or bulk_create_events.
 
         Args:
             body: the request document (``TrackPayloadPost`` or an equivalent mapping).

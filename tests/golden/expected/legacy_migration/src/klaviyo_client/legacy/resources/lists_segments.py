@@ -47,7 +47,7 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v2/lists``
 
-        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
+        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
         """
         warn_deprecated(_get_lists)
         return cast(
@@ -65,7 +65,7 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. No direct replacement in revision 2026-01-01 (get_list is not in it). Same data; profile counts via additional_fields_list=['profile_count'].
+        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement in revision 2026-01-01 (get_list is not in it). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -86,7 +86,7 @@ class ListsSegments(SyncResource):
 
         ``GET /api/v2/group/{list_id}/members/all``
 
-        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
+        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -119,7 +119,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v2/lists``
 
-        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
+        .. deprecated:: legacy get_lists is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_lists() (GET /api/lists). Cursor-paginated (links.next); iterate with client.paginate(...).
         """
         warn_deprecated(_get_lists)
         return cast(
@@ -137,7 +137,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v2/list/{list_id}``
 
-        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API. No direct replacement in revision 2026-01-01 (get_list is not in it). Same data; profile counts via additional_fields_list=['profile_count'].
+        .. deprecated:: legacy get_list_info is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement in revision 2026-01-01 (get_list is not in it). Same data; profile counts via additional_fields_list=['profile_count'].
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -158,7 +158,7 @@ class AsyncListsSegments(AsyncResource):
 
         ``GET /api/v2/group/{list_id}/members/all``
 
-        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
+        .. deprecated:: legacy get_members is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. Use klaviyo_client.Klaviyo: client.lists.get_profiles_for_list() (GET /api/lists/{id}/profiles). For a segment use get_profiles_for_segment; both are cursor-paginated.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
