@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import pickle
+import socket
+import threading
 import time
 import warnings
 from typing import Any
@@ -22,6 +24,7 @@ import pytest
 
 import klaviyo_client as kc
 from klaviyo_client import (
+    APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AsyncKlaviyo,
@@ -285,6 +288,58 @@ async def test_deadline_holds_against_a_dripping_server_async(drip: Drip) -> Non
                 await client.profiles.get_profile("p1")
             elapsed = time.monotonic() - started
     assert elapsed < 1.2 + 0.5, elapsed
+
+
+class StalledResolver:
+    """``socket.getaddrinfo`` that hangs for the host ``stall.test`` (no resolver can be made to
+    stall on loopback) and resolves every other name as before."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self.asked = 0
+        self._real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "stall.test":
+            self.asked += 1
+            self.release.wait(10)
+            raise socket.gaierror(socket.EAI_AGAIN, "stalled")
+        return self._real(host, *args, **kwargs)
+
+
+def test_the_deadline_holds_while_a_host_name_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolver = StalledResolver(monkeypatch)
+    policy = RetryPolicy(deadline=1.0, max_retries=5, initial_delay=0.01)
+    try:
+        with Klaviyo(api_key=KEY, base_url="http://stall.test:9", timeout=5.0, retry=policy) as c:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                c.profiles.get_profile("p1")
+            elapsed = time.monotonic() - started
+    finally:
+        resolver.release.set()
+    assert elapsed < 1.0 + 0.4, elapsed  # not the 5 s connect timeout, not the 10 s stall
+    assert resolver.asked == 1
+
+
+def test_host_names_resolve_and_unknown_ones_are_connect_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolver = StalledResolver(monkeypatch)
+    with serving(default=Respond(200, body=DOC, headers=JSON)) as server:
+        url = server.url.replace("127.0.0.1", "localhost")  # resolved in the lookup thread
+        with Klaviyo(api_key=KEY, base_url=url, timeout=5.0) as client:
+            assert client.profiles.get_profile("p1").data.id == "p1"
+    assert len(server.requests) == 1
+    resolver.release.set()  # stall.test now fails at once: a connect error, never sent, retried
+    policy = RetryPolicy(deadline=5.0, max_retries=2, initial_delay=0.01)
+    with Klaviyo(api_key=KEY, base_url="http://stall.test:9", retry=policy) as client:
+        client._sleep = lambda seconds: None
+        with pytest.raises(APIConnectionError) as caught:
+            client.profiles.get_profile("p1")
+    assert caught.value.kind == "connect"  # never sent: so even a POST may be retried
+    assert resolver.asked == 3  # the first try and both retries
 
 
 def test_attempt_timeout_bounds_each_attempt_and_the_retry_follows() -> None:

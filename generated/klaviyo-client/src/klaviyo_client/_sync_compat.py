@@ -6,12 +6,16 @@ they import this module where the sources import ``_async_compat``.
 The time limits of an attempt hold in the socket layer here: every connect, read and write of
 the connections this package creates is cut to the time left before the attempt's expiry (the
 per-phase timeouts carry it, see ``_pipeline._Until``), so a server dripping its answer one byte
-at a time cannot stretch an attempt.
+at a time cannot stretch an attempt. Name resolution is cut too: ``getaddrinfo`` cannot be
+interrupted, so a host name is resolved in a short-lived daemon thread that the attempt stops
+waiting for when its time is up.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -149,10 +153,25 @@ class _BoundedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, _cut(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _BoundedStream(stream)
+        limit = _cut(timeout, httpcore.ConnectTimeout)
+        if limit is None or _is_address(host):
+            stream = self._backend.connect_tcp(host, port, limit, local_address, socket_options)
+            return _BoundedStream(stream)
+        failure: Exception = httpcore.ConnectError(f"{host!r} resolves to no address")
+        for address in _resolve(host, port, limit):  # in the order getaddrinfo gives, as
+            try:  # socket.create_connection tries them
+                stream = self._backend.connect_tcp(
+                    address,
+                    port,
+                    _cut(timeout, httpcore.ConnectTimeout),
+                    local_address,
+                    socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+                continue
+            return _BoundedStream(stream)
+        raise failure
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -164,3 +183,33 @@ class _BoundedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(host: str, port: int, limit: float) -> list[str]:
+    """The addresses of *host*, or ``httpcore.ConnectTimeout`` after *limit* seconds (the lookup
+    goes on in its thread and its answer is dropped) or ``httpcore.ConnectError``."""
+    answer: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:  # socket.gaierror included
+            answer.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="klaviyo-client-resolve", daemon=True).start()
+    if not done.wait(limit):
+        raise httpcore.ConnectTimeout(f"resolving {host!r} took longer than the time left")
+    if isinstance(answer[0], OSError):
+        raise httpcore.ConnectError(str(answer[0])) from None
+    return list(dict.fromkeys(str(info[4][0]) for info in answer[0]))
