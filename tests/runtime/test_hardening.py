@@ -301,7 +301,7 @@ class StalledResolver:
         monkeypatch.setattr(socket, "getaddrinfo", self)
 
     def __call__(self, host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "stall.test":
+        if host in ("stall.test", b"stall.test"):  # anyio passes the name IDNA-encoded
             self.asked += 1
             self.release.wait(10)
             raise socket.gaierror(socket.EAI_AGAIN, "stalled")
@@ -320,6 +320,27 @@ def test_the_deadline_holds_while_a_host_name_resolves(monkeypatch: pytest.Monke
     finally:
         resolver.release.set()
     assert elapsed < 1.0 + 0.4, elapsed  # not the 5 s connect timeout, not the 10 s stall
+    assert resolver.asked == 1
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_the_deadline_holds_while_a_host_name_resolves_async(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    resolver = StalledResolver(monkeypatch)
+    policy = RetryPolicy(deadline=1.0, max_retries=5, initial_delay=0.01)
+    url = "http://stall.test:9"
+    try:
+        async with AsyncKlaviyo(
+            api_key=KEY, base_url=url, timeout=5.0, retry=policy, backend=backend
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                await client.profiles.get_profile("p1")
+            elapsed = time.monotonic() - started
+    finally:
+        resolver.release.set()
+    assert elapsed < 1.0 + 0.4, elapsed
     assert resolver.asked == 1
 
 
