@@ -242,3 +242,41 @@ async def test_async_batcher_validates_and_dedupes_too() -> None:
                 await batcher.add("Viewed", email="a@example.com")
     assert [len(bulk_keys(r)) for r in server.requests] == [1, 1]
     assert json.loads(server.requests[0].body)["data"]["type"] == "event-bulk-create-job"
+
+
+# --- max_age holds for every batch, not only the first ------------------------------------------
+
+MAX_AGE = 0.2
+
+
+def test_every_event_goes_within_max_age_after_the_first_batch() -> None:
+    """A sender that has delivered everything waits without a time limit: the next event must
+    wake it, or it stays buffered until the buffer fills, flush() or close()."""
+    with LoopbackServer(default=ACCEPTED) as server, _client(server) as client:
+        batcher = EventBatcher(client, max_age=MAX_AGE)
+        for number in range(1, 4):
+            batcher.add("Viewed", email=f"a{number}@example.com")
+            started = time.monotonic()
+            while batcher.stats.sent < number and time.monotonic() - started < 3.0:
+                time.sleep(0.01)
+            assert batcher.stats.sent == number, f"event {number} still buffered after 3 s"
+            assert time.monotonic() - started < MAX_AGE + 0.5
+        batcher.close()
+    assert len(server.requests) == 3
+
+
+async def test_every_event_goes_within_max_age_after_the_first_batch_async() -> None:
+    import asyncio
+
+    with LoopbackServer(default=ACCEPTED) as server:
+        async with AsyncKlaviyo(api_key=KEY, base_url=server.url) as client:
+            batcher = AsyncEventBatcher(client, max_age=MAX_AGE)
+            for number in range(1, 4):
+                await batcher.add("Viewed", email=f"a{number}@example.com")
+                started = time.monotonic()
+                while batcher.stats.sent < number and time.monotonic() - started < 3.0:
+                    await asyncio.sleep(0.01)
+                assert batcher.stats.sent == number, f"event {number} still buffered after 3 s"
+                assert time.monotonic() - started < MAX_AGE + 0.5
+            await batcher.aclose()
+    assert len(server.requests) == 3

@@ -358,13 +358,21 @@ class _Core:
     def _has_room(self) -> bool:
         return self.buffered < self.max_buffer
 
-    def _append(self, entry: _Entry) -> None:
-        if not self._pending:
+    def _full(self) -> bool:
+        return len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes
+
+    def _append(self, entry: _Entry) -> bool:
+        """Buffer *entry*. True when the senders must be woken: a first event starts the
+        ``max_age`` clock (a sender with nothing buffered waits without a time limit), and a
+        full batch goes at once."""
+        first = not self._pending
+        if first:
             self._oldest = time.monotonic()
         self._pending.append(entry)
         self._pending_bytes += entry.size
         self.stats.added += 1
         self.stats.max_buffered = max(self.stats.max_buffered, self.buffered)
+        return first or self._full()
 
     def _due(self, now: float) -> float | None:
         """0 when a batch should go now, else seconds until the oldest event is due (or None)."""
@@ -373,8 +381,7 @@ class _Core:
         if (
             self._flush_requested
             or self._closed
-            or len(self._pending) >= self.max_batch
-            or self._pending_bytes >= self.max_batch_bytes
+            or self._full()
             or (self.buffered >= self.max_buffer)
         ):
             return 0.0
@@ -554,15 +561,14 @@ class EventBatcher(_Core):
                 self._cond.notify_all()
                 self._cond.wait()
             self._check_open()
-            self._append(entry)
+            if self._append(entry):
+                self._cond.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="klaviyo-event-batcher", daemon=True
                 )
                 self._thread.start()
                 _OPEN.add(self)
-            if len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes:
-                self._cond.notify_all()
         return entry.unique_id
 
     def flush(self) -> None:
@@ -727,12 +733,9 @@ class AsyncEventBatcher(_Core):
                 cond.notify_all()
                 await cond.wait()
             self._check_open()
-            self._append(entry)
-            ready = (
-                len(self._pending) >= self.max_batch or self._pending_bytes >= self.max_batch_bytes
-            )
-            if ready:
+            if self._append(entry):
                 cond.notify_all()
+            ready = self._full()
         if ready:
             import asyncio
 
