@@ -727,6 +727,18 @@ class AsyncEventBatcher(_Core):
         """Buffer one event (waits while ``max_buffer`` are held); returns its ``unique_id``."""
         entry = self._encode((metric,), event)
         self._check_open()
+        if self._cond is not None and self._pending and self._has_room():
+            # the common case takes no lock: nothing runs between these checks and the append
+            # (one event loop, no await), and with events already buffered only a full batch
+            # needs to wake the senders
+            if not self._append(entry):
+                return entry.unique_id
+            async with self._cond:
+                self._cond.notify_all()
+            import asyncio
+
+            await asyncio.sleep(0)  # let a sender take the full batch now
+            return entry.unique_id
         cond = self._condition()
         async with cond:
             while not self._has_room() and not self._closed and self._crash is None:
