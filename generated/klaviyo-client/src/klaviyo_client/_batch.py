@@ -727,28 +727,25 @@ class AsyncEventBatcher(_Core):
         """Buffer one event (waits while ``max_buffer`` are held); returns its ``unique_id``."""
         entry = self._encode((metric,), event)
         self._check_open()
-        if self._cond is not None and self._pending and self._has_room():
+        cond = self._cond
+        if cond is not None and self._pending and self._has_room():
             # the common case takes no lock: nothing runs between these checks and the append
-            # (one event loop, no await), and with events already buffered only a full batch
-            # needs to wake the senders
+            # (one event loop, no await); with events already buffered, only a full batch wakes
+            # the senders
             if not self._append(entry):
                 return entry.unique_id
-            async with self._cond:
-                self._cond.notify_all()
-            import asyncio
-
-            await asyncio.sleep(0)  # let a sender take the full batch now
-            return entry.unique_id
-        cond = self._condition()
-        async with cond:
-            while not self._has_room() and not self._closed and self._crash is None:
+            async with cond:
                 cond.notify_all()
-                await cond.wait()
-            self._check_open()
-            if self._append(entry):
-                cond.notify_all()
-            ready = self._full()
-        if ready:
+        else:
+            cond = self._condition()
+            async with cond:
+                while not self._has_room() and not self._closed and self._crash is None:
+                    cond.notify_all()
+                    await cond.wait()
+                self._check_open()
+                if self._append(entry):
+                    cond.notify_all()
+        if self._full():
             import asyncio
 
             await asyncio.sleep(0)  # let a sender take the full batch now
