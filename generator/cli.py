@@ -226,10 +226,7 @@ def apply_migration(
             )
         else:
             op.replacement_text = "no direct replacement"
-            # a note that says so itself is not preceded by the same words
-            missing = (
-                "" if note.lower().startswith("no direct replacement") else "No direct replacement."
-            )
+            missing = "No direct replacement."
         op.deprecation = " ".join(
             part for part in (f"legacy {op.id} is deprecated: {gone}.", missing, note) if part
         )

@@ -308,7 +308,7 @@ class ListsSegments(SyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
-        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
+        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.
@@ -724,7 +724,7 @@ class AsyncListsSegments(AsyncResource):
 
         Paginated: iterate over every item with ``client.paginate(client.lists_segments.get_list_exclusions, ...)``.
 
-        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
+        .. deprecated:: legacy get_list_exclusions is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Read suppressions per profile via get_profiles_for_list(additional_fields_profile=['subscriptions']).
 
         Args:
             marker: A marker value returned by a previous GET call. Use this to grab the next batch of records.

@@ -62,7 +62,7 @@ class Profiles(SyncResource):
 
         ``POST /api/v2/people/exchange``
 
-        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
+        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. The _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
 
         Args:
             body: the request document (``PeopleExchangeBody`` or an equivalent mapping).
@@ -244,7 +244,7 @@ class AsyncProfiles(AsyncResource):
 
         ``POST /api/v2/people/exchange``
 
-        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: the _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
+        .. deprecated:: legacy exchange is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. The _kx exchange id is not part of the current API; look profiles up by email or phone with get_profiles(filter=...).
 
         Args:
             body: the request document (``PeopleExchangeBody`` or an equivalent mapping).

@@ -216,7 +216,7 @@ class Templates(SyncResource):
 
         ``POST /api/v1/email-template/{template_id}/send``
 
-        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: send transactional email from a flow triggered by create_event.
+        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Send transactional email from a flow triggered by create_event.
 
         Args:
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).
@@ -404,7 +404,7 @@ class AsyncTemplates(AsyncResource):
 
         ``POST /api/v1/email-template/{template_id}/send``
 
-        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: send transactional email from a flow triggered by create_event.
+        .. deprecated:: legacy send_template is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Send transactional email from a flow triggered by create_event.
 
         Args:
             body: the request document (``TemplateIdSendBody`` or an equivalent mapping).

@@ -72,7 +72,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
             tag="Campaigns",
             summary="Get Campaign Recipients",
             deprecated=True,
-            deprecation="legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.",
+            deprecation="legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.",
             params=(Param("campaign_id", "campaign_id", "path", required=True),),
             response="any",
             response_kind="json",

@@ -43,7 +43,7 @@ class Campaigns(SyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}/recipients``
 
-        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
+        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
@@ -77,7 +77,7 @@ class AsyncCampaigns(AsyncResource):
 
         ``GET /api/v1/campaign/{campaign_id}/recipients``
 
-        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement: per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
+        .. deprecated:: legacy get_campaign_recipients is deprecated: Klaviyo retired the v1/v2 API on 2024-06-30. No direct replacement. Per-recipient lists are not offered; use get_campaign_recipient_estimation or campaign reporting.
 
         Args:
             request_options: per-call overrides (timeout, retries, headers).
