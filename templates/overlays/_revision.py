@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from ._errors import scrub
+from ._errors import _cap, scrub
 
 __all__ = [
     "RESPONSE_HEADER",
@@ -235,8 +235,7 @@ def _stacklevel() -> int:
 
 
 def _shown(value: str) -> str:
-    text = value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
-    return repr(text)
+    return repr(_cap(value, _SHOWN))
 
 
 class RevisionGuard:
