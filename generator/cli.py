@@ -31,7 +31,8 @@ from .ir import Api, Builder
 from .ir.carry import Previous, previous_apis
 from .ir.names import NAMES_FILE, NamesFile, load_names_file
 from .normalize import normalize
-from .render import STAMP, OutputError, Verifier, check_target, previous_record, render
+from .outdir import STAMP, OutputError, SwapGuard, check_target, kept_paths, recover, resolve
+from .render import RenderResult, Verifier, previous_record, render
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
 
@@ -382,11 +383,15 @@ def generate(
     whose schemas still exist under another name are kept as aliases.
     """
     started = time.perf_counter()
-    with _reported(current or "the default specs"), _no_cycle_collection():
-        check_target(Path(out), force=force)
+    guard = SwapGuard()  # Ctrl-C once the swap started: noted, the command finishes
+    with guard.installed(), _reported(current or "the default specs"), _no_cycle_collection():
+        target = resolve(Path(out))  # a symlinked --out: where it points
+        for note in recover(target):
+            click.echo(f"klaviyo-codegen: note: {note}", err=True)
+        check_target(target, force=force)
         verifier = Verifier()  # its interpreters start while the specs load
         try:
-            keep = kept_names(Path(keep_from) if keep_from else None, Path(out))
+            keep = kept_names(Path(keep_from) if keep_from else None, target)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SpecWarning)
                 apis, _loaded = build_apis(spec_dir, current, legacy, with_legacy, keep)
@@ -396,17 +401,37 @@ def generate(
             for line in [*lines, *_collect_warnings(caught, NameWarning)]:
                 click.echo(f"klaviyo-codegen: warning: {line}", err=True)
             result = render(
-                apis, Path(out), format_code=not no_format, force=force, verifier=verifier
+                apis,
+                target,
+                format_code=not no_format,
+                force=force,
+                verifier=verifier,
+                guard=guard,
             )
         finally:
             verifier.close()
+        _report_generated(out, apis, result, len(lines), started)
+        if guard.interrupted:
+            click.echo(
+                "klaviyo-codegen: Ctrl-C came after the new output was being put in place: "
+                f"the generation was finished, {out} is complete",
+                err=True,
+            )
+
+
+def _report_generated(
+    out: str, apis: dict[str, Api], result: RenderResult, warnings_count: int, started: float
+) -> None:
+    """What ``generate`` prints once the output is in place."""
+    for note in result.notes:
+        click.echo(f"klaviyo-codegen: note: {note}", err=True)
     elapsed = time.perf_counter() - started
     ops = sum(len(a.operations) for a in apis.values())
     models = sum(len(a.models) for a in apis.values())
     parts = [f"{len(a.operations)} {role}" for role, a in apis.items()]
     click.echo(
         f"generated {out}: {ops} operations ({', '.join(parts)}), {models} models, "
-        f"{result.files} files ({result.bytes / 1e6:.1f} MB), {len(lines)} spec warnings, "
+        f"{result.files} files ({result.bytes / 1e6:.1f} MB), {warnings_count} spec warnings, "
         f"{elapsed:.2f}s, peak {_peak_rss_mib():.0f} MiB"
     )
     if result.kept:
@@ -470,14 +495,16 @@ def check(
 ) -> None:
     """Fail (exit 1) when OUT differs from what `generate` would write over it (drift)."""
     with _reported(current or "the default specs"), _no_cycle_collection():
-        keep = kept_names(Path(keep_from) if keep_from else None, Path(out))
+        target = resolve(Path(out))
+        keep = kept_names(Path(keep_from) if keep_from else None, target)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SpecWarning)
             apis, _ = build_apis(spec_dir, current, legacy, with_legacy, keep)
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "fresh"
-            render(apis, fresh, history=Path(out))  # what `generate` would write over OUT
-            problems = diff_trees(fresh, Path(out))
+            render(apis, fresh, history=target)  # what `generate` would write over OUT
+            # the files `generate` keeps as they are (the user's) are not drift
+            problems = diff_trees(fresh, target, ignore=set(kept_paths(target, fresh)))
     if problems:
         for line in problems[:50]:
             click.echo(line, err=True)
@@ -489,11 +516,13 @@ def check(
     click.echo(f"no drift: {out} matches a fresh generation")
 
 
-def diff_trees(expected: Path, actual: Path) -> list[str]:
+def diff_trees(expected: Path, actual: Path, ignore: set[str] | None = None) -> list[str]:
     """Files that differ between two trees (missing, extra or changed).
 
-    Hidden files and caches are not compared, except the stamp (its content is deterministic).
+    Hidden files and caches are not compared, except the stamp (its content is deterministic);
+    nor are the files of ``actual`` listed in ``ignore`` (``/``-separated relative paths).
     """
+    ignore = ignore or set()
 
     def files(root: Path) -> dict[str, bytes]:
         if not root.is_dir():
@@ -502,7 +531,9 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
         for p in root.rglob("*"):
             rel = p.relative_to(root)
             hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
-            if p.is_file() and (str(rel) == STAMP or not hidden) and not p.name.endswith(".pyc"):
+            if rel.as_posix() in ignore or p.name.endswith(".pyc"):
+                continue
+            if p.is_file() and (str(rel) == STAMP or not hidden):
                 out[str(rel)] = p.read_bytes()
         return out
 

@@ -2,24 +2,22 @@
 
 Files are written to a temporary directory beside the destination, formatted with ruff,
 byte-compiled and imported in a fresh interpreter, then swapped in; on any error the previous
-output is left exactly as it was. The output carries a stamp file: a folder that is neither
-empty nor stamped is not ours and is never replaced (unless forced).
+output is left exactly as it was. What of the output folder is the user's, and how it survives
+the swap, is :mod:`.outdir`'s job.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +30,19 @@ from .errors import SpecError
 from .escape import py_literal, py_str
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
+from .outdir import (
+    STAMP,
+    SwapGuard,
+    carry,
+    check_target,
+    is_ours,
+    new_folder,
+    recover,
+    relative_files,
+    resolve,
+    swap,
+    written_files,
+)
 from .surface import FILE as SURFACE_FILE
 from .unasync import TWINS, unasync
 
@@ -82,6 +93,10 @@ class RenderResult:
     """Files this generation wrote (relative paths, ``/``-separated)."""
     changes: Report | None = None
     """The public API compared with the previous generation's record (``None``: none found)."""
+    notes: list[str] = field(default_factory=list)
+    """What was done besides generating (a backup of an interrupted run put back, …)."""
+    interrupted: bool = False
+    """Ctrl-C came once the swap had started: it was finished all the same."""
 
 
 def _env() -> jinja2.Environment:
@@ -338,38 +353,6 @@ def _write(
     path.write_text(text, encoding="utf-8")
 
 
-STAMP = ".klaviyo-codegen"
-"""The stamp file in every output folder: the generator replaces only folders that carry it."""
-
-
-class OutputError(Exception):
-    """The output folder cannot be (re)placed: not ours, not a folder, …"""
-
-
-def is_ours(folder: Path) -> bool:
-    """Whether ``folder`` is a generator output (it carries the stamp file)."""
-    return (folder / STAMP).is_file()
-
-
-def check_target(out: Path, *, force: bool = False) -> None:
-    """Refuse an output folder the generator did not write (unless ``force``).
-
-    A missing or empty folder, or one with the stamp, may be replaced; anything else (a user's
-    project, ``--out .``) would be deleted by the swap and is refused.
-    """
-    if not out.exists() and not out.is_symlink():
-        return
-    if not out.is_dir():
-        raise OutputError(f"--out {out} exists and is not a folder: refusing to replace it")
-    if force or is_ours(out) or not any(out.iterdir()):
-        return
-    raise OutputError(
-        f"--out {out} is not empty and has no {STAMP} stamp, so klaviyo-codegen did not "
-        "write it: refusing to replace it (everything in it would be deleted). Choose a new "
-        "or empty folder, or pass --force to replace it anyway"
-    )
-
-
 def stamp_text(apis: dict[str, Api], files: Iterable[str] = ()) -> str:
     """The stamp: deterministic (no time), so regenerating gives the same bytes.
 
@@ -392,72 +375,10 @@ def stamp_text(apis: dict[str, Api], files: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def written_files(folder: Path) -> frozenset[str] | None:
-    """The manifest in ``folder``'s stamp, or ``None`` when the stamp has none (or is unreadable).
-
-    ``None`` means "everything in the folder was written by the generator" (stamps of earlier
-    versions carried no manifest).
-    """
-    try:
-        data = tomllib.loads((folder / STAMP).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    files = data.get("files")
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
-    return frozenset(files)
-
-
-def _relative_files(root: Path) -> list[str]:
-    """Every file (and symlink) under ``root`` as a ``/``-separated relative path, sorted."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = Path(dirpath)
-        # a symlink to a folder is kept as the link itself, not walked into
-        names = filenames + [d for d in dirnames if (base / d).is_symlink()]
-        out.extend((base / name).relative_to(root).as_posix() for name in names)
-    return sorted(out)
-
-
-def foreign_files(out: Path) -> list[str]:
-    """Files in a stamped output folder that the generation which stamped it did not write."""
-    if not is_ours(out):
-        return []
-    written = written_files(out)
-    if written is None:
-        return []
-    return [f for f in _relative_files(out) if f != STAMP and f not in written]
-
-
-def _keep_foreign(out: Path, tmp: Path, *, force: bool) -> list[str]:
-    """Copy the files of ``out`` the generator did not write into the new tree ``tmp``.
-
-    A user's file at a path the new generation writes is a conflict: refused (``--force``
-    replaces it with the generated one).
-    """
-    keep = foreign_files(out)
-    clashes = [f for f in keep if (tmp / f).exists() or (tmp / f).is_symlink()]
-    if clashes and not force:
-        shown = ", ".join(clashes[:5]) + (f" … ({len(clashes)} files)" if len(clashes) > 5 else "")
-        raise OutputError(
-            f"--out {out}: klaviyo-codegen now writes {shown}, which it did not write before "
-            "(a file of yours?): refusing to replace it. Move it away, or pass --force to "
-            "replace it with the generated file"
-        )
-    kept = [f for f in keep if f not in clashes]
-    for rel in kept:
-        source, target = out / rel, tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            os.symlink(os.readlink(source), target)
-        else:
-            shutil.copy2(source, target)
-    return kept
-
-
 def previous_record(folder: Path) -> tuple[str | None, str | None]:
     """The texts of the surface record and changelog an earlier generation left in ``folder``
-    (each ``None`` when absent, not written by the generator, or unreadable)."""
+    (each ``None`` when absent, not written by the generator, or unreadable; a stamp that
+    cannot be read raises :class:`~.outdir.OutputError`)."""
     if not is_ours(folder):
         return None, None
     written = written_files(folder)
@@ -498,19 +419,22 @@ def render(
     force: bool = False,
     verifier: Verifier | None = None,
     history: Path | None = None,
+    guard: SwapGuard | None = None,
 ) -> RenderResult:
     """Render the package for ``apis`` ("current", optionally "legacy") into ``out``, atomically.
 
     ``verifier``: one started earlier (its interpreters start up while the specs are loaded).
     ``history``: the folder whose ``api-surface.json`` and ``CHANGELOG.md`` the new ones
     continue (default ``out``; the drift check renders elsewhere and passes the real output).
+    ``guard``: a :class:`SwapGuard` the caller installed for its whole command.
     """
     env = _env()
     current = apis["current"]
-    out = Path(os.path.abspath(out))
+    out = resolve(out)
+    notes = recover(out)
     check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = new_folder(out)
     verifier = verifier or Verifier()
     try:
         pkg = tmp / "src" / PACKAGE
@@ -541,17 +465,19 @@ def render(
         verifier.run(tmp / "src", current.source_label)
         if problem:
             raise SpecError(current.source_label, "#", problem)
-        written = _relative_files(tmp)
+        written = relative_files(tmp)
         (tmp / STAMP).write_text(stamp_text(apis, [*written, STAMP]), encoding="utf-8")
         size = sum((tmp / rel).stat().st_size for rel in written)
         check_target(out, force=force)  # still ours (or still forced) right before the swap
-        kept = _keep_foreign(out, tmp, force=force)
-        _swap(tmp, out)
+        kept = carry(out, tmp, force=force)
+        interrupted = swap(tmp, out, guard)
     except BaseException:
         verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return RenderResult(len(written) + 1, size, kept, [*written, STAMP], changes)
+    return RenderResult(
+        len(written) + 1, size, kept, [*written, STAMP], changes, notes, interrupted
+    )
 
 
 def write_overlays(pkg: Path) -> None:
@@ -735,22 +661,3 @@ class Verifier:
 def verify_package(src: Path, label: str = "spec") -> None:
     """Byte-compile and import the generated package under ``src`` (see :class:`Verifier`)."""
     Verifier().run(src, label)
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    backup = out.with_name(f".{out.name}.old")
-    if backup.exists() or backup.is_symlink():
-        if backup.is_dir() and not backup.is_symlink() and is_ours(backup):
-            shutil.rmtree(backup)  # a previous run's leftover: ours
-        else:  # not ours: left alone, and another name is used
-            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            backup.rmdir()
-    if out.exists() or out.is_symlink():
-        os.replace(out, backup)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if backup.exists():
-            os.replace(backup, out)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
