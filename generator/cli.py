@@ -16,20 +16,20 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import yaml
 
 from . import diff as diff_mod
 from . import specs
 from . import surface as surface_io
+from .config import MIGRATION, load_migration, load_names
+from .config import retry_safe as _retry_safe
 from .errors import NameWarning, SpecError, SpecErrors, SpecWarning, pointer, warn
 from .ir import Api, Builder
 from .ir.carry import Previous, previous_apis
-from .ir.names import NAMES_FILE, NamesFile, load_names_file
+from .ir.names import NAMES_FILE
 from .normalize import normalize
 from .outdir import STAMP, OutputError, SwapGuard, check_target, kept_paths, recover, resolve
 from .render import RenderResult, Verifier, previous_record, render
@@ -38,22 +38,8 @@ from .surface import SurfaceError
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
-MIGRATION = "specs/migration.yaml"
 ENV_MIRROR = "KLAVIYO_SPEC_MIRROR"
 MAX_DOWNLOAD = 64 * 1024 * 1024
-
-
-def _retry_safe() -> dict[str, dict[str, str]]:
-    """specs/retry.yaml: operation id → {why, dedupe} for POSTs that are safe to repeat."""
-    path = specs.SPECS_DIR / "retry.yaml"
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return {
-        str(k): {str(field): str(value) for field, value in (v or {}).items()}
-        for k, v in (data.get("safe") or {}).items()
-    }
 
 
 def load_spec(file: str, spec_dir: str | None, sources: list[specs.Source]) -> specs.LoadedSpec:
@@ -135,16 +121,6 @@ def build_apis(
     return apis, loaded
 
 
-def load_names() -> NamesFile:
-    """specs/names.yaml: overrides (concept key → class name) and aliases (class name →
-    concept key); see generator/ir/names.py."""
-    path = specs.SPECS_DIR / "names.yaml"
-    if not path.exists():
-        return NamesFile({}, {})
-    with path.open(encoding="utf-8") as fh:
-        return load_names_file(yaml.safe_load(fh))
-
-
 def kept_names(source: Path | None, out: Path | None) -> dict[str, Previous]:
     """The record whose names a generation keeps: ``source`` (``--keep-names-from``: a record
     or a folder holding one; it must be readable), else the one an earlier generation left in
@@ -162,25 +138,6 @@ def kept_names(source: Path | None, out: Path | None) -> dict[str, Previous]:
         return previous_apis(surface_io.loads(record, SURFACE_FILE), str(out / SURFACE_FILE))
     except SurfaceError:
         return {}
-
-
-def load_migration() -> tuple[dict[str, dict[str, str | None]], str]:
-    """specs/migration.yaml: (legacy operationId → {replacement, note}, the day Klaviyo retired
-    the legacy API as ``YYYY-MM-DD``, or "" when it is missing or not such a date)."""
-    path = specs.SPECS_DIR / "migration.yaml"
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    table = {str(k): dict(v) for k, v in (data.get("migration") or {}).items()}
-    given = data.get("retired")
-    if given is None:
-        return table, ""
-    if type(given) is date:  # YAML reads an unquoted 2024-06-30 as a date
-        return table, given.isoformat()
-    try:
-        return table, date.fromisoformat(str(given)).isoformat()
-    except ValueError:
-        warn(MIGRATION, "#/retired", f"not a YYYY-MM-DD date: {str(given)[:40]!r}; left out")
-        return table, ""
 
 
 def apply_migration(
