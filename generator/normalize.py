@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import pointer, shown, warn
-from .specs import SPECS_DIR, walk_objects
+from .specs import MAX_REF_CHAIN, SPECS_DIR, walk_objects
 
 
 class Context:
@@ -46,7 +46,7 @@ _NOT_SCHEMAS = frozenset({"example", "examples", "default", "enum", "const"})
 JSON_API = "application/vnd.api+json"
 # JSON:API's own query parameters (comma-separated lists by the JSON:API spec), and Klaviyo's
 # additional-fields[...]; revision 2022-10-17 serves JSON:API documents as application/json.
-_JSON_API_PARAM = re.compile(r"^(include|sort|(additional-)?fields\[[^\]]+\])$")
+_JSON_API_PARAM = re.compile(r"(include|sort|(additional-)?fields\[[^\]]+\])")  # fullmatch
 
 
 def rule(name: str) -> Callable[[Rule], Rule]:
@@ -79,7 +79,7 @@ def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
 
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     """``node`` with local ``$ref`` chains followed (None when one does not resolve)."""
-    for _ in range(50):
+    for _ in range(MAX_REF_CHAIN + 1):
         ref = node.get("$ref") if isinstance(node, dict) else None
         if not isinstance(ref, str):
             return node
@@ -143,7 +143,7 @@ def _jsonapi_query_arrays_csv(doc: dict[str, Any], ctx: Context) -> int:
         for param in _parameters(doc, route, op):
             schema = _resolve(doc, param.get("schema"))
             if (
-                (json_api or _JSON_API_PARAM.match(str(param.get("name"))))
+                (json_api or _JSON_API_PARAM.fullmatch(str(param.get("name"))))
                 and param.get("in") == "query"
                 and "explode" not in param
                 and param.get("style", "form") == "form"

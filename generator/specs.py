@@ -302,12 +302,26 @@ def load(
 
 _PATH_VAR = re.compile(r"\{([^{}]+)\}")
 # RFC 3986 path characters (pchar and "/"), plus "{" "}" around template variables.
-_PATH_CHARS = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/{}]*$")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_HEADER_VALUE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
-_URL = re.compile(r"^https?://[A-Za-z0-9\-._~!$&'()*+,;=:@%/\[\]]+$")
+# Always applied with fullmatch: "$" would let a trailing newline through ("/api/x\n").
+_PATH_CHARS = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/{}]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~!$&'()*+,;=:@%/\[\]]+")
 _SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 _SCHEMA_PREFIX = "#/components/schemas/"
+MAX_REF_CHAIN = 50
+"""The most ``$ref`` followed in a row (a ``$ref`` to a ``$ref`` to …) before a schema."""
+
+
+def _arrows(refs: list[str], limit: int = 8) -> str:
+    """``A -> B -> C``, with the middle of a long chain left out (schemas by their names when
+    every reference is to a component schema)."""
+    names = [ref[len(_SCHEMA_PREFIX) :] for ref in refs if ref.startswith(_SCHEMA_PREFIX)]
+    if len(names) == len(refs) and not any("/" in name for name in names):
+        refs = names
+    if len(refs) > limit:
+        return " -> ".join([*refs[:3], f"… ({len(refs) - 5} more) …", *refs[-2:]])
+    return " -> ".join(refs)
 
 
 def _resolve_pointer(doc: Mapping[str, Any], ref: str) -> Any:
@@ -377,7 +391,7 @@ def check_basics(doc: dict[str, Any], label: str) -> None:
             errors.append(
                 SpecError(label, "#/info/version", "missing info.version (the API revision)")
             )
-        elif not _HEADER_VALUE.match(revision):
+        elif not _HEADER_VALUE.fullmatch(revision):
             errors.append(
                 SpecError(
                     label,
@@ -409,7 +423,7 @@ class _Checker:
 
     def deref(self, node: Any) -> Any:
         seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 50:
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < MAX_REF_CHAIN:
             try:
                 node = _resolve_pointer(self.doc, node["$ref"])
             except KeyError:
@@ -434,8 +448,8 @@ class _Checker:
             if not route.startswith("/"):
                 self.error(where, "path must start with '/'")
                 continue
-            if not _PATH_CHARS.match(route):
-                bad = sorted({c for c in route if not _PATH_CHARS.match("/" + c)})
+            if not _PATH_CHARS.fullmatch(route):
+                bad = sorted({c for c in route if not _PATH_CHARS.fullmatch("/" + c)})
                 self.error(where, f"characters not allowed in a URL path: {bad!r}")
                 continue
             if not isinstance(item, dict):
@@ -469,11 +483,11 @@ class _Checker:
             url = server.get("url") if isinstance(server, dict) else None
             if not isinstance(url, str):
                 self.error([*where, i, "url"], "missing server url")
-            elif not _URL.match(url):
+            elif not _URL.fullmatch(url):
                 self.error([*where, i, "url"], f"not an http(s) URL: {url!r}")
 
     def check_refs(self) -> None:
-        cycles: set[frozenset[str]] = set()  # each reported once, not from every ref into it
+        reported: set[str] = set()  # refs of a reported cycle or chain: each reported once
         dangling: dict[str, list[list[Any]]] = {}  # one line per missing target
         for item, where in walk_objects(self.doc, []):
             ref = item.get("$ref")
@@ -483,32 +497,46 @@ class _Checker:
                 self.error([*where, "$ref"], "must be a string")
                 continue
             try:
-                target = _resolve_pointer(self.doc, ref)
+                _resolve_pointer(self.doc, ref)
             except KeyError:
                 dangling.setdefault(ref, []).append(where)
                 continue
-            # A chain of bare references that comes back to itself describes no value at all.
-            chain = [ref]
-            while (
-                isinstance(target, dict)
-                and set(target) <= {"$ref", "description", "nullable"}
-                and isinstance(target.get("$ref"), str)
-            ):
-                nxt = target["$ref"]
-                if nxt in chain:
-                    cycle = frozenset(chain[chain.index(nxt) :])
-                    if cycle not in cycles:
-                        cycles.add(cycle)
-                        self.error(where, f"circular $ref: {' -> '.join([*chain, nxt])}")
-                    break
-                chain.append(nxt)
-                try:
-                    target = _resolve_pointer(self.doc, nxt)
-                except KeyError:
-                    break
+            if ref not in reported:
+                self.check_chain(ref, where, reported)
         for ref, places in dangling.items():
             more = f" (and {len(places) - 1} more $ref to it)" if len(places) > 1 else ""
             self.error(places[0], f"$ref {ref!r} does not resolve{more}")
+
+    def check_chain(self, ref: str, where: list[Any], reported: set[str]) -> None:
+        """A ``$ref`` whose target is another ``$ref`` (siblings are ignored, as OpenAPI 3.0
+        says and the builder does), and so on: a chain that comes back to itself describes no
+        value at all (the cycle is named); one longer than :data:`MAX_REF_CHAIN` is refused
+        (the limit is named)."""
+        chain = [ref]
+        index = {ref: 0}
+        target = _resolve_pointer(self.doc, ref)
+        while isinstance(target, dict) and isinstance(target.get("$ref"), str):
+            nxt = target["$ref"]
+            if nxt in reported:
+                return  # leads into a cycle or chain already reported
+            if nxt in index:
+                cycle = chain[index[nxt] :]
+                reported.update(chain)
+                self.error(where, f"circular $ref: {_arrows([*cycle, nxt])}")
+                return
+            index[nxt] = len(chain)
+            chain.append(nxt)
+            try:
+                target = _resolve_pointer(self.doc, nxt)
+            except KeyError:
+                break  # reported where that $ref is
+        if len(chain) > MAX_REF_CHAIN:
+            reported.update(chain)
+            self.error(
+                where,
+                f"$ref chain of {len(chain)} references in a row ({_arrows(chain)}): at most "
+                f"{MAX_REF_CHAIN} are followed; point the $ref at the schema itself",
+            )
 
     # -- schemas ----------------------------------------------------------------------------
 
@@ -777,7 +805,7 @@ class _Checker:
                     f"(expected one of {', '.join(PARAM_LOCATIONS)})",
                 )
                 continue
-            if location == "header" and not _HEADER_NAME.match(name):
+            if location == "header" and not _HEADER_NAME.fullmatch(name):
                 self.error([*at, "name"], f"not a valid HTTP header name: {name!r}")
             if "schema" not in param and "content" not in param:
                 self.error(at, f"parameter {name!r} has no schema")

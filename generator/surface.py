@@ -19,6 +19,7 @@ Types are written as small JSON trees: ``"str"`` (a primitive), ``["list", T]``,
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from . import __version__
@@ -227,5 +228,18 @@ def _api_ok(api: Any) -> bool:
     return True
 
 
+_FORMAT_KEY = re.compile(r'"format"\s*:\s*"klaviyo-codegen-surface/')
+
+
 def is_surface(text: str) -> bool:
-    return text.lstrip().startswith("{") and f'"format":"{FORMAT}"' in text[:200]
+    """Whether ``text`` is a surface record (of any version), however it is laid out: written
+    by :func:`dumps`, pretty-printed, keys sorted. A spec is not one, even if some description
+    in it spells the format's name."""
+    if not text.lstrip().startswith("{") or _FORMAT_KEY.search(text) is None:
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    version = data.get("format") if isinstance(data, dict) else None
+    return isinstance(version, str) and version.startswith("klaviyo-codegen-surface/")

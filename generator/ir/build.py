@@ -124,7 +124,7 @@ class Builder:
 
 
 _REVISION = re.compile(
-    r"^(\d{4})[-.](\d{1,2})[-.](\d{1,2})(?:[-.]?(pre|beta|b|alpha|a|rc)(\d*))?$", re.I
+    r"(\d{4})[-.](\d{1,2})[-.](\d{1,2})(?:[-.]?(pre|beta|b|alpha|a|rc)(\d*))?", re.I
 )
 _PRE_RELEASE = {"pre": "b", "beta": "b", "b": "b", "alpha": "a", "a": "a", "rc": "rc"}
 
@@ -133,7 +133,7 @@ def package_version(revision: str) -> str:
     """PEP 440 version of the generated package from the API revision: ``2026-07-15`` →
     ``2026.7.15``; a beta (``2026-07-15.pre``) is a pre-release, ``2026.7.15b0``; anything
     else is ``0.0.0``."""
-    match = _REVISION.match(revision.strip())
+    match = _REVISION.fullmatch(revision.strip())
     if match is None:
         return "0.0.0"
     year, month, day, tag, number = match.groups()

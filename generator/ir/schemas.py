@@ -10,6 +10,7 @@ from typing import Any
 from .. import naming
 from ..errors import SpecError, pointer
 from ..escape import py_literal
+from ..specs import MAX_REF_CHAIN
 from .model import COMPONENT, AliasDef, FieldDef, ModelDef, ModelName, Reserved
 from .prose import clean_doc
 from .pytypes import (
@@ -90,8 +91,10 @@ class SchemaTyper:
         while isinstance(schema, dict) and "$ref" in schema:
             schema = self.schemas[self.ref_name(schema["$ref"], where)]
             seen += 1
-            if seen > 64:
-                raise SpecError(self.label, pointer(where), "circular $ref")
+            if seen > MAX_REF_CHAIN:  # refused by validation already; named all the same
+                raise SpecError(
+                    self.label, pointer(where), f"more than {MAX_REF_CHAIN} $ref in a row"
+                )
         return schema
 
     # -- components -------------------------------------------------------------------------

@@ -153,6 +153,22 @@ def _circular_all_of(doc: Doc) -> None:
     _thing(doc)["properties"]["loop"] = {"$ref": "#/components/schemas/A"}
 
 
+def _ref_chain(length: int, *, cycle: bool = False, **siblings: Any) -> Callable[[Doc], None]:
+    """Thing.chain -> C0 -> C1 -> … -> C<length-1> -> a string (or back to C0)."""
+
+    def mutate(doc: Doc) -> None:
+        schemas = doc["components"]["schemas"]
+        for i in range(length):
+            last = i + 1 == length
+            target = "C0" if last and cycle else f"C{i + 1}"
+            schemas[f"C{i}"] = {"$ref": f"#/components/schemas/{target}", **siblings}
+        if not cycle:
+            schemas[f"C{length}"] = {"type": "string"}
+        _thing(doc)["properties"]["chain"] = {"$ref": "#/components/schemas/C0"}
+
+    return mutate
+
+
 def _duplicate_param(doc: Doc) -> None:
     _get(doc)["parameters"].append(copy.deepcopy(_get(doc)["parameters"][1]))
 
@@ -314,6 +330,55 @@ CASES: list[tuple[str, str, Callable[[], str], str]] = [
         "bad.json",
         _mutate(lambda d: _set(_get(d)["responses"], ["200"], "ok")),
         "#/paths/~1api~1things~1{id}/get/responses/200:",
+    ),
+    # a trailing newline passes a pattern ending in "$" applied with .match
+    (
+        "path-trailing-newline",
+        "bad.json",
+        _mutate(lambda d: _set(d["paths"], ["/api/things\n"], d["paths"].pop("/api/things"))),
+        "characters not allowed in a URL path: ['\\n']",
+    ),
+    (
+        "header-name-trailing-newline",
+        "bad.json",
+        _mutate(
+            lambda d: _get(d)["parameters"].append(
+                {"name": "X-Thing\n", "in": "header", "schema": {"type": "string"}}
+            )
+        ),
+        "#/paths/~1api~1things~1{id}/get/parameters/3/name: not a valid HTTP header name",
+    ),
+    (
+        "server-url-trailing-newline",
+        "bad.json",
+        _mutate(lambda d: _set(d["servers"][0], ["url"], "https://a.klaviyo.com\n")),
+        "#/servers/0/url: not an http(s) URL",
+    ),
+    (
+        "revision-trailing-newline",
+        "bad.json",
+        _mutate(lambda d: _set(d["info"], ["version"], "2026-07-15\n")),
+        "#/info/version: revision",
+    ),
+    # $ref chains: a real cycle is named, a chain too long names the limit
+    (
+        "ref-chain-too-long",
+        "bad.json",
+        _mutate(_ref_chain(100)),
+        "properties/chain: $ref chain of 101 references in a row (C0 -> C1 -> C2 -> … (96 more)"
+        " … -> C99 -> C100): at most 50 are followed",
+    ),
+    (
+        "ref-cycle-of-100",
+        "bad.json",
+        _mutate(_ref_chain(100, cycle=True)),
+        "properties/chain: circular $ref: C0 -> C1 -> C2 -> … (96 more) … -> C99 -> C0",
+    ),
+    (
+        "ref-cycle-with-siblings",
+        "bad.json",
+        _mutate(_ref_chain(3, cycle=True, title="x", description="y")),
+        "properties/chain: circular $ref: C0 -> C1 -> C2 -> C0",
     ),
     ("real-spec-dangling-ref", "real.json", _real_spec(_real_dangling), "does not resolve"),
     (

@@ -144,3 +144,28 @@ def test_a_damaged_snapshot_is_one_line_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["diff", str(bad), str(NEW)])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("layout", ["indented", "sorted-keys", "crlf"])
+def test_a_reformatted_snapshot_is_still_a_snapshot(tmp_path: Path, layout: str) -> None:
+    """A record someone pretty-printed (an editor, ``python -m json.tool``, ``jq``) is read as
+    a record, not as a spec."""
+    from generator.cli import read_surface
+
+    data = read_surface(str(OLD), None)
+    text = {
+        "indented": json.dumps(data, indent=2),
+        "sorted-keys": json.dumps(data, indent=4, sort_keys=True),
+        "crlf": json.dumps(data, indent=1).replace("\n", "\r\n"),
+    }[layout]
+    assert not text.startswith('{"format"')
+    record = tmp_path / "api-surface.json"
+    record.write_text("\n" + text, encoding="utf-8")
+    assert _diff(str(record), str(NEW), "--format", "json") == _diff(
+        str(OLD), str(NEW), "--format", "json"
+    )
+    newer = tmp_path / "newer.json"  # another version of the format: named, not read as a spec
+    newer.write_text(text.replace("klaviyo-codegen-surface/1", "klaviyo-codegen-surface/9"))
+    result = CliRunner().invoke(main, ["diff", str(newer), str(NEW)])
+    assert result.exit_code == 2
+    assert "not a klaviyo-codegen-surface/1 file" in result.stderr, result.stderr
