@@ -8,6 +8,7 @@ these (or is refused earlier, see :mod:`generator.specs`):
 * :func:`identifier`  a Python name (ASCII, not a keyword); naming policy is in :mod:`.naming`
 * :func:`toml_str`    a TOML basic string (with its quotes), for the generated ``pyproject.toml``
 * :func:`markdown`    inline text or a table cell of the generated README
+* :func:`markdown_code` the inside of a code span there
 
 None of them can produce text that ends its context early: a docstring cannot be closed, a
 literal cannot be left, a name is always a plain identifier.
@@ -116,10 +117,24 @@ def toml_str(value: str) -> str:
 
 
 _MD_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# What makes a link or an image of plain text: [text](url), ![alt](src), [text][ref], [^note];
+# and what GitHub's Markdown turns into a link by itself: scheme://…, www.…, name@host.
+_MD_LINKS = re.compile(r"[\[\]@]|:(?=//)|(?<=www)\.", re.IGNORECASE)
 
 
 def markdown(text: str) -> str:
     """One line of Markdown text (a table cell or inline): no line breaks, no table pipes,
-    no raw HTML."""
+    no raw HTML, and no link or image: spec text reads as the text it is and cannot point a
+    reader of the README anywhere (``[`` ``]`` ``@`` and the ``:`` of ``://`` and ``.`` of
+    ``www.`` are backslash-escaped, which Markdown shows as the characters themselves)."""
     out = " ".join(_MD_UNSAFE.sub(" ", text).split())
-    return out.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    out = out.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_LINKS.sub(lambda m: "\\" + m.group(), out)
+
+
+def markdown_code(text: str) -> str:
+    """One line inside a Markdown code span (`` `…` ``, in a table cell too): nothing in a code
+    span is a link or markup, so only what would end it (a backquote, shown as ``'``, a line
+    break) or the table cell (``|``, escaped) is changed."""
+    out = " ".join(_MD_UNSAFE.sub(" ", text).split()).replace("`", "'")
+    return out.replace("|", "\\|")

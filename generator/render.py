@@ -114,6 +114,7 @@ def _env() -> jinja2.Environment:
     env.filters["pyliteral"] = py_literal
     env.filters["toml"] = escape.toml_str
     env.filters["md"] = escape.markdown
+    env.filters["md_code"] = escape.markdown_code
     env.filters["indent_doc"] = _indent_doc
     env.globals["field_args"] = field_args
     env.globals["param_args"] = param_args

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -143,6 +144,39 @@ def ref_chain(doc: Doc, length: int) -> None:
         )
         schemas[f"Chain{i}"] = {"type": "object", "properties": {"next": nxt}}
     schema(doc, "ProfileLocation")["properties"]["chain"] = {"$ref": "#/components/schemas/Chain0"}
+
+
+def bare_refs(doc: Doc, length: int, *, cycle: bool = False, **siblings: Any) -> None:
+    """ProfileLocation.chain -> R0 -> R1 -> … -> R<length-1> -> a string (or back to R0)."""
+    schemas = doc["components"]["schemas"]
+    for i in range(length):
+        target = "R0" if cycle and i + 1 == length else f"R{i + 1}"
+        schemas[f"R{i}"] = {"$ref": f"#/components/schemas/{target}", **siblings}
+    if not cycle:
+        schemas[f"R{length}"] = {"type": "string"}
+    schema(doc, "ProfileLocation")["properties"]["chain"] = {"$ref": "#/components/schemas/R0"}
+
+
+# Markdown that would make a link or an image in the generated README if it went in verbatim.
+MD_LINKS = (
+    "[click](https://evil.example/a) ![img](https://evil.example/i.png) [r][x] "
+    "<https://evil.example/b> www.evil.example me@evil.example"
+)
+
+
+def markdown_everywhere(doc: Doc, canary: str) -> None:
+    """Markdown links and images in every spec text the README shows (title, summaries)."""
+    doc["info"]["title"] = "Klaviyo " + MD_LINKS
+    op(doc)["summary"] = "Get Profile " + MD_LINKS
+    op(doc, "/api/profiles", "get")["summary"] = MD_LINKS
+
+
+def trailing_newlines(doc: Doc, canary: str) -> None:
+    """Names that end in a newline (an operationId, a tag, a schema, a property): names are
+    made of their words, the newline is not one."""
+    op(doc).update(operationId="getProfile\n", tags=["Profiles\n"])
+    schema(doc, "ProfileLocation")["properties"]["city\n"] = {"type": "string"}
+    rename_schema(doc, "ProfileMeta", "ProfileMeta\n")
 
 
 def enum_values(values: list[Any]) -> Mutation:
@@ -472,6 +506,53 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     # -- structure
     ("ref-chain-3000", lambda d, c: ref_chain(d, 3000), "error", "#/components/schemas/Chain"),
     (
+        "ref-bare-chain-60",
+        lambda d, c: bare_refs(d, 60),
+        "error",
+        "$ref chain of 61 references in a row (R0 -> R1 -> R2 -> … (56 more) … -> R59 -> R60):"
+        " at most 50 are followed",
+    ),
+    (
+        "ref-bare-cycle-60",
+        lambda d, c: bare_refs(d, 60, cycle=True),
+        "error",
+        "circular $ref: R0 -> R1 -> R2 -> … (56 more) … -> R59 -> R0",
+    ),
+    (
+        "ref-cycle-with-siblings",
+        lambda d, c: bare_refs(d, 2, cycle=True, title="t", example="e"),
+        "error",
+        "ProfileLocation/properties/chain: circular $ref: R0 -> R1 -> R0",
+    ),
+    # -- a trailing newline (passes a pattern ending in "$" applied with .match)
+    (
+        "path-trailing-newline",
+        lambda d, c: rename_path(d, "/api/accounts", "/api/accounts\n"),
+        "error",
+        "characters not allowed in a URL path: ['\\n']",
+    ),
+    (
+        "header-name-trailing-newline",
+        lambda d, c: param(d, "revision").update(name="revision\n"),
+        "error",
+        "#/paths/~1api~1profiles~1{id}/get/parameters/8/name: not a valid HTTP header name",
+    ),
+    (
+        "server-url-trailing-newline",
+        lambda d, c: d["servers"][0].update(url="https://a.klaviyo.com\n"),
+        "error",
+        "#/servers/0/url: not an http(s) URL",
+    ),
+    (
+        "version-trailing-newline",
+        lambda d, c: d["info"].update(version="2026-07-15\n"),
+        "error",
+        "#/info/version",
+    ),
+    ("names-trailing-newline", trailing_newlines, "ok", ""),
+    # -- Markdown in spec text the README shows
+    ("markdown-links-and-images", markdown_everywhere, "ok", ""),
+    (
         "schema-40-deep",
         lambda d, c: schema(d, "ProfileLocation")["properties"].update(deep=deep(40)),
         "ok",
@@ -584,6 +665,19 @@ def test_enough_mutations() -> None:
     assert len({c[0] for c in CASES} | {c[0] for c in TEXT_CASES}) == len(CASES) + len(TEXT_CASES)
 
 
+def readme_links(readme: Path) -> list[str]:
+    """Lines of the README where spec text made Markdown that links (``[``, ``]``, ``<``,
+    ``://``, ``www.``, ``@`` not backslash-escaped, outside code spans)."""
+    found = []
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if "evil.example" not in line:
+            continue
+        bare = re.sub(r"`[^`]*`", "", re.sub(r"\\.", "", line))
+        if any(t in bare for t in ("[", "]", "<", "://", "www.", "@")):
+            found.append(line)
+    return found
+
+
 def _run(
     text: str, tmp_path: Path, baseline: tuple[Path, dict[str, bytes]]
 ) -> tuple[Any, Path, Path]:
@@ -631,6 +725,7 @@ def test_mutation(
         assert report["missing"] == [] and report["extra"] == []
         assert report["problems"] == []
         assert report["calls"] == 2 * len(report["operations"])
+        assert readme_links(out / "README.md") == []
     finally:
         assert not canary.exists(), f"{name}: the canary payload was executed"
 

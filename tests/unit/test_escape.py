@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import html as html_module
 import keyword
+import re
 import tomllib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +90,52 @@ def test_py_literal_refuses_what_has_no_literal() -> None:
         raise AssertionError(bad)
     assert escape.py_literal(1.5) == "1.5"
     assert escape.py_literal(None) == "None"
+
+
+# Spec text that would put a link or an image into the generated README if it went in verbatim.
+MD_INJECTIONS = [
+    "[click here](https://evil.example/login)",
+    "![logo](https://evil.example/pixel.png)",
+    "[text][ref] [ref]: https://evil.example",
+    "[^note] footnote",
+    "see https://evil.example/x or HTTP://EVIL.EXAMPLE",
+    "visit www.evil.example or WWW.evil.example today",
+    "mail me@evil.example",
+    "<https://evil.example> <b>bold</b>",
+    "\\[already escaped\\](https://evil.example)",
+]
+
+
+def _unescaped(markdown: str) -> str:
+    """``markdown`` with every backslash-escaped character (and the backslash) taken out."""
+    return re.sub(r"\\.", "", markdown)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(NASTY, st.sampled_from(MD_INJECTIONS)))
+def test_markdown_makes_no_link_or_image(text: str) -> None:
+    bare = _unescaped(escape.markdown(text)).lower()
+    for trigger in ("[", "]", "://", "www.", "@", "<", ">"):
+        assert trigger not in bare, (text, escape.markdown(text))
+
+
+@pytest.mark.parametrize("text", MD_INJECTIONS)
+def test_markdown_renders_as_the_text_without_links(text: str) -> None:
+    """Rendered by a CommonMark renderer (in a table cell too): no <a>, no <img>, and the
+    reader sees exactly the spec's text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable("table")
+    cell = escape.markdown(text)
+    for source in (cell, f"| a |\n| - |\n| {cell} |\n"):
+        html = md.render(source)
+        assert "<a " not in html and "<img" not in html, html
+        shown = html_module.unescape(re.sub(r"<[^>]+>", "", html)).strip()
+        assert shown.endswith(" ".join(text.split())), (shown, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(NASTY)
+def test_markdown_code_stays_inside_its_code_span(text: str) -> None:
+    out = escape.markdown_code(text)
+    assert "`" not in out and "\n" not in out and "\r" not in out
+    assert "|" not in out.replace("\\|", "")
