@@ -82,6 +82,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -338,6 +339,17 @@ def _after_fork_in_child() -> None:
     _STOP.running = False
     for batcher in list(_LIVE):
         batcher._forked()
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:  # a multiprocessing child ends by os._exit, without atexit
+        mp_util.register_after_fork(_STOP, _close_at_multiprocessing_exit)
+
+
+def _close_at_multiprocessing_exit(_: object) -> None:
+    """In a ``multiprocessing`` child (run after it cleared the parent's finalizers): close the
+    batchers as at interpreter exit, which such a child never reaches."""
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _close_at_exit, exitpriority=0)
 
 
 if hasattr(os, "register_at_fork"):

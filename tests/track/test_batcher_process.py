@@ -5,6 +5,7 @@ systemd send SIGTERM), against a loopback server counting the events it received
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import signal
 import threading
 from collections import Counter
@@ -16,6 +17,7 @@ from klaviyo_client import AsyncEventBatcher, AsyncKlaviyo, EventBatcher, Klaviy
 from tests.support.loopback import LoopbackServer
 from tests.track.process_support import (
     ACCEPTED,
+    CHILD_WAIT,
     KEY,
     Child,
     delivered,
@@ -144,6 +146,31 @@ def test_a_forked_childs_async_batcher_delivers_its_events() -> None:
         got = wait_for(server, 50)
     assert Counter(got) == Counter(parents + result["ids"])
     assert result["sent"] == 20 and result["failed"] == 0 and result["added"] == 20
+
+
+def _add_in_worker(batcher: EventBatcher, who: str) -> None:
+    _add(batcher, who, 10)  # and return: no close(), the child ends without atexit
+
+
+def test_multiprocessing_children_deliver_what_they_added_without_closing() -> None:
+    """A ``multiprocessing`` child ends by ``os._exit`` after its finalizers, never reaching
+    ``atexit``: the batcher closes among those finalizers."""
+    context = multiprocessing.get_context("fork")
+    with LoopbackServer(default=ACCEPTED) as server:
+        batcher = EventBatcher(_client(server), max_age=3600)
+        _add(batcher, "warm", 1)
+        batcher.flush()
+        workers = [
+            context.Process(target=_add_in_worker, args=(batcher, f"w{n}-")) for n in range(3)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(CHILD_WAIT)
+        got = wait_for(server, 31)
+        batcher.close()
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert len(got) == 31 and len(set(got)) == 31
 
 
 # -- item 2: stop signals ------------------------------------------------------------------------
