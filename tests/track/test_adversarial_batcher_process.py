@@ -29,7 +29,7 @@ from klaviyo_client import (
     RetryPolicy,
 )
 from tests.runtime.test_adversarial import report
-from tests.support.loopback import LoopbackServer, Respond
+from tests.support.loopback import Hang, LoopbackServer, Respond
 from tests.track.process_support import (
     ACCEPTED,
     CHILD_WAIT,
@@ -407,7 +407,28 @@ def test_batcher_stop_signals() -> None:
             if outcome is not None:
                 broke.append(f"{name}: {outcome}")
     broke += _busy_add_loop()
-    report("batcher stop signals", len(SIGNAL_CASES) + 1, broke)
+    broke += _second_signal_during_a_hanging_flush()
+    report("batcher stop signals", len(SIGNAL_CASES) + 2, broke)
+
+
+def _second_signal_during_a_hanging_flush() -> list[str]:
+    """The server never answers and ``exit_timeout`` is long: a second SIGTERM ends the process
+    at once (before ``CHILD_WAIT``), naming every event still held."""
+    name = "a second SIGTERM during a hanging flush"
+    with LoopbackServer(default=Hang(60), max_hang=60) as server:
+        script = HOLD_900.format(options="").replace("exit_timeout=1.0", "exit_timeout=60.0")
+        child = Child(script, server.url)
+        try:
+            ids = child.ids()
+            child.proc.send_signal(signal.SIGTERM)
+            wait_for(server, 1)  # the first batch is on its way
+            code, err = child.signal(signal.SIGTERM)
+        except AssertionError as exc:
+            return [f"{name}: {exc}"]
+    if code != -signal.SIGTERM:
+        return [f"{name}: exit {code}"]
+    outcome = _accounted(ids, [], err)
+    return [] if outcome is None else [f"{name}: {outcome}"]
 
 
 def _busy_add_loop() -> list[str]:

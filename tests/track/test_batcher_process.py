@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from klaviyo_client import AsyncEventBatcher, AsyncKlaviyo, EventBatcher, Klaviyo
+from klaviyo_client import (
+    ArgumentValueError,
+    AsyncEventBatcher,
+    AsyncKlaviyo,
+    EventBatcher,
+    Klaviyo,
+    KlaviyoError,
+)
 from tests.support.loopback import LoopbackServer
 from tests.track.process_support import (
     ACCEPTED,
@@ -249,3 +256,38 @@ def test_a_stop_signal_names_every_event_an_async_batcher_holds() -> None:
     missing = [uid for uid in ids if uid not in err]
     assert missing == [], f"{len(missing)} unsent events not named: {err[-2000:]}"
     assert "cancel the main task" in err
+
+
+@pytest.mark.parametrize(
+    ("signals", "error"),
+    [
+        ([signal.SIGKILL], ValueError),
+        ([signal.SIGTERM, signal.SIGSTOP], ValueError),
+        ([0], ValueError),
+        (["SIGTERM"], TypeError),
+        ([True], TypeError),
+    ],
+)
+def test_install_signal_flush_refuses_signals_it_cannot_handle(
+    signals: list[Any], error: type[Exception]
+) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(error) as caught:
+        EventBatcher.install_signal_flush(signals)
+    assert isinstance(caught.value, KlaviyoError)
+    assert signal.getsignal(signal.SIGTERM) is before  # nothing installed
+
+
+def test_install_signal_flush_refuses_other_threads() -> None:
+    outcome: list[BaseException] = []
+
+    def install() -> None:
+        try:
+            EventBatcher.install_signal_flush()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=install)
+    worker.start()
+    worker.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], ArgumentValueError)

@@ -87,7 +87,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import FrameType
@@ -387,9 +387,9 @@ class _StopSignalFlush:
         """
         for signum in signals:
             current = signal.getsignal(signum)
+            if not auto:
+                self.auto.discard(signum)  # asked for explicitly: kept when batchers close
             if self._is_current(signum):
-                if not auto:
-                    self.auto.discard(signum)  # asked for explicitly: kept
                 continue
             if auto and current is not signal.SIG_DFL:
                 continue
@@ -418,15 +418,22 @@ class _StopSignalFlush:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         previous = self.previous.get(signum, signal.SIG_DFL)
-        if not self.running:
-            self.running = True
-            try:
-                _flush_for_signal(signal.Signals(signum).name)
-            except Exception:  # the signal must still do what it did
-                logger.exception("flushing the event batchers on a signal failed")
-            finally:
-                self.running = False
+        again = self.running  # a second signal during the flush: name what is held, go on now
+        self.running = True
+        try:
+            _flush_for_signal(_signal_name(signum), wait=not again)
+        except Exception:  # the signal must still do what it did
+            logger.exception("flushing the event batchers on a signal failed")
+        finally:
+            self.running = again
         _chain(signum, frame, previous)
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
@@ -441,12 +448,13 @@ def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
     os.kill(os.getpid(), signum)
 
 
-def _flush_for_signal(name: str) -> None:
-    """Deliver what every open batcher holds within the largest ``exit_timeout``; log the rest."""
+def _flush_for_signal(name: str, *, wait: bool) -> None:
+    """Deliver what every open batcher holds within the largest ``exit_timeout`` (when *wait*);
+    name the rest."""
     batchers = list(_OPEN)
     if not batchers:
         return
-    until = time.monotonic() + max(b.exit_timeout for b in batchers)
+    until = time.monotonic() + (max(b.exit_timeout for b in batchers) if wait else 0.0)
     marks = [b._start_signal_flush() for b in batchers]
     for batcher, mark in zip(batchers, marks, strict=True):
         unsent = batcher._finish_signal_flush(mark, until)
@@ -761,7 +769,7 @@ class EventBatcher(_Core):
         return f"EventBatcher(buffered={self.buffered}, stats={self.stats})"
 
     @staticmethod
-    def install_signal_flush(signals: tuple[int, ...] = _STOP_SIGNALS) -> None:
+    def install_signal_flush(signals: Iterable[int] = _STOP_SIGNALS) -> None:
         """Flush every open batcher when one of *signals* arrives (default SIGTERM, SIGHUP).
 
         Call it once from the main thread, after installing any handler of your own: the
@@ -770,12 +778,17 @@ class EventBatcher(_Core):
         by the signal). Batchers install it themselves over the default action; call it when
         your program sets its own handlers, or uses its batchers only from other threads.
         """
-        if not _in_main_thread():
-            raise ArgumentValueError("install_signal_flush() must be called from the main thread")
-        for signum in signals:
+        chosen = tuple(signals)
+        fixed = {getattr(signal, name, None) for name in ("SIGKILL", "SIGSTOP")}
+        catchable = signal.valid_signals() - fixed
+        for signum in chosen:
             if isinstance(signum, bool) or not isinstance(signum, int):
                 raise ArgumentTypeError(f"signals must be signal numbers, got {signum!r}")
-        _STOP.install(tuple(signals), auto=False)
+            if signum not in catchable:
+                raise ArgumentValueError(f"signal {signum} cannot be handled")
+        if not _in_main_thread():
+            raise ArgumentValueError("install_signal_flush() must be called from the main thread")
+        _STOP.install(chosen, auto=False)
 
     def _forked(self) -> None:
         super()._forked()
