@@ -48,9 +48,24 @@ Behaviour
   one overall limit, ``timeout`` or else the client's ``RetryPolicy.deadline``; batches it could
   not send in time are recorded as failures (``BatcherError``).
 * **At interpreter exit** a batcher that was not closed is closed within ``exit_timeout`` seconds
-  (default 10); events that could not be sent are named (their ``unique_id``) in a WARNING on the
+  (default 5); events that could not be sent are named (every ``unique_id``) in a WARNING on the
   ``klaviyo_client`` logger. An ``AsyncEventBatcher`` cannot send once its event loop has ended:
   its unsent events are named the same way; close it with ``async with`` / ``await aclose()``.
+* **Stop signals** (SIGTERM from Docker, Kubernetes, systemd; SIGHUP): their default action ends
+  the process without ``atexit``. While a batcher is open, a handler flushes every open
+  ``EventBatcher`` within ``exit_timeout``, names every event it could not send in a WARNING,
+  then ends the process by the same signal (the exit status a supervisor expects). It is
+  installed only over the default action and from the main thread, and removed when the last
+  batcher closes; ``stop_signals=False`` opts out; :meth:`EventBatcher.install_signal_flush`
+  chains it in front of a program's own handlers. An ``AsyncEventBatcher`` cannot send from a
+  signal handler (its loop is the code interrupted): the handler names its events; cancel the
+  main task on SIGTERM so that ``async with`` closes it (see the README).
+* **Fork** (``os.fork``, gunicorn ``--preload``, Celery prefork, ``multiprocessing``): in the
+  child every batcher starts again with an empty buffer, fresh counters and ``failures``, a new
+  lock and, on its first event, a new sender; the events buffered at the fork stay the parent's
+  to deliver (never sent twice). Its client must be fit for the child too.
+* **Every event not delivered is named**: a failed batch's WARNING, the exit WARNING and the
+  stop-signal WARNING list the ``unique_id`` of each of its events.
 * **A sender that stops** (a bug, or ``on_failure`` raising ``SystemExit``) does not go unnoticed:
   the next ``add``, ``flush`` or ``close`` raises ``BatcherError`` (the cause chained), and the
   events it held are recorded as failures.
@@ -65,13 +80,17 @@ import datetime as _dt
 import json
 import logging
 import math
+import os
+import signal
+import sys
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ._encoding import JSON_API, check_seconds
@@ -101,7 +120,6 @@ MAX_REQUEST_BYTES = 5_000_000
 _ENVELOPE_BYTES = 200
 _PROFILE_IDS = ("email", "phone_number", "external_id", "id", "anonymous_id")
 _JOIN_GRACE = 1.0  # seconds close() waits for the sender beyond its limit
-_SHOWN_IDS = 10
 
 logger = logging.getLogger("klaviyo_client")
 
@@ -287,9 +305,8 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
 
 
 def _ids_text(ids: list[str]) -> str:
-    shown = ", ".join(ids[:_SHOWN_IDS])
-    more = f" and {len(ids) - _SHOWN_IDS} more" if len(ids) > _SHOWN_IDS else ""
-    return f"{shown}{more}"
+    """Every id, not the first few: this line is the only record of events the program lost."""
+    return ", ".join(ids)
 
 
 _OPEN: weakref.WeakSet[_Core] = weakref.WeakSet()
@@ -305,6 +322,156 @@ def _close_at_exit() -> None:
             logger.exception("closing an event batcher at exit failed")
 
 
+# -- the process: fork and stop signals ----------------------------------------------------------
+
+_LIVE: weakref.WeakSet[_Core] = weakref.WeakSet()
+"""Every batcher of this process: a forked child gives each one a fresh state."""
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child, each batcher starts again empty, with a new lock and sender.
+
+    The parent's sender thread does not exist in the child, its lock may have been held by a
+    thread that does not exist either, and the events buffered at the fork are the parent's to
+    deliver: kept, they would be sent twice.
+    """
+    _OPEN.clear()
+    _STOP.running = False
+    for batcher in list(_LIVE):
+        batcher._forked()
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:  # a multiprocessing child ends by os._exit, without atexit
+        mp_util.register_after_fork(_STOP, _close_at_multiprocessing_exit)
+
+
+def _close_at_multiprocessing_exit(_: object) -> None:
+    """In a ``multiprocessing`` child (run after it cleared the parent's finalizers): close the
+    batchers as at interpreter exit, which such a child never reaches."""
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _close_at_exit, exitpriority=0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_STOP_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class _StopSignalFlush:
+    """The stop-signal handler: deliver what the open batchers hold (within ``exit_timeout``),
+    name every event it could not send in a WARNING, then do what the signal did before: call
+    the previous handler, or terminate the process by the signal (its default action).
+
+    Docker, Kubernetes and systemd stop a process with SIGTERM; its default action ends the
+    process at once, without ``atexit``, so without this handler every buffered event is lost
+    without a word. A second signal during the flush does what the signal did before at once.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        self.auto: set[int] = set()  # installed by a batcher (removed when none is open)
+        self.running = False
+
+    def install(self, signals: tuple[int, ...], *, auto: bool) -> None:
+        """Chain this handler in front of the current one of each of *signals*.
+
+        Automatically (*auto*) only over the default disposition and from the main thread: a
+        program that handles a signal itself, or ignores it, keeps its own behaviour.
+        """
+        for signum in signals:
+            current = signal.getsignal(signum)
+            if not auto:
+                self.auto.discard(signum)  # asked for explicitly: kept when batchers close
+            if self._is_current(signum):
+                continue
+            if auto and current is not signal.SIG_DFL:
+                continue
+            signal.signal(signum, self)
+            self.previous[signum] = current
+            if auto:
+                self.auto.add(signum)
+
+    def _is_current(self, signum: int) -> bool:
+        handler: object = signal.getsignal(signum)
+        return handler is self
+
+    def install_auto(self) -> None:
+        if not self.auto.issuperset(_STOP_SIGNALS) and _in_main_thread():
+            with contextlib.suppress(ValueError):  # not the main interpreter
+                self.install(_STOP_SIGNALS, auto=True)
+
+    def uninstall_auto(self) -> None:
+        """Give the signals back once no batcher is open (when a batcher installed them)."""
+        if not self.auto or not _in_main_thread() or any(not b._closed for b in list(_LIVE)):
+            return
+        for signum in sorted(self.auto):
+            if self._is_current(signum):
+                signal.signal(signum, self.previous.pop(signum, signal.SIG_DFL))
+        self.auto.clear()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        previous = self.previous.get(signum, signal.SIG_DFL)
+        again = self.running  # a second signal during the flush: name what is held, go on now
+        self.running = True
+        try:
+            _flush_for_signal(_signal_name(signum), wait=not again)
+        except Exception:  # the signal must still do what it did
+            logger.exception("flushing the event batchers on a signal failed")
+        finally:
+            self.running = again
+        _chain(signum, frame, previous)
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
+    """What *signum* did before the batcher's handler: the previous handler, nothing (ignored)
+    or its default action (the process ends by the signal, as its supervisor expects)."""
+    if callable(previous):
+        previous(signum, frame)
+        return
+    if previous == signal.SIG_IGN:
+        return
+    signal.signal(signum, signal.SIG_DFL)  # SIG_DFL, or a handler not set from Python
+    os.kill(os.getpid(), signum)
+
+
+def _flush_for_signal(name: str, *, wait: bool) -> None:
+    """Deliver what every open batcher holds within the largest ``exit_timeout`` (when *wait*);
+    name the rest."""
+    batchers = list(_OPEN)
+    if not batchers:
+        return
+    until = time.monotonic() + (max(b.exit_timeout for b in batchers) if wait else 0.0)
+    marks = [b._start_signal_flush() for b in batchers]
+    for batcher, mark in zip(batchers, marks, strict=True):
+        unsent = batcher._finish_signal_flush(mark, until)
+        if unsent:
+            logger.warning(
+                "%s: %s did not send %d events before the process ends (unique_id: %s)%s",
+                name,
+                type(batcher).__name__,
+                len(unsent),
+                _ids_text(unsent),
+                batcher._signal_hint,
+            )
+
+
+_STOP = _StopSignalFlush()
+
+
 class _Core:
     """Buffer bookkeeping shared by the sync and async batchers (callers hold the lock)."""
 
@@ -317,6 +484,7 @@ class _Core:
         max_buffer: int,
         exit_timeout: float,
         on_failure: Callable[[BatchFailure], Any] | None,
+        stop_signals: bool,
     ) -> None:
         self.max_batch = _check_int("max_batch", max_batch, 1, MAX_BATCH)
         self.max_batch_bytes = _check_int(
@@ -328,17 +496,32 @@ class _Core:
         if on_failure is not None and not callable(on_failure):
             raise ArgumentTypeError("on_failure must be callable")
         self.on_failure = on_failure
+        if not isinstance(stop_signals, bool):
+            raise ArgumentTypeError("stop_signals must be a bool")
+        self.stop_signals = stop_signals
+        self._closed = False
+        self._reset()
+        _LIVE.add(self)
+        if stop_signals:
+            _STOP.install_auto()
+
+    def _reset(self) -> None:
+        """An empty buffer and fresh counters: when made, and in a forked child."""
         self.failures: list[BatchFailure] = []
         self.stats = BatchStats()
         self._pending: list[_Entry] = []
         self._pending_bytes = _ENVELOPE_BYTES
         self._in_flight = 0
+        self._sending: list[list[_Entry]] = []  # the batches on their way, for the stop log
         self._oldest = 0.0
         self._flush_requested = False
-        self._closed = False
         self._close_by: float | None = None  # time.monotonic() by which close() must be done
         self._close_limit: float | None = None
         self._crash: BaseException | None = None
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's events stay the parent's (``_after_fork_in_child``)."""
+        self._reset()
 
     @property
     def buffered(self) -> int:
@@ -408,12 +591,20 @@ class _Core:
         self._pending = deferred + pending[stop:]
         self._pending_bytes -= size - _ENVELOPE_BYTES
         self._in_flight += len(batch)
+        self._sending.append(batch)
         if not self._pending and not self._closed:
             self._flush_requested = False
         return batch
 
-    def _done(self, batch: list[_Entry], error: BaseException | None, retries: int) -> None:
+    def _untrack(self, batch: list[_Entry]) -> None:
         self._in_flight -= len(batch)
+        for index, sending in enumerate(self._sending):
+            if sending is batch:
+                del self._sending[index]
+                return
+
+    def _done(self, batch: list[_Entry], error: BaseException | None, retries: int) -> None:
+        self._untrack(batch)
         self.stats.batches += 1
         self.stats.retries += retries
         if error is None:
@@ -422,7 +613,12 @@ class _Core:
         self.stats.failed += len(batch)
         failure = BatchFailure(tuple(json.loads(e.data) for e in batch), error)
         self.failures.append(failure)
-        logger.warning("bulk_create_events failed for %d events: %s", len(batch), error)
+        logger.warning(
+            "bulk_create_events failed for %d events: %s (unique_id: %s)",
+            len(batch),
+            error,
+            _ids_text(failure.unique_ids),
+        )
 
     def _report(self, failure: BatchFailure) -> None:
         if self.on_failure is not None:
@@ -504,8 +700,26 @@ class _Core:
         raise NotImplementedError
 
     def _unsent_ids(self, failures_before: int) -> list[str]:
+        """Events failed since *failures_before*, on their way (unconfirmed) and waiting."""
         ids = [uid for failure in self.failures[failures_before:] for uid in failure.unique_ids]
+        ids += [entry.unique_id for batch in self._sending for entry in batch]
         return ids + [entry.unique_id for entry in self._pending]
+
+    # -- a stop signal (from the signal handler, in the main thread) ------------------------
+
+    _signal_hint = ""
+
+    def _start_signal_flush(self) -> int:
+        """Ask the sender to send everything now; returns the failure count to report from."""
+        raise NotImplementedError
+
+    def _finish_signal_flush(self, mark: int, until: float) -> list[str]:
+        """Wait (at most until *until*) for the flush; the ``unique_id`` of every event not sent."""
+        raise NotImplementedError
+
+    def _closed_now(self) -> None:
+        _OPEN.discard(self)
+        _STOP.uninstall_auto()
 
 
 class EventBatcher(_Core):
@@ -517,8 +731,12 @@ class EventBatcher(_Core):
         max_batch_bytes: encoded events per request (default 4,500,000).
         max_age: seconds an event may wait before its batch is sent (default 5.0).
         max_buffer: events held at most, including those being sent (default 10,000).
-        exit_timeout: seconds the flush at interpreter exit may take (default 10.0).
+        exit_timeout: seconds the flush at interpreter exit or on a stop signal may take
+            (default 5.0: below the grace period of ``docker stop``, 10 s).
         on_failure: called (from the sender thread) with each :class:`BatchFailure`.
+        stop_signals: flush on SIGTERM and SIGHUP while they have their default action and
+            the batcher is made or first used in the main thread (default True; see
+            :meth:`install_signal_flush`).
     """
 
     def __init__(
@@ -529,8 +747,9 @@ class EventBatcher(_Core):
         max_batch_bytes: int = 4_500_000,
         max_age: float = 5.0,
         max_buffer: int = 10_000,
-        exit_timeout: float = 10.0,
+        exit_timeout: float = 5.0,
         on_failure: Callable[[BatchFailure], Any] | None = None,
+        stop_signals: bool = True,
     ) -> None:
         super().__init__(
             max_batch=max_batch,
@@ -539,6 +758,7 @@ class EventBatcher(_Core):
             max_buffer=max_buffer,
             exit_timeout=exit_timeout,
             on_failure=on_failure,
+            stop_signals=stop_signals,
         )
         _target(client)  # a private key is needed: fail now, not in the sender
         self._client = client
@@ -547,6 +767,33 @@ class EventBatcher(_Core):
 
     def __repr__(self) -> str:
         return f"EventBatcher(buffered={self.buffered}, stats={self.stats})"
+
+    @staticmethod
+    def install_signal_flush(signals: Iterable[int] = _STOP_SIGNALS) -> None:
+        """Flush every open batcher when one of *signals* arrives (default SIGTERM, SIGHUP).
+
+        Call it once from the main thread, after installing any handler of your own: the
+        flush (within ``exit_timeout``; a WARNING names every event not sent) runs first, then
+        the handler that was there before, or the signal's default action (the process ends
+        by the signal). Batchers install it themselves over the default action; call it when
+        your program sets its own handlers, or uses its batchers only from other threads.
+        """
+        chosen = tuple(signals)
+        fixed = {getattr(signal, name, None) for name in ("SIGKILL", "SIGSTOP")}
+        catchable = signal.valid_signals() - fixed
+        for signum in chosen:
+            if isinstance(signum, bool) or not isinstance(signum, int):
+                raise ArgumentTypeError(f"signals must be signal numbers, got {signum!r}")
+            if signum not in catchable:
+                raise ArgumentValueError(f"signal {signum} cannot be handled")
+        if not _in_main_thread():
+            raise ArgumentValueError("install_signal_flush() must be called from the main thread")
+        _STOP.install(chosen, auto=False)
+
+    def _forked(self) -> None:
+        super()._forked()
+        self._cond = threading.Condition()
+        self._thread = None
 
     def add(self, metric: str, /, **event: Any) -> str:
         """Buffer one event (arguments as :func:`build_entry`); returns its ``unique_id``.
@@ -569,6 +816,8 @@ class EventBatcher(_Core):
                 )
                 self._thread.start()
                 _OPEN.add(self)
+                if self.stop_signals:
+                    _STOP.install_auto()
         return entry.unique_id
 
     def flush(self) -> None:
@@ -601,13 +850,30 @@ class EventBatcher(_Core):
             thread.join(None if limit is None else limit + _JOIN_GRACE)
             if thread.is_alive():
                 logger.warning("the event batcher's sender did not stop within %.1fs", limit)
-        _OPEN.discard(self)
+        self._closed_now()
         with self._cond:
             crash, self._crash = self._crash, None
         if crash is not None:
             raise BatcherError(
                 "the event batcher's sender stopped; events it held are in .failures"
             ) from crash
+
+    def _start_signal_flush(self) -> int:
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            return len(self.failures)
+
+    def _finish_signal_flush(self, mark: int, until: float) -> list[str]:
+        # Condition.wait releases the lock even when the interrupted code (an add) held it
+        with self._cond:
+            thread = self._thread
+            while self.buffered and thread is not None and thread.is_alive():
+                left = until - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return self._unsent_ids(mark)
 
     def _at_exit(self) -> None:
         thread = self._thread
@@ -691,8 +957,9 @@ class AsyncEventBatcher(_Core):
         max_age: float = 5.0,
         max_buffer: int = 10_000,
         concurrency: int = 2,
-        exit_timeout: float = 10.0,
+        exit_timeout: float = 5.0,
         on_failure: Callable[[BatchFailure], Any] | None = None,
+        stop_signals: bool = True,
     ) -> None:
         super().__init__(
             max_batch=max_batch,
@@ -701,6 +968,7 @@ class AsyncEventBatcher(_Core):
             max_buffer=max_buffer,
             exit_timeout=exit_timeout,
             on_failure=on_failure,
+            stop_signals=stop_signals,
         )
         self._concurrency = _check_int("concurrency", concurrency, 1, 64)
         _target(client)
@@ -710,6 +978,22 @@ class AsyncEventBatcher(_Core):
 
     def __repr__(self) -> str:
         return f"AsyncEventBatcher(buffered={self.buffered}, stats={self.stats})"
+
+    def _forked(self) -> None:
+        super()._forked()
+        self._cond = None  # the parent's senders and lock belong to the parent's event loop
+        self._workers = []
+
+    _signal_hint = (
+        " (an AsyncEventBatcher cannot send from a signal handler: cancel the main task on "
+        "the signal so that `async with` closes it)"
+    )
+
+    def _start_signal_flush(self) -> int:
+        return len(self.failures)
+
+    def _finish_signal_flush(self, mark: int, until: float) -> list[str]:
+        return self._unsent_ids(mark)
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -721,6 +1005,8 @@ class AsyncEventBatcher(_Core):
                 for _ in range(self._concurrency)
             ]
             _OPEN.add(self)
+            if self.stop_signals:
+                _STOP.install_auto()
         return self._cond
 
     async def add(self, metric: str, /, **event: Any) -> str:
@@ -781,7 +1067,7 @@ class AsyncEventBatcher(_Core):
                 await asyncio.wait_for(workers, limit)
             except TimeoutError:  # the senders were cancelled; what they held is put back
                 self._fail_pending(self._out_of_time())
-        _OPEN.discard(self)
+        self._closed_now()
         crash, self._crash = self._crash, None
         if crash is not None:
             raise BatcherError(
@@ -789,13 +1075,13 @@ class AsyncEventBatcher(_Core):
             ) from crash
 
     def _put_back(self, batch: list[_Entry]) -> None:
-        self._in_flight -= len(batch)
+        self._untrack(batch)
         self._pending[:0] = batch
         self._pending_bytes += sum(entry.size for entry in batch)
 
     def _at_exit(self) -> None:
         # the event loop is gone: nothing can be sent any more, but nothing is dropped silently
-        unsent = [entry.unique_id for entry in self._pending]
+        unsent = self._unsent_ids(len(self.failures))
         if unsent:
             logger.warning(
                 "AsyncEventBatcher: %d events were never sent: the event loop ended before "
@@ -832,6 +1118,8 @@ class AsyncEventBatcher(_Core):
                     error, retries = await self._deliver(batch)
                 except Exception as exc:  # never lose a batch to a bug: report it
                     error, retries = exc, 0
+                if self._cond is not cond:  # forked meanwhile: the batch was the parent's
+                    return
                 async with cond:
                     self._done(batch, error, retries)
                     batch = None
@@ -840,7 +1128,7 @@ class AsyncEventBatcher(_Core):
                 if failure is not None:
                     await self._report_async(failure)
         except asyncio.CancelledError:  # the loop is ending: keep the batch for the exit warning
-            if batch:
+            if batch and self._cond is cond:
                 self._put_back(batch)
             raise
         except BaseException as exc:  # the sender stops: say so on the next add/flush/close
