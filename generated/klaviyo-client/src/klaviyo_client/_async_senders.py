@@ -129,7 +129,7 @@ class AsyncPoolSender:
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers])
         reader = BodyReader(
             request, attempt.max_bytes, declared=headers.get("content-length"),
-            encoding=headers.get("content-encoding"),
+            encoding=headers.get("content-encoding"), status=answer.status, headers=headers,
         )  # fmt: skip
         reason = answer.extensions.get("reason_phrase", b"")
         failure: BaseException | None = None
@@ -236,9 +236,13 @@ class AsyncHttpxSender:
     async def _read(
         self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
     ) -> Response | BaseException:
-        # httpx has decoded gzip/deflate already: the reader only counts
-        declared = answer.headers.get("content-length")
-        reader = BodyReader(request, attempt.max_bytes, declared=declared, encoding=None)
+        # httpx has decoded gzip/deflate already: the reader counts and refuses the rest
+        headers = Headers(answer.headers.multi_items())
+        reader = BodyReader(
+            request, attempt.max_bytes, declared=answer.headers.get("content-length"),
+            encoding=answer.headers.get("content-encoding"), status=answer.status_code,
+            headers=headers, decoded=True,
+        )  # fmt: skip
         expires = attempt.expires
         try:
             async for chunk in answer.aiter_bytes():
@@ -247,7 +251,9 @@ class AsyncHttpxSender:
                     return limit_passed()
         except ResponseTooLargeError as exc:
             return exc
+        except (httpx.DecodingError, DecompressError) as exc:  # the status still decides
+            return decode_error(request, exc, Response(answer.status_code, headers, b"", request))
         return Response(
-            answer.status_code, Headers(answer.headers.multi_items()), reader.finish(), request,
+            answer.status_code, headers, reader.finish(), request,
             reason_phrase=answer.reason_phrase,
         )  # fmt: skip
