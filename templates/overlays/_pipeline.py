@@ -459,10 +459,9 @@ class BodyReader:
         encoding: str | None,
         status: int | None = None,
         headers: Headers | None = None,
-        decoded: bool = False,
     ) -> None:
-        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding``; *decoded*:
-        the body comes decoded already (httpx): the encodings are only checked."""
+        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding`` to undo
+        (``None``: none); *status*, *headers*: of the answer, for the errors."""
         self._request = request
         self._limit = limit
         self._chunks: list[bytes] = []
@@ -481,8 +480,6 @@ class BodyReader:
                     self._stages.append(_Deflate())
                 elif token not in ("", "identity"):
                     self._refused = f"unsupported Content-Encoding {token[:40]!r}"
-            if decoded:
-                self._stages = []
         self._made = [0] * len(self._stages)
 
     def feed(self, chunk: bytes) -> None:

@@ -269,9 +269,14 @@ def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
         return int(value.timestamp())
     if isinstance(value, _dt.date):
         return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC).timestamp())
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        if not -_MAX_TIMESTAMP <= value <= _MAX_TIMESTAMP:  # (no float conversion: 10**400)
+            raise ArgumentValueError("time must be a UNIX timestamp in seconds (years 1-9999)")
         return int(value)
     raise ArgumentTypeError("time must be a datetime, a date or a UNIX timestamp")
+
+
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _text(answer: Response) -> str:
