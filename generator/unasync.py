@@ -43,6 +43,7 @@ NAMES = {
     "__aexit__": "__exit__",
     "__aiter__": "__iter__",
     "aiter_bytes": "iter_bytes",
+    "aiter_raw": "iter_raw",
     "aiter_stream": "iter_stream",
     "handle_async_request": "handle_request",
 }

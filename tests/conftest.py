@@ -6,6 +6,7 @@ equal to a fresh generation). ``KLAVIYO_CLIENT_SRC`` points them at another gene
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -31,14 +32,49 @@ except ImportError:
     RevisionWarning = None  # type: ignore[assignment,misc]
 
 
+class _LoggedWarnings(logging.Handler):
+    """The warnings the client logged because a filter made them errors (``-W error``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[Warning] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warning = getattr(record, "klaviyo_warning", None)
+        if warning is not None:
+            self.warnings.append(warning)
+
+
 @pytest.fixture(autouse=True)
-def _revision_warnings_are_errors() -> Iterator[None]:
+def _revision_warnings_are_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     """A revision warning no test asked for fails the test: nothing warns about the calendar
-    or a mismatched revision by accident (tests that expect one record it, and win)."""
-    with warnings.catch_warnings():
-        if RevisionWarning is not None:
-            warnings.filterwarnings("error", category=RevisionWarning)
-        yield
+    or a mismatched revision by accident (tests that expect one record it, and win).
+
+    The client never lets such an error end a call that got its answer: it logs the warning
+    instead. Those logged warnings fail the test too, unless it asks for them
+    (``logged_warnings``)."""
+    handler = _LoggedWarnings()
+    request.node.stash[_LOGGED] = handler
+    logger = logging.getLogger("klaviyo_client")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            if RevisionWarning is not None:
+                warnings.filterwarnings("error", category=RevisionWarning)
+            yield
+    finally:
+        logger.removeHandler(handler)
+    if "logged_warnings" not in request.fixturenames:
+        assert handler.warnings == [], f"revision warnings no test asked for: {handler.warnings}"
+
+
+_LOGGED = pytest.StashKey[_LoggedWarnings]()
+
+
+@pytest.fixture
+def logged_warnings(request: pytest.FixtureRequest) -> list[Warning]:
+    """The warnings the client logged in this test instead of raising them (``-W error``)."""
+    return request.node.stash[_LOGGED].warnings
 
 
 REPORT: list[str] = []

@@ -260,7 +260,7 @@ class AsyncPager(Generic[T]):
         yield page
         while limit is None or count < limit:
             if style in (None, "cursor"):
-                url = next_link(page, request.url)
+                url = next_link(page, request.url, op.server or client.base_url)
                 if url is None:
                     return
                 request = request.follow(trail.link(url))

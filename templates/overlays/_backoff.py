@@ -166,8 +166,13 @@ def _non_negative(name: str, value: float) -> None:
 
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ArgumentTypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ArgumentValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        finite = False
+    if not finite or value < 0:
+        shown = f", got {value!r}" if isinstance(value, float) or -1e9 < value < 0 else ""
+        raise ArgumentValueError(f"{name} must be a finite number >= 0{shown}")
 
 
 @dataclass(frozen=True, slots=True)

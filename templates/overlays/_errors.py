@@ -38,8 +38,8 @@ the credentials); ``__context__`` is left empty.
 
 Exceptions never carry a private API key: URLs are redacted before they are stored, and messages,
 error details (``.errors``) and the decoded body (``.body``) are scrubbed both of anything that
-looks like a key and of the actual secret values of the clients created in this process (the 256
-most recent). ``repr``
+looks like a key and of the actual secret values of the clients of this process (every live one,
+and the 256 released most recently). ``repr``
 is a short summary, not the response. The response itself (``.response``) is kept as received for
 inspection in this process; note that ``.response.request.headers`` holds the credentials httpx
 sent, so log the exception, not that object. A pickled error (Celery, multiprocessing) carries a
@@ -51,6 +51,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -97,6 +99,7 @@ __all__ = [
     "UnprocessableEntityError",
     "connection_error",
     "error_for_response",
+    "hold_secrets",
     "parse_error_details",
     "redact",
     "redact_url",
@@ -148,25 +151,31 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 class _Secrets:
-    """Secret values of the clients created in this process (API keys, public keys).
+    """Secret values of the clients of this process (API keys, tokens, public keys).
 
     Error messages, details, bodies, pickled responses and the httpx/httpcore log lines are
     scrubbed of them, so a key the server echoes is masked even when it is not shaped like a key.
-    At most :data:`MAX_REMEMBERED` values are kept, the most recently used (a process serving
-    many accounts creates many clients; key-shaped values are masked by pattern regardless).
-    The tuple is replaced (never mutated) under a lock: readers need no lock.
+    The value of every live client is kept (:func:`hold_secrets`), however many clients a process
+    creates (one per account is common); once a client is garbage-collected its values join the
+    :data:`MAX_REMEMBERED` most recently released ones (its errors may outlive it). The tuple is
+    replaced (never mutated) under a lock: readers need no lock. Finalizers only append to
+    ``released`` (no lock: garbage collection may run them inside the locked section).
     """
 
-    recent: ClassVar[dict[str, None]] = {}  # insertion order = use order
-    values: ClassVar[tuple[str, ...]] = ()  # longest first
+    live: ClassVar[dict[str, int]] = {}  # value -> number of live holders
+    recent: ClassVar[dict[str, None]] = {}  # released or owner-less values, in use order
+    released: ClassVar[deque[tuple[str, ...]]] = deque()
+    values: ClassVar[tuple[str, ...]] = ()  # live + recent, longest first
     lock = threading.Lock()
 
 
 MAX_REMEMBERED = 256
+"""Values of clients no longer alive (or given without an owner) still scrubbed, most recent."""
 
 
 def remember_secrets(*values: str | None) -> None:
-    """Add credential values to the set every exception message and log line is scrubbed of."""
+    """Add credential values to the set every exception message and log line is scrubbed of
+    (among the :data:`MAX_REMEMBERED` most recent; :func:`hold_secrets` keeps them longer)."""
     given = [v for v in values if v]
     if not given:
         return
@@ -175,9 +184,37 @@ def remember_secrets(*values: str | None) -> None:
         for value in given:
             recent.pop(value, None)
             recent[value] = None
-        while len(recent) > MAX_REMEMBERED:
-            del recent[next(iter(recent))]
-        _Secrets.values = tuple(sorted(recent, key=len, reverse=True))
+        _publish()
+
+
+def hold_secrets(owner: object, *values: str | None) -> None:
+    """Scrub *values* for as long as *owner* (a client) lives, then among the recent ones."""
+    given = tuple(v for v in values if v)
+    if not given:
+        return
+    with _Secrets.lock:
+        live = _Secrets.live
+        for value in given:
+            live[value] = live.get(value, 0) + 1
+        _publish()
+    weakref.finalize(owner, _Secrets.released.append, given).atexit = False
+
+
+def _publish() -> None:
+    """Apply the releases of collected clients, trim, publish ``values`` (under the lock)."""
+    live, recent, released = _Secrets.live, _Secrets.recent, _Secrets.released
+    while released:
+        for value in released.popleft():
+            count = live.get(value, 0) - 1
+            if count > 0:
+                live[value] = count
+                continue
+            live.pop(value, None)
+            recent.pop(value, None)
+            recent[value] = None
+    while len(recent) > MAX_REMEMBERED:
+        del recent[next(iter(recent))]
+    _Secrets.values = tuple(sorted(live.keys() | recent.keys(), key=len, reverse=True))
 
 
 def scrub(text: str) -> str:
@@ -310,8 +347,12 @@ def _int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only ("²" is a digit to isdigit, not to int), and few of them (a
+        # status; int() refuses more than 4,300 digits with a ValueError)
+        if text.isascii() and text.isdigit() and len(text) <= 9:
+            return int(text)
     return None
 
 

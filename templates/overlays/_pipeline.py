@@ -69,8 +69,8 @@ from ._errors import (
     ResponseTooLargeError,
     connection_error,
     error_for_response,
+    hold_secrets,
     redact_url,
-    remember_secrets,
     safe_cause,
     scrub,
 )
@@ -435,13 +435,20 @@ def attempt_limits(state: RetryState, request: PreparedRequest, carry: bool) -> 
 
 
 class BodyReader:
-    """Collects a body chunk by chunk: decompresses gzip/deflate, bounds the decoded size.
+    """Collects a body chunk by chunk: undoes its ``Content-Encoding``, bounds the decoded size.
 
-    An oversized ``Content-Length`` is refused once a second chunk arrives (a one-chunk body is
-    simply measured); the decoded size counts, so a gzip bomb stops at the limit too.
+    Stacked encodings (``gzip, gzip``) are undone in reverse order, each stage bounded by the
+    limit as well, so a bomb stops at ``max_response_bytes`` at whichever stage it expands. An
+    encoding other than gzip, deflate and identity cannot be read: a ``DecompressError`` once the
+    body has content. An oversized ``Content-Length`` is refused once a second chunk arrives (a
+    one-chunk body is simply measured). Errors carry the status and headers when they are known
+    (*status*, *headers*), so the status of an error answer still decides (see ``_judge``).
     """
 
-    __slots__ = ("_chunks", "_declared", "_decoder", "_limit", "_request", "_size", "_url")
+    __slots__ = (
+        "_chunks", "_declared", "_headers", "_limit", "_made", "_refused", "_request", "_size",
+        "_stages", "_status",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -450,50 +457,74 @@ class BodyReader:
         *,
         declared: str | None,
         encoding: str | None,
+        status: int | None = None,
+        headers: Headers | None = None,
     ) -> None:
-        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding`` still to
-        undo (``None`` for a body that is decoded already)."""
+        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding`` to undo
+        (``None``: none); *status*, *headers*: of the answer, for the errors."""
         self._request = request
         self._limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
         self._declared = declared
-        self._decoder: Any = None
+        self._status = status
+        self._headers = headers
+        self._stages: list[Any] = []
+        self._refused: str | None = None
         if encoding:
-            token = encoding.strip().lower()
-            if token in ("gzip", "x-gzip"):
-                self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            elif token == "deflate":
-                self._decoder = _Deflate()
+            for part in reversed(encoding.lower().split(",")):
+                token = part.strip()
+                if token in ("gzip", "x-gzip"):
+                    self._stages.append(zlib.decompressobj(zlib.MAX_WBITS | 16))
+                elif token == "deflate":
+                    self._stages.append(_Deflate())
+                elif token not in ("", "identity"):
+                    self._refused = f"unsupported Content-Encoding {token[:40]!r}"
+        self._made = [0] * len(self._stages)
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        decoder = self._decoder
-        if decoder is not None:
-            room = self._limit - self._size + 1
-            try:
-                chunk = decoder.decompress(chunk, room)
-                while decoder.unconsumed_tail and len(chunk) < room:
-                    chunk += decoder.decompress(decoder.unconsumed_tail, room - len(chunk))
-            except zlib.error as exc:
-                raise DecompressError(str(exc)) from None
+        if self._refused is not None:
+            raise DecompressError(self._refused)
+        for index, decoder in enumerate(self._stages):
+            chunk = self._inflate(index, decoder, chunk)
+            if not chunk:
+                return
         self._size += len(chunk)
         if self._size > self._limit:
             raise self.too_large()
         if len(self._chunks) == 1:
             declared = self._declared
-            if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            if declared is not None and _digits(declared) and int(declared) > self._limit:
                 raise self.too_large()
         self._chunks.append(chunk)
 
+    def _inflate(self, index: int, decoder: Any, data: bytes) -> bytes:
+        """What stage *index* makes of *data*: at most the limit in all (then too large)."""
+        room = self._limit - self._made[index] + 1
+        try:
+            out = decoder.decompress(data, room)
+            while decoder.unconsumed_tail and len(out) < room:
+                out += decoder.decompress(decoder.unconsumed_tail, room - len(out))
+        except zlib.error as exc:
+            raise DecompressError(str(exc)) from None
+        self._made[index] += len(out)
+        if self._made[index] > self._limit:
+            raise self.too_large()
+        return bytes(out)
+
     def finish(self) -> bytes:
-        decoder = self._decoder
-        if decoder is not None:
+        stages = self._stages
+        for index, decoder in enumerate(stages):
             try:
-                self.feed_tail(decoder.flush())
+                tail = decoder.flush()
             except zlib.error as exc:
                 raise DecompressError(str(exc)) from None
+            for later in range(index + 1, len(stages)):
+                if tail:
+                    tail = self._inflate(later, stages[later], tail)
+            self.feed_tail(tail)
         chunks = self._chunks
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -506,7 +537,17 @@ class BodyReader:
 
     def too_large(self) -> ResponseTooLargeError:
         request = self._request
-        return ResponseTooLargeError(self._limit, method=request.method, url=request.url)
+        head = None
+        if self._status is not None and self._headers is not None:
+            head = Response(self._status, self._headers, b"", request).to_httpx()
+        return ResponseTooLargeError(
+            self._limit, method=request.method, url=request.url, response=head
+        )
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits, not too many for ``int()`` (which refuses "²" and 4,301 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 30
 
 
 class _Deflate:
@@ -554,6 +595,30 @@ def decode_error(
     )
     error.__cause__ = safe_cause(exc)
     return error
+
+
+def _pop_header(headers: dict[str, str], lowered: str) -> str | None:
+    """Remove the header named *lowered* (any case) from *headers*; its value, or ``None``."""
+    for name in headers:
+        if name.lower() == lowered:
+            return headers.pop(name)  # one entry per name (put_header): done
+    return None
+
+
+def _unread_error_answer(error: KlaviyoError, request: PreparedRequest) -> Response | None:
+    """The status and headers (body dropped) of an error answer whose body could not be read
+    (over ``max_response_bytes``, undecodable), else ``None``: the status decides, so a 410 is
+    still a ``GoneError`` and a 429 still waits for its ``Retry-After``."""
+    if not isinstance(error, ResponseDecodeError):
+        return None
+    native = error.response
+    if native is None or 200 <= native.status_code < 300:
+        return None
+    reason = native.extensions.get("reason_phrase", b"")
+    return Response(
+        native.status_code, Headers(native.headers.multi_items()), b"", request,
+        reason_phrase=reason.decode("latin-1") if isinstance(reason, bytes) else "",
+    )  # fmt: skip
 
 
 _Limits = tuple[httpx.Timeout, float | None, int]  # timeout, attempt_timeout, max_response_bytes
@@ -611,10 +676,15 @@ class BaseClient:
         # the headers of every request, built once: ours, then the caller's
         self._headers = self._base_headers(headers)
         self._auth_headers = dict(self._headers)
+        # an Authorization header given in headers= (an OAuth access token: "Bearer …") is the
+        # credential of the private calls, like api_key=; the public ones go without it
+        given = _pop_header(self._headers, "authorization")
         if api_key is not None:
             self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
-        self._secrets: tuple[str, ...] = tuple(s for s in (api_key,) if s)
-        remember_secrets(*self._secrets)
+        self._private_auth = api_key is not None or given is not None
+        token = None if given is None else given.rpartition(" ")[2]
+        self._secrets: tuple[str, ...] = tuple(s for s in (api_key, given, token) if s)
+        hold_secrets(self, *self._secrets)
         self._limits: _Limits = (self.timeout, self.attempt_timeout, self.max_response_bytes)
         self._clock: Callable[[], float] = time.monotonic
         self._wall_clock: Callable[[], float] = time.time
@@ -673,6 +743,13 @@ class BaseClient:
                 f"{op.name}(): an argument holds text that cannot be encoded as UTF-8 "
                 f"({exc.reason} at position {exc.start})"
             ) from None
+        except KlaviyoError:
+            raise
+        except (ValueError, OverflowError) as exc:  # a value no check above foresaw
+            raise ArgumentValueError(
+                f"{op.name}(): an argument holds a value that cannot be sent "
+                f"({type(exc).__name__}: {scrub(str(exc))[:200]})"
+            ) from None
 
     def _build(
         self,
@@ -683,9 +760,10 @@ class BaseClient:
     ) -> PreparedRequest:
         timeout, attempt, size = self._call_limits(options)
         if op.auth == "private":
-            if self._api_key is None:
+            if not self._private_auth:
                 raise ArgumentTypeError(
-                    f"{op.name}() needs a private API key: create the client with api_key=..."
+                    f"{op.name}() needs a private API key: create the client with api_key=... "
+                    "(or an OAuth access token: headers={'Authorization': 'Bearer ...'})"
                 )
             headers = self._auth_headers.copy()
         else:
@@ -941,7 +1019,10 @@ class BaseClient:
             self._log_retry(request, state, delay)
             return delay
         if isinstance(result, KlaviyoError):
-            raise result
+            head = _unread_error_answer(result, request)
+            if head is None:
+                raise result
+            return self._judge(state, request, head)
         if not isinstance(result, SendError):  # not expected from a sender: a decode error
             raise decode_error(request, result, None)
         delay = state.on_error(result.kind, sent=result.maybe_sent)

@@ -12,12 +12,16 @@ no revision and was retired on its own date (2024-06-30). Three checks follow fr
   never start warning because a date passed.
 * An answer whose ``X-Klaviyo-API-Revision`` header names another revision than the request
   sent warns :class:`RevisionMismatchWarning`, once per client and (sent, answered) pair.
+  The answer is kept whatever the warnings filters say: under ``-W error`` the warning is
+  logged (logger ``klaviyo_client``, level WARNING) instead of raised, so a created resource's
+  answer is never lost to it.
 * A ``410 Gone`` raises ``GoneError`` (see :mod:`._errors`), never retried.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import re
 import sys
 import threading
@@ -48,6 +52,8 @@ SUPPORTED_YEARS = 2
 MAX_PAIRS = 16
 """At most this many (sent, answered) pairs are remembered (and warned about) per client."""
 _SHOWN = 40  # characters of a header value shown in a warning
+
+logger = logging.getLogger("klaviyo_client")
 
 _REVISION_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(\.pre)?")
 _PACKAGE = __name__.rpartition(".")[0]
@@ -90,10 +96,15 @@ def parse_revision(revision: str | None) -> tuple[_dt.date | None, bool]:
 
 
 def _years_after(day: _dt.date, years: int) -> _dt.date:
+    """*day* plus *years* (29 February becomes the 28th); the last representable day
+    (9999-12-31) when the sum is past it, so a far-future revision still has a status."""
+    year = day.year + years
+    if year > _dt.MAXYEAR:
+        return _dt.date.max
     try:
-        return day.replace(year=day.year + years)
+        return day.replace(year=year)
     except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+        return day.replace(year=year, day=28)
 
 
 def retirement_of(revision: str | None) -> _dt.date | None:
@@ -262,16 +273,24 @@ class RevisionGuard:
                 return
             self._pairs.add(pair)
         asked, got = _shown(sent), _shown(scrub(answered))
-        warnings.warn(
-            RevisionMismatchWarning(
-                f"Klaviyo answered {method} {url} with revision {got} (X-Klaviyo-API-Revision) "
-                f"although the request sent revision {asked}: likely Klaviyo does not serve "
-                f"{asked} (unknown to it, or retired) and answered with another one, or a proxy "
-                "rewrote the header; answers may not match this client's models (warned once "
-                "per client for this pair)"
-            ),
-            stacklevel=_stacklevel(),
+        warning = RevisionMismatchWarning(
+            f"Klaviyo answered {method} {url} with revision {got} (X-Klaviyo-API-Revision) "
+            f"although the request sent revision {asked}: likely Klaviyo does not serve "
+            f"{asked} (unknown to it, or retired) and answered with another one, or a proxy "
+            "rewrote the header; answers may not match this client's models (warned once "
+            "per client for this pair)"
         )
+        try:
+            warnings.warn(warning, stacklevel=_stacklevel())
+        except RevisionWarning:
+            # a filter made it an error (``-W error``): raising here would turn an answer
+            # already received (a resource created) into a failure, and a naive retry into a
+            # second resource. The call keeps its answer; the warning is logged instead.
+            logger.warning(
+                "%s [logged: a warnings filter turned it into an error]",
+                warning,
+                extra={"klaviyo_warning": warning},
+            )
 
 
 def warn_status(status: RevisionStatus) -> None:

@@ -91,8 +91,8 @@ from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
     RejectedError,
+    hold_secrets,
     redact,
-    remember_secrets,
 )
 from ._operation import Operation
 from ._pipeline import Response
@@ -185,16 +185,24 @@ def _default(value: Any) -> Any:
 def encode_json(payload: Any) -> str:
     """Compact JSON text of *payload* (datetimes, dates, Decimals, tuples, sets, UUIDs handled).
 
-    Raises ``TypeError`` for values JSON cannot represent and ``ValueError`` for NaN/infinity.
+    Raises ``TypeError`` for values JSON cannot represent and ``ValueError`` for NaN/infinity
+    and for text that is not UTF-8 (a lone surrogate: the caller encodes the text).
     """
     try:
-        return json.dumps(
+        text = json.dumps(
             payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
         )
+        if not text.isascii():  # isascii is O(1): only other text pays for the check
+            text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ArgumentValueError(
+            f"payload holds text that cannot be encoded as UTF-8 ({exc.reason})"
+        ) from None
     except ValueError as exc:
         raise ArgumentValueError(f"payload is not valid JSON: {exc}") from None
     except TypeError as exc:
         raise ArgumentTypeError(f"payload is not JSON-serialisable: {exc}") from None
+    return text
 
 
 def decode_get_data(data: str) -> Any:
@@ -261,9 +269,14 @@ def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
         return int(value.timestamp())
     if isinstance(value, _dt.date):
         return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC).timestamp())
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        if not -_MAX_TIMESTAMP <= value <= _MAX_TIMESTAMP:  # (no float conversion: 10**400)
+            raise ArgumentValueError("time must be a UNIX timestamp in seconds (years 1-9999)")
         return int(value)
     raise ArgumentTypeError("time must be a datetime, a date or a UNIX timestamp")
+
+
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _text(answer: Response) -> str:
@@ -280,7 +293,7 @@ class PublicBase:
 
     def _setup(self, public_key: str, manage_url: str | None) -> None:
         self._public_key = public_key
-        remember_secrets(public_key)
+        hold_secrets(self, public_key)
         self.manage_url = check_base_url("manage_url", manage_url or DEFAULT_MANAGE_URL)
 
     def __repr__(self) -> str:

@@ -128,7 +128,7 @@ async def _read(
     headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers])
     reader = BodyReader(
         request, attempt.max_bytes, declared=headers.get("content-length"),
-        encoding=headers.get("content-encoding"),
+        encoding=headers.get("content-encoding"), status=answer.status, headers=headers,
     )  # fmt: skip
     reason = answer.reason or ""
     try:

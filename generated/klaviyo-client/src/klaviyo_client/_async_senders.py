@@ -129,7 +129,7 @@ class AsyncPoolSender:
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers])
         reader = BodyReader(
             request, attempt.max_bytes, declared=headers.get("content-length"),
-            encoding=headers.get("content-encoding"),
+            encoding=headers.get("content-encoding"), status=answer.status, headers=headers,
         )  # fmt: skip
         reason = answer.extensions.get("reason_phrase", b"")
         failure: BaseException | None = None
@@ -236,18 +236,30 @@ class AsyncHttpxSender:
     async def _read(
         self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
     ) -> Response | BaseException:
-        # httpx has decoded gzip/deflate already: the reader only counts
-        declared = answer.headers.get("content-length")
-        reader = BodyReader(request, attempt.max_bytes, declared=declared, encoding=None)
+        # the raw bytes: the reader undoes the Content-Encoding as on the other backends (each
+        # stage bounded by the limit; httpx would inflate a whole chunk, and skip x-gzip). A
+        # response built in memory (MockTransport, respx) was read, and decoded, by httpx.
+        headers = Headers(answer.headers.multi_items())
+        built = answer.is_stream_consumed
+        reader = BodyReader(
+            request, attempt.max_bytes, declared=answer.headers.get("content-length"),
+            encoding=None if built else answer.headers.get("content-encoding"),
+            status=answer.status_code, headers=headers,
+        )  # fmt: skip
         expires = attempt.expires
         try:
-            async for chunk in answer.aiter_bytes():
-                reader.feed(chunk)
-                if expires is not None and time.monotonic() > expires:
-                    return limit_passed()
+            if built:
+                reader.feed(answer.content)
+            else:
+                async for chunk in answer.aiter_raw():
+                    reader.feed(chunk)
+                    if expires is not None and time.monotonic() > expires:
+                        return limit_passed()
+            content = reader.finish()
         except ResponseTooLargeError as exc:
             return exc
+        except DecompressError as exc:  # with the status: an error status still decides
+            return decode_error(request, exc, Response(answer.status_code, headers, b"", request))
         return Response(
-            answer.status_code, Headers(answer.headers.multi_items()), reader.finish(), request,
-            reason_phrase=answer.reason_phrase,
-        )  # fmt: skip
+            answer.status_code, headers, content, request, reason_phrase=answer.reason_phrase
+        )

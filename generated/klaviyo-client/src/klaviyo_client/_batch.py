@@ -194,9 +194,12 @@ def _optional_str(name: str, value: object) -> None:
 def _check_value(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ArgumentTypeError("value must be a number")
-    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    try:
+        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        finite = False
     if not finite:
-        raise ArgumentValueError(f"value must be a finite number, got {value!r}")
+        raise ArgumentValueError("value must be a finite number within the float range")
 
 
 def _check_currency(value: object) -> None:
@@ -283,7 +286,7 @@ def _target(
     """The ``bulk_create_events`` operation record, its URL and headers (auth, revision)."""
     from ._registry import OPERATIONS
 
-    if client._api_key is None:
+    if not client._private_auth:
         raise ArgumentTypeError(
             "the event batcher needs a client with a private API key (api_key=...)"
         )

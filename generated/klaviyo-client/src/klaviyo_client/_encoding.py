@@ -88,7 +88,7 @@ def check_seconds(value: object, what: str) -> float:
     """*value* as a number of seconds: finite, > 0 and at most :data:`MAX_SECONDS`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArgumentTypeError(f"{what} must be a number of seconds, got {type(value).__name__}")
-    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+    if not 0 < value <= MAX_SECONDS:  # NaN compares false; a huge int is not made a float
         raise ArgumentValueError(
             f"{what} must be a finite number of seconds > 0 and <= {MAX_SECONDS:g}, got {value!r}"
         )
@@ -162,9 +162,25 @@ def put_header(headers: dict[str, str], name: str, value: str) -> None:
 
 
 def _finite(number: float, what: str) -> float:
-    if not math.isfinite(number):
-        raise ArgumentValueError(f"{what} must be a finite number, got {number!r}")
+    try:
+        finite = math.isfinite(number)
+    except OverflowError:  # an int beyond the float range (10**400): no JSON reader takes it
+        finite = False
+    if not finite:
+        shown = f", got {number!r}" if isinstance(number, float) else ""
+        raise ArgumentValueError(f"{what} must be a finite number within the float range{shown}")
     return number
+
+
+def int_text(value: int, what: str) -> str:
+    """*value* in decimal; Python refuses more than 4,300 digits (``sys.int_info``) with a
+    ``ValueError``, and so does every server: an ``ArgumentValueError`` that says so."""
+    try:
+        return str(value)
+    except ValueError:
+        raise ArgumentValueError(
+            f"{what} is an int of more than 4,300 digits: no API accepts it"
+        ) from None
 
 
 def param_text(param: Param, value: Any, op: Operation) -> str:
@@ -181,7 +197,7 @@ def param_text(param: Param, value: Any, op: Operation) -> str:
             raise ArgumentValueError(
                 f"{op.name}(): {param.name} must be <= {param.maximum:g}, got {value}"
             )
-        return str(value)
+        return int_text(value, f"{op.name}(): {param.name}")
     if kind == "bool":
         if not isinstance(value, bool):
             raise ArgumentTypeError(f"{op.name}(): {param.name} must be a bool, got {value!r}")
@@ -224,7 +240,7 @@ def form_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
-        return str(value)
+        return int_text(value, "a form or query value")
     if isinstance(value, float):
         return str(_finite(value, "a form or query value"))
     return encode_json(to_wire(value))
