@@ -504,8 +504,11 @@ class _Core:
         self.stop_signals = stop_signals
         self._closed = False
         self._reset()
+
+    def _register(self) -> None:
+        """Known to the fork and stop-signal handlers (once the batcher is fully made)."""
         _LIVE.add(self)
-        if stop_signals:
+        if self.stop_signals:
             _STOP.install_auto()
 
     def _reset(self) -> None:
@@ -767,6 +770,7 @@ class EventBatcher(_Core):
         self._client = client
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._register()
 
     def __repr__(self) -> str:
         return f"EventBatcher(buffered={self.buffered}, stats={self.stats})"
@@ -978,6 +982,7 @@ class AsyncEventBatcher(_Core):
         self._client = client
         self._cond: asyncio.Condition | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self._register()
 
     def __repr__(self) -> str:
         return f"AsyncEventBatcher(buffered={self.buffered}, stats={self.stats})"
