@@ -14,12 +14,14 @@ waiting for when its time is up.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ipaddress
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpcore
 import httpx
@@ -30,7 +32,21 @@ from ._errors import ArgumentTypeError, ArgumentValueError
 if TYPE_CHECKING:
     from ._backends import SyncSender
 
-__all__ = ["BOUNDED", "Slots", "deadline", "drive", "make_sender", "network_backend", "ready"]
+__all__ = [
+    "BOUNDED",
+    "INHERITED",
+    "PerOwner",
+    "Slots",
+    "bounded",
+    "deadline",
+    "drive",
+    "elsewhere",
+    "here",
+    "left_behind",
+    "make_sender",
+    "network_backend",
+    "ready",
+]
 
 T = TypeVar("T")
 
@@ -46,6 +62,38 @@ def deadline(seconds: float | None) -> contextlib.nullcontext[None]:
 sleep: Callable[[float], None] = time.sleep
 
 
+def bounded(call: Callable[..., T], *args: Any, seconds: float | None) -> T:
+    """``call(*args)``, given up with ``TimeoutError`` once *seconds* pass.
+
+    For senders whose sockets do not carry the attempt's expiry (an httpx client or transport
+    passed in, a proxy): the call runs in a short-lived daemon thread (with the caller's context
+    variables) and the caller stops waiting when the time is up. The abandoned call ends by
+    itself, bounded by its own per-read timeouts; its answer is dropped.
+    """
+    if seconds is None:
+        return call(*args)
+    outcome: list[Any] = []
+    done = threading.Event()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            outcome.append((True, context.run(call, *args)))
+        except BaseException as exc:  # handed to the caller (or dropped once it gave up)
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="klaviyo-client-send", daemon=True).start()
+    if not done.wait(seconds):
+        raise TimeoutError("the call's time limit passed")
+    ok, value = outcome[0]
+    if ok:
+        result: T = value
+        return result
+    raise value
+
+
 class Slots:
     """At most *size* requests in flight on one pool (threads wait for a free slot)."""
 
@@ -59,6 +107,83 @@ class Slots:
 
     def release(self) -> None:
         self._semaphore.release()
+
+
+Owner = int
+"""Where connections live: the process (pid)."""
+
+INHERITED: list[object] = []
+"""What a forked child took over from its parent (pools, clients): kept referenced and never
+touched from the child, so nothing closes the parent's connections or waits on a lock that a
+thread of the parent held at the fork."""
+
+_switching = threading.Lock()
+
+
+def _after_fork() -> None:
+    global _switching  # noqa: PLW0603  (a lock held at the fork stays held in the child)
+    _switching = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def here() -> Owner:
+    """The owner of connections made now: this process."""
+    return os.getpid()
+
+
+def left_behind(owner: Owner) -> bool:
+    """Whether *owner* is another process (the parent, before a fork)."""
+    return owner != os.getpid()
+
+
+def elsewhere(owner: Owner) -> str:
+    """Where connections of *owner* live, seen from here (for error messages)."""
+    return f"of process {owner} (opened before os.fork())"
+
+
+class PerOwner(Generic[T]):
+    """One *T* (a pool, a client) per process, made on first use there: after ``os.fork()``
+    the child makes its own and keeps the parent's untouched (see :data:`INHERITED`)."""
+
+    __slots__ = ("_close", "_make", "_pid", "_value")
+
+    def __init__(self, make: Callable[[], T], close: Callable[[T], None]) -> None:
+        self._make = make
+        self._close = close
+        self._pid = -1
+        self._value: T | None = None
+
+    def get(self) -> T:
+        """The *T* of this process."""
+        value = self._value
+        if self._pid == os.getpid() and value is not None:
+            return value
+        return self._switch()
+
+    def _switch(self) -> T:
+        with _switching:
+            pid = os.getpid()
+            value = self._value
+            if self._pid == pid and value is not None:
+                return value
+            if value is not None:
+                INHERITED.append(value)  # the parent's: never closed from here
+            value = self._value = self._make()
+            self._pid = pid
+            return value
+
+    def close(self) -> None:
+        """Close the *T* of this process (the parent's stays untouched)."""
+        with _switching:
+            value, self._value = self._value, None
+            if value is not None and self._pid != os.getpid():
+                INHERITED.append(value)
+                value = None
+            self._pid = -1
+        if value is not None:
+            self._close(value)
 
 
 def network_backend() -> httpcore.NetworkBackend:
@@ -79,6 +204,8 @@ def make_sender(
     transport: httpx.BaseTransport | None,
     timeout: httpx.Timeout,
     headers: dict[str, str],
+    *,
+    base_url: str,
 ) -> SyncSender:
     """The sender of a blocking client: ``backend`` is ``"httpx"`` (the only one for sync)."""
     from ._sync_senders import SyncHttpxSender, SyncPoolSender
@@ -89,9 +216,16 @@ def make_sender(
         raise ArgumentValueError(f"backend must be 'httpx', got {backend!r}")
     if http_client is not None:
         return SyncHttpxSender(http_client, owned=False)
-    if transport is not None or proxies_from_environment():
+    if transport is not None:
         http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
         return SyncHttpxSender(http, owned=True, base=headers)
+    if proxies_from_environment(base_url):  # one httpx client per process
+        return SyncHttpxSender(
+            None,
+            owned=True,
+            base=headers,
+            make=lambda: httpx.Client(timeout=timeout, headers=headers),
+        )
     return SyncPoolSender()
 
 
