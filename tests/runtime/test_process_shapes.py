@@ -209,19 +209,21 @@ DEADLINE = RetryPolicy(deadline=1.5, max_retries=3, initial_delay=0.01)
 ROUTES = ["http_client", "transport", "HTTP_PROXY", "NO_PROXY covers the host"]
 
 
-def routed_client(route: str, url: str, monkeypatch: pytest.MonkeyPatch) -> Klaviyo:
+def routed_client(
+    route: str, url: str, monkeypatch: pytest.MonkeyPatch, policy: RetryPolicy = DEADLINE
+) -> Klaviyo:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     if route == "HTTP_PROXY":  # the loopback server is the proxy: it answers for the origin
         monkeypatch.setenv("HTTP_PROXY", url)
-        return Klaviyo(api_key=KEY, base_url="http://127.0.0.1:9", retry=DEADLINE)
+        return Klaviyo(api_key=KEY, base_url="http://127.0.0.1:9", retry=policy)
     if route == "NO_PROXY covers the host":
         monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
         monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        return Klaviyo(api_key=KEY, base_url=url, retry=DEADLINE)
-    return sync_kind(route, url, retry=DEADLINE)
+        return Klaviyo(api_key=KEY, base_url=url, retry=policy)
+    return sync_kind(route, url, retry=policy)
 
 
 @pytest.mark.parametrize("drip", list(DRIPS))

@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import ipaddress
 import os
+import queue
 import socket
 import threading
 import time
@@ -66,32 +67,73 @@ def bounded(call: Callable[..., T], *args: Any, seconds: float | None) -> T:
     """``call(*args)``, given up with ``TimeoutError`` once *seconds* pass.
 
     For senders whose sockets do not carry the attempt's expiry (an httpx client or transport
-    passed in, a proxy): the call runs in a short-lived daemon thread (with the caller's context
-    variables) and the caller stops waiting when the time is up. The abandoned call ends by
-    itself, bounded by its own per-read timeouts; its answer is dropped.
+    passed in, a proxy): the call runs on a worker thread (with the caller's context variables)
+    and the caller stops waiting when the time is up. The abandoned call ends by itself,
+    bounded by its own per-read timeouts; its answer is dropped.
     """
     if seconds is None:
         return call(*args)
-    outcome: list[Any] = []
-    done = threading.Event()
-    context = contextvars.copy_context()
-
-    def work() -> None:
-        try:
-            outcome.append((True, context.run(call, *args)))
-        except BaseException as exc:  # handed to the caller (or dropped once it gave up)
-            outcome.append((False, exc))
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="klaviyo-client-send", daemon=True).start()
-    if not done.wait(seconds):
+    job = _Job(call, args)
+    _worker().jobs.put(job)
+    if not job.done.wait(seconds):
         raise TimeoutError("the call's time limit passed")
-    ok, value = outcome[0]
-    if ok:
-        result: T = value
-        return result
-    raise value
+    if job.error is not None:
+        raise job.error
+    result: T = job.result
+    return result
+
+
+class _Job:
+    __slots__ = ("args", "call", "context", "done", "error", "result")
+
+    def __init__(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.call = call
+        self.args = args
+        self.context = contextvars.copy_context()
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.context.run(self.call, *self.args)
+        except BaseException as exc:  # handed to the caller (or dropped once it gave up)
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_IDLE_WORKERS: list[_Worker] = []  # this process's; a forked child starts with none
+_WORKER_IDLE_SECONDS = 10.0
+
+
+class _Worker:
+    """A daemon thread running jobs one after another; it ends after a while without one."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="klaviyo-client-send", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=_WORKER_IDLE_SECONDS)
+            except queue.Empty:
+                with _switching:
+                    if self in _IDLE_WORKERS:
+                        _IDLE_WORKERS.remove(self)
+                        return
+                continue  # taken meanwhile: its job is on the way
+            job.run()
+            with _switching:
+                _IDLE_WORKERS.append(self)
+
+
+def _worker() -> _Worker:
+    with _switching:
+        if _IDLE_WORKERS:
+            return _IDLE_WORKERS.pop()
+    return _Worker()
 
 
 class Slots:
@@ -123,6 +165,7 @@ _switching = threading.Lock()
 def _after_fork() -> None:
     global _switching  # noqa: PLW0603  (a lock held at the fork stays held in the child)
     _switching = threading.Lock()
+    _IDLE_WORKERS.clear()  # their threads stayed in the parent
 
 
 os.register_at_fork(after_in_child=_after_fork)
