@@ -86,7 +86,7 @@ class AsyncTransportClient(BaseClient):
             raise ArgumentTypeError("transport must be an httpx.AsyncBaseTransport")
         self.backend = backend
         self._sender: AsyncSender = _compat.make_sender(
-            backend, http_client, transport, self.timeout, self._headers
+            backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], Awaitable[None]] | None = None
 

@@ -36,7 +36,14 @@ from ._pipeline import SendError
 if TYPE_CHECKING:
     from ._pipeline import Attempt, PreparedRequest, Response
 
-__all__ = ["BACKENDS", "AsyncSender", "SyncSender", "httpcore_failure", "httpx_failure"]
+__all__ = [
+    "BACKENDS",
+    "AsyncSender",
+    "SyncSender",
+    "held_connections",
+    "httpcore_failure",
+    "httpx_failure",
+]
 
 BACKENDS = ("httpx", "aiohttp")
 """Backend names ``backend=`` accepts (``aiohttp``: async clients only)."""
@@ -126,10 +133,37 @@ def limit_passed() -> SendError:
     return SendError("read_timeout", maybe_sent=True, cause=TimeoutError(LIMIT_PASSED))
 
 
-def proxies_from_environment() -> bool:
-    """Whether the environment names an HTTP(S) proxy (then httpx itself sends, honouring it)."""
+def held_connections(http: httpx.Client | httpx.AsyncClient) -> bool | None:
+    """Whether the connection pools of *http* hold any connection (``None``: it has a transport
+    this cannot look into, neither httpx's own nor a ``MockTransport``).
+
+    httpx keeps its transports in ``_transport`` and ``_mounts`` and each of its own transports
+    its httpcore pool in ``_pool``, whose ``connections`` httpcore documents; any of these
+    missing makes the answer ``None``.
+    """
+    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    unknown = False
+    for transport in transports:
+        if transport is None or isinstance(transport, httpx.MockTransport):
+            continue
+        pool = getattr(transport, "_pool", None)
+        if not isinstance(pool, httpcore.ConnectionPool | httpcore.AsyncConnectionPool):
+            unknown = True
+        elif pool.connections:
+            return True
+    return None if unknown else False
+
+
+def proxies_from_environment(url: str) -> bool:
+    """Whether the environment sends requests to *url* through a proxy (then httpx itself
+    sends, honouring it): ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` name one for its scheme
+    and ``NO_PROXY`` does not cover its host (a covered host goes over the own pool)."""
     found = urllib.request.getproxies()
-    return any(found.get(scheme) for scheme in ("http", "https", "all"))
+    parts = urlsplit(url)
+    if not (found.get(parts.scheme.lower()) or found.get("all")):
+        return False
+    host = parts.netloc.rpartition("@")[2]
+    return not urllib.request.proxy_bypass(host)
 
 
 class Where:

@@ -75,7 +75,7 @@ from ._errors import (
     scrub,
 )
 from ._model import compile_decoder
-from ._redaction import install_log_filter
+from ._redaction import forget_frames, install_log_filter
 
 if TYPE_CHECKING:
     from datetime import date
@@ -369,7 +369,7 @@ class SendError(Exception):
         super().__init__(kind)
         self.kind = kind
         self.maybe_sent = maybe_sent
-        self.cause = cause
+        self.cause = safe_cause(cause)  # the original holds the request (headers, URL)
 
 
 class _Until(float):
@@ -912,6 +912,7 @@ class BaseClient:
             failure = exc
             data = None
         if failure is not None:
+            forget_frames(failure)
             raise ResponseDecodeError(
                 decode_failure(failure),
                 method=response.request.method,
@@ -1006,7 +1007,8 @@ class BaseClient:
         wait before the next attempt; raises the typed error when the call gives up.
 
         Called outside any ``except`` block, so the error raised has no ``__context__``; its
-        ``__cause__`` is a copy of the failure without the request (which holds credentials).
+        ``__cause__`` is a copy of the failure without the request (which holds credentials),
+        and the frames the failure passed through have their locals cleared.
         """
         if isinstance(result, Response):
             self._check_response(request, result)
@@ -1018,6 +1020,8 @@ class BaseClient:
                 raise error_for_response(result.to_httpx(), method=request.method, url=request.url)
             self._log_retry(request, state, delay)
             return delay
+        # the frames the attempt failed in hold its headers: error trackers record them
+        forget_frames(result.cause if isinstance(result, SendError) else result)
         if isinstance(result, KlaviyoError):
             head = _unread_error_answer(result, request)
             if head is None:
@@ -1029,7 +1033,7 @@ class BaseClient:
         if delay is None:
             raise connection_error(
                 result.kind, method=request.method, url=scrub(request.url), cause=result.cause
-            ) from safe_cause(result.cause)
+            ) from result.cause
         self._log_retry(request, state, delay)
         return delay
 

@@ -376,7 +376,7 @@ async def test_the_own_pool_bounds_requests_in_flight() -> None:
     fake = FakeTime()
     with serving(default=Respond(200, json=profile_doc(), delay=0.05)) as server:
         async with async_client("pool", server.url, fake) as client:
-            client._sender._slots = type(client._sender._slots)(4)  # a pool of 4
+            client._sender = type(client._sender)(max_connections=4)  # a pool of 4
             await asyncio.gather(*(client.profiles.get_profile("p1") for _ in range(20)))
     assert len(server.requests) == 20
     assert server.connections <= 4

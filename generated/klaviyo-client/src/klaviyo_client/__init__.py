@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._errors import BadRequestError as BadRequestError
     from ._errors import BatcherError as BatcherError
     from ._errors import ClientClosedError as ClientClosedError
+    from ._errors import ClientStateError as ClientStateError
     from ._errors import ConflictError as ConflictError
     from ._errors import EmptyResponseError as EmptyResponseError
     from ._errors import ErrorDetail as ErrorDetail
@@ -106,6 +107,7 @@ _LAZY = {
     "ArgumentTypeError": "._errors",
     "ArgumentValueError": "._errors",
     "ClientClosedError": "._errors",
+    "ClientStateError": "._errors",
     "ConflictError": "._errors",
     "EmptyResponseError": "._errors",
     "ErrorDetail": "._errors",
@@ -140,6 +142,7 @@ __all__ = [
     "ArgumentTypeError",
     "ArgumentValueError",
     "ClientClosedError",
+    "ClientStateError",
     "ConflictError",
     "EmptyResponseError",
     "ErrorDetail",

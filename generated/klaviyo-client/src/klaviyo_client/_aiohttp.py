@@ -1,9 +1,12 @@
 """The aiohttp backend (async only): ``AsyncKlaviyo(..., backend="aiohttp")``.
 
 Needs the optional extra: ``pip install klaviyo-client[aiohttp]``. One ``aiohttp.ClientSession``
-per client object, created on the first call (inside the running event loop) and closed by
-``aclose()``. It sends exactly what the pipeline built: URLs as encoded (no re-quoting), our
-headers (``Accept-Encoding: gzip, deflate``; the body is decompressed and size-checked by
+per client object and event loop (and process), created on the first call there and closed by
+``aclose()`` or when its loop shuts down (the end of ``asyncio.run()``): a client serves
+several loops in turn or at once (threads), and a forked child opens its own session.
+
+It sends exactly what the pipeline built: URLs as encoded (no re-quoting), our headers
+(``Accept-Encoding: gzip, deflate``; the body is decompressed and size-checked by
 :class:`~._pipeline.BodyReader`, so a gzip bomb stops at ``max_response_bytes``), no cookies, no
 redirects, no proxies from the environment.
 
@@ -23,6 +26,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from ._async_compat import PerOwner
 from ._backends import limit_passed
 from ._backoff import FailureKind
 from ._encoding import DecompressError
@@ -70,7 +74,7 @@ class AiohttpSender:
 
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions = PerOwner(self._open, _close_session)
         self._closed = False
 
     @property
@@ -79,25 +83,22 @@ class AiohttpSender:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._session is not None:
-            await self._session.close()
+        await self._sessions.aclose()
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
-        session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
-        self._session = session
-        return session
 
     async def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
         if self._closed:
             return ClientClosedError("the client is closed")
-        session = self._session or self._open()
+        session = self._sessions.get()
         timeouts = attempt.timeouts
         timeout = aiohttp.ClientTimeout(
             total=None,
@@ -140,6 +141,10 @@ async def _read(
     except DecompressError as exc:
         return decode_error(request, exc, Response(answer.status, headers, b"", request))
     return Response(answer.status, headers, content, request, reason_phrase=reason)
+
+
+async def _close_session(session: aiohttp.ClientSession) -> None:
+    await session.close()
 
 
 def _sum(*values: Any) -> float | None:

@@ -15,16 +15,26 @@ every failure instead of raising it (see :mod:`._backends`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import ssl
 import time
+from collections.abc import Callable
 
 import httpcore
 import httpx
 
 from . import _async_compat as _compat
-from ._backends import httpcore_failure, httpx_failure, limit_passed, where, wire_headers
+from ._backends import (
+    held_connections,
+    httpcore_failure,
+    httpx_failure,
+    limit_passed,
+    where,
+    wire_headers,
+)
 from ._encoding import DecompressError
-from ._errors import ClientClosedError, ResponseTooLargeError
+from ._errors import ClientClosedError, ClientStateError, ResponseTooLargeError
 from ._pipeline import (
     DEFAULT_MAX_CONNECTIONS,
     Attempt,
@@ -41,16 +51,36 @@ _NETWORK = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolE
 _CLOSED = "the client is closed"
 
 
+class _Pool:
+    """The connections of one process (and event loop): idle ones per origin, in-flight slots."""
+
+    __slots__ = ("idle", "slots")
+
+    def __init__(self, max_connections: int) -> None:
+        self.idle: dict[str, list[httpcore.AsyncHTTPConnection]] = {}
+        self.slots = _compat.Slots(max_connections)
+
+    async def aclose(self) -> None:
+        idle = [conn for conns in self.idle.values() for conn in conns]
+        self.idle.clear()
+        for conn in idle:
+            await conn.aclose()
+
+
 class AsyncPoolSender:
-    """Sends over this package's own pool of httpcore connections (see the module docstring)."""
+    """Sends over this package's own pool of httpcore connections (see the module docstring).
+
+    The pool belongs to one process and event loop: a forked child, or another event loop,
+    gets a pool of its own on its first call (:class:`~._async_compat.PerOwner`), so no
+    connection is ever shared between processes or loops.
+    """
 
     bounded = _compat.BOUNDED
 
     def __init__(
         self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, keepalive_expiry: float = 5.0
     ) -> None:
-        self._idle: dict[str, list[httpcore.AsyncHTTPConnection]] = {}
-        self._slots = _compat.Slots(max_connections)
+        self._pools = _compat.PerOwner(lambda: _Pool(max_connections), _Pool.aclose)
         self._max_idle = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._backend = _compat.network_backend()
@@ -63,24 +93,23 @@ class AsyncPoolSender:
 
     async def aclose(self) -> None:
         self._closed = True
-        idle = [conn for conns in self._idle.values() for conn in conns]
-        self._idle.clear()
-        for conn in idle:
-            await conn.aclose()
+        await self._pools.aclose()
 
     async def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
         if self._closed:
             return ClientClosedError(_CLOSED)
         try:
             async with _compat.deadline(attempt.left()):
-                return await self._send(request, attempt)
+                return await self._send(request, attempt, self._pools.get())
         except TimeoutError:
             return limit_passed()
 
-    async def _send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
+    async def _send(
+        self, request: PreparedRequest, attempt: Attempt, pool: _Pool
+    ) -> Response | BaseException:
         spot, target = where(request.url)
         timeouts = attempt.timeouts
-        if not await self._slots.acquire(timeouts.get("pool")):
+        if not await pool.slots.acquire(timeouts.get("pool")):
             return httpcore_failure(httpcore.PoolTimeout("no connection became free in time"))
         try:
             url = httpcore.URL(
@@ -95,7 +124,7 @@ class AsyncPoolSender:
                 extensions={"timeout": timeouts},
             )
             while True:
-                conn = await self._checkout(spot.key)
+                conn = await self._checkout(pool, spot.key)
                 if conn is None:
                     conn = httpcore.AsyncHTTPConnection(
                         spot.origin,
@@ -114,14 +143,18 @@ class AsyncPoolSender:
                 except BaseException:
                     await conn.aclose()
                     raise
-                return await self._read(request, attempt, spot.key, conn, answer)
+                return await self._read(
+                    request, attempt, pool=pool, key=spot.key, conn=conn, answer=answer
+                )
         finally:
-            self._slots.release()
+            pool.slots.release()
 
     async def _read(
         self,
         request: PreparedRequest,
         attempt: Attempt,
+        *,
+        pool: _Pool,
         key: str,
         conn: httpcore.AsyncHTTPConnection,
         answer: httpcore.Response,
@@ -148,15 +181,15 @@ class AsyncPoolSender:
             failure = httpcore_failure(exc)
         finally:
             await answer.aclose()
-            await self._checkin(key, conn)
+            await self._checkin(pool, key, conn)
         if failure is not None:
             return failure
         return Response(
             answer.status, headers, content, request, reason_phrase=reason.decode("latin-1")
         )
 
-    async def _checkout(self, key: str) -> httpcore.AsyncHTTPConnection | None:
-        idle = self._idle.get(key)
+    async def _checkout(self, pool: _Pool, key: str) -> httpcore.AsyncHTTPConnection | None:
+        idle = pool.idle.get(key)
         while idle:
             try:
                 conn = idle.pop()
@@ -167,11 +200,11 @@ class AsyncPoolSender:
             await conn.aclose()
         return None
 
-    async def _checkin(self, key: str, conn: httpcore.AsyncHTTPConnection) -> None:
+    async def _checkin(self, pool: _Pool, key: str, conn: httpcore.AsyncHTTPConnection) -> None:
         if self._closed or not conn.is_idle():
             await conn.aclose()
             return
-        idle = self._idle.setdefault(key, [])
+        idle = pool.idle.setdefault(key, [])
         if len(idle) >= self._max_idle:
             await conn.aclose()
             return
@@ -185,53 +218,110 @@ class AsyncPoolSender:
 
 
 class AsyncHttpxSender:
-    """Sends through an ``httpx.AsyncClient`` (yours, or one made for your transport)."""
+    """Sends through an ``httpx.AsyncClient``: yours (``http_client=``), one made for your
+    ``transport=``, or, for the proxies the environment names, one per process and event loop.
+
+    Yours (and one around your transport) cannot be remade: when a call comes from another
+    process (after ``os.fork()``) or another event loop while its pools hold connections of the
+    first, the call raises ``ClientStateError`` instead of sharing them (see ``_backends``).
+    The attempt's expiry bounds the whole exchange (:func:`~._async_compat.bounded`).
+    """
 
     bounded = False
 
     def __init__(
-        self, http: httpx.AsyncClient, *, owned: bool, base: dict[str, str] | None = None
+        self,
+        http: httpx.AsyncClient | None,
+        *,
+        owned: bool,
+        base: dict[str, str] | None = None,
+        make: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self._http = http
         self._owned = owned
         # the headers the httpx client sends itself (one we made): each request adds the rest
         self._base = base
+        self._clients = None if make is None else _compat.PerOwner(make, _close_client)
+        self._owner: _compat.Owner | None = None
+        self._born = os.getpid()
+        self._closed = False
 
     @property
     def closed(self) -> bool:
-        return self._http.is_closed
+        http = self._http
+        return self._closed or (http is not None and http.is_closed)
 
     async def aclose(self) -> None:
-        if self._owned:
-            await self._http.aclose()
+        self._closed = True
+        if self._clients is not None:
+            await self._clients.aclose()
+        elif self._http is not None and self._owned:
+            owner = self._owner
+            if owner is not None and _compat.left_behind(owner):
+                _compat.INHERITED.append(self._http)  # the connections are not ours to close
+            else:
+                await _close_client(self._http)
+
+    def _client(self) -> httpx.AsyncClient | BaseException:
+        """The httpx client for a call from here, or the error that refuses the call."""
+        if self._clients is not None:
+            return self._clients.get()
+        http = self._http
+        assert http is not None
+        here = _compat.here()
+        owner = self._owner
+        if owner == here:
+            return http
+        if owner is not None:
+            where = _compat.elsewhere(owner)
+        elif self._born != os.getpid():  # made before a fork, first used after it
+            where = f"of process {self._born} (opened before os.fork())"
+        else:
+            where = ""
+        if where and held_connections(http) is not False:
+            return ClientStateError(_moved(where))
+        self._owner = here
+        return http
 
     async def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
-        http = self._http
+        if self._closed:
+            return ClientClosedError(_CLOSED)
+        http = self._client()
+        if isinstance(http, BaseException):
+            return http
         try:
-            async with _compat.deadline(attempt.left()):
-                headers = request.headers
-                base = self._base
-                if base is not None:
-                    headers = {k: v for k, v in headers.items() if base.get(k) != v}
-                built = http.build_request(
-                    request.method, request.url, headers=headers,
-                    content=request.content, extensions={"timeout": attempt.timeouts},
-                )  # fmt: skip
-                answer = await http.send(built, stream=True, follow_redirects=False)
-                try:
-                    return await self._read(request, attempt, answer)
-                finally:
-                    await answer.aclose()
+            return await _compat.bounded(
+                self._exchange, http, request, attempt, seconds=attempt.left()
+            )
         except httpx.DecodingError as exc:  # e.g. a broken gzip stream
             return decode_error(request, exc, None)
         except httpx.HTTPError as exc:
             return httpx_failure(exc)
         except TimeoutError:  # the attempt's expiry passed
             return limit_passed()
-        except RuntimeError:
+        except RuntimeError as exc:
             if http.is_closed:  # closed by another task or thread meanwhile
                 return ClientClosedError(_CLOSED)
+            if "loop" in str(exc):  # e.g. "Event loop is closed": a transport we cannot see into
+                return ClientStateError(_moved("of another event loop"))
             raise
+
+    async def _exchange(
+        self, http: httpx.AsyncClient, request: PreparedRequest, attempt: Attempt
+    ) -> Response | BaseException:
+        headers = request.headers
+        base = self._base
+        if base is not None:
+            headers = {k: v for k, v in headers.items() if base.get(k) != v}
+        built = http.build_request(
+            request.method, request.url, headers=headers,
+            content=request.content, extensions={"timeout": attempt.timeouts},
+        )  # fmt: skip
+        answer = await http.send(built, stream=True, follow_redirects=False)
+        try:
+            return await self._read(request, attempt, answer)
+        finally:
+            await answer.aclose()
 
     async def _read(
         self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
@@ -263,3 +353,18 @@ class AsyncHttpxSender:
         return Response(
             answer.status_code, headers, content, request, reason_phrase=answer.reason_phrase
         )
+
+
+async def _close_client(http: httpx.AsyncClient) -> None:
+    with contextlib.suppress(RuntimeError):  # its connections belong to a closed event loop
+        await http.aclose()
+
+
+def _moved(where: str) -> str:
+    return (
+        f"the httpx client passed in (http_client= or transport=) holds connections {where}: "
+        "sharing them would mix up or lose answers, so nothing was sent. Create the httpx "
+        "client where it is used: after os.fork() in each process (gunicorn post_fork, Celery "
+        "worker_process_init), with asyncio inside the event loop that uses it; or pass "
+        "neither, and the client makes and keeps its own connections per process and loop"
+    )

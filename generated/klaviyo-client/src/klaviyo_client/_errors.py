@@ -80,6 +80,7 @@ __all__ = [
     "BadRequestError",
     "BatcherError",
     "ClientClosedError",
+    "ClientStateError",
     "ConflictError",
     "EmptyResponseError",
     "ErrorDetail",
@@ -860,6 +861,12 @@ class PaginationError(KlaviyoError):
 
 class ClientClosedError(KlaviyoError, RuntimeError):
     """A call on a client (or event batcher) after ``close()``/``aclose()``."""
+
+
+class ClientStateError(KlaviyoError, RuntimeError):
+    """The httpx client passed in (``http_client=``/``transport=``) holds connections of another
+    process (opened before ``os.fork()``) or another event loop: using them would mix up
+    answers or fail, so nothing was sent. Create the httpx client where it is used."""
 
 
 class BatcherError(KlaviyoError):

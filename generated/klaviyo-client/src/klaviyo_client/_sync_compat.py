@@ -14,12 +14,15 @@ waiting for when its time is up.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ipaddress
+import os
+import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpcore
 import httpx
@@ -30,7 +33,21 @@ from ._errors import ArgumentTypeError, ArgumentValueError
 if TYPE_CHECKING:
     from ._backends import SyncSender
 
-__all__ = ["BOUNDED", "Slots", "deadline", "drive", "make_sender", "network_backend", "ready"]
+__all__ = [
+    "BOUNDED",
+    "INHERITED",
+    "PerOwner",
+    "Slots",
+    "bounded",
+    "deadline",
+    "drive",
+    "elsewhere",
+    "here",
+    "left_behind",
+    "make_sender",
+    "network_backend",
+    "ready",
+]
 
 T = TypeVar("T")
 
@@ -46,6 +63,79 @@ def deadline(seconds: float | None) -> contextlib.nullcontext[None]:
 sleep: Callable[[float], None] = time.sleep
 
 
+def bounded(call: Callable[..., T], *args: Any, seconds: float | None) -> T:
+    """``call(*args)``, given up with ``TimeoutError`` once *seconds* pass.
+
+    For senders whose sockets do not carry the attempt's expiry (an httpx client or transport
+    passed in, a proxy): the call runs on a worker thread (with the caller's context variables)
+    and the caller stops waiting when the time is up. The abandoned call ends by itself,
+    bounded by its own per-read timeouts; its answer is dropped.
+    """
+    if seconds is None:
+        return call(*args)
+    job = _Job(call, args)
+    _worker().jobs.put(job)
+    if not job.done.wait(seconds):
+        raise TimeoutError("the call's time limit passed")
+    if job.error is not None:
+        raise job.error
+    result: T = job.result
+    return result
+
+
+class _Job:
+    __slots__ = ("args", "call", "context", "done", "error", "result")
+
+    def __init__(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.call = call
+        self.args = args
+        self.context = contextvars.copy_context()
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.context.run(self.call, *self.args)
+        except BaseException as exc:  # handed to the caller (or dropped once it gave up)
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_IDLE_WORKERS: list[_Worker] = []  # this process's; a forked child starts with none
+_WORKER_IDLE_SECONDS = 10.0
+
+
+class _Worker:
+    """A daemon thread running jobs one after another; it ends after a while without one."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="klaviyo-client-send", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=_WORKER_IDLE_SECONDS)
+            except queue.Empty:
+                with _switching:
+                    if self in _IDLE_WORKERS:
+                        _IDLE_WORKERS.remove(self)
+                        return
+                continue  # taken meanwhile: its job is on the way
+            job.run()
+            with _switching:
+                _IDLE_WORKERS.append(self)
+
+
+def _worker() -> _Worker:
+    with _switching:
+        if _IDLE_WORKERS:
+            return _IDLE_WORKERS.pop()
+    return _Worker()
+
+
 class Slots:
     """At most *size* requests in flight on one pool (threads wait for a free slot)."""
 
@@ -59,6 +149,84 @@ class Slots:
 
     def release(self) -> None:
         self._semaphore.release()
+
+
+Owner = int
+"""Where connections live: the process (pid)."""
+
+INHERITED: list[object] = []
+"""What a forked child took over from its parent (pools, clients): kept referenced and never
+touched from the child, so nothing closes the parent's connections or waits on a lock that a
+thread of the parent held at the fork."""
+
+_switching = threading.Lock()
+
+
+def _after_fork() -> None:
+    global _switching  # noqa: PLW0603  (a lock held at the fork stays held in the child)
+    _switching = threading.Lock()
+    _IDLE_WORKERS.clear()  # their threads stayed in the parent
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def here() -> Owner:
+    """The owner of connections made now: this process."""
+    return os.getpid()
+
+
+def left_behind(owner: Owner) -> bool:
+    """Whether *owner* is another process (the parent, before a fork)."""
+    return owner != os.getpid()
+
+
+def elsewhere(owner: Owner) -> str:
+    """Where connections of *owner* live, seen from here (for error messages)."""
+    return f"of process {owner} (opened before os.fork())"
+
+
+class PerOwner(Generic[T]):
+    """One *T* (a pool, a client) per process, made on first use there: after ``os.fork()``
+    the child makes its own and keeps the parent's untouched (see :data:`INHERITED`)."""
+
+    __slots__ = ("_close", "_make", "_pid", "_value")
+
+    def __init__(self, make: Callable[[], T], close: Callable[[T], None]) -> None:
+        self._make = make
+        self._close = close
+        self._pid = -1
+        self._value: T | None = None
+
+    def get(self) -> T:
+        """The *T* of this process."""
+        value = self._value
+        if self._pid == os.getpid() and value is not None:
+            return value
+        return self._switch()
+
+    def _switch(self) -> T:
+        with _switching:
+            pid = os.getpid()
+            value = self._value
+            if self._pid == pid and value is not None:
+                return value
+            if value is not None:
+                INHERITED.append(value)  # the parent's: never closed from here
+            value = self._value = self._make()
+            self._pid = pid
+            return value
+
+    def close(self) -> None:
+        """Close the *T* of this process (the parent's stays untouched)."""
+        with _switching:
+            value, self._value = self._value, None
+            if value is not None and self._pid != os.getpid():
+                INHERITED.append(value)
+                value = None
+            self._pid = -1
+        if value is not None:
+            self._close(value)
 
 
 def network_backend() -> httpcore.NetworkBackend:
@@ -79,6 +247,8 @@ def make_sender(
     transport: httpx.BaseTransport | None,
     timeout: httpx.Timeout,
     headers: dict[str, str],
+    *,
+    base_url: str,
 ) -> SyncSender:
     """The sender of a blocking client: ``backend`` is ``"httpx"`` (the only one for sync)."""
     from ._sync_senders import SyncHttpxSender, SyncPoolSender
@@ -89,9 +259,16 @@ def make_sender(
         raise ArgumentValueError(f"backend must be 'httpx', got {backend!r}")
     if http_client is not None:
         return SyncHttpxSender(http_client, owned=False)
-    if transport is not None or proxies_from_environment():
+    if transport is not None:
         http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
         return SyncHttpxSender(http, owned=True, base=headers)
+    if proxies_from_environment(base_url):  # one httpx client per process
+        return SyncHttpxSender(
+            None,
+            owned=True,
+            base=headers,
+            make=lambda: httpx.Client(timeout=timeout, headers=headers),
+        )
     return SyncPoolSender()
 
 

@@ -16,14 +16,18 @@ every failure instead of raising it (see :mod:`._backends`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import ssl
 import time
+from collections.abc import Callable
 
 import httpcore
 import httpx
 
 from . import _sync_compat as _compat
 from ._backends import (
+    held_connections,
     httpcore_failure,
     httpx_failure,
     limit_passed,
@@ -31,7 +35,7 @@ from ._backends import (
     wire_headers,
 )
 from ._encoding import DecompressError
-from ._errors import ClientClosedError, ResponseTooLargeError
+from ._errors import ClientClosedError, ClientStateError, ResponseTooLargeError
 from ._pipeline import (
     DEFAULT_MAX_CONNECTIONS,
     Attempt,
@@ -48,16 +52,36 @@ _NETWORK = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolE
 _CLOSED = "the client is closed"
 
 
+class _Pool:
+    """The connections of one process (and event loop): idle ones per origin, in-flight slots."""
+
+    __slots__ = ("idle", "slots")
+
+    def __init__(self, max_connections: int) -> None:
+        self.idle: dict[str, list[httpcore.HTTPConnection]] = {}
+        self.slots = _compat.Slots(max_connections)
+
+    def close(self) -> None:
+        idle = [conn for conns in self.idle.values() for conn in conns]
+        self.idle.clear()
+        for conn in idle:
+            conn.close()
+
+
 class SyncPoolSender:
-    """Sends over this package's own pool of httpcore connections (see the module docstring)."""
+    """Sends over this package's own pool of httpcore connections (see the module docstring).
+
+    The pool belongs to one process and event loop: a forked child, or another event loop,
+    gets a pool of its own on its first call (:class:`~._sync_compat.PerOwner`), so no
+    connection is ever shared between processes or loops.
+    """
 
     bounded = _compat.BOUNDED
 
     def __init__(
         self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, keepalive_expiry: float = 5.0
     ) -> None:
-        self._idle: dict[str, list[httpcore.HTTPConnection]] = {}
-        self._slots = _compat.Slots(max_connections)
+        self._pools = _compat.PerOwner(lambda: _Pool(max_connections), _Pool.close)
         self._max_idle = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._backend = _compat.network_backend()
@@ -70,24 +94,23 @@ class SyncPoolSender:
 
     def close(self) -> None:
         self._closed = True
-        idle = [conn for conns in self._idle.values() for conn in conns]
-        self._idle.clear()
-        for conn in idle:
-            conn.close()
+        self._pools.close()
 
     def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
         if self._closed:
             return ClientClosedError(_CLOSED)
         try:
             with _compat.deadline(attempt.left()):
-                return self._send(request, attempt)
+                return self._send(request, attempt, self._pools.get())
         except TimeoutError:
             return limit_passed()
 
-    def _send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
+    def _send(
+        self, request: PreparedRequest, attempt: Attempt, pool: _Pool
+    ) -> Response | BaseException:
         spot, target = where(request.url)
         timeouts = attempt.timeouts
-        if not self._slots.acquire(timeouts.get("pool")):
+        if not pool.slots.acquire(timeouts.get("pool")):
             return httpcore_failure(httpcore.PoolTimeout("no connection became free in time"))
         try:
             url = httpcore.URL(
@@ -102,7 +125,7 @@ class SyncPoolSender:
                 extensions={"timeout": timeouts},
             )
             while True:
-                conn = self._checkout(spot.key)
+                conn = self._checkout(pool, spot.key)
                 if conn is None:
                     conn = httpcore.HTTPConnection(
                         spot.origin,
@@ -121,14 +144,18 @@ class SyncPoolSender:
                 except BaseException:
                     conn.close()
                     raise
-                return self._read(request, attempt, spot.key, conn, answer)
+                return self._read(
+                    request, attempt, pool=pool, key=spot.key, conn=conn, answer=answer
+                )
         finally:
-            self._slots.release()
+            pool.slots.release()
 
     def _read(
         self,
         request: PreparedRequest,
         attempt: Attempt,
+        *,
+        pool: _Pool,
         key: str,
         conn: httpcore.HTTPConnection,
         answer: httpcore.Response,
@@ -155,15 +182,15 @@ class SyncPoolSender:
             failure = httpcore_failure(exc)
         finally:
             answer.close()
-            self._checkin(key, conn)
+            self._checkin(pool, key, conn)
         if failure is not None:
             return failure
         return Response(
             answer.status, headers, content, request, reason_phrase=reason.decode("latin-1")
         )
 
-    def _checkout(self, key: str) -> httpcore.HTTPConnection | None:
-        idle = self._idle.get(key)
+    def _checkout(self, pool: _Pool, key: str) -> httpcore.HTTPConnection | None:
+        idle = pool.idle.get(key)
         while idle:
             try:
                 conn = idle.pop()
@@ -174,11 +201,11 @@ class SyncPoolSender:
             conn.close()
         return None
 
-    def _checkin(self, key: str, conn: httpcore.HTTPConnection) -> None:
+    def _checkin(self, pool: _Pool, key: str, conn: httpcore.HTTPConnection) -> None:
         if self._closed or not conn.is_idle():
             conn.close()
             return
-        idle = self._idle.setdefault(key, [])
+        idle = pool.idle.setdefault(key, [])
         if len(idle) >= self._max_idle:
             conn.close()
             return
@@ -192,53 +219,108 @@ class SyncPoolSender:
 
 
 class SyncHttpxSender:
-    """Sends through an ``httpx.Client`` (yours, or one made for your transport)."""
+    """Sends through an ``httpx.Client``: yours (``http_client=``), one made for your
+    ``transport=``, or, for the proxies the environment names, one per process and event loop.
+
+    Yours (and one around your transport) cannot be remade: when a call comes from another
+    process (after ``os.fork()``) or another event loop while its pools hold connections of the
+    first, the call raises ``ClientStateError`` instead of sharing them (see ``_backends``).
+    The attempt's expiry bounds the whole exchange (:func:`~._sync_compat.bounded`).
+    """
 
     bounded = False
 
     def __init__(
-        self, http: httpx.Client, *, owned: bool, base: dict[str, str] | None = None
+        self,
+        http: httpx.Client | None,
+        *,
+        owned: bool,
+        base: dict[str, str] | None = None,
+        make: Callable[[], httpx.Client] | None = None,
     ) -> None:
         self._http = http
         self._owned = owned
         # the headers the httpx client sends itself (one we made): each request adds the rest
         self._base = base
+        self._clients = None if make is None else _compat.PerOwner(make, _close_client)
+        self._owner: _compat.Owner | None = None
+        self._born = os.getpid()
+        self._closed = False
 
     @property
     def closed(self) -> bool:
-        return self._http.is_closed
+        http = self._http
+        return self._closed or (http is not None and http.is_closed)
 
     def close(self) -> None:
-        if self._owned:
-            self._http.close()
+        self._closed = True
+        if self._clients is not None:
+            self._clients.close()
+        elif self._http is not None and self._owned:
+            owner = self._owner
+            if owner is not None and _compat.left_behind(owner):
+                _compat.INHERITED.append(self._http)  # the connections are not ours to close
+            else:
+                _close_client(self._http)
+
+    def _client(self) -> httpx.Client | BaseException:
+        """The httpx client for a call from here, or the error that refuses the call."""
+        if self._clients is not None:
+            return self._clients.get()
+        http = self._http
+        assert http is not None
+        here = _compat.here()
+        owner = self._owner
+        if owner == here:
+            return http
+        if owner is not None:
+            where = _compat.elsewhere(owner)
+        elif self._born != os.getpid():  # made before a fork, first used after it
+            where = f"of process {self._born} (opened before os.fork())"
+        else:
+            where = ""
+        if where and held_connections(http) is not False:
+            return ClientStateError(_moved(where))
+        self._owner = here
+        return http
 
     def send(self, request: PreparedRequest, attempt: Attempt) -> Response | BaseException:
-        http = self._http
+        if self._closed:
+            return ClientClosedError(_CLOSED)
+        http = self._client()
+        if isinstance(http, BaseException):
+            return http
         try:
-            with _compat.deadline(attempt.left()):
-                headers = request.headers
-                base = self._base
-                if base is not None:
-                    headers = {k: v for k, v in headers.items() if base.get(k) != v}
-                built = http.build_request(
-                    request.method, request.url, headers=headers,
-                    content=request.content, extensions={"timeout": attempt.timeouts},
-                )  # fmt: skip
-                answer = http.send(built, stream=True, follow_redirects=False)
-                try:
-                    return self._read(request, attempt, answer)
-                finally:
-                    answer.close()
+            return _compat.bounded(self._exchange, http, request, attempt, seconds=attempt.left())
         except httpx.DecodingError as exc:  # e.g. a broken gzip stream
             return decode_error(request, exc, None)
         except httpx.HTTPError as exc:
             return httpx_failure(exc)
         except TimeoutError:  # the attempt's expiry passed
             return limit_passed()
-        except RuntimeError:
+        except RuntimeError as exc:
             if http.is_closed:  # closed by another task or thread meanwhile
                 return ClientClosedError(_CLOSED)
+            if "loop" in str(exc):  # e.g. "Event loop is closed": a transport we cannot see into
+                return ClientStateError(_moved("of another event loop"))
             raise
+
+    def _exchange(
+        self, http: httpx.Client, request: PreparedRequest, attempt: Attempt
+    ) -> Response | BaseException:
+        headers = request.headers
+        base = self._base
+        if base is not None:
+            headers = {k: v for k, v in headers.items() if base.get(k) != v}
+        built = http.build_request(
+            request.method, request.url, headers=headers,
+            content=request.content, extensions={"timeout": attempt.timeouts},
+        )  # fmt: skip
+        answer = http.send(built, stream=True, follow_redirects=False)
+        try:
+            return self._read(request, attempt, answer)
+        finally:
+            answer.close()
 
     def _read(
         self, request: PreparedRequest, attempt: Attempt, answer: httpx.Response
@@ -270,3 +352,18 @@ class SyncHttpxSender:
         return Response(
             answer.status_code, headers, content, request, reason_phrase=answer.reason_phrase
         )
+
+
+def _close_client(http: httpx.Client) -> None:
+    with contextlib.suppress(RuntimeError):  # its connections belong to a closed event loop
+        http.close()
+
+
+def _moved(where: str) -> str:
+    return (
+        f"the httpx client passed in (http_client= or transport=) holds connections {where}: "
+        "sharing them would mix up or lose answers, so nothing was sent. Create the httpx "
+        "client where it is used: after os.fork() in each process (gunicorn post_fork, Celery "
+        "worker_process_init), with asyncio inside the event loop that uses it; or pass "
+        "neither, and the client makes and keeps its own connections per process and loop"
+    )

@@ -103,7 +103,7 @@ class SyncTransportClient(BaseClient):
             raise ArgumentTypeError("transport must be an httpx.BaseTransport")
         self.backend = backend
         self._sender: SyncSender = _compat.make_sender(
-            backend, http_client, transport, self.timeout, self._headers
+            backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], None] | None = None
 
