@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ class Server:
         self.proc = subprocess.Popen(
             [c.python(), "-m", "tests.support.ratelimit_server", *limits],
             cwd=c.ROOT,
+            env={**os.environ, "PYTHONPATH": f"{c.PKG_SRC}{os.pathsep}{c.ROOT}"},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -84,10 +86,13 @@ def one_process(long: bool) -> list[list[Any]]:
         lock = threading.Lock()
         todo = [total]
 
+        done: list[float] = []
+
         def work() -> None:
             while True:
                 with lock:
                     if todo[0] == 0:
+                        done.append(time.monotonic())
                         return
                     todo[0] -= 1
                 try:
@@ -111,7 +116,7 @@ def one_process(long: bool) -> list[list[Any]]:
         tags_elapsed = asyncio.run(tasks())
         for t in threads:
             t.join()
-        metrics_elapsed = time.monotonic() - started
+        metrics_elapsed = max(done) - started  # the threads ran alongside the tasks
         client.close()
         stats = server.stats()
     rejected = sum(stats["rejected"].values())

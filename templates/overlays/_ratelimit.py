@@ -62,7 +62,7 @@ __all__ = [
     "status_of",
 ]
 
-DEFAULT_MARGIN = 0.03
+DEFAULT_MARGIN = 0.05
 """Seconds added to every window: a request granted at ``t`` reaches Klaviyo a little later,
 and not every request equally late."""
 
