@@ -24,12 +24,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-SCRIPTS = ["bench_calls.py", "bench_track.py", "bench_import.py", "bench_generate.py"]
+SCRIPTS = [
+    "bench_calls.py",
+    "bench_track.py",
+    "bench_import.py",
+    "bench_generate.py",
+    "bench_ratelimit.py",
+]
 RESULTS = {
     "bench_calls.py": "calls",
     "bench_track.py": "track",
     "bench_import.py": "import",
     "bench_generate.py": "generate",
+    "bench_ratelimit.py": "ratelimit",
 }
 BEGIN = "<!-- results:begin (bench/run_all.py rewrites this section) -->"
 END = "<!-- results:end -->"

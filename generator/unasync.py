@@ -1,6 +1,6 @@
 """Derive the blocking twins of the runtime's asyncio modules (as httpcore does with unasync).
 
-The overlays ``_async_transport.py``, ``_async_senders.py`` and ``_async_track.py`` are written
+The overlays of :data:`TWINS` (``_async_transport.py``, ``_async_senders.py``, ...) are written
 once, for asyncio; :func:`unasync` turns each into its sync module at render time: ``async``
 and ``await`` are dropped, ``Awaitable[X]`` becomes ``X`` and the names of :data:`NAMES` are
 replaced word by word. What truly differs between threads and asyncio lives in the hand-written
@@ -18,6 +18,9 @@ TWINS = {
     "_async_transport.py": "_sync_transport.py",
     "_async_senders.py": "_sync_senders.py",
     "_async_track.py": "_sync_track.py",
+    "_async_middleware.py": "_sync_middleware.py",
+    "_async_ratelimit.py": "_sync_ratelimit.py",
+    "_async_redis.py": "_sync_redis.py",
 }
 """Overlay source → the module derived from it."""
 
@@ -29,6 +32,17 @@ NAMES = {
     "AsyncPoolSender": "SyncPoolSender",
     "AsyncHttpxSender": "SyncHttpxSender",
     "AsyncSender": "SyncSender",
+    "AsyncMiddleware": "Middleware",
+    "AsyncNext": "Next",
+    "AsyncChain": "SyncChain",
+    "AsyncRateLimit": "SyncRateLimit",
+    "AsyncRedisStore": "SyncRedisStore",
+    "_async_redis": "_sync_redis",
+    "_async_middleware": "_sync_middleware",
+    "_async_ratelimit": "_sync_ratelimit",
+    "areserve": "reserve",
+    "aobserve": "observe",
+    "astatus": "status",
     "AsyncIterator": "Iterator",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
@@ -56,6 +70,7 @@ _PHRASES = {
     "Asyncio client": "Blocking client",
     "asyncio source": "derived",
     "(asyncio)": "(blocking)",
+    "redis.asyncio": "redis",
 }
 _KEYWORDS = re.compile(r"\basync\s+(def|with|for)\b")
 _AWAIT = re.compile(r"\bawait\s+")

@@ -77,6 +77,48 @@ def logged_warnings(request: pytest.FixtureRequest) -> list[Warning]:
     return request.node.stash[_LOGGED].warnings
 
 
+try:  # an older package (KLAVIYO_CLIENT_SRC) may have no rate limiter
+    from klaviyo_client._ratelimit import default_limiter
+except ImportError:
+    default_limiter = None  # type: ignore[assignment]
+
+
+def reset_rate_limiter() -> None:
+    """Empty the process's rate limiter (as a new process would start)."""
+    if default_limiter is not None:
+        default_limiter()._reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limiter() -> None:
+    """Every test starts with the process's rate limiter empty: the budget one test used (or a
+    429's hold) does not slow down the next one, as it would across separate processes."""
+    reset_rate_limiter()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: ``$KLAVIYO_TEST_REDIS_URL`` (``.ci/run`` starts one), else a
+    ``redis-server`` started here. Skipped locally when none can be started; in CI
+    (``CI=true``) that fails instead."""
+    given = os.environ.get("KLAVIYO_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    from tests.support.redis_server import RedisServer, RedisUnavailableError
+
+    try:
+        server = RedisServer().start()
+    except RedisUnavailableError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs Redis for these tests: {exc}")
+        pytest.skip(f"needs a Redis server: {exc} (or set KLAVIYO_TEST_REDIS_URL)")
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
 REPORT: list[str] = []
 """Lines tests want shown after the run (e.g. contract coverage), printed by the hook below."""
 

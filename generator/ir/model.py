@@ -236,6 +236,15 @@ class BodyDef:
         return [*typing_of([typed] if typed else []), "Any"]
 
 
+@dataclass(frozen=True)
+class LimitDef:
+    """One rate-limit window of an operation: at most ``limit`` calls per ``seconds``."""
+
+    name: str
+    limit: int
+    seconds: int
+
+
 @dataclass(eq=False)
 class OperationDef:
     id: str
@@ -258,6 +267,8 @@ class OperationDef:
     dedupe: str | None
     scopes: list[str]
     rate_limit: dict[str, str]
+    limits: list[LimitDef]
+    """``rate_limit`` as numbers, shortest window first (what the client's limiter enforces)."""
     server: str | None
     extensions: dict[str, Any]
     deprecation: str = ""

@@ -14,6 +14,7 @@ from .model import (
     PARAMETER,
     AliasDef,
     BodyDef,
+    LimitDef,
     OperationDef,
     ParamDef,
     Reserved,
@@ -36,6 +37,8 @@ from .vocab import (
 JSON_TYPES = ("application/vnd.api+json", "application/json")
 _PARAM_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
 _SCALAR_KINDS = ("int", "bool", "number", "datetime", "date")
+_LIMIT_RE = re.compile(r"([0-9]{1,9})\s*/\s*([smhd])")
+_LIMIT_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN_EXTENSIONS = ("x-klaviyo-operation-aliases", "x-klaviyo-scopes", "x-klaviyo-ratelimit")
 
 
@@ -99,6 +102,10 @@ class OperationBuilder:
         }
         upper = method.upper()
         assert upper in HTTP_METHODS, upper  # validated by specs.validate
+        raw_limits = op.get("x-klaviyo-ratelimit")
+        rate_limit = (
+            {str(k): str(v) for k, v in raw_limits.items()} if isinstance(raw_limits, dict) else {}
+        )
         return OperationDef(
             id=op_id,
             method=upper,
@@ -119,10 +126,29 @@ class OperationBuilder:
             retry_safe=op_id in self.retry_safe,
             dedupe=self.retry_safe.get(op_id, {}).get("dedupe"),
             scopes=[str(s) for s in op.get("x-klaviyo-scopes", [])],
-            rate_limit={str(k): str(v) for k, v in (op.get("x-klaviyo-ratelimit") or {}).items()},
+            rate_limit=rate_limit,
+            limits=self._limits(rate_limit, where),
             server=str(servers[0]["url"]).rstrip("/") if servers else None,
             extensions=_plain(extensions),
         )
+
+    def _limits(self, rate_limit: dict[str, str], where: list[Any]) -> list[LimitDef]:
+        """The windows of ``x-klaviyo-ratelimit`` (``{"burst": "10/s", "steady": "150/m"}``)
+        as numbers; a value that is not ``<count>/<s|m|h|d>`` warns and is left out."""
+        out: list[LimitDef] = []
+        for name, value in rate_limit.items():
+            match = _LIMIT_RE.fullmatch(value.strip())
+            if match is None or int(match.group(1)) == 0:
+                warn(
+                    self.label,
+                    pointer([*where, "x-klaviyo-ratelimit", name]),
+                    f"rate limit {shown(value)} is not <count>/<s|m|h|d>; the client does not "
+                    "enforce it",
+                )
+                continue
+            seconds = _LIMIT_UNITS[match.group(2)]
+            out.append(LimitDef(name, int(match.group(1)), seconds))
+        return sorted(out, key=lambda w: (w.seconds, w.name))
 
     # -- parameters -------------------------------------------------------------------------
 

@@ -8,11 +8,23 @@ twin. See :mod:`._transport` for the behaviour both share.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, Self, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    NamedTuple,
+    ParamSpec,
+    Self,
+    TypeVar,
+    overload,
+)
 
 import httpx
 
 from . import _async_compat as _compat
+from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
+from ._async_ratelimit import AsyncRateLimit
 from ._backoff import RetryPolicy, RetryState
 from ._errors import ArgumentTypeError
 from ._operation import Operation
@@ -27,6 +39,7 @@ from ._pipeline import (
     Response,
     attempt_limits,
 )
+from ._ratelimit import RateLimiter, RateLimitStatus, default_limiter, limits_of, operation_of
 
 if TYPE_CHECKING:
     from ._backends import AsyncSender
@@ -64,6 +77,9 @@ class AsyncTransportClient(BaseClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         backend: str = "httpx",
+        middleware: Sequence[AsyncMiddleware] | None = None,
+        rate_limiter: RateLimiter | Literal["default"] | None = "default",
+        rate_limits: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -89,6 +105,11 @@ class AsyncTransportClient(BaseClient):
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], Awaitable[None]] | None = None
+        self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
+        chain = check_middleware(middleware)
+        if self._rate_limit is not None:
+            chain = (*chain, self._rate_limit)
+        self._chain = AsyncChain(chain, self._sender) if chain else None
 
     async def aclose(self) -> None:
         """Close the connections (of a client this object created); later calls raise
@@ -131,14 +152,27 @@ class AsyncTransportClient(BaseClient):
         if state is None:
             state = self._new_state(request)
         carry = sender.bounded
+        chain = self._chain
         while True:
-            result = await sender.send(request, attempt_limits(state, request, carry))
+            if chain is None:
+                result = await sender.send(request, attempt_limits(state, request, carry))
+            else:  # the middleware, once per attempt (see _async_middleware)
+                result = await chain.attempt(request, state)
             if result.__class__ is not Response and sender.closed:
                 raise self._closed(request)
             outcome = self._judge(state, request, result)
             if isinstance(outcome, Response):
                 return outcome
             await self._sleep(outcome)
+
+    async def rate_limit_status(self, operation: str | Operation) -> RateLimitStatus | None:
+        """What budget *operation* (an operationId or ``Operation``) has left for this client's
+        account: per window the calls used and remaining and when the oldest leaves, the wait a
+        call made now would have, a 429's hold. ``None`` when the client has no rate limiter."""
+        limit = self._rate_limit
+        if limit is None:
+            return None
+        return await limit.status(operation_of(self._package, operation))
 
     # -- raw responses and pagers ---------------------------------------------------------
 
@@ -178,6 +212,21 @@ class AsyncTransportClient(BaseClient):
         view = resource._with(_Describe())
         call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
         return AsyncPager(self, call)
+
+
+def _rate_limit(
+    client: AsyncTransportClient, limiter: object, limits: Mapping[str, Any] | None
+) -> AsyncRateLimit | None:
+    """The client's rate-limit middleware (``None`` when ``rate_limiter=None``)."""
+    if limiter is None:
+        return None
+    if limiter == "default":
+        limiter = default_limiter()
+    if not isinstance(limiter, RateLimiter):
+        raise ArgumentTypeError(
+            f"rate_limiter must be a RateLimiter (or None), got {type(limiter).__name__}"
+        )
+    return AsyncRateLimit(client, limiter, limits_of(limits))
 
 
 def _resource_of(client: Any, method: Any, what: str) -> AsyncResource:

@@ -1039,7 +1039,7 @@ class BaseClient:
 
     def _log_retry(self, request: PreparedRequest, state: RetryState, delay: float) -> None:
         reason = state.reason
-        logger.warning(
+        logger.debug(  # quiet: a retry that succeeds is no news; a call that fails raises
             "retrying %s %s: attempt %d failed (%s); next attempt in %.2fs",
             request.method,
             scrub(request.url),

@@ -82,7 +82,7 @@ happened. The exceptions are the operations with a ``dedupe`` path (from the
 For these, the pipeline sets the de-duplication key to a fresh uuid4 where the caller left it
 empty (in a copy: the caller's body is not modified) before the first attempt, so every attempt
 of one call carries the same key and a retry after, say, a connection reset cannot record the
-event twice. Each retry is logged at WARNING on the ``klaviyo_client`` logger; the record carries
+event twice. Each retry is logged at DEBUG on the ``klaviyo_client`` logger; the record carries
 ``attempt``, ``delay`` and ``reason`` attributes.
 
 Pagination

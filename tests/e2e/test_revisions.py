@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,45 @@ def spec_ids(spec: Path) -> set[str]:
         for op in item.values()
         if isinstance(op, dict) and "operationId" in op
     }
+
+
+LIMITS = """
+import json, klaviyo_client
+print(json.dumps({
+    op.id: sorted([w.name, w.limit, w.seconds] for w in op.limits)
+    for op in klaviyo_client.OPERATIONS.values()
+}))
+"""
+_SECONDS = {"s": 1, "m": 60, "d": 86400}
+
+
+def spec_limits(spec: Path) -> dict[str, list[list[Any]]]:
+    """Every operation's ``x-klaviyo-ratelimit`` as [name, count, seconds], read here from the
+    spec JSON alone (``"10/s"`` → 10 per 1 s)."""
+    doc = json.loads(spec.read_text(encoding="utf-8"))
+    out = {}
+    for item in doc["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and "operationId" in op:
+                limits = op.get("x-klaviyo-ratelimit") or {}
+                out[op["operationId"]] = sorted(
+                    [name, int(text.split("/")[0]), _SECONDS[text.split("/")[1]]]
+                    for name, text in limits.items()
+                )
+    return out
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_operations_carry_the_spec_rate_limits(
+    spec: Path, packages: dict[str, tuple[Path, str]]
+) -> None:
+    out, _ = packages[spec.stem]
+    registry = json.loads(run_python(out / "src", LIMITS))
+    expected = spec_limits(spec)
+    assert registry == expected
+    if "2026-07-15" in spec.name and ".pre" not in spec.name:
+        daily = {op for op, windows in registry.items() if any(w[0] == "daily" for w in windows)}
+        assert len(daily) == 16  # the operations with a daily quota in 2026-07-15
 
 
 def test_the_shared_specs_include_the_published_revisions() -> None:

@@ -191,13 +191,13 @@ def test_each_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
         server.script(THROTTLED_2S, Respond(503), Respond(200, json=profile_doc()))
         with sync_client(server, fake) as client:
             client.profiles.get_profile("p1")
-    retries = [r for r in caplog.records if r.name == "klaviyo_client"]
+    retries = [r for r in caplog.records if r.name == "klaviyo_client" and hasattr(r, "attempt")]
     assert [r.attempt for r in retries] == [1, 2]  # type: ignore[attr-defined]
     assert [r.delay for r in retries] == fake.sleeps  # type: ignore[attr-defined]
     reasons = [r.reason for r in retries]  # type: ignore[attr-defined]
     assert "429 Too Many Requests" in reasons[0]
     assert "retry-after 2.0s" in reasons[0]
     assert "503 Service Unavailable" in reasons[1]
-    assert all(r.levelno == logging.WARNING for r in retries)
+    assert all(r.levelno == logging.DEBUG for r in retries)  # quiet: the call may still succeed
     assert "attempt 1 failed" in retries[0].getMessage()
     assert "/api/profiles/p1" in retries[0].getMessage()

@@ -84,9 +84,12 @@ warnings.simplefilter("ignore", DeprecationWarning)
 calls = 0
 for package in packages:
     client_name = "KlaviyoLegacy" if package is not klaviyo_client else "Klaviyo"
-    sync = getattr(package, client_name)(api_key="pk_test", transport=httpx.MockTransport(answer))
+    # every operation twice in a row: callability, not pacing (no rate limiter)
+    sync = getattr(package, client_name)(
+        api_key="pk_test", transport=httpx.MockTransport(answer), rate_limiter=None
+    )
     aclient = getattr(package, "Async" + client_name)(
-        api_key="pk_test", transport=httpx.MockTransport(answer)
+        api_key="pk_test", transport=httpx.MockTransport(answer), rate_limiter=None
     )
     async def run_async(op, args, kwargs):
         method = getattr(getattr(aclient, op.resource), op.name)

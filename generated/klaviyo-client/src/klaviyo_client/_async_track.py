@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
+from ._async_middleware import AsyncMiddleware
 from ._async_transport import AsyncTransportClient
 from ._backoff import RetryPolicy
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions
+from ._ratelimit import RateLimiter
 from ._track import (
     _ACCEPT,
     _IDENTIFY_GET,
@@ -39,7 +41,8 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         manage_url: the sign-up form host for :meth:`front_end_subscribe`
             (default ``https://manage.kmail-lists.com``).
         timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
-            transport, backend: as on ``AsyncKlaviyo``.
+            transport, backend, middleware, rate_limiter, rate_limits: as on ``AsyncKlaviyo``
+            (the calls count against the account of the public key).
     """
 
     def __init__(
@@ -57,6 +60,9 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         backend: str = "httpx",
+        middleware: Sequence[AsyncMiddleware] | None = None,
+        rate_limiter: RateLimiter | Literal["default"] | None = "default",
+        rate_limits: Mapping[str, Any] | None = None,
     ) -> None:
         key = _check_public_key(public_key)
         super().__init__(
@@ -71,6 +77,9 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
             http_client=http_client,
             transport=transport,
             backend=backend,
+            middleware=middleware,
+            rate_limiter=rate_limiter,
+            rate_limits=rate_limits,
         )
         self._setup(key, manage_url)
 

@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Operation", "Param", "warn_deprecated"]
+__all__ = ["Operation", "Param", "Window", "warn_deprecated"]
+
+
+class Window(NamedTuple):
+    """One rate-limit window of an operation: at most ``limit`` calls per ``seconds``.
+
+    From the spec's ``x-klaviyo-ratelimit`` (``burst`` per second, ``steady`` per minute,
+    ``daily`` where Klaviyo sets one); Klaviyo counts per account and operation.
+    """
+
+    name: str
+    limit: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.limit}/{_UNITS.get(self.seconds, f'{self.seconds}s')}"
+
+
+_UNITS = {1: "s", 60: "m", 3600: "h", 86400: "d"}
 
 
 class Param:
@@ -86,6 +104,7 @@ class Operation:
         "extensions",
         "id",
         "idempotent",
+        "limits",
         "method",
         "name",
         "package",
@@ -131,6 +150,7 @@ class Operation:
         dedupe: str | None = None,
         scopes: tuple[str, ...] = (),
         rate_limit: Mapping[str, str] | None = None,
+        limits: tuple[Window, ...] = (),
         server: str | None = None,
         extensions: Mapping[str, Any] | None = None,
     ) -> None:
@@ -163,6 +183,8 @@ class Operation:
         self.idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or retry_safe
         self.scopes = scopes
         self.rate_limit = dict(rate_limit or {})
+        # The same limits as numbers (what the rate limiter enforces), shortest window first.
+        self.limits = limits
         self.server = server
         self.extensions = dict(extensions or {})
         self._response_decoder: Any = None

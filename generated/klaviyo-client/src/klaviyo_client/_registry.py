@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._operation import Operation, Param
+from ._operation import Operation, Param, Window
 
 _PACKAGE = "klaviyo_client"
 _C0 = (
@@ -1099,6 +1099,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_account": Operation(
             "get_account",
@@ -1120,6 +1124,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_campaigns": Operation(
             "get_campaigns",
@@ -1154,6 +1162,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_campaign": Operation(
             "create_campaign",
@@ -1175,6 +1187,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign": Operation(
             "get_campaign",
@@ -1205,6 +1221,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_campaign": Operation(
             "update_campaign",
@@ -1229,6 +1249,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "delete_campaign": Operation(
             "delete_campaign",
@@ -1245,6 +1269,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_message": Operation(
             "get_campaign_message",
@@ -1276,6 +1304,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_campaign_message": Operation(
             "update_campaign_message",
@@ -1306,6 +1338,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_send_job": Operation(
             "get_campaign_send_job",
@@ -1333,6 +1369,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "cancel_campaign_send": Operation(
             "cancel_campaign_send",
@@ -1353,6 +1393,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_recipient_estimation_job": Operation(
             "get_campaign_recipient_estimation_job",
@@ -1380,6 +1424,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_recipient_estimation": Operation(
             "get_campaign_recipient_estimation",
@@ -1407,6 +1455,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_campaign_clone": Operation(
             "create_campaign_clone",
@@ -1429,6 +1481,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "assign_template_to_campaign_message": Operation(
             "assign_template_to_campaign_message",
@@ -1459,6 +1515,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "send_campaign": Operation(
             "send_campaign",
@@ -1489,6 +1549,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "refresh_campaign_recipient_estimation": Operation(
             "refresh_campaign_recipient_estimation",
@@ -1519,6 +1583,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_for_campaign_message": Operation(
             "get_campaign_for_campaign_message",
@@ -1541,6 +1609,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_campaign_id_for_campaign_message": Operation(
             "get_campaign_id_for_campaign_message",
@@ -1560,6 +1632,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_template_for_campaign_message": Operation(
             "get_template_for_campaign_message",
@@ -1585,6 +1661,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_template_id_for_campaign_message": Operation(
             "get_template_id_for_campaign_message",
@@ -1607,6 +1687,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_image_for_campaign_message": Operation(
             "get_image_for_campaign_message",
@@ -1632,6 +1716,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_image_id_for_campaign_message": Operation(
             "get_image_id_for_campaign_message",
@@ -1654,6 +1742,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_image_for_campaign_message": Operation(
             "update_image_for_campaign_message",
@@ -1677,6 +1769,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_tags_for_campaign": Operation(
             "get_tags_for_campaign",
@@ -1702,6 +1798,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_ids_for_campaign": Operation(
             "get_tag_ids_for_campaign",
@@ -1724,6 +1824,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_messages_for_campaign": Operation(
             "get_messages_for_campaign",
@@ -1759,6 +1863,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_message_ids_for_campaign": Operation(
             "get_message_ids_for_campaign",
@@ -1781,6 +1889,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_catalog_items": Operation(
             "get_catalog_items",
@@ -1816,6 +1928,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_catalog_item": Operation(
             "create_catalog_item",
@@ -1841,6 +1957,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_catalog_item": Operation(
             "get_catalog_item",
@@ -1872,6 +1992,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "update_catalog_item": Operation(
             "update_catalog_item",
@@ -1898,6 +2022,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "delete_catalog_item": Operation(
             "delete_catalog_item",
@@ -1914,6 +2042,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_catalog_variants": Operation(
             "get_catalog_variants",
@@ -1945,6 +2077,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_catalog_variant": Operation(
             "create_catalog_variant",
@@ -1974,6 +2110,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_catalog_variant": Operation(
             "get_catalog_variant",
@@ -2001,6 +2141,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "update_catalog_variant": Operation(
             "update_catalog_variant",
@@ -2031,6 +2175,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "delete_catalog_variant": Operation(
             "delete_catalog_variant",
@@ -2047,6 +2195,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_catalog_categories": Operation(
             "get_catalog_categories",
@@ -2078,6 +2230,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_catalog_category": Operation(
             "create_catalog_category",
@@ -2107,6 +2263,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_catalog_category": Operation(
             "get_catalog_category",
@@ -2134,6 +2294,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "update_catalog_category": Operation(
             "update_catalog_category",
@@ -2164,6 +2328,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "delete_catalog_category": Operation(
             "delete_catalog_category",
@@ -2180,6 +2348,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_create_catalog_items_jobs": Operation(
             "get_bulk_create_catalog_items_jobs",
@@ -2213,6 +2385,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_create_catalog_items": Operation(
             "bulk_create_catalog_items",
@@ -2246,6 +2422,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_create_catalog_items_job": Operation(
             "get_bulk_create_catalog_items_job",
@@ -2281,6 +2461,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_update_catalog_items_jobs": Operation(
             "get_bulk_update_catalog_items_jobs",
@@ -2314,6 +2498,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_update_catalog_items": Operation(
             "bulk_update_catalog_items",
@@ -2347,6 +2535,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_update_catalog_items_job": Operation(
             "get_bulk_update_catalog_items_job",
@@ -2382,6 +2574,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_delete_catalog_items_jobs": Operation(
             "get_bulk_delete_catalog_items_jobs",
@@ -2415,6 +2611,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_delete_catalog_items": Operation(
             "bulk_delete_catalog_items",
@@ -2448,6 +2648,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_delete_catalog_items_job": Operation(
             "get_bulk_delete_catalog_items_job",
@@ -2479,6 +2683,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_bulk_create_variants_jobs": Operation(
             "get_bulk_create_variants_jobs",
@@ -2512,6 +2720,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_create_catalog_variants": Operation(
             "bulk_create_catalog_variants",
@@ -2545,6 +2757,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_create_variants_job": Operation(
             "get_bulk_create_variants_job",
@@ -2584,6 +2800,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_update_variants_jobs": Operation(
             "get_bulk_update_variants_jobs",
@@ -2617,6 +2837,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_update_catalog_variants": Operation(
             "bulk_update_catalog_variants",
@@ -2650,6 +2874,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_update_variants_job": Operation(
             "get_bulk_update_variants_job",
@@ -2689,6 +2917,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_delete_variants_jobs": Operation(
             "get_bulk_delete_variants_jobs",
@@ -2722,6 +2954,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_delete_catalog_variants": Operation(
             "bulk_delete_catalog_variants",
@@ -2755,6 +2991,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_delete_variants_job": Operation(
             "get_bulk_delete_variants_job",
@@ -2786,6 +3026,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_bulk_create_categories_jobs": Operation(
             "get_bulk_create_categories_jobs",
@@ -2819,6 +3063,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_create_catalog_categories": Operation(
             "bulk_create_catalog_categories",
@@ -2852,6 +3100,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_create_categories_job": Operation(
             "get_bulk_create_categories_job",
@@ -2891,6 +3143,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_bulk_update_categories_jobs": Operation(
             "get_bulk_update_categories_jobs",
@@ -2924,6 +3180,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_update_catalog_categories": Operation(
             "bulk_update_catalog_categories",
@@ -2957,6 +3217,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_update_categories_job": Operation(
             "get_bulk_update_categories_job",
@@ -2996,6 +3260,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_bulk_delete_categories_jobs": Operation(
             "get_bulk_delete_categories_jobs",
@@ -3029,6 +3297,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_delete_catalog_categories": Operation(
             "bulk_delete_catalog_categories",
@@ -3062,6 +3334,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_delete_categories_job": Operation(
             "get_bulk_delete_categories_job",
@@ -3093,6 +3369,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_back_in_stock_subscription": Operation(
             "create_back_in_stock_subscription",
@@ -3114,6 +3394,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_items_for_catalog_category": Operation(
             "get_items_for_catalog_category",
@@ -3151,6 +3435,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_item_ids_for_catalog_category": Operation(
             "get_item_ids_for_catalog_category",
@@ -3177,6 +3465,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "add_items_to_catalog_category": Operation(
             "add_items_to_catalog_category",
@@ -3200,6 +3492,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_items_for_catalog_category": Operation(
             "update_items_for_catalog_category",
@@ -3220,6 +3516,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "remove_items_from_catalog_category": Operation(
             "remove_items_from_catalog_category",
@@ -3240,6 +3540,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_variants_for_catalog_item": Operation(
             "get_variants_for_catalog_item",
@@ -3273,6 +3577,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_variant_ids_for_catalog_item": Operation(
             "get_variant_ids_for_catalog_item",
@@ -3299,6 +3607,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_categories_for_catalog_item": Operation(
             "get_categories_for_catalog_item",
@@ -3332,6 +3644,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_category_ids_for_catalog_item": Operation(
             "get_category_ids_for_catalog_item",
@@ -3358,6 +3674,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "add_categories_to_catalog_item": Operation(
             "add_categories_to_catalog_item",
@@ -3382,6 +3702,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_categories_for_catalog_item": Operation(
             "update_categories_for_catalog_item",
@@ -3402,6 +3726,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "remove_categories_from_catalog_item": Operation(
             "remove_categories_from_catalog_item",
@@ -3422,6 +3750,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_conversation_message": Operation(
             "create_conversation_message",
@@ -3440,6 +3772,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_coupons": Operation(
             "get_coupons",
@@ -3463,6 +3799,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_coupon": Operation(
             "create_coupon",
@@ -3484,6 +3824,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_coupon": Operation(
             "get_coupon",
@@ -3505,6 +3849,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_coupon": Operation(
             "update_coupon",
@@ -3529,6 +3877,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_coupon": Operation(
             "delete_coupon",
@@ -3545,6 +3897,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_coupon_codes": Operation(
             "get_coupon_codes",
@@ -3571,6 +3927,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_coupon_code": Operation(
             "create_coupon_code",
@@ -3594,6 +3954,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_coupon_code": Operation(
             "get_coupon_code",
@@ -3617,6 +3981,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "update_coupon_code": Operation(
             "update_coupon_code",
@@ -3641,6 +4009,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "delete_coupon_code": Operation(
             "delete_coupon_code",
@@ -3657,6 +4029,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_bulk_create_coupon_code_jobs": Operation(
             "get_bulk_create_coupon_code_jobs",
@@ -3687,6 +4063,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_create_coupon_codes": Operation(
             "bulk_create_coupon_codes",
@@ -3720,6 +4100,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_create_coupon_codes_job": Operation(
             "get_bulk_create_coupon_codes_job",
@@ -3750,6 +4134,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_coupon_for_coupon_code": Operation(
             "get_coupon_for_coupon_code",
@@ -3772,6 +4160,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_coupon_id_for_coupon_code": Operation(
             "get_coupon_id_for_coupon_code",
@@ -3791,6 +4183,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_coupon_codes_for_coupon": Operation(
             "get_coupon_codes_for_coupon",
@@ -3820,6 +4216,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_coupon_code_ids_for_coupon": Operation(
             "get_coupon_code_ids_for_coupon",
@@ -3849,6 +4249,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_data_sources": Operation(
             "get_data_sources",
@@ -3872,6 +4276,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_data_source": Operation(
             "create_data_source",
@@ -3895,6 +4303,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_data_source": Operation(
             "get_data_source",
@@ -3916,6 +4328,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_data_source": Operation(
             "delete_data_source",
@@ -3932,6 +4348,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_source_mapping": Operation(
             "get_source_mapping",
@@ -3959,6 +4379,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_source_mapping": Operation(
             "update_source_mapping",
@@ -3989,6 +4413,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_types": Operation(
             "get_object_types",
@@ -4014,6 +4442,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_object_type": Operation(
             "create_object_type",
@@ -4037,6 +4469,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_type": Operation(
             "get_object_type",
@@ -4069,6 +4505,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_object_type": Operation(
             "delete_object_type",
@@ -4085,6 +4525,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_schema": Operation(
             "get_object_schema",
@@ -4123,6 +4567,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_object_schema": Operation(
             "update_object_schema",
@@ -4149,6 +4597,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_record": Operation(
             "get_object_record",
@@ -4172,6 +4624,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "bulk_create_data_source_records": Operation(
             "bulk_create_data_source_records",
@@ -4191,6 +4647,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "create_data_source_record": Operation(
             "create_data_source_record",
@@ -4210,6 +4670,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_object_schema": Operation(
             "create_object_schema",
@@ -4235,6 +4699,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "bulk_delete_object_records": Operation(
             "bulk_delete_object_records",
@@ -4254,6 +4722,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_records_for_object_type": Operation(
             "get_records_for_object_type",
@@ -4281,6 +4753,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_record_ids_for_object_type": Operation(
             "get_record_ids_for_object_type",
@@ -4305,6 +4781,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_ingestion_logs_for_object_type": Operation(
             "get_ingestion_logs_for_object_type",
@@ -4341,6 +4821,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_ingestion_log_ids_for_object_type": Operation(
             "get_ingestion_log_ids_for_object_type",
@@ -4365,6 +4849,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_current_schema_for_object_type": Operation(
             "get_current_schema_for_object_type",
@@ -4389,6 +4877,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_current_schema_id_for_object_type": Operation(
             "get_current_schema_id_for_object_type",
@@ -4408,6 +4900,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_draft_schema_for_object_type": Operation(
             "get_draft_schema_for_object_type",
@@ -4432,6 +4928,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_draft_schema_id_for_object_type": Operation(
             "get_draft_schema_id_for_object_type",
@@ -4451,6 +4951,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_schema_versions_for_object_type": Operation(
             "get_schema_versions_for_object_type",
@@ -4475,6 +4979,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_schema_version_ids_for_object_type": Operation(
             "get_schema_version_ids_for_object_type",
@@ -4494,6 +5002,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_type_relationships": Operation(
             "get_object_type_relationships",
@@ -4516,6 +5028,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_profile_type_relationships": Operation(
             "get_profile_type_relationships",
@@ -4538,6 +5054,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_source_mapping_for_object_schema": Operation(
             "get_source_mapping_for_object_schema",
@@ -4566,6 +5086,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_source_mapping_id_for_object_schema": Operation(
             "get_source_mapping_id_for_object_schema",
@@ -4585,6 +5109,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_object_schema_relationships": Operation(
             "get_object_schema_relationships",
@@ -4607,6 +5135,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_object_schema_relationship": Operation(
             "create_object_schema_relationship",
@@ -4630,6 +5162,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_object_schema_relationship": Operation(
             "update_object_schema_relationship",
@@ -4653,6 +5189,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_object_schema_relationship": Operation(
             "delete_object_schema_relationship",
@@ -4676,6 +5216,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_profile_schema_relationships": Operation(
             "get_profile_schema_relationships",
@@ -4698,6 +5242,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_profile_schema_relationship": Operation(
             "create_profile_schema_relationship",
@@ -4721,6 +5269,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_profile_schema_relationship": Operation(
             "update_profile_schema_relationship",
@@ -4744,6 +5296,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_profile_schema_relationship": Operation(
             "delete_profile_schema_relationship",
@@ -4767,6 +5323,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "request_profile_deletion": Operation(
             "request_profile_deletion",
@@ -4786,6 +5346,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_events": Operation(
             "get_events",
@@ -4815,6 +5379,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_event": Operation(
             "create_event",
@@ -4835,6 +5403,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_event": Operation(
             "get_event",
@@ -4860,6 +5432,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "bulk_create_events": Operation(
             "bulk_create_events",
@@ -4881,6 +5457,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_metric_for_event": Operation(
             "get_metric_for_event",
@@ -4906,6 +5486,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_metric_id_for_event": Operation(
             "get_metric_id_for_event",
@@ -4928,6 +5512,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_profile_for_event": Operation(
             "get_profile_for_event",
@@ -4960,6 +5548,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_profile_id_for_event": Operation(
             "get_profile_id_for_event",
@@ -4982,6 +5574,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_flows": Operation(
             "get_flows",
@@ -5010,6 +5606,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_flow": Operation(
             "create_flow",
@@ -5041,6 +5641,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "100/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 100, 86400),
+            ),
         ),
         "get_flow": Operation(
             "get_flow",
@@ -5072,6 +5677,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_flow": Operation(
             "update_flow",
@@ -5096,6 +5705,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_flow": Operation(
             "delete_flow",
@@ -5112,6 +5725,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_action": Operation(
             "get_flow_action",
@@ -5138,6 +5755,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_flow_action": Operation(
             "update_flow_action",
@@ -5162,6 +5783,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_flow_action": Operation(
             "delete_flow_action",
@@ -5178,6 +5803,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_message": Operation(
             "get_flow_message",
@@ -5204,6 +5833,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_actions_for_flow": Operation(
             "get_actions_for_flow",
@@ -5234,6 +5867,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_action_ids_for_flow": Operation(
             "get_action_ids_for_flow",
@@ -5263,6 +5900,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tags_for_flow": Operation(
             "get_tags_for_flow",
@@ -5288,6 +5929,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_ids_for_flow": Operation(
             "get_tag_ids_for_flow",
@@ -5310,6 +5955,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_for_flow_action": Operation(
             "get_flow_for_flow_action",
@@ -5332,6 +5981,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_id_for_flow_action": Operation(
             "get_flow_id_for_flow_action",
@@ -5351,6 +6004,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_action_messages": Operation(
             "get_flow_action_messages",
@@ -5380,6 +6037,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_message_ids_for_flow_action": Operation(
             "get_message_ids_for_flow_action",
@@ -5406,6 +6067,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_action_for_flow_message": Operation(
             "get_action_for_flow_message",
@@ -5428,6 +6093,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_action_id_for_flow_message": Operation(
             "get_action_id_for_flow_message",
@@ -5447,6 +6116,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_template_for_flow_message": Operation(
             "get_template_for_flow_message",
@@ -5469,6 +6142,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_template_id_for_flow_message": Operation(
             "get_template_id_for_flow_message",
@@ -5488,6 +6165,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_forms": Operation(
             "get_forms",
@@ -5513,6 +6194,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_form": Operation(
             "create_form",
@@ -5534,6 +6219,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_form": Operation(
             "get_form",
@@ -5555,6 +6244,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_form": Operation(
             "delete_form",
@@ -5571,6 +6264,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_form_version": Operation(
             "get_form_version",
@@ -5596,6 +6293,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_versions_for_form": Operation(
             "get_versions_for_form",
@@ -5628,6 +6329,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_version_ids_for_form": Operation(
             "get_version_ids_for_form",
@@ -5657,6 +6362,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_form_for_form_version": Operation(
             "get_form_for_form_version",
@@ -5679,6 +6388,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_form_id_for_form_version": Operation(
             "get_form_id_for_form_version",
@@ -5698,6 +6411,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_images": Operation(
             "get_images",
@@ -5723,6 +6440,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "upload_image_from_url": Operation(
             "upload_image_from_url",
@@ -5746,6 +6467,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "100/m",
                 "daily": "100/d",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 100, 60),
+                Window("daily", 100, 86400),
+            ),
         ),
         "get_image": Operation(
             "get_image",
@@ -5767,6 +6493,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_image": Operation(
             "update_image",
@@ -5791,6 +6521,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "upload_image_from_file": Operation(
             "upload_image_from_file",
@@ -5814,6 +6548,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "100/m",
                 "daily": "500/d",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 100, 60),
+                Window("daily", 500, 86400),
+            ),
         ),
         "get_lists": Operation(
             "get_lists",
@@ -5842,6 +6581,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_list": Operation(
             "create_list",
@@ -5864,6 +6607,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "150/m",
                 "daily": "150/d",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+                Window("daily", 150, 86400),
+            ),
         ),
         "get_list": Operation(
             "get_list",
@@ -5895,6 +6643,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_list": Operation(
             "update_list",
@@ -5919,6 +6671,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "delete_list": Operation(
             "delete_list",
@@ -5935,6 +6691,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_tags_for_list": Operation(
             "get_tags_for_list",
@@ -5960,6 +6720,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_ids_for_list": Operation(
             "get_tag_ids_for_list",
@@ -5982,6 +6746,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_profiles_for_list": Operation(
             "get_profiles_for_list",
@@ -6019,6 +6787,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_profile_ids_for_list": Operation(
             "get_profile_ids_for_list",
@@ -6048,6 +6820,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "add_profiles_to_list": Operation(
             "add_profiles_to_list",
@@ -6075,6 +6851,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "remove_profiles_from_list": Operation(
             "remove_profiles_from_list",
@@ -6101,6 +6881,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_flows_triggered_by_list": Operation(
             "get_flows_triggered_by_list",
@@ -6129,6 +6913,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_ids_for_flows_triggered_by_list": Operation(
             "get_ids_for_flows_triggered_by_list",
@@ -6154,6 +6942,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_metrics": Operation(
             "get_metrics",
@@ -6179,6 +6971,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_metric": Operation(
             "get_metric",
@@ -6202,6 +6998,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_metric_property": Operation(
             "get_metric_property",
@@ -6238,6 +7038,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_custom_metrics": Operation(
             "get_custom_metrics",
@@ -6262,6 +7066,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_custom_metric": Operation(
             "create_custom_metric",
@@ -6288,6 +7096,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "15/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 15, 86400),
+            ),
         ),
         "get_custom_metric": Operation(
             "get_custom_metric",
@@ -6313,6 +7126,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_custom_metric": Operation(
             "update_custom_metric",
@@ -6340,6 +7157,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "15/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 15, 86400),
+            ),
         ),
         "delete_custom_metric": Operation(
             "delete_custom_metric",
@@ -6356,6 +7178,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_mapped_metrics": Operation(
             "get_mapped_metrics",
@@ -6383,6 +7209,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_mapped_metric": Operation(
             "get_mapped_metric",
@@ -6411,6 +7241,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_mapped_metric": Operation(
             "update_mapped_metric",
@@ -6438,6 +7272,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "30/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 30, 86400),
+            ),
         ),
         "query_metric_aggregates": Operation(
             "query_metric_aggregates",
@@ -6468,6 +7307,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flows_triggered_by_metric": Operation(
             "get_flows_triggered_by_metric",
@@ -6496,6 +7339,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_ids_for_flows_triggered_by_metric": Operation(
             "get_ids_for_flows_triggered_by_metric",
@@ -6521,6 +7368,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_properties_for_metric": Operation(
             "get_properties_for_metric",
@@ -6559,6 +7410,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_property_ids_for_metric": Operation(
             "get_property_ids_for_metric",
@@ -6581,6 +7436,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_metric_for_metric_property": Operation(
             "get_metric_for_metric_property",
@@ -6603,6 +7462,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_metric_id_for_metric_property": Operation(
             "get_metric_id_for_metric_property",
@@ -6622,6 +7485,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_metrics_for_custom_metric": Operation(
             "get_metrics_for_custom_metric",
@@ -6644,6 +7511,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_metric_ids_for_custom_metric": Operation(
             "get_metric_ids_for_custom_metric",
@@ -6663,6 +7534,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_metric_for_mapped_metric": Operation(
             "get_metric_for_mapped_metric",
@@ -6685,6 +7560,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_metric_id_for_mapped_metric": Operation(
             "get_metric_id_for_mapped_metric",
@@ -6704,6 +7583,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_custom_metric_for_mapped_metric": Operation(
             "get_custom_metric_for_mapped_metric",
@@ -6728,6 +7611,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_custom_metric_id_for_mapped_metric": Operation(
             "get_custom_metric_id_for_mapped_metric",
@@ -6747,6 +7634,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_profiles": Operation(
             "get_profiles",
@@ -6784,6 +7675,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_profile": Operation(
             "create_profile",
@@ -6814,6 +7709,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_profile": Operation(
             "get_profile",
@@ -6849,6 +7748,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_profile": Operation(
             "update_profile",
@@ -6880,6 +7783,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_import_profiles_jobs": Operation(
             "get_bulk_import_profiles_jobs",
@@ -6918,6 +7825,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "bulk_import_profiles": Operation(
             "bulk_import_profiles",
@@ -6954,6 +7865,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_bulk_import_profiles_job": Operation(
             "get_bulk_import_profiles_job",
@@ -6990,6 +7905,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_bulk_suppress_profiles_jobs": Operation(
             "get_bulk_suppress_profiles_jobs",
@@ -7021,6 +7940,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_suppress_profiles": Operation(
             "bulk_suppress_profiles",
@@ -7057,6 +7980,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_suppress_profiles_job": Operation(
             "get_bulk_suppress_profiles_job",
@@ -7085,6 +8012,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_unsuppress_profiles_jobs": Operation(
             "get_bulk_unsuppress_profiles_jobs",
@@ -7116,6 +8047,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_unsuppress_profiles": Operation(
             "bulk_unsuppress_profiles",
@@ -7149,6 +8084,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_bulk_unsuppress_profiles_job": Operation(
             "get_bulk_unsuppress_profiles_job",
@@ -7177,6 +8116,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_push_tokens": Operation(
             "get_push_tokens",
@@ -7206,6 +8149,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_push_token": Operation(
             "create_push_token",
@@ -7227,6 +8174,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_push_token": Operation(
             "get_push_token",
@@ -7253,6 +8204,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "delete_push_token": Operation(
             "delete_push_token",
@@ -7269,6 +8224,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_or_update_profile": Operation(
             "create_or_update_profile",
@@ -7300,6 +8259,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "merge_profiles": Operation(
             "merge_profiles",
@@ -7322,6 +8285,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "bulk_subscribe_profiles": Operation(
             "bulk_subscribe_profiles",
@@ -7348,6 +8315,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "bulk_unsubscribe_profiles": Operation(
             "bulk_unsubscribe_profiles",
@@ -7374,6 +8345,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_push_tokens_for_profile": Operation(
             "get_push_tokens_for_profile",
@@ -7396,6 +8371,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_push_token_ids_for_profile": Operation(
             "get_push_token_ids_for_profile",
@@ -7415,6 +8394,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_lists_for_profile": Operation(
             "get_lists_for_profile",
@@ -7440,6 +8423,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_list_ids_for_profile": Operation(
             "get_list_ids_for_profile",
@@ -7462,6 +8449,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_segments_for_profile": Operation(
             "get_segments_for_profile",
@@ -7487,6 +8478,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_segment_ids_for_profile": Operation(
             "get_segment_ids_for_profile",
@@ -7509,6 +8504,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_conversation_for_profile": Operation(
             "get_conversation_for_profile",
@@ -7536,6 +8535,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_conversation_id_for_profile": Operation(
             "get_conversation_id_for_profile",
@@ -7558,6 +8561,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_conversations_for_profile": Operation(
             "get_conversations_for_profile",
@@ -7585,6 +8592,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_conversation_ids_for_profile": Operation(
             "get_conversation_ids_for_profile",
@@ -7607,6 +8618,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_list_for_bulk_import_profiles_job": Operation(
             "get_list_for_bulk_import_profiles_job",
@@ -7633,6 +8648,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_list_ids_for_bulk_import_profiles_job": Operation(
             "get_list_ids_for_bulk_import_profiles_job",
@@ -7656,6 +8675,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_profiles_for_bulk_import_profiles_job": Operation(
             "get_profiles_for_bulk_import_profiles_job",
@@ -7692,6 +8715,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_profile_ids_for_bulk_import_profiles_job": Operation(
             "get_profile_ids_for_bulk_import_profiles_job",
@@ -7720,6 +8747,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_errors_for_bulk_import_profiles_job": Operation(
             "get_errors_for_bulk_import_profiles_job",
@@ -7751,6 +8782,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_profile_for_push_token": Operation(
             "get_profile_for_push_token",
@@ -7783,6 +8818,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_profile_id_for_push_token": Operation(
             "get_profile_id_for_push_token",
@@ -7805,6 +8844,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "query_campaign_values": Operation(
             "query_campaign_values",
@@ -7840,6 +8883,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_flow_values": Operation(
             "query_flow_values",
@@ -7875,6 +8923,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_flow_series": Operation(
             "query_flow_series",
@@ -7910,6 +8963,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_form_values": Operation(
             "query_form_values",
@@ -7944,6 +9002,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_form_series": Operation(
             "query_form_series",
@@ -7978,6 +9041,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_segment_values": Operation(
             "query_segment_values",
@@ -8012,6 +9080,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "query_segment_series": Operation(
             "query_segment_series",
@@ -8046,6 +9119,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "2/m",
                 "daily": "225/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 2, 60),
+                Window("daily", 225, 86400),
+            ),
         ),
         "get_reviews": Operation(
             "get_reviews",
@@ -8073,6 +9151,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_review": Operation(
             "get_review",
@@ -8096,6 +9178,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_review": Operation(
             "update_review",
@@ -8120,6 +9206,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_segments": Operation(
             "get_segments",
@@ -8148,6 +9238,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_segment": Operation(
             "create_segment",
@@ -8170,6 +9264,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "100/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 100, 86400),
+            ),
         ),
         "get_segment": Operation(
             "get_segment",
@@ -8201,6 +9300,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_segment": Operation(
             "update_segment",
@@ -8226,6 +9329,11 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "steady": "15/m",
                 "daily": "100/d",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+                Window("daily", 100, 86400),
+            ),
         ),
         "delete_segment": Operation(
             "delete_segment",
@@ -8242,6 +9350,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tags_for_segment": Operation(
             "get_tags_for_segment",
@@ -8267,6 +9379,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_ids_for_segment": Operation(
             "get_tag_ids_for_segment",
@@ -8289,6 +9405,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_profiles_for_segment": Operation(
             "get_profiles_for_segment",
@@ -8326,6 +9446,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_profile_ids_for_segment": Operation(
             "get_profile_ids_for_segment",
@@ -8355,6 +9479,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_flows_triggered_by_segment": Operation(
             "get_flows_triggered_by_segment",
@@ -8383,6 +9511,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_ids_for_flows_triggered_by_segment": Operation(
             "get_ids_for_flows_triggered_by_segment",
@@ -8408,6 +9540,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tags": Operation(
             "get_tags",
@@ -8435,6 +9571,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_tag": Operation(
             "create_tag",
@@ -8459,6 +9599,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag": Operation(
             "get_tag",
@@ -8482,6 +9626,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_tag": Operation(
             "update_tag",
@@ -8504,6 +9652,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_tag": Operation(
             "delete_tag",
@@ -8523,6 +9675,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_groups": Operation(
             "get_tag_groups",
@@ -8548,6 +9704,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_tag_group": Operation(
             "create_tag_group",
@@ -8574,6 +9734,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_group": Operation(
             "get_tag_group",
@@ -8595,6 +9759,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "update_tag_group": Operation(
             "update_tag_group",
@@ -8617,6 +9785,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_tag_group": Operation(
             "delete_tag_group",
@@ -8636,6 +9808,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_flow_ids_for_tag": Operation(
             "get_flow_ids_for_tag",
@@ -8658,6 +9834,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "tag_flows": Operation(
             "tag_flows",
@@ -8685,6 +9865,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "remove_tag_from_flows": Operation(
             "remove_tag_from_flows",
@@ -8711,6 +9895,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_campaign_ids_for_tag": Operation(
             "get_campaign_ids_for_tag",
@@ -8733,6 +9921,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "tag_campaigns": Operation(
             "tag_campaigns",
@@ -8760,6 +9952,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "remove_tag_from_campaigns": Operation(
             "remove_tag_from_campaigns",
@@ -8786,6 +9982,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_list_ids_for_tag": Operation(
             "get_list_ids_for_tag",
@@ -8808,6 +10008,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "tag_lists": Operation(
             "tag_lists",
@@ -8835,6 +10039,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "remove_tag_from_lists": Operation(
             "remove_tag_from_lists",
@@ -8861,6 +10069,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_segment_ids_for_tag": Operation(
             "get_segment_ids_for_tag",
@@ -8883,6 +10095,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "tag_segments": Operation(
             "tag_segments",
@@ -8910,6 +10126,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "remove_tag_from_segments": Operation(
             "remove_tag_from_segments",
@@ -8936,6 +10156,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_group_for_tag": Operation(
             "get_tag_group_for_tag",
@@ -8961,6 +10185,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_group_id_for_tag": Operation(
             "get_tag_group_id_for_tag",
@@ -8984,6 +10212,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tags_for_tag_group": Operation(
             "get_tags_for_tag_group",
@@ -9006,6 +10238,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_tag_ids_for_tag_group": Operation(
             "get_tag_ids_for_tag_group",
@@ -9025,6 +10261,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_templates": Operation(
             "get_templates",
@@ -9057,6 +10297,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_template": Operation(
             "create_template",
@@ -9087,6 +10331,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_template": Operation(
             "get_template",
@@ -9115,6 +10363,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_template": Operation(
             "update_template",
@@ -9146,6 +10398,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "delete_template": Operation(
             "delete_template",
@@ -9162,6 +10418,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_all_universal_content": Operation(
             "get_all_universal_content",
@@ -9194,6 +10454,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_universal_content": Operation(
             "create_universal_content",
@@ -9224,6 +10488,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_universal_content": Operation(
             "get_universal_content",
@@ -9251,6 +10519,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "update_universal_content": Operation(
             "update_universal_content",
@@ -9282,6 +10554,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "delete_universal_content": Operation(
             "delete_universal_content",
@@ -9299,6 +10575,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "render_template": Operation(
             "render_template",
@@ -9321,6 +10601,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "clone_template": Operation(
             "clone_template",
@@ -9343,6 +10627,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "get_tracking_settings": Operation(
             "get_tracking_settings",
@@ -9372,6 +10660,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_tracking_setting": Operation(
             "get_tracking_setting",
@@ -9399,6 +10691,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "update_tracking_setting": Operation(
             "update_tracking_setting",
@@ -9429,6 +10725,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_web_feeds": Operation(
             "get_web_feeds",
@@ -9454,6 +10754,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "create_web_feed": Operation(
             "create_web_feed",
@@ -9477,6 +10781,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_web_feed": Operation(
             "get_web_feed",
@@ -9498,6 +10806,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "update_web_feed": Operation(
             "update_web_feed",
@@ -9522,6 +10834,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "delete_web_feed": Operation(
             "delete_web_feed",
@@ -9538,6 +10854,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_webhooks": Operation(
             "get_webhooks",
@@ -9562,6 +10882,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "create_webhook": Operation(
             "create_webhook",
@@ -9583,6 +10907,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_webhook": Operation(
             "get_webhook",
@@ -9608,6 +10936,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "update_webhook": Operation(
             "update_webhook",
@@ -9632,6 +10964,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "delete_webhook": Operation(
             "delete_webhook",
@@ -9648,6 +10984,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_webhook_topics": Operation(
             "get_webhook_topics",
@@ -9670,6 +11010,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_webhook_topic": Operation(
             "get_webhook_topic",
@@ -9693,6 +11037,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "1/s",
                 "steady": "15/m",
             },
+            limits=(
+                Window("burst", 1, 1),
+                Window("steady", 15, 60),
+            ),
         ),
         "get_client_review_values_reports": Operation(
             "get_client_review_values_reports",
@@ -9727,6 +11075,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_client_reviews": Operation(
             "get_client_reviews",
@@ -9753,6 +11105,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_client_review": Operation(
             "create_client_review",
@@ -9772,6 +11128,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "get_client_geofences": Operation(
             "get_client_geofences",
@@ -9797,6 +11157,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_client_subscription": Operation(
             "create_client_subscription",
@@ -9817,6 +11181,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 750, 60),
+            ),
         ),
         "create_client_push_token": Operation(
             "create_client_push_token",
@@ -9836,6 +11204,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "150/s",
                 "steady": "1400/m",
             },
+            limits=(
+                Window("burst", 150, 1),
+                Window("steady", 1400, 60),
+            ),
         ),
         "unregister_client_push_token": Operation(
             "unregister_client_push_token",
@@ -9856,6 +11228,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_client_event": Operation(
             "create_client_event",
@@ -9876,6 +11252,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "create_client_profile": Operation(
             "create_client_profile",
@@ -9896,6 +11276,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "bulk_create_client_events": Operation(
             "bulk_create_client_events",
@@ -9917,6 +11301,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "10/s",
                 "steady": "150/m",
             },
+            limits=(
+                Window("burst", 10, 1),
+                Window("steady", 150, 60),
+            ),
         ),
         "create_client_back_in_stock_subscription": Operation(
             "create_client_back_in_stock_subscription",
@@ -9940,6 +11328,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "350/s",
                 "steady": "3500/m",
             },
+            limits=(
+                Window("burst", 350, 1),
+                Window("steady", 3500, 60),
+            ),
         ),
         "get_client_ip_allowlist": Operation(
             "get_client_ip_allowlist",
@@ -9964,6 +11356,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "75/s",
                 "steady": "750/m",
             },
+            limits=(
+                Window("burst", 75, 1),
+                Window("steady", 750, 60),
+            ),
         ),
     }
 )

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from ._backoff import RetryPolicy
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions
+from ._ratelimit import RateLimiter
+from ._sync_middleware import Middleware
 from ._sync_transport import SyncTransportClient
 from ._track import (
     _ACCEPT,
@@ -40,7 +42,8 @@ class KlaviyoPublic(PublicBase, SyncTransportClient):
         manage_url: the sign-up form host for :meth:`front_end_subscribe`
             (default ``https://manage.kmail-lists.com``).
         timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
-            transport, backend: as on ``AsyncKlaviyo``.
+            transport, backend, middleware, rate_limiter, rate_limits: as on ``AsyncKlaviyo``
+            (the calls count against the account of the public key).
     """
 
     def __init__(
@@ -58,6 +61,9 @@ class KlaviyoPublic(PublicBase, SyncTransportClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         backend: str = "httpx",
+        middleware: Sequence[Middleware] | None = None,
+        rate_limiter: RateLimiter | Literal["default"] | None = "default",
+        rate_limits: Mapping[str, Any] | None = None,
     ) -> None:
         key = _check_public_key(public_key)
         super().__init__(
@@ -72,6 +78,9 @@ class KlaviyoPublic(PublicBase, SyncTransportClient):
             http_client=http_client,
             transport=transport,
             backend=backend,
+            middleware=middleware,
+            rate_limiter=rate_limiter,
+            rate_limits=rate_limits,
         )
         self._setup(key, manage_url)
 

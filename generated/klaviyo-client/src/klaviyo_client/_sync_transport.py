@@ -13,6 +13,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Generic,
+    Literal,
     NamedTuple,
     ParamSpec,
     Self,
@@ -44,6 +45,15 @@ from ._pipeline import (
     Response,
     attempt_limits,
 )
+from ._ratelimit import (
+    RateLimiter,
+    RateLimitStatus,
+    default_limiter,
+    limits_of,
+    operation_of,
+)
+from ._sync_middleware import Middleware, SyncChain, check_middleware
+from ._sync_ratelimit import SyncRateLimit
 
 if TYPE_CHECKING:
     from ._backends import SyncSender
@@ -81,6 +91,9 @@ class SyncTransportClient(BaseClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         backend: str = "httpx",
+        middleware: Sequence[Middleware] | None = None,
+        rate_limiter: RateLimiter | Literal["default"] | None = "default",
+        rate_limits: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -106,6 +119,11 @@ class SyncTransportClient(BaseClient):
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], None] | None = None
+        self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
+        chain = check_middleware(middleware)
+        if self._rate_limit is not None:
+            chain = (*chain, self._rate_limit)
+        self._chain = SyncChain(chain, self._sender) if chain else None
 
     def close(self) -> None:
         """Close the connections (of a client this object created); later calls raise
@@ -148,14 +166,27 @@ class SyncTransportClient(BaseClient):
         if state is None:
             state = self._new_state(request)
         carry = sender.bounded
+        chain = self._chain
         while True:
-            result = sender.send(request, attempt_limits(state, request, carry))
+            if chain is None:
+                result = sender.send(request, attempt_limits(state, request, carry))
+            else:  # the middleware, once per attempt (see _sync_middleware)
+                result = chain.attempt(request, state)
             if result.__class__ is not Response and sender.closed:
                 raise self._closed(request)
             outcome = self._judge(state, request, result)
             if isinstance(outcome, Response):
                 return outcome
             self._sleep(outcome)
+
+    def rate_limit_status(self, operation: str | Operation) -> RateLimitStatus | None:
+        """What budget *operation* (an operationId or ``Operation``) has left for this client's
+        account: per window the calls used and remaining and when the oldest leaves, the wait a
+        call made now would have, a 429's hold. ``None`` when the client has no rate limiter."""
+        limit = self._rate_limit
+        if limit is None:
+            return None
+        return limit.status(operation_of(self._package, operation))
 
     # -- raw responses and pagers ---------------------------------------------------------
 
@@ -193,6 +224,21 @@ class SyncTransportClient(BaseClient):
         view = resource._with(_Describe())
         call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
         return SyncPager(self, call)
+
+
+def _rate_limit(
+    client: SyncTransportClient, limiter: object, limits: Mapping[str, Any] | None
+) -> SyncRateLimit | None:
+    """The client's rate-limit middleware (``None`` when ``rate_limiter=None``)."""
+    if limiter is None:
+        return None
+    if limiter == "default":
+        limiter = default_limiter()
+    if not isinstance(limiter, RateLimiter):
+        raise ArgumentTypeError(
+            f"rate_limiter must be a RateLimiter (or None), got {type(limiter).__name__}"
+        )
+    return SyncRateLimit(client, limiter, limits_of(limits))
 
 
 def _resource_of(client: Any, method: Any, what: str) -> SyncResource:

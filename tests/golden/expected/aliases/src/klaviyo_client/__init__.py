@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import date
 
+    from ._async_middleware import AsyncMiddleware as AsyncMiddleware
+    from ._async_middleware import AsyncNext as AsyncNext
     from ._async_track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
     from ._backoff import RetryPolicy as RetryPolicy
     from ._batch import AsyncEventBatcher as AsyncEventBatcher
@@ -57,16 +59,26 @@ if TYPE_CHECKING:
     from ._jsonapi import related_one as related_one
     from ._model import Model as Model
     from ._operation import Operation as Operation
+    from ._operation import Window as Window
+    from ._pipeline import SendError as SendError
+    from ._ratelimit import RateLimitBudgetError as RateLimitBudgetError
+    from ._ratelimit import RateLimiter as RateLimiter
+    from ._ratelimit import RateLimitStatus as RateLimitStatus
+    from ._ratelimit import WindowStatus as WindowStatus
+    from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
     from ._registry import OPERATIONS as OPERATIONS
     from ._revision import RevisionMismatchWarning as RevisionMismatchWarning
     from ._revision import RevisionStatus as RevisionStatus
     from ._revision import RevisionStatusWarning as RevisionStatusWarning
     from ._revision import RevisionWarning as RevisionWarning
+    from ._sync_middleware import Middleware as Middleware
+    from ._sync_middleware import Next as Next
     from ._sync_track import KlaviyoPublic as KlaviyoPublic
     from ._transport import AsyncPager as AsyncPager
     from ._transport import PreparedRequest as PreparedRequest
     from ._transport import RawResponse as RawResponse
     from ._transport import RequestOptions as RequestOptions
+    from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
 
 __version__ = "2026.1.1"
@@ -77,6 +89,17 @@ _LAZY = {
     "AsyncKlaviyo": "._client",
     "OPERATIONS": "._registry",
     "Operation": "._operation",
+    "Window": "._operation",
+    "AsyncMiddleware": "._async_middleware",
+    "AsyncNext": "._async_middleware",
+    "Middleware": "._sync_middleware",
+    "Next": "._sync_middleware",
+    "SendError": "._pipeline",
+    "RateLimitBudgetError": "._ratelimit",
+    "RateLimiter": "._ratelimit",
+    "RedisRateLimiter": "._redis_ratelimit",
+    "RateLimitStatus": "._ratelimit",
+    "WindowStatus": "._ratelimit",
     "RetryPolicy": "._backoff",
     "KlaviyoPublic": "._sync_track",
     "AsyncKlaviyoPublic": "._async_track",
@@ -94,6 +117,7 @@ _LAZY = {
     "RevisionWarning": "._revision",
     "RawResponse": "._transport",
     "RequestOptions": "._transport",
+    "Response": "._transport",
     "PreparedRequest": "._transport",
     "SyncPager": "._transport",
     "AsyncPager": "._transport",
@@ -134,6 +158,8 @@ __all__ = [
     "AsyncEventBatcher",
     "AsyncKlaviyo",
     "AsyncKlaviyoPublic",
+    "AsyncMiddleware",
+    "AsyncNext",
     "AuthenticationError",
     "BadRequestError",
     "BatchFailure",
@@ -152,19 +178,26 @@ __all__ = [
     "Klaviyo",
     "KlaviyoPublic",
     "KlaviyoError",
+    "Middleware",
     "Model",
+    "Next",
     "NotFoundError",
     "Operation",
     "PaginationError",
     "PermissionDeniedError",
+    "RateLimitBudgetError",
     "RateLimitError",
+    "RateLimitStatus",
+    "RateLimiter",
     "AsyncPager",
     "PreparedRequest",
     "RawResponse",
     "SyncPager",
     "RedirectError",
+    "RedisRateLimiter",
     "RejectedError",
     "RequestOptions",
+    "Response",
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "RetryPolicy",
@@ -172,8 +205,11 @@ __all__ = [
     "RevisionStatus",
     "RevisionStatusWarning",
     "RevisionWarning",
+    "SendError",
     "ServerError",
     "UnprocessableEntityError",
+    "Window",
+    "WindowStatus",
     "linkage",
     "related",
     "related_one",

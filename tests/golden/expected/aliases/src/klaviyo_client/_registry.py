@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._operation import Operation, Param
+from ._operation import Operation, Param, Window
 
 _PACKAGE = "klaviyo_client"
 
@@ -31,6 +31,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "create_client_thing": Operation(
             "create_client_thing",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._operation import Operation, Param
+from ._operation import Operation, Param, Window
 
 _PACKAGE = "klaviyo_client"
 
@@ -30,6 +30,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "delete_widget": Operation(
             "delete_widget",
@@ -47,6 +51,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
         "get_widget": Operation(
             "get_widget",
@@ -66,6 +74,10 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                 "burst": "3/s",
                 "steady": "60/m",
             },
+            limits=(
+                Window("burst", 3, 1),
+                Window("steady", 60, 60),
+            ),
         ),
     }
 )

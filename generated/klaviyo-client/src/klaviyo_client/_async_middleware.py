@@ -1,0 +1,129 @@
+"""Per-attempt middleware: the seam inside the one retry loop (asyncio source).
+
+``_sync_middleware`` is derived from this module when the package is generated; edit this file.
+
+A middleware is a callable ``(request, call_next) -> Response`` that the client runs once per
+attempt, retries included, in the order given (``AsyncKlaviyo(middleware=[a, b])``: ``a`` wraps
+``b``, which wraps the send; the rate limiter, when one is set, is the innermost)::
+
+    async def timing(request: PreparedRequest, call_next: AsyncNext) -> Response:
+        started = time.perf_counter()
+        try:
+            return await call_next(request)          # the rest of the chain, then the wire
+        finally:
+            metrics.observe(request.op.id, call_next.attempt, time.perf_counter() - started)
+
+    client = AsyncKlaviyo(api_key=..., middleware=[timing])
+
+What a middleware may do:
+
+* **wait** before calling ``call_next`` (``call_next.time_left()`` is what the call's deadline
+  leaves; the attempt gets only what remains after the wait);
+* **set headers** on ``request.headers`` (this call's own copy; every later attempt sees them);
+* **observe the outcome**: ``call_next`` returns the answer of any status (a 429 or a 503 too,
+  which the retry loop then judges) and raises :class:`SendError` when the attempt got no
+  complete answer (``kind``, ``maybe_sent``), or a ``KlaviyoError`` (an answer too large, a body
+  that could not be decoded);
+* **raise**: a ``KlaviyoError`` ends the call with it, never retried (the rate limiter raises
+  ``RateLimitError`` before sending when the budget cannot come back within the deadline); a
+  ``SendError`` is judged like the backend's own failure.
+
+Whatever the middleware returns is judged by the retry loop exactly as the backend's answer
+would be. A middleware should call ``call_next`` at most once per attempt unless it knows the
+request may be repeated (``request.idempotent``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
+
+from ._errors import ArgumentTypeError, KlaviyoError
+from ._pipeline import PreparedRequest, Response, SendError, attempt_limits, decode_error
+
+if TYPE_CHECKING:
+    from ._backends import AsyncSender
+    from ._backoff import RetryState
+
+__all__ = ["AsyncChain", "AsyncMiddleware", "AsyncNext", "SendError", "check_middleware"]
+
+AsyncMiddleware: TypeAlias = Callable[[PreparedRequest, "AsyncNext"], Awaitable[Response]]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
+
+
+class AsyncNext:
+    """The rest of the chain for one attempt: ``await call_next(request)`` sends it.
+
+    ``attempt`` is the 1-based number of the attempt (2 for the first retry);
+    :meth:`time_left` is what the call's deadline leaves.
+    """
+
+    __slots__ = ("_chain", "_index", "_state")
+
+    def __init__(self, chain: AsyncChain, index: int, state: RetryState) -> None:
+        self._chain = chain
+        self._index = index
+        self._state = state
+
+    @property
+    def attempt(self) -> int:
+        return self._state.attempt + 1
+
+    def time_left(self) -> float | None:
+        """Seconds until the call's deadline (``None``: the retry policy sets none)."""
+        return self._state.remaining()
+
+    @property
+    def waited_retry_after(self) -> bool:
+        """Whether the retry loop waited, before this attempt, the delay the previous answer
+        asked for (``Retry-After``)."""
+        state = self._state
+        return state.attempt > 0 and state.retry_after is not None and state.delay is not None
+
+    async def __call__(self, request: PreparedRequest) -> Response:
+        chain = self._chain
+        index = self._index
+        middleware = chain.middleware
+        if index < len(middleware):
+            return await middleware[index](request, AsyncNext(chain, index + 1, self._state))
+        sender = chain.sender
+        result = await sender.send(request, attempt_limits(self._state, request, sender.bounded))
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, SendError | KlaviyoError):
+            raise result
+        raise decode_error(request, result, None)
+
+
+class AsyncChain:
+    """A client's middleware around its sender: :meth:`attempt` runs one attempt through it."""
+
+    __slots__ = ("middleware", "sender")
+
+    def __init__(self, middleware: Sequence[AsyncMiddleware], sender: AsyncSender) -> None:
+        self.middleware = tuple(middleware)
+        self.sender = sender
+
+    async def attempt(self, request: PreparedRequest, state: RetryState) -> Response | SendError:
+        """The answer of one attempt, or the ``SendError`` the chain raised (for the loop to
+        judge); any other exception ends the call."""
+        try:
+            return await AsyncNext(self, 0, state)(request)
+        except SendError as failure:
+            return failure
+
+
+def check_middleware(middleware: object) -> tuple[AsyncMiddleware, ...]:
+    """The ``middleware=`` argument as a tuple of callables (``ArgumentTypeError`` otherwise)."""
+    if middleware is None:
+        return ()
+    if isinstance(middleware, str | bytes) or not isinstance(middleware, Sequence):
+        raise ArgumentTypeError(
+            f"middleware must be a list of callables, got {type(middleware).__name__}"
+        )
+    for item in middleware:
+        if not callable(item):
+            raise ArgumentTypeError(
+                f"middleware must hold callables (request, call_next), got {type(item).__name__}"
+            )
+    return tuple(middleware)

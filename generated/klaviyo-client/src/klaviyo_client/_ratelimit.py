@@ -1,0 +1,506 @@
+"""The rate limiter: calls run at the account's limits, never above them.
+
+Klaviyo limits every operation per account (an OAuth install has its own quota) in fixed
+windows: ``burst`` per second, ``steady`` per minute, and for some operations ``daily``
+(``Operation.limits``, from the spec's ``x-klaviyo-ratelimit``). A client that only reacts to
+429s wastes its retries; this limiter keeps every call inside the budget before it is sent.
+
+How it counts: one log of grant times per account and operation. A call may go at the first
+moment ``t`` when, for every window of ``limit`` calls per ``seconds``, the ``limit``-th most
+recent grant is at least ``seconds`` (plus a small ``margin``) older than ``t``: then no interval
+of that length holds more than ``limit`` calls, which is safe against Klaviyo's fixed windows
+however they are aligned. Grants are handed out in order (the log may hold times in the future:
+a caller that got one waits until then), so waiting callers are served first come, first served
+and the account runs at its limit, not below it.
+
+It corrects itself from the answers: a 429's ``Retry-After`` holds every call of the account and
+operation until then; ``RateLimit-Limit`` (``10, 10;w=1, 150;w=60``) replaces the spec's limits
+by the account's own (never above a limit given per client); ``RateLimit-Remaining`` with
+``RateLimit-Reset`` (the steady window) counts calls made elsewhere on the account (another
+process, another app) so this process leaves them their share.
+
+State is per :class:`RateLimiter` object: the default one is shared by every thread, task and
+client of the process (one lock, held for microseconds; no asyncio object, so any event loop
+can use it) and is emptied in a child after ``os.fork()``. Keys hold a hash of the credential,
+never the credential. :class:`~._redis_ratelimit.RedisRateLimiter` shares the accounting of a
+fleet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import math
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import httpx
+
+from ._backoff import parse_retry_after
+from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, redact_url, scrub
+from ._operation import Operation, Window
+
+if TYPE_CHECKING:
+    from ._pipeline import Headers
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "Grant",
+    "RateLimitBudgetError",
+    "RateLimitStatus",
+    "RateLimiter",
+    "WindowStatus",
+    "account_key",
+    "default_limiter",
+    "parse_limits",
+    "status_of",
+]
+
+DEFAULT_MARGIN = 0.05
+"""Seconds added to every window: a request granted at ``t`` reaches Klaviyo a little later,
+and not every request equally late."""
+
+_MAX_HOLD = 86400.0  # a Retry-After longer than a day holds calls for a day
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_NAMES = {1: "burst", 60: "steady", 86400: "daily"}
+
+
+class Grant(NamedTuple):
+    """A limiter's answer: ``wait`` seconds before sending (``granted``), or a refusal naming
+    the ``window`` that binds (``None``: the server's ``Retry-After``) and when budget returns."""
+
+    granted: bool
+    wait: float
+    window: Window | None
+
+
+_NOW = Grant(True, 0.0, None)
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    """One window of an operation's budget as the limiter sees it now."""
+
+    name: str
+    limit: int
+    seconds: int
+    used: int
+    """Calls granted in the last ``seconds`` (those granted for later included)."""
+    remaining: int
+    resets_in: float
+    """Seconds until the oldest of those calls leaves the window (0.0 when none)."""
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """What budget an operation has left (``client.rate_limit_status(operation)``)."""
+
+    operation: str
+    windows: tuple[WindowStatus, ...]
+    wait: float
+    """Seconds a call made now would wait for budget."""
+    blocked_for: float
+    """Seconds a 429's ``Retry-After`` still holds every call (0.0: none)."""
+    shared: bool
+    """Whether the accounting is shared beyond this process (Redis, reachable)."""
+
+
+class _Budget:
+    """The accounting of one account and operation."""
+
+    __slots__ = ("blocked_until", "cap", "learned", "log", "seen", "windows_for")
+
+    def __init__(self) -> None:
+        self.log: deque[float] = deque()
+        self.cap = 0  # grants kept: the largest limit of any window used
+        self.blocked_until = 0.0
+        self.learned: dict[int, int] = {}  # seconds -> limit, from RateLimit-Limit
+        self.seen = ""  # the last RateLimit-Limit read (parsed only when it changes)
+        self.windows_for: tuple[tuple[Window, ...], bool, tuple[Window, ...]] | None = None
+
+
+class RateLimiter:
+    """The in-process rate limiter (the default of every client).
+
+    ``Klaviyo(api_key=...)`` uses the process-wide one (:func:`default_limiter`);
+    ``rate_limiter=RateLimiter(margin=0.05)`` gives clients a limiter of their own (state is
+    per object), ``rate_limiter=None`` turns limiting off.
+
+    Args:
+        margin: seconds added to every window (see :data:`DEFAULT_MARGIN`).
+    """
+
+    shared = False
+
+    def __init__(self, *, margin: float = DEFAULT_MARGIN) -> None:
+        if isinstance(margin, bool) or not isinstance(margin, int | float):
+            raise ArgumentTypeError(f"margin must be a number, got {type(margin).__name__}")
+        if not math.isfinite(margin) or not 0 <= margin <= 60:
+            raise ArgumentValueError(f"margin must be between 0 and 60 seconds, got {margin!r}")
+        self.margin = float(margin)
+        self._clock: Callable[[], float] = time.monotonic
+        self._lock = threading.Lock()
+        self._budgets: dict[str, _Budget] = {}
+        _ALL.add(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(margin={self.margin})"
+
+    def _reset(self) -> None:
+        """Forget everything (a forked child starts with a new lock and no accounting)."""
+        self._lock = threading.Lock()
+        self._budgets = {}
+
+    # -- asking for budget ------------------------------------------------------------------
+
+    def reserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        max_wait: float | None,
+        fixed: bool = False,
+        held: bool = False,
+    ) -> Grant:
+        """Take the next free slot of *key* within *max_wait* seconds (``None``: any wait).
+
+        Returns how long to wait before sending, or a refusal (nothing is recorded) when the
+        slot is further away than *max_wait*. *fixed*: the *windows* were given per client
+        (learned limits may lower them, never raise them); *held*: the caller has waited a
+        429's ``Retry-After`` already (the retry of that call).
+        """
+        now = self._clock()
+        margin = self.margin
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = _Budget()
+            if budget.learned:
+                windows = _corrected(budget, tuple(windows), fixed)
+            log = budget.log
+            at = now
+            window: Window | None = None
+            if budget.blocked_until > at and not held:
+                at = budget.blocked_until
+            if log:
+                last = log[-1]
+                at = max(at, last)
+                count = len(log)
+                for w in windows:
+                    if count >= w.limit:
+                        free = log[-w.limit] + w.seconds + margin
+                        if free > at:
+                            at = free
+                            window = w
+            wait = at - now
+            if max_wait is not None and wait > max_wait:
+                return Grant(False, wait, window)
+            log.append(at)
+            cap = budget.cap
+            for w in windows:
+                if w.limit > cap:
+                    cap = budget.cap = w.limit
+            if len(log) > cap:
+                log.popleft()
+        return _NOW if wait <= 0 else Grant(True, wait, window)
+
+    async def areserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        max_wait: float | None,
+        fixed: bool = False,
+        held: bool = False,
+    ) -> Grant:
+        """:meth:`reserve` for asyncio (it never blocks: the lock is held for microseconds)."""
+        return self.reserve(key, windows, max_wait, fixed, held)
+
+    # -- what the answers say ---------------------------------------------------------------
+
+    def observe(self, key: str, windows: Sequence[Window], status: int, headers: Headers) -> None:
+        """Correct the accounting of *key* from an answer (see the module docstring)."""
+        if status == 429:
+            delay = parse_retry_after({"Retry-After": headers.peek("retry-after") or ""})
+            if delay is not None and delay > 0:
+                self.hold(key, delay)
+            return
+        limit_text = headers.peek("ratelimit-limit")
+        if limit_text is None:
+            return
+        remaining = headers.peek("ratelimit-remaining")
+        reset = headers.peek("ratelimit-reset")
+        now = self._clock()
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = _Budget()
+            if limit_text != budget.seen:
+                budget.seen = limit_text
+                learned = parse_limit_header(limit_text)
+                if learned != budget.learned:
+                    budget.learned = learned
+                    budget.windows_for = None
+            if remaining is not None and reset is not None:
+                self._count_others(budget, tuple(windows), remaining, reset, now)
+
+    async def aobserve(
+        self, key: str, windows: Sequence[Window], status: int, headers: Headers
+    ) -> None:
+        self.observe(key, windows, status, headers)
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Hold every call of *key* for *seconds* (a 429's ``Retry-After``; at most a day)."""
+        until = self._clock() + min(seconds, _MAX_HOLD)
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = _Budget()
+            budget.blocked_until = max(budget.blocked_until, until)
+
+    def _count_others(
+        self, budget: _Budget, windows: tuple[Window, ...], remaining: str, reset: str, now: float
+    ) -> None:
+        """``RateLimit-Remaining``/``-Reset`` of the steady window: calls the server counted
+        that this log lacks were made elsewhere; they take slots until the window resets."""
+        if not (remaining.isdigit() and _is_seconds(reset)):
+            return
+        if budget.learned:
+            windows = _corrected(budget, windows, False)
+        steady = next((w for w in windows if w.seconds == 60), None)
+        if steady is None:
+            return
+        used = steady.limit - int(remaining)
+        log = budget.log
+        ours = sum(1 for t in log if now - steady.seconds < t <= now)
+        missing = used - ours
+        if missing <= 0:
+            return
+        at = min(now, now + float(reset) - steady.seconds)
+        merged = sorted([*log, *([at] * missing)])
+        budget.log = deque(merged[-max(budget.cap, len(log)) :] if budget.cap else merged)
+
+    # -- what is left -----------------------------------------------------------------------
+
+    def status(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
+        """The budget of *key* now (nothing is recorded)."""
+        now = self._clock()
+        with self._lock:
+            budget = self._budgets.get(key) or _Budget()
+            if budget.learned:
+                windows = _corrected(budget, tuple(windows), False)
+            log = list(budget.log)
+            blocked = max(0.0, budget.blocked_until - now)
+        return status_of(
+            log, blocked, windows, now=now, margin=self.margin, operation=operation, shared=False
+        )
+
+    async def astatus(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
+        return self.status(key, windows, operation)
+
+
+def status_of(
+    log: Sequence[float],
+    blocked: float,
+    windows: Sequence[Window],
+    *,
+    now: float,
+    margin: float,
+    operation: str,
+    shared: bool,
+) -> RateLimitStatus:
+    """The budget a grant *log* (ascending, on the clock of *now*) leaves in *windows*."""
+    shown = []
+    wait = blocked
+    if log and log[-1] - now > wait:
+        wait = log[-1] - now
+    for w in windows:
+        inside = [t for t in log if t > now - w.seconds - margin]
+        resets = max(0.0, inside[0] + w.seconds + margin - now) if inside else 0.0
+        used = len(inside)
+        shown.append(WindowStatus(w.name, w.limit, w.seconds, used, max(0, w.limit - used), resets))
+        if len(log) >= w.limit:
+            wait = max(wait, log[-w.limit] + w.seconds + margin - now)
+    return RateLimitStatus(operation, tuple(shown), max(0.0, wait), blocked, shared)
+
+
+_ALL: weakref.WeakSet[RateLimiter] = weakref.WeakSet()
+_DEFAULT: list[RateLimiter] = []
+
+
+def default_limiter() -> RateLimiter:
+    """The process-wide limiter every client uses unless given another (or ``None``)."""
+    if not _DEFAULT:
+        _DEFAULT.append(RateLimiter())
+    return _DEFAULT[0]
+
+
+def _after_fork() -> None:
+    for limiter in list(_ALL):
+        limiter._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _corrected(budget: _Budget, windows: tuple[Window, ...], fixed: bool) -> tuple[Window, ...]:
+    """*windows* with the limits the server announced (cached per budget)."""
+    cached = budget.windows_for
+    if cached is not None and cached[0] is windows and cached[1] == fixed:
+        return cached[2]
+    learned = budget.learned
+    out = []
+    for w in windows:
+        told = learned.get(w.seconds)
+        out.append(w._replace(limit=told) if told and (not fixed or told < w.limit) else w)
+    known = {w.seconds for w in windows}
+    if not fixed:
+        out.extend(
+            Window(_NAMES.get(s, f"{s}s"), n, s)
+            for s, n in sorted(learned.items())
+            if s not in known
+        )
+    result = tuple(out)
+    budget.windows_for = (windows, fixed, result)
+    return result
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and 0 <= value <= 86400
+
+
+def parse_limit_header(text: str) -> dict[int, int]:
+    """``RateLimit-Limit: 10, 10;w=1, 150;w=60`` → ``{1: 10, 60: 150}`` (items without
+    ``w=`` and anything unreadable are skipped)."""
+    out: dict[int, int] = {}
+    for item in text.split(","):
+        parts = [p.strip() for p in item.split(";")]
+        if len(parts) < 2 or not parts[0].isdigit():
+            continue
+        for param in parts[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "w" and value.strip().isdigit():
+                seconds, limit = int(value), int(parts[0])
+                if 0 < seconds <= 86400 and limit > 0:
+                    out[seconds] = limit
+    return out
+
+
+def parse_limits(value: object, where: str) -> tuple[Window, ...]:
+    """Per-client limits of one operation: ``{"burst": "2/s", "steady": "30/m"}`` (the spec's
+    shape), a ``"2/s, 30/m"`` string, or ``Window`` tuples."""
+    items: list[tuple[str, object]]
+    if isinstance(value, str):
+        items = [("", part) for part in value.split(",") if part.strip()]
+    elif isinstance(value, Mapping):
+        items = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, Sequence) and all(isinstance(w, Window) for w in value):
+        return tuple(sorted(value, key=lambda w: w.seconds))
+    else:
+        raise ArgumentTypeError(
+            f"{where} must be a mapping like {{'burst': '2/s', 'steady': '30/m'}}, "
+            f"got {type(value).__name__}"
+        )
+    out = []
+    for name, text in items:
+        count, _, unit = str(text).strip().partition("/")
+        seconds = _UNIT_SECONDS.get(unit.strip())
+        if not count.strip().isdigit() or seconds is None or int(count) == 0:
+            raise ArgumentValueError(f"{where}: {text!r} is not <count>/<s|m|h|d>")
+        out.append(Window(name or _NAMES.get(seconds, unit.strip()), int(count), seconds))
+    return tuple(sorted(out, key=lambda w: w.seconds))
+
+
+def account_key(credential: str) -> str:
+    """What stands for an account in keys and logs: a hash of its credential, never the
+    credential itself (16 hex digits of SHA-256)."""
+    return hashlib.sha256(credential.encode()).hexdigest()[:16]
+
+
+def when(seconds: float) -> str:
+    """``41.3s``, ``12m 5s``, ``5h 12m``: how long until budget returns."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m {int(seconds % 60)}s"
+    return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m"
+
+
+class RateLimitBudgetError(RateLimitError):
+    """A call the rate limiter did not send: its budget does not return within the call's
+    deadline. A ``RateLimitError`` (``retry_after`` is when budget returns); ``window`` is the
+    window that binds (``None``: a 429's ``Retry-After`` holds the operation)."""
+
+    window: Window | None
+    operation: str
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        window: Window | None,
+        wait: float,
+        left: float | None,
+        method: str,
+        url: str,
+    ) -> None:
+        self.window = window
+        self.operation = operation
+        self._wait = wait
+        self._left = left
+        seconds = f"{max(wait, 0.0):.3f}"
+        request = httpx.Request(method, redact_url(url))
+        response = httpx.Response(429, headers={"Retry-After": seconds}, request=request)
+        super().__init__(response, method=method, url=url)
+
+    def _message(self, status: str, text: str) -> str:
+        window = self.window
+        if window is None:
+            why = "Klaviyo asked to wait (Retry-After)"
+        elif window.seconds >= 86400:
+            why = f"its daily quota ({window}) is used up"
+        else:
+            why = f"its {window} budget is used up"
+        left = "" if self._left is None else f" ({self._left:.1f}s left)"
+        return scrub(
+            f"not sent: {self.operation}: {why}; budget returns in {when(self._wait)}, after "
+            f"the call's deadline{left}: {self.method} {self.url}"
+        )
+
+
+def limits_of(value: Any) -> dict[str, tuple[Window, ...]]:
+    """The ``rate_limits=`` argument of a client: operationId → windows (see
+    :func:`parse_limits`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ArgumentTypeError(
+            f"rate_limits must map operation ids to limits, got {type(value).__name__}"
+        )
+    return {str(op): parse_limits(v, f"rate_limits[{op!r}]") for op, v in value.items()}
+
+
+def operation_of(package: str, operation: object) -> Operation:
+    """*operation* (an ``Operation``, or an operationId or method name of *package*'s
+    ``OPERATIONS``) as its record."""
+    if isinstance(operation, Operation):
+        return operation
+    if not isinstance(operation, str):
+        raise ArgumentTypeError(
+            f"operation must be an operationId or an Operation, got {type(operation).__name__}"
+        )
+    registry = importlib.import_module(package + "._registry").OPERATIONS
+    found: Operation | None = registry.get(operation)
+    if found is None:
+        found = next((op for op in registry.values() if operation in (op.name, *op.aliases)), None)
+    if found is None:
+        raise ArgumentValueError(f"no operation {operation!r} in {package}.OPERATIONS")
+    return found

@@ -1,0 +1,136 @@
+# Derived from _async_middleware.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
+"""Per-attempt middleware: the seam inside the one retry loop (derived).
+
+``_sync_middleware`` is derived from this module when the package is generated; edit this file.
+
+A middleware is a callable ``(request, call_next) -> Response`` that the client runs once per
+attempt, retries included, in the order given (``AsyncKlaviyo(middleware=[a, b])``: ``a`` wraps
+``b``, which wraps the send; the rate limiter, when one is set, is the innermost)::
+
+    def timing(request: PreparedRequest, call_next: Next) -> Response:
+        started = time.perf_counter()
+        try:
+            return call_next(request)          # the rest of the chain, then the wire
+        finally:
+            metrics.observe(request.op.id, call_next.attempt, time.perf_counter() - started)
+
+    client = AsyncKlaviyo(api_key=..., middleware=[timing])
+
+What a middleware may do:
+
+* **wait** before calling ``call_next`` (``call_next.time_left()`` is what the call's deadline
+  leaves; the attempt gets only what remains after the wait);
+* **set headers** on ``request.headers`` (this call's own copy; every later attempt sees them);
+* **observe the outcome**: ``call_next`` returns the answer of any status (a 429 or a 503 too,
+  which the retry loop then judges) and raises :class:`SendError` when the attempt got no
+  complete answer (``kind``, ``maybe_sent``), or a ``KlaviyoError`` (an answer too large, a body
+  that could not be decoded);
+* **raise**: a ``KlaviyoError`` ends the call with it, never retried (the rate limiter raises
+  ``RateLimitError`` before sending when the budget cannot come back within the deadline); a
+  ``SendError`` is judged like the backend's own failure.
+
+Whatever the middleware returns is judged by the retry loop exactly as the backend's answer
+would be. A middleware should call ``call_next`` at most once per attempt unless it knows the
+request may be repeated (``request.idempotent``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
+
+from ._errors import ArgumentTypeError, KlaviyoError
+from ._pipeline import (
+    PreparedRequest,
+    Response,
+    SendError,
+    attempt_limits,
+    decode_error,
+)
+
+if TYPE_CHECKING:
+    from ._backends import SyncSender
+    from ._backoff import RetryState
+
+__all__ = ["SyncChain", "Middleware", "Next", "SendError", "check_middleware"]
+
+Middleware: TypeAlias = Callable[[PreparedRequest, "Next"], Response]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
+
+
+class Next:
+    """The rest of the chain for one attempt: ``call_next(request)`` sends it.
+
+    ``attempt`` is the 1-based number of the attempt (2 for the first retry);
+    :meth:`time_left` is what the call's deadline leaves.
+    """
+
+    __slots__ = ("_chain", "_index", "_state")
+
+    def __init__(self, chain: SyncChain, index: int, state: RetryState) -> None:
+        self._chain = chain
+        self._index = index
+        self._state = state
+
+    @property
+    def attempt(self) -> int:
+        return self._state.attempt + 1
+
+    def time_left(self) -> float | None:
+        """Seconds until the call's deadline (``None``: the retry policy sets none)."""
+        return self._state.remaining()
+
+    @property
+    def waited_retry_after(self) -> bool:
+        """Whether the retry loop waited, before this attempt, the delay the previous answer
+        asked for (``Retry-After``)."""
+        state = self._state
+        return state.attempt > 0 and state.retry_after is not None and state.delay is not None
+
+    def __call__(self, request: PreparedRequest) -> Response:
+        chain = self._chain
+        index = self._index
+        middleware = chain.middleware
+        if index < len(middleware):
+            return middleware[index](request, Next(chain, index + 1, self._state))
+        sender = chain.sender
+        result = sender.send(request, attempt_limits(self._state, request, sender.bounded))
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, SendError | KlaviyoError):
+            raise result
+        raise decode_error(request, result, None)
+
+
+class SyncChain:
+    """A client's middleware around its sender: :meth:`attempt` runs one attempt through it."""
+
+    __slots__ = ("middleware", "sender")
+
+    def __init__(self, middleware: Sequence[Middleware], sender: SyncSender) -> None:
+        self.middleware = tuple(middleware)
+        self.sender = sender
+
+    def attempt(self, request: PreparedRequest, state: RetryState) -> Response | SendError:
+        """The answer of one attempt, or the ``SendError`` the chain raised (for the loop to
+        judge); any other exception ends the call."""
+        try:
+            return Next(self, 0, state)(request)
+        except SendError as failure:
+            return failure
+
+
+def check_middleware(middleware: object) -> tuple[Middleware, ...]:
+    """The ``middleware=`` argument as a tuple of callables (``ArgumentTypeError`` otherwise)."""
+    if middleware is None:
+        return ()
+    if isinstance(middleware, str | bytes) or not isinstance(middleware, Sequence):
+        raise ArgumentTypeError(
+            f"middleware must be a list of callables, got {type(middleware).__name__}"
+        )
+    for item in middleware:
+        if not callable(item):
+            raise ArgumentTypeError(
+                f"middleware must hold callables (request, call_next), got {type(item).__name__}"
+            )
+    return tuple(middleware)

@@ -1,0 +1,92 @@
+"""Redis accounting of :class:`~._redis_ratelimit.RedisRateLimiter` over ``redis.asyncio``
+(asyncio source).
+
+``_sync_redis`` (the same over the blocking ``redis`` client) is derived from this module when
+the package is generated; edit this file. Every call is bounded by the limiter's ``timeout``;
+a Redis that fails or is slow makes the limiter fall back to its in-process accounting (see
+:meth:`RedisRateLimiter.failed`), so no call waits on Redis past its deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as redis_api
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from . import _async_compat as _compat
+from ._ratelimit import Grant, RateLimitStatus
+
+if TYPE_CHECKING:
+    from ._operation import Window
+    from ._redis_ratelimit import RedisRateLimiter
+
+__all__ = ["AsyncRedisStore"]
+
+_FAILURES = (RedisError, OSError, TimeoutError)
+
+
+class AsyncRedisStore:
+    """One Redis connection pool of a :class:`RedisRateLimiter` (per event loop for asyncio)."""
+
+    def __init__(self, limiter: RedisRateLimiter) -> None:
+        self._limiter = limiter
+        self._redis: Any = redis_api.Redis.from_url(
+            limiter.url,
+            socket_timeout=limiter.timeout,
+            socket_connect_timeout=limiter.timeout,
+            retry=Retry(NoBackoff(), 0),  # a failure falls back at once; Redis is tried later
+            health_check_interval=0,
+        )
+        self._reserve = self._redis.register_script(limiter.scripts.reserve)
+        self._hold = self._redis.register_script(limiter.scripts.hold)
+        self._read = self._redis.register_script(limiter.scripts.read)
+
+    async def reserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        max_wait: float | None,
+        fixed: bool = False,
+        held: bool = False,
+    ) -> Grant:
+        limiter = self._limiter
+        if limiter.is_down():
+            return limiter.local(key, windows, max_wait, fixed, held)
+        keys, args = limiter.reserve_call(key, windows, max_wait, held)
+        try:
+            async with _compat.deadline(limiter.bound(max_wait)):
+                answer = await self._reserve(keys=keys, args=args)
+        except _FAILURES as exc:
+            limiter.failed(exc)
+            return limiter.local(key, windows, max_wait, fixed, held)
+        limiter.working()
+        return limiter.grant(answer, windows)
+
+    async def hold(self, key: str, seconds: float) -> None:
+        limiter = self._limiter
+        if not limiter.is_down():
+            try:
+                async with _compat.deadline(limiter.timeout):
+                    await self._hold(keys=[limiter.hold_key(key)], args=[f"{seconds:.3f}"])
+            except _FAILURES as exc:
+                limiter.failed(exc)
+        limiter.local_hold(key, seconds)
+
+    async def status(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
+        limiter = self._limiter
+        if not limiter.is_down():
+            try:
+                async with _compat.deadline(limiter.timeout):
+                    answer = await self._read(keys=[limiter.log_key(key), limiter.hold_key(key)])
+            except _FAILURES as exc:
+                limiter.failed(exc)
+            else:
+                return limiter.status_from(answer, windows, operation)
+        return limiter.local_status(key, windows, operation)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

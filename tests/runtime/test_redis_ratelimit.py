@@ -1,0 +1,212 @@
+"""``RedisRateLimiter`` against a real Redis and the loopback Klaviyo that enforces windows:
+processes share one budget, a Redis that dies is replaced by in-process counting (one WARNING,
+nothing hangs), and shared accounting resumes when it is back.
+
+Needs Redis (the ``redis_url`` fixture: CI starts one; locally a ``redis-server`` is started, or
+the tests skip saying why). Each test uses its own key prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import threading
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+from klaviyo_client import (
+    ArgumentTypeError,
+    AsyncKlaviyo,
+    Klaviyo,
+    RedisRateLimiter,
+)
+from tests.conftest import CLIENT_SRC, ROOT
+from tests.runtime.pipeline_support import KEY
+from tests.support.loopback import LoopbackServer
+from tests.support.ratelimit_server import KlaviyoLimits
+from tests.support.redis_server import RedisServer, RedisUnavailableError
+
+LIMITS = {"get_metrics": "4/s, 100/m"}
+
+WORKER = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from klaviyo_client import Klaviyo, RedisRateLimiter
+url, redis_url, prefix, calls = sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+limiter = RedisRateLimiter(redis_url, prefix=prefix) if redis_url != "-" else None
+errors = 0
+with Klaviyo(api_key="pk_shared_account", base_url=url, max_retries=0, timeout=5.0,
+             rate_limiter=limiter, rate_limits={"get_metrics": "4/s, 100/m"}) as client:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for _ in range(calls):
+        try:
+            client.metrics.get_metrics()
+        except Exception as exc:
+            errors += 1
+print(json.dumps({"errors": errors}), flush=True)
+"""
+
+
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}:"
+
+
+def run_workers(url: str, redis_url: str, count: int, calls: int) -> list[dict[str, Any]]:
+    """*count* processes of one account, started together, each making *calls* calls."""
+    key_prefix = prefix()
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(CLIENT_SRC),
+                str(ROOT),
+                url,
+                redis_url,
+                key_prefix,
+                str(calls),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for proc in procs:  # every worker imported and built its client: start them at once
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=60)
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def test_processes_share_one_budget_through_redis(redis_url: str) -> None:
+    limits = KlaviyoLimits(LIMITS)
+    with LoopbackServer(default=limits) as server:
+        results = run_workers(server.url, redis_url, count=3, calls=3)
+    assert results == [{"errors": 0}] * 3
+    assert limits.rejected == 0 and limits.answered["get_metrics"] == 9
+
+
+def test_the_same_processes_without_redis_draw_429(redis_url: str) -> None:
+    limits = KlaviyoLimits(LIMITS)
+    with LoopbackServer(default=limits) as server:
+        results = run_workers(server.url, "-", count=3, calls=3)
+    assert limits.rejected > 0  # each process believed it had the whole budget
+    assert sum(r["errors"] for r in results) == limits.rejected
+
+
+async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> None:
+    limits = KlaviyoLimits(LIMITS)
+    key_prefix = prefix()
+    sync_limiter = RedisRateLimiter(redis_url, prefix=key_prefix)  # two limiters: as two hosts
+    async_limiter = RedisRateLimiter(redis_url, prefix=key_prefix)
+    with LoopbackServer(default=limits) as server:
+        sync = Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=sync_limiter,
+                       rate_limits=LIMITS)  # fmt: skip
+        thread = threading.Thread(target=lambda: [sync.metrics.get_metrics() for _ in range(4)])
+        thread.start()
+        async with AsyncKlaviyo(
+            api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=async_limiter,
+            rate_limits=LIMITS,
+        ) as client:  # fmt: skip
+            await asyncio.gather(*(client.metrics.get_metrics() for _ in range(5)))
+            status = await client.rate_limit_status("get_metrics")
+        await asyncio.to_thread(thread.join, 30)
+        sync.close()
+        await async_limiter.aclose()
+        sync_limiter.close()
+    assert limits.rejected == 0 and limits.answered["get_metrics"] == 9
+    assert status is not None and status.shared and status.windows[1].used == 9
+
+
+def test_redis_killed_and_back(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="klaviyo_client")
+    try:
+        own = RedisServer().start()  # this test kills its Redis: not the shared one
+    except RedisUnavailableError as exc:
+        pytest.skip(f"needs redis-server: {exc}")
+    limits = KlaviyoLimits({"get_metrics": "20/s, 1000/m"})
+    key_prefix = prefix()
+    limiter = RedisRateLimiter(own.url, prefix=key_prefix, timeout=0.2, retry_interval=0.3)
+    probe = redis.Redis.from_url(own.url)
+    try:
+        with (
+            LoopbackServer(default=limits) as server,
+            Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=limiter,
+                    rate_limits={"get_metrics": "20/s, 1000/m"}) as client,
+        ):  # fmt: skip
+            client.metrics.get_metrics()
+            (key,) = probe.keys(key_prefix + "*")
+            assert probe.llen(key) == 1 and limiter.shared
+            own.stop()  # Redis dies mid-run
+            for _ in range(5):
+                client.metrics.get_metrics()  # calls go on, counted in this process
+            assert not limiter.shared
+            warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+            assert len(warnings) == 1 and "counting in this process" in warnings[0].getMessage()
+            own.start()  # Redis is back (empty: nothing was saved)
+            resumed = False
+            for _ in range(50):  # bounded: retry_interval is 0.3 s
+                client.metrics.get_metrics()
+                if probe.exists(key) and limiter.shared:
+                    resumed = True
+                    break
+                threading.Event().wait(0.05)
+            assert resumed and probe.llen(key) >= 1
+    finally:
+        probe.close()
+        limiter.close()
+        own.close()
+    assert limits.rejected == 0
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
+def test_an_unreachable_redis_never_holds_a_call_past_its_deadline() -> None:
+    from tests.support.redis_server import free_port
+
+    limits = KlaviyoLimits(LIMITS)
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    with (
+        LoopbackServer(default=limits) as server,
+        Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=limiter, rate_limits=LIMITS) as c,
+    ):
+        for _ in range(3):
+            c.metrics.get_metrics()
+    assert limits.answered["get_metrics"] == 3 and limits.rejected == 0
+
+
+def test_the_package_imports_without_redis() -> None:
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'redis' or name.startswith('redis.'):\n"
+        "            raise ImportError('no redis here')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.path[:0] = [{str(CLIENT_SRC)!r}]\n"
+        "import klaviyo_client\n"
+        "klaviyo_client.Klaviyo(api_key='pk_x').close()\n"
+        "try:\n"
+        "    klaviyo_client.RedisRateLimiter('redis://127.0.0.1:1/0')\n"
+        "except klaviyo_client.ArgumentTypeError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert 'pip install "klaviyo-client[redis]"' in out
+    assert issubclass(ArgumentTypeError, TypeError)
