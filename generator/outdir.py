@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
+import glob
 import os
 import secrets
 import shutil
@@ -297,7 +298,8 @@ class SwapGuard:
 def _backups(out: Path) -> list[Path]:
     """Backup folders of ``out`` that runs of the generator leave while swapping."""
     named = out.with_name(f".{out.name}.old")
-    others = sorted(out.parent.glob(f".{out.name}.old-*")) if out.parent.is_dir() else []
+    pattern = f".{glob.escape(out.name)}.old-*"
+    others = sorted(out.parent.glob(pattern)) if out.parent.is_dir() else []
     return [b for b in [named, *others] if b.is_dir() and not b.is_symlink() and is_ours(b)]
 
 
