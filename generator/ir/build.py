@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
-from . import carry, groups, names
+from . import carry, examples, groups, names
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
 from .operations import OperationBuilder
@@ -105,6 +105,7 @@ class Builder:
             source_label=self.label,
             stats=dict(types.stats, kept_names=len(kept.models) + len(kept.aliases)),
             package_version=self._package_version(version),
+            example=examples.pick(resources),
         )
         assign_modules(api)
         return api
