@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
-from . import carry, names
+from . import carry, examples, groups, names
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
 from .operations import OperationBuilder
@@ -56,7 +56,6 @@ class Builder:
         info = doc.get("info", {})
         servers = doc.get("servers") or [{"url": "https://a.klaviyo.com"}]
         global_security = doc.get("security")
-        by_tag: dict[str, list[OperationDef]] = {}
         operations: list[OperationDef] = []
         origin: dict[str, list[Any]] = {}
         self.types.components()
@@ -73,9 +72,8 @@ class Builder:
             where = ["paths", route, method]
             built[i] = self.ops.operation(route, method, op, shared, where, global_security)
             origin[built[i].id] = where
-        for i in range(len(found)):
-            by_tag.setdefault(built[i].tag, []).append(built[i])
-            operations.append(built[i])
+        operations.extend(built[i] for i in range(len(found)))
+        by_tag = groups.group(operations)
         types = self.types
         types.aliases.extend(self.ops.param_concepts())
         names.assign(
@@ -107,6 +105,7 @@ class Builder:
             source_label=self.label,
             stats=dict(types.stats, kept_names=len(kept.models) + len(kept.aliases)),
             package_version=self._package_version(version),
+            example=examples.pick(resources),
         )
         assign_modules(api)
         return api

@@ -312,6 +312,21 @@ class ResourceDef:
     operations: list[OperationDef] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Example:
+    """What the README's "Use" example calls (see :mod:`.examples`)."""
+
+    resource: str
+    """The client attribute (``profiles``)."""
+    listing: OperationDef
+    get: OperationDef
+
+    @property
+    def page_size(self) -> bool:
+        """Whether the list takes ``page_size`` (not every paged operation does)."""
+        return any(p.name == "page_size" for p in self.listing.params)
+
+
 @dataclass(eq=False)
 class Api:
     title: str
@@ -327,6 +342,8 @@ class Api:
     package_version: str = "0.0.0"
     retired: str = ""
     """The day Klaviyo retired this API (``YYYY-MM-DD``; the legacy v1/v2 API), else ""."""
+    example: Example | None = None
+    """The operations the README's example calls (None: no resource has a list and a get)."""
 
     @property
     def model_aliases(self) -> list[ModelName]:

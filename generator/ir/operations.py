@@ -10,6 +10,7 @@ from typing import Any, cast
 from .. import naming
 from ..errors import pointer, shown, warn
 from . import names
+from .groups import SUBTAG
 from .model import (
     PARAMETER,
     AliasDef,
@@ -361,14 +362,16 @@ class OperationBuilder:
         origin: dict[str, list[Any]],
         taken_classes: set[str],
     ) -> list[ResourceDef]:
-        """One resource per tag, with an attribute, module and class name that collide with
-        nothing: not with the client's own members, not with each other (``Profiles`` and
-        ``profiles``), not with the names the generated modules use. Renames warn."""
+        """One resource per tag (or subtag, see :mod:`.groups`), with an attribute, module and
+        class name that collide with nothing: not with the client's own members, not with each
+        other (``Profiles`` and ``profiles``), not with the names the generated modules use.
+        Renames warn."""
         taken_attrs: set[str] = set()
         taken_classes = set(self.reserved.classes) | taken_classes
         out: list[ResourceDef] = []
         for tag, ops in by_tag.items():
-            at = [*origin[ops[0].id], "tags", 0]
+            # where the name comes from: the tag, or the subtag grouping stood in for it
+            at = [*origin[ops[0].id], *(["tags", 0] if ops[0].tag == tag else [SUBTAG])]
             wanted = naming.snake(tag)
             attr = naming.shorten(wanted)
             if attr != wanted:

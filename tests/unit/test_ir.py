@@ -333,3 +333,31 @@ def test_the_generated_registry_only_uses_vocabulary_values(name: str) -> None:
             assert isinstance(arg, ast.Constant)
             seen.add(arg.value)
     assert seen and seen <= set(get_args(getattr(vocab, name))), seen
+
+
+def _tagged(tags: list[str], subtags: list[str | None]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for i, (tag, sub) in enumerate(zip(tags, subtags, strict=True)):
+        extra = {"x-klaviyo-subtag": sub} if sub else {}
+        paths[f"/things{i}"] = {"get": {**_op(f"get_things_{i}", **extra), "tags": [tag]}}
+    return _spec({}, paths)
+
+
+def test_one_tag_on_every_operation_groups_resources_by_subtag() -> None:
+    doc = _tagged(["Beta APIs"] * 4, ["Campaigns", "Customer Agent", "Campaigns", None])
+    api = Builder(doc, "t.json", "pkg").build()
+    got = {r.attr: sorted(o.name for o in r.operations) for r in api.resources}
+    assert got == {
+        "beta_ap_is": ["get_things_3"],  # no subtag: stays under the tag
+        "campaigns": ["get_things_0", "get_things_2"],
+        "customer_agent": ["get_things_1"],
+    }
+    assert {o.tag for o in api.operations} == {"Beta APIs"}  # the registry keeps the spec's tag
+
+
+def test_tags_that_group_keep_their_resources_whatever_the_subtags() -> None:
+    doc = _tagged(["Catalogs", "Catalogs", "Lists"], ["Items", "Variants", None])
+    api = Builder(doc, "t.json", "pkg").build()
+    assert [r.attr for r in api.resources] == ["catalogs", "lists"]
+    one = _tagged(["Things"], ["Stuff"])  # a single operation: its tag says enough
+    assert [r.attr for r in Builder(one, "t.json", "pkg").build().resources] == ["things"]
