@@ -38,7 +38,7 @@ from .surface import SurfaceError
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
-ENV_MIRROR = "KLAVIYO_SPEC_MIRROR"
+ENV_MIRROR = specs.ENV_MIRROR
 MAX_DOWNLOAD = 64 * 1024 * 1024
 
 
@@ -603,7 +603,9 @@ def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
             if wrong:
                 failed = True
                 click.echo(
-                    f"{source.file}: present at {found} but {wrong}: verify or remove it", err=True
+                    f"{source.file}: present at {found} but {wrong}: verify or remove it; "
+                    f"{specs.ways_out(source.file)}",
+                    err=True,
                 )
             else:
                 click.echo(f"{source.file}: present at {found}")
@@ -615,13 +617,19 @@ def fetch(spec_dir: str | None, mirror: str | None, timeout: float) -> None:
             failed = True
             looked = ", ".join(str(d) for d in specs.search_dirs(spec_dir))
             click.echo(
-                f"{source.file}: cannot download {url} ({exc}); looked in: {looked}", err=True
+                f"{source.file}: cannot download {url} ({exc}); looked in: {looked}; "
+                f"{specs.ways_out(source.file)}",
+                err=True,
             )
             continue
         wrong = _wrong_checksum(source, data)
         if wrong:
             failed = True
-            click.echo(f"{source.file}: downloaded {url} but {wrong}; not saved", err=True)
+            click.echo(
+                f"{source.file}: downloaded {url} but {wrong}; not saved; "
+                f"{specs.ways_out(source.file)}",
+                err=True,
+            )
             continue
         dest = target / source.file
         target.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from . import surface as surface_io
 from .diff import Report, labels
 from .errors import SpecError
 from .escape import py_literal, py_str
+from .extras import optional_modules
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 from .outdir import (
@@ -512,11 +513,13 @@ def ruff_format(path: Path, label: str = "spec") -> str | None:
 
 # Runs in fresh interpreters (started early, while the tree is rendered: they import httpx and
 # wait). Each reads the tree's root, then one module per line, imports it (which byte-compiles
-# it, in memory: -B) and answers "ok" for the next; on an empty line it builds each client of
+# it, in memory: -B) and answers "ok" for the next. A module that needs an optional extra comes
+# with the extra's packages after a tab: where one of them is not importable (the generator does
+# not depend on any extra) it is only byte-compiled. On an empty line it builds each client of
 # the packages named there and looks up every resource method OPERATIONS names. The first
 # failure is printed as one line and the exit status is 1.
 _VERIFY = r"""
-import importlib, json, pathlib, sys
+import importlib, importlib.util, json, pathlib, sys
 import httpx
 root = pathlib.Path(sys.stdin.readline().rstrip("\n"))
 sys.path.insert(0, str(root))
@@ -526,13 +529,16 @@ def fail(where, exc):
     print(f"{where}{':' + str(line) if line else ''}: {type(exc).__name__}: {text}", flush=True)
     sys.exit(1)
 for rel in iter(sys.stdin.readline, ""):
-    rel = rel.rstrip("\n")
+    rel, _, needs = rel.rstrip("\n").partition("\t")
     if not rel:
         break
     parts = pathlib.PurePosixPath(rel).with_suffix("").parts
     name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
     try:
-        importlib.import_module(name)
+        if needs and not all(importlib.util.find_spec(p) for p in needs.split(",")):
+            compile((root / rel).read_bytes(), rel, "exec")
+        else:
+            importlib.import_module(name)
     except BaseException as exc:
         fail(rel, exc)
     print("ok", flush=True)
@@ -580,7 +586,8 @@ class Verifier:
 
     def run(self, src: Path, label: str = "spec") -> None:
         files = sorted(src.rglob("*.py"), key=lambda p: (-p.stat().st_size, str(p)))
-        todo = [path.relative_to(src).as_posix() for path in reversed(files)]  # pop(): largest
+        optional = optional_modules(src, src.parent / "pyproject.toml")
+        todo = [_job(path.relative_to(src).as_posix(), optional) for path in reversed(files)]
         packages = [PACKAGE] + (
             [f"{PACKAGE}.legacy"] if (src / PACKAGE / "legacy").is_dir() else []
         )
@@ -657,6 +664,12 @@ class Verifier:
             if not errors.closed:  # closing twice is allowed
                 proc.communicate()
                 errors.close()
+
+
+def _job(rel: str, optional: dict[str, frozenset[str]]) -> str:
+    """One module for an interpreter: its path, and the extras' packages it needs, if any."""
+    needs = optional.get(rel)
+    return f"{rel}\t{','.join(sorted(needs))}" if needs else rel
 
 
 def verify_package(src: Path, label: str = "spec") -> None:

@@ -38,6 +38,7 @@ SPECS_DIR = _DATA / "specs" if (_DATA / "specs").is_dir() else ROOT / "specs"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PARAM_LOCATIONS = ("query", "path", "header", "cookie")
 ENV_SPEC_DIR = "KLAVIYO_SPEC_DIR"
+ENV_MIRROR = "KLAVIYO_SPEC_MIRROR"
 CACHE_NAME = ".spec-cache"
 LOOKUP = (
     f"--spec-dir, then ${ENV_SPEC_DIR}, then ./{CACHE_NAME} (where `fetch` saves), "
@@ -144,10 +145,34 @@ def find(
     if cwd_fallback and given.is_file():
         return given, False
     raise FileNotFoundError(
-        f"spec {file} not found in: {', '.join(str(d) for d in tried)} (lookup order: {LOOKUP}; "
-        f"`klaviyo-codegen fetch` downloads the specs listed in specs/sources.yaml "
-        f"into {cache_dir()})"
+        f"spec {file} not found in: {', '.join(str(d) for d in tried)} (lookup order: {LOOKUP}); "
+        f"{ways_out(file)}"
     )
+
+
+def ways_out(file: str) -> str:
+    """Every way to get past a spec that is not here, for the errors of ``generate`` and
+    ``fetch``: download it, from a mirror, copy it in by hand, or (the legacy spec) do without."""
+    text = (
+        f"`klaviyo-codegen fetch` (`make fetch`) downloads the specs listed in "
+        f"specs/sources.yaml into {cache_dir()}, from a mirror with --mirror URL or "
+        f"${ENV_MIRROR}; or copy {file} into {cache_dir()} or into the folder ${ENV_SPEC_DIR} "
+        f"names"
+    )
+    if _is_legacy(file):
+        text += (
+            "; or generate without the legacy API (klaviyo_client.legacy): --no-legacy "
+            "(`make generate NO_LEGACY=1`)"
+        )
+    return text
+
+
+def _is_legacy(file: str) -> bool:
+    """Whether ``specs/sources.yaml`` lists ``file`` as the legacy spec."""
+    try:
+        return any(s.file == file and s.role == "legacy" for s in load_sources())
+    except (OSError, SpecError, yaml.YAMLError):
+        return False
 
 
 def locate(file: str, spec_dir: str | os.PathLike[str] | None = None) -> Path:

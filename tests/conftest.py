@@ -1,7 +1,12 @@
-"""Shared test set-up: the generated package and the test helpers are importable.
+"""Shared test set-up: the generated package and the test helpers are importable, and the spec
+files are found.
 
 Tests import ``klaviyo_client`` from the committed ``generated/`` tree (the drift check keeps it
 equal to a fresh generation). ``KLAVIYO_CLIENT_SRC`` points them at another generated ``src``.
+
+Spec files are looked up exactly as the CLI looks them up (:func:`generator.specs.find`:
+``$KLAVIYO_SPEC_DIR``, ``./.spec-cache``, ``../shared/specs``; ``--spec-dir`` has no test
+equivalent). A test that needs a spec that is not found skips, saying which and where it looked.
 """
 
 from __future__ import annotations
@@ -19,11 +24,54 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated" / "klaviyo-client"
 CLIENT_SRC = Path(os.environ.get("KLAVIYO_CLIENT_SRC") or GENERATED / "src")
-SHARED_SPECS = ROOT.parent / "shared" / "specs"
 
 for path in (str(CLIENT_SRC), str(ROOT)):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+from generator import specs as _specs  # noqa: E402 (needs ROOT on sys.path)
+
+CURRENT_SPEC = "klaviyo-stable-2026-07-15.json"
+"""The spec the committed ``generated/`` tree is made from."""
+
+
+def find_spec(name: str) -> Path | None:
+    """The spec file ``name`` where the CLI would find it, or None."""
+    try:
+        return _specs.find(name, cwd_fallback=False)[0]
+    except FileNotFoundError:
+        return None
+
+
+def missing_spec(name: str) -> str:
+    """Why a test that needs spec ``name`` is skipped: where it was looked for, how to get it."""
+    try:
+        _specs.find(name, cwd_fallback=False)
+    except FileNotFoundError as exc:
+        return f"needs the spec files: {exc}"
+    return f"spec {name} is present"
+
+
+def need_spec(name: str) -> Path:
+    """The spec file ``name``; when it is not found, the test (or, called at import, the whole
+    module) is skipped with :func:`missing_spec`'s reason."""
+    found = find_spec(name)
+    if found is None:
+        pytest.skip(missing_spec(name), allow_module_level=True)
+    return found
+
+
+_current = find_spec(CURRENT_SPEC)
+SPEC_DIR: Path | None = _current.parent if _current is not None else None
+"""The folder holding the current spec, found as the CLI finds it, with every published
+revision we hold in its ``revisions/``; None when the specs are not found."""
+
+
+def spec_tree() -> Path:
+    """:data:`SPEC_DIR`, or skip (the test, or at import the whole module) saying why."""
+    if SPEC_DIR is None:
+        pytest.skip(missing_spec(CURRENT_SPEC), allow_module_level=True)
+    return SPEC_DIR
 
 
 try:  # an older package (KLAVIYO_CLIENT_SRC) may have no revision guard

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPORT, ROOT, SHARED_SPECS
+from tests.conftest import CURRENT_SPEC, REPORT, ROOT, find_spec, missing_spec, need_spec
 from tests.contract.engine import (
     API_KEY,
     BASE_URL,
@@ -30,13 +30,12 @@ from tests.contract.engine import (
     failures,
 )
 
-CURRENT_SPEC = SHARED_SPECS / "klaviyo-stable-2026-07-15.json"
-PREVIOUS_SPEC = SHARED_SPECS / "klaviyo-stable-2026-04-15.json"
+CURRENT = need_spec(CURRENT_SPEC)  # the whole module checks against it: skipped without it
+PREVIOUS_NAME = "klaviyo-stable-2026-04-15.json"
+LEGACY_NAME = "klaviyo-legacy-v1-v2.json"
 
 # operationId -> why it cannot be contract-checked. Every entry needs a reason; target: empty.
 SKIP: dict[str, str] = {}
-
-pytestmark = pytest.mark.skipif(not CURRENT_SPEC.is_file(), reason="spec files not present")
 
 
 def _operation_ids() -> list[str]:
@@ -47,7 +46,7 @@ def _operation_ids() -> list[str]:
 
 @pytest.fixture(scope="module")
 def contract() -> Iterator[ContractCheck]:
-    check = ContractCheck(json.loads(CURRENT_SPEC.read_text(encoding="utf-8")))
+    check = ContractCheck(json.loads(CURRENT.read_text(encoding="utf-8")))
     yield check
     check.close()
 
@@ -68,7 +67,7 @@ def test_operation_matches_spec(op_id: str, outcomes: dict[str, Outcome]) -> Non
 def test_coverage(contract: ContractCheck, outcomes: dict[str, Outcome]) -> None:
     assert set(SKIP) <= set(contract.operations), "SKIP names unknown operations"
     assert all(reason.strip() for reason in SKIP.values()), "every skip needs a reason"
-    line = coverage_line(list(outcomes.values()), CURRENT_SPEC.name)
+    line = coverage_line(list(outcomes.values()), CURRENT.name)
     total = len(contract.operations)
     REPORT.append(f"{line} (of {total}; {len(SKIP)} skipped)")
     passed = sum(o.ok for o in outcomes.values())
@@ -138,13 +137,11 @@ def test_missing_auth_and_undeclared_path_rejected(contract: ContractCheck) -> N
 
 # -- other specs, generated from scratch and checked in a subprocess ----------------------------
 
-LEGACY_SPEC = SHARED_SPECS / "klaviyo-legacy-v1-v2.json"
-
 
 def _generate(out: Path, *args: str) -> None:
     codegen = Path(sys.executable).parent / "klaviyo-codegen"
     subprocess.run(
-        [str(codegen), "generate", *args, "--spec-dir", str(SHARED_SPECS), "--out", str(out)],
+        [str(codegen), "generate", *args, "--out", str(out)],
         check=True,
         capture_output=True,
         timeout=300,
@@ -173,13 +170,13 @@ def _contract_in_subprocess(src: Path, spec: Path, namespace: str) -> None:
     assert int(found.group(2)) == in_spec
 
 
-@pytest.mark.skipif(not PREVIOUS_SPEC.is_file(), reason="2026-04-15 spec not present")
+@pytest.mark.skipif(find_spec(PREVIOUS_NAME) is None, reason=missing_spec(PREVIOUS_NAME))
 def test_previous_revision_contract(tmp_path: Path) -> None:
-    _generate(tmp_path / "kc", "--no-legacy", "--current", PREVIOUS_SPEC.name)
-    _contract_in_subprocess(tmp_path / "kc" / "src", PREVIOUS_SPEC, "current")
+    _generate(tmp_path / "kc", "--no-legacy", "--current", PREVIOUS_NAME)
+    _contract_in_subprocess(tmp_path / "kc" / "src", need_spec(PREVIOUS_NAME), "current")
 
 
-@pytest.mark.skipif(not LEGACY_SPEC.is_file(), reason="legacy spec not present")
+@pytest.mark.skipif(find_spec(LEGACY_NAME) is None, reason=missing_spec(LEGACY_NAME))
 def test_legacy_contract(tmp_path: Path) -> None:
     _generate(tmp_path / "kc", "--with-legacy", "--no-format")
-    _contract_in_subprocess(tmp_path / "kc" / "src", LEGACY_SPEC, "legacy")
+    _contract_in_subprocess(tmp_path / "kc" / "src", need_spec(LEGACY_NAME), "legacy")

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPORT, SHARED_SPECS
+from tests.conftest import REPORT, SPEC_DIR, spec_tree
 from tests.support.packages import generate
 from tests.support.revisions import Upgrades, upgrades
 
-SPECS = sorted([*SHARED_SPECS.glob("*.json"), *(SHARED_SPECS / "revisions").glob("*.json")])
+SPECS = (
+    sorted([*SPEC_DIR.glob("*.json"), *(SPEC_DIR / "revisions").glob("*.json")]) if SPEC_DIR else []
+)
+"""Every spec we hold: the folder of the current spec (found as the CLI finds it) and its
+``revisions/``; modules that use them call :func:`tests.conftest.spec_tree`, which skips them,
+saying why, when the specs are not found."""
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +38,7 @@ def upgraded(
 ) -> Upgrades:
     """Every consecutive pair of revisions regenerated the way users upgrade (NEW over OLD's
     output), and the whole chain of stable revisions (see tests/support/revisions.py)."""
-    done = upgrades(SHARED_SPECS, packages, tmp_path_factory.mktemp("upgrades"))
+    done = upgrades(spec_tree(), packages, tmp_path_factory.mktemp("upgrades"))
     REPORT.append(
         f"names: {len(done.over) + len(done.chain) - 2} regenerations over earlier outputs and "
         f"the imports took {done.seconds:.1f}s"

@@ -18,9 +18,9 @@ from klaviyo_client.models import (
     EventCreateQueryV2ResourceObject,
     EventCreateQueryV2ResourceObjectAttributes,
 )
-from tests.conftest import CLIENT_SRC, SHARED_SPECS
+from tests.conftest import CLIENT_SRC, CURRENT_SPEC, need_spec
 
-SPEC = json.loads((SHARED_SPECS / "klaviyo-stable-2026-07-15.json").read_text())
+SPEC = json.loads(need_spec(CURRENT_SPEC).read_text())
 KEY = "pk_e2e_0123456789abcdef"
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -18,10 +18,10 @@ from generator import specs
 from generator.cli import build_apis, load_migration
 from generator.errors import SpecWarning
 from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
-from tests.conftest import GENERATED, ROOT, SHARED_SPECS
+from tests.conftest import GENERATED, ROOT, need_spec
 
 KEY = "pk_legacy_0123456789abcdef"
-LEGACY = json.loads((SHARED_SPECS / "klaviyo-legacy-v1-v2.json").read_text())
+LEGACY = json.loads(need_spec("klaviyo-legacy-v1-v2.json").read_text())
 
 
 def legacy_client(

@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import spec_tree
 from tests.e2e.conftest import SPECS
 from tests.support.packages import exercise, run_python
+
+spec_tree()  # every spec we hold: skipped, saying why, without them
 
 BIN = Path(sys.executable).parent
 

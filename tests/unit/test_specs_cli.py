@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from generator import specs
 from generator.cli import main
-from tests.conftest import SHARED_SPECS
+from tests.conftest import need_spec
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
 
 GOLDEN_SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
@@ -86,7 +87,7 @@ def test_not_found_is_one_line_with_the_lookup_order(
 
 def test_checksum_applies_to_files_found_by_name_not_to_paths(tmp_path: Path) -> None:
     name = "klaviyo-stable-2026-07-15.json"
-    doc = json.loads((SHARED_SPECS / name).read_text(encoding="utf-8"))
+    doc = json.loads(need_spec(name).read_text(encoding="utf-8"))
     doc["info"]["title"] = "Changed by the user"
     folder = tmp_path / "specs"
     folder.mkdir()
@@ -128,6 +129,8 @@ def test_fetch_offline_names_the_url_and_the_lookup_paths(
 
 
 def test_fetch_reports_specs_already_present() -> None:
+    for source in specs.load_sources():
+        need_spec(source.file)  # skipped, saying where it looked, when one is not found here
     result = CliRunner().invoke(main, ["fetch"])
     assert result.exit_code == 0, result.output
     assert "klaviyo-stable-2026-07-15.json: present at" in result.output
@@ -153,13 +156,20 @@ def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture
+def source_files() -> dict[str, bytes]:
+    """The specs of specs/sources.yaml, read where they are found from here (requested before
+    ``clone``, which moves away from them)."""
+    return {s.file: need_spec(s.file).read_bytes() for s in specs.load_sources()}
+
+
 def test_fresh_clone_fetches_into_the_cache_then_generates(
-    clone: Path, monkeypatch: pytest.MonkeyPatch
+    source_files: dict[str, bytes], clone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The README's path for a clone without ../shared: fetch (a loopback server stands in
     for the upstream URLs through KLAVIYO_SPEC_MIRROR), then generate with default flags."""
     sources = specs.load_sources()
-    files = {s.file: (SHARED_SPECS / s.file).read_bytes() for s in sources}
+    files = source_files
     before = CliRunner().invoke(main, ["generate", "--out", str(clone / "out")])
     assert before.exit_code == 2
     assert "klaviyo-codegen fetch" in before.stderr
@@ -212,3 +222,69 @@ def test_readme_documents_the_path_for_a_clone_without_shared() -> None:
         assert needed in section, needed
     makefile = (specs.ROOT / "Makefile").read_text(encoding="utf-8")
     assert "fetch: $(STAMP)\n\t$(BIN)/klaviyo-codegen fetch\n" in makefile
+
+
+# -- every way out, named where a spec is missing -----------------------------------------------
+
+LEGACY_FILE = next(s.file for s in specs.load_sources() if s.role == "legacy")
+WAYS_OUT = ("klaviyo-codegen fetch", "--mirror", "$KLAVIYO_SPEC_MIRROR", "$KLAVIYO_SPEC_DIR")
+
+
+def _names_every_way_out(text: str, cache: Path, *, legacy: bool) -> None:
+    for needed in WAYS_OUT:
+        assert needed in text, (needed, text)
+    assert f"copy {LEGACY_FILE if legacy else ''}" in text, text
+    assert str(cache) in text, text
+    assert ("--no-legacy" in text) is legacy, text
+    assert ("make generate NO_LEGACY=1" in text) is legacy, text
+
+
+def test_a_missing_legacy_spec_names_every_way_out_including_no_legacy(clone: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["generate", "--current", str(GOLDEN_SPEC), "--out", str(clone / "out")]
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert f"spec {LEGACY_FILE} not found in:" in line
+    _names_every_way_out(line, clone / specs.CACHE_NAME, legacy=True)
+    assert not (clone / "out").exists()
+
+
+def test_a_missing_current_spec_names_every_way_out_but_no_legacy(clone: Path) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        specs.find("klaviyo-stable-2026-07-15.json")
+    _names_every_way_out(str(caught.value), clone / specs.CACHE_NAME, legacy=False)
+
+
+def test_every_fetch_failure_names_every_way_out(clone: Path) -> None:
+    cache = clone / specs.CACHE_NAME
+    offline = CliRunner().invoke(main, ["fetch", "--mirror", _refused_url(), "--timeout", "5"])
+    files = {s.file: b'{"openapi": "3.0.2"}' for s in specs.load_sources()}
+    with LoopbackServer(default=_serve(files)) as server:
+        wrong = CliRunner().invoke(main, ["fetch", "--mirror", server.url])
+    cache.mkdir()
+    (cache / LEGACY_FILE).write_text("{}")
+    present = CliRunner().invoke(main, ["fetch", "--mirror", _refused_url(), "--timeout", "5"])
+    for result, marker in ((offline, "cannot download"), (wrong, "not saved"), (present, "")):
+        assert result.exit_code == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == len(files), result.stderr
+        for line in lines:
+            assert marker in line, line
+            _names_every_way_out(line, cache, legacy=line.startswith(f"{LEGACY_FILE}:"))
+
+
+def test_make_generate_no_legacy_passes_the_flag() -> None:
+    def recipe(*args: str) -> str:
+        dry = subprocess.run(
+            ["make", "-n", "-s", "generate", *args],
+            cwd=specs.ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (line,) = [ln for ln in dry.stdout.splitlines() if "klaviyo-codegen generate" in ln]
+        return line
+
+    assert recipe("NO_LEGACY=1").endswith(" --no-legacy")
+    assert "--no-legacy" not in recipe()
