@@ -39,7 +39,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from ._errors import ArgumentTypeError, KlaviyoError
-from ._pipeline import PreparedRequest, Response, SendError, attempt_limits, decode_error
+from ._pipeline import (
+    PreparedRequest,
+    Response,
+    SendError,
+    attempt_limits,
+    decode_error,
+    unread_error_answer,
+)
 
 if TYPE_CHECKING:
     from ._backends import AsyncSender
@@ -58,12 +65,15 @@ class AsyncNext:
     :meth:`time_left` is what the call's deadline leaves.
     """
 
-    __slots__ = ("_chain", "_index", "_state")
+    __slots__ = ("_chain", "_index", "_sender", "_state")
 
-    def __init__(self, chain: AsyncChain, index: int, state: RetryState) -> None:
+    def __init__(
+        self, chain: AsyncChain, index: int, state: RetryState, sender: AsyncSender
+    ) -> None:
         self._chain = chain
         self._index = index
         self._state = state
+        self._sender = sender
 
     @property
     def attempt(self) -> int:
@@ -85,31 +95,43 @@ class AsyncNext:
         index = self._index
         middleware = chain.middleware
         if index < len(middleware):
-            return await middleware[index](request, AsyncNext(chain, index + 1, self._state))
-        sender = chain.sender
+            return await middleware[index](
+                request, AsyncNext(chain, index + 1, self._state, self._sender)
+            )
+        sender = self._sender
         result = await sender.send(request, attempt_limits(self._state, request, sender.bounded))
         if isinstance(result, Response):
             return result
+        if isinstance(result, KlaviyoError):
+            # an error answer whose body could not be read is still that answer: the middleware
+            # sees its status and headers (a 429's Retry-After), the loop judges it by them
+            head = unread_error_answer(result, request)
+            if head is not None:
+                return head
         if isinstance(result, SendError | KlaviyoError):
             raise result
         raise decode_error(request, result, None)
 
 
 class AsyncChain:
-    """A client's middleware around its sender: :meth:`attempt` runs one attempt through it."""
+    """A client's middleware: :meth:`attempt` runs one attempt through it to the client's
+    sender of the moment."""
 
-    __slots__ = ("middleware", "sender")
+    __slots__ = ("middleware",)
 
-    def __init__(self, middleware: Sequence[AsyncMiddleware], sender: AsyncSender) -> None:
+    def __init__(self, middleware: Sequence[AsyncMiddleware]) -> None:
         self.middleware = tuple(middleware)
-        self.sender = sender
 
-    async def attempt(self, request: PreparedRequest, state: RetryState) -> Response | SendError:
-        """The answer of one attempt, or the ``SendError`` the chain raised (for the loop to
-        judge); any other exception ends the call."""
+    async def attempt(
+        self, request: PreparedRequest, state: RetryState, sender: AsyncSender
+    ) -> Response | SendError | KlaviyoError:
+        """The answer of one attempt, or the ``SendError``/``KlaviyoError`` the chain raised (for
+        the loop to judge: it clears the failure's frames, and ends the call on a
+        ``KlaviyoError`` other than an unreadable error answer); any other exception ends the
+        call."""
         try:
-            return await AsyncNext(self, 0, state)(request)
-        except SendError as failure:
+            return await AsyncNext(self, 0, state, sender)(request)
+        except (SendError, KlaviyoError) as failure:  # judged by the loop, frames cleared there
             return failure
 
 

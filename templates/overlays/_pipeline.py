@@ -605,7 +605,7 @@ def _pop_header(headers: dict[str, str], lowered: str) -> str | None:
     return None
 
 
-def _unread_error_answer(error: KlaviyoError, request: PreparedRequest) -> Response | None:
+def unread_error_answer(error: KlaviyoError, request: PreparedRequest) -> Response | None:
     """The status and headers (body dropped) of an error answer whose body could not be read
     (over ``max_response_bytes``, undecodable), else ``None``: the status decides, so a 410 is
     still a ``GoneError`` and a 429 still waits for its ``Retry-After``."""
@@ -1023,7 +1023,7 @@ class BaseClient:
         # the frames the attempt failed in hold its headers: error trackers record them
         forget_frames(result.cause if isinstance(result, SendError) else result)
         if isinstance(result, KlaviyoError):
-            head = _unread_error_answer(result, request)
+            head = unread_error_answer(result, request)
             if head is None:
                 raise result
             return self._judge(state, request, head)

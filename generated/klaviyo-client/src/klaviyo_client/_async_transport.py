@@ -109,7 +109,7 @@ class AsyncTransportClient(BaseClient):
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
-        self._chain = AsyncChain(chain, self._sender) if chain else None
+        self._chain = AsyncChain(chain) if chain else None
 
     async def aclose(self) -> None:
         """Close the connections (of a client this object created); later calls raise
@@ -157,7 +157,7 @@ class AsyncTransportClient(BaseClient):
             if chain is None:
                 result = await sender.send(request, attempt_limits(state, request, carry))
             else:  # the middleware, once per attempt (see _async_middleware)
-                result = await chain.attempt(request, state)
+                result = await chain.attempt(request, state, sender)
             if result.__class__ is not Response and sender.closed:
                 raise self._closed(request)
             outcome = self._judge(state, request, result)

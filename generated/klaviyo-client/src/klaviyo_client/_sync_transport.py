@@ -123,7 +123,7 @@ class SyncTransportClient(BaseClient):
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
-        self._chain = SyncChain(chain, self._sender) if chain else None
+        self._chain = SyncChain(chain) if chain else None
 
     def close(self) -> None:
         """Close the connections (of a client this object created); later calls raise
@@ -171,7 +171,7 @@ class SyncTransportClient(BaseClient):
             if chain is None:
                 result = sender.send(request, attempt_limits(state, request, carry))
             else:  # the middleware, once per attempt (see _sync_middleware)
-                result = chain.attempt(request, state)
+                result = chain.attempt(request, state, sender)
             if result.__class__ is not Response and sender.closed:
                 raise self._closed(request)
             outcome = self._judge(state, request, result)
