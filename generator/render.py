@@ -72,6 +72,13 @@ CLIENT_DOC = """Args:
         ``ResponseTooLargeError``.
     http_client: your own httpx client (proxies, respx ...); it is not closed by this client.
     transport: an httpx transport for the client this object creates.
+    backend: ``"httpx"`` (default) or, for the async client, ``"aiohttp"``.
+    middleware: callables ``(request, call_next) -> Response`` run once per attempt, retries
+        included (``Middleware``, ``AsyncMiddleware``).
+    rate_limiter: the process-wide ``RateLimiter`` (default), a ``RedisRateLimiter`` shared by
+        a fleet, or ``None`` (no limiting).
+    rate_limits: per-operation limits of this client, e.g. ``{"get_metrics": {"burst": "5/s",
+        "steady": "100/m"}}`` (default: the spec's, ``Operation.limits``).
 """
 CLIENT_DOC_LEGACY = """Deprecated: Klaviyo has retired the v1/v2 API.
 
@@ -80,7 +87,8 @@ Every call warns and names its replacement.
 Args:
     api_key: a private API key, sent as the ``api_key`` query parameter.
     base_url, revision, timeout, attempt_timeout, max_retries, retry, headers,
-    max_response_bytes, http_client, transport: as for ``klaviyo_client.Klaviyo``.
+    max_response_bytes, http_client, transport, backend, middleware, rate_limiter, rate_limits:
+    as for ``klaviyo_client.Klaviyo``.
 """
 
 

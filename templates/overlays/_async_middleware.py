@@ -83,13 +83,6 @@ class AsyncNext:
         """Seconds until the call's deadline (``None``: the retry policy sets none)."""
         return self._state.remaining()
 
-    @property
-    def waited_retry_after(self) -> bool:
-        """Whether the retry loop waited, before this attempt, the delay the previous answer
-        asked for (``Retry-After``)."""
-        state = self._state
-        return state.attempt > 0 and state.retry_after is not None and state.delay is not None
-
     async def __call__(self, request: PreparedRequest) -> Response:
         chain = self._chain
         index = self._index

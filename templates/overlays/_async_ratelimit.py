@@ -71,8 +71,9 @@ class AsyncRateLimit:
         key = (self._account or self.account()) + ":" + op.id
         limiter = self.limiter
         left = call_next.time_left()
-        # a retry after a 429 has waited its Retry-After in the retry loop already
-        grant = await limiter.areserve(key, windows, left, fixed, call_next.waited_retry_after)
+        # a retry keeps to the retry loop's schedule (which honours its own Retry-After): a
+        # 429's hold paces first attempts
+        grant = await limiter.areserve(key, windows, left, fixed, call_next.attempt > 1)
         if grant.wait > 0:
             if not grant.granted:
                 raise RateLimitBudgetError(

@@ -683,6 +683,8 @@ class BaseClient:
             self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
         self._private_auth = api_key is not None or given is not None
         token = None if given is None else given.rpartition(" ")[2]
+        if token is not None and len(token) < 8:  # too short to scrub from every message
+            token = None
         self._secrets: tuple[str, ...] = tuple(s for s in (api_key, given, token) if s)
         hold_secrets(self, *self._secrets)
         self._limits: _Limits = (self.timeout, self.attempt_timeout, self.max_response_bytes)

@@ -171,8 +171,8 @@ class RateLimiter:
 
         Returns how long to wait before sending, or a refusal (nothing is recorded) when the
         slot is further away than *max_wait*. *fixed*: the *windows* were given per client
-        (learned limits may lower them, never raise them); *held*: the caller has waited a
-        429's ``Retry-After`` already (the retry of that call).
+        (learned limits may lower them, never raise them); *held*: a 429's hold does not
+        apply (a retry: the retry loop keeps its own schedule, honouring its Retry-After).
         """
         now = self._clock()
         margin = self.margin

@@ -38,6 +38,13 @@ class Klaviyo(SyncTransportClient):
             ``ResponseTooLargeError``.
         http_client: your own httpx client (proxies, respx ...); it is not closed by this client.
         transport: an httpx transport for the client this object creates.
+        backend: ``"httpx"`` (default) or, for the async client, ``"aiohttp"``.
+        middleware: callables ``(request, call_next) -> Response`` run once per attempt, retries
+            included (``Middleware``, ``AsyncMiddleware``).
+        rate_limiter: the process-wide ``RateLimiter`` (default), a ``RedisRateLimiter`` shared by
+            a fleet, or ``None`` (no limiting).
+        rate_limits: per-operation limits of this client, e.g. ``{"get_metrics": {"burst": "5/s",
+            "steady": "100/m"}}`` (default: the spec's, ``Operation.limits``).
 
     """
 
@@ -72,6 +79,13 @@ class AsyncKlaviyo(AsyncTransportClient):
             ``ResponseTooLargeError``.
         http_client: your own httpx client (proxies, respx ...); it is not closed by this client.
         transport: an httpx transport for the client this object creates.
+        backend: ``"httpx"`` (default) or, for the async client, ``"aiohttp"``.
+        middleware: callables ``(request, call_next) -> Response`` run once per attempt, retries
+            included (``Middleware``, ``AsyncMiddleware``).
+        rate_limiter: the process-wide ``RateLimiter`` (default), a ``RedisRateLimiter`` shared by
+            a fleet, or ``None`` (no limiting).
+        rate_limits: per-operation limits of this client, e.g. ``{"get_metrics": {"burst": "5/s",
+            "steady": "100/m"}}`` (default: the spec's, ``Operation.limits``).
 
     """
 

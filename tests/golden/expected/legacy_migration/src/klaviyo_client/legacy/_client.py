@@ -30,7 +30,8 @@ class KlaviyoLegacy(SyncTransportClient):
     Args:
         api_key: a private API key, sent as the ``api_key`` query parameter.
         base_url, revision, timeout, attempt_timeout, max_retries, retry, headers,
-        max_response_bytes, http_client, transport: as for ``klaviyo_client.Klaviyo``.
+        max_response_bytes, http_client, transport, backend, middleware, rate_limiter, rate_limits:
+        as for ``klaviyo_client.Klaviyo``.
 
     """
 
@@ -65,7 +66,8 @@ class AsyncKlaviyoLegacy(AsyncTransportClient):
     Args:
         api_key: a private API key, sent as the ``api_key`` query parameter.
         base_url, revision, timeout, attempt_timeout, max_retries, retry, headers,
-        max_response_bytes, http_client, transport: as for ``klaviyo_client.Klaviyo``.
+        max_response_bytes, http_client, transport, backend, middleware, rate_limiter, rate_limits:
+        as for ``klaviyo_client.Klaviyo``.
 
     """
 
