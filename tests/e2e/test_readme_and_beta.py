@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_SPECS
+from tests.conftest import spec_tree
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
 from tests.support.packages import run_python
 from tests.support.revisions import BETA
@@ -47,7 +47,7 @@ def _operations(spec: Path) -> dict[str, dict[str, object]]:
 def test_beta_resources_are_named_after_the_subtags(
     packages: dict[str, tuple[Path, str]],
 ) -> None:
-    spec = SHARED_SPECS / BETA
+    spec = spec_tree() / BETA
     ops = _operations(spec)
     assert {tuple(op["tags"]) for op in ops.values()} == {("Beta APIs",)}  # the catch-all tag
     out, _ = packages[spec.stem]
@@ -88,7 +88,7 @@ README_SPECS = [
 def test_readme_use_example_runs_against_a_loopback_server(
     rel: str, packages: dict[str, tuple[Path, str]]
 ) -> None:
-    spec = SHARED_SPECS / rel
+    spec = spec_tree() / rel
     revision = json.loads(spec.read_text(encoding="utf-8"))["info"]["version"]
     out, _ = packages[spec.stem]
     blocks = _use_blocks((out / "README.md").read_text(encoding="utf-8"))
