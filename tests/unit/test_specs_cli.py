@@ -44,7 +44,7 @@ def test_lookup_order_flag_env_cache_shared(
         folder.mkdir(parents=True)
         (folder / "x.json").write_text("{}")
     monkeypatch.chdir(cwd)
-    monkeypatch.setattr(specs, "shared_dirs", lambda: [shared])
+    monkeypatch.setattr(specs.lookup, "shared_dirs", lambda: [shared])
     monkeypatch.setenv("KLAVIYO_SPEC_DIR", str(env))
     assert specs.search_dirs(flag) == [flag, env, cache.resolve(), shared]
     assert specs.find("x.json", flag) == (flag / "x.json", True)
@@ -150,7 +150,7 @@ def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "clone"
     root.mkdir()
     monkeypatch.chdir(root)
-    monkeypatch.setattr(specs, "shared_dirs", lambda: [tmp_path / "shared" / "specs"])
+    monkeypatch.setattr(specs.lookup, "shared_dirs", lambda: [tmp_path / "shared" / "specs"])
     monkeypatch.delenv("KLAVIYO_SPEC_DIR", raising=False)
     monkeypatch.delenv("KLAVIYO_SPEC_MIRROR", raising=False)
     return root
