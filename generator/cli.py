@@ -33,6 +33,7 @@ from .ir.names import NAMES_FILE
 from .normalize import normalize
 from .outdir import STAMP, OutputError, SwapGuard, check_target, kept_paths, recover, resolve
 from .render import RenderResult, Verifier, previous_record, render
+from .runtime import reserved
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
 
@@ -87,6 +88,7 @@ def build_apis(
         "retry_safe": safe,
         "names": names_file.names,
         "aliases": names_file.aliases,
+        "reserved": reserved(),
     }
     if leg is not None and leg.sha256 == cur.sha256:
         warn(
@@ -528,6 +530,7 @@ def read_surface(
         names=names_file.names,
         aliases=names_file.aliases,
         previous=previous_apis(keep, "OLD").get("current"),
+        reserved=reserved(),
     )
     return surface_io.surface({"current": builder.build()})
 

@@ -11,7 +11,7 @@ import ast
 from functools import cache
 from pathlib import Path
 
-from .ir import Reserved
+from .ir.model import Reserved
 from .unasync import unasync
 
 _DATA = Path(__file__).resolve().parent / "_data"

@@ -32,11 +32,10 @@ class Builder:
         self.doc = doc
         self.label = label
         self.package = package
-        if reserved is None:
-            from ..runtime import reserved as runtime_reserved
-
-            reserved = runtime_reserved()
+        reserved = reserved or Reserved()
         self.reserved = reserved
+        """What the generated package defines itself (the generation pipeline passes the
+        overlays' names, :func:`generator.runtime.reserved`; none by default)."""
         self.overrides = names or {}
         self.used_overrides: set[str] = set()
         """The keys of ``names`` that named something in this spec."""
