@@ -30,6 +30,7 @@ from .errors import SpecError
 from .escape import py_literal, py_str
 from .extras import optional_modules
 from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
+from .ir.filters import FilterFieldDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 from .outdir import (
     STAMP,
@@ -129,7 +130,16 @@ def _env() -> jinja2.Environment:
     env.globals["param_args"] = param_args
     env.globals["choices_tuple"] = choices_tuple
     env.globals["op_docstring"] = op_docstring
+    env.globals["filter_of"] = filter_fields
     return env
+
+
+def filter_fields(api: Api, op_id: str) -> list[str]:
+    """The fields (wire names) the typed filter of ``op_id`` has (none: no such filter)."""
+    for op in api.operations:
+        if op.id == op_id:
+            return [f.wire for p in op.params if p.filter for f in p.filter.fields]
+    return []
 
 
 def op_docstring(op: OperationDef) -> str:
@@ -163,8 +173,16 @@ def _op_doc_text(op: OperationDef) -> str:
         lines += ["", "Args:"]
         for p in op.params:
             text = f"``{p.wire}``" if p.wire != p.name else ""
-            if p.doc:
-                text = f"{text}: {p.doc}" if text else p.doc
+            doc = p.doc
+            if p.filter is not None:
+                doc = (
+                    f"a condition built with ``klaviyo_client.filters.{p.filter.class_name}``, "
+                    "or a filter string in Klaviyo's syntax. Fields and operators: "
+                    + "; ".join(p.filter.doc_lines)
+                    + "."
+                )
+            if doc:
+                text = f"{text}: {doc}" if text else doc
             text = " ".join(text.split())
             if text:
                 lines.append(f"    {p.name}: {text}")
@@ -286,6 +304,40 @@ def _model_imports(
     return {f".{k}": sorted(set(v)) for k, v in sorted(out.items())}
 
 
+def _write_filters(env: jinja2.Environment, api: Api, root: Path, ctx: dict[str, Any]) -> None:
+    """``filters.py``: one class per distinct operation filter (``x-klaviyo-filters``)."""
+    owners = {
+        id(p.filter): p.filter for op in api.operations for p in op.params if p.filter is not None
+    }
+    filters = sorted(owners.values(), key=lambda f: f.class_name)
+    combos: dict[tuple[str, ...], str] = {}
+    for f in filters:
+        for one in f.fields:
+            if len(one.mixins) > 1:
+                combos.setdefault(one.mixins, "_" + "".join(one.mixins))
+    used = {m for f in filters for one in f.fields for m in one.mixins}
+    runtime = sorted({"Condition", "and_", *used} | ({"FilterFields"} if filters else set()))
+    classes = sorted(n for f in filters for n in (f.class_name, *f.aliases))
+    exports = ["Condition", "and_", *classes]
+
+    def field_class(one: FilterFieldDef) -> str:
+        return one.mixins[0] if len(one.mixins) == 1 else combos[one.mixins]
+
+    _write(
+        root / "filters.py",
+        env,
+        "filters.py.jinja",
+        ctx,
+        filters=filters,
+        combos=dict(sorted(combos.items(), key=lambda kv: kv[1])),
+        runtime_names=runtime,
+        exports=exports,
+        field_class=field_class,
+        needs_dt=any(one.kind == "datetime" for f in filters for one in f.fields),
+        needs_literal=any(one.choices for f in filters for one in f.fields),
+    )
+
+
 def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -> None:
     """Write one API (current or legacy) into ``root`` (the package or subpackage directory)."""
     rel = "..." if legacy else ".."
@@ -308,6 +360,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     _write(root / "_registry.py", env, "_registry.py.jinja", ctx, choice_names=choice_names)
     _write(root / "_client.py", env, "_client.py.jinja", ctx)
     _write(root / "resources" / "__init__.py", env, "resources_init.py.jinja", ctx)
+    if not legacy:
+        _write_filters(env, api, root, ctx)
     module_of = _module_of(api)
     for res in api.resources:
         imports = _resource_imports(module_of, res.operations, "..models")
@@ -319,6 +373,9 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             resource=res,
             imports=imports,
             typing=_resource_typing(res.operations),
+            filter_imports=sorted(
+                {p.filter.class_name for op in res.operations for p in op.params if p.filter}
+            ),
             needs_sequence=any(p.csv or p.multi for op in res.operations for p in op.params),
             needs_mapping=any(
                 op.body or any(p.kind == "object" for p in op.params) for op in res.operations

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import shown, warn
 from . import carry, examples, groups, names
+from .filters import shared_filters
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
 from .operations import OperationBuilder
@@ -72,6 +73,7 @@ class Builder:
             built[i] = self.ops.operation(route, method, op, shared, where, global_security)
             origin[built[i].id] = where
         operations.extend(built[i] for i in range(len(found)))
+        _share_filters(operations)
         by_tag = groups.group(operations)
         types = self.types
         types.aliases.extend(self.ops.param_concepts())
@@ -138,4 +140,25 @@ def package_version(revision: str) -> str:
     out = f"{int(year)}.{int(month)}.{int(day)}"
     if tag:
         out += f"{_PRE_RELEASE[tag.lower()]}{int(number or 0)}"
+    return out
+
+
+def _share_filters(operations: list[OperationDef]) -> None:
+    """Operations with the same filter fields share one filter class (and class names stay
+    distinct whatever the operationIds are)."""
+    params = [(op, p) for op in operations for p in op.params if p.filter is not None]
+    taken: set[str] = set()
+    for _, p in sorted(params, key=lambda e: e[0].name):
+        assert p.filter is not None
+        p.filter.class_name = naming_unique(p.filter.class_name, taken)
+    owners = shared_filters([p.filter for _, p in params if p.filter is not None])
+    for op, p in params:
+        p.filter = owners[op.name]
+
+
+def naming_unique(name: str, taken: set[str]) -> str:
+    out, n = name, 2
+    while out in taken:
+        out, n = f"{name}{n}", n + 1
+    taken.add(out)
     return out

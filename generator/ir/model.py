@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .filters import FilterDef
 from .pytypes import ModelRef, PyType, strip_null, typing_of
 from .vocab import Auth, BodyKind, HttpMethod, Pagination, ParamKind, ParamLocation, ResponseKind
 
@@ -190,10 +191,14 @@ class ParamDef:
     choices: tuple[Any, ...] | None = None
     """The enum values this operation accepts (the runtime checks them before sending); the
     annotation may name a wider concept (``ProfileField``: every value of ``fields[profile]``)."""
+    filter: FilterDef | None = None
+    """The typed filter (``x-klaviyo-filters``) a ``filter`` parameter also accepts."""
 
     @property
     def annotation(self) -> str:
-        if self.kind == "object":
+        if self.kind == "filter" and self.filter is not None:
+            ann = f"str | Condition[{self.filter.class_name}]"
+        elif self.kind == "object":
             ann = "Mapping[str, Any]"
         elif self.csv or self.multi:
             ann = f"Sequence[{self.type.annotation}]"

@@ -10,6 +10,8 @@ from typing import Any, cast
 from .. import naming
 from ..errors import pointer, shown, warn
 from . import names
+from .filters import EXTENSION as FILTERS
+from .filters import build_filter
 from .groups import SUBTAG
 from .model import (
     PARAMETER,
@@ -40,7 +42,12 @@ _PARAM_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
 _SCALAR_KINDS = ("int", "bool", "number", "datetime", "date")
 _LIMIT_RE = re.compile(r"([0-9]{1,9})\s*/\s*([smhd])")
 _LIMIT_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_KNOWN_EXTENSIONS = ("x-klaviyo-operation-aliases", "x-klaviyo-scopes", "x-klaviyo-ratelimit")
+_KNOWN_EXTENSIONS = (
+    "x-klaviyo-operation-aliases",
+    "x-klaviyo-scopes",
+    "x-klaviyo-ratelimit",
+    FILTERS,
+)
 
 
 class OperationBuilder:
@@ -90,6 +97,12 @@ class OperationBuilder:
         hint = naming.pascal(op_id)
         resource = self.resource_type(route, op, where)
         params = self._params(route, op, shared, where, hint, resource)
+        raw_filter = op.get(FILTERS)
+        for param in params:
+            if param.kind == "filter" and raw_filter is not None:
+                param.filter = build_filter(
+                    raw_filter, name, hint + "Filter", self.label, [*where, FILTERS]
+                )
         body = self._body(op, where, hint)
         response, response_kind = self._response(op, where, hint)
         aliases = [naming.method_name(a) for a in op.get("x-klaviyo-operation-aliases", [])]
@@ -215,6 +228,8 @@ class OperationBuilder:
             kind = "object"
         elif t.kind in _SCALAR_KINDS:
             kind = cast(ParamKind, t.kind)
+        if wire == "filter" and p["in"] == "query" and kind == "str" and not is_array:
+            kind = "filter"  # a condition or a string, never anything else
         param = ParamDef(
             wire=wire,
             name=naming.param_name(wire, taken),

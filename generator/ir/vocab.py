@@ -17,8 +17,11 @@ HttpMethod: TypeAlias = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
 ParamLocation: TypeAlias = Literal["path", "query", "header"]
 """Where a parameter goes (cookie parameters are not generated)."""
 
-ParamKind: TypeAlias = Literal["str", "int", "number", "bool", "datetime", "date", "object"]
-"""How the runtime serialises one parameter value (``Param.kind``)."""
+ParamKind: TypeAlias = Literal[
+    "str", "int", "number", "bool", "datetime", "date", "object", "filter"
+]
+"""How the runtime serialises one parameter value (``Param.kind``); ``filter``: a filter
+condition or string (``templates/overlays/_filters.py``)."""
 
 BodyKind: TypeAlias = Literal["json", "plain-json", "multipart", "form"]
 """How the runtime encodes a request body (``Operation.body``): JSON:API, plain JSON,

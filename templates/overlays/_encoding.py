@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import httpx
 
 from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError, redact_url
+from ._filters import filter_text
 from ._model import to_wire
 
 if TYPE_CHECKING:
@@ -198,6 +199,8 @@ def param_text(param: Param, value: Any, op: Operation) -> str:
                 f"{op.name}(): {param.name} must be <= {param.maximum:g}, got {value}"
             )
         return int_text(value, f"{op.name}(): {param.name}")
+    if kind == "filter":
+        return filter_text(value, op.name, param.name)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ArgumentTypeError(f"{op.name}(): {param.name} must be a bool, got {value!r}")

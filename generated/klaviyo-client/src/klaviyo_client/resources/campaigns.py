@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetCampaignsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -109,7 +110,7 @@ class Campaigns(SyncResource):
     def get_campaigns(
         self,
         *,
-        filter: str,
+        filter: str | Condition[GetCampaignsFilter],
         fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         fields_campaign: Sequence[CampaignField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
@@ -133,7 +134,7 @@ class Campaigns(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `messages.channel`: `equals` `name`: `contains` `status`: `any`, `equals` `archived`: `equals` `created_at`: `greater-or-equal`, `greater-than` …
+            filter: a condition built with ``klaviyo_client.filters.GetCampaignsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``messages.channel``: equals; ``name``: contains; ``status``: any (a list), equals (a value or a list); ``archived``: equals; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``scheduled_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             fields_campaign_message: ``fields[campaign-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -901,7 +902,7 @@ class AsyncCampaigns(AsyncResource):
     async def get_campaigns(
         self,
         *,
-        filter: str,
+        filter: str | Condition[GetCampaignsFilter],
         fields_campaign_message: Sequence[CampaignMessageField] | None = None,
         fields_campaign: Sequence[CampaignField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
@@ -925,7 +926,7 @@ class AsyncCampaigns(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.campaigns.get_campaigns, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `messages.channel`: `equals` `name`: `contains` `status`: `any`, `equals` `archived`: `equals` `created_at`: `greater-or-equal`, `greater-than` …
+            filter: a condition built with ``klaviyo_client.filters.GetCampaignsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``messages.channel``: equals; ``name``: contains; ``status``: any (a list), equals (a value or a list); ``archived``: equals; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``scheduled_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             fields_campaign_message: ``fields[campaign-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_campaign: ``fields[campaign]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
@@ -1698,7 +1699,7 @@ if TYPE_CHECKING:
         def get_campaigns(
             self,
             *,
-            filter: str,
+            filter: str | Condition[GetCampaignsFilter],
             fields_campaign_message: Sequence[CampaignMessageField] | None = None,
             fields_campaign: Sequence[CampaignField] | None = None,
             fields_tag: Sequence[TagField] | None = None,
@@ -2072,7 +2073,7 @@ if TYPE_CHECKING:
         async def get_campaigns(
             self,
             *,
-            filter: str,
+            filter: str | Condition[GetCampaignsFilter],
             fields_campaign_message: Sequence[CampaignMessageField] | None = None,
             fields_campaign: Sequence[CampaignField] | None = None,
             fields_tag: Sequence[TagField] | None = None,

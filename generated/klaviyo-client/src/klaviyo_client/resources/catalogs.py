@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import (
+    Condition,
+    GetBulkCreateCatalogItemsJobsFilter,
+    GetCatalogCategoriesFilter,
+    GetCatalogItemsFilter,
+    GetCatalogVariantsFilter,
+)
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -178,7 +185,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_item: Sequence[CatalogItemField] | None = None,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -203,7 +210,7 @@ class Catalogs(SyncResource):
         Args:
             fields_catalog_item: ``fields[catalog-item]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
@@ -337,7 +344,7 @@ class Catalogs(SyncResource):
         self,
         *,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -360,7 +367,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -478,7 +485,7 @@ class Catalogs(SyncResource):
         self,
         *,
         fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -501,7 +508,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_category: ``fields[catalog-category]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -619,7 +626,7 @@ class Catalogs(SyncResource):
         self,
         *,
         fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCreateJobResponseCollectionCompoundDocument:
@@ -637,7 +644,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_item_bulk_create_job: ``fields[catalog-item-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -736,7 +743,7 @@ class Catalogs(SyncResource):
         self,
         *,
         fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemUpdateJobResponseCollectionCompoundDocument:
@@ -754,7 +761,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_item_bulk_update_job: ``fields[catalog-item-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -853,7 +860,7 @@ class Catalogs(SyncResource):
         self,
         *,
         fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemDeleteJobResponseCollection:
@@ -871,7 +878,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_item_bulk_delete_job: ``fields[catalog-item-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -965,7 +972,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantCreateJobResponseCollectionCompoundDocument:
@@ -983,7 +990,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_variant_bulk_create_job: ``fields[catalog-variant-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1085,7 +1092,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantUpdateJobResponseCollectionCompoundDocument:
@@ -1103,7 +1110,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_variant_bulk_update_job: ``fields[catalog-variant-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1205,7 +1212,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantDeleteJobResponseCollection:
@@ -1223,7 +1230,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_variant_bulk_delete_job: ``fields[catalog-variant-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1319,7 +1326,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryCreateJobResponseCollectionCompoundDocument:
@@ -1337,7 +1344,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_category_bulk_create_job: ``fields[catalog-category-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1439,7 +1446,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument:
@@ -1457,7 +1464,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_category_bulk_update_job: ``fields[catalog-category-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1559,7 +1566,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryDeleteJobResponseCollection:
@@ -1577,7 +1584,7 @@ class Catalogs(SyncResource):
 
         Args:
             fields_catalog_category_bulk_delete_job: ``fields[catalog-category-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1697,7 +1704,7 @@ class Catalogs(SyncResource):
         *,
         fields_catalog_item: Sequence[CatalogItemField] | None = None,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -1723,7 +1730,7 @@ class Catalogs(SyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_item: ``fields[catalog-item]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
@@ -1755,7 +1762,7 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogItemSort | None = None,
@@ -1773,7 +1780,7 @@ class Catalogs(SyncResource):
 
         Args:
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1881,7 +1888,7 @@ class Catalogs(SyncResource):
         id: str,
         *,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -1905,7 +1912,7 @@ class Catalogs(SyncResource):
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1927,7 +1934,7 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -1950,7 +1957,7 @@ class Catalogs(SyncResource):
 
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1973,7 +1980,7 @@ class Catalogs(SyncResource):
         id: str,
         *,
         fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -1997,7 +2004,7 @@ class Catalogs(SyncResource):
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_category: ``fields[catalog-category]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -2019,7 +2026,7 @@ class Catalogs(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -2037,7 +2044,7 @@ class Catalogs(SyncResource):
 
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -2162,7 +2169,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_item: Sequence[CatalogItemField] | None = None,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -2187,7 +2194,7 @@ class AsyncCatalogs(AsyncResource):
         Args:
             fields_catalog_item: ``fields[catalog-item]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
@@ -2321,7 +2328,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         *,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -2344,7 +2351,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -2462,7 +2469,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         *,
         fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -2485,7 +2492,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_category: ``fields[catalog-category]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -2603,7 +2610,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         *,
         fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemCreateJobResponseCollectionCompoundDocument:
@@ -2621,7 +2628,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_item_bulk_create_job: ``fields[catalog-item-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -2720,7 +2727,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         *,
         fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemUpdateJobResponseCollectionCompoundDocument:
@@ -2738,7 +2745,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_item_bulk_update_job: ``fields[catalog-item-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -2837,7 +2844,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         *,
         fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogItemDeleteJobResponseCollection:
@@ -2855,7 +2862,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_item_bulk_delete_job: ``fields[catalog-item-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -2949,7 +2956,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantCreateJobResponseCollectionCompoundDocument:
@@ -2967,7 +2974,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_variant_bulk_create_job: ``fields[catalog-variant-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3069,7 +3076,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantUpdateJobResponseCollectionCompoundDocument:
@@ -3087,7 +3094,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_variant_bulk_update_job: ``fields[catalog-variant-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3189,7 +3196,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogVariantDeleteJobResponseCollection:
@@ -3207,7 +3214,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_variant_bulk_delete_job: ``fields[catalog-variant-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3303,7 +3310,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryCreateJobResponseCollectionCompoundDocument:
@@ -3321,7 +3328,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_category_bulk_create_job: ``fields[catalog-category-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3423,7 +3430,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument:
@@ -3441,7 +3448,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_category_bulk_update_job: ``fields[catalog-category-bulk-update-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3543,7 +3550,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCatalogCategoryDeleteJobResponseCollection:
@@ -3561,7 +3568,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             fields_catalog_category_bulk_delete_job: ``fields[catalog-category-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -3683,7 +3690,7 @@ class AsyncCatalogs(AsyncResource):
         *,
         fields_catalog_item: Sequence[CatalogItemField] | None = None,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         include: Sequence[CatalogItemInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -3709,7 +3716,7 @@ class AsyncCatalogs(AsyncResource):
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_item: ``fields[catalog-item]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
@@ -3741,7 +3748,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogItemsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogItemSort | None = None,
@@ -3759,7 +3766,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             id: The catalog category ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `category.id`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogItemsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``category.id``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -3871,7 +3878,7 @@ class AsyncCatalogs(AsyncResource):
         id: str,
         *,
         fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -3895,7 +3902,7 @@ class AsyncCatalogs(AsyncResource):
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_variant: ``fields[catalog-variant]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -3917,7 +3924,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogVariantsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogVariantSort | None = None,
@@ -3940,7 +3947,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `sku`: `equals` `title`: `contains` `published`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogVariantsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``sku``: equals; ``title``: contains; ``published``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -3963,7 +3970,7 @@ class AsyncCatalogs(AsyncResource):
         id: str,
         *,
         fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -3987,7 +3994,7 @@ class AsyncCatalogs(AsyncResource):
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
             fields_catalog_category: ``fields[catalog-category]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -4009,7 +4016,7 @@ class AsyncCatalogs(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: CatalogCategorySort | None = None,
@@ -4027,7 +4034,7 @@ class AsyncCatalogs(AsyncResource):
 
         Args:
             id: The catalog item ID is a compound ID (string), with format: `{integration}:::{catalog}:::{external_id}`. Currently, the only supported integration type is `$custom`, and the only supported catalog is `$default`.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `ids`: `any` `item.id`: `equals` `name`: `contains`
+            filter: a condition built with ``klaviyo_client.filters.GetCatalogCategoriesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``ids``: any (a list); ``item.id``: equals; ``name``: contains.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -4147,7 +4154,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -4193,7 +4200,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -4236,7 +4243,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -4280,7 +4287,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -4290,7 +4297,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -4300,7 +4307,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -4370,7 +4377,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4380,7 +4387,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4390,7 +4397,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4460,7 +4467,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -4470,7 +4477,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -4480,7 +4487,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -4544,7 +4551,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -4554,7 +4561,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -4564,7 +4571,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -4634,7 +4641,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4644,7 +4651,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4654,7 +4661,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4724,7 +4731,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -4734,7 +4741,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -4744,7 +4751,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -4808,7 +4815,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -4818,7 +4825,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -4828,7 +4835,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -4898,7 +4905,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4908,7 +4915,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4918,7 +4925,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -4988,7 +4995,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -4998,7 +5005,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -5008,7 +5015,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -5080,7 +5087,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -5094,7 +5101,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -5106,7 +5113,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogItemSort | None = None,
@@ -5117,7 +5124,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogItemSort | None = None,
@@ -5185,7 +5192,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -5197,7 +5204,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -5208,7 +5215,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -5219,7 +5226,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -5231,7 +5238,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -5243,7 +5250,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -5254,7 +5261,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -5265,7 +5272,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -5344,7 +5351,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -5390,7 +5397,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -5433,7 +5440,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -5477,7 +5484,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -5487,7 +5494,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -5497,7 +5504,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_create_job: Sequence[CatalogItemBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemCreateJobResponseCollectionCompoundDocument]: ...
@@ -5567,7 +5574,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5577,7 +5584,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5587,7 +5594,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_update_job: Sequence[CatalogItemBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5657,7 +5664,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -5667,7 +5674,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -5677,7 +5684,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item_bulk_delete_job: Sequence[CatalogItemBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogItemDeleteJobResponseCollection]: ...
@@ -5741,7 +5748,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -5751,7 +5758,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -5761,7 +5768,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_create_job: Sequence[CatalogVariantBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantCreateJobResponseCollectionCompoundDocument]: ...
@@ -5831,7 +5838,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5841,7 +5848,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5851,7 +5858,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_update_job: Sequence[CatalogVariantBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantUpdateJobResponseCollectionCompoundDocument]: ...
@@ -5921,7 +5928,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -5931,7 +5938,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -5941,7 +5948,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_variant_bulk_delete_job: Sequence[CatalogVariantBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogVariantDeleteJobResponseCollection]: ...
@@ -6005,7 +6012,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -6015,7 +6022,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -6025,7 +6032,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_create_job: Sequence[CatalogCategoryBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryCreateJobResponseCollectionCompoundDocument]: ...
@@ -6095,7 +6102,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -6105,7 +6112,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -6115,7 +6122,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_update_job: Sequence[CatalogCategoryBulkUpdateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument]: ...
@@ -6185,7 +6192,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -6195,7 +6202,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -6205,7 +6212,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_category_bulk_delete_job: Sequence[CatalogCategoryBulkDeleteJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCatalogCategoryDeleteJobResponseCollection]: ...
@@ -6277,7 +6284,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -6291,7 +6298,7 @@ if TYPE_CHECKING:
             *,
             fields_catalog_item: Sequence[CatalogItemField] | None = None,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             include: Sequence[CatalogItemInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -6303,7 +6310,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogItemSort | None = None,
@@ -6314,7 +6321,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogItemsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogItemSort | None = None,
@@ -6382,7 +6389,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -6394,7 +6401,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_variant: Sequence[CatalogVariantField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -6405,7 +6412,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -6416,7 +6423,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogVariantsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogVariantSort | None = None,
@@ -6428,7 +6435,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -6440,7 +6447,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_catalog_category: Sequence[CatalogCategoryField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -6451,7 +6458,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,
@@ -6462,7 +6469,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCatalogCategoriesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: CatalogCategorySort | None = None,

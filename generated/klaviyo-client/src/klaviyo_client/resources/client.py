@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetClientReviewsFilter, GetClientReviewValuesReportsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -77,7 +78,7 @@ class Client(SyncResource):
         statistics: str,
         timeframe: ReviewValuesReportTimeframe,
         fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetClientReviewValuesReportsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -96,7 +97,7 @@ class Client(SyncResource):
             statistics: list of statistics to calculate for this report
             timeframe: timeframe window for value report
             fields_review_values_report: ``fields[review-values-report]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `product_external_ids`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetClientReviewValuesReportsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``product_external_ids``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -125,7 +126,7 @@ class Client(SyncResource):
         *,
         company_id: str,
         fields_review: Sequence[ReviewField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetClientReviewsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ReviewSort | None = None,
@@ -142,7 +143,7 @@ class Client(SyncResource):
         Args:
             company_id: Your Public API Key / Site ID. See [this article](https://help.klaviyo.com/hc/en-us/articles/115005062267) for more details.
             fields_review: ``fields[review]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `review_type`: `equals` `rating`: `any`, `equals`, `greater-or-equal`, `less-or-equal` `id`: `any`, `equals` `content` …
+            filter: a condition built with ``klaviyo_client.filters.GetClientReviewsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``review_type``: equals; ``rating``: any (a list), equals (a value or a list), greater-or-equal, less-or-equal; ``id``: any (a list), equals (a value or a list); ``content``: contains; ``smart_quote``: has; ``public_reply``: has; ``verified``: equals; ``incentivized``: equals; ``edited``: equals; ``media``: has; ``created``: greater-or-equal, less-or-equal; ``updated``: greater-or-equal, less-or-equal.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -509,7 +510,7 @@ class AsyncClient(AsyncResource):
         statistics: str,
         timeframe: ReviewValuesReportTimeframe,
         fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetClientReviewValuesReportsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -528,7 +529,7 @@ class AsyncClient(AsyncResource):
             statistics: list of statistics to calculate for this report
             timeframe: timeframe window for value report
             fields_review_values_report: ``fields[review-values-report]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `product_external_ids`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetClientReviewValuesReportsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``product_external_ids``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -557,7 +558,7 @@ class AsyncClient(AsyncResource):
         *,
         company_id: str,
         fields_review: Sequence[ReviewField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetClientReviewsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ReviewSort | None = None,
@@ -574,7 +575,7 @@ class AsyncClient(AsyncResource):
         Args:
             company_id: Your Public API Key / Site ID. See [this article](https://help.klaviyo.com/hc/en-us/articles/115005062267) for more details.
             fields_review: ``fields[review]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `review_type`: `equals` `rating`: `any`, `equals`, `greater-or-equal`, `less-or-equal` `id`: `any`, `equals` `content` …
+            filter: a condition built with ``klaviyo_client.filters.GetClientReviewsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``review_type``: equals; ``rating``: any (a list), equals (a value or a list), greater-or-equal, less-or-equal; ``id``: any (a list), equals (a value or a list); ``content``: contains; ``smart_quote``: has; ``public_reply``: has; ``verified``: equals; ``incentivized``: equals; ``edited``: equals; ``media``: has; ``created``: greater-or-equal, less-or-equal; ``updated``: greater-or-equal, less-or-equal.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -942,7 +943,7 @@ if TYPE_CHECKING:
             statistics: str,
             timeframe: ReviewValuesReportTimeframe,
             fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetClientReviewValuesReportsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -953,7 +954,7 @@ if TYPE_CHECKING:
             *,
             company_id: str,
             fields_review: Sequence[ReviewField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetClientReviewsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ReviewSort | None = None,
@@ -1071,7 +1072,7 @@ if TYPE_CHECKING:
             statistics: str,
             timeframe: ReviewValuesReportTimeframe,
             fields_review_values_report: Sequence[ReviewValuesReportField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetClientReviewValuesReportsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1082,7 +1083,7 @@ if TYPE_CHECKING:
             *,
             company_id: str,
             fields_review: Sequence[ReviewField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetClientReviewsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ReviewSort | None = None,

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import (
+    Condition,
+    GetBulkCreateCatalogItemsJobsFilter,
+    GetCouponCodeIdsForCouponFilter,
+)
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -201,7 +206,7 @@ class Coupons(SyncResource):
     def get_coupon_codes(
         self,
         *,
-        filter: str,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter],
         fields_coupon_code: Sequence[CouponCodeField] | None = None,
         fields_coupon: Sequence[CouponField] | None = None,
         include: Sequence[CouponCodeInclude] | None = None,
@@ -220,7 +225,7 @@ class Coupons(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.coupons.get_coupon_codes, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             fields_coupon_code: ``fields[coupon-code]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_coupon: ``fields[coupon]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
@@ -349,7 +354,7 @@ class Coupons(SyncResource):
         self,
         *,
         fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeCreateJobResponseCollectionCompoundDocument:
@@ -367,7 +372,7 @@ class Coupons(SyncResource):
 
         Args:
             fields_coupon_code_bulk_create_job: ``fields[coupon-code-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -515,7 +520,7 @@ class Coupons(SyncResource):
         id: str,
         *,
         fields_coupon_code: Sequence[CouponCodeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -533,7 +538,7 @@ class Coupons(SyncResource):
         Args:
             id: The ID of the coupon to look up the relationship of.
             fields_coupon_code: ``fields[coupon-code]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -556,7 +561,7 @@ class Coupons(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -573,7 +578,7 @@ class Coupons(SyncResource):
 
         Args:
             id: The ID of the coupon to look up the relationship of.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -731,7 +736,7 @@ class AsyncCoupons(AsyncResource):
     async def get_coupon_codes(
         self,
         *,
-        filter: str,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter],
         fields_coupon_code: Sequence[CouponCodeField] | None = None,
         fields_coupon: Sequence[CouponField] | None = None,
         include: Sequence[CouponCodeInclude] | None = None,
@@ -750,7 +755,7 @@ class AsyncCoupons(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.coupons.get_coupon_codes, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             fields_coupon_code: ``fields[coupon-code]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_coupon: ``fields[coupon]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
@@ -879,7 +884,7 @@ class AsyncCoupons(AsyncResource):
         self,
         *,
         fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetCouponCodeCreateJobResponseCollectionCompoundDocument:
@@ -897,7 +902,7 @@ class AsyncCoupons(AsyncResource):
 
         Args:
             fields_coupon_code_bulk_create_job: ``fields[coupon-code-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkCreateCatalogItemsJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1047,7 +1052,7 @@ class AsyncCoupons(AsyncResource):
         id: str,
         *,
         fields_coupon_code: Sequence[CouponCodeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1065,7 +1070,7 @@ class AsyncCoupons(AsyncResource):
         Args:
             id: The ID of the coupon to look up the relationship of.
             fields_coupon_code: ``fields[coupon-code]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -1088,7 +1093,7 @@ class AsyncCoupons(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         request_options: RequestOptions | None = None,
@@ -1105,7 +1110,7 @@ class AsyncCoupons(AsyncResource):
 
         Args:
             id: The ID of the coupon to look up the relationship of.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `expires_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `status`: `equals` `coupon.id`: `any`, `equals` `profile.id`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetCouponCodeIdsForCouponFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``expires_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals; ``coupon.id``: any (a list), equals (a list); ``profile.id``: any (a list), equals (a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 100. Min: 1. Max: 100.
             request_options: per-call overrides (timeout, retries, headers).
@@ -1176,7 +1181,7 @@ if TYPE_CHECKING:
         def get_coupon_codes(
             self,
             *,
-            filter: str,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter],
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
             fields_coupon: Sequence[CouponField] | None = None,
             include: Sequence[CouponCodeInclude] | None = None,
@@ -1224,7 +1229,7 @@ if TYPE_CHECKING:
             *,
             fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
@@ -1234,7 +1239,7 @@ if TYPE_CHECKING:
             *,
             fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
@@ -1323,7 +1328,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1334,7 +1339,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1345,7 +1350,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1355,7 +1360,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1365,7 +1370,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1375,7 +1380,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1385,7 +1390,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1438,7 +1443,7 @@ if TYPE_CHECKING:
         async def get_coupon_codes(
             self,
             *,
-            filter: str,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter],
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
             fields_coupon: Sequence[CouponField] | None = None,
             include: Sequence[CouponCodeInclude] | None = None,
@@ -1486,7 +1491,7 @@ if TYPE_CHECKING:
             *,
             fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
@@ -1496,7 +1501,7 @@ if TYPE_CHECKING:
             *,
             fields_coupon_code_bulk_create_job: Sequence[CouponCodeBulkCreateJobField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkCreateCatalogItemsJobsFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetCouponCodeCreateJobResponseCollectionCompoundDocument]: ...
@@ -1585,7 +1590,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1596,7 +1601,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1607,7 +1612,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_coupon_code: Sequence[CouponCodeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1617,7 +1622,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1627,7 +1632,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1637,7 +1642,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,
@@ -1647,7 +1652,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetCouponCodeIdsForCouponFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             request_options: RequestOptions | None = None,

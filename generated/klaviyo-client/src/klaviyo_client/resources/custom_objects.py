@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetIngestionLogIdsForObjectTypeFilter, GetObjectTypesFilter
 
 if TYPE_CHECKING:
     from typing import Any, Literal, Protocol
@@ -286,7 +287,7 @@ class CustomObjects(SyncResource):
         *,
         fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         fields_object_type: Sequence[ObjectTypeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetObjectTypesFilter] | None = None,
         include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeResponseCollectionCompoundDocument:
@@ -299,7 +300,7 @@ class CustomObjects(SyncResource):
         Args:
             fields_object_schema: ``fields[object-schema]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_type: ``fields[object-type]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `namespace`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetObjectTypesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``namespace``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -673,7 +674,7 @@ class CustomObjects(SyncResource):
         fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
         fields_object_record: Sequence[ObjectRecordField] | None = None,
         fields_object_type: Sequence[ObjectTypeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
         include: Sequence[ObjectIngestionLogInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -700,7 +701,7 @@ class CustomObjects(SyncResource):
             fields_object_ingestion_log: ``fields[object-ingestion-log]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_record: ``fields[object-record]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_type: ``fields[object-type]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `record_id`: `equals` `status`: `any`, `equals` `event_type`: `any`, `equals` `timestamp`: `greater-or-equal`, `less-than`
+            filter: a condition built with ``klaviyo_client.filters.GetIngestionLogIdsForObjectTypeFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``record_id``: equals; ``status``: any (a list), equals (a value or a list); ``event_type``: any (a list), equals (a value or a list); ``timestamp``: greater-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
@@ -729,7 +730,7 @@ class CustomObjects(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeIngestionLogsRelationshipsResponseCollection:
@@ -752,7 +753,7 @@ class CustomObjects(SyncResource):
 
         Args:
             id: The ULID ID of the object type.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `record_id`: `equals` `status`: `any`, `equals` `event_type`: `any`, `equals` `timestamp`: `greater-or-equal`, `less-than`
+            filter: a condition built with ``klaviyo_client.filters.GetIngestionLogIdsForObjectTypeFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``record_id``: equals; ``status``: any (a list), equals (a value or a list); ``event_type``: any (a list), equals (a value or a list); ``timestamp``: greater-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1464,7 +1465,7 @@ class AsyncCustomObjects(AsyncResource):
         *,
         fields_object_schema: Sequence[ObjectSchemaField] | None = None,
         fields_object_type: Sequence[ObjectTypeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetObjectTypesFilter] | None = None,
         include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeResponseCollectionCompoundDocument:
@@ -1477,7 +1478,7 @@ class AsyncCustomObjects(AsyncResource):
         Args:
             fields_object_schema: ``fields[object-schema]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_type: ``fields[object-type]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `namespace`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetObjectTypesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``namespace``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -1853,7 +1854,7 @@ class AsyncCustomObjects(AsyncResource):
         fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
         fields_object_record: Sequence[ObjectRecordField] | None = None,
         fields_object_type: Sequence[ObjectTypeField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
         include: Sequence[ObjectIngestionLogInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -1880,7 +1881,7 @@ class AsyncCustomObjects(AsyncResource):
             fields_object_ingestion_log: ``fields[object-ingestion-log]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_record: ``fields[object-record]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_object_type: ``fields[object-type]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `record_id`: `equals` `status`: `any`, `equals` `event_type`: `any`, `equals` `timestamp`: `greater-or-equal`, `less-than`
+            filter: a condition built with ``klaviyo_client.filters.GetIngestionLogIdsForObjectTypeFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``record_id``: equals; ``status``: any (a list), equals (a value or a list); ``event_type``: any (a list), equals (a value or a list); ``timestamp``: greater-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
@@ -1909,7 +1910,7 @@ class AsyncCustomObjects(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> GetObjectTypeIngestionLogsRelationshipsResponseCollection:
@@ -1932,7 +1933,7 @@ class AsyncCustomObjects(AsyncResource):
 
         Args:
             id: The ULID ID of the object type.
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `record_id`: `equals` `status`: `any`, `equals` `event_type`: `any`, `equals` `timestamp`: `greater-or-equal`, `less-than`
+            filter: a condition built with ``klaviyo_client.filters.GetIngestionLogIdsForObjectTypeFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``record_id``: equals; ``status``: any (a list), equals (a value or a list); ``event_type``: any (a list), equals (a value or a list); ``timestamp``: greater-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
         """
@@ -2545,7 +2546,7 @@ if TYPE_CHECKING:
             *,
             fields_object_schema: Sequence[ObjectSchemaField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetObjectTypesFilter] | None = None,
             include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
@@ -2699,7 +2700,7 @@ if TYPE_CHECKING:
             fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
             fields_object_record: Sequence[ObjectRecordField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             include: Sequence[ObjectIngestionLogInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
@@ -2712,7 +2713,7 @@ if TYPE_CHECKING:
             fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
             fields_object_record: Sequence[ObjectRecordField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             include: Sequence[ObjectIngestionLogInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
@@ -2722,7 +2723,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
@@ -2731,7 +2732,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
@@ -3141,7 +3142,7 @@ if TYPE_CHECKING:
             *,
             fields_object_schema: Sequence[ObjectSchemaField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetObjectTypesFilter] | None = None,
             include: Sequence[Literal["current-schema", "draft-schema"]] | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeResponseCollectionCompoundDocument]: ...
@@ -3295,7 +3296,7 @@ if TYPE_CHECKING:
             fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
             fields_object_record: Sequence[ObjectRecordField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             include: Sequence[ObjectIngestionLogInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
@@ -3308,7 +3309,7 @@ if TYPE_CHECKING:
             fields_object_ingestion_log: Sequence[ObjectIngestionLogField] | None = None,
             fields_object_record: Sequence[ObjectRecordField] | None = None,
             fields_object_type: Sequence[ObjectTypeField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             include: Sequence[ObjectIngestionLogInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
@@ -3318,7 +3319,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...
@@ -3327,7 +3328,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetIngestionLogIdsForObjectTypeFilter] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
         ) -> RawResponse[GetObjectTypeIngestionLogsRelationshipsResponseCollection]: ...

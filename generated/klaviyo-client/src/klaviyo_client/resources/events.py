@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetEventsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -68,7 +69,7 @@ class Events(SyncResource):
         fields_event: Sequence[EventField] | None = None,
         fields_metric: Sequence[MetricField] | None = None,
         fields_profile: Sequence[ProfileField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetEventsFilter] | None = None,
         include: Sequence[EventInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -95,7 +96,7 @@ class Events(SyncResource):
             fields_event: ``fields[event]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_metric: ``fields[metric]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `metric_id`: `equals` `profile_id`: `equals` `profile`: `has` `metric`: `has` `datetime`: `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetEventsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``metric_id``: equals (a value or a list); ``profile_id``: equals; ``profile``: has; ``metric``: has; ``datetime``: greater-or-equal, greater-than, less-or-equal, less-than; ``timestamp``: greater-or-equal, greater-than, less-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 200. Min: 1. Max: 1000.
@@ -349,7 +350,7 @@ class AsyncEvents(AsyncResource):
         fields_event: Sequence[EventField] | None = None,
         fields_metric: Sequence[MetricField] | None = None,
         fields_profile: Sequence[ProfileField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetEventsFilter] | None = None,
         include: Sequence[EventInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -376,7 +377,7 @@ class AsyncEvents(AsyncResource):
             fields_event: ``fields[event]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_metric: ``fields[metric]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `metric_id`: `equals` `profile_id`: `equals` `profile`: `has` `metric`: `has` `datetime`: `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetEventsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``metric_id``: equals (a value or a list); ``profile_id``: equals; ``profile``: has; ``metric``: has; ``datetime``: greater-or-equal, greater-than, less-or-equal, less-than; ``timestamp``: greater-or-equal, greater-than, less-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 200. Min: 1. Max: 1000.
@@ -623,7 +624,7 @@ if TYPE_CHECKING:
             fields_event: Sequence[EventField] | None = None,
             fields_metric: Sequence[MetricField] | None = None,
             fields_profile: Sequence[ProfileField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetEventsFilter] | None = None,
             include: Sequence[EventInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -736,7 +737,7 @@ if TYPE_CHECKING:
             fields_event: Sequence[EventField] | None = None,
             fields_metric: Sequence[MetricField] | None = None,
             fields_profile: Sequence[ProfileField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetEventsFilter] | None = None,
             include: Sequence[EventInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,

@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import (
+    Condition,
+    GetActionIdsForFlowFilter,
+    GetFlowActionMessagesFilter,
+    GetFlowsFilter,
+    GetMessageIdsForFlowActionFilter,
+)
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -99,7 +106,7 @@ class Flows(SyncResource):
         fields_flow_action: Sequence[FlowActionField] | None = None,
         fields_flow: Sequence[FlowField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFlowsFilter] | None = None,
         include: Sequence[FlowInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -120,7 +127,7 @@ class Flows(SyncResource):
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `status`: `equals` `archived`: `equals` `created`: `equals`, `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFlowsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``name``: contains, ends-with, equals, starts-with; ``status``: equals; ``archived``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``trigger_type``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -378,7 +385,7 @@ class Flows(SyncResource):
         id: str,
         *,
         fields_flow_action: Sequence[FlowActionField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowActionSort | None = None,
@@ -398,7 +405,7 @@ class Flows(SyncResource):
 
         Args:
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetActionIdsForFlowFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``action_type``: any (a list), equals (a value or a list); ``status``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -422,7 +429,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowActionSort | None = None,
@@ -441,7 +448,7 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_action_ids_for_flow, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetActionIdsForFlowFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``action_type``: any (a list), equals (a value or a list); ``status``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -568,7 +575,7 @@ class Flows(SyncResource):
         id: str,
         *,
         fields_flow_message: Sequence[FlowMessageField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowMessageSort | None = None,
@@ -588,7 +595,7 @@ class Flows(SyncResource):
 
         Args:
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFlowActionMessagesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``name``: contains, ends-with, equals, starts-with; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -610,7 +617,7 @@ class Flows(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowMessageSort | None = None,
@@ -629,7 +636,7 @@ class Flows(SyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_message_ids_for_flow_action, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
+            filter: a condition built with ``klaviyo_client.filters.GetMessageIdsForFlowActionFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals, starts-with; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -770,7 +777,7 @@ class AsyncFlows(AsyncResource):
         fields_flow_action: Sequence[FlowActionField] | None = None,
         fields_flow: Sequence[FlowField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFlowsFilter] | None = None,
         include: Sequence[FlowInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -791,7 +798,7 @@ class AsyncFlows(AsyncResource):
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `status`: `equals` `archived`: `equals` `created`: `equals`, `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFlowsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``name``: contains, ends-with, equals, starts-with; ``status``: equals; ``archived``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``trigger_type``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -1049,7 +1056,7 @@ class AsyncFlows(AsyncResource):
         id: str,
         *,
         fields_flow_action: Sequence[FlowActionField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowActionSort | None = None,
@@ -1069,7 +1076,7 @@ class AsyncFlows(AsyncResource):
 
         Args:
             fields_flow_action: ``fields[flow-action]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetActionIdsForFlowFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``action_type``: any (a list), equals (a value or a list); ``status``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1093,7 +1100,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowActionSort | None = None,
@@ -1112,7 +1119,7 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_action_ids_for_flow, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `action_type`: `any`, `equals` `status`: `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetActionIdsForFlowFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``action_type``: any (a list), equals (a value or a list); ``status``: equals; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1241,7 +1248,7 @@ class AsyncFlows(AsyncResource):
         id: str,
         *,
         fields_flow_message: Sequence[FlowMessageField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowMessageSort | None = None,
@@ -1261,7 +1268,7 @@ class AsyncFlows(AsyncResource):
 
         Args:
             fields_flow_message: ``fields[flow-message]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any` `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFlowActionMessagesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list); ``name``: contains, ends-with, equals, starts-with; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1283,7 +1290,7 @@ class AsyncFlows(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FlowMessageSort | None = None,
@@ -1302,7 +1309,7 @@ class AsyncFlows(AsyncResource):
         Paginated: iterate over every item with ``client.paginate(client.flows.get_message_ids_for_flow_action, ...)``.
 
         Args:
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
+            filter: a condition built with ``klaviyo_client.filters.GetMessageIdsForFlowActionFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals, starts-with; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1440,7 +1447,7 @@ if TYPE_CHECKING:
             fields_flow_action: Sequence[FlowActionField] | None = None,
             fields_flow: Sequence[FlowField] | None = None,
             fields_tag: Sequence[TagField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowsFilter] | None = None,
             include: Sequence[FlowInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -1528,7 +1535,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1540,7 +1547,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1552,7 +1559,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1563,7 +1570,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1574,7 +1581,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1585,7 +1592,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1657,7 +1664,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_message: Sequence[FlowMessageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -1669,7 +1676,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_message: Sequence[FlowMessageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -1680,7 +1687,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -1691,7 +1698,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -1767,7 +1774,7 @@ if TYPE_CHECKING:
             fields_flow_action: Sequence[FlowActionField] | None = None,
             fields_flow: Sequence[FlowField] | None = None,
             fields_tag: Sequence[TagField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowsFilter] | None = None,
             include: Sequence[FlowInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -1855,7 +1862,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1867,7 +1874,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1879,7 +1886,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_action: Sequence[FlowActionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1890,7 +1897,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1901,7 +1908,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1912,7 +1919,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetActionIdsForFlowFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowActionSort | None = None,
@@ -1984,7 +1991,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_message: Sequence[FlowMessageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -1996,7 +2003,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_flow_message: Sequence[FlowMessageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFlowActionMessagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -2007,7 +2014,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,
@@ -2018,7 +2025,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetMessageIdsForFlowActionFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FlowMessageSort | None = None,

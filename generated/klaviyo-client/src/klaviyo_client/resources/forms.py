@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetFormsFilter, GetVersionIdsForFormFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -63,7 +64,7 @@ class Forms(SyncResource):
         self,
         *,
         fields_form: Sequence[FormField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFormsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormSort | None = None,
@@ -79,7 +80,7 @@ class Forms(SyncResource):
 
         Args:
             fields_form: ``fields[form]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `contains`, `equals` `ab_test`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFormsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list), contains; ``ab_test``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -199,7 +200,7 @@ class Forms(SyncResource):
         id: str,
         *,
         fields_form_version: Sequence[FormVersionField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormVersionSort | None = None,
@@ -218,7 +219,7 @@ class Forms(SyncResource):
         Args:
             id: The ID of the form
             fields_form_version: ``fields[form-version]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `form_type`: `any`, `equals` `status`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `created_at` …
+            filter: a condition built with ``klaviyo_client.filters.GetVersionIdsForFormFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``form_type``: any (a list), equals (a value or a list); ``status``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -242,7 +243,7 @@ class Forms(SyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormVersionSort | None = None,
@@ -260,7 +261,7 @@ class Forms(SyncResource):
 
         Args:
             id: The ID of the form
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `form_type`: `any`, `equals` `status`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `created_at` …
+            filter: a condition built with ``klaviyo_client.filters.GetVersionIdsForFormFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``form_type``: any (a list), equals (a value or a list); ``status``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -351,7 +352,7 @@ class AsyncForms(AsyncResource):
         self,
         *,
         fields_form: Sequence[FormField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetFormsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormSort | None = None,
@@ -367,7 +368,7 @@ class AsyncForms(AsyncResource):
 
         Args:
             fields_form: ``fields[form]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `contains`, `equals` `ab_test`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetFormsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list), contains; ``ab_test``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``status``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -487,7 +488,7 @@ class AsyncForms(AsyncResource):
         id: str,
         *,
         fields_form_version: Sequence[FormVersionField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormVersionSort | None = None,
@@ -506,7 +507,7 @@ class AsyncForms(AsyncResource):
         Args:
             id: The ID of the form
             fields_form_version: ``fields[form-version]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `form_type`: `any`, `equals` `status`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `created_at` …
+            filter: a condition built with ``klaviyo_client.filters.GetVersionIdsForFormFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``form_type``: any (a list), equals (a value or a list); ``status``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -530,7 +531,7 @@ class AsyncForms(AsyncResource):
         self,
         id: str,
         *,
-        filter: str | None = None,
+        filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: FormVersionSort | None = None,
@@ -548,7 +549,7 @@ class AsyncForms(AsyncResource):
 
         Args:
             id: The ID of the form
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `form_type`: `any`, `equals` `status`: `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `created_at` …
+            filter: a condition built with ``klaviyo_client.filters.GetVersionIdsForFormFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``form_type``: any (a list), equals (a value or a list); ``status``: equals; ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``created_at``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -634,7 +635,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_form: Sequence[FormField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFormsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormSort | None = None,
@@ -679,7 +680,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -691,7 +692,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -703,7 +704,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -714,7 +715,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -725,7 +726,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -736,7 +737,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -780,7 +781,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_form: Sequence[FormField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetFormsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormSort | None = None,
@@ -825,7 +826,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -837,7 +838,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -849,7 +850,7 @@ if TYPE_CHECKING:
             id: str,
             *,
             fields_form_version: Sequence[FormVersionField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -860,7 +861,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -871,7 +872,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,
@@ -882,7 +883,7 @@ if TYPE_CHECKING:
             self,
             id: str,
             *,
-            filter: str | None = None,
+            filter: str | Condition[GetVersionIdsForFormFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: FormVersionSort | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetImagesFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -56,7 +57,7 @@ class Images(SyncResource):
         self,
         *,
         fields_image: Sequence[ImageField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetImagesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ImageSort | None = None,
@@ -72,7 +73,7 @@ class Images(SyncResource):
 
         Args:
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `format`: `any`, `equals` `name`: `any`, `contains` …
+            filter: a condition built with ``klaviyo_client.filters.GetImagesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``format``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list), contains, ends-with, starts-with; ``size``: greater-or-equal, greater-than, less-or-equal, less-than; ``hidden``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -211,7 +212,7 @@ class AsyncImages(AsyncResource):
         self,
         *,
         fields_image: Sequence[ImageField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetImagesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ImageSort | None = None,
@@ -227,7 +228,7 @@ class AsyncImages(AsyncResource):
 
         Args:
             fields_image: ``fields[image]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `updated_at`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `format`: `any`, `equals` `name`: `any`, `contains` …
+            filter: a condition built with ``klaviyo_client.filters.GetImagesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``updated_at``: greater-or-equal, greater-than, less-or-equal, less-than; ``format``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list), contains, ends-with, starts-with; ``size``: greater-or-equal, greater-than, less-or-equal, less-than; ``hidden``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -363,7 +364,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_image: Sequence[ImageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetImagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ImageSort | None = None,
@@ -426,7 +427,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_image: Sequence[ImageField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetImagesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ImageSort | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetMetricsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -107,7 +108,7 @@ class Metrics(SyncResource):
         *,
         fields_flow: Sequence[FlowField] | None = None,
         fields_metric: Sequence[MetricField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetMetricsFilter] | None = None,
         include: Sequence[MetricInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -128,7 +129,7 @@ class Metrics(SyncResource):
         Args:
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_metric: ``fields[metric]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `integration.name`: `equals` `integration.category`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetMetricsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``integration.name``: equals; ``integration.category``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
@@ -839,7 +840,7 @@ class AsyncMetrics(AsyncResource):
         *,
         fields_flow: Sequence[FlowField] | None = None,
         fields_metric: Sequence[MetricField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetMetricsFilter] | None = None,
         include: Sequence[MetricInclude] | None = None,
         page_cursor: str | None = None,
         request_options: RequestOptions | None = None,
@@ -860,7 +861,7 @@ class AsyncMetrics(AsyncResource):
         Args:
             fields_flow: ``fields[flow]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_metric: ``fields[metric]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `integration.name`: `equals` `integration.category`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetMetricsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``integration.name``: equals; ``integration.category``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             request_options: per-call overrides (timeout, retries, headers).
@@ -1570,7 +1571,7 @@ if TYPE_CHECKING:
             *,
             fields_flow: Sequence[FlowField] | None = None,
             fields_metric: Sequence[MetricField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetMetricsFilter] | None = None,
             include: Sequence[MetricInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,
@@ -1911,7 +1912,7 @@ if TYPE_CHECKING:
             *,
             fields_flow: Sequence[FlowField] | None = None,
             fields_metric: Sequence[MetricField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetMetricsFilter] | None = None,
             include: Sequence[MetricInclude] | None = None,
             page_cursor: str | None = None,
             request_options: RequestOptions | None = None,

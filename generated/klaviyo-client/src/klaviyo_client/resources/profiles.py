@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import (
+    Condition,
+    GetBulkImportProfilesJobsFilter,
+    GetBulkSuppressProfilesJobsFilter,
+    GetProfilesFilter,
+    GetPushTokensFilter,
+)
 
 if TYPE_CHECKING:
     from typing import Any, Literal, Protocol
@@ -144,7 +151,7 @@ class Profiles(SyncResource):
         fields_conversation: Sequence[ConversationField] | None = None,
         fields_profile: Sequence[ProfileField] | None = None,
         fields_push_token: Sequence[PushTokenField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetProfilesFilter] | None = None,
         include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -168,7 +175,7 @@ class Profiles(SyncResource):
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `email`: `any`, `equals` `phone_number`: `any`, `equals` `external_id`: `any`, `equals` `_kx`: `equals` `created`: `greater-than` …
+            filter: a condition built with ``klaviyo_client.filters.GetProfilesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``email``: any (a list), equals (a value or a list); ``phone_number``: any (a list), equals (a value or a list); ``external_id``: any (a list), equals (a value or a list); ``_kx``: equals; ``created``: greater-than, less-than; ``updated``: greater-than, less-than; ``subscriptions.email.marketing.list_suppressions.reason``: equals; ``subscriptions.email.marketing.list_suppressions.timestamp``: greater-or-equal, greater-than, less-or-equal, less-than; ``subscriptions.email.marketing.list_suppressions.list_id``: equals; ``subscriptions.email.marketing.suppression.reason``: equals; ``subscriptions.email.marketing.suppression.timestamp``: greater-or-equal, greater-than, less-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -318,7 +325,7 @@ class Profiles(SyncResource):
         self,
         *,
         fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ProfileBulkImportJobSort | None = None,
@@ -338,7 +345,7 @@ class Profiles(SyncResource):
 
         Args:
             fields_profile_bulk_import_job: ``fields[profile-bulk-import-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkImportProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -436,7 +443,7 @@ class Profiles(SyncResource):
         *,
         fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         sort: ProfileSuppressionBulkCreateJobSort | None = None,
         request_options: RequestOptions | None = None,
@@ -453,7 +460,7 @@ class Profiles(SyncResource):
 
         Args:
             fields_profile_suppression_bulk_create_job: ``fields[profile-suppression-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `list_id`: `equals` `segment_id`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkSuppressProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``list_id``: equals; ``segment_id``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
             request_options: per-call overrides (timeout, retries, headers).
@@ -547,7 +554,7 @@ class Profiles(SyncResource):
         *,
         fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         sort: ProfileSuppressionBulkDeleteJobSort | None = None,
         request_options: RequestOptions | None = None,
@@ -564,7 +571,7 @@ class Profiles(SyncResource):
 
         Args:
             fields_profile_suppression_bulk_delete_job: ``fields[profile-suppression-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `list_id`: `equals` `segment_id`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkSuppressProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``list_id``: equals; ``segment_id``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
             request_options: per-call overrides (timeout, retries, headers).
@@ -658,7 +665,7 @@ class Profiles(SyncResource):
         *,
         fields_profile: Sequence[ProfileField] | None = None,
         fields_push_token: Sequence[PushTokenField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetPushTokensFilter] | None = None,
         include: Sequence[PushTokenInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -675,7 +682,7 @@ class Profiles(SyncResource):
         Args:
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `equals` `profile.id`: `equals` `enablement_status`: `equals` `platform`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetPushTokensFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: equals; ``profile.id``: equals; ``enablement_status``: equals; ``platform``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -1446,7 +1453,7 @@ class AsyncProfiles(AsyncResource):
         fields_conversation: Sequence[ConversationField] | None = None,
         fields_profile: Sequence[ProfileField] | None = None,
         fields_push_token: Sequence[PushTokenField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetProfilesFilter] | None = None,
         include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -1470,7 +1477,7 @@ class AsyncProfiles(AsyncResource):
             fields_conversation: ``fields[conversation]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `email`: `any`, `equals` `phone_number`: `any`, `equals` `external_id`: `any`, `equals` `_kx`: `equals` `created`: `greater-than` …
+            filter: a condition built with ``klaviyo_client.filters.GetProfilesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``email``: any (a list), equals (a value or a list); ``phone_number``: any (a list), equals (a value or a list); ``external_id``: any (a list), equals (a value or a list); ``_kx``: equals; ``created``: greater-than, less-than; ``updated``: greater-than, less-than; ``subscriptions.email.marketing.list_suppressions.reason``: equals; ``subscriptions.email.marketing.list_suppressions.timestamp``: greater-or-equal, greater-than, less-or-equal, less-than; ``subscriptions.email.marketing.list_suppressions.list_id``: equals; ``subscriptions.email.marketing.suppression.reason``: equals; ``subscriptions.email.marketing.suppression.timestamp``: greater-or-equal, greater-than, less-or-equal, less-than.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -1620,7 +1627,7 @@ class AsyncProfiles(AsyncResource):
         self,
         *,
         fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: ProfileBulkImportJobSort | None = None,
@@ -1640,7 +1647,7 @@ class AsyncProfiles(AsyncResource):
 
         Args:
             fields_profile_bulk_import_job: ``fields[profile-bulk-import-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `any`, `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkImportProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: any (a list), equals (a value or a list).
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1738,7 +1745,7 @@ class AsyncProfiles(AsyncResource):
         *,
         fields_profile_suppression_bulk_create_job: Sequence[ProfileSuppressionBulkCreateJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         sort: ProfileSuppressionBulkCreateJobSort | None = None,
         request_options: RequestOptions | None = None,
@@ -1755,7 +1762,7 @@ class AsyncProfiles(AsyncResource):
 
         Args:
             fields_profile_suppression_bulk_create_job: ``fields[profile-suppression-bulk-create-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `list_id`: `equals` `segment_id`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkSuppressProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``list_id``: equals; ``segment_id``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
             request_options: per-call overrides (timeout, retries, headers).
@@ -1849,7 +1856,7 @@ class AsyncProfiles(AsyncResource):
         *,
         fields_profile_suppression_bulk_delete_job: Sequence[ProfileSuppressionBulkDeleteJobField]
         | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
         page_cursor: str | None = None,
         sort: ProfileSuppressionBulkDeleteJobSort | None = None,
         request_options: RequestOptions | None = None,
@@ -1866,7 +1873,7 @@ class AsyncProfiles(AsyncResource):
 
         Args:
             fields_profile_suppression_bulk_delete_job: ``fields[profile-suppression-bulk-delete-job]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `status`: `equals` `list_id`: `equals` `segment_id`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetBulkSuppressProfilesJobsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``status``: equals; ``list_id``: equals; ``segment_id``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
             request_options: per-call overrides (timeout, retries, headers).
@@ -1960,7 +1967,7 @@ class AsyncProfiles(AsyncResource):
         *,
         fields_profile: Sequence[ProfileField] | None = None,
         fields_push_token: Sequence[PushTokenField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetPushTokensFilter] | None = None,
         include: Sequence[PushTokenInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -1977,7 +1984,7 @@ class AsyncProfiles(AsyncResource):
         Args:
             fields_profile: ``fields[profile]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_push_token: ``fields[push-token]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `equals` `profile.id`: `equals` `enablement_status`: `equals` `platform`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetPushTokensFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: equals; ``profile.id``: equals; ``enablement_status``: equals; ``platform``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -2751,7 +2758,7 @@ if TYPE_CHECKING:
             fields_conversation: Sequence[ConversationField] | None = None,
             fields_profile: Sequence[ProfileField] | None = None,
             fields_push_token: Sequence[PushTokenField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetProfilesFilter] | None = None,
             include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -2796,7 +2803,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -2807,7 +2814,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -2818,7 +2825,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -2886,7 +2893,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkCreateJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkCreateJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -2899,7 +2906,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkCreateJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkCreateJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -2967,7 +2974,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkDeleteJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkDeleteJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -2980,7 +2987,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkDeleteJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkDeleteJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -3046,7 +3053,7 @@ if TYPE_CHECKING:
             *,
             fields_profile: Sequence[ProfileField] | None = None,
             fields_push_token: Sequence[PushTokenField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetPushTokensFilter] | None = None,
             include: Sequence[PushTokenInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -3525,7 +3532,7 @@ if TYPE_CHECKING:
             fields_conversation: Sequence[ConversationField] | None = None,
             fields_profile: Sequence[ProfileField] | None = None,
             fields_push_token: Sequence[PushTokenField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetProfilesFilter] | None = None,
             include: Sequence[Literal["conversations", "push-tokens"]] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -3570,7 +3577,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -3581,7 +3588,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -3592,7 +3599,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_profile_bulk_import_job: Sequence[ProfileBulkImportJobField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkImportProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: ProfileBulkImportJobSort | None = None,
@@ -3660,7 +3667,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkCreateJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkCreateJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -3673,7 +3680,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkCreateJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkCreateJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -3741,7 +3748,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkDeleteJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkDeleteJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -3754,7 +3761,7 @@ if TYPE_CHECKING:
                 ProfileSuppressionBulkDeleteJobField
             ]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetBulkSuppressProfilesJobsFilter] | None = None,
             page_cursor: str | None = None,
             sort: ProfileSuppressionBulkDeleteJobSort | None = None,
             request_options: RequestOptions | None = None,
@@ -3820,7 +3827,7 @@ if TYPE_CHECKING:
             *,
             fields_profile: Sequence[ProfileField] | None = None,
             fields_push_token: Sequence[PushTokenField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetPushTokensFilter] | None = None,
             include: Sequence[PushTokenInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetReviewsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -52,7 +53,7 @@ class Reviews(SyncResource):
         *,
         fields_event: Sequence[EventField] | None = None,
         fields_review: Sequence[ReviewField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetReviewsFilter] | None = None,
         include: Sequence[ReviewInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -70,7 +71,7 @@ class Reviews(SyncResource):
         Args:
             fields_event: ``fields[event]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_review: ``fields[review]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `created`: `greater-or-equal`, `less-or-equal` `rating`: `any`, `equals`, `greater-or-equal`, `less-or-equal` `id`: `any`, `equals` `item.id`: `any` …
+            filter: a condition built with ``klaviyo_client.filters.GetReviewsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``created``: greater-or-equal, less-or-equal; ``rating``: any (a list), equals (a value or a list), greater-or-equal, less-or-equal; ``id``: any (a list), equals (a value or a list); ``item.id``: any (a list), equals (a value or a list); ``content``: contains; ``status``: equals; ``review_type``: equals; ``verified``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -159,7 +160,7 @@ class AsyncReviews(AsyncResource):
         *,
         fields_event: Sequence[EventField] | None = None,
         fields_review: Sequence[ReviewField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetReviewsFilter] | None = None,
         include: Sequence[ReviewInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -177,7 +178,7 @@ class AsyncReviews(AsyncResource):
         Args:
             fields_event: ``fields[event]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_review: ``fields[review]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `created`: `greater-or-equal`, `less-or-equal` `rating`: `any`, `equals`, `greater-or-equal`, `less-or-equal` `id`: `any`, `equals` `item.id`: `any` …
+            filter: a condition built with ``klaviyo_client.filters.GetReviewsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``created``: greater-or-equal, less-or-equal; ``rating``: any (a list), equals (a value or a list), greater-or-equal, less-or-equal; ``id``: any (a list), equals (a value or a list); ``item.id``: any (a list), equals (a value or a list); ``content``: contains; ``status``: equals; ``review_type``: equals; ``verified``: equals.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
@@ -259,7 +260,7 @@ if TYPE_CHECKING:
             *,
             fields_event: Sequence[EventField] | None = None,
             fields_review: Sequence[ReviewField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetReviewsFilter] | None = None,
             include: Sequence[ReviewInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -294,7 +295,7 @@ if TYPE_CHECKING:
             *,
             fields_event: Sequence[EventField] | None = None,
             fields_review: Sequence[ReviewField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetReviewsFilter] | None = None,
             include: Sequence[ReviewInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetTagGroupsFilter, GetTagsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -95,7 +96,7 @@ class Tags(SyncResource):
         *,
         fields_tag_group: Sequence[TagGroupField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTagsFilter] | None = None,
         include: Sequence[TagInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -118,7 +119,7 @@ class Tags(SyncResource):
         Args:
             fields_tag_group: ``fields[tag-group]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with`
+            filter: a condition built with ``klaviyo_client.filters.GetTagsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals (a value or a list), starts-with.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -240,7 +241,7 @@ class Tags(SyncResource):
         self,
         *,
         fields_tag_group: Sequence[TagGroupField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTagGroupsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TagGroupSort | None = None,
@@ -261,7 +262,7 @@ class Tags(SyncResource):
 
         Args:
             fields_tag_group: ``fields[tag-group]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `exclusive`: `equals` `default`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetTagGroupsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals (a value or a list), starts-with; ``exclusive``: equals; ``default``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 25. Min: 1. Max: 25.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -867,7 +868,7 @@ class AsyncTags(AsyncResource):
         *,
         fields_tag_group: Sequence[TagGroupField] | None = None,
         fields_tag: Sequence[TagField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTagsFilter] | None = None,
         include: Sequence[TagInclude] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
@@ -890,7 +891,7 @@ class AsyncTags(AsyncResource):
         Args:
             fields_tag_group: ``fields[tag-group]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
             fields_tag: ``fields[tag]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with`
+            filter: a condition built with ``klaviyo_client.filters.GetTagsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals (a value or a list), starts-with.
             include: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#relationships
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 50. Min: 1. Max: 50.
@@ -1012,7 +1013,7 @@ class AsyncTags(AsyncResource):
         self,
         *,
         fields_tag_group: Sequence[TagGroupField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTagGroupsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TagGroupSort | None = None,
@@ -1033,7 +1034,7 @@ class AsyncTags(AsyncResource):
 
         Args:
             fields_tag_group: ``fields[tag-group]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `contains`, `ends-with`, `equals`, `starts-with` `exclusive`: `equals` `default`: `equals`
+            filter: a condition built with ``klaviyo_client.filters.GetTagGroupsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: contains, ends-with, equals (a value or a list), starts-with; ``exclusive``: equals; ``default``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 25. Min: 1. Max: 25.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -1638,7 +1639,7 @@ if TYPE_CHECKING:
             *,
             fields_tag_group: Sequence[TagGroupField] | None = None,
             fields_tag: Sequence[TagField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTagsFilter] | None = None,
             include: Sequence[TagInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -1683,7 +1684,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_tag_group: Sequence[TagGroupField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTagGroupsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TagGroupSort | None = None,
@@ -2091,7 +2092,7 @@ if TYPE_CHECKING:
             *,
             fields_tag_group: Sequence[TagGroupField] | None = None,
             fields_tag: Sequence[TagField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTagsFilter] | None = None,
             include: Sequence[TagInclude] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
@@ -2136,7 +2137,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_tag_group: Sequence[TagGroupField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTagGroupsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TagGroupSort | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetAllUniversalContentFilter, GetTemplatesFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -73,7 +74,7 @@ class Templates(SyncResource):
         *,
         additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
         fields_template: Sequence[TemplateField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTemplatesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TemplateSort | None = None,
@@ -93,7 +94,7 @@ class Templates(SyncResource):
         Args:
             additional_fields_template: ``additional-fields[template]``: Request additional fields not included by default in the response. Supported values: 'definition'
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `contains`, `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
+            filter: a condition built with ``klaviyo_client.filters.GetTemplatesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a list); ``name``: any (a list), equals (a value or a list), contains; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 10. Min: 1. Max: 10.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -231,7 +232,7 @@ class Templates(SyncResource):
         self,
         *,
         fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetAllUniversalContentFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TemplateUniversalContentSort | None = None,
@@ -249,7 +250,7 @@ class Templates(SyncResource):
 
         Args:
             fields_template_universal_content: ``fields[template-universal-content]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `equals` `created`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated`: `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetAllUniversalContentFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list); ``created``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: greater-or-equal, greater-than, less-or-equal, less-than; ``definition.content_type``: equals; ``definition.type``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -471,7 +472,7 @@ class AsyncTemplates(AsyncResource):
         *,
         additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
         fields_template: Sequence[TemplateField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetTemplatesFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TemplateSort | None = None,
@@ -491,7 +492,7 @@ class AsyncTemplates(AsyncResource):
         Args:
             additional_fields_template: ``additional-fields[template]``: Request additional fields not included by default in the response. Supported values: 'definition'
             fields_template: ``fields[template]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `contains`, `equals` `created`: `equals`, `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated` …
+            filter: a condition built with ``klaviyo_client.filters.GetTemplatesFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a list); ``name``: any (a list), equals (a value or a list), contains; ``created``: equals, greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: equals, greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 10. Min: 1. Max: 10.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -629,7 +630,7 @@ class AsyncTemplates(AsyncResource):
         self,
         *,
         fields_template_universal_content: Sequence[TemplateUniversalContentField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetAllUniversalContentFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: TemplateUniversalContentSort | None = None,
@@ -647,7 +648,7 @@ class AsyncTemplates(AsyncResource):
 
         Args:
             fields_template_universal_content: ``fields[template-universal-content]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `id`: `any`, `equals` `name`: `any`, `equals` `created`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated`: `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetAllUniversalContentFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``id``: any (a list), equals (a value or a list); ``name``: any (a list), equals (a value or a list); ``created``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: greater-or-equal, greater-than, less-or-equal, less-than; ``definition.content_type``: equals; ``definition.type``: equals.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 20. Min: 1. Max: 100.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -864,7 +865,7 @@ if TYPE_CHECKING:
             *,
             additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
             fields_template: Sequence[TemplateField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTemplatesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateSort | None = None,
@@ -911,7 +912,7 @@ if TYPE_CHECKING:
             *,
             fields_template_universal_content: Sequence[TemplateUniversalContentField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetAllUniversalContentFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateUniversalContentSort | None = None,
@@ -923,7 +924,7 @@ if TYPE_CHECKING:
             *,
             fields_template_universal_content: Sequence[TemplateUniversalContentField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetAllUniversalContentFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateUniversalContentSort | None = None,
@@ -1031,7 +1032,7 @@ if TYPE_CHECKING:
             *,
             additional_fields_template: Sequence[TemplateAdditionalField] | None = None,
             fields_template: Sequence[TemplateField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetTemplatesFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateSort | None = None,
@@ -1078,7 +1079,7 @@ if TYPE_CHECKING:
             *,
             fields_template_universal_content: Sequence[TemplateUniversalContentField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetAllUniversalContentFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateUniversalContentSort | None = None,
@@ -1090,7 +1091,7 @@ if TYPE_CHECKING:
             *,
             fields_template_universal_content: Sequence[TemplateUniversalContentField]
             | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetAllUniversalContentFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: TemplateUniversalContentSort | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..filters import Condition, GetWebFeedsFilter
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -53,7 +54,7 @@ class WebFeeds(SyncResource):
         self,
         *,
         fields_web_feed: Sequence[WebFeedField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetWebFeedsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: WebFeedSort | None = None,
@@ -69,7 +70,7 @@ class WebFeeds(SyncResource):
 
         Args:
             fields_web_feed: ``fields[web-feed]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `any`, `contains`, `equals` `created`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated`: `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetWebFeedsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: any (a list), equals (a value or a list), contains; ``created``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 5. Min: 1. Max: 20.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -194,7 +195,7 @@ class AsyncWebFeeds(AsyncResource):
         self,
         *,
         fields_web_feed: Sequence[WebFeedField] | None = None,
-        filter: str | None = None,
+        filter: str | Condition[GetWebFeedsFilter] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: WebFeedSort | None = None,
@@ -210,7 +211,7 @@ class AsyncWebFeeds(AsyncResource):
 
         Args:
             fields_web_feed: ``fields[web-feed]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sparse-fieldsets
-            filter: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#filtering Allowed field(s)/operator(s): `name`: `any`, `contains`, `equals` `created`: `greater-or-equal`, `greater-than`, `less-or-equal`, `less-than` `updated`: `greater-or-equal` …
+            filter: a condition built with ``klaviyo_client.filters.GetWebFeedsFilter``, or a filter string in Klaviyo's syntax. Fields and operators: ``name``: any (a list), equals (a value or a list), contains; ``created``: greater-or-equal, greater-than, less-or-equal, less-than; ``updated``: greater-or-equal, greater-than, less-or-equal, less-than.
             page_cursor: ``page[cursor]``: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#pagination
             page_size: ``page[size]``: Default: 5. Min: 1. Max: 20.
             sort: For more information please visit https://developers.klaviyo.com/en/v2026-07-15/reference/api-overview#sorting
@@ -334,7 +335,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_web_feed: Sequence[WebFeedField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetWebFeedsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: WebFeedSort | None = None,
@@ -380,7 +381,7 @@ if TYPE_CHECKING:
             self,
             *,
             fields_web_feed: Sequence[WebFeedField] | None = None,
-            filter: str | None = None,
+            filter: str | Condition[GetWebFeedsFilter] | None = None,
             page_cursor: str | None = None,
             page_size: int | None = None,
             sort: WebFeedSort | None = None,

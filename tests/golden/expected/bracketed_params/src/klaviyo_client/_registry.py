@@ -35,7 +35,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
                     csv=True,
                     choices=_C1,
                 ),
-                Param("filter", "filter", "query"),
+                Param("filter", "filter", "query", "filter"),
             ),
             response="ThingDoc",
             response_kind="json",
