@@ -31,7 +31,8 @@ Hierarchy::
     │                               leave the host the credentials were meant for
     ├── ClientClosedError           a call on a closed client or batcher (also a RuntimeError)
     ├── BatcherError                the event batcher's sender stopped, or close() ran out of time
-    └── RejectedError               the legacy Track/Identify endpoint answered "0"
+    ├── RejectedError               the legacy Track/Identify endpoint answered "0"
+    └── WebhookVerificationError    a webhook request that is not provably Klaviyo's (.reason)
 
 The original failure is chained as ``__cause__`` (a copy without the request, whose headers hold
 the credentials); ``__context__`` is left empty.
@@ -98,6 +99,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "connection_error",
     "error_for_response",
     "hold_secrets",
@@ -900,3 +902,35 @@ class RejectedError(KlaviyoError):
 
     def __repr__(self) -> str:
         return f"RejectedError({self.method} {self.url})"
+
+
+class WebhookVerificationError(KlaviyoError):
+    """A webhook request :func:`klaviyo_client.webhooks.verify` refused: it is not provably a
+    system webhook request Klaviyo sent for this secret, or not one Klaviyo sent just now.
+
+    The message says which check failed; ``reason`` names it for code:
+
+    * ``"header"``: ``Klaviyo-Signature``, ``Klaviyo-Timestamp`` or ``Klaviyo-Webhook-Id`` is
+      missing, repeated with different values, or not of its form;
+    * ``"signature"``: the signature does not match the body and timestamp under the secret
+      (a tampered body or timestamp, or another webhook's secret);
+    * ``"stale"`` / ``"future"``: the signed timestamp is further from now than the tolerance
+      (a replayed request, or a clock far off);
+    * ``"body"``: the signed body is not the JSON document Klaviyo sends;
+    * ``"webhook_id"``: the ``Klaviyo-Webhook-Id`` header differs from ``meta.klaviyo_webhook_id``.
+
+    Neither the message nor the attributes hold the secret.
+    """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"header", "signature", "stale", "future", "body", "webhook_id"}
+    )
+
+    reason: str
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(scrub(message))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (str(self),), {"reason": self.reason}), self.__dict__)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import date
 
+    from . import webhooks as webhooks
     from ._async_middleware import AsyncMiddleware as AsyncMiddleware
     from ._async_middleware import AsyncNext as AsyncNext
     from ._async_track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from ._errors import ResponseTooLargeError as ResponseTooLargeError
     from ._errors import ServerError as ServerError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
+    from ._errors import WebhookVerificationError as WebhookVerificationError
     from ._jsonapi import IncludedIndex as IncludedIndex
     from ._jsonapi import linkage as linkage
     from ._jsonapi import related as related
@@ -80,6 +82,9 @@ if TYPE_CHECKING:
     from ._transport import RequestOptions as RequestOptions
     from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
+    from .webhooks import WebhookEvent as WebhookEvent
+    from .webhooks import WebhookMeta as WebhookMeta
+    from .webhooks import WebhookPayload as WebhookPayload
 
 __version__ = "2026.1.1"
 REVISION = "2026-01-01"
@@ -147,7 +152,13 @@ _LAZY = {
     "ResponseTooLargeError": "._errors",
     "ServerError": "._errors",
     "UnprocessableEntityError": "._errors",
+    "WebhookVerificationError": "._errors",
+    "WebhookEvent": ".webhooks",
+    "WebhookMeta": ".webhooks",
+    "WebhookPayload": ".webhooks",
 }
+
+_SUBMODULES = frozenset({"webhooks"})
 
 __all__ = [
     "OPERATIONS",
@@ -208,12 +219,17 @@ __all__ = [
     "SendError",
     "ServerError",
     "UnprocessableEntityError",
+    "WebhookEvent",
+    "WebhookMeta",
+    "WebhookPayload",
+    "WebhookVerificationError",
     "Window",
     "WindowStatus",
     "linkage",
     "related",
     "related_one",
     "revision_status",
+    "webhooks",
 ]
 
 
@@ -228,6 +244,8 @@ def revision_status(today: date | None = None) -> RevisionStatus:
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -237,4 +255,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
