@@ -32,7 +32,11 @@ Hierarchy::
     ├── ClientClosedError           a call on a closed client or batcher (also a RuntimeError)
     ├── BatcherError                the event batcher's sender stopped, or close() ran out of time
     ├── RejectedError               the legacy Track/Identify endpoint answered "0"
-    └── WebhookVerificationError    a webhook request that is not provably Klaviyo's (.reason)
+    ├── WebhookVerificationError    a webhook request that is not provably Klaviyo's (.reason)
+    ├── JobFailedError              a job waited for ended failed, cancelled or with failed
+    │                                   items (.job, .errors, .item_errors)
+    └── JobTimeoutError             a job waited for was still running at the timeout (also a
+                                        TimeoutError)
 
 The original failure is chained as ``__cause__`` (a copy without the request, whose headers hold
 the credentials); ``__context__`` is left empty.
@@ -88,6 +92,8 @@ __all__ = [
     "ErrorSource",
     "GoneError",
     "InternalServerError",
+    "JobFailedError",
+    "JobTimeoutError",
     "KlaviyoError",
     "NotFoundError",
     "PaginationError",
@@ -934,3 +940,112 @@ class WebhookVerificationError(KlaviyoError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (str(self),), {"reason": self.reason}), self.__dict__)
+
+
+class JobFailedError(KlaviyoError):
+    """A job ``client.wait_for_job()`` waited for ended failed or cancelled, or done with items
+    that failed (``failed_count`` above 0, or ``errors`` in the job).
+
+    Attributes:
+        job_type: the job's JSON:API type (``profile-bulk-import-job``).
+        job_id: its id.
+        status: its last status.
+        job: the last document fetched (the get-by-id operation's typed answer).
+        errors: the job's own error objects (``attributes.errors``), parsed.
+        item_errors: the per-item errors, every page of the job's error listing where the spec
+            has one (``get_errors_for_bulk_import_profiles_job``: ``code``, ``detail``,
+            ``source`` and the ``original_payload`` of each refused row), else ``[]``: drop
+            those rows and submit the rest again.
+        failed_count: the job's ``failed_count`` (0 when it has none).
+    """
+
+    job_type: str
+    job_id: str
+    status: str | None
+    job: Any
+    errors: list[ErrorDetail]
+    item_errors: list[Any]
+    failed_count: int
+
+    def __init__(
+        self,
+        *,
+        job_type: str,
+        job_id: str,
+        status: str | None,
+        job: Any = None,
+        errors: list[ErrorDetail] | None = None,
+        item_errors: list[Any] | None = None,
+        failed_count: int = 0,
+    ) -> None:
+        self.job_type = job_type
+        self.job_id = job_id
+        self.status = status
+        self.job = job
+        self.errors = list(errors or [])
+        self.item_errors = list(item_errors or [])
+        self.failed_count = failed_count
+        what = f"job {job_type} {job_id!r} ended {status or 'without a status'}"
+        if failed_count:
+            what += f" with {failed_count} failed item(s)"
+        if self.item_errors:
+            what += f"; {len(self.item_errors)} per-item error(s) in .item_errors"
+        first = next((e.describe() for e in self.errors if e.describe()), "")
+        if first:
+            what += f"; first error: {_cap(first, 200)}"
+        super().__init__(scrub(what))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "job_type": self.job_type,
+            "job_id": self.job_id,
+            "status": self.status,
+            "job": self.job,
+            "errors": self.errors,
+            "item_errors": self.item_errors,
+            "failed_count": self.failed_count,
+        }
+        return (_rebuild, (type(self), (), state), self.__dict__)
+
+
+class JobTimeoutError(KlaviyoError, TimeoutError):
+    """A job ``client.wait_for_job()`` waited for was still running when the timeout passed
+    (it goes on at Klaviyo: wait again with the same document, or ``.job``).
+
+    Attributes:
+        job_type, job_id: the job.
+        status: its last status seen.
+        job: the last document fetched (or the one passed in).
+        waited: the seconds waited.
+    """
+
+    job_type: str
+    job_id: str
+    status: str | None
+    job: Any
+    waited: float
+
+    def __init__(
+        self, *, job_type: str, job_id: str, status: str | None, job: Any, waited: float
+    ) -> None:
+        self.job_type = job_type
+        self.job_id = job_id
+        self.status = status
+        self.job = job
+        self.waited = waited
+        super().__init__(
+            scrub(
+                f"job {job_type} {job_id!r} still {status or 'without a status'} after "
+                f"{waited:.1f} s of waiting"
+            )
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "job_type": self.job_type,
+            "job_id": self.job_id,
+            "status": self.status,
+            "job": self.job,
+            "waited": self.waited,
+        }
+        return (_rebuild, (type(self), (), state), self.__dict__)

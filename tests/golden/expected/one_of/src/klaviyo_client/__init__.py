@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from ._errors import EmptyResponseError as EmptyResponseError
     from ._errors import ErrorDetail as ErrorDetail
     from ._errors import GoneError as GoneError
+    from ._errors import JobFailedError as JobFailedError
+    from ._errors import JobTimeoutError as JobTimeoutError
     from ._errors import KlaviyoError as KlaviyoError
     from ._errors import NotFoundError as NotFoundError
     from ._errors import PaginationError as PaginationError
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from ._errors import ServerError as ServerError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
     from ._errors import WebhookVerificationError as WebhookVerificationError
+    from ._jobs import Job as Job
     from ._jsonapi import IncludedIndex as IncludedIndex
     from ._jsonapi import linkage as linkage
     from ._jsonapi import related as related
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimitStatus as RateLimitStatus
     from ._ratelimit import WindowStatus as WindowStatus
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
+    from ._registry import JOBS as JOBS
     from ._registry import OPERATIONS as OPERATIONS
     from ._revision import RevisionMismatchWarning as RevisionMismatchWarning
     from ._revision import RevisionStatus as RevisionStatus
@@ -93,6 +97,8 @@ _LAZY = {
     "Klaviyo": "._client",
     "AsyncKlaviyo": "._client",
     "OPERATIONS": "._registry",
+    "JOBS": "._registry",
+    "Job": "._jobs",
     "Operation": "._operation",
     "Window": "._operation",
     "AsyncMiddleware": "._async_middleware",
@@ -141,6 +147,8 @@ _LAZY = {
     "EmptyResponseError": "._errors",
     "ErrorDetail": "._errors",
     "GoneError": "._errors",
+    "JobFailedError": "._errors",
+    "JobTimeoutError": "._errors",
     "KlaviyoError": "._errors",
     "NotFoundError": "._errors",
     "PaginationError": "._errors",
@@ -161,6 +169,7 @@ _LAZY = {
 _SUBMODULES = frozenset({"webhooks"})
 
 __all__ = [
+    "JOBS",
     "OPERATIONS",
     "REVISION",
     "APIConnectionError",
@@ -186,6 +195,9 @@ __all__ = [
     "GoneError",
     "IncludedIndex",
     "EventBatcher",
+    "Job",
+    "JobFailedError",
+    "JobTimeoutError",
     "Klaviyo",
     "KlaviyoPublic",
     "KlaviyoError",
