@@ -1,4 +1,4 @@
-"""Waiting for a job to finish (the asyncio source of ``_sync_jobs``; see :mod:`._jobs`).
+"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`).
 
 ``_sync_jobs`` is derived from this module when the package is generated; edit this file, never
 the twin.

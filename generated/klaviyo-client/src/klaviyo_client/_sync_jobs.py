@@ -1,5 +1,5 @@
 # Derived from _async_jobs.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Waiting for a job to finish (the derived of ``_sync_jobs``; see :mod:`._jobs`).
+"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`).
 
 ``_sync_jobs`` is derived from this module when the package is generated; edit this file, never
 the twin.
