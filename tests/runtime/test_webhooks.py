@@ -223,6 +223,22 @@ def test_new_members_are_kept_and_a_payload_that_is_not_an_object_is_passed_thro
     assert payload.meta.timestamp == "not a time"
 
 
+def test_without_a_get_event_operation_the_payload_stays_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import klaviyo_client._registry as registry
+
+    others = {k: v for k, v in OPERATIONS.items() if k != "get_event"}
+    monkeypatch.setattr(registry, "OPERATIONS", others)
+    webhooks._payload_decoder.cache_clear()
+    try:
+        body = body_of(document(events=1))
+        event = webhooks.verify(body, headers_for(body), SECRET, now=NOW).data[0]
+        assert event.payload == document(events=1)["data"][0]["payload"]
+    finally:
+        webhooks._payload_decoder.cache_clear()
+
+
 def test_an_empty_event_list_verifies() -> None:
     body = body_of(document(events=0))
     assert webhooks.verify(body, headers_for(body), SECRET, now=NOW).data == ()
