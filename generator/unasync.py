@@ -21,6 +21,7 @@ TWINS = {
     "_async_middleware.py": "_sync_middleware.py",
     "_async_ratelimit.py": "_sync_ratelimit.py",
     "_async_redis.py": "_sync_redis.py",
+    "_async_jobs.py": "_sync_jobs.py",
 }
 """Overlay source → the module derived from it."""
 
@@ -52,6 +53,7 @@ NAMES = {
     "_async_senders": "_sync_senders",
     "_async_transport": "_sync_transport",
     "_async_track": "_sync_track",
+    "_async_jobs": "_sync_jobs",
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",

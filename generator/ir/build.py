@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
-from . import carry, examples, groups, names
+from . import carry, examples, groups, jobs, names
 from .filters import shared_filters
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
@@ -107,6 +107,7 @@ class Builder:
             stats=dict(types.stats, kept_names=len(kept.models) + len(kept.aliases)),
             package_version=self._package_version(version),
             example=examples.pick(resources),
+            jobs=jobs.derive(doc, operations),
         )
         assign_modules(api)
         return api

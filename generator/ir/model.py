@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .filters import FilterDef
 from .pytypes import ModelRef, PyType, strip_null, typing_of
 from .vocab import Auth, BodyKind, HttpMethod, Pagination, ParamKind, ParamLocation, ResponseKind
+
+if TYPE_CHECKING:
+    from .jobs import JobDef
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,8 @@ class Api:
     """The day Klaviyo retired this API (``YYYY-MM-DD``; the legacy v1/v2 API), else ""."""
     example: Example | None = None
     """The operations the README's example calls (None: no resource has a list and a get)."""
+    jobs: list[JobDef] = field(default_factory=list)
+    """The asynchronous jobs: create → get-by-id (→ per-item errors), see :mod:`.jobs`."""
 
     @property
     def model_aliases(self) -> list[ModelName]:

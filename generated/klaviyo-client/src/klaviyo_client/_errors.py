@@ -31,7 +31,12 @@ Hierarchy::
     │                               leave the host the credentials were meant for
     ├── ClientClosedError           a call on a closed client or batcher (also a RuntimeError)
     ├── BatcherError                the event batcher's sender stopped, or close() ran out of time
-    └── RejectedError               the legacy Track/Identify endpoint answered "0"
+    ├── RejectedError               the legacy Track/Identify endpoint answered "0"
+    ├── WebhookVerificationError    a webhook request that is not provably Klaviyo's (.reason)
+    ├── JobFailedError              a job waited for ended failed, cancelled or with failed
+    │                                   items (.job, .errors, .item_errors)
+    └── JobTimeoutError             a job waited for was still running at the timeout (also a
+                                        TimeoutError)
 
 The original failure is chained as ``__cause__`` (a copy without the request, whose headers hold
 the credentials); ``__context__`` is left empty.
@@ -87,6 +92,8 @@ __all__ = [
     "ErrorSource",
     "GoneError",
     "InternalServerError",
+    "JobFailedError",
+    "JobTimeoutError",
     "KlaviyoError",
     "NotFoundError",
     "PaginationError",
@@ -98,6 +105,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "connection_error",
     "error_for_response",
     "hold_secrets",
@@ -900,3 +908,144 @@ class RejectedError(KlaviyoError):
 
     def __repr__(self) -> str:
         return f"RejectedError({self.method} {self.url})"
+
+
+class WebhookVerificationError(KlaviyoError):
+    """A webhook request :func:`klaviyo_client.webhooks.verify` refused: it is not provably a
+    system webhook request Klaviyo sent for this secret, or not one Klaviyo sent just now.
+
+    The message says which check failed; ``reason`` names it for code:
+
+    * ``"header"``: ``Klaviyo-Signature``, ``Klaviyo-Timestamp`` or ``Klaviyo-Webhook-Id`` is
+      missing, repeated with different values, or not of its form;
+    * ``"signature"``: the signature does not match the body and timestamp under the secret
+      (a tampered body or timestamp, or another webhook's secret);
+    * ``"stale"`` / ``"future"``: the signed timestamp is further from now than the tolerance
+      (a replayed request, or a clock far off);
+    * ``"body"``: the signed body is not the JSON document Klaviyo sends;
+    * ``"webhook_id"``: the ``Klaviyo-Webhook-Id`` header differs from ``meta.klaviyo_webhook_id``.
+
+    Neither the message nor the attributes hold the secret.
+    """
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"header", "signature", "stale", "future", "body", "webhook_id"}
+    )
+
+    reason: str
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(scrub(message))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (str(self),), {"reason": self.reason}), self.__dict__)
+
+
+class JobFailedError(KlaviyoError):
+    """A job ``client.wait_for_job()`` waited for ended failed or cancelled, or done with items
+    that failed (``failed_count`` above 0, or ``errors`` in the job).
+
+    Attributes:
+        job_type: the job's JSON:API type (``profile-bulk-import-job``).
+        job_id: its id.
+        status: its last status.
+        job: the last document fetched (the get-by-id operation's typed answer).
+        errors: the job's own error objects (``attributes.errors``), parsed.
+        item_errors: the per-item errors, every page of the job's error listing where the spec
+            has one (``get_errors_for_bulk_import_profiles_job``: ``code``, ``detail``,
+            ``source`` and the ``original_payload`` of each refused row), else ``[]``: drop
+            those rows and submit the rest again.
+        failed_count: the job's ``failed_count`` (0 when it has none).
+    """
+
+    job_type: str
+    job_id: str
+    status: str | None
+    job: Any
+    errors: list[ErrorDetail]
+    item_errors: list[Any]
+    failed_count: int
+
+    def __init__(
+        self,
+        *,
+        job_type: str,
+        job_id: str,
+        status: str | None,
+        job: Any = None,
+        errors: list[ErrorDetail] | None = None,
+        item_errors: list[Any] | None = None,
+        failed_count: int = 0,
+    ) -> None:
+        self.job_type = job_type
+        self.job_id = job_id
+        self.status = status
+        self.job = job
+        self.errors = list(errors or [])
+        self.item_errors = list(item_errors or [])
+        self.failed_count = failed_count
+        what = f"job {job_type} {job_id!r} ended {status or 'without a status'}"
+        if failed_count:
+            what += f" with {failed_count} failed item(s)"
+        if self.item_errors:
+            what += f"; {len(self.item_errors)} per-item error(s) in .item_errors"
+        first = next((e.describe() for e in self.errors if e.describe()), "")
+        if first:
+            what += f"; first error: {_cap(first, 200)}"
+        super().__init__(scrub(what))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "job_type": self.job_type,
+            "job_id": self.job_id,
+            "status": self.status,
+            "job": self.job,
+            "errors": self.errors,
+            "item_errors": self.item_errors,
+            "failed_count": self.failed_count,
+        }
+        return (_rebuild, (type(self), (), state), self.__dict__)
+
+
+class JobTimeoutError(KlaviyoError, TimeoutError):
+    """A job ``client.wait_for_job()`` waited for was still running when the timeout passed
+    (it goes on at Klaviyo: wait again with the same document, or ``.job``).
+
+    Attributes:
+        job_type, job_id: the job.
+        status: its last status seen.
+        job: the last document fetched (or the one passed in).
+        waited: the seconds waited.
+    """
+
+    job_type: str
+    job_id: str
+    status: str | None
+    job: Any
+    waited: float
+
+    def __init__(
+        self, *, job_type: str, job_id: str, status: str | None, job: Any, waited: float
+    ) -> None:
+        self.job_type = job_type
+        self.job_id = job_id
+        self.status = status
+        self.job = job
+        self.waited = waited
+        super().__init__(
+            scrub(
+                f"job {job_type} {job_id!r} still {status or 'without a status'} after "
+                f"{waited:.1f} s of waiting"
+            )
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "job_type": self.job_type,
+            "job_id": self.job_id,
+            "status": self.status,
+            "job": self.job,
+            "waited": self.waited,
+        }
+        return (_rebuild, (type(self), (), state), self.__dict__)

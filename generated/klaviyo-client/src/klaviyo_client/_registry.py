@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._jobs import Job
 from ._operation import Operation, Param, Window
 
 _PACKAGE = "klaviyo_client"
@@ -11364,3 +11365,176 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
     }
 )
 """operationId → :class:`Operation` (method, path, resource, python name, aliases, …)."""
+
+JOBS: MappingProxyType[str, Job] = MappingProxyType(
+    {
+        "campaign-recipient-estimation-job": Job(
+            "campaign-recipient-estimation-job",
+            create="refresh_campaign_recipient_estimation",
+            get="get_campaign_recipient_estimation_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "campaign-send-job": Job(
+            "campaign-send-job",
+            create="send_campaign",
+            get="get_campaign_send_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-category-bulk-create-job": Job(
+            "catalog-category-bulk-create-job",
+            create="bulk_create_catalog_categories",
+            get="get_bulk_create_categories_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-category-bulk-delete-job": Job(
+            "catalog-category-bulk-delete-job",
+            create="bulk_delete_catalog_categories",
+            get="get_bulk_delete_categories_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-category-bulk-update-job": Job(
+            "catalog-category-bulk-update-job",
+            create="bulk_update_catalog_categories",
+            get="get_bulk_update_categories_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-item-bulk-create-job": Job(
+            "catalog-item-bulk-create-job",
+            create="bulk_create_catalog_items",
+            get="get_bulk_create_catalog_items_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-item-bulk-delete-job": Job(
+            "catalog-item-bulk-delete-job",
+            create="bulk_delete_catalog_items",
+            get="get_bulk_delete_catalog_items_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-item-bulk-update-job": Job(
+            "catalog-item-bulk-update-job",
+            create="bulk_update_catalog_items",
+            get="get_bulk_update_catalog_items_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-variant-bulk-create-job": Job(
+            "catalog-variant-bulk-create-job",
+            create="bulk_create_catalog_variants",
+            get="get_bulk_create_variants_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-variant-bulk-delete-job": Job(
+            "catalog-variant-bulk-delete-job",
+            create="bulk_delete_catalog_variants",
+            get="get_bulk_delete_variants_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "catalog-variant-bulk-update-job": Job(
+            "catalog-variant-bulk-update-job",
+            create="bulk_update_catalog_variants",
+            get="get_bulk_update_variants_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "coupon-code-bulk-create-job": Job(
+            "coupon-code-bulk-create-job",
+            create="bulk_create_coupon_codes",
+            get="get_bulk_create_coupon_codes_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "profile-bulk-import-job": Job(
+            "profile-bulk-import-job",
+            create="bulk_import_profiles",
+            get="get_bulk_import_profiles_job",
+            errors="get_errors_for_bulk_import_profiles_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "profile-suppression-bulk-create-job": Job(
+            "profile-suppression-bulk-create-job",
+            create="bulk_suppress_profiles",
+            get="get_bulk_suppress_profiles_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+        "profile-suppression-bulk-delete-job": Job(
+            "profile-suppression-bulk-delete-job",
+            create="bulk_unsuppress_profiles",
+            get="get_bulk_unsuppress_profiles_job",
+            statuses=(
+                "cancelled",
+                "complete",
+                "processing",
+                "queued",
+            ),
+        ),
+    }
+)
+"""Job type → :class:`Job`: the operation that creates it, the one that fetches it by id and the
+one listing its per-item errors, derived from the spec (``client.wait_for_job`` reads it)."""

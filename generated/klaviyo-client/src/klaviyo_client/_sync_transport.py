@@ -188,6 +188,43 @@ class SyncTransportClient(BaseClient):
             return None
         return limit.status(operation_of(self._package, operation))
 
+    def wait_for_job(
+        self,
+        created: Any,
+        /,
+        *,
+        timeout: float = 600.0,
+        on_progress: Callable[[Any], object] | None = None,
+        interval: float = 1.0,
+        max_interval: float = 30.0,
+        item_errors_fail: bool = True,
+    ) -> Any:
+        """Wait until the job *created* names is finished; return its last document.
+
+        *created* is what a job-creating operation returned (``bulk_import_profiles``,
+        ``bulk_create_catalog_items``, ``send_campaign`` …; the pairs come from the spec:
+        ``JOBS`` in the registry). The job is fetched with its get-by-id operation through this
+        client (rate limiter, retries, typed answer), first after *interval* seconds, then
+        every 1.5 times longer up to *max_interval*, until its status is final;
+        *on_progress* is called with every document fetched.
+
+        Raises ``JobFailedError`` when the job failed or was cancelled, or finished with items
+        that failed (unless ``item_errors_fail=False``), with the job's errors and, where the
+        spec has the listing, every per-item error (``.item_errors``); ``JobTimeoutError``
+        when it is still running after *timeout* seconds.
+        """
+        from ._sync_jobs import wait_for_job
+
+        return wait_for_job(
+            self,
+            created,
+            timeout=timeout,
+            on_progress=on_progress,
+            interval=interval,
+            max_interval=max_interval,
+            item_errors_fail=item_errors_fail,
+        )
+
     # -- raw responses and pagers ---------------------------------------------------------
 
     def with_raw_response(

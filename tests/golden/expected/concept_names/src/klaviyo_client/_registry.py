@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._jobs import Job
 from ._operation import Operation, Param
 
 _PACKAGE = "klaviyo_client"
@@ -88,3 +89,7 @@ OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType(
     }
 )
 """operationId → :class:`Operation` (method, path, resource, python name, aliases, …)."""
+
+JOBS: MappingProxyType[str, Job] = MappingProxyType({})
+"""Job type → :class:`Job`: the operation that creates it, the one that fetches it by id and the
+one listing its per-item errors, derived from the spec (``client.wait_for_job`` reads it)."""

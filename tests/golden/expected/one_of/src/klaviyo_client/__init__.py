@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import date
 
+    from . import webhooks as webhooks
     from ._async_middleware import AsyncMiddleware as AsyncMiddleware
     from ._async_middleware import AsyncNext as AsyncNext
     from ._async_track import AsyncKlaviyoPublic as AsyncKlaviyoPublic
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from ._errors import EmptyResponseError as EmptyResponseError
     from ._errors import ErrorDetail as ErrorDetail
     from ._errors import GoneError as GoneError
+    from ._errors import JobFailedError as JobFailedError
+    from ._errors import JobTimeoutError as JobTimeoutError
     from ._errors import KlaviyoError as KlaviyoError
     from ._errors import NotFoundError as NotFoundError
     from ._errors import PaginationError as PaginationError
@@ -53,6 +56,8 @@ if TYPE_CHECKING:
     from ._errors import ResponseTooLargeError as ResponseTooLargeError
     from ._errors import ServerError as ServerError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
+    from ._errors import WebhookVerificationError as WebhookVerificationError
+    from ._jobs import Job as Job
     from ._jsonapi import IncludedIndex as IncludedIndex
     from ._jsonapi import linkage as linkage
     from ._jsonapi import related as related
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimitStatus as RateLimitStatus
     from ._ratelimit import WindowStatus as WindowStatus
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
+    from ._registry import JOBS as JOBS
     from ._registry import OPERATIONS as OPERATIONS
     from ._revision import RevisionMismatchWarning as RevisionMismatchWarning
     from ._revision import RevisionStatus as RevisionStatus
@@ -80,6 +86,9 @@ if TYPE_CHECKING:
     from ._transport import RequestOptions as RequestOptions
     from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
+    from .webhooks import WebhookEvent as WebhookEvent
+    from .webhooks import WebhookMeta as WebhookMeta
+    from .webhooks import WebhookPayload as WebhookPayload
 
 __version__ = "2026.1.1"
 REVISION = "2026-01-01"
@@ -88,6 +97,8 @@ _LAZY = {
     "Klaviyo": "._client",
     "AsyncKlaviyo": "._client",
     "OPERATIONS": "._registry",
+    "JOBS": "._registry",
+    "Job": "._jobs",
     "Operation": "._operation",
     "Window": "._operation",
     "AsyncMiddleware": "._async_middleware",
@@ -136,6 +147,8 @@ _LAZY = {
     "EmptyResponseError": "._errors",
     "ErrorDetail": "._errors",
     "GoneError": "._errors",
+    "JobFailedError": "._errors",
+    "JobTimeoutError": "._errors",
     "KlaviyoError": "._errors",
     "NotFoundError": "._errors",
     "PaginationError": "._errors",
@@ -147,9 +160,16 @@ _LAZY = {
     "ResponseTooLargeError": "._errors",
     "ServerError": "._errors",
     "UnprocessableEntityError": "._errors",
+    "WebhookVerificationError": "._errors",
+    "WebhookEvent": ".webhooks",
+    "WebhookMeta": ".webhooks",
+    "WebhookPayload": ".webhooks",
 }
 
+_SUBMODULES = frozenset({"webhooks"})
+
 __all__ = [
+    "JOBS",
     "OPERATIONS",
     "REVISION",
     "APIConnectionError",
@@ -175,6 +195,9 @@ __all__ = [
     "GoneError",
     "IncludedIndex",
     "EventBatcher",
+    "Job",
+    "JobFailedError",
+    "JobTimeoutError",
     "Klaviyo",
     "KlaviyoPublic",
     "KlaviyoError",
@@ -208,12 +231,17 @@ __all__ = [
     "SendError",
     "ServerError",
     "UnprocessableEntityError",
+    "WebhookEvent",
+    "WebhookMeta",
+    "WebhookPayload",
+    "WebhookVerificationError",
     "Window",
     "WindowStatus",
     "linkage",
     "related",
     "related_one",
     "revision_status",
+    "webhooks",
 ]
 
 
@@ -228,6 +256,8 @@ def revision_status(today: date | None = None) -> RevisionStatus:
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -237,4 +267,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})

@@ -1,0 +1,115 @@
+"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`).
+
+``_sync_jobs`` is derived from this module when the package is generated; edit this file, never
+the twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    JobFailedError,
+    JobTimeoutError,
+    parse_error_details,
+)
+from ._jobs import (
+    Job,
+    check_wait,
+    failed_count,
+    job_errors,
+    job_ref,
+    jobs_of,
+    state_of,
+    status_of,
+)
+
+if TYPE_CHECKING:
+    from ._async_transport import AsyncTransportClient
+
+__all__ = ["wait_for_job"]
+
+_BACKOFF = 1.5
+"""Each wait is this much longer than the one before, up to ``max_interval``."""
+
+
+async def wait_for_job(
+    client: AsyncTransportClient,
+    created: Any,
+    *,
+    timeout: float,
+    on_progress: Callable[[Any], object] | None,
+    interval: float,
+    max_interval: float,
+    item_errors_fail: bool,
+) -> Any:
+    """See ``AsyncTransportClient.wait_for_job``."""
+    limit, first, longest = check_wait(timeout, interval, max_interval)
+    if on_progress is not None and not callable(on_progress):
+        raise ArgumentTypeError("on_progress must be a callable (or None)")
+    ref = job_ref(created)
+    job = jobs_of(client._package).get(ref.type)
+    if job is None:
+        raise ArgumentValueError(
+            f"no operation of this client fetches jobs of type {ref.type!r} (the spec pairs a "
+            "create operation with a get-by-id one for: "
+            f"{', '.join(sorted(jobs_of(client._package))) or 'none'})"
+        )
+    get = _method(client, job.get)
+    started = client._clock()
+    document = created
+    delay = first
+    state = state_of(job, document, item_errors_fail=item_errors_fail)
+    while state == "pending":
+        waited = client._clock() - started
+        if waited >= limit:
+            raise JobTimeoutError(
+                job_type=ref.type,
+                job_id=ref.id,
+                status=_text(status_of(document)),
+                job=document,
+                waited=waited,
+            )
+        await client._sleep(min(delay, limit - waited))
+        delay = min(delay * _BACKOFF, longest)
+        document = await get(ref.id)  # the client's call path: limiter, retries, typed answer
+        if on_progress is not None:
+            on_progress(document)
+        state = state_of(job, document, item_errors_fail=item_errors_fail)
+    if state == "failed":
+        raise JobFailedError(
+            job_type=ref.type,
+            job_id=ref.id,
+            status=_text(status_of(document)),
+            job=document,
+            errors=parse_error_details({"errors": job_errors(document)}),
+            item_errors=await _item_errors(client, job, ref.id),
+            failed_count=failed_count(document),
+        )
+    return document
+
+
+async def _item_errors(client: AsyncTransportClient, job: Job, job_id: str) -> list[Any]:
+    """Every page of the job's per-item error listing ([] when the spec has none)."""
+    if job.errors is None:
+        return []
+    listing = _method(client, job.errors)
+    items: list[Any] = []
+    async for item in client.paginate(listing, job_id):
+        items.append(item)
+    return items
+
+
+def _method(client: AsyncTransportClient, operation_id: str) -> Any:
+    """The client's method for *operation_id* (``client.<resource>.<name>``)."""
+    from ._ratelimit import operation_of
+
+    op = operation_of(client._package, operation_id)
+    return getattr(getattr(client, op.resource), op.name)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
