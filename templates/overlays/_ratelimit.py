@@ -47,7 +47,7 @@ from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, reda
 from ._operation import Operation, Window
 
 if TYPE_CHECKING:
-    from ._pipeline import Headers
+    from ._wire import Headers
 
 __all__ = [
     "DEFAULT_MARGIN",

@@ -36,8 +36,8 @@ from ._ratelimit import DEFAULT_MARGIN, Grant, RateLimiter, RateLimitStatus, sta
 if TYPE_CHECKING:
     from ._async_redis import AsyncRedisStore
     from ._operation import Window
-    from ._pipeline import Headers
     from ._sync_redis import SyncRedisStore
+    from ._wire import Headers
 
 __all__ = ["RedisRateLimiter"]
 

@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._operation import Window as Window
-    from ._pipeline import SendError as SendError
     from ._ratelimit import RateLimitBudgetError as RateLimitBudgetError
     from ._ratelimit import RateLimiter as RateLimiter
     from ._ratelimit import RateLimitStatus as RateLimitStatus
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
     from ._transport import RequestOptions as RequestOptions
     from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
+    from ._wire import SendError as SendError
 
 __version__ = "2026.7.15"
 REVISION = "2026-07-15"
@@ -94,7 +94,7 @@ _LAZY = {
     "AsyncNext": "._async_middleware",
     "Middleware": "._sync_middleware",
     "Next": "._sync_middleware",
-    "SendError": "._pipeline",
+    "SendError": "._wire",
     "RateLimitBudgetError": "._ratelimit",
     "RateLimiter": "._ratelimit",
     "RedisRateLimiter": "._redis_ratelimit",
