@@ -11,7 +11,8 @@ windows per account and operation with the spec's limits and counts what it answ
    which the 150/m window stretches to about three minutes) → 429s, failures, elapsed / the
    least time the limits allow;
 2. four processes of one account on ``get_metrics`` with ``RedisRateLimiter`` (a redis-server
-   started here) → 429s, aggregate rate / limit; the same four with the in-process limiter only;
+   started here) → 429s, elapsed / least time, aggregate rate / the per-second limit; the same
+   four with the in-process limiter only;
 3. the limiter's CPU cost on a sync GET: process CPU per call, limiter on vs off, in one run;
 4. ``AsyncEventBatcher`` sending ``--events`` events (1000 per ``bulk_create_events`` call,
    10/s, 150/m) → 429s, events/s / what the limits allow, lost and repeated events.
@@ -170,6 +171,10 @@ print(json.dumps({"failed": failed}), flush=True)
 """.replace("KEY", repr(KEY))
 
 
+FLEET_LIMIT = 10
+"""Calls per second ``get_metrics`` allows (its burst window; 120 calls stay under 150/m)."""
+
+
 def fleet(redis_url: str, calls: int) -> list[Any]:
     with Server() as server:
         prefix = f"bench-{time.time_ns()}:"
@@ -204,18 +209,19 @@ def fleet(redis_url: str, calls: int) -> list[Any]:
         stats = server.stats()
     answered = stats["answered"].get("get_metrics", 0)
     span = stats["last"] - stats["first"]
-    least = least_time(answered, 10)
+    least = least_time(answered, FLEET_LIMIT)
     rate = (answered - 1) / span if span else 0.0
-    allowed = (answered - 1) / least if least else 0.0
     label = "4 processes, RedisRateLimiter" if redis_url != "-" else "4 processes, in-process only"
     return [
-        f"{label} ({4 * calls} get_metrics, 10/s, 150/m)",
+        f"{label} ({4 * calls} get_metrics, {FLEET_LIMIT}/s, 150/m)",
         answered,
         sum(stats["rejected"].values()),
         failed,
         f"{span:.2f}s",
         f"{least:.0f}s",
-        f"rate {rate:.2f}/s vs {allowed:.2f}/s allowed: {rate / allowed:.3f}",
+        f"{span / least:.3f}; rate {rate:.2f}/s = {rate / FLEET_LIMIT:.3f} x the limit"
+        if least
+        else "-",
     ]
 
 
@@ -311,7 +317,10 @@ def main() -> None:
         rows=rows,
         notes=[
             "ratio = elapsed / least time the fixed windows allow (1.0 is the limit itself);"
-            " CPU row: process CPU per call, limiter on / off, median of alternating rounds",
+            " fleet rows also: aggregate rate (calls after the first / elapsed) / the"
+            " operation's per-second limit (1.0 is the limit; the sliding bound and its margin"
+            " keep it a little below); CPU row: process CPU per call, limiter on / off, median"
+            " of alternating rounds",
         ],
     )
 

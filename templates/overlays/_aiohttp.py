@@ -7,7 +7,7 @@ several loops in turn or at once (threads), and a forked child opens its own ses
 
 It sends exactly what the pipeline built: URLs as encoded (no re-quoting), our headers
 (``Accept-Encoding: gzip, deflate``; the body is decompressed and size-checked by
-:class:`~._pipeline.BodyReader`, so a gzip bomb stops at ``max_response_bytes``), no cookies, no
+:class:`~._decoding.BodyReader`, so a gzip bomb stops at ``max_response_bytes``), no cookies, no
 redirects, no proxies from the environment.
 
 Failures map exactly (aiohttp's own classes): a refused or failed connect
@@ -29,18 +29,10 @@ from yarl import URL
 from ._async_compat import PerOwner
 from ._backends import limit_passed
 from ._backoff import FailureKind
-from ._encoding import DecompressError
+from ._decoding import BodyReader, DecompressError, decode_error
 from ._errors import ClientClosedError, ResponseTooLargeError
-from ._pipeline import (
-    DEFAULT_MAX_CONNECTIONS,
-    Attempt,
-    BodyReader,
-    Headers,
-    PreparedRequest,
-    Response,
-    SendError,
-    decode_error,
-)
+from ._pipeline import DEFAULT_MAX_CONNECTIONS
+from ._wire import Attempt, Headers, PreparedRequest, Response, SendError
 
 __all__ = ["AiohttpSender"]
 

@@ -19,7 +19,7 @@ from ._ratelimit import RateLimitBudgetError, RateLimiter, RateLimitStatus, acco
 if TYPE_CHECKING:
     from ._async_middleware import AsyncNext
     from ._operation import Operation, Window
-    from ._pipeline import PreparedRequest, Response
+    from ._wire import PreparedRequest, Response
 
 __all__ = ["AsyncRateLimit"]
 

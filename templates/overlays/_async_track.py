@@ -16,7 +16,8 @@ import httpx
 from ._async_middleware import AsyncMiddleware
 from ._async_transport import AsyncTransportClient
 from ._backoff import RetryPolicy
-from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions
+from ._encoding import RequestOptions
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES
 from ._ratelimit import RateLimiter
 from ._track import (
     _ACCEPT,

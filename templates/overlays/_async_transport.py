@@ -26,20 +26,14 @@ from . import _async_compat as _compat
 from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
 from ._async_ratelimit import AsyncRateLimit
 from ._backoff import RetryPolicy, RetryState
+from ._decoding import HasData
+from ._encoding import RequestOptions
 from ._errors import ArgumentTypeError
 from ._operation import Operation
 from ._paging import PageTrail, next_call, next_link, page_items, sent_values, with_values
-from ._pipeline import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    BaseClient,
-    HasData,
-    PreparedRequest,
-    RawResponse,
-    RequestOptions,
-    Response,
-    attempt_limits,
-)
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, BaseClient
 from ._ratelimit import RateLimiter, RateLimitStatus, default_limiter, limits_of, operation_of
+from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
 
 if TYPE_CHECKING:
     from ._backends import AsyncSender

@@ -109,8 +109,8 @@ if TYPE_CHECKING:
 
     from ._async_transport import AsyncTransportClient
     from ._client import AsyncKlaviyo, Klaviyo
-    from ._pipeline import PreparedRequest
     from ._sync_transport import SyncTransportClient
+    from ._wire import PreparedRequest
 
 __all__ = ["MAX_BATCH", "AsyncEventBatcher", "BatchFailure", "BatchStats", "EventBatcher"]
 

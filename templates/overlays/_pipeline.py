@@ -1,4 +1,4 @@
-"""The request pipeline as explicit values: build a request, judge each attempt, decode the answer.
+"""The client's one job: turn calls into requests and judge what each attempt brought.
 
 ::
 
@@ -8,74 +8,68 @@
     decode(op, response) -> typed model | text | None
 
 Everything that is the same for the sync and the async client lives here, in
-:class:`BaseClient`: configuration, request building, what an attempt's result means (retry,
-give up with a typed error, or success), decoding. The loop itself is in
-:mod:`._async_transport` (the sync twin is derived from it). A sender (httpx, aiohttp) turns a
-:class:`PreparedRequest` into a :class:`Response`, or reports a :class:`SendError` with an
-honest ``maybe_sent`` flag: ``False`` only when the request provably never left the client. A
-``POST`` that may have reached the server is never sent again unless its operation is dedupe-safe.
+:class:`BaseClient`: configuration, request building and what an attempt's result means (retry,
+give up with a typed error, or success). The loop itself is in :mod:`._async_transport` (the
+sync twin is derived from it). What travels is in :mod:`._wire` (``PreparedRequest``,
+``Response``, ``Headers``, ``SendError``, ...); reading bodies and decoding documents is in
+:mod:`._decoding`. A sender (httpx, aiohttp) turns a :class:`PreparedRequest` into a
+:class:`Response`, or reports a :class:`SendError` with an honest ``maybe_sent`` flag: ``False``
+only when the request provably never left the client. A ``POST`` that may have reached the
+server is never sent again unless its operation is dedupe-safe.
 
 Every answer passes through :meth:`BaseClient._check_response` once, before its status is
-judged: the one place for checks that apply to every response. It holds the revision guard
-(:mod:`._revision`): an ``X-Klaviyo-API-Revision`` other than the revision sent warns
-``RevisionMismatchWarning`` (once per client and pair), and a ``410`` raises ``GoneError``,
-which is final (never retried).
+judged: the one place for checks that apply to every response. It holds the client's
+:class:`~._revision.RevisionGuard`: an ``X-Klaviyo-API-Revision`` other than the revision sent
+warns ``RevisionMismatchWarning`` (once per client and pair), and a ``410`` raises
+``GoneError``, which is final (never retried).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from . import _revision
-from ._backoff import FailureKind, RetryPolicy, RetryState
+from ._backoff import RetryPolicy, RetryState
+from ._decoding import BodyReader, decode_answer, decode_error, unread_error_answer
 from ._encoding import (
     DOT_SEGMENTS,
     JSON_API,
     KEY_RE,
-    DecompressError,
+    RequestOptions,
     bad_segment,
     check_base_url,
     check_header,
     check_seconds,
     check_size,
     check_timeout,
-    decode_failure,
     encode_body,
     extend_query,
     form_text,
-    loads,
     merge_extra_headers,
     param_items,
     param_text,
     put_header,
-    wants_object,
     with_extra_query,
 )
 from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
     ClientClosedError,
-    EmptyResponseError,
-    GoneError,
     KlaviyoError,
-    ResponseDecodeError,
-    ResponseTooLargeError,
     connection_error,
     error_for_response,
     hold_secrets,
     redact_url,
-    safe_cause,
     scrub,
 )
-from ._model import compile_decoder
 from ._redaction import forget_frames, install_log_filter
+from ._revision import RevisionGuard
+from ._wire import Attempt, Headers, PreparedRequest, RawResponse, Response, SendError
 
 if TYPE_CHECKING:
     from datetime import date
@@ -83,6 +77,8 @@ if TYPE_CHECKING:
     from ._operation import Operation
     from ._revision import RevisionStatus
 
+# Attempt, BodyReader, Headers, PreparedRequest, RawResponse, RequestOptions, Response and
+# SendError live in ._wire, ._decoding and ._encoding; they are still importable from here.
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -106,495 +102,10 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 logger = logging.getLogger("klaviyo_client")
 
-_ANSWERED = _revision.RESPONSE_HEADER  # x-klaviyo-api-revision
-_MIN_ATTEMPT = 0.01  # seconds the last attempt of a call gets even when the deadline is reached
 _OPTION_KEYS = frozenset(
     {"extra_headers", "extra_query", "timeout", "attempt_timeout", "max_retries", "retry",
      "max_response_bytes"}
 )  # fmt: skip
-
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class RequestOptions(TypedDict, total=False):
-    """Per-call overrides, passed as ``request_options=`` to any operation."""
-
-    extra_headers: Mapping[str, str]
-    extra_query: Mapping[str, str | int | float | bool]
-    timeout: float | httpx.Timeout
-    attempt_timeout: float
-    max_retries: int
-    retry: RetryPolicy
-    max_response_bytes: int
-
-
-class Headers(Mapping[str, str]):
-    """Response headers: case-insensitive, in the order received; repeats join with ``", "``."""
-
-    __slots__ = ("_map", "raw")
-
-    def __init__(self, raw: Sequence[tuple[str, str]]) -> None:
-        self.raw = raw
-        self._map: dict[str, str] | None = None
-
-    def _lookup(self) -> dict[str, str]:
-        found = self._map
-        if found is None:
-            found = {}
-            for name, value in self.raw:
-                key = name.lower()
-                found[key] = f"{found[key]}, {value}" if key in found else value
-            self._map = found
-        return found
-
-    def __getitem__(self, name: str) -> str:
-        return self._lookup()[name.lower()]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._lookup().get(name.lower(), default)
-
-    def peek(self, name: str) -> str | None:
-        """``get(name)`` for a lowercase *name*, without building the lookup table: the table
-        when a backend built it already (the own pool and aiohttp do), else a scan of the names
-        (httpx's own backend builds none on a success)."""
-        found = self._map
-        if found is not None:
-            return found.get(name)
-        value: str | None = None
-        size = len(name)
-        for key, given in self.raw:
-            if len(key) == size and key.lower() == name:
-                value = given if value is None else f"{value}, {given}"
-        return value
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._lookup()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._lookup())
-
-    def __len__(self) -> int:
-        return len(self._lookup())
-
-    def multi_items(self) -> list[tuple[str, str]]:
-        """Every header as received (repeated names kept apart)."""
-        return list(self.raw)
-
-    def __repr__(self) -> str:
-        shown = {
-            k: ("***" if k in ("set-cookie", "authorization") else scrub(v))
-            for k, v in self.items()
-        }
-        return f"Headers({shown!r})"
-
-
-class PreparedRequest:
-    """One logical call, fully built: what to send and the options that govern it.
-
-    Pure data: :meth:`BaseClient.build_request` makes it, the send loop of the client sends it
-    (every attempt the same bytes), pagers derive the next page's request from it
-    (:meth:`follow`) and raw responses carry it. ``headers`` hold the credentials: never log it.
-    """
-
-    __slots__ = (
-        "attempt_timeout",
-        "content",
-        "headers",
-        "max_response_bytes",
-        "method",
-        "op",
-        "options",
-        "policy",
-        "timeout",
-        "url",
-    )
-
-    def __init__(
-        self,
-        op: Operation,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        content: bytes | None,
-        *,
-        options: RequestOptions | None,
-        timeout: httpx.Timeout,
-        attempt_timeout: float | None,
-        policy: RetryPolicy,
-        max_response_bytes: int,
-    ) -> None:
-        self.op = op
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.content = content
-        self.options = options
-        self.timeout = timeout
-        self.attempt_timeout = attempt_timeout
-        self.policy = policy
-        self.max_response_bytes = max_response_bytes
-
-    @property
-    def idempotent(self) -> bool:
-        """Whether a failed attempt may be repeated although the server may have seen it."""
-        return self.op.idempotent
-
-    def follow(self, url: str) -> PreparedRequest:
-        """The ``GET`` of a next page: same headers and options, plus the call's
-        ``extra_query`` pairs that *url* (kept as given) lacks."""
-        headers = self.headers
-        if "Content-Type" in headers:
-            headers = {k: v for k, v in headers.items() if k != "Content-Type"}
-        return PreparedRequest(
-            self.op, "GET", with_extra_query(url, self.options), headers, None,
-            options=self.options, timeout=self.timeout, attempt_timeout=self.attempt_timeout,
-            policy=self.policy, max_response_bytes=self.max_response_bytes,
-        )  # fmt: skip
-
-    def __repr__(self) -> str:
-        return f"PreparedRequest({self.method} {scrub(self.url)})"
-
-
-class Response:
-    """An answer as every backend gives it: status, headers, the whole (decoded) body."""
-
-    __slots__ = ("_native", "content", "headers", "reason_phrase", "request", "status_code")
-
-    def __init__(
-        self,
-        status_code: int,
-        headers: Headers,
-        content: bytes,
-        request: PreparedRequest,
-        *,
-        reason_phrase: str = "",
-        native: httpx.Response | None = None,
-    ) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.content = content
-        self.request = request
-        self.reason_phrase = reason_phrase
-        self._native = native
-
-    @property
-    def text(self) -> str:
-        """The body as text (UTF-8, or the charset the answer names; undecodable bytes replaced)."""
-        charset = "utf-8"
-        content_type = self.headers.get("content-type") or ""
-        for part in content_type.split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip("\"' ")
-        try:
-            return self.content.decode(charset, "replace")
-        except LookupError:
-            return self.content.decode("utf-8", "replace")
-
-    def to_httpx(self) -> httpx.Response:
-        """This answer as an ``httpx.Response`` (what errors and raw responses expose)."""
-        native = self._native
-        if native is None:
-            request = self.request
-            headers = [
-                (k, v) for k, v in self.headers.raw
-                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-            ]  # fmt: skip
-            native = self._native = httpx.Response(
-                self.status_code,
-                headers=headers,
-                content=self.content,
-                request=httpx.Request(request.method, request.url, headers=request.headers),
-                extensions={"reason_phrase": self.reason_phrase.encode("latin-1", "replace")},
-            )
-        return native
-
-    def __repr__(self) -> str:
-        return f"Response({self.status_code}, {len(self.content)} bytes)"
-
-
-class RawResponse(Generic[T]):
-    """A parsed result together with the answer it came from (``with_raw_response``)."""
-
-    __slots__ = ("parsed", "response")
-
-    def __init__(self, parsed: T, response: Response) -> None:
-        self.parsed = parsed
-        self.response = response
-
-    @property
-    def status_code(self) -> int:
-        return self.response.status_code
-
-    @property
-    def headers(self) -> Headers:
-        """The answer's headers (case-insensitive)."""
-        return self.response.headers
-
-    @property
-    def content(self) -> bytes:
-        return self.response.content
-
-    @property
-    def request(self) -> PreparedRequest:
-        """The request as sent (its headers hold the credentials)."""
-        return self.response.request
-
-    @property
-    def http_response(self) -> httpx.Response:
-        """The answer as an ``httpx.Response`` (built on first use with a non-httpx backend)."""
-        return self.response.to_httpx()
-
-    def __repr__(self) -> str:
-        return f"RawResponse(status_code={self.status_code}, parsed={type(self.parsed).__name__})"
-
-
-class HasData(Protocol[T_co]):
-    """A JSON:API collection document."""
-
-    @property
-    def data(self) -> Sequence[T_co]: ...
-
-
-class SendError(Exception):
-    """An attempt that got no complete answer, as a backend reports it.
-
-    ``kind`` says how it failed (see ``FailureKind``); ``maybe_sent`` is ``False`` only when the
-    request provably never left the client (connect refused or timed out, no free connection),
-    which is what decides whether a non-idempotent request may be sent again.
-    """
-
-    def __init__(self, kind: FailureKind, *, maybe_sent: bool, cause: BaseException) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.maybe_sent = maybe_sent
-        self.cause = safe_cause(cause)  # the original holds the request (headers, URL)
-
-
-class _Until(float):
-    """A per-operation timeout (seconds) that also carries the attempt's expiry.
-
-    The sync pool's network backend (``_sync_compat``) cuts every connect, read and write to the
-    time left before ``expires`` (``time.monotonic()``), so the attempt cannot outlive it however
-    slowly the server answers. Any other transport sees a plain number (already cut to the time
-    left when the attempt started).
-    """
-
-    __slots__ = ("expires",)
-    expires: float
-
-    def __new__(cls, seconds: float, expires: float) -> Self:
-        value = super().__new__(cls, seconds)
-        value.expires = expires
-        return value
-
-
-class Attempt:
-    """The limits of one attempt: per-phase timeouts, the expiry, the body size."""
-
-    __slots__ = ("expires", "max_bytes", "timeouts")
-
-    def __init__(self, timeouts: dict[str, Any], expires: float | None, max_bytes: int) -> None:
-        self.timeouts = timeouts
-        self.expires = expires
-        self.max_bytes = max_bytes
-
-    def left(self) -> float | None:
-        """Seconds until the attempt's expiry (``None``: no expiry)."""
-        return None if self.expires is None else max(0.0, self.expires - time.monotonic())
-
-
-def attempt_limits(state: RetryState, request: PreparedRequest, carry: bool) -> Attempt:
-    """The limits of the next attempt of *request*.
-
-    The attempt may last the smaller of ``attempt_timeout`` and what the call's deadline leaves
-    (at least :data:`_MIN_ATTEMPT`, by ``time.monotonic()``); every per-operation timeout is cut
-    to that and, when *carry* (a sender whose sockets honour :class:`_Until`), carries the expiry.
-    """
-    timeout = request.timeout
-    left = state.remaining()
-    attempt_limit = request.attempt_timeout
-    if attempt_limit is not None and (left is None or attempt_limit < left):
-        left = attempt_limit
-    if left is None:
-        return Attempt(timeout.as_dict(), None, request.max_response_bytes)
-    left = max(left, _MIN_ATTEMPT)
-    expires = time.monotonic() + left
-    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
-    connect = left if connect is None or connect > left else connect
-    read = left if read is None or read > left else read
-    write = left if write is None or write > left else write
-    pool = left if pool is None or pool > left else pool
-    if carry:
-        read = _Until(read, expires)
-        connect = read if connect == read else _Until(connect, expires)
-        write = read if write == read else _Until(write, expires)
-    timeouts = {"connect": connect, "read": read, "write": write, "pool": pool}
-    return Attempt(timeouts, expires, request.max_response_bytes)
-
-
-class BodyReader:
-    """Collects a body chunk by chunk: undoes its ``Content-Encoding``, bounds the decoded size.
-
-    Stacked encodings (``gzip, gzip``) are undone in reverse order, each stage bounded by the
-    limit as well, so a bomb stops at ``max_response_bytes`` at whichever stage it expands. An
-    encoding other than gzip, deflate and identity cannot be read: a ``DecompressError`` once the
-    body has content. An oversized ``Content-Length`` is refused once a second chunk arrives (a
-    one-chunk body is simply measured). Errors carry the status and headers when they are known
-    (*status*, *headers*), so the status of an error answer still decides (see ``_judge``).
-    """
-
-    __slots__ = (
-        "_chunks", "_declared", "_headers", "_limit", "_made", "_refused", "_request", "_size",
-        "_stages", "_status",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        request: PreparedRequest,
-        limit: int,
-        *,
-        declared: str | None,
-        encoding: str | None,
-        status: int | None = None,
-        headers: Headers | None = None,
-    ) -> None:
-        """*declared*: the ``Content-Length``; *encoding*: the ``Content-Encoding`` to undo
-        (``None``: none); *status*, *headers*: of the answer, for the errors."""
-        self._request = request
-        self._limit = limit
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._declared = declared
-        self._status = status
-        self._headers = headers
-        self._stages: list[Any] = []
-        self._refused: str | None = None
-        if encoding:
-            for part in reversed(encoding.lower().split(",")):
-                token = part.strip()
-                if token in ("gzip", "x-gzip"):
-                    self._stages.append(zlib.decompressobj(zlib.MAX_WBITS | 16))
-                elif token == "deflate":
-                    self._stages.append(_Deflate())
-                elif token not in ("", "identity"):
-                    self._refused = f"unsupported Content-Encoding {token[:40]!r}"
-        self._made = [0] * len(self._stages)
-
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        if self._refused is not None:
-            raise DecompressError(self._refused)
-        for index, decoder in enumerate(self._stages):
-            chunk = self._inflate(index, decoder, chunk)
-            if not chunk:
-                return
-        self._size += len(chunk)
-        if self._size > self._limit:
-            raise self.too_large()
-        if len(self._chunks) == 1:
-            declared = self._declared
-            if declared is not None and _digits(declared) and int(declared) > self._limit:
-                raise self.too_large()
-        self._chunks.append(chunk)
-
-    def _inflate(self, index: int, decoder: Any, data: bytes) -> bytes:
-        """What stage *index* makes of *data*: at most the limit in all (then too large)."""
-        room = self._limit - self._made[index] + 1
-        try:
-            out = decoder.decompress(data, room)
-            while decoder.unconsumed_tail and len(out) < room:
-                out += decoder.decompress(decoder.unconsumed_tail, room - len(out))
-        except zlib.error as exc:
-            raise DecompressError(str(exc)) from None
-        self._made[index] += len(out)
-        if self._made[index] > self._limit:
-            raise self.too_large()
-        return bytes(out)
-
-    def finish(self) -> bytes:
-        stages = self._stages
-        for index, decoder in enumerate(stages):
-            try:
-                tail = decoder.flush()
-            except zlib.error as exc:
-                raise DecompressError(str(exc)) from None
-            for later in range(index + 1, len(stages)):
-                if tail:
-                    tail = self._inflate(later, stages[later], tail)
-            self.feed_tail(tail)
-        chunks = self._chunks
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    def feed_tail(self, data: bytes) -> None:
-        if data:
-            self._size += len(data)
-            if self._size > self._limit:
-                raise self.too_large()
-            self._chunks.append(data)
-
-    def too_large(self) -> ResponseTooLargeError:
-        request = self._request
-        head = None
-        if self._status is not None and self._headers is not None:
-            head = Response(self._status, self._headers, b"", request).to_httpx()
-        return ResponseTooLargeError(
-            self._limit, method=request.method, url=request.url, response=head
-        )
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits, not too many for ``int()`` (which refuses "²" and 4,301 digits)."""
-    return text.isascii() and text.isdigit() and len(text) <= 30
-
-
-class _Deflate:
-    """``deflate`` as servers send it: zlib-wrapped, or raw (httpx accepts both)."""
-
-    def __init__(self) -> None:
-        self._inner = zlib.decompressobj()
-        self._first = True
-
-    @property
-    def unconsumed_tail(self) -> bytes:
-        return self._inner.unconsumed_tail
-
-    def decompress(self, data: bytes, max_length: int) -> bytes:
-        if self._first:
-            self._first = False
-            try:
-                return self._inner.decompress(data, max_length)
-            except zlib.error:
-                self._inner = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._inner.decompress(data, max_length)
-
-    def flush(self) -> bytes:
-        return self._inner.flush()
-
-
-def sent_revision(headers: Mapping[str, str]) -> str | None:
-    """The ``revision`` header among a request's *headers* (any case), or ``None``."""
-    value = headers.get("revision")
-    if value is None:
-        for name, given in headers.items():
-            if name.lower() == "revision":
-                return given
-    return value
-
-
-def decode_error(
-    request: PreparedRequest, exc: BaseException, response: Response | None
-) -> ResponseDecodeError:
-    """The error for a body that could not be read as sent (broken gzip ...); returned, so the
-    caller raises it outside any ``except`` block, with a credential-free copy as cause."""
-    native = None if response is None else response.to_httpx()
-    error = ResponseDecodeError(
-        decode_failure(exc), method=request.method, url=request.url, response=native
-    )
-    error.__cause__ = safe_cause(exc)
-    return error
 
 
 def _pop_header(headers: dict[str, str], lowered: str) -> str | None:
@@ -603,22 +114,6 @@ def _pop_header(headers: dict[str, str], lowered: str) -> str | None:
         if name.lower() == lowered:
             return headers.pop(name)  # one entry per name (put_header): done
     return None
-
-
-def unread_error_answer(error: KlaviyoError, request: PreparedRequest) -> Response | None:
-    """The status and headers (body dropped) of an error answer whose body could not be read
-    (over ``max_response_bytes``, undecodable), else ``None``: the status decides, so a 410 is
-    still a ``GoneError`` and a 429 still waits for its ``Retry-After``."""
-    if not isinstance(error, ResponseDecodeError):
-        return None
-    native = error.response
-    if native is None or 200 <= native.status_code < 300:
-        return None
-    reason = native.extensions.get("reason_phrase", b"")
-    return Response(
-        native.status_code, Headers(native.headers.multi_items()), b"", request,
-        reason_phrase=reason.decode("latin-1") if isinstance(reason, bytes) else "",
-    )  # fmt: skip
 
 
 _Limits = tuple[httpx.Timeout, float | None, int]  # timeout, attempt_timeout, max_response_bytes
@@ -690,7 +185,7 @@ class BaseClient:
         self._limits: _Limits = (self.timeout, self.attempt_timeout, self.max_response_bytes)
         self._clock: Callable[[], float] = time.monotonic
         self._wall_clock: Callable[[], float] = time.time
-        self._revision_guard = _revision.RevisionGuard()
+        self._revision_guard = RevisionGuard(self._retired or None)
         install_log_filter()
 
     def _base_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -894,45 +389,7 @@ class BaseClient:
 
     def decode(self, op: Operation, response: Response) -> Any:
         """The result *op* promises, from a successful answer (typed model, text or ``None``)."""
-        kind = op.response_kind
-        if kind == "none":
-            return None
-        if kind == "text":
-            return response.text
-        content = response.content
-        if not content:
-            raise EmptyResponseError(
-                f"no body where {op.name}() promises a document",
-                method=response.request.method,
-                url=response.request.url,
-                response=response.to_httpx(),
-            )
-        failure: BaseException | None = None
-        try:
-            data = loads(content)
-        except (ValueError, RecursionError) as exc:  # JSON, UTF-8, digit limit, nesting
-            failure = exc
-            data = None
-        if failure is not None:
-            forget_frames(failure)
-            raise ResponseDecodeError(
-                decode_failure(failure),
-                method=response.request.method,
-                url=response.request.url,
-                response=response.to_httpx(),
-            ) from safe_cause(failure)
-        expr = op.response or "any"
-        if not isinstance(data, dict) and wants_object(expr):
-            raise ResponseDecodeError(
-                f"the body is JSON but not the object {op.name}() promises",
-                method=response.request.method,
-                url=response.request.url,
-                response=response.to_httpx(),
-            )
-        decoder = op._response_decoder
-        if decoder is None:
-            decoder = op._response_decoder = compile_decoder(expr, op.package + ".models._index")
-        return decoder(data)
+        return decode_answer(op, response)
 
     # -- the retry loop's decisions ---------------------------------------------------------
 
@@ -954,29 +411,11 @@ class BaseClient:
         """Every answer passes here once, before its status is judged (checks that apply to
         every response; raising a ``KlaviyoError`` ends the call with it, never retried).
 
-        The revision guard: an ``X-Klaviyo-API-Revision`` other than the ``revision`` the
-        request sent warns (once per client and pair); a 410 raises :class:`GoneError`.
+        The revision guard (:meth:`RevisionGuard.check`): an ``X-Klaviyo-API-Revision`` other
+        than the ``revision`` the request sent warns (once per client and pair); a 410 raises
+        :class:`GoneError`.
         """
-        answered = response.headers.peek(_ANSWERED)
-        if answered is not None:
-            sent = sent_revision(request.headers)
-            if sent is not None and answered != sent:
-                self._revision_guard.answered(sent, answered, request.method, scrub(request.url))
-        if response.status_code == 410:
-            raise self._gone(request, response)
-
-    def _gone(self, request: PreparedRequest, response: Response) -> GoneError:
-        sent = sent_revision(request.headers)
-        if sent is None:
-            retired_on = self._retired or None
-        else:
-            due = _revision.retirement_of(sent)
-            retired_on = None if due is None else due.isoformat()
-        op = request.op
-        return GoneError(
-            response.to_httpx(), method=request.method, url=request.url, revision=sent,
-            replacement=op.replacement, operation=op.id, retired_on=retired_on,
-        )  # fmt: skip
+        self._revision_guard.check(request, response)
 
     # -- the revision -------------------------------------------------------------------------
 
@@ -987,9 +426,7 @@ class BaseClient:
         1 year), ``supported_until`` (+ 2 years), ``beta``, ``deprecated``, ``retired``,
         ``days_left``, ``state`` and a ``message``. It never warns; see :meth:`check_revision`.
         """
-        return _revision.revision_status(
-            self.revision or None, today, retired_on=self._retired or None
-        )
+        return self._revision_guard.status(self.revision or None, today)
 
     def check_revision(self, today: date | None = None) -> RevisionStatus:
         """:meth:`revision_status`, warning ``RevisionStatusWarning`` unless the revision is in
@@ -998,9 +435,7 @@ class BaseClient:
         Opt-in: nothing checks the calendar unless this is called (e.g. once at start-up), so
         no code starts warning just because a date passed. Pass *today* to make it reproducible.
         """
-        status = self.revision_status(today)
-        _revision.warn_status(status)
-        return status
+        return self._revision_guard.check_status(self.revision or None, today)
 
     def _judge(
         self, state: RetryState, request: PreparedRequest, result: Response | BaseException

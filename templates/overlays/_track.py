@@ -86,7 +86,8 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from ._encoding import check_base_url, loads
+from ._decoding import loads
+from ._encoding import check_base_url
 from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -95,7 +96,7 @@ from ._errors import (
     redact,
 )
 from ._operation import Operation
-from ._pipeline import Response
+from ._wire import Response
 
 __all__ = [
     "DEFAULT_MANAGE_URL",

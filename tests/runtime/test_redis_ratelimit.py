@@ -14,7 +14,9 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,11 +26,14 @@ from klaviyo_client import (
     ArgumentTypeError,
     AsyncKlaviyo,
     Klaviyo,
+    RateLimiter,
+    RateLimitError,
     RedisRateLimiter,
+    RetryPolicy,
 )
 from tests.conftest import CLIENT_SRC, ROOT
 from tests.runtime.pipeline_support import KEY
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, Respond
 from tests.support.ratelimit_server import KlaviyoLimits
 from tests.support.redis_server import RedisServer, RedisUnavailableError
 
@@ -131,6 +136,115 @@ async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> Non
         sync_limiter.close()
     assert limits.rejected == 0 and limits.answered["get_metrics"] == 9
     assert status is not None and status.shared and status.windows[1].used == 9
+
+
+# -- it corrects itself from RateLimit-* and Retry-After, fleet-wide ---------------------------
+
+
+def steady_window_ending_in(seconds: float) -> Callable[[], float]:
+    """A clock for the enforcing server: real time, shifted so that its steady (60 s) window
+    ends *seconds* from now (the client and Redis keep their own clocks)."""
+    now = time.time()
+    shift = 60 - now % 60 - seconds
+    return lambda: time.time() + shift
+
+
+def a_limiter(kind: str, request: pytest.FixtureRequest, key_prefix: str) -> RateLimiter:
+    """A fresh limiter: in-process, or one more host on the shared Redis under *key_prefix*."""
+    if kind == "in-process":
+        return RateLimiter()
+    return RedisRateLimiter(request.getfixturevalue("redis_url"), prefix=key_prefix)
+
+
+@pytest.mark.parametrize(
+    ("kind", "flavour"), [("in-process", "sync"), ("redis", "sync"), ("redis", "async")]
+)
+def test_ratelimit_remaining_zero_holds_the_account_until_the_reset(
+    kind: str, flavour: str, request: pytest.FixtureRequest
+) -> None:
+    """Another app on the account used 2 of the 3 calls a minute: the answer to the first call
+    of ours says ``RateLimit-Remaining: 0``; the next call (from another host, with Redis) is
+    sent only once the server's window has reset, not into a 429."""
+    per_minute = {"get_metrics": "10/s, 3/m"}
+    limits = KlaviyoLimits(per_minute, clock=steady_window_ending_in(3.0))
+    key_prefix = prefix()
+    first = a_limiter(kind, request, key_prefix)
+    second = first if kind == "in-process" else a_limiter(kind, request, key_prefix)
+    options: dict[str, Any] = {"max_retries": 0, "timeout": 5.0, "rate_limits": per_minute}
+    with LoopbackServer(default=limits) as server:
+        with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=None, **options) as other:
+            other.metrics.get_metrics()
+            other.metrics.get_metrics()
+        with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=first, **options) as ours:
+            ours.metrics.get_metrics()  # answered: Remaining 0, Reset <= 3
+            status = ours.rate_limit_status("get_metrics")
+        if flavour == "sync":
+            with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=second, **options) as c:
+                c.metrics.get_metrics()
+        else:
+
+            async def later() -> None:
+                async with AsyncKlaviyo(
+                    api_key=KEY, base_url=server.url, rate_limiter=second, **options
+                ) as client:
+                    await client.metrics.get_metrics()
+                if isinstance(second, RedisRateLimiter):
+                    await second.aclose()
+
+            asyncio.run(later())
+    for limiter in {first, second}:
+        if isinstance(limiter, RedisRateLimiter):
+            limiter.close()
+    assert limits.rejected == 0 and limits.answered["get_metrics"] == 4
+    assert status is not None and status.wait > 0  # the limiter knew before the next call
+    windows = [int(at // 60) for at, _, _ in limits.arrivals]
+    assert windows[2] == windows[0] and windows[3] == windows[2] + 1  # sent after the reset
+
+
+def test_a_429s_retry_after_holds_every_host_of_the_fleet(redis_url: str) -> None:
+    key_prefix = prefix()
+    answers = iter([Respond(429, json={"errors": []}, headers={"Retry-After": "30"})])
+    host_a = RedisRateLimiter(redis_url, prefix=key_prefix)
+    host_b = RedisRateLimiter(redis_url, prefix=key_prefix)
+    with LoopbackServer(default=lambda request: next(answers)) as server:
+        with (
+            Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=host_a) as a,
+            pytest.raises(RateLimitError),
+        ):
+            a.metrics.get_metrics()  # the answer: 429, Retry-After 30
+        with (
+            Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=host_b,
+                    retry=RetryPolicy(deadline=2)) as b,
+            pytest.raises(RateLimitError, match="Retry-After") as caught,
+        ):  # fmt: skip
+            b.metrics.get_metrics()  # host B never saw the 429: Redis holds it back
+        host_c = RedisRateLimiter(redis_url, prefix=key_prefix)
+        with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=host_c) as c:
+            status = c.rate_limit_status("get_metrics")
+    for limiter in (host_a, host_b, host_c):
+        limiter.close()
+    assert len(server.requests) == 1  # B's call was not sent
+    assert caught.value.retry_after is not None and 25 < caught.value.retry_after <= 30
+    assert status is not None and status.shared and 25 < status.blocked_for <= 30
+
+
+def test_ratelimit_limit_lowers_the_limits_of_a_redis_limiter(redis_url: str) -> None:
+    """The server enforces 2/s where the spec says 10/s and says so in ``RateLimit-Limit``:
+    calls after the first keep to 2/s."""
+    limits = KlaviyoLimits({"get_metrics": "2/s, 100/m"})
+    limiter = RedisRateLimiter(redis_url, prefix=prefix())
+    with (
+        LoopbackServer(default=limits) as server,
+        Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, timeout=5.0,
+                rate_limiter=limiter) as client,
+    ):  # fmt: skip
+        for _ in range(5):
+            client.metrics.get_metrics()
+        status = client.rate_limit_status("get_metrics")
+    limiter.close()
+    assert limits.rejected == 0 and limits.answered["get_metrics"] == 5
+    assert status is not None and status.shared
+    assert [(w.limit, w.seconds) for w in status.windows][:2] == [(2, 1), (100, 60)]
 
 
 def test_redis_killed_and_back(caplog: pytest.LogCaptureFixture) -> None:

@@ -170,7 +170,7 @@ def test_a_repeated_answer_header_is_read_the_same_on_every_backend(kind: str) -
 
 
 def test_headers_peek_agrees_with_get_before_and_after_the_table_is_built() -> None:
-    from klaviyo_client._pipeline import Headers
+    from klaviyo_client._wire import Headers
 
     pairs = [("Date", "x"), (HEADER, "a"), ("Vary", "y"), (HEADER.upper(), "b")]
     for name, want in ((HEADER.lower(), "a, b"), ("vary", "y"), ("retry-after", None)):

@@ -38,15 +38,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
+from ._decoding import decode_error, unread_error_answer
 from ._errors import ArgumentTypeError, KlaviyoError
-from ._pipeline import (
-    PreparedRequest,
-    Response,
-    SendError,
-    attempt_limits,
-    decode_error,
-    unread_error_answer,
-)
+from ._wire import PreparedRequest, Response, SendError, attempt_limits
 
 if TYPE_CHECKING:
     from ._backends import AsyncSender

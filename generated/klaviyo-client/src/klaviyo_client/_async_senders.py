@@ -9,7 +9,7 @@
   (``http_client=``) or one created for your ``transport=`` (``httpx.MockTransport``, respx ...)
   or for the proxies the environment names.
 
-Both read the body through :class:`~._pipeline.BodyReader` (size limit, gzip/deflate) and return
+Both read the body through :class:`~._decoding.BodyReader` (size limit, gzip/deflate) and return
 every failure instead of raising it (see :mod:`._backends`).
 """
 
@@ -33,17 +33,10 @@ from ._backends import (
     where,
     wire_headers,
 )
-from ._encoding import DecompressError
+from ._decoding import BodyReader, DecompressError, decode_error
 from ._errors import ClientClosedError, ClientStateError, ResponseTooLargeError
-from ._pipeline import (
-    DEFAULT_MAX_CONNECTIONS,
-    Attempt,
-    BodyReader,
-    Headers,
-    PreparedRequest,
-    Response,
-    decode_error,
-)
+from ._pipeline import DEFAULT_MAX_CONNECTIONS
+from ._wire import Attempt, Headers, PreparedRequest, Response
 
 __all__ = ["AsyncHttpxSender", "AsyncPoolSender"]
 

@@ -1,7 +1,7 @@
 """The backend seam: what a sender is, and how each backend's failures map to ours.
 
-A sender turns a :class:`~._pipeline.PreparedRequest` into a :class:`~._pipeline.Response` for
-one attempt, or returns (never raises) the failure: a :class:`~._pipeline.SendError` whose
+A sender turns a :class:`~._wire.PreparedRequest` into a :class:`~._wire.Response` for
+one attempt, or returns (never raises) the failure: a :class:`~._wire.SendError` whose
 ``maybe_sent`` says honestly whether the server may have seen the request, a
 ``ResponseDecodeError`` for a body that cannot be decompressed, or ``ResponseTooLargeError``.
 
@@ -31,10 +31,10 @@ import httpx
 
 from ._backoff import FailureKind
 from ._errors import ArgumentValueError
-from ._pipeline import SendError
+from ._wire import SendError
 
 if TYPE_CHECKING:
-    from ._pipeline import Attempt, PreparedRequest, Response
+    from ._wire import Attempt, PreparedRequest, Response
 
 __all__ = [
     "BACKENDS",

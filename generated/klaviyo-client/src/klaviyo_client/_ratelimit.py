@@ -47,7 +47,7 @@ from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, reda
 from ._operation import Operation, Window
 
 if TYPE_CHECKING:
-    from ._pipeline import Headers
+    from ._wire import Headers
 
 __all__ = [
     "DEFAULT_MARGIN",
@@ -106,7 +106,8 @@ class RateLimitStatus:
     wait: float
     """Seconds a call made now would wait for budget."""
     blocked_for: float
-    """Seconds a 429's ``Retry-After`` still holds every call (0.0: none)."""
+    """Seconds a hold still holds every call (0.0: none): a 429's ``Retry-After``; with
+    ``RedisRateLimiter`` also ``RateLimit-Remaining: 0`` until ``RateLimit-Reset``."""
     shared: bool
     """Whether the accounting is shared beyond this process (Redis, reachable)."""
 

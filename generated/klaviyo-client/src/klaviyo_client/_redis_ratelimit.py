@@ -10,7 +10,14 @@ Needs ``pip install "klaviyo-client[redis]"`` (the package imports without it; c
 limiter's (:mod:`._ratelimit`) done in Redis by one Lua script per call, atomically and on
 Redis's clock (``TIME``), so workers whose clocks disagree still agree on the windows. Keys
 (``<prefix><account hash>:<operationId>``, never the credential) expire once their longest
-window has passed. A 429's ``Retry-After`` is shared too.
+window has passed.
+
+It corrects itself from the answers, as the in-process limiter does: a 429's ``Retry-After``
+holds every first attempt of the account and operation, fleet-wide, until then; so does
+``RateLimit-Remaining: 0`` until ``RateLimit-Reset`` (the steady window is used up, by this
+fleet or by calls made elsewhere on the account). A hold is written by one script on Redis's
+clock and only ever lengthened. ``RateLimit-Limit`` replaces the spec's limits by the
+account's own in every process that reads it (never above a limit given per client).
 
 When Redis is unreachable or slow (each call is bounded by ``timeout`` and by the call's
 deadline), the limiter logs one WARNING and counts in-process instead; it tries Redis again
@@ -31,13 +38,23 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ArgumentTypeError, ArgumentValueError, redact_url
-from ._ratelimit import DEFAULT_MARGIN, Grant, RateLimiter, RateLimitStatus, status_of
+from ._ratelimit import (
+    DEFAULT_MARGIN,
+    Grant,
+    RateLimiter,
+    RateLimitStatus,
+    _Budget,
+    _corrected,
+    _is_seconds,
+    parse_limit_header,
+    status_of,
+)
 
 if TYPE_CHECKING:
     from ._async_redis import AsyncRedisStore
     from ._operation import Window
-    from ._pipeline import Headers
     from ._sync_redis import SyncRedisStore
+    from ._wire import Headers
 
 __all__ = ["RedisRateLimiter"]
 
@@ -50,9 +67,20 @@ local at = now
 local bound = -1
 if ARGV[3] == '0' then
   local hold = redis.call('GET', KEYS[2])
-  if hold and tonumber(hold) > at then
-    at = tonumber(hold)
-    bound = 0
+  if hold then
+    local held, span = string.match(hold, '^([^:]+):?(%d*)$')
+    held = tonumber(held)
+    if held and held > at then
+      at = held
+      bound = 0
+      local j = 5
+      local k = 1
+      while span ~= '' and ARGV[j] do
+        if ARGV[j + 1] == span then bound = k end
+        j = j + 2
+        k = k + 1
+      end
+    end
   end
 end
 local n = redis.call('LLEN', KEYS[1])
@@ -97,8 +125,11 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local seconds = tonumber(ARGV[1])
 local until_ = now + seconds
 local current = redis.call('GET', KEYS[1])
-if (not current) or tonumber(current) < until_ then
-  redis.call('SET', KEYS[1], string.format('%.6f', until_), 'PX', math.ceil(seconds * 1000) + 1000)
+if current then current = tonumber(string.match(current, '^[^:]+')) end
+if (not current) or current < until_ then
+  local value = string.format('%.6f', until_)
+  if ARGV[2] ~= '0' then value = value .. ':' .. ARGV[2] end
+  redis.call('SET', KEYS[1], value, 'PX', math.ceil(seconds * 1000) + 1000)
 end
 return 1
 """
@@ -117,6 +148,8 @@ class _Scripts(NamedTuple):
 
 
 _LOCAL_MAX_HOLD = 86400.0
+_STEADY = 60  # the window RateLimit-Remaining and RateLimit-Reset describe
+_NO_HOLD = (0.0, 0)
 
 
 class RedisRateLimiter(RateLimiter):
@@ -220,6 +253,7 @@ class RedisRateLimiter(RateLimiter):
         fixed: bool = False,
         held: bool = False,
     ) -> Grant:
+        windows = self._windows(key, windows, fixed)
         return self._sync_store().reserve(key, windows, max_wait, fixed, held)
 
     async def areserve(
@@ -230,27 +264,31 @@ class RedisRateLimiter(RateLimiter):
         fixed: bool = False,
         held: bool = False,
     ) -> Grant:
+        windows = self._windows(key, windows, fixed)
         return await self._async_store().reserve(key, windows, max_wait, fixed, held)
 
     def observe(self, key: str, windows: Sequence[Window], status: int, headers: Headers) -> None:
-        seconds = self._held_for(status, headers)
+        """Correct the shared accounting of *key* from an answer (see the module docstring)."""
+        seconds, window = self._held_for(key, status, headers)
         if seconds:
-            self._sync_store().hold(key, seconds)
+            self._sync_store().hold(key, seconds, window)
 
     async def aobserve(
         self, key: str, windows: Sequence[Window], status: int, headers: Headers
     ) -> None:
-        seconds = self._held_for(status, headers)
+        seconds, window = self._held_for(key, status, headers)
         if seconds:
-            await self._async_store().hold(key, seconds)
+            await self._async_store().hold(key, seconds, window)
 
     def hold(self, key: str, seconds: float) -> None:
-        self._sync_store().hold(key, seconds)
+        self._sync_store().hold(key, seconds, 0)
 
     def status(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
+        windows = self._windows(key, windows, False)
         return self._sync_store().status(key, windows, operation)
 
     async def astatus(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
+        windows = self._windows(key, windows, False)
         return await self._async_store().status(key, windows, operation)
 
     def close(self) -> None:
@@ -302,8 +340,8 @@ class RedisRateLimiter(RateLimiter):
         """The read script's answer (Redis's time, hold, log) on this process's clock."""
         now = self._clock()
         shift = now - float(answer[0])
-        hold = answer[1]
-        blocked = max(0.0, float(hold) - float(answer[0])) if hold else 0.0
+        held = _held_until(answer[1])
+        blocked = max(0.0, held - float(answer[0])) if held else 0.0
         log = [float(t) + shift for t in answer[2]]
         return status_of(
             log, blocked, windows, now=now, margin=self.margin, operation=operation, shared=True
@@ -329,16 +367,57 @@ class RedisRateLimiter(RateLimiter):
     def local_hold(self, key: str, seconds: float) -> None:
         RateLimiter.hold(self, key, seconds)
 
+    def hold_call(self, key: str, seconds: float, window: int) -> tuple[list[str], list[str]]:
+        """The keys and arguments of the hold script (*window*: the seconds of the window that
+        binds, 0 for the server's ``Retry-After``)."""
+        return [self.hold_key(key)], [f"{seconds:.3f}", str(int(window))]
+
     def local_status(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
         return RateLimiter.status(self, key, windows, operation)
 
-    def _held_for(self, status: int, headers: Headers) -> float:
-        if status != 429:
-            return 0.0
-        from ._backoff import parse_retry_after
+    def _held_for(self, key: str, status: int, headers: Headers) -> tuple[float, int]:
+        """How long an answer holds *key* (seconds; 0.0: not at all) and the window that binds
+        (its seconds; 0: the server's ``Retry-After``). Learns ``RateLimit-Limit`` on the way."""
+        if status == 429:
+            from ._backoff import parse_retry_after
 
-        delay = parse_retry_after({"Retry-After": headers.peek("retry-after") or ""})
-        return 0.0 if delay is None or delay <= 0 else min(delay, _LOCAL_MAX_HOLD)
+            delay = parse_retry_after({"Retry-After": headers.peek("retry-after") or ""})
+            return _NO_HOLD if delay is None or delay <= 0 else (min(delay, _LOCAL_MAX_HOLD), 0)
+        limit_text = headers.peek("ratelimit-limit")
+        if limit_text is None:
+            return _NO_HOLD
+        self._learn(key, limit_text)
+        remaining = headers.peek("ratelimit-remaining")
+        reset = headers.peek("ratelimit-reset")
+        if remaining is None or reset is None:
+            return _NO_HOLD
+        remaining = remaining.strip()
+        if not (remaining.isdigit() and int(remaining) == 0 and _is_seconds(reset.strip())):
+            return _NO_HOLD
+        seconds = float(reset)
+        return (seconds + self.margin, _STEADY) if seconds > 0 else _NO_HOLD
+
+    def _learn(self, key: str, limit_text: str) -> None:
+        """``RateLimit-Limit`` of an answer: the account's own limits for *key* (kept in this
+        process; every process of the fleet reads them from its own answers)."""
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = _Budget()
+            if limit_text != budget.seen:
+                budget.seen = limit_text
+                learned = parse_limit_header(limit_text)
+                if learned != budget.learned:
+                    budget.learned = learned
+                    budget.windows_for = None
+
+    def _windows(self, key: str, windows: Sequence[Window], fixed: bool) -> Sequence[Window]:
+        """*windows* with the limits the server announced for *key* (none yet: as given)."""
+        budget = self._budgets.get(key)
+        if budget is None or not budget.learned:
+            return windows
+        with self._lock:
+            return _corrected(budget, tuple(windows), fixed)
 
     # -- falling back and coming back ---------------------------------------------------------
 
@@ -366,3 +445,15 @@ class RedisRateLimiter(RateLimiter):
         if self._down:
             self._down = False
             logger.info("rate limiter: Redis at %s answers again", redact_url(self.url))
+
+
+def _held_until(value: Any) -> float:
+    """The time (Redis's clock) a hold key's value names: ``<time>`` or ``<time>:<window>``;
+    0.0 for none."""
+    if not value:
+        return 0.0
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    try:
+        return float(text.partition(":")[0])
+    except ValueError:
+        return 0.0

@@ -16,6 +16,9 @@ no revision and was retired on its own date (2024-06-30). Three checks follow fr
   logged (logger ``klaviyo_client``, level WARNING) instead of raised, so a created resource's
   answer is never lost to it.
 * A ``410 Gone`` raises ``GoneError`` (see :mod:`._errors`), never retried.
+
+:class:`RevisionGuard` holds all three for one client: ``BaseClient`` hands it every answer
+(:meth:`RevisionGuard.check`) and asks it for the revision's status.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ import re
 import sys
 import threading
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ._errors import _cap, scrub
+from ._errors import GoneError, _cap, scrub
+
+if TYPE_CHECKING:
+    from ._wire import PreparedRequest, Response
 
 __all__ = [
     "RESPONSE_HEADER",
@@ -42,6 +49,7 @@ __all__ = [
     "parse_revision",
     "retirement_of",
     "revision_status",
+    "sent_revision",
     "warn_status",
 ]
 
@@ -249,18 +257,73 @@ def _shown(value: str) -> str:
     return repr(_cap(value, _SHOWN))
 
 
-class RevisionGuard:
-    """One client's memory of the revision mismatches it has warned about.
+def sent_revision(headers: Mapping[str, str]) -> str | None:
+    """The ``revision`` header among a request's *headers* (any case), or ``None``."""
+    value = headers.get("revision")
+    if value is None:
+        for name, given in headers.items():
+            if name.lower() == "revision":
+                return given
+    return value
 
-    Bounded: after :data:`MAX_PAIRS` distinct pairs (a server answering a new value every time)
-    it stays silent, so neither memory nor the warnings grow without limit.
+
+class RevisionGuard:
+    """One client's revision checks: every answer passes :meth:`check` once, before its status
+    is judged; :meth:`status` and :meth:`check_status` say where a revision stands.
+
+    It remembers the (sent, answered) pairs it has warned about. Bounded: after
+    :data:`MAX_PAIRS` distinct pairs (a server answering a new value every time) it stays
+    silent, so neither memory nor the warnings grow without limit.
+
+    Args:
+        retired_on: the day an API without revisions was retired (``YYYY-MM-DD``; the legacy
+            v1/v2 API), else ``None``.
     """
 
-    __slots__ = ("_lock", "_pairs")
+    __slots__ = ("_lock", "_pairs", "retired_on")
 
-    def __init__(self) -> None:
+    def __init__(self, retired_on: str | None = None) -> None:
         self._pairs: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self.retired_on = retired_on
+
+    def check(self, request: PreparedRequest, response: Response) -> None:
+        """The checks of one answer: an ``X-Klaviyo-API-Revision`` other than the ``revision``
+        the request sent warns (once per pair); a 410 raises :class:`GoneError`."""
+        answered = response.headers.peek(RESPONSE_HEADER)
+        if answered is not None:
+            sent = sent_revision(request.headers)
+            if sent is not None and answered != sent:
+                self.answered(sent, answered, request.method, scrub(request.url))
+        if response.status_code == 410:
+            raise self.gone(request, response)
+
+    def gone(self, request: PreparedRequest, response: Response) -> GoneError:
+        """The ``GoneError`` of a 410 answer: the revision sent, when it retired, and the
+        operation's replacement."""
+        sent = sent_revision(request.headers)
+        if sent is None:
+            retired_on = self.retired_on
+        else:
+            due = retirement_of(sent)
+            retired_on = None if due is None else due.isoformat()
+        op = request.op
+        return GoneError(
+            response.to_httpx(), method=request.method, url=request.url, revision=sent,
+            replacement=op.replacement, operation=op.id, retired_on=retired_on,
+        )  # fmt: skip
+
+    def status(self, revision: str | None, today: _dt.date | None = None) -> RevisionStatus:
+        """Where *revision* (``None``: none sent) stands on *today* (see
+        :func:`revision_status`)."""
+        return revision_status(revision, today, retired_on=self.retired_on)
+
+    def check_status(self, revision: str | None, today: _dt.date | None = None) -> RevisionStatus:
+        """:meth:`status`, warning ``RevisionStatusWarning`` unless the revision is in its
+        stable year (see :func:`warn_status`)."""
+        status = self.status(revision, today)
+        warn_status(status)
+        return status
 
     def answered(self, sent: str, answered: str, method: str, url: str) -> None:
         """Warn once per (sent, answered) pair when they differ; *url* is already redacted."""

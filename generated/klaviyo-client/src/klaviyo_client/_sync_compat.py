@@ -5,7 +5,7 @@ they import this module where the sources import ``_async_compat``.
 
 The time limits of an attempt hold in the socket layer here: every connect, read and write of
 the connections this package creates is cut to the time left before the attempt's expiry (the
-per-phase timeouts carry it, see ``_pipeline._Until``), so a server dripping its answer one byte
+per-phase timeouts carry it, see ``_wire._Until``), so a server dripping its answer one byte
 at a time cannot stretch an attempt. Name resolution is cut too: ``getaddrinfo`` cannot be
 interrupted, so a host name is resolved in a short-lived daemon thread that the attempt stops
 waiting for when its time is up.

@@ -24,8 +24,8 @@ from ._ratelimit import (
 
 if TYPE_CHECKING:
     from ._operation import Operation, Window
-    from ._pipeline import PreparedRequest, Response
     from ._sync_middleware import Next
+    from ._wire import PreparedRequest, Response
 
 __all__ = ["SyncRateLimit"]
 

@@ -67,12 +67,15 @@ class SyncRedisStore:
         limiter.working()
         return limiter.grant(answer, windows)
 
-    def hold(self, key: str, seconds: float) -> None:
+    def hold(self, key: str, seconds: float, window: int = 0) -> None:
+        """Hold *key* for *seconds* in Redis (on its clock; a longer hold is kept) and here.
+        *window*: the seconds of the window that binds (0: the server's ``Retry-After``)."""
         limiter = self._limiter
         if not limiter.is_down():
+            keys, args = limiter.hold_call(key, seconds, window)
             try:
                 with _compat.deadline(limiter.timeout):
-                    self._hold(keys=[limiter.hold_key(key)], args=[f"{seconds:.3f}"])
+                    self._hold(keys=keys, args=args)
             except _FAILURES as exc:
                 limiter.failed(exc)
         limiter.local_hold(key, seconds)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import httpx
 
 from ._backoff import RetryPolicy
-from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions
+from ._encoding import RequestOptions
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES
 from ._ratelimit import RateLimiter
 from ._sync_middleware import Middleware
 from ._sync_transport import SyncTransportClient

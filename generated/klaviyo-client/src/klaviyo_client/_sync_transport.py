@@ -25,6 +25,8 @@ import httpx
 
 from . import _sync_compat as _compat
 from ._backoff import RetryPolicy, RetryState
+from ._decoding import HasData
+from ._encoding import RequestOptions
 from ._errors import ArgumentTypeError
 from ._operation import Operation
 from ._paging import (
@@ -35,16 +37,7 @@ from ._paging import (
     sent_values,
     with_values,
 )
-from ._pipeline import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    BaseClient,
-    HasData,
-    PreparedRequest,
-    RawResponse,
-    RequestOptions,
-    Response,
-    attempt_limits,
-)
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, BaseClient
 from ._ratelimit import (
     RateLimiter,
     RateLimitStatus,
@@ -54,6 +47,7 @@ from ._ratelimit import (
 )
 from ._sync_middleware import Middleware, SyncChain, check_middleware
 from ._sync_ratelimit import SyncRateLimit
+from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
 
 if TYPE_CHECKING:
     from ._backends import SyncSender

@@ -1,13 +1,16 @@
 """The one request pipeline every generated operation goes through (sync and async).
 
 Resource methods describe a call (operation record, argument tuple, body); the client builds a
-:class:`~._pipeline.PreparedRequest` from it (auth, ``revision`` header, parameter serialisation,
+:class:`~._wire.PreparedRequest` from it (auth, ``revision`` header, parameter serialisation,
 body encoding), sends it through the one retry loop (:mod:`._async_transport`, and its derived
 sync twin) with the retry policy of :mod:`._backoff`, raises typed errors from :mod:`._errors` and
 decodes the answer into the operation's model. This module gathers the public names::
 
     _encoding        checks and encodes what callers give (parameters, bodies, headers, limits)
-    _pipeline        PreparedRequest, Response, RawResponse; request building, decisions, decoding
+    _wire            PreparedRequest, Response, Headers, RawResponse, SendError: what travels
+    _decoding        bodies as they arrive (encodings, size), the documents operations promise
+    _revision        the revision guard: mismatching answers, 410 Gone, revision_status()
+    _pipeline        the client's base: configuration, request building, judging each attempt
     _async_transport the asyncio client, its retry loop and pagers (_sync_transport: derived)
     _backends        the sender protocol and each backend's failure map
     _async_senders   the httpx backend: own connection pool, or your httpx client (_sync_senders)
@@ -103,19 +106,11 @@ in this process, whatever its shape.
 from __future__ import annotations
 
 from ._async_transport import AsyncPager, AsyncResource, AsyncTransportClient
-from ._encoding import JSON_API, MAX_SECONDS, check_base_url, check_seconds
-from ._pipeline import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT,
-    Headers,
-    PreparedRequest,
-    RawResponse,
-    RequestOptions,
-    Response,
-)
+from ._encoding import JSON_API, MAX_SECONDS, RequestOptions, check_base_url, check_seconds
+from ._pipeline import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._redaction import _RedactingFilter
 from ._sync_transport import SyncPager, SyncResource, SyncTransportClient
+from ._wire import Headers, PreparedRequest, RawResponse, Response
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -65,7 +65,6 @@ if TYPE_CHECKING:
     from ._model import Model as Model
     from ._operation import Operation as Operation
     from ._operation import Window as Window
-    from ._pipeline import SendError as SendError
     from ._ratelimit import RateLimitBudgetError as RateLimitBudgetError
     from ._ratelimit import RateLimiter as RateLimiter
     from ._ratelimit import RateLimitStatus as RateLimitStatus
@@ -86,6 +85,7 @@ if TYPE_CHECKING:
     from ._transport import RequestOptions as RequestOptions
     from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
+    from ._wire import SendError as SendError
     from .webhooks import WebhookEvent as WebhookEvent
     from .webhooks import WebhookMeta as WebhookMeta
     from .webhooks import WebhookPayload as WebhookPayload
@@ -105,7 +105,7 @@ _LAZY = {
     "AsyncNext": "._async_middleware",
     "Middleware": "._sync_middleware",
     "Next": "._sync_middleware",
-    "SendError": "._pipeline",
+    "SendError": "._wire",
     "RateLimitBudgetError": "._ratelimit",
     "RateLimiter": "._ratelimit",
     "RedisRateLimiter": "._redis_ratelimit",
