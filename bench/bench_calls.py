@@ -15,7 +15,9 @@ round; the table shows the median over rounds and the median of the per-round ra
   raw aiohttp (higher is faster).
 
 The official ``klaviyo-api`` SDK, when ``bench/.venv-peers`` has it, runs in a worker process
-driven round by round from here, so its numbers interleave with the others too.
+driven round by round from here, so its numbers interleave with the others too. Our clients run
+with `rate_limiter=None`: this measures the client itself against a server that does not limit
+(the limiter's own cost and throughput at the limits: `bench_ratelimit.py`).
 ``KLAVIYO_CLIENT_SRC`` points at another generated package (to measure an older version).
 """
 
@@ -138,7 +140,7 @@ def official_available() -> bool:
 def get_batches(url: str, clock: Callable[[], float]) -> tuple[Batch, Batch]:
     """Sync GET get_profile batches (raw httpx.Client, ours), timed by *clock*."""
     raw = httpx.Client(headers=raw_headers(), timeout=30.0)
-    ours = Klaviyo(api_key=API_KEY, base_url=url)
+    ours = Klaviyo(api_key=API_KEY, base_url=url, rate_limiter=None)
     get_url = f"{url}/api/profiles/{PROFILE_ID}"
 
     def raw_get(n: int) -> float:
@@ -164,7 +166,7 @@ def get_batches(url: str, clock: Callable[[], float]) -> tuple[Batch, Batch]:
 def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict[str, Batch]]:
     perf = time.perf_counter
     raw = httpx.Client(headers=raw_headers(), timeout=30.0)
-    ours = Klaviyo(api_key=API_KEY, base_url=url)
+    ours = Klaviyo(api_key=API_KEY, base_url=url, rate_limiter=None)
     post_url = f"{url}/api/events"
     post_headers = raw_headers(post=True)
     typed_event = EventCreateQueryV2.from_dict(json.loads(json.dumps(EVENT)))
@@ -198,7 +200,7 @@ def sync_contenders(url: str, official: OfficialWorker | None) -> dict[str, dict
 def async_contenders(url: str) -> dict[str, dict[str, ABatch]]:
     perf = time.perf_counter
     raw = httpx.AsyncClient(headers=raw_headers(), timeout=30.0)
-    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url)
+    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url, rate_limiter=None)
     get_url = f"{url}/api/profiles/{PROFILE_ID}"
     post_url = f"{url}/api/events"
     post_headers = raw_headers(post=True)
@@ -301,7 +303,7 @@ def flight_contenders(
         email: str = doc["data"]["attributes"]["email"]
         return email
 
-    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url)
+    ours = AsyncKlaviyo(api_key=API_KEY, base_url=url, rate_limiter=None)
 
     async def ours_one() -> str:
         email: str = (await ours.profiles.get_profile(PROFILE_ID)).data.attributes.email
@@ -313,7 +315,7 @@ def flight_contenders(
         "klaviyo_client (default backend)": lambda n: fan(n, ours_one),
     }
     if has_backends():
-        fast = AsyncKlaviyo(api_key=API_KEY, base_url=url, backend="aiohttp")  # type: ignore[call-arg]
+        fast = AsyncKlaviyo(api_key=API_KEY, base_url=url, backend="aiohttp", rate_limiter=None)  # type: ignore[call-arg]
 
         async def fast_one() -> str:
             email: str = (await fast.profiles.get_profile(PROFILE_ID)).data.attributes.email

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,8 @@ def _has_backends() -> bool:
 
 
 async def track_client(url: str, count: int, backend: str = "httpx") -> float:
-    extra = {"backend": backend} if _has_backends() else {}
+    extra: dict[str, Any] = {"backend": backend} if _has_backends() else {}
+    extra["rate_limiter"] = None  # throughput of the client itself (limits: bench_ratelimit.py)
     async with AsyncKlaviyoPublic(KEY, base_url=url, **extra) as client:
         await client.track("Warm", email="w@example.com")
         start = time.perf_counter()
@@ -149,7 +151,7 @@ async def track_raw(url: str, count: int) -> float:
 
 
 async def batch_client(url: str, count: int) -> float:
-    async with AsyncKlaviyo(api_key=PRIVATE, base_url=url) as client:
+    async with AsyncKlaviyo(api_key=PRIVATE, base_url=url, rate_limiter=None) as client:
         start = time.perf_counter()
         async with AsyncEventBatcher(client, max_age=60.0, concurrency=2) as batcher:
             for i in range(count):
