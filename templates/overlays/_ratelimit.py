@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
-from ._backoff import parse_retry_after
 from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, redact_url, scrub
+from ._failures import parse_retry_after
 from ._operation import Operation, Window
 
 if TYPE_CHECKING:

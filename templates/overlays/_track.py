@@ -506,16 +506,3 @@ def _form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return encode_json(value)
-
-
-def __getattr__(name: str) -> Any:
-    # the clients live in modules built on this one: resolved on first use (no import cycle)
-    if name == "KlaviyoPublic":
-        from ._sync_track import KlaviyoPublic
-
-        return KlaviyoPublic
-    if name == "AsyncKlaviyoPublic":
-        from ._async_track import AsyncKlaviyoPublic
-
-        return AsyncKlaviyoPublic
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

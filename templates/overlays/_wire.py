@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 
-from ._backoff import FailureKind, RetryPolicy, RetryState
+from ._backoff import RetryPolicy, RetryState
 from ._encoding import RequestOptions, with_extra_query
 from ._errors import safe_cause, scrub
+from ._failures import FailureKind
 
 if TYPE_CHECKING:
     from ._operation import Operation

@@ -28,9 +28,9 @@ from yarl import URL
 
 from ._async_compat import PerOwner
 from ._backends import limit_passed
-from ._backoff import FailureKind
 from ._decoding import BodyReader, DecompressError, decode_error
 from ._errors import ClientClosedError, ResponseTooLargeError
+from ._failures import FailureKind
 from ._pipeline import DEFAULT_MAX_CONNECTIONS
 from ._wire import Attempt, Headers, PreparedRequest, Response, SendError
 

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from ._backoff import FailureKind
 from ._errors import ArgumentValueError
+from ._failures import FailureKind
 from ._wire import SendError
 
 if TYPE_CHECKING:

@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._backoff import (
+from ._failures import (
     FAILURE_TEXT,
     NOT_SENT_KINDS,
     TIMEOUT_KINDS,

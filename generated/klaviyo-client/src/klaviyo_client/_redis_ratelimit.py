@@ -379,7 +379,7 @@ class RedisRateLimiter(RateLimiter):
         """How long an answer holds *key* (seconds; 0.0: not at all) and the window that binds
         (its seconds; 0: the server's ``Retry-After``). Learns ``RateLimit-Limit`` on the way."""
         if status == 429:
-            from ._backoff import parse_retry_after
+            from ._failures import parse_retry_after
 
             delay = parse_retry_after({"Retry-After": headers.peek("retry-after") or ""})
             return _NO_HOLD if delay is None or delay <= 0 else (min(delay, _LOCAL_MAX_HOLD), 0)
