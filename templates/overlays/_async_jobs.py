@@ -7,7 +7,7 @@ the twin.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 from ._errors import (
     ArgumentTypeError,
@@ -27,17 +27,27 @@ from ._jobs import (
     status_of,
 )
 
-if TYPE_CHECKING:
-    from ._async_transport import AsyncTransportClient
+__all__ = ["JobClient", "wait_for_job"]
 
-__all__ = ["wait_for_job"]
+
+class JobClient(Protocol):
+    """What a waiter needs of its client (``AsyncTransportClient``)."""
+
+    _package: ClassVar[str]
+    _clock: Callable[[], float]
+
+    async def _sleep(self, seconds: float) -> None: ...
+
+    @property
+    def paginate(self) -> Any:  # overloaded over ParamSpec: no simpler type is a supertype
+        ...
 
 _BACKOFF = 1.5
 """Each wait is this much longer than the one before, up to ``max_interval``."""
 
 
 async def wait_for_job(
-    client: AsyncTransportClient,
+    client: JobClient,
     created: Any,
     *,
     timeout: float,
@@ -92,7 +102,7 @@ async def wait_for_job(
     return document
 
 
-async def _item_errors(client: AsyncTransportClient, job: Job, job_id: str) -> list[Any]:
+async def _item_errors(client: JobClient, job: Job, job_id: str) -> list[Any]:
     """Every page of the job's per-item error listing ([] when the spec has none)."""
     if job.errors is None:
         return []
@@ -103,7 +113,7 @@ async def _item_errors(client: AsyncTransportClient, job: Job, job_id: str) -> l
     return items
 
 
-def _method(client: AsyncTransportClient, operation_id: str) -> Any:
+def _method(client: JobClient, operation_id: str) -> Any:
     """The client's method for *operation_id* (``client.<resource>.<name>``)."""
     from ._ratelimit import operation_of
 

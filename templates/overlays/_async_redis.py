@@ -10,7 +10,7 @@ a Redis that fails or is slow makes the limiter fall back to its in-process acco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as redis_api
 from redis.asyncio.retry import Retry
@@ -22,9 +22,59 @@ from ._ratelimit import Grant, RateLimitStatus
 
 if TYPE_CHECKING:
     from ._operation import Window
-    from ._redis_ratelimit import RedisRateLimiter
 
-__all__ = ["AsyncRedisStore"]
+__all__ = ["AsyncRedisStore", "RedisAccounting", "Scripts"]
+
+
+class Scripts(Protocol):
+    """The Lua scripts of the accounting (see :mod:`._redis_ratelimit`)."""
+
+    @property
+    def reserve(self) -> str: ...
+    @property
+    def hold(self) -> str: ...
+    @property
+    def read(self) -> str: ...
+
+
+class RedisAccounting(Protocol):
+    """What a store needs of its limiter (``RedisRateLimiter``): the settings, the scripts'
+    keys and arguments, the answers' meaning and the in-process fallback, none of it I/O."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def scripts(self) -> Scripts: ...
+
+    def is_down(self) -> bool: ...
+    def failed(self, exc: BaseException) -> None: ...
+    def working(self) -> None: ...
+    def bound(self, max_wait: float | None) -> float: ...
+    def log_key(self, key: str) -> str: ...
+    def hold_key(self, key: str) -> str: ...
+    def reserve_call(
+        self, key: str, windows: Sequence[Window], max_wait: float | None, held: bool
+    ) -> tuple[list[str], list[str]]: ...
+    def grant(self, answer: Any, windows: Sequence[Window]) -> Grant: ...
+    def hold_call(self, key: str, seconds: float, window: int) -> tuple[list[str], list[str]]: ...
+    def status_from(
+        self, answer: Any, windows: Sequence[Window], operation: str
+    ) -> RateLimitStatus: ...
+    def local(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        max_wait: float | None,
+        fixed: bool,
+        held: bool,
+    ) -> Grant: ...
+    def local_hold(self, key: str, seconds: float) -> None: ...
+    def local_status(
+        self, key: str, windows: Sequence[Window], operation: str
+    ) -> RateLimitStatus: ...
+
 
 _FAILURES = (RedisError, OSError, TimeoutError)
 
@@ -32,7 +82,7 @@ _FAILURES = (RedisError, OSError, TimeoutError)
 class AsyncRedisStore:
     """One Redis connection pool of a :class:`RedisRateLimiter` (per event loop for asyncio)."""
 
-    def __init__(self, limiter: RedisRateLimiter) -> None:
+    def __init__(self, limiter: RedisAccounting) -> None:
         self._limiter = limiter
         self._redis: Any = redis_api.Redis.from_url(
             limiter.url,

@@ -8,7 +8,7 @@ the twin.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 from ._errors import (
     ArgumentTypeError,
@@ -28,17 +28,28 @@ from ._jobs import (
     status_of,
 )
 
-if TYPE_CHECKING:
-    from ._sync_transport import SyncTransportClient
+__all__ = ["JobClient", "wait_for_job"]
 
-__all__ = ["wait_for_job"]
+
+class JobClient(Protocol):
+    """What a waiter needs of its client (``SyncTransportClient``)."""
+
+    _package: ClassVar[str]
+    _clock: Callable[[], float]
+
+    def _sleep(self, seconds: float) -> None: ...
+
+    @property
+    def paginate(self) -> Any:  # overloaded over ParamSpec: no simpler type is a supertype
+        ...
+
 
 _BACKOFF = 1.5
 """Each wait is this much longer than the one before, up to ``max_interval``."""
 
 
 def wait_for_job(
-    client: SyncTransportClient,
+    client: JobClient,
     created: Any,
     *,
     timeout: float,
@@ -93,7 +104,7 @@ def wait_for_job(
     return document
 
 
-def _item_errors(client: SyncTransportClient, job: Job, job_id: str) -> list[Any]:
+def _item_errors(client: JobClient, job: Job, job_id: str) -> list[Any]:
     """Every page of the job's per-item error listing ([] when the spec has none)."""
     if job.errors is None:
         return []
@@ -104,7 +115,7 @@ def _item_errors(client: SyncTransportClient, job: Job, job_id: str) -> list[Any
     return items
 
 
-def _method(client: SyncTransportClient, operation_id: str) -> Any:
+def _method(client: JobClient, operation_id: str) -> Any:
     """The client's method for *operation_id* (``client.<resource>.<name>``)."""
     from ._ratelimit import operation_of
 
