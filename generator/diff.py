@@ -521,10 +521,20 @@ def _carried(api: str, name: str, a: dict[str, Any], b: dict[str, Any]) -> Itera
     or one that a concept of NEW took from the schema it named (``reused`` new in NEW)."""
     carried = b.get("carried")
     if isinstance(carried, dict) and not a.get("carried"):
-        text = (
-            f"kept as an alias of {carried.get('now')}, the name of its schema "
-            f"({b.get('key')}) since revision {carried.get('since')}"
-        )
+        now, since = carried.get("now"), carried.get("since")
+        if a.get("of") == "component" and b.get("of") == "inline":
+            text = (
+                f"kept as an alias of {now}: its schema is now inline at {b.get('key')} "
+                f"(since revision {since})"
+            )
+        elif a.get("of") == b.get("of") == "component" and a.get("key") != b.get("key"):
+            text = (
+                f"kept as an alias of {now}: its schema was renamed to {b.get('key')} "
+                f"(since revision {since})"
+            )
+        else:
+            text = f"kept as an alias of {now}, the name of its schema ({b.get('key')}) since "
+            text += f"revision {since}"
         yield Change(api, "type", name, text, False, "kept")
     reused = b.get("reused")
     if isinstance(reused, dict) and reused != a.get("reused"):

@@ -8,8 +8,10 @@ without the old spec. Deterministic: the same specs give the same bytes.
 
 A name kept from an earlier generation (see :mod:`generator.ir.carry`) is listed like the other
 names of its type, with ``"carried": {"from": R1, "since": R2, "now": N}``: the revision that
-named it, the one since which it is kept, what its schema is called now. A name that a current
-concept took from another schema says which one, with ``"reused": {"key", "now", "since"}``.
+named it, the one since which it is kept, what its schema is called now (and ``"was"``: the
+component it named, when that component is gone and its schema is inline or renamed). A name
+that a current concept took from another schema says which one, with ``"reused": {"key",
+"now", "since"}``.
 
 Types are written as small JSON trees: ``"str"`` (a primitive), ``["list", T]``, ``["map", T]``,
 ``["model", "Name"]``, ``["alias", "Name"]``, ``["literal", [values]]``, ``["union", [T, …]]``,
@@ -129,6 +131,8 @@ def _kept(entry: dict[str, Any], holder: ModelName | AliasDef) -> dict[str, Any]
         kept = holder.kept
         entry["of"] = kept.of
         entry["carried"] = {"from": kept.origin, "since": kept.since, "now": kept.now}
+        if kept.was:  # a component that is gone: its schema is inline or renamed now
+            entry["carried"]["was"] = kept.was
     if holder.reused is not None:
         was = holder.reused
         entry["reused"] = {"key": was.key, "now": was.now, "since": was.since}

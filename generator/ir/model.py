@@ -55,11 +55,22 @@ class Kept:
     """The revision since which it is kept as another name of ``now``."""
     now: str
     """What the type at its place is called now (a public name, or an annotation)."""
+    was: str = ""
+    """The component it named, when that component is gone and its schema is now inline at
+    another place or a component of another name (see :mod:`.carry`); else empty."""
+    at: str = ""
+    """With ``was``: the place (concept key) that holds the schema now."""
 
     @property
     def doc(self) -> str:
         if self.origin == NAMES_FILE:
             return f"Declared in {NAMES_FILE}: another name of ``{self.now}``."
+        if self.was and self.of == "inline":
+            return (
+                f"Kept for compatibility: since revision {self.since} this shape is "
+                f"``{self.now}``, inline at ``{self.at}`` (the name is from revision "
+                f"{self.origin})."
+            )
         return (
             f"Kept for compatibility: since revision {self.since} this shape is ``{self.now}``"
             f" (the name is from revision {self.origin})."

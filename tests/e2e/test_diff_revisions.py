@@ -1,7 +1,7 @@
 """`klaviyo-codegen diff` on Klaviyo's real revisions: 2026-04-15 → 2026-07-15 reports exactly
 the operations Klaviyo added, the `include` value it renamed on get_profile/get_profiles as
-breaking and the two compound-document types it replaced; every consecutive pair of the shared
-revisions diffs cleanly (a report, never an internal error)."""
+breaking and keeps the names of the two compound-document types it renamed as aliases; every
+consecutive pair of the shared revisions diffs cleanly (a report, never an internal error)."""
 
 from __future__ import annotations
 
@@ -59,12 +59,26 @@ def test_2026_04_15_to_2026_07_15() -> None:
         ("get_profiles(include)", 'value "conversation" removed', True),
         ("get_profiles(include)", 'value "conversations" added', False),
     }
+    # the two compound documents it replaced by ones of the same fields (and `meta`) under
+    # other names: kept as aliases of those, not removed
     removed = {c["subject"] for c in changes if c["area"] == "type" and c["kind"] == "removed"}
-    assert removed == {
-        "GetProfileResponseCompoundDocument",
-        "GetProfileResponseCollectionCompoundDocument",
+    assert removed == set()
+    kept = {
+        str(c["subject"]): (c["change"], c["breaking"])
+        for c in changes
+        if c["area"] == "type" and c["kind"] == "kept"
     }
-    assert all(c["breaking"] for c in changes if c["kind"] == "removed")
+    for part in ("", "Collection"):
+        now = f"GetProfileResponsePluralConversations{part}CompoundDocument"
+        assert kept[f"GetProfileResponse{part}CompoundDocument"] == (
+            f"kept as an alias of {now}: its schema was renamed to {now} (since revision "
+            "2026-07-15)",
+            False,
+        )
+    # with the names of their inline schemas, under the new ones
+    owners = ("GetProfileResponseCompoundDocument", "GetProfileResponseCollectionCompoundDocument")
+    assert len(kept) > 2 and all(n.startswith(owners) for n in kept)
+    assert not any(breaking for _, breaking in kept.values())
 
 
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
