@@ -42,6 +42,7 @@ class JobClient(Protocol):
     def paginate(self) -> Any:  # overloaded over ParamSpec: no simpler type is a supertype
         ...
 
+
 _BACKOFF = 1.5
 """Each wait is this much longer than the one before, up to ``max_interval``."""
 
