@@ -74,6 +74,12 @@ _PHRASES = {
     "(asyncio)": "(blocking)",
     "redis.asyncio": "redis",
 }
+_ASYNC_ONLY = re.compile(
+    r"^(?P<indent>[ \t]*)# async-only: (?P<sync>.+)\n(?:.*\n)*?[ \t]*# end async-only\n",
+    re.MULTILINE,
+)
+"""A block the asyncio source marks as having no blocking equivalent: the twin has the one
+statement the marker line gives instead (``# async-only: raise …`` … ``# end async-only``)."""
 _KEYWORDS = re.compile(r"\basync\s+(def|with|for)\b")
 _AWAIT = re.compile(r"\bawait\s+")
 _NAME = re.compile(r"\b(" + "|".join(sorted(map(re.escape, NAMES), key=len, reverse=True)) + r")\b")
@@ -82,7 +88,7 @@ _FROM_IMPORT = re.compile(r"^from (\S+) import (\(\n(?:    .*\n)+?\)|.*)$", re.M
 
 def unasync(source: str, name: str) -> str:
     """The blocking twin of the asyncio module *source* (file *name*, for the header)."""
-    text = source
+    text = _ASYNC_ONLY.sub(lambda m: f"{m['indent']}{m['sync']}\n", source)
     for phrase, plain in _PHRASES.items():
         text = text.replace(phrase, plain)
     text = _KEYWORDS.sub(r"\1", text)

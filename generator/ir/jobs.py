@@ -28,29 +28,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import OperationDef
+from .model import JobDef, OperationDef
 
 __all__ = ["JobDef", "derive"]
 
 _SUCCESS = ("200", "201", "202")
 _ERROR_MEMBERS = frozenset({"code", "title"})
 _PARAM = re.compile(r"\{[^/{}]+\}")
-
-
-@dataclass(frozen=True)
-class JobDef:
-    """One kind of job: the operations that create, fetch and list the errors of it."""
-
-    type: str
-    """The JSON:API ``type`` of the job resource (``profile-bulk-import-job``)."""
-    create: str
-    """operationId of the ``POST`` that creates it."""
-    get: str
-    """operationId of the ``GET`` that fetches it by id."""
-    errors: str | None
-    """operationId of the ``GET`` listing its per-item errors, where the spec has one."""
-    statuses: tuple[str, ...]
-    """The values the get operation's ``attributes.status`` enum declares."""
 
 
 class _Schemas:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .filters import FilterDef
 from .pytypes import ModelRef, PyType, strip_null, typing_of
 from .vocab import Auth, BodyKind, HttpMethod, Pagination, ParamKind, ParamLocation, ResponseKind
-
-if TYPE_CHECKING:
-    from .jobs import JobDef
 
 
 @dataclass(frozen=True)
@@ -344,6 +341,22 @@ class Example:
     def page_size(self) -> bool:
         """Whether the list takes ``page_size`` (not every paged operation does)."""
         return any(p.name == "page_size" for p in self.listing.params)
+
+
+@dataclass(frozen=True)
+class JobDef:
+    """One kind of job: the operations that create, fetch and list the errors of it."""
+
+    type: str
+    """The JSON:API ``type`` of the job resource (``profile-bulk-import-job``)."""
+    create: str
+    """operationId of the ``POST`` that creates it."""
+    get: str
+    """operationId of the ``GET`` that fetches it by id."""
+    errors: str | None
+    """operationId of the ``GET`` listing its per-item errors, where the spec has one."""
+    statuses: tuple[str, ...]
+    """The values the get operation's ``attributes.status`` enum declares."""
 
 
 @dataclass(eq=False)

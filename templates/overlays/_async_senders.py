@@ -26,15 +26,23 @@ import httpx
 
 from . import _async_compat as _compat
 from ._backends import (
+    AsyncSender,
     held_connections,
     httpcore_failure,
     httpx_failure,
     limit_passed,
+    proxies_from_environment,
     where,
     wire_headers,
 )
 from ._decoding import BodyReader, DecompressError, decode_error
-from ._errors import ClientClosedError, ClientStateError, ResponseTooLargeError
+from ._errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    ClientClosedError,
+    ClientStateError,
+    ResponseTooLargeError,
+)
 from ._pipeline import DEFAULT_MAX_CONNECTIONS
 from ._wire import Attempt, Headers, PreparedRequest, Response
 
@@ -361,3 +369,42 @@ def _moved(where: str) -> str:
         "worker_process_init), with asyncio inside the event loop that uses it; or pass "
         "neither, and the client makes and keeps its own connections per process and loop"
     )
+
+
+ASYNC_ONLY_BACKEND = "backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx"
+
+
+def make_sender(
+    backend: object,
+    http_client: httpx.AsyncClient | None,
+    transport: httpx.AsyncBaseTransport | None,
+    timeout: httpx.Timeout,
+    headers: dict[str, str],
+    *,
+    base_url: str,
+) -> AsyncSender:
+    """The sender of a client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"`` (asyncio
+    only)."""
+    if backend == "aiohttp":
+        # async-only: raise ArgumentTypeError(ASYNC_ONLY_BACKEND)
+        if http_client is not None or transport is not None:
+            raise ArgumentTypeError("backend='aiohttp' takes no http_client or transport")
+        from ._aiohttp import AiohttpSender
+
+        return AiohttpSender()
+        # end async-only
+    if backend != "httpx":
+        raise ArgumentValueError(f"backend must be 'httpx' or 'aiohttp', got {backend!r}")
+    if http_client is not None:
+        return AsyncHttpxSender(http_client, owned=False)
+    if transport is not None:
+        http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
+        return AsyncHttpxSender(http, owned=True, base=headers)
+    if proxies_from_environment(base_url):  # one httpx client per process (and event loop)
+        return AsyncHttpxSender(
+            None,
+            owned=True,
+            base=headers,
+            make=lambda: httpx.AsyncClient(timeout=timeout, headers=headers),
+        )
+    return AsyncPoolSender()

@@ -25,13 +25,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpcore
-import httpx
-
-from ._backends import proxies_from_environment
-from ._errors import ArgumentTypeError, ArgumentValueError
 
 if TYPE_CHECKING:
-    from ._backends import SyncSender
+    pass
 
 __all__ = [
     "BOUNDED",
@@ -44,7 +40,6 @@ __all__ = [
     "elsewhere",
     "here",
     "left_behind",
-    "make_sender",
     "network_backend",
     "ready",
 ]
@@ -239,37 +234,6 @@ def ready(value: T) -> T:
 
 def drive(value: T) -> T:
     return value
-
-
-def make_sender(
-    backend: object,
-    http_client: httpx.Client | None,
-    transport: httpx.BaseTransport | None,
-    timeout: httpx.Timeout,
-    headers: dict[str, str],
-    *,
-    base_url: str,
-) -> SyncSender:
-    """The sender of a blocking client: ``backend`` is ``"httpx"`` (the only one for sync)."""
-    from ._sync_senders import SyncHttpxSender, SyncPoolSender
-
-    if backend == "aiohttp":
-        raise ArgumentTypeError("backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx")
-    if backend != "httpx":
-        raise ArgumentValueError(f"backend must be 'httpx', got {backend!r}")
-    if http_client is not None:
-        return SyncHttpxSender(http_client, owned=False)
-    if transport is not None:
-        http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
-        return SyncHttpxSender(http, owned=True, base=headers)
-    if proxies_from_environment(base_url):  # one httpx client per process
-        return SyncHttpxSender(
-            None,
-            owned=True,
-            base=headers,
-            make=lambda: httpx.Client(timeout=timeout, headers=headers),
-        )
-    return SyncPoolSender()
 
 
 def _cut(timeout: float | None, error: type[Exception]) -> float | None:

@@ -14,13 +14,11 @@ from contextlib import AbstractAsyncContextManager, suppress
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpcore
-import httpx
 
-from ._backends import proxies_from_environment
-from ._errors import ArgumentTypeError, ArgumentValueError
+from ._errors import ArgumentTypeError
 
 if TYPE_CHECKING:
-    from ._backends import AsyncSender
+    pass
 
 __all__ = [
     "BOUNDED",
@@ -33,7 +31,6 @@ __all__ = [
     "elsewhere",
     "here",
     "left_behind",
-    "make_sender",
     "network_backend",
     "ready",
 ]
@@ -245,38 +242,3 @@ def drive(awaitable: Awaitable[T]) -> T:
         return result
     iterator.close()
     raise ArgumentTypeError("expected an API operation method of this client")
-
-
-def make_sender(
-    backend: object,
-    http_client: httpx.AsyncClient | None,
-    transport: httpx.AsyncBaseTransport | None,
-    timeout: httpx.Timeout,
-    headers: dict[str, str],
-    *,
-    base_url: str,
-) -> AsyncSender:
-    """The sender of an async client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"``."""
-    from ._async_senders import AsyncHttpxSender, AsyncPoolSender
-
-    if backend == "aiohttp":
-        if http_client is not None or transport is not None:
-            raise ArgumentTypeError("backend='aiohttp' takes no http_client or transport")
-        from ._aiohttp import AiohttpSender
-
-        return AiohttpSender()
-    if backend != "httpx":
-        raise ArgumentValueError(f"backend must be 'httpx' or 'aiohttp', got {backend!r}")
-    if http_client is not None:
-        return AsyncHttpxSender(http_client, owned=False)
-    if transport is not None:
-        http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
-        return AsyncHttpxSender(http, owned=True, base=headers)
-    if proxies_from_environment(base_url):  # one httpx client per process (and event loop)
-        return AsyncHttpxSender(
-            None,
-            owned=True,
-            base=headers,
-            make=lambda: httpx.AsyncClient(timeout=timeout, headers=headers),
-        )
-    return AsyncPoolSender()

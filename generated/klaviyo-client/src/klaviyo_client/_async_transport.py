@@ -25,6 +25,7 @@ import httpx
 from . import _async_compat as _compat
 from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
 from ._async_ratelimit import AsyncRateLimit
+from ._async_senders import make_sender
 from ._backoff import RetryPolicy, RetryState
 from ._decoding import HasData
 from ._encoding import RequestOptions
@@ -95,7 +96,7 @@ class AsyncTransportClient(BaseClient):
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ArgumentTypeError("transport must be an httpx.AsyncBaseTransport")
         self.backend = backend
-        self._sender: AsyncSender = _compat.make_sender(
+        self._sender: AsyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], Awaitable[None]] | None = None

@@ -27,15 +27,23 @@ import httpx
 
 from . import _sync_compat as _compat
 from ._backends import (
+    SyncSender,
     held_connections,
     httpcore_failure,
     httpx_failure,
     limit_passed,
+    proxies_from_environment,
     where,
     wire_headers,
 )
 from ._decoding import BodyReader, DecompressError, decode_error
-from ._errors import ClientClosedError, ClientStateError, ResponseTooLargeError
+from ._errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    ClientClosedError,
+    ClientStateError,
+    ResponseTooLargeError,
+)
 from ._pipeline import DEFAULT_MAX_CONNECTIONS
 from ._wire import Attempt, Headers, PreparedRequest, Response
 
@@ -360,3 +368,36 @@ def _moved(where: str) -> str:
         "worker_process_init), with asyncio inside the event loop that uses it; or pass "
         "neither, and the client makes and keeps its own connections per process and loop"
     )
+
+
+ASYNC_ONLY_BACKEND = "backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx"
+
+
+def make_sender(
+    backend: object,
+    http_client: httpx.Client | None,
+    transport: httpx.BaseTransport | None,
+    timeout: httpx.Timeout,
+    headers: dict[str, str],
+    *,
+    base_url: str,
+) -> SyncSender:
+    """The sender of a client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"`` (asyncio
+    only)."""
+    if backend == "aiohttp":
+        raise ArgumentTypeError(ASYNC_ONLY_BACKEND)
+    if backend != "httpx":
+        raise ArgumentValueError(f"backend must be 'httpx' or 'aiohttp', got {backend!r}")
+    if http_client is not None:
+        return SyncHttpxSender(http_client, owned=False)
+    if transport is not None:
+        http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        return SyncHttpxSender(http, owned=True, base=headers)
+    if proxies_from_environment(base_url):  # one httpx client per process (and event loop)
+        return SyncHttpxSender(
+            None,
+            owned=True,
+            base=headers,
+            make=lambda: httpx.Client(timeout=timeout, headers=headers),
+        )
+    return SyncPoolSender()

@@ -47,6 +47,7 @@ from ._ratelimit import (
 )
 from ._sync_middleware import Middleware, SyncChain, check_middleware
 from ._sync_ratelimit import SyncRateLimit
+from ._sync_senders import make_sender
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class SyncTransportClient(BaseClient):
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ArgumentTypeError("transport must be an httpx.BaseTransport")
         self.backend = backend
-        self._sender: SyncSender = _compat.make_sender(
+        self._sender: SyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], None] | None = None
