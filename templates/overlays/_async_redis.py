@@ -10,7 +10,7 @@ a Redis that fails or is slow makes the limiter fall back to its in-process acco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as redis_api
 from redis.asyncio.retry import Retry
@@ -18,11 +18,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from . import _async_compat as _compat
+from ._operation import Window
 from ._ratelimit import Grant, RateLimitStatus
-
-if TYPE_CHECKING:
-    from ._operation import Window
-    from ._redis_ratelimit import RedisRateLimiter
+from ._redis_ratelimit import RedisRateLimiter
 
 __all__ = ["AsyncRedisStore"]
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import httpx
 
 from ._errors import PaginationError, scrub
 from ._model import Model
-
-if TYPE_CHECKING:
-    from ._operation import Operation
+from ._operation import Operation
 
 __all__ = ["PageTrail", "next_call", "next_link", "page_items", "with_values"]
 

@@ -28,7 +28,8 @@ import logging
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar
+from datetime import date
+from typing import Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -75,13 +76,9 @@ from ._errors import (
     scrub,
 )
 from ._model import compile_decoder
+from ._operation import Operation
 from ._redaction import forget_frames, install_log_filter
-
-if TYPE_CHECKING:
-    from datetime import date
-
-    from ._operation import Operation
-    from ._revision import RevisionStatus
+from ._revision import RevisionStatus
 
 __all__ = [
     "DEFAULT_BASE_URL",

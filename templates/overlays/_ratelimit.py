@@ -38,16 +38,14 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 
 from ._backoff import parse_retry_after
 from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, redact_url, scrub
 from ._operation import Operation, Window
-
-if TYPE_CHECKING:
-    from ._pipeline import Headers
+from ._pipeline import Headers
 
 __all__ = [
     "DEFAULT_MARGIN",

@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ArgumentTypeError, ArgumentValueError, redact_url
+from ._operation import Window
+from ._pipeline import Headers
 from ._ratelimit import DEFAULT_MARGIN, Grant, RateLimiter, RateLimitStatus, status_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the stores import redis (an optional extra); no signature names them
     from ._async_redis import AsyncRedisStore
-    from ._operation import Window
-    from ._pipeline import Headers
     from ._sync_redis import SyncRedisStore
 
 __all__ = ["RedisRateLimiter"]

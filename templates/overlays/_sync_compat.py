@@ -22,16 +22,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpcore
 import httpx
 
-from ._backends import proxies_from_environment
+from ._backends import SyncSender, proxies_from_environment
 from ._errors import ArgumentTypeError, ArgumentValueError
-
-if TYPE_CHECKING:
-    from ._backends import SyncSender
 
 __all__ = [
     "BOUNDED",

@@ -11,16 +11,13 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, suppress
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpcore
 import httpx
 
-from ._backends import proxies_from_environment
+from ._backends import AsyncSender, proxies_from_environment
 from ._errors import ArgumentTypeError, ArgumentValueError
-
-if TYPE_CHECKING:
-    from ._backends import AsyncSender
 
 __all__ = [
     "BOUNDED",

@@ -36,8 +36,10 @@ request may be repeated (``request.idempotent``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
+from ._backends import AsyncSender
+from ._backoff import RetryState
 from ._errors import ArgumentTypeError, KlaviyoError
 from ._pipeline import (
     PreparedRequest,
@@ -48,14 +50,7 @@ from ._pipeline import (
     unread_error_answer,
 )
 
-if TYPE_CHECKING:
-    from ._backends import AsyncSender
-    from ._backoff import RetryState
-
 __all__ = ["AsyncChain", "AsyncMiddleware", "AsyncNext", "SendError", "check_middleware"]
-
-AsyncMiddleware: TypeAlias = Callable[[PreparedRequest, "AsyncNext"], Awaitable[Response]]
-"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class AsyncNext:
@@ -104,6 +99,10 @@ class AsyncNext:
         if isinstance(result, SendError | KlaviyoError):
             raise result
         raise decode_error(request, result, None)
+
+
+AsyncMiddleware: TypeAlias = Callable[[PreparedRequest, AsyncNext], Awaitable[Response]]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class AsyncChain:

@@ -93,6 +93,8 @@ from decimal import Decimal
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ._async_transport import AsyncTransportClient
+from ._client import AsyncKlaviyo, Klaviyo
 from ._encoding import JSON_API, check_seconds
 from ._errors import (
     ArgumentTypeError,
@@ -102,15 +104,12 @@ from ._errors import (
     KlaviyoError,
 )
 from ._operation import Operation
+from ._pipeline import PreparedRequest
+from ._sync_transport import SyncTransportClient
 from ._track import _mapping, encode_json
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # no signature names it; asyncio is imported where a batcher flushes
     import asyncio
-
-    from ._async_transport import AsyncTransportClient
-    from ._client import AsyncKlaviyo, Klaviyo
-    from ._pipeline import PreparedRequest
-    from ._sync_transport import SyncTransportClient
 
 __all__ = ["MAX_BATCH", "AsyncEventBatcher", "BatchFailure", "BatchStats", "EventBatcher"]
 

@@ -19,9 +19,9 @@ import httpx
 
 from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError, redact_url
 from ._model import to_wire
+from ._operation import Operation, Param
 
-if TYPE_CHECKING:
-    from ._operation import Operation, Param
+if TYPE_CHECKING:  # _pipeline imports this module: RequestOptions cannot be imported back here
     from ._pipeline import RequestOptions
 
 __all__ = [

@@ -37,8 +37,10 @@ request may be repeated (``request.idempotent``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
+from ._backends import SyncSender
+from ._backoff import RetryState
 from ._errors import ArgumentTypeError, KlaviyoError
 from ._pipeline import (
     PreparedRequest,
@@ -49,14 +51,7 @@ from ._pipeline import (
     unread_error_answer,
 )
 
-if TYPE_CHECKING:
-    from ._backends import SyncSender
-    from ._backoff import RetryState
-
 __all__ = ["SyncChain", "Middleware", "Next", "SendError", "check_middleware"]
-
-Middleware: TypeAlias = Callable[[PreparedRequest, "Next"], Response]
-"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class Next:
@@ -101,6 +96,10 @@ class Next:
         if isinstance(result, SendError | KlaviyoError):
             raise result
         raise decode_error(request, result, None)
+
+
+Middleware: TypeAlias = Callable[[PreparedRequest, Next], Response]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class SyncChain:

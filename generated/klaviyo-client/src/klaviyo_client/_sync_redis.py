@@ -11,7 +11,7 @@ a Redis that fails or is slow makes the limiter fall back to its in-process acco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis as redis_api
 from redis.backoff import NoBackoff
@@ -19,11 +19,9 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from . import _sync_compat as _compat
+from ._operation import Window
 from ._ratelimit import Grant, RateLimitStatus
-
-if TYPE_CHECKING:
-    from ._operation import Window
-    from ._redis_ratelimit import RedisRateLimiter
+from ._redis_ratelimit import RedisRateLimiter
 
 __all__ = ["SyncRedisStore"]
 
