@@ -48,6 +48,6 @@ def test_every_annotation_resolves_at_run_time() -> None:
     assert checked["function"] > 50 and checked["method"] > 200, checked
     failures = result["failures"]
     assert isinstance(failures, list)
-    unexpected = [f"{kind} {where}: {error}" for kind, where, error in failures if where not in KNOWN]
+    unexpected = [f"{kind} {where}: {err}" for kind, where, err in failures if where not in KNOWN]
     assert not unexpected, f"{len(unexpected)} fail:\n" + "\n".join(unexpected)
     assert {where for _, where, _ in failures} == KNOWN, "a known failure is fixed: drop it"
