@@ -33,8 +33,8 @@ fetch: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## check: lint + types (generator and generated package) + drift of generated/
-check: lint typecheck drift
+## check: lint + types (generator and generated package: mypy, pyright) + drift of generated/
+check: lint typecheck pyright drift
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator templates/overlays tests bench
@@ -45,8 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict generator
 	cd $(OUT) && ../../$(BIN)/mypy --strict src/klaviyo_client
 
-## pyright: pyright --strict on the generated package (its pyproject's [tool.pyright]); not yet
-##   part of `check`: it still reports errors in the runtime modules (issue 19)
+## pyright: pyright (strict: the generated pyproject's [tool.pyright]) on the generated package
 pyright: $(STAMP)
 	cd $(OUT) && ../../$(BIN)/pyright --pythonpath ../../$(BIN)/python
 

@@ -212,7 +212,10 @@ class PerOwner(Generic[T]):
 
 
 def network_backend() -> httpcore.AsyncNetworkBackend:
-    return httpcore.AnyIOBackend()
+    # httpcore's AnyIOBackend is an AsyncNetworkBackend whose stub signatures pyright reads as
+    # narrower than the base class's
+    backend: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore
+    return backend
 
 
 class _Ready(Generic[T]):

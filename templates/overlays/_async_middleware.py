@@ -36,7 +36,7 @@ request may be repeated (``request.idempotent``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from ._backends import AsyncSender
 from ._backoff import RetryState
@@ -135,9 +135,10 @@ def check_middleware(middleware: object) -> tuple[AsyncMiddleware, ...]:
         raise ArgumentTypeError(
             f"middleware must be a list of callables, got {type(middleware).__name__}"
         )
-    for item in middleware:
+    given = cast("Sequence[object]", middleware)
+    for item in given:
         if not callable(item):
             raise ArgumentTypeError(
                 f"middleware must hold callables (request, call_next), got {type(item).__name__}"
             )
-    return tuple(middleware)
+    return tuple(cast("Sequence[AsyncMiddleware]", given))

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
@@ -62,6 +62,7 @@ def fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
     """
     if not isinstance(node, dict):
         return node
+    node = cast("dict[str, Any]", node)
     name, many = steps[index]
     if index == len(steps) - 1:
         if node.get(name) not in (None, ""):
@@ -73,6 +74,7 @@ def fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
     if many:
         if not isinstance(child, list):
             return node
+        child = cast("list[object]", child)
         items = [fill_keys(item, steps, index + 1) for item in child]
         if all(new is old for new, old in zip(items, child, strict=True)):
             return node
@@ -226,9 +228,10 @@ def _not_allowed(op: Operation, param: Param, value: Any) -> str:
 
 def param_items(param: Param, value: Any, op: Operation) -> list[str]:
     """Serialise an array parameter's items (a lone string counts as one item)."""
-    items = [value] if isinstance(value, str) else value
+    items: object = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple, set, frozenset)):
         raise ArgumentTypeError(f"{op.name}(): {param.name} must be a list, got {value!r}")
+    items = cast("list[object]", items)
     if not items:
         raise ArgumentValueError(f"{op.name}(): {param.name} must not be empty")
     return [param_text(param, item, op) for item in items]
@@ -336,7 +339,8 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
     kind = op.body
     if isinstance(body, Mapping):
         # multipart keeps (filename, content, type) tuples and file objects as given
-        data: Any = dict(body) if kind == "multipart" else wire(op, body)
+        fields = cast("Mapping[str, Any]", body)
+        data: Any = dict(fields) if kind == "multipart" else wire(op, fields)
     elif hasattr(body, "to_dict"):  # a Model
         data = body.to_dict()
     else:
@@ -355,7 +359,7 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
                 if value is None:
                     continue
                 if isinstance(value, list):
-                    pairs.extend((key, form_text(v)) for v in value)
+                    pairs.extend((key, form_text(v)) for v in cast("list[object]", value))
                 else:
                     pairs.append((key, form_text(value)))
             return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
@@ -371,8 +375,8 @@ JSON_API = "application/vnd.api+json"
 def _multipart(data: Mapping[str, Any]) -> tuple[bytes, str | None]:
     """A multipart/form-data body, encoded by httpx (files: bytes, tuples or file objects);
     without files, the fields are form-encoded (as httpx sends them)."""
-    files = {}
-    fields = {}
+    files: dict[str, Any] = {}
+    fields: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, (bytes, bytearray, tuple)) or hasattr(value, "read"):
             files[key] = value

@@ -29,12 +29,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypedDict, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from . import _revision
+from . import _revision  # pyright: ignore[reportPrivateUsage] (a sibling module)
 from ._backoff import FailureKind, RetryPolicy, RetryState
 from ._encoding import (
     DOT_SEGMENTS,
@@ -364,7 +364,7 @@ class SendError(Exception):
 
     def __init__(self, kind: FailureKind, *, maybe_sent: bool, cause: BaseException) -> None:
         super().__init__(kind)
-        self.kind = kind
+        self.kind: FailureKind = kind
         self.maybe_sent = maybe_sent
         self.cause = safe_cause(cause)  # the original holds the request (headers, URL)
 
@@ -781,7 +781,8 @@ class BaseClient:
                     raise ArgumentTypeError(
                         f"{op.name}(): {param.name} must be a mapping, got {value!r}"
                     )
-                query.extend((str(k), form_text(v)) for k, v in value.items() if v is not None)
+                given = cast("Mapping[object, object]", value)
+                query.extend((str(k), form_text(v)) for k, v in given.items() if v is not None)
                 continue
             if param.multi:
                 query.extend((param.wire, item) for item in param_items(param, value, op))
@@ -875,16 +876,12 @@ class BaseClient:
                 f"known: {sorted(_OPTION_KEYS)}"
             )
         timeout, attempt, size = self._limits
-        if options.get("timeout") is not None:
-            timeout = check_timeout(options["timeout"], "request_options['timeout']")
-        if options.get("attempt_timeout") is not None:
-            attempt = check_seconds(
-                options["attempt_timeout"], "request_options['attempt_timeout']"
-            )
-        if options.get("max_response_bytes") is not None:
-            size = check_size(
-                options["max_response_bytes"], "request_options['max_response_bytes']"
-            )
+        if (given := options.get("timeout")) is not None:
+            timeout = check_timeout(given, "request_options['timeout']")
+        if (seconds := options.get("attempt_timeout")) is not None:
+            attempt = check_seconds(seconds, "request_options['attempt_timeout']")
+        if (most := options.get("max_response_bytes")) is not None:
+            size = check_size(most, "request_options['max_response_bytes']")
         return timeout, attempt, size
 
     # -- decoding -----------------------------------------------------------------------------
@@ -926,9 +923,9 @@ class BaseClient:
                 url=response.request.url,
                 response=response.to_httpx(),
             )
-        decoder = op._response_decoder
+        decoder = op._response_decoder  # pyright: ignore[reportPrivateUsage]
         if decoder is None:
-            decoder = op._response_decoder = compile_decoder(expr, op.package + ".models._index")
+            decoder = op._response_decoder = compile_decoder(expr, op.package + ".models._index")  # pyright: ignore[reportPrivateUsage]
         return decoder(data)
 
     # -- the retry loop's decisions ---------------------------------------------------------

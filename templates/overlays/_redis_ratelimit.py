@@ -153,7 +153,7 @@ class RedisRateLimiter(RateLimiter):
             if not math.isfinite(value) or not 0 < value <= 3600:
                 raise ArgumentValueError(f"{name} must be between 0 and 3600 seconds")
         try:
-            import redis  # noqa: F401  (the optional extra)
+            import redis  # noqa: F401  # pyright: ignore[reportUnusedImport] (the optional extra)
         except ImportError:
             raise ArgumentTypeError(
                 'RedisRateLimiter needs redis: pip install "klaviyo-client[redis]"'

@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from ._errors import _cap, scrub
+from ._errors import cap_text, scrub
 
 __all__ = [
     "RESPONSE_HEADER",
@@ -237,7 +237,7 @@ def revision_status(
 
 def _stacklevel() -> int:
     """The ``stacklevel`` that attributes a warning to the first caller outside this package."""
-    frame = sys._getframe(2)  # the caller of the function that calls warnings.warn
+    frame = sys._getframe(2)  # pyright: ignore[reportPrivateUsage] (the caller of the caller)
     level = 2
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_PACKAGE):
         frame = frame.f_back  # type: ignore[assignment]
@@ -246,7 +246,7 @@ def _stacklevel() -> int:
 
 
 def _shown(value: str) -> str:
-    return repr(_cap(value, _SHOWN))
+    return repr(cap_text(value, _SHOWN))
 
 
 class RevisionGuard:

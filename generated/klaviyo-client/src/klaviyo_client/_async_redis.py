@@ -32,7 +32,7 @@ class AsyncRedisStore:
 
     def __init__(self, limiter: RedisRateLimiter) -> None:
         self._limiter = limiter
-        self._redis: Any = redis_api.Redis.from_url(
+        self._redis: Any = redis_api.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             limiter.url,
             socket_timeout=limiter.timeout,
             socket_connect_timeout=limiter.timeout,

@@ -114,7 +114,6 @@ from ._pipeline import (
     RequestOptions,
     Response,
 )
-from ._redaction import _RedactingFilter
 from ._sync_transport import SyncPager, SyncResource, SyncTransportClient
 
 __all__ = [
@@ -134,7 +133,6 @@ __all__ = [
     "SyncPager",
     "SyncResource",
     "SyncTransportClient",
-    "_RedactingFilter",
     "check_base_url",
     "check_seconds",
 ]
