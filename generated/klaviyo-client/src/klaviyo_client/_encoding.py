@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
@@ -20,9 +20,6 @@ import httpx
 from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError, redact_url
 from ._model import to_wire
 from ._operation import Operation, Param
-
-if TYPE_CHECKING:  # _pipeline imports this module: RequestOptions cannot be imported back here
-    from ._pipeline import RequestOptions
 
 __all__ = [
     "MAX_SECONDS",
@@ -285,7 +282,11 @@ def body_error(op: Operation, exc: TypeError | ValueError) -> ArgumentError:
     return cls(f"{op.name}(): body: {exc}")
 
 
-def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
+# ``options`` is a ``RequestOptions`` (from ``_pipeline``, which imports this module, so it is
+# not named here); every value is checked as it is read.
+
+
+def extend_query(query: list[tuple[str, str]], options: Mapping[str, object]) -> None:
     if not isinstance(options, Mapping):
         raise ArgumentTypeError(f"request_options must be a mapping, got {type(options).__name__}")
     extra_query = options.get("extra_query")
@@ -293,7 +294,7 @@ def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
         return
     if not isinstance(extra_query, Mapping):
         raise ArgumentTypeError("request_options['extra_query'] must be a mapping")
-    for key, value in extra_query.items():
+    for key, value in cast("Mapping[object, object]", extra_query).items():
         if not isinstance(key, str) or not key:
             raise ArgumentTypeError(
                 f"request_options['extra_query'] keys must be non-empty str: {key!r}"
@@ -306,18 +307,18 @@ def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
         query.append((key, form_text(value)))
 
 
-def merge_extra_headers(headers: dict[str, str], options: RequestOptions) -> None:
+def merge_extra_headers(headers: dict[str, str], options: Mapping[str, object]) -> None:
     extra_headers = options.get("extra_headers")
     if not extra_headers:
         return
     if not isinstance(extra_headers, Mapping):
         raise ArgumentTypeError("request_options['extra_headers'] must be a mapping")
-    for name, value in extra_headers.items():
+    for name, value in cast("Mapping[str, str]", extra_headers).items():
         check_header(name, value, "request_options['extra_headers']")
         put_header(headers, name, value)
 
 
-def with_extra_query(url: str, options: RequestOptions | None) -> str:
+def with_extra_query(url: str, options: Mapping[str, object] | None) -> str:
     """*url* (a ``links.next``, kept as given) plus the call's ``extra_query`` it lacks."""
     if not options or not options.get("extra_query"):
         return url
