@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    := generated/klaviyo-client
 PKG    := $(OUT)/src/klaviyo_client
 
-.PHONY: all setup generate fetch test check lint typecheck drift bench clean
+.PHONY: all setup generate fetch test check lint typecheck pyright drift bench clean
 
 all: generate
 
@@ -33,8 +33,8 @@ fetch: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## check: lint + types (generator and generated package) + drift of generated/
-check: lint typecheck drift
+## check: lint + types (generator and generated package: mypy, pyright) + drift of generated/
+check: lint typecheck pyright drift
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator templates/overlays tests bench
@@ -44,6 +44,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict generator
 	cd $(OUT) && ../../$(BIN)/mypy --strict src/klaviyo_client
+
+## pyright: pyright (strict: the generated pyproject's [tool.pyright]) on the generated package
+pyright: $(STAMP)
+	cd $(OUT) && ../../$(BIN)/pyright --pythonpath ../../$(BIN)/python
 
 drift: $(STAMP)
 	$(BIN)/klaviyo-codegen check --out $(OUT)

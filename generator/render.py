@@ -29,7 +29,7 @@ from .diff import Report, labels
 from .errors import SpecError
 from .escape import py_literal, py_str
 from .extras import optional_modules
-from .ir import Api, FieldDef, ModelDef, OperationDef, ParamDef
+from .ir import AliasDef, Api, FieldDef, ModelDef, OperationDef, ParamDef
 from .ir.filters import FilterFieldDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 from .outdir import (
@@ -258,6 +258,70 @@ def literal_alias(t: PyType) -> str | None:
     return None
 
 
+def _alias_order(api: Api) -> tuple[list[AliasDef], set[str]]:
+    """The aliases in the order ``_aliases.py`` defines them, and the names of those written as
+    strings.
+
+    An alias whose references are all aliases is written as its value, after them (so its
+    annotation is a real type at run time); one that refers to a model, or to itself through
+    others, stays a string: the models import ``_aliases``, so it cannot import them back.
+    """
+    by_name = {a.name: a for a in api.aliases}
+    order: list[AliasDef] = []
+    placed: set[str] = set()
+    strings: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(a: AliasDef) -> None:
+        if a.name in placed:
+            return
+        visiting.add(a.name)
+        plain = True
+        for name in sorted(a.refs):
+            target = by_name.get(name)
+            if target is None or target.name in visiting:
+                plain = False
+                continue
+            place(target)
+        visiting.discard(a.name)
+        if not plain:
+            strings.add(a.name)
+        placed.add(a.name)
+        order.append(a)
+
+    for a in api.aliases:
+        place(a)
+    return order, strings
+
+
+def _runtime_needs(api: Api, strings: set[str]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per alias: the names (generated types, ``typing`` names) a module that uses it must hold
+    for ``typing.get_type_hints`` to evaluate it there (a string alias is evaluated in the
+    module of the annotation that names it, not in ``_aliases``)."""
+    by_name = {a.name: a for a in api.aliases}
+    memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def needs(name: str, seen: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        if name in memo:
+            return memo[name]
+        a = by_name.get(name)
+        if a is None or name in seen:
+            return frozenset(), frozenset()
+        names: set[str] = set()
+        typing_names: set[str] = set()
+        if name in strings:
+            names |= a.refs
+            typing_names |= a.definition.typing_names
+        for ref in a.refs:
+            more, more_typing = needs(ref, seen | {name})
+            names |= more
+            typing_names |= more_typing
+        memo[name] = (frozenset(names), frozenset(typing_names))
+        return memo[name]
+
+    return {a.name: needs(a.name, frozenset()) for a in api.aliases}
+
+
 def _module_of(api: Api) -> dict[str, str]:
     """The module (``models/<name>.py``) that defines each public type name."""
     out = {n.name: m.module for m in api.models for n in m.names}
@@ -265,9 +329,10 @@ def _module_of(api: Api) -> dict[str, str]:
     return out
 
 
-def _resource_typing(ops: list[OperationDef]) -> list[str]:
-    """The names from ``typing`` the methods of a resource use in their annotations."""
-    names: set[str] = set()
+def _resource_typing(ops: list[OperationDef], more: set[str]) -> list[str]:
+    """The names from ``typing`` the methods of a resource use in their annotations (``more``:
+    those string aliases they name need at run time)."""
+    names: set[str] = set(more)
     for op in ops:
         for p in op.params:
             names.update(p.typing_names)
@@ -278,30 +343,54 @@ def _resource_typing(ops: list[OperationDef]) -> list[str]:
     return [n for n in ("IO", "Any", "Literal") if n in names]
 
 
+Needs = dict[str, tuple[frozenset[str], frozenset[str]]]
+
+
+def _imports(
+    module_of: dict[str, str],
+    wanted: set[str],
+    needs: Needs,
+    where: str,
+    module: str | None = None,
+) -> tuple[dict[str, list[str]], set[str]]:
+    """Model/alias names an annotation set needs, grouped by the module that defines them
+    (``module`` itself left out), and the ``typing`` names string aliases need besides.
+
+    A name needed only by the run-time evaluation of a string alias is imported as ``N as N``
+    (the annotations do not name it, so it would look unused)."""
+    extra: set[str] = set()
+    typing_names: set[str] = set()
+    for name in wanted:
+        names, more_typing = needs.get(name, (frozenset(), frozenset()))
+        extra |= names
+        typing_names |= more_typing
+    out: dict[str, list[str]] = {}
+    for name in sorted(wanted | extra):
+        mod = module_of[name]
+        if mod == module:
+            continue
+        out.setdefault(f"{where}{mod}", []).append(name if name in wanted else f"{name} as {name}")
+    return dict(sorted(out.items())), typing_names
+
+
 def _resource_imports(
-    module_of: dict[str, str], ops: list[OperationDef], where: str
-) -> dict[str, list[str]]:
-    """Model/alias names an annotation set needs, grouped by the module that defines them."""
+    module_of: dict[str, str], ops: list[OperationDef], where: str, needs: Needs
+) -> tuple[dict[str, list[str]], set[str]]:
+    """Model/alias names a resource's annotations need, grouped by the module that defines
+    them."""
     wanted: set[str] = set()
     for op in ops:
         wanted |= op.refs
-    out: dict[str, list[str]] = {}
-    for name in sorted(wanted):
-        mod = module_of[name]
-        out.setdefault(f"{where}.{mod}", []).append(name)
-    return dict(sorted(out.items()))
+    return _imports(module_of, wanted, needs, f"{where}.")
 
 
 def _model_imports(
-    module_of: dict[str, str], models: list[ModelDef], module: str
-) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
+    module_of: dict[str, str], models: list[ModelDef], module: str, needs: Needs
+) -> tuple[dict[str, list[str]], set[str]]:
+    wanted: set[str] = set()
     for model in models:
-        for name in model.refs:
-            mod = module_of[name]
-            if mod != module:
-                out.setdefault(mod, []).append(name)
-    return {f".{k}": sorted(set(v)) for k, v in sorted(out.items())}
+        wanted |= model.refs
+    return _imports(module_of, wanted, needs, ".", module)
 
 
 def _write_filters(env: jinja2.Environment, api: Api, root: Path, ctx: dict[str, Any]) -> None:
@@ -363,8 +452,10 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     if not legacy:
         _write_filters(env, api, root, ctx)
     module_of = _module_of(api)
+    alias_order, strings = _alias_order(api)
+    needs = _runtime_needs(api, strings)
     for res in api.resources:
-        imports = _resource_imports(module_of, res.operations, "..models")
+        imports, more_typing = _resource_imports(module_of, res.operations, "..models", needs)
         _write(
             root / "resources" / f"{res.module}.py",
             env,
@@ -372,7 +463,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             ctx,
             resource=res,
             imports=imports,
-            typing=_resource_typing(res.operations),
+            typing=_resource_typing(res.operations, more_typing),
             filter_imports=sorted(
                 {p.filter.class_name for op in res.operations for p in op.params if p.filter}
             ),
@@ -384,6 +475,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     modules = api.model_modules
     for module, models in modules.items():
         types = [f.type for m in models for f in m.fields]
+        imports, more_typing = _model_imports(module_of, models, module, needs)
         _write(
             root / "models" / f"{module}.py",
             env,
@@ -391,8 +483,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             ctx,
             module=module,
             models=models,
-            imports=_model_imports(module_of, models, module),
-            typing=typing_of(types),
+            imports=imports,
+            typing=sorted(set(typing_of(types)) | more_typing),
             needs_dt=any(t.uses_dt for t in types),
         )
     alias_imports: dict[str, set[str]] = {}
@@ -405,6 +497,8 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
         env,
         "aliases.py.jinja",
         ctx,
+        aliases=alias_order,
+        strings=strings,
         imports={k: sorted(v) for k, v in sorted(alias_imports.items())},
         typing=typing_of([a.definition for a in api.aliases]),
         needs_dt=any(a.definition.uses_dt for a in api.aliases),

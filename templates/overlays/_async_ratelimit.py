@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._async_middleware import AsyncNext
+from ._operation import Operation, Window
 from ._ratelimit import RateLimitBudgetError, RateLimiter, RateLimitStatus, account_key
-
-if TYPE_CHECKING:
-    from ._async_middleware import AsyncNext
-    from ._operation import Operation, Window
-    from ._wire import PreparedRequest, Response
+from ._wire import PreparedRequest, Response
 
 __all__ = ["AsyncRateLimit"]
 

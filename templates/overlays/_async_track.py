@@ -20,14 +20,14 @@ from ._encoding import RequestOptions
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES
 from ._ratelimit import RateLimiter
 from ._track import (
-    _ACCEPT,
-    _IDENTIFY_GET,
-    _IDENTIFY_POST,
-    _TRACK_GET,
-    _TRACK_POST,
+    ACCEPT,
+    IDENTIFY_GET,
+    IDENTIFY_POST,
+    TRACK_GET,
+    TRACK_POST,
     HttpMethod,
     PublicBase,
-    _check_public_key,
+    check_public_key,
 )
 
 __all__ = ["AsyncKlaviyoPublic"]
@@ -65,7 +65,7 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         rate_limiter: RateLimiter | Literal["default"] | None = "default",
         rate_limits: Mapping[str, Any] | None = None,
     ) -> None:
-        key = _check_public_key(public_key)
+        key = check_public_key(public_key)
         super().__init__(
             None,
             base_url=base_url,
@@ -73,7 +73,7 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
             attempt_timeout=attempt_timeout,
             max_retries=max_retries,
             retry=retry,
-            headers={"Accept": _ACCEPT, **(headers or {})},
+            headers={"Accept": ACCEPT, **(headers or {})},
             max_response_bytes=max_response_bytes,
             http_client=http_client,
             transport=transport,
@@ -118,7 +118,7 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
             value=value,
             unique_id=unique_id,
         )
-        op, url, headers, content = self._encode(payload, method, _TRACK_POST, _TRACK_GET)
+        op, url, headers, content = self._encode(payload, method, TRACK_POST, TRACK_GET)
         request = self._request_for(op, url, headers, content, options=request_options)
         response = await self.send(request)
         self._accepted(op.method, url, response)
@@ -139,7 +139,7 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         payload = self.identify_payload(
             email=email, phone_number=phone_number, external_id=external_id, properties=properties
         )
-        op, url, headers, content = self._encode(payload, method, _IDENTIFY_POST, _IDENTIFY_GET)
+        op, url, headers, content = self._encode(payload, method, IDENTIFY_POST, IDENTIFY_GET)
         request = self._request_for(op, url, headers, content, options=request_options)
         response = await self.send(request)
         self._accepted(op.method, url, response)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import (
-    TYPE_CHECKING,
     Any,
     Generic,
     Literal,
@@ -26,6 +25,7 @@ from . import _async_compat as _compat
 from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
 from ._async_ratelimit import AsyncRateLimit
 from ._async_senders import make_sender
+from ._backends import AsyncSender
 from ._backoff import RetryPolicy, RetryState
 from ._decoding import HasData
 from ._encoding import RequestOptions
@@ -35,9 +35,6 @@ from ._paging import PageTrail, next_call, next_link, page_items, sent_values, w
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, BaseClient
 from ._ratelimit import RateLimiter, RateLimitStatus, default_limiter, limits_of, operation_of
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
-
-if TYPE_CHECKING:
-    from ._backends import AsyncSender
 
 __all__ = ["AsyncPager", "AsyncResource", "AsyncTransportClient"]
 
@@ -241,7 +238,7 @@ class AsyncTransportClient(BaseClient):
         again with the next value.
         """
         resource = _resource_of(self, method, "paginate")
-        view = resource._with(_Describe())
+        view = type(resource)(_Describe())
         call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
         return AsyncPager(self, call)
 
@@ -262,11 +259,13 @@ def _rate_limit(
 
 
 def _resource_of(client: Any, method: Any, what: str) -> AsyncResource:
+    # The one look at a resource's private client from outside it: the client asks whether a
+    # method is one of its own resources' (no public attribute is added to every resource).
     resource = getattr(method, "__self__", None)
     name = getattr(method, "__name__", "")
     if (
         not isinstance(resource, AsyncResource)
-        or resource._client is not client
+        or resource._client is not client  # pyright: ignore[reportPrivateUsage]
         or not callable(getattr(type(resource), name, None))
     ):
         raise ArgumentTypeError(f"{what}() needs an API operation method of this client")
@@ -278,7 +277,7 @@ class _Describe:
 
     __slots__ = ()
 
-    def _request(
+    def request(
         self,
         op: Operation,
         args: Sequence[Any],
@@ -296,7 +295,7 @@ class _RawCaller:
     def __init__(self, client: AsyncTransportClient) -> None:
         self._client = client
 
-    async def _request(
+    async def request(
         self,
         op: Operation,
         args: Sequence[Any],
@@ -382,13 +381,24 @@ class AsyncResource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: AsyncTransportClient) -> None:
+    def __init__(self, client: AsyncTransportClient | _Describe | _RawCaller) -> None:
         self._client = client
 
-    def _with(self, caller: Any) -> Self:
-        view = object.__new__(type(self))
-        view._client = caller
-        return view
+    async def _request(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Build, send and decode one call (what every generated operation method does); a view
+        (``with_raw_response``, ``paginate``) hands the call to its stand-in instead."""
+        client = self._client
+        if isinstance(client, AsyncTransportClient):
+            return client.decode(
+                op, await client.send(client.build_request(op, args, body, options))
+            )
+        return await client.request(op, args, body, options)
 
     @property
     def with_raw_response(self) -> Any:
@@ -397,4 +407,4 @@ class AsyncResource:
         client = self._client
         if not isinstance(client, AsyncTransportClient):
             raise ArgumentTypeError("with_raw_response is a view already")
-        return self._with(_RawCaller(client))
+        return type(self)(_RawCaller(client))

@@ -297,7 +297,7 @@ def decode_answer(op: Operation, response: Response) -> Any:
             url=response.request.url,
             response=response.to_httpx(),
         )
-    decoder = op._response_decoder
+    decoder = op._response_decoder  # pyright: ignore[reportPrivateUsage]
     if decoder is None:
-        decoder = op._response_decoder = compile_decoder(expr, op.package + ".models._index")
+        decoder = op._response_decoder = compile_decoder(expr, op.package + ".models._index")  # pyright: ignore[reportPrivateUsage]
     return decoder(data)

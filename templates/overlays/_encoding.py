@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
@@ -21,9 +21,7 @@ from ._backoff import RetryPolicy
 from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError, redact_url
 from ._filters import filter_text
 from ._model import to_wire
-
-if TYPE_CHECKING:
-    from ._operation import Operation, Param
+from ._operation import Operation, Param
 
 __all__ = [
     "MAX_SECONDS",
@@ -76,6 +74,7 @@ def fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
     """
     if not isinstance(node, dict):
         return node
+    node = cast("dict[str, Any]", node)
     name, many = steps[index]
     if index == len(steps) - 1:
         if node.get(name) not in (None, ""):
@@ -87,6 +86,7 @@ def fill_keys(node: Any, steps: _Steps, index: int = 0) -> Any:
     if many:
         if not isinstance(child, list):
             return node
+        child = cast("list[object]", child)
         items = [fill_keys(item, steps, index + 1) for item in child]
         if all(new is old for new, old in zip(items, child, strict=True)):
             return node
@@ -242,9 +242,10 @@ def _not_allowed(op: Operation, param: Param, value: Any) -> str:
 
 def param_items(param: Param, value: Any, op: Operation) -> list[str]:
     """Serialise an array parameter's items (a lone string counts as one item)."""
-    items = [value] if isinstance(value, str) else value
+    items: object = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple, set, frozenset)):
         raise ArgumentTypeError(f"{op.name}(): {param.name} must be a list, got {value!r}")
+    items = cast("list[object]", items)
     if not items:
         raise ArgumentValueError(f"{op.name}(): {param.name} must not be empty")
     return [param_text(param, item, op) for item in items]
@@ -298,7 +299,11 @@ def body_error(op: Operation, exc: TypeError | ValueError) -> ArgumentError:
     return cls(f"{op.name}(): body: {exc}")
 
 
-def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
+# ``options`` is a ``RequestOptions`` (from ``_pipeline``, which imports this module, so it is
+# not named here); every value is checked as it is read.
+
+
+def extend_query(query: list[tuple[str, str]], options: Mapping[str, object]) -> None:
     if not isinstance(options, Mapping):
         raise ArgumentTypeError(f"request_options must be a mapping, got {type(options).__name__}")
     extra_query = options.get("extra_query")
@@ -306,7 +311,7 @@ def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
         return
     if not isinstance(extra_query, Mapping):
         raise ArgumentTypeError("request_options['extra_query'] must be a mapping")
-    for key, value in extra_query.items():
+    for key, value in cast("Mapping[object, object]", extra_query).items():
         if not isinstance(key, str) or not key:
             raise ArgumentTypeError(
                 f"request_options['extra_query'] keys must be non-empty str: {key!r}"
@@ -319,18 +324,18 @@ def extend_query(query: list[tuple[str, str]], options: RequestOptions) -> None:
         query.append((key, form_text(value)))
 
 
-def merge_extra_headers(headers: dict[str, str], options: RequestOptions) -> None:
+def merge_extra_headers(headers: dict[str, str], options: Mapping[str, object]) -> None:
     extra_headers = options.get("extra_headers")
     if not extra_headers:
         return
     if not isinstance(extra_headers, Mapping):
         raise ArgumentTypeError("request_options['extra_headers'] must be a mapping")
-    for name, value in extra_headers.items():
+    for name, value in cast("Mapping[str, str]", extra_headers).items():
         check_header(name, value, "request_options['extra_headers']")
         put_header(headers, name, value)
 
 
-def with_extra_query(url: str, options: RequestOptions | None) -> str:
+def with_extra_query(url: str, options: Mapping[str, object] | None) -> str:
     """*url* (a ``links.next``, kept as given) plus the call's ``extra_query`` it lacks."""
     if not options or not options.get("extra_query"):
         return url
@@ -352,7 +357,8 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
     kind = op.body
     if isinstance(body, Mapping):
         # multipart keeps (filename, content, type) tuples and file objects as given
-        data: Any = dict(body) if kind == "multipart" else wire(op, body)
+        fields = cast("Mapping[str, Any]", body)
+        data: Any = dict(fields) if kind == "multipart" else wire(op, fields)
     elif hasattr(body, "to_dict"):  # a Model
         data = body.to_dict()
     else:
@@ -371,7 +377,7 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
                 if value is None:
                     continue
                 if isinstance(value, list):
-                    pairs.extend((key, form_text(v)) for v in value)
+                    pairs.extend((key, form_text(v)) for v in cast("list[object]", value))
                 else:
                     pairs.append((key, form_text(value)))
             return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
@@ -387,8 +393,8 @@ JSON_API = "application/vnd.api+json"
 def _multipart(data: Mapping[str, Any]) -> tuple[bytes, str | None]:
     """A multipart/form-data body, encoded by httpx (files: bytes, tuples or file objects);
     without files, the fields are form-encoded (as httpx sends them)."""
-    files = {}
-    fields = {}
+    files: dict[str, Any] = {}
+    fields: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, (bytes, bytearray, tuple)) or hasattr(value, "read"):
             files[key] = value

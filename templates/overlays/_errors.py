@@ -60,7 +60,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ._failures import (
     FAILURE_TEXT,
@@ -73,6 +73,19 @@ from ._failures import (
 
 if TYPE_CHECKING:
     import httpx
+else:
+
+    class _Httpx:
+        """``httpx`` imported when first used: the annotations here name ``httpx.Response``
+        (evaluated at run time by ``typing.get_type_hints``), and this module is imported by
+        the models, which do not need httpx otherwise."""
+
+        def __getattr__(self, name: str) -> object:
+            import httpx
+
+            return getattr(httpx, name)
+
+    httpx = _Httpx()
 
 __all__ = [
     "APIConnectionError",
@@ -242,7 +255,7 @@ def _scrub_bytes(data: bytes) -> bytes:
     return data
 
 
-def _cap(text: str, limit: int = _DETAIL_CAP) -> str:
+def cap_text(text: str, limit: int = _DETAIL_CAP) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -369,8 +382,9 @@ def _detail_from(item: Mapping[str, Any]) -> ErrorDetail:
     source: ErrorSource | None = None
     raw_source = item.get("source")
     if isinstance(raw_source, Mapping):
-        pointer = _scrub(_text(raw_source.get("pointer")))
-        parameter = _scrub(_text(raw_source.get("parameter")))
+        where = cast("Mapping[str, object]", raw_source)
+        pointer = _scrub(_text(where.get("pointer")))
+        parameter = _scrub(_text(where.get("parameter")))
         if pointer is not None or parameter is not None:
             source = ErrorSource(pointer=pointer, parameter=parameter)
     return ErrorDetail(
@@ -401,13 +415,20 @@ def parse_error_details(body: object) -> list[ErrorDetail]:
     """
     if not isinstance(body, Mapping):
         return []
-    errors = body.get("errors")
+    document = cast("Mapping[str, Any]", body)
+    errors = document.get("errors")
     if isinstance(errors, list):
-        return [_detail_from(item) for item in errors if isinstance(item, Mapping)]
+        listed = cast("list[object]", errors)
+        return [
+            _detail_from(cast("Mapping[str, Any]", item))
+            for item in listed
+            if isinstance(item, Mapping)
+        ]
     if isinstance(errors, Mapping):
-        return [_detail_from(errors)]
-    if any(key in body for key in ("message", "detail", "title", "error", "error_description")):
-        detail = _detail_from(body)
+        one = cast("Mapping[str, Any]", errors)
+        return [_detail_from(one)]
+    if any(key in document for key in ("message", "detail", "title", "error", "error_description")):
+        detail = _detail_from(document)
         if detail.describe():
             return [detail]
     return []
@@ -447,14 +468,14 @@ def _snippet(text: str) -> str:
         text = text[: _SNIPPET * 20]
         if "<" in text and ">" in text:
             text = _TAG_RE.sub(" ", text)
-    return _cap(_SPACE_RE.sub(" ", text).strip(), _SNIPPET)
+    return cap_text(_SPACE_RE.sub(" ", text).strip(), _SNIPPET)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return _cap(scrub(value), 100)
+            return cap_text(scrub(value), 100)
     return None
 
 
@@ -547,7 +568,7 @@ def connection_error(
         text = str(cause)
         cause = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     if cause:
-        message = f"{message}: {_cap(cause)}"
+        message = f"{message}: {cap_text(cause)}"
     return cls(message, kind=kind, url=url, method=method)
 
 
@@ -593,7 +614,7 @@ class APIStatusError(KlaviyoError):
 
     def _explain(self, text: str) -> str:
         if self.errors:
-            described = _cap(self.errors[0].describe())
+            described = cap_text(self.errors[0].describe())
             extra = len(self.errors) - 1
             if described and extra:
                 described = f"{described} (+{extra} more)"
@@ -637,7 +658,7 @@ class RedirectError(APIStatusError):
 
     def __init__(self, response: httpx.Response, *, method: str, url: str) -> None:
         location = response.headers.get("location")
-        self.location = _cap(scrub(location), 500) if location else None
+        self.location = cap_text(scrub(location), 500) if location else None
         super().__init__(response, method=method, url=url)
 
     def _suffix(self) -> str:
@@ -702,7 +723,7 @@ class GoneError(APIStatusError):
         operation: str | None = None,
         retired_on: str | None = None,
     ) -> None:
-        self.revision = None if revision is None else _cap(scrub(revision), 40)
+        self.revision = None if revision is None else cap_text(scrub(revision), 40)
         self.replacement = replacement
         self.operation = operation
         self.retired_on = retired_on
@@ -812,7 +833,7 @@ class ResponseDecodeError(KlaviyoError):
         self.response = response
         self.status_code = None if response is None else response.status_code
         content_type = None if response is None else response.headers.get("content-type")
-        self.content_type = None if content_type is None else _cap(scrub(content_type), 100)
+        self.content_type = None if content_type is None else cap_text(scrub(content_type), 100)
         notes = [str(self.status_code)] if self.status_code is not None else []
         if self.content_type:
             notes.append(self.content_type)
@@ -992,7 +1013,7 @@ class JobFailedError(KlaviyoError):
             what += f"; {len(self.item_errors)} per-item error(s) in .item_errors"
         first = next((e.describe() for e in self.errors if e.describe()), "")
         if first:
-            what += f"; first error: {_cap(first, 200)}"
+            what += f"; first error: {cap_text(first, 200)}"
         super().__init__(scrub(what))
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Self, dataclass_transform, get_args
+from typing import Any, ClassVar, Self, cast, dataclass_transform, get_args
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 
@@ -106,7 +106,8 @@ def _compile_member(expr: str, home: str) -> tuple[Any, Decoder]:
 
         def decode_list(value: Any) -> Any:
             if isinstance(value, list):
-                return [None if v is None else inner(v) for v in value]
+                items = cast("list[object]", value)
+                return [None if v is None else inner(v) for v in items]
             return value
 
         return list, decode_list
@@ -117,7 +118,8 @@ def _compile_member(expr: str, home: str) -> tuple[Any, Decoder]:
 
         def decode_dict(value: Any) -> Any:
             if isinstance(value, dict):
-                return {k: None if v is None else inner(v) for k, v in value.items()}
+                fields = cast("dict[str, Any]", value)
+                return {k: None if v is None else inner(v) for k, v in fields.items()}
             return value
 
         return dict, decode_dict
@@ -131,7 +133,8 @@ def _compile_member(expr: str, home: str) -> tuple[Any, Decoder]:
 
     def decode_model(value: Any) -> Any:
         if isinstance(value, dict):
-            return cls.from_dict(value)
+            fields = cast("dict[str, Any]", value)
+            return cls.from_dict(fields)
         return value
 
     return cls, decode_model
@@ -151,14 +154,16 @@ def _union_decoder(members: list[tuple[Any, Decoder]]) -> Decoder:
 
     def decode_union(value: Any) -> Any:
         if isinstance(value, dict):
+            fields = cast("dict[str, Any]", value)
             if models:
-                return _best_model(models, value).from_dict(value)
-            return dict_dec(value) if dict_dec else value
+                return _best_model(models, fields).from_dict(fields)
+            return dict_dec(fields) if dict_dec else fields
         if isinstance(value, list) and list_dec is not None:
-            return list_dec(value)
+            items = cast("list[object]", value)
+            return list_dec(items)
         if isinstance(value, str) and date_dec is not None:
             return date_dec(value)
-        return value
+        return cast("Any", value)  # the narrowing above is not the answer's type
 
     return decode_union
 
@@ -172,7 +177,7 @@ def _best_model(candidates: list[type[Model]], value: Mapping[str, Any]) -> type
     best = candidates[0]
     best_score = (-1, -1, -1)
     for cls in candidates:
-        spec = cls._spec()
+        spec = cls._spec()  # pyright: ignore[reportPrivateUsage]
         tags = 0
         ruled_out = False
         for wire, const in spec.consts:
@@ -232,7 +237,7 @@ class _Field:
         if obj is None:
             return self
         wire = self.wire
-        value = obj._data.get(wire)
+        value = obj._data.get(wire)  # pyright: ignore[reportPrivateUsage]
         if value is None:
             return None
         decoder = self._decoder
@@ -242,9 +247,9 @@ class _Field:
             return value
         # decoded once per instance (``doc.data`` in a loop must not rebuild 100 wrappers); the
         # raw value is kept with it, so a member replaced since is decoded afresh
-        memo = obj._memo
+        memo = obj._memo  # pyright: ignore[reportPrivateUsage]
         if memo is None:
-            memo = obj._memo = {}
+            memo = obj._memo = {}  # pyright: ignore[reportPrivateUsage]
         else:
             hit = memo.get(wire)
             if hit is not None and hit[0] is value:
@@ -254,7 +259,7 @@ class _Field:
         return decoded
 
     def __set__(self, obj: Model, value: Any) -> None:
-        obj._data[self.wire] = self.encode(value, type(obj).__name__)
+        obj._data[self.wire] = self.encode(value, type(obj).__name__)  # pyright: ignore[reportPrivateUsage]
 
     def encode(self, value: Any, owner: str) -> Any:
         if value is None:
@@ -274,7 +279,7 @@ class _Field:
 def to_wire(value: Any) -> Any:
     """Convert a value given by the caller into its JSON form (models, dates, decimals, lists)."""
     if isinstance(value, Model):
-        return value._data
+        return value._data  # pyright: ignore[reportPrivateUsage]
     if isinstance(value, (str, int, float)) or value is None:
         return value
     if isinstance(value, _dt.datetime):
@@ -288,9 +293,11 @@ def to_wire(value: Any) -> Any:
             )
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
+        fields = cast("Mapping[object, object]", value)
+        return {str(k): to_wire(v) for k, v in fields.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_wire(v) for v in value]
+        items = cast("Collection[object]", value)
+        return [to_wire(v) for v in items]
     return value
 
 
@@ -400,7 +407,7 @@ class Model:
 
     def __repr__(self) -> str:
         spec = self._spec()
-        parts = []
+        parts: list[str] = []
         for wire, value in self._data.items():
             f = spec.by_wire.get(wire)
             name = f.name if f is not None else repr(wire)

@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import httpx
 
 from ._errors import PaginationError, scrub
 from ._model import Model
-
-if TYPE_CHECKING:
-    from ._operation import Operation
+from ._operation import Operation
 
 __all__ = ["PageTrail", "next_call", "next_link", "page_items", "with_values"]
 
@@ -58,10 +56,10 @@ def next_link(page: Any, current: str, base: str | None = None) -> str | None:
     data = page.to_dict() if isinstance(page, Model) else page
     if not isinstance(data, Mapping):
         return None
-    links = data.get("links")
+    links = cast("Mapping[str, object]", data).get("links")
     if not isinstance(links, Mapping):
         return None
-    nxt = links.get("next")
+    nxt = cast("Mapping[str, object]", links).get("next")
     if not isinstance(nxt, str) or not nxt:
         return None
     try:
@@ -111,7 +109,7 @@ def page_items(page: Any, style: str | None) -> Any:
     if isinstance(page, Model):
         items = getattr(page, name, None) if hasattr(type(page), name) else page.get(name)
     elif isinstance(page, Mapping):
-        items = page.get(name)
+        items = cast("Mapping[str, Any]", page).get(name)
     else:
         items = getattr(page, name, None)
     if items is None:
@@ -121,14 +119,15 @@ def page_items(page: Any, style: str | None) -> Any:
         raise PaginationError(
             f"the page's {name!r} is {shown}, not a list of items: not iterating it"
         )
-    return items
+    return cast("list[object]", items)
 
 
 def next_call(page: Any, style: str | None, sent: Mapping[str, Any]) -> dict[str, Any] | None:
     """Arguments for the next page of a legacy-paginated operation, or ``None`` at the end."""
-    data = page.to_dict() if isinstance(page, Model) else page
-    if not isinstance(data, Mapping):
+    raw = page.to_dict() if isinstance(page, Model) else page
+    if not isinstance(raw, Mapping):
         return None
+    data = cast("Mapping[str, Any]", raw)
     if style == "page":
         items, total, end = data.get("data"), data.get("total"), data.get("end")
         if not items or (isinstance(total, int) and isinstance(end, int) and end + 1 >= total):

@@ -38,16 +38,14 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import httpx
 
 from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, redact_url, scrub
 from ._failures import parse_retry_after
 from ._operation import Operation, Window
-
-if TYPE_CHECKING:
-    from ._wire import Headers
+from ._wire import Headers
 
 __all__ = [
     "DEFAULT_MARGIN",
@@ -315,7 +313,7 @@ def status_of(
     shared: bool,
 ) -> RateLimitStatus:
     """The budget a grant *log* (ascending, on the clock of *now*) leaves in *windows*."""
-    shown = []
+    shown: list[WindowStatus] = []
     wait = blocked
     if log and log[-1] - now > wait:
         wait = log[-1] - now
@@ -342,7 +340,7 @@ def default_limiter() -> RateLimiter:
 
 def _after_fork() -> None:
     for limiter in list(_ALL):
-        limiter._reset()
+        limiter._reset()  # pyright: ignore[reportPrivateUsage]
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -354,7 +352,7 @@ def _corrected(budget: _Budget, windows: tuple[Window, ...], fixed: bool) -> tup
     if cached is not None and cached[0] is windows and cached[1] == fixed:
         return cached[2]
     learned = budget.learned
-    out = []
+    out: list[Window] = []
     for w in windows:
         told = learned.get(w.seconds)
         out.append(w._replace(limit=told) if told and (not fixed or told < w.limit) else w)
@@ -402,15 +400,23 @@ def parse_limits(value: object, where: str) -> tuple[Window, ...]:
     if isinstance(value, str):
         items = [("", part) for part in value.split(",") if part.strip()]
     elif isinstance(value, Mapping):
-        items = [(str(k), v) for k, v in value.items()]
-    elif isinstance(value, Sequence) and all(isinstance(w, Window) for w in value):
-        return tuple(sorted(value, key=lambda w: w.seconds))
+        given = cast("Mapping[object, object]", value)
+        items = [(str(k), v) for k, v in given.items()]
+    elif isinstance(value, Sequence):
+        seq = cast("Sequence[object]", value)
+        windows = [w for w in seq if isinstance(w, Window)]
+        if len(windows) != len(seq):
+            raise ArgumentTypeError(
+                f"{where} must be a mapping like {{'burst': '2/s', 'steady': '30/m'}}, "
+                f"got {type(seq).__name__}"
+            )
+        return tuple(sorted(windows, key=lambda w: w.seconds))
     else:
         raise ArgumentTypeError(
             f"{where} must be a mapping like {{'burst': '2/s', 'steady': '30/m'}}, "
             f"got {type(value).__name__}"
         )
-    out = []
+    out: list[Window] = []
     for name, text in items:
         count, _, unit = str(text).strip().partition("/")
         seconds = _UNIT_SECONDS.get(unit.strip())
@@ -486,7 +492,8 @@ def limits_of(value: Any) -> dict[str, tuple[Window, ...]]:
         raise ArgumentTypeError(
             f"rate_limits must map operation ids to limits, got {type(value).__name__}"
         )
-    return {str(op): parse_limits(v, f"rate_limits[{op!r}]") for op, v in value.items()}
+    given = cast("Mapping[object, object]", value)
+    return {str(op): parse_limits(v, f"rate_limits[{op!r}]") for op, v in given.items()}
 
 
 def operation_of(package: str, operation: object) -> Operation:

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ArgumentTypeError, ArgumentValueError, redact_url
+from ._operation import Window
 from ._ratelimit import (
     DEFAULT_MARGIN,
     Grant,
@@ -49,12 +50,11 @@ from ._ratelimit import (
     parse_limit_header,
     status_of,
 )
+from ._wire import Headers
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the stores import redis (an optional extra); no signature names them
     from ._async_redis import AsyncRedisStore
-    from ._operation import Window
     from ._sync_redis import SyncRedisStore
-    from ._wire import Headers
 
 __all__ = ["RedisRateLimiter"]
 
@@ -186,7 +186,7 @@ class RedisRateLimiter(RateLimiter):
             if not math.isfinite(value) or not 0 < value <= 3600:
                 raise ArgumentValueError(f"{name} must be between 0 and 3600 seconds")
         try:
-            import redis  # noqa: F401  (the optional extra)
+            import redis  # noqa: F401  # pyright: ignore[reportUnusedImport] (the optional extra)
         except ImportError:
             raise ArgumentTypeError(
                 'RedisRateLimiter needs redis: pip install "klaviyo-client[redis]"'

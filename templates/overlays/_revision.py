@@ -31,12 +31,10 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ._errors import GoneError, _cap, scrub
-
-if TYPE_CHECKING:
-    from ._wire import PreparedRequest, Response
+from ._errors import GoneError, cap_text, scrub
+from ._wire import PreparedRequest, Response
 
 __all__ = [
     "RESPONSE_HEADER",
@@ -245,7 +243,7 @@ def revision_status(
 
 def _stacklevel() -> int:
     """The ``stacklevel`` that attributes a warning to the first caller outside this package."""
-    frame = sys._getframe(2)  # the caller of the function that calls warnings.warn
+    frame = sys._getframe(2)  # pyright: ignore[reportPrivateUsage] (the caller of the caller)
     level = 2
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_PACKAGE):
         frame = frame.f_back  # type: ignore[assignment]
@@ -254,7 +252,7 @@ def _stacklevel() -> int:
 
 
 def _shown(value: str) -> str:
-    return repr(_cap(value, _SHOWN))
+    return repr(cap_text(value, _SHOWN))
 
 
 def sent_revision(headers: Mapping[str, str]) -> str | None:

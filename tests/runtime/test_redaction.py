@@ -15,7 +15,7 @@ import pytest
 
 from klaviyo_client import APIStatusError, Klaviyo, KlaviyoError, Operation
 from klaviyo_client._operation import Param
-from klaviyo_client._transport import _RedactingFilter
+from klaviyo_client._redaction import _RedactingFilter
 from tests.runtime.pipeline_support import KEY, FakeTime, async_client, serving, sync_client
 from tests.support.loopback import Hang, Reset, Respond
 

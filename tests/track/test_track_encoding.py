@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from klaviyo_client import KlaviyoPublic
 from klaviyo_client._track import (
-    _IDENTIFY_GET,
-    _IDENTIFY_POST,
-    _TRACK_GET,
-    _TRACK_POST,
+    IDENTIFY_GET,
+    IDENTIFY_POST,
     MAX_GET_DATA,
     MAX_PAYLOAD_BYTES,
+    TRACK_GET,
+    TRACK_POST,
     decode_get_data,
     decode_post_data,
     encode_json,
@@ -58,11 +58,11 @@ def test_track_get_and_post_round_trip(client: KlaviyoPublic, props: Any, custom
     payload = client.track_payload(
         "Viewed", customer_properties={**customer, "$email": "a@example.com"}, properties=props
     )
-    op, url, _, content = client._encode(payload, "GET", _TRACK_POST, _TRACK_GET)
-    assert op is _TRACK_GET and content is None
+    op, url, _, content = client._encode(payload, "GET", TRACK_POST, TRACK_GET)
+    assert op is TRACK_GET and content is None
     assert decode_get_data(_get_data(url)) == payload
-    op, url, headers, content = client._encode(payload, "POST", _TRACK_POST, _TRACK_GET)
-    assert op is _TRACK_POST and url.endswith("/api/track")
+    op, url, headers, content = client._encode(payload, "POST", TRACK_POST, TRACK_GET)
+    assert op is TRACK_POST and url.endswith("/api/track")
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert content is not None and decode_post_data(content) == payload
 
@@ -72,19 +72,19 @@ def test_track_get_and_post_round_trip(client: KlaviyoPublic, props: Any, custom
 def test_identify_round_trip(client: KlaviyoPublic, props: Any) -> None:
     payload = client.identify_payload(external_id="x-1", properties=props)
     assert payload["token"] == KEY and payload["properties"]["$id"] == "x-1"
-    _, url, _, _ = client._encode(payload, "GET", _IDENTIFY_POST, _IDENTIFY_GET)
+    _, url, _, _ = client._encode(payload, "GET", IDENTIFY_POST, IDENTIFY_GET)
     assert decode_get_data(_get_data(url)) == payload
-    _, _, _, content = client._encode(payload, "POST", _IDENTIFY_POST, _IDENTIFY_GET)
+    _, _, _, content = client._encode(payload, "POST", IDENTIFY_POST, IDENTIFY_GET)
     assert content is not None and decode_post_data(content) == payload
 
 
 def test_post_data_is_plain_json_and_get_data_is_base64(client: KlaviyoPublic) -> None:
     payload = client.track_payload("Paid", email="a@example.com", unique_id="e1", value=5)
-    _, url, _, content = client._encode(payload, "POST", _TRACK_POST, _TRACK_GET)
+    _, url, _, content = client._encode(payload, "POST", TRACK_POST, TRACK_GET)
     assert content is not None
     text = parse_qs(content.decode())["data"][0]
     assert json.loads(text) == payload
-    _, url, _, _ = client._encode(payload, "GET", _TRACK_POST, _TRACK_GET)
+    _, url, _, _ = client._encode(payload, "GET", TRACK_POST, TRACK_GET)
     assert json.loads(base64.b64decode(_get_data(url))) == payload
 
 
@@ -153,13 +153,13 @@ def test_identify_needs_an_identifier(client: KlaviyoPublic) -> None:
 def test_size_bounds(client: KlaviyoPublic) -> None:
     big = client.track_payload("V", email="a@x.io", properties={"blob": "x" * MAX_PAYLOAD_BYTES})
     with pytest.raises(ValueError, match="limit is 1,000,000"):
-        client._encode(big, "POST", _TRACK_POST, _TRACK_GET)
+        client._encode(big, "POST", TRACK_POST, TRACK_GET)
     medium = client.track_payload("V", email="a@x.io", properties={"blob": "x" * MAX_GET_DATA})
     with pytest.raises(ValueError, match="use method='POST'"):
-        client._encode(medium, "GET", _TRACK_POST, _TRACK_GET)
-    client._encode(medium, "POST", _TRACK_POST, _TRACK_GET)  # fine by POST
+        client._encode(medium, "GET", TRACK_POST, TRACK_GET)
+    client._encode(medium, "POST", TRACK_POST, TRACK_GET)  # fine by POST
     with pytest.raises(ValueError, match="'POST' or 'GET'"):
-        client._encode(medium, "PUT", _TRACK_POST, _TRACK_GET)
+        client._encode(medium, "PUT", TRACK_POST, TRACK_GET)
 
 
 @pytest.mark.parametrize("key", ["pk_0123456789abcdef0123456789abcdefab", "pk_abcdef"])

@@ -11,14 +11,11 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, suppress
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpcore
 
 from ._errors import ArgumentTypeError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "BOUNDED",
@@ -212,7 +209,10 @@ class PerOwner(Generic[T]):
 
 
 def network_backend() -> httpcore.AsyncNetworkBackend:
-    return httpcore.AnyIOBackend()
+    # httpcore's AnyIOBackend is an AsyncNetworkBackend whose stub signatures pyright reads as
+    # narrower than the base class's
+    backend: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore
+    return backend
 
 
 class _Ready(Generic[T]):

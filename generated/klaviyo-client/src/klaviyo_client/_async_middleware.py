@@ -36,20 +36,15 @@ request may be repeated (``request.idempotent``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias, cast
 
+from ._backends import AsyncSender
+from ._backoff import RetryState
 from ._decoding import decode_error, unread_error_answer
 from ._errors import ArgumentTypeError, KlaviyoError
 from ._wire import PreparedRequest, Response, SendError, attempt_limits
 
-if TYPE_CHECKING:
-    from ._backends import AsyncSender
-    from ._backoff import RetryState
-
 __all__ = ["AsyncChain", "AsyncMiddleware", "AsyncNext", "SendError", "check_middleware"]
-
-AsyncMiddleware: TypeAlias = Callable[[PreparedRequest, "AsyncNext"], Awaitable[Response]]
-"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class AsyncNext:
@@ -100,6 +95,10 @@ class AsyncNext:
         raise decode_error(request, result, None)
 
 
+AsyncMiddleware: TypeAlias = Callable[[PreparedRequest, AsyncNext], Awaitable[Response]]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
+
+
 class AsyncChain:
     """A client's middleware: :meth:`attempt` runs one attempt through it to the client's
     sender of the moment."""
@@ -130,9 +129,10 @@ def check_middleware(middleware: object) -> tuple[AsyncMiddleware, ...]:
         raise ArgumentTypeError(
             f"middleware must be a list of callables, got {type(middleware).__name__}"
         )
-    for item in middleware:
+    given = cast("Sequence[object]", middleware)
+    for item in given:
         if not callable(item):
             raise ArgumentTypeError(
                 f"middleware must hold callables (request, call_next), got {type(item).__name__}"
             )
-    return tuple(middleware)
+    return tuple(cast("Sequence[AsyncMiddleware]", given))

@@ -10,7 +10,7 @@ a Redis that fails or is slow makes the limiter fall back to its in-process acco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as redis_api
 from redis.asyncio.retry import Retry
@@ -18,10 +18,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from . import _async_compat as _compat
+from ._operation import Window
 from ._ratelimit import Grant, RateLimitStatus
-
-if TYPE_CHECKING:
-    from ._operation import Window
 
 __all__ = ["AsyncRedisStore", "RedisAccounting", "Scripts"]
 
@@ -84,7 +82,7 @@ class AsyncRedisStore:
 
     def __init__(self, limiter: RedisAccounting) -> None:
         self._limiter = limiter
-        self._redis: Any = redis_api.Redis.from_url(
+        self._redis: Any = redis_api.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             limiter.url,
             socket_timeout=limiter.timeout,
             socket_connect_timeout=limiter.timeout,

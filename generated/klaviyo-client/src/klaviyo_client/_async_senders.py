@@ -165,8 +165,11 @@ class AsyncPoolSender:
             request, attempt.max_bytes, declared=headers.get("content-length"),
             encoding=headers.get("content-encoding"), status=answer.status, headers=headers,
         )  # fmt: skip
-        reason = answer.extensions.get("reason_phrase", b"")
+        # httpcore annotates ``extensions`` in part as a bare dict
+        reason_raw: object = answer.extensions.get("reason_phrase", b"")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        reason = reason_raw.decode("latin-1") if isinstance(reason_raw, bytes) else ""
         failure: BaseException | None = None
+        content = b""
         try:
             async for chunk in answer.aiter_stream():
                 reader.feed(chunk)
@@ -174,9 +177,7 @@ class AsyncPoolSender:
         except ResponseTooLargeError as exc:
             failure = exc
         except DecompressError as exc:
-            partial = Response(
-                answer.status, headers, b"", request, reason_phrase=reason.decode("latin-1")
-            )
+            partial = Response(answer.status, headers, b"", request, reason_phrase=reason)
             failure = decode_error(request, exc, partial)
         except _NETWORK as exc:
             failure = httpcore_failure(exc)
@@ -185,9 +186,7 @@ class AsyncPoolSender:
             await self._checkin(pool, key, conn)
         if failure is not None:
             return failure
-        return Response(
-            answer.status, headers, content, request, reason_phrase=reason.decode("latin-1")
-        )
+        return Response(answer.status, headers, content, request, reason_phrase=reason)
 
     async def _checkout(self, pool: _Pool, key: str) -> httpcore.AsyncHTTPConnection | None:
         idle = pool.idle.get(key)

@@ -23,7 +23,7 @@ read or write error or timeout, a malformed answer all count as maybe sent.
 from __future__ import annotations
 
 import urllib.request
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -31,10 +31,7 @@ import httpx
 
 from ._errors import ArgumentValueError
 from ._failures import FailureKind
-from ._wire import SendError
-
-if TYPE_CHECKING:
-    from ._wire import Attempt, PreparedRequest, Response
+from ._wire import Attempt, PreparedRequest, Response, SendError
 
 __all__ = [
     "BACKENDS",

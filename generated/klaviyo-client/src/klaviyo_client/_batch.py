@@ -93,6 +93,8 @@ from decimal import Decimal
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ._async_transport import AsyncTransportClient
+from ._client import AsyncKlaviyo, Klaviyo
 from ._encoding import JSON_API, check_seconds
 from ._errors import (
     ArgumentTypeError,
@@ -102,15 +104,12 @@ from ._errors import (
     KlaviyoError,
 )
 from ._operation import Operation
-from ._track import _mapping, encode_json
+from ._sync_transport import SyncTransportClient
+from ._track import checked_mapping, encode_json
+from ._wire import PreparedRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # no signature names it; asyncio is imported where a batcher flushes
     import asyncio
-
-    from ._async_transport import AsyncTransportClient
-    from ._client import AsyncKlaviyo, Klaviyo
-    from ._sync_transport import SyncTransportClient
-    from ._wire import PreparedRequest
 
 __all__ = ["MAX_BATCH", "AsyncEventBatcher", "BatchFailure", "BatchStats", "EventBatcher"]
 
@@ -234,8 +233,8 @@ def build_entry(
         ("unique_id", unique_id),
     ):
         _optional_str(name, given)
-    attrs = _mapping("profile", profile)
-    props = _mapping("properties", properties)
+    attrs = checked_mapping("profile", profile)
+    props = checked_mapping("properties", properties)
     for key, given in (("email", email), ("phone_number", phone_number)):
         if given is not None:
             attrs[key] = given
@@ -286,14 +285,14 @@ def _target(
     """The ``bulk_create_events`` operation record, its URL and headers (auth, revision)."""
     from ._registry import OPERATIONS
 
-    if not client._private_auth:
+    if not client._private_auth:  # pyright: ignore[reportPrivateUsage]
         raise ArgumentTypeError(
             "the event batcher needs a client with a private API key (api_key=...)"
         )
     op = OPERATIONS.get("bulk_create_events")
     if op is None:
         raise ArgumentTypeError("this API has no bulk_create_events operation to batch events with")
-    headers = dict(client._auth_headers)
+    headers = dict(client._auth_headers)  # pyright: ignore[reportPrivateUsage]
     headers["Content-Type"] = JSON_API
     return op, client.base_url + op.path, headers
 
@@ -320,7 +319,7 @@ _OPEN: weakref.WeakSet[_Core] = weakref.WeakSet()
 def _close_at_exit() -> None:
     for batcher in list(_OPEN):
         try:
-            batcher._at_exit()
+            batcher._at_exit()  # pyright: ignore[reportPrivateUsage]
         except Exception:  # exit must go on: say so and continue with the next
             logger.exception("closing an event batcher at exit failed")
 
@@ -341,7 +340,7 @@ def _after_fork_in_child() -> None:
     _OPEN.clear()
     _STOP.running = False
     for batcher in list(_LIVE):
-        batcher._forked()
+        batcher._forked()  # pyright: ignore[reportPrivateUsage]
     mp_util = sys.modules.get("multiprocessing.util")
     if mp_util is not None:  # a multiprocessing child ends by os._exit, without atexit
         mp_util.register_after_fork(_STOP, _close_at_multiprocessing_exit)
@@ -412,7 +411,7 @@ class _StopSignalFlush:
 
     def uninstall_auto(self) -> None:
         """Give the signals back once no batcher is open (when a batcher installed them)."""
-        if not self.auto or not _in_main_thread() or any(not b._closed for b in list(_LIVE)):
+        if not self.auto or not _in_main_thread() or any(not b._closed for b in list(_LIVE)):  # pyright: ignore[reportPrivateUsage]
             return
         for signum in sorted(self.auto):
             if self._is_current(signum):
@@ -458,9 +457,9 @@ def _flush_for_signal(name: str, *, wait: bool) -> None:
     if not batchers:
         return
     until = time.monotonic() + (max(b.exit_timeout for b in batchers) if wait else 0.0)
-    marks = [b._start_signal_flush() for b in batchers]
+    marks = [b._start_signal_flush() for b in batchers]  # pyright: ignore[reportPrivateUsage]
     for batcher, mark in zip(batchers, marks, strict=True):
-        unsent = batcher._finish_signal_flush(mark, until)
+        unsent = batcher._finish_signal_flush(mark, until)  # pyright: ignore[reportPrivateUsage]
         if unsent:
             logger.warning(
                 "%s: %s did not send %d events before the process ends (unique_id: %s)%s",
@@ -468,7 +467,7 @@ def _flush_for_signal(name: str, *, wait: bool) -> None:
                 type(batcher).__name__,
                 len(unsent),
                 _ids_text(unsent),
-                batcher._signal_hint,
+                batcher._signal_hint,  # pyright: ignore[reportPrivateUsage]
             )
 
 
@@ -665,7 +664,7 @@ class _Core:
             if policy.deadline is None or left < policy.deadline:
                 policy = policy.replace(deadline=left)
         op, url, headers = _target(client)
-        return client._request_for(op, url, headers, _envelope(batch), options=None, policy=policy)
+        return client._request_for(op, url, headers, _envelope(batch), options=None, policy=policy)  # pyright: ignore[reportPrivateUsage]
 
     def _out_of_time(self) -> BatcherError:
         return BatcherError(
@@ -940,7 +939,7 @@ class EventBatcher(_Core):
         request = self._request(client, batch)
         if request is None:
             return self._out_of_time(), 0
-        state = client._new_state(request)
+        state = client._new_state(request)  # pyright: ignore[reportPrivateUsage]
         try:
             client.send(request, state)
         except KlaviyoError as exc:
@@ -1159,7 +1158,7 @@ class AsyncEventBatcher(_Core):
         request = self._request(client, batch)
         if request is None:
             return self._out_of_time(), 0
-        state = client._new_state(request)
+        state = client._new_state(request)  # pyright: ignore[reportPrivateUsage]
         try:
             await client.send(request, state)
         except KlaviyoError as exc:

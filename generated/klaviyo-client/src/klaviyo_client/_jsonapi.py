@@ -20,7 +20,7 @@ are skipped by :meth:`IncludedIndex.related` and give ``None`` from
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from ._errors import ArgumentTypeError
 from ._model import Model
@@ -40,8 +40,9 @@ def _key(value: Any) -> Key | None:
     raw = _raw(value)
     if not isinstance(raw, Mapping):
         return None
-    kind = raw.get("type")
-    ident = raw.get("id")
+    obj = cast("Mapping[str, object]", raw)
+    kind = obj.get("type")
+    ident = obj.get("id")
     if not isinstance(kind, str) or ident is None:
         return None
     return kind, str(ident)
@@ -56,16 +57,17 @@ def linkage(resource: Any, name: str) -> list[Key]:
     raw = _raw(resource)
     if not isinstance(raw, Mapping):
         raise ArgumentTypeError(f"expected a JSON:API resource, got {type(resource).__name__}")
-    relationships = raw.get("relationships")
+    relationships = cast("Mapping[str, object]", raw).get("relationships")
     if not isinstance(relationships, Mapping):
         return []
-    relation = relationships.get(name)
+    by_name = cast("Mapping[str, object]", relationships)
+    relation = by_name.get(name)
     if relation is None and "_" in name:
-        relation = relationships.get(name.replace("_", "-"))
+        relation = by_name.get(name.replace("_", "-"))
     if not isinstance(relation, Mapping):
         return []
-    data = relation.get("data")
-    items = data if isinstance(data, list) else [data]
+    data = cast("Mapping[str, object]", relation).get("data")
+    items = cast("list[object]", data) if isinstance(data, list) else [data]
     return [key for key in map(_key, items) if key is not None]
 
 
@@ -73,7 +75,7 @@ def _resources(value: Any) -> Iterable[Any]:
     if value is None:
         return ()
     if isinstance(value, list):
-        return value
+        return cast("list[object]", value)
     return (value,)
 
 
@@ -92,7 +94,8 @@ class IncludedIndex:
             primary = getattr(doc, "data", None)
             included = getattr(doc, "included", None)
         elif isinstance(doc, Mapping):
-            primary, included = doc.get("data"), doc.get("included")
+            fields = cast("Mapping[str, Any]", doc)
+            primary, included = fields.get("data"), fields.get("included")
         else:
             raise ArgumentTypeError(f"expected a JSON:API document, got {type(doc).__name__}")
         for resource in (*_resources(primary), *_resources(included)):
@@ -131,7 +134,7 @@ class IncludedIndex:
         return self._related(resource, name, cls)
 
     def _related(self, resource: Any, name: str, cls: type[Any] | None) -> list[Any]:
-        found = []
+        found: list[Any] = []
         for key in linkage(resource, name):
             item = self._by_key.get(key)
             if item is not None and (cls is None or isinstance(item, cls)):
@@ -163,7 +166,7 @@ def related(doc: Any, resource: Any, name: str, cls: type[M]) -> list[M]: ...
 
 def related(doc: Any, resource: Any, name: str, cls: type[Any] | None = None) -> list[Any]:
     """``IncludedIndex(doc).related(resource, name, cls)`` in one call."""
-    return IncludedIndex(doc)._related(resource, name, cls)
+    return IncludedIndex(doc)._related(resource, name, cls)  # pyright: ignore[reportPrivateUsage]
 
 
 @overload
@@ -176,5 +179,5 @@ def related_one(doc: Any, resource: Any, name: str, cls: type[M]) -> M | None: .
 
 def related_one(doc: Any, resource: Any, name: str, cls: type[Any] | None = None) -> Any | None:
     """``IncludedIndex(doc).related_one(resource, name, cls)`` in one call."""
-    items = IncludedIndex(doc)._related(resource, name, cls)
+    items = IncludedIndex(doc)._related(resource, name, cls)  # pyright: ignore[reportPrivateUsage]
     return items[0] if items else None

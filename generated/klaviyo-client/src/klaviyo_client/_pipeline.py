@@ -29,7 +29,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import date
+from typing import Any, ClassVar, cast
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -67,15 +68,10 @@ from ._errors import (
     redact_url,
     scrub,
 )
+from ._operation import Operation
 from ._redaction import forget_frames, install_log_filter
-from ._revision import RevisionGuard
+from ._revision import RevisionGuard, RevisionStatus
 from ._wire import Attempt, Headers, PreparedRequest, RawResponse, Response, SendError
-
-if TYPE_CHECKING:
-    from datetime import date
-
-    from ._operation import Operation
-    from ._revision import RevisionStatus
 
 # Attempt, BodyReader, Headers, PreparedRequest, RawResponse, RequestOptions, Response and
 # SendError live in ._wire, ._decoding and ._encoding; they are still importable from here.
@@ -279,7 +275,8 @@ class BaseClient:
                     raise ArgumentTypeError(
                         f"{op.name}(): {param.name} must be a mapping, got {value!r}"
                     )
-                query.extend((str(k), form_text(v)) for k, v in value.items() if v is not None)
+                given = cast("Mapping[object, object]", value)
+                query.extend((str(k), form_text(v)) for k, v in given.items() if v is not None)
                 continue
             if param.multi:
                 query.extend((param.wire, item) for item in param_items(param, value, op))
@@ -373,16 +370,12 @@ class BaseClient:
                 f"known: {sorted(_OPTION_KEYS)}"
             )
         timeout, attempt, size = self._limits
-        if options.get("timeout") is not None:
-            timeout = check_timeout(options["timeout"], "request_options['timeout']")
-        if options.get("attempt_timeout") is not None:
-            attempt = check_seconds(
-                options["attempt_timeout"], "request_options['attempt_timeout']"
-            )
-        if options.get("max_response_bytes") is not None:
-            size = check_size(
-                options["max_response_bytes"], "request_options['max_response_bytes']"
-            )
+        if (given := options.get("timeout")) is not None:
+            timeout = check_timeout(given, "request_options['timeout']")
+        if (seconds := options.get("attempt_timeout")) is not None:
+            attempt = check_seconds(seconds, "request_options['attempt_timeout']")
+        if (most := options.get("max_response_bytes")) is not None:
+            size = check_size(most, "request_options['max_response_bytes']")
         return timeout, attempt, size
 
     # -- decoding -----------------------------------------------------------------------------

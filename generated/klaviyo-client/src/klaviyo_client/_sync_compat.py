@@ -22,12 +22,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpcore
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "BOUNDED",

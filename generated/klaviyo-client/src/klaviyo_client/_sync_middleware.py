@@ -37,20 +37,15 @@ request may be repeated (``request.idempotent``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias, cast
 
+from ._backends import SyncSender
+from ._backoff import RetryState
 from ._decoding import decode_error, unread_error_answer
 from ._errors import ArgumentTypeError, KlaviyoError
 from ._wire import PreparedRequest, Response, SendError, attempt_limits
 
-if TYPE_CHECKING:
-    from ._backends import SyncSender
-    from ._backoff import RetryState
-
 __all__ = ["SyncChain", "Middleware", "Next", "SendError", "check_middleware"]
-
-Middleware: TypeAlias = Callable[[PreparedRequest, "Next"], Response]
-"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
 
 
 class Next:
@@ -97,6 +92,10 @@ class Next:
         raise decode_error(request, result, None)
 
 
+Middleware: TypeAlias = Callable[[PreparedRequest, Next], Response]
+"""``(request, call_next) -> Response``: run once per attempt (see the module docstring)."""
+
+
 class SyncChain:
     """A client's middleware: :meth:`attempt` runs one attempt through it to the client's
     sender of the moment."""
@@ -127,9 +126,10 @@ def check_middleware(middleware: object) -> tuple[Middleware, ...]:
         raise ArgumentTypeError(
             f"middleware must be a list of callables, got {type(middleware).__name__}"
         )
-    for item in middleware:
+    given = cast("Sequence[object]", middleware)
+    for item in given:
         if not callable(item):
             raise ArgumentTypeError(
                 f"middleware must hold callables (request, call_next), got {type(item).__name__}"
             )
-    return tuple(middleware)
+    return tuple(cast("Sequence[Middleware]", given))

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._operation import Operation, Window
 from ._ratelimit import (
     RateLimitBudgetError,
     RateLimiter,
     RateLimitStatus,
     account_key,
 )
-
-if TYPE_CHECKING:
-    from ._operation import Operation, Window
-    from ._sync_middleware import Next
-    from ._wire import PreparedRequest, Response
+from ._sync_middleware import Next
+from ._wire import PreparedRequest, Response
 
 __all__ = ["SyncRateLimit"]
 

@@ -166,8 +166,11 @@ class SyncPoolSender:
             request, attempt.max_bytes, declared=headers.get("content-length"),
             encoding=headers.get("content-encoding"), status=answer.status, headers=headers,
         )  # fmt: skip
-        reason = answer.extensions.get("reason_phrase", b"")
+        # httpcore annotates ``extensions`` in part as a bare dict
+        reason_raw: object = answer.extensions.get("reason_phrase", b"")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        reason = reason_raw.decode("latin-1") if isinstance(reason_raw, bytes) else ""
         failure: BaseException | None = None
+        content = b""
         try:
             for chunk in answer.iter_stream():
                 reader.feed(chunk)
@@ -175,9 +178,7 @@ class SyncPoolSender:
         except ResponseTooLargeError as exc:
             failure = exc
         except DecompressError as exc:
-            partial = Response(
-                answer.status, headers, b"", request, reason_phrase=reason.decode("latin-1")
-            )
+            partial = Response(answer.status, headers, b"", request, reason_phrase=reason)
             failure = decode_error(request, exc, partial)
         except _NETWORK as exc:
             failure = httpcore_failure(exc)
@@ -186,9 +187,7 @@ class SyncPoolSender:
             self._checkin(pool, key, conn)
         if failure is not None:
             return failure
-        return Response(
-            answer.status, headers, content, request, reason_phrase=reason.decode("latin-1")
-        )
+        return Response(answer.status, headers, content, request, reason_phrase=reason)
 
     def _checkout(self, pool: _Pool, key: str) -> httpcore.HTTPConnection | None:
         idle = pool.idle.get(key)

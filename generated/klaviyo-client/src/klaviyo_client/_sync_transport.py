@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import (
-    TYPE_CHECKING,
     Any,
     Generic,
     Literal,
@@ -24,6 +23,7 @@ from typing import (
 import httpx
 
 from . import _sync_compat as _compat
+from ._backends import SyncSender
 from ._backoff import RetryPolicy, RetryState
 from ._decoding import HasData
 from ._encoding import RequestOptions
@@ -49,9 +49,6 @@ from ._sync_middleware import Middleware, SyncChain, check_middleware
 from ._sync_ratelimit import SyncRateLimit
 from ._sync_senders import make_sender
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
-
-if TYPE_CHECKING:
-    from ._backends import SyncSender
 
 __all__ = ["SyncPager", "SyncResource", "SyncTransportClient"]
 
@@ -253,7 +250,7 @@ class SyncTransportClient(BaseClient):
         again with the next value.
         """
         resource = _resource_of(self, method, "paginate")
-        view = resource._with(_Describe())
+        view = type(resource)(_Describe())
         call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
         return SyncPager(self, call)
 
@@ -274,11 +271,13 @@ def _rate_limit(
 
 
 def _resource_of(client: Any, method: Any, what: str) -> SyncResource:
+    # The one look at a resource's private client from outside it: the client asks whether a
+    # method is one of its own resources' (no public attribute is added to every resource).
     resource = getattr(method, "__self__", None)
     name = getattr(method, "__name__", "")
     if (
         not isinstance(resource, SyncResource)
-        or resource._client is not client
+        or resource._client is not client  # pyright: ignore[reportPrivateUsage]
         or not callable(getattr(type(resource), name, None))
     ):
         raise ArgumentTypeError(f"{what}() needs an API operation method of this client")
@@ -290,7 +289,7 @@ class _Describe:
 
     __slots__ = ()
 
-    def _request(
+    def request(
         self,
         op: Operation,
         args: Sequence[Any],
@@ -308,7 +307,7 @@ class _RawCaller:
     def __init__(self, client: SyncTransportClient) -> None:
         self._client = client
 
-    def _request(
+    def request(
         self,
         op: Operation,
         args: Sequence[Any],
@@ -394,13 +393,22 @@ class SyncResource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: SyncTransportClient) -> None:
+    def __init__(self, client: SyncTransportClient | _Describe | _RawCaller) -> None:
         self._client = client
 
-    def _with(self, caller: Any) -> Self:
-        view = object.__new__(type(self))
-        view._client = caller
-        return view
+    def _request(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Build, send and decode one call (what every generated operation method does); a view
+        (``with_raw_response``, ``paginate``) hands the call to its stand-in instead."""
+        client = self._client
+        if isinstance(client, SyncTransportClient):
+            return client.decode(op, client.send(client.build_request(op, args, body, options)))
+        return client.request(op, args, body, options)
 
     @property
     def with_raw_response(self) -> Any:
@@ -409,4 +417,4 @@ class SyncResource:
         client = self._client
         if not isinstance(client, SyncTransportClient):
             raise ArgumentTypeError("with_raw_response is a view already")
-        return self._with(_RawCaller(client))
+        return type(self)(_RawCaller(client))

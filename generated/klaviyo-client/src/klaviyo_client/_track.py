@@ -81,9 +81,9 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 from ._decoding import loads
@@ -120,7 +120,7 @@ _PACKAGE = __name__.rpartition(".")[0]
 _PUBLIC_KEY_RE = re.compile(r"[A-Za-z0-9]{6}")
 _CUSTOMER_IDS = ("$email", "$phone_number", "$id")
 _FORM = "application/x-www-form-urlencoded"
-_ACCEPT = "text/html, application/json;q=0.9, */*;q=0.5"
+ACCEPT = "text/html, application/json;q=0.9, */*;q=0.5"
 
 
 def _op(op_id: str, method: str, path: str, *, retry_safe: bool, kind: str, tag: str) -> Operation:
@@ -140,12 +140,12 @@ def _op(op_id: str, method: str, path: str, *, retry_safe: bool, kind: str, tag:
 
 
 # Track carries a $event_id on every call (see the module docstring): safe to repeat.
-_TRACK_POST = _op("track_post", "POST", "/api/track", retry_safe=True, kind="text", tag="Track")
-_TRACK_GET = _op("track_get", "GET", "/api/track", retry_safe=True, kind="text", tag="Track")
-_IDENTIFY_POST = _op(
+TRACK_POST = _op("track_post", "POST", "/api/track", retry_safe=True, kind="text", tag="Track")
+TRACK_GET = _op("track_get", "GET", "/api/track", retry_safe=True, kind="text", tag="Track")
+IDENTIFY_POST = _op(
     "identify_post", "POST", "/api/identify", retry_safe=True, kind="text", tag="Identify"
 )
-_IDENTIFY_GET = _op(
+IDENTIFY_GET = _op(
     "identify_get", "GET", "/api/identify", retry_safe=True, kind="text", tag="Identify"
 )
 _FRONT_END_SUBSCRIBE = _op(
@@ -177,7 +177,8 @@ def _default(value: Any) -> Any:
             raise ArgumentValueError(f"{value!r} is not a JSON number")
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
+        items = cast("Collection[object]", value)
+        return list(items)
     if isinstance(value, uuid.UUID):
         return str(value)
     raise ArgumentTypeError(f"{type(value).__name__} is not JSON-serialisable")
@@ -218,7 +219,7 @@ def decode_post_data(body: bytes) -> Any:
     return json.loads(parse_qs(body.decode("ascii"), strict_parsing=True)["data"][0])
 
 
-def _check_public_key(public_key: object) -> str:
+def check_public_key(public_key: object) -> str:
     if not isinstance(public_key, str):
         raise ArgumentTypeError("public_key must be a str")
     if public_key.startswith("pk_"):
@@ -235,7 +236,7 @@ def _check_public_key(public_key: object) -> str:
     return public_key
 
 
-def _mapping(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
+def checked_mapping(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -326,7 +327,7 @@ class PublicBase:
         """The validated Track payload (``token`` included) that :meth:`track` would send."""
         if not isinstance(event, str) or not event.strip():
             raise ArgumentValueError("event must be a non-empty str (the metric name)")
-        customer = _mapping("customer_properties", customer_properties)
+        customer = checked_mapping("customer_properties", customer_properties)
         _put(customer, "$email", email, "email")
         _put(customer, "$phone_number", phone_number, "phone_number")
         _put(customer, "$id", external_id, "external_id")
@@ -335,7 +336,7 @@ class PublicBase:
                 "track() needs a customer identifier: email=, phone_number=, external_id= or "
                 "customer_properties with '$email', '$phone_number' or '$id'"
             )
-        props = _mapping("properties", properties)
+        props = checked_mapping("properties", properties)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
                 raise ArgumentTypeError("value must be a number")
@@ -368,7 +369,7 @@ class PublicBase:
         properties: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The validated Identify payload (``token`` included) that :meth:`identify` would send."""
-        props = _mapping("properties", properties)
+        props = checked_mapping("properties", properties)
         _put(props, "$email", email, "email")
         _put(props, "$phone_number", phone_number, "phone_number")
         _put(props, "$id", external_id, "external_id")
@@ -436,7 +437,7 @@ class PublicBase:
             raise ArgumentValueError("list_id must be a non-empty str")
         if not isinstance(email, str) or "@" not in email:
             raise ArgumentValueError("email must be an email address")
-        extra = _mapping("properties", properties)
+        extra = checked_mapping("properties", properties)
         pairs: list[tuple[str, str]] = [("g", list_id), ("email", email)]
         fields: list[str] = []
         list_fields: list[str] = []
@@ -448,7 +449,8 @@ class PublicBase:
             fields.append(key)
             if isinstance(item, (list, tuple)):
                 list_fields.append(key)
-                pairs.extend((key, _form_value(v)) for v in item)
+                values = cast("Sequence[object]", item)
+                pairs.extend((key, _form_value(v)) for v in values)
             else:
                 pairs.append((key, _form_value(item)))
         if consent:
@@ -494,10 +496,13 @@ class PublicBase:
             data = loads(response.content)
         except (ValueError, RecursionError):  # not JSON, a huge number, absurd nesting
             data = None
-        if not isinstance(data, dict) or data.get("success") is not True:
+        if not isinstance(data, dict):
+            data = None
+        answer = cast("dict[str, Any] | None", data)
+        if answer is None or answer.get("success") is not True:
             text = self._redact(_text(response))[:200]
             raise RejectedError(method="POST", url=self._redact(url), body=text or "(empty)")
-        return data
+        return answer
 
 
 def _form_value(value: Any) -> str:

@@ -108,7 +108,6 @@ from __future__ import annotations
 from ._async_transport import AsyncPager, AsyncResource, AsyncTransportClient
 from ._encoding import JSON_API, MAX_SECONDS, RequestOptions, check_base_url, check_seconds
 from ._pipeline import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
-from ._redaction import _RedactingFilter
 from ._sync_transport import SyncPager, SyncResource, SyncTransportClient
 from ._wire import Headers, PreparedRequest, RawResponse, Response
 
@@ -129,7 +128,6 @@ __all__ = [
     "SyncPager",
     "SyncResource",
     "SyncTransportClient",
-    "_RedactingFilter",
     "check_base_url",
     "check_seconds",
 ]

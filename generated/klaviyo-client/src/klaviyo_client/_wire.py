@@ -276,7 +276,7 @@ class SendError(Exception):
 
     def __init__(self, kind: FailureKind, *, maybe_sent: bool, cause: BaseException) -> None:
         super().__init__(kind)
-        self.kind = kind
+        self.kind: FailureKind = kind
         self.maybe_sent = maybe_sent
         self.cause = safe_cause(cause)  # the original holds the request (headers, URL)
 

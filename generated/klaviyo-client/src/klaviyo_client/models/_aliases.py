@@ -2076,7 +2076,7 @@ LocationPropertiesDenyListItemOption2: TypeAlias = Literal[
     "ZW",
 ]
 
-LocationPropertiesAllowListItemOption2: TypeAlias = "LocationPropertiesDenyListItemOption2"
+LocationPropertiesAllowListItemOption2: TypeAlias = LocationPropertiesDenyListItemOption2
 
 ImageAssetOrigin: TypeAlias = Literal[
     "ADOPTION_SMS_FORM_FROM_EMAIL_FORM",
@@ -2105,16 +2105,14 @@ PostCouponCodeResponseDataAttributesStatus: TypeAlias = Literal[
     "ASSIGNED_TO_PROFILE", "DELETING", "PROCESSING", "UNASSIGNED", "USED", "VERSION_NOT_ACTIVE"
 ]
 
-PatchCouponCodeResponseDataAttributesStatus: TypeAlias = (
-    "PostCouponCodeResponseDataAttributesStatus"
-)
+PatchCouponCodeResponseDataAttributesStatus: TypeAlias = PostCouponCodeResponseDataAttributesStatus
 
 CouponCodeResponseObjectResourceAttributesStatus: TypeAlias = (
-    "PostCouponCodeResponseDataAttributesStatus"
+    PostCouponCodeResponseDataAttributesStatus
 )
 
 CouponCodeUpdateQueryResourceObjectAttributesStatus: TypeAlias = (
-    "PostCouponCodeResponseDataAttributesStatus"
+    PostCouponCodeResponseDataAttributesStatus
 )
 
 AgeGatePropertiesSmsCountryCode: TypeAlias = Literal[
@@ -2126,31 +2124,29 @@ PushTokenEntryEnablementStatus: TypeAlias = Literal[
 ]
 
 PushTokenResponseObjectResourceAttributesEnablementStatus: TypeAlias = (
-    "PushTokenEntryEnablementStatus"
+    PushTokenEntryEnablementStatus
 )
 
 PushTokenCreateQueryResourceObjectAttributesEnablementStatus: TypeAlias = (
-    "PushTokenEntryEnablementStatus"
+    PushTokenEntryEnablementStatus
 )
 
 PatchFlowResponseDataAttributesTriggerType: TypeAlias = Literal[
     "Added to List", "Date Based", "Low Inventory", "Metric", "Price Drop", "Unconfigured"
 ]
 
-PostFlowV2ResponseDataAttributesTriggerType: TypeAlias = (
-    "PatchFlowResponseDataAttributesTriggerType"
-)
+PostFlowV2ResponseDataAttributesTriggerType: TypeAlias = PatchFlowResponseDataAttributesTriggerType
 
 FlowResponseObjectResourceAttributesTriggerType: TypeAlias = (
-    "PatchFlowResponseDataAttributesTriggerType"
+    PatchFlowResponseDataAttributesTriggerType
 )
 
 FlowV2ResponseObjectResourceAttributesTriggerType: TypeAlias = (
-    "PatchFlowResponseDataAttributesTriggerType"
+    PatchFlowResponseDataAttributesTriggerType
 )
 
 GetFlowV2ResponseCompoundDocumentDataAttributesTriggerType: TypeAlias = (
-    "PatchFlowResponseDataAttributesTriggerType"
+    PatchFlowResponseDataAttributesTriggerType
 )
 
 PostCampaignResponseDataAttributesStatus: TypeAlias = Literal[
@@ -2174,11 +2170,9 @@ PostCampaignResponseDataAttributesStatus: TypeAlias = Literal[
     "Variations Sent",
 ]
 
-PatchCampaignResponseDataAttributesStatus: TypeAlias = "PostCampaignResponseDataAttributesStatus"
+PatchCampaignResponseDataAttributesStatus: TypeAlias = PostCampaignResponseDataAttributesStatus
 
-CampaignResponseObjectResourceAttributesStatus: TypeAlias = (
-    "PostCampaignResponseDataAttributesStatus"
-)
+CampaignResponseObjectResourceAttributesStatus: TypeAlias = PostCampaignResponseDataAttributesStatus
 
 FixedTimerConfigurationTimezone: TypeAlias = Literal[
     "Africa/Abidjan",
@@ -3216,13 +3210,13 @@ TimeDelayActionDataTimezone: TypeAlias = Literal[
     "profile",
 ]
 
-TargetDateActionDataTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+TargetDateActionDataTimezone: TypeAlias = TimeDelayActionDataTimezone
 
-CustomObjectDateTriggerTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+CustomObjectDateTriggerTimezone: TypeAlias = TimeDelayActionDataTimezone
 
-CountdownDelayActionDataTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+CountdownDelayActionDataTimezone: TypeAlias = TimeDelayActionDataTimezone
 
-ProfilePropertyDateTriggerTimezone: TypeAlias = "TimeDelayActionDataTimezone"
+ProfilePropertyDateTriggerTimezone: TypeAlias = TimeDelayActionDataTimezone
 
 TextStyleV0FontFamilyOption1: TypeAlias = Literal[
     "Arial Black,Arial",
@@ -3247,13 +3241,13 @@ TextStyleV0FontFamilyOption1: TypeAlias = Literal[
     "Verdana",
 ]
 
-RichTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
+RichTextStyleFontFamilyOption1: TypeAlias = TextStyleV0FontFamilyOption1
 
-SMSDisclosureTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
+SMSDisclosureTextStyleFontFamilyOption1: TypeAlias = TextStyleV0FontFamilyOption1
 
-SMSDisclosureLinkTextStyleFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
+SMSDisclosureLinkTextStyleFontFamilyOption1: TypeAlias = TextStyleV0FontFamilyOption1
 
-BackInStockDynamicButtonTextStylesFontFamilyOption1: TypeAlias = "TextStyleV0FontFamilyOption1"
+BackInStockDynamicButtonTextStylesFontFamilyOption1: TypeAlias = TextStyleV0FontFamilyOption1
 
 RCSSuggestionOpenMode: TypeAlias = Literal[
     "BROWSER", "WEBVIEW_FULL", "WEBVIEW_HALF", "WEBVIEW_TALL"
@@ -3277,9 +3271,9 @@ PatchMappedMetricResponseDataId: TypeAlias = Literal[
     "viewed_product",
 ]
 
-MappedMetricResponseObjectResourceId: TypeAlias = "PatchMappedMetricResponseDataId"
+MappedMetricResponseObjectResourceId: TypeAlias = PatchMappedMetricResponseDataId
 
-MappedMetricPartialUpdateQueryResourceObjectId: TypeAlias = "PatchMappedMetricResponseDataId"
+MappedMetricPartialUpdateQueryResourceObjectId: TypeAlias = PatchMappedMetricResponseDataId
 
 SocialIconSubBlockLinkType: TypeAlias = Literal[
     "android",
@@ -3308,7 +3302,7 @@ DeviceMetadataKlaviyoSdk: TypeAlias = Literal[
     "android", "flutter", "flutter_community", "react_native", "swift"
 ]
 
-PushTokenDeviceMetadataKlaviyoSdk: TypeAlias = "DeviceMetadataKlaviyoSdk"
+PushTokenDeviceMetadataKlaviyoSdk: TypeAlias = DeviceMetadataKlaviyoSdk
 
 RelatedIdPathIdentifierType: TypeAlias = Literal[
     "anonymous", "email", "external-id", "klaviyo-id", "phone"
@@ -3398,11 +3392,11 @@ FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
 ]
 
 FlowValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
-    "FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+    FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem
 )
 
 CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
-    "FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+    FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem
 )
 
 ReviewBlockStylesLayout: TypeAlias = Literal[
@@ -3431,7 +3425,7 @@ TeaserLocation: TypeAlias = Literal[
     "top_right",
 ]
 
-VersionLocation: TypeAlias = "TeaserLocation"
+VersionLocation: TypeAlias = TeaserLocation
 
 CampaignValuesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
     "campaign_id",
@@ -3462,7 +3456,7 @@ DynamicTrackingParamValue: TypeAlias = Literal[
     "profile_id",
 ]
 
-CampaignTrackingSettingDynamicParamValue: TypeAlias = "DynamicTrackingParamValue"
+CampaignTrackingSettingDynamicParamValue: TypeAlias = DynamicTrackingParamValue
 
 SectionStylesBackgroundPosition: TypeAlias = Literal[
     "center-bottom",
@@ -3476,7 +3470,7 @@ SectionStylesBackgroundPosition: TypeAlias = Literal[
     "right-top",
 ]
 
-BaseStyleStylesBackgroundPosition: TypeAlias = "SectionStylesBackgroundPosition"
+BaseStyleStylesBackgroundPosition: TypeAlias = SectionStylesBackgroundPosition
 
 FormSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
     "closed_form",
@@ -3494,7 +3488,7 @@ FormSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Literal[
 ]
 
 FormValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
-    "FormSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+    FormSeriesRequestDTOResourceObjectAttributesStatisticsItem
 )
 
 PostUniversalContentResponseDataAttributesScreenshotStatus: TypeAlias = Literal[
@@ -3502,18 +3496,18 @@ PostUniversalContentResponseDataAttributesScreenshotStatus: TypeAlias = Literal[
 ]
 
 PatchUniversalContentResponseDataAttributesScreenshotStatus: TypeAlias = (
-    "PostUniversalContentResponseDataAttributesScreenshotStatus"
+    PostUniversalContentResponseDataAttributesScreenshotStatus
 )
 
 UniversalContentResponseObjectResourceAttributesScreenshotStatus: TypeAlias = (
-    "PostUniversalContentResponseDataAttributesScreenshotStatus"
+    PostUniversalContentResponseDataAttributesScreenshotStatus
 )
 
 LocationPropertiesDenyListItemOption1: TypeAlias = Literal[
     "con_AF", "con_AS", "con_EU", "con_EUP", "con_NA", "con_OC", "con_SA"
 ]
 
-LocationPropertiesAllowListItemOption1: TypeAlias = "LocationPropertiesDenyListItemOption1"
+LocationPropertiesAllowListItemOption1: TypeAlias = LocationPropertiesDenyListItemOption1
 
 StringOperatorStringFilterOperator: TypeAlias = Literal[
     "contains",
@@ -3558,9 +3552,9 @@ PostWebFeedResponseDataAttributesStatus: TypeAlias = Literal[
     "warning_periodic_refresh_timeout",
 ]
 
-PatchWebFeedResponseDataAttributesStatus: TypeAlias = "PostWebFeedResponseDataAttributesStatus"
+PatchWebFeedResponseDataAttributesStatus: TypeAlias = PostWebFeedResponseDataAttributesStatus
 
-WebFeedResponseObjectResourceAttributesStatus: TypeAlias = "PostWebFeedResponseDataAttributesStatus"
+WebFeedResponseObjectResourceAttributesStatus: TypeAlias = PostWebFeedResponseDataAttributesStatus
 
 TriggerBranchActionDataTriggerSubtype: TypeAlias = Literal[
     "custom-object", "legacy-custom-object", "profile-property", "profile-trait"
@@ -3570,35 +3564,35 @@ SectionStylesBorderStyle: TypeAlias = Literal[
     "dashed", "dotted", "groove", "inset", "none", "outset", "ridge", "solid"
 ]
 
-BaseStyleStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+BaseStyleStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-VideoBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+VideoBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-ButtonBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+ButtonBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-CouponBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+CouponBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-HeaderBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+HeaderBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-ReviewBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+ReviewBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-ImageBlockStylesBlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+ImageBlockStylesBlockBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-TableBlockStylesBlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+TableBlockStylesBlockBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-ProductBlockStylesItemBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+ProductBlockStylesItemBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-TextBlockStylesV0BlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+TextBlockStylesV0BlockBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-TextBlockStylesV1BlockBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+TextBlockStylesV1BlockBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-ProductBlockStylesButtonBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+ProductBlockStylesButtonBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-HorizontalRuleBlockStylesBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+HorizontalRuleBlockStylesBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-TableBlockStylesCellVerticalBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+TableBlockStylesCellVerticalBorderStyle: TypeAlias = SectionStylesBorderStyle
 
-TableBlockStylesCellHorizontalBorderStyle: TypeAlias = "SectionStylesBorderStyle"
+TableBlockStylesCellHorizontalBorderStyle: TypeAlias = SectionStylesBorderStyle
 
 TriggerBranchActionDataTriggerType: TypeAlias = Literal[
     "date", "list", "low-inventory", "metric", "price-drop", "scheduled", "segment"
@@ -3618,7 +3612,7 @@ StaticReviewBlockPropertiesVerifiedBadgeLanguage: TypeAlias = Literal[
 ]
 
 DynamicReviewBlockPropertiesVerifiedBadgeLanguage: TypeAlias = (
-    "StaticReviewBlockPropertiesVerifiedBadgeLanguage"
+    StaticReviewBlockPropertiesVerifiedBadgeLanguage
 )
 
 FlowTrackingSettingDynamicParamValue: TypeAlias = Literal[
@@ -3642,7 +3636,7 @@ IntegerFilterOperator: TypeAlias = Literal[
     "not-equals",
 ]
 
-NumericOperatorNumericFilterOperator: TypeAlias = "IntegerFilterOperator"
+NumericOperatorNumericFilterOperator: TypeAlias = IntegerFilterOperator
 
 FlowSeriesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
     "flow_id",
@@ -3658,20 +3652,20 @@ FlowSeriesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = Literal[
 ]
 
 FlowValuesRequestDTOResourceObjectAttributesGroupByItem: TypeAlias = (
-    "FlowSeriesRequestDTOResourceObjectAttributesGroupByItem"
+    FlowSeriesRequestDTOResourceObjectAttributesGroupByItem
 )
 
 TargetDateActionDataTargetDaysItem: TypeAlias = Literal[
     "friday", "monday", "saturday", "sunday", "thursday", "tuesday", "wednesday"
 ]
 
-CustomObjectDateTriggerTriggerDaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+CustomObjectDateTriggerTriggerDaysItem: TypeAlias = TargetDateActionDataTargetDaysItem
 
-ProfilePropertyDateTriggerTriggerDaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+ProfilePropertyDateTriggerTriggerDaysItem: TypeAlias = TargetDateActionDataTargetDaysItem
 
-TimeDelayActionDataDelayUntilWeekdaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+TimeDelayActionDataDelayUntilWeekdaysItem: TypeAlias = TargetDateActionDataTargetDaysItem
 
-CountdownDelayActionDataDelayUntilWeekdaysItem: TypeAlias = "TargetDateActionDataTargetDaysItem"
+CountdownDelayActionDataDelayUntilWeekdaysItem: TypeAlias = TargetDateActionDataTargetDaysItem
 
 DynamicReviewBlockPropertiesFallbackOptions: TypeAlias = Literal[
     "high-quality-review", "high-quality-review-or-static", "no-review", "recent", "static-only"
@@ -3715,7 +3709,7 @@ SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = Liter
 ]
 
 SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem: TypeAlias = (
-    "SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem"
+    SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem
 )
 
 StringPhoneOperatorStringArrayFilterOperator: TypeAlias = Literal[

@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..models._aliases import (
+    AccountField,
+)
+from ..models.accounts import (
+    GetAccountResponse,
+    GetAccountResponseCollection,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from .._transport import RawResponse
-    from ..models._aliases import (
-        AccountField,
-    )
-    from ..models.accounts import (
-        GetAccountResponse,
-        GetAccountResponseCollection,
-    )
 
 __all__ = ["Accounts", "AsyncAccounts"]
 
@@ -61,7 +61,7 @@ class Accounts(SyncResource):
         """
         return cast(
             "GetAccountResponseCollection",
-            self._client._request(_get_accounts, (fields_account,), None, request_options),
+            self._request(_get_accounts, (fields_account,), None, request_options),
         )
 
     def get_account(
@@ -84,7 +84,7 @@ class Accounts(SyncResource):
         """
         return cast(
             "GetAccountResponse",
-            self._client._request(_get_account, (id, fields_account), None, request_options),
+            self._request(_get_account, (id, fields_account), None, request_options),
         )
 
 
@@ -120,7 +120,7 @@ class AsyncAccounts(AsyncResource):
         """
         return cast(
             "GetAccountResponseCollection",
-            await self._client._request(_get_accounts, (fields_account,), None, request_options),
+            await self._request(_get_accounts, (fields_account,), None, request_options),
         )
 
     async def get_account(
@@ -143,7 +143,7 @@ class AsyncAccounts(AsyncResource):
         """
         return cast(
             "GetAccountResponse",
-            await self._client._request(_get_account, (id, fields_account), None, request_options),
+            await self._request(_get_account, (id, fields_account), None, request_options),
         )
 
 

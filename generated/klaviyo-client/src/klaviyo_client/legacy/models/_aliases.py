@@ -58,7 +58,7 @@ Ascending: TypeAlias = Literal["asc"]
 
 CheckMembershipResponseInner: TypeAlias = dict[str, Any]
 
-CheckMembershipResponse: TypeAlias = "list[CheckMembershipResponseInner]"
+CheckMembershipResponse: TypeAlias = list[CheckMembershipResponseInner]
 
 Descending: TypeAlias = Literal["desc"]
 

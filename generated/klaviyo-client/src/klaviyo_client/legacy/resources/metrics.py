@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING, cast
 from ..._operation import warn_deprecated
 from ..._transport import AsyncResource, RequestOptions, SyncResource
 from .._registry import OPERATIONS
+from ..models._aliases import (
+    InlineResponse200,
+)
+from ..models.common import (
+    MetricTimeline,
+)
+from ..models.metrics import (
+    MetricExport,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from ..._transport import RawResponse
-    from ..models._aliases import (
-        InlineResponse200,
-    )
-    from ..models.common import (
-        MetricTimeline,
-    )
-    from ..models.metrics import (
-        MetricExport,
-    )
 
 __all__ = ["Metrics", "AsyncMetrics"]
 
@@ -70,7 +70,7 @@ class Metrics(SyncResource):
         warn_deprecated(_get_metrics)
         return cast(
             "InlineResponse200",
-            self._client._request(_get_metrics, (page, count), None, request_options),
+            self._request(_get_metrics, (page, count), None, request_options),
         )
 
     def metric_export(
@@ -107,7 +107,7 @@ class Metrics(SyncResource):
         warn_deprecated(_metric_export)
         return cast(
             "MetricExport",
-            self._client._request(
+            self._request(
                 _metric_export,
                 (metric_id, start_date, end_date, unit, measurement, where, by, count),
                 None,
@@ -143,9 +143,7 @@ class Metrics(SyncResource):
         warn_deprecated(_metric_timeline)
         return cast(
             "MetricTimeline",
-            self._client._request(
-                _metric_timeline, (metric_id, since, count, sort), None, request_options
-            ),
+            self._request(_metric_timeline, (metric_id, since, count, sort), None, request_options),
         )
 
     def metrics_timeline(
@@ -175,7 +173,7 @@ class Metrics(SyncResource):
         warn_deprecated(_metrics_timeline)
         return cast(
             "MetricTimeline",
-            self._client._request(_metrics_timeline, (since, count, sort), None, request_options),
+            self._request(_metrics_timeline, (since, count, sort), None, request_options),
         )
 
 
@@ -216,7 +214,7 @@ class AsyncMetrics(AsyncResource):
         warn_deprecated(_get_metrics)
         return cast(
             "InlineResponse200",
-            await self._client._request(_get_metrics, (page, count), None, request_options),
+            await self._request(_get_metrics, (page, count), None, request_options),
         )
 
     async def metric_export(
@@ -253,7 +251,7 @@ class AsyncMetrics(AsyncResource):
         warn_deprecated(_metric_export)
         return cast(
             "MetricExport",
-            await self._client._request(
+            await self._request(
                 _metric_export,
                 (metric_id, start_date, end_date, unit, measurement, where, by, count),
                 None,
@@ -289,7 +287,7 @@ class AsyncMetrics(AsyncResource):
         warn_deprecated(_metric_timeline)
         return cast(
             "MetricTimeline",
-            await self._client._request(
+            await self._request(
                 _metric_timeline, (metric_id, since, count, sort), None, request_options
             ),
         )
@@ -321,9 +319,7 @@ class AsyncMetrics(AsyncResource):
         warn_deprecated(_metrics_timeline)
         return cast(
             "MetricTimeline",
-            await self._client._request(
-                _metrics_timeline, (since, count, sort), None, request_options
-            ),
+            await self._request(_metrics_timeline, (since, count, sort), None, request_options),
         )
 
 

@@ -16,8 +16,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from . import webhooks as webhooks
     from ._async_middleware import AsyncMiddleware as AsyncMiddleware
     from ._async_middleware import AsyncNext as AsyncNext
@@ -76,6 +74,7 @@ if TYPE_CHECKING:
     from ._revision import RevisionStatus as RevisionStatus
     from ._revision import RevisionStatusWarning as RevisionStatusWarning
     from ._revision import RevisionWarning as RevisionWarning
+    from ._status import revision_status as revision_status
     from ._sync_middleware import Middleware as Middleware
     from ._sync_middleware import Next as Next
     from ._sync_track import KlaviyoPublic as KlaviyoPublic
@@ -94,6 +93,7 @@ __version__ = "2026.1.1"
 REVISION = "2026-01-01"
 
 _LAZY = {
+    "revision_status": "._status",
     "Klaviyo": "._client",
     "AsyncKlaviyo": "._client",
     "OPERATIONS": "._registry",
@@ -243,16 +243,6 @@ __all__ = [
     "revision_status",
     "webhooks",
 ]
-
-
-def revision_status(today: date | None = None) -> RevisionStatus:
-    """Where this package's revision (``REVISION``) stands on *today* (default: the current UTC
-    date): release date, ``stable_until`` (release + 1 year), deprecated/beta/retired flags, days
-    left. Never warns; ``Klaviyo(...).check_revision()`` warns, for the revision a client sends.
-    """
-    from ._revision import revision_status as status_of
-
-    return status_of(REVISION, today)
 
 
 def __getattr__(name: str) -> Any:

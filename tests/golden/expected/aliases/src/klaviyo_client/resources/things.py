@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..models.things import (
+    ThingDoc,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from .._transport import RawResponse
-    from ..models.things import (
-        ThingDoc,
-    )
 
 __all__ = ["Things", "AsyncThings"]
 
@@ -52,7 +52,7 @@ class Things(SyncResource):
         """
         return cast(
             "ThingDoc",
-            self._client._request(_get_tag_ids_for_thing, (id,), None, request_options),
+            self._request(_get_tag_ids_for_thing, (id,), None, request_options),
         )
 
     get_thing_relationships_tags = get_tag_ids_for_thing
@@ -87,7 +87,7 @@ class AsyncThings(AsyncResource):
         """
         return cast(
             "ThingDoc",
-            await self._client._request(_get_tag_ids_for_thing, (id,), None, request_options),
+            await self._request(_get_tag_ids_for_thing, (id,), None, request_options),
         )
 
     get_thing_relationships_tags = get_tag_ids_for_thing

@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..models._aliases import (
+    ThingAdditionalField,
+    ThingField,
+)
+from ..models.things import (
+    ThingDoc,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from .._transport import RawResponse
-    from ..models._aliases import (
-        ThingAdditionalField,
-        ThingField,
-    )
-    from ..models.things import (
-        ThingDoc,
-    )
 
 __all__ = ["Things", "AsyncThings"]
 
@@ -65,7 +65,7 @@ class Things(SyncResource):
         """
         return cast(
             "ThingDoc",
-            self._client._request(
+            self._request(
                 _get_things,
                 (fields_thing, page_cursor, page_size, additional_fields_thing, filter),
                 None,
@@ -111,7 +111,7 @@ class AsyncThings(AsyncResource):
         """
         return cast(
             "ThingDoc",
-            await self._client._request(
+            await self._request(
                 _get_things,
                 (fields_thing, page_cursor, page_size, additional_fields_thing, filter),
                 None,

@@ -35,4 +35,4 @@ ProfileSort: TypeAlias = Literal[
     "-joined_group_membership_at",
 ]
 
-ProfileResourceAttributesStatus: TypeAlias = "Status"
+ProfileResourceAttributesStatus: TypeAlias = Status

@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..models._aliases import (
+    ThingSort,
+    Timezone,
+)
+from ..models.things import (
+    ThingDoc,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from .._transport import RawResponse
-    from ..models._aliases import (
-        ThingSort,
-        Timezone,
-    )
-    from ..models.things import (
-        ThingDoc,
-    )
 
 __all__ = ["Things", "AsyncThings"]
 
@@ -55,7 +55,7 @@ class Things(SyncResource):
         """
         return cast(
             "ThingDoc",
-            self._client._request(_list_things, (sort, tz), None, request_options),
+            self._request(_list_things, (sort, tz), None, request_options),
         )
 
 
@@ -87,7 +87,7 @@ class AsyncThings(AsyncResource):
         """
         return cast(
             "ThingDoc",
-            await self._client._request(_list_things, (sort, tz), None, request_options),
+            await self._request(_list_things, (sort, tz), None, request_options),
         )
 
 

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..models._aliases import (
+    ThingInclude,
+)
+from ..models.things import (
+    ThingDoc,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from .._transport import RawResponse
-    from ..models._aliases import (
-        ThingInclude,
-    )
-    from ..models.things import (
-        ThingDoc,
-    )
 
 __all__ = ["Things", "AsyncThings"]
 
@@ -56,7 +56,7 @@ class Things(SyncResource):
         """
         return cast(
             "ThingDoc",
-            self._client._request(_get_thing, (id, include, ids), None, request_options),
+            self._request(_get_thing, (id, include, ids), None, request_options),
         )
 
 
@@ -89,7 +89,7 @@ class AsyncThings(AsyncResource):
         """
         return cast(
             "ThingDoc",
-            await self._client._request(_get_thing, (id, include, ids), None, request_options),
+            await self._request(_get_thing, (id, include, ids), None, request_options),
         )
 
 
