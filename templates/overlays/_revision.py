@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ._errors import GoneError, cap_text, scrub
+from ._errors import GoneError
+from ._redaction import cap_text, scrub
 from ._wire import PreparedRequest, Response
 
 __all__ = [

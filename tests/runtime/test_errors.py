@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from klaviyo_client._error_details import ErrorDetail, ErrorSource, parse_error_details
 from klaviyo_client._errors import (
     APIConnectionError,
     APIStatusError,
@@ -18,8 +19,6 @@ from klaviyo_client._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
-    ErrorDetail,
-    ErrorSource,
     GoneError,
     InternalServerError,
     KlaviyoError,
@@ -31,10 +30,8 @@ from klaviyo_client._errors import (
     UnprocessableEntityError,
     connection_error,
     error_for_response,
-    parse_error_details,
-    redact,
-    redact_url,
 )
+from klaviyo_client._redaction import redact, redact_url
 
 URL = "https://a.klaviyo.com/api/profiles/x"
 SECRET = "pk_secret0123456789abcdef0123456789"

@@ -548,7 +548,7 @@ def test_a_key_of_any_shape_echoed_by_the_server_is_scrubbed() -> None:
 
 
 def test_the_remembered_secrets_stay_bounded_and_the_newest_is_scrubbed() -> None:
-    from klaviyo_client._errors import MAX_REMEMBERED, _Secrets, scrub
+    from klaviyo_client._redaction import MAX_REMEMBERED, _Secrets, scrub
 
     keys = [f"tenant{n:04d}-secret" for n in range(MAX_REMEMBERED + 50)]
     for key in keys:

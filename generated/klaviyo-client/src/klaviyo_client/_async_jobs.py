@@ -9,13 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
-from ._errors import (
-    ArgumentTypeError,
-    ArgumentValueError,
-    JobFailedError,
-    JobTimeoutError,
-    parse_error_details,
-)
+from ._error_details import parse_error_details
+from ._errors import ArgumentTypeError, ArgumentValueError, JobFailedError, JobTimeoutError
 from ._jobs import (
     Job,
     check_wait,

@@ -21,17 +21,10 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from ._errors import (
-    EmptyResponseError,
-    KlaviyoError,
-    ResponseDecodeError,
-    ResponseTooLargeError,
-    safe_cause,
-    scrub,
-)
+from ._errors import EmptyResponseError, KlaviyoError, ResponseDecodeError, ResponseTooLargeError
 from ._model import compile_decoder
 from ._operation import Operation
-from ._redaction import forget_frames
+from ._redaction import forget_frames, safe_cause, scrub
 from ._wire import Headers, PreparedRequest, Response
 
 __all__ = [

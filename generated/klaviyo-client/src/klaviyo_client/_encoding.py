@@ -18,10 +18,11 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import httpx
 
 from ._backoff import RetryPolicy
-from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError, redact_url
+from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError
 from ._filters import filter_text
 from ._model import to_wire
 from ._operation import Operation, Param
+from ._redaction import redact_url
 
 __all__ = [
     "MAX_SECONDS",

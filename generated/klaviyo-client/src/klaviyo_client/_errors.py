@@ -1,4 +1,5 @@
-"""Typed exceptions raised by the client, and the redaction helpers they rely on.
+"""Typed exceptions raised by the client: the hierarchy (redaction is in :mod:`._redaction`, the
+error details of an answer in :mod:`._error_details`).
 
 Hierarchy::
 
@@ -53,15 +54,18 @@ scrubbed copy of the response instead: no ``Authorization`` header, redacted URL
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-import weakref
-from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._error_details import (
+    ErrorDetail,
+    ErrorSource,
+    body_snippet,
+    body_text,
+    decode_body,
+    parse_error_details,
+    request_id,
+)
 from ._failures import (
     FAILURE_TEXT,
     NOT_SENT_KINDS,
@@ -70,6 +74,7 @@ from ._failures import (
     parse_retry_after,
     status_text,
 )
+from ._redaction import cap_text, restore_error, safe_response, scrub
 
 if TYPE_CHECKING:
     import httpx
@@ -86,6 +91,8 @@ else:
             return getattr(httpx, name)
 
     httpx = _Httpx()
+
+_SPACE_RE = re.compile(r"\s+")
 
 __all__ = [
     "APIConnectionError",
@@ -121,362 +128,7 @@ __all__ = [
     "WebhookVerificationError",
     "connection_error",
     "error_for_response",
-    "hold_secrets",
-    "parse_error_details",
-    "redact",
-    "redact_url",
-    "remember_secrets",
-    "safe_cause",
-    "scrub",
 ]
-
-REDACTED = "***"
-_REQUEST_ID_HEADERS = ("X-Request-Id", "x-klaviyo-request-id", "cf-ray")
-_SECRET_QUERY_RE = re.compile(r"(?i)([?&;](?:api_key|token|data|company_id)=)[^&#;\s'\"]*")
-_API_KEY_HEADER_RE = re.compile(r"(?i)(Klaviyo-API-Key)(\s+|%20|\+)[^\s'\",;&]+")
-_BEARER_RE = re.compile(r"(?i)\b(Bearer)(\s+)[A-Za-z0-9._~+/-]+=*")
-_PRIVATE_KEY_RE = re.compile(r"\bpk_[A-Za-z0-9]{6,}")
-_USERINFO_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s?#]+@")
-_TITLE_RE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
-_TAG_RE = re.compile(r"(?s)<[^>]*>")
-_SPACE_RE = re.compile(r"\s+")
-_SNIPPET = 200
-_DETAIL_CAP = 300
-"""At most this many characters of Klaviyo's error detail go into an exception message."""
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def redact_url(url: str) -> str:
-    """*url* (or any text holding URLs or headers) with credentials replaced by ``***``.
-
-    Masks the values of the ``api_key``, ``token``, ``data`` (legacy base64 payloads carry the
-    public key) and ``company_id`` query parameters, any ``Klaviyo-API-Key …`` or ``Bearer …``
-    value, user-info in URLs, and anything shaped like a private key (``pk_…``).
-    """
-    text = _SECRET_QUERY_RE.sub(rf"\g<1>{REDACTED}", url)
-    text = _API_KEY_HEADER_RE.sub(rf"\g<1>\g<2>{REDACTED}", text)
-    text = _BEARER_RE.sub(rf"\g<1>\g<2>{REDACTED}", text)
-    text = _USERINFO_RE.sub(rf"\g<1>{REDACTED}@", text)
-    return _PRIVATE_KEY_RE.sub(f"pk_{REDACTED}", text)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """*text* with every occurrence of each non-empty secret replaced by ``***``.
-
-    Longer secrets are replaced first (so a secret containing another is masked whole); then the
-    patterns of :func:`redact_url` are applied as well.
-    """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return redact_url(text)
-
-
-class _Secrets:
-    """Secret values of the clients of this process (API keys, tokens, public keys).
-
-    Error messages, details, bodies, pickled responses and the httpx/httpcore log lines are
-    scrubbed of them, so a key the server echoes is masked even when it is not shaped like a key.
-    The value of every live client is kept (:func:`hold_secrets`), however many clients a process
-    creates (one per account is common); once a client is garbage-collected its values join the
-    :data:`MAX_REMEMBERED` most recently released ones (its errors may outlive it). The tuple is
-    replaced (never mutated) under a lock: readers need no lock. Finalizers only append to
-    ``released`` (no lock: garbage collection may run them inside the locked section).
-    """
-
-    live: ClassVar[dict[str, int]] = {}  # value -> number of live holders
-    recent: ClassVar[dict[str, None]] = {}  # released or owner-less values, in use order
-    released: ClassVar[deque[tuple[str, ...]]] = deque()
-    values: ClassVar[tuple[str, ...]] = ()  # live + recent, longest first
-    lock = threading.Lock()
-
-
-MAX_REMEMBERED = 256
-"""Values of clients no longer alive (or given without an owner) still scrubbed, most recent."""
-
-
-def remember_secrets(*values: str | None) -> None:
-    """Add credential values to the set every exception message and log line is scrubbed of
-    (among the :data:`MAX_REMEMBERED` most recent; :func:`hold_secrets` keeps them longer)."""
-    given = [v for v in values if v]
-    if not given:
-        return
-    with _Secrets.lock:
-        recent = _Secrets.recent
-        for value in given:
-            recent.pop(value, None)
-            recent[value] = None
-        _publish()
-
-
-def hold_secrets(owner: object, *values: str | None) -> None:
-    """Scrub *values* for as long as *owner* (a client) lives, then among the recent ones."""
-    given = tuple(v for v in values if v)
-    if not given:
-        return
-    with _Secrets.lock:
-        live = _Secrets.live
-        for value in given:
-            live[value] = live.get(value, 0) + 1
-        _publish()
-    weakref.finalize(owner, _Secrets.released.append, given).atexit = False
-
-
-def _publish() -> None:
-    """Apply the releases of collected clients, trim, publish ``values`` (under the lock)."""
-    live, recent, released = _Secrets.live, _Secrets.recent, _Secrets.released
-    while released:
-        for value in released.popleft():
-            count = live.get(value, 0) - 1
-            if count > 0:
-                live[value] = count
-                continue
-            live.pop(value, None)
-            recent.pop(value, None)
-            recent[value] = None
-    while len(recent) > MAX_REMEMBERED:
-        del recent[next(iter(recent))]
-    _Secrets.values = tuple(sorted(live.keys() | recent.keys(), key=len, reverse=True))
-
-
-def scrub(text: str) -> str:
-    """*text* without any remembered secret value nor anything :func:`redact_url` masks."""
-    for secret in _Secrets.values:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return redact_url(text)
-
-
-def _scrub_bytes(data: bytes) -> bytes:
-    for secret in _Secrets.values:
-        raw = secret.encode("utf-8", "replace")
-        if raw in data:
-            data = data.replace(raw, REDACTED.encode())
-    return data
-
-
-def cap_text(text: str, limit: int = _DETAIL_CAP) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def safe_cause(exc: BaseException) -> BaseException:
-    """A copy of *exc* fit to chain as ``__cause__``: same type and (scrubbed) message, without
-    the request (httpx errors keep the one they failed on, headers and credentials included) or
-    the document (``JSONDecodeError.doc``, ``UnicodeDecodeError.object``).
-
-    The copy keeps the traceback and the original's own cause (for httpx errors, the httpcore or
-    socket error underneath), so ``traceback.format_exception`` still shows where it failed.
-    """
-    copy: BaseException
-    if isinstance(exc, json.JSONDecodeError):
-        copy = json.JSONDecodeError(exc.msg, scrub(exc.doc[: exc.pos + 40]), exc.pos)
-    elif isinstance(exc, UnicodeDecodeError):
-        copy = ValueError(f"invalid {exc.encoding} at byte {exc.start}: {exc.reason}")
-    else:
-        text = scrub(str(exc))
-        try:
-            copy = type(exc)(text)
-        except Exception:  # an exception type with another constructor
-            copy = RuntimeError(f"{type(exc).__name__}: {text}")
-        inner = exc.__cause__
-        if inner is not None and not hasattr(inner, "request"):
-            copy.__cause__ = inner
-    copy.__traceback__ = exc.__traceback__
-    copy.__suppress_context__ = True
-    return copy
-
-
-def _safe_response(response: httpx.Response | None) -> httpx.Response | None:
-    """A copy of *response* for pickling: scrubbed URL, body and headers, no credentials."""
-    if response is None:
-        return None
-    import httpx
-
-    request: httpx.Request | None
-    try:
-        original = response.request
-    except RuntimeError:  # a response built without a request
-        request = None
-    else:
-        request = httpx.Request(
-            original.method,
-            scrub(str(original.url)),
-            headers=[
-                (k, scrub(v))
-                for k, v in original.headers.multi_items()
-                if k.lower() not in _SENSITIVE_HEADERS
-            ],
-        )
-    try:
-        content = _scrub_bytes(response.content)
-    except Exception:  # a streamed response that was not read
-        content = b""
-    headers = [
-        (k, scrub(v))
-        for k, v in response.headers.multi_items()
-        if k.lower() not in _BODY_HEADERS and k.lower() not in _SENSITIVE_HEADERS
-    ]
-    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
-
-
-def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
-    # unpickling without calling __init__ again: the state is restored as it was
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorSource:
-    """Where in the request the error points: a JSON pointer into the body, or a parameter."""
-
-    pointer: str | None = None
-    parameter: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorDetail:
-    """One entry of Klaviyo's ``{"errors": [...]}`` answer (JSON:API error object)."""
-
-    id: str | None = None
-    code: str | None = None
-    title: str | None = None
-    detail: str | None = None
-    source: ErrorSource | None = None
-    status: int | None = None
-
-    def describe(self) -> str:
-        """``"code: detail"`` (or title), the most specific text available."""
-        text = self.detail or self.title or ""
-        if self.code and text:
-            return f"{self.code}: {text}"
-        return self.code or text
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        # ASCII digits only ("²" is a digit to isdigit, not to int), and few of them (a
-        # status; int() refuses more than 4,300 digits with a ValueError)
-        if text.isascii() and text.isdigit() and len(text) <= 9:
-            return int(text)
-    return None
-
-
-def _detail_from(item: Mapping[str, Any]) -> ErrorDetail:
-    source: ErrorSource | None = None
-    raw_source = item.get("source")
-    if isinstance(raw_source, Mapping):
-        where = cast("Mapping[str, object]", raw_source)
-        pointer = _scrub(_text(where.get("pointer")))
-        parameter = _scrub(_text(where.get("parameter")))
-        if pointer is not None or parameter is not None:
-            source = ErrorSource(pointer=pointer, parameter=parameter)
-    return ErrorDetail(
-        id=_text(item.get("id")),
-        code=_scrub(_text(item.get("code")) or _text(item.get("error"))),
-        title=_scrub(_text(item.get("title"))),
-        detail=_scrub(
-            _text(item.get("detail"))
-            or _text(item.get("message"))
-            or _text(item.get("error_description"))
-        ),
-        source=source,
-        status=_int(item.get("status")),
-    )
-
-
-def _scrub(text: str | None) -> str | None:
-    # a server may echo the credential it rejected ("invalid key pk_…")
-    return None if text is None else scrub(text)
-
-
-def parse_error_details(body: object) -> list[ErrorDetail]:
-    """The error objects in a decoded body; tolerant of anything that is not the expected shape.
-
-    Understands Klaviyo's JSON:API ``{"errors": [{"id", "code", "title", "detail", "source"}]}``
-    and, as a fallback, the flat shapes of the legacy and OAuth endpoints (``{"message": ...}``,
-    ``{"detail": ...}``, ``{"error": ..., "error_description": ...}``). Returns ``[]`` otherwise.
-    """
-    if not isinstance(body, Mapping):
-        return []
-    document = cast("Mapping[str, Any]", body)
-    errors = document.get("errors")
-    if isinstance(errors, list):
-        listed = cast("list[object]", errors)
-        return [
-            _detail_from(cast("Mapping[str, Any]", item))
-            for item in listed
-            if isinstance(item, Mapping)
-        ]
-    if isinstance(errors, Mapping):
-        one = cast("Mapping[str, Any]", errors)
-        return [_detail_from(one)]
-    if any(key in document for key in ("message", "detail", "title", "error", "error_description")):
-        detail = _detail_from(document)
-        if detail.describe():
-            return [detail]
-    return []
-
-
-def _body_text(response: httpx.Response) -> str:
-    """The response body as scrubbed text ("" when there is none); never raises."""
-    try:
-        content = response.content
-    except Exception:  # a streamed response that was not read
-        return ""
-    if not content:
-        return ""
-    try:
-        text = response.text
-    except Exception:
-        text = content.decode("utf-8", "replace")
-    return scrub(text)
-
-
-def _decode_body(response: httpx.Response) -> tuple[object, str]:
-    """(parsed JSON or text, text) of a response, scrubbed of secrets; never raises."""
-    text = _body_text(response)
-    if not text:
-        return None, ""
-    try:
-        return json.loads(text), text
-    except (ValueError, RecursionError):  # not JSON, a huge number, or absurdly deep nesting
-        return text, text
-
-
-def _snippet(text: str) -> str:
-    title = _TITLE_RE.search(text[:65536])
-    if title is not None:
-        text = title.group(1)
-    else:
-        text = text[: _SNIPPET * 20]
-        if "<" in text and ">" in text:
-            text = _TAG_RE.sub(" ", text)
-    return cap_text(_SPACE_RE.sub(" ", text).strip(), _SNIPPET)
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return cap_text(scrub(value), 100)
-    return None
 
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Exception:
@@ -598,14 +250,14 @@ class APIStatusError(KlaviyoError):
         self.status_code = response.status_code
         self.method = method.upper()
         self.url = scrub(url)
-        self.body, text = _decode_body(response)
+        self.body, text = decode_body(response)
         self.errors = parse_error_details(self.body)
-        self.request_id = _request_id(response.headers)
+        self.request_id = request_id(response.headers)
         super().__init__(self._message(status_text(self.status_code, response.reason_phrase), text))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {**self.__dict__, "response": _safe_response(self.response)}
-        return (_restore, (type(self), self.args, state))
+        state = {**self.__dict__, "response": safe_response(self.response)}
+        return (restore_error, (type(self), self.args, state))
 
     @property
     def code(self) -> str | None:
@@ -620,7 +272,7 @@ class APIStatusError(KlaviyoError):
                 described = f"{described} (+{extra} more)"
             if described:
                 return described
-        return _snippet(text) if text else ""
+        return body_snippet(text) if text else ""
 
     def _suffix(self) -> str:
         return ""
@@ -840,14 +492,14 @@ class ResponseDecodeError(KlaviyoError):
         message = f"{reason}: {self.method} {self.url}"
         if notes:
             message += f" ({', '.join(notes)})"
-        text = _body_text(response) if snippet and response is not None else ""
+        text = body_text(response) if snippet and response is not None else ""
         if text:
-            message += f": {_snippet(text)}"
+            message += f": {body_snippet(text)}"
         super().__init__(scrub(message))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {**self.__dict__, "response": _safe_response(self.response)}
-        return (_restore, (type(self), self.args, state))
+        state = {**self.__dict__, "response": safe_response(self.response)}
+        return (restore_error, (type(self), self.args, state))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r}, status={self.status_code})"

@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import httpx
 
-from ._errors import PaginationError, scrub
+from ._errors import PaginationError
 from ._model import Model
 from ._operation import Operation
+from ._redaction import scrub
 
 __all__ = ["PageTrail", "next_call", "next_link", "page_items", "with_values"]
 

@@ -64,12 +64,9 @@ from ._errors import (
     KlaviyoError,
     connection_error,
     error_for_response,
-    hold_secrets,
-    redact_url,
-    scrub,
 )
 from ._operation import Operation
-from ._redaction import forget_frames, install_log_filter
+from ._redaction import forget_frames, hold_secrets, install_log_filter, redact_url, scrub
 from ._revision import RevisionGuard, RevisionStatus
 from ._wire import Attempt, Headers, PreparedRequest, RawResponse, Response, SendError
 

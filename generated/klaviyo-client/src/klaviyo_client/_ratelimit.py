@@ -42,9 +42,10 @@ from typing import Any, NamedTuple, cast
 
 import httpx
 
-from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError, redact_url, scrub
+from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError
 from ._failures import parse_retry_after
 from ._operation import Operation, Window
+from ._redaction import redact_url, scrub
 from ._wire import Headers
 
 __all__ = [

@@ -37,7 +37,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._errors import ArgumentTypeError, ArgumentValueError, redact_url
+from ._errors import ArgumentTypeError, ArgumentValueError
 from ._operation import Window
 from ._ratelimit import (
     DEFAULT_MARGIN,
@@ -50,6 +50,7 @@ from ._ratelimit import (
     parse_limit_header,
     status_of,
 )
+from ._redaction import redact_url
 from ._wire import Headers
 
 if TYPE_CHECKING:  # the stores import redis (an optional extra); no signature names them

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
+from ._error_details import parse_error_details
 from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
     JobFailedError,
     JobTimeoutError,
-    parse_error_details,
 )
 from ._jobs import (
     Job,

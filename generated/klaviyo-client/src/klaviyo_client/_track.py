@@ -88,14 +88,9 @@ from urllib.parse import urlencode
 
 from ._decoding import loads
 from ._encoding import check_base_url
-from ._errors import (
-    ArgumentTypeError,
-    ArgumentValueError,
-    RejectedError,
-    hold_secrets,
-    redact,
-)
+from ._errors import ArgumentTypeError, ArgumentValueError, RejectedError
 from ._operation import Operation
+from ._redaction import hold_secrets, redact
 from ._wire import Response
 
 __all__ = [

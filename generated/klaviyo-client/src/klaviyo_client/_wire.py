@@ -23,9 +23,9 @@ import httpx
 
 from ._backoff import RetryPolicy, RetryState
 from ._encoding import RequestOptions, with_extra_query
-from ._errors import safe_cause, scrub
 from ._failures import FailureKind
 from ._operation import Operation
+from ._redaction import safe_cause, scrub
 
 __all__ = [
     "Attempt",

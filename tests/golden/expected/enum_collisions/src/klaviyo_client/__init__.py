@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._batch import EventBatcher as EventBatcher
     from ._client import AsyncKlaviyo as AsyncKlaviyo
     from ._client import Klaviyo as Klaviyo
+    from ._error_details import ErrorDetail as ErrorDetail
     from ._errors import APIConnectionError as APIConnectionError
     from ._errors import APIStatusError as APIStatusError
     from ._errors import APITimeoutError as APITimeoutError
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ._errors import ClientStateError as ClientStateError
     from ._errors import ConflictError as ConflictError
     from ._errors import EmptyResponseError as EmptyResponseError
-    from ._errors import ErrorDetail as ErrorDetail
     from ._errors import GoneError as GoneError
     from ._errors import JobFailedError as JobFailedError
     from ._errors import JobTimeoutError as JobTimeoutError
@@ -145,7 +145,7 @@ _LAZY = {
     "ClientStateError": "._errors",
     "ConflictError": "._errors",
     "EmptyResponseError": "._errors",
-    "ErrorDetail": "._errors",
+    "ErrorDetail": "._error_details",
     "GoneError": "._errors",
     "JobFailedError": "._errors",
     "JobTimeoutError": "._errors",
