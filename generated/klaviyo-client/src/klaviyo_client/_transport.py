@@ -16,7 +16,10 @@ decodes the answer into the operation's model. This module gathers the public na
     _async_senders   the httpx backend: own connection pool, or your httpx client (_sync_senders)
     _aiohttp         the aiohttp backend (optional extra)
     _paging          where the next page is; when paging must stop
-    _redaction       the log filter of httpx/httpcore
+    _filters         typed filter conditions (the generated ``filters`` module builds on it)
+    _errors          the exception hierarchy; _error_details: what an error answer says
+    _failures        how an attempt failed; status phrases; Retry-After
+    _redaction       secrets out of messages, URLs, causes, pickles, logs and frames
 
 Raw responses: ``client.profiles.with_raw_response.get_profile("id")`` (or
 ``client.with_raw_response(client.profiles.get_profile, "id")``) returns a ``RawResponse`` with
