@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import json
 import sys
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
@@ -381,6 +382,12 @@ class Model:
         """The JSON object behind this model, exactly as received or as it will be sent."""
         return self._data
 
+    def to_json(self, *, indent: int | None = None) -> str:
+        """:meth:`to_dict` as JSON text (dates and datetimes in ISO 8601)."""
+        return json.dumps(
+            self._data, indent=indent, ensure_ascii=False, allow_nan=False, default=_json_value
+        )
+
     @property
     def extra(self) -> dict[str, Any]:
         """Members the spec does not declare for this model (e.g. fields Klaviyo added later)."""
@@ -413,3 +420,11 @@ class Model:
             name = f.name if f is not None else repr(wire)
             parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, _dt.date | _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -27,7 +27,9 @@ warns ``RevisionMismatchWarning`` (once per client and pair), and a ``410`` rais
 from __future__ import annotations
 
 import logging
+import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar, cast
@@ -95,6 +97,37 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 logger = logging.getLogger("klaviyo_client")
 
+ENV_API_KEY = "KLAVIYO_API_KEY"
+"""The private key a client uses when none is passed (nor an ``Authorization`` header)."""
+ENV_LOG = "KLAVIYO_LOG"
+"""``debug`` or ``info``: the package's log records go to stderr at that level."""
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+_LOG_FROM_ENV = [True]  # read once, when the first client is made
+
+
+def log_from_env() -> None:
+    """Switch the package's logging on as ``KLAVIYO_LOG`` says (once; a logger that already has
+    a handler, e.g. set up by the application, is left alone)."""
+    wanted = os.environ.get(ENV_LOG, "").strip().lower()
+    level = _LOG_LEVELS.get(wanted)
+    if level is None:
+        if wanted:
+            warnings.warn(
+                f"{ENV_LOG}={wanted[:20]!r} is not one of: debug, info (ignored)", stacklevel=3
+            )
+        return
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _has_header(headers: Mapping[str, str] | None, name: str) -> bool:
+    return headers is not None and any(k.lower() == name for k in headers)
+
+
 _OPTION_KEYS = frozenset(
     {"extra_headers", "extra_query", "timeout", "attempt_timeout", "max_retries", "retry",
      "max_response_bytes"}
@@ -118,6 +151,8 @@ class BaseClient:
     _revision: ClassVar[str] = ""
     _retired: ClassVar[str] = ""  # an API without revisions retired on this day (YYYY-MM-DD)
     _package: ClassVar[str] = "klaviyo_client"
+    _key_from_env: ClassVar[bool] = True
+    """Whether a client without a key takes ``KLAVIYO_API_KEY`` (not the public-key clients)."""
     _default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     _user_agent: ClassVar[str] = "klaviyo-client-python"
     _accept: ClassVar[str] = JSON_API
@@ -135,6 +170,8 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if api_key is None and self._key_from_env and not _has_header(headers, "authorization"):
+            api_key = os.environ.get(ENV_API_KEY) or None  # KLAVIYO_API_KEY
         if api_key is not None:
             if not isinstance(api_key, str):
                 raise ArgumentTypeError("api_key must be a str")
@@ -180,6 +217,9 @@ class BaseClient:
         self._wall_clock: Callable[[], float] = time.time
         self._revision_guard = RevisionGuard(self._retired or None)
         install_log_filter()
+        if _LOG_FROM_ENV:
+            _LOG_FROM_ENV.clear()
+            log_from_env()
 
     def _base_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         """The fixed headers: ours, then the caller's (case-insensitive: one value per name)."""

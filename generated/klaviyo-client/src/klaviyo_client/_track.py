@@ -286,6 +286,7 @@ class PublicBase:
     base_url: str
     manage_url: str
     _public_key: str
+    _key_from_env = False  # the public key is passed; KLAVIYO_API_KEY is the private one
     _headers: dict[str, str]
 
     def _setup(self, public_key: str, manage_url: str | None) -> None:
