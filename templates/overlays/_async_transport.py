@@ -24,6 +24,7 @@ import httpx
 
 from . import _async_compat as _compat
 from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
+from ._async_oauth import check_oauth
 from ._async_ratelimit import AsyncRateLimit
 from ._async_senders import make_sender
 from ._backoff import RetryPolicy, RetryState
@@ -38,6 +39,7 @@ from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
 
 if TYPE_CHECKING:
     from ._backends import AsyncSender
+    from .oauth import OAuthSession
 
 __all__ = ["AsyncPager", "AsyncResource", "AsyncTransportClient"]
 
@@ -75,6 +77,7 @@ class AsyncTransportClient(BaseClient):
         middleware: Sequence[AsyncMiddleware] | None = None,
         rate_limiter: RateLimiter | Literal["default"] | None = "default",
         rate_limits: Mapping[str, Any] | None = None,
+        oauth: OAuthSession | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -100,10 +103,15 @@ class AsyncTransportClient(BaseClient):
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], Awaitable[None]] | None = None
+        authorize = check_oauth(oauth)  # outermost: a repeated attempt passes the limiter too
+        if authorize is not None:
+            self._authorize_with(authorize.session)
         self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
+        if authorize is not None:
+            chain = (authorize, *chain)
         self._chain = AsyncChain(chain) if chain else None
 
     async def aclose(self) -> None:

@@ -46,12 +46,14 @@ from ._ratelimit import (
     operation_of,
 )
 from ._sync_middleware import Middleware, SyncChain, check_middleware
+from ._sync_oauth import check_oauth
 from ._sync_ratelimit import SyncRateLimit
 from ._sync_senders import make_sender
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
 
 if TYPE_CHECKING:
     from ._backends import SyncSender
+    from .oauth import OAuthSession
 
 __all__ = ["SyncPager", "SyncResource", "SyncTransportClient"]
 
@@ -89,6 +91,7 @@ class SyncTransportClient(BaseClient):
         middleware: Sequence[Middleware] | None = None,
         rate_limiter: RateLimiter | Literal["default"] | None = "default",
         rate_limits: Mapping[str, Any] | None = None,
+        oauth: OAuthSession | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -114,10 +117,15 @@ class SyncTransportClient(BaseClient):
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], None] | None = None
+        authorize = check_oauth(oauth)  # outermost: a repeated attempt passes the limiter too
+        if authorize is not None:
+            self._authorize_with(authorize.session)
         self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
+        if authorize is not None:
+            chain = (authorize, *chain)
         self._chain = SyncChain(chain) if chain else None
 
     def close(self) -> None:
