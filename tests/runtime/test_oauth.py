@@ -5,6 +5,7 @@ repr, str, log record or pickled error."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import hashlib
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -725,3 +727,38 @@ def test_token_round_trips_and_is_validated() -> None:
         Token("")
     with pytest.raises(ArgumentTypeError):
         Token(_new("at"), expires_at=float("nan"))
+
+
+# -- the README example -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [ROOT / "generated" / "klaviyo-client" / "README.md", ROOT / "templates" / "README.md.jinja"],
+    ids=["generated", "template"],
+)
+def test_the_readme_oauth_example_uses_the_api_as_it_is(readme: Path) -> None:
+    section = readme.read_text(encoding="utf-8").split("## OAuth\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+    assert blocks
+    import klaviyo_client
+    import klaviyo_client.oauth as oauth_module
+
+    for block in blocks:
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = {"klaviyo_client": klaviyo_client, "klaviyo_client.oauth": oauth_module}
+                for alias in node.names:
+                    assert hasattr(module[node.module], alias.name), alias.name
+        called = {
+            node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        }
+        for name in ("authorization_url", "exchange_code", "session"):
+            assert name in called and hasattr(OAuthApp, name)
+        for name in ("state", "code_verifier", "url"):
+            assert f"request.{name}" in block and name in AuthorizationRequest.__dataclass_fields__
