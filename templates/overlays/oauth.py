@@ -539,6 +539,9 @@ class OAuthSession:
         self.refreshes = 0
         """How many refreshes this session made."""
         self._token: Token | None = None
+        # a token that lives less than twice the skew is refreshed at half its life instead
+        # (else every call would refresh it): (its access token, the skew it gets)
+        self._short: tuple[str, float] | None = None
         self._clock: Callable[[], float] = time.time
         self._lock = threading.Lock()  # threads: one refresh at a time
         self._guard = threading.Lock()  # guards _loop_locks
@@ -567,6 +570,9 @@ class OAuthSession:
 
     def expiring(self, token: Token) -> bool:
         """Whether *token* is due for a refresh (it expires within ``skew`` seconds)."""
+        short = self._short
+        if short is not None and short[0] == token.access_token:
+            return token.expiring(short[1], self._clock())
         return token.expiring(self.skew, self._clock())
 
     def _load(self) -> Token | None:
@@ -597,6 +603,9 @@ class OAuthSession:
         return None, stale
 
     def _keep(self, token: Token) -> Token:
+        left = token.expires_in(self._clock())
+        if left is not None and left < 2 * self.skew:
+            self._short = (token.access_token, max(left, 0.0) / 2)
         self._token = token
         self.refreshes += 1
         self.store.save(self.account, token)

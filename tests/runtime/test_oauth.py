@@ -762,3 +762,15 @@ def test_the_readme_oauth_example_uses_the_api_as_it_is(readme: Path) -> None:
             assert name in called and hasattr(OAuthApp, name)
         for name in ("state", "code_verifier", "url"):
             assert f"request.{name}" in block and name in AuthorizationRequest.__dataclass_fields__
+
+
+def test_a_token_shorter_lived_than_the_skew_is_not_refreshed_on_every_call(
+    auth: tuple[AuthServer, LoopbackServer],
+) -> None:
+    state, server = auth
+    state.expires_in = 30  # less than the 60 s skew: refreshed at half its life instead
+    store, name, _ = _expired_store(state)
+    with sync_client(server, make_app(server).session(store, account=name)) as client:
+        for _ in range(5):
+            client.profiles.get_profile("p1")
+    assert state.refreshes == 1 and len(state.api_calls) == 5
