@@ -112,19 +112,19 @@ class SyncTransportClient(BaseClient):
             )
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ArgumentTypeError("transport must be an httpx.BaseTransport")
+        authorize = check_oauth(oauth)  # checked before a sender exists
+        if authorize is not None:
+            self._authorize_with(authorize.session)
         self.backend = backend
         self._sender: SyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
         self._async_sleep: Callable[[float], None] | None = None
-        authorize = check_oauth(oauth)  # outermost: a repeated attempt passes the limiter too
-        if authorize is not None:
-            self._authorize_with(authorize.session)
         self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
-        if authorize is not None:
+        if authorize is not None:  # outermost: a repeated attempt passes the limiter too
             chain = (authorize, *chain)
         self._chain = SyncChain(chain) if chain else None
 
