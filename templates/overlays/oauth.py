@@ -47,7 +47,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -86,6 +86,7 @@ DEFAULT_SKEW = 60.0
 _MIN_SECRET = 8  # a shorter value would mask common words in every message: not scrubbed
 _VERIFIER_BYTES = 64  # token_urlsafe(64): 86 characters, within PKCE's 43-128
 _DETAIL = 200
+T = TypeVar("T")
 
 logger = logging.getLogger("klaviyo_client")
 
@@ -366,29 +367,30 @@ class OAuthApp:
 
     def exchange_code(self, code: str, code_verifier: str) -> Token:
         """The token of a new install: the ``code`` of the redirect, the request's verifier."""
-        return self._token(self._post(self.token_url, self._code_form(code, code_verifier)))
+        return _done(self._token(self._post(self.token_url, self._code_form(code, code_verifier))))
 
     async def aexchange_code(self, code: str, code_verifier: str) -> Token:
         """:meth:`exchange_code` with ``httpx.AsyncClient``."""
         form = self._code_form(code, code_verifier)
-        return self._token(await self._apost(self.token_url, form))
+        return _done(self._token(await self._apost(self.token_url, form)))
 
     def refresh(self, token: Token) -> Token:
         """A new token for *token*'s refresh token (kept when the answer has none)."""
-        return self._token(self._post(self.token_url, _refresh_form(token)), token)
+        return _done(self._token(self._post(self.token_url, _refresh_form(token)), token))
 
     async def arefresh(self, token: Token) -> Token:
         """:meth:`refresh` with ``httpx.AsyncClient``."""
-        return self._token(await self._apost(self.token_url, _refresh_form(token)), token)
+        return _done(self._token(await self._apost(self.token_url, _refresh_form(token)), token))
 
     def revoke(self, token: Token | str) -> None:
         """Revoke *token* (a ``Token``: its refresh token, which ends the install's grant;
         a str: that token)."""
-        self._revoked(self._post(self.revoke_url, _revoke_form(token)))
+        _done(_answer(self.revoke_url, self._post(self.revoke_url, _revoke_form(token)), False))
 
     async def arevoke(self, token: Token | str) -> None:
         """:meth:`revoke` with ``httpx.AsyncClient``."""
-        self._revoked(await self._apost(self.revoke_url, _revoke_form(token)))
+        answer = await self._apost(self.revoke_url, _revoke_form(token))
+        _done(_answer(self.revoke_url, answer, False))
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -415,14 +417,25 @@ class OAuthApp:
 
     def _token(
         self, result: tuple[int, bytes] | BaseException, previous: Token | None = None
-    ) -> Token:
+    ) -> Token | OAuthError:
         data = _answer(self.token_url, result)
+        if isinstance(data, OAuthError):
+            return data
         if not isinstance(data, Mapping):
-            raise OAuthError("the token endpoint answered without a JSON object", status_code=200)
-        return token_from(data, previous)
+            return OAuthError("the token endpoint answered without a JSON object", status_code=200)
+        try:
+            return token_from(data, previous)
+        except OAuthError as exc:
+            exc.__traceback__ = None  # its frames hold the answer
+            return exc
 
-    def _revoked(self, result: tuple[int, bytes] | BaseException) -> None:
-        _answer(self.revoke_url, result, document=False)
+
+def _done(result: T | OAuthError) -> T:
+    """*result*, or the ``OAuthError`` it is raised (here: the frames that read the answer,
+    which hold tokens and the form, are over and not in its traceback)."""
+    if isinstance(result, OAuthError):
+        raise result
+    return result
 
 
 def _refresh_form(token: Token) -> dict[str, str]:
@@ -441,10 +454,8 @@ def _revoke_form(token: Token | str) -> dict[str, str]:
     return {"token": _text("token", token)}
 
 
-def _answer(
-    url: str, result: tuple[int, bytes] | BaseException, *, document: bool = True
-) -> object:
-    """The JSON document of a 2xx token-endpoint answer; ``OAuthError`` otherwise."""
+def _answer(url: str, result: tuple[int, bytes] | BaseException, document: bool = True) -> object:
+    """The JSON document of a 2xx token-endpoint answer, or the ``OAuthError`` to raise."""
     if isinstance(result, BaseException):
         cause = safe_cause(result)
         error = OAuthError(
@@ -452,7 +463,7 @@ def _answer(
             f"{type(result).__name__}: {scrub(str(result))[:_DETAIL]}"
         )
         error.__cause__ = cause
-        raise error
+        return error
     status, content = result
     data: object = None
     try:
@@ -461,7 +472,7 @@ def _answer(
         data = None
     if 200 <= status < 300:
         if document and data is None:
-            raise OAuthError(
+            return OAuthError(
                 f"the OAuth endpoint {scrub(url)} answered {status} without a JSON document",
                 status_code=status,
             )
@@ -471,7 +482,7 @@ def _answer(
         code = data.get("error") if isinstance(data.get("error"), str) else None
         text = data.get("error_description")
         description = text if isinstance(text, str) else None
-    raise OAuthError(
+    return OAuthError(
         status_code=status, error=code, error_description=description, url=url,
         body=None if data is not None else content[:_DETAIL].decode("utf-8", "replace"),
     )  # fmt: skip

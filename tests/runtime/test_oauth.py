@@ -774,3 +774,22 @@ def test_a_token_shorter_lived_than_the_skew_is_not_refreshed_on_every_call(
         for _ in range(5):
             client.profiles.get_profile("p1")
     assert state.refreshes == 1 and len(state.api_calls) == 5
+
+
+def test_a_token_endpoint_error_keeps_no_secret_in_its_frames(
+    auth: tuple[AuthServer, LoopbackServer],
+) -> None:
+    state, server = auth
+    state.echo_secrets = True  # the refusal repeats the form, refresh token included
+    app = make_app(server)
+    token = Token(_new("at"), _new("rt"))
+    with pytest.raises(OAuthError) as caught:
+        app.refresh(token)
+    shown: list[str] = []
+    tb = caught.value.__traceback__
+    while tb is not None:
+        shown += [repr(value) for value in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    assert shown  # the frames were looked at
+    for secret in (str(token.refresh_token), token.access_token, CLIENT_SECRET):
+        assert not [text for text in shown if secret in text]
