@@ -22,6 +22,7 @@ TWINS = {
     "_async_ratelimit.py": "_sync_ratelimit.py",
     "_async_redis.py": "_sync_redis.py",
     "_async_jobs.py": "_sync_jobs.py",
+    "_async_oauth.py": "_sync_oauth.py",
 }
 """Overlay source → the module derived from it."""
 
@@ -38,6 +39,7 @@ NAMES = {
     "AsyncChain": "SyncChain",
     "AsyncRateLimit": "SyncRateLimit",
     "AsyncRedisStore": "SyncRedisStore",
+    "AsyncOAuthMiddleware": "OAuthMiddleware",
     "_async_redis": "_sync_redis",
     "_async_middleware": "_sync_middleware",
     "_async_ratelimit": "_sync_ratelimit",
@@ -54,6 +56,8 @@ NAMES = {
     "_async_transport": "_sync_transport",
     "_async_track": "_sync_track",
     "_async_jobs": "_sync_jobs",
+    "_async_oauth": "_sync_oauth",
+    "arenew": "renew",
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",

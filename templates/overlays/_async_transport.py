@@ -23,6 +23,7 @@ import httpx
 
 from . import _async_compat as _compat
 from ._async_middleware import AsyncChain, AsyncMiddleware, check_middleware
+from ._async_oauth import check_oauth
 from ._async_ratelimit import AsyncRateLimit
 from ._async_senders import make_sender
 from ._backends import AsyncSender
@@ -35,6 +36,7 @@ from ._paging import PageTrail, next_call, next_link, page_items, sent_values, w
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, BaseClient
 from ._ratelimit import RateLimiter, RateLimitStatus, default_limiter, limits_of, operation_of
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
+from .oauth import OAuthSession
 
 __all__ = ["AsyncPager", "AsyncResource", "AsyncTransportClient"]
 
@@ -72,6 +74,7 @@ class AsyncTransportClient(BaseClient):
         middleware: Sequence[AsyncMiddleware] | None = None,
         rate_limiter: RateLimiter | Literal["default"] | None = "default",
         rate_limits: Mapping[str, Any] | None = None,
+        oauth: OAuthSession | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -92,6 +95,9 @@ class AsyncTransportClient(BaseClient):
             )
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ArgumentTypeError("transport must be an httpx.AsyncBaseTransport")
+        authorize = check_oauth(oauth)  # checked before a sender exists
+        if authorize is not None:
+            self._authorize_with(authorize.session)
         self.backend = backend
         self._sender: AsyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
@@ -101,6 +107,8 @@ class AsyncTransportClient(BaseClient):
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
+        if authorize is not None:  # outermost: a repeated attempt passes the limiter too
+            chain = (authorize, *chain)
         self._chain = AsyncChain(chain) if chain else None
 
     async def aclose(self) -> None:

@@ -34,6 +34,8 @@ Hierarchy::
     ├── BatcherError                the event batcher's sender stopped, or close() ran out of time
     ├── RejectedError               the legacy Track/Identify endpoint answered "0"
     ├── WebhookVerificationError    a webhook request that is not provably Klaviyo's (.reason)
+    ├── OAuthError                  the OAuth token or revoke endpoint refused or failed
+    │                                   (.status_code, .error, .error_description), or no token
     ├── JobFailedError              a job waited for ended failed, cancelled or with failed
     │                                   items (.job, .errors, .item_errors)
     └── JobTimeoutError             a job waited for was still running at the timeout (also a
@@ -116,6 +118,7 @@ __all__ = [
     "JobTimeoutError",
     "KlaviyoError",
     "NotFoundError",
+    "OAuthError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -613,6 +616,60 @@ class WebhookVerificationError(KlaviyoError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (str(self),), {"reason": self.reason}), self.__dict__)
+
+
+class OAuthError(KlaviyoError):
+    """The OAuth token endpoint (or revoke endpoint) refused a request or could not be reached,
+    or a client has no token to send (none stored for its account).
+
+    Attributes:
+        status_code: the HTTP status of the answer (``None``: no answer).
+        error: the server's ``error`` code (``invalid_grant``: the refresh token is no longer
+            valid, e.g. the app was uninstalled), or ``None``.
+        error_description: the server's ``error_description``, scrubbed, or ``None``.
+
+    Neither the message nor the attributes hold a token or the client secret.
+    """
+
+    status_code: int | None
+    error: str | None
+    error_description: str | None
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        error: str | None = None,
+        error_description: str | None = None,
+        url: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error = None if error is None else cap_text(scrub(error), 100)
+        self.error_description = (
+            None if error_description is None else cap_text(scrub(error_description))
+        )
+        if not message:
+            where = f"the OAuth endpoint {scrub(url)}" if url else "the OAuth endpoint"
+            message = f"{where} answered " + (
+                "nothing" if status_code is None else status_text(status_code)
+            )
+            if self.error:
+                message += f": {self.error}"
+            if self.error_description:
+                message += f" ({self.error_description})"
+            elif body and body.strip():
+                message += f": {body_snippet(body)}"
+        super().__init__(cap_text(scrub(_SPACE_RE.sub(" ", message).strip()), 500))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "status_code": self.status_code,
+            "error": self.error,
+            "error_description": self.error_description,
+        }
+        return (_rebuild, (type(self), (str(self),), state), self.__dict__)
 
 
 class JobFailedError(KlaviyoError):

@@ -71,6 +71,7 @@ from ._operation import Operation
 from ._redaction import forget_frames, hold_secrets, install_log_filter, redact_url, scrub
 from ._revision import RevisionGuard, RevisionStatus
 from ._wire import Attempt, Headers, PreparedRequest, RawResponse, Response, SendError
+from .oauth import OAuthSession
 
 # Attempt, BodyReader, Headers, PreparedRequest, RawResponse, RequestOptions, Response and
 # SendError live in ._wire, ._decoding and ._encoding; they are still importable from here.
@@ -207,6 +208,7 @@ class BaseClient:
         if api_key is not None:
             self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
         self._private_auth = api_key is not None or given is not None
+        self._oauth: OAuthSession | None = None  # oauth=: see _authorize_with
         token = None if given is None else given.rpartition(" ")[2]
         if token is not None and len(token) < 8:  # too short to scrub from every message
             token = None
@@ -220,6 +222,16 @@ class BaseClient:
         if _LOG_FROM_ENV:
             _LOG_FROM_ENV.clear()
             log_from_env()
+
+    def _authorize_with(self, oauth: OAuthSession) -> None:
+        """Private calls are authorised by *oauth* (``oauth=``): its middleware sets the bearer
+        token on each attempt; no other credential may be given."""
+        if self._private_auth:
+            raise ArgumentValueError(
+                "give the credential once: oauth=, api_key= or an Authorization header"
+            )
+        self._oauth = oauth
+        self._private_auth = True
 
     def _base_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         """The fixed headers: ours, then the caller's (case-insensitive: one value per name)."""
@@ -293,7 +305,7 @@ class BaseClient:
             if not self._private_auth:
                 raise ArgumentTypeError(
                     f"{op.name}() needs a private API key: create the client with api_key=... "
-                    "(or an OAuth access token: headers={'Authorization': 'Bearer ...'})"
+                    "(or OAuth: oauth=app.session(store, account=...))"
                 )
             headers = self._auth_headers.copy()
         else:

@@ -47,12 +47,15 @@ class SyncRateLimit:
         self._account: str | None = None
 
     def account(self) -> str:
-        """The account the client's calls count against: a hash of its credential."""
+        """The account the client's calls count against: a hash of its credential (of its
+        installed account, for an OAuth client: each install has its own quota)."""
         account = self._account
         if account is None:
             client = self._client
+            oauth = getattr(client, "_oauth", None)
             credential = (
-                getattr(client, "_public_key", None)
+                (oauth and "oauth:" + oauth.account)
+                or getattr(client, "_public_key", None)
                 or client._api_key
                 or client._headers.get("Authorization")
                 or ""

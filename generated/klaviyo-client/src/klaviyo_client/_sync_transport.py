@@ -46,9 +46,11 @@ from ._ratelimit import (
     operation_of,
 )
 from ._sync_middleware import Middleware, SyncChain, check_middleware
+from ._sync_oauth import check_oauth
 from ._sync_ratelimit import SyncRateLimit
 from ._sync_senders import make_sender
 from ._wire import PreparedRequest, RawResponse, Response, attempt_limits
+from .oauth import OAuthSession
 
 __all__ = ["SyncPager", "SyncResource", "SyncTransportClient"]
 
@@ -86,6 +88,7 @@ class SyncTransportClient(BaseClient):
         middleware: Sequence[Middleware] | None = None,
         rate_limiter: RateLimiter | Literal["default"] | None = "default",
         rate_limits: Mapping[str, Any] | None = None,
+        oauth: OAuthSession | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -106,6 +109,9 @@ class SyncTransportClient(BaseClient):
             )
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ArgumentTypeError("transport must be an httpx.BaseTransport")
+        authorize = check_oauth(oauth)  # checked before a sender exists
+        if authorize is not None:
+            self._authorize_with(authorize.session)
         self.backend = backend
         self._sender: SyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
@@ -115,6 +121,8 @@ class SyncTransportClient(BaseClient):
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
             chain = (*chain, self._rate_limit)
+        if authorize is not None:  # outermost: a repeated attempt passes the limiter too
+            chain = (authorize, *chain)
         self._chain = SyncChain(chain) if chain else None
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from . import oauth as oauth
     from . import webhooks as webhooks
     from ._async_middleware import AsyncMiddleware as AsyncMiddleware
     from ._async_middleware import AsyncNext as AsyncNext
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from ._errors import JobTimeoutError as JobTimeoutError
     from ._errors import KlaviyoError as KlaviyoError
     from ._errors import NotFoundError as NotFoundError
+    from ._errors import OAuthError as OAuthError
     from ._errors import PaginationError as PaginationError
     from ._errors import PermissionDeniedError as PermissionDeniedError
     from ._errors import RateLimitError as RateLimitError
@@ -85,6 +87,8 @@ if TYPE_CHECKING:
     from ._transport import Response as Response
     from ._transport import SyncPager as SyncPager
     from ._wire import SendError as SendError
+    from .oauth import OAuthApp as OAuthApp
+    from .oauth import OAuthSession as OAuthSession
     from .webhooks import WebhookEvent as WebhookEvent
     from .webhooks import WebhookMeta as WebhookMeta
     from .webhooks import WebhookPayload as WebhookPayload
@@ -151,6 +155,9 @@ _LAZY = {
     "JobTimeoutError": "._errors",
     "KlaviyoError": "._errors",
     "NotFoundError": "._errors",
+    "OAuthError": "._errors",
+    "OAuthApp": ".oauth",
+    "OAuthSession": ".oauth",
     "PaginationError": "._errors",
     "PermissionDeniedError": "._errors",
     "RateLimitError": "._errors",
@@ -166,7 +173,7 @@ _LAZY = {
     "WebhookPayload": ".webhooks",
 }
 
-_SUBMODULES = frozenset({"webhooks"})
+_SUBMODULES = frozenset({"oauth", "webhooks"})
 
 __all__ = [
     "JOBS",
@@ -205,6 +212,9 @@ __all__ = [
     "Model",
     "Next",
     "NotFoundError",
+    "OAuthApp",
+    "OAuthError",
+    "OAuthSession",
     "Operation",
     "PaginationError",
     "PermissionDeniedError",
@@ -238,6 +248,7 @@ __all__ = [
     "Window",
     "WindowStatus",
     "linkage",
+    "oauth",
     "related",
     "related_one",
     "revision_status",
