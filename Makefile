@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    := generated/klaviyo-client
 PKG    := $(OUT)/src/klaviyo_client
 
-.PHONY: all setup generate fetch test check lint typecheck drift bench clean
+.PHONY: all setup generate fetch test test-fast check lint typecheck drift bench clean
 
 all: generate
 
@@ -29,9 +29,16 @@ generate: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/klaviyo-codegen fetch
 
-## test: the whole test suite
+## test: the whole test suite (what CI runs), in two worker processes (pytest-xdist; tests that
+##   share an expensive set-up run in one worker: --dist loadgroup)
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+## test-fast: the inner loop: every test not marked slow (no full-spec generation of every
+##   revision, no mutation cases, no fresh venvs); `make test` before you push
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 ## check: lint + types (generator and generated package) + drift of generated/
 check: lint typecheck drift

@@ -7,17 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from generator import render
-from generator.cli import main
 from generator.errors import SpecError
-from tests.support.packages import generate
+from tests.support.packages import build, generate, invoke
 
 SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
 
 
 def gen(out: Path | str, *extra: str) -> Any:
+    """``generate`` in-process, without ruff and the import check (see :func:`build`)."""
+    return build("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
+
+
+def gen_checked(out: Path | str, *extra: str) -> Any:
+    """``generate`` as the command line runs it: ruff, then the import check."""
     return generate("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
 
 
@@ -139,7 +143,7 @@ def test_a_package_that_does_not_compile_never_replaces_the_output(
         (root / "resources" / "zz_broken.py").write_text(broken, encoding="utf-8")
 
     monkeypatch.setattr(render, "render_api", render_api_and_break)
-    line = one_error(gen(out, *([] if formatted else ["--no-format"])))
+    line = one_error(gen_checked(out, *([] if formatted else ["--no-format"])))
     assert "the generated package does not import" in line or "does not compile" in line, line
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
@@ -151,9 +155,9 @@ def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> No
     args = ["check", "--no-legacy", "--current", str(SPEC), "--out", str(out)]
     (out / ".mypy_cache").mkdir()
     (out / ".mypy_cache" / "x.json").write_text("{}")
-    assert CliRunner().invoke(main, args).exit_code == 0
+    assert invoke(args).exit_code == 0
     (out / render.STAMP).unlink()
-    result = CliRunner().invoke(main, args)
+    result = invoke(args)
     assert result.exit_code == 1
     assert f"missing: {render.STAMP}" in result.stderr
 
