@@ -29,9 +29,8 @@ generate: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/klaviyo-codegen fetch
 
-## test: the whole test suite (what CI runs), in two worker processes (pytest-xdist; tests that
-##   share an expensive set-up run in one worker: --dist loadgroup)
-PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+## test: the whole test suite (what CI runs)
+PYTEST := $(BIN)/python -m pytest -q
 test: $(STAMP)
 	$(PYTEST)
 

@@ -171,19 +171,6 @@ REPORT: list[str] = []
 """Lines tests want shown after the run (e.g. contract coverage), printed by the hook below."""
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """In a worker of ``pytest -n``: hand this process's report lines to the controller."""
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput["report"] = list(REPORT)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """In the controller of ``pytest -n``: the report lines of a worker that finished."""
-    REPORT.extend(getattr(node, "workeroutput", {}).get("report", []))
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in REPORT:
         terminalreporter.write_line(line)

@@ -42,8 +42,6 @@ from tests.contract.engine import (
 from tests.support.packages import build
 
 CURRENT = need_spec(CURRENT_SPEC)  # the whole module checks against it: skipped without it
-# one worker under `pytest -n` (--dist loadgroup): the current spec is checked once, for all
-pytestmark = pytest.mark.xdist_group("contract")
 PREVIOUS_NAME = "klaviyo-stable-2026-04-15.json"
 LEGACY_NAME = "klaviyo-legacy-v1-v2.json"
 

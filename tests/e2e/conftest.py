@@ -1,7 +1,6 @@
 """Generations shared by the end-to-end tests (each made once per run).
 
-A test that uses them is marked ``slow``: the first one generates every spec we hold. Under
-``pytest -n`` they all run in one worker (``--dist loadgroup``), which makes them once.
+A test that uses them is marked ``slow``: the first one generates every spec we hold.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents and SHARED & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("shared-generations"))
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT))
 
