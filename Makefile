@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    := generated/klaviyo-client
 PKG    := $(OUT)/src/klaviyo_client
 
-.PHONY: all setup generate fetch test check lint typecheck pyright drift bench clean
+.PHONY: all setup generate fetch test test-fast check lint typecheck pyright drift bench clean
 
 all: generate
 
@@ -29,9 +29,15 @@ generate: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/klaviyo-codegen fetch
 
-## test: the whole test suite
+## test: the whole test suite (what CI runs)
+PYTEST := $(BIN)/python -m pytest -q
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+## test-fast: the inner loop: every test not marked slow (no full-spec generation of every
+##   revision, no mutation cases, no fresh venvs); `make test` before you push
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 ## check: lint + types (generator and generated package: mypy, pyright) + drift of generated/
 check: lint typecheck pyright drift

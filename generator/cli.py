@@ -32,7 +32,7 @@ from .ir.carry import Previous, previous_apis
 from .ir.names import NAMES_FILE
 from .normalize import normalize
 from .outdir import STAMP, OutputError, SwapGuard, check_target, kept_paths, recover, resolve
-from .render import RenderResult, Verifier, previous_record, render
+from .render import FULL, Checks, RenderResult, Verifier, previous_record, render
 from .runtime import reserved
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
@@ -222,6 +222,15 @@ def main() -> None:
     """
 
 
+def _checks() -> Checks:
+    """The checks a command runs on what it renders: all of them (:data:`FULL`), unless a
+    caller in the same process passed other :class:`Checks` as the context object
+    (``main.main(args, obj=IN_PROCESS)``, ``CliRunner().invoke(main, args, obj=...)``); the
+    command line cannot turn the import check off."""
+    found = click.get_current_context().find_object(Checks)
+    return found if found is not None else FULL
+
+
 def _spec_options(fn: Any) -> Any:
     fn = click.option(
         "--spec-dir",
@@ -342,13 +351,15 @@ def generate(
     whose schemas still exist under another name are kept as aliases.
     """
     started = time.perf_counter()
+    checks = _checks()
     guard = SwapGuard()  # Ctrl-C once the swap started: noted, the command finishes
     with guard.installed(), _reported(current or "the default specs"), _no_cycle_collection():
         target = resolve(Path(out))  # a symlinked --out: where it points
         for note in recover(target):
             click.echo(f"klaviyo-codegen: note: {note}", err=True)
         check_target(target, force=force)
-        verifier = Verifier()  # its interpreters start while the specs load
+        # its interpreters start while the specs load
+        verifier = Verifier() if checks.verify else None
         try:
             keep = kept_names(Path(keep_from) if keep_from else None, target)
             with warnings.catch_warnings(record=True) as caught:
@@ -362,13 +373,15 @@ def generate(
             result = render(
                 apis,
                 target,
-                format_code=not no_format,
+                format_code=checks.format_code and not no_format,
+                verify=checks.verify,
                 force=force,
                 verifier=verifier,
                 guard=guard,
             )
         finally:
-            verifier.close()
+            if verifier is not None:
+                verifier.close()
         _report_generated(out, apis, result, len(lines), started)
         if guard.interrupted:
             click.echo(
@@ -461,7 +474,14 @@ def check(
             apis, _ = build_apis(spec_dir, current, legacy, with_legacy, keep)
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "fresh"
-            render(apis, fresh, history=target)  # what `generate` would write over OUT
+            checks = _checks()  # what `generate` would write over OUT:
+            render(
+                apis,
+                fresh,
+                history=target,
+                format_code=checks.format_code,
+                verify=checks.verify,
+            )
             # the files `generate` keeps as they are (the user's) are not drift
             problems = diff_trees(fresh, target, ignore=set(kept_paths(target, fresh)))
     if problems:

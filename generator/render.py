@@ -9,6 +9,7 @@ the swap, is :mod:`.outdir`'s job.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import selectors
 import shutil
@@ -109,7 +110,31 @@ class RenderResult:
     """Ctrl-C came once the swap had started: it was finished all the same."""
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What a generation runs on the rendered tree before it replaces the output.
+
+    ``format_code``: ruff sorts the imports and formats the code (the bytes ``check`` compares
+    with); ``verify``: the package is byte-compiled and imported in fresh interpreters
+    (:class:`Verifier`). The command line always runs both (``--no-format`` drops the first).
+    A caller in the same process that checks the package itself (the test suite imports and
+    calls what it generates) can leave both out: the build then starts no subprocess and its
+    output is the unformatted code, byte for byte what ``generate --no-format`` writes.
+    """
+
+    format_code: bool = True
+    verify: bool = True
+
+
+FULL = Checks()
+IN_PROCESS = Checks(format_code=False, verify=False)
+
+
+@functools.cache
 def _env() -> jinja2.Environment:
+    """The one Jinja environment of this process: a template is compiled once, however many
+    packages the process renders (the test suite renders hundreds; a template changed on disk
+    is compiled again)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,
@@ -577,6 +602,7 @@ def render(
     out: Path,
     *,
     format_code: bool = True,
+    verify: bool = True,
     force: bool = False,
     verifier: Verifier | None = None,
     history: Path | None = None,
@@ -584,6 +610,8 @@ def render(
 ) -> RenderResult:
     """Render the package for ``apis`` ("current", optionally "legacy") into ``out``, atomically.
 
+    ``verify``: byte-compile and import the package in fresh interpreters before the swap
+    (``False``: no subprocess at all; see :class:`Checks`).
     ``verifier``: one started earlier (its interpreters start up while the specs are loaded).
     ``history``: the folder whose ``api-surface.json`` and ``CHANGELOG.md`` the new ones
     continue (default ``out``; the drift check renders elsewhere and passes the real output).
@@ -596,7 +624,9 @@ def render(
     check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = new_folder(out)
-    verifier = verifier or Verifier()
+    if not verify and verifier is not None:
+        verifier.close()
+    verifier = (verifier or Verifier()) if verify else None
     try:
         pkg = tmp / "src" / PACKAGE
         pkg.mkdir(parents=True)
@@ -623,7 +653,8 @@ def render(
             _write(lpkg / "__init__.py", env, "legacy_init.py.jinja", lctx)
             render_api(env, legacy, lpkg, legacy=True)
         problem = ruff_format(tmp, current.source_label) if format_code else None
-        verifier.run(tmp / "src", current.source_label)
+        if verifier is not None:
+            verifier.run(tmp / "src", current.source_label)
         if problem:
             raise SpecError(current.source_label, "#", problem)
         written = relative_files(tmp)
@@ -633,7 +664,8 @@ def render(
         kept = carry(out, tmp, force=force)
         interrupted = swap(tmp, out, guard)
     except BaseException:
-        verifier.close()
+        if verifier is not None:
+            verifier.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return RenderResult(

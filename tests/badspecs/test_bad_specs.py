@@ -1,8 +1,9 @@
 """Malformed specs: ``generate`` exits 2 with one ``file#/pointer: message`` line, output untouched.
 
 Each case writes a broken spec (mostly a mutation of a small valid fixture) into a temporary spec
-directory and runs ``klaviyo-codegen generate`` in-process against an output directory generated
-beforehand from the valid fixture; the output must stay byte-identical.
+directory and runs ``klaviyo-codegen generate`` in-process (without ruff and the import check,
+which a spec problem never reaches) against an output directory generated beforehand from the
+valid fixture; the output must stay byte-identical.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from generator.cli import main
 from tests.conftest import CURRENT_SPEC, need_spec
+from tests.support.packages import invoke
 
 Doc = dict[str, Any]
 
@@ -409,8 +409,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     good_dir.mkdir()
     (good_dir / "tiny.json").write_text(json.dumps(fixture_spec()), encoding="utf-8")
     out = base / "out"
-    result = CliRunner().invoke(
-        main,
+    result = invoke(
         [
             "generate",
             "--no-legacy",
@@ -447,8 +446,7 @@ def test_bad_spec_fails_cleanly(
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
     (spec_dir / file).write_text(build(), encoding="utf-8")
-    result = CliRunner().invoke(
-        main,
+    result = invoke(
         [
             "generate",
             "--no-legacy",

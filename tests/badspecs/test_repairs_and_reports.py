@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.badspecs.test_bad_specs import _get, _post, _thing, fixture_spec
-from tests.support.packages import generate
+from tests.support.packages import build
 
 
 def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
@@ -32,7 +32,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def test_repairs_warn_one_line_each(tmp_path: Path) -> None:
     spec = write(tmp_path, defective())
-    result = generate("--no-legacy", "--current", str(spec), "--out", str(tmp_path / "out"))
+    result = build("--no-legacy", "--current", str(spec), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "klaviyo-codegen: warning: tiny.json#/components/schemas/Thing/properties/tags: "
@@ -52,14 +52,14 @@ def test_repairs_warn_one_line_each(tmp_path: Path) -> None:
 def test_strict_turns_warnings_into_errors_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (
-        generate(
+        build(
             "--no-legacy", "--current", str(write(tmp_path, fixture_spec())), "--out", str(out)
         ).exit_code
         == 0
     )
     before = snapshot(out)
     spec = write(tmp_path, defective())
-    result = generate("--no-legacy", "--strict", "--current", str(spec), "--out", str(out))
+    result = build("--no-legacy", "--strict", "--current", str(spec), "--out", str(out))
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 3
@@ -75,7 +75,7 @@ def test_every_fatal_problem_is_reported_one_line_each(tmp_path: Path) -> None:
     _post(doc)["x-klaviyo-scopes"] = "events:write"
     _thing(doc)["properties"]["size"]["minimum"] = "small"
     spec = write(tmp_path, doc)
-    result = generate("--no-legacy", "--current", str(spec), "--out", str(tmp_path / "out"))
+    result = build("--no-legacy", "--current", str(spec), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert sorted(result.stderr.splitlines()) == sorted(
         [
@@ -96,7 +96,7 @@ def test_problems_of_both_specs_are_reported_together(tmp_path: Path) -> None:
     spec = write(tmp_path, doc)
     legacy = tmp_path / "legacy.json"
     legacy.write_text("{", encoding="utf-8")
-    result = generate("--current", str(spec), "--legacy", str(legacy), "--out", str(tmp_path / "o"))
+    result = build("--current", str(spec), "--legacy", str(legacy), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 2

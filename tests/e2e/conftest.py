@@ -1,4 +1,7 @@
-"""Generations shared by the end-to-end tests (each made once per run)."""
+"""Generations shared by the end-to-end tests (each made once per run).
+
+A test that uses them is marked ``slow``: the first one generates every spec we hold.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,25 @@ SPECS = (
 """Every spec we hold: the folder of the current spec (found as the CLI finds it) and its
 ``revisions/``; modules that use them call :func:`tests.conftest.spec_tree`, which skips them,
 saying why, when the specs are not found."""
+
+
+SHARED = frozenset({"packages", "upgraded"})
+
+
+SETUP_TIMEOUT = 1200
+"""Seconds the first test that uses them may take: its set-up makes every generation (minutes
+on a loaded machine; the default timeout is for one hung test, not for this)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here that uses the shared generations is ``slow`` (full-spec generations),
+    with a timeout that leaves room for making them."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and SHARED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT))
 
 
 @pytest.fixture(scope="session")

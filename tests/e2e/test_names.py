@@ -28,7 +28,7 @@ from generator.errors import SpecWarning
 from generator.ir import Api, Builder
 from generator.ir.model import COMPONENT, PARAMETER
 from tests.conftest import REPORT, spec_tree
-from tests.support.revisions import BETA, PAIRS, STABLE, Upgrades, pair_id, short
+from tests.support.revisions import BETA, CHECKED, PAIRS, STABLE, Upgrades, pair_id, short
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 
@@ -396,7 +396,7 @@ def test_kept_names_lint_and_type_check(upgraded: Upgrades, tmp_path: Path) -> N
     """The upgrade that keeps the most names (2025-01-15 → 2026-04-15): the package is ruff and
     mypy --strict clean, and code written against the old names type-checks against the new
     package (each kept name is the type now at its place)."""
-    out = upgraded.over[(STABLE[3], STABLE[4])]
+    out = upgraded.over[CHECKED]  # generated as the command line does: ruff-formatted
     lines = ["from __future__ import annotations", ""]
     uses = []
     for name, entry in sorted(out.types.items()):

@@ -1,8 +1,10 @@
 """Mutations of the real current spec: hostile or broken text in every place that reaches code.
 
 Each case edits a fresh copy of ``klaviyo-stable-2026-07-15.json`` and runs
-``klaviyo-codegen generate`` over a copy of the package generated from the unmodified spec.
-A case either
+``klaviyo-codegen generate`` in-process over a copy of the package generated from the
+unmodified spec, without ruff and the generator's import check (``build``: the case imports
+and calls the package itself; one test runs the whole command, ruff and import check included,
+on all tolerated mutations at once). A case either
 
 * fails cleanly: exit 2, ONE line ``klaviyo-codegen: error: mutated.json#/pointer: problem``
   (never "internal error"), and the output folder is byte-for-byte what it was; or
@@ -29,7 +31,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CURRENT_SPEC, need_spec
-from tests.support.packages import exercise, generate
+from tests.support.packages import build, exercise, generate
 
 REAL = need_spec(CURRENT_SPEC)  # every case mutates the real spec: skipped without it
 TEXT = REAL.read_text(encoding="utf-8")
@@ -649,7 +651,7 @@ def canary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     out = tmp_path_factory.mktemp("mutations") / "baseline"
-    result = generate("--no-legacy", "--current", str(REAL), "--out", str(out))
+    result = build("--no-legacy", "--current", str(REAL), "--out", str(out))
     assert result.exit_code == 0, result.output
     return out, _snapshot(out)
 
@@ -685,7 +687,7 @@ def _run(
     spec.write_text(text, encoding="utf-8", errors="surrogatepass")
     out = tmp_path / "out"
     shutil.copytree(baseline[0], out)
-    result = generate("--no-legacy", "--current", str(spec), "--out", str(out))
+    result = build("--no-legacy", "--current", str(spec), "--out", str(out))
     return result, spec, out
 
 

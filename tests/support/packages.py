@@ -1,6 +1,10 @@
 """Generate packages in tests and exercise them in a fresh interpreter.
 
-``generate(...)`` runs the CLI in-process; ``exercise(src, spec)`` imports a generated package
+``generate(...)`` runs the CLI in-process, as a user runs it (ruff, then the import check in
+two fresh interpreters); ``build(...)`` runs the same command in-process without those
+subprocesses (:data:`generator.render.IN_PROCESS`: unformatted output, no import check), for
+tests whose subject is what is generated, not the formatting or the import check (they import
+and call the package themselves); ``exercise(src, spec)`` imports a generated package
 from ``src`` in a subprocess and calls every operation (sync and async) through
 ``httpx.MockTransport``, checking that each sends exactly one request with its method and path,
 and that ``OPERATIONS`` holds every operationId of the spec.
@@ -12,17 +16,33 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from generator.cli import main
+from generator.render import IN_PROCESS
 
 
 def generate(*args: str) -> Result:
     """``klaviyo-codegen generate ARGS`` in-process (stdout and stderr kept apart)."""
     return CliRunner().invoke(main, ["generate", *args])
+
+
+def build(*args: str) -> Result:
+    """``klaviyo-codegen generate ARGS`` in-process without ruff and the import check: the same
+    output as ``generate --no-format ARGS`` (same messages, exit codes and files), with no
+    subprocess."""
+    return invoke(["generate", *args])
+
+
+def invoke(args: Sequence[str], **kwargs: Any) -> Result:
+    """``klaviyo-codegen ARGS`` in-process (``CliRunner.invoke`` keywords allowed), where
+    ``generate`` and ``check`` render without ruff and the import check: ``check`` then
+    compares with what :func:`build` writes."""
+    return CliRunner().invoke(main, list(args), obj=IN_PROCESS, **kwargs)
 
 
 # Runs in a subprocess: argv = [spec path]; prints one JSON report.

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from generator import cli
 from generator.errors import NameWarning, SpecError, SpecWarning
 from generator.ir import Builder
 from generator.ir.names import NamesFile
-from tests.support.packages import run_python
+from tests.support.packages import invoke, run_python
 
 LONG = ["first_long_value", "second_long_value", "third_long_value", "fourth_long_value"]
 
@@ -115,9 +115,10 @@ def _write(tmp: Path, doc: dict[str, Any]) -> Path:
 
 
 def _generate(spec: Path, out: Path, *extra: str, code: int = 0) -> Result:
-    """``generate`` (formatted, as ``check`` compares: pass ``--no-format`` to skip it)."""
+    """``generate`` in-process, without ruff and the import check (``run_python`` imports
+    the package; ``invoke``'s ``check`` compares with the same unformatted bytes)."""
     args = ["generate", "--no-legacy", *extra, "--current", str(spec), "--out"]
-    result = CliRunner().invoke(cli.main, [*args, str(out)])
+    result = invoke([*args, str(out)])
     assert result.exit_code == code, result.output
     return result
 
@@ -198,9 +199,7 @@ def test_regenerating_over_an_earlier_output_keeps_its_names(tmp_path: Path) -> 
     tree = _tree(out)
     again = _generate(v2, out)
     assert again.stderr == "" and _tree(out) == tree
-    check = CliRunner().invoke(
-        cli.main, ["check", "--no-legacy", "--current", str(v2), "--out", str(out)]
-    )
+    check = invoke(["check", "--no-legacy", "--current", str(v2), "--out", str(out)])
     assert check.exit_code == 0, check.output
 
     # 2026-07-01 has no links any more: their names vanish (breaking); the others stay
@@ -217,7 +216,7 @@ def test_diff_of_two_specs_reports_kept_names(tmp_path: Path) -> None:
     non-breaking line, the name a new component took one breaking line, the names whose
     place is gone breaking removals."""
     v1, v2 = _write(tmp_path, V1), _write(tmp_path, V2)
-    result = CliRunner().invoke(cli.main, ["diff", str(v1), str(v2), "--format", "json"])
+    result = invoke(["diff", str(v1), str(v2), "--format", "json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     by_kind: dict[str, set[str]] = {}
@@ -265,8 +264,8 @@ def test_keep_names_from_a_record_for_a_fresh_folder(tmp_path: Path) -> None:
     assert _types(by_file) == _types(fresh) == _types(over)
     # from then on the folder's own record lists them: regenerating or checking it keeps them
     args = ["check", "--no-legacy", "--current", str(v2), "--out", str(fresh)]
-    assert CliRunner().invoke(cli.main, [*args, "--keep-names-from", str(old)]).exit_code == 0
-    assert CliRunner().invoke(cli.main, args).exit_code == 0
+    assert invoke([*args, "--keep-names-from", str(old)]).exit_code == 0
+    assert invoke(args).exit_code == 0
     elsewhere = tmp_path / "elsewhere"
     _generate(v2, elsewhere)  # without the record: they are missing
     assert not KEPT & set(_types(elsewhere))

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from generator.cli import main
 from generator.render import STAMP, written_files
+from tests.support.packages import invoke
 
 DIFF = Path(__file__).resolve().parents[1] / "golden" / "diff"
 OLD, NEW = DIFF / "old.json", DIFF / "new.json"
@@ -17,15 +17,13 @@ OLD, NEW = DIFF / "old.json", DIFF / "new.json"
 
 def _generate(spec: Path, out: Path, *extra: str) -> Result:
     args = ["generate", "--no-legacy", *extra, "--current", str(spec), "--out", str(out)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.output
     return result
 
 
 def _check(spec: Path, out: Path) -> Result:
-    return CliRunner().invoke(
-        main, ["check", "--no-legacy", "--current", str(spec), "--out", str(out)]
-    )
+    return invoke(["check", "--no-legacy", "--current", str(spec), "--out", str(out)])
 
 
 def test_regeneration_reports_and_records_the_changes(tmp_path: Path) -> None:
@@ -104,6 +102,6 @@ def test_a_record_the_stamp_does_not_list_is_not_ours(tmp_path: Path) -> None:
     stamp = (out / STAMP).read_text("utf-8").replace('    "api-surface.json",\n', "")
     (out / STAMP).write_text(stamp, "utf-8")
     args = ["generate", "--no-legacy", "--no-format", "--current", str(NEW), "--out", str(out)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(args)
     assert result.exit_code == 2 and "api-surface.json" in result.stderr
     assert (out / "api-surface.json").read_text("utf-8") == surface

@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from generator import specs
-from generator.cli import main
+from tests.support.packages import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "specs"
@@ -86,7 +85,7 @@ def test_a_hostile_data_file_is_one_line_naming_it(
     out = tmp_path / "out"
     args = ["generate", "--no-format", "--current", str(GOLDEN / "bracketed_params.json")]
     args += ["--legacy", str(GOLDEN / "deprecated.json"), "--out", str(out)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(args)
     assert result.exit_code == 2, (result.output, result.exception)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

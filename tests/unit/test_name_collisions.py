@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.runtime import reserved
-from tests.support.packages import exercise, generate, run_python
+from tests.support.packages import build, exercise, run_python
 
 TAGS = [
     "Close",
@@ -93,7 +93,7 @@ def test_colliding_tags_and_methods_get_distinct_safe_names(tmp_path: Path) -> N
     path = tmp_path / "names.json"
     path.write_text(json.dumps(spec()), encoding="utf-8")
     out = tmp_path / "out"
-    result = generate("--no-legacy", "--current", str(path), "--out", str(out))
+    result = build("--no-legacy", "--current", str(path), "--out", str(out))
     assert result.exit_code == 0, result.output
     warnings = result.stderr.strip().splitlines()
     report = json.loads(run_python(out / "src", REPORT))

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from generator import cli
 from generator.errors import SpecError, SpecWarning
@@ -22,6 +21,7 @@ from generator.ir.names import (
     merge_values,
     param_concept,
 )
+from tests.support.packages import invoke
 
 
 def _doc(schemas: dict[str, Any], paths: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     out = tmp_path / "out"
     args = ["generate", "--no-legacy", "--no-format", "--current", str(spec), "--out", str(out)]
-    result = CliRunner().invoke(cli.main, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.output
     assert (
         "klaviyo-codegen: warning: specs/names.yaml#/names/nothing:here: names nothing in the "
@@ -174,7 +174,7 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     things = (out / "src" / "klaviyo_client" / "resources" / "things.py").read_text("utf-8")
     assert "fields_thing: Sequence[ThingColumn] | None" in things
     monkeypatch.setattr(cli, "load_names", lambda: load_names_file({"names": {"x": "no good"}}))
-    result = CliRunner().invoke(cli.main, args)
+    result = invoke(args)
     assert result.exit_code == 2
     assert result.stderr.startswith("klaviyo-codegen: error: specs/names.yaml#/names/x: ")
     assert len(result.stderr.splitlines()) == 1

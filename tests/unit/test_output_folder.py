@@ -12,12 +12,18 @@ from click.testing import CliRunner
 from generator import render
 from generator.cli import main
 from generator.errors import SpecError
-from tests.support.packages import generate
+from tests.support.packages import build, generate
 
 SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
 
 
 def gen(out: Path | str, *extra: str) -> Any:
+    """``generate`` in-process, without ruff and the import check (see :func:`build`)."""
+    return build("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
+
+
+def gen_checked(out: Path | str, *extra: str) -> Any:
+    """``generate`` as the command line runs it: ruff, then the import check."""
     return generate("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
 
 
@@ -139,15 +145,17 @@ def test_a_package_that_does_not_compile_never_replaces_the_output(
         (root / "resources" / "zz_broken.py").write_text(broken, encoding="utf-8")
 
     monkeypatch.setattr(render, "render_api", render_api_and_break)
-    line = one_error(gen(out, *([] if formatted else ["--no-format"])))
+    line = one_error(gen_checked(out, *([] if formatted else ["--no-format"])))
     assert "the generated package does not import" in line or "does not compile" in line, line
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
 
 
 def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> None:
+    """As the command line runs them: the formatted output of ``generate`` is what ``check``
+    compares with (the other tests of ``check`` run both in-process, unformatted)."""
     out = tmp_path / "client"
-    assert gen(out).exit_code == 0
+    assert gen_checked(out).exit_code == 0
     args = ["check", "--no-legacy", "--current", str(SPEC), "--out", str(out)]
     (out / ".mypy_cache").mkdir()
     (out / ".mypy_cache" / "x.json").write_text("{}")

@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from generator import render
-from generator.cli import main
-from tests.support.packages import generate
+from tests.support.packages import build, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "golden" / "specs" / "bracketed_params.json"
@@ -42,11 +40,12 @@ for _name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
 
 
 def gen(out: Path, *extra: str) -> Any:
-    return generate(*ARGS, "--out", str(out), *extra)
+    """``generate`` in-process, without ruff and the import check (see :func:`build`)."""
+    return build(*ARGS, "--out", str(out), *extra)
 
 
 def check(out: Path) -> Any:
-    return CliRunner().invoke(main, ["check", *ARGS, "--out", str(out)])
+    return invoke(["check", *ARGS, "--out", str(out)])
 
 
 def git(cwd: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -291,8 +290,10 @@ def test_check_ignores_the_files_generate_keeps(client: Path) -> None:
 
 # -- Ctrl-C after the swap --------------------------------------------------------------------
 
-# Runs `generate` in a child process; right after the swap (when the old folder is about to be
-# removed) it says so on stdout and waits for a line on stdin: the parent sends SIGINT then.
+# Runs `generate` in a child process, as the command line does (the import check in its own
+# interpreters; --no-format: the same bytes as the `client` it regenerates, made by `build`);
+# right after the swap (when the old folder is about to be removed) it says so on stdout and
+# waits for a line on stdin: the parent sends SIGINT then.
 _CHILD = textwrap.dedent(
     """
     import os, shutil, sys
@@ -314,7 +315,7 @@ def test_ctrl_c_after_the_swap_finishes_and_does_not_claim_an_abort(client: Path
     (client / "NOTES.md").write_text("mine\n")
     before = everything(client)
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(ROOT), *ARGS, "--out", str(client)],
+        [sys.executable, "-c", _CHILD, str(ROOT), *ARGS, "--no-format", "--out", str(client)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

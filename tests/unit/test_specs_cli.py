@@ -17,6 +17,7 @@ from generator import specs
 from generator.cli import main
 from tests.conftest import need_spec
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
+from tests.support.packages import invoke
 
 GOLDEN_SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
 
@@ -27,9 +28,7 @@ def test_yaml_spec_generates_the_same_package_as_json(tmp_path: Path) -> None:
     outs = []
     for spec in (GOLDEN_SPEC, as_yaml):
         out = tmp_path / spec.suffix.lstrip(".")
-        result = CliRunner().invoke(
-            main, ["generate", "--no-legacy", "--current", str(spec), "--out", str(out)]
-        )
+        result = invoke(["generate", "--no-legacy", "--current", str(spec), "--out", str(out)])
         assert result.exit_code == 0, result.output
         outs.append((out / "src" / "klaviyo_client" / "resources" / "things.py").read_text())
     assert outs[0] == outs[1].replace("bracketed.yaml", "bracketed_params.json")
@@ -92,14 +91,12 @@ def test_checksum_applies_to_files_found_by_name_not_to_paths(tmp_path: Path) ->
     folder = tmp_path / "specs"
     folder.mkdir()
     (folder / name).write_text(json.dumps(doc), encoding="utf-8")
-    by_name = CliRunner().invoke(
-        main,
+    by_name = invoke(
         ["generate", "--no-legacy", "--spec-dir", str(folder), "--current", name, "--out", "a"],
     )
     assert by_name.exit_code == 2
     assert "sha256" in by_name.stderr and "does not match specs/sources.yaml" in by_name.stderr
-    as_path = CliRunner().invoke(
-        main,
+    as_path = invoke(
         ["generate", "--no-legacy", "--current", str(folder / name), "--out", str(tmp_path / "b")],
     )
     assert as_path.exit_code == 0, as_path.output
@@ -170,7 +167,7 @@ def test_fresh_clone_fetches_into_the_cache_then_generates(
     for the upstream URLs through KLAVIYO_SPEC_MIRROR), then generate with default flags."""
     sources = specs.load_sources()
     files = source_files
-    before = CliRunner().invoke(main, ["generate", "--out", str(clone / "out")])
+    before = invoke(["generate", "--out", str(clone / "out")])
     assert before.exit_code == 2
     assert "klaviyo-codegen fetch" in before.stderr
     with LoopbackServer(default=_serve(files)) as server:
@@ -184,7 +181,7 @@ def test_fresh_clone_fetches_into_the_cache_then_generates(
         assert again.exit_code == 0
         assert again.output.count("present at") == len(sources)
         assert len(server.requests) == len(files)  # nothing downloaded twice
-    result = CliRunner().invoke(main, ["generate", "--out", str(clone / "out")])
+    result = invoke(["generate", "--out", str(clone / "out")])
     assert result.exit_code == 0, result.output
     assert "395 operations (345 current, 50 legacy)" in result.output
 

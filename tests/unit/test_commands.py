@@ -1,0 +1,37 @@
+"""The README, the Makefile and CI agree on how the suite runs: the README's test command is the
+one CI runs, and it runs every test (``slow`` ones included); ``make test-fast`` leaves out only
+the ``slow`` ones."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def _recipe(target: str) -> list[str]:
+    """The commands of a Makefile target."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    found = re.search(rf"^{re.escape(target)}:[^\n]*\n((?:\t[^\n]*\n)+)", text, re.MULTILINE)
+    assert found is not None, f"no target {target} in the Makefile"
+    return [line.strip() for line in found.group(1).splitlines()]
+
+
+def test_the_readme_test_command_is_what_ci_runs_and_it_runs_everything() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^make test\s", readme, re.MULTILINE)
+    assert re.search(r"^make test\s", ci, re.MULTILINE)
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (pytest_line,) = [line for line in text.splitlines() if line.startswith("PYTEST :=")]
+    prefix = "PYTEST := $(BIN)/python -m pytest "
+    assert pytest_line.startswith(prefix)
+    options = pytest_line.removeprefix(prefix).split()
+    assert options == ["-q"], options  # no marker, no path: every test
+    assert _recipe("test") == ["$(PYTEST)"]
+
+
+def test_make_test_fast_leaves_out_only_the_slow_tests() -> None:
+    assert _recipe("test-fast") == ['$(PYTEST) -m "not slow"']
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`make test-fast`" in readme
