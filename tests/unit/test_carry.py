@@ -144,7 +144,7 @@ from klaviyo_client.models import (
 )
 import klaviyo_client.models as models
 assert ThingLinks is Links and ThingLinksMeta is LinksMeta, "model aliases"
-assert ThingStatus == "Status" and ThingField == "ThingFieldName", "type aliases"
+assert ThingStatus == Status and ThingField == ThingFieldName, "type aliases"
 assert set(ThingOwner.__annotations__) == {"id"}, "ThingOwner is the new component"
 print(sorted(n for n in ("ThingExtra", "ThingStats") if hasattr(models, n)))
 """
