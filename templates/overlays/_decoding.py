@@ -17,7 +17,7 @@ import json
 import zlib
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -30,11 +30,9 @@ from ._errors import (
     scrub,
 )
 from ._model import compile_decoder
+from ._operation import Operation
 from ._redaction import forget_frames
 from ._wire import Headers, PreparedRequest, Response
-
-if TYPE_CHECKING:
-    from ._operation import Operation
 
 __all__ = [
     "BodyReader",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -25,9 +25,7 @@ from ._backoff import RetryPolicy, RetryState
 from ._encoding import RequestOptions, with_extra_query
 from ._errors import safe_cause, scrub
 from ._failures import FailureKind
-
-if TYPE_CHECKING:
-    from ._operation import Operation
+from ._operation import Operation
 
 __all__ = [
     "Attempt",
