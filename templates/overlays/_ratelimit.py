@@ -111,7 +111,7 @@ class RateLimitStatus:
     """Whether the accounting is shared beyond this process (Redis, reachable)."""
 
 
-class _Budget:
+class Budget:
     """The accounting of one account and operation."""
 
     __slots__ = ("blocked_until", "cap", "learned", "log", "seen", "windows_for")
@@ -146,7 +146,7 @@ class RateLimiter:
         self.margin = float(margin)
         self._clock: Callable[[], float] = time.monotonic
         self._lock = threading.Lock()
-        self._budgets: dict[str, _Budget] = {}
+        self._budgets: dict[str, Budget] = {}
         _ALL.add(self)
 
     def __repr__(self) -> str:
@@ -179,9 +179,9 @@ class RateLimiter:
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = _Budget()
+                budget = self._budgets[key] = Budget()
             if budget.learned:
-                windows = _corrected(budget, tuple(windows), fixed)
+                windows = corrected_windows(budget, tuple(windows), fixed)
             log = budget.log
             at = now
             window: Window | None = None
@@ -238,7 +238,7 @@ class RateLimiter:
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = _Budget()
+                budget = self._budgets[key] = Budget()
             if limit_text != budget.seen:
                 budget.seen = limit_text
                 learned = parse_limit_header(limit_text)
@@ -259,18 +259,18 @@ class RateLimiter:
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = _Budget()
+                budget = self._budgets[key] = Budget()
             budget.blocked_until = max(budget.blocked_until, until)
 
     def _count_others(
-        self, budget: _Budget, windows: tuple[Window, ...], remaining: str, reset: str, now: float
+        self, budget: Budget, windows: tuple[Window, ...], remaining: str, reset: str, now: float
     ) -> None:
         """``RateLimit-Remaining``/``-Reset`` of the steady window: calls the server counted
         that this log lacks were made elsewhere; they take slots until the window resets."""
-        if not (remaining.isdigit() and _is_seconds(reset)):
+        if not (remaining.isdigit() and is_seconds(reset)):
             return
         if budget.learned:
-            windows = _corrected(budget, windows, False)
+            windows = corrected_windows(budget, windows, False)
         steady = next((w for w in windows if w.seconds == 60), None)
         if steady is None:
             return
@@ -290,9 +290,9 @@ class RateLimiter:
         """The budget of *key* now (nothing is recorded)."""
         now = self._clock()
         with self._lock:
-            budget = self._budgets.get(key) or _Budget()
+            budget = self._budgets.get(key) or Budget()
             if budget.learned:
-                windows = _corrected(budget, tuple(windows), False)
+                windows = corrected_windows(budget, tuple(windows), False)
             log = list(budget.log)
             blocked = max(0.0, budget.blocked_until - now)
         return status_of(
@@ -347,7 +347,9 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _corrected(budget: _Budget, windows: tuple[Window, ...], fixed: bool) -> tuple[Window, ...]:
+def corrected_windows(
+    budget: Budget, windows: tuple[Window, ...], fixed: bool
+) -> tuple[Window, ...]:
     """*windows* with the limits the server announced (cached per budget)."""
     cached = budget.windows_for
     if cached is not None and cached[0] is windows and cached[1] == fixed:
@@ -369,7 +371,8 @@ def _corrected(budget: _Budget, windows: tuple[Window, ...], fixed: bool) -> tup
     return result
 
 
-def _is_seconds(text: str) -> bool:
+def is_seconds(text: str) -> bool:
+    """Whether *text* (a ``RateLimit-Reset`` value) is a finite number of seconds, at most a day."""
     try:
         value = float(text)
     except ValueError:

@@ -41,12 +41,12 @@ from ._errors import ArgumentTypeError, ArgumentValueError
 from ._operation import Window
 from ._ratelimit import (
     DEFAULT_MARGIN,
+    Budget,
     Grant,
     RateLimiter,
     RateLimitStatus,
-    _Budget,
-    _corrected,
-    _is_seconds,
+    corrected_windows,
+    is_seconds,
     parse_limit_header,
     status_of,
 )
@@ -393,7 +393,7 @@ class RedisRateLimiter(RateLimiter):
         if remaining is None or reset is None:
             return _NO_HOLD
         remaining = remaining.strip()
-        if not (remaining.isdigit() and int(remaining) == 0 and _is_seconds(reset.strip())):
+        if not (remaining.isdigit() and int(remaining) == 0 and is_seconds(reset.strip())):
             return _NO_HOLD
         seconds = float(reset)
         return (seconds + self.margin, _STEADY) if seconds > 0 else _NO_HOLD
@@ -404,7 +404,7 @@ class RedisRateLimiter(RateLimiter):
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = _Budget()
+                budget = self._budgets[key] = Budget()
             if limit_text != budget.seen:
                 budget.seen = limit_text
                 learned = parse_limit_header(limit_text)
@@ -418,7 +418,7 @@ class RedisRateLimiter(RateLimiter):
         if budget is None or not budget.learned:
             return windows
         with self._lock:
-            return _corrected(budget, tuple(windows), fixed)
+            return corrected_windows(budget, tuple(windows), fixed)
 
     # -- falling back and coming back ---------------------------------------------------------
 

@@ -39,9 +39,9 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ._errors import ArgumentTypeError, ArgumentValueError, WebhookVerificationError
 
@@ -262,17 +262,18 @@ def _document(body: bytes) -> dict[str, Any]:
         raise _malformed("JSON nested too deeply, or with a number too long to read") from None
     if not isinstance(document, dict):
         raise _malformed(f"JSON {type(document).__name__}, not the object Klaviyo sends")
-    return document
+    return cast("dict[str, Any]", document)  # a JSON object: its keys are strings
 
 
 def _meta(value: object) -> WebhookMeta:
     if not isinstance(value, dict):
         raise _malformed("no meta object")
-    webhook_id = value.get("klaviyo_webhook_id")
+    meta = cast("dict[str, Any]", value)  # a JSON object: its keys are strings
+    webhook_id: object = meta.get("klaviyo_webhook_id")
     if not isinstance(webhook_id, str):
         raise _malformed("no meta.klaviyo_webhook_id string")
-    account = value.get("klaviyo_account_id")
-    stamp = value.get("timestamp")
+    account: object = meta.get("klaviyo_account_id")
+    stamp: object = meta.get("timestamp")
     when: _dt.datetime | str | None = None
     if isinstance(stamp, str):
         when = _iso(stamp) or stamp
@@ -280,7 +281,7 @@ def _meta(value: object) -> WebhookMeta:
         klaviyo_webhook_id=webhook_id,
         klaviyo_account_id=account if isinstance(account, str) else None,
         timestamp=when,
-        raw=value,
+        raw=meta,
     )
 
 
@@ -289,16 +290,17 @@ def _events(value: object) -> tuple[WebhookEvent, ...]:
         raise _malformed("no data array")
     decode = _payload_decoder()
     events: list[WebhookEvent] = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
+    for i, entry in enumerate(cast("list[object]", value)):
+        if not isinstance(entry, dict):
             raise _malformed(f"data[{i}] is not an object")
-        external_id = item.get("external_id")
-        topic = item.get("topic")
+        item = cast("dict[str, Any]", entry)  # a JSON object: its keys are strings
+        external_id: object = item.get("external_id")
+        topic: object = item.get("topic")
         if not isinstance(external_id, str):
             raise _malformed(f"data[{i}].external_id is not a string")
         if not isinstance(topic, str):
             raise _malformed(f"data[{i}].topic is not a string")
-        payload = item.get("payload")
+        payload: object = item.get("payload")
         events.append(
             WebhookEvent(
                 external_id=external_id,
@@ -388,7 +390,8 @@ def _headers(headers: object) -> dict[str, str]:
         )
     wanted = {h.lower(): h for h in (SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_ID_HEADER)}
     found: dict[str, str] = {}
-    for raw_name, raw_value in items():
+    pairs = cast("Iterable[tuple[object, object]]", items())  # a mapping's (name, value) pairs
+    for raw_name, raw_value in pairs:
         name = _text(raw_name).strip().lower()
         if name not in wanted:
             continue

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 
@@ -277,7 +277,8 @@ class EqualsEither(Field[OwnerT, ValueT]):
     def equals(self, value: ValueT | Sequence[ValueT] | None) -> Condition[OwnerT]:
         """``equals(field,value)``, or ``equals(field,[v1,v2,…])`` for a list."""
         if isinstance(value, (list, tuple)):
-            return self._cond("equals", self._many(value, "equals"))
+            values = cast("Sequence[ValueT]", value)  # a list of values, as the signature says
+            return self._cond("equals", self._many(values, "equals"))
         return self._cond("equals", self._one(value, "equals"))
 
 
@@ -381,13 +382,14 @@ def filter_text(value: Any, operation: str, param: str = "filter") -> str:
             raise ArgumentValueError(f"{operation}(): {param} must not be empty")
         return value
     if isinstance(value, Condition):
-        owner: Any = value.owner  # pyright: ignore[reportUnknownMemberType]
+        condition = cast("Condition[object]", value)  # for any filter class: checked below
+        owner = condition.owner
         if operation not in getattr(owner, "__operations__", ()):
             raise ArgumentValueError(
                 f"{operation}(): {param} was built with {owner.__name__}, which is for "
                 f"{', '.join(getattr(owner, '__operations__', ())) or 'another operation'}"
             )
-        return str(value)  # pyright: ignore[reportUnknownArgumentType]
+        return str(condition)
     raise ArgumentTypeError(
         f"{operation}(): {param} must be a filter condition (klaviyo_client.filters) or a "
         f"filter string, got {type(value).__name__} {value!r}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 
@@ -93,7 +93,7 @@ def jobs_of(package: str) -> Mapping[str, Job]:
 
 def _get(value: Any, name: str) -> Any:
     if isinstance(value, Mapping):
-        return value.get(name)
+        return cast("Mapping[str, Any]", value).get(name)
     getter = getattr(value, "get", None)  # a Model: read by wire name, tolerant of extras
     if callable(getter):
         try:
@@ -142,7 +142,8 @@ def job_errors(document: Any) -> list[Any]:
     errors = _get(attributes_of(document), "errors")
     if not isinstance(errors, list):
         return []
-    return [e.to_dict() if hasattr(e, "to_dict") else e for e in errors]
+    listed = cast("list[object]", errors)  # JSON values, or models (these have to_dict())
+    return [cast("Any", e).to_dict() if hasattr(e, "to_dict") else e for e in listed]
 
 
 def state_of(job: Job, document: Any, *, item_errors_fail: bool) -> State:

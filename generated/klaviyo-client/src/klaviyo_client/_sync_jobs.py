@@ -32,12 +32,17 @@ __all__ = ["JobClient", "wait_for_job"]
 
 
 class JobClient(Protocol):
-    """What a waiter needs of its client (``SyncTransportClient``)."""
+    """What a waiter needs of its client (``SyncTransportClient``).
+
+    The waiter is the client's own helper (``client.wait_for_job`` calls it with ``self``): it
+    reads the client's package, clock and sleep, private members the client keeps for its own
+    call path, hence the ``reportPrivateUsage`` ignores where this module reads them.
+    """
 
     _package: ClassVar[str]
     _clock: Callable[[], float]
 
-    def _sleep(self, seconds: float) -> None: ...
+    def _sleep(self, delay: float, /) -> None: ...
 
     @property
     def paginate(self) -> Any:  # overloaded over ParamSpec: no simpler type is a supertype
@@ -63,20 +68,21 @@ def wait_for_job(
     if on_progress is not None and not callable(on_progress):
         raise ArgumentTypeError("on_progress must be a callable (or None)")
     ref = job_ref(created)
-    job = jobs_of(client._package).get(ref.type)
+    package = client._package  # pyright: ignore[reportPrivateUsage] (the client's own waiter)
+    job = jobs_of(package).get(ref.type)
     if job is None:
         raise ArgumentValueError(
             f"no operation of this client fetches jobs of type {ref.type!r} (the spec pairs a "
             "create operation with a get-by-id one for: "
-            f"{', '.join(sorted(jobs_of(client._package))) or 'none'})"
+            f"{', '.join(sorted(jobs_of(package))) or 'none'})"
         )
     get = _method(client, job.get)
-    started = client._clock()
+    started = client._clock()  # pyright: ignore[reportPrivateUsage] (the client's own waiter)
     document = created
     delay = first
     state = state_of(job, document, item_errors_fail=item_errors_fail)
     while state == "pending":
-        waited = client._clock() - started
+        waited = client._clock() - started  # pyright: ignore[reportPrivateUsage]
         if waited >= limit:
             raise JobTimeoutError(
                 job_type=ref.type,
@@ -85,7 +91,7 @@ def wait_for_job(
                 job=document,
                 waited=waited,
             )
-        client._sleep(min(delay, limit - waited))
+        client._sleep(min(delay, limit - waited))  # pyright: ignore[reportPrivateUsage]
         delay = min(delay * _BACKOFF, longest)
         document = get(ref.id)  # the client's call path: limiter, retries, typed answer
         if on_progress is not None:
@@ -119,7 +125,7 @@ def _method(client: JobClient, operation_id: str) -> Any:
     """The client's method for *operation_id* (``client.<resource>.<name>``)."""
     from ._ratelimit import operation_of
 
-    op = operation_of(client._package, operation_id)
+    op = operation_of(client._package, operation_id)  # pyright: ignore[reportPrivateUsage] (its own waiter)
     return getattr(getattr(client, op.resource), op.name)
 
 

@@ -47,7 +47,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -255,20 +255,22 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def _scopes(scopes: object) -> str:
+    kind = type(scopes).__name__
+    items: list[object]
     if isinstance(scopes, str):
-        items = scopes.split()
+        items = list(scopes.split())
     elif isinstance(scopes, Iterable) and not isinstance(scopes, bytes | Mapping):
-        items = list(scopes)
+        items = list(cast("Iterable[object]", scopes))
     else:
-        raise ArgumentTypeError(
-            f"scopes must be a list of scope names or a str, got {type(scopes).__name__}"
-        )
+        raise ArgumentTypeError(f"scopes must be a list of scope names or a str, got {kind}")
+    names: list[str] = []
     for item in items:
         if not isinstance(item, str) or not item or not item.isprintable() or " " in item:
             raise ArgumentValueError(f"a scope must be a name without spaces, got {item!r}")
-    if not items:
+        names.append(item)
+    if not names:
         raise ArgumentValueError("scopes must name at least one scope")
-    return " ".join(items)
+    return " ".join(names)
 
 
 class OAuthApp:
@@ -416,7 +418,7 @@ class OAuthApp:
         if not isinstance(data, Mapping):
             return OAuthError("the token endpoint answered without a JSON object", status_code=200)
         try:
-            return token_from(data, previous)
+            return token_from(cast("Mapping[str, Any]", data), previous)
         except OAuthError as exc:
             exc.__traceback__ = None  # its frames hold the answer
             return exc
@@ -471,8 +473,9 @@ def _answer(url: str, result: tuple[int, bytes] | BaseException, document: bool 
         return data
     code = description = None
     if isinstance(data, Mapping):
-        code = data.get("error") if isinstance(data.get("error"), str) else None
-        text = data.get("error_description")
+        fields = cast("Mapping[str, object]", data)
+        given, text = fields.get("error"), fields.get("error_description")
+        code = given if isinstance(given, str) else None
         description = text if isinstance(text, str) else None
     return OAuthError(
         status_code=status, error=code, error_description=description, url=url,
