@@ -18,18 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import httpx
 else:
-
-    class _Httpx:
-        """``httpx`` imported when first used: the annotations here name ``httpx.Response``
-        (evaluated at run time by ``typing.get_type_hints``), and this module is imported by
-        the models, which do not need httpx otherwise."""
-
-        def __getattr__(self, name: str) -> object:
-            import httpx
-
-            return getattr(httpx, name)
-
-    httpx = _Httpx()
+    from ._lazy_httpx import httpx
 
 __all__ = [
     "MAX_REMEMBERED",
