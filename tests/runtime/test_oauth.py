@@ -793,3 +793,45 @@ def test_a_token_endpoint_error_keeps_no_secret_in_its_frames(
     assert shown  # the frames were looked at
     for secret in (str(token.refresh_token), token.access_token, CLIENT_SECRET):
         assert not [text for text in shown if secret in text]
+
+
+def test_a_forked_child_gets_fresh_locks_though_a_parent_thread_held_them() -> None:
+    """A thread of the parent holds the session's and the store's locks at the fork: the child
+    (where that thread does not exist) can still take them, so its first refresh or token load
+    does not hang (Celery/RQ prefork, gunicorn)."""
+    import os
+
+    session = OAuthApp(CLIENT_ID, CLIENT_SECRET, REDIRECT).session(MemoryTokenStore(), account="a")
+    store = session.store
+    assert isinstance(store, MemoryTokenStore)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with session._lock, store._lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's cleanup
+        ok = session._lock.acquire(timeout=2)
+        ok = ok and store._lock.acquire(timeout=2)
+        if ok:
+            store._lock.release()
+            ok = store.load("a") is None  # takes the store's lock itself
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    try:
+        answer = os.read(read, 1)
+    finally:
+        os.close(read)
+        release.set()
+        holder.join(10)
+        os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert session._lock.acquire(timeout=2)  # the parent's locks are the parent's, released
+    session._lock.release()

@@ -41,6 +41,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import secrets
 import threading
 import time
@@ -204,14 +205,34 @@ class TokenStore(Protocol):
     def save(self, account: str, token: Token) -> None: ...
 
 
+class _ForkReset(Protocol):
+    def _after_fork(self) -> None: ...
+
+
+_AFTER_FORK: weakref.WeakSet[_ForkReset] = weakref.WeakSet()
+"""The sessions and memory stores of this process, whose locks a forked child replaces."""
+
+
+def _reset_after_fork() -> None:
+    for owner in list(_AFTER_FORK):
+        owner._after_fork()  # pyright: ignore[reportPrivateUsage] (this module's own classes)
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 class MemoryTokenStore:
     """A :class:`TokenStore` in this process's memory (tests, scripts); thread-safe."""
 
     def __init__(self, tokens: Mapping[str, Token] | None = None) -> None:
         self._tokens: dict[str, Token] = dict(tokens or {})
         self._lock = threading.Lock()
+        _AFTER_FORK.add(self)
         self.saves = 0
         """How many times :meth:`save` was called."""
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # see OAuthSession._after_fork
 
     def load(self, account: str) -> Token | None:
         with self._lock:
@@ -554,6 +575,14 @@ class OAuthSession:
         self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        _AFTER_FORK.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: fresh locks (a thread of the parent may have held one at the
+        fork, and that thread does not exist here) and no event loop's lock."""
+        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._loop_locks = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"OAuthSession(account={self.account!r}, app={self.app!r})"
