@@ -30,7 +30,7 @@ from .diff import Report, labels
 from .errors import SpecError
 from .escape import py_literal, py_str
 from .extras import optional_modules
-from .ir import AliasDef, Api, FieldDef, ModelDef, OperationDef, ParamDef
+from .ir import AliasDef, Api, FieldDef, ModelDef, OperationDef, ParamDef, builders
 from .ir.filters import FilterFieldDef
 from .ir.pytypes import AliasRef, Lit, PyType, strip_null, typing_of
 from .outdir import (
@@ -156,6 +156,9 @@ def _env() -> jinja2.Environment:
     env.globals["choices_tuple"] = choices_tuple
     env.globals["op_docstring"] = op_docstring
     env.globals["filter_of"] = filter_fields
+    env.globals["builder_annotation"] = builders.signature_annotation
+    env.globals["builder_args"] = builders.call_args
+    env.globals["builder_doc"] = lambda m: escape.docstring(builders.doc_text(m))
     return env
 
 
@@ -501,6 +504,10 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     for module, models in modules.items():
         types = [f.type for m in models for f in m.fields]
         imports, more_typing = _model_imports(module_of, models, module, needs)
+        built = [m.builder for m in models if m.builder is not None]
+        signatures: set[str] = {"Self"} if built else set()
+        for b in built:
+            signatures |= b.names(("Any", "IO", "Literal", "Mapping", "Sequence"))
         _write(
             root / "models" / f"{module}.py",
             env,
@@ -509,8 +516,12 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             module=module,
             models=models,
             imports=imports,
-            typing=sorted(set(typing_of(types)) | more_typing),
-            needs_dt=any(t.uses_dt for t in types),
+            typing=sorted(
+                (set(typing_of(types)) | more_typing | signatures) - {"Mapping", "Sequence"}
+            ),
+            builders=bool(built),
+            abc=sorted(signatures & {"Mapping", "Sequence"}),
+            needs_dt=any(t.uses_dt for t in types) or any(b.uses_dt for b in built),
         )
     alias_imports: dict[str, set[str]] = {}
     for a in api.aliases:

@@ -11,6 +11,7 @@ these objects. One module per job:
 * :mod:`.schemas`    schema typing (components, inline schemas, unions, enums, allOf)
 * :mod:`.operations` operations, parameters, bodies, responses; resources and method names
 * :mod:`.modules`    which module defines each model
+* :mod:`.builders`   keyword builders of JSON:API request documents (``Model.build``)
 * :mod:`.build`      the passes, in order
 """
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..errors import shown, warn
-from . import carry, examples, groups, jobs, names
+from . import builders, carry, examples, groups, jobs, names
 from .filters import shared_filters
 from .model import Api, OperationDef, Reserved
 from .modules import assign_modules
@@ -109,6 +109,7 @@ class Builder:
             example=examples.pick(resources),
             jobs=jobs.derive(doc, operations),
         )
+        builders.attach(api)
         assign_modules(api)
         return api
 

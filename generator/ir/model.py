@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .filters import FilterDef
 from .pytypes import ModelRef, PyType, strip_null, typing_of
 from .vocab import Auth, BodyKind, HttpMethod, Pagination, ParamKind, ParamLocation, ResponseKind
+
+if TYPE_CHECKING:
+    from .builders import BuilderDef
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class ModelDef:
     fields: list[FieldDef]
     module: str = ""
     names: list[ModelName] = field(default_factory=list)
+    builder: BuilderDef | None = None
+    """The ``build`` classmethod of a JSON:API request document (see :mod:`.builders`)."""
 
     @property
     def class_name(self) -> str:
@@ -148,6 +153,8 @@ class ModelDef:
         out: set[str] = set()
         for f in self.fields:
             out |= f.type.refs
+        if self.builder is not None:
+            out |= self.builder.refs
         out -= {n.name for n in self.names}
         out.discard(self.name)
         return out

@@ -1,0 +1,343 @@
+"""Keyword builders of JSON:API request documents, derived from the body schemas.
+
+A request body whose model has the JSON:API shape ``{"data": {"type": <constant>, "id"?,
+"attributes"?, "relationships"?, ...}}`` gets a ``build(**keywords)`` classmethod on its model
+class (see :class:`BuilderDef`): every member of ``data.attributes`` is a keyword of its own type,
+every relationship a keyword taking an id (``relationships.<name>.data = {type, id}``, the type
+being the relationship's constant), ``data.id`` and other ``data`` members keywords as well.
+An attribute that is itself a one-resource document (``metric``: ``{"data": {"type": "metric",
+"attributes": {...}}}``) takes that resource's attributes directly.
+
+Nothing here is written per operation: which models get a builder and what its keywords are
+follows from the schemas alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..escape import py_str
+from .model import Api, FieldDef, ModelDef
+from .pytypes import ListOf, ModelRef, PyType, Union, strip_null
+
+__all__ = ["BuilderDef", "BuilderParam", "attach", "call_args", "doc_text", "signature_annotation"]
+
+Place = Literal["attributes", "nested", "link", "links", "relationship", "id", "data"]
+"""Where a keyword's value goes: a ``data.attributes`` member (``nested``: wrapped as a
+one-resource document), a relationship by id (``link``), by a list of ids (``links``), a
+relationship given whole, ``data.id`` or another ``data`` member."""
+
+_NAME = "build"
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class BuilderParam:
+    name: str
+    """The keyword (a Python identifier)."""
+    wire: str
+    """The JSON member it fills (in ``data.attributes``, ``data.relationships`` or ``data``)."""
+    member: str
+    """The field name (Python) of that member in its model class."""
+    place: Place
+    annotation: str
+    required: bool
+    doc: str
+    type_value: str = ""
+    """For ``nested``, ``link`` and ``links``: the ``type`` constant the runtime fills in."""
+    refs: frozenset[str] = frozenset()
+
+
+@dataclass(eq=False)
+class BuilderDef:
+    """The ``build`` classmethod of one request-document model."""
+
+    type_value: str
+    """``data.type`` (the constant the schema declares)."""
+    params: list[BuilderParam] = field(default_factory=list)
+
+    @property
+    def ordered(self) -> list[BuilderParam]:
+        """Required keywords first (each group in schema order)."""
+        return [p for p in self.params if p.required] + [p for p in self.params if not p.required]
+
+    @property
+    def refs(self) -> frozenset[str]:
+        return frozenset().union(*(p.refs for p in self.params))
+
+    @property
+    def uses_dt(self) -> bool:
+        return any("_dt." in p.annotation for p in self.params)
+
+    def names(self, candidates: tuple[str, ...]) -> set[str]:
+        """Which of *candidates* (``typing``/``collections.abc`` names) the signature uses."""
+        words = {w for p in self.params for w in _WORD.findall(p.annotation)}
+        return {n for n in candidates if n in words}
+
+    def of(self, place: str) -> list[BuilderParam]:
+        return [p for p in self.params if p.place == place]
+
+
+def _model(t: PyType) -> ModelDef | None:
+    t = strip_null(t)
+    if isinstance(t, ModelRef):
+        target = t.target
+        model = getattr(target, "model", target)  # a ModelName points at its class
+        return model if isinstance(model, ModelDef) else None
+    return None
+
+
+def _fields(model: ModelDef) -> dict[str, FieldDef]:
+    return {f.wire: f for f in model.fields}
+
+
+def _constant(model: ModelDef) -> str | None:
+    """The ``type`` constant of a resource object model (a one-value enum), if it has one."""
+    kind = _fields(model).get("type")
+    if kind is None or not kind.required:
+        return None
+    choices = kind.type.choices
+    if choices is None or len(choices) != 1 or not isinstance(choices[0], str):
+        return None
+    return choices[0]
+
+
+def _resource(doc: ModelDef) -> ModelDef | None:
+    """The resource object of a one-resource document (``{"data": {...}}``), if *doc* is one."""
+    fields = _fields(doc)
+    data = fields.get("data")
+    if data is None or not data.required or _NAME in fields:
+        return None
+    resource = _model(data.type)
+    if resource is None or _constant(resource) is None:
+        return None
+    return resource
+
+
+def _nested(t: PyType) -> tuple[ModelDef, ModelDef, str] | None:
+    """``(document, attributes, type)`` when *t* is a document whose resource object needs only
+    its type and attributes (``metric``, ``profile`` inside an event)."""
+    doc = _model(t)
+    if doc is None or len(doc.fields) != 1:
+        return None
+    resource = _resource(doc)
+    if resource is None:
+        return None
+    fields = _fields(resource)
+    attributes = fields.get("attributes")
+    attrs = None if attributes is None else _model(attributes.type)
+    if attrs is None:
+        return None
+    if any(f.required and f.wire not in ("type", "attributes") for f in resource.fields):
+        return None
+    constant = _constant(resource)
+    assert constant is not None
+    return doc, attrs, constant
+
+
+def _link(t: PyType) -> tuple[str, bool] | None:
+    """``(type, many)`` when relationship *t* is ``{"data": {type: <constant>, id}}`` (or a list
+    of them): then the keyword takes an id (or a list of ids)."""
+    rel = _model(t)
+    if rel is None:
+        return None
+    data = _fields(rel).get("data")
+    if data is None or len(rel.fields) != 1:
+        return None
+    inner = strip_null(data.type)
+    many = isinstance(inner, ListOf)
+    target = _model(inner.item if isinstance(inner, ListOf) else inner)
+    if target is None:
+        return None
+    fields = _fields(target)
+    ident = fields.get("id")
+    if set(fields) != {"type", "id"} or ident is None or strip_null(ident.type).kind != "str":
+        return None
+    constant = _constant(target)
+    return None if constant is None else (constant, many)
+
+
+def _annotation(f: FieldDef) -> tuple[str, frozenset[str]]:
+    """A keyword's annotation for field *f*: a model may also be given as a mapping."""
+    t = strip_null(f.type)
+    if isinstance(t, ModelRef):
+        ann = f"{t.annotation} | Mapping[str, Any]"
+    elif isinstance(t, ListOf) and isinstance(t.item, ModelRef):
+        ann = f"Sequence[{t.item.annotation} | Mapping[str, Any]]"
+    elif isinstance(t, Union) and any(isinstance(m, ModelRef) for m in t.members):
+        ann = t.annotation if "Any" in t.parts else f"{t.annotation} | Mapping[str, Any]"
+    else:
+        ann = t.annotation
+    return ann, f.type.refs
+
+
+def _unique(name: str, taken: set[str], suffix: str) -> str:
+    out = name if name != "cls" else "cls_"
+    while out in taken:
+        out = f"{out}_{suffix}"
+    taken.add(out)
+    return out
+
+
+def builder(doc: ModelDef) -> BuilderDef | None:
+    """The builder of request document *doc* (``None``: not a one-resource JSON:API document)."""
+    resource = _resource(doc)
+    if resource is None or any(f.required and f.wire != "data" for f in doc.fields):
+        return None
+    constant = _constant(resource)
+    assert constant is not None
+    out = BuilderDef(constant)
+    taken: set[str] = set()
+    for member in resource.fields:
+        if member.wire == "type":
+            continue
+        if member.wire == "attributes":
+            attrs = _model(member.type)
+            if attrs is None:
+                return None
+            for f in attrs.fields:
+                required = f.required and member.required
+                nested = _nested(f.type)
+                if nested is not None:
+                    document, inner, kind = nested
+                    ann = f"{document.name} | {inner.name} | Mapping[str, Any]"
+                    place: Place = "nested"
+                    refs = frozenset({document.name, inner.name})
+                else:
+                    ann, refs = _annotation(f)
+                    kind, place = "", "attributes"
+                name = _unique(f.name, taken, "attribute")
+                out.params.append(
+                    BuilderParam(name, f.wire, f.name, place, ann, required, f.doc, kind, refs)
+                )
+            continue
+        if member.wire == "relationships":
+            rels = _model(member.type)
+            if rels is None:
+                return None
+            for f in rels.fields:
+                required = f.required and member.required
+                link = _link(f.type)
+                name = _unique(f.name, taken, "relationship")
+                if link is None:
+                    ann, refs = _annotation(f)
+                    param = BuilderParam(
+                        name, f.wire, f.name, "relationship", ann, required, f.doc, "", refs
+                    )
+                else:
+                    kind, many = link
+                    ann = "Sequence[str]" if many else "str"
+                    where: Place = "links" if many else "link"
+                    param = BuilderParam(name, f.wire, f.name, where, ann, required, f.doc, kind)
+                out.params.append(param)
+            continue
+        ann, refs = _annotation(member)
+        place = "id" if member.wire == "id" else "data"
+        name = _unique(member.name, taken, "data")
+        out.params.append(
+            BuilderParam(
+                name, member.wire, member.name, place, ann, member.required, member.doc, "", refs
+            )
+        )
+    return out
+
+
+def attach(api: Api) -> None:
+    """Give every JSON:API request-document model of *api* its builder."""
+    seen: set[int] = set()
+    for op in api.operations:
+        body = op.body
+        if body is None or body.kind != "json":
+            continue
+        model = _model(body.type)
+        if model is None or id(model) in seen:
+            continue
+        seen.add(id(model))
+        model.builder = builder(model)
+
+
+_WHERE: dict[str, str] = {
+    "attributes": "``data.attributes.{wire}``",
+    "nested": "``data.attributes.{wire}``: the attributes of its ``{kind}`` resource (a model or "
+    "a mapping), or the whole document",
+    "link": "``data.relationships.{wire}``: the id of the related ``{kind}``",
+    "links": "``data.relationships.{wire}``: the ids of the related ``{kind}`` resources",
+    "relationship": "``data.relationships.{wire}`` (the relationship document)",
+    "id": "``data.{wire}``",
+    "data": "``data.{wire}``",
+}
+
+
+def signature_annotation(param: BuilderParam) -> str:
+    """The keyword's annotation as written in the signature (``| None = None`` when optional)."""
+    if param.required:
+        return param.annotation
+    parts = [p.strip() for p in param.annotation.split("|")]
+    if "Any" in parts or "None" in parts:
+        return f"{param.annotation} = None"
+    return f"{param.annotation} | None = None"
+
+
+def doc_text(model: ModelDef) -> str:
+    """The docstring of *model*'s ``build`` (plain text: the caller escapes it)."""
+    spec = model.builder
+    assert spec is not None
+    lines = [
+        f"The ``{model.name}`` request document built from keywords (``data.type``: "
+        f"``{spec.type_value}``).",
+        "",
+        "Each keyword fills the member named below; one left out (or ``None``) is not sent.",
+        "Raises ``ArgumentTypeError``/``ArgumentValueError`` for a missing required member, a",
+        "value outside an enum or an id that is not a non-empty str.",
+        "",
+        "Args:",
+    ]
+    for p in spec.ordered:
+        where = _WHERE[p.place].format(wire=p.wire, kind=p.type_value)
+        doc = " ".join(p.doc.split())
+        text = f"{where}{'' if p.required else ' (optional)'}" + (f". {doc}" if doc else ".")
+        lines.append(f"    {p.name}: {text}")
+    return "\n".join(lines)
+
+
+def call_args(model: ModelDef) -> list[str]:
+    """The arguments of the generated ``build_document(cls, ...)`` call, one per line."""
+    spec = model.builder
+    assert spec is not None
+    out = [py_str(spec.type_value)]
+
+    def group(keyword: str, items: list[str]) -> None:
+        if items:
+            out.append(f"{keyword}={{" + ", ".join(items) + "}")
+
+    attrs = [p for p in spec.params if p.place in ("attributes", "nested")]
+    if _has_attributes(model):
+        out.append("attributes={" + ", ".join(f"{py_str(p.member)}: {p.name}" for p in attrs) + "}")
+    group(
+        "nested",
+        [f"{py_str(p.member)}: {py_str(p.type_value)}" for p in spec.of("nested")],
+    )
+    group(
+        "links",
+        [f"{py_str(p.member)}: ({py_str(p.type_value)}, {p.name})" for p in spec.of("link")],
+    )
+    group(
+        "many",
+        [f"{py_str(p.member)}: ({py_str(p.type_value)}, {p.name})" for p in spec.of("links")],
+    )
+    group(
+        "relationships",
+        [f"{py_str(p.member)}: {p.name}" for p in spec.of("relationship")],
+    )
+    group(
+        "data",
+        [f"{py_str(p.member)}: {p.name}" for p in spec.params if p.place in ("id", "data")],
+    )
+    return out
+
+
+def _has_attributes(model: ModelDef) -> bool:
+    resource = _resource(model)
+    return resource is not None and "attributes" in _fields(resource)
