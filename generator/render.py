@@ -159,6 +159,7 @@ def _env() -> jinja2.Environment:
     env.globals["builder_annotation"] = builders.signature_annotation
     env.globals["builder_args"] = builders.call_args
     env.globals["builder_doc"] = lambda m: escape.docstring(builders.doc_text(m))
+    env.globals["write_example"] = builders.example
     return env
 
 

@@ -22,7 +22,16 @@ from ..escape import py_str
 from .model import Api, FieldDef, ModelDef
 from .pytypes import ListOf, ModelRef, PyType, Union, strip_null
 
-__all__ = ["BuilderDef", "BuilderParam", "attach", "call_args", "doc_text", "signature_annotation"]
+__all__ = [
+    "BuilderDef",
+    "BuilderParam",
+    "WriteExample",
+    "attach",
+    "call_args",
+    "doc_text",
+    "example",
+    "signature_annotation",
+]
 
 Place = Literal["attributes", "nested", "link", "links", "relationship", "id", "data"]
 """Where a keyword's value goes: a ``data.attributes`` member (``nested``: wrapped as a
@@ -341,3 +350,27 @@ def call_args(model: ModelDef) -> list[str]:
 def _has_attributes(model: ModelDef) -> bool:
     resource = _resource(model)
     return resource is not None and "attributes" in _fields(resource)
+
+
+@dataclass(frozen=True)
+class WriteExample:
+    """What the README's short-write example calls: ``client.<resource>.<op>(<Model>.build())``."""
+
+    resource: str
+    method: str
+    model: str
+
+
+def example(api: Api, op_id: str, *keywords: str) -> WriteExample | None:
+    """The README example for operation *op_id*, when its body has a builder taking *keywords*
+    (``None``: this API has no such operation, so the README leaves the example out)."""
+    for op in api.operations:
+        if op.id != op_id or op.body is None:
+            continue
+        model = _model(op.body.type)
+        if model is None or model.builder is None:
+            return None
+        if not set(keywords) <= {p.name for p in model.builder.params}:
+            return None
+        return WriteExample(op.resource, op.name, model.name)
+    return None
