@@ -109,10 +109,14 @@ def reserved() -> Reserved:
     pipeline = (OVERLAYS / "_pipeline.py").read_text(encoding="utf-8")
     both = (source, unasync(source, "_async_transport.py"))
     model = (OVERLAYS / "_model.py").read_text(encoding="utf-8")
+    copies = (OVERLAYS / "_copies.py").read_text(encoding="utf-8")
     client: frozenset[str] = class_members(pipeline, ("BaseClient",))
+    client |= class_members(copies, ("Configurable",))
     resource: frozenset[str] = frozenset()
     for text, prefix in zip(both, ("Async", "Sync"), strict=True):
-        client |= class_members(text, (f"{prefix}TransportClient",), external=("BaseClient",))
+        client |= class_members(
+            text, (f"{prefix}TransportClient",), external=("BaseClient", "Configurable")
+        )
         resource |= class_members(text, (f"{prefix}Resource",))
     return Reserved(
         client=client | CLIENT_CLASS_NAMES,

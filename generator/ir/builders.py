@@ -14,12 +14,10 @@ follows from the schemas alone.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 from ..escape import py_str
-from .model import Api, FieldDef, ModelDef
+from .model import Api, BuilderDef, BuilderParam, FieldDef, ModelDef, Place
 from .pytypes import ListOf, ModelRef, PyType, Union, strip_null
 
 __all__ = [
@@ -33,60 +31,7 @@ __all__ = [
     "signature_annotation",
 ]
 
-Place = Literal["attributes", "nested", "link", "links", "relationship", "id", "data"]
-"""Where a keyword's value goes: a ``data.attributes`` member (``nested``: wrapped as a
-one-resource document), a relationship by id (``link``), by a list of ids (``links``), a
-relationship given whole, ``data.id`` or another ``data`` member."""
-
 _NAME = "build"
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-@dataclass(frozen=True)
-class BuilderParam:
-    name: str
-    """The keyword (a Python identifier)."""
-    wire: str
-    """The JSON member it fills (in ``data.attributes``, ``data.relationships`` or ``data``)."""
-    member: str
-    """The field name (Python) of that member in its model class."""
-    place: Place
-    annotation: str
-    required: bool
-    doc: str
-    type_value: str = ""
-    """For ``nested``, ``link`` and ``links``: the ``type`` constant the runtime fills in."""
-    refs: frozenset[str] = frozenset()
-
-
-@dataclass(eq=False)
-class BuilderDef:
-    """The ``build`` classmethod of one request-document model."""
-
-    type_value: str
-    """``data.type`` (the constant the schema declares)."""
-    params: list[BuilderParam] = field(default_factory=list)
-
-    @property
-    def ordered(self) -> list[BuilderParam]:
-        """Required keywords first (each group in schema order)."""
-        return [p for p in self.params if p.required] + [p for p in self.params if not p.required]
-
-    @property
-    def refs(self) -> frozenset[str]:
-        return frozenset().union(*(p.refs for p in self.params))
-
-    @property
-    def uses_dt(self) -> bool:
-        return any("_dt." in p.annotation for p in self.params)
-
-    def names(self, candidates: tuple[str, ...]) -> set[str]:
-        """Which of *candidates* (``typing``/``collections.abc`` names) the signature uses."""
-        words = {w for p in self.params for w in _WORD.findall(p.annotation)}
-        return {n for n in candidates if n in words}
-
-    def of(self, place: str) -> list[BuilderParam]:
-        return [p for p in self.params if p.place == place]
 
 
 def _model(t: PyType) -> ModelDef | None:

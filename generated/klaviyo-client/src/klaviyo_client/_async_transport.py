@@ -28,6 +28,7 @@ from ._async_ratelimit import AsyncRateLimit
 from ._async_senders import make_sender
 from ._backends import AsyncSender
 from ._backoff import RetryPolicy, RetryState
+from ._copies import Configurable
 from ._decoding import HasData
 from ._encoding import RequestOptions
 from ._errors import ArgumentTypeError
@@ -53,8 +54,11 @@ class Call(NamedTuple):
     options: RequestOptions | None
 
 
-class AsyncTransportClient(BaseClient):
-    """Asyncio client: one sender (connection pool) per instance; see :mod:`._transport`."""
+class AsyncTransportClient(BaseClient, Configurable):
+    """Asyncio client: one sender (connection pool) per instance; see :mod:`._transport`.
+
+    ``with_options(timeout=..., max_retries=...)`` returns a configured copy sharing the pool
+    (see :mod:`._copies`)."""
 
     def __init__(
         self,

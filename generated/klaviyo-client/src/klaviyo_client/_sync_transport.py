@@ -25,6 +25,7 @@ import httpx
 from . import _sync_compat as _compat
 from ._backends import SyncSender
 from ._backoff import RetryPolicy, RetryState
+from ._copies import Configurable
 from ._decoding import HasData
 from ._encoding import RequestOptions
 from ._errors import ArgumentTypeError
@@ -67,8 +68,11 @@ class Call(NamedTuple):
     options: RequestOptions | None
 
 
-class SyncTransportClient(BaseClient):
-    """Blocking client: one sender (connection pool) per instance; see :mod:`._transport`."""
+class SyncTransportClient(BaseClient, Configurable):
+    """Blocking client: one sender (connection pool) per instance; see :mod:`._transport`.
+
+    ``with_options(timeout=..., max_retries=...)`` returns a configured copy sharing the pool
+    (see :mod:`._copies`)."""
 
     def __init__(
         self,
