@@ -110,8 +110,9 @@ def build_document(
                 wire = container._spec().by_name[name].wire  # pyright: ignore[reportPrivateUsage]
                 document = _member_model(container, wire)
                 attrs[name] = _nested(attrs[name], kind, document, f"{owner}.build(): {name}")
-        if attrs or container._spec().required:  # pyright: ignore[reportPrivateUsage]
-            members[_name(resource, "attributes")] = container(**attrs)
+        member = resource._spec().by_wire["attributes"]  # pyright: ignore[reportPrivateUsage]
+        if attrs or member.required:
+            members[member.name] = container(**attrs)
     rels: dict[str, Any] = {k: v for k, v in (relationships or {}).items() if v is not None}
     for name, (kind, value) in (links or {}).items():
         if value is not None:
