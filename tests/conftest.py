@@ -174,3 +174,15 @@ REPORT: list[str] = []
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in REPORT:
         terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its report lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["klaviyo_report"] = list(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, a worker finished
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    REPORT.extend(getattr(node, "workeroutput", {}).get("klaviyo_report", []))
