@@ -167,6 +167,13 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it too; without the plugin (-p no:xdist) the mark does nothing
+    config.addinivalue_line(
+        "markers", "xdist_group(name): with --dist loadgroup, run in the worker of its group"
+    )
+
+
 REPORT: list[str] = []
 """Lines tests want shown after the run (e.g. contract coverage), printed by the hook below."""
 
