@@ -29,8 +29,9 @@ generate: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/klaviyo-codegen fetch
 
-## test: the whole test suite (what CI runs)
-PYTEST := $(BIN)/python -m pytest -q
+## test: the whole test suite (what CI runs), in one worker process per core (pytest-xdist;
+##   --dist loadgroup: tests that share a costly module or session fixture run in one worker)
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
 test: $(STAMP)
 	$(PYTEST)
 

@@ -167,6 +167,13 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it too; without the plugin (-p no:xdist) the mark does nothing
+    config.addinivalue_line(
+        "markers", "xdist_group(name): with --dist loadgroup, run in the worker of its group"
+    )
+
+
 REPORT: list[str] = []
 """Lines tests want shown after the run (e.g. contract coverage), printed by the hook below."""
 
@@ -174,3 +181,15 @@ REPORT: list[str] = []
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in REPORT:
         terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its report lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["klaviyo_report"] = list(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, a worker finished
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    REPORT.extend(getattr(node, "workeroutput", {}).get("klaviyo_report", []))

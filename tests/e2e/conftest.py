@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPORT, SPEC_DIR, spec_tree
-from tests.support.packages import generate
+from tests.support.gencache import generated_all
 from tests.support.revisions import Upgrades, upgrades
 
 SPECS = (
@@ -29,26 +29,37 @@ SETUP_TIMEOUT = 1200
 on a loaded machine; the default timeout is for one hung test, not for this)."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test here that uses the shared generations is ``slow`` (full-spec generations),
-    with a timeout that leaves room for making them."""
+    with a timeout that leaves room for making them. Under pytest-xdist the tests that use
+    ``upgraded`` run in one worker (``--dist loadgroup``), which makes it once; ``packages``
+    is shared across workers through its cache."""
     here = Path(__file__).parent
     for item in items:
-        if here in item.path.parents and SHARED & set(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        if here in item.path.parents and SHARED & used:
             item.add_marker(pytest.mark.slow)
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT))
+            if "upgraded" in used:
+                item.add_marker(pytest.mark.xdist_group("upgrades"))
 
 
 @pytest.fixture(scope="session")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
-    """Each shared spec generated once into an empty folder, default flags: file stem →
-    (output folder, CLI stderr)."""
+def packages(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> dict[str, tuple[Path, str]]:
+    """Each shared spec generated once into an empty folder by the command line, default
+    flags: file stem → (output folder, CLI stderr). Made once for all the run's workers (and
+    kept for later runs of the same generator: :mod:`tests.support.gencache`); each worker
+    gets its own copy."""
     base = tmp_path_factory.mktemp("revisions")
+    jobs = [(["--current", str(spec)], base / spec.stem) for spec in SPECS]
     out: dict[str, tuple[Path, str]] = {}
-    for spec in SPECS:
-        target = base / spec.stem
-        result = generate("--current", str(spec), "--out", str(target))
+    for spec, (_, target), result in zip(
+        SPECS, jobs, generated_all(pytestconfig, jobs), strict=True
+    ):
         assert result.exit_code == 0, (spec.name, result.output, result.exception)
         out[spec.stem] = (target, result.stderr)
     return out

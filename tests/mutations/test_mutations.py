@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CURRENT_SPEC, need_spec
+from tests.support.gencache import generated
 from tests.support.packages import build, exercise, generate
 
 REAL = need_spec(CURRENT_SPEC)  # every case mutates the real spec: skipped without it
@@ -649,9 +650,12 @@ def canary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+def baseline(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> tuple[Path, dict[str, bytes]]:
+    """The real spec built in-process (made once for all workers: tests.support.gencache)."""
     out = tmp_path_factory.mktemp("mutations") / "baseline"
-    result = build("--no-legacy", "--current", str(REAL), "--out", str(out))
+    result = generated(pytestconfig, ["--no-legacy", "--current", str(REAL)], out, runner="build")
     assert result.exit_code == 0, result.output
     return out, _snapshot(out)
 

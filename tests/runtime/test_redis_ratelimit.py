@@ -117,8 +117,10 @@ def test_the_same_processes_without_redis_draw_429(redis_url: str) -> None:
 async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> None:
     limits = KlaviyoLimits(LIMITS)
     key_prefix = prefix()
-    sync_limiter = RedisRateLimiter(redis_url, prefix=key_prefix)  # two limiters: as two hosts
-    async_limiter = RedisRateLimiter(redis_url, prefix=key_prefix)
+    # two limiters: as two hosts. Redis is not slow here: a generous timeout, so that a
+    # loaded machine (a test worker on every core) does not make them fall back to counting alone
+    sync_limiter = RedisRateLimiter(redis_url, prefix=key_prefix, timeout=2.0)
+    async_limiter = RedisRateLimiter(redis_url, prefix=key_prefix, timeout=2.0)
     with LoopbackServer(default=limits) as server:
         sync = Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=sync_limiter,
                        rate_limits=LIMITS)  # fmt: skip

@@ -27,8 +27,11 @@ def test_the_readme_test_command_is_what_ci_runs_and_it_runs_everything() -> Non
     prefix = "PYTEST := $(BIN)/python -m pytest "
     assert pytest_line.startswith(prefix)
     options = pytest_line.removeprefix(prefix).split()
-    assert options == ["-q"], options  # no marker, no path: every test
+    # a worker per core (pytest-xdist, pinned); no marker, no path: every test
+    assert options == ["-q", "-n", "auto", "--dist", "loadgroup"], options
     assert _recipe("test") == ["$(PYTEST)"]
+    pins = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    assert any(re.fullmatch(r"pytest-xdist==[\d.]+", line) for line in pins), pins
 
 
 def test_make_test_fast_leaves_out_only_the_slow_tests() -> None:
