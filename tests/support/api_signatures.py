@@ -14,9 +14,7 @@ reshaped; ``tests/unit/test_api_signatures.py`` compares the package with it.
 """
 
 from __future__ import annotations
-import __future__
 
-import ast
 import importlib
 import inspect
 import json
@@ -99,47 +97,21 @@ def record(package: str) -> dict[str, str]:
                 resource = cls(owner)
                 where = f"{module.__name__}.{name}"
                 _members(where, cls, resource, out)
-                out.update(_raw_view(module, where, name, resource))
+                out.update(_raw_view(where, resource))
     return dict(sorted(out.items()))
 
 
-def _raw_view(module: ModuleType, where: str, name: str, resource: Any) -> dict[str, str]:
-    """``where.with_raw_response.<method>`` → signature, for every method of the view as typed:
-    the view's methods are declared by the ``<Resource>WithRawResponse`` Protocol (read from the
-    module's source: it exists for type checkers only)."""
-    del resource
-    tree = ast.parse(inspect.getsource(module))
+def _raw_view(where: str, resource: Any) -> dict[str, str]:
+    """``where.with_raw_response.<method>`` → signature, for every method of the view."""
+    view = resource.with_raw_response
     found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == name:  # the typed property
-            for item in ast.walk(node):
-                if isinstance(item, ast.FunctionDef) and item.name == "with_raw_response":
-                    assert item.returns is not None
-                    found[f"{where}.with_raw_response"] = f"property -> {ast.unparse(item.returns)}"
-        if not (isinstance(node, ast.ClassDef) and node.name == f"{name}WithRawResponse"):
+    for attr in dir(view):
+        if attr.startswith("_") or hasattr(object, attr):
             continue
-        for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found[f"{where}.with_raw_response.{item.name}"] = _stub_text(item)
+        value = getattr(view, attr)
+        if callable(value):
+            found[f"{where}.with_raw_response.{attr}"] = _text(value)
     return found
-
-
-def _stub_text(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    """The signature text of a stub method as bound (``self`` dropped)."""
-    code = compile(
-        ast.Module(body=[node], type_ignores=[]),
-        "<stub>",
-        "exec",
-        flags=__future__.annotations.compiler_flag,
-        dont_inherit=True,
-    )
-    namespace: dict[str, Any] = {}
-    exec(code, namespace)
-    func = namespace[node.name]
-    sig = inspect.signature(func)
-    sig = sig.replace(parameters=list(sig.parameters.values())[1:])
-    prefix = "async def " if inspect.iscoroutinefunction(func) else "def "
-    return prefix + str(sig)
 
 
 if __name__ == "__main__":
