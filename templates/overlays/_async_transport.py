@@ -1,4 +1,4 @@
-"""The asyncio client: the one retry loop, raw responses, pagers (the source of the sync twin).
+"""The asyncio client: the one retry loop, pagers (the source of the sync twin).
 
 ``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
 dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the

@@ -1,5 +1,5 @@
 # Derived from _async_transport.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The blocking client: the one retry loop, raw responses, pagers (the source of the sync twin).
+"""The blocking client: the one retry loop, pagers (the source of the sync twin).
 
 ``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
 dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
