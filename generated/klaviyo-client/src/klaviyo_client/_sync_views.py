@@ -1,6 +1,6 @@
 # Derived from _async_views.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Raw responses and pagers of the asyncio resources, as explicit calls (the source of the sync
-twin, ``_sync_views``, derived when the package is generated).
+"""Raw responses and pagers of resources, as explicit calls. The asyncio version of this
+module is the source; the blocking version is derived from it when the package is generated.
 
 A generated resource method describes its call in its signature: its operation's parameters,
 ``body`` and ``request_options``. :func:`call_of` binds given arguments to that signature and
@@ -8,7 +8,7 @@ returns the call as values (:class:`~._sync_transport.Call`), which is all a raw
 pager needs; the method itself is not run. One generic wrapper each, typed by ``ParamSpec``, so
 no signature is restated:
 
-* ``raw_method(AsyncProfiles.get_profiles)`` in a resource's raw-response view:
+* ``raw_method(<resource class>.get_profiles)`` in a resource's raw-response view:
   ``client.profiles.with_raw_response.get_profiles(...)`` takes the method's parameters and
   returns ``RawResponse[<its result>]``;
 * ``pager_method(get_profiles)`` in a resource class: ``client.profiles.
