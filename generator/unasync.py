@@ -23,6 +23,7 @@ TWINS = {
     "_async_redis.py": "_sync_redis.py",
     "_async_jobs.py": "_sync_jobs.py",
     "_async_oauth.py": "_sync_oauth.py",
+    "_async_views.py": "_sync_views.py",
 }
 """Overlay source → the module derived from it."""
 
@@ -30,6 +31,12 @@ NAMES = {
     "AsyncTransportClient": "SyncTransportClient",
     "AsyncResource": "SyncResource",
     "AsyncPager": "SyncPager",
+    "AsyncPagerMethod": "SyncPagerMethod",
+    "AsyncRawMethod": "SyncRawMethod",
+    "AsyncRawView": "SyncRawView",
+    "async_pager_method": "pager_method",
+    "async_raw_method": "raw_method",
+    "_async_views": "_sync_views",
     "AsyncKlaviyoPublic": "KlaviyoPublic",
     "AsyncPoolSender": "SyncPoolSender",
     "AsyncHttpxSender": "SyncHttpxSender",

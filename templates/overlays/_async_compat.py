@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any, Generic, TypeVar
 
 import httpcore
-
-from ._errors import ArgumentTypeError
 
 __all__ = [
     "BOUNDED",
@@ -24,12 +22,10 @@ __all__ = [
     "Slots",
     "bounded",
     "deadline",
-    "drive",
     "elsewhere",
     "here",
     "left_behind",
     "network_backend",
-    "ready",
 ]
 
 T = TypeVar("T")
@@ -213,32 +209,3 @@ def network_backend() -> httpcore.AsyncNetworkBackend:
     # narrower than the base class's
     backend: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore
     return backend
-
-
-class _Ready(Generic[T]):
-    """An awaitable that is done at once (it never suspends)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        self.value = value
-
-    def __await__(self) -> Generator[Any, None, T]:
-        return self.value
-        yield  # pragma: no cover  (makes this a generator)
-
-
-def ready(value: T) -> Awaitable[T]:
-    return _Ready(value)
-
-
-def drive(awaitable: Awaitable[T]) -> T:
-    """The result of an awaitable that never suspends (a method whose only await is ready())."""
-    iterator = awaitable.__await__()
-    try:
-        iterator.send(None)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    iterator.close()
-    raise ArgumentTypeError("expected an API operation method of this client")

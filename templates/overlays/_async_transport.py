@@ -1,4 +1,4 @@
-"""The asyncio client: the one retry loop, raw responses, pagers (the source of the sync twin).
+"""The asyncio client: the one retry loop, pagers (the source of the sync twin).
 
 ``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
 dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
@@ -242,7 +242,8 @@ class AsyncTransportClient(BaseClient, Configurable):
         self, method: Callable[P, Awaitable[Any]], /, *args: P.args, **kwargs: P.kwargs
     ) -> AsyncPager[Any]:
         """Every item of a paginated operation: ``client.paginate(client.profiles.get_profiles,
-        page_size=100)``; ``.pages()`` gives whole documents.
+        page_size=100)``; ``.pages()`` gives whole documents. The same as the pager the
+        resource offers: ``client.profiles.get_profiles_pager(page_size=100)``.
 
         The call is built now (argument errors raise here); every page is requested with its
         ``request_options``. Cursor pagination follows ``links.next`` exactly as given; the
@@ -250,9 +251,13 @@ class AsyncTransportClient(BaseClient, Configurable):
         again with the next value.
         """
         resource = _resource_of(self, method, "paginate")
-        view = type(resource)(_Describe())
-        call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
-        return AsyncPager(self, call)
+        pager = getattr(resource, f"{method.__name__}_pager", None)
+        if pager is None:
+            raise ArgumentTypeError(
+                f"paginate() needs a paginated operation method; {method.__name__} is not one"
+            )
+        result: AsyncPager[Any] = pager(*args, **kwargs)
+        return result
 
 
 def _rate_limit(
@@ -282,41 +287,6 @@ def _resource_of(client: Any, method: Any, what: str) -> AsyncResource:
     ):
         raise ArgumentTypeError(f"{what}() needs an API operation method of this client")
     return resource
-
-
-class _Describe:
-    """Stands in for the client while a method describes its call (nothing is sent)."""
-
-    __slots__ = ()
-
-    def request(
-        self,
-        op: Operation,
-        args: Sequence[Any],
-        body: Any = None,
-        options: RequestOptions | None = None,
-    ) -> Awaitable[Call]:
-        return _compat.ready(Call(op, tuple(args), body, options))
-
-
-class _RawCaller:
-    """Stands in for the client in ``with_raw_response``: the call returns a ``RawResponse``."""
-
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncTransportClient) -> None:
-        self._client = client
-
-    async def request(
-        self,
-        op: Operation,
-        args: Sequence[Any],
-        body: Any = None,
-        options: RequestOptions | None = None,
-    ) -> RawResponse[Any]:
-        client = self._client
-        response = await client.send(client.build_request(op, args, body, options))
-        return RawResponse(client.decode(op, response), response)
 
 
 class AsyncPager(Generic[T]):
@@ -393,7 +363,7 @@ class AsyncResource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: AsyncTransportClient | _Describe | _RawCaller) -> None:
+    def __init__(self, client: AsyncTransportClient) -> None:
         self._client = client
 
     async def _request(
@@ -403,20 +373,13 @@ class AsyncResource:
         body: Any = None,
         options: RequestOptions | None = None,
     ) -> Any:
-        """Build, send and decode one call (what every generated operation method does); a view
-        (``with_raw_response``, ``paginate``) hands the call to its stand-in instead."""
+        """Build, send and decode one call (what every generated operation method does)."""
         client = self._client
-        if isinstance(client, AsyncTransportClient):
-            return client.decode(
-                op, await client.send(client.build_request(op, args, body, options))
-            )
-        return await client.request(op, args, body, options)
+        return client.decode(op, await client.send(client.build_request(op, args, body, options)))
 
     @property
     def with_raw_response(self) -> Any:
-        """This resource with every method returning a ``RawResponse`` (parsed result, status,
-        headers): ``client.profiles.with_raw_response.get_profile("id")``."""
-        client = self._client
-        if not isinstance(client, AsyncTransportClient):
-            raise ArgumentTypeError("with_raw_response is a view already")
-        return type(self)(_RawCaller(client))
+        """This resource's methods, each returning a ``RawResponse`` (parsed result, status,
+        headers): ``client.profiles.with_raw_response.get_profile("id")``. Every generated
+        resource class gives its own view (``AsyncRawView``)."""
+        raise NotImplementedError  # pragma: no cover  (every generated class overrides it)

@@ -716,6 +716,21 @@ async def test_deprecated_no_content_operation_warns_once_per_call_async() -> No
     assert [type(w.message) for w in caught] == [DeprecationWarning]
 
 
+def test_deprecated_operation_warns_once_through_its_raw_response() -> None:
+    with (
+        serving(default=Respond(204)) as server,
+        KlaviyoLegacy(api_key=KEY, base_url=server.url, timeout=5.0) as legacy,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        raw = legacy.lists_segments.with_raw_response.delete_list("L1")
+    assert raw.status_code == 204 and raw.parsed is None
+    assert [type(w.message) for w in caught] == [DeprecationWarning]
+    assert "delete_list" in str(caught[0].message)
+    assert caught[0].filename == __file__  # pointing at the caller's line
+    assert len(server.requests) == 1
+
+
 # -- 10. bounded resources -----------------------------------------------------------------------
 
 

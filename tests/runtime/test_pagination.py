@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
 
-from klaviyo_client import KlaviyoError
+from klaviyo_client import ArgumentTypeError, KlaviyoError
+from klaviyo_client._transport import AsyncPager, SyncPager
 from tests.runtime.pipeline_support import KEY, async_client, profile, serving, sync_client
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
 
@@ -125,3 +127,57 @@ def test_relative_next_link_and_retries_while_paging() -> None:
             ids = [item.id for item in client.paginate(client.profiles.get_profiles)]
     assert ids == ["p1", "p2"]
     assert targets(server)[1:] == ["/api/profiles?page%5Bcursor%5D=a%2Bb"] * 2
+
+
+def test_the_resource_offers_the_pager_of_a_paginated_operation_sync() -> None:
+    with serving() as server:
+        server.default = ThreePages(server)
+        with sync_client(server) as client:
+            pager = client.profiles.get_profiles_pager(page_size=2)
+            assert isinstance(pager, SyncPager)
+            assert [item.id for item in pager] == IDS
+            first = targets(server)
+            server.clear()
+            # client.paginate is the same call, made by the resource's pager
+            assert [
+                item.id for item in client.paginate(client.profiles.get_profiles, page_size=2)
+            ] == IDS
+            assert targets(server) == first
+    assert first[0] == "/api/profiles?page%5Bsize%5D=2"
+
+
+async def test_the_resource_offers_the_pager_of_a_paginated_operation_async() -> None:
+    with serving() as server:
+        server.default = ThreePages(server)
+        async with async_client(server) as client:
+            pager = client.profiles.get_profiles_pager(page_size=2)
+            assert isinstance(pager, AsyncPager)
+            assert [item.id async for item in pager] == IDS
+            documents = [doc async for doc in pager.pages(limit=2)]
+    assert [[d.id for d in doc.data] for doc in documents] == [IDS[0:2], IDS[2:4]]
+    assert len(server.requests) == 3 + 2
+
+
+def test_pager_arguments_are_checked_before_anything_is_sent() -> None:
+    with serving() as server, sync_client(server) as client:
+        with pytest.raises(ArgumentTypeError, match="get_profiles"):
+            client.profiles.get_profiles_pager(1)  # type: ignore[call-arg]
+        with pytest.raises(ArgumentTypeError, match="get_profiles"):
+            client.profiles.get_profiles_pager(page_sise=2)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="page_size"):
+            client.profiles.get_profiles_pager(page_size="ten")  # type: ignore[arg-type]
+        # paginate() takes the paginated operations: those whose resource offers a pager
+        with pytest.raises(ArgumentTypeError, match="get_profile is not"):
+            client.paginate(client.profiles.get_profile, "p1")
+    assert server.requests == []
+
+
+def test_a_pager_describes_itself_as_its_method_does() -> None:
+    with serving() as server, sync_client(server) as client:
+        plain = inspect.signature(client.profiles.get_profiles)
+        pages = inspect.signature(client.profiles.get_profiles_pager)
+        raw = inspect.signature(client.profiles.with_raw_response.get_profiles)
+    assert pages.parameters == plain.parameters == raw.parameters
+    assert pages.return_annotation == "SyncPager"
+    assert raw.return_annotation == f"RawResponse[{plain.return_annotation}]"
+    assert client.profiles.get_profiles_pager.__name__ == "get_profiles_pager"

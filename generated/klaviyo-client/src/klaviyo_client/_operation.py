@@ -195,7 +195,8 @@ class Operation:
         )
 
 
-def warn_deprecated(op: Operation) -> None:
-    """Warn that ``op`` is deprecated, naming its replacement (called by generated methods)."""
+def warn_deprecated(op: Operation, stacklevel: int = 3) -> None:
+    """Warn that ``op`` is deprecated, naming its replacement (called by generated methods;
+    *stacklevel* points the warning at their caller)."""
     message = op.deprecation or f"{op.id} is deprecated by Klaviyo"
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)

@@ -33,12 +33,10 @@ __all__ = [
     "Slots",
     "bounded",
     "deadline",
-    "drive",
     "elsewhere",
     "here",
     "left_behind",
     "network_backend",
-    "ready",
 ]
 
 T = TypeVar("T")
@@ -223,14 +221,6 @@ class PerOwner(Generic[T]):
 
 def network_backend() -> httpcore.NetworkBackend:
     return _BoundedBackend(httpcore.SyncBackend())
-
-
-def ready(value: T) -> T:
-    return value
-
-
-def drive(value: T) -> T:
-    return value
 
 
 def _cut(timeout: float | None, error: type[Exception]) -> float | None:

@@ -1,5 +1,5 @@
 # Derived from _async_transport.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The blocking client: the one retry loop, raw responses, pagers (the source of the sync twin).
+"""The blocking client: the one retry loop, pagers (the source of the sync twin).
 
 ``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
 dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
@@ -254,7 +254,8 @@ class SyncTransportClient(BaseClient, Configurable):
         self, method: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs
     ) -> SyncPager[Any]:
         """Every item of a paginated operation: ``client.paginate(client.profiles.get_profiles,
-        page_size=100)``; ``.pages()`` gives whole documents.
+        page_size=100)``; ``.pages()`` gives whole documents. The same as the pager the
+        resource offers: ``client.profiles.get_profiles_pager(page_size=100)``.
 
         The call is built now (argument errors raise here); every page is requested with its
         ``request_options``. Cursor pagination follows ``links.next`` exactly as given; the
@@ -262,9 +263,13 @@ class SyncTransportClient(BaseClient, Configurable):
         again with the next value.
         """
         resource = _resource_of(self, method, "paginate")
-        view = type(resource)(_Describe())
-        call: Call = _compat.drive(getattr(view, method.__name__)(*args, **kwargs))
-        return SyncPager(self, call)
+        pager = getattr(resource, f"{method.__name__}_pager", None)
+        if pager is None:
+            raise ArgumentTypeError(
+                f"paginate() needs a paginated operation method; {method.__name__} is not one"
+            )
+        result: SyncPager[Any] = pager(*args, **kwargs)
+        return result
 
 
 def _rate_limit(
@@ -294,41 +299,6 @@ def _resource_of(client: Any, method: Any, what: str) -> SyncResource:
     ):
         raise ArgumentTypeError(f"{what}() needs an API operation method of this client")
     return resource
-
-
-class _Describe:
-    """Stands in for the client while a method describes its call (nothing is sent)."""
-
-    __slots__ = ()
-
-    def request(
-        self,
-        op: Operation,
-        args: Sequence[Any],
-        body: Any = None,
-        options: RequestOptions | None = None,
-    ) -> Call:
-        return _compat.ready(Call(op, tuple(args), body, options))
-
-
-class _RawCaller:
-    """Stands in for the client in ``with_raw_response``: the call returns a ``RawResponse``."""
-
-    __slots__ = ("_client",)
-
-    def __init__(self, client: SyncTransportClient) -> None:
-        self._client = client
-
-    def request(
-        self,
-        op: Operation,
-        args: Sequence[Any],
-        body: Any = None,
-        options: RequestOptions | None = None,
-    ) -> RawResponse[Any]:
-        client = self._client
-        response = client.send(client.build_request(op, args, body, options))
-        return RawResponse(client.decode(op, response), response)
 
 
 class SyncPager(Generic[T]):
@@ -405,7 +375,7 @@ class SyncResource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: SyncTransportClient | _Describe | _RawCaller) -> None:
+    def __init__(self, client: SyncTransportClient) -> None:
         self._client = client
 
     def _request(
@@ -415,18 +385,13 @@ class SyncResource:
         body: Any = None,
         options: RequestOptions | None = None,
     ) -> Any:
-        """Build, send and decode one call (what every generated operation method does); a view
-        (``with_raw_response``, ``paginate``) hands the call to its stand-in instead."""
+        """Build, send and decode one call (what every generated operation method does)."""
         client = self._client
-        if isinstance(client, SyncTransportClient):
-            return client.decode(op, client.send(client.build_request(op, args, body, options)))
-        return client.request(op, args, body, options)
+        return client.decode(op, client.send(client.build_request(op, args, body, options)))
 
     @property
     def with_raw_response(self) -> Any:
-        """This resource with every method returning a ``RawResponse`` (parsed result, status,
-        headers): ``client.profiles.with_raw_response.get_profile("id")``."""
-        client = self._client
-        if not isinstance(client, SyncTransportClient):
-            raise ArgumentTypeError("with_raw_response is a view already")
-        return type(self)(_RawCaller(client))
+        """This resource's methods, each returning a ``RawResponse`` (parsed result, status,
+        headers): ``client.profiles.with_raw_response.get_profile("id")``. Every generated
+        resource class gives its own view (``SyncRawView``)."""
+        raise NotImplementedError  # pragma: no cover  (every generated class overrides it)

@@ -12,6 +12,7 @@ decodes the answer into the operation's model. This module gathers the public na
     _revision        the revision guard: mismatching answers, 410 Gone, revision_status()
     _pipeline        the client's base: configuration, request building, judging each attempt
     _async_transport the asyncio client, its retry loop and pagers (_sync_transport: derived)
+    _async_views     raw-response views and pagers of resources, as calls (_sync_views: derived)
     _backends        the sender protocol and each backend's failure map
     _async_senders   the httpx backend: own connection pool, or your httpx client (_sync_senders)
     _aiohttp         the aiohttp backend (optional extra)
@@ -93,7 +94,9 @@ event twice. Each retry is logged at DEBUG on the ``klaviyo_client`` logger; the
 
 Pagination
 ----------
-``paginate`` returns a pager (``SyncPager``/``AsyncPager``) holding the call as explicit values;
+Every paginated operation has its pager on its resource: ``client.profiles.get_profiles_pager(
+page_size=100)`` (``client.paginate(client.profiles.get_profiles, page_size=100)`` does the
+same) returns a pager (``SyncPager``/``AsyncPager``) holding the call as explicit values;
 it sends every page with the options of the call (timeout, retries, headers, extra
 query parameters) and stops with ``PaginationError`` when a next page would repeat one already
 fetched (a ``links.next`` equal to the current page, a legacy cursor that does not advance).
@@ -109,9 +112,11 @@ in this process, whatever its shape.
 from __future__ import annotations
 
 from ._async_transport import AsyncPager, AsyncResource, AsyncTransportClient
+from ._async_views import AsyncRawView, async_pager_method, async_raw_method
 from ._encoding import JSON_API, MAX_SECONDS, RequestOptions, check_base_url, check_seconds
 from ._pipeline import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._sync_transport import SyncPager, SyncResource, SyncTransportClient
+from ._sync_views import SyncRawView, pager_method, raw_method
 from ._wire import Headers, PreparedRequest, RawResponse, Response
 
 __all__ = [
@@ -121,6 +126,7 @@ __all__ = [
     "JSON_API",
     "MAX_SECONDS",
     "AsyncPager",
+    "AsyncRawView",
     "AsyncResource",
     "AsyncTransportClient",
     "Headers",
@@ -129,8 +135,13 @@ __all__ = [
     "RequestOptions",
     "Response",
     "SyncPager",
+    "SyncRawView",
     "SyncResource",
     "SyncTransportClient",
+    "async_pager_method",
+    "async_raw_method",
     "check_base_url",
     "check_seconds",
+    "pager_method",
+    "raw_method",
 ]

@@ -1,0 +1,56 @@
+"""The generated package keeps its public API: every resource method (sync and async, aliases
+included), every ``with_raw_response`` method and every client method has the signature
+recorded in ``records/api-signatures.json`` (taken before the resources were reshaped; see
+tests/support/api_signatures.py). Names the package gained since are listed, with their
+signatures, in ``records/api-signatures-added.json``: an addition is deliberate, never silent.
+
+Regenerate a record only for a deliberate API change:
+``PYTHONPATH=generated/klaviyo-client/src:. python -m tests.support.api_signatures klaviyo_client``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import CLIENT_SRC, ROOT
+
+RECORDS = Path(__file__).parent / "records"
+
+
+def current() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CLIENT_SRC), str(ROOT)])}
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.support.api_signatures", "klaviyo_client"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    ).stdout
+    result: dict[str, str] = json.loads(out)
+    return result
+
+
+def test_public_api_matches_the_record() -> None:
+    recorded: dict[str, str] = json.loads((RECORDS / "api-signatures.json").read_text())
+    added: dict[str, str] = json.loads((RECORDS / "api-signatures-added.json").read_text())
+    now = current()
+    # the record covers what it is meant to (sync, async, raw-response views, legacy, clients)
+    assert sum(".with_raw_response." in k for k in recorded) > 1300
+    assert any(k.startswith("klaviyo_client.legacy.resources.") for k in recorded)
+    assert "klaviyo_client._client.AsyncKlaviyo.paginate" in recorded
+    missing = sorted(k for k in recorded if k not in now)
+    assert not missing, f"{len(missing)} gone: {missing[:20]}"
+    changed = [
+        f"{k}\n  was {recorded[k]}\n  now {now[k]}" for k in recorded if now[k] != recorded[k]
+    ]
+    assert not changed, f"{len(changed)} changed:\n" + "\n".join(changed[:20])
+    extra = {k: v for k, v in now.items() if k not in recorded}
+    assert extra == added, (
+        "names added or changed since the record: "
+        + json.dumps({k: v for k, v in extra.items() if added.get(k) != v}, indent=1)[:4000]
+    )
