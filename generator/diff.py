@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 
 from .errors import one_line
 from .escape import markdown
+from .surface import FILE as SURFACE_FILE
 
 Area: TypeAlias = Literal["operation", "parameter", "body", "response", "type"]
 Side: TypeAlias = Literal["request", "response", "both"]
@@ -728,3 +729,15 @@ def as_json(report: Report) -> str:
 
 
 FORMATS = {"text": as_text, "markdown": as_markdown, "json": as_json}
+
+
+def changes_paragraph(report: Report | None) -> str:
+    """What ``generate`` says about the public API compared with the previous generation."""
+    if report is None:
+        return (
+            f"public API recorded in {SURFACE_FILE} (no earlier record to compare with); "
+            "see CHANGELOG.md"
+        )
+    if not report.changes:
+        return "no change to the public API since the last generation"
+    return f"{summary(report)} Listed in CHANGELOG.md."

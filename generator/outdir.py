@@ -378,3 +378,22 @@ def swap(tmp: Path, out: Path, guard: SwapGuard | None = None) -> bool:
         raise
     shutil.rmtree(backup, ignore_errors=True)
     return guard.interrupted
+
+
+def kept_summary(paths: list[str], written: list[str], limit: int = 5) -> str:
+    """``NOTES.md, .mypy_cache/ (23 files)``: kept paths grouped by their outermost folder that
+    holds nothing the generator wrote."""
+    ours = {str(Path(w).parent) for w in written}
+    ours |= {str(parent) for d in list(ours) for parent in Path(d).parents}
+    groups: dict[str, int] = {}
+    for path in paths:
+        parts = Path(path).parts
+        key = path
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder not in ours:
+                key = folder + "/"
+                break
+        groups[key] = groups.get(key, 0) + 1
+    shown = [k if not k.endswith("/") else f"{k} ({n} files)" for k, n in groups.items()]
+    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
