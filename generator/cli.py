@@ -20,14 +20,15 @@ from typing import Any, NoReturn
 import click
 
 from . import diff as diff_mod
+from . import report as report_mod
 from . import specs
 from .errors import SpecError, SpecErrors, SpecWarning
 from .fetch import fetch_specs
 from .outdir import STAMP, OutputError, SwapGuard
 from .pipeline import Generated, Project, StrictWarningsError, no_cycle_collection, read_surface
-from .render import FULL, Checks
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
+from .verify import FULL, Checks
 
 DEFAULT_OUT = specs.ROOT / "generated" / "klaviyo-client"
 EXIT_SPEC = 2
@@ -219,7 +220,7 @@ def check(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(diff_mod.FORMATS)),
+    type=click.Choice(sorted(report_mod.FORMATS)),
     default="text",
     show_default=True,
     help="How to print the changes.",
@@ -247,7 +248,7 @@ def diff_command(old: str, new: str, fmt: str, spec_dir: str | None) -> None:
             warnings.simplefilter("ignore", SpecWarning)
             before = read_surface(old, spec_dir)
             report = diff_mod.compare(before, read_surface(new, spec_dir, keep=before))
-        click.echo(diff_mod.FORMATS[fmt](report), nl=False)
+        click.echo(report_mod.FORMATS[fmt](report), nl=False)
     if report.breaking:
         sys.exit(1)
 

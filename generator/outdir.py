@@ -27,10 +27,13 @@ import signal
 import stat
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+
+from . import __version__, escape
+from .ir import Api
 
 STAMP = ".klaviyo-codegen"
 """The stamp file in every output folder: the generator replaces only folders that carry it."""
@@ -380,20 +383,23 @@ def swap(tmp: Path, out: Path, guard: SwapGuard | None = None) -> bool:
     return guard.interrupted
 
 
-def kept_summary(paths: list[str], written: list[str], limit: int = 5) -> str:
-    """``NOTES.md, .mypy_cache/ (23 files)``: kept paths grouped by their outermost folder that
-    holds nothing the generator wrote."""
-    ours = {str(Path(w).parent) for w in written}
-    ours |= {str(parent) for d in list(ours) for parent in Path(d).parents}
-    groups: dict[str, int] = {}
-    for path in paths:
-        parts = Path(path).parts
-        key = path
-        for i in range(1, len(parts)):
-            folder = "/".join(parts[:i])
-            if folder not in ours:
-                key = folder + "/"
-                break
-        groups[key] = groups.get(key, 0) + 1
-    shown = [k if not k.endswith("/") else f"{k} ({n} files)" for k, n in groups.items()]
-    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
+def stamp_text(apis: dict[str, Api], files: Iterable[str] = ()) -> str:
+    """The stamp: deterministic (no time), so regenerating gives the same bytes.
+
+    ``files`` (relative paths, ``/``-separated) is the manifest of what this generation wrote:
+    the next one replaces those and keeps every other file it finds in the folder.
+    """
+    lines = [
+        "# Written by klaviyo-codegen. On the next `klaviyo-codegen generate` the files listed",
+        "# below are replaced; any other file in this folder is kept where it is.",
+        f"generator = {escape.toml_str('klaviyo-codegen ' + __version__)}",
+    ]
+    for role, api in apis.items():
+        lines.append(
+            f"{role} = {{ spec = {escape.toml_str(api.source_label)}, "
+            f"revision = {escape.toml_str(api.version)} }}"
+        )
+    lines.append("files = [")
+    lines.extend(f"    {escape.toml_str(name)}," for name in sorted(files))
+    lines.append("]")
+    return "\n".join(lines) + "\n"

@@ -19,8 +19,8 @@ from typing import Any
 from . import specs
 from . import surface as surface_io
 from .config import load_migration, load_names, retry_safe
-from .diff import changes_paragraph
 from .errors import NameWarning, SpecError, SpecErrors, SpecWarning, pointer, warn
+from .history import previous_record
 from .ir import Api, Builder
 from .ir.carry import Previous, previous_apis
 from .ir.migration import apply_migration
@@ -31,14 +31,15 @@ from .outdir import (
     SwapGuard,
     check_target,
     kept_paths,
-    kept_summary,
     recover,
     resolve,
 )
-from .render import Checks, RenderResult, Verifier, previous_record, render
+from .render import RenderResult, render
+from .report import changes_paragraph
 from .runtime import reserved
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
+from .verify import Checks, Verifier
 
 
 def load_spec(file: str, spec_dir: str | None, sources: list[specs.Source]) -> specs.LoadedSpec:
@@ -346,3 +347,22 @@ class Project:
                 apis, fresh, history=target, format_code=checks.format_code, verify=checks.verify
             )
             return diff_trees(fresh, target, ignore=set(kept_paths(target, fresh)))
+
+
+def kept_summary(paths: list[str], written: list[str], limit: int = 5) -> str:
+    """``NOTES.md, .mypy_cache/ (23 files)``: kept paths grouped by their outermost folder that
+    holds nothing the generator wrote."""
+    ours = {str(Path(w).parent) for w in written}
+    ours |= {str(parent) for d in list(ours) for parent in Path(d).parents}
+    groups: dict[str, int] = {}
+    for path in paths:
+        parts = Path(path).parts
+        key = path
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder not in ours:
+                key = folder + "/"
+                break
+        groups[key] = groups.get(key, 0) + 1
+    shown = [k if not k.endswith("/") else f"{k} ({n} files)" for k, n in groups.items()]
+    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
