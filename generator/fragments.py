@@ -71,6 +71,8 @@ def _op_doc_text(op: OperationDef) -> str:
     if op.scopes:
         facts.append("scopes: " + ", ".join(op.scopes))
     lines += ["", " · ".join(facts)]
+    if op.retry_note:
+        lines += ["", f"Safe to retry (retried like a GET): {op.retry_note}"]
     if op.aliases:
         lines += ["", "Also available as: " + ", ".join(f"``{a}``" for a in op.aliases) + "."]
     if op.paginated:

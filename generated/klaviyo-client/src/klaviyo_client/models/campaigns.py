@@ -152,16 +152,12 @@ __all__ = [
 
 
 class ABTestSendStrategy(Model):
-    """The ``ABTestSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["ab_test_campaign"] = field("method", choices=("ab_test_campaign",))
 
 
 class Audiences(Model):
-    """The ``Audiences`` object."""
-
     __slots__ = ()
 
     included: list[str] = field("included")
@@ -171,8 +167,6 @@ class Audiences(Model):
 
 
 class AudiencesUpdate(Model):
-    """The ``AudiencesUpdate`` object."""
-
     __slots__ = ()
 
     included: list[str] | None = field("included", default=None, nullable=True)
@@ -182,16 +176,12 @@ class AudiencesUpdate(Model):
 
 
 class CampaignCloneQuery(Model):
-    """The ``CampaignCloneQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignCloneQueryResourceObject = field("data", "CampaignCloneQueryResourceObject")
 
 
 class CampaignCloneQueryResourceObject(Model):
-    """The ``CampaignCloneQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -203,8 +193,6 @@ class CampaignCloneQueryResourceObject(Model):
 
 
 class CampaignCloneQueryResourceObjectAttributes(Model):
-    """The ``CampaignCloneQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     new_name: str | None = field("new_name", default=None, nullable=True)
@@ -212,16 +200,12 @@ class CampaignCloneQueryResourceObjectAttributes(Model):
 
 
 class CampaignCreateQuery(Model):
-    """The ``CampaignCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignCreateQueryResourceObject = field("data", "CampaignCreateQueryResourceObject")
 
 
 class CampaignCreateQueryResourceObject(Model):
-    """The ``CampaignCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -231,8 +215,6 @@ class CampaignCreateQueryResourceObject(Model):
 
 
 class CampaignCreateQueryResourceObjectAttributes(Model):
-    """The ``CampaignCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -273,8 +255,6 @@ class CampaignCreateQueryResourceObjectAttributes(Model):
 
 
 class StaticSendStrategy(Model):
-    """The ``StaticSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["static"] = field("method", choices=("static",))
@@ -287,8 +267,6 @@ class StaticSendStrategy(Model):
 
 
 class LocalStaticSend(Model):
-    """The ``LocalStaticSend`` object."""
-
     __slots__ = ()
 
     is_local: Literal[True] = field("is_local", choices=(True,))
@@ -300,8 +278,6 @@ class LocalStaticSend(Model):
 
 
 class NonLocalStaticSend(Model):
-    """The ``NonLocalStaticSend`` object."""
-
     __slots__ = ()
 
     is_local: Literal[False] = field("is_local", choices=(False,))
@@ -309,8 +285,6 @@ class NonLocalStaticSend(Model):
 
 
 class ThrottledSendStrategy(Model):
-    """The ``ThrottledSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["throttled"] = field("method", choices=("throttled",))
@@ -323,16 +297,12 @@ class ThrottledSendStrategy(Model):
 
 
 class ImmediateSendStrategy(Model):
-    """The ``ImmediateSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["immediate"] = field("method", choices=("immediate",))
 
 
 class SmartSendTimeStrategy(Model):
-    """The ``SmartSendTimeStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["smart_send_time"] = field("method", choices=("smart_send_time",))
@@ -341,8 +311,6 @@ class SmartSendTimeStrategy(Model):
 
 
 class EmailSendOptions(Model):
-    """The ``EmailSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -350,8 +318,6 @@ class EmailSendOptions(Model):
 
 
 class SMSSendOptions(Model):
-    """The ``SMSSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -359,8 +325,6 @@ class SMSSendOptions(Model):
 
 
 class PushSendOptions(Model):
-    """The ``PushSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -368,8 +332,6 @@ class PushSendOptions(Model):
 
 
 class CampaignsEmailTrackingOptions(Model):
-    """The ``CampaignsEmailTrackingOptions`` object."""
-
     __slots__ = ()
 
     add_tracking_params: bool | None = field("add_tracking_params", default=None, nullable=True)
@@ -388,8 +350,6 @@ class CampaignsEmailTrackingOptions(Model):
 
 
 class DynamicTrackingParam(Model):
-    """The ``DynamicTrackingParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -417,8 +377,6 @@ class DynamicTrackingParam(Model):
 
 
 class StaticTrackingParam(Model):
-    """The ``StaticTrackingParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -430,8 +388,6 @@ class StaticTrackingParam(Model):
 
 
 class CampaignsSMSTrackingOptions(Model):
-    """The ``CampaignsSMSTrackingOptions`` object."""
-
     __slots__ = ()
 
     add_tracking_params: bool | None = field("add_tracking_params", default=None, nullable=True)
@@ -456,8 +412,6 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages(Model):
 
 
 class CampaignMessageCreateQueryResourceObject(Model):
-    """The ``CampaignMessageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -470,8 +424,6 @@ class CampaignMessageCreateQueryResourceObject(Model):
 
 
 class CampaignMessageCreateQueryResourceObjectAttributes(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -486,8 +438,6 @@ class CampaignMessageCreateQueryResourceObjectAttributes(Model):
 
 
 class EmailMessageDefinition(Model):
-    """The ``EmailMessageDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -498,8 +448,6 @@ class EmailMessageDefinition(Model):
 
 
 class EmailContent(Model):
-    """The ``EmailContent`` object."""
-
     __slots__ = ()
 
     subject: str | None = field("subject", default=None, nullable=True)
@@ -519,8 +467,6 @@ class EmailContent(Model):
 
 
 class SMSMessageDefinitionCreate(Model):
-    """The ``SMSMessageDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -535,8 +481,6 @@ class SMSMessageDefinitionCreate(Model):
 
 
 class SMSContentCreate(Model):
-    """The ``SMSContentCreate`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -544,8 +488,6 @@ class SMSContentCreate(Model):
 
 
 class RenderOptions(Model):
-    """The ``RenderOptions`` object."""
-
     __slots__ = ()
 
     shorten_links: bool | None = field("shorten_links", default=None, nullable=True)
@@ -555,8 +497,6 @@ class RenderOptions(Model):
 
 
 class MobilePushMessageStandardDefinitionCreate(Model):
-    """The ``MobilePushMessageStandardDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -574,8 +514,6 @@ class MobilePushMessageStandardDefinitionCreate(Model):
 
 
 class MobilePushContentCreate(Model):
-    """The ``MobilePushContentCreate`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -591,8 +529,6 @@ class MobilePushContentCreate(Model):
 
 
 class PushActionButtonDefinition(Model):
-    """The ``PushActionButtonDefinition`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -606,8 +542,6 @@ class PushActionButtonDefinition(Model):
 
 
 class MobilePushOptions(Model):
-    """The ``MobilePushOptions`` object."""
-
     __slots__ = ()
 
     on_open: PushOnOpenApp | PushOnOpenDeepLink | PushOnOpenWebUrl | None = field(
@@ -622,16 +556,12 @@ class MobilePushOptions(Model):
 
 
 class PushOnOpenApp(Model):
-    """The ``PushOnOpenApp`` object."""
-
     __slots__ = ()
 
     type: Literal["open_app"] = field("type", choices=("open_app",))
 
 
 class PushOnOpenDeepLink(Model):
-    """The ``PushOnOpenDeepLink`` object."""
-
     __slots__ = ()
 
     type: Literal["deep_link"] = field("type", choices=("deep_link",))
@@ -642,8 +572,6 @@ class PushOnOpenDeepLink(Model):
 
 
 class PushOnOpenWebUrl(Model):
-    """The ``PushOnOpenWebUrl`` object."""
-
     __slots__ = ()
 
     type: Literal["open_web_url"] = field("type", choices=("open_web_url",))
@@ -652,8 +580,6 @@ class PushOnOpenWebUrl(Model):
 
 
 class MobilePushBadge(Model):
-    """The ``MobilePushBadge`` object."""
-
     __slots__ = ()
 
     display: Literal[True] = field("display", choices=(True,))
@@ -670,16 +596,12 @@ class MobilePushBadge(Model):
 
 
 class CampaignMessageIncrement(Model):
-    """The ``CampaignMessageIncrement`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["increment_one"] = field("badge_config", choices=("increment_one",))
 
 
 class CampaignMessageStaticCount(Model):
-    """The ``CampaignMessageStaticCount`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_count"] = field("badge_config", choices=("set_count",))
@@ -687,8 +609,6 @@ class CampaignMessageStaticCount(Model):
 
 
 class CampaignMessageProperty(Model):
-    """The ``CampaignMessageProperty`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_property"] = field("badge_config", choices=("set_property",))
@@ -696,8 +616,6 @@ class CampaignMessageProperty(Model):
 
 
 class MobilePushNoBadge(Model):
-    """The ``MobilePushNoBadge`` object."""
-
     __slots__ = ()
 
     display: Literal[False] = field("display", choices=(False,))
@@ -705,8 +623,6 @@ class MobilePushNoBadge(Model):
 
 
 class MobilePushMessageSilentDefinitionCreate(Model):
-    """The ``MobilePushMessageSilentDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -719,8 +635,6 @@ class MobilePushMessageSilentDefinitionCreate(Model):
 
 
 class CampaignMessageCreateQueryResourceObjectRelationships(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | None = field(
@@ -735,8 +649,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationships = (
 
 
 class CampaignMessageCreateQueryResourceObjectRelationshipsImage(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectRelationshipsImage`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | None = field(
@@ -751,8 +663,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage = (
 
 
 class CampaignMessageImageUpdateQueryData(Model):
-    """The ``CampaignMessageImageUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -783,8 +693,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData = (
 
 
 class CampaignMessageAssignTemplateQuery(Model):
-    """The ``CampaignMessageAssignTemplateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageAssignTemplateQueryResourceObject = field(
@@ -793,8 +701,6 @@ class CampaignMessageAssignTemplateQuery(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObject(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -806,8 +712,6 @@ class CampaignMessageAssignTemplateQueryResourceObject(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     template: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate = field(
@@ -816,8 +720,6 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
@@ -826,16 +728,12 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Mode
 
 
 class CampaignMessageImageUpdateQuery(Model):
-    """The ``CampaignMessageImageUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageImageUpdateQueryData = field("data", "CampaignMessageImageUpdateQueryData")
 
 
 class CampaignMessagePartialUpdateQuery(Model):
-    """The ``CampaignMessagePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessagePartialUpdateQueryResourceObject = field(
@@ -844,8 +742,6 @@ class CampaignMessagePartialUpdateQuery(Model):
 
 
 class CampaignMessagePartialUpdateQueryResourceObject(Model):
-    """The ``CampaignMessagePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -860,8 +756,6 @@ class CampaignMessagePartialUpdateQueryResourceObject(Model):
 
 
 class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignMessagePartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -880,8 +774,6 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class MobilePushMessageStandardDefinitionUpdate(Model):
-    """The ``MobilePushMessageStandardDefinitionUpdate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -902,8 +794,6 @@ class MobilePushMessageStandardDefinitionUpdate(Model):
 
 
 class MobilePushContentUpdate(Model):
-    """The ``MobilePushContentUpdate`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -919,8 +809,6 @@ class MobilePushContentUpdate(Model):
 
 
 class MobilePushMessageSilentDefinitionUpdate(Model):
-    """The ``MobilePushMessageSilentDefinitionUpdate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -933,8 +821,6 @@ class MobilePushMessageSilentDefinitionUpdate(Model):
 
 
 class CampaignMessageResponseObjectResource(Model):
-    """The ``CampaignMessageResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -950,8 +836,6 @@ class CampaignMessageResponseObjectResource(Model):
 
 
 class PatchCampaignMessageResponseDataAttributes(Model):
-    """The ``PatchCampaignMessageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -981,8 +865,6 @@ CampaignMessageResponseObjectResourceAttributes = PatchCampaignMessageResponseDa
 
 
 class SMSMessageDefinition(Model):
-    """The ``SMSMessageDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -995,8 +877,6 @@ class SMSMessageDefinition(Model):
 
 
 class SMSContent(Model):
-    """The ``SMSContent`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -1006,8 +886,6 @@ class SMSContent(Model):
 
 
 class MobilePushMessageStandardDefinition(Model):
-    """The ``MobilePushMessageStandardDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1023,8 +901,6 @@ class MobilePushMessageStandardDefinition(Model):
 
 
 class MobilePushContent(Model):
-    """The ``MobilePushContent`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1040,8 +916,6 @@ class MobilePushContent(Model):
 
 
 class MobilePushMessageSilentDefinition(Model):
-    """The ``MobilePushMessageSilentDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1052,8 +926,6 @@ class MobilePushMessageSilentDefinition(Model):
 
 
 class SendTime(Model):
-    """The ``SendTime`` object."""
-
     __slots__ = ()
 
     datetime: _dt.datetime = field("datetime", "datetime")
@@ -1063,8 +935,6 @@ class SendTime(Model):
 
 
 class PatchCampaignMessageResponseDataRelationships(Model):
-    """The ``PatchCampaignMessageResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | None = field(
@@ -1083,8 +953,6 @@ CampaignMessageResponseObjectResourceRelationships = PatchCampaignMessageRespons
 
 
 class PatchCampaignMessageResponseDataRelationshipsImage(Model):
-    """The ``PatchCampaignMessageResponseDataRelationshipsImage`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignMessageResponseDataRelationshipsImageData | None = field(
@@ -1100,8 +968,6 @@ CampaignMessageResponseObjectResourceRelationshipsImage = (
 
 
 class CampaignPartialUpdateQuery(Model):
-    """The ``CampaignPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignPartialUpdateQueryResourceObject = field(
@@ -1110,8 +976,6 @@ class CampaignPartialUpdateQuery(Model):
 
 
 class CampaignPartialUpdateQueryResourceObject(Model):
-    """The ``CampaignPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1123,8 +987,6 @@ class CampaignPartialUpdateQueryResourceObject(Model):
 
 
 class CampaignPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -1163,8 +1025,6 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CampaignRecipientEstimationJobCreateQuery(Model):
-    """The ``CampaignRecipientEstimationJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationJobCreateQueryResourceObject = field(
@@ -1173,8 +1033,6 @@ class CampaignRecipientEstimationJobCreateQuery(Model):
 
 
 class CampaignRecipientEstimationJobCreateQueryResourceObject(Model):
-    """The ``CampaignRecipientEstimationJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -1185,8 +1043,6 @@ class CampaignRecipientEstimationJobCreateQueryResourceObject(Model):
 
 
 class CampaignRecipientEstimationJobResponseObjectResource(Model):
-    """The ``CampaignRecipientEstimationJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -1201,8 +1057,6 @@ class CampaignRecipientEstimationJobResponseObjectResource(Model):
 
 
 class PostCampaignSendJobResponseDataAttributes(Model):
-    """The ``PostCampaignSendJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -1226,8 +1080,6 @@ CampaignRecipientEstimationJobResponseObjectResourceAttributes = (
 
 
 class CampaignRecipientEstimationResponseObjectResource(Model):
-    """The ``CampaignRecipientEstimationResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationEnum = field(
@@ -1242,8 +1094,6 @@ class CampaignRecipientEstimationResponseObjectResource(Model):
 
 
 class CampaignRecipientEstimationResponseObjectResourceAttributes(Model):
-    """The ``CampaignRecipientEstimationResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     estimated_recipient_count: int = field("estimated_recipient_count")
@@ -1251,8 +1101,6 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes(Model):
 
 
 class CampaignResponseObjectResource(Model):
-    """The ``CampaignResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1268,8 +1116,6 @@ class CampaignResponseObjectResource(Model):
 
 
 class PostCampaignResponseDataAttributes(Model):
-    """The ``PostCampaignResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1326,16 +1172,12 @@ CampaignResponseObjectResourceAttributes = PostCampaignResponseDataAttributes
 
 
 class UnsupportedSendStrategy(Model):
-    """The ``UnsupportedSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["unsupported"] = field("method", choices=("unsupported",))
 
 
 class PostCampaignResponseDataRelationships(Model):
-    """The ``PostCampaignResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | None = field(
@@ -1355,8 +1197,6 @@ CampaignResponseObjectResourceRelationships = PostCampaignResponseDataRelationsh
 
 
 class PostCampaignResponseDataRelationshipsCampaignMessages(Model):
-    """The ``PostCampaignResponseDataRelationshipsCampaignMessages`` object."""
-
     __slots__ = ()
 
     data: list[PostCampaignResponseDataRelationshipsCampaignMessagesDataItem] | None = field(
@@ -1378,8 +1218,6 @@ CampaignResponseObjectResourceRelationshipsCampaignMessages = (
 
 
 class CampaignSendJobCreateQuery(Model):
-    """The ``CampaignSendJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobCreateQueryResourceObject = field(
@@ -1388,8 +1226,6 @@ class CampaignSendJobCreateQuery(Model):
 
 
 class CampaignSendJobCreateQueryResourceObject(Model):
-    """The ``CampaignSendJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1398,8 +1234,6 @@ class CampaignSendJobCreateQueryResourceObject(Model):
 
 
 class CampaignSendJobPartialUpdateQuery(Model):
-    """The ``CampaignSendJobPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobPartialUpdateQueryResourceObject = field(
@@ -1408,8 +1242,6 @@ class CampaignSendJobPartialUpdateQuery(Model):
 
 
 class CampaignSendJobPartialUpdateQueryResourceObject(Model):
-    """The ``CampaignSendJobPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1421,8 +1253,6 @@ class CampaignSendJobPartialUpdateQueryResourceObject(Model):
 
 
 class CampaignSendJobPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignSendJobPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     action: Literal["cancel", "revert"] = field("action", choices=("cancel", "revert"))
@@ -1430,8 +1260,6 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CampaignSendJobResponseObjectResource(Model):
-    """The ``CampaignSendJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1444,8 +1272,6 @@ class CampaignSendJobResponseObjectResource(Model):
 
 
 class EmailContentSubObject(Model):
-    """The ``EmailContentSubObject`` object."""
-
     __slots__ = ()
 
     subject: str | None = field("subject", default=None, nullable=True)
@@ -1465,8 +1291,6 @@ class EmailContentSubObject(Model):
 
 
 class GetCampaignMessageCampaignRelationshipResponse(Model):
-    """The ``GetCampaignMessageCampaignRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageCampaignRelationshipResponseData | None = field(
@@ -1477,8 +1301,6 @@ class GetCampaignMessageCampaignRelationshipResponse(Model):
 
 
 class GetCampaignMessageImageRelationshipResponse(Model):
-    """The ``GetCampaignMessageImageRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageImageRelationshipResponseData | None = field(
@@ -1489,8 +1311,6 @@ class GetCampaignMessageImageRelationshipResponse(Model):
 
 
 class GetCampaignMessageResponseCollectionCompoundDocument(Model):
-    """The ``GetCampaignMessageResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CampaignMessageResponseObjectResource] = field(
@@ -1513,8 +1333,6 @@ class GetCampaignMessageResponseCollectionCompoundDocument(Model):
 
 
 class GetCampaignMessageResponseCompoundDocument(Model):
-    """The ``GetCampaignMessageResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageResponseObjectResource = field(
@@ -1537,8 +1355,6 @@ class GetCampaignMessageResponseCompoundDocument(Model):
 
 
 class GetCampaignMessageTemplateRelationshipResponse(Model):
-    """The ``GetCampaignMessageTemplateRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageTemplateRelationshipResponseData | None = field(
@@ -1549,8 +1365,6 @@ class GetCampaignMessageTemplateRelationshipResponse(Model):
 
 
 class GetCampaignMessagesRelationshipsResponseCollection(Model):
-    """The ``GetCampaignMessagesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCampaignMessagesRelationshipsResponseCollectionDataItem] = field(
@@ -1561,8 +1375,6 @@ class GetCampaignMessagesRelationshipsResponseCollection(Model):
 
 
 class GetCampaignRecipientEstimationJobResponse(Model):
-    """The ``GetCampaignRecipientEstimationJobResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationJobResponseObjectResource = field(
@@ -1573,8 +1385,6 @@ class GetCampaignRecipientEstimationJobResponse(Model):
 
 
 class GetCampaignRecipientEstimationResponse(Model):
-    """The ``GetCampaignRecipientEstimationResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationResponseObjectResource = field(
@@ -1585,8 +1395,6 @@ class GetCampaignRecipientEstimationResponse(Model):
 
 
 class GetCampaignResponse(Model):
-    """The ``GetCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignResponseObjectResource | None = field(
@@ -1597,8 +1405,6 @@ class GetCampaignResponse(Model):
 
 
 class GetCampaignResponseCollectionCompoundDocument(Model):
-    """The ``GetCampaignResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CampaignResponseObjectResource] = field(
@@ -1616,8 +1422,6 @@ class GetCampaignResponseCollectionCompoundDocument(Model):
 
 
 class GetCampaignResponseCompoundDocument(Model):
-    """The ``GetCampaignResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CampaignResponseObjectResource = field("data", "CampaignResponseObjectResource")
@@ -1633,8 +1437,6 @@ class GetCampaignResponseCompoundDocument(Model):
 
 
 class GetCampaignSendJobResponse(Model):
-    """The ``GetCampaignSendJobResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobResponseObjectResource = field(
@@ -1645,8 +1447,6 @@ class GetCampaignSendJobResponse(Model):
 
 
 class GetCampaignTagsRelationshipsResponseCollection(Model):
-    """The ``GetCampaignTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCampaignTagsRelationshipsResponseCollectionDataItem] = field(
@@ -1657,8 +1457,6 @@ class GetCampaignTagsRelationshipsResponseCollection(Model):
 
 
 class PatchCampaignMessageResponse(Model):
-    """The ``PatchCampaignMessageResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignMessageResponseData = field("data", "PatchCampaignMessageResponseData")
@@ -1667,8 +1465,6 @@ class PatchCampaignMessageResponse(Model):
 
 
 class PatchCampaignMessageResponseData(Model):
-    """The ``PatchCampaignMessageResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -1684,8 +1480,6 @@ class PatchCampaignMessageResponseData(Model):
 
 
 class PatchCampaignResponse(Model):
-    """The ``PatchCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignResponseData = field("data", "PostCampaignResponseData")
@@ -1694,8 +1488,6 @@ class PatchCampaignResponse(Model):
 
 
 class PostCampaignResponseData(Model):
-    """The ``PostCampaignResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1715,8 +1507,6 @@ PatchCampaignResponseData = PostCampaignResponseData
 
 
 class PostCampaignMessageResponse(Model):
-    """The ``PostCampaignMessageResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseData = field("data", "PostCampaignMessageResponseData")
@@ -1725,8 +1515,6 @@ class PostCampaignMessageResponse(Model):
 
 
 class PostCampaignMessageResponseData(Model):
-    """The ``PostCampaignMessageResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -1742,8 +1530,6 @@ class PostCampaignMessageResponseData(Model):
 
 
 class PostCampaignMessageResponseDataAttributes(Model):
-    """The ``PostCampaignMessageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -1769,8 +1555,6 @@ class PostCampaignMessageResponseDataAttributes(Model):
 
 
 class SMSContentSubObject(Model):
-    """The ``SMSContentSubObject`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -1780,8 +1564,6 @@ class SMSContentSubObject(Model):
 
 
 class SendTimeSubObject(Model):
-    """The ``SendTimeSubObject`` object."""
-
     __slots__ = ()
 
     datetime: _dt.datetime = field("datetime", "datetime")
@@ -1791,8 +1573,6 @@ class SendTimeSubObject(Model):
 
 
 class RenderOptionsSubObject(Model):
-    """The ``RenderOptionsSubObject`` object."""
-
     __slots__ = ()
 
     shorten_links: bool | None = field("shorten_links", default=None, nullable=True)
@@ -1802,8 +1582,6 @@ class RenderOptionsSubObject(Model):
 
 
 class PostCampaignMessageResponseDataRelationships(Model):
-    """The ``PostCampaignMessageResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign: PostCampaignMessageResponseDataRelationshipsCampaign | None = field(
@@ -1815,8 +1593,6 @@ class PostCampaignMessageResponseDataRelationships(Model):
 
 
 class PostCampaignRecipientEstimationJobResponse(Model):
-    """The ``PostCampaignRecipientEstimationJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignRecipientEstimationJobResponseData = field(
@@ -1827,8 +1603,6 @@ class PostCampaignRecipientEstimationJobResponse(Model):
 
 
 class PostCampaignRecipientEstimationJobResponseData(Model):
-    """The ``PostCampaignRecipientEstimationJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -1843,8 +1617,6 @@ class PostCampaignRecipientEstimationJobResponseData(Model):
 
 
 class PostCampaignResponse(Model):
-    """The ``PostCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignResponseData = field("data", "PostCampaignResponseData")
@@ -1853,8 +1625,6 @@ class PostCampaignResponse(Model):
 
 
 class PostCampaignSendJobResponse(Model):
-    """The ``PostCampaignSendJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignSendJobResponseData = field("data", "PostCampaignSendJobResponseData")
@@ -1863,8 +1633,6 @@ class PostCampaignSendJobResponse(Model):
 
 
 class PostCampaignSendJobResponseData(Model):
-    """The ``PostCampaignSendJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))

@@ -225,8 +225,6 @@ __all__ = [
 
 
 class CatalogCategoryCreateJobCreateQuery(Model):
-    """The ``CatalogCategoryCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateJobCreateQueryResourceObject = field(
@@ -235,8 +233,6 @@ class CatalogCategoryCreateJobCreateQuery(Model):
 
 
 class CatalogCategoryCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -248,8 +244,6 @@ class CatalogCategoryCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryCreateJobCreateQueryResourceObjectAttributesCategories = field(
@@ -269,8 +263,6 @@ class CatalogCategoryCreateJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -283,8 +275,6 @@ class CatalogCategoryCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -300,8 +290,6 @@ class CatalogCategoryCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogCategoryCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     items: CatalogCategoryCreateQueryResourceObjectRelationshipsItems | None = field(
@@ -316,8 +304,6 @@ CatalogCategoryUpdateQueryResourceObjectRelationships = (
 
 
 class CatalogCategoryCreateQueryResourceObjectRelationshipsItems(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectRelationshipsItems`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] | None = field(
@@ -332,8 +318,6 @@ CatalogCategoryUpdateQueryResourceObjectRelationshipsItems = (
 
 
 class CatalogCategoryCreateJobResponseObjectResource(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -351,8 +335,6 @@ class CatalogCategoryCreateJobResponseObjectResource(Model):
 
 
 class PostCatalogCategoryCreateJobResponseDataRelationships(Model):
-    """The ``PostCatalogCategoryCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     categories: PostCatalogCategoryCreateJobResponseDataRelationshipsCategories | None = field(
@@ -393,8 +375,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogCategoryCreateJobResponseDataRelationshipsCategories(Model):
-    """The ``PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem] | None = (
@@ -434,8 +414,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories = (
 
 
 class CatalogItemCategoryOpDataItem(Model):
-    """The ``CatalogItemCategoryOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -492,8 +470,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem = 
 
 
 class CatalogCategoryCreateQuery(Model):
-    """The ``CatalogCategoryCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateQueryResourceObject = field(
@@ -502,8 +478,6 @@ class CatalogCategoryCreateQuery(Model):
 
 
 class CatalogCategoryDeleteJobCreateQuery(Model):
-    """The ``CatalogCategoryDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryDeleteJobCreateQueryResourceObject = field(
@@ -512,8 +486,6 @@ class CatalogCategoryDeleteJobCreateQuery(Model):
 
 
 class CatalogCategoryDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -525,8 +497,6 @@ class CatalogCategoryDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryDeleteJobCreateQueryResourceObjectAttributesCategories = field(
@@ -546,8 +516,6 @@ class CatalogCategoryDeleteJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryDeleteQueryResourceObject(Model):
-    """The ``CatalogCategoryDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -556,8 +524,6 @@ class CatalogCategoryDeleteQueryResourceObject(Model):
 
 
 class CatalogCategoryDeleteJobResponseObjectResource(Model):
-    """The ``CatalogCategoryDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -575,16 +541,12 @@ class CatalogCategoryDeleteJobResponseObjectResource(Model):
 
 
 class CatalogCategoryItemOp(Model):
-    """The ``CatalogCategoryItemOp`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryItemOpDataItem] = field("data", "list[CatalogCategoryItemOpDataItem]")
 
 
 class CatalogCategoryResponseObjectResource(Model):
-    """The ``CatalogCategoryResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -600,8 +562,6 @@ class CatalogCategoryResponseObjectResource(Model):
 
 
 class PostCatalogCategoryResponseDataAttributes(Model):
-    """The ``PostCatalogCategoryResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -621,8 +581,6 @@ CatalogCategoryResponseObjectResourceAttributes = PostCatalogCategoryResponseDat
 
 
 class PostCatalogCategoryResponseDataRelationships(Model):
-    """The ``PostCatalogCategoryResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     items: PostCatalogCategoryResponseDataRelationshipsItems | None = field(
@@ -669,8 +627,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogCategoryResponseDataRelationshipsItems(Model):
-    """The ``PostCatalogCategoryResponseDataRelationshipsItems`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogCategoryResponseDataRelationshipsItemsDataItem] | None = field(
@@ -728,8 +684,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationshipsItems = (
 
 
 class CatalogCategoryUpdateJobCreateQuery(Model):
-    """The ``CatalogCategoryUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateJobCreateQueryResourceObject = field(
@@ -738,8 +692,6 @@ class CatalogCategoryUpdateJobCreateQuery(Model):
 
 
 class CatalogCategoryUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -751,8 +703,6 @@ class CatalogCategoryUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryUpdateJobCreateQueryResourceObjectAttributesCategories = field(
@@ -772,8 +722,6 @@ class CatalogCategoryUpdateJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryUpdateQueryResourceObject(Model):
-    """The ``CatalogCategoryUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -788,8 +736,6 @@ class CatalogCategoryUpdateQueryResourceObject(Model):
 
 
 class CatalogCategoryUpdateJobResponseObjectResource(Model):
-    """The ``CatalogCategoryUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -807,8 +753,6 @@ class CatalogCategoryUpdateJobResponseObjectResource(Model):
 
 
 class CatalogCategoryUpdateQuery(Model):
-    """The ``CatalogCategoryUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateQueryResourceObject = field(
@@ -817,16 +761,12 @@ class CatalogCategoryUpdateQuery(Model):
 
 
 class CatalogItemCategoryOp(Model):
-    """The ``CatalogItemCategoryOp`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCategoryOpDataItem] = field("data", "list[CatalogItemCategoryOpDataItem]")
 
 
 class CatalogItemCreateJobCreateQuery(Model):
-    """The ``CatalogItemCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateJobCreateQueryResourceObject = field(
@@ -835,8 +775,6 @@ class CatalogItemCreateJobCreateQuery(Model):
 
 
 class CatalogItemCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -846,8 +784,6 @@ class CatalogItemCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemCreateJobCreateQueryResourceObjectAttributesItems = field(
@@ -867,8 +803,6 @@ class CatalogItemCreateJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemCreateQueryResourceObject(Model):
-    """The ``CatalogItemCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -881,8 +815,6 @@ class CatalogItemCreateQueryResourceObject(Model):
 
 
 class CatalogItemCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -914,8 +846,6 @@ class CatalogItemCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogItemCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogItemCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     categories: CatalogItemCreateQueryResourceObjectRelationshipsCategories | None = field(
@@ -930,8 +860,6 @@ CatalogItemUpdateQueryResourceObjectRelationships = (
 
 
 class CatalogItemCreateQueryResourceObjectRelationshipsCategories(Model):
-    """The ``CatalogItemCreateQueryResourceObjectRelationshipsCategories`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem] | None = field(
@@ -946,8 +874,6 @@ CatalogItemUpdateQueryResourceObjectRelationshipsCategories = (
 
 
 class CatalogItemCreateJobResponseObjectResource(Model):
-    """The ``CatalogItemCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -963,8 +889,6 @@ class CatalogItemCreateJobResponseObjectResource(Model):
 
 
 class CatalogItemCreateQuery(Model):
-    """The ``CatalogItemCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateQueryResourceObject = field(
@@ -973,8 +897,6 @@ class CatalogItemCreateQuery(Model):
 
 
 class CatalogItemDeleteJobCreateQuery(Model):
-    """The ``CatalogItemDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemDeleteJobCreateQueryResourceObject = field(
@@ -983,8 +905,6 @@ class CatalogItemDeleteJobCreateQuery(Model):
 
 
 class CatalogItemDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -994,8 +914,6 @@ class CatalogItemDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemDeleteJobCreateQueryResourceObjectAttributesItems = field(
@@ -1015,8 +933,6 @@ class CatalogItemDeleteJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemDeleteQueryResourceObject(Model):
-    """The ``CatalogItemDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1025,8 +941,6 @@ class CatalogItemDeleteQueryResourceObject(Model):
 
 
 class CatalogItemDeleteJobResponseObjectResource(Model):
-    """The ``CatalogItemDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -1042,8 +956,6 @@ class CatalogItemDeleteJobResponseObjectResource(Model):
 
 
 class CatalogItemResponseObjectResource(Model):
-    """The ``CatalogItemResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1059,8 +971,6 @@ class CatalogItemResponseObjectResource(Model):
 
 
 class PostCatalogItemResponseDataAttributes(Model):
-    """The ``PostCatalogItemResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -1098,8 +1008,6 @@ CatalogItemResponseObjectResourceAttributes = PostCatalogItemResponseDataAttribu
 
 
 class PostCatalogItemResponseDataRelationships(Model):
-    """The ``PostCatalogItemResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     variants: PostCatalogItemResponseDataRelationshipsVariants | None = field(
@@ -1146,8 +1054,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogItemResponseDataRelationshipsVariants(Model):
-    """The ``PostCatalogItemResponseDataRelationshipsVariants`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogItemResponseDataRelationshipsVariantsDataItem] | None = field(
@@ -1203,8 +1109,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants = (
 
 
 class CatalogItemUpdateJobCreateQuery(Model):
-    """The ``CatalogItemUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateJobCreateQueryResourceObject = field(
@@ -1213,8 +1117,6 @@ class CatalogItemUpdateJobCreateQuery(Model):
 
 
 class CatalogItemUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -1224,8 +1126,6 @@ class CatalogItemUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemUpdateJobCreateQueryResourceObjectAttributesItems = field(
@@ -1245,8 +1145,6 @@ class CatalogItemUpdateJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemUpdateQueryResourceObject(Model):
-    """The ``CatalogItemUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1261,8 +1159,6 @@ class CatalogItemUpdateQueryResourceObject(Model):
 
 
 class CatalogItemUpdateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1286,8 +1182,6 @@ class CatalogItemUpdateQueryResourceObjectAttributes(Model):
 
 
 class CatalogItemUpdateJobResponseObjectResource(Model):
-    """The ``CatalogItemUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -1303,8 +1197,6 @@ class CatalogItemUpdateJobResponseObjectResource(Model):
 
 
 class CatalogItemUpdateQuery(Model):
-    """The ``CatalogItemUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateQueryResourceObject = field(
@@ -1313,8 +1205,6 @@ class CatalogItemUpdateQuery(Model):
 
 
 class CatalogVariantCreateJobCreateQuery(Model):
-    """The ``CatalogVariantCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateJobCreateQueryResourceObject = field(
@@ -1323,8 +1213,6 @@ class CatalogVariantCreateJobCreateQuery(Model):
 
 
 class CatalogVariantCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -1336,8 +1224,6 @@ class CatalogVariantCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantCreateJobCreateQueryResourceObjectAttributesVariants = field(
@@ -1357,8 +1243,6 @@ class CatalogVariantCreateJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantCreateQueryResourceObject(Model):
-    """The ``CatalogVariantCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1371,8 +1255,6 @@ class CatalogVariantCreateQueryResourceObject(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -1414,8 +1296,6 @@ class CatalogVariantCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     item: CatalogVariantCreateQueryResourceObjectRelationshipsItem = field(
@@ -1424,8 +1304,6 @@ class CatalogVariantCreateQueryResourceObjectRelationships(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectRelationshipsItem(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectRelationshipsItem`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateQueryResourceObjectRelationshipsItemData | None = field(
@@ -1434,8 +1312,6 @@ class CatalogVariantCreateQueryResourceObjectRelationshipsItem(Model):
 
 
 class CatalogVariantCreateJobResponseObjectResource(Model):
-    """The ``CatalogVariantCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -1453,8 +1329,6 @@ class CatalogVariantCreateJobResponseObjectResource(Model):
 
 
 class CatalogVariantCreateQuery(Model):
-    """The ``CatalogVariantCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateQueryResourceObject = field(
@@ -1463,8 +1337,6 @@ class CatalogVariantCreateQuery(Model):
 
 
 class CatalogVariantDeleteJobCreateQuery(Model):
-    """The ``CatalogVariantDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantDeleteJobCreateQueryResourceObject = field(
@@ -1473,8 +1345,6 @@ class CatalogVariantDeleteJobCreateQuery(Model):
 
 
 class CatalogVariantDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -1486,8 +1356,6 @@ class CatalogVariantDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantDeleteJobCreateQueryResourceObjectAttributesVariants = field(
@@ -1507,8 +1375,6 @@ class CatalogVariantDeleteJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantDeleteQueryResourceObject(Model):
-    """The ``CatalogVariantDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1517,8 +1383,6 @@ class CatalogVariantDeleteQueryResourceObject(Model):
 
 
 class CatalogVariantDeleteJobResponseObjectResource(Model):
-    """The ``CatalogVariantDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -1536,8 +1400,6 @@ class CatalogVariantDeleteJobResponseObjectResource(Model):
 
 
 class CatalogVariantResponseObjectResource(Model):
-    """The ``CatalogVariantResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1553,8 +1415,6 @@ class CatalogVariantResponseObjectResource(Model):
 
 
 class PostCatalogVariantResponseDataAttributes(Model):
-    """The ``PostCatalogVariantResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -1602,8 +1462,6 @@ CatalogVariantResponseObjectResourceAttributes = PostCatalogVariantResponseDataA
 
 
 class PostCatalogVariantResponseDataRelationships(Model):
-    """The ``PostCatalogVariantResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     item: PostCatalogVariantResponseDataRelationshipsItem | None = field(
@@ -1620,8 +1478,6 @@ CatalogVariantResponseObjectResourceRelationships = PostCatalogVariantResponseDa
 
 
 class CatalogVariantUpdateJobCreateQuery(Model):
-    """The ``CatalogVariantUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateJobCreateQueryResourceObject = field(
@@ -1630,8 +1486,6 @@ class CatalogVariantUpdateJobCreateQuery(Model):
 
 
 class CatalogVariantUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -1643,8 +1497,6 @@ class CatalogVariantUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantUpdateJobCreateQueryResourceObjectAttributesVariants = field(
@@ -1664,8 +1516,6 @@ class CatalogVariantUpdateJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantUpdateQueryResourceObject(Model):
-    """The ``CatalogVariantUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1677,8 +1527,6 @@ class CatalogVariantUpdateQueryResourceObject(Model):
 
 
 class CatalogVariantUpdateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1712,8 +1560,6 @@ class CatalogVariantUpdateQueryResourceObjectAttributes(Model):
 
 
 class CatalogVariantUpdateJobResponseObjectResource(Model):
-    """The ``CatalogVariantUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -1731,8 +1577,6 @@ class CatalogVariantUpdateJobResponseObjectResource(Model):
 
 
 class CatalogVariantUpdateQuery(Model):
-    """The ``CatalogVariantUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateQueryResourceObject = field(
@@ -1741,8 +1585,6 @@ class CatalogVariantUpdateQuery(Model):
 
 
 class GetCatalogCategoryCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogCategoryCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryCreateJobResponseObjectResource] = field(
@@ -1753,8 +1595,6 @@ class GetCatalogCategoryCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogCategoryCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogCategoryCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateJobResponseObjectResource = field(
@@ -1768,8 +1608,6 @@ class GetCatalogCategoryCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogCategoryDeleteJobResponse(Model):
-    """The ``GetCatalogCategoryDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryDeleteJobResponseObjectResource = field(
@@ -1780,8 +1618,6 @@ class GetCatalogCategoryDeleteJobResponse(Model):
 
 
 class GetCatalogCategoryDeleteJobResponseCollection(Model):
-    """The ``GetCatalogCategoryDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryDeleteJobResponseObjectResource] = field(
@@ -1792,8 +1628,6 @@ class GetCatalogCategoryDeleteJobResponseCollection(Model):
 
 
 class GetCatalogCategoryItemsRelationshipsResponseCollection(Model):
-    """The ``GetCatalogCategoryItemsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem] = field(
@@ -1804,8 +1638,6 @@ class GetCatalogCategoryItemsRelationshipsResponseCollection(Model):
 
 
 class GetCatalogCategoryResponse(Model):
-    """The ``GetCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryResponseObjectResource = field(
@@ -1816,8 +1648,6 @@ class GetCatalogCategoryResponse(Model):
 
 
 class GetCatalogCategoryResponseCollection(Model):
-    """The ``GetCatalogCategoryResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryResponseObjectResource] = field(
@@ -1828,8 +1658,6 @@ class GetCatalogCategoryResponseCollection(Model):
 
 
 class GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryUpdateJobResponseObjectResource] = field(
@@ -1840,8 +1668,6 @@ class GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogCategoryUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogCategoryUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateJobResponseObjectResource = field(
@@ -1855,8 +1681,6 @@ class GetCatalogCategoryUpdateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemCategoriesRelationshipsResponseCollection(Model):
-    """The ``GetCatalogItemCategoriesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem] = field(
@@ -1867,8 +1691,6 @@ class GetCatalogItemCategoriesRelationshipsResponseCollection(Model):
 
 
 class GetCatalogItemCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCreateJobResponseObjectResource] = field(
@@ -1879,8 +1701,6 @@ class GetCatalogItemCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogItemCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateJobResponseObjectResource = field(
@@ -1894,8 +1714,6 @@ class GetCatalogItemCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemDeleteJobResponse(Model):
-    """The ``GetCatalogItemDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogItemDeleteJobResponseObjectResource = field(
@@ -1906,8 +1724,6 @@ class GetCatalogItemDeleteJobResponse(Model):
 
 
 class GetCatalogItemDeleteJobResponseCollection(Model):
-    """The ``GetCatalogItemDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemDeleteJobResponseObjectResource] = field(
@@ -1918,8 +1734,6 @@ class GetCatalogItemDeleteJobResponseCollection(Model):
 
 
 class GetCatalogItemResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemResponseObjectResource] = field(
@@ -1933,8 +1747,6 @@ class GetCatalogItemResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemResponseCompoundDocument(Model):
-    """The ``GetCatalogItemResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemResponseObjectResource = field("data", "CatalogItemResponseObjectResource")
@@ -1946,8 +1758,6 @@ class GetCatalogItemResponseCompoundDocument(Model):
 
 
 class GetCatalogItemUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemUpdateJobResponseObjectResource] = field(
@@ -1958,8 +1768,6 @@ class GetCatalogItemUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogItemUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateJobResponseObjectResource = field(
@@ -1973,8 +1781,6 @@ class GetCatalogItemUpdateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemVariantsRelationshipsResponseCollection(Model):
-    """The ``GetCatalogItemVariantsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogItemVariantsRelationshipsResponseCollectionDataItem] = field(
@@ -1985,8 +1791,6 @@ class GetCatalogItemVariantsRelationshipsResponseCollection(Model):
 
 
 class GetCatalogVariantCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogVariantCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantCreateJobResponseObjectResource] = field(
@@ -1997,8 +1801,6 @@ class GetCatalogVariantCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogVariantCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogVariantCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateJobResponseObjectResource = field(
@@ -2012,8 +1814,6 @@ class GetCatalogVariantCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogVariantDeleteJobResponse(Model):
-    """The ``GetCatalogVariantDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantDeleteJobResponseObjectResource = field(
@@ -2024,8 +1824,6 @@ class GetCatalogVariantDeleteJobResponse(Model):
 
 
 class GetCatalogVariantDeleteJobResponseCollection(Model):
-    """The ``GetCatalogVariantDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantDeleteJobResponseObjectResource] = field(
@@ -2036,8 +1834,6 @@ class GetCatalogVariantDeleteJobResponseCollection(Model):
 
 
 class GetCatalogVariantResponse(Model):
-    """The ``GetCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantResponseObjectResource = field(
@@ -2048,8 +1844,6 @@ class GetCatalogVariantResponse(Model):
 
 
 class GetCatalogVariantResponseCollection(Model):
-    """The ``GetCatalogVariantResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantResponseObjectResource] = field(
@@ -2060,8 +1854,6 @@ class GetCatalogVariantResponseCollection(Model):
 
 
 class GetCatalogVariantUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogVariantUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantUpdateJobResponseObjectResource] = field(
@@ -2072,8 +1864,6 @@ class GetCatalogVariantUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogVariantUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogVariantUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateJobResponseObjectResource = field(
@@ -2087,8 +1877,6 @@ class GetCatalogVariantUpdateJobResponseCompoundDocument(Model):
 
 
 class PatchCatalogCategoryResponse(Model):
-    """The ``PatchCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
@@ -2097,8 +1885,6 @@ class PatchCatalogCategoryResponse(Model):
 
 
 class PostCatalogCategoryResponseData(Model):
-    """The ``PostCatalogCategoryResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -2118,8 +1904,6 @@ PatchCatalogCategoryResponseData = PostCatalogCategoryResponseData
 
 
 class PatchCatalogItemResponse(Model):
-    """The ``PatchCatalogItemResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
@@ -2128,8 +1912,6 @@ class PatchCatalogItemResponse(Model):
 
 
 class PostCatalogItemResponseData(Model):
-    """The ``PostCatalogItemResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -2149,8 +1931,6 @@ PatchCatalogItemResponseData = PostCatalogItemResponseData
 
 
 class PatchCatalogVariantResponse(Model):
-    """The ``PatchCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
@@ -2159,8 +1939,6 @@ class PatchCatalogVariantResponse(Model):
 
 
 class PostCatalogVariantResponseData(Model):
-    """The ``PostCatalogVariantResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -2180,8 +1958,6 @@ PatchCatalogVariantResponseData = PostCatalogVariantResponseData
 
 
 class PostCatalogCategoryCreateJobResponse(Model):
-    """The ``PostCatalogCategoryCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryCreateJobResponseData = field(
@@ -2192,8 +1968,6 @@ class PostCatalogCategoryCreateJobResponse(Model):
 
 
 class PostCatalogCategoryCreateJobResponseData(Model):
-    """The ``PostCatalogCategoryCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -2211,8 +1985,6 @@ class PostCatalogCategoryCreateJobResponseData(Model):
 
 
 class PostCatalogCategoryDeleteJobResponse(Model):
-    """The ``PostCatalogCategoryDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryDeleteJobResponseData = field(
@@ -2223,8 +1995,6 @@ class PostCatalogCategoryDeleteJobResponse(Model):
 
 
 class PostCatalogCategoryDeleteJobResponseData(Model):
-    """The ``PostCatalogCategoryDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -2242,8 +2012,6 @@ class PostCatalogCategoryDeleteJobResponseData(Model):
 
 
 class PostCatalogCategoryResponse(Model):
-    """The ``PostCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
@@ -2252,8 +2020,6 @@ class PostCatalogCategoryResponse(Model):
 
 
 class PostCatalogCategoryUpdateJobResponse(Model):
-    """The ``PostCatalogCategoryUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryUpdateJobResponseData = field(
@@ -2264,8 +2030,6 @@ class PostCatalogCategoryUpdateJobResponse(Model):
 
 
 class PostCatalogCategoryUpdateJobResponseData(Model):
-    """The ``PostCatalogCategoryUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -2283,8 +2047,6 @@ class PostCatalogCategoryUpdateJobResponseData(Model):
 
 
 class PostCatalogItemCreateJobResponse(Model):
-    """The ``PostCatalogItemCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemCreateJobResponseData = field(
@@ -2295,8 +2057,6 @@ class PostCatalogItemCreateJobResponse(Model):
 
 
 class PostCatalogItemCreateJobResponseData(Model):
-    """The ``PostCatalogItemCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -2312,8 +2072,6 @@ class PostCatalogItemCreateJobResponseData(Model):
 
 
 class PostCatalogItemDeleteJobResponse(Model):
-    """The ``PostCatalogItemDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemDeleteJobResponseData = field(
@@ -2324,8 +2082,6 @@ class PostCatalogItemDeleteJobResponse(Model):
 
 
 class PostCatalogItemDeleteJobResponseData(Model):
-    """The ``PostCatalogItemDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -2341,8 +2097,6 @@ class PostCatalogItemDeleteJobResponseData(Model):
 
 
 class PostCatalogItemResponse(Model):
-    """The ``PostCatalogItemResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
@@ -2351,8 +2105,6 @@ class PostCatalogItemResponse(Model):
 
 
 class PostCatalogItemUpdateJobResponse(Model):
-    """The ``PostCatalogItemUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemUpdateJobResponseData = field(
@@ -2363,8 +2115,6 @@ class PostCatalogItemUpdateJobResponse(Model):
 
 
 class PostCatalogItemUpdateJobResponseData(Model):
-    """The ``PostCatalogItemUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -2380,8 +2130,6 @@ class PostCatalogItemUpdateJobResponseData(Model):
 
 
 class PostCatalogVariantCreateJobResponse(Model):
-    """The ``PostCatalogVariantCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantCreateJobResponseData = field(
@@ -2392,8 +2140,6 @@ class PostCatalogVariantCreateJobResponse(Model):
 
 
 class PostCatalogVariantCreateJobResponseData(Model):
-    """The ``PostCatalogVariantCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -2411,8 +2157,6 @@ class PostCatalogVariantCreateJobResponseData(Model):
 
 
 class PostCatalogVariantDeleteJobResponse(Model):
-    """The ``PostCatalogVariantDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantDeleteJobResponseData = field(
@@ -2423,8 +2167,6 @@ class PostCatalogVariantDeleteJobResponse(Model):
 
 
 class PostCatalogVariantDeleteJobResponseData(Model):
-    """The ``PostCatalogVariantDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -2442,8 +2184,6 @@ class PostCatalogVariantDeleteJobResponseData(Model):
 
 
 class PostCatalogVariantResponse(Model):
-    """The ``PostCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
@@ -2452,8 +2192,6 @@ class PostCatalogVariantResponse(Model):
 
 
 class PostCatalogVariantUpdateJobResponse(Model):
-    """The ``PostCatalogVariantUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantUpdateJobResponseData = field(
@@ -2464,8 +2202,6 @@ class PostCatalogVariantUpdateJobResponse(Model):
 
 
 class PostCatalogVariantUpdateJobResponseData(Model):
-    """The ``PostCatalogVariantUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -2483,8 +2219,6 @@ class PostCatalogVariantUpdateJobResponseData(Model):
 
 
 class ServerBISSubscriptionCreateQuery(Model):
-    """The ``ServerBISSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ServerBISSubscriptionCreateQueryResourceObject = field(
@@ -2493,8 +2227,6 @@ class ServerBISSubscriptionCreateQuery(Model):
 
 
 class ServerBISSubscriptionCreateQueryResourceObject(Model):
-    """The ``ServerBISSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: BackInStockSubscriptionEnum = field("type", choices=("back-in-stock-subscription",))
@@ -2507,8 +2239,6 @@ class ServerBISSubscriptionCreateQueryResourceObject(Model):
 
 
 class ServerBISSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ServerBISSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     channels: list[Literal["EMAIL", "PUSH", "SMS", "WHATSAPP"]] = field("channels")

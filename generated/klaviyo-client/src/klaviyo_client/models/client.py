@@ -55,8 +55,6 @@ __all__ = [
 
 
 class ClientBISSubscriptionCreateQuery(Model):
-    """The ``ClientBISSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ClientBISSubscriptionCreateQueryResourceObject = field(
@@ -65,8 +63,6 @@ class ClientBISSubscriptionCreateQuery(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObject(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: BackInStockSubscriptionEnum = field("type", choices=("back-in-stock-subscription",))
@@ -79,8 +75,6 @@ class ClientBISSubscriptionCreateQueryResourceObject(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     channels: list[Literal["EMAIL", "PUSH", "SMS", "WHATSAPP"]] = field("channels")
@@ -91,8 +85,6 @@ class ClientBISSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class ClientReviewResponseDTOObjectResource(Model):
-    """The ``ClientReviewResponseDTOObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -105,8 +97,6 @@ class ClientReviewResponseDTOObjectResource(Model):
 
 
 class ClientReviewResponseDTOObjectResourceAttributes(Model):
-    """The ``ClientReviewResponseDTOObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     status: (
@@ -156,8 +146,6 @@ class ClientReviewResponseDTOObjectResourceAttributes(Model):
 
 
 class CustomQuestionDTO(Model):
-    """The ``CustomQuestionDTO`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -167,16 +155,12 @@ class CustomQuestionDTO(Model):
 
 
 class EventsBulkCreateQuery(Model):
-    """The ``EventsBulkCreateQuery`` object."""
-
     __slots__ = ()
 
     data: EventsBulkCreateQueryResourceObject = field("data", "EventsBulkCreateQueryResourceObject")
 
 
 class GeofenceResponseObjectResource(Model):
-    """The ``GeofenceResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: GeofenceEnum = field("type", choices=("geofence",))
@@ -189,8 +173,6 @@ class GeofenceResponseObjectResource(Model):
 
 
 class GeofenceResponseObjectResourceAttributes(Model):
-    """The ``GeofenceResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     latitude: float = field("latitude")
@@ -202,8 +184,6 @@ class GeofenceResponseObjectResourceAttributes(Model):
 
 
 class GetClientReviewResponseDTOCollection(Model):
-    """The ``GetClientReviewResponseDTOCollection`` object."""
-
     __slots__ = ()
 
     data: list[ClientReviewResponseDTOObjectResource] = field(
@@ -214,8 +194,6 @@ class GetClientReviewResponseDTOCollection(Model):
 
 
 class GetGeofenceResponseCollection(Model):
-    """The ``GetGeofenceResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GeofenceResponseObjectResource] = field(
@@ -226,8 +204,6 @@ class GetGeofenceResponseCollection(Model):
 
 
 class GetReviewValuesReportResponseCollection(Model):
-    """The ``GetReviewValuesReportResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ReviewValuesReportResponseObjectResource] = field(
@@ -238,8 +214,6 @@ class GetReviewValuesReportResponseCollection(Model):
 
 
 class ReviewValuesReportResponseObjectResource(Model):
-    """The ``ReviewValuesReportResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewValuesReportEnum = field("type", choices=("review-values-report",))
@@ -252,8 +226,6 @@ class ReviewValuesReportResponseObjectResource(Model):
 
 
 class ReviewValuesReportResponseObjectResourceAttributes(Model):
-    """The ``ReviewValuesReportResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     results: list[ReviewValueReportGrouping] = field("results", "list[ReviewValueReportGrouping]")
@@ -261,8 +233,6 @@ class ReviewValuesReportResponseObjectResourceAttributes(Model):
 
 
 class ReviewValueReportGrouping(Model):
-    """The ``ReviewValueReportGrouping`` object."""
-
     __slots__ = ()
 
     groupings: GroupingProduct | GroupingCompany = field(
@@ -274,8 +244,6 @@ class ReviewValueReportGrouping(Model):
 
 
 class GroupingProduct(Model):
-    """The ``GroupingProduct`` object."""
-
     __slots__ = ()
 
     product_id: str = field("product_id")
@@ -283,8 +251,6 @@ class GroupingProduct(Model):
 
 
 class GroupingCompany(Model):
-    """The ``GroupingCompany`` object."""
-
     __slots__ = ()
 
     company_id: str = field("company_id")
@@ -292,8 +258,6 @@ class GroupingCompany(Model):
 
 
 class StatisticsDTO(Model):
-    """The ``StatisticsDTO`` object."""
-
     __slots__ = ()
 
     average_rating: float | None = field("average_rating", default=None, nullable=True)
@@ -311,8 +275,6 @@ class StatisticsDTO(Model):
 
 
 class IpAllowlistResponse(Model):
-    """The ``IpAllowlistResponse`` object."""
-
     __slots__ = ()
 
     prefixes: list[str] = field("prefixes")
@@ -324,8 +286,6 @@ class IpAllowlistResponse(Model):
 
 
 class IpAllowlistResponseData(Model):
-    """The ``IpAllowlistResponseData`` object."""
-
     __slots__ = ()
 
     type: IpAllowlistResourceName = field("type", choices=("ip-allowlist",))
@@ -336,8 +296,6 @@ class IpAllowlistResponseData(Model):
 
 
 class IpAllowlistResponseDataWrapper(Model):
-    """The ``IpAllowlistResponseDataWrapper`` object."""
-
     __slots__ = ()
 
     data: IpAllowlistResponseData = field("data", "IpAllowlistResponseData")
@@ -345,8 +303,6 @@ class IpAllowlistResponseDataWrapper(Model):
 
 
 class OnsiteProfileCreateQuery(Model):
-    """The ``OnsiteProfileCreateQuery`` object."""
-
     __slots__ = ()
 
     data: OnsiteProfileCreateQueryResourceObject = field(
@@ -355,8 +311,6 @@ class OnsiteProfileCreateQuery(Model):
 
 
 class OnsiteSubscriptionCreateQuery(Model):
-    """The ``OnsiteSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: OnsiteSubscriptionCreateQueryResourceObject = field(
@@ -365,8 +319,6 @@ class OnsiteSubscriptionCreateQuery(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObject(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SubscriptionEnum = field("type", choices=("subscription",))
@@ -379,8 +331,6 @@ class OnsiteSubscriptionCreateQueryResourceObject(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     custom_source: str | None = field("custom_source", default=None, nullable=True)
@@ -391,8 +341,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: ProfileUpsertQueryWithSubscriptionsResourceObject = field(
@@ -401,8 +349,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class ProfileUpsertQueryWithSubscriptionsResourceObject(Model):
-    """The ``ProfileUpsertQueryWithSubscriptionsResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -414,8 +360,6 @@ class ProfileUpsertQueryWithSubscriptionsResourceObject(Model):
 
 
 class ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes(Model):
-    """The ``ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -453,8 +397,6 @@ class ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectRelationships(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList = field(
@@ -463,8 +405,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectRelationships(Model):
 
 
 class PushTokenUnregisterQuery(Model):
-    """The ``PushTokenUnregisterQuery`` object."""
-
     __slots__ = ()
 
     data: PushTokenUnregisterQueryResourceObject = field(
@@ -473,8 +413,6 @@ class PushTokenUnregisterQuery(Model):
 
 
 class PushTokenUnregisterQueryResourceObject(Model):
-    """The ``PushTokenUnregisterQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: PushTokenUnregisterEnum = field("type", choices=("push-token-unregister",))
@@ -484,8 +422,6 @@ class PushTokenUnregisterQueryResourceObject(Model):
 
 
 class PushTokenUnregisterQueryResourceObjectAttributes(Model):
-    """The ``PushTokenUnregisterQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -511,16 +447,12 @@ class PushTokenUnregisterQueryResourceObjectAttributesProfile(Model):
 
 
 class ReviewCreateDTO(Model):
-    """The ``ReviewCreateDTO`` object."""
-
     __slots__ = ()
 
     data: ReviewCreateDTOResourceObject = field("data", "ReviewCreateDTOResourceObject")
 
 
 class ReviewCreateDTOResourceObject(Model):
-    """The ``ReviewCreateDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -533,8 +465,6 @@ class ReviewCreateDTOResourceObject(Model):
 
 
 class ReviewCreateDTOResourceObjectAttributes(Model):
-    """The ``ReviewCreateDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     review_type: Literal["question", "rating", "review", "store"] = field(
@@ -581,8 +511,6 @@ class ReviewCreateDTOResourceObjectAttributes(Model):
 
 
 class ReviewProductExternalId(Model):
-    """The ``ReviewProductExternalId`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -594,8 +522,6 @@ class ReviewProductExternalId(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationships(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     order: ReviewCreateDTOResourceObjectRelationshipsOrder | None = field(
@@ -604,8 +530,6 @@ class ReviewCreateDTOResourceObjectRelationships(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationshipsOrder(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationshipsOrder`` object."""
-
     __slots__ = ()
 
     data: ReviewCreateDTOResourceObjectRelationshipsOrderData | None = field(
@@ -614,8 +538,6 @@ class ReviewCreateDTOResourceObjectRelationshipsOrder(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationshipsOrderData(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationshipsOrderData`` object."""
-
     __slots__ = ()
 
     type: OrderEnum = field("type", choices=("order",))

@@ -734,8 +734,6 @@ __all__ = [
 
 
 class APIJobErrorPayload(Model):
-    """The ``APIJobErrorPayload`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -751,8 +749,6 @@ class APIJobErrorPayload(Model):
 
 
 class ErrorSource(Model):
-    """The ``ErrorSource`` object."""
-
     __slots__ = ()
 
     pointer: str | None = field("pointer", default=None, nullable=True)
@@ -760,8 +756,6 @@ class ErrorSource(Model):
 
 
 class APIMethodFilter(Model):
-    """The ``APIMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -773,8 +767,6 @@ class APIMethodFilter(Model):
 
 
 class InStringArrayFilter(Model):
-    """The ``InStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -783,8 +775,6 @@ class InStringArrayFilter(Model):
 
 
 class ProfilePropertyCondition(Model):
-    """The ``ProfilePropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-property"] = field("type", choices=("profile-property",))
@@ -813,8 +803,6 @@ class ProfilePropertyCondition(Model):
 
 
 class StringOperatorStringFilter(Model):
-    """The ``StringOperatorStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -838,8 +826,6 @@ class StringOperatorStringFilter(Model):
 
 
 class StringArrayOperatorStringArrayFilter(Model):
-    """The ``StringArrayOperatorStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -849,8 +835,6 @@ class StringArrayOperatorStringArrayFilter(Model):
 
 
 class StringPhoneOperatorStringArrayFilter(Model):
-    """The ``StringPhoneOperatorStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -871,8 +855,6 @@ class StringPhoneOperatorStringArrayFilter(Model):
 
 
 class NumericOperatorNumericFilter(Model):
-    """The ``NumericOperatorNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -892,8 +874,6 @@ class NumericOperatorNumericFilter(Model):
 
 
 class BooleanFilter(Model):
-    """The ``BooleanFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["boolean"] = field("type", choices=("boolean",))
@@ -903,8 +883,6 @@ class BooleanFilter(Model):
 
 
 class StaticDateFilter(Model):
-    """The ``StaticDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -916,8 +894,6 @@ class StaticDateFilter(Model):
 
 
 class StaticDateRangeFilter(Model):
-    """The ``StaticDateRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -930,8 +906,6 @@ class StaticDateRangeFilter(Model):
 
 
 class RelativeDateOperatorBaseRelativeDateFilter(Model):
-    """The ``RelativeDateOperatorBaseRelativeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -947,8 +921,6 @@ class RelativeDateOperatorBaseRelativeDateFilter(Model):
 
 
 class RelativeAnniversaryDateFilter(Model):
-    """The ``RelativeAnniversaryDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -964,8 +936,6 @@ class RelativeAnniversaryDateFilter(Model):
 
 
 class RelativeDateRangeFilter(Model):
-    """The ``RelativeDateRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -980,8 +950,6 @@ class RelativeDateRangeFilter(Model):
 
 
 class CalendarDateFilter(Model):
-    """The ``CalendarDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -991,8 +959,6 @@ class CalendarDateFilter(Model):
 
 
 class AnniversaryDateFilter(Model):
-    """The ``AnniversaryDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1003,8 +969,6 @@ class AnniversaryDateFilter(Model):
 
 
 class ListContainsOperatorListContainsFilter(Model):
-    """The ``ListContainsOperatorListContainsFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1016,8 +980,6 @@ class ListContainsOperatorListContainsFilter(Model):
 
 
 class ListLengthFilter(Model):
-    """The ``ListLengthFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1036,8 +998,6 @@ class ListLengthFilter(Model):
 
 
 class ExistenceOperatorExistenceFilter(Model):
-    """The ``ExistenceOperatorExistenceFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["existence"] = field("type", choices=("existence",))
@@ -1046,8 +1006,6 @@ class ExistenceOperatorExistenceFilter(Model):
 
 
 class ProfileHasGroupMembershipCondition(Model):
-    """The ``ProfileHasGroupMembershipCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-group-membership"] = field("type", choices=("profile-group-membership",))
@@ -1068,8 +1026,6 @@ class ProfileHasGroupMembershipCondition(Model):
 
 
 class ProfileNoGroupMembershipCondition(Model):
-    """The ``ProfileNoGroupMembershipCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-group-membership"] = field("type", choices=("profile-group-membership",))
@@ -1078,8 +1034,6 @@ class ProfileNoGroupMembershipCondition(Model):
 
 
 class ProfileRegionCondition(Model):
-    """The ``ProfileRegionCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-region"] = field("type", choices=("profile-region",))
@@ -1091,8 +1045,6 @@ class ProfileRegionCondition(Model):
 
 
 class ProfilePostalCodeDistanceCondition(Model):
-    """The ``ProfilePostalCodeDistanceCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-postal-code-distance"] = field(
@@ -1108,8 +1060,6 @@ class ProfilePostalCodeDistanceCondition(Model):
 
 
 class GreaterThanPositiveNumericFilter(Model):
-    """The ``GreaterThanPositiveNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1118,8 +1068,6 @@ class GreaterThanPositiveNumericFilter(Model):
 
 
 class LessThanPositiveNumericFilter(Model):
-    """The ``LessThanPositiveNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1128,8 +1076,6 @@ class LessThanPositiveNumericFilter(Model):
 
 
 class ProfilePredictiveAnalyticsDateCondition(Model):
-    """The ``ProfilePredictiveAnalyticsDateCondition`` object."""
-
     __slots__ = ()
 
     dimension: Literal["expected_date_of_next_purchase"] = field(
@@ -1154,8 +1100,6 @@ class ProfilePredictiveAnalyticsDateCondition(Model):
 
 
 class ProfilePredictiveAnalyticsStringCondition(Model):
-    """The ``ProfilePredictiveAnalyticsStringCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1169,8 +1113,6 @@ class ProfilePredictiveAnalyticsStringCondition(Model):
 
 
 class ProfilePredictiveAnalyticsStringFilter(Model):
-    """The ``ProfilePredictiveAnalyticsStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1182,8 +1124,6 @@ class ProfilePredictiveAnalyticsStringFilter(Model):
 
 
 class ProfilePredictiveAnalyticsNumericCondition(Model):
-    """The ``ProfilePredictiveAnalyticsNumericCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1207,8 +1147,6 @@ class ProfilePredictiveAnalyticsNumericCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityPriorityCondition(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityPriorityCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1227,8 +1165,6 @@ class ProfilePredictiveAnalyticsChannelAffinityPriorityCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityPriorityFilter(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityPriorityFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1237,8 +1173,6 @@ class ProfilePredictiveAnalyticsChannelAffinityPriorityFilter(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityRankCondition(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityRankCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1257,8 +1191,6 @@ class ProfilePredictiveAnalyticsChannelAffinityRankCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityRankFilter(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityRankFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1268,8 +1200,6 @@ class ProfilePredictiveAnalyticsChannelAffinityRankFilter(Model):
 
 
 class ProfileMarketingConsentCondition(Model):
-    """The ``ProfileMarketingConsentCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-marketing-consent"] = field(
@@ -1289,8 +1219,6 @@ class ProfileMarketingConsentCondition(Model):
 
 
 class HasEmailMarketingConsent(Model):
-    """The ``HasEmailMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -1304,8 +1232,6 @@ class HasEmailMarketingConsent(Model):
 
 
 class HasEmailMarketing(Model):
-    """The ``HasEmailMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1313,8 +1239,6 @@ class HasEmailMarketing(Model):
 
 
 class HasEmailMarketingSubscribed(Model):
-    """The ``HasEmailMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1343,8 +1267,6 @@ class HasEmailMarketingSubscribed(Model):
 
 
 class DoubleOptinFilter(Model):
-    """The ``DoubleOptinFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["is_double_opt_in"] = field("field", choices=("is_double_opt_in",))
@@ -1352,8 +1274,6 @@ class DoubleOptinFilter(Model):
 
 
 class StatusDateFilter(Model):
-    """The ``StatusDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["status_date"] = field("field", choices=("status_date",))
@@ -1372,8 +1292,6 @@ class StatusDateFilter(Model):
 
 
 class CustomSourceFilter(Model):
-    """The ``CustomSourceFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["custom_source"] = field("field", choices=("custom_source",))
@@ -1381,8 +1299,6 @@ class CustomSourceFilter(Model):
 
 
 class EqualsStringFilter(Model):
-    """The ``EqualsStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1391,8 +1307,6 @@ class EqualsStringFilter(Model):
 
 
 class FormMethodFilter(Model):
-    """The ``FormMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1404,8 +1318,6 @@ class FormMethodFilter(Model):
 
 
 class PreferencePageFilter(Model):
-    """The ``PreferencePageFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1417,8 +1329,6 @@ class PreferencePageFilter(Model):
 
 
 class InboundMessageMethodFilter(Model):
-    """The ``InboundMessageMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1426,8 +1336,6 @@ class InboundMessageMethodFilter(Model):
 
 
 class BackInStockMethodFilter(Model):
-    """The ``BackInStockMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1435,8 +1343,6 @@ class BackInStockMethodFilter(Model):
 
 
 class SftpMethodFilter(Model):
-    """The ``SftpMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1444,8 +1350,6 @@ class SftpMethodFilter(Model):
 
 
 class ManualImportManualMethodFilter(Model):
-    """The ``ManualImportManualMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1457,8 +1361,6 @@ class ManualImportManualMethodFilter(Model):
 
 
 class ManualAddManualMethodFilter(Model):
-    """The ``ManualAddManualMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1470,8 +1372,6 @@ class ManualAddManualMethodFilter(Model):
 
 
 class ShopifyIntegrationMethodFilter(Model):
-    """The ``ShopifyIntegrationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1480,8 +1380,6 @@ class ShopifyIntegrationMethodFilter(Model):
 
 
 class ShopifyIntegrationFilter(Model):
-    """The ``ShopifyIntegrationFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1490,8 +1388,6 @@ class ShopifyIntegrationFilter(Model):
 
 
 class HasEmailMarketingNeverSubscribed(Model):
-    """The ``HasEmailMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
@@ -1499,8 +1395,6 @@ class HasEmailMarketingNeverSubscribed(Model):
 
 
 class NoEmailMarketingConsent(Model):
-    """The ``NoEmailMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -1517,8 +1411,6 @@ class NoEmailMarketingConsent(Model):
 
 
 class NoEmailMarketing(Model):
-    """The ``NoEmailMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1533,8 +1425,6 @@ class NoEmailMarketing(Model):
 
 
 class BounceDateFilter(Model):
-    """The ``BounceDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["bounce_date"] = field("field", choices=("bounce_date",))
@@ -1554,8 +1444,6 @@ class BounceDateFilter(Model):
 
 
 class IsSetExistenceFilter(Model):
-    """The ``IsSetExistenceFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["existence"] = field("type", choices=("existence",))
@@ -1563,8 +1451,6 @@ class IsSetExistenceFilter(Model):
 
 
 class ManualSuppressionDateFilter(Model):
-    """The ``ManualSuppressionDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["manual_suppression_date"] = field(
@@ -1586,8 +1472,6 @@ class ManualSuppressionDateFilter(Model):
 
 
 class InvalidEmailDateFilter(Model):
-    """The ``InvalidEmailDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["invalid_email_date"] = field("field", choices=("invalid_email_date",))
@@ -1607,8 +1491,6 @@ class InvalidEmailDateFilter(Model):
 
 
 class NoEmailMarketingUnsubscribed(Model):
-    """The ``NoEmailMarketingUnsubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["unsubscribed"] = field("subscription", choices=("unsubscribed",))
@@ -1639,8 +1521,6 @@ class NoEmailMarketingUnsubscribed(Model):
 
 
 class PreferencePageMethodFilter(Model):
-    """The ``PreferencePageMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1648,8 +1528,6 @@ class PreferencePageMethodFilter(Model):
 
 
 class ManualRemoveMethodFilter(Model):
-    """The ``ManualRemoveMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1657,8 +1535,6 @@ class ManualRemoveMethodFilter(Model):
 
 
 class SpamComplaintMethodFilter(Model):
-    """The ``SpamComplaintMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1666,8 +1542,6 @@ class SpamComplaintMethodFilter(Model):
 
 
 class MailboxProviderMethodFilter(Model):
-    """The ``MailboxProviderMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1675,8 +1549,6 @@ class MailboxProviderMethodFilter(Model):
 
 
 class OneClickUnsubscribeMethodFilter(Model):
-    """The ``OneClickUnsubscribeMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1684,8 +1556,6 @@ class OneClickUnsubscribeMethodFilter(Model):
 
 
 class ManualImportMethodFilter(Model):
-    """The ``ManualImportMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1693,8 +1563,6 @@ class ManualImportMethodFilter(Model):
 
 
 class DataWarehouseImportMethodFilter(Model):
-    """The ``DataWarehouseImportMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1702,8 +1570,6 @@ class DataWarehouseImportMethodFilter(Model):
 
 
 class ProfileModificationMethodFilter(Model):
-    """The ``ProfileModificationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1711,8 +1577,6 @@ class ProfileModificationMethodFilter(Model):
 
 
 class ConstantContactIntegrationMethodFilter(Model):
-    """The ``ConstantContactIntegrationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1721,8 +1585,6 @@ class ConstantContactIntegrationMethodFilter(Model):
 
 
 class ConstantContactIntegrationFilter(Model):
-    """The ``ConstantContactIntegrationFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1731,8 +1593,6 @@ class ConstantContactIntegrationFilter(Model):
 
 
 class NoEmailMarketingNeverSubscribed(Model):
-    """The ``NoEmailMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
@@ -1742,8 +1602,6 @@ class NoEmailMarketingNeverSubscribed(Model):
 
 
 class NoEmailMarketingSubscribed(Model):
-    """The ``NoEmailMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1753,8 +1611,6 @@ class NoEmailMarketingSubscribed(Model):
 
 
 class HasSMSMarketingConsent(Model):
-    """The ``HasSMSMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -1763,8 +1619,6 @@ class HasSMSMarketingConsent(Model):
 
 
 class HasSMSMarketingSubscribed(Model):
-    """The ``HasSMSMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1791,8 +1645,6 @@ class HasSMSMarketingSubscribed(Model):
 
 
 class CheckoutMethodFilter(Model):
-    """The ``CheckoutMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1800,8 +1652,6 @@ class CheckoutMethodFilter(Model):
 
 
 class SubscribedSMSIsRcsCapableFilter(Model):
-    """The ``SubscribedSMSIsRcsCapableFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["is_rcs_capable"] = field("field", choices=("is_rcs_capable",))
@@ -1809,8 +1659,6 @@ class SubscribedSMSIsRcsCapableFilter(Model):
 
 
 class NoSMSMarketingConsent(Model):
-    """The ``NoSMSMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -1824,16 +1672,12 @@ class NoSMSMarketingConsent(Model):
 
 
 class NoSMSMarketing(Model):
-    """The ``NoSMSMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
 
 
 class NoSMSMarketingUnsubscribed(Model):
-    """The ``NoSMSMarketingUnsubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["unsubscribed"] = field("subscription", choices=("unsubscribed",))
@@ -1866,8 +1710,6 @@ class NoSMSMarketingUnsubscribed(Model):
 
 
 class BulkRemoveMethodFilter(Model):
-    """The ``BulkRemoveMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1875,8 +1717,6 @@ class BulkRemoveMethodFilter(Model):
 
 
 class CarrierDeactivationMethodFilter(Model):
-    """The ``CarrierDeactivationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1884,8 +1724,6 @@ class CarrierDeactivationMethodFilter(Model):
 
 
 class ProvidedLandlineMethodFilter(Model):
-    """The ``ProvidedLandlineMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1893,8 +1731,6 @@ class ProvidedLandlineMethodFilter(Model):
 
 
 class MessageBlockedMethodFilter(Model):
-    """The ``MessageBlockedMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1902,8 +1738,6 @@ class MessageBlockedMethodFilter(Model):
 
 
 class ProvidedNoAgeMethodFilter(Model):
-    """The ``ProvidedNoAgeMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1911,8 +1745,6 @@ class ProvidedNoAgeMethodFilter(Model):
 
 
 class FailedAgeGateMethodFilter(Model):
-    """The ``FailedAgeGateMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1920,16 +1752,12 @@ class FailedAgeGateMethodFilter(Model):
 
 
 class NoSMSMarketingNeverSubscribed(Model):
-    """The ``NoSMSMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
 
 
 class HasPushMarketingConsent(Model):
-    """The ``HasPushMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["push"] = field("channel", choices=("push",))
@@ -1938,8 +1766,6 @@ class HasPushMarketingConsent(Model):
 
 
 class HasPushMarketing(Model):
-    """The ``HasPushMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1949,8 +1775,6 @@ class HasPushMarketing(Model):
 
 
 class NoPushMarketingConsent(Model):
-    """The ``NoPushMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["push"] = field("channel", choices=("push",))
@@ -1959,16 +1783,12 @@ class NoPushMarketingConsent(Model):
 
 
 class NoPushMarketing(Model):
-    """The ``NoPushMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
 
 
 class AlltimeDateFilter(Model):
-    """The ``AlltimeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1977,8 +1797,6 @@ class AlltimeDateFilter(Model):
 
 
 class ProfileMetricPropertyFilter(Model):
-    """The ``ProfileMetricPropertyFilter`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -2001,8 +1819,6 @@ class ProfileMetricPropertyFilter(Model):
 
 
 class ListSetFilter(Model):
-    """The ``ListSetFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -2014,8 +1830,6 @@ class ListSetFilter(Model):
 
 
 class ListSubstringFilter(Model):
-    """The ``ListSubstringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -2027,8 +1841,6 @@ class ListSubstringFilter(Model):
 
 
 class ProfileHasCustomObjectCondition(Model):
-    """The ``ProfileHasCustomObjectCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-has-custom-object"] = field(
@@ -2043,8 +1855,6 @@ class ProfileHasCustomObjectCondition(Model):
 
 
 class IntegerFilter(Model):
-    """The ``IntegerFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -2064,8 +1874,6 @@ class IntegerFilter(Model):
 
 
 class ProfileHasCustomObjectFilter(Model):
-    """The ``ProfileHasCustomObjectFilter`` object."""
-
     __slots__ = ()
 
     property_id: int = field("property_id")
@@ -2090,8 +1898,6 @@ class ProfileHasCustomObjectFilter(Model):
 
 
 class NumericRangeFilter(Model):
-    """The ``NumericRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -2102,8 +1908,6 @@ class NumericRangeFilter(Model):
 
 
 class ProfilePermissionsCondition(Model):
-    """The ``ProfilePermissionsCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-permissions"] = field("type", choices=("profile-permissions",))
@@ -2125,8 +1929,6 @@ class ProfilePermissionsCondition(Model):
 
 
 class ExplicitlyReachable(Model):
-    """The ``ExplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["explicitly_reachable"] = field(
@@ -2141,8 +1943,6 @@ class ExplicitlyReachable(Model):
 
 
 class EffectiveDateFilter(Model):
-    """The ``EffectiveDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["effective_date"] = field("field", choices=("effective_date",))
@@ -2161,8 +1961,6 @@ class EffectiveDateFilter(Model):
 
 
 class RecordedDateFilter(Model):
-    """The ``RecordedDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["recorded_date"] = field("field", choices=("recorded_date",))
@@ -2181,8 +1979,6 @@ class RecordedDateFilter(Model):
 
 
 class MethodFilter(Model):
-    """The ``MethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["subscribe_method"] = field("field", choices=("subscribe_method",))
@@ -2191,8 +1987,6 @@ class MethodFilter(Model):
 
 
 class FormSubscribeFilter(Model):
-    """The ``FormSubscribeFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["subscribe_method"] = field("field", choices=("subscribe_method",))
@@ -2204,8 +1998,6 @@ class FormSubscribeFilter(Model):
 
 
 class ImplicitlyReachable(Model):
-    """The ``ImplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_reachable"] = field(
@@ -2214,8 +2006,6 @@ class ImplicitlyReachable(Model):
 
 
 class ImplicitlyOrExplicitlyReachable(Model):
-    """The ``ImplicitlyOrExplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_or_explicitly_reachable"] = field(
@@ -2224,8 +2014,6 @@ class ImplicitlyOrExplicitlyReachable(Model):
 
 
 class ExplicitlyUnreachable(Model):
-    """The ``ExplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["explicitly_unreachable"] = field(
@@ -2240,8 +2028,6 @@ class ExplicitlyUnreachable(Model):
 
 
 class ImplicitlyUnreachable(Model):
-    """The ``ImplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_unreachable"] = field(
@@ -2250,8 +2036,6 @@ class ImplicitlyUnreachable(Model):
 
 
 class ImplicitlyOrExplicitlyUnreachable(Model):
-    """The ``ImplicitlyOrExplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_or_explicitly_unreachable"] = field(
@@ -2260,8 +2044,6 @@ class ImplicitlyOrExplicitlyUnreachable(Model):
 
 
 class MessageHierarchyRcsItem(Model):
-    """The ``MessageHierarchyRcsItem`` object."""
-
     __slots__ = ()
 
     message: str | None = field("message", default=None)
@@ -2281,8 +2063,6 @@ class MessageHierarchyRcsItem(Model):
 
 
 class RCSRichContent(Model):
-    """The ``RCSRichContent`` object."""
-
     __slots__ = ()
 
     cards: list[RCSCard] | None = field("cards", "list[RCSCard]", default=None, nullable=True)
@@ -2298,8 +2078,6 @@ class RCSRichContent(Model):
 
 
 class RCSCard(Model):
-    """The ``RCSCard`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2325,8 +2103,6 @@ class RCSCard(Model):
 
 
 class ImageAsset(Model):
-    """The ``ImageAsset`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -2356,8 +2132,6 @@ class ImageAsset(Model):
 
 
 class SlimImageReference(Model):
-    """The ``SlimImageReference`` object."""
-
     __slots__ = ()
 
     static_image_asset_id: int | None = field("static_image_asset_id", default=None, nullable=True)
@@ -2371,8 +2145,6 @@ class SlimImageReference(Model):
 
 
 class MediaAsset(Model):
-    """The ``MediaAsset`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2394,8 +2166,6 @@ class MediaAsset(Model):
 
 
 class MediaAssetReference(Model):
-    """The ``MediaAssetReference`` object."""
-
     __slots__ = ()
 
     static_asset_id: str | None = field("static_asset_id", default=None, nullable=True)
@@ -2409,8 +2179,6 @@ class MediaAssetReference(Model):
 
 
 class RCSSuggestion(Model):
-    """The ``RCSSuggestion`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2431,8 +2199,6 @@ class RCSSuggestion(Model):
 
 
 class MessageHierarchySmsItem(Model):
-    """The ``MessageHierarchySmsItem`` object."""
-
     __slots__ = ()
 
     message: str = field("message")
@@ -2456,8 +2222,6 @@ class MessageHierarchySmsItem(Model):
 
 
 class StaticSMSImage(Model):
-    """The ``StaticSMSImage`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", default=None, nullable=True, choices=(False,))
@@ -2466,8 +2230,6 @@ class StaticSMSImage(Model):
 
 
 class DynamicSMSImage(Model):
-    """The ``DynamicSMSImage`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] | None = field("dynamic", default=None, choices=(True,))
@@ -2476,8 +2238,6 @@ class DynamicSMSImage(Model):
 
 
 class ObjectLinks(Model):
-    """The ``ObjectLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -2493,8 +2253,6 @@ class AgentHints(Model):
 
 
 class PatchReviewResponseDTODataRelationshipsEventsDataItem(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsEventsDataItem`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -2521,8 +2279,6 @@ AttributionResponseObjectResourceRelationshipsAttributedEventData = (
 
 
 class RelationshipLinks(Model):
-    """The ``RelationshipLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -2530,8 +2286,6 @@ class RelationshipLinks(Model):
 
 
 class PostCampaignMessageResponseDataRelationshipsCampaign(Model):
-    """The ``PostCampaignMessageResponseDataRelationshipsCampaign`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseDataRelationshipsCampaignData | None = field(
@@ -2559,8 +2313,6 @@ CampaignMessageResponseObjectResourceRelationshipsCampaign = (
 
 
 class TagCampaignOpDataItem(Model):
-    """The ``TagCampaignOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -2605,8 +2357,6 @@ PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem = TagCampaignOpD
 
 
 class GetCampaignMessagesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetCampaignMessagesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -2639,8 +2389,6 @@ CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem = (
 
 
 class AttributionResponseObjectResourceRelationshipsFlow(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlow`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsFlowData | None = field(
@@ -2662,8 +2410,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlow = (
 
 
 class TagFlowOpDataItem(Model):
-    """The ``TagFlowOpDataItem`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2772,8 +2518,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem 
 
 
 class AttributionResponseObjectResourceRelationshipsFlowMessageData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlowMessageData`` object."""
-
     __slots__ = ()
 
     type: FlowMessageEnum = field("type", choices=("flow-message",))
@@ -2818,8 +2562,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem = (
 
 
 class BaseEventCreateQueryBulkEntryResourceObject(Model):
-    """The ``BaseEventCreateQueryBulkEntryResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -2829,8 +2571,6 @@ class BaseEventCreateQueryBulkEntryResourceObject(Model):
 
 
 class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
-    """The ``BaseEventCreateQueryBulkEntryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: dict[str, Any] = field("properties")
@@ -2860,8 +2600,6 @@ class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributesMetric(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributesMetric`` object."""
-
     __slots__ = ()
 
     data: MetricCreateQueryResourceObject = field("data", "MetricCreateQueryResourceObject")
@@ -2874,8 +2612,6 @@ BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric = (
 
 
 class MetricCreateQueryResourceObject(Model):
-    """The ``MetricCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -2885,8 +2621,6 @@ class MetricCreateQueryResourceObject(Model):
 
 
 class MetricCreateQueryResourceObjectAttributes(Model):
-    """The ``MetricCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2896,8 +2630,6 @@ class MetricCreateQueryResourceObjectAttributes(Model):
 
 
 class PostTagResponseDataRelationshipsLists(Model):
-    """The ``PostTagResponseDataRelationshipsLists`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsListsDataItem] | None = field(
@@ -2997,8 +2729,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class TagListOpDataItem(Model):
-    """The ``TagListOpDataItem`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -3125,8 +2855,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PostTagResponseDataRelationshipsSegments(Model):
-    """The ``PostTagResponseDataRelationshipsSegments`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsSegmentsDataItem] | None = field(
@@ -3222,8 +2950,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class TagSegmentOpDataItem(Model):
-    """The ``TagSegmentOpDataItem`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -3326,8 +3052,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetFlowMessageTemplateRelationshipResponseData(Model):
-    """The ``GetFlowMessageTemplateRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3370,8 +3094,6 @@ CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData = (
 
 
 class PostCampaignMessageResponseDataRelationshipsTemplate(Model):
-    """The ``PostCampaignMessageResponseDataRelationshipsTemplate`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseDataRelationshipsTemplateData | None = field(
@@ -3399,8 +3121,6 @@ FlowMessageEncodedResponseObjectResourceRelationshipsTemplate = (
 
 
 class PatchFlowResponseDataRelationshipsTags(Model):
-    """The ``PatchFlowResponseDataRelationshipsTags`` object."""
-
     __slots__ = ()
 
     data: list[PatchFlowResponseDataRelationshipsTagsDataItem] | None = field(
@@ -3498,8 +3218,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags = (
 
 
 class PatchFlowResponseDataRelationshipsTagsDataItem(Model):
-    """The ``PatchFlowResponseDataRelationshipsTagsDataItem`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -3645,8 +3363,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem = (
 
 
 class CatalogCategoryItemOpDataItem(Model):
-    """The ``CatalogCategoryItemOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -3727,8 +3443,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem = CatalogCa
 
 
 class PostCouponCodeCreateJobResponseDataAttributes(Model):
-    """The ``PostCouponCodeCreateJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -3844,8 +3558,6 @@ CatalogCategoryUpdateJobResponseObjectResourceAttributes = (
 
 
 class TemplateCloneQueryResourceObjectAttributes(Model):
-    """The ``TemplateCloneQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -3857,8 +3569,6 @@ CatalogCategoryUpdateQueryResourceObjectAttributes = TemplateCloneQueryResourceO
 
 
 class PostCatalogItemResponseDataRelationshipsVariantsDataItem(Model):
-    """The ``PostCatalogItemResponseDataRelationshipsVariantsDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -3932,8 +3642,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem = (
 
 
 class PatchReviewResponseDTODataRelationshipsItem(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsItem`` object."""
-
     __slots__ = ()
 
     data: PatchReviewResponseDTODataRelationshipsItemData | None = field(
@@ -3959,8 +3667,6 @@ CatalogVariantResponseObjectResourceRelationshipsItem = PatchReviewResponseDTODa
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: ProfileIdentifierDTOResourceObject = field("data", "ProfileIdentifierDTOResourceObject")
@@ -3973,8 +3679,6 @@ ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile = (
 
 
 class ProfileIdentifierDTOResourceObject(Model):
-    """The ``ProfileIdentifierDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -3986,8 +3690,6 @@ class ProfileIdentifierDTOResourceObject(Model):
 
 
 class ProfileIdentifierDTOResourceObjectAttributes(Model):
-    """The ``ProfileIdentifierDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -3999,8 +3701,6 @@ class ProfileIdentifierDTOResourceObjectAttributes(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectRelationships(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     variant: ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant = field(
@@ -4015,8 +3715,6 @@ ServerBISSubscriptionCreateQueryResourceObjectRelationships = (
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant`` object."""
-
     __slots__ = ()
 
     data: ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData | None = field(
@@ -4031,8 +3729,6 @@ ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant = (
 
 
 class ReviewStatusRejected(Model):
-    """The ``ReviewStatusRejected`` object."""
-
     __slots__ = ()
 
     value: Literal["rejected"] = field("value", choices=("rejected",))
@@ -4052,8 +3748,6 @@ class ReviewStatusRejected(Model):
 
 
 class RejectReasonOther(Model):
-    """The ``RejectReasonOther`` object."""
-
     __slots__ = ()
 
     reason: Literal["other"] = field("reason", choices=("other",))
@@ -4063,8 +3757,6 @@ class RejectReasonOther(Model):
 
 
 class RejectReasonFake(Model):
-    """The ``RejectReasonFake`` object."""
-
     __slots__ = ()
 
     reason: Literal["fake"] = field("reason", choices=("fake",))
@@ -4072,8 +3764,6 @@ class RejectReasonFake(Model):
 
 
 class RejectReasonMisleading(Model):
-    """The ``RejectReasonMisleading`` object."""
-
     __slots__ = ()
 
     reason: Literal["false_or_misleading"] = field("reason", choices=("false_or_misleading",))
@@ -4081,8 +3771,6 @@ class RejectReasonMisleading(Model):
 
 
 class RejectReasonPrivateInformation(Model):
-    """The ``RejectReasonPrivateInformation`` object."""
-
     __slots__ = ()
 
     reason: Literal["private_information"] = field("reason", choices=("private_information",))
@@ -4090,8 +3778,6 @@ class RejectReasonPrivateInformation(Model):
 
 
 class RejectReasonProfanity(Model):
-    """The ``RejectReasonProfanity`` object."""
-
     __slots__ = ()
 
     reason: Literal["profanity_or_inappropriate"] = field(
@@ -4101,8 +3787,6 @@ class RejectReasonProfanity(Model):
 
 
 class RejectReasonUnrelated(Model):
-    """The ``RejectReasonUnrelated`` object."""
-
     __slots__ = ()
 
     reason: Literal["unrelated"] = field("reason", choices=("unrelated",))
@@ -4110,8 +3794,6 @@ class RejectReasonUnrelated(Model):
 
 
 class ReviewStatusFeatured(Model):
-    """The ``ReviewStatusFeatured`` object."""
-
     __slots__ = ()
 
     value: Literal["featured"] = field("value", choices=("featured",))
@@ -4119,8 +3801,6 @@ class ReviewStatusFeatured(Model):
 
 
 class ReviewStatusPublished(Model):
-    """The ``ReviewStatusPublished`` object."""
-
     __slots__ = ()
 
     value: Literal["published"] = field("value", choices=("published",))
@@ -4128,8 +3808,6 @@ class ReviewStatusPublished(Model):
 
 
 class ReviewStatusUnpublished(Model):
-    """The ``ReviewStatusUnpublished`` object."""
-
     __slots__ = ()
 
     value: Literal["unpublished"] = field("value", choices=("unpublished",))
@@ -4137,8 +3815,6 @@ class ReviewStatusUnpublished(Model):
 
 
 class ReviewStatusPending(Model):
-    """The ``ReviewStatusPending`` object."""
-
     __slots__ = ()
 
     value: Literal["pending"] = field("value", choices=("pending",))
@@ -4146,8 +3822,6 @@ class ReviewStatusPending(Model):
 
 
 class ReviewProductDTO(Model):
-    """The ``ReviewProductDTO`` object."""
-
     __slots__ = ()
 
     url: str = field("url")
@@ -4161,8 +3835,6 @@ class ReviewProductDTO(Model):
 
 
 class ReviewPublicReply(Model):
-    """The ``ReviewPublicReply`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -4174,8 +3846,6 @@ class ReviewPublicReply(Model):
 
 
 class CollectionLinks(Model):
-    """The ``CollectionLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -4184,8 +3854,6 @@ class CollectionLinks(Model):
 
 
 class ConditionGroup(Model):
-    """The ``ConditionGroup`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -4211,8 +3879,6 @@ class ConditionGroup(Model):
 
 
 class SegmentsProfileMetricCondition(Model):
-    """The ``SegmentsProfileMetricCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric"] = field("type", choices=("profile-metric",))
@@ -4239,8 +3905,6 @@ class SegmentsProfileMetricCondition(Model):
 
 
 class SegmentsProfileMetricFunnelCondition(Model):
-    """The ``SegmentsProfileMetricFunnelCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric-funnel"] = field("type", choices=("profile-metric-funnel",))
@@ -4274,8 +3938,6 @@ class SegmentsProfileMetricFunnelCondition(Model):
 
 
 class ProfileMetricFunnelSteps(Model):
-    """The ``ProfileMetricFunnelSteps`` object."""
-
     __slots__ = ()
 
     metric_exists: bool = field("metric_exists")
@@ -4286,8 +3948,6 @@ class ProfileMetricFunnelSteps(Model):
 
 
 class GetProfileConversationRelationshipResponseData(Model):
-    """The ``GetProfileConversationRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: ConversationEnum = field("type", choices=("conversation",))
@@ -4323,8 +3983,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PostCouponCodeResponseDataRelationshipsProfile(Model):
-    """The ``PostCouponCodeResponseDataRelationshipsProfile`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseDataRelationshipsProfileData | None = field(
@@ -4358,8 +4016,6 @@ ConversationResponseObjectResourceRelationshipsProfile = (
 
 
 class ListMembersAddQueryDataItem(Model):
-    """The ``ListMembersAddQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -4479,8 +4135,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem = (
 
 
 class GetEventMetricRelationshipResponseData(Model):
-    """The ``GetEventMetricRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -4551,8 +4205,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData = (
 
 
 class DeviceMetadata(Model):
-    """The ``DeviceMetadata`` object."""
-
     __slots__ = ()
 
     device_id: str | None = field("device_id", default=None, nullable=True)
@@ -4594,8 +4246,6 @@ class DeviceMetadata(Model):
 
 
 class EmailChannel(Model):
-    """The ``EmailChannel`` object."""
-
     __slots__ = ()
 
     marketing: EmailMarketing | None = field(
@@ -4609,8 +4259,6 @@ class EmailChannel(Model):
 
 
 class EmailMarketing(Model):
-    """The ``EmailMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_email_marketing: bool = field("can_receive_email_marketing")
@@ -4644,8 +4292,6 @@ class EmailMarketing(Model):
 
 
 class EmailMarketingSuppression(Model):
-    """The ``EmailMarketingSuppression`` object."""
-
     __slots__ = ()
 
     reason: EmailMarketingSuppressionReason = field(
@@ -4664,8 +4310,6 @@ class EmailMarketingSuppression(Model):
 
 
 class EmailMarketingListSuppression(Model):
-    """The ``EmailMarketingListSuppression`` object."""
-
     __slots__ = ()
 
     list_id: str = field("list_id")
@@ -4677,8 +4321,6 @@ class EmailMarketingListSuppression(Model):
 
 
 class OpenTrackingConsent(Model):
-    """The ``OpenTrackingConsent`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -4704,8 +4346,6 @@ class OpenTrackingConsent(Model):
 
 
 class EmailSubscriptionParameters(Model):
-    """The ``EmailSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -4719,8 +4359,6 @@ class EmailSubscriptionParameters(Model):
 
 
 class SubscriptionParameters(Model):
-    """The ``SubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["SUBSCRIBED"] = field("consent", choices=("SUBSCRIBED",))
@@ -4732,8 +4370,6 @@ class SubscriptionParameters(Model):
 
 
 class OpenTrackingSubscriptionParameters(Model):
-    """The ``OpenTrackingSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["SUBSCRIBED"] = field("consent", choices=("SUBSCRIBED",))
@@ -4741,16 +4377,12 @@ class OpenTrackingSubscriptionParameters(Model):
 
 
 class EventCreateQueryV2(Model):
-    """The ``EventCreateQueryV2`` object."""
-
     __slots__ = ()
 
     data: EventCreateQueryV2ResourceObject = field("data", "EventCreateQueryV2ResourceObject")
 
 
 class EventCreateQueryV2ResourceObject(Model):
-    """The ``EventCreateQueryV2ResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -4760,8 +4392,6 @@ class EventCreateQueryV2ResourceObject(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributes(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: dict[str, Any] = field("properties")
@@ -4794,8 +4424,6 @@ class EventCreateQueryV2ResourceObjectAttributes(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributesProfile(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: EventProfileCreateQueryResourceObject = field(
@@ -4804,8 +4432,6 @@ class EventCreateQueryV2ResourceObjectAttributesProfile(Model):
 
 
 class EventProfileCreateQueryResourceObject(Model):
-    """The ``EventProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -4817,8 +4443,6 @@ class EventProfileCreateQueryResourceObject(Model):
 
 
 class EventProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``EventProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -4854,8 +4478,6 @@ class EventProfileCreateQueryResourceObjectAttributes(Model):
 
 
 class ProfileLocation(Model):
-    """The ``ProfileLocation`` object."""
-
     __slots__ = ()
 
     address1: str | None = field("address1", default=None, nullable=True)
@@ -4881,8 +4503,6 @@ class ProfileLocation(Model):
 
 
 class OnsiteProfileMeta(Model):
-    """The ``OnsiteProfileMeta`` object."""
-
     __slots__ = ()
 
     patch_properties: ProfileMetaPatchProperties | None = field(
@@ -4896,8 +4516,6 @@ class OnsiteProfileMeta(Model):
 
 
 class ProfileMetaPatchProperties(Model):
-    """The ``ProfileMetaPatchProperties`` object."""
-
     __slots__ = ()
 
     append: dict[str, Any] | None = field("append", default=None, nullable=True)
@@ -4909,8 +4527,6 @@ class ProfileMetaPatchProperties(Model):
 
 
 class PatchIdentifiers(Model):
-    """The ``PatchIdentifiers`` object."""
-
     __slots__ = ()
 
     append: dict[str, Any] | None = field("append", default=None)
@@ -4918,8 +4534,6 @@ class PatchIdentifiers(Model):
 
 
 class EventResponseObjectResource(Model):
-    """The ``EventResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -4935,8 +4549,6 @@ class EventResponseObjectResource(Model):
 
 
 class EventResponseObjectResourceAttributes(Model):
-    """The ``EventResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     timestamp: int | None = field("timestamp", default=None, nullable=True)
@@ -4950,8 +4562,6 @@ class EventResponseObjectResourceAttributes(Model):
 
 
 class EventResponseObjectResourceRelationships(Model):
-    """The ``EventResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profile: EventResponseObjectResourceRelationshipsProfile | None = field(
@@ -4966,8 +4576,6 @@ class EventResponseObjectResourceRelationships(Model):
 
 
 class EventResponseObjectResourceRelationshipsMetric(Model):
-    """The ``EventResponseObjectResourceRelationshipsMetric`` object."""
-
     __slots__ = ()
 
     data: EventResponseObjectResourceRelationshipsMetricData | None = field(
@@ -5005,8 +4613,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric = (
 
 
 class EventResponseObjectResourceRelationshipsAttributions(Model):
-    """The ``EventResponseObjectResourceRelationshipsAttributions`` object."""
-
     __slots__ = ()
 
     data: list[EventResponseObjectResourceRelationshipsAttributionsDataItem] | None = field(
@@ -5016,8 +4622,6 @@ class EventResponseObjectResourceRelationshipsAttributions(Model):
 
 
 class EventResponseObjectResourceRelationshipsAttributionsDataItem(Model):
-    """The ``EventResponseObjectResourceRelationshipsAttributionsDataItem`` object."""
-
     __slots__ = ()
 
     type: AttributionEnum = field("type", choices=("attribution",))
@@ -5026,8 +4630,6 @@ class EventResponseObjectResourceRelationshipsAttributionsDataItem(Model):
 
 
 class EventsBulkCreateQueryResourceObject(Model):
-    """The ``EventsBulkCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventBulkCreateEnum = field("type", choices=("event-bulk-create",))
@@ -5037,8 +4639,6 @@ class EventsBulkCreateQueryResourceObject(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributes(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     backfill: bool | None = field("backfill", default=None, nullable=True)
@@ -5054,8 +4654,6 @@ class EventsBulkCreateQueryResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: OnsiteProfileCreateQueryResourceObject = field(
@@ -5064,8 +4662,6 @@ class EventsBulkCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class OnsiteProfileCreateQueryResourceObject(Model):
-    """The ``OnsiteProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -5078,8 +4674,6 @@ class OnsiteProfileCreateQueryResourceObject(Model):
 
 
 class OnsiteProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``OnsiteProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -5114,8 +4708,6 @@ class OnsiteProfileCreateQueryResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributesEvents(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributesEvents`` object."""
-
     __slots__ = ()
 
     data: list[BaseEventCreateQueryBulkEntryResourceObject] = field(
@@ -5124,8 +4716,6 @@ class EventsBulkCreateQueryResourceObjectAttributesEvents(Model):
 
 
 class PostFlowSeriesResponseDTODataRelationshipsFlowMessages(Model):
-    """The ``PostFlowSeriesResponseDTODataRelationshipsFlowMessages`` object."""
-
     __slots__ = ()
 
     data: list[PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem] | None = field(
@@ -5153,8 +4743,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages = (
 
 
 class GetFlowMessageActionRelationshipResponseData(Model):
-    """The ``GetFlowMessageActionRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -5202,8 +4790,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem = (
 
 
 class FlowResponseObjectResource(Model):
-    """The ``FlowResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -5218,8 +4804,6 @@ class FlowResponseObjectResource(Model):
 
 
 class PatchFlowResponseDataAttributes(Model):
-    """The ``PatchFlowResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -5252,8 +4836,6 @@ FlowV2ResponseObjectResourceAttributes = PatchFlowResponseDataAttributes
 
 
 class PatchFlowResponseDataRelationships(Model):
-    """The ``PatchFlowResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     flow_actions: PatchFlowResponseDataRelationshipsFlowActions | None = field(
@@ -5281,8 +4863,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationships = PatchFlowResponseDataRelati
 
 
 class PatchFlowResponseDataRelationshipsFlowActions(Model):
-    """The ``PatchFlowResponseDataRelationshipsFlowActions`` object."""
-
     __slots__ = ()
 
     data: list[PatchFlowResponseDataRelationshipsFlowActionsDataItem] | None = field(
@@ -5310,8 +4890,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions = (
 
 
 class FlowV2ResponseObjectResource(Model):
-    """The ``FlowV2ResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -5334,8 +4912,6 @@ class ResponseMeta(Model):
 
 
 class TemplateResponseObjectResource(Model):
-    """The ``TemplateResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -5348,8 +4924,6 @@ class TemplateResponseObjectResource(Model):
 
 
 class PostTemplateResponseDataAttributes(Model):
-    """The ``PostTemplateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5381,8 +4955,6 @@ TemplateDndResponseObjectResourceAttributes = PostTemplateResponseDataAttributes
 
 
 class ImageResponseObjectResource(Model):
-    """The ``ImageResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -5395,8 +4967,6 @@ class ImageResponseObjectResource(Model):
 
 
 class PostImageResponseDataAttributes(Model):
-    """The ``PostImageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5416,8 +4986,6 @@ ImageResponseObjectResourceAttributes = PostImageResponseDataAttributes
 
 
 class TagResponseObjectResource(Model):
-    """The ``TagResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -5433,8 +5001,6 @@ class TagResponseObjectResource(Model):
 
 
 class PostTagResponseDataAttributes(Model):
-    """The ``PostTagResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5454,8 +5020,6 @@ TagUpdateQueryResourceObjectAttributes = PostTagResponseDataAttributes
 
 
 class PostTagResponseDataRelationships(Model):
-    """The ``PostTagResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     tag_group: PostTagResponseDataRelationshipsTagGroup | None = field(
@@ -5480,8 +5044,6 @@ TagResponseObjectResourceRelationships = PostTagResponseDataRelationships
 
 
 class PostTagResponseDataRelationshipsTagGroup(Model):
-    """The ``PostTagResponseDataRelationshipsTagGroup`` object."""
-
     __slots__ = ()
 
     data: PostTagResponseDataRelationshipsTagGroupData | None = field(
@@ -5495,8 +5057,6 @@ TagResponseObjectResourceRelationshipsTagGroup = PostTagResponseDataRelationship
 
 
 class GetTagGroupRelationshipResponseData(Model):
-    """The ``GetTagGroupRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -5517,8 +5077,6 @@ TagCreateQueryResourceObjectRelationshipsTagGroupData = GetTagGroupRelationshipR
 
 
 class PostTagResponseDataRelationshipsCampaigns(Model):
-    """The ``PostTagResponseDataRelationshipsCampaigns`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsCampaignsDataItem] | None = field(
@@ -5536,8 +5094,6 @@ PostCampaignValuesResponseDTODataRelationshipsCampaigns = PostTagResponseDataRel
 
 
 class PostTagResponseDataRelationshipsFlows(Model):
-    """The ``PostTagResponseDataRelationshipsFlows`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsFlowsDataItem] | None = field(
@@ -5619,8 +5175,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers = (
 
 
 class MetricResponseObjectResource(Model):
-    """The ``MetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -5636,8 +5190,6 @@ class MetricResponseObjectResource(Model):
 
 
 class MetricResponseObjectResourceAttributes(Model):
-    """The ``MetricResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -5651,8 +5203,6 @@ class MetricResponseObjectResourceAttributes(Model):
 
 
 class MetricResponseObjectResourceRelationships(Model):
-    """The ``MetricResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     flow_triggers: MetricResponseObjectResourceRelationshipsFlowTriggers | None = field(
@@ -5661,8 +5211,6 @@ class MetricResponseObjectResourceRelationships(Model):
 
 
 class ProfileResponseObjectResource(Model):
-    """The ``ProfileResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -5678,8 +5226,6 @@ class ProfileResponseObjectResource(Model):
 
 
 class ProfileResponseObjectResourceAttributes(Model):
-    """The ``ProfileResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -5720,8 +5266,6 @@ ProfileResponsePluralConversationsObjectResourceAttributes = ProfileResponseObje
 
 
 class GetProfileResponseDataRelationships(Model):
-    """The ``GetProfileResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: GetProfileResponseDataRelationshipsLists | None = field(
@@ -5768,8 +5312,6 @@ GetSegmentMemberResponseCollectionDataItemRelationships = GetProfileResponseData
 
 
 class GetProfileResponseDataRelationshipsPushTokens(Model):
-    """The ``GetProfileResponseDataRelationshipsPushTokens`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponseDataRelationshipsPushTokensDataItem] | None = field(
@@ -5839,8 +5381,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetProfileResponseDataRelationshipsPushTokensDataItem(Model):
-    """The ``GetProfileResponseDataRelationshipsPushTokensDataItem`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -5918,8 +5458,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetFlowResponseCollection(Model):
-    """The ``GetFlowResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowResponseObjectResource] = field("data", "list[FlowResponseObjectResource]")
@@ -5928,8 +5466,6 @@ class GetFlowResponseCollection(Model):
 
 
 class GetImageResponse(Model):
-    """The ``GetImageResponse`` object."""
-
     __slots__ = ()
 
     data: ImageResponseObjectResource = field("data", "ImageResponseObjectResource")
@@ -5938,8 +5474,6 @@ class GetImageResponse(Model):
 
 
 class ListResponseObjectResourceAttributes(Model):
-    """The ``ListResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -5971,8 +5505,6 @@ PatchListPartialUpdateResponseDataAttributes = ListResponseObjectResourceAttribu
 
 
 class ListResponseObjectResourceRelationships(Model):
-    """The ``ListResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profiles: ListResponseObjectResourceRelationshipsProfiles | None = field(
@@ -6033,8 +5565,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationships = (
 
 
 class ListResponseObjectResourceRelationshipsProfiles(Model):
-    """The ``ListResponseObjectResourceRelationshipsProfiles`` object."""
-
     __slots__ = ()
 
     data: list[ListResponseObjectResourceRelationshipsProfilesDataItem] | None = field(
@@ -6116,8 +5646,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles = (
 
 
 class GetListMemberResponseCollectionDataItem(Model):
-    """The ``GetListMemberResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6137,8 +5665,6 @@ GetSegmentMemberResponseCollectionDataItem = GetListMemberResponseCollectionData
 
 
 class GetListMemberResponseCollectionDataItemAttributes(Model):
-    """The ``GetListMemberResponseCollectionDataItemAttributes`` object."""
-
     __slots__ = ()
 
     subscriptions: Subscriptions | None = field(
@@ -6189,8 +5715,6 @@ GetSegmentMemberResponseCollectionDataItemAttributes = (
 
 
 class Subscriptions(Model):
-    """The ``Subscriptions`` object."""
-
     __slots__ = ()
 
     email: EmailChannel | None = field("email", "EmailChannel", default=None, nullable=True)
@@ -6208,8 +5732,6 @@ class Subscriptions(Model):
 
 
 class SMSChannel(Model):
-    """The ``SMSChannel`` object."""
-
     __slots__ = ()
 
     marketing: SMSMarketing | None = field("marketing", "SMSMarketing", default=None, nullable=True)
@@ -6221,8 +5743,6 @@ class SMSChannel(Model):
 
 
 class SMSMarketing(Model):
-    """The ``SMSMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_sms_marketing: bool = field("can_receive_sms_marketing")
@@ -6244,8 +5764,6 @@ class SMSMarketing(Model):
 
 
 class SMSTransactional(Model):
-    """The ``SMSTransactional`` object."""
-
     __slots__ = ()
 
     can_receive_sms_transactional: bool = field("can_receive_sms_transactional")
@@ -6267,8 +5785,6 @@ class SMSTransactional(Model):
 
 
 class PushChannel(Model):
-    """The ``PushChannel`` object."""
-
     __slots__ = ()
 
     marketing: PushMarketing | None = field(
@@ -6278,8 +5794,6 @@ class PushChannel(Model):
 
 
 class PushMarketing(Model):
-    """The ``PushMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_push_marketing: bool = field("can_receive_push_marketing")
@@ -6293,8 +5807,6 @@ class PushMarketing(Model):
 
 
 class WhatsappChannel(Model):
-    """The ``WhatsappChannel`` object."""
-
     __slots__ = ()
 
     marketing: WhatsappMarketingChannel | None = field(
@@ -6312,8 +5824,6 @@ class WhatsappChannel(Model):
 
 
 class WhatsappMarketingChannel(Model):
-    """The ``WhatsappMarketingChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6341,8 +5851,6 @@ class WhatsappMarketingChannel(Model):
 
 
 class WhatsappTransactionalChannel(Model):
-    """The ``WhatsappTransactionalChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6370,8 +5878,6 @@ class WhatsappTransactionalChannel(Model):
 
 
 class WhatsappConversationalChannel(Model):
-    """The ``WhatsappConversationalChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6399,8 +5905,6 @@ class WhatsappConversationalChannel(Model):
 
 
 class PredictiveAnalytics(Model):
-    """The ``PredictiveAnalytics`` object."""
-
     __slots__ = ()
 
     historic_clv: float | None = field("historic_clv", default=None, nullable=True)
@@ -6436,8 +5940,6 @@ class PredictiveAnalytics(Model):
 
 
 class GetMetricResponse(Model):
-    """The ``GetMetricResponse`` object."""
-
     __slots__ = ()
 
     data: MetricResponseObjectResource | None = field(
@@ -6448,8 +5950,6 @@ class GetMetricResponse(Model):
 
 
 class GetProfileResponse(Model):
-    """The ``GetProfileResponse`` object."""
-
     __slots__ = ()
 
     data: GetProfileResponseData | None = field("data", "GetProfileResponseData", nullable=True)
@@ -6458,8 +5958,6 @@ class GetProfileResponse(Model):
 
 
 class GetProfileResponseData(Model):
-    """The ``GetProfileResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6487,8 +5985,6 @@ GetProfileResponseCollectionDataItem = GetProfileResponseData
 
 
 class GetProfileResponseDataAttributes(Model):
-    """The ``GetProfileResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     subscriptions: Subscriptions | None = field(
@@ -6555,8 +6051,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttribute
 
 
 class PostSegmentCreateResponseDataAttributes(Model):
-    """The ``PostSegmentCreateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -6591,16 +6085,12 @@ SegmentRetrieveResponseObjectResourceAttributes = PostSegmentCreateResponseDataA
 
 
 class SegmentDefinition(Model):
-    """The ``SegmentDefinition`` object."""
-
     __slots__ = ()
 
     condition_groups: list[ConditionGroup] = field("condition_groups", "list[ConditionGroup]")
 
 
 class GetTagResponseCollection(Model):
-    """The ``GetTagResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TagResponseObjectResource] = field("data", "list[TagResponseObjectResource]")
@@ -6609,8 +6099,6 @@ class GetTagResponseCollection(Model):
 
 
 class GetTemplateResponse(Model):
-    """The ``GetTemplateResponse`` object."""
-
     __slots__ = ()
 
     data: TemplateResponseObjectResource | None = field(
@@ -6621,8 +6109,6 @@ class GetTemplateResponse(Model):
 
 
 class ListMemberResponseObjectResource(Model):
-    """The ``ListMemberResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6638,8 +6124,6 @@ class ListMemberResponseObjectResource(Model):
 
 
 class ListMemberResponseObjectResourceAttributes(Model):
-    """The ``ListMemberResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -6682,8 +6166,6 @@ SegmentMemberResponseObjectResourceAttributes = ListMemberResponseObjectResource
 
 
 class ListRetrieveResponseObjectResource(Model):
-    """The ``ListRetrieveResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -6699,8 +6181,6 @@ class ListRetrieveResponseObjectResource(Model):
 
 
 class MetricPropertyResponseObjectResource(Model):
-    """The ``MetricPropertyResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -6716,8 +6196,6 @@ class MetricPropertyResponseObjectResource(Model):
 
 
 class MetricPropertyResponseObjectResourceAttributes(Model):
-    """The ``MetricPropertyResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -6729,8 +6207,6 @@ class MetricPropertyResponseObjectResourceAttributes(Model):
 
 
 class ProfileMeta(Model):
-    """The ``ProfileMeta`` object."""
-
     __slots__ = ()
 
     patch_properties: ProfileMetaPatchProperties | None = field(
@@ -6744,8 +6220,6 @@ class ProfileMeta(Model):
 
 
 class SubscriptionChannels(Model):
-    """The ``SubscriptionChannels`` object."""
-
     __slots__ = ()
 
     email: EmailSubscriptionParameters | None = field(
@@ -6767,8 +6241,6 @@ class SubscriptionChannels(Model):
 
 
 class SMSSubscriptionParameters(Model):
-    """The ``SMSSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -6782,8 +6254,6 @@ class SMSSubscriptionParameters(Model):
 
 
 class WhatsAppSubscriptionParameters(Model):
-    """The ``WhatsAppSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -6797,8 +6267,6 @@ class WhatsAppSubscriptionParameters(Model):
 
 
 class PushSubscriptionParameters(Model):
-    """The ``PushSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters = field("marketing", "SubscriptionParameters")
@@ -6812,8 +6280,6 @@ class PushSubscriptionParameters(Model):
 
 
 class PushTokenEntry(Model):
-    """The ``PushTokenEntry`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -6840,8 +6306,6 @@ class PushTokenEntry(Model):
 
 
 class PushTokenDeviceMetadata(Model):
-    """The ``PushTokenDeviceMetadata`` object."""
-
     __slots__ = ()
 
     device_id: str | None = field("device_id", default=None, nullable=True)
@@ -6883,8 +6347,6 @@ class PushTokenDeviceMetadata(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`` object."""
-
     __slots__ = ()
 
     data: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData | None = field(
@@ -6917,8 +6379,6 @@ SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList = (
 
 
 class ProfileUpsertQueryResourceObject(Model):
-    """The ``ProfileUpsertQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6931,8 +6391,6 @@ class ProfileUpsertQueryResourceObject(Model):
 
 
 class ProfileUpsertQueryResourceObjectAttributes(Model):
-    """The ``ProfileUpsertQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -6966,8 +6424,6 @@ class ProfileUpsertQueryResourceObjectAttributes(Model):
 
 
 class ProfileResponsePluralConversationsObjectResource(Model):
-    """The ``ProfileResponsePluralConversationsObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6985,8 +6441,6 @@ class ProfileResponsePluralConversationsObjectResource(Model):
 
 
 class PushProfileUpsertQueryResourceObject(Model):
-    """The ``PushProfileUpsertQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6998,8 +6452,6 @@ class PushProfileUpsertQueryResourceObject(Model):
 
 
 class PushProfileUpsertQueryResourceObjectAttributes(Model):
-    """The ``PushProfileUpsertQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     phone_number: str | None = field("phone_number", default=None, nullable=True)
@@ -7034,16 +6486,12 @@ class PushProfileUpsertQueryResourceObjectAttributes(Model):
 
 
 class PushTokenCreateQuery(Model):
-    """The ``PushTokenCreateQuery`` object."""
-
     __slots__ = ()
 
     data: PushTokenCreateQueryResourceObject = field("data", "PushTokenCreateQueryResourceObject")
 
 
 class PushTokenCreateQueryResourceObject(Model):
-    """The ``PushTokenCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -7053,8 +6501,6 @@ class PushTokenCreateQueryResourceObject(Model):
 
 
 class PushTokenCreateQueryResourceObjectAttributes(Model):
-    """The ``PushTokenCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -7095,8 +6541,6 @@ class PushTokenCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class SegmentMemberResponseObjectResource(Model):
-    """The ``SegmentMemberResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -7112,8 +6556,6 @@ class SegmentMemberResponseObjectResource(Model):
 
 
 class SegmentRetrieveResponseObjectResource(Model):
-    """The ``SegmentRetrieveResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -7128,8 +6570,6 @@ class SegmentRetrieveResponseObjectResource(Model):
 
 
 class TemplateDndResponseObjectResource(Model):
-    """The ``TemplateDndResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))

@@ -17,8 +17,6 @@ __all__ = [
 
 
 class ConversationMessageCreateQuery(Model):
-    """The ``ConversationMessageCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ConversationMessageCreateQueryResourceObject = field(
@@ -27,8 +25,6 @@ class ConversationMessageCreateQuery(Model):
 
 
 class ConversationMessageCreateQueryResourceObject(Model):
-    """The ``ConversationMessageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ConversationMessageEnum = field("type", choices=("conversation-message",))
@@ -41,8 +37,6 @@ class ConversationMessageCreateQueryResourceObject(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectAttributes(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     body: str = field("body")
@@ -56,8 +50,6 @@ class ConversationMessageCreateQueryResourceObjectAttributes(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectRelationships(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     conversation: ConversationMessageCreateQueryResourceObjectRelationshipsConversation = field(
@@ -66,8 +58,6 @@ class ConversationMessageCreateQueryResourceObjectRelationships(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectRelationshipsConversation(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectRelationshipsConversation`` object."""
-
     __slots__ = ()
 
     data: ConversationMessageCreateQueryResourceObjectRelationshipsConversationData | None = field(

@@ -79,8 +79,6 @@ __all__ = [
 
 
 class CouponCodeCreateJobCreateQuery(Model):
-    """The ``CouponCodeCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateJobCreateQueryResourceObject = field(
@@ -89,8 +87,6 @@ class CouponCodeCreateJobCreateQuery(Model):
 
 
 class CouponCodeCreateJobCreateQueryResourceObject(Model):
-    """The ``CouponCodeCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -100,8 +96,6 @@ class CouponCodeCreateJobCreateQueryResourceObject(Model):
 
 
 class CouponCodeCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     coupon_codes: CouponCodeCreateJobCreateQueryResourceObjectAttributesCouponCodes = field(
@@ -121,8 +115,6 @@ class CouponCodeCreateJobCreateQueryResourceObjectAttributesCouponCodes(Model):
 
 
 class CouponCodeCreateQueryResourceObject(Model):
-    """The ``CouponCodeCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -135,8 +127,6 @@ class CouponCodeCreateQueryResourceObject(Model):
 
 
 class CouponCodeCreateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     unique_code: str = field("unique_code")
@@ -146,8 +136,6 @@ class CouponCodeCreateQueryResourceObjectAttributes(Model):
 
 
 class CouponCodeCreateQueryResourceObjectRelationships(Model):
-    """The ``CouponCodeCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     coupon: CouponCodeCreateQueryResourceObjectRelationshipsCoupon = field(
@@ -156,8 +144,6 @@ class CouponCodeCreateQueryResourceObjectRelationships(Model):
 
 
 class CouponCodeCreateQueryResourceObjectRelationshipsCoupon(Model):
-    """The ``CouponCodeCreateQueryResourceObjectRelationshipsCoupon`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateQueryResourceObjectRelationshipsCouponData | None = field(
@@ -166,8 +152,6 @@ class CouponCodeCreateQueryResourceObjectRelationshipsCoupon(Model):
 
 
 class GetCouponCodeCouponRelationshipResponseData(Model):
-    """The ``GetCouponCodeCouponRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -196,8 +180,6 @@ CouponCodeCreateQueryResourceObjectRelationshipsCouponData = (
 
 
 class CouponCodeCreateJobResponseObjectResource(Model):
-    """The ``CouponCodeCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -213,8 +195,6 @@ class CouponCodeCreateJobResponseObjectResource(Model):
 
 
 class PostCouponCodeCreateJobResponseDataRelationships(Model):
-    """The ``PostCouponCodeCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     coupon_codes: PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes | None = field(
@@ -229,8 +209,6 @@ CouponCodeCreateJobResponseObjectResourceRelationships = (
 
 
 class PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes(Model):
-    """The ``PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes`` object."""
-
     __slots__ = ()
 
     data: list[PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem] | None = field(
@@ -246,8 +224,6 @@ CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes = (
 
 
 class GetCouponCodesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetCouponCodesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -268,16 +244,12 @@ CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem = (
 
 
 class CouponCodeCreateQuery(Model):
-    """The ``CouponCodeCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateQueryResourceObject = field("data", "CouponCodeCreateQueryResourceObject")
 
 
 class CouponCodeResponseObjectResource(Model):
-    """The ``CouponCodeResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -293,8 +265,6 @@ class CouponCodeResponseObjectResource(Model):
 
 
 class PostCouponCodeResponseDataAttributes(Model):
-    """The ``PostCouponCodeResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     unique_code: str | None = field("unique_code", default=None, nullable=True)
@@ -326,8 +296,6 @@ CouponCodeResponseObjectResourceAttributes = PostCouponCodeResponseDataAttribute
 
 
 class PostCouponCodeResponseDataRelationships(Model):
-    """The ``PostCouponCodeResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     coupon: PostCouponCodeResponseDataRelationshipsCoupon | None = field(
@@ -347,8 +315,6 @@ CouponCodeResponseObjectResourceRelationships = PostCouponCodeResponseDataRelati
 
 
 class PostCouponCodeResponseDataRelationshipsCoupon(Model):
-    """The ``PostCouponCodeResponseDataRelationshipsCoupon`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseDataRelationshipsCouponData | None = field(
@@ -366,16 +332,12 @@ CouponCodeResponseObjectResourceRelationshipsCoupon = PostCouponCodeResponseData
 
 
 class CouponCodeUpdateQuery(Model):
-    """The ``CouponCodeUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeUpdateQueryResourceObject = field("data", "CouponCodeUpdateQueryResourceObject")
 
 
 class CouponCodeUpdateQueryResourceObject(Model):
-    """The ``CouponCodeUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -387,8 +349,6 @@ class CouponCodeUpdateQueryResourceObject(Model):
 
 
 class CouponCodeUpdateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: CouponCodeUpdateQueryResourceObjectAttributesStatus | None = field(
@@ -410,16 +370,12 @@ class CouponCodeUpdateQueryResourceObjectAttributes(Model):
 
 
 class CouponCreateQuery(Model):
-    """The ``CouponCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCreateQueryResourceObject = field("data", "CouponCreateQueryResourceObject")
 
 
 class CouponCreateQueryResourceObject(Model):
-    """The ``CouponCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -429,8 +385,6 @@ class CouponCreateQueryResourceObject(Model):
 
 
 class PostCouponResponseDataAttributes(Model):
-    """The ``PostCouponResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -456,8 +410,6 @@ CouponCreateQueryResourceObjectAttributes = PostCouponResponseDataAttributes
 
 
 class CouponResponseObjectResource(Model):
-    """The ``CouponResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -470,16 +422,12 @@ class CouponResponseObjectResource(Model):
 
 
 class CouponUpdateQuery(Model):
-    """The ``CouponUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponUpdateQueryResourceObject = field("data", "CouponUpdateQueryResourceObject")
 
 
 class CouponUpdateQueryResourceObject(Model):
-    """The ``CouponUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -491,8 +439,6 @@ class CouponUpdateQueryResourceObject(Model):
 
 
 class CouponUpdateQueryResourceObjectAttributes(Model):
-    """The ``CouponUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     description: str | None = field("description", default=None, nullable=True)
@@ -504,8 +450,6 @@ class CouponUpdateQueryResourceObjectAttributes(Model):
 
 
 class GetCouponCodeCouponRelationshipResponse(Model):
-    """The ``GetCouponCodeCouponRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCouponCodeCouponRelationshipResponseData | None = field(
@@ -516,8 +460,6 @@ class GetCouponCodeCouponRelationshipResponse(Model):
 
 
 class GetCouponCodeCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCouponCodeCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeCreateJobResponseObjectResource] = field(
@@ -528,8 +470,6 @@ class GetCouponCodeCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCouponCodeCreateJobResponseCompoundDocument(Model):
-    """The ``GetCouponCodeCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateJobResponseObjectResource = field(
@@ -543,8 +483,6 @@ class GetCouponCodeCreateJobResponseCompoundDocument(Model):
 
 
 class GetCouponCodeResponseCollection(Model):
-    """The ``GetCouponCodeResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeResponseObjectResource] = field(
@@ -555,8 +493,6 @@ class GetCouponCodeResponseCollection(Model):
 
 
 class GetCouponCodeResponseCollectionCompoundDocument(Model):
-    """The ``GetCouponCodeResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeResponseObjectResource] = field(
@@ -570,8 +506,6 @@ class GetCouponCodeResponseCollectionCompoundDocument(Model):
 
 
 class GetCouponCodeResponseCompoundDocument(Model):
-    """The ``GetCouponCodeResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CouponCodeResponseObjectResource = field("data", "CouponCodeResponseObjectResource")
@@ -583,8 +517,6 @@ class GetCouponCodeResponseCompoundDocument(Model):
 
 
 class GetCouponCodesRelationshipsResponseCollection(Model):
-    """The ``GetCouponCodesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCouponCodesRelationshipsResponseCollectionDataItem] = field(
@@ -595,8 +527,6 @@ class GetCouponCodesRelationshipsResponseCollection(Model):
 
 
 class GetCouponResponse(Model):
-    """The ``GetCouponResponse`` object."""
-
     __slots__ = ()
 
     data: CouponResponseObjectResource | None = field(
@@ -607,8 +537,6 @@ class GetCouponResponse(Model):
 
 
 class GetCouponResponseCollection(Model):
-    """The ``GetCouponResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CouponResponseObjectResource] = field("data", "list[CouponResponseObjectResource]")
@@ -617,8 +545,6 @@ class GetCouponResponseCollection(Model):
 
 
 class PatchCouponCodeResponse(Model):
-    """The ``PatchCouponCodeResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
@@ -627,8 +553,6 @@ class PatchCouponCodeResponse(Model):
 
 
 class PostCouponCodeResponseData(Model):
-    """The ``PostCouponCodeResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -648,8 +572,6 @@ PatchCouponCodeResponseData = PostCouponCodeResponseData
 
 
 class PatchCouponResponse(Model):
-    """The ``PatchCouponResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCouponResponseData = field("data", "PostCouponResponseData")
@@ -658,8 +580,6 @@ class PatchCouponResponse(Model):
 
 
 class PostCouponResponseData(Model):
-    """The ``PostCouponResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -676,8 +596,6 @@ PatchCouponResponseData = PostCouponResponseData
 
 
 class PostCouponCodeCreateJobResponse(Model):
-    """The ``PostCouponCodeCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeCreateJobResponseData = field("data", "PostCouponCodeCreateJobResponseData")
@@ -686,8 +604,6 @@ class PostCouponCodeCreateJobResponse(Model):
 
 
 class PostCouponCodeCreateJobResponseData(Model):
-    """The ``PostCouponCodeCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -703,8 +619,6 @@ class PostCouponCodeCreateJobResponseData(Model):
 
 
 class PostCouponCodeResponse(Model):
-    """The ``PostCouponCodeResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
@@ -713,8 +627,6 @@ class PostCouponCodeResponse(Model):
 
 
 class PostCouponResponse(Model):
-    """The ``PostCouponResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponResponseData = field("data", "PostCouponResponseData")

@@ -201,8 +201,6 @@ __all__ = [
 
 
 class APISchemaProperty(Model):
-    """The ``APISchemaProperty`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -218,8 +216,6 @@ class APISchemaProperty(Model):
 
 
 class ConstantPropertyMapping(Model):
-    """The ``ConstantPropertyMapping`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -231,8 +227,6 @@ class ConstantPropertyMapping(Model):
 
 
 class CustomObjectRelationshipSource(Model):
-    """The ``CustomObjectRelationshipSource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -250,16 +244,12 @@ class CustomObjectRelationshipSource(Model):
 
 
 class DataSourceCreateQuery(Model):
-    """The ``DataSourceCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceCreateQueryResourceObject = field("data", "DataSourceCreateQueryResourceObject")
 
 
 class DataSourceCreateQueryResourceObject(Model):
-    """The ``DataSourceCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -269,8 +259,6 @@ class DataSourceCreateQueryResourceObject(Model):
 
 
 class DataSourceCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -285,8 +273,6 @@ class DataSourceCreateQueryResourceObjectAttributes(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQuery(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordBulkCreateJobCreateQueryResourceObject = field(
@@ -295,8 +281,6 @@ class DataSourceRecordBulkCreateJobCreateQuery(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQueryResourceObject(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordBulkCreateJobEnum = field(
@@ -315,8 +299,6 @@ class DataSourceRecordBulkCreateJobCreateQueryResourceObject(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     data_source_records: (
@@ -341,8 +323,6 @@ class DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributesDataSource
 
 
 class DataSourceRecordResourceObject(Model):
-    """The ``DataSourceRecordResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordEnum = field("type", choices=("data-source-record",))
@@ -352,16 +332,12 @@ class DataSourceRecordResourceObject(Model):
 
 
 class DataSourceRecordResourceObjectAttributes(Model):
-    """The ``DataSourceRecordResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     record: dict[str, Any] = field("record")
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     data_source: (
@@ -380,8 +356,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships = (
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData | None = (
@@ -400,8 +374,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource = 
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -416,8 +388,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceDat
 
 
 class DataSourceRecordCreateJobCreateQuery(Model):
-    """The ``DataSourceRecordCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordCreateJobCreateQueryResourceObject = field(
@@ -426,8 +396,6 @@ class DataSourceRecordCreateJobCreateQuery(Model):
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObject(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordCreateJobEnum = field("type", choices=("data-source-record-create-job",))
@@ -442,8 +410,6 @@ class DataSourceRecordCreateJobCreateQueryResourceObject(Model):
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     data_source_record: DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceRecord = field(
@@ -462,8 +428,6 @@ class DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceReco
 
 
 class DataSourceResponseObjectResource(Model):
-    """The ``DataSourceResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -476,8 +440,6 @@ class DataSourceResponseObjectResource(Model):
 
 
 class PostDataSourceResponseDataAttributes(Model):
-    """The ``PostDataSourceResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -495,8 +457,6 @@ DataSourceResponseObjectResourceAttributes = PostDataSourceResponseDataAttribute
 
 
 class EmbeddedObjectSchemaResourceObject(Model):
-    """The ``EmbeddedObjectSchemaResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -506,8 +466,6 @@ class EmbeddedObjectSchemaResourceObject(Model):
 
 
 class EmbeddedObjectSchemaResourceObjectAttributes(Model):
-    """The ``EmbeddedObjectSchemaResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: list[APISchemaProperty] | None = field(
@@ -546,8 +504,6 @@ ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping = (
 
 
 class SourceMappingCreateQueryResourceObject(Model):
-    """The ``SourceMappingCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -557,8 +513,6 @@ class SourceMappingCreateQueryResourceObject(Model):
 
 
 class SourceMappingCreateQueryResourceObjectAttributes(Model):
-    """The ``SourceMappingCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     property_mappings: list[ConstantPropertyMapping | SimplePropertyMapping] | None = field(
@@ -581,8 +535,6 @@ SourceMappingPartialUpdateQueryResourceObjectAttributes = (
 
 
 class SimplePropertyMapping(Model):
-    """The ``SimplePropertyMapping`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -594,8 +546,6 @@ class SimplePropertyMapping(Model):
 
 
 class PropertySource(Model):
-    """The ``PropertySource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -607,8 +557,6 @@ class PropertySource(Model):
 
 
 class SimpleRelationshipMapping(Model):
-    """The ``SimpleRelationshipMapping`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -622,8 +570,6 @@ class SimpleRelationshipMapping(Model):
 
 
 class ProfileRelationshipSource(Model):
-    """The ``ProfileRelationshipSource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -641,8 +587,6 @@ class ProfileRelationshipSource(Model):
 
 
 class RelatedIdPath(Model):
-    """The ``RelatedIdPath`` object."""
-
     __slots__ = ()
 
     identifier_type: RelatedIdPathIdentifierType = field(
@@ -654,8 +598,6 @@ class RelatedIdPath(Model):
 
 
 class GetDataSourceResponse(Model):
-    """The ``GetDataSourceResponse`` object."""
-
     __slots__ = ()
 
     data: DataSourceResponseObjectResource = field("data", "DataSourceResponseObjectResource")
@@ -664,8 +606,6 @@ class GetDataSourceResponse(Model):
 
 
 class GetDataSourceResponseCollection(Model):
-    """The ``GetDataSourceResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[DataSourceResponseObjectResource] = field(
@@ -676,8 +616,6 @@ class GetDataSourceResponseCollection(Model):
 
 
 class GetIngestionLogResponseCollectionCompoundDocument(Model):
-    """The ``GetIngestionLogResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[IngestionLogResponseObjectResource] = field(
@@ -695,8 +633,6 @@ class GetIngestionLogResponseCollectionCompoundDocument(Model):
 
 
 class IngestionLogResponseObjectResource(Model):
-    """The ``IngestionLogResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectIngestionLogEnum = field("type", choices=("object-ingestion-log",))
@@ -712,8 +648,6 @@ class IngestionLogResponseObjectResource(Model):
 
 
 class IngestionLogResponseObjectResourceAttributes(Model):
-    """The ``IngestionLogResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["error", "info", "warning"] = field(
@@ -731,8 +665,6 @@ class IngestionLogResponseObjectResourceAttributes(Model):
 
 
 class IngestionLogErrorDetail(Model):
-    """The ``IngestionLogErrorDetail`` object."""
-
     __slots__ = ()
 
     code: str = field("code")
@@ -746,8 +678,6 @@ class IngestionLogErrorDetail(Model):
 
 
 class IngestionLogResponseObjectResourceRelationships(Model):
-    """The ``IngestionLogResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     object_type: IngestionLogResponseObjectResourceRelationshipsObjectType | None = field(
@@ -759,8 +689,6 @@ class IngestionLogResponseObjectResourceRelationships(Model):
 
 
 class IngestionLogResponseObjectResourceRelationshipsObjectType(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectType`` object."""
-
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectTypeData | None = field(
@@ -770,8 +698,6 @@ class IngestionLogResponseObjectResourceRelationshipsObjectType(Model):
 
 
 class GetObjectTypeTypesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeTypesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -804,8 +730,6 @@ ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem = (
 
 
 class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectRecord`` object."""
-
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectRecordData | None = field(
@@ -815,8 +739,6 @@ class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
 
 
 class GetObjectTypeRecordsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeRecordsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordEnum = field("type", choices=("object-record",))
@@ -837,8 +759,6 @@ ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem
 
 
 class ObjectTypeResponseObjectResource(Model):
-    """The ``ObjectTypeResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -854,8 +774,6 @@ class ObjectTypeResponseObjectResource(Model):
 
 
 class PostObjectTypeResponseDataAttributes(Model):
-    """The ``PostObjectTypeResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -879,8 +797,6 @@ ObjectTypeResponseObjectResourceAttributes = PostObjectTypeResponseDataAttribute
 
 
 class PostObjectTypeResponseDataRelationships(Model):
-    """The ``PostObjectTypeResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     current_schema: PostObjectTypeResponseDataRelationshipsCurrentSchema | None = field(
@@ -907,8 +823,6 @@ ObjectTypeResponseObjectResourceRelationships = PostObjectTypeResponseDataRelati
 
 
 class PostObjectTypeResponseDataRelationshipsDraftSchema(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsDraftSchema`` object."""
-
     __slots__ = ()
 
     data: PostObjectTypeResponseDataRelationshipsDraftSchemaData | None = field(
@@ -936,8 +850,6 @@ ObjectTypeResponseObjectResourceRelationshipsCurrentSchema = (
 
 
 class GetObjectTypeDraftSchemaRelationshipResponseData(Model):
-    """The ``GetObjectTypeDraftSchemaRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1018,8 +930,6 @@ ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem = (
 
 
 class PostObjectTypeResponseDataRelationshipsSchemaVersions(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsSchemaVersions`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem] | None = field(
@@ -1053,8 +963,6 @@ ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas = (
 
 
 class PostObjectTypeResponseDataRelationshipsObjectTypes(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsObjectTypes`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsObjectTypesDataItem] | None = field(
@@ -1070,8 +978,6 @@ ObjectTypeResponseObjectResourceRelationshipsObjectTypes = (
 
 
 class PostObjectTypeResponseDataRelationshipsProfileObjectTypes(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypes`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem] | None = field(
@@ -1089,8 +995,6 @@ ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes = (
 
 
 class PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
@@ -1111,8 +1015,6 @@ ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem = (
 
 
 class ObjectRecordResponseObjectResource(Model):
-    """The ``ObjectRecordResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordEnum = field("type", choices=("object-record",))
@@ -1125,8 +1027,6 @@ class ObjectRecordResponseObjectResource(Model):
 
 
 class ObjectRecordResponseObjectResourceAttributes(Model):
-    """The ``ObjectRecordResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     record_properties: dict[str, Any] = field("record_properties")
@@ -1134,8 +1034,6 @@ class ObjectRecordResponseObjectResourceAttributes(Model):
 
 
 class GetObjectRecordResponse(Model):
-    """The ``GetObjectRecordResponse`` object."""
-
     __slots__ = ()
 
     data: ObjectRecordResponseObjectResource = field("data", "ObjectRecordResponseObjectResource")
@@ -1144,8 +1042,6 @@ class GetObjectRecordResponse(Model):
 
 
 class GetObjectRecordResponseCollection(Model):
-    """The ``GetObjectRecordResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ObjectRecordResponseObjectResource] = field(
@@ -1156,8 +1052,6 @@ class GetObjectRecordResponseCollection(Model):
 
 
 class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection(Model):
-    """The ``GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem] = field(
@@ -1168,8 +1062,6 @@ class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection(Model):
 
 
 class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -1196,8 +1088,6 @@ ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem = (
 
 
 class GetObjectSchemaResponse(Model):
-    """The ``GetObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaResponseObjectResource | None = field(
@@ -1208,8 +1098,6 @@ class GetObjectSchemaResponse(Model):
 
 
 class ObjectSchemaResponseObjectResource(Model):
-    """The ``ObjectSchemaResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1225,8 +1113,6 @@ class ObjectSchemaResponseObjectResource(Model):
 
 
 class PostObjectSchemaResponseDataAttributes(Model):
-    """The ``PostObjectSchemaResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -1258,8 +1144,6 @@ ObjectSchemaResponseObjectResourceAttributes = PostObjectSchemaResponseDataAttri
 
 
 class PostObjectSchemaResponseDataRelationships(Model):
-    """The ``PostObjectSchemaResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     source_mapping: PostObjectSchemaResponseDataRelationshipsSourceMapping | None = field(
@@ -1286,8 +1170,6 @@ ObjectSchemaResponseObjectResourceRelationships = PostObjectSchemaResponseDataRe
 
 
 class PostObjectSchemaResponseDataRelationshipsSourceMapping(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsSourceMapping`` object."""
-
     __slots__ = ()
 
     data: PostObjectSchemaResponseDataRelationshipsSourceMappingData | None = field(
@@ -1309,8 +1191,6 @@ ObjectSchemaResponseObjectResourceRelationshipsSourceMapping = (
 
 
 class GetObjectSchemaSourceMappingRelationshipResponseData(Model):
-    """The ``GetObjectSchemaSourceMappingRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -1337,8 +1217,6 @@ ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData = (
 
 
 class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem] | None = (
@@ -1364,8 +1242,6 @@ ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas = (
 
 
 class GetObjectSchemaResponseCollection(Model):
-    """The ``GetObjectSchemaResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaResponseObjectResource] = field(
@@ -1376,8 +1252,6 @@ class GetObjectSchemaResponseCollection(Model):
 
 
 class GetObjectSchemaResponseCompoundDocument(Model):
-    """The ``GetObjectSchemaResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaResponseObjectResource = field("data", "ObjectSchemaResponseObjectResource")
@@ -1398,8 +1272,6 @@ class GetObjectSchemaResponseCompoundDocument(Model):
 
 
 class ObjectSchemaRelationshipResponseObjectResource(Model):
-    """The ``ObjectSchemaRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1412,8 +1284,6 @@ class ObjectSchemaRelationshipResponseObjectResource(Model):
 
 
 class ObjectSchemaRelationshipResponseObjectResourceAttributes(Model):
-    """The ``ObjectSchemaRelationshipResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     meta: ObjectSchemaRelationshipMeta | None = field(
@@ -1428,8 +1298,6 @@ ProfileObjectSchemaRelationshipResponseObjectResourceAttributes = (
 
 
 class ObjectSchemaRelationshipMeta(Model):
-    """The ``ObjectSchemaRelationshipMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1441,8 +1309,6 @@ class ObjectSchemaRelationshipMeta(Model):
 
 
 class SourceMappingResponseObjectResource(Model):
-    """The ``SourceMappingResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -1455,8 +1321,6 @@ class SourceMappingResponseObjectResource(Model):
 
 
 class PatchSourceMappingResponseDataAttributes(Model):
-    """The ``PatchSourceMappingResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     property_mappings: list[ConstantPropertyMapping | SimplePropertyMapping] = field(
@@ -1474,8 +1338,6 @@ SourceMappingResponseObjectResourceAttributes = PatchSourceMappingResponseDataAt
 
 
 class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
-    """The ``ProfileObjectSchemaRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -1488,8 +1350,6 @@ class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
 
 
 class GetObjectSchemaSchemasRelationshipsResponseCollection(Model):
-    """The ``GetObjectSchemaSchemasRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem] = field(
@@ -1500,8 +1360,6 @@ class GetObjectSchemaSchemasRelationshipsResponseCollection(Model):
 
 
 class GetObjectSchemaSourceMappingRelationshipResponse(Model):
-    """The ``GetObjectSchemaSourceMappingRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectSchemaSourceMappingRelationshipResponseData | None = field(
@@ -1512,8 +1370,6 @@ class GetObjectSchemaSourceMappingRelationshipResponse(Model):
 
 
 class GetObjectTypeCurrentSchemaRelationshipResponse(Model):
-    """The ``GetObjectTypeCurrentSchemaRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectTypeCurrentSchemaRelationshipResponseData | None = field(
@@ -1524,8 +1380,6 @@ class GetObjectTypeCurrentSchemaRelationshipResponse(Model):
 
 
 class GetObjectTypeDraftSchemaRelationshipResponse(Model):
-    """The ``GetObjectTypeDraftSchemaRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectTypeDraftSchemaRelationshipResponseData | None = field(
@@ -1536,8 +1390,6 @@ class GetObjectTypeDraftSchemaRelationshipResponse(Model):
 
 
 class GetObjectTypeIngestionLogsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeIngestionLogsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem] = field(
@@ -1548,8 +1400,6 @@ class GetObjectTypeIngestionLogsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectIngestionLogEnum = field("type", choices=("object-ingestion-log",))
@@ -1558,8 +1408,6 @@ class GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem(Model):
 
 
 class GetObjectTypeProfileObjectTypesRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeProfileObjectTypesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem] = field(
@@ -1570,8 +1418,6 @@ class GetObjectTypeProfileObjectTypesRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeRecordsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeRecordsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeRecordsRelationshipsResponseCollectionDataItem] = field(
@@ -1582,8 +1428,6 @@ class GetObjectTypeRecordsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeResponseCollectionCompoundDocument(Model):
-    """The ``GetObjectTypeResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ObjectTypeResponseObjectResource] = field(
@@ -1597,8 +1441,6 @@ class GetObjectTypeResponseCollectionCompoundDocument(Model):
 
 
 class GetObjectTypeResponseCompoundDocument(Model):
-    """The ``GetObjectTypeResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ObjectTypeResponseObjectResource = field("data", "ObjectTypeResponseObjectResource")
@@ -1619,8 +1461,6 @@ class GetObjectTypeResponseCompoundDocument(Model):
 
 
 class ObjectTypeRelationshipResponseObjectResource(Model):
-    """The ``ObjectTypeRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -1633,8 +1473,6 @@ class ObjectTypeRelationshipResponseObjectResource(Model):
 
 
 class ObjectTypeRelationshipResponseObjectResourceAttributes(Model):
-    """The ``ObjectTypeRelationshipResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     meta: ObjectTypeRelationshipMeta | None = field(
@@ -1649,8 +1487,6 @@ ProfileTypeRelationshipResponseObjectResourceAttributes = (
 
 
 class ObjectTypeRelationshipMeta(Model):
-    """The ``ObjectTypeRelationshipMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1662,8 +1498,6 @@ class ObjectTypeRelationshipMeta(Model):
 
 
 class ProfileTypeRelationshipResponseObjectResource(Model):
-    """The ``ProfileTypeRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
@@ -1676,8 +1510,6 @@ class ProfileTypeRelationshipResponseObjectResource(Model):
 
 
 class GetObjectTypeSchemaVersionsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeSchemaVersionsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem] = field(
@@ -1688,8 +1520,6 @@ class GetObjectTypeSchemaVersionsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeTypesRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeTypesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeTypesRelationshipsResponseCollectionDataItem] = field(
@@ -1700,8 +1530,6 @@ class GetObjectTypeTypesRelationshipsResponseCollection(Model):
 
 
 class GetSourceMappingResponse(Model):
-    """The ``GetSourceMappingResponse`` object."""
-
     __slots__ = ()
 
     data: SourceMappingResponseObjectResource | None = field(
@@ -1712,8 +1540,6 @@ class GetSourceMappingResponse(Model):
 
 
 class ObjectRecordDeleteJobCreateQuery(Model):
-    """The ``ObjectRecordDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectRecordDeleteJobCreateQueryResourceObject = field(
@@ -1722,8 +1548,6 @@ class ObjectRecordDeleteJobCreateQuery(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObject(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordBulkDeleteJobEnum = field("type", choices=("object-record-bulk-delete-job",))
@@ -1733,8 +1557,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObject(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObjectRelationships(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     object_records: ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords = (
@@ -1746,8 +1568,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObjectRelationships(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords`` object."""
-
     __slots__ = ()
 
     data: (
@@ -1759,8 +1579,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords(M
 
 
 class ObjectSchemaCreateQuery(Model):
-    """The ``ObjectSchemaCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaCreateQueryResourceObject = field(
@@ -1769,8 +1587,6 @@ class ObjectSchemaCreateQuery(Model):
 
 
 class ObjectSchemaCreateQueryResourceObject(Model):
-    """The ``ObjectSchemaCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1783,8 +1599,6 @@ class ObjectSchemaCreateQueryResourceObject(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectAttributes(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -1809,8 +1623,6 @@ class ObjectSchemaCreateQueryResourceObjectAttributes(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectRelationships(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     object_type: ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType | None = field(
@@ -1819,8 +1631,6 @@ class ObjectSchemaCreateQueryResourceObjectRelationships(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData | None = field(
@@ -1829,8 +1639,6 @@ class ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType(Model):
 
 
 class ObjectSchemaPartialUpdateQuery(Model):
-    """The ``ObjectSchemaPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaPartialUpdateQueryResourceObject = field(
@@ -1839,8 +1647,6 @@ class ObjectSchemaPartialUpdateQuery(Model):
 
 
 class ObjectSchemaPartialUpdateQueryResourceObject(Model):
-    """The ``ObjectSchemaPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1852,8 +1658,6 @@ class ObjectSchemaPartialUpdateQueryResourceObject(Model):
 
 
 class ObjectSchemaPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ObjectSchemaPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1873,8 +1677,6 @@ class ObjectSchemaPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class ObjectSchemaRelationshipCreateMeta(Model):
-    """The ``ObjectSchemaRelationshipCreateMeta`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1884,8 +1686,6 @@ class ObjectSchemaRelationshipCreateMeta(Model):
 
 
 class ObjectSchemaRelationshipCreateQuery(Model):
-    """The ``ObjectSchemaRelationshipCreateQuery`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaRelationshipCreateQueryDataItem] = field(
@@ -1894,8 +1694,6 @@ class ObjectSchemaRelationshipCreateQuery(Model):
 
 
 class ObjectSchemaRelationshipCreateQueryDataItem(Model):
-    """The ``ObjectSchemaRelationshipCreateQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1907,8 +1705,6 @@ class ObjectSchemaRelationshipCreateQueryDataItem(Model):
 
 
 class ObjectSchemaRelationshipDeleteMeta(Model):
-    """The ``ObjectSchemaRelationshipDeleteMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1916,8 +1712,6 @@ class ObjectSchemaRelationshipDeleteMeta(Model):
 
 
 class ObjectSchemaRelationshipDeleteQuery(Model):
-    """The ``ObjectSchemaRelationshipDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaRelationshipDeleteQueryDataItem] = field(
@@ -1926,8 +1720,6 @@ class ObjectSchemaRelationshipDeleteQuery(Model):
 
 
 class ObjectSchemaRelationshipDeleteQueryDataItem(Model):
-    """The ``ObjectSchemaRelationshipDeleteQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1939,8 +1731,6 @@ class ObjectSchemaRelationshipDeleteQueryDataItem(Model):
 
 
 class ObjectSchemaRelationshipPartialUpdateQuery(Model):
-    """The ``ObjectSchemaRelationshipPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaRelationshipPartialUpdateQueryData = field(
@@ -1949,8 +1739,6 @@ class ObjectSchemaRelationshipPartialUpdateQuery(Model):
 
 
 class ObjectSchemaRelationshipPartialUpdateQueryData(Model):
-    """The ``ObjectSchemaRelationshipPartialUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1962,8 +1750,6 @@ class ObjectSchemaRelationshipPartialUpdateQueryData(Model):
 
 
 class ObjectSchemaRelationshipUpdateMeta(Model):
-    """The ``ObjectSchemaRelationshipUpdateMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1975,16 +1761,12 @@ class ObjectSchemaRelationshipUpdateMeta(Model):
 
 
 class ObjectTypeCreateQuery(Model):
-    """The ``ObjectTypeCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectTypeCreateQueryResourceObject = field("data", "ObjectTypeCreateQueryResourceObject")
 
 
 class ObjectTypeCreateQueryResourceObject(Model):
-    """The ``ObjectTypeCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -1994,8 +1776,6 @@ class ObjectTypeCreateQueryResourceObject(Model):
 
 
 class ObjectTypeCreateQueryResourceObjectAttributes(Model):
-    """The ``ObjectTypeCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -2026,8 +1806,6 @@ class ObjectTypeCreateQueryResourceObjectAttributesObjectSchema(Model):
 
 
 class PatchObjectSchemaResponse(Model):
-    """The ``PatchObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: PatchObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
@@ -2036,8 +1814,6 @@ class PatchObjectSchemaResponse(Model):
 
 
 class PostObjectSchemaResponseData(Model):
-    """The ``PostObjectSchemaResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2057,8 +1833,6 @@ PatchObjectSchemaResponseData = PostObjectSchemaResponseData
 
 
 class PatchSourceMappingResponse(Model):
-    """The ``PatchSourceMappingResponse`` object."""
-
     __slots__ = ()
 
     data: PatchSourceMappingResponseData = field("data", "PatchSourceMappingResponseData")
@@ -2067,8 +1841,6 @@ class PatchSourceMappingResponse(Model):
 
 
 class PatchSourceMappingResponseData(Model):
-    """The ``PatchSourceMappingResponseData`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -2081,8 +1853,6 @@ class PatchSourceMappingResponseData(Model):
 
 
 class PostDataSourceResponse(Model):
-    """The ``PostDataSourceResponse`` object."""
-
     __slots__ = ()
 
     data: PostDataSourceResponseData = field("data", "PostDataSourceResponseData")
@@ -2091,8 +1861,6 @@ class PostDataSourceResponse(Model):
 
 
 class PostDataSourceResponseData(Model):
-    """The ``PostDataSourceResponseData`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -2105,8 +1873,6 @@ class PostDataSourceResponseData(Model):
 
 
 class PostObjectSchemaResponse(Model):
-    """The ``PostObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: PostObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
@@ -2115,8 +1881,6 @@ class PostObjectSchemaResponse(Model):
 
 
 class PostObjectTypeResponse(Model):
-    """The ``PostObjectTypeResponse`` object."""
-
     __slots__ = ()
 
     data: PostObjectTypeResponseData = field("data", "PostObjectTypeResponseData")
@@ -2125,8 +1889,6 @@ class PostObjectTypeResponse(Model):
 
 
 class PostObjectTypeResponseData(Model):
-    """The ``PostObjectTypeResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -2142,8 +1904,6 @@ class PostObjectTypeResponseData(Model):
 
 
 class ProfileObjectSchemaRelationshipCreateQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipCreateQuery`` object."""
-
     __slots__ = ()
 
     data: list[ProfileObjectSchemaRelationshipCreateQueryDataItem] = field(
@@ -2152,8 +1912,6 @@ class ProfileObjectSchemaRelationshipCreateQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipCreateQueryDataItem(Model):
-    """The ``ProfileObjectSchemaRelationshipCreateQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2165,8 +1923,6 @@ class ProfileObjectSchemaRelationshipCreateQueryDataItem(Model):
 
 
 class ProfileObjectSchemaRelationshipDeleteQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ProfileObjectSchemaRelationshipDeleteQueryDataItem] = field(
@@ -2175,8 +1931,6 @@ class ProfileObjectSchemaRelationshipDeleteQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipDeleteQueryDataItem(Model):
-    """The ``ProfileObjectSchemaRelationshipDeleteQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2188,8 +1942,6 @@ class ProfileObjectSchemaRelationshipDeleteQueryDataItem(Model):
 
 
 class ProfileObjectSchemaRelationshipPartialUpdateQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileObjectSchemaRelationshipPartialUpdateQueryData = field(
@@ -2198,8 +1950,6 @@ class ProfileObjectSchemaRelationshipPartialUpdateQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipPartialUpdateQueryData(Model):
-    """The ``ProfileObjectSchemaRelationshipPartialUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2211,8 +1961,6 @@ class ProfileObjectSchemaRelationshipPartialUpdateQueryData(Model):
 
 
 class SourceMappingPartialUpdateQuery(Model):
-    """The ``SourceMappingPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: SourceMappingPartialUpdateQueryResourceObject = field(
@@ -2221,8 +1969,6 @@ class SourceMappingPartialUpdateQuery(Model):
 
 
 class SourceMappingPartialUpdateQueryResourceObject(Model):
-    """The ``SourceMappingPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))

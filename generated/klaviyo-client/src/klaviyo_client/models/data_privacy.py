@@ -18,8 +18,6 @@ __all__ = [
 
 
 class DataPrivacyCreateDeletionJobQuery(Model):
-    """The ``DataPrivacyCreateDeletionJobQuery`` object."""
-
     __slots__ = ()
 
     data: DataPrivacyCreateDeletionJobQueryResourceObject = field(
@@ -28,8 +26,6 @@ class DataPrivacyCreateDeletionJobQuery(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObject(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataPrivacyDeletionJobEnum = field("type", choices=("data-privacy-deletion-job",))
@@ -39,8 +35,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObject(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObjectAttributes(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profile: DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile = field(
@@ -49,8 +43,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObjectAttributes(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: DataPrivacyProfileQueryResourceObject = field(
@@ -59,8 +51,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile(Model):
 
 
 class DataPrivacyProfileQueryResourceObject(Model):
-    """The ``DataPrivacyProfileQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -72,8 +62,6 @@ class DataPrivacyProfileQueryResourceObject(Model):
 
 
 class DataPrivacyProfileQueryResourceObjectAttributes(Model):
-    """The ``DataPrivacyProfileQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)

@@ -27,8 +27,6 @@ __all__ = [
 
 
 class AttributionResponseObjectResource(Model):
-    """The ``AttributionResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: AttributionEnum = field("type", choices=("attribution",))
@@ -41,8 +39,6 @@ class AttributionResponseObjectResource(Model):
 
 
 class AttributionResponseObjectResourceRelationships(Model):
-    """The ``AttributionResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     event: AttributionResponseObjectResourceRelationshipsEvent | None = field(
@@ -75,8 +71,6 @@ class AttributionResponseObjectResourceRelationships(Model):
 
 
 class AttributionResponseObjectResourceRelationshipsEvent(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsEvent`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsEventData | None = field(
@@ -92,8 +86,6 @@ AttributionResponseObjectResourceRelationshipsAttributedEvent = (
 
 
 class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsCampaignMessage`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsCampaignMessageData | None = field(
@@ -103,8 +95,6 @@ class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
 
 
 class AttributionResponseObjectResourceRelationshipsFlowMessage(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlowMessage`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsFlowMessageData | None = field(
@@ -120,16 +110,12 @@ AttributionResponseObjectResourceRelationshipsFlowMessageVariation = (
 
 
 class EventsBulkCreateJob(Model):
-    """The ``EventsBulkCreateJob`` object."""
-
     __slots__ = ()
 
     data: EventsBulkCreateJobResourceObject = field("data", "EventsBulkCreateJobResourceObject")
 
 
 class EventsBulkCreateJobResourceObject(Model):
-    """The ``EventsBulkCreateJobResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventBulkCreateJobEnum = field("type", choices=("event-bulk-create-job",))
@@ -139,8 +125,6 @@ class EventsBulkCreateJobResourceObject(Model):
 
 
 class EventsBulkCreateJobResourceObjectAttributes(Model):
-    """The ``EventsBulkCreateJobResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     events_bulk_create: EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate = field(
@@ -149,8 +133,6 @@ class EventsBulkCreateJobResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate(Model):
-    """The ``EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate`` object."""
-
     __slots__ = ()
 
     data: list[EventsBulkCreateQueryResourceObject] = field(
@@ -159,8 +141,6 @@ class EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate(Model):
 
 
 class GetEventMetricRelationshipResponse(Model):
-    """The ``GetEventMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetEventMetricRelationshipResponseData | None = field(
@@ -171,8 +151,6 @@ class GetEventMetricRelationshipResponse(Model):
 
 
 class GetEventProfileRelationshipResponse(Model):
-    """The ``GetEventProfileRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetEventProfileRelationshipResponseData | None = field(
@@ -183,8 +161,6 @@ class GetEventProfileRelationshipResponse(Model):
 
 
 class GetEventResponseCollectionCompoundDocument(Model):
-    """The ``GetEventResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[EventResponseObjectResource] = field("data", "list[EventResponseObjectResource]")
@@ -205,8 +181,6 @@ class GetEventResponseCollectionCompoundDocument(Model):
 
 
 class GetEventResponseCompoundDocument(Model):
-    """The ``GetEventResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: EventResponseObjectResource = field("data", "EventResponseObjectResource")

@@ -168,8 +168,6 @@ __all__ = [
 
 
 class AbTestAction(Model):
-    """The ``AbTestAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -182,16 +180,12 @@ class AbTestAction(Model):
 
 
 class Link(Model):
-    """The ``Link`` object."""
-
     __slots__ = ()
 
     next: str | None = field("next", default=None, nullable=True)
 
 
 class AbTestActionData(Model):
-    """The ``AbTestActionData`` object."""
-
     __slots__ = ()
 
     status: Literal["disabled", "draft", "live", "manual"] | None = field(
@@ -211,8 +205,6 @@ class AbTestActionData(Model):
 
 
 class SendEmailAction(Model):
-    """The ``SendEmailAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -227,8 +219,6 @@ class SendEmailAction(Model):
 
 
 class SendEmailActionData(Model):
-    """The ``SendEmailActionData`` object."""
-
     __slots__ = ()
 
     message: FlowEmail | None = field("message", "FlowEmail", default=None, nullable=True)
@@ -239,8 +229,6 @@ class SendEmailActionData(Model):
 
 
 class FlowEmail(Model):
-    """The ``FlowEmail`` object."""
-
     __slots__ = ()
 
     from_email: str | None = field("from_email", default=None, nullable=True)
@@ -266,8 +254,6 @@ class FlowEmail(Model):
 
 
 class UtmParam(Model):
-    """The ``UtmParam`` object."""
-
     __slots__ = ()
 
     param: str = field("param")
@@ -275,8 +261,6 @@ class UtmParam(Model):
 
 
 class FlowSmsAdditionalFilters(Model):
-    """The ``FlowSmsAdditionalFilters`` object."""
-
     __slots__ = ()
 
     condition_groups: list[FlowSmsAdditionalFiltersConditionGroupsItem] = field(
@@ -301,8 +285,6 @@ ConditionalBranchActionDataProfileFilter = FlowSmsAdditionalFilters
 
 
 class FlowSmsAdditionalFiltersConditionGroupsItem(Model):
-    """The ``FlowSmsAdditionalFiltersConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -351,8 +333,6 @@ ConditionalBranchActionDataProfileFilterConditionGroupsItem = (
 
 
 class FlowsProfileMetricCondition(Model):
-    """The ``FlowsProfileMetricCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric"] = field("type", choices=("profile-metric",))
@@ -380,8 +360,6 @@ class FlowsProfileMetricCondition(Model):
 
 
 class SinceFlowStartDateFilter(Model):
-    """The ``SinceFlowStartDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -390,8 +368,6 @@ class SinceFlowStartDateFilter(Model):
 
 
 class ProfileRandomSampleCondition(Model):
-    """The ``ProfileRandomSampleCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-sample"] = field("type", choices=("profile-sample",))
@@ -399,8 +375,6 @@ class ProfileRandomSampleCondition(Model):
 
 
 class ProfileHasNotReceivedEmailMessageCondition(Model):
-    """The ``ProfileHasNotReceivedEmailMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-email"] = field("type", choices=("profile-not-sent-email",))
@@ -410,8 +384,6 @@ class ProfileHasNotReceivedEmailMessageCondition(Model):
 
 
 class InTheLastBaseRelativeDateFilter(Model):
-    """The ``InTheLastBaseRelativeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -422,8 +394,6 @@ class InTheLastBaseRelativeDateFilter(Model):
 
 
 class ProfileHasNotReceivedSmsMessageCondition(Model):
-    """The ``ProfileHasNotReceivedSmsMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-sms"] = field("type", choices=("profile-not-sent-sms",))
@@ -433,8 +403,6 @@ class ProfileHasNotReceivedSmsMessageCondition(Model):
 
 
 class ProfileHasNotReceivedPushMessageCondition(Model):
-    """The ``ProfileHasNotReceivedPushMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-push"] = field("type", choices=("profile-not-sent-push",))
@@ -444,8 +412,6 @@ class ProfileHasNotReceivedPushMessageCondition(Model):
 
 
 class SendSmsAction(Model):
-    """The ``SendSmsAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -458,8 +424,6 @@ class SendSmsAction(Model):
 
 
 class SendSmsActionData(Model):
-    """The ``SendSmsActionData`` object."""
-
     __slots__ = ()
 
     message: FlowSms | None = field("message", "FlowSms", default=None, nullable=True)
@@ -470,8 +434,6 @@ class SendSmsActionData(Model):
 
 
 class FlowSms(Model):
-    """The ``FlowSms`` object."""
-
     __slots__ = ()
 
     body: str = field("body")
@@ -508,8 +470,6 @@ class FlowSms(Model):
 
 
 class AbTestActionDataCurrentExperiment(Model):
-    """The ``AbTestActionDataCurrentExperiment`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -538,8 +498,6 @@ class AbTestActionDataCurrentExperiment(Model):
 
 
 class AutomaticWinnerSelectionSettings(Model):
-    """The ``AutomaticWinnerSelectionSettings`` object."""
-
     __slots__ = ()
 
     enabled: bool = field("enabled")
@@ -550,8 +508,6 @@ class AutomaticWinnerSelectionSettings(Model):
 
 
 class ActionOutputCondition(Model):
-    """The ``ActionOutputCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["action-output"] = field("type", choices=("action-output",))
@@ -571,8 +527,6 @@ class ActionOutputCondition(Model):
 
 
 class ActionOutputSplitAction(Model):
-    """The ``ActionOutputSplitAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -589,8 +543,6 @@ class ActionOutputSplitAction(Model):
 
 
 class BooleanBranchLinks(Model):
-    """The ``BooleanBranchLinks`` object."""
-
     __slots__ = ()
 
     next_if_true: str | None = field("next_if_true", nullable=True)
@@ -598,8 +550,6 @@ class BooleanBranchLinks(Model):
 
 
 class ActionOutputSplitActionData(Model):
-    """The ``ActionOutputSplitActionData`` object."""
-
     __slots__ = ()
 
     action_output_filter: ActionOutputSplitActionDataActionOutputFilter | None = field(
@@ -608,8 +558,6 @@ class ActionOutputSplitActionData(Model):
 
 
 class ActionOutputSplitActionDataActionOutputFilter(Model):
-    """The ``ActionOutputSplitActionDataActionOutputFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem] = (
@@ -621,16 +569,12 @@ class ActionOutputSplitActionDataActionOutputFilter(Model):
 
 
 class ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem(Model):
-    """The ``ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[ActionOutputCondition] = field("conditions", "list[ActionOutputCondition]")
 
 
 class BackInStockDelayAction(Model):
-    """The ``BackInStockDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -642,8 +586,6 @@ class BackInStockDelayAction(Model):
 
 
 class CodeAction(Model):
-    """The ``CodeAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -656,8 +598,6 @@ class CodeAction(Model):
 
 
 class ConditionalBranchAction(Model):
-    """The ``ConditionalBranchAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -674,8 +614,6 @@ class ConditionalBranchAction(Model):
 
 
 class ConditionalBranchActionData(Model):
-    """The ``ConditionalBranchActionData`` object."""
-
     __slots__ = ()
 
     profile_filter: ConditionalBranchActionDataProfileFilter | None = field(
@@ -684,8 +622,6 @@ class ConditionalBranchActionData(Model):
 
 
 class ContentExperimentAction(Model):
-    """The ``ContentExperimentAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -698,8 +634,6 @@ class ContentExperimentAction(Model):
 
 
 class ContentExperimentActionData(Model):
-    """The ``ContentExperimentActionData`` object."""
-
     __slots__ = ()
 
     status: Literal["disabled", "draft", "live", "manual"] | None = field(
@@ -722,8 +656,6 @@ class ContentExperimentActionData(Model):
 
 
 class SendPushNotificationAction(Model):
-    """The ``SendPushNotificationAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -738,8 +670,6 @@ class SendPushNotificationAction(Model):
 
 
 class SendPushNotificationActionData(Model):
-    """The ``SendPushNotificationActionData`` object."""
-
     __slots__ = ()
 
     message: FlowPushNotification | None = field(
@@ -752,8 +682,6 @@ class SendPushNotificationActionData(Model):
 
 
 class FlowPushNotification(Model):
-    """The ``FlowPushNotification`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -798,16 +726,12 @@ class FlowPushNotification(Model):
 
 
 class Increment(Model):
-    """The ``Increment`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["increment_one"] = field("badge_config", choices=("increment_one",))
 
 
 class StaticCount(Model):
-    """The ``StaticCount`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_count"] = field("badge_config", choices=("set_count",))
@@ -815,8 +739,6 @@ class StaticCount(Model):
 
 
 class Property(Model):
-    """The ``Property`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_property"] = field("badge_config", choices=("set_property",))
@@ -824,8 +746,6 @@ class Property(Model):
 
 
 class PushActionButton(Model):
-    """The ``PushActionButton`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -840,8 +760,6 @@ class PushActionButton(Model):
 
 
 class SendWhatsAppAction(Model):
-    """The ``SendWhatsAppAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -856,8 +774,6 @@ class SendWhatsAppAction(Model):
 
 
 class SendWhatsAppActionData(Model):
-    """The ``SendWhatsAppActionData`` object."""
-
     __slots__ = ()
 
     message: FlowWhatsApp | None = field("message", "FlowWhatsApp", default=None, nullable=True)
@@ -868,8 +784,6 @@ class SendWhatsAppActionData(Model):
 
 
 class FlowWhatsApp(Model):
-    """The ``FlowWhatsApp`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -885,8 +799,6 @@ class FlowWhatsApp(Model):
 
 
 class ContentExperimentActionDataCurrentExperiment(Model):
-    """The ``ContentExperimentActionDataCurrentExperiment`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -905,8 +817,6 @@ class ContentExperimentActionDataCurrentExperiment(Model):
 
 
 class CountdownDelayAction(Model):
-    """The ``CountdownDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -919,8 +829,6 @@ class CountdownDelayAction(Model):
 
 
 class CountdownDelayActionData(Model):
-    """The ``CountdownDelayActionData`` object."""
-
     __slots__ = ()
 
     unit: Literal["days", "months", "weeks"] | None = field(
@@ -938,8 +846,6 @@ class CountdownDelayActionData(Model):
 
 
 class CustomObjectDateTrigger(Model):
-    """The ``CustomObjectDateTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -967,8 +873,6 @@ class CustomObjectDateTrigger(Model):
 
 
 class CustomObjectPropertyCondition(Model):
-    """The ``CustomObjectPropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["custom-object-property"] = field("type", choices=("custom-object-property",))
@@ -997,8 +901,6 @@ class CustomObjectPropertyCondition(Model):
 
 
 class CustomObjectTriggerCondition(Model):
-    """The ``CustomObjectTriggerCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["custom-object-trigger-property"] = field(
@@ -1024,8 +926,6 @@ class CustomObjectTriggerCondition(Model):
 
 
 class FlowActionEncodedResponseObjectResource(Model):
-    """The ``FlowActionEncodedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -1040,8 +940,6 @@ class FlowActionEncodedResponseObjectResource(Model):
 
 
 class PatchFlowActionEncodedResponseDataAttributes(Model):
-    """The ``PatchFlowActionEncodedResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     created: _dt.datetime | None = field("created", "datetime", default=None, nullable=True)
@@ -1082,8 +980,6 @@ FlowActionEncodedResponseObjectResourceAttributes = PatchFlowActionEncodedRespon
 
 
 class SendWebhookAction(Model):
-    """The ``SendWebhookAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1098,8 +994,6 @@ class SendWebhookAction(Model):
 
 
 class SendWebhookActionData(Model):
-    """The ``SendWebhookActionData`` object."""
-
     __slots__ = ()
 
     message: FlowWebhook = field("message", "FlowWebhook")
@@ -1110,8 +1004,6 @@ class SendWebhookActionData(Model):
 
 
 class FlowWebhook(Model):
-    """The ``FlowWebhook`` object."""
-
     __slots__ = ()
 
     url: str | None = field("url", nullable=True)
@@ -1123,8 +1015,6 @@ class FlowWebhook(Model):
 
 
 class SendInternalAlertAction(Model):
-    """The ``SendInternalAlertAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1139,8 +1029,6 @@ class SendInternalAlertAction(Model):
 
 
 class SendInternalAlertActionData(Model):
-    """The ``SendInternalAlertActionData`` object."""
-
     __slots__ = ()
 
     message: FlowInternalAlert = field("message", "FlowInternalAlert")
@@ -1151,8 +1039,6 @@ class SendInternalAlertActionData(Model):
 
 
 class FlowInternalAlert(Model):
-    """The ``FlowInternalAlert`` object."""
-
     __slots__ = ()
 
     from_email: str | None = field("from_email", nullable=True)
@@ -1166,8 +1052,6 @@ class FlowInternalAlert(Model):
 
 
 class TimeDelayAction(Model):
-    """The ``TimeDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1180,8 +1064,6 @@ class TimeDelayAction(Model):
 
 
 class TimeDelayActionData(Model):
-    """The ``TimeDelayActionData`` object."""
-
     __slots__ = ()
 
     unit: Literal["days", "hours", "minutes"] | None = field(
@@ -1200,8 +1082,6 @@ class TimeDelayActionData(Model):
 
 
 class TriggerBranchAction(Model):
-    """The ``TriggerBranchAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1218,8 +1098,6 @@ class TriggerBranchAction(Model):
 
 
 class TriggerBranchActionData(Model):
-    """The ``TriggerBranchActionData`` object."""
-
     __slots__ = ()
 
     trigger_filter: TriggerBranchActionDataTriggerFilter | None = field(
@@ -1241,8 +1119,6 @@ class TriggerBranchActionData(Model):
 
 
 class TriggerBranchActionDataTriggerFilter(Model):
-    """The ``TriggerBranchActionDataTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[TriggerBranchActionDataTriggerFilterConditionGroupsItem] = field(
@@ -1251,8 +1127,6 @@ class TriggerBranchActionDataTriggerFilter(Model):
 
 
 class TriggerBranchActionDataTriggerFilterConditionGroupsItem(Model):
-    """The ``TriggerBranchActionDataTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -1268,8 +1142,6 @@ class TriggerBranchActionDataTriggerFilterConditionGroupsItem(Model):
 
 
 class MetricPropertyCondition(Model):
-    """The ``MetricPropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["metric-property"] = field("type", choices=("metric-property",))
@@ -1298,8 +1170,6 @@ class MetricPropertyCondition(Model):
 
 
 class PriceDropCondition(Model):
-    """The ``PriceDropCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["price-drop-property"] = field("type", choices=("price-drop-property",))
@@ -1328,8 +1198,6 @@ class PriceDropCondition(Model):
 
 
 class LowInventoryCondition(Model):
-    """The ``LowInventoryCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["low-inventory-property"] = field("type", choices=("low-inventory-property",))
@@ -1358,8 +1226,6 @@ class LowInventoryCondition(Model):
 
 
 class UpdateProfileAction(Model):
-    """The ``UpdateProfileAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1375,8 +1241,6 @@ class UpdateProfileAction(Model):
 
 
 class UpdateProfileActionData(Model):
-    """The ``UpdateProfileActionData`` object."""
-
     __slots__ = ()
 
     profile_operations: list[
@@ -1397,8 +1261,6 @@ class UpdateProfileActionData(Model):
 
 
 class ProfileOperationUpdateOrCreateString(Model):
-    """The ``ProfileOperationUpdateOrCreateString`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1409,8 +1271,6 @@ class ProfileOperationUpdateOrCreateString(Model):
 
 
 class ProfileOperationUpdateOrCreateBoolean(Model):
-    """The ``ProfileOperationUpdateOrCreateBoolean`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1421,8 +1281,6 @@ class ProfileOperationUpdateOrCreateBoolean(Model):
 
 
 class ProfileOperationUpdateOrCreateNumeric(Model):
-    """The ``ProfileOperationUpdateOrCreateNumeric`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1433,8 +1291,6 @@ class ProfileOperationUpdateOrCreateNumeric(Model):
 
 
 class ProfileOperationUpdateOrCreateDate(Model):
-    """The ``ProfileOperationUpdateOrCreateDate`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1445,8 +1301,6 @@ class ProfileOperationUpdateOrCreateDate(Model):
 
 
 class ProfileOperationUpdateOrCreateList(Model):
-    """The ``ProfileOperationUpdateOrCreateList`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1461,8 +1315,6 @@ class ProfileOperationUpdateOrCreateList(Model):
 
 
 class ProfileOperationDelete(Model):
-    """The ``ProfileOperationDelete`` object."""
-
     __slots__ = ()
 
     operator: Literal["delete"] = field("operator", choices=("delete",))
@@ -1471,8 +1323,6 @@ class ProfileOperationDelete(Model):
 
 
 class TargetDateAction(Model):
-    """The ``TargetDateAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1485,8 +1335,6 @@ class TargetDateAction(Model):
 
 
 class TargetDateActionData(Model):
-    """The ``TargetDateActionData`` object."""
-
     __slots__ = ()
 
     timezone: TargetDateActionDataTimezone | None = field(
@@ -1499,8 +1347,6 @@ class TargetDateActionData(Model):
 
 
 class InternalServiceAction(Model):
-    """The ``InternalServiceAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1515,8 +1361,6 @@ class InternalServiceAction(Model):
 
 
 class InternalServiceActionData(Model):
-    """The ``InternalServiceActionData`` object."""
-
     __slots__ = ()
 
     service_configuration: (
@@ -1538,8 +1382,6 @@ class InternalServiceActionData(Model):
 
 
 class InternalScheduledReportData(Model):
-    """The ``InternalScheduledReportData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["schedule-report"] = field(
@@ -1549,8 +1391,6 @@ class InternalScheduledReportData(Model):
 
 
 class InternalTrackEventData(Model):
-    """The ``InternalTrackEventData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["track-event"] = field(
@@ -1562,8 +1402,6 @@ class InternalTrackEventData(Model):
 
 
 class InternalScheduledReportBuilderReportData(Model):
-    """The ``InternalScheduledReportBuilderReportData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["schedule-report-builder-report"] = field(
@@ -1573,16 +1411,12 @@ class InternalScheduledReportBuilderReportData(Model):
 
 
 class InternalUnknownServiceData(Model):
-    """The ``InternalUnknownServiceData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["unknown"] = field("service_method_type", choices=("unknown",))
 
 
 class MultiBranchSplitAction(Model):
-    """The ``MultiBranchSplitAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1597,8 +1431,6 @@ class MultiBranchSplitAction(Model):
 
 
 class MultiBranchSplitActionData(Model):
-    """The ``MultiBranchSplitActionData`` object."""
-
     __slots__ = ()
 
     branches: list[MultiBranchSplitBranch] = field("branches", "list[MultiBranchSplitBranch]")
@@ -1606,8 +1438,6 @@ class MultiBranchSplitActionData(Model):
 
 
 class MultiBranchSplitBranch(Model):
-    """The ``MultiBranchSplitBranch`` object."""
-
     __slots__ = ()
 
     branch_id: str = field("branch_id")
@@ -1621,8 +1451,6 @@ class MultiBranchSplitBranch(Model):
 
 
 class MultiBranchSplitBranchBranchFilter(Model):
-    """The ``MultiBranchSplitBranchBranchFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[MultiBranchSplitBranchBranchFilterConditionGroupsItem] = field(
@@ -1631,8 +1459,6 @@ class MultiBranchSplitBranchBranchFilter(Model):
 
 
 class MultiBranchSplitBranchBranchFilterConditionGroupsItem(Model):
-    """The ``MultiBranchSplitBranchBranchFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -1663,8 +1489,6 @@ class MultiBranchSplitBranchBranchFilterConditionGroupsItem(Model):
 
 
 class ListUpdateAction(Model):
-    """The ``ListUpdateAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1677,8 +1501,6 @@ class ListUpdateAction(Model):
 
 
 class ListUpdateActionData(Model):
-    """The ``ListUpdateActionData`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1693,8 +1515,6 @@ class ListUpdateActionData(Model):
 
 
 class PatchFlowActionEncodedResponseDataRelationships(Model):
-    """The ``PatchFlowActionEncodedResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     flow: PatchFlowActionEncodedResponseDataRelationshipsFlow | None = field(
@@ -1712,16 +1532,12 @@ FlowActionEncodedResponseObjectResourceRelationships = (
 
 
 class FlowActionUpdateQuery(Model):
-    """The ``FlowActionUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowActionUpdateQueryResourceObject = field("data", "FlowActionUpdateQueryResourceObject")
 
 
 class FlowActionUpdateQueryResourceObject(Model):
-    """The ``FlowActionUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -1732,8 +1548,6 @@ class FlowActionUpdateQueryResourceObject(Model):
 
 
 class FlowActionUpdateQueryResourceObjectAttributes(Model):
-    """The ``FlowActionUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -1765,16 +1579,12 @@ class FlowActionUpdateQueryResourceObjectAttributes(Model):
 
 
 class FlowCreateQuery(Model):
-    """The ``FlowCreateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowCreateQueryResourceObject = field("data", "FlowCreateQueryResourceObject")
 
 
 class FlowCreateQueryResourceObject(Model):
-    """The ``FlowCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -1784,8 +1594,6 @@ class FlowCreateQueryResourceObject(Model):
 
 
 class FlowCreateQueryResourceObjectAttributes(Model):
-    """The ``FlowCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1795,8 +1603,6 @@ class FlowCreateQueryResourceObjectAttributes(Model):
 
 
 class FlowDefinition(Model):
-    """The ``FlowDefinition`` object."""
-
     __slots__ = ()
 
     triggers: list[
@@ -1851,8 +1657,6 @@ class FlowDefinition(Model):
 
 
 class ListTrigger(Model):
-    """The ``ListTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1860,8 +1664,6 @@ class ListTrigger(Model):
 
 
 class SegmentTrigger(Model):
-    """The ``SegmentTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["segment"] = field("type", choices=("segment",))
@@ -1869,8 +1671,6 @@ class SegmentTrigger(Model):
 
 
 class MetricTrigger(Model):
-    """The ``MetricTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["metric"] = field("type", choices=("metric",))
@@ -1881,8 +1681,6 @@ class MetricTrigger(Model):
 
 
 class MetricTriggerTriggerFilter(Model):
-    """The ``MetricTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[MetricTriggerTriggerFilterConditionGroupsItem] = field(
@@ -1891,16 +1689,12 @@ class MetricTriggerTriggerFilter(Model):
 
 
 class MetricTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``MetricTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[MetricPropertyCondition] = field("conditions", "list[MetricPropertyCondition]")
 
 
 class ProfilePropertyDateTrigger(Model):
-    """The ``ProfilePropertyDateTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1927,8 +1721,6 @@ class ProfilePropertyDateTrigger(Model):
 
 
 class PriceDropTrigger(Model):
-    """The ``PriceDropTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["price-drop"] = field("type", choices=("price-drop",))
@@ -1947,8 +1739,6 @@ class PriceDropTrigger(Model):
 
 
 class PriceDropTriggerTriggerFilter(Model):
-    """The ``PriceDropTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[PriceDropTriggerTriggerFilterConditionGroupsItem] = field(
@@ -1957,16 +1747,12 @@ class PriceDropTriggerTriggerFilter(Model):
 
 
 class PriceDropTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``PriceDropTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[PriceDropCondition] = field("conditions", "list[PriceDropCondition]")
 
 
 class LowInventoryTrigger(Model):
-    """The ``LowInventoryTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["low-inventory"] = field("type", choices=("low-inventory",))
@@ -1983,8 +1769,6 @@ class LowInventoryTrigger(Model):
 
 
 class LowInventoryTriggerTriggerFilter(Model):
-    """The ``LowInventoryTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[LowInventoryTriggerTriggerFilterConditionGroupsItem] = field(
@@ -1993,8 +1777,6 @@ class LowInventoryTriggerTriggerFilter(Model):
 
 
 class LowInventoryTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``LowInventoryTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[LowInventoryCondition] = field("conditions", "list[LowInventoryCondition]")
@@ -2011,8 +1793,6 @@ class FlowDefinitionProfileFilter(Model):
 
 
 class FlowDefinitionProfileFilterConditionGroupsItem(Model):
-    """The ``FlowDefinitionProfileFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -2042,8 +1822,6 @@ class FlowDefinitionProfileFilterConditionGroupsItem(Model):
 
 
 class ProfileNotInFlowCondition(Model):
-    """The ``ProfileNotInFlowCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-in-flow"] = field("type", choices=("profile-not-in-flow",))
@@ -2053,8 +1831,6 @@ class ProfileNotInFlowCondition(Model):
 
 
 class ReentryCriteria(Model):
-    """The ``ReentryCriteria`` object."""
-
     __slots__ = ()
 
     duration: int = field("duration")
@@ -2062,8 +1838,6 @@ class ReentryCriteria(Model):
 
 
 class FlowMessageEncodedResponseObjectResource(Model):
-    """The ``FlowMessageEncodedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowMessageEnum = field("type", choices=("flow-message",))
@@ -2078,8 +1852,6 @@ class FlowMessageEncodedResponseObjectResource(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceAttributes(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     channel: str | None = field("channel", default=None, nullable=True)
@@ -2103,8 +1875,6 @@ class FlowMessageEncodedResponseObjectResourceAttributes(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceRelationships(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     flow_action: FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction | None = field(
@@ -2118,8 +1888,6 @@ class FlowMessageEncodedResponseObjectResourceRelationships(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction`` object."""
-
     __slots__ = ()
 
     data: FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData | None = field(
@@ -2129,16 +1897,12 @@ class FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction(Model):
 
 
 class FlowUpdateQuery(Model):
-    """The ``FlowUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowUpdateQueryResourceObject = field("data", "FlowUpdateQueryResourceObject")
 
 
 class FlowUpdateQueryResourceObject(Model):
-    """The ``FlowUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2150,8 +1914,6 @@ class FlowUpdateQueryResourceObject(Model):
 
 
 class FlowUpdateQueryResourceObjectAttributes(Model):
-    """The ``FlowUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: str = field("status")
@@ -2159,8 +1921,6 @@ class FlowUpdateQueryResourceObjectAttributes(Model):
 
 
 class GetFlowActionEncodedResponse(Model):
-    """The ``GetFlowActionEncodedResponse`` object."""
-
     __slots__ = ()
 
     data: FlowActionEncodedResponseObjectResource | None = field(
@@ -2171,8 +1931,6 @@ class GetFlowActionEncodedResponse(Model):
 
 
 class GetFlowActionEncodedResponseCollection(Model):
-    """The ``GetFlowActionEncodedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowActionEncodedResponseObjectResource] = field(
@@ -2183,8 +1941,6 @@ class GetFlowActionEncodedResponseCollection(Model):
 
 
 class GetFlowActionEncodedResponseCompoundDocument(Model):
-    """The ``GetFlowActionEncodedResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FlowActionEncodedResponseObjectResource = field(
@@ -2202,8 +1958,6 @@ class GetFlowActionEncodedResponseCompoundDocument(Model):
 
 
 class GetFlowActionFlowMessageRelationshipResponseCollection(Model):
-    """The ``GetFlowActionFlowMessageRelationshipResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowActionFlowMessageRelationshipResponseCollectionDataItem] = field(
@@ -2214,8 +1968,6 @@ class GetFlowActionFlowMessageRelationshipResponseCollection(Model):
 
 
 class GetFlowActionFlowRelationshipResponse(Model):
-    """The ``GetFlowActionFlowRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowActionFlowRelationshipResponseData | None = field(
@@ -2226,8 +1978,6 @@ class GetFlowActionFlowRelationshipResponse(Model):
 
 
 class GetFlowFlowActionRelationshipListResponseCollection(Model):
-    """The ``GetFlowFlowActionRelationshipListResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowFlowActionRelationshipListResponseCollectionDataItem] = field(
@@ -2238,8 +1988,6 @@ class GetFlowFlowActionRelationshipListResponseCollection(Model):
 
 
 class GetFlowMessageActionRelationshipResponse(Model):
-    """The ``GetFlowMessageActionRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowMessageActionRelationshipResponseData | None = field(
@@ -2250,8 +1998,6 @@ class GetFlowMessageActionRelationshipResponse(Model):
 
 
 class GetFlowMessageEncodedResponseCollection(Model):
-    """The ``GetFlowMessageEncodedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowMessageEncodedResponseObjectResource] = field(
@@ -2262,8 +2008,6 @@ class GetFlowMessageEncodedResponseCollection(Model):
 
 
 class GetFlowMessageEncodedResponseCompoundDocument(Model):
-    """The ``GetFlowMessageEncodedResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FlowMessageEncodedResponseObjectResource = field(
@@ -2281,8 +2025,6 @@ class GetFlowMessageEncodedResponseCompoundDocument(Model):
 
 
 class GetFlowMessageTemplateRelationshipResponse(Model):
-    """The ``GetFlowMessageTemplateRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowMessageTemplateRelationshipResponseData | None = field(
@@ -2293,8 +2035,6 @@ class GetFlowMessageTemplateRelationshipResponse(Model):
 
 
 class GetFlowResponse(Model):
-    """The ``GetFlowResponse`` object."""
-
     __slots__ = ()
 
     data: FlowResponseObjectResource | None = field(
@@ -2305,8 +2045,6 @@ class GetFlowResponse(Model):
 
 
 class GetFlowResponseCollectionCompoundDocument(Model):
-    """The ``GetFlowResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[FlowResponseObjectResource] = field("data", "list[FlowResponseObjectResource]")
@@ -2322,8 +2060,6 @@ class GetFlowResponseCollectionCompoundDocument(Model):
 
 
 class GetFlowTagsRelationshipsResponseCollection(Model):
-    """The ``GetFlowTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowTagsRelationshipsResponseCollectionDataItem] = field(
@@ -2334,8 +2070,6 @@ class GetFlowTagsRelationshipsResponseCollection(Model):
 
 
 class GetFlowV2ResponseCompoundDocument(Model):
-    """The ``GetFlowV2ResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetFlowV2ResponseCompoundDocumentData = field("data", "PostFlowV2ResponseData")
@@ -2351,8 +2085,6 @@ class GetFlowV2ResponseCompoundDocument(Model):
 
 
 class PostFlowV2ResponseData(Model):
-    """The ``PostFlowV2ResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2371,8 +2103,6 @@ GetFlowV2ResponseCompoundDocumentData = PostFlowV2ResponseData
 
 
 class PostFlowV2ResponseDataAttributes(Model):
-    """The ``PostFlowV2ResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -2405,8 +2135,6 @@ GetFlowV2ResponseCompoundDocumentDataAttributes = PostFlowV2ResponseDataAttribut
 
 
 class PatchFlowActionEncodedResponse(Model):
-    """The ``PatchFlowActionEncodedResponse`` object."""
-
     __slots__ = ()
 
     data: PatchFlowActionEncodedResponseData = field("data", "PatchFlowActionEncodedResponseData")
@@ -2415,8 +2143,6 @@ class PatchFlowActionEncodedResponse(Model):
 
 
 class PatchFlowActionEncodedResponseData(Model):
-    """The ``PatchFlowActionEncodedResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -2431,8 +2157,6 @@ class PatchFlowActionEncodedResponseData(Model):
 
 
 class PatchFlowResponse(Model):
-    """The ``PatchFlowResponse`` object."""
-
     __slots__ = ()
 
     data: PatchFlowResponseData = field("data", "PatchFlowResponseData")
@@ -2441,8 +2165,6 @@ class PatchFlowResponse(Model):
 
 
 class PatchFlowResponseData(Model):
-    """The ``PatchFlowResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2457,8 +2179,6 @@ class PatchFlowResponseData(Model):
 
 
 class PostFlowV2Response(Model):
-    """The ``PostFlowV2Response`` object."""
-
     __slots__ = ()
 
     data: PostFlowV2ResponseData = field("data", "PostFlowV2ResponseData")

@@ -216,8 +216,6 @@ __all__ = [
 
 
 class AdditionalField(Model):
-    """The ``AdditionalField`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -225,8 +223,6 @@ class AdditionalField(Model):
 
 
 class AfterCloseTimeout(Model):
-    """The ``AfterCloseTimeout`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -240,16 +236,12 @@ class AfterCloseTimeout(Model):
 
 
 class AfterCloseTimeoutProperties(Model):
-    """The ``AfterCloseTimeoutProperties`` object."""
-
     __slots__ = ()
 
     timeout_days: int | None = field("timeout_days", default=None)
 
 
 class AgeGate(Model):
-    """The ``AgeGate`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -263,8 +255,6 @@ class AgeGate(Model):
 
 
 class AgeGateStyles(Model):
-    """The ``AgeGateStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -272,8 +262,6 @@ class AgeGateStyles(Model):
 
 
 class Padding(Model):
-    """The ``Padding`` object."""
-
     __slots__ = ()
 
     left: int | None = field("left", default=None)
@@ -283,8 +271,6 @@ class Padding(Model):
 
 
 class AgeGateProperties(Model):
-    """The ``AgeGateProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -311,8 +297,6 @@ class AgeGateProperties(Model):
 
 
 class ErrorMessages(Model):
-    """The ``ErrorMessages`` object."""
-
     __slots__ = ()
 
     required: str | None = field("required", default=None)
@@ -320,8 +304,6 @@ class ErrorMessages(Model):
 
 
 class BackInStock(Model):
-    """The ``BackInStock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -333,8 +315,6 @@ class BackInStock(Model):
 
 
 class BackInStockProperties(Model):
-    """The ``BackInStockProperties`` object."""
-
     __slots__ = ()
 
     tag_allowlist: list[str] | None = field("tag_allowlist", default=None)
@@ -342,8 +322,6 @@ class BackInStockProperties(Model):
 
 
 class BackInStockDynamicButtonBorderStyles(Model):
-    """The ``BackInStockDynamicButtonBorderStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -356,8 +334,6 @@ class BackInStockDynamicButtonBorderStyles(Model):
 
 
 class BackInStockDynamicButtonData(Model):
-    """The ``BackInStockDynamicButtonData`` object."""
-
     __slots__ = ()
 
     label: str | None = field("label", default=None)
@@ -374,8 +350,6 @@ class BackInStockDynamicButtonData(Model):
 
 
 class BackInStockDynamicButtonTextStyles(Model):
-    """The ``BackInStockDynamicButtonTextStyles`` object."""
-
     __slots__ = ()
 
     font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
@@ -396,8 +370,6 @@ class BackInStockDynamicButtonTextStyles(Model):
 
 
 class BackInStockDynamicButtonStyles(Model):
-    """The ``BackInStockDynamicButtonStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -420,8 +392,6 @@ class BackInStockDynamicButtonStyles(Model):
 
 
 class BackInStockDynamicButtonDropShadowStyles(Model):
-    """The ``BackInStockDynamicButtonDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -432,8 +402,6 @@ class BackInStockDynamicButtonDropShadowStyles(Model):
 
 
 class BackInStockEmailConsentCheckbox(Model):
-    """The ``BackInStockEmailConsentCheckbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -450,8 +418,6 @@ class BackInStockEmailConsentCheckbox(Model):
 
 
 class BackInStockEmailConsentCheckboxStyles(Model):
-    """The ``BackInStockEmailConsentCheckboxStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -463,8 +429,6 @@ class BackInStockEmailConsentCheckboxStyles(Model):
 
 
 class BackInStockEmailConsentCheckboxProperties(Model):
-    """The ``BackInStockEmailConsentCheckboxProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -485,8 +449,6 @@ class BackInStockEmailConsentCheckboxProperties(Model):
 
 
 class BackgroundImage(Model):
-    """The ``BackgroundImage`` object."""
-
     __slots__ = ()
 
     styles: BackgroundImageStyles | None = field("styles", "BackgroundImageStyles", default=None)
@@ -494,8 +456,6 @@ class BackgroundImage(Model):
 
 
 class BackgroundImageStyles(Model):
-    """The ``BackgroundImageStyles`` object."""
-
     __slots__ = ()
 
     horizontal_alignment: Literal["center", "left", "right"] | None = field(
@@ -515,8 +475,6 @@ class BackgroundImageStyles(Model):
 
 
 class ImageAssetProperties(Model):
-    """The ``ImageAssetProperties`` object."""
-
     __slots__ = ()
 
     src: str | None = field("src", default=None, nullable=True)
@@ -527,8 +485,6 @@ class ImageAssetProperties(Model):
 
 
 class BannerStyles(Model):
-    """The ``BannerStyles`` object."""
-
     __slots__ = ()
 
     desktop_position: Literal["bottom", "top"] | None = field(
@@ -543,8 +499,6 @@ class BannerStyles(Model):
 
 
 class BorderStyle(Model):
-    """The ``BorderStyle`` object."""
-
     __slots__ = ()
 
     radius: int | None = field("radius", default=None)
@@ -557,8 +511,6 @@ class BorderStyle(Model):
 
 
 class Button(Model):
-    """The ``Button`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -589,8 +541,6 @@ class Button(Model):
 
 
 class ButtonStyles(Model):
-    """The ``ButtonStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -615,8 +565,6 @@ class ButtonStyles(Model):
 
 
 class TextStyleV0(Model):
-    """The ``TextStyleV0`` object."""
-
     __slots__ = ()
 
     font_family: TextStyleV0FontFamilyOption1 | str | None = field("font_family", default=None)
@@ -635,8 +583,6 @@ class TextStyleV0(Model):
 
 
 class ButtonDropShadowStyles(Model):
-    """The ``ButtonDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -647,8 +593,6 @@ class ButtonDropShadowStyles(Model):
 
 
 class ButtonProperties(Model):
-    """The ``ButtonProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -662,8 +606,6 @@ class ButtonProperties(Model):
 
 
 class Close(Model):
-    """The ``Close`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -676,16 +618,12 @@ class Close(Model):
 
 
 class CloseProperties(Model):
-    """The ``CloseProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class NextStep(Model):
-    """The ``NextStep`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -698,16 +636,12 @@ class NextStep(Model):
 
 
 class NextStepProperties(Model):
-    """The ``NextStepProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class OpenForm(Model):
-    """The ``OpenForm`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -718,8 +652,6 @@ class OpenForm(Model):
 
 
 class OpenFormProperties(Model):
-    """The ``OpenFormProperties`` object."""
-
     __slots__ = ()
 
     close_form: bool | None = field("close_form", default=None)
@@ -727,8 +659,6 @@ class OpenFormProperties(Model):
 
 
 class PromotionalSMSSubscription(Model):
-    """The ``PromotionalSMSSubscription`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -741,8 +671,6 @@ class PromotionalSMSSubscription(Model):
 
 
 class Redirect(Model):
-    """The ``Redirect`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -753,8 +681,6 @@ class Redirect(Model):
 
 
 class RedirectProperties(Model):
-    """The ``RedirectProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
@@ -763,8 +689,6 @@ class RedirectProperties(Model):
 
 
 class ResendOptInCode(Model):
-    """The ``ResendOptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -775,8 +699,6 @@ class ResendOptInCode(Model):
 
 
 class SubmitOptInCode(Model):
-    """The ``SubmitOptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -787,8 +709,6 @@ class SubmitOptInCode(Model):
 
 
 class SubscribeViaSMS(Model):
-    """The ``SubscribeViaSMS`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -799,8 +719,6 @@ class SubscribeViaSMS(Model):
 
 
 class SubscribeViaSMSProperties(Model):
-    """The ``SubscribeViaSMSProperties`` object."""
-
     __slots__ = ()
 
     opt_in_keyword: str | None = field("opt_in_keyword", nullable=True)
@@ -809,8 +727,6 @@ class SubscribeViaSMSProperties(Model):
 
 
 class SubscribeViaWhatsApp(Model):
-    """The ``SubscribeViaWhatsApp`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -823,8 +739,6 @@ class SubscribeViaWhatsApp(Model):
 
 
 class SubscribeViaWhatsAppProperties(Model):
-    """The ``SubscribeViaWhatsAppProperties`` object."""
-
     __slots__ = ()
 
     opt_in_keyword: str | None = field("opt_in_keyword", nullable=True)
@@ -833,8 +747,6 @@ class SubscribeViaWhatsAppProperties(Model):
 
 
 class GoToInbox(Model):
-    """The ``GoToInbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -845,8 +757,6 @@ class GoToInbox(Model):
 
 
 class SubmitBackInStock(Model):
-    """The ``SubmitBackInStock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -859,16 +769,12 @@ class SubmitBackInStock(Model):
 
 
 class SubmitBackInStockProperties(Model):
-    """The ``SubmitBackInStockProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class SkipToSuccess(Model):
-    """The ``SkipToSuccess`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -879,8 +785,6 @@ class SkipToSuccess(Model):
 
 
 class IafDeeplinkToScreen(Model):
-    """The ``IafDeeplinkToScreen`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -891,16 +795,12 @@ class IafDeeplinkToScreen(Model):
 
 
 class IafDeeplinkToScreenProperties(Model):
-    """The ``IafDeeplinkToScreenProperties`` object."""
-
     __slots__ = ()
 
     deep_link_url: str | None = field("deep_link_url", default=None)
 
 
 class CartContent(Model):
-    """The ``CartContent`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -912,8 +812,6 @@ class CartContent(Model):
 
 
 class CartContentProperties(Model):
-    """The ``CartContentProperties`` object."""
-
     __slots__ = ()
 
     value: CartValueProperties | None = field(
@@ -928,8 +826,6 @@ class CartContentProperties(Model):
 
 
 class CartValueProperties(Model):
-    """The ``CartValueProperties`` object."""
-
     __slots__ = ()
 
     comparison: Literal["equals", "greater_than", "less_than"] | None = field(
@@ -940,8 +836,6 @@ class CartValueProperties(Model):
 
 
 class CartItemCountProperties(Model):
-    """The ``CartItemCountProperties`` object."""
-
     __slots__ = ()
 
     comparison: Literal["equals", "greater_than", "less_than"] | None = field(
@@ -952,8 +846,6 @@ class CartItemCountProperties(Model):
 
 
 class CartProductProperties(Model):
-    """The ``CartProductProperties`` object."""
-
     __slots__ = ()
 
     type: Literal["brand", "categories", "id", "name"] | None = field(
@@ -964,8 +856,6 @@ class CartProductProperties(Model):
 
 
 class CartItemCount(Model):
-    """The ``CartItemCount`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -977,8 +867,6 @@ class CartItemCount(Model):
 
 
 class CartProduct(Model):
-    """The ``CartProduct`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -990,8 +878,6 @@ class CartProduct(Model):
 
 
 class CartValue(Model):
-    """The ``CartValue`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1003,8 +889,6 @@ class CartValue(Model):
 
 
 class Channel(Model):
-    """The ``Channel`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1014,8 +898,6 @@ class Channel(Model):
 
 
 class ChannelProperties(Model):
-    """The ``ChannelProperties`` object."""
-
     __slots__ = ()
 
     channel: Literal["email", "sms"] = field("channel", choices=("email", "sms"))
@@ -1023,8 +905,6 @@ class ChannelProperties(Model):
 
 
 class ChannelSettings(Model):
-    """The ``ChannelSettings`` object."""
-
     __slots__ = ()
 
     sms: PhoneNumberConsentChannelSettings | None = field(
@@ -1036,8 +916,6 @@ class ChannelSettings(Model):
 
 
 class PhoneNumberConsentChannelSettings(Model):
-    """The ``PhoneNumberConsentChannelSettings`` object."""
-
     __slots__ = ()
 
     consent_type: Literal["phone_number_only", "promotional", "transactional"] | None = field(
@@ -1050,8 +928,6 @@ class PhoneNumberConsentChannelSettings(Model):
 
 
 class Checkboxes(Model):
-    """The ``Checkboxes`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1062,8 +938,6 @@ class Checkboxes(Model):
 
 
 class CheckboxesStyles(Model):
-    """The ``CheckboxesStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1079,8 +953,6 @@ class CheckboxesStyles(Model):
 
 
 class CheckboxesProperties(Model):
-    """The ``CheckboxesProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1099,8 +971,6 @@ class CheckboxesProperties(Model):
 
 
 class PropertyOption(Model):
-    """The ``PropertyOption`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -1108,8 +978,6 @@ class PropertyOption(Model):
 
 
 class CloseButtonStyle(Model):
-    """The ``CloseButtonStyle`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -1121,8 +989,6 @@ class CloseButtonStyle(Model):
 
 
 class Margin(Model):
-    """The ``Margin`` object."""
-
     __slots__ = ()
 
     left: int | None = field("left", default=None)
@@ -1132,8 +998,6 @@ class Margin(Model):
 
 
 class ColumnStyles(Model):
-    """The ``ColumnStyles`` object."""
-
     __slots__ = ()
 
     background_image: BackgroundImage | None = field(
@@ -1143,8 +1007,6 @@ class ColumnStyles(Model):
 
 
 class ColumnV0(Model):
-    """The ``ColumnV0`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1154,8 +1016,6 @@ class ColumnV0(Model):
 
 
 class RowV0(Model):
-    """The ``RowV0`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1189,8 +1049,6 @@ class RowV0(Model):
 
 
 class Coupon(Model):
-    """The ``Coupon`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1201,8 +1059,6 @@ class Coupon(Model):
 
 
 class CouponStyles(Model):
-    """The ``CouponStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1217,8 +1073,6 @@ class CouponStyles(Model):
 
 
 class CouponProperties(Model):
-    """The ``CouponProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1232,8 +1086,6 @@ class CouponProperties(Model):
 
 
 class UniqueCouponConfig(Model):
-    """The ``UniqueCouponConfig`` object."""
-
     __slots__ = ()
 
     type: Literal["unique"] = field("type", choices=("unique",))
@@ -1249,8 +1101,6 @@ class UniqueCouponConfig(Model):
 
 
 class StaticCouponConfig(Model):
-    """The ``StaticCouponConfig`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -1258,8 +1108,6 @@ class StaticCouponConfig(Model):
 
 
 class Date(Model):
-    """The ``Date`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1270,8 +1118,6 @@ class Date(Model):
 
 
 class DateStyles(Model):
-    """The ``DateStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1279,8 +1125,6 @@ class DateStyles(Model):
 
 
 class DateProperties(Model):
-    """The ``DateProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1299,8 +1143,6 @@ class DateProperties(Model):
 
 
 class Email(Model):
-    """The ``Email`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1311,8 +1153,6 @@ class Email(Model):
 
 
 class EmailStyles(Model):
-    """The ``EmailStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1320,8 +1160,6 @@ class EmailStyles(Model):
 
 
 class EmailProperties(Model):
-    """The ``EmailProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1341,8 +1179,6 @@ class EmailProperties(Model):
 
 
 class HTMLText(Model):
-    """The ``HTMLText`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1353,8 +1189,6 @@ class HTMLText(Model):
 
 
 class HTMLTextStyles(Model):
-    """The ``HTMLTextStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1362,8 +1196,6 @@ class HTMLTextStyles(Model):
 
 
 class HTMLTextProperties(Model):
-    """The ``HTMLTextProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1374,8 +1206,6 @@ class HTMLTextProperties(Model):
 
 
 class OptInCode(Model):
-    """The ``OptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1386,8 +1216,6 @@ class OptInCode(Model):
 
 
 class OptInCodeStyles(Model):
-    """The ``OptInCodeStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1395,8 +1223,6 @@ class OptInCodeStyles(Model):
 
 
 class OptInCodeProperties(Model):
-    """The ``OptInCodeProperties`` object."""
-
     __slots__ = ()
 
     classname: str | None = field("classname", default=None, nullable=True)
@@ -1416,8 +1242,6 @@ class OptInCodeProperties(Model):
 
 
 class PhoneNumber(Model):
-    """The ``PhoneNumber`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1428,8 +1252,6 @@ class PhoneNumber(Model):
 
 
 class PhoneNumberStyles(Model):
-    """The ``PhoneNumberStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1437,8 +1259,6 @@ class PhoneNumberStyles(Model):
 
 
 class PhoneNumberProperties(Model):
-    """The ``PhoneNumberProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1462,8 +1282,6 @@ class PhoneNumberProperties(Model):
 
 
 class SMSConsentCheckbox(Model):
-    """The ``SMSConsentCheckbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1476,8 +1294,6 @@ class SMSConsentCheckbox(Model):
 
 
 class SMSConsentCheckboxStyles(Model):
-    """The ``SMSConsentCheckboxStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1489,8 +1305,6 @@ class SMSConsentCheckboxStyles(Model):
 
 
 class SMSConsentCheckboxProperties(Model):
-    """The ``SMSConsentCheckboxProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1512,8 +1326,6 @@ class SMSConsentCheckboxProperties(Model):
 
 
 class Text(Model):
-    """The ``Text`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1524,8 +1336,6 @@ class Text(Model):
 
 
 class TextStyles(Model):
-    """The ``TextStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1533,8 +1343,6 @@ class TextStyles(Model):
 
 
 class TextProperties(Model):
-    """The ``TextProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1552,8 +1360,6 @@ class TextProperties(Model):
 
 
 class RadioButtons(Model):
-    """The ``RadioButtons`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1564,8 +1370,6 @@ class RadioButtons(Model):
 
 
 class RadioButtonsStyles(Model):
-    """The ``RadioButtonsStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1581,8 +1385,6 @@ class RadioButtonsStyles(Model):
 
 
 class RadioButtonsProperties(Model):
-    """The ``RadioButtonsProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1601,8 +1403,6 @@ class RadioButtonsProperties(Model):
 
 
 class Dropdown(Model):
-    """The ``Dropdown`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1613,8 +1413,6 @@ class Dropdown(Model):
 
 
 class DropdownStyles(Model):
-    """The ``DropdownStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1622,8 +1420,6 @@ class DropdownStyles(Model):
 
 
 class DropdownProperties(Model):
-    """The ``DropdownProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1642,8 +1438,6 @@ class DropdownProperties(Model):
 
 
 class Image(Model):
-    """The ``Image`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1675,8 +1469,6 @@ class Image(Model):
 
 
 class ImageStyles(Model):
-    """The ``ImageStyles`` object."""
-
     __slots__ = ()
 
     horizontal_alignment: Literal["center", "left", "right"] | None = field(
@@ -1692,8 +1484,6 @@ class ImageStyles(Model):
 
 
 class ImageDropShadowStyles(Model):
-    """The ``ImageDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -1704,8 +1494,6 @@ class ImageDropShadowStyles(Model):
 
 
 class ImageProperties(Model):
-    """The ``ImageProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1719,8 +1507,6 @@ class ImageProperties(Model):
 
 
 class CountdownTimer(Model):
-    """The ``CountdownTimer`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1731,8 +1517,6 @@ class CountdownTimer(Model):
 
 
 class CountdownTimerStyles(Model):
-    """The ``CountdownTimerStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1747,8 +1531,6 @@ class CountdownTimerStyles(Model):
 
 
 class CountdownTimerProperties(Model):
-    """The ``CountdownTimerProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1769,8 +1551,6 @@ class CountdownTimerProperties(Model):
 
 
 class FixedTimerConfiguration(Model):
-    """The ``FixedTimerConfiguration`` object."""
-
     __slots__ = ()
 
     type: Literal["fixed"] = field("type", choices=("fixed",))
@@ -1781,8 +1561,6 @@ class FixedTimerConfiguration(Model):
 
 
 class VariableTimerConfiguration(Model):
-    """The ``VariableTimerConfiguration`` object."""
-
     __slots__ = ()
 
     type: Literal["variable"] = field("type", choices=("variable",))
@@ -1792,8 +1570,6 @@ class VariableTimerConfiguration(Model):
 
 
 class SignupCounter(Model):
-    """The ``SignupCounter`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1804,8 +1580,6 @@ class SignupCounter(Model):
 
 
 class SignupCounterStyles(Model):
-    """The ``SignupCounterStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1813,8 +1587,6 @@ class SignupCounterStyles(Model):
 
 
 class SignupCounterProperties(Model):
-    """The ``SignupCounterProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1830,8 +1602,6 @@ class SignupCounterProperties(Model):
 
 
 class SpinToWin(Model):
-    """The ``SpinToWin`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1842,8 +1612,6 @@ class SpinToWin(Model):
 
 
 class SpinToWinProperties(Model):
-    """The ``SpinToWinProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1855,8 +1623,6 @@ class SpinToWinProperties(Model):
 
 
 class SpinToWinSliceConfig(Model):
-    """The ``SpinToWinSliceConfig`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -1865,8 +1631,6 @@ class SpinToWinSliceConfig(Model):
 
 
 class SpinToWinStyles(Model):
-    """The ``SpinToWinStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1883,8 +1647,6 @@ class SpinToWinStyles(Model):
 
 
 class SpinToWinSliceStyle(Model):
-    """The ``SpinToWinSliceStyle`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -1892,8 +1654,6 @@ class SpinToWinSliceStyle(Model):
 
 
 class SMSDisclosure(Model):
-    """The ``SMSDisclosure`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1906,8 +1666,6 @@ class SMSDisclosure(Model):
 
 
 class SMSDisclosureStyles(Model):
-    """The ``SMSDisclosureStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1921,8 +1679,6 @@ class SMSDisclosureStyles(Model):
 
 
 class SMSDisclosureLinkTextStyle(Model):
-    """The ``SMSDisclosureLinkTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: SMSDisclosureLinkTextStyleFontFamilyOption1 | str | None = field(
@@ -1943,8 +1699,6 @@ class SMSDisclosureLinkTextStyle(Model):
 
 
 class SMSDisclosureTextStyle(Model):
-    """The ``SMSDisclosureTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: SMSDisclosureTextStyleFontFamilyOption1 | str | None = field(
@@ -1965,8 +1719,6 @@ class SMSDisclosureTextStyle(Model):
 
 
 class SMSDisclosureProperties(Model):
-    """The ``SMSDisclosureProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1979,8 +1731,6 @@ class SMSDisclosureProperties(Model):
 
 
 class SMSDisclosureCustom(Model):
-    """The ``SMSDisclosureCustom`` object."""
-
     __slots__ = ()
 
     type: Literal["custom"] = field("type", choices=("custom",))
@@ -1991,8 +1741,6 @@ class SMSDisclosureCustom(Model):
 
 
 class SMSDisclosureAccountDefault(Model):
-    """The ``SMSDisclosureAccountDefault`` object."""
-
     __slots__ = ()
 
     type: Literal["account_default"] = field("type", choices=("account_default",))
@@ -2000,8 +1748,6 @@ class SMSDisclosureAccountDefault(Model):
 
 
 class Review(Model):
-    """The ``Review`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2012,8 +1758,6 @@ class Review(Model):
 
 
 class ReviewStyles(Model):
-    """The ``ReviewStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -2027,8 +1771,6 @@ class ReviewStyles(Model):
 
 
 class RatingStyle(Model):
-    """The ``RatingStyle`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -2046,8 +1788,6 @@ class RatingStyle(Model):
 
 
 class QuoteStyle(Model):
-    """The ``QuoteStyle`` object."""
-
     __slots__ = ()
 
     font_family: str | None = field("font_family", default=None)
@@ -2065,8 +1805,6 @@ class QuoteStyle(Model):
 
 
 class ReviewerNameStyle(Model):
-    """The ``ReviewerNameStyle`` object."""
-
     __slots__ = ()
 
     layout: Literal["inline", "stacked"] | None = field(
@@ -2088,8 +1826,6 @@ class ReviewerNameStyle(Model):
 
 
 class ReviewProperties(Model):
-    """The ``ReviewProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -2107,8 +1843,6 @@ class ReviewProperties(Model):
 
 
 class CustomHTML(Model):
-    """The ``CustomHTML`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2121,8 +1855,6 @@ class CustomHTML(Model):
 
 
 class CustomHTMLProperties(Model):
-    """The ``CustomHTMLProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -2133,8 +1865,6 @@ class CustomHTMLProperties(Model):
 
 
 class CustomCss(Model):
-    """The ``CustomCss`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -2142,8 +1872,6 @@ class CustomCss(Model):
 
 
 class CustomJavascript(Model):
-    """The ``CustomJavascript`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2153,8 +1881,6 @@ class CustomJavascript(Model):
 
 
 class Delay(Model):
-    """The ``Delay`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2164,16 +1890,12 @@ class Delay(Model):
 
 
 class DelayProperties(Model):
-    """The ``DelayProperties`` object."""
-
     __slots__ = ()
 
     seconds: int | None = field("seconds", default=None)
 
 
 class Device(Model):
-    """The ``Device`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2183,8 +1905,6 @@ class Device(Model):
 
 
 class DeviceProperties(Model):
-    """The ``DeviceProperties`` object."""
-
     __slots__ = ()
 
     device: Literal["both", "desktop", "mobile"] | None = field(
@@ -2194,8 +1914,6 @@ class DeviceProperties(Model):
 
 
 class DropShadow(Model):
-    """The ``DropShadow`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -2204,8 +1922,6 @@ class DropShadow(Model):
 
 
 class DynamicButton(Model):
-    """The ``DynamicButton`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2216,8 +1932,6 @@ class DynamicButton(Model):
 
 
 class EncodedFormResponseObjectResource(Model):
-    """The ``EncodedFormResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2230,8 +1944,6 @@ class EncodedFormResponseObjectResource(Model):
 
 
 class PostEncodedFormResponseDataAttributes(Model):
-    """The ``PostEncodedFormResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["draft", "live"] = field("status", choices=("draft", "live"))
@@ -2253,16 +1965,12 @@ EncodedFormResponseObjectResourceAttributes = PostEncodedFormResponseDataAttribu
 
 
 class FormDefinition(Model):
-    """The ``FormDefinition`` object."""
-
     __slots__ = ()
 
     versions: list[Version] = field("versions", "list[Version]")
 
 
 class Version(Model):
-    """The ``Version`` object."""
-
     __slots__ = ()
 
     id: int | None = field("id", default=None, nullable=True)
@@ -2338,8 +2046,6 @@ class Version(Model):
 
 
 class Step(Model):
-    """The ``Step`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2350,8 +2056,6 @@ class Step(Model):
 
 
 class ExitIntent(Model):
-    """The ``ExitIntent`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2361,8 +2065,6 @@ class ExitIntent(Model):
 
 
 class IdentifiedProfiles(Model):
-    """The ``IdentifiedProfiles`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2372,8 +2074,6 @@ class IdentifiedProfiles(Model):
 
 
 class ListsAndSegments(Model):
-    """The ``ListsAndSegments`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2383,8 +2083,6 @@ class ListsAndSegments(Model):
 
 
 class ListsAndSegmentsProperties(Model):
-    """The ``ListsAndSegmentsProperties`` object."""
-
     __slots__ = ()
 
     allow_list: list[str] | None = field("allow_list", default=None, nullable=True)
@@ -2392,8 +2090,6 @@ class ListsAndSegmentsProperties(Model):
 
 
 class Location(Model):
-    """The ``Location`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2403,8 +2099,6 @@ class Location(Model):
 
 
 class LocationProperties(Model):
-    """The ``LocationProperties`` object."""
-
     __slots__ = ()
 
     allow_list: (
@@ -2416,8 +2110,6 @@ class LocationProperties(Model):
 
 
 class PageVisits(Model):
-    """The ``PageVisits`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2429,16 +2121,12 @@ class PageVisits(Model):
 
 
 class PageVisitsProperties(Model):
-    """The ``PageVisitsProperties`` object."""
-
     __slots__ = ()
 
     pages: int | None = field("pages", default=None)
 
 
 class PreviouslySubmitted(Model):
-    """The ``PreviouslySubmitted`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2448,8 +2136,6 @@ class PreviouslySubmitted(Model):
 
 
 class ProfileEventTracked(Model):
-    """The ``ProfileEventTracked`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2459,8 +2145,6 @@ class ProfileEventTracked(Model):
 
 
 class ProfileEventTrackedProperties(Model):
-    """The ``ProfileEventTrackedProperties`` object."""
-
     __slots__ = ()
 
     metric: str | None = field("metric", default=None, nullable=True)
@@ -2470,8 +2154,6 @@ class ProfileEventTrackedProperties(Model):
 
 
 class PropertyFilter(Model):
-    """The ``PropertyFilter`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -2479,8 +2161,6 @@ class PropertyFilter(Model):
 
 
 class Scroll(Model):
-    """The ``Scroll`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2490,16 +2170,12 @@ class Scroll(Model):
 
 
 class ScrollProperties(Model):
-    """The ``ScrollProperties`` object."""
-
     __slots__ = ()
 
     percentage: int | None = field("percentage", default=None)
 
 
 class UnidentifiedProfiles(Model):
-    """The ``UnidentifiedProfiles`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2509,8 +2185,6 @@ class UnidentifiedProfiles(Model):
 
 
 class URLPatterns(Model):
-    """The ``URLPatterns`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2522,8 +2196,6 @@ class URLPatterns(Model):
 
 
 class URLPatternsProperties(Model):
-    """The ``URLPatternsProperties`` object."""
-
     __slots__ = ()
 
     allow_list: list[str] | None = field("allow_list", default=None, nullable=True)
@@ -2531,8 +2203,6 @@ class URLPatternsProperties(Model):
 
 
 class Teaser(Model):
-    """The ``Teaser`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2575,8 +2245,6 @@ class Teaser(Model):
 
 
 class TeaserStyles(Model):
-    """The ``TeaserStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -2590,8 +2258,6 @@ class TeaserStyles(Model):
 
 
 class VersionStyles(Model):
-    """The ``VersionStyles`` object."""
-
     __slots__ = ()
 
     wrap_content: Literal[False] | None = field("wrap_content", default=None, choices=(False,))
@@ -2627,8 +2293,6 @@ class VersionStyles(Model):
 
 
 class InputStyles(Model):
-    """The ``InputStyles`` object."""
-
     __slots__ = ()
 
     text_styles: TextStyleV0 | None = field("text_styles", "TextStyleV0", default=None)
@@ -2644,8 +2308,6 @@ class InputStyles(Model):
 
 
 class RichTextStyles(Model):
-    """The ``RichTextStyles`` object."""
-
     __slots__ = ()
 
     body: RichTextStyle | None = field("body", "RichTextStyle", default=None)
@@ -2659,8 +2321,6 @@ class RichTextStyles(Model):
 
 
 class RichTextStyle(Model):
-    """The ``RichTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: RichTextStyleFontFamilyOption1 | str | None = field("font_family", default=None)
@@ -2685,8 +2345,6 @@ class RichTextStyle(Model):
 
 
 class RichTextMargin(Model):
-    """The ``RichTextMargin`` object."""
-
     __slots__ = ()
 
     left: Literal[0] | None = field("left", default=None, choices=(0,))
@@ -2696,8 +2354,6 @@ class RichTextMargin(Model):
 
 
 class LinkStyles(Model):
-    """The ``LinkStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -2707,8 +2363,6 @@ class LinkStyles(Model):
 
 
 class MobileOverlay(Model):
-    """The ``MobileOverlay`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2716,8 +2370,6 @@ class MobileOverlay(Model):
 
 
 class VersionProperties(Model):
-    """The ``VersionProperties`` object."""
-
     __slots__ = ()
 
     side_image_settings: SideImageSettings | None = field(
@@ -2736,8 +2388,6 @@ class VersionProperties(Model):
 
 
 class SideImageSettings(Model):
-    """The ``SideImageSettings`` object."""
-
     __slots__ = ()
 
     size: Literal["large", "medium", "small"] | None = field(
@@ -2754,16 +2404,12 @@ class SideImageSettings(Model):
 
 
 class FormCreateQuery(Model):
-    """The ``FormCreateQuery`` object."""
-
     __slots__ = ()
 
     data: FormCreateQueryResourceObject = field("data", "FormCreateQueryResourceObject")
 
 
 class FormCreateQueryResourceObject(Model):
-    """The ``FormCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2773,8 +2419,6 @@ class FormCreateQueryResourceObject(Model):
 
 
 class FormCreateQueryResourceObjectAttributes(Model):
-    """The ``FormCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: FormDefinition = field("definition", "FormDefinition")
@@ -2788,8 +2432,6 @@ class FormCreateQueryResourceObjectAttributes(Model):
 
 
 class FormResponseObjectResource(Model):
-    """The ``FormResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2805,8 +2447,6 @@ class FormResponseObjectResource(Model):
 
 
 class FormResponseObjectResourceAttributes(Model):
-    """The ``FormResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2822,8 +2462,6 @@ class FormResponseObjectResourceAttributes(Model):
 
 
 class FormResponseObjectResourceRelationships(Model):
-    """The ``FormResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     form_versions: FormResponseObjectResourceRelationshipsFormVersions | None = field(
@@ -2832,8 +2470,6 @@ class FormResponseObjectResourceRelationships(Model):
 
 
 class FormResponseObjectResourceRelationshipsFormVersions(Model):
-    """The ``FormResponseObjectResourceRelationshipsFormVersions`` object."""
-
     __slots__ = ()
 
     data: list[FormResponseObjectResourceRelationshipsFormVersionsDataItem] | None = field(
@@ -2843,8 +2479,6 @@ class FormResponseObjectResourceRelationshipsFormVersions(Model):
 
 
 class GetFormVersionsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetFormVersionsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: FormVersionEnum = field("type", choices=("form-version",))
@@ -2859,8 +2493,6 @@ FormResponseObjectResourceRelationshipsFormVersionsDataItem = (
 
 
 class FormVersionABTest(Model):
-    """The ``FormVersionABTest`` object."""
-
     __slots__ = ()
 
     variation_name: str = field("variation_name")
@@ -2868,8 +2500,6 @@ class FormVersionABTest(Model):
 
 
 class FormVersionResponseObjectResource(Model):
-    """The ``FormVersionResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormVersionEnum = field("type", choices=("form-version",))
@@ -2885,8 +2515,6 @@ class FormVersionResponseObjectResource(Model):
 
 
 class FormVersionResponseObjectResourceAttributes(Model):
-    """The ``FormVersionResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     form_type: Literal["banner", "embed", "flyout", "full_page", "popup"] = field(
@@ -2907,8 +2535,6 @@ class FormVersionResponseObjectResourceAttributes(Model):
 
 
 class FormVersionResponseObjectResourceRelationships(Model):
-    """The ``FormVersionResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     form: FormVersionResponseObjectResourceRelationshipsForm | None = field(
@@ -2917,8 +2543,6 @@ class FormVersionResponseObjectResourceRelationships(Model):
 
 
 class FormVersionResponseObjectResourceRelationshipsForm(Model):
-    """The ``FormVersionResponseObjectResourceRelationshipsForm`` object."""
-
     __slots__ = ()
 
     data: FormVersionResponseObjectResourceRelationshipsFormData | None = field(
@@ -2928,8 +2552,6 @@ class FormVersionResponseObjectResourceRelationshipsForm(Model):
 
 
 class GetFormVersionFormRelationshipResponseData(Model):
-    """The ``GetFormVersionFormRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2942,8 +2564,6 @@ FormVersionResponseObjectResourceRelationshipsFormData = GetFormVersionFormRelat
 
 
 class GetEncodedFormResponse(Model):
-    """The ``GetEncodedFormResponse`` object."""
-
     __slots__ = ()
 
     data: EncodedFormResponseObjectResource = field("data", "EncodedFormResponseObjectResource")
@@ -2952,8 +2572,6 @@ class GetEncodedFormResponse(Model):
 
 
 class GetFormResponse(Model):
-    """The ``GetFormResponse`` object."""
-
     __slots__ = ()
 
     data: FormResponseObjectResource | None = field(
@@ -2964,8 +2582,6 @@ class GetFormResponse(Model):
 
 
 class GetFormResponseCollection(Model):
-    """The ``GetFormResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FormResponseObjectResource] = field("data", "list[FormResponseObjectResource]")
@@ -2974,8 +2590,6 @@ class GetFormResponseCollection(Model):
 
 
 class GetFormVersionFormRelationshipResponse(Model):
-    """The ``GetFormVersionFormRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFormVersionFormRelationshipResponseData | None = field(
@@ -2986,8 +2600,6 @@ class GetFormVersionFormRelationshipResponse(Model):
 
 
 class GetFormVersionResponseCollection(Model):
-    """The ``GetFormVersionResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FormVersionResponseObjectResource] = field(
@@ -2998,8 +2610,6 @@ class GetFormVersionResponseCollection(Model):
 
 
 class GetFormVersionResponseCompoundDocument(Model):
-    """The ``GetFormVersionResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FormVersionResponseObjectResource = field("data", "FormVersionResponseObjectResource")
@@ -3011,8 +2621,6 @@ class GetFormVersionResponseCompoundDocument(Model):
 
 
 class GetFormVersionsRelationshipsResponseCollection(Model):
-    """The ``GetFormVersionsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFormVersionsRelationshipsResponseCollectionDataItem] = field(
@@ -3023,8 +2631,6 @@ class GetFormVersionsRelationshipsResponseCollection(Model):
 
 
 class PostEncodedFormResponse(Model):
-    """The ``PostEncodedFormResponse`` object."""
-
     __slots__ = ()
 
     data: PostEncodedFormResponseData = field("data", "PostEncodedFormResponseData")
@@ -3033,8 +2639,6 @@ class PostEncodedFormResponse(Model):
 
 
 class PostEncodedFormResponseData(Model):
-    """The ``PostEncodedFormResponseData`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))

@@ -26,8 +26,6 @@ __all__ = [
 
 
 class GetImageResponseCollection(Model):
-    """The ``GetImageResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ImageResponseObjectResource] = field("data", "list[ImageResponseObjectResource]")
@@ -36,16 +34,12 @@ class GetImageResponseCollection(Model):
 
 
 class ImageCreateQuery(Model):
-    """The ``ImageCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ImageCreateQueryResourceObject = field("data", "ImageCreateQueryResourceObject")
 
 
 class ImageCreateQueryResourceObject(Model):
-    """The ``ImageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -55,8 +49,6 @@ class ImageCreateQueryResourceObject(Model):
 
 
 class ImageCreateQueryResourceObjectAttributes(Model):
-    """The ``ImageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -68,8 +60,6 @@ class ImageCreateQueryResourceObjectAttributes(Model):
 
 
 class ImagePartialUpdateQuery(Model):
-    """The ``ImagePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ImagePartialUpdateQueryResourceObject = field(
@@ -78,8 +68,6 @@ class ImagePartialUpdateQuery(Model):
 
 
 class ImagePartialUpdateQueryResourceObject(Model):
-    """The ``ImagePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -91,8 +79,6 @@ class ImagePartialUpdateQueryResourceObject(Model):
 
 
 class ImagePartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ImagePartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -102,8 +88,6 @@ class ImagePartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class ImageUploadQuery(Model):
-    """The ``ImageUploadQuery`` object."""
-
     __slots__ = ()
 
     file: bytes | IO[bytes] = field("file")
@@ -115,8 +99,6 @@ class ImageUploadQuery(Model):
 
 
 class PatchImageResponse(Model):
-    """The ``PatchImageResponse`` object."""
-
     __slots__ = ()
 
     data: PatchImageResponseData = field("data", "PostImageResponseData")
@@ -125,8 +107,6 @@ class PatchImageResponse(Model):
 
 
 class PostImageResponseData(Model):
-    """The ``PostImageResponseData`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -143,8 +123,6 @@ PatchImageResponseData = PostImageResponseData
 
 
 class PostImageResponse(Model):
-    """The ``PostImageResponse`` object."""
-
     __slots__ = ()
 
     data: PostImageResponseData = field("data", "PostImageResponseData")

@@ -36,8 +36,6 @@ __all__ = [
 
 
 class GetListFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetListFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -48,8 +46,6 @@ class GetListFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetListListResponseCollectionCompoundDocument(Model):
-    """The ``GetListListResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ListListResponseObjectResource] = field(
@@ -63,8 +59,6 @@ class GetListListResponseCollectionCompoundDocument(Model):
 
 
 class ListListResponseObjectResource(Model):
-    """The ``ListListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -80,8 +74,6 @@ class ListListResponseObjectResource(Model):
 
 
 class GetListMemberResponseCollection(Model):
-    """The ``GetListMemberResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListMemberResponseCollectionDataItem] = field(
@@ -92,8 +84,6 @@ class GetListMemberResponseCollection(Model):
 
 
 class GetListProfilesRelationshipsResponseCollection(Model):
-    """The ``GetListProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -104,8 +94,6 @@ class GetListProfilesRelationshipsResponseCollection(Model):
 
 
 class GetListRetrieveResponseCompoundDocument(Model):
-    """The ``GetListRetrieveResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetListRetrieveResponseCompoundDocumentData = field(
@@ -119,8 +107,6 @@ class GetListRetrieveResponseCompoundDocument(Model):
 
 
 class GetListRetrieveResponseCompoundDocumentData(Model):
-    """The ``GetListRetrieveResponseCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -136,8 +122,6 @@ class GetListRetrieveResponseCompoundDocumentData(Model):
 
 
 class GetListRetrieveResponseCompoundDocumentDataAttributes(Model):
-    """The ``GetListRetrieveResponseCompoundDocumentDataAttributes`` object."""
-
     __slots__ = ()
 
     profile_count: int | None = field("profile_count", default=None, nullable=True)
@@ -154,8 +138,6 @@ class GetListRetrieveResponseCompoundDocumentDataAttributes(Model):
 
 
 class GetListTagsRelationshipsResponseCollection(Model):
-    """The ``GetListTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListTagsRelationshipsResponseCollectionDataItem] = field(
@@ -166,16 +148,12 @@ class GetListTagsRelationshipsResponseCollection(Model):
 
 
 class ListCreateQuery(Model):
-    """The ``ListCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ListCreateQueryResourceObject = field("data", "ListCreateQueryResourceObject")
 
 
 class ListCreateQueryResourceObject(Model):
-    """The ``ListCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -185,8 +163,6 @@ class ListCreateQueryResourceObject(Model):
 
 
 class ListCreateQueryResourceObjectAttributes(Model):
-    """The ``ListCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -198,24 +174,18 @@ class ListCreateQueryResourceObjectAttributes(Model):
 
 
 class ListMembersAddQuery(Model):
-    """The ``ListMembersAddQuery`` object."""
-
     __slots__ = ()
 
     data: list[ListMembersAddQueryDataItem] = field("data", "list[ListMembersAddQueryDataItem]")
 
 
 class ListMembersDeleteQuery(Model):
-    """The ``ListMembersDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ListMembersDeleteQueryDataItem] = field("data", "list[ListMembersAddQueryDataItem]")
 
 
 class ListPartialUpdateQuery(Model):
-    """The ``ListPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ListPartialUpdateQueryResourceObject = field(
@@ -224,8 +194,6 @@ class ListPartialUpdateQuery(Model):
 
 
 class ListPartialUpdateQueryResourceObject(Model):
-    """The ``ListPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -237,8 +205,6 @@ class ListPartialUpdateQueryResourceObject(Model):
 
 
 class ListPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ListPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -250,8 +216,6 @@ class ListPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class PatchListPartialUpdateResponse(Model):
-    """The ``PatchListPartialUpdateResponse`` object."""
-
     __slots__ = ()
 
     data: PatchListPartialUpdateResponseData = field("data", "PostListCreateResponseData")
@@ -260,8 +224,6 @@ class PatchListPartialUpdateResponse(Model):
 
 
 class PostListCreateResponseData(Model):
-    """The ``PostListCreateResponseData`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -281,8 +243,6 @@ PatchListPartialUpdateResponseData = PostListCreateResponseData
 
 
 class PostListCreateResponse(Model):
-    """The ``PostListCreateResponse`` object."""
-
     __slots__ = ()
 
     data: PostListCreateResponseData = field("data", "PostListCreateResponseData")

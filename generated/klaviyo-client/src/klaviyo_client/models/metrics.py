@@ -89,8 +89,6 @@ __all__ = [
 
 
 class CustomMetricCondition(Model):
-    """The ``CustomMetricCondition`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -110,8 +108,6 @@ class CustomMetricCondition(Model):
 
 
 class StringInArrayFilter(Model):
-    """The ``StringInArrayFilter`` object."""
-
     __slots__ = ()
 
     operator: Literal["in"] = field("operator", choices=("in",))
@@ -120,8 +116,6 @@ class StringInArrayFilter(Model):
 
 
 class ListRegexOperatorListContainsFilter(Model):
-    """The ``ListRegexOperatorListContainsFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -139,8 +133,6 @@ class ListRegexOperatorListContainsFilter(Model):
 
 
 class CustomMetricCreateQuery(Model):
-    """The ``CustomMetricCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CustomMetricCreateQueryResourceObject = field(
@@ -149,8 +141,6 @@ class CustomMetricCreateQuery(Model):
 
 
 class CustomMetricCreateQueryResourceObject(Model):
-    """The ``CustomMetricCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -160,8 +150,6 @@ class CustomMetricCreateQueryResourceObject(Model):
 
 
 class CustomMetricCreateQueryResourceObjectAttributes(Model):
-    """The ``CustomMetricCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -171,8 +159,6 @@ class CustomMetricCreateQueryResourceObjectAttributes(Model):
 
 
 class CustomMetricDefinition(Model):
-    """The ``CustomMetricDefinition`` object."""
-
     __slots__ = ()
 
     aggregation_method: Literal["count", "value"] = field(
@@ -183,8 +169,6 @@ class CustomMetricDefinition(Model):
 
 
 class CustomMetricGroup(Model):
-    """The ``CustomMetricGroup`` object."""
-
     __slots__ = ()
 
     metric_id: str = field("metric_id")
@@ -198,8 +182,6 @@ class CustomMetricGroup(Model):
 
 
 class CustomMetricPartialUpdateQuery(Model):
-    """The ``CustomMetricPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CustomMetricPartialUpdateQueryResourceObject = field(
@@ -208,8 +190,6 @@ class CustomMetricPartialUpdateQuery(Model):
 
 
 class CustomMetricPartialUpdateQueryResourceObject(Model):
-    """The ``CustomMetricPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -221,8 +201,6 @@ class CustomMetricPartialUpdateQueryResourceObject(Model):
 
 
 class CustomMetricPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CustomMetricPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -234,8 +212,6 @@ class CustomMetricPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CustomMetricResponseObjectResource(Model):
-    """The ``CustomMetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -251,8 +227,6 @@ class CustomMetricResponseObjectResource(Model):
 
 
 class PostCustomMetricResponseDataAttributes(Model):
-    """The ``PostCustomMetricResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -274,8 +248,6 @@ CustomMetricResponseObjectResourceAttributes = PostCustomMetricResponseDataAttri
 
 
 class PostCustomMetricResponseDataRelationships(Model):
-    """The ``PostCustomMetricResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     metrics: PostCustomMetricResponseDataRelationshipsMetrics | None = field(
@@ -292,8 +264,6 @@ CustomMetricResponseObjectResourceRelationships = PostCustomMetricResponseDataRe
 
 
 class PostCustomMetricResponseDataRelationshipsMetrics(Model):
-    """The ``PostCustomMetricResponseDataRelationshipsMetrics`` object."""
-
     __slots__ = ()
 
     data: list[PostCustomMetricResponseDataRelationshipsMetricsDataItem] | None = field(
@@ -313,8 +283,6 @@ CustomMetricResponseObjectResourceRelationshipsMetrics = (
 
 
 class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
-    """The ``GetCustomMetricMetricsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCustomMetricMetricsRelationshipsResponseCollectionDataItem] = field(
@@ -325,8 +293,6 @@ class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
 
 
 class GetCustomMetricResponse(Model):
-    """The ``GetCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: CustomMetricResponseObjectResource | None = field(
@@ -337,8 +303,6 @@ class GetCustomMetricResponse(Model):
 
 
 class GetCustomMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetCustomMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CustomMetricResponseObjectResource] = field(
@@ -352,8 +316,6 @@ class GetCustomMetricResponseCollectionCompoundDocument(Model):
 
 
 class GetCustomMetricResponseCompoundDocument(Model):
-    """The ``GetCustomMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CustomMetricResponseObjectResource = field("data", "CustomMetricResponseObjectResource")
@@ -365,8 +327,6 @@ class GetCustomMetricResponseCompoundDocument(Model):
 
 
 class GetMappedMetricCustomMetricRelationshipResponse(Model):
-    """The ``GetMappedMetricCustomMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMappedMetricCustomMetricRelationshipResponseData | None = field(
@@ -377,8 +337,6 @@ class GetMappedMetricCustomMetricRelationshipResponse(Model):
 
 
 class GetMappedMetricCustomMetricRelationshipResponseData(Model):
-    """The ``GetMappedMetricCustomMetricRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -405,8 +363,6 @@ MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData = (
 
 
 class GetMappedMetricMetricRelationshipResponse(Model):
-    """The ``GetMappedMetricMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMappedMetricMetricRelationshipResponseData | None = field(
@@ -417,8 +373,6 @@ class GetMappedMetricMetricRelationshipResponse(Model):
 
 
 class GetMappedMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetMappedMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[MappedMetricResponseObjectResource] = field(
@@ -436,8 +390,6 @@ class GetMappedMetricResponseCollectionCompoundDocument(Model):
 
 
 class MappedMetricResponseObjectResource(Model):
-    """The ``MappedMetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -464,8 +416,6 @@ class MappedMetricResponseObjectResource(Model):
 
 
 class PatchMappedMetricResponseDataAttributes(Model):
-    """The ``PatchMappedMetricResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     updated: _dt.datetime = field("updated", "datetime")
@@ -477,8 +427,6 @@ MappedMetricResponseObjectResourceAttributes = PatchMappedMetricResponseDataAttr
 
 
 class PatchMappedMetricResponseDataRelationships(Model):
-    """The ``PatchMappedMetricResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     metric: PatchMappedMetricResponseDataRelationshipsMetric | None = field(
@@ -494,8 +442,6 @@ MappedMetricResponseObjectResourceRelationships = PatchMappedMetricResponseDataR
 
 
 class PatchMappedMetricResponseDataRelationshipsCustomMetric(Model):
-    """The ``PatchMappedMetricResponseDataRelationshipsCustomMetric`` object."""
-
     __slots__ = ()
 
     data: PatchMappedMetricResponseDataRelationshipsCustomMetricData | None = field(
@@ -511,8 +457,6 @@ MappedMetricResponseObjectResourceRelationshipsCustomMetric = (
 
 
 class GetMappedMetricResponseCompoundDocument(Model):
-    """The ``GetMappedMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: MappedMetricResponseObjectResource = field("data", "MappedMetricResponseObjectResource")
@@ -528,8 +472,6 @@ class GetMappedMetricResponseCompoundDocument(Model):
 
 
 class GetMetricFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetMetricFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -540,8 +482,6 @@ class GetMetricFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetMetricPropertiesRelationshipsResponseCollection(Model):
-    """The ``GetMetricPropertiesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricPropertiesRelationshipsResponseCollectionDataItem] = field(
@@ -552,8 +492,6 @@ class GetMetricPropertiesRelationshipsResponseCollection(Model):
 
 
 class GetMetricPropertiesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetMetricPropertiesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -562,8 +500,6 @@ class GetMetricPropertiesRelationshipsResponseCollectionDataItem(Model):
 
 
 class GetMetricPropertyMetricRelationshipResponse(Model):
-    """The ``GetMetricPropertyMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMetricPropertyMetricRelationshipResponseData | None = field(
@@ -574,8 +510,6 @@ class GetMetricPropertyMetricRelationshipResponse(Model):
 
 
 class GetMetricPropertyResponseCollection(Model):
-    """The ``GetMetricPropertyResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricPropertyResponseCollectionDataItem] = field(
@@ -586,8 +520,6 @@ class GetMetricPropertyResponseCollection(Model):
 
 
 class GetMetricPropertyResponseCollectionDataItem(Model):
-    """The ``GetMetricPropertyResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -607,8 +539,6 @@ GetMetricPropertyResponseCompoundDocumentData = GetMetricPropertyResponseCollect
 
 
 class GetMetricPropertyResponseCollectionDataItemAttributes(Model):
-    """The ``GetMetricPropertyResponseCollectionDataItemAttributes`` object."""
-
     __slots__ = ()
 
     sample_values: list[int | float | str | bool] | None = field(
@@ -629,8 +559,6 @@ GetMetricPropertyResponseCompoundDocumentDataAttributes = (
 
 
 class MetricPropertyResponseObjectResourceRelationships(Model):
-    """The ``MetricPropertyResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     metric: MetricPropertyResponseObjectResourceRelationshipsMetric | None = field(
@@ -651,8 +579,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationships = (
 
 
 class GetMetricPropertyResponseCompoundDocument(Model):
-    """The ``GetMetricPropertyResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetMetricPropertyResponseCompoundDocumentData = field(
@@ -666,8 +592,6 @@ class GetMetricPropertyResponseCompoundDocument(Model):
 
 
 class GetMetricResponseCollection(Model):
-    """The ``GetMetricResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[MetricResponseObjectResource] = field("data", "list[MetricResponseObjectResource]")
@@ -676,8 +600,6 @@ class GetMetricResponseCollection(Model):
 
 
 class GetMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[MetricResponseObjectResource] = field("data", "list[MetricResponseObjectResource]")
@@ -689,8 +611,6 @@ class GetMetricResponseCollectionCompoundDocument(Model):
 
 
 class GetMetricResponseCompoundDocument(Model):
-    """The ``GetMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: MetricResponseObjectResource = field("data", "MetricResponseObjectResource")
@@ -702,8 +622,6 @@ class GetMetricResponseCompoundDocument(Model):
 
 
 class MappedMetricPartialUpdateQuery(Model):
-    """The ``MappedMetricPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObject = field(
@@ -712,8 +630,6 @@ class MappedMetricPartialUpdateQuery(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObject(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -736,8 +652,6 @@ class MappedMetricPartialUpdateQueryResourceObject(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationships(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     metric: MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric | None = field(
@@ -753,8 +667,6 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationships(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData | None = field(
@@ -763,8 +675,6 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData | None = field(
@@ -773,16 +683,12 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric(Mode
 
 
 class MetricAggregateQuery(Model):
-    """The ``MetricAggregateQuery`` object."""
-
     __slots__ = ()
 
     data: MetricAggregateQueryResourceObject = field("data", "MetricAggregateQueryResourceObject")
 
 
 class MetricAggregateQueryResourceObject(Model):
-    """The ``MetricAggregateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MetricAggregateEnum = field("type", choices=("metric-aggregate",))
@@ -792,8 +698,6 @@ class MetricAggregateQueryResourceObject(Model):
 
 
 class MetricAggregateQueryResourceObjectAttributes(Model):
-    """The ``MetricAggregateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     metric_id: str = field("metric_id")
@@ -829,8 +733,6 @@ class MetricAggregateQueryResourceObjectAttributes(Model):
 
 
 class MetricAggregateRowDTO(Model):
-    """The ``MetricAggregateRowDTO`` object."""
-
     __slots__ = ()
 
     dimensions: list[str] = field("dimensions")
@@ -840,8 +742,6 @@ class MetricAggregateRowDTO(Model):
 
 
 class PatchCustomMetricResponse(Model):
-    """The ``PatchCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
@@ -850,8 +750,6 @@ class PatchCustomMetricResponse(Model):
 
 
 class PostCustomMetricResponseData(Model):
-    """The ``PostCustomMetricResponseData`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -871,8 +769,6 @@ PatchCustomMetricResponseData = PostCustomMetricResponseData
 
 
 class PatchMappedMetricResponse(Model):
-    """The ``PatchMappedMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PatchMappedMetricResponseData = field("data", "PatchMappedMetricResponseData")
@@ -881,8 +777,6 @@ class PatchMappedMetricResponse(Model):
 
 
 class PatchMappedMetricResponseData(Model):
-    """The ``PatchMappedMetricResponseData`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -909,8 +803,6 @@ class PatchMappedMetricResponseData(Model):
 
 
 class PostCustomMetricResponse(Model):
-    """The ``PostCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PostCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
@@ -919,8 +811,6 @@ class PostCustomMetricResponse(Model):
 
 
 class PostMetricAggregateResponse(Model):
-    """The ``PostMetricAggregateResponse`` object."""
-
     __slots__ = ()
 
     data: PostMetricAggregateResponseData = field("data", "PostMetricAggregateResponseData")
@@ -929,8 +819,6 @@ class PostMetricAggregateResponse(Model):
 
 
 class PostMetricAggregateResponseData(Model):
-    """The ``PostMetricAggregateResponseData`` object."""
-
     __slots__ = ()
 
     type: MetricAggregateEnum = field("type", choices=("metric-aggregate",))
@@ -943,8 +831,6 @@ class PostMetricAggregateResponseData(Model):
 
 
 class PostMetricAggregateResponseDataAttributes(Model):
-    """The ``PostMetricAggregateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     dates: list[_dt.datetime] = field("dates", "list[datetime]")

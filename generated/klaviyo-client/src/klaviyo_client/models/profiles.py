@@ -142,8 +142,6 @@ __all__ = [
 
 
 class BulkProfileSuppressionsCreateJobResponseObjectResource(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -165,8 +163,6 @@ class BulkProfileSuppressionsCreateJobResponseObjectResource(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponseDataAttributes(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -206,8 +202,6 @@ BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes = (
 
 
 class PostBulkProfileSuppressionsCreateJobResponseDataRelationships(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists | None = field(
@@ -237,8 +231,6 @@ BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships = (
 
 
 class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
-    """The ``BulkProfileSuppressionsRemoveJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -260,8 +252,6 @@ class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
 
 
 class ConversationResponseObjectResource(Model):
-    """The ``ConversationResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ConversationEnum = field("type", choices=("conversation",))
@@ -276,8 +266,6 @@ class ConversationResponseObjectResource(Model):
 
 
 class ConversationResponseObjectResourceAttributes(Model):
-    """The ``ConversationResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     channel: Literal["instagram", "sms", "whatsapp"] = field(
@@ -287,8 +275,6 @@ class ConversationResponseObjectResourceAttributes(Model):
 
 
 class PushTokenResponseObjectResourceRelationships(Model):
-    """The ``PushTokenResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profile: PushTokenResponseObjectResourceRelationshipsProfile | None = field(
@@ -301,8 +287,6 @@ ConversationResponseObjectResourceRelationships = PushTokenResponseObjectResourc
 
 
 class EmailUnsubscriptionParameters(Model):
-    """The ``EmailUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -316,8 +300,6 @@ class EmailUnsubscriptionParameters(Model):
 
 
 class UnsubscriptionParameters(Model):
-    """The ``UnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["UNSUBSCRIBED"] = field("consent", choices=("UNSUBSCRIBED",))
@@ -325,8 +307,6 @@ class UnsubscriptionParameters(Model):
 
 
 class OpenTrackingUnsubscriptionParameters(Model):
-    """The ``OpenTrackingUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["UNSUBSCRIBED"] = field("consent", choices=("UNSUBSCRIBED",))
@@ -334,8 +314,6 @@ class OpenTrackingUnsubscriptionParameters(Model):
 
 
 class GetBulkProfileSuppressionsCreateJobResponse(Model):
-    """The ``GetBulkProfileSuppressionsCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: BulkProfileSuppressionsCreateJobResponseObjectResource = field(
@@ -346,8 +324,6 @@ class GetBulkProfileSuppressionsCreateJobResponse(Model):
 
 
 class GetBulkProfileSuppressionsCreateJobResponseCollection(Model):
-    """The ``GetBulkProfileSuppressionsCreateJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[BulkProfileSuppressionsCreateJobResponseObjectResource] = field(
@@ -358,8 +334,6 @@ class GetBulkProfileSuppressionsCreateJobResponseCollection(Model):
 
 
 class GetBulkProfileSuppressionsRemoveJobResponse(Model):
-    """The ``GetBulkProfileSuppressionsRemoveJobResponse`` object."""
-
     __slots__ = ()
 
     data: BulkProfileSuppressionsRemoveJobResponseObjectResource = field(
@@ -370,8 +344,6 @@ class GetBulkProfileSuppressionsRemoveJobResponse(Model):
 
 
 class GetBulkProfileSuppressionsRemoveJobResponseCollection(Model):
-    """The ``GetBulkProfileSuppressionsRemoveJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[BulkProfileSuppressionsRemoveJobResponseObjectResource] = field(
@@ -382,8 +354,6 @@ class GetBulkProfileSuppressionsRemoveJobResponseCollection(Model):
 
 
 class GetConversationResponse(Model):
-    """The ``GetConversationResponse`` object."""
-
     __slots__ = ()
 
     data: ConversationResponseObjectResource | None = field(
@@ -394,8 +364,6 @@ class GetConversationResponse(Model):
 
 
 class GetConversationResponseCollection(Model):
-    """The ``GetConversationResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ConversationResponseObjectResource] = field(
@@ -406,8 +374,6 @@ class GetConversationResponseCollection(Model):
 
 
 class GetImportErrorResponseCollection(Model):
-    """The ``GetImportErrorResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ImportErrorResponseObjectResource] = field(
@@ -418,8 +384,6 @@ class GetImportErrorResponseCollection(Model):
 
 
 class ImportErrorResponseObjectResource(Model):
-    """The ``ImportErrorResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ImportErrorEnum = field("type", choices=("import-error",))
@@ -431,8 +395,6 @@ class ImportErrorResponseObjectResource(Model):
 
 
 class ImportErrorResponseObjectResourceAttributes(Model):
-    """The ``ImportErrorResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     code: str = field("code")
@@ -447,8 +409,6 @@ class ImportErrorResponseObjectResourceAttributes(Model):
 
 
 class GetListResponseCollection(Model):
-    """The ``GetListResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ListResponseObjectResource] = field("data", "list[ListResponseObjectResource]")
@@ -457,8 +417,6 @@ class GetListResponseCollection(Model):
 
 
 class ListResponseObjectResource(Model):
-    """The ``ListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -474,8 +432,6 @@ class ListResponseObjectResource(Model):
 
 
 class GetProfileBulkImportJobListsRelationshipsResponseCollection(Model):
-    """The ``GetProfileBulkImportJobListsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem] = field(
@@ -486,8 +442,6 @@ class GetProfileBulkImportJobListsRelationshipsResponseCollection(Model):
 
 
 class GetProfileBulkImportJobProfilesRelationshipsResponseCollection(Model):
-    """The ``GetProfileBulkImportJobProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -498,8 +452,6 @@ class GetProfileBulkImportJobProfilesRelationshipsResponseCollection(Model):
 
 
 class GetProfileConversationRelationshipResponse(Model):
-    """The ``GetProfileConversationRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetProfileConversationRelationshipResponseData | None = field(
@@ -510,8 +462,6 @@ class GetProfileConversationRelationshipResponse(Model):
 
 
 class GetProfileConversationsRelationshipsResponseCollection(Model):
-    """The ``GetProfileConversationsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileConversationsRelationshipsResponseCollectionDataItem] = field(
@@ -522,8 +472,6 @@ class GetProfileConversationsRelationshipsResponseCollection(Model):
 
 
 class GetProfileImportJobResponseCollectionCompoundDocument(Model):
-    """The ``GetProfileImportJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ProfileImportJobResponseObjectResource] = field(
@@ -534,8 +482,6 @@ class GetProfileImportJobResponseCollectionCompoundDocument(Model):
 
 
 class ProfileImportJobResponseObjectResource(Model):
-    """The ``ProfileImportJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -551,8 +497,6 @@ class ProfileImportJobResponseObjectResource(Model):
 
 
 class PostProfileImportJobResponseDataAttributes(Model):
-    """The ``PostProfileImportJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -582,8 +526,6 @@ ProfileImportJobResponseObjectResourceAttributes = PostProfileImportJobResponseD
 
 
 class PostProfileImportJobResponseDataRelationships(Model):
-    """The ``PostProfileImportJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: PostProfileImportJobResponseDataRelationshipsLists | None = field(
@@ -602,8 +544,6 @@ ProfileImportJobResponseObjectResourceRelationships = PostProfileImportJobRespon
 
 
 class PostProfileImportJobResponseDataRelationshipsImportErrors(Model):
-    """The ``PostProfileImportJobResponseDataRelationshipsImportErrors`` object."""
-
     __slots__ = ()
 
     data: list[PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem] | None = field(
@@ -621,8 +561,6 @@ ProfileImportJobResponseObjectResourceRelationshipsImportErrors = (
 
 
 class PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem(Model):
-    """The ``PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem`` object."""
-
     __slots__ = ()
 
     type: ImportErrorEnum = field("type", choices=("import-error",))
@@ -637,16 +575,12 @@ ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem = (
 
 
 class OnlyRelatedLinks(Model):
-    """The ``OnlyRelatedLinks`` object."""
-
     __slots__ = ()
 
     related: str = field("related")
 
 
 class GetProfileImportJobResponseCompoundDocument(Model):
-    """The ``GetProfileImportJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ProfileImportJobResponseObjectResource = field(
@@ -660,8 +594,6 @@ class GetProfileImportJobResponseCompoundDocument(Model):
 
 
 class GetProfileListsRelationshipsResponseCollection(Model):
-    """The ``GetProfileListsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileListsRelationshipsResponseCollectionDataItem] = field(
@@ -672,8 +604,6 @@ class GetProfileListsRelationshipsResponseCollection(Model):
 
 
 class GetProfilePushTokensRelationshipsResponseCollection(Model):
-    """The ``GetProfilePushTokensRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfilePushTokensRelationshipsResponseCollectionDataItem] = field(
@@ -684,8 +614,6 @@ class GetProfilePushTokensRelationshipsResponseCollection(Model):
 
 
 class GetProfileResponseCollection(Model):
-    """The ``GetProfileResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponseCollectionDataItem] = field("data", "list[GetProfileResponseData]")
@@ -694,8 +622,6 @@ class GetProfileResponseCollection(Model):
 
 
 class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
-    """The ``GetProfileResponsePluralConversationsCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem] = field(
@@ -713,8 +639,6 @@ class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
 
 
 class GetProfileResponsePluralConversationsCompoundDocumentData(Model):
-    """The ``GetProfileResponsePluralConversationsCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -740,8 +664,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem = (
 
 
 class ProfileResponsePluralConversationsObjectResourceRelationships(Model):
-    """The ``ProfileResponsePluralConversationsObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     lists: ProfileResponsePluralConversationsObjectResourceRelationshipsLists | None = field(
@@ -775,8 +697,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class ProfileResponsePluralConversationsObjectResourceRelationshipsConversations(Model):
-    """The ``ProfileResponsePluralConversationsObjectResourceRelationshipsConversations`` object."""
-
     __slots__ = ()
 
     data: (
@@ -797,8 +717,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PushTokenResponseObjectResource(Model):
-    """The ``PushTokenResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -814,8 +732,6 @@ class PushTokenResponseObjectResource(Model):
 
 
 class PushTokenResponseObjectResourceAttributes(Model):
-    """The ``PushTokenResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     created: _dt.datetime = field("created", "datetime")
@@ -842,8 +758,6 @@ class PushTokenResponseObjectResourceAttributes(Model):
 
 
 class GetProfileResponsePluralConversationsCompoundDocument(Model):
-    """The ``GetProfileResponsePluralConversationsCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetProfileResponsePluralConversationsCompoundDocumentData = field(
@@ -867,8 +781,6 @@ class GetProfileResponsePluralConversationsCompoundDocument(Model):
 
 
 class SegmentResponseObjectResource(Model):
-    """The ``SegmentResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -883,8 +795,6 @@ class SegmentResponseObjectResource(Model):
 
 
 class GetProfileSegmentsRelationshipsResponseCollection(Model):
-    """The ``GetProfileSegmentsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileSegmentsRelationshipsResponseCollectionDataItem] = field(
@@ -895,8 +805,6 @@ class GetProfileSegmentsRelationshipsResponseCollection(Model):
 
 
 class GetPushTokenProfileRelationshipResponse(Model):
-    """The ``GetPushTokenProfileRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetPushTokenProfileRelationshipResponseData | None = field(
@@ -907,8 +815,6 @@ class GetPushTokenProfileRelationshipResponse(Model):
 
 
 class GetPushTokenResponseCollection(Model):
-    """The ``GetPushTokenResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[PushTokenResponseObjectResource] = field(
@@ -919,8 +825,6 @@ class GetPushTokenResponseCollection(Model):
 
 
 class GetPushTokenResponseCollectionCompoundDocument(Model):
-    """The ``GetPushTokenResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[PushTokenResponseObjectResource] = field(
@@ -934,8 +838,6 @@ class GetPushTokenResponseCollectionCompoundDocument(Model):
 
 
 class GetPushTokenResponseCompoundDocument(Model):
-    """The ``GetPushTokenResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: PushTokenResponseObjectResource = field("data", "PushTokenResponseObjectResource")
@@ -947,8 +849,6 @@ class GetPushTokenResponseCompoundDocument(Model):
 
 
 class GetSegmentResponseCollection(Model):
-    """The ``GetSegmentResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[SegmentResponseObjectResource] = field("data", "list[SegmentResponseObjectResource]")
@@ -957,8 +857,6 @@ class GetSegmentResponseCollection(Model):
 
 
 class PatchProfileResponse(Model):
-    """The ``PatchProfileResponse`` object."""
-
     __slots__ = ()
 
     data: PatchProfileResponseData = field("data", "GetProfileResponseData")
@@ -967,8 +865,6 @@ class PatchProfileResponse(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponse(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostBulkProfileSuppressionsCreateJobResponseData = field(
@@ -979,8 +875,6 @@ class PostBulkProfileSuppressionsCreateJobResponse(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponseData(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -1000,8 +894,6 @@ class PostBulkProfileSuppressionsCreateJobResponseData(Model):
 
 
 class PostBulkProfileSuppressionsRemoveJobResponse(Model):
-    """The ``PostBulkProfileSuppressionsRemoveJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostBulkProfileSuppressionsRemoveJobResponseData = field(
@@ -1012,8 +904,6 @@ class PostBulkProfileSuppressionsRemoveJobResponse(Model):
 
 
 class PostBulkProfileSuppressionsRemoveJobResponseData(Model):
-    """The ``PostBulkProfileSuppressionsRemoveJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -1033,8 +923,6 @@ class PostBulkProfileSuppressionsRemoveJobResponseData(Model):
 
 
 class PostProfileImportJobResponse(Model):
-    """The ``PostProfileImportJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileImportJobResponseData = field("data", "PostProfileImportJobResponseData")
@@ -1043,8 +931,6 @@ class PostProfileImportJobResponse(Model):
 
 
 class PostProfileImportJobResponseData(Model):
-    """The ``PostProfileImportJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -1060,8 +946,6 @@ class PostProfileImportJobResponseData(Model):
 
 
 class PostProfileMergeResponse(Model):
-    """The ``PostProfileMergeResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileMergeResponseData = field("data", "PostProfileMergeResponseData")
@@ -1070,8 +954,6 @@ class PostProfileMergeResponse(Model):
 
 
 class PostProfileMergeResponseData(Model):
-    """The ``PostProfileMergeResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1081,8 +963,6 @@ class PostProfileMergeResponseData(Model):
 
 
 class PostProfileResponse(Model):
-    """The ``PostProfileResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileResponseData = field("data", "GetProfileResponseData")
@@ -1091,16 +971,12 @@ class PostProfileResponse(Model):
 
 
 class ProfileCreateQuery(Model):
-    """The ``ProfileCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileCreateQueryResourceObject = field("data", "ProfileCreateQueryResourceObject")
 
 
 class ProfileCreateQueryResourceObject(Model):
-    """The ``ProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1110,8 +986,6 @@ class ProfileCreateQueryResourceObject(Model):
 
 
 class ProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1144,8 +1018,6 @@ ProfilePartialUpdateQueryResourceObjectAttributes = ProfileCreateQueryResourceOb
 
 
 class ProfileImportJobCreateQuery(Model):
-    """The ``ProfileImportJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileImportJobCreateQueryResourceObject = field(
@@ -1154,8 +1026,6 @@ class ProfileImportJobCreateQuery(Model):
 
 
 class ProfileImportJobCreateQueryResourceObject(Model):
-    """The ``ProfileImportJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -1168,8 +1038,6 @@ class ProfileImportJobCreateQueryResourceObject(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: ProfileImportJobCreateQueryResourceObjectAttributesProfiles = field(
@@ -1189,8 +1057,6 @@ class ProfileImportJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectRelationships(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     lists: ProfileImportJobCreateQueryResourceObjectRelationshipsLists | None = field(
@@ -1199,8 +1065,6 @@ class ProfileImportJobCreateQueryResourceObjectRelationships(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectRelationshipsLists(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectRelationshipsLists`` object."""
-
     __slots__ = ()
 
     data: list[ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem] | None = field(
@@ -1209,16 +1073,12 @@ class ProfileImportJobCreateQueryResourceObjectRelationshipsLists(Model):
 
 
 class ProfileMergeQuery(Model):
-    """The ``ProfileMergeQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileMergeQueryResourceObject = field("data", "ProfileMergeQueryResourceObject")
 
 
 class ProfileMergeQueryResourceObject(Model):
-    """The ``ProfileMergeQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileMergeEnum = field("type", choices=("profile-merge",))
@@ -1230,8 +1090,6 @@ class ProfileMergeQueryResourceObject(Model):
 
 
 class ProfileMergeQueryResourceObjectRelationships(Model):
-    """The ``ProfileMergeQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     profiles: ProfileMergeQueryResourceObjectRelationshipsProfiles = field(
@@ -1240,8 +1098,6 @@ class ProfileMergeQueryResourceObjectRelationships(Model):
 
 
 class ProfileMergeQueryResourceObjectRelationshipsProfiles(Model):
-    """The ``ProfileMergeQueryResourceObjectRelationshipsProfiles`` object."""
-
     __slots__ = ()
 
     data: list[ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem] | None = field(
@@ -1250,8 +1106,6 @@ class ProfileMergeQueryResourceObjectRelationshipsProfiles(Model):
 
 
 class ProfilePartialUpdateQuery(Model):
-    """The ``ProfilePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfilePartialUpdateQueryResourceObject = field(
@@ -1260,8 +1114,6 @@ class ProfilePartialUpdateQuery(Model):
 
 
 class ProfilePartialUpdateQueryResourceObject(Model):
-    """The ``ProfilePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1274,8 +1126,6 @@ class ProfilePartialUpdateQueryResourceObject(Model):
 
 
 class ProfileSubscriptionCreateQueryResourceObject(Model):
-    """The ``ProfileSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1287,8 +1137,6 @@ class ProfileSubscriptionCreateQueryResourceObject(Model):
 
 
 class ProfileSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1304,8 +1152,6 @@ class ProfileSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class ProfileSubscriptionDeleteQueryResourceObject(Model):
-    """The ``ProfileSubscriptionDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1315,8 +1161,6 @@ class ProfileSubscriptionDeleteQueryResourceObject(Model):
 
 
 class ProfileSubscriptionDeleteQueryResourceObjectAttributes(Model):
-    """The ``ProfileSubscriptionDeleteQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1328,8 +1172,6 @@ class ProfileSubscriptionDeleteQueryResourceObjectAttributes(Model):
 
 
 class UnsubscriptionChannels(Model):
-    """The ``UnsubscriptionChannels`` object."""
-
     __slots__ = ()
 
     email: EmailUnsubscriptionParameters | None = field(
@@ -1351,8 +1193,6 @@ class UnsubscriptionChannels(Model):
 
 
 class SMSUnsubscriptionParameters(Model):
-    """The ``SMSUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -1366,8 +1206,6 @@ class SMSUnsubscriptionParameters(Model):
 
 
 class WhatsAppUnsubscriptionParameters(Model):
-    """The ``WhatsAppUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -1385,8 +1223,6 @@ class WhatsAppUnsubscriptionParameters(Model):
 
 
 class PushUnsubscriptionParameters(Model):
-    """The ``PushUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters = field("marketing", "UnsubscriptionParameters")
@@ -1396,8 +1232,6 @@ class PushUnsubscriptionParameters(Model):
 
 
 class ProfileSuppressionCreateQueryResourceObject(Model):
-    """The ``ProfileSuppressionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1407,8 +1241,6 @@ class ProfileSuppressionCreateQueryResourceObject(Model):
 
 
 class ProfileSuppressionCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileSuppressionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str = field("email")
@@ -1422,8 +1254,6 @@ ProfileSuppressionDeleteQueryResourceObjectAttributes = (
 
 
 class ProfileSuppressionDeleteQueryResourceObject(Model):
-    """The ``ProfileSuppressionDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1433,16 +1263,12 @@ class ProfileSuppressionDeleteQueryResourceObject(Model):
 
 
 class ProfileUpsertQuery(Model):
-    """The ``ProfileUpsertQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileUpsertQueryResourceObject = field("data", "ProfileUpsertQueryResourceObject")
 
 
 class SubscriptionCreateJobCreateQuery(Model):
-    """The ``SubscriptionCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SubscriptionCreateJobCreateQueryResourceObject = field(
@@ -1451,8 +1277,6 @@ class SubscriptionCreateJobCreateQuery(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObject(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSubscriptionBulkCreateJobEnum = field(
@@ -1467,8 +1291,6 @@ class SubscriptionCreateJobCreateQueryResourceObject(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     custom_source: str | None = field("custom_source", default=None, nullable=True)
@@ -1492,8 +1314,6 @@ class SubscriptionCreateJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
@@ -1508,8 +1328,6 @@ SubscriptionDeleteJobCreateQueryResourceObjectRelationships = (
 
 
 class SubscriptionDeleteJobCreateQuery(Model):
-    """The ``SubscriptionDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SubscriptionDeleteJobCreateQueryResourceObject = field(
@@ -1518,8 +1336,6 @@ class SubscriptionDeleteJobCreateQuery(Model):
 
 
 class SubscriptionDeleteJobCreateQueryResourceObject(Model):
-    """The ``SubscriptionDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSubscriptionBulkDeleteJobEnum = field(
@@ -1534,8 +1350,6 @@ class SubscriptionDeleteJobCreateQueryResourceObject(Model):
 
 
 class SubscriptionDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SubscriptionDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles = field(
@@ -1555,8 +1369,6 @@ class SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SuppressionCreateJobCreateQuery(Model):
-    """The ``SuppressionCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SuppressionCreateJobCreateQueryResourceObject = field(
@@ -1565,8 +1377,6 @@ class SuppressionCreateJobCreateQuery(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObject(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -1581,8 +1391,6 @@ class SuppressionCreateJobCreateQueryResourceObject(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SuppressionCreateJobCreateQueryResourceObjectAttributesProfiles | None = field(
@@ -1605,8 +1413,6 @@ class SuppressionCreateJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: SuppressionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
@@ -1624,8 +1430,6 @@ SuppressionDeleteJobCreateQueryResourceObjectRelationships = (
 
 
 class SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment`` object."""
-
     __slots__ = ()
 
     data: SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData | None = field(
@@ -1640,8 +1444,6 @@ SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment = (
 
 
 class SuppressionDeleteJobCreateQuery(Model):
-    """The ``SuppressionDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SuppressionDeleteJobCreateQueryResourceObject = field(
@@ -1650,8 +1452,6 @@ class SuppressionDeleteJobCreateQuery(Model):
 
 
 class SuppressionDeleteJobCreateQueryResourceObject(Model):
-    """The ``SuppressionDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -1666,8 +1466,6 @@ class SuppressionDeleteJobCreateQueryResourceObject(Model):
 
 
 class SuppressionDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SuppressionDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SuppressionDeleteJobCreateQueryResourceObjectAttributesProfiles | None = field(

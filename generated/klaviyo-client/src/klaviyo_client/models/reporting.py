@@ -64,8 +64,6 @@ __all__ = [
 
 
 class CampaignValuesRequestDTO(Model):
-    """The ``CampaignValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: CampaignValuesRequestDTOResourceObject = field(
@@ -74,8 +72,6 @@ class CampaignValuesRequestDTO(Model):
 
 
 class CampaignValuesRequestDTOResourceObject(Model):
-    """The ``CampaignValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignValuesReportEnum = field("type", choices=("campaign-values-report",))
@@ -85,8 +81,6 @@ class CampaignValuesRequestDTOResourceObject(Model):
 
 
 class CampaignValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``CampaignValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -110,8 +104,6 @@ class CampaignValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class Timeframe(Model):
-    """The ``Timeframe`` object."""
-
     __slots__ = ()
 
     key: TimeframeKey = field("key", choices="TimeframeKey")
@@ -119,8 +111,6 @@ class Timeframe(Model):
 
 
 class CustomTimeframe(Model):
-    """The ``CustomTimeframe`` object."""
-
     __slots__ = ()
 
     start: _dt.datetime = field("start", "datetime")
@@ -130,16 +120,12 @@ class CustomTimeframe(Model):
 
 
 class FlowSeriesRequestDTO(Model):
-    """The ``FlowSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FlowSeriesRequestDTOResourceObject = field("data", "FlowSeriesRequestDTOResourceObject")
 
 
 class FlowSeriesRequestDTOResourceObject(Model):
-    """The ``FlowSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowSeriesReportEnum = field("type", choices=("flow-series-report",))
@@ -149,8 +135,6 @@ class FlowSeriesRequestDTOResourceObject(Model):
 
 
 class FlowSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``FlowSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -182,16 +166,12 @@ class FlowSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class FlowValuesRequestDTO(Model):
-    """The ``FlowValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FlowValuesRequestDTOResourceObject = field("data", "FlowValuesRequestDTOResourceObject")
 
 
 class FlowValuesRequestDTOResourceObject(Model):
-    """The ``FlowValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowValuesReportEnum = field("type", choices=("flow-values-report",))
@@ -201,8 +181,6 @@ class FlowValuesRequestDTOResourceObject(Model):
 
 
 class FlowValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``FlowValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FlowValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -227,16 +205,12 @@ class FlowValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class FormSeriesRequestDTO(Model):
-    """The ``FormSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FormSeriesRequestDTOResourceObject = field("data", "FormSeriesRequestDTOResourceObject")
 
 
 class FormSeriesRequestDTOResourceObject(Model):
-    """The ``FormSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormSeriesReportEnum = field("type", choices=("form-series-report",))
@@ -246,8 +220,6 @@ class FormSeriesRequestDTOResourceObject(Model):
 
 
 class FormSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``FormSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FormSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -279,16 +251,12 @@ class FormSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class FormValuesRequestDTO(Model):
-    """The ``FormValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FormValuesRequestDTOResourceObject = field("data", "FormValuesRequestDTOResourceObject")
 
 
 class FormValuesRequestDTOResourceObject(Model):
-    """The ``FormValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormValuesReportEnum = field("type", choices=("form-values-report",))
@@ -298,8 +266,6 @@ class FormValuesRequestDTOResourceObject(Model):
 
 
 class FormValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``FormValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FormValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -324,8 +290,6 @@ class FormValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class PostCampaignValuesResponseDTO(Model):
-    """The ``PostCampaignValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostCampaignValuesResponseDTOData = field("data", "PostCampaignValuesResponseDTOData")
@@ -334,8 +298,6 @@ class PostCampaignValuesResponseDTO(Model):
 
 
 class PostCampaignValuesResponseDTOData(Model):
-    """The ``PostCampaignValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: CampaignValuesReportEnum = field("type", choices=("campaign-values-report",))
@@ -348,8 +310,6 @@ class PostCampaignValuesResponseDTOData(Model):
 
 
 class PostFlowValuesResponseDTODataAttributes(Model):
-    """The ``PostFlowValuesResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     results: list[ValuesData] = field("results", "list[ValuesData]")
@@ -370,8 +330,6 @@ PostCampaignValuesResponseDTODataAttributes = PostFlowValuesResponseDTODataAttri
 
 
 class ValuesData(Model):
-    """The ``ValuesData`` object."""
-
     __slots__ = ()
 
     groupings: dict[str, Any] = field("groupings")
@@ -381,8 +339,6 @@ class ValuesData(Model):
 
 
 class PostCampaignValuesResponseDTODataRelationships(Model):
-    """The ``PostCampaignValuesResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     campaigns: PostCampaignValuesResponseDTODataRelationshipsCampaigns | None = field(
@@ -391,8 +347,6 @@ class PostCampaignValuesResponseDTODataRelationships(Model):
 
 
 class PostFlowSeriesResponseDTO(Model):
-    """The ``PostFlowSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFlowSeriesResponseDTOData = field("data", "PostFlowSeriesResponseDTOData")
@@ -401,8 +355,6 @@ class PostFlowSeriesResponseDTO(Model):
 
 
 class PostFlowSeriesResponseDTOData(Model):
-    """The ``PostFlowSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FlowSeriesReportEnum = field("type", choices=("flow-series-report",))
@@ -415,8 +367,6 @@ class PostFlowSeriesResponseDTOData(Model):
 
 
 class PostFlowSeriesResponseDTODataAttributes(Model):
-    """The ``PostFlowSeriesResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     results: list[SeriesData] = field("results", "list[SeriesData]")
@@ -436,8 +386,6 @@ PostSegmentSeriesResponseDTODataAttributes = PostFlowSeriesResponseDTODataAttrib
 
 
 class SeriesData(Model):
-    """The ``SeriesData`` object."""
-
     __slots__ = ()
 
     groupings: dict[str, Any] = field("groupings")
@@ -447,8 +395,6 @@ class SeriesData(Model):
 
 
 class PostFlowSeriesResponseDTODataRelationships(Model):
-    """The ``PostFlowSeriesResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     flows: PostFlowSeriesResponseDTODataRelationshipsFlows | None = field(
@@ -464,8 +410,6 @@ PostFlowValuesResponseDTODataRelationships = PostFlowSeriesResponseDTODataRelati
 
 
 class PostFlowValuesResponseDTO(Model):
-    """The ``PostFlowValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFlowValuesResponseDTOData = field("data", "PostFlowValuesResponseDTOData")
@@ -474,8 +418,6 @@ class PostFlowValuesResponseDTO(Model):
 
 
 class PostFlowValuesResponseDTOData(Model):
-    """The ``PostFlowValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FlowValuesReportEnum = field("type", choices=("flow-values-report",))
@@ -488,8 +430,6 @@ class PostFlowValuesResponseDTOData(Model):
 
 
 class PostFormSeriesResponseDTO(Model):
-    """The ``PostFormSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFormSeriesResponseDTOData = field("data", "PostFormSeriesResponseDTOData")
@@ -498,8 +438,6 @@ class PostFormSeriesResponseDTO(Model):
 
 
 class PostFormSeriesResponseDTOData(Model):
-    """The ``PostFormSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FormSeriesReportEnum = field("type", choices=("form-series-report",))
@@ -509,8 +447,6 @@ class PostFormSeriesResponseDTOData(Model):
 
 
 class PostFormValuesResponseDTO(Model):
-    """The ``PostFormValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFormValuesResponseDTOData = field("data", "PostFormValuesResponseDTOData")
@@ -519,8 +455,6 @@ class PostFormValuesResponseDTO(Model):
 
 
 class PostFormValuesResponseDTOData(Model):
-    """The ``PostFormValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FormValuesReportEnum = field("type", choices=("form-values-report",))
@@ -530,8 +464,6 @@ class PostFormValuesResponseDTOData(Model):
 
 
 class PostSegmentSeriesResponseDTO(Model):
-    """The ``PostSegmentSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostSegmentSeriesResponseDTOData = field("data", "PostSegmentSeriesResponseDTOData")
@@ -540,8 +472,6 @@ class PostSegmentSeriesResponseDTO(Model):
 
 
 class PostSegmentSeriesResponseDTOData(Model):
-    """The ``PostSegmentSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: SegmentSeriesReportEnum = field("type", choices=("segment-series-report",))
@@ -551,8 +481,6 @@ class PostSegmentSeriesResponseDTOData(Model):
 
 
 class PostSegmentValuesResponseDTO(Model):
-    """The ``PostSegmentValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostSegmentValuesResponseDTOData = field("data", "PostSegmentValuesResponseDTOData")
@@ -561,8 +489,6 @@ class PostSegmentValuesResponseDTO(Model):
 
 
 class PostSegmentValuesResponseDTOData(Model):
-    """The ``PostSegmentValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: SegmentValuesReportEnum = field("type", choices=("segment-values-report",))
@@ -572,8 +498,6 @@ class PostSegmentValuesResponseDTOData(Model):
 
 
 class SegmentSeriesRequestDTO(Model):
-    """The ``SegmentSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: SegmentSeriesRequestDTOResourceObject = field(
@@ -582,8 +506,6 @@ class SegmentSeriesRequestDTO(Model):
 
 
 class SegmentSeriesRequestDTOResourceObject(Model):
-    """The ``SegmentSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentSeriesReportEnum = field("type", choices=("segment-series-report",))
@@ -593,8 +515,6 @@ class SegmentSeriesRequestDTOResourceObject(Model):
 
 
 class SegmentSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``SegmentSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -619,8 +539,6 @@ class SegmentSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class SegmentValuesRequestDTO(Model):
-    """The ``SegmentValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: SegmentValuesRequestDTOResourceObject = field(
@@ -629,8 +547,6 @@ class SegmentValuesRequestDTO(Model):
 
 
 class SegmentValuesRequestDTOResourceObject(Model):
-    """The ``SegmentValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentValuesReportEnum = field("type", choices=("segment-values-report",))
@@ -640,8 +556,6 @@ class SegmentValuesRequestDTOResourceObject(Model):
 
 
 class SegmentValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``SegmentValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(

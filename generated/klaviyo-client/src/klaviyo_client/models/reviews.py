@@ -29,8 +29,6 @@ __all__ = [
 
 
 class GetReviewResponseDTOCollectionCompoundDocument(Model):
-    """The ``GetReviewResponseDTOCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ReviewResponseDTOObjectResource] = field(
@@ -44,8 +42,6 @@ class GetReviewResponseDTOCollectionCompoundDocument(Model):
 
 
 class ReviewResponseDTOObjectResource(Model):
-    """The ``ReviewResponseDTOObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -61,8 +57,6 @@ class ReviewResponseDTOObjectResource(Model):
 
 
 class PatchReviewResponseDTODataAttributes(Model):
-    """The ``PatchReviewResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -118,8 +112,6 @@ ReviewResponseDTOObjectResourceAttributes = PatchReviewResponseDTODataAttributes
 
 
 class PatchReviewResponseDTODataRelationships(Model):
-    """The ``PatchReviewResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     events: PatchReviewResponseDTODataRelationshipsEvents | None = field(
@@ -135,8 +127,6 @@ ReviewResponseDTOObjectResourceRelationships = PatchReviewResponseDTODataRelatio
 
 
 class PatchReviewResponseDTODataRelationshipsEvents(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsEvents`` object."""
-
     __slots__ = ()
 
     data: list[PatchReviewResponseDTODataRelationshipsEventsDataItem] | None = field(
@@ -150,8 +140,6 @@ ReviewResponseDTOObjectResourceRelationshipsEvents = PatchReviewResponseDTODataR
 
 
 class GetReviewResponseDTOCompoundDocument(Model):
-    """The ``GetReviewResponseDTOCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ReviewResponseDTOObjectResource = field("data", "ReviewResponseDTOObjectResource")
@@ -163,8 +151,6 @@ class GetReviewResponseDTOCompoundDocument(Model):
 
 
 class PatchReviewResponseDTO(Model):
-    """The ``PatchReviewResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PatchReviewResponseDTOData = field("data", "PatchReviewResponseDTOData")
@@ -173,8 +159,6 @@ class PatchReviewResponseDTO(Model):
 
 
 class PatchReviewResponseDTOData(Model):
-    """The ``PatchReviewResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -190,16 +174,12 @@ class PatchReviewResponseDTOData(Model):
 
 
 class ReviewPatchQuery(Model):
-    """The ``ReviewPatchQuery`` object."""
-
     __slots__ = ()
 
     data: ReviewPatchQueryResourceObject = field("data", "ReviewPatchQueryResourceObject")
 
 
 class ReviewPatchQueryResourceObject(Model):
-    """The ``ReviewPatchQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -211,8 +191,6 @@ class ReviewPatchQueryResourceObject(Model):
 
 
 class ReviewPatchQueryResourceObjectAttributes(Model):
-    """The ``ReviewPatchQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: (

@@ -33,8 +33,6 @@ __all__ = [
 
 
 class GetSegmentFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetSegmentFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -45,8 +43,6 @@ class GetSegmentFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetSegmentListResponseCollectionCompoundDocument(Model):
-    """The ``GetSegmentListResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[SegmentListResponseObjectResource] = field(
@@ -60,8 +56,6 @@ class GetSegmentListResponseCollectionCompoundDocument(Model):
 
 
 class SegmentListResponseObjectResource(Model):
-    """The ``SegmentListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -76,8 +70,6 @@ class SegmentListResponseObjectResource(Model):
 
 
 class GetSegmentMemberResponseCollection(Model):
-    """The ``GetSegmentMemberResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentMemberResponseCollectionDataItem] = field(
@@ -88,8 +80,6 @@ class GetSegmentMemberResponseCollection(Model):
 
 
 class GetSegmentProfilesRelationshipsResponseCollection(Model):
-    """The ``GetSegmentProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -100,8 +90,6 @@ class GetSegmentProfilesRelationshipsResponseCollection(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocument(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetSegmentRetrieveResponseCompoundDocumentData = field(
@@ -115,8 +103,6 @@ class GetSegmentRetrieveResponseCompoundDocument(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocumentData(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -131,8 +117,6 @@ class GetSegmentRetrieveResponseCompoundDocumentData(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocumentDataAttributes(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocumentDataAttributes`` object."""
-
     __slots__ = ()
 
     profile_count: int | None = field("profile_count", default=None, nullable=True)
@@ -152,8 +136,6 @@ class GetSegmentRetrieveResponseCompoundDocumentDataAttributes(Model):
 
 
 class GetSegmentTagsRelationshipsResponseCollection(Model):
-    """The ``GetSegmentTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentTagsRelationshipsResponseCollectionDataItem] = field(
@@ -164,8 +146,6 @@ class GetSegmentTagsRelationshipsResponseCollection(Model):
 
 
 class PatchSegmentPartialUpdateResponse(Model):
-    """The ``PatchSegmentPartialUpdateResponse`` object."""
-
     __slots__ = ()
 
     data: PatchSegmentPartialUpdateResponseData = field("data", "PostSegmentCreateResponseData")
@@ -174,8 +154,6 @@ class PatchSegmentPartialUpdateResponse(Model):
 
 
 class PostSegmentCreateResponseData(Model):
-    """The ``PostSegmentCreateResponseData`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -194,8 +172,6 @@ PatchSegmentPartialUpdateResponseData = PostSegmentCreateResponseData
 
 
 class PostSegmentCreateResponse(Model):
-    """The ``PostSegmentCreateResponse`` object."""
-
     __slots__ = ()
 
     data: PostSegmentCreateResponseData = field("data", "PostSegmentCreateResponseData")
@@ -204,16 +180,12 @@ class PostSegmentCreateResponse(Model):
 
 
 class SegmentCreateQuery(Model):
-    """The ``SegmentCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SegmentCreateQueryResourceObject = field("data", "SegmentCreateQueryResourceObject")
 
 
 class SegmentCreateQueryResourceObject(Model):
-    """The ``SegmentCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -223,8 +195,6 @@ class SegmentCreateQueryResourceObject(Model):
 
 
 class SegmentCreateQueryResourceObjectAttributes(Model):
-    """The ``SegmentCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -233,8 +203,6 @@ class SegmentCreateQueryResourceObjectAttributes(Model):
 
 
 class SegmentPartialUpdateQuery(Model):
-    """The ``SegmentPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: SegmentPartialUpdateQueryResourceObject = field(
@@ -243,8 +211,6 @@ class SegmentPartialUpdateQuery(Model):
 
 
 class SegmentPartialUpdateQueryResourceObject(Model):
-    """The ``SegmentPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -255,8 +221,6 @@ class SegmentPartialUpdateQueryResourceObject(Model):
 
 
 class SegmentPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``SegmentPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: SegmentDefinition | None = field(

@@ -47,8 +47,6 @@ __all__ = [
 
 
 class GetTagCampaignRelationshipsResponseCollection(Model):
-    """The ``GetTagCampaignRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagCampaignRelationshipsResponseCollectionDataItem] = field(
@@ -59,8 +57,6 @@ class GetTagCampaignRelationshipsResponseCollection(Model):
 
 
 class GetTagFlowRelationshipsResponseCollection(Model):
-    """The ``GetTagFlowRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagFlowRelationshipsResponseCollectionDataItem] = field(
@@ -71,8 +67,6 @@ class GetTagFlowRelationshipsResponseCollection(Model):
 
 
 class GetTagGroupRelationshipResponse(Model):
-    """The ``GetTagGroupRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetTagGroupRelationshipResponseData | None = field(
@@ -83,8 +77,6 @@ class GetTagGroupRelationshipResponse(Model):
 
 
 class GetTagGroupResponse(Model):
-    """The ``GetTagGroupResponse`` object."""
-
     __slots__ = ()
 
     data: TagGroupResponseObjectResource | None = field(
@@ -95,8 +87,6 @@ class GetTagGroupResponse(Model):
 
 
 class TagGroupResponseObjectResource(Model):
-    """The ``TagGroupResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -112,8 +102,6 @@ class TagGroupResponseObjectResource(Model):
 
 
 class PostTagGroupResponseDataAttributes(Model):
-    """The ``PostTagGroupResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -129,8 +117,6 @@ TagGroupResponseObjectResourceAttributes = PostTagGroupResponseDataAttributes
 
 
 class PostTagGroupResponseDataRelationships(Model):
-    """The ``PostTagGroupResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     tags: PostTagGroupResponseDataRelationshipsTags | None = field(
@@ -143,8 +129,6 @@ TagGroupResponseObjectResourceRelationships = PostTagGroupResponseDataRelationsh
 
 
 class GetTagGroupResponseCollection(Model):
-    """The ``GetTagGroupResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TagGroupResponseObjectResource] = field(
@@ -155,8 +139,6 @@ class GetTagGroupResponseCollection(Model):
 
 
 class GetTagGroupTagsRelationshipsResponseCollection(Model):
-    """The ``GetTagGroupTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagGroupTagsRelationshipsResponseCollectionDataItem] = field(
@@ -167,8 +149,6 @@ class GetTagGroupTagsRelationshipsResponseCollection(Model):
 
 
 class GetTagListRelationshipsResponseCollection(Model):
-    """The ``GetTagListRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagListRelationshipsResponseCollectionDataItem] = field(
@@ -179,8 +159,6 @@ class GetTagListRelationshipsResponseCollection(Model):
 
 
 class GetTagResponseCollectionCompoundDocument(Model):
-    """The ``GetTagResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[TagResponseObjectResource] = field("data", "list[TagResponseObjectResource]")
@@ -192,8 +170,6 @@ class GetTagResponseCollectionCompoundDocument(Model):
 
 
 class GetTagResponseCompoundDocument(Model):
-    """The ``GetTagResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: TagResponseObjectResource = field("data", "TagResponseObjectResource")
@@ -205,8 +181,6 @@ class GetTagResponseCompoundDocument(Model):
 
 
 class GetTagSegmentRelationshipsResponseCollection(Model):
-    """The ``GetTagSegmentRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagSegmentRelationshipsResponseCollectionDataItem] = field(
@@ -217,8 +191,6 @@ class GetTagSegmentRelationshipsResponseCollection(Model):
 
 
 class PostTagGroupResponse(Model):
-    """The ``PostTagGroupResponse`` object."""
-
     __slots__ = ()
 
     data: PostTagGroupResponseData = field("data", "PostTagGroupResponseData")
@@ -227,8 +199,6 @@ class PostTagGroupResponse(Model):
 
 
 class PostTagGroupResponseData(Model):
-    """The ``PostTagGroupResponseData`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -244,8 +214,6 @@ class PostTagGroupResponseData(Model):
 
 
 class PostTagResponse(Model):
-    """The ``PostTagResponse`` object."""
-
     __slots__ = ()
 
     data: PostTagResponseData = field("data", "PostTagResponseData")
@@ -254,8 +222,6 @@ class PostTagResponse(Model):
 
 
 class PostTagResponseData(Model):
-    """The ``PostTagResponseData`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -269,24 +235,18 @@ class PostTagResponseData(Model):
 
 
 class TagCampaignOp(Model):
-    """The ``TagCampaignOp`` object."""
-
     __slots__ = ()
 
     data: list[TagCampaignOpDataItem] = field("data", "list[TagCampaignOpDataItem]")
 
 
 class TagCreateQuery(Model):
-    """The ``TagCreateQuery`` object."""
-
     __slots__ = ()
 
     data: TagCreateQueryResourceObject = field("data", "TagCreateQueryResourceObject")
 
 
 class TagCreateQueryResourceObject(Model):
-    """The ``TagCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -299,8 +259,6 @@ class TagCreateQueryResourceObject(Model):
 
 
 class TagCreateQueryResourceObjectRelationships(Model):
-    """The ``TagCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     tag_group: TagCreateQueryResourceObjectRelationshipsTagGroup | None = field(
@@ -309,8 +267,6 @@ class TagCreateQueryResourceObjectRelationships(Model):
 
 
 class TagCreateQueryResourceObjectRelationshipsTagGroup(Model):
-    """The ``TagCreateQueryResourceObjectRelationshipsTagGroup`` object."""
-
     __slots__ = ()
 
     data: TagCreateQueryResourceObjectRelationshipsTagGroupData | None = field(
@@ -319,24 +275,18 @@ class TagCreateQueryResourceObjectRelationshipsTagGroup(Model):
 
 
 class TagFlowOp(Model):
-    """The ``TagFlowOp`` object."""
-
     __slots__ = ()
 
     data: list[TagFlowOpDataItem] = field("data", "list[TagFlowOpDataItem]")
 
 
 class TagGroupCreateQuery(Model):
-    """The ``TagGroupCreateQuery`` object."""
-
     __slots__ = ()
 
     data: TagGroupCreateQueryResourceObject = field("data", "TagGroupCreateQueryResourceObject")
 
 
 class TagGroupCreateQueryResourceObject(Model):
-    """The ``TagGroupCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -346,8 +296,6 @@ class TagGroupCreateQueryResourceObject(Model):
 
 
 class TagGroupCreateQueryResourceObjectAttributes(Model):
-    """The ``TagGroupCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -356,16 +304,12 @@ class TagGroupCreateQueryResourceObjectAttributes(Model):
 
 
 class TagGroupUpdateQuery(Model):
-    """The ``TagGroupUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TagGroupUpdateQueryResourceObject = field("data", "TagGroupUpdateQueryResourceObject")
 
 
 class TagGroupUpdateQueryResourceObject(Model):
-    """The ``TagGroupUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -377,8 +321,6 @@ class TagGroupUpdateQueryResourceObject(Model):
 
 
 class TagGroupUpdateQueryResourceObjectAttributes(Model):
-    """The ``TagGroupUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -387,32 +329,24 @@ class TagGroupUpdateQueryResourceObjectAttributes(Model):
 
 
 class TagListOp(Model):
-    """The ``TagListOp`` object."""
-
     __slots__ = ()
 
     data: list[TagListOpDataItem] = field("data", "list[TagListOpDataItem]")
 
 
 class TagSegmentOp(Model):
-    """The ``TagSegmentOp`` object."""
-
     __slots__ = ()
 
     data: list[TagSegmentOpDataItem] = field("data", "list[TagSegmentOpDataItem]")
 
 
 class TagUpdateQuery(Model):
-    """The ``TagUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TagUpdateQueryResourceObject = field("data", "TagUpdateQueryResourceObject")
 
 
 class TagUpdateQueryResourceObject(Model):
-    """The ``TagUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))

@@ -178,8 +178,6 @@ __all__ = [
 
 
 class BaseStyle(Model):
-    """The ``BaseStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -189,8 +187,6 @@ class BaseStyle(Model):
 
 
 class BaseStyleProperties(Model):
-    """The ``BaseStyleProperties`` object."""
-
     __slots__ = ()
 
     currency: str | None = field("currency", default=None, nullable=True)
@@ -204,8 +200,6 @@ class BaseStyleProperties(Model):
 
 
 class BaseStyleStyles(Model):
-    """The ``BaseStyleStyles`` object."""
-
     __slots__ = ()
 
     background_asset_id: str | None = field("background_asset_id", default=None, nullable=True)
@@ -256,8 +250,6 @@ class BaseStyleStyles(Model):
 
 
 class BlockDisplayOptions(Model):
-    """The ``BlockDisplayOptions`` object."""
-
     __slots__ = ()
 
     show_on: Literal["all", "desktop", "mobile"] | None = field(
@@ -271,8 +263,6 @@ class BlockDisplayOptions(Model):
 
 
 class ContentRepeatV0(Model):
-    """The ``ContentRepeatV0`` object."""
-
     __slots__ = ()
 
     repeat_for: str = field("repeat_for")
@@ -280,8 +270,6 @@ class ContentRepeatV0(Model):
 
 
 class Body(Model):
-    """The ``Body`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -293,8 +281,6 @@ class Body(Model):
 
 
 class BodyProperties(Model):
-    """The ``BodyProperties`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -302,8 +288,6 @@ class BodyProperties(Model):
 
 
 class BodyStyles(Model):
-    """The ``BodyStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -311,8 +295,6 @@ class BodyStyles(Model):
 
 
 class SectionV1(Model):
-    """The ``SectionV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -325,8 +307,6 @@ class SectionV1(Model):
 
 
 class SectionData(Model):
-    """The ``SectionData`` object."""
-
     __slots__ = ()
 
     properties: SectionProperties = field("properties", "SectionProperties")
@@ -335,8 +315,6 @@ class SectionData(Model):
 
 
 class SectionProperties(Model):
-    """The ``SectionProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -344,8 +322,6 @@ class SectionProperties(Model):
 
 
 class DisplayOptions(Model):
-    """The ``DisplayOptions`` object."""
-
     __slots__ = ()
 
     show_on: Literal["all", "desktop", "mobile"] | None = field(
@@ -361,8 +337,6 @@ class DisplayOptions(Model):
 
 
 class ContentRepeatV1(Model):
-    """The ``ContentRepeatV1`` object."""
-
     __slots__ = ()
 
     repeat_for: str = field("repeat_for")
@@ -370,8 +344,6 @@ class ContentRepeatV1(Model):
 
 
 class Visibility(Model):
-    """The ``Visibility`` object."""
-
     __slots__ = ()
 
     check: str | None = field("check", default=None, nullable=True)
@@ -380,8 +352,6 @@ class Visibility(Model):
 
 
 class SectionStyles(Model):
-    """The ``SectionStyles`` object."""
-
     __slots__ = ()
 
     background_asset_id: str | None = field("background_asset_id", default=None, nullable=True)
@@ -445,8 +415,6 @@ class SectionStyles(Model):
 
 
 class RowV1(Model):
-    """The ``RowV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -456,16 +424,12 @@ class RowV1(Model):
 
 
 class RowData(Model):
-    """The ``RowData`` object."""
-
     __slots__ = ()
 
     styles: RowStyles = field("styles", "RowStyles")
 
 
 class RowStyles(Model):
-    """The ``RowStyles`` object."""
-
     __slots__ = ()
 
     column_layout: RowStylesColumnLayout | None = field(
@@ -490,8 +454,6 @@ class RowStyles(Model):
 
 
 class ColumnV1(Model):
-    """The ``ColumnV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -525,8 +487,6 @@ class ColumnV1(Model):
 
 
 class ButtonBlockV1(Model):
-    """The ``ButtonBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -538,8 +498,6 @@ class ButtonBlockV1(Model):
 
 
 class ButtonBlockData(Model):
-    """The ``ButtonBlockData`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", nullable=True)
@@ -549,16 +507,12 @@ class ButtonBlockData(Model):
 
 
 class ButtonBlockProperties(Model):
-    """The ``ButtonBlockProperties`` object."""
-
     __slots__ = ()
 
     href: str | None = field("href", default=None, nullable=True)
 
 
 class ButtonBlockStyles(Model):
-    """The ``ButtonBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -605,8 +559,6 @@ class ButtonBlockStyles(Model):
 
 
 class CouponBlockV1(Model):
-    """The ``CouponBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -618,8 +570,6 @@ class CouponBlockV1(Model):
 
 
 class CouponBlockData(Model):
-    """The ``CouponBlockData`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -629,8 +579,6 @@ class CouponBlockData(Model):
 
 
 class CouponBlockProperties(Model):
-    """The ``CouponBlockProperties`` object."""
-
     __slots__ = ()
 
     coupon_id: str | None = field("coupon_id", default=None, nullable=True)
@@ -640,8 +588,6 @@ class CouponBlockProperties(Model):
 
 
 class CouponBlockStyles(Model):
-    """The ``CouponBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -693,8 +639,6 @@ class CouponBlockStyles(Model):
 
 
 class DropShadowBlockV1(Model):
-    """The ``DropShadowBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -706,8 +650,6 @@ class DropShadowBlockV1(Model):
 
 
 class DropShadowBlockData(Model):
-    """The ``DropShadowBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -715,8 +657,6 @@ class DropShadowBlockData(Model):
 
 
 class DropShadowBlockStyles(Model):
-    """The ``DropShadowBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -736,8 +676,6 @@ class DropShadowBlockStyles(Model):
 
 
 class HeaderBlockV1(Model):
-    """The ``HeaderBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -755,8 +693,6 @@ class HeaderBlockV1(Model):
 
 
 class HeaderBlockData(Model):
-    """The ``HeaderBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -764,8 +700,6 @@ class HeaderBlockData(Model):
 
 
 class HeaderBlockStyles(Model):
-    """The ``HeaderBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -839,8 +773,6 @@ class HeaderBlockStyles(Model):
 
 
 class HeaderLinkSubBlock(Model):
-    """The ``HeaderLinkSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -856,8 +788,6 @@ class HeaderLinkSubBlock(Model):
 
 
 class HeaderImageSubBlock(Model):
-    """The ``HeaderImageSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -877,8 +807,6 @@ class HeaderImageSubBlock(Model):
 
 
 class HeaderLogoSubBlock(Model):
-    """The ``HeaderLogoSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -897,8 +825,6 @@ class HeaderLogoSubBlock(Model):
 
 
 class HorizontalRuleBlockV1(Model):
-    """The ``HorizontalRuleBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -910,8 +836,6 @@ class HorizontalRuleBlockV1(Model):
 
 
 class HorizontalRuleBlockData(Model):
-    """The ``HorizontalRuleBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -919,8 +843,6 @@ class HorizontalRuleBlockData(Model):
 
 
 class HorizontalRuleBlockStyles(Model):
-    """The ``HorizontalRuleBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -945,8 +867,6 @@ class HorizontalRuleBlockStyles(Model):
 
 
 class HTMLBlockV1(Model):
-    """The ``HTMLBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -958,8 +878,6 @@ class HTMLBlockV1(Model):
 
 
 class HTMLBlockDataV1(Model):
-    """The ``HTMLBlockDataV1`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -967,8 +885,6 @@ class HTMLBlockDataV1(Model):
 
 
 class ImageBlockV1(Model):
-    """The ``ImageBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -980,8 +896,6 @@ class ImageBlockV1(Model):
 
 
 class ImageBlockData(Model):
-    """The ``ImageBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticImageBlockProperties | DynamicImageBlockProperties = field(
@@ -992,8 +906,6 @@ class ImageBlockData(Model):
 
 
 class StaticImageBlockProperties(Model):
-    """The ``StaticImageBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", nullable=True, choices=(False,))
@@ -1007,8 +919,6 @@ class StaticImageBlockProperties(Model):
 
 
 class ImageBlockCroppingProperties(Model):
-    """The ``ImageBlockCroppingProperties`` object."""
-
     __slots__ = ()
 
     aspect_ratio: str | None = field("aspect_ratio", default=None, nullable=True)
@@ -1021,8 +931,6 @@ class ImageBlockCroppingProperties(Model):
 
 
 class DynamicImageBlockProperties(Model):
-    """The ``DynamicImageBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] = field("dynamic", choices=(True,))
@@ -1032,8 +940,6 @@ class DynamicImageBlockProperties(Model):
 
 
 class ImageBlockStyles(Model):
-    """The ``ImageBlockStyles`` object."""
-
     __slots__ = ()
 
     align: Literal["center", "left", "right"] | None = field(
@@ -1071,8 +977,6 @@ class ImageBlockStyles(Model):
 
 
 class ProductBlockV1(Model):
-    """The ``ProductBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1087,8 +991,6 @@ class ProductBlockV1(Model):
 
 
 class ProductBlockData(Model):
-    """The ``ProductBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticProductBlockProperties | DynamicProductBlockProperties = field(
@@ -1099,8 +1001,6 @@ class ProductBlockData(Model):
 
 
 class StaticProductBlockProperties(Model):
-    """The ``StaticProductBlockProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -1124,8 +1024,6 @@ class StaticProductBlockProperties(Model):
 
 
 class DynamicProductBlockProperties(Model):
-    """The ``DynamicProductBlockProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -1147,8 +1045,6 @@ class DynamicProductBlockProperties(Model):
 
 
 class ProductBlockStyles(Model):
-    """The ``ProductBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1308,8 +1204,6 @@ class ProductBlockStyles(Model):
 
 
 class ProductSubBlock(Model):
-    """The ``ProductSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1330,8 +1224,6 @@ class ProductSubBlock(Model):
 
 
 class ReviewBlockV1(Model):
-    """The ``ReviewBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1343,8 +1235,6 @@ class ReviewBlockV1(Model):
 
 
 class ReviewBlockData(Model):
-    """The ``ReviewBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticReviewBlockProperties | DynamicReviewBlockProperties = field(
@@ -1355,8 +1245,6 @@ class ReviewBlockData(Model):
 
 
 class StaticReviewBlockProperties(Model):
-    """The ``StaticReviewBlockProperties`` object."""
-
     __slots__ = ()
 
     show_rating: bool | None = field("show_rating", default=None, nullable=True)
@@ -1400,8 +1288,6 @@ class StaticReviewBlockProperties(Model):
 
 
 class DynamicReviewBlockProperties(Model):
-    """The ``DynamicReviewBlockProperties`` object."""
-
     __slots__ = ()
 
     show_rating: bool | None = field("show_rating", default=None, nullable=True)
@@ -1465,8 +1351,6 @@ class DynamicReviewBlockProperties(Model):
 
 
 class ReviewBlockStyles(Model):
-    """The ``ReviewBlockStyles`` object."""
-
     __slots__ = ()
 
     author_align: Literal["center", "left", "right"] | None = field(
@@ -1613,8 +1497,6 @@ class ReviewBlockStyles(Model):
 
 
 class SocialBlockV1(Model):
-    """The ``SocialBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1629,8 +1511,6 @@ class SocialBlockV1(Model):
 
 
 class SocialBlockData(Model):
-    """The ``SocialBlockData`` object."""
-
     __slots__ = ()
 
     properties: SocialBlockProperties = field("properties", "SocialBlockProperties")
@@ -1639,16 +1519,12 @@ class SocialBlockData(Model):
 
 
 class SocialBlockProperties(Model):
-    """The ``SocialBlockProperties`` object."""
-
     __slots__ = ()
 
     show_labels: bool | None = field("show_labels", default=None, nullable=True)
 
 
 class SocialBlockStyles(Model):
-    """The ``SocialBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1684,8 +1560,6 @@ class SocialBlockStyles(Model):
 
 
 class SocialIconSubBlock(Model):
-    """The ``SocialIconSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1702,8 +1576,6 @@ class SocialIconSubBlock(Model):
 
 
 class SocialSpacerSubBlock(Model):
-    """The ``SocialSpacerSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1712,8 +1584,6 @@ class SocialSpacerSubBlock(Model):
 
 
 class SpacerBlockV1(Model):
-    """The ``SpacerBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1725,8 +1595,6 @@ class SpacerBlockV1(Model):
 
 
 class SpacerBlockData(Model):
-    """The ``SpacerBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -1734,8 +1602,6 @@ class SpacerBlockData(Model):
 
 
 class SpacerBlockStyles(Model):
-    """The ``SpacerBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -1743,8 +1609,6 @@ class SpacerBlockStyles(Model):
 
 
 class SplitBlockV1(Model):
-    """The ``SplitBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1762,8 +1626,6 @@ class SplitBlockV1(Model):
 
 
 class SplitBlockData(Model):
-    """The ``SplitBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -1771,8 +1633,6 @@ class SplitBlockData(Model):
 
 
 class SplitBlockStyles(Model):
-    """The ``SplitBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1791,8 +1651,6 @@ class SplitBlockStyles(Model):
 
 
 class TableTextSubBlock(Model):
-    """The ``TableTextSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -1820,8 +1678,6 @@ class TableTextSubBlock(Model):
 
 
 class TableImageSubBlock(Model):
-    """The ``TableImageSubBlock`` object."""
-
     __slots__ = ()
 
     dynamic: bool | None = field("dynamic", default=None, nullable=True)
@@ -1857,8 +1713,6 @@ class TableImageSubBlock(Model):
 
 
 class TableHtmlSubBlock(Model):
-    """The ``TableHtmlSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -1871,8 +1725,6 @@ class TableHtmlSubBlock(Model):
 
 
 class TableBlockV1(Model):
-    """The ``TableBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1901,8 +1753,6 @@ class TableBlockV1(Model):
 
 
 class TableBlockData(Model):
-    """The ``TableBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticTableBlockProperties | DynamicTableBlockProperties = field(
@@ -1913,8 +1763,6 @@ class TableBlockData(Model):
 
 
 class StaticTableBlockProperties(Model):
-    """The ``StaticTableBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", nullable=True, choices=(False,))
@@ -1923,8 +1771,6 @@ class StaticTableBlockProperties(Model):
 
 
 class DynamicTableBlockProperties(Model):
-    """The ``DynamicTableBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] = field("dynamic", choices=(True,))
@@ -1938,8 +1784,6 @@ class DynamicTableBlockProperties(Model):
 
 
 class TableBlockStyles(Model):
-    """The ``TableBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -2031,8 +1875,6 @@ class TableBlockStyles(Model):
 
 
 class TableHeaderSubBlock(Model):
-    """The ``TableHeaderSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2060,8 +1902,6 @@ class TableHeaderSubBlock(Model):
 
 
 class TableFallbackHtmlSubBlock(Model):
-    """The ``TableFallbackHtmlSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2074,8 +1914,6 @@ class TableFallbackHtmlSubBlock(Model):
 
 
 class TableFallbackImageSubBlock(Model):
-    """The ``TableFallbackImageSubBlock`` object."""
-
     __slots__ = ()
 
     dynamic: bool | None = field("dynamic", default=None, nullable=True)
@@ -2111,8 +1949,6 @@ class TableFallbackImageSubBlock(Model):
 
 
 class TableFallbackTextSubBlock(Model):
-    """The ``TableFallbackTextSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2140,8 +1976,6 @@ class TableFallbackTextSubBlock(Model):
 
 
 class TextBlockV1(Model):
-    """The ``TextBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2153,8 +1987,6 @@ class TextBlockV1(Model):
 
 
 class TextBlockDataV1(Model):
-    """The ``TextBlockDataV1`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2163,8 +1995,6 @@ class TextBlockDataV1(Model):
 
 
 class TextBlockStylesV1(Model):
-    """The ``TextBlockStylesV1`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -2217,8 +2047,6 @@ class TextBlockStylesV1(Model):
 
 
 class VideoBlockV1(Model):
-    """The ``VideoBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2230,8 +2058,6 @@ class VideoBlockV1(Model):
 
 
 class VideoBlockData(Model):
-    """The ``VideoBlockData`` object."""
-
     __slots__ = ()
 
     properties: VideoBlockProperties = field("properties", "VideoBlockProperties")
@@ -2240,8 +2066,6 @@ class VideoBlockData(Model):
 
 
 class VideoBlockProperties(Model):
-    """The ``VideoBlockProperties`` object."""
-
     __slots__ = ()
 
     raw_asset_id: str | None = field("raw_asset_id", default=None, nullable=True)
@@ -2254,8 +2078,6 @@ class VideoBlockProperties(Model):
 
 
 class VideoBlockStyles(Model):
-    """The ``VideoBlockStyles`` object."""
-
     __slots__ = ()
 
     align: Literal["center", "left", "right"] | None = field(
@@ -2293,8 +2115,6 @@ class VideoBlockStyles(Model):
 
 
 class ButtonBlockV0(Model):
-    """The ``ButtonBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2303,8 +2123,6 @@ class ButtonBlockV0(Model):
 
 
 class CouponBlockV0(Model):
-    """The ``CouponBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2313,8 +2131,6 @@ class CouponBlockV0(Model):
 
 
 class DropShadowBlockV0(Model):
-    """The ``DropShadowBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2323,8 +2139,6 @@ class DropShadowBlockV0(Model):
 
 
 class GetTemplateDndResponse(Model):
-    """The ``GetTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: GetTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2333,8 +2147,6 @@ class GetTemplateDndResponse(Model):
 
 
 class GetTemplateDndResponseData(Model):
-    """The ``GetTemplateDndResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -2359,8 +2171,6 @@ GetTemplateDndResponseCollectionDataItem = GetTemplateDndResponseData
 
 
 class GetTemplateDndResponseDataAttributes(Model):
-    """The ``GetTemplateDndResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     definition: TemplateDefinition | None = field(
@@ -2400,8 +2210,6 @@ GetTemplateDndResponseCollectionDataItemAttributes = GetTemplateDndResponseDataA
 
 
 class TemplateDefinition(Model):
-    """The ``TemplateDefinition`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2424,8 +2232,6 @@ class TemplateDefinition(Model):
 
 
 class TextStyleV1(Model):
-    """The ``TextStyleV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2434,8 +2240,6 @@ class TextStyleV1(Model):
 
 
 class TextStyleStyles(Model):
-    """The ``TextStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2458,8 +2262,6 @@ class TextStyleStyles(Model):
 
 
 class Heading1Style(Model):
-    """The ``Heading1Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2468,8 +2270,6 @@ class Heading1Style(Model):
 
 
 class HeadingStyleStyles(Model):
-    """The ``HeadingStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2493,8 +2293,6 @@ class HeadingStyleStyles(Model):
 
 
 class Heading2Style(Model):
-    """The ``Heading2Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2503,8 +2301,6 @@ class Heading2Style(Model):
 
 
 class Heading3Style(Model):
-    """The ``Heading3Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2513,8 +2309,6 @@ class Heading3Style(Model):
 
 
 class Heading4Style(Model):
-    """The ``Heading4Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2523,8 +2317,6 @@ class Heading4Style(Model):
 
 
 class LinkStyle(Model):
-    """The ``LinkStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2533,8 +2325,6 @@ class LinkStyle(Model):
 
 
 class LinkStyleStyles(Model):
-    """The ``LinkStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2547,8 +2337,6 @@ class LinkStyleStyles(Model):
 
 
 class MobileStyle(Model):
-    """The ``MobileStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2558,8 +2346,6 @@ class MobileStyle(Model):
 
 
 class MobileStyleProperties(Model):
-    """The ``MobileStyleProperties`` object."""
-
     __slots__ = ()
 
     mobile_padding_override: bool | None = field(
@@ -2568,8 +2354,6 @@ class MobileStyleProperties(Model):
 
 
 class MobileStyleStyles(Model):
-    """The ``MobileStyleStyles`` object."""
-
     __slots__ = ()
 
     mobile_block_padding_left: int | None = field(
@@ -2586,8 +2370,6 @@ class MobileStyleStyles(Model):
 
 
 class GetTemplateDndResponseCollection(Model):
-    """The ``GetTemplateDndResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTemplateDndResponseCollectionDataItem] = field(
@@ -2598,8 +2380,6 @@ class GetTemplateDndResponseCollection(Model):
 
 
 class GetUniversalContentResponse(Model):
-    """The ``GetUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: UniversalContentResponseObjectResource = field(
@@ -2610,8 +2390,6 @@ class GetUniversalContentResponse(Model):
 
 
 class UniversalContentResponseObjectResource(Model):
-    """The ``UniversalContentResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -2624,8 +2402,6 @@ class UniversalContentResponseObjectResource(Model):
 
 
 class PostUniversalContentResponseDataAttributes(Model):
-    """The ``PostUniversalContentResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2676,8 +2452,6 @@ UniversalContentResponseObjectResourceAttributes = PostUniversalContentResponseD
 
 
 class HeaderBlockV0(Model):
-    """The ``HeaderBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2686,8 +2460,6 @@ class HeaderBlockV0(Model):
 
 
 class HorizontalRuleBlockV0(Model):
-    """The ``HorizontalRuleBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2696,8 +2468,6 @@ class HorizontalRuleBlockV0(Model):
 
 
 class HTMLBlockV0(Model):
-    """The ``HTMLBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2706,8 +2476,6 @@ class HTMLBlockV0(Model):
 
 
 class HTMLBlockDataV0(Model):
-    """The ``HTMLBlockDataV0`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2715,8 +2483,6 @@ class HTMLBlockDataV0(Model):
 
 
 class ImageBlockV0(Model):
-    """The ``ImageBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2725,8 +2491,6 @@ class ImageBlockV0(Model):
 
 
 class ProductBlockV0(Model):
-    """The ``ProductBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2735,8 +2499,6 @@ class ProductBlockV0(Model):
 
 
 class ReviewBlockV0(Model):
-    """The ``ReviewBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2745,8 +2507,6 @@ class ReviewBlockV0(Model):
 
 
 class SocialBlockV0(Model):
-    """The ``SocialBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2755,8 +2515,6 @@ class SocialBlockV0(Model):
 
 
 class SpacerBlockV0(Model):
-    """The ``SpacerBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2765,8 +2523,6 @@ class SpacerBlockV0(Model):
 
 
 class SplitBlockV0(Model):
-    """The ``SplitBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2775,8 +2531,6 @@ class SplitBlockV0(Model):
 
 
 class TableBlockV0(Model):
-    """The ``TableBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2785,8 +2539,6 @@ class TableBlockV0(Model):
 
 
 class TextBlockV0(Model):
-    """The ``TextBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2795,8 +2547,6 @@ class TextBlockV0(Model):
 
 
 class TextBlockDataV0(Model):
-    """The ``TextBlockDataV0`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2805,8 +2555,6 @@ class TextBlockDataV0(Model):
 
 
 class TextBlockStylesV0(Model):
-    """The ``TextBlockStylesV0`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -2859,8 +2607,6 @@ class TextBlockStylesV0(Model):
 
 
 class UnsupportedBlock(Model):
-    """The ``UnsupportedBlock`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2869,8 +2615,6 @@ class UnsupportedBlock(Model):
 
 
 class VideoBlockV0(Model):
-    """The ``VideoBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2879,8 +2623,6 @@ class VideoBlockV0(Model):
 
 
 class SectionV0(Model):
-    """The ``SectionV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["section"] = field("content_type", choices=("section",))
@@ -2889,8 +2631,6 @@ class SectionV0(Model):
 
 
 class GetUniversalContentResponseCollection(Model):
-    """The ``GetUniversalContentResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[UniversalContentResponseObjectResource] = field(
@@ -2901,8 +2641,6 @@ class GetUniversalContentResponseCollection(Model):
 
 
 class PatchTemplateDndResponse(Model):
-    """The ``PatchTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: PatchTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2911,8 +2649,6 @@ class PatchTemplateDndResponse(Model):
 
 
 class PatchUniversalContentResponse(Model):
-    """The ``PatchUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: PatchUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
@@ -2921,8 +2657,6 @@ class PatchUniversalContentResponse(Model):
 
 
 class PostUniversalContentResponseData(Model):
-    """The ``PostUniversalContentResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -2939,8 +2673,6 @@ PatchUniversalContentResponseData = PostUniversalContentResponseData
 
 
 class PostTemplateDndResponse(Model):
-    """The ``PostTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: PostTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2949,8 +2681,6 @@ class PostTemplateDndResponse(Model):
 
 
 class PostTemplateResponse(Model):
-    """The ``PostTemplateResponse`` object."""
-
     __slots__ = ()
 
     data: PostTemplateResponseData = field("data", "PostTemplateResponseData")
@@ -2959,8 +2689,6 @@ class PostTemplateResponse(Model):
 
 
 class PostTemplateResponseData(Model):
-    """The ``PostTemplateResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -2973,8 +2701,6 @@ class PostTemplateResponseData(Model):
 
 
 class PostUniversalContentResponse(Model):
-    """The ``PostUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: PostUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
@@ -2983,16 +2709,12 @@ class PostUniversalContentResponse(Model):
 
 
 class TemplateCloneQuery(Model):
-    """The ``TemplateCloneQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateCloneQueryResourceObject = field("data", "TemplateCloneQueryResourceObject")
 
 
 class TemplateCloneQueryResourceObject(Model):
-    """The ``TemplateCloneQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3004,8 +2726,6 @@ class TemplateCloneQueryResourceObject(Model):
 
 
 class TemplateCreateHtmlOrDndQuery(Model):
-    """The ``TemplateCreateHtmlOrDndQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateCreateHtmlOrDndQueryResourceObject = field(
@@ -3014,8 +2734,6 @@ class TemplateCreateHtmlOrDndQuery(Model):
 
 
 class TemplateCreateHtmlOrDndQueryResourceObject(Model):
-    """The ``TemplateCreateHtmlOrDndQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3025,8 +2743,6 @@ class TemplateCreateHtmlOrDndQueryResourceObject(Model):
 
 
 class TemplateCreateHtmlOrDndQueryResourceObjectAttributes(Model):
-    """The ``TemplateCreateHtmlOrDndQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -3046,16 +2762,12 @@ class TemplateCreateHtmlOrDndQueryResourceObjectAttributes(Model):
 
 
 class TemplateRenderQuery(Model):
-    """The ``TemplateRenderQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateRenderQueryResourceObject = field("data", "TemplateRenderQueryResourceObject")
 
 
 class TemplateRenderQueryResourceObject(Model):
-    """The ``TemplateRenderQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3067,8 +2779,6 @@ class TemplateRenderQueryResourceObject(Model):
 
 
 class TemplateRenderQueryResourceObjectAttributes(Model):
-    """The ``TemplateRenderQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     context: dict[str, Any] = field("context")
@@ -3076,8 +2786,6 @@ class TemplateRenderQueryResourceObjectAttributes(Model):
 
 
 class TemplateUpdateHtmlOrDndQuery(Model):
-    """The ``TemplateUpdateHtmlOrDndQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateUpdateHtmlOrDndQueryResourceObject = field(
@@ -3086,8 +2794,6 @@ class TemplateUpdateHtmlOrDndQuery(Model):
 
 
 class TemplateUpdateHtmlOrDndQueryResourceObject(Model):
-    """The ``TemplateUpdateHtmlOrDndQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3099,8 +2805,6 @@ class TemplateUpdateHtmlOrDndQueryResourceObject(Model):
 
 
 class TemplateUpdateHtmlOrDndQueryResourceObjectAttributes(Model):
-    """The ``TemplateUpdateHtmlOrDndQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -3118,8 +2822,6 @@ class TemplateUpdateHtmlOrDndQueryResourceObjectAttributes(Model):
 
 
 class UniversalContentCreateQuery(Model):
-    """The ``UniversalContentCreateQuery`` object."""
-
     __slots__ = ()
 
     data: UniversalContentCreateQueryResourceObject = field(
@@ -3128,8 +2830,6 @@ class UniversalContentCreateQuery(Model):
 
 
 class UniversalContentCreateQueryResourceObject(Model):
-    """The ``UniversalContentCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -3139,8 +2839,6 @@ class UniversalContentCreateQueryResourceObject(Model):
 
 
 class UniversalContentCreateQueryResourceObjectAttributes(Model):
-    """The ``UniversalContentCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -3160,8 +2858,6 @@ class UniversalContentCreateQueryResourceObjectAttributes(Model):
 
 
 class UniversalContentPartialUpdateQuery(Model):
-    """The ``UniversalContentPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: UniversalContentPartialUpdateQueryResourceObject = field(
@@ -3170,8 +2866,6 @@ class UniversalContentPartialUpdateQuery(Model):
 
 
 class UniversalContentPartialUpdateQueryResourceObject(Model):
-    """The ``UniversalContentPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -3183,8 +2877,6 @@ class UniversalContentPartialUpdateQueryResourceObject(Model):
 
 
 class UniversalContentPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``UniversalContentPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)

@@ -30,8 +30,6 @@ __all__ = [
 
 
 class CampaignTrackingSettingDynamicParam(Model):
-    """The ``CampaignTrackingSettingDynamicParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -57,8 +55,6 @@ class CampaignTrackingSettingDynamicParam(Model):
 
 
 class CampaignTrackingSettingStaticParam(Model):
-    """The ``CampaignTrackingSettingStaticParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -68,8 +64,6 @@ class CampaignTrackingSettingStaticParam(Model):
 
 
 class CustomTrackingParamDTO(Model):
-    """The ``CustomTrackingParamDTO`` object."""
-
     __slots__ = ()
 
     flow: FlowTrackingSettingDynamicParam | FlowTrackingSettingStaticParam | None = field(
@@ -93,8 +87,6 @@ class CustomTrackingParamDTO(Model):
 
 
 class FlowTrackingSettingDynamicParam(Model):
-    """The ``FlowTrackingSettingDynamicParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -117,8 +109,6 @@ class FlowTrackingSettingDynamicParam(Model):
 
 
 class FlowTrackingSettingStaticParam(Model):
-    """The ``FlowTrackingSettingStaticParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -128,8 +118,6 @@ class FlowTrackingSettingStaticParam(Model):
 
 
 class GetTrackingSettingResponse(Model):
-    """The ``GetTrackingSettingResponse`` object."""
-
     __slots__ = ()
 
     data: TrackingSettingResponseObjectResource = field(
@@ -140,8 +128,6 @@ class GetTrackingSettingResponse(Model):
 
 
 class TrackingSettingResponseObjectResource(Model):
-    """The ``TrackingSettingResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -154,8 +140,6 @@ class TrackingSettingResponseObjectResource(Model):
 
 
 class PatchTrackingSettingResponseDataAttributes(Model):
-    """The ``PatchTrackingSettingResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     auto_add_parameters: bool = field("auto_add_parameters")
@@ -187,8 +171,6 @@ TrackingSettingResponseObjectResourceAttributes = PatchTrackingSettingResponseDa
 
 
 class TrackingParamDTO(Model):
-    """The ``TrackingParamDTO`` object."""
-
     __slots__ = ()
 
     flow: FlowTrackingSettingDynamicParam | FlowTrackingSettingStaticParam | None = field(
@@ -210,8 +192,6 @@ class TrackingParamDTO(Model):
 
 
 class GetTrackingSettingResponseCollection(Model):
-    """The ``GetTrackingSettingResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TrackingSettingResponseObjectResource] = field(
@@ -222,8 +202,6 @@ class GetTrackingSettingResponseCollection(Model):
 
 
 class PatchTrackingSettingResponse(Model):
-    """The ``PatchTrackingSettingResponse`` object."""
-
     __slots__ = ()
 
     data: PatchTrackingSettingResponseData = field("data", "PatchTrackingSettingResponseData")
@@ -232,8 +210,6 @@ class PatchTrackingSettingResponse(Model):
 
 
 class PatchTrackingSettingResponseData(Model):
-    """The ``PatchTrackingSettingResponseData`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -246,8 +222,6 @@ class PatchTrackingSettingResponseData(Model):
 
 
 class TrackingSettingPartialUpdateQuery(Model):
-    """The ``TrackingSettingPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TrackingSettingPartialUpdateQueryResourceObject = field(
@@ -256,8 +230,6 @@ class TrackingSettingPartialUpdateQuery(Model):
 
 
 class TrackingSettingPartialUpdateQueryResourceObject(Model):
-    """The ``TrackingSettingPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -269,8 +241,6 @@ class TrackingSettingPartialUpdateQueryResourceObject(Model):
 
 
 class TrackingSettingPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``TrackingSettingPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     auto_add_parameters: bool | None = field("auto_add_parameters", default=None, nullable=True)

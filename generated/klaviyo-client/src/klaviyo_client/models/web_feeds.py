@@ -31,8 +31,6 @@ __all__ = [
 
 
 class GetWebFeedResponse(Model):
-    """The ``GetWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: WebFeedResponseObjectResource = field("data", "WebFeedResponseObjectResource")
@@ -41,8 +39,6 @@ class GetWebFeedResponse(Model):
 
 
 class WebFeedResponseObjectResource(Model):
-    """The ``WebFeedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -55,8 +51,6 @@ class WebFeedResponseObjectResource(Model):
 
 
 class PostWebFeedResponseDataAttributes(Model):
-    """The ``PostWebFeedResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -96,8 +90,6 @@ WebFeedResponseObjectResourceAttributes = PostWebFeedResponseDataAttributes
 
 
 class GetWebFeedResponseCollection(Model):
-    """The ``GetWebFeedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[WebFeedResponseObjectResource] = field("data", "list[WebFeedResponseObjectResource]")
@@ -106,8 +98,6 @@ class GetWebFeedResponseCollection(Model):
 
 
 class PatchWebFeedResponse(Model):
-    """The ``PatchWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: PatchWebFeedResponseData = field("data", "PostWebFeedResponseData")
@@ -116,8 +106,6 @@ class PatchWebFeedResponse(Model):
 
 
 class PostWebFeedResponseData(Model):
-    """The ``PostWebFeedResponseData`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -134,8 +122,6 @@ PatchWebFeedResponseData = PostWebFeedResponseData
 
 
 class PostWebFeedResponse(Model):
-    """The ``PostWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: PostWebFeedResponseData = field("data", "PostWebFeedResponseData")
@@ -144,16 +130,12 @@ class PostWebFeedResponse(Model):
 
 
 class WebFeedCreateQuery(Model):
-    """The ``WebFeedCreateQuery`` object."""
-
     __slots__ = ()
 
     data: WebFeedCreateQueryResourceObject = field("data", "WebFeedCreateQueryResourceObject")
 
 
 class WebFeedCreateQueryResourceObject(Model):
-    """The ``WebFeedCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -163,8 +145,6 @@ class WebFeedCreateQueryResourceObject(Model):
 
 
 class WebFeedCreateQueryResourceObjectAttributes(Model):
-    """The ``WebFeedCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -178,8 +158,6 @@ class WebFeedCreateQueryResourceObjectAttributes(Model):
 
 
 class WebFeedPartialUpdateQuery(Model):
-    """The ``WebFeedPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: WebFeedPartialUpdateQueryResourceObject = field(
@@ -188,8 +166,6 @@ class WebFeedPartialUpdateQuery(Model):
 
 
 class WebFeedPartialUpdateQueryResourceObject(Model):
-    """The ``WebFeedPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -201,8 +177,6 @@ class WebFeedPartialUpdateQueryResourceObject(Model):
 
 
 class WebFeedPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``WebFeedPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)

@@ -48,8 +48,6 @@ __all__ = [
 
 
 class GetWebhookResponseCollectionCompoundDocument(Model):
-    """The ``GetWebhookResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[WebhookResponseObjectResource] = field("data", "list[WebhookResponseObjectResource]")
@@ -61,8 +59,6 @@ class GetWebhookResponseCollectionCompoundDocument(Model):
 
 
 class WebhookResponseObjectResource(Model):
-    """The ``WebhookResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -78,8 +74,6 @@ class WebhookResponseObjectResource(Model):
 
 
 class PostWebhookResponseDataAttributes(Model):
-    """The ``PostWebhookResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -105,8 +99,6 @@ WebhookResponseObjectResourceAttributes = PostWebhookResponseDataAttributes
 
 
 class PostWebhookResponseDataRelationships(Model):
-    """The ``PostWebhookResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: PostWebhookResponseDataRelationshipsWebhookTopics | None = field(
@@ -123,8 +115,6 @@ WebhookResponseObjectResourceRelationships = PostWebhookResponseDataRelationship
 
 
 class PostWebhookResponseDataRelationshipsWebhookTopics(Model):
-    """The ``PostWebhookResponseDataRelationshipsWebhookTopics`` object."""
-
     __slots__ = ()
 
     data: list[PostWebhookResponseDataRelationshipsWebhookTopicsDataItem] | None = field(
@@ -146,8 +136,6 @@ WebhookResponseObjectResourceRelationshipsWebhookTopics = (
 
 
 class PostWebhookResponseDataRelationshipsWebhookTopicsDataItem(Model):
-    """The ``PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`` object."""
-
     __slots__ = ()
 
     type: WebhookTopicEnum = field("type", choices=("webhook-topic",))
@@ -180,8 +168,6 @@ WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem = (
 
 
 class WebhookTopicResponseObjectResource(Model):
-    """The ``WebhookTopicResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebhookTopicEnum = field("type", choices=("webhook-topic",))
@@ -191,8 +177,6 @@ class WebhookTopicResponseObjectResource(Model):
 
 
 class GetWebhookResponseCompoundDocument(Model):
-    """The ``GetWebhookResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: WebhookResponseObjectResource = field("data", "WebhookResponseObjectResource")
@@ -204,8 +188,6 @@ class GetWebhookResponseCompoundDocument(Model):
 
 
 class GetWebhookTopicResponse(Model):
-    """The ``GetWebhookTopicResponse`` object."""
-
     __slots__ = ()
 
     data: WebhookTopicResponseObjectResource = field("data", "WebhookTopicResponseObjectResource")
@@ -214,8 +196,6 @@ class GetWebhookTopicResponse(Model):
 
 
 class GetWebhookTopicResponseCollection(Model):
-    """The ``GetWebhookTopicResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[WebhookTopicResponseObjectResource] = field(
@@ -226,8 +206,6 @@ class GetWebhookTopicResponseCollection(Model):
 
 
 class PatchWebhookResponse(Model):
-    """The ``PatchWebhookResponse`` object."""
-
     __slots__ = ()
 
     data: PatchWebhookResponseData = field("data", "PostWebhookResponseData")
@@ -236,8 +214,6 @@ class PatchWebhookResponse(Model):
 
 
 class PostWebhookResponseData(Model):
-    """The ``PostWebhookResponseData`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -257,8 +233,6 @@ PatchWebhookResponseData = PostWebhookResponseData
 
 
 class PostWebhookResponse(Model):
-    """The ``PostWebhookResponse`` object."""
-
     __slots__ = ()
 
     data: PostWebhookResponseData = field("data", "PostWebhookResponseData")
@@ -267,16 +241,12 @@ class PostWebhookResponse(Model):
 
 
 class WebhookCreateQuery(Model):
-    """The ``WebhookCreateQuery`` object."""
-
     __slots__ = ()
 
     data: WebhookCreateQueryResourceObject = field("data", "WebhookCreateQueryResourceObject")
 
 
 class WebhookCreateQueryResourceObject(Model):
-    """The ``WebhookCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -289,8 +259,6 @@ class WebhookCreateQueryResourceObject(Model):
 
 
 class WebhookCreateQueryResourceObjectAttributes(Model):
-    """The ``WebhookCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -304,8 +272,6 @@ class WebhookCreateQueryResourceObjectAttributes(Model):
 
 
 class WebhookCreateQueryResourceObjectRelationships(Model):
-    """The ``WebhookCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: WebhookCreateQueryResourceObjectRelationshipsWebhookTopics = field(
@@ -314,8 +280,6 @@ class WebhookCreateQueryResourceObjectRelationships(Model):
 
 
 class WebhookCreateQueryResourceObjectRelationshipsWebhookTopics(Model):
-    """The ``WebhookCreateQueryResourceObjectRelationshipsWebhookTopics`` object."""
-
     __slots__ = ()
 
     data: list[WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem] | None = field(
@@ -330,8 +294,6 @@ WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics = (
 
 
 class WebhookPartialUpdateQuery(Model):
-    """The ``WebhookPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: WebhookPartialUpdateQueryResourceObject = field(
@@ -340,8 +302,6 @@ class WebhookPartialUpdateQuery(Model):
 
 
 class WebhookPartialUpdateQueryResourceObject(Model):
-    """The ``WebhookPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -356,8 +316,6 @@ class WebhookPartialUpdateQueryResourceObject(Model):
 
 
 class WebhookPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``WebhookPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -373,8 +331,6 @@ class WebhookPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class WebhookPartialUpdateQueryResourceObjectRelationships(Model):
-    """The ``WebhookPartialUpdateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics | None = (
