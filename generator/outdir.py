@@ -2,7 +2,7 @@
 byte of anything else.
 
 Each generation leaves a stamp file (:data:`STAMP`) listing the files it wrote (the manifest).
-The next one builds the new tree in a temporary folder beside the output, carries everything
+The next one builds the new tree in a temporary folder beside the output, brings everything
 the manifest does not list into it (files, symlinks, folders, empty ones included, with their
 modes; files as hard links, so they stay the same files), then swaps the two folders with two
 renames and removes the old one. Whatever goes wrong before the swap leaves the output as it was;
@@ -197,9 +197,9 @@ def _occupied(tree: Path, rel: str, *, folder: bool = False) -> bool:
     return target.exists() or target.is_symlink()
 
 
-def carry(out: Path, tmp: Path, *, force: bool) -> list[str]:
-    """Carry the user's files and folders of ``out`` into the new tree ``tmp``; the files
-    carried.
+def keep_user_files(out: Path, tmp: Path, *, force: bool) -> list[str]:
+    """Bring the user's files and folders of ``out`` into the new tree ``tmp``; the files kept
+    (the word "carry" belongs to type names kept across generations, :mod:`.ir.carry`).
 
     Files are hard-linked (the same file: content, mode, times, its other links all stay); where
     the file system refuses, copied (files linked to each other stay linked to each other).
@@ -224,7 +224,7 @@ def carry(out: Path, tmp: Path, *, force: bool) -> list[str]:
     kept = [f for f in tree.files if f not in skipped and not _under(f, skipped)]
     for rel in kept:
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-        _carry_file(out / rel, tmp / rel, copies)
+        _keep_file(out / rel, tmp / rel, copies)
     for rel in reversed(folders):  # deepest first: a read-only folder is filled before
         shutil.copystat(out / rel, tmp / rel, follow_symlinks=False)
     return kept
@@ -234,7 +234,7 @@ def _under(path: str, folders: set[str]) -> bool:
     return any(path.startswith(f + "/") for f in folders)
 
 
-def _carry_file(source: Path, target: Path, copies: dict[tuple[int, int], Path]) -> None:
+def _keep_file(source: Path, target: Path, copies: dict[tuple[int, int], Path]) -> None:
     st = os.lstat(source)
     if stat.S_ISLNK(st.st_mode):
         os.symlink(os.readlink(source), target)

@@ -36,7 +36,7 @@ from .outdir import (
 )
 from .render import RenderResult, render
 from .report import changes_paragraph
-from .runtime import reserved
+from .reserved import reserved
 from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
 from .verify import Checks, Verifier

@@ -47,8 +47,8 @@ from .ir.pytypes import typing_of
 from .outdir import (
     STAMP,
     SwapGuard,
-    carry,
     check_target,
+    keep_user_files,
     new_folder,
     recover,
     relative_files,
@@ -298,7 +298,7 @@ def render(
         (tmp / STAMP).write_text(stamp_text(apis, [*written, STAMP]), encoding="utf-8")
         size = sum((tmp / rel).stat().st_size for rel in written)
         check_target(out, force=force)  # still ours (or still forced) right before the swap
-        kept = carry(out, tmp, force=force)
+        kept = keep_user_files(out, tmp, force=force)
         interrupted = swap(tmp, out, guard)
     except BaseException:
         if verifier is not None:
