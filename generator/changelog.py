@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import diff
+from . import report as report_mod
 from .escape import markdown
 
 FILE = "CHANGELOG.md"
@@ -57,7 +58,7 @@ def update(
         report = diff.compare(old, new, every_role=True)
         if not report.changes and old_text is not None:
             return old_text, report
-        body = diff.as_markdown(report, level=2).split("\n", 2)[2].rstrip() + "\n"
+        body = report_mod.as_markdown(report, level=2).split("\n", 2)[2].rstrip() + "\n"
     entry = f"{_heading(new, version)}\n\n{body.rstrip()}\n"
     text = HEADER + "\n" + entry + ("\n" + entries if entries else "")
     return text, report

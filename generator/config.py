@@ -15,13 +15,12 @@ import yaml
 
 from . import specs
 from .errors import SpecError, pointer, shown, warn
+from .ir.migration import MIGRATION_FILE, Migration
 from .ir.names import NAMES_FILE, NamesFile, load_names_file
 
 NAMES = NAMES_FILE
-MIGRATION = "specs/migration.yaml"
+MIGRATION = MIGRATION_FILE
 RETRY = "specs/retry.yaml"
-
-Migration = dict[str, dict[str, str | None]]
 
 
 def read(label: str) -> Any:

@@ -16,11 +16,19 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from .errors import one_line
-from .escape import markdown
+from .records import (
+    ApiRecord,
+    BodyRecord,
+    FieldRecord,
+    ParamRecord,
+    TypeRecord,
+    TypeTree,
+    api_record,
+)
+from .surface import SurfaceError, type_from_record
 
 Area: TypeAlias = Literal["operation", "parameter", "body", "response", "type"]
 Side: TypeAlias = Literal["request", "response", "both"]
@@ -61,30 +69,16 @@ class Report:
 # -- types ------------------------------------------------------------------------------------
 
 
-def show(t: Any) -> str:
-    """A type tree as an annotation (``list[Profile] | None``)."""
-    if isinstance(t, str):
-        return {"any": "Any", "none": "None", "datetime": "datetime", "date": "date"}.get(t, t)
-    if not isinstance(t, list) or not t:
+def show(t: TypeTree) -> str:
+    """A recorded type as the generated code annotates it (``list[Profile] | None``): the
+    record rebuilt into the IR's type (:func:`~.surface.type_from_record`), rendered by it."""
+    try:
+        return type_from_record(t).annotation
+    except SurfaceError:
         return "?"
-    head, *rest = t
-    arg = rest[0] if rest else None
-    if head == "null":
-        return f"{show(arg)} | None"
-    if head == "list":
-        return f"list[{show(arg)}]"
-    if head == "map":
-        return f"dict[str, {show(arg)}]"
-    if head in ("model", "alias"):
-        return str(arg)
-    if head == "literal":
-        return "Literal[" + ", ".join(json.dumps(v) for v in arg or []) + "]"
-    if head == "union":
-        return " | ".join(show(m) for m in arg or [])
-    return "?"
 
 
-def _strip(t: Any) -> tuple[Any, bool]:
+def _strip(t: TypeTree) -> tuple[TypeTree, bool]:
     if isinstance(t, list) and t and t[0] == "null":
         return t[1], True
     return t, t in ("none", "any")
@@ -93,19 +87,19 @@ def _strip(t: Any) -> tuple[Any, bool]:
 class _Side:
     """One surface seen from the diff: its types, and which of them a caller sends or reads."""
 
-    def __init__(self, api: dict[str, Any]) -> None:
-        self.types: dict[str, Any] = api.get("types", {})
-        self.ops: dict[str, Any] = api.get("operations", {})
+    def __init__(self, api: ApiRecord) -> None:
+        self.types = api.types
+        self.ops = api.operations
         self.sent: set[str] = set()
         self.read: set[str] = set()
         for op in self.ops.values():
-            for p in op.get("params", {}).values():
-                self._reach(p.get("type"), self.sent)
-            if "body" in op:
-                self._reach(op["body"].get("type"), self.sent)
-            self._reach(op.get("response"), self.read)
+            for p in op.params.values():
+                self._reach(p.type, self.sent)
+            if op.body is not None:
+                self._reach(op.body.type, self.sent)
+            self._reach(op.response, self.read)
 
-    def _reach(self, t: Any, into: set[str]) -> None:
+    def _reach(self, t: TypeTree, into: set[str]) -> None:
         stack = [t]
         while stack:
             t = stack.pop()
@@ -115,12 +109,14 @@ class _Side:
                     if name in into:
                         continue
                     into.add(name)
-                    entry = self.types.get(name, {})
-                    if "same" in entry:
-                        stack.append(["model", entry["same"]])
-                    for f in (entry.get("model") or {}).values():
-                        stack.append(f.get("type"))
-                    stack.append(entry.get("alias"))
+                    entry = self.types.get(name)
+                    if entry is None:
+                        continue
+                    if entry.same is not None:
+                        stack.append(["model", entry.same])
+                    for f in (entry.model or {}).values():
+                        stack.append(f.type)
+                    stack.append(entry.alias)
                 elif t[0] == "union":
                     stack.extend(t[1] if len(t) > 1 else [])
                 elif t[0] != "literal":
@@ -130,29 +126,28 @@ class _Side:
         sent, read = name in self.sent, name in self.read
         return "request" if sent and not read else "response" if read and not sent else "both"
 
-    def fields(self, name: str) -> dict[str, Any] | None:
+    def fields(self, name: str) -> dict[str, FieldRecord] | None:
         """The fields of a model name (following an alias to its class)."""
         entry = self.types.get(name)
         for _ in range(4):
-            if not isinstance(entry, dict):
+            if entry is None:
                 return None
-            if "model" in entry:
-                fields: dict[str, Any] = entry["model"]
-                return fields
-            if "same" not in entry:
+            if entry.model is not None:
+                return entry.model
+            if entry.same is None:
                 return None
-            entry = self.types.get(entry["same"])
+            entry = self.types.get(entry.same)
         return None
 
-    def resolve(self, t: Any) -> Any:
+    def resolve(self, t: TypeTree) -> TypeTree:
         """A type with aliases replaced by their definitions (models stay by name)."""
         for _ in range(16):
             if isinstance(t, list) and len(t) > 1 and t[0] == "alias":
-                entry = self.types.get(t[1], {})
-                if "alias" not in entry:
+                entry = self.types.get(t[1])
+                if entry is None or not entry.is_alias:
                     return t
-                definition = entry["alias"]
-                t = ["null", definition] if entry.get("nullable") else definition
+                definition = entry.alias
+                t = ["null", definition] if entry.nullable else definition
             else:
                 return t
         return t
@@ -169,7 +164,7 @@ class _Compare:
     def add(self, path: str, text: str, breaking: bool, kind: str) -> None:
         self.out.append((path, text, breaking, kind))
 
-    def types(self, a: Any, b: Any, side: Side, path: str, depth: int = 0) -> None:
+    def types(self, a: TypeTree, b: TypeTree, side: Side, path: str, depth: int = 0) -> None:
         if a == b or depth > _MAX_DEPTH:
             return
         a_inner, a_null = _strip(a)
@@ -236,7 +231,12 @@ class _Compare:
             self.add(path, f"now typed {b} (was {a}; the same fields)", False, "type")
 
     def fields(
-        self, old: dict[str, Any], new: dict[str, Any], side: Side, path: str, depth: int = 0
+        self,
+        old: dict[str, FieldRecord],
+        new: dict[str, FieldRecord],
+        side: Side,
+        path: str,
+        depth: int = 0,
     ) -> None:
         prefix = f"{path}." if path else ""
         for wire in old:
@@ -244,21 +244,16 @@ class _Compare:
                 self.add(f"{prefix}{wire}", "field removed", True, "removed")
         for wire, f in new.items():
             if wire not in old:
-                required = bool(f.get("required"))
+                required = f.required
                 breaking = side != "response" and required
                 text = "required field added" if required else "field added"
                 self.add(f"{prefix}{wire}", text, breaking, "added")
         for wire in [w for w in old if w in new]:
             a, b = old[wire], new[wire]
             at = f"{prefix}{wire}"
-            if a.get("name") != b.get("name"):
-                self.add(
-                    at,
-                    f"attribute renamed from {a.get('name')} to {b.get('name')}",
-                    True,
-                    "renamed",
-                )
-            ra, rb = bool(a.get("required")), bool(b.get("required"))
+            if a.name != b.name:
+                self.add(at, f"attribute renamed from {a.name} to {b.name}", True, "renamed")
+            ra, rb = a.required, b.required
             if ra and not rb:
                 self.add(at, "no longer required (may be missing)", side != "request", "required")
             elif rb and not ra:
@@ -266,20 +261,20 @@ class _Compare:
             self.types(_opt(a), _opt(b), side, at, depth)
 
 
-def _opt(f: dict[str, Any]) -> Any:
+def _opt(f: FieldRecord) -> TypeTree:
     """A field's type without the ``| None`` an optional field gets (required-ness is compared
     on its own)."""
-    t = f.get("type")
-    if not f.get("required"):
+    t = f.type
+    if not f.required:
         t, _ = _strip(t)
     return t
 
 
-def _name(t: Any) -> str:
+def _name(t: TypeTree) -> str:
     return str(t[1]) if isinstance(t, list) and len(t) > 1 and t[0] in ("model", "alias") else ""
 
 
-def _kind(t: Any) -> str:
+def _kind(t: TypeTree) -> str:
     return str(t[0]) if isinstance(t, list) and t else str(t)
 
 
@@ -298,7 +293,7 @@ def _ops(api: str, old: _Side, new: _Side) -> Iterator[Change]:
             api,
             "operation",
             op_id,
-            f"added: client.{op.get('call')}() ({op.get('http')})",
+            f"added: client.{op.call}() ({op.http})",
             False,
             "added",
         )
@@ -308,7 +303,7 @@ def _ops(api: str, old: _Side, new: _Side) -> Iterator[Change]:
             api,
             "operation",
             op_id,
-            f"removed: client.{op.get('call')}() ({op.get('http')})",
+            f"removed: client.{op.call}() ({op.http})",
             True,
             "removed",
         )
@@ -318,29 +313,34 @@ def _ops(api: str, old: _Side, new: _Side) -> Iterator[Change]:
 
 def _op(api: str, op_id: str, old: _Side, new: _Side) -> Iterator[Change]:
     a, b = old.ops[op_id], new.ops[op_id]
-    if a.get("call") != b.get("call"):
-        text = f"now client.{b.get('call')}() (was client.{a.get('call')}())"
+    if a.call != b.call:
+        text = f"now client.{b.call}() (was client.{a.call}())"
         yield Change(api, "operation", op_id, text, True, "renamed")
-    if a.get("http") != b.get("http"):
-        text = f"now {b.get('http')} (was {a.get('http')}); the client sends it for you"
+    if a.http != b.http:
+        text = f"now {b.http} (was {a.http}); the client sends it for you"
         yield Change(api, "operation", op_id, text, False, "moved")
-    if b.get("deprecated") and not a.get("deprecated"):
+    if b.deprecated and not a.deprecated:
         yield Change(api, "operation", op_id, "deprecated", False, "deprecated")
-    elif a.get("deprecated") and not b.get("deprecated"):
+    elif a.deprecated and not b.deprecated:
         yield Change(api, "operation", op_id, "no longer deprecated", False, "deprecated")
-    for alias in b.get("aliases", []):
-        if alias not in a.get("aliases", []):
+    for alias in b.aliases:
+        if alias not in a.aliases:
             yield Change(api, "operation", op_id, f"alias {alias}() added", False, "added")
-    for alias in a.get("aliases", []):
-        if alias not in b.get("aliases", []):
+    for alias in a.aliases:
+        if alias not in b.aliases:
             yield Change(api, "operation", op_id, f"alias {alias}() removed", True, "removed")
-    yield from _params(api, op_id, a.get("params", {}), b.get("params", {}), old, new)
-    yield from _body(api, op_id, a.get("body"), b.get("body"), old, new)
-    yield from _response(api, op_id, a.get("response"), b.get("response"), old, new)
+    yield from _params(api, op_id, a.params, b.params, old, new)
+    yield from _body(api, op_id, a.body, b.body, old, new)
+    yield from _response(api, op_id, a.response, b.response, old, new)
 
 
 def _params(
-    api: str, op_id: str, old: dict[str, Any], new: dict[str, Any], os: _Side, ns: _Side
+    api: str,
+    op_id: str,
+    old: dict[str, ParamRecord],
+    new: dict[str, ParamRecord],
+    os: _Side,
+    ns: _Side,
 ) -> Iterator[Change]:
     removed = [w for w in old if w not in new]
     added = [w for w in new if w not in old]
@@ -351,19 +351,19 @@ def _params(
             for x in added
             if x not in renamed.values()
             and _shape(new[x]) == _shape(old[w])
-            and _similar(str(old[w].get("name")), str(new[x].get("name")))
+            and _similar(old[w].name, new[x].name)
         ]
         if len(same) == 1:
             renamed[w] = same[0]
     for w, x in renamed.items():
-        text = f"renamed to {new[x]['name']}= ({x}; was {old[w]['name']}=, {w})"
-        yield Change(api, "parameter", f"{op_id}({old[w]['name']})", text, True, "renamed")
+        text = f"renamed to {new[x].name}= ({x}; was {old[w].name}=, {w})"
+        yield Change(api, "parameter", f"{op_id}({old[w].name})", text, True, "renamed")
     for w in removed:
         if w not in renamed:
             yield Change(
                 api,
                 "parameter",
-                f"{op_id}({old[w].get('name')})",
+                f"{op_id}({old[w].name})",
                 f"removed ({w})",
                 True,
                 "removed",
@@ -372,35 +372,35 @@ def _params(
         if w in renamed.values():
             continue
         p = new[w]
-        required = bool(p.get("required"))
+        required = p.required
         text = f"{'required' if required else 'optional'} parameter added ({w})"
-        yield Change(api, "parameter", f"{op_id}({p.get('name')})", text, required, "added")
+        yield Change(api, "parameter", f"{op_id}({p.name})", text, required, "added")
     for w in sorted(old.keys() & new.keys()):
         a, b = old[w], new[w]
-        subject = f"{op_id}({b.get('name')})"
-        if a.get("name") != b.get("name"):
-            text = f"renamed to {b.get('name')}= (was {a.get('name')}=; {w})"
-            yield Change(api, "parameter", f"{op_id}({a.get('name')})", text, True, "renamed")
-        if b.get("required") and not a.get("required"):
+        subject = f"{op_id}({b.name})"
+        if a.name != b.name:
+            text = f"renamed to {b.name}= (was {a.name}=; {w})"
+            yield Change(api, "parameter", f"{op_id}({a.name})", text, True, "renamed")
+        if b.required and not a.required:
             yield Change(api, "parameter", subject, "now required", True, "required")
-        elif a.get("required") and not b.get("required"):
+        elif a.required and not b.required:
             yield Change(api, "parameter", subject, "now optional", False, "required")
-        if (a.get("in") == "path") != (b.get("in") == "path"):
-            text = f"moved from {a.get('in')} to {b.get('in')} (positional ↔ keyword)"
+        if (a.location == "path") != (b.location == "path"):
+            text = f"moved from {a.location} to {b.location} (positional ↔ keyword)"
             yield Change(api, "parameter", subject, text, True, "moved")
-        if a.get("array") != b.get("array"):
-            text = "now takes a list" if b.get("array") else "no longer takes a list"
+        if a.array != b.array:
+            text = "now takes a list" if b.array else "no longer takes a list"
             yield Change(api, "parameter", subject, text, True, "type")
-        if "values" in a and "values" in b:
+        if a.values is not None and b.values is not None:
             lines: list[tuple[str, str, bool, str]] = []
-            _Compare(os, ns, lines).values(a["values"], b["values"], "request", "")
+            _Compare(os, ns, lines).values(a.values, b.values, "request", "")
             for _, text, breaking, kind in lines:
                 yield Change(api, "parameter", subject, text, breaking, kind)
-        elif "values" in a or "values" in b or a.get("type") != b.get("type"):
+        elif a.values is not None or b.values is not None or a.type != b.type:
             lines = []
             _Compare(os, ns, lines).types(
-                a.get("type") if "values" not in a else ["literal", a["values"]],
-                b.get("type") if "values" not in b else ["literal", b["values"]],
+                a.type if a.values is None else ["literal", a.values],
+                b.type if b.values is None else ["literal", b.values],
                 "request",
                 "",
             )
@@ -413,37 +413,34 @@ def _similar(a: str, b: str) -> bool:
     return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
 
 
-def _shape(p: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        p.get("in"),
-        p.get("required"),
-        p.get("array"),
-        json.dumps(p.get("values")),
-        json.dumps(p.get("type")),
-    )
+def _shape(p: ParamRecord) -> tuple[Any, ...]:
+    return (p.location, p.required, p.array, json.dumps(p.values), json.dumps(p.type))
 
 
-def _body(api: str, op_id: str, a: Any, b: Any, os: _Side, ns: _Side) -> Iterator[Change]:
+def _body(
+    api: str, op_id: str, a: BodyRecord | None, b: BodyRecord | None, os: _Side, ns: _Side
+) -> Iterator[Change]:
     if a is None and b is None:
         return
     if a is None:
-        required = bool(b.get("required"))
-        text = (
-            f"{'required' if required else 'optional'} request body added ({show(b.get('type'))})"
-        )
+        assert b is not None
+        required = b.required
+        text = f"{'required' if required else 'optional'} request body added ({show(b.type)})"
         yield Change(api, "body", op_id, text, required, "added")
         return
     if b is None:
         yield Change(api, "body", op_id, "request body removed", True, "removed")
         return
-    if b.get("required") and not a.get("required"):
+    if b.required and not a.required:
         yield Change(api, "body", op_id, "request body now required", True, "required")
-    elif a.get("required") and not b.get("required"):
+    elif a.required and not b.required:
         yield Change(api, "body", op_id, "request body now optional", False, "required")
-    yield from _typed(api, "body", op_id, a.get("type"), b.get("type"), "request", os, ns)
+    yield from _typed(api, "body", op_id, a.type, b.type, "request", os, ns)
 
 
-def _response(api: str, op_id: str, a: Any, b: Any, os: _Side, ns: _Side) -> Iterator[Change]:
+def _response(
+    api: str, op_id: str, a: TypeTree, b: TypeTree, os: _Side, ns: _Side
+) -> Iterator[Change]:
     if a is None and b is not None:
         yield Change(
             api, "response", op_id, f"now returns {show(b)} (returned None)", False, "added"
@@ -457,7 +454,7 @@ def _response(api: str, op_id: str, a: Any, b: Any, os: _Side, ns: _Side) -> Ite
 
 
 def _typed(
-    api: str, area: Area, op_id: str, a: Any, b: Any, side: Side, os: _Side, ns: _Side
+    api: str, area: Area, op_id: str, a: TypeTree, b: TypeTree, side: Side, os: _Side, ns: _Side
 ) -> Iterator[Change]:
     """An operation's body or response type: differences of differently named types are
     shown here, field by field; changes inside a type that keeps its name are listed once,
@@ -488,7 +485,7 @@ def _types(api: str, old: _Side, new: _Side) -> Iterator[Change]:
     # fields and definitions: once per pair of classes (a class and its aliases change together)
     done: set[tuple[str, str]] = set()
     common = old.types.keys() & new.types.keys()
-    for name in sorted(common, key=lambda n: ("model" not in new.types[n], n)):
+    for name in sorted(common, key=lambda n: (new.types[n].model is None, n)):
         a, b = old.types[name], new.types[name]
         yield from _carried(api, name, a, b)
         side = _merge(old.side(name), new.side(name))
@@ -499,47 +496,47 @@ def _types(api: str, old: _Side, new: _Side) -> Iterator[Change]:
             done.add((oa, ob))
             lines: list[tuple[str, str, bool, str]] = []
             _Compare(old, new, lines).fields(
-                old.types[oa]["model"], new.types[ob]["model"], side, ""
+                old.types[oa].model or {}, new.types[ob].model or {}, side, ""
             )
             for path, text, breaking, kind in lines:
                 yield Change(api, "type", name, f"`{path}`: {text}", breaking, kind)
-        elif "alias" in a and "alias" in b and b.get("of") != "parameter":
+        elif a.is_alias and b.is_alias and b.of != "parameter":
             # (a parameter concept's values are reported per operation and parameter)
             lines = []
-            ta = ["null", a["alias"]] if a.get("nullable") else a["alias"]
-            tb = ["null", b["alias"]] if b.get("nullable") else b["alias"]
+            ta = ["null", a.alias] if a.nullable else a.alias
+            tb = ["null", b.alias] if b.nullable else b.alias
             _Compare(old, new, lines).types(ta, tb, side, "")
             for _, text, breaking, kind in lines:
                 yield Change(api, "type", name, text, breaking, kind)
-        elif ("alias" in a) != ("alias" in b):
+        elif a.is_alias != b.is_alias:
             text = f"now {_what(b)} (was {_what(a)})"
             yield Change(api, "type", name, text, True, "type")
 
 
-def _carried(api: str, name: str, a: dict[str, Any], b: dict[str, Any]) -> Iterator[Change]:
+def _carried(api: str, name: str, a: TypeRecord, b: TypeRecord) -> Iterator[Change]:
     """A name that NEW keeps as an alias since this generation (``carried`` in NEW, not in OLD),
     or one that a concept of NEW took from the schema it named (``reused`` new in NEW)."""
-    carried = b.get("carried")
-    if isinstance(carried, dict) and not a.get("carried"):
+    carried = b.carried
+    if carried is not None and not a.carried:
         now, since = carried.get("now"), carried.get("since")
-        if a.get("of") == "component" and b.get("of") == "inline":
+        if a.of == "component" and b.of == "inline":
             text = (
-                f"kept as an alias of {now}: its schema is now inline at {b.get('key')} "
+                f"kept as an alias of {now}: its schema is now inline at {b.key} "
                 f"(since revision {since})"
             )
-        elif a.get("of") == b.get("of") == "component" and a.get("key") != b.get("key"):
+        elif a.of == b.of == "component" and a.key != b.key:
             text = (
-                f"kept as an alias of {now}: its schema was renamed to {b.get('key')} "
+                f"kept as an alias of {now}: its schema was renamed to {b.key} "
                 f"(since revision {since})"
             )
         else:
-            text = f"kept as an alias of {now}, the name of its schema ({b.get('key')}) since "
+            text = f"kept as an alias of {now}, the name of its schema ({b.key}) since "
             text += f"revision {since}"
         yield Change(api, "type", name, text, False, "kept")
-    reused = b.get("reused")
-    if isinstance(reused, dict) and reused != a.get("reused"):
+    reused = b.reused
+    if reused is not None and reused != a.reused:
         text = (
-            f"now the name of {b.get('of')} {b.get('key')} (was the name of {reused.get('key')}, "
+            f"now the name of {b.of} {b.key} (was the name of {reused.get('key')}, "
             f"which is {reused.get('now')} now)"
         )
         yield Change(api, "type", name, text, True, "reused")
@@ -548,11 +545,11 @@ def _carried(api: str, name: str, a: dict[str, Any], b: dict[str, Any]) -> Itera
 def _names(api: str, side: _Side, names: list[str], what: str) -> Iterator[Change]:
     """Type names added or removed; the names of a component's inline schemas come with it
     (listed in ``also``) when the component itself is added or removed."""
-    owners = {n for n in names if side.types[n].get("of") == "component"}
+    owners = {n for n in names if side.types[n].of == "component"}
     under: dict[str, list[str]] = {}
     for name in names:
-        owner = str(side.types[name].get("key", "")).split("/", 1)[0]
-        if name not in owners and side.types[name].get("of") == "inline" and owner in owners:
+        owner = side.types[name].key.split("/", 1)[0]
+        if name not in owners and side.types[name].of == "inline" and owner in owners:
             under.setdefault(owner, []).append(name)
     folded = {n for ns in under.values() for n in ns}
     for name in names:
@@ -561,28 +558,30 @@ def _names(api: str, side: _Side, names: list[str], what: str) -> Iterator[Chang
         text = f"{what} ({_what(side.types[name])})"
         also = tuple(under.get(name, ()))
         if also:
-            text += f", with the {_count(len(also), 'names')} of its inline schemas"
+            text += f", with the {count(len(also), 'names')} of its inline schemas"
         yield Change(api, "type", name, text, what == "removed", what, also)
 
 
 def _class(side: _Side, name: str) -> str | None:
-    entry = side.types.get(name, {})
-    if "model" in entry:
+    entry = side.types.get(name)
+    if entry is None:
+        return None
+    if entry.model is not None:
         return name
-    target = entry.get("same")
-    return target if isinstance(target, str) and "model" in side.types.get(target, {}) else None
+    target = side.types.get(entry.same) if entry.same is not None else None
+    return entry.same if target is not None and target.model is not None else None
 
 
 def _merge(a: Side, b: Side) -> Side:
     return a if a == b else "both"
 
 
-def _what(entry: dict[str, Any]) -> str:
-    if "model" in entry:
+def _what(entry: TypeRecord) -> str:
+    if entry.model is not None:
         return "model"
-    if "same" in entry:
-        return f"another name of {entry['same']}"
-    return f"alias of {show(entry.get('alias'))}"
+    if entry.same is not None:
+        return f"another name of {entry.same}"
+    return f"alias of {show(entry.alias)}"
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -602,7 +601,7 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, every_role: bool = Fals
             where = "OLD" if role in olds else "NEW"
             report.notes.append(f"the {role} API is only in {where}: not compared")
             continue
-        a, b = _Side(olds.get(role, {})), _Side(news.get(role, {}))
+        a, b = _Side(api_record(olds.get(role, {}))), _Side(api_record(news.get(role, {})))
         report.changes.extend(_ops(role, a, b))
         report.changes.extend(_types(role, a, b))
     order = {area: i for i, area in enumerate(AREAS)}
@@ -610,7 +609,15 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, every_role: bool = Fals
     return report
 
 
-def _count(n: int, plural: str) -> str:
+def labels(apis: dict[str, Any]) -> dict[str, str]:
+    """Each API of a surface as ``spec (revision R)``."""
+    return {
+        role: f"{a.get('spec', '?')} (revision {a.get('revision', '?')})"
+        for role, a in apis.items()
+    }
+
+
+def count(n: int, plural: str) -> str:
     """``1 operation added`` / ``2 operations added`` (``plural`` names the plural form)."""
     if n != 1:
         return f"{n} {plural}"
@@ -630,101 +637,3 @@ _SINGULAR = {
     "type changes": "type change",
     "names": "name",
 }
-
-
-def labels(apis: dict[str, Any]) -> dict[str, str]:
-    """Each API of a surface as ``spec (revision R)``."""
-    return {
-        role: f"{a.get('spec', '?')} (revision {a.get('revision', '?')})"
-        for role, a in apis.items()
-    }
-
-
-def summary(report: Report) -> str:
-    """One paragraph: from what to what, counts per kind, how many break callers."""
-    counts: dict[str, int] = {}
-    for c in report.changes:
-        label = {
-            ("operation", "added"): "operations added",
-            ("operation", "removed"): "operations removed",
-            ("type", "added"): "type names added",
-            ("type", "removed"): "type names removed",
-            ("type", "kept"): "type names kept as aliases",
-        }.get((c.area, c.kind if c.change.startswith(("added", "removed", "kept")) else ""))
-        if label is None:
-            label = {
-                "operation": "operation changes",
-                "parameter": "parameter changes",
-                "body": "request body changes",
-                "response": "response changes",
-                "type": "type changes",
-            }[c.area]
-        counts[label] = counts.get(label, 0) + 1
-    changed = [r for r in report.new if report.old.get(r) != report.new[r]]
-    changed += [r for r in report.old if r not in report.new]
-    shown = changed or [r for r in report.new if r == "current"] or list(report.new)
-    old = ", ".join(report.old[r] for r in shown if r in report.old) or "nothing"
-    new = ", ".join(report.new[r] for r in shown if r in report.new) or "nothing"
-    if not report.changes:
-        return f"No change to the public API: {old} → {new}."
-    parts = ", ".join(_count(n, label) for label, n in counts.items())
-    breaking = len(report.breaking)
-    verdict = f"{breaking} breaking" if breaking else "nothing breaking"
-    return f"Public API changes, {old} → {new}: {parts}; {verdict}."
-
-
-def as_text(report: Report) -> str:
-    lines = [summary(report)]
-    lines += [f"note: {n}" for n in report.notes]
-    for c in report.changes:
-        flag = "BREAKING" if c.breaking else "        "
-        api = "" if c.api == "current" else f"{c.api}: "
-        lines.append(f"{flag}  {c.area:<9}  {api}{c.subject}: {c.change}")
-    # spec text (names, enum values) reaches a terminal: one printable line each
-    return "\n".join(one_line(line, 2000) for line in lines) + "\n"
-
-
-def as_markdown(report: Report, level: int = 1) -> str:
-    h = "#" * level
-    out = [f"{h} API changes", "", summary(report), ""]
-    out += [f"*Note: {n}.*" for n in report.notes]
-    if report.notes:
-        out.append("")
-    for title, changes in (
-        ("Breaking changes", report.breaking),
-        ("Other changes", [c for c in report.changes if not c.breaking]),
-    ):
-        if changes:
-            out += [
-                f"{h}# {title} ({len(changes)})",
-                "",
-                "| area | subject | change |",
-                "|---|---|---|",
-            ]
-            out += [_row(c) for c in changes]
-            out.append("")
-    return "\n".join(out)
-
-
-def _row(c: Change) -> str:
-    api = "" if c.api == "current" else f"{c.api}: "
-    return f"| {c.area} | {_md(api)}`{_md(c.subject)}` | {_md(c.change)} |"
-
-
-def _md(text: str) -> str:
-    return markdown(text)
-
-
-def as_json(report: Report) -> str:
-    data = {
-        "old": report.old,
-        "new": report.new,
-        "summary": summary(report),
-        "breaking": len(report.breaking),
-        "notes": report.notes,
-        "changes": [asdict(c) for c in report.changes],
-    }
-    return json.dumps(data, indent=1) + "\n"
-
-
-FORMATS = {"text": as_text, "markdown": as_markdown, "json": as_json}

@@ -2,7 +2,7 @@
 
 The generated package declares optional backends as extras in its ``pyproject.toml``
 (``pip install "klaviyo-client[aiohttp]"``). The generator depends on none of them, so the
-import check (:class:`generator.render.Verifier`) must not import a module that needs one where
+import check (:class:`generator.verify.Verifier`) must not import a module that needs one where
 the extra is not installed: it byte-compiles it instead. Which modules those are is read from
 the tree itself, never from a hand-kept list: the extras' top-level packages (from the
 requirement names in ``[project.optional-dependencies]``, minus the base dependencies), then

@@ -2,7 +2,7 @@
 byte of anything else.
 
 Each generation leaves a stamp file (:data:`STAMP`) listing the files it wrote (the manifest).
-The next one builds the new tree in a temporary folder beside the output, carries everything
+The next one builds the new tree in a temporary folder beside the output, brings everything
 the manifest does not list into it (files, symlinks, folders, empty ones included, with their
 modes; files as hard links, so they stay the same files), then swaps the two folders with two
 renames and removes the old one. Whatever goes wrong before the swap leaves the output as it was;
@@ -27,10 +27,13 @@ import signal
 import stat
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+
+from . import __version__, escape
+from .ir import Api
 
 STAMP = ".klaviyo-codegen"
 """The stamp file in every output folder: the generator replaces only folders that carry it."""
@@ -194,9 +197,9 @@ def _occupied(tree: Path, rel: str, *, folder: bool = False) -> bool:
     return target.exists() or target.is_symlink()
 
 
-def carry(out: Path, tmp: Path, *, force: bool) -> list[str]:
-    """Carry the user's files and folders of ``out`` into the new tree ``tmp``; the files
-    carried.
+def keep_user_files(out: Path, tmp: Path, *, force: bool) -> list[str]:
+    """Bring the user's files and folders of ``out`` into the new tree ``tmp``; the files kept
+    (the word "carry" belongs to type names kept across generations, :mod:`.ir.carry`).
 
     Files are hard-linked (the same file: content, mode, times, its other links all stay); where
     the file system refuses, copied (files linked to each other stay linked to each other).
@@ -221,7 +224,7 @@ def carry(out: Path, tmp: Path, *, force: bool) -> list[str]:
     kept = [f for f in tree.files if f not in skipped and not _under(f, skipped)]
     for rel in kept:
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-        _carry_file(out / rel, tmp / rel, copies)
+        _keep_file(out / rel, tmp / rel, copies)
     for rel in reversed(folders):  # deepest first: a read-only folder is filled before
         shutil.copystat(out / rel, tmp / rel, follow_symlinks=False)
     return kept
@@ -231,7 +234,7 @@ def _under(path: str, folders: set[str]) -> bool:
     return any(path.startswith(f + "/") for f in folders)
 
 
-def _carry_file(source: Path, target: Path, copies: dict[tuple[int, int], Path]) -> None:
+def _keep_file(source: Path, target: Path, copies: dict[tuple[int, int], Path]) -> None:
     st = os.lstat(source)
     if stat.S_ISLNK(st.st_mode):
         os.symlink(os.readlink(source), target)
@@ -378,3 +381,25 @@ def swap(tmp: Path, out: Path, guard: SwapGuard | None = None) -> bool:
         raise
     shutil.rmtree(backup, ignore_errors=True)
     return guard.interrupted
+
+
+def stamp_text(apis: dict[str, Api], files: Iterable[str] = ()) -> str:
+    """The stamp: deterministic (no time), so regenerating gives the same bytes.
+
+    ``files`` (relative paths, ``/``-separated) is the manifest of what this generation wrote:
+    the next one replaces those and keeps every other file it finds in the folder.
+    """
+    lines = [
+        "# Written by klaviyo-codegen. On the next `klaviyo-codegen generate` the files listed",
+        "# below are replaced; any other file in this folder is kept where it is.",
+        f"generator = {escape.toml_str('klaviyo-codegen ' + __version__)}",
+    ]
+    for role, api in apis.items():
+        lines.append(
+            f"{role} = {{ spec = {escape.toml_str(api.source_label)}, "
+            f"revision = {escape.toml_str(api.version)} }}"
+        )
+    lines.append("files = [")
+    lines.extend(f"    {escape.toml_str(name)}," for name in sorted(files))
+    lines.append("]")
+    return "\n".join(lines) + "\n"

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_args
 
 from . import __version__
 from .ir import Api, ParamDef
@@ -35,6 +36,7 @@ from .ir.pytypes import (
     ModelRef,
     Nullable,
     Prim,
+    PrimName,
     PyType,
     Union,
 )
@@ -66,6 +68,48 @@ def type_tree(t: PyType | None) -> Any:
     if isinstance(t, Union):
         return ["union", [type_tree(m) for m in t.members]]
     raise TypeError(f"unknown type node {t!r}")  # pragma: no cover - every node is listed
+
+
+@dataclass(frozen=True)
+class _Named:
+    """The declaration a rebuilt type names: only its name is recorded (a model's class name is
+    the one its record says it is ``same`` as; the annotation never shows it)."""
+
+    name: str
+    type: PyType | None = None
+
+    @property
+    def class_name(self) -> str:
+        return self.name
+
+
+_PRIMS: frozenset[str] = frozenset(get_args(PrimName))
+
+
+def type_from_record(tree: Any) -> PyType:
+    """The IR type a record's tree was written from (the inverse of :func:`type_tree`), so that
+    tools render it as the generated code does (``.annotation``). Raises
+    :class:`SurfaceError` on a tree this version does not write."""
+    if isinstance(tree, str) and tree in _PRIMS:
+        return Prim(tree)  # type: ignore[arg-type]  # checked against PrimName's values
+    if not isinstance(tree, list) or len(tree) != 2:
+        raise SurfaceError(f"not a type record: {json.dumps(tree)[:80]}")
+    head, arg = tree
+    if head == "null":
+        return Nullable(type_from_record(arg))
+    if head == "list":
+        return ListOf(type_from_record(arg))
+    if head == "map":
+        return MapOf(None if arg == "any" else type_from_record(arg))
+    if head == "model" and isinstance(arg, str):
+        return ModelRef(_Named(arg))
+    if head == "alias" and isinstance(arg, str):
+        return AliasRef(_Named(arg))
+    if head == "literal" and isinstance(arg, list):
+        return Lit(tuple(arg))
+    if head == "union" and isinstance(arg, list):
+        return Union(tuple(type_from_record(m) for m in arg))
+    raise SurfaceError(f"not a type record: {json.dumps(tree)[:80]}")
 
 
 def api_surface(api: Api) -> dict[str, Any]:

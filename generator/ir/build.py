@@ -36,7 +36,7 @@ class Builder:
         reserved = reserved or Reserved()
         self.reserved = reserved
         """What the generated package defines itself (the generation pipeline passes the
-        overlays' names, :func:`generator.runtime.reserved`; none by default)."""
+        overlays' names, :func:`generator.reserved.reserved`; none by default)."""
         self.overrides = names or {}
         self.used_overrides: set[str] = set()
         """The keys of ``names`` that named something in this spec."""

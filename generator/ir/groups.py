@@ -17,8 +17,7 @@ SUBTAG = "x-klaviyo-subtag"
 
 def subtag(op: OperationDef) -> str:
     """The operation's ``x-klaviyo-subtag``, "" when it has none (or not a name)."""
-    value = op.extensions.get(SUBTAG)
-    return value.strip() if isinstance(value, str) else ""
+    return op.subtag
 
 
 def tags_unusable(ops: list[OperationDef]) -> bool:

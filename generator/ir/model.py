@@ -342,12 +342,15 @@ class OperationDef:
     paginated: Pagination | None
     retry_safe: bool
     dedupe: str | None
+    retry_note: str
+    """Why repeating it is safe (``why:`` in specs/retry.yaml; "" when it is not listed)."""
     scopes: list[str]
     rate_limit: dict[str, str]
     limits: list[LimitDef]
     """``rate_limit`` as numbers, shortest window first (what the client's limiter enforces)."""
     server: str | None
-    extensions: dict[str, Any]
+    subtag: str
+    """The operation's ``x-klaviyo-subtag`` ("" when it has none; see :mod:`.groups`)."""
     deprecation: str = ""
     replacement: str | None = None
     replacement_call: str = ""

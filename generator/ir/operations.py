@@ -3,7 +3,6 @@ auth, pagination, limits), and the resources (one per tag) with collision-free n
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, cast
 
@@ -42,12 +41,6 @@ _PARAM_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
 _SCALAR_KINDS = ("int", "bool", "number", "datetime", "date")
 _LIMIT_RE = re.compile(r"([0-9]{1,9})\s*/\s*([smhd])")
 _LIMIT_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_KNOWN_EXTENSIONS = (
-    "x-klaviyo-operation-aliases",
-    "x-klaviyo-scopes",
-    "x-klaviyo-ratelimit",
-    FILTERS,
-)
 
 
 class OperationBuilder:
@@ -107,13 +100,7 @@ class OperationBuilder:
         response, response_kind = self._response(op, where, hint)
         aliases = [naming.method_name(a) for a in op.get("x-klaviyo-operation-aliases", [])]
         servers = op.get("servers") or []
-        extensions = {
-            k: v
-            for k, v in op.items()
-            if k.startswith("x-")
-            and k not in _KNOWN_EXTENSIONS
-            and isinstance(v, (str, int, float, bool, list, dict))
-        }
+        raw_subtag = op.get(SUBTAG)
         upper = method.upper()
         assert upper in HTTP_METHODS, upper  # validated by specs.validate
         raw_limits = op.get("x-klaviyo-ratelimit")
@@ -139,11 +126,12 @@ class OperationBuilder:
             paginated=self._pagination(op, params, where),
             retry_safe=op_id in self.retry_safe,
             dedupe=self.retry_safe.get(op_id, {}).get("dedupe"),
+            retry_note=self.retry_safe.get(op_id, {}).get("why", ""),
             scopes=[str(s) for s in op.get("x-klaviyo-scopes", [])],
             rate_limit=rate_limit,
             limits=self._limits(rate_limit, where),
             server=str(servers[0]["url"]).rstrip("/") if servers else None,
-            extensions=_plain(extensions),
+            subtag=raw_subtag.strip() if isinstance(raw_subtag, str) else "",
         )
 
     def _limits(self, rate_limit: dict[str, str], where: list[Any]) -> list[LimitDef]:
@@ -496,11 +484,6 @@ def pagination_style(params: list[ParamDef]) -> Pagination | None:
     if "since" in query:
         return "since"
     return None
-
-
-def _plain(value: Any) -> Any:
-    """Extension values reduced to JSON-able data with no schema refs dragged along."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 __all__ = ["JSON_TYPES", "OperationBuilder", "pagination_style"]

@@ -309,7 +309,7 @@ class SchemaTyper:
                 unique.setdefault(place.name, place)
             model.names = list(unique.values())
             model.name, model.fields = own.name, own.fields
-            model.doc = clean_doc(own.description, 600) or f"The ``{own.name}`` object."
+            model.doc = clean_doc(own.description, 600)
         shared = 0
         for values in sorted(self.enum_places, key=lambda vs: [repr(v) for v in vs]):
             places = sorted(self.enum_places[values], key=lambda a: (len(a.name), a.name))
@@ -379,8 +379,12 @@ def is_model(schema: Any) -> bool:
 
 
 def _description(schema: dict[str, Any]) -> str:
-    text = schema.get("description")
-    return text if isinstance(text, str) else ""
+    """What the spec says a schema is: its description, else its title ("" when neither)."""
+    for key in ("description", "title"):
+        text = schema.get(key)
+        if isinstance(text, str) and text.strip():
+            return text
+    return ""
 
 
 __all__ = ["LONG_LITERAL", "MAX_SCHEMA_DEPTH", "SchemaTyper", "canonical", "is_model"]

@@ -163,7 +163,7 @@ def proxies_from_environment(url: str) -> bool:
     return not urllib.request.proxy_bypass(host)
 
 
-class Where:
+class Destination:
     """Where a URL goes: the connection origin, the ``Host`` header and the request target."""
 
     __slots__ = ("host", "key", "origin")
@@ -178,21 +178,21 @@ class Where:
         self.host = parts.netloc.rpartition("@")[2].encode("ascii")
 
 
-_WHERE: dict[str, Where] = {}
+_DESTINATIONS: dict[str, Destination] = {}
 
 
-def where(url: str) -> tuple[Where, bytes]:
-    """The :class:`Where` of *url* (cached per origin) and its request target as bytes."""
+def destination(url: str) -> tuple[Destination, bytes]:
+    """The :class:`Destination` of *url* (cached per origin) and its request target as bytes."""
     start = url.find("://")
     slash = url.find("/", start + 3)
     if slash < 0:
         slash = len(url)
     prefix = url[:slash]
-    found = _WHERE.get(prefix)
+    found = _DESTINATIONS.get(prefix)
     if found is None:
-        if len(_WHERE) > 256:
-            _WHERE.clear()
-        found = _WHERE[prefix] = Where(prefix)
+        if len(_DESTINATIONS) > 256:
+            _DESTINATIONS.clear()
+        found = _DESTINATIONS[prefix] = Destination(prefix)
     target = url[slash:] or "/"
     try:
         raw = target.encode("ascii")

@@ -65,8 +65,7 @@ A retry is only safe when doing the work twice is harmless or the work was prova
 
 Operations that are safe to repeat although they are ``POST`` get ``idempotent=True`` and the full
 retry behaviour. The list lives in the generator's ``specs/retry.yaml`` (operation records carry
-it as ``Operation.retry_safe``; the pipeline keeps the de-duplication paths in
-``_transport.DEDUPE_PATHS``):
+it as ``Operation.retry_safe``, and the de-duplication path as ``Operation.dedupe``):
 
 * ``create_event``: Klaviyo records only the first event per profile, metric and ``unique_id``;
 * ``bulk_create_events``: the same, for every event of the job.

@@ -8,7 +8,7 @@ Whether the new spec holds a schema is decided here from the spec JSON alone, no
 generator's typing: a schema is written without descriptions and examples, with its ``$ref``
 followed (:func:`_norm`); a schema holds an older one when it is the same, or an object with
 the same properties (each holding the old one's) and maybe more. Surfaces are built in process,
-as ``generate`` builds them (:func:`generator.cli.read_surface`): OLD fresh, NEW over OLD's.
+as ``generate`` builds them (:func:`generator.pipeline.read_surface`): OLD fresh, NEW over OLD's.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from generator import changelog, diff
-from generator.cli import read_surface
 from generator.errors import SpecWarning
 from generator.escape import markdown
+from generator.pipeline import read_surface
 from tests.conftest import REPORT, spec_tree
 from tests.e2e.test_names import _deref, _loaded, _pointer, holds
 

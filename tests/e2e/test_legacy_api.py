@@ -15,8 +15,9 @@ import yaml
 
 import klaviyo_client
 from generator import specs
-from generator.cli import build_apis, load_migration
+from generator.config import load_migration
 from generator.errors import SpecWarning
+from generator.pipeline import build_apis
 from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
 from tests.conftest import GENERATED, ROOT, need_spec
 

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from generator import naming, specs
-from generator.cli import load_spec
 from generator.errors import SpecWarning
 from generator.ir import Api, Builder
 from generator.ir.model import COMPONENT, PARAMETER
+from generator.pipeline import load_spec
 from tests.conftest import REPORT, spec_tree
 from tests.support.revisions import BETA, CHECKED, PAIRS, STABLE, Upgrades, pair_id, short
 

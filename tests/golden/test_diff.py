@@ -150,7 +150,7 @@ def test_a_damaged_snapshot_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_a_reformatted_snapshot_is_still_a_snapshot(tmp_path: Path, layout: str) -> None:
     """A record someone pretty-printed (an editor, ``python -m json.tool``, ``jq``) is read as
     a record, not as a spec."""
-    from generator.cli import read_surface
+    from generator.pipeline import read_surface
 
     data = read_surface(str(OLD), None)
     text = {

@@ -2,7 +2,7 @@
 
 ``generate(...)`` runs the CLI in-process, as a user runs it (ruff, then the import check in
 two fresh interpreters); ``build(...)`` runs the same command in-process without those
-subprocesses (:data:`generator.render.IN_PROCESS`: unformatted output, no import check), for
+subprocesses (:data:`generator.verify.IN_PROCESS`: unformatted output, no import check), for
 tests whose subject is what is generated, not the formatting or the import check (they import
 and call the package themselves); ``exercise(src, spec)`` imports a generated package
 from ``src`` in a subprocess and calls every operation (sync and async) through
@@ -23,7 +23,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from generator.cli import main
-from generator.render import IN_PROCESS
+from generator.verify import IN_PROCESS
 
 
 def generate(*args: str) -> Result:

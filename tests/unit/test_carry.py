@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from generator import cli
+from generator import pipeline
 from generator.errors import NameWarning, SpecError, SpecWarning
 from generator.ir import Builder
 from generator.ir.names import NamesFile
@@ -326,11 +326,11 @@ def test_names_yaml_aliases_declare_names_by_hand(monkeypatch: pytest.MonkeyPatc
         _build(V2, aliases={"Person": "Thing/links"})
     assert str(caught.value).startswith("specs/names.yaml#/aliases/Person: Person is already")
     # an alias that names nothing is a warning naming the file and the entry
-    monkeypatch.setattr(cli, "load_names", lambda: NamesFile({}, {"Nothing": "No/such/place"}))
+    monkeypatch.setattr(pipeline, "load_names", lambda: NamesFile({}, {"Nothing": "No/such/place"}))
     with warnings.catch_warnings(record=True) as caught_warnings:
         warnings.simplefilter("always", SpecWarning)
         spec = Path(__file__).resolve().parents[1] / "golden" / "specs" / "concept_names.json"
-        cli.build_apis(None, str(spec), None, False)
+        pipeline.build_apis(None, str(spec), None, False)
     messages = [str(w.message) for w in caught_warnings]
     assert "specs/names.yaml#/aliases/Nothing: 'No/such/place' names nothing in the specs " in (
         " ".join(messages) + " "

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator import changelog, cli, diff
-from generator.cli import read_surface
 from generator.errors import SpecWarning
+from generator.pipeline import read_surface
 from tests.support.packages import run_python
 
 STR, INT = {"type": "string"}, {"type": "integer"}

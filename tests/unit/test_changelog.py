@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import Result
 
-from generator.render import STAMP, written_files
+from generator.outdir import STAMP, written_files
 from tests.support.packages import invoke
 
 DIFF = Path(__file__).resolve().parents[1] / "golden" / "diff"

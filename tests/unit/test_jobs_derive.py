@@ -12,9 +12,9 @@ from typing import Any, cast
 import pytest
 
 from generator import specs
-from generator.cli import load_spec
 from generator.ir import Builder, OperationDef
 from generator.ir.jobs import JobDef, derive
+from generator.pipeline import load_spec
 from tests.conftest import SPEC_DIR
 
 STATUS = {"type": "string", "enum": ["cancelled", "complete", "processing", "queued"]}

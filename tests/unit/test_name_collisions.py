@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.runtime import reserved
+from generator.reserved import reserved
 from tests.support.packages import build, exercise, run_python
 
 TAGS = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from generator import cli
+from generator import pipeline
 from generator.errors import SpecError, SpecWarning
 from generator.ir import Api, Builder
 from generator.ir.names import (
@@ -159,7 +159,7 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     """An unused key is a warning naming the file and key; a bad one exits 2 with one line."""
     spec = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
     monkeypatch.setattr(
-        cli,
+        pipeline,
         "load_names",
         lambda: NamesFile({"fields[thing]": "ThingColumn", "nothing:here": "Unused"}, {}),
     )
@@ -173,7 +173,9 @@ def test_names_yaml_in_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     things = (out / "src" / "klaviyo_client" / "resources" / "things.py").read_text("utf-8")
     assert "fields_thing: Sequence[ThingColumn] | None" in things
-    monkeypatch.setattr(cli, "load_names", lambda: load_names_file({"names": {"x": "no good"}}))
+    monkeypatch.setattr(
+        pipeline, "load_names", lambda: load_names_file({"names": {"x": "no good"}})
+    )
     result = invoke(args)
     assert result.exit_code == 2
     assert result.stderr.startswith("klaviyo-codegen: error: specs/names.yaml#/names/x: ")

@@ -17,7 +17,7 @@ from generator import escape, naming
 from generator.errors import SpecWarning
 from generator.ir import Builder
 from generator.normalize import normalize
-from generator.runtime import reserved
+from generator.reserved import reserved
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from generator.errors import SpecError
 from generator.extras import extra_packages, optional_modules
-from generator.render import Verifier
+from generator.verify import Verifier
 from tests.conftest import GENERATED
 
 PYPROJECT = """\

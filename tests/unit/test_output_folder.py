@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator import render
+from generator import outdir, render, verify
 from generator.cli import main
 from generator.errors import SpecError
 from tests.support.packages import build, generate
@@ -184,7 +184,7 @@ def test_files_added_inside_a_generated_folder_are_kept(tmp_path: Path) -> None:
     assert after["src/klaviyo_client/extra.py"] == b"X = 1\n"
     assert (out / "link").is_symlink() and str((out / "link").readlink()) == "NOTES.md"
     assert {k: v for k, v in after.items() if k in generated} == generated
-    manifest = render.written_files(out)
+    manifest = outdir.written_files(out)
     assert manifest is not None and "NOTES.md" not in manifest
     assert set(generated) <= manifest  # the manifest lists exactly what was generated
     assert manifest == set(generated)
@@ -219,7 +219,7 @@ def test_a_user_file_where_a_newer_generation_writes_is_refused(tmp_path: Path) 
 
 
 def _tree(root: Path, modules: dict[str, str]) -> Path:
-    pkg = root / render.PACKAGE
+    pkg = root / verify.PACKAGE
     pkg.mkdir(parents=True)
     for name, text in modules.items():
         (pkg / name).write_text(text, encoding="utf-8")
@@ -233,14 +233,14 @@ def test_the_verifier_finds_a_failure_in_any_module_of_a_tree(tmp_path: Path) ->
     modules["__init__.py"] = ""
     good = _tree(tmp_path / "good", modules)
     bad = _tree(tmp_path / "bad", {**modules, "zz.py": "raise LookupError('from zz')\n"})
-    verifier = render.Verifier()
+    verifier = verify.Verifier()
     with pytest.raises(SpecError) as caught:
         verifier.run(bad)
     assert caught.value.message.startswith("the generated package does not import: ")
-    assert f"{render.PACKAGE}/zz.py: LookupError: from zz" in caught.value.message
+    assert f"{verify.PACKAGE}/zz.py: LookupError: from zz" in caught.value.message
     assert all(proc.poll() is not None for proc, _ in verifier.procs)
     with pytest.raises(SpecError, match="_client"):  # every module imports; no client module
-        render.Verifier().run(good)
+        verify.Verifier().run(good)
 
 
 def test_the_verifier_is_not_blocked_by_an_import_that_writes_much_to_stderr(
@@ -249,4 +249,4 @@ def test_the_verifier_is_not_blocked_by_an_import_that_writes_much_to_stderr(
     chatty = "import sys\nsys.stderr.write('x' * 1_000_000)\n"
     tree = _tree(tmp_path / "t", {"__init__.py": "", "a.py": chatty, "b.py": "raise OSError\n"})
     with pytest.raises(SpecError, match=r"b\.py: OSError"):
-        render.Verifier().run(tree)
+        verify.Verifier().run(tree)

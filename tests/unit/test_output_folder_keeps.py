@@ -342,14 +342,14 @@ def test_ctrl_c_before_the_swap_still_aborts_with_the_output_untouched(
 ) -> None:
     (client / "NOTES.md").write_text("mine\n")
     before = everything(client)
-    real = render.carry
+    real = render.keep_user_files
 
-    def carry_then_ctrl_c(*args: Any, **kwargs: Any) -> list[str]:
+    def keep_then_ctrl_c(*args: Any, **kwargs: Any) -> list[str]:
         kept = real(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
         return kept
 
-    monkeypatch.setattr(render, "carry", carry_then_ctrl_c)
+    monkeypatch.setattr(render, "keep_user_files", keep_then_ctrl_c)
     result = gen(client)
     assert result.exit_code == 1 and "Aborted" in result.stderr
     assert everything(client) == before

@@ -32,10 +32,10 @@ __all__ = [
     "check_seconds",
     "check_size",
     "check_timeout",
-    "encode_json",
     "fill_keys",
     "form_text",
     "put_header",
+    "wire_json",
 ]
 
 MAX_SECONDS = 86_400.0
@@ -261,11 +261,13 @@ def form_text(value: Any) -> str:
         return int_text(value, "a form or query value")
     if isinstance(value, float):
         return str(_finite(value, "a form or query value"))
-    return encode_json(to_wire(value))
+    return wire_json(to_wire(value))
 
 
-def encode_json(data: Any) -> str:
-    """Compact JSON; NaN and infinity are refused (they are not JSON) with a ``ValueError``."""
+def wire_json(data: Any) -> str:
+    """Compact JSON of wire data (:func:`to_wire`'s output: JSON types only; Track's lenient
+    ``_track.encode_json`` is another thing); NaN and infinity are refused (they are not JSON)
+    with a ``ValueError``."""
     try:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
@@ -382,7 +384,7 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
                 else:
                     pairs.append((key, form_text(value)))
             return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
-        encoded = encode_json(data).encode()
+        encoded = wire_json(data).encode()
     except (TypeError, ValueError) as exc:
         raise body_error(op, exc) from None
     return encoded, JSON_API if kind == "json" else "application/json"

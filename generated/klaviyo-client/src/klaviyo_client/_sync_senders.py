@@ -28,12 +28,12 @@ import httpx
 from . import _sync_compat as _compat
 from ._backends import (
     SyncSender,
+    destination,
     held_connections,
     httpcore_failure,
     httpx_failure,
     limit_passed,
     proxies_from_environment,
-    where,
     wire_headers,
 )
 from ._decoding import BodyReader, DecompressError, decode_error
@@ -109,7 +109,7 @@ class SyncPoolSender:
     def _send(
         self, request: PreparedRequest, attempt: Attempt, pool: _Pool
     ) -> Response | BaseException:
-        spot, target = where(request.url)
+        spot, target = destination(request.url)
         timeouts = attempt.timeouts
         if not pool.slots.acquire(timeouts.get("pool")):
             return httpcore_failure(httpcore.PoolTimeout("no connection became free in time"))

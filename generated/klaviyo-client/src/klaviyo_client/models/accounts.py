@@ -18,8 +18,6 @@ __all__ = [
 
 
 class AccountResponseObjectResource(Model):
-    """The ``AccountResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: AccountEnum = field("type", choices=("account",))
@@ -31,8 +29,6 @@ class AccountResponseObjectResource(Model):
 
 
 class AccountResponseObjectResourceAttributes(Model):
-    """The ``AccountResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     test_account: bool = field("test_account")
@@ -52,8 +48,6 @@ class AccountResponseObjectResourceAttributes(Model):
 
 
 class ContactInformation(Model):
-    """The ``ContactInformation`` object."""
-
     __slots__ = ()
 
     default_sender_name: str = field("default_sender_name")
@@ -67,8 +61,6 @@ class ContactInformation(Model):
 
 
 class StreetAddress(Model):
-    """The ``StreetAddress`` object."""
-
     __slots__ = ()
 
     address1: str | None = field("address1", default=None, nullable=True)
@@ -82,8 +74,6 @@ class StreetAddress(Model):
 
 
 class GetAccountResponse(Model):
-    """The ``GetAccountResponse`` object."""
-
     __slots__ = ()
 
     data: AccountResponseObjectResource = field("data", "AccountResponseObjectResource")
@@ -92,8 +82,6 @@ class GetAccountResponse(Model):
 
 
 class GetAccountResponseCollection(Model):
-    """The ``GetAccountResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[AccountResponseObjectResource] = field("data", "list[AccountResponseObjectResource]")

@@ -154,16 +154,12 @@ __all__ = [
 
 
 class ABTestSendStrategy(Model):
-    """The ``ABTestSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["ab_test_campaign"] = field("method", choices=("ab_test_campaign",))
 
 
 class Audiences(Model):
-    """The ``Audiences`` object."""
-
     __slots__ = ()
 
     included: list[str] = field("included")
@@ -173,8 +169,6 @@ class Audiences(Model):
 
 
 class AudiencesUpdate(Model):
-    """The ``AudiencesUpdate`` object."""
-
     __slots__ = ()
 
     included: list[str] | None = field("included", default=None, nullable=True)
@@ -184,8 +178,6 @@ class AudiencesUpdate(Model):
 
 
 class CampaignCloneQuery(Model):
-    """The ``CampaignCloneQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignCloneQueryResourceObject = field("data", "CampaignCloneQueryResourceObject")
@@ -216,8 +208,6 @@ class CampaignCloneQuery(Model):
 
 
 class CampaignCloneQueryResourceObject(Model):
-    """The ``CampaignCloneQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -229,8 +219,6 @@ class CampaignCloneQueryResourceObject(Model):
 
 
 class CampaignCloneQueryResourceObjectAttributes(Model):
-    """The ``CampaignCloneQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     new_name: str | None = field("new_name", default=None, nullable=True)
@@ -238,8 +226,6 @@ class CampaignCloneQueryResourceObjectAttributes(Model):
 
 
 class CampaignCreateQuery(Model):
-    """The ``CampaignCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignCreateQueryResourceObject = field("data", "CampaignCreateQueryResourceObject")
@@ -297,8 +283,6 @@ class CampaignCreateQuery(Model):
 
 
 class CampaignCreateQueryResourceObject(Model):
-    """The ``CampaignCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -308,8 +292,6 @@ class CampaignCreateQueryResourceObject(Model):
 
 
 class CampaignCreateQueryResourceObjectAttributes(Model):
-    """The ``CampaignCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -350,8 +332,6 @@ class CampaignCreateQueryResourceObjectAttributes(Model):
 
 
 class StaticSendStrategy(Model):
-    """The ``StaticSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["static"] = field("method", choices=("static",))
@@ -364,8 +344,6 @@ class StaticSendStrategy(Model):
 
 
 class LocalStaticSend(Model):
-    """The ``LocalStaticSend`` object."""
-
     __slots__ = ()
 
     is_local: Literal[True] = field("is_local", choices=(True,))
@@ -377,8 +355,6 @@ class LocalStaticSend(Model):
 
 
 class NonLocalStaticSend(Model):
-    """The ``NonLocalStaticSend`` object."""
-
     __slots__ = ()
 
     is_local: Literal[False] = field("is_local", choices=(False,))
@@ -386,8 +362,6 @@ class NonLocalStaticSend(Model):
 
 
 class ThrottledSendStrategy(Model):
-    """The ``ThrottledSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["throttled"] = field("method", choices=("throttled",))
@@ -400,16 +374,12 @@ class ThrottledSendStrategy(Model):
 
 
 class ImmediateSendStrategy(Model):
-    """The ``ImmediateSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["immediate"] = field("method", choices=("immediate",))
 
 
 class SmartSendTimeStrategy(Model):
-    """The ``SmartSendTimeStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["smart_send_time"] = field("method", choices=("smart_send_time",))
@@ -418,8 +388,6 @@ class SmartSendTimeStrategy(Model):
 
 
 class EmailSendOptions(Model):
-    """The ``EmailSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -427,8 +395,6 @@ class EmailSendOptions(Model):
 
 
 class SMSSendOptions(Model):
-    """The ``SMSSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -436,8 +402,6 @@ class SMSSendOptions(Model):
 
 
 class PushSendOptions(Model):
-    """The ``PushSendOptions`` object."""
-
     __slots__ = ()
 
     use_smart_sending: bool | None = field("use_smart_sending", default=None, nullable=True)
@@ -445,8 +409,6 @@ class PushSendOptions(Model):
 
 
 class CampaignsEmailTrackingOptions(Model):
-    """The ``CampaignsEmailTrackingOptions`` object."""
-
     __slots__ = ()
 
     add_tracking_params: bool | None = field("add_tracking_params", default=None, nullable=True)
@@ -465,8 +427,6 @@ class CampaignsEmailTrackingOptions(Model):
 
 
 class DynamicTrackingParam(Model):
-    """The ``DynamicTrackingParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -494,8 +454,6 @@ class DynamicTrackingParam(Model):
 
 
 class StaticTrackingParam(Model):
-    """The ``StaticTrackingParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -507,8 +465,6 @@ class StaticTrackingParam(Model):
 
 
 class CampaignsSMSTrackingOptions(Model):
-    """The ``CampaignsSMSTrackingOptions`` object."""
-
     __slots__ = ()
 
     add_tracking_params: bool | None = field("add_tracking_params", default=None, nullable=True)
@@ -533,8 +489,6 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages(Model):
 
 
 class CampaignMessageCreateQueryResourceObject(Model):
-    """The ``CampaignMessageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -547,8 +501,6 @@ class CampaignMessageCreateQueryResourceObject(Model):
 
 
 class CampaignMessageCreateQueryResourceObjectAttributes(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -563,8 +515,6 @@ class CampaignMessageCreateQueryResourceObjectAttributes(Model):
 
 
 class EmailMessageDefinition(Model):
-    """The ``EmailMessageDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -575,8 +525,6 @@ class EmailMessageDefinition(Model):
 
 
 class EmailContent(Model):
-    """The ``EmailContent`` object."""
-
     __slots__ = ()
 
     subject: str | None = field("subject", default=None, nullable=True)
@@ -596,8 +544,6 @@ class EmailContent(Model):
 
 
 class SMSMessageDefinitionCreate(Model):
-    """The ``SMSMessageDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -612,8 +558,6 @@ class SMSMessageDefinitionCreate(Model):
 
 
 class SMSContentCreate(Model):
-    """The ``SMSContentCreate`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -621,8 +565,6 @@ class SMSContentCreate(Model):
 
 
 class RenderOptions(Model):
-    """The ``RenderOptions`` object."""
-
     __slots__ = ()
 
     shorten_links: bool | None = field("shorten_links", default=None, nullable=True)
@@ -632,8 +574,6 @@ class RenderOptions(Model):
 
 
 class MobilePushMessageStandardDefinitionCreate(Model):
-    """The ``MobilePushMessageStandardDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -651,8 +591,6 @@ class MobilePushMessageStandardDefinitionCreate(Model):
 
 
 class MobilePushContentCreate(Model):
-    """The ``MobilePushContentCreate`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -668,8 +606,6 @@ class MobilePushContentCreate(Model):
 
 
 class PushActionButtonDefinition(Model):
-    """The ``PushActionButtonDefinition`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -683,8 +619,6 @@ class PushActionButtonDefinition(Model):
 
 
 class MobilePushOptions(Model):
-    """The ``MobilePushOptions`` object."""
-
     __slots__ = ()
 
     on_open: PushOnOpenApp | PushOnOpenDeepLink | PushOnOpenWebUrl | None = field(
@@ -699,16 +633,12 @@ class MobilePushOptions(Model):
 
 
 class PushOnOpenApp(Model):
-    """The ``PushOnOpenApp`` object."""
-
     __slots__ = ()
 
     type: Literal["open_app"] = field("type", choices=("open_app",))
 
 
 class PushOnOpenDeepLink(Model):
-    """The ``PushOnOpenDeepLink`` object."""
-
     __slots__ = ()
 
     type: Literal["deep_link"] = field("type", choices=("deep_link",))
@@ -719,8 +649,6 @@ class PushOnOpenDeepLink(Model):
 
 
 class PushOnOpenWebUrl(Model):
-    """The ``PushOnOpenWebUrl`` object."""
-
     __slots__ = ()
 
     type: Literal["open_web_url"] = field("type", choices=("open_web_url",))
@@ -729,8 +657,6 @@ class PushOnOpenWebUrl(Model):
 
 
 class MobilePushBadge(Model):
-    """The ``MobilePushBadge`` object."""
-
     __slots__ = ()
 
     display: Literal[True] = field("display", choices=(True,))
@@ -747,16 +673,12 @@ class MobilePushBadge(Model):
 
 
 class CampaignMessageIncrement(Model):
-    """The ``CampaignMessageIncrement`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["increment_one"] = field("badge_config", choices=("increment_one",))
 
 
 class CampaignMessageStaticCount(Model):
-    """The ``CampaignMessageStaticCount`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_count"] = field("badge_config", choices=("set_count",))
@@ -764,8 +686,6 @@ class CampaignMessageStaticCount(Model):
 
 
 class CampaignMessageProperty(Model):
-    """The ``CampaignMessageProperty`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_property"] = field("badge_config", choices=("set_property",))
@@ -773,8 +693,6 @@ class CampaignMessageProperty(Model):
 
 
 class MobilePushNoBadge(Model):
-    """The ``MobilePushNoBadge`` object."""
-
     __slots__ = ()
 
     display: Literal[False] = field("display", choices=(False,))
@@ -782,8 +700,6 @@ class MobilePushNoBadge(Model):
 
 
 class MobilePushMessageSilentDefinitionCreate(Model):
-    """The ``MobilePushMessageSilentDefinitionCreate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -796,8 +712,6 @@ class MobilePushMessageSilentDefinitionCreate(Model):
 
 
 class CampaignMessageCreateQueryResourceObjectRelationships(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | None = field(
@@ -812,8 +726,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationships = (
 
 
 class CampaignMessageCreateQueryResourceObjectRelationshipsImage(Model):
-    """The ``CampaignMessageCreateQueryResourceObjectRelationshipsImage`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | None = field(
@@ -828,8 +740,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage = (
 
 
 class CampaignMessageImageUpdateQueryData(Model):
-    """The ``CampaignMessageImageUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -860,8 +770,6 @@ CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData = (
 
 
 class CampaignMessageAssignTemplateQuery(Model):
-    """The ``CampaignMessageAssignTemplateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageAssignTemplateQueryResourceObject = field(
@@ -894,8 +802,6 @@ class CampaignMessageAssignTemplateQuery(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObject(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -907,8 +813,6 @@ class CampaignMessageAssignTemplateQueryResourceObject(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     template: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate = field(
@@ -917,8 +821,6 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Model):
 
 
 class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Model):
-    """The ``CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | None = field(
@@ -927,8 +829,6 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Mode
 
 
 class CampaignMessageImageUpdateQuery(Model):
-    """The ``CampaignMessageImageUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageImageUpdateQueryData = field("data", "CampaignMessageImageUpdateQueryData")
@@ -956,8 +856,6 @@ class CampaignMessageImageUpdateQuery(Model):
 
 
 class CampaignMessagePartialUpdateQuery(Model):
-    """The ``CampaignMessagePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignMessagePartialUpdateQueryResourceObject = field(
@@ -998,8 +896,6 @@ class CampaignMessagePartialUpdateQuery(Model):
 
 
 class CampaignMessagePartialUpdateQueryResourceObject(Model):
-    """The ``CampaignMessagePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -1014,8 +910,6 @@ class CampaignMessagePartialUpdateQueryResourceObject(Model):
 
 
 class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignMessagePartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -1034,8 +928,6 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class MobilePushMessageStandardDefinitionUpdate(Model):
-    """The ``MobilePushMessageStandardDefinitionUpdate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1056,8 +948,6 @@ class MobilePushMessageStandardDefinitionUpdate(Model):
 
 
 class MobilePushContentUpdate(Model):
-    """The ``MobilePushContentUpdate`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1073,8 +963,6 @@ class MobilePushContentUpdate(Model):
 
 
 class MobilePushMessageSilentDefinitionUpdate(Model):
-    """The ``MobilePushMessageSilentDefinitionUpdate`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1087,8 +975,6 @@ class MobilePushMessageSilentDefinitionUpdate(Model):
 
 
 class CampaignMessageResponseObjectResource(Model):
-    """The ``CampaignMessageResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -1104,8 +990,6 @@ class CampaignMessageResponseObjectResource(Model):
 
 
 class PatchCampaignMessageResponseDataAttributes(Model):
-    """The ``PatchCampaignMessageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -1135,8 +1019,6 @@ CampaignMessageResponseObjectResourceAttributes = PatchCampaignMessageResponseDa
 
 
 class SMSMessageDefinition(Model):
-    """The ``SMSMessageDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -1149,8 +1031,6 @@ class SMSMessageDefinition(Model):
 
 
 class SMSContent(Model):
-    """The ``SMSContent`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -1160,8 +1040,6 @@ class SMSContent(Model):
 
 
 class MobilePushMessageStandardDefinition(Model):
-    """The ``MobilePushMessageStandardDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1177,8 +1055,6 @@ class MobilePushMessageStandardDefinition(Model):
 
 
 class MobilePushContent(Model):
-    """The ``MobilePushContent`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1194,8 +1070,6 @@ class MobilePushContent(Model):
 
 
 class MobilePushMessageSilentDefinition(Model):
-    """The ``MobilePushMessageSilentDefinition`` object."""
-
     __slots__ = ()
 
     channel: Literal["mobile_push"] = field("channel", choices=("mobile_push",))
@@ -1206,8 +1080,6 @@ class MobilePushMessageSilentDefinition(Model):
 
 
 class SendTime(Model):
-    """The ``SendTime`` object."""
-
     __slots__ = ()
 
     datetime: _dt.datetime = field("datetime", "datetime")
@@ -1217,8 +1089,6 @@ class SendTime(Model):
 
 
 class PatchCampaignMessageResponseDataRelationships(Model):
-    """The ``PatchCampaignMessageResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | None = field(
@@ -1237,8 +1107,6 @@ CampaignMessageResponseObjectResourceRelationships = PatchCampaignMessageRespons
 
 
 class PatchCampaignMessageResponseDataRelationshipsImage(Model):
-    """The ``PatchCampaignMessageResponseDataRelationshipsImage`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignMessageResponseDataRelationshipsImageData | None = field(
@@ -1254,8 +1122,6 @@ CampaignMessageResponseObjectResourceRelationshipsImage = (
 
 
 class CampaignPartialUpdateQuery(Model):
-    """The ``CampaignPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignPartialUpdateQueryResourceObject = field(
@@ -1314,8 +1180,6 @@ class CampaignPartialUpdateQuery(Model):
 
 
 class CampaignPartialUpdateQueryResourceObject(Model):
-    """The ``CampaignPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1327,8 +1191,6 @@ class CampaignPartialUpdateQueryResourceObject(Model):
 
 
 class CampaignPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -1367,8 +1229,6 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CampaignRecipientEstimationJobCreateQuery(Model):
-    """The ``CampaignRecipientEstimationJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationJobCreateQueryResourceObject = field(
@@ -1398,8 +1258,6 @@ class CampaignRecipientEstimationJobCreateQuery(Model):
 
 
 class CampaignRecipientEstimationJobCreateQueryResourceObject(Model):
-    """The ``CampaignRecipientEstimationJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -1410,8 +1268,6 @@ class CampaignRecipientEstimationJobCreateQueryResourceObject(Model):
 
 
 class CampaignRecipientEstimationJobResponseObjectResource(Model):
-    """The ``CampaignRecipientEstimationJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -1426,8 +1282,6 @@ class CampaignRecipientEstimationJobResponseObjectResource(Model):
 
 
 class PostCampaignSendJobResponseDataAttributes(Model):
-    """The ``PostCampaignSendJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -1451,8 +1305,6 @@ CampaignRecipientEstimationJobResponseObjectResourceAttributes = (
 
 
 class CampaignRecipientEstimationResponseObjectResource(Model):
-    """The ``CampaignRecipientEstimationResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationEnum = field(
@@ -1467,8 +1319,6 @@ class CampaignRecipientEstimationResponseObjectResource(Model):
 
 
 class CampaignRecipientEstimationResponseObjectResourceAttributes(Model):
-    """The ``CampaignRecipientEstimationResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     estimated_recipient_count: int = field("estimated_recipient_count")
@@ -1476,8 +1326,6 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes(Model):
 
 
 class CampaignResponseObjectResource(Model):
-    """The ``CampaignResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1493,8 +1341,6 @@ class CampaignResponseObjectResource(Model):
 
 
 class PostCampaignResponseDataAttributes(Model):
-    """The ``PostCampaignResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1551,16 +1397,12 @@ CampaignResponseObjectResourceAttributes = PostCampaignResponseDataAttributes
 
 
 class UnsupportedSendStrategy(Model):
-    """The ``UnsupportedSendStrategy`` object."""
-
     __slots__ = ()
 
     method: Literal["unsupported"] = field("method", choices=("unsupported",))
 
 
 class PostCampaignResponseDataRelationships(Model):
-    """The ``PostCampaignResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | None = field(
@@ -1580,8 +1422,6 @@ CampaignResponseObjectResourceRelationships = PostCampaignResponseDataRelationsh
 
 
 class PostCampaignResponseDataRelationshipsCampaignMessages(Model):
-    """The ``PostCampaignResponseDataRelationshipsCampaignMessages`` object."""
-
     __slots__ = ()
 
     data: list[PostCampaignResponseDataRelationshipsCampaignMessagesDataItem] | None = field(
@@ -1603,8 +1443,6 @@ CampaignResponseObjectResourceRelationshipsCampaignMessages = (
 
 
 class CampaignSendJobCreateQuery(Model):
-    """The ``CampaignSendJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobCreateQueryResourceObject = field(
@@ -1634,8 +1472,6 @@ class CampaignSendJobCreateQuery(Model):
 
 
 class CampaignSendJobCreateQueryResourceObject(Model):
-    """The ``CampaignSendJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1644,8 +1480,6 @@ class CampaignSendJobCreateQueryResourceObject(Model):
 
 
 class CampaignSendJobPartialUpdateQuery(Model):
-    """The ``CampaignSendJobPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobPartialUpdateQueryResourceObject = field(
@@ -1678,8 +1512,6 @@ class CampaignSendJobPartialUpdateQuery(Model):
 
 
 class CampaignSendJobPartialUpdateQueryResourceObject(Model):
-    """The ``CampaignSendJobPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1691,8 +1523,6 @@ class CampaignSendJobPartialUpdateQueryResourceObject(Model):
 
 
 class CampaignSendJobPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CampaignSendJobPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     action: Literal["cancel", "revert"] = field("action", choices=("cancel", "revert"))
@@ -1700,8 +1530,6 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CampaignSendJobResponseObjectResource(Model):
-    """The ``CampaignSendJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))
@@ -1714,8 +1542,6 @@ class CampaignSendJobResponseObjectResource(Model):
 
 
 class EmailContentSubObject(Model):
-    """The ``EmailContentSubObject`` object."""
-
     __slots__ = ()
 
     subject: str | None = field("subject", default=None, nullable=True)
@@ -1735,8 +1561,6 @@ class EmailContentSubObject(Model):
 
 
 class GetCampaignMessageCampaignRelationshipResponse(Model):
-    """The ``GetCampaignMessageCampaignRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageCampaignRelationshipResponseData | None = field(
@@ -1747,8 +1571,6 @@ class GetCampaignMessageCampaignRelationshipResponse(Model):
 
 
 class GetCampaignMessageImageRelationshipResponse(Model):
-    """The ``GetCampaignMessageImageRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageImageRelationshipResponseData | None = field(
@@ -1759,8 +1581,6 @@ class GetCampaignMessageImageRelationshipResponse(Model):
 
 
 class GetCampaignMessageResponseCollectionCompoundDocument(Model):
-    """The ``GetCampaignMessageResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CampaignMessageResponseObjectResource] = field(
@@ -1783,8 +1603,6 @@ class GetCampaignMessageResponseCollectionCompoundDocument(Model):
 
 
 class GetCampaignMessageResponseCompoundDocument(Model):
-    """The ``GetCampaignMessageResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CampaignMessageResponseObjectResource = field(
@@ -1807,8 +1625,6 @@ class GetCampaignMessageResponseCompoundDocument(Model):
 
 
 class GetCampaignMessageTemplateRelationshipResponse(Model):
-    """The ``GetCampaignMessageTemplateRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCampaignMessageTemplateRelationshipResponseData | None = field(
@@ -1819,8 +1635,6 @@ class GetCampaignMessageTemplateRelationshipResponse(Model):
 
 
 class GetCampaignMessagesRelationshipsResponseCollection(Model):
-    """The ``GetCampaignMessagesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCampaignMessagesRelationshipsResponseCollectionDataItem] = field(
@@ -1831,8 +1645,6 @@ class GetCampaignMessagesRelationshipsResponseCollection(Model):
 
 
 class GetCampaignRecipientEstimationJobResponse(Model):
-    """The ``GetCampaignRecipientEstimationJobResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationJobResponseObjectResource = field(
@@ -1843,8 +1655,6 @@ class GetCampaignRecipientEstimationJobResponse(Model):
 
 
 class GetCampaignRecipientEstimationResponse(Model):
-    """The ``GetCampaignRecipientEstimationResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignRecipientEstimationResponseObjectResource = field(
@@ -1855,8 +1665,6 @@ class GetCampaignRecipientEstimationResponse(Model):
 
 
 class GetCampaignResponse(Model):
-    """The ``GetCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignResponseObjectResource | None = field(
@@ -1867,8 +1675,6 @@ class GetCampaignResponse(Model):
 
 
 class GetCampaignResponseCollectionCompoundDocument(Model):
-    """The ``GetCampaignResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CampaignResponseObjectResource] = field(
@@ -1886,8 +1692,6 @@ class GetCampaignResponseCollectionCompoundDocument(Model):
 
 
 class GetCampaignResponseCompoundDocument(Model):
-    """The ``GetCampaignResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CampaignResponseObjectResource = field("data", "CampaignResponseObjectResource")
@@ -1903,8 +1707,6 @@ class GetCampaignResponseCompoundDocument(Model):
 
 
 class GetCampaignSendJobResponse(Model):
-    """The ``GetCampaignSendJobResponse`` object."""
-
     __slots__ = ()
 
     data: CampaignSendJobResponseObjectResource = field(
@@ -1915,8 +1717,6 @@ class GetCampaignSendJobResponse(Model):
 
 
 class GetCampaignTagsRelationshipsResponseCollection(Model):
-    """The ``GetCampaignTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCampaignTagsRelationshipsResponseCollectionDataItem] = field(
@@ -1927,8 +1727,6 @@ class GetCampaignTagsRelationshipsResponseCollection(Model):
 
 
 class PatchCampaignMessageResponse(Model):
-    """The ``PatchCampaignMessageResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignMessageResponseData = field("data", "PatchCampaignMessageResponseData")
@@ -1937,8 +1735,6 @@ class PatchCampaignMessageResponse(Model):
 
 
 class PatchCampaignMessageResponseData(Model):
-    """The ``PatchCampaignMessageResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -1954,8 +1750,6 @@ class PatchCampaignMessageResponseData(Model):
 
 
 class PatchCampaignResponse(Model):
-    """The ``PatchCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCampaignResponseData = field("data", "PostCampaignResponseData")
@@ -1964,8 +1758,6 @@ class PatchCampaignResponse(Model):
 
 
 class PostCampaignResponseData(Model):
-    """The ``PostCampaignResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -1985,8 +1777,6 @@ PatchCampaignResponseData = PostCampaignResponseData
 
 
 class PostCampaignMessageResponse(Model):
-    """The ``PostCampaignMessageResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseData = field("data", "PostCampaignMessageResponseData")
@@ -1995,8 +1785,6 @@ class PostCampaignMessageResponse(Model):
 
 
 class PostCampaignMessageResponseData(Model):
-    """The ``PostCampaignMessageResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -2012,8 +1800,6 @@ class PostCampaignMessageResponseData(Model):
 
 
 class PostCampaignMessageResponseDataAttributes(Model):
-    """The ``PostCampaignMessageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -2039,8 +1825,6 @@ class PostCampaignMessageResponseDataAttributes(Model):
 
 
 class SMSContentSubObject(Model):
-    """The ``SMSContentSubObject`` object."""
-
     __slots__ = ()
 
     body: str | None = field("body", default=None, nullable=True)
@@ -2050,8 +1834,6 @@ class SMSContentSubObject(Model):
 
 
 class SendTimeSubObject(Model):
-    """The ``SendTimeSubObject`` object."""
-
     __slots__ = ()
 
     datetime: _dt.datetime = field("datetime", "datetime")
@@ -2061,8 +1843,6 @@ class SendTimeSubObject(Model):
 
 
 class RenderOptionsSubObject(Model):
-    """The ``RenderOptionsSubObject`` object."""
-
     __slots__ = ()
 
     shorten_links: bool | None = field("shorten_links", default=None, nullable=True)
@@ -2072,8 +1852,6 @@ class RenderOptionsSubObject(Model):
 
 
 class PostCampaignMessageResponseDataRelationships(Model):
-    """The ``PostCampaignMessageResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     campaign: PostCampaignMessageResponseDataRelationshipsCampaign | None = field(
@@ -2085,8 +1863,6 @@ class PostCampaignMessageResponseDataRelationships(Model):
 
 
 class PostCampaignRecipientEstimationJobResponse(Model):
-    """The ``PostCampaignRecipientEstimationJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignRecipientEstimationJobResponseData = field(
@@ -2097,8 +1873,6 @@ class PostCampaignRecipientEstimationJobResponse(Model):
 
 
 class PostCampaignRecipientEstimationJobResponseData(Model):
-    """The ``PostCampaignRecipientEstimationJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignRecipientEstimationJobEnum = field(
@@ -2113,8 +1887,6 @@ class PostCampaignRecipientEstimationJobResponseData(Model):
 
 
 class PostCampaignResponse(Model):
-    """The ``PostCampaignResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignResponseData = field("data", "PostCampaignResponseData")
@@ -2123,8 +1895,6 @@ class PostCampaignResponse(Model):
 
 
 class PostCampaignSendJobResponse(Model):
-    """The ``PostCampaignSendJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCampaignSendJobResponseData = field("data", "PostCampaignSendJobResponseData")
@@ -2133,8 +1903,6 @@ class PostCampaignSendJobResponse(Model):
 
 
 class PostCampaignSendJobResponseData(Model):
-    """The ``PostCampaignSendJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CampaignSendJobEnum = field("type", choices=("campaign-send-job",))

@@ -227,8 +227,6 @@ __all__ = [
 
 
 class CatalogCategoryCreateJobCreateQuery(Model):
-    """The ``CatalogCategoryCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateJobCreateQueryResourceObject = field(
@@ -259,8 +257,6 @@ class CatalogCategoryCreateJobCreateQuery(Model):
 
 
 class CatalogCategoryCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -272,8 +268,6 @@ class CatalogCategoryCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryCreateJobCreateQueryResourceObjectAttributesCategories = field(
@@ -293,8 +287,6 @@ class CatalogCategoryCreateJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -307,8 +299,6 @@ class CatalogCategoryCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -324,8 +314,6 @@ class CatalogCategoryCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogCategoryCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     items: CatalogCategoryCreateQueryResourceObjectRelationshipsItems | None = field(
@@ -340,8 +328,6 @@ CatalogCategoryUpdateQueryResourceObjectRelationships = (
 
 
 class CatalogCategoryCreateQueryResourceObjectRelationshipsItems(Model):
-    """The ``CatalogCategoryCreateQueryResourceObjectRelationshipsItems`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryCreateQueryResourceObjectRelationshipsItemsDataItem] | None = field(
@@ -356,8 +342,6 @@ CatalogCategoryUpdateQueryResourceObjectRelationshipsItems = (
 
 
 class CatalogCategoryCreateJobResponseObjectResource(Model):
-    """The ``CatalogCategoryCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -375,8 +359,6 @@ class CatalogCategoryCreateJobResponseObjectResource(Model):
 
 
 class PostCatalogCategoryCreateJobResponseDataRelationships(Model):
-    """The ``PostCatalogCategoryCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     categories: PostCatalogCategoryCreateJobResponseDataRelationshipsCategories | None = field(
@@ -417,8 +399,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogCategoryCreateJobResponseDataRelationshipsCategories(Model):
-    """The ``PostCatalogCategoryCreateJobResponseDataRelationshipsCategories`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogCategoryCreateJobResponseDataRelationshipsCategoriesDataItem] | None = (
@@ -458,8 +438,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategories = (
 
 
 class CatalogItemCategoryOpDataItem(Model):
-    """The ``CatalogItemCategoryOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -516,8 +494,6 @@ CatalogCategoryUpdateJobResponseObjectResourceRelationshipsCategoriesDataItem = 
 
 
 class CatalogCategoryCreateQuery(Model):
-    """The ``CatalogCategoryCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateQueryResourceObject = field(
@@ -561,8 +537,6 @@ class CatalogCategoryCreateQuery(Model):
 
 
 class CatalogCategoryDeleteJobCreateQuery(Model):
-    """The ``CatalogCategoryDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryDeleteJobCreateQueryResourceObject = field(
@@ -593,8 +567,6 @@ class CatalogCategoryDeleteJobCreateQuery(Model):
 
 
 class CatalogCategoryDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -606,8 +578,6 @@ class CatalogCategoryDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryDeleteJobCreateQueryResourceObjectAttributesCategories = field(
@@ -627,8 +597,6 @@ class CatalogCategoryDeleteJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryDeleteQueryResourceObject(Model):
-    """The ``CatalogCategoryDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -637,8 +605,6 @@ class CatalogCategoryDeleteQueryResourceObject(Model):
 
 
 class CatalogCategoryDeleteJobResponseObjectResource(Model):
-    """The ``CatalogCategoryDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -656,16 +622,12 @@ class CatalogCategoryDeleteJobResponseObjectResource(Model):
 
 
 class CatalogCategoryItemOp(Model):
-    """The ``CatalogCategoryItemOp`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryItemOpDataItem] = field("data", "list[CatalogCategoryItemOpDataItem]")
 
 
 class CatalogCategoryResponseObjectResource(Model):
-    """The ``CatalogCategoryResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -681,8 +643,6 @@ class CatalogCategoryResponseObjectResource(Model):
 
 
 class PostCatalogCategoryResponseDataAttributes(Model):
-    """The ``PostCatalogCategoryResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -702,8 +662,6 @@ CatalogCategoryResponseObjectResourceAttributes = PostCatalogCategoryResponseDat
 
 
 class PostCatalogCategoryResponseDataRelationships(Model):
-    """The ``PostCatalogCategoryResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     items: PostCatalogCategoryResponseDataRelationshipsItems | None = field(
@@ -750,8 +708,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogCategoryResponseDataRelationshipsItems(Model):
-    """The ``PostCatalogCategoryResponseDataRelationshipsItems`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogCategoryResponseDataRelationshipsItemsDataItem] | None = field(
@@ -809,8 +765,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationshipsItems = (
 
 
 class CatalogCategoryUpdateJobCreateQuery(Model):
-    """The ``CatalogCategoryUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateJobCreateQueryResourceObject = field(
@@ -841,8 +795,6 @@ class CatalogCategoryUpdateJobCreateQuery(Model):
 
 
 class CatalogCategoryUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogCategoryUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -854,8 +806,6 @@ class CatalogCategoryUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogCategoryUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogCategoryUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     categories: CatalogCategoryUpdateJobCreateQueryResourceObjectAttributesCategories = field(
@@ -875,8 +825,6 @@ class CatalogCategoryUpdateJobCreateQueryResourceObjectAttributesCategories(Mode
 
 
 class CatalogCategoryUpdateQueryResourceObject(Model):
-    """The ``CatalogCategoryUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -891,8 +839,6 @@ class CatalogCategoryUpdateQueryResourceObject(Model):
 
 
 class CatalogCategoryUpdateJobResponseObjectResource(Model):
-    """The ``CatalogCategoryUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -910,8 +856,6 @@ class CatalogCategoryUpdateJobResponseObjectResource(Model):
 
 
 class CatalogCategoryUpdateQuery(Model):
-    """The ``CatalogCategoryUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateQueryResourceObject = field(
@@ -947,16 +891,12 @@ class CatalogCategoryUpdateQuery(Model):
 
 
 class CatalogItemCategoryOp(Model):
-    """The ``CatalogItemCategoryOp`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCategoryOpDataItem] = field("data", "list[CatalogItemCategoryOpDataItem]")
 
 
 class CatalogItemCreateJobCreateQuery(Model):
-    """The ``CatalogItemCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateJobCreateQueryResourceObject = field(
@@ -986,8 +926,6 @@ class CatalogItemCreateJobCreateQuery(Model):
 
 
 class CatalogItemCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -997,8 +935,6 @@ class CatalogItemCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemCreateJobCreateQueryResourceObjectAttributesItems = field(
@@ -1018,8 +954,6 @@ class CatalogItemCreateJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemCreateQueryResourceObject(Model):
-    """The ``CatalogItemCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1032,8 +966,6 @@ class CatalogItemCreateQueryResourceObject(Model):
 
 
 class CatalogItemCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -1065,8 +997,6 @@ class CatalogItemCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogItemCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogItemCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     categories: CatalogItemCreateQueryResourceObjectRelationshipsCategories | None = field(
@@ -1081,8 +1011,6 @@ CatalogItemUpdateQueryResourceObjectRelationships = (
 
 
 class CatalogItemCreateQueryResourceObjectRelationshipsCategories(Model):
-    """The ``CatalogItemCreateQueryResourceObjectRelationshipsCategories`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCreateQueryResourceObjectRelationshipsCategoriesDataItem] | None = field(
@@ -1097,8 +1025,6 @@ CatalogItemUpdateQueryResourceObjectRelationshipsCategories = (
 
 
 class CatalogItemCreateJobResponseObjectResource(Model):
-    """The ``CatalogItemCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -1114,8 +1040,6 @@ class CatalogItemCreateJobResponseObjectResource(Model):
 
 
 class CatalogItemCreateQuery(Model):
-    """The ``CatalogItemCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateQueryResourceObject = field(
@@ -1183,8 +1107,6 @@ class CatalogItemCreateQuery(Model):
 
 
 class CatalogItemDeleteJobCreateQuery(Model):
-    """The ``CatalogItemDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemDeleteJobCreateQueryResourceObject = field(
@@ -1214,8 +1136,6 @@ class CatalogItemDeleteJobCreateQuery(Model):
 
 
 class CatalogItemDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -1225,8 +1145,6 @@ class CatalogItemDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemDeleteJobCreateQueryResourceObjectAttributesItems = field(
@@ -1246,8 +1164,6 @@ class CatalogItemDeleteJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemDeleteQueryResourceObject(Model):
-    """The ``CatalogItemDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1256,8 +1172,6 @@ class CatalogItemDeleteQueryResourceObject(Model):
 
 
 class CatalogItemDeleteJobResponseObjectResource(Model):
-    """The ``CatalogItemDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -1273,8 +1187,6 @@ class CatalogItemDeleteJobResponseObjectResource(Model):
 
 
 class CatalogItemResponseObjectResource(Model):
-    """The ``CatalogItemResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1290,8 +1202,6 @@ class CatalogItemResponseObjectResource(Model):
 
 
 class PostCatalogItemResponseDataAttributes(Model):
-    """The ``PostCatalogItemResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -1329,8 +1239,6 @@ CatalogItemResponseObjectResourceAttributes = PostCatalogItemResponseDataAttribu
 
 
 class PostCatalogItemResponseDataRelationships(Model):
-    """The ``PostCatalogItemResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     variants: PostCatalogItemResponseDataRelationshipsVariants | None = field(
@@ -1377,8 +1285,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationships = (
 
 
 class PostCatalogItemResponseDataRelationshipsVariants(Model):
-    """The ``PostCatalogItemResponseDataRelationshipsVariants`` object."""
-
     __slots__ = ()
 
     data: list[PostCatalogItemResponseDataRelationshipsVariantsDataItem] | None = field(
@@ -1434,8 +1340,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariants = (
 
 
 class CatalogItemUpdateJobCreateQuery(Model):
-    """The ``CatalogItemUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateJobCreateQueryResourceObject = field(
@@ -1465,8 +1369,6 @@ class CatalogItemUpdateJobCreateQuery(Model):
 
 
 class CatalogItemUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogItemUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -1476,8 +1378,6 @@ class CatalogItemUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogItemUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     items: CatalogItemUpdateJobCreateQueryResourceObjectAttributesItems = field(
@@ -1497,8 +1397,6 @@ class CatalogItemUpdateJobCreateQueryResourceObjectAttributesItems(Model):
 
 
 class CatalogItemUpdateQueryResourceObject(Model):
-    """The ``CatalogItemUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -1513,8 +1411,6 @@ class CatalogItemUpdateQueryResourceObject(Model):
 
 
 class CatalogItemUpdateQueryResourceObjectAttributes(Model):
-    """The ``CatalogItemUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -1538,8 +1434,6 @@ class CatalogItemUpdateQueryResourceObjectAttributes(Model):
 
 
 class CatalogItemUpdateJobResponseObjectResource(Model):
-    """The ``CatalogItemUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -1555,8 +1449,6 @@ class CatalogItemUpdateJobResponseObjectResource(Model):
 
 
 class CatalogItemUpdateQuery(Model):
-    """The ``CatalogItemUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateQueryResourceObject = field(
@@ -1618,8 +1510,6 @@ class CatalogItemUpdateQuery(Model):
 
 
 class CatalogVariantCreateJobCreateQuery(Model):
-    """The ``CatalogVariantCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateJobCreateQueryResourceObject = field(
@@ -1650,8 +1540,6 @@ class CatalogVariantCreateJobCreateQuery(Model):
 
 
 class CatalogVariantCreateJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -1663,8 +1551,6 @@ class CatalogVariantCreateJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantCreateJobCreateQueryResourceObjectAttributesVariants = field(
@@ -1684,8 +1570,6 @@ class CatalogVariantCreateJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantCreateQueryResourceObject(Model):
-    """The ``CatalogVariantCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1698,8 +1582,6 @@ class CatalogVariantCreateQueryResourceObject(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -1741,8 +1623,6 @@ class CatalogVariantCreateQueryResourceObjectAttributes(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectRelationships(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     item: CatalogVariantCreateQueryResourceObjectRelationshipsItem = field(
@@ -1751,8 +1631,6 @@ class CatalogVariantCreateQueryResourceObjectRelationships(Model):
 
 
 class CatalogVariantCreateQueryResourceObjectRelationshipsItem(Model):
-    """The ``CatalogVariantCreateQueryResourceObjectRelationshipsItem`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateQueryResourceObjectRelationshipsItemData | None = field(
@@ -1761,8 +1639,6 @@ class CatalogVariantCreateQueryResourceObjectRelationshipsItem(Model):
 
 
 class CatalogVariantCreateJobResponseObjectResource(Model):
-    """The ``CatalogVariantCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -1780,8 +1656,6 @@ class CatalogVariantCreateJobResponseObjectResource(Model):
 
 
 class CatalogVariantCreateQuery(Model):
-    """The ``CatalogVariantCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateQueryResourceObject = field(
@@ -1858,8 +1732,6 @@ class CatalogVariantCreateQuery(Model):
 
 
 class CatalogVariantDeleteJobCreateQuery(Model):
-    """The ``CatalogVariantDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantDeleteJobCreateQueryResourceObject = field(
@@ -1890,8 +1762,6 @@ class CatalogVariantDeleteJobCreateQuery(Model):
 
 
 class CatalogVariantDeleteJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -1903,8 +1773,6 @@ class CatalogVariantDeleteJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantDeleteJobCreateQueryResourceObjectAttributesVariants = field(
@@ -1924,8 +1792,6 @@ class CatalogVariantDeleteJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantDeleteQueryResourceObject(Model):
-    """The ``CatalogVariantDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1934,8 +1800,6 @@ class CatalogVariantDeleteQueryResourceObject(Model):
 
 
 class CatalogVariantDeleteJobResponseObjectResource(Model):
-    """The ``CatalogVariantDeleteJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -1953,8 +1817,6 @@ class CatalogVariantDeleteJobResponseObjectResource(Model):
 
 
 class CatalogVariantResponseObjectResource(Model):
-    """The ``CatalogVariantResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -1970,8 +1832,6 @@ class CatalogVariantResponseObjectResource(Model):
 
 
 class PostCatalogVariantResponseDataAttributes(Model):
-    """The ``PostCatalogVariantResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str | None = field("external_id", default=None, nullable=True)
@@ -2019,8 +1879,6 @@ CatalogVariantResponseObjectResourceAttributes = PostCatalogVariantResponseDataA
 
 
 class PostCatalogVariantResponseDataRelationships(Model):
-    """The ``PostCatalogVariantResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     item: PostCatalogVariantResponseDataRelationshipsItem | None = field(
@@ -2037,8 +1895,6 @@ CatalogVariantResponseObjectResourceRelationships = PostCatalogVariantResponseDa
 
 
 class CatalogVariantUpdateJobCreateQuery(Model):
-    """The ``CatalogVariantUpdateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateJobCreateQueryResourceObject = field(
@@ -2069,8 +1925,6 @@ class CatalogVariantUpdateJobCreateQuery(Model):
 
 
 class CatalogVariantUpdateJobCreateQueryResourceObject(Model):
-    """The ``CatalogVariantUpdateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -2082,8 +1936,6 @@ class CatalogVariantUpdateJobCreateQueryResourceObject(Model):
 
 
 class CatalogVariantUpdateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantUpdateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     variants: CatalogVariantUpdateJobCreateQueryResourceObjectAttributesVariants = field(
@@ -2103,8 +1955,6 @@ class CatalogVariantUpdateJobCreateQueryResourceObjectAttributesVariants(Model):
 
 
 class CatalogVariantUpdateQueryResourceObject(Model):
-    """The ``CatalogVariantUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -2116,8 +1966,6 @@ class CatalogVariantUpdateQueryResourceObject(Model):
 
 
 class CatalogVariantUpdateQueryResourceObjectAttributes(Model):
-    """The ``CatalogVariantUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -2151,8 +1999,6 @@ class CatalogVariantUpdateQueryResourceObjectAttributes(Model):
 
 
 class CatalogVariantUpdateJobResponseObjectResource(Model):
-    """The ``CatalogVariantUpdateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -2170,8 +2016,6 @@ class CatalogVariantUpdateJobResponseObjectResource(Model):
 
 
 class CatalogVariantUpdateQuery(Model):
-    """The ``CatalogVariantUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateQueryResourceObject = field(
@@ -2239,8 +2083,6 @@ class CatalogVariantUpdateQuery(Model):
 
 
 class GetCatalogCategoryCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogCategoryCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryCreateJobResponseObjectResource] = field(
@@ -2251,8 +2093,6 @@ class GetCatalogCategoryCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogCategoryCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogCategoryCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryCreateJobResponseObjectResource = field(
@@ -2266,8 +2106,6 @@ class GetCatalogCategoryCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogCategoryDeleteJobResponse(Model):
-    """The ``GetCatalogCategoryDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryDeleteJobResponseObjectResource = field(
@@ -2278,8 +2116,6 @@ class GetCatalogCategoryDeleteJobResponse(Model):
 
 
 class GetCatalogCategoryDeleteJobResponseCollection(Model):
-    """The ``GetCatalogCategoryDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryDeleteJobResponseObjectResource] = field(
@@ -2290,8 +2126,6 @@ class GetCatalogCategoryDeleteJobResponseCollection(Model):
 
 
 class GetCatalogCategoryItemsRelationshipsResponseCollection(Model):
-    """The ``GetCatalogCategoryItemsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogCategoryItemsRelationshipsResponseCollectionDataItem] = field(
@@ -2302,8 +2136,6 @@ class GetCatalogCategoryItemsRelationshipsResponseCollection(Model):
 
 
 class GetCatalogCategoryResponse(Model):
-    """The ``GetCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryResponseObjectResource = field(
@@ -2314,8 +2146,6 @@ class GetCatalogCategoryResponse(Model):
 
 
 class GetCatalogCategoryResponseCollection(Model):
-    """The ``GetCatalogCategoryResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryResponseObjectResource] = field(
@@ -2326,8 +2156,6 @@ class GetCatalogCategoryResponseCollection(Model):
 
 
 class GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogCategoryUpdateJobResponseObjectResource] = field(
@@ -2338,8 +2166,6 @@ class GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogCategoryUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogCategoryUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogCategoryUpdateJobResponseObjectResource = field(
@@ -2353,8 +2179,6 @@ class GetCatalogCategoryUpdateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemCategoriesRelationshipsResponseCollection(Model):
-    """The ``GetCatalogItemCategoriesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogItemCategoriesRelationshipsResponseCollectionDataItem] = field(
@@ -2365,8 +2189,6 @@ class GetCatalogItemCategoriesRelationshipsResponseCollection(Model):
 
 
 class GetCatalogItemCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemCreateJobResponseObjectResource] = field(
@@ -2377,8 +2199,6 @@ class GetCatalogItemCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogItemCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemCreateJobResponseObjectResource = field(
@@ -2392,8 +2212,6 @@ class GetCatalogItemCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemDeleteJobResponse(Model):
-    """The ``GetCatalogItemDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogItemDeleteJobResponseObjectResource = field(
@@ -2404,8 +2222,6 @@ class GetCatalogItemDeleteJobResponse(Model):
 
 
 class GetCatalogItemDeleteJobResponseCollection(Model):
-    """The ``GetCatalogItemDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemDeleteJobResponseObjectResource] = field(
@@ -2416,8 +2232,6 @@ class GetCatalogItemDeleteJobResponseCollection(Model):
 
 
 class GetCatalogItemResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemResponseObjectResource] = field(
@@ -2431,8 +2245,6 @@ class GetCatalogItemResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemResponseCompoundDocument(Model):
-    """The ``GetCatalogItemResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemResponseObjectResource = field("data", "CatalogItemResponseObjectResource")
@@ -2444,8 +2256,6 @@ class GetCatalogItemResponseCompoundDocument(Model):
 
 
 class GetCatalogItemUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogItemUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogItemUpdateJobResponseObjectResource] = field(
@@ -2456,8 +2266,6 @@ class GetCatalogItemUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogItemUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogItemUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogItemUpdateJobResponseObjectResource = field(
@@ -2471,8 +2279,6 @@ class GetCatalogItemUpdateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogItemVariantsRelationshipsResponseCollection(Model):
-    """The ``GetCatalogItemVariantsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCatalogItemVariantsRelationshipsResponseCollectionDataItem] = field(
@@ -2483,8 +2289,6 @@ class GetCatalogItemVariantsRelationshipsResponseCollection(Model):
 
 
 class GetCatalogVariantCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogVariantCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantCreateJobResponseObjectResource] = field(
@@ -2495,8 +2299,6 @@ class GetCatalogVariantCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogVariantCreateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogVariantCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantCreateJobResponseObjectResource = field(
@@ -2510,8 +2312,6 @@ class GetCatalogVariantCreateJobResponseCompoundDocument(Model):
 
 
 class GetCatalogVariantDeleteJobResponse(Model):
-    """The ``GetCatalogVariantDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantDeleteJobResponseObjectResource = field(
@@ -2522,8 +2322,6 @@ class GetCatalogVariantDeleteJobResponse(Model):
 
 
 class GetCatalogVariantDeleteJobResponseCollection(Model):
-    """The ``GetCatalogVariantDeleteJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantDeleteJobResponseObjectResource] = field(
@@ -2534,8 +2332,6 @@ class GetCatalogVariantDeleteJobResponseCollection(Model):
 
 
 class GetCatalogVariantResponse(Model):
-    """The ``GetCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantResponseObjectResource = field(
@@ -2546,8 +2342,6 @@ class GetCatalogVariantResponse(Model):
 
 
 class GetCatalogVariantResponseCollection(Model):
-    """The ``GetCatalogVariantResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantResponseObjectResource] = field(
@@ -2558,8 +2352,6 @@ class GetCatalogVariantResponseCollection(Model):
 
 
 class GetCatalogVariantUpdateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCatalogVariantUpdateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CatalogVariantUpdateJobResponseObjectResource] = field(
@@ -2570,8 +2362,6 @@ class GetCatalogVariantUpdateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCatalogVariantUpdateJobResponseCompoundDocument(Model):
-    """The ``GetCatalogVariantUpdateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CatalogVariantUpdateJobResponseObjectResource = field(
@@ -2585,8 +2375,6 @@ class GetCatalogVariantUpdateJobResponseCompoundDocument(Model):
 
 
 class PatchCatalogCategoryResponse(Model):
-    """The ``PatchCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
@@ -2595,8 +2383,6 @@ class PatchCatalogCategoryResponse(Model):
 
 
 class PostCatalogCategoryResponseData(Model):
-    """The ``PostCatalogCategoryResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryEnum = field("type", choices=("catalog-category",))
@@ -2616,8 +2402,6 @@ PatchCatalogCategoryResponseData = PostCatalogCategoryResponseData
 
 
 class PatchCatalogItemResponse(Model):
-    """The ``PatchCatalogItemResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
@@ -2626,8 +2410,6 @@ class PatchCatalogItemResponse(Model):
 
 
 class PostCatalogItemResponseData(Model):
-    """The ``PostCatalogItemResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -2647,8 +2429,6 @@ PatchCatalogItemResponseData = PostCatalogItemResponseData
 
 
 class PatchCatalogVariantResponse(Model):
-    """The ``PatchCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
@@ -2657,8 +2437,6 @@ class PatchCatalogVariantResponse(Model):
 
 
 class PostCatalogVariantResponseData(Model):
-    """The ``PostCatalogVariantResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -2678,8 +2456,6 @@ PatchCatalogVariantResponseData = PostCatalogVariantResponseData
 
 
 class PostCatalogCategoryCreateJobResponse(Model):
-    """The ``PostCatalogCategoryCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryCreateJobResponseData = field(
@@ -2690,8 +2466,6 @@ class PostCatalogCategoryCreateJobResponse(Model):
 
 
 class PostCatalogCategoryCreateJobResponseData(Model):
-    """The ``PostCatalogCategoryCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkCreateJobEnum = field(
@@ -2709,8 +2483,6 @@ class PostCatalogCategoryCreateJobResponseData(Model):
 
 
 class PostCatalogCategoryDeleteJobResponse(Model):
-    """The ``PostCatalogCategoryDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryDeleteJobResponseData = field(
@@ -2721,8 +2493,6 @@ class PostCatalogCategoryDeleteJobResponse(Model):
 
 
 class PostCatalogCategoryDeleteJobResponseData(Model):
-    """The ``PostCatalogCategoryDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkDeleteJobEnum = field(
@@ -2740,8 +2510,6 @@ class PostCatalogCategoryDeleteJobResponseData(Model):
 
 
 class PostCatalogCategoryResponse(Model):
-    """The ``PostCatalogCategoryResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryResponseData = field("data", "PostCatalogCategoryResponseData")
@@ -2750,8 +2518,6 @@ class PostCatalogCategoryResponse(Model):
 
 
 class PostCatalogCategoryUpdateJobResponse(Model):
-    """The ``PostCatalogCategoryUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogCategoryUpdateJobResponseData = field(
@@ -2762,8 +2528,6 @@ class PostCatalogCategoryUpdateJobResponse(Model):
 
 
 class PostCatalogCategoryUpdateJobResponseData(Model):
-    """The ``PostCatalogCategoryUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogCategoryBulkUpdateJobEnum = field(
@@ -2781,8 +2545,6 @@ class PostCatalogCategoryUpdateJobResponseData(Model):
 
 
 class PostCatalogItemCreateJobResponse(Model):
-    """The ``PostCatalogItemCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemCreateJobResponseData = field(
@@ -2793,8 +2555,6 @@ class PostCatalogItemCreateJobResponse(Model):
 
 
 class PostCatalogItemCreateJobResponseData(Model):
-    """The ``PostCatalogItemCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkCreateJobEnum = field("type", choices=("catalog-item-bulk-create-job",))
@@ -2810,8 +2570,6 @@ class PostCatalogItemCreateJobResponseData(Model):
 
 
 class PostCatalogItemDeleteJobResponse(Model):
-    """The ``PostCatalogItemDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemDeleteJobResponseData = field(
@@ -2822,8 +2580,6 @@ class PostCatalogItemDeleteJobResponse(Model):
 
 
 class PostCatalogItemDeleteJobResponseData(Model):
-    """The ``PostCatalogItemDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkDeleteJobEnum = field("type", choices=("catalog-item-bulk-delete-job",))
@@ -2839,8 +2595,6 @@ class PostCatalogItemDeleteJobResponseData(Model):
 
 
 class PostCatalogItemResponse(Model):
-    """The ``PostCatalogItemResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemResponseData = field("data", "PostCatalogItemResponseData")
@@ -2849,8 +2603,6 @@ class PostCatalogItemResponse(Model):
 
 
 class PostCatalogItemUpdateJobResponse(Model):
-    """The ``PostCatalogItemUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogItemUpdateJobResponseData = field(
@@ -2861,8 +2613,6 @@ class PostCatalogItemUpdateJobResponse(Model):
 
 
 class PostCatalogItemUpdateJobResponseData(Model):
-    """The ``PostCatalogItemUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogItemBulkUpdateJobEnum = field("type", choices=("catalog-item-bulk-update-job",))
@@ -2878,8 +2628,6 @@ class PostCatalogItemUpdateJobResponseData(Model):
 
 
 class PostCatalogVariantCreateJobResponse(Model):
-    """The ``PostCatalogVariantCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantCreateJobResponseData = field(
@@ -2890,8 +2638,6 @@ class PostCatalogVariantCreateJobResponse(Model):
 
 
 class PostCatalogVariantCreateJobResponseData(Model):
-    """The ``PostCatalogVariantCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkCreateJobEnum = field(
@@ -2909,8 +2655,6 @@ class PostCatalogVariantCreateJobResponseData(Model):
 
 
 class PostCatalogVariantDeleteJobResponse(Model):
-    """The ``PostCatalogVariantDeleteJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantDeleteJobResponseData = field(
@@ -2921,8 +2665,6 @@ class PostCatalogVariantDeleteJobResponse(Model):
 
 
 class PostCatalogVariantDeleteJobResponseData(Model):
-    """The ``PostCatalogVariantDeleteJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkDeleteJobEnum = field(
@@ -2940,8 +2682,6 @@ class PostCatalogVariantDeleteJobResponseData(Model):
 
 
 class PostCatalogVariantResponse(Model):
-    """The ``PostCatalogVariantResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantResponseData = field("data", "PostCatalogVariantResponseData")
@@ -2950,8 +2690,6 @@ class PostCatalogVariantResponse(Model):
 
 
 class PostCatalogVariantUpdateJobResponse(Model):
-    """The ``PostCatalogVariantUpdateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCatalogVariantUpdateJobResponseData = field(
@@ -2962,8 +2700,6 @@ class PostCatalogVariantUpdateJobResponse(Model):
 
 
 class PostCatalogVariantUpdateJobResponseData(Model):
-    """The ``PostCatalogVariantUpdateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantBulkUpdateJobEnum = field(
@@ -2981,8 +2717,6 @@ class PostCatalogVariantUpdateJobResponseData(Model):
 
 
 class ServerBISSubscriptionCreateQuery(Model):
-    """The ``ServerBISSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ServerBISSubscriptionCreateQueryResourceObject = field(
@@ -3021,8 +2755,6 @@ class ServerBISSubscriptionCreateQuery(Model):
 
 
 class ServerBISSubscriptionCreateQueryResourceObject(Model):
-    """The ``ServerBISSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: BackInStockSubscriptionEnum = field("type", choices=("back-in-stock-subscription",))
@@ -3035,8 +2767,6 @@ class ServerBISSubscriptionCreateQueryResourceObject(Model):
 
 
 class ServerBISSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ServerBISSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     channels: list[Literal["EMAIL", "PUSH", "SMS", "WHATSAPP"]] = field("channels")

@@ -57,8 +57,6 @@ __all__ = [
 
 
 class ClientBISSubscriptionCreateQuery(Model):
-    """The ``ClientBISSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ClientBISSubscriptionCreateQueryResourceObject = field(
@@ -96,8 +94,6 @@ class ClientBISSubscriptionCreateQuery(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObject(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: BackInStockSubscriptionEnum = field("type", choices=("back-in-stock-subscription",))
@@ -110,8 +106,6 @@ class ClientBISSubscriptionCreateQueryResourceObject(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     channels: list[Literal["EMAIL", "PUSH", "SMS", "WHATSAPP"]] = field("channels")
@@ -122,8 +116,6 @@ class ClientBISSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class ClientReviewResponseDTOObjectResource(Model):
-    """The ``ClientReviewResponseDTOObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -136,8 +128,6 @@ class ClientReviewResponseDTOObjectResource(Model):
 
 
 class ClientReviewResponseDTOObjectResourceAttributes(Model):
-    """The ``ClientReviewResponseDTOObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     status: (
@@ -187,8 +177,6 @@ class ClientReviewResponseDTOObjectResourceAttributes(Model):
 
 
 class CustomQuestionDTO(Model):
-    """The ``CustomQuestionDTO`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -198,8 +186,6 @@ class CustomQuestionDTO(Model):
 
 
 class EventsBulkCreateQuery(Model):
-    """The ``EventsBulkCreateQuery`` object."""
-
     __slots__ = ()
 
     data: EventsBulkCreateQueryResourceObject = field("data", "EventsBulkCreateQueryResourceObject")
@@ -234,8 +220,6 @@ class EventsBulkCreateQuery(Model):
 
 
 class GeofenceResponseObjectResource(Model):
-    """The ``GeofenceResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: GeofenceEnum = field("type", choices=("geofence",))
@@ -248,8 +232,6 @@ class GeofenceResponseObjectResource(Model):
 
 
 class GeofenceResponseObjectResourceAttributes(Model):
-    """The ``GeofenceResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     latitude: float = field("latitude")
@@ -261,8 +243,6 @@ class GeofenceResponseObjectResourceAttributes(Model):
 
 
 class GetClientReviewResponseDTOCollection(Model):
-    """The ``GetClientReviewResponseDTOCollection`` object."""
-
     __slots__ = ()
 
     data: list[ClientReviewResponseDTOObjectResource] = field(
@@ -273,8 +253,6 @@ class GetClientReviewResponseDTOCollection(Model):
 
 
 class GetGeofenceResponseCollection(Model):
-    """The ``GetGeofenceResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GeofenceResponseObjectResource] = field(
@@ -285,8 +263,6 @@ class GetGeofenceResponseCollection(Model):
 
 
 class GetReviewValuesReportResponseCollection(Model):
-    """The ``GetReviewValuesReportResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ReviewValuesReportResponseObjectResource] = field(
@@ -297,8 +273,6 @@ class GetReviewValuesReportResponseCollection(Model):
 
 
 class ReviewValuesReportResponseObjectResource(Model):
-    """The ``ReviewValuesReportResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewValuesReportEnum = field("type", choices=("review-values-report",))
@@ -311,8 +285,6 @@ class ReviewValuesReportResponseObjectResource(Model):
 
 
 class ReviewValuesReportResponseObjectResourceAttributes(Model):
-    """The ``ReviewValuesReportResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     results: list[ReviewValueReportGrouping] = field("results", "list[ReviewValueReportGrouping]")
@@ -320,8 +292,6 @@ class ReviewValuesReportResponseObjectResourceAttributes(Model):
 
 
 class ReviewValueReportGrouping(Model):
-    """The ``ReviewValueReportGrouping`` object."""
-
     __slots__ = ()
 
     groupings: GroupingProduct | GroupingCompany = field(
@@ -333,8 +303,6 @@ class ReviewValueReportGrouping(Model):
 
 
 class GroupingProduct(Model):
-    """The ``GroupingProduct`` object."""
-
     __slots__ = ()
 
     product_id: str = field("product_id")
@@ -342,8 +310,6 @@ class GroupingProduct(Model):
 
 
 class GroupingCompany(Model):
-    """The ``GroupingCompany`` object."""
-
     __slots__ = ()
 
     company_id: str = field("company_id")
@@ -351,8 +317,6 @@ class GroupingCompany(Model):
 
 
 class StatisticsDTO(Model):
-    """The ``StatisticsDTO`` object."""
-
     __slots__ = ()
 
     average_rating: float | None = field("average_rating", default=None, nullable=True)
@@ -370,8 +334,6 @@ class StatisticsDTO(Model):
 
 
 class IpAllowlistResponse(Model):
-    """The ``IpAllowlistResponse`` object."""
-
     __slots__ = ()
 
     prefixes: list[str] = field("prefixes")
@@ -383,8 +345,6 @@ class IpAllowlistResponse(Model):
 
 
 class IpAllowlistResponseData(Model):
-    """The ``IpAllowlistResponseData`` object."""
-
     __slots__ = ()
 
     type: IpAllowlistResourceName = field("type", choices=("ip-allowlist",))
@@ -395,8 +355,6 @@ class IpAllowlistResponseData(Model):
 
 
 class IpAllowlistResponseDataWrapper(Model):
-    """The ``IpAllowlistResponseDataWrapper`` object."""
-
     __slots__ = ()
 
     data: IpAllowlistResponseData = field("data", "IpAllowlistResponseData")
@@ -404,8 +362,6 @@ class IpAllowlistResponseDataWrapper(Model):
 
 
 class OnsiteProfileCreateQuery(Model):
-    """The ``OnsiteProfileCreateQuery`` object."""
-
     __slots__ = ()
 
     data: OnsiteProfileCreateQueryResourceObject = field(
@@ -478,8 +434,6 @@ class OnsiteProfileCreateQuery(Model):
 
 
 class OnsiteSubscriptionCreateQuery(Model):
-    """The ``OnsiteSubscriptionCreateQuery`` object."""
-
     __slots__ = ()
 
     data: OnsiteSubscriptionCreateQueryResourceObject = field(
@@ -517,8 +471,6 @@ class OnsiteSubscriptionCreateQuery(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObject(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SubscriptionEnum = field("type", choices=("subscription",))
@@ -531,8 +483,6 @@ class OnsiteSubscriptionCreateQueryResourceObject(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     custom_source: str | None = field("custom_source", default=None, nullable=True)
@@ -543,8 +493,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: ProfileUpsertQueryWithSubscriptionsResourceObject = field(
@@ -553,8 +501,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class ProfileUpsertQueryWithSubscriptionsResourceObject(Model):
-    """The ``ProfileUpsertQueryWithSubscriptionsResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -566,8 +512,6 @@ class ProfileUpsertQueryWithSubscriptionsResourceObject(Model):
 
 
 class ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes(Model):
-    """The ``ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -605,8 +549,6 @@ class ProfileUpsertQueryWithSubscriptionsResourceObjectAttributes(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectRelationships(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList = field(
@@ -615,8 +557,6 @@ class OnsiteSubscriptionCreateQueryResourceObjectRelationships(Model):
 
 
 class PushTokenUnregisterQuery(Model):
-    """The ``PushTokenUnregisterQuery`` object."""
-
     __slots__ = ()
 
     data: PushTokenUnregisterQueryResourceObject = field(
@@ -655,8 +595,6 @@ class PushTokenUnregisterQuery(Model):
 
 
 class PushTokenUnregisterQueryResourceObject(Model):
-    """The ``PushTokenUnregisterQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: PushTokenUnregisterEnum = field("type", choices=("push-token-unregister",))
@@ -666,8 +604,6 @@ class PushTokenUnregisterQueryResourceObject(Model):
 
 
 class PushTokenUnregisterQueryResourceObjectAttributes(Model):
-    """The ``PushTokenUnregisterQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -693,8 +629,6 @@ class PushTokenUnregisterQueryResourceObjectAttributesProfile(Model):
 
 
 class ReviewCreateDTO(Model):
-    """The ``ReviewCreateDTO`` object."""
-
     __slots__ = ()
 
     data: ReviewCreateDTOResourceObject = field("data", "ReviewCreateDTOResourceObject")
@@ -754,8 +688,6 @@ class ReviewCreateDTO(Model):
 
 
 class ReviewCreateDTOResourceObject(Model):
-    """The ``ReviewCreateDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -768,8 +700,6 @@ class ReviewCreateDTOResourceObject(Model):
 
 
 class ReviewCreateDTOResourceObjectAttributes(Model):
-    """The ``ReviewCreateDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     review_type: Literal["question", "rating", "review", "store"] = field(
@@ -816,8 +746,6 @@ class ReviewCreateDTOResourceObjectAttributes(Model):
 
 
 class ReviewProductExternalId(Model):
-    """The ``ReviewProductExternalId`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -829,8 +757,6 @@ class ReviewProductExternalId(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationships(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     order: ReviewCreateDTOResourceObjectRelationshipsOrder | None = field(
@@ -839,8 +765,6 @@ class ReviewCreateDTOResourceObjectRelationships(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationshipsOrder(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationshipsOrder`` object."""
-
     __slots__ = ()
 
     data: ReviewCreateDTOResourceObjectRelationshipsOrderData | None = field(
@@ -849,8 +773,6 @@ class ReviewCreateDTOResourceObjectRelationshipsOrder(Model):
 
 
 class ReviewCreateDTOResourceObjectRelationshipsOrderData(Model):
-    """The ``ReviewCreateDTOResourceObjectRelationshipsOrderData`` object."""
-
     __slots__ = ()
 
     type: OrderEnum = field("type", choices=("order",))

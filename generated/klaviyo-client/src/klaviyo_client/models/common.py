@@ -736,8 +736,6 @@ __all__ = [
 
 
 class APIJobErrorPayload(Model):
-    """The ``APIJobErrorPayload`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -753,8 +751,6 @@ class APIJobErrorPayload(Model):
 
 
 class ErrorSource(Model):
-    """The ``ErrorSource`` object."""
-
     __slots__ = ()
 
     pointer: str | None = field("pointer", default=None, nullable=True)
@@ -762,8 +758,6 @@ class ErrorSource(Model):
 
 
 class APIMethodFilter(Model):
-    """The ``APIMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -775,8 +769,6 @@ class APIMethodFilter(Model):
 
 
 class InStringArrayFilter(Model):
-    """The ``InStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -785,8 +777,6 @@ class InStringArrayFilter(Model):
 
 
 class ProfilePropertyCondition(Model):
-    """The ``ProfilePropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-property"] = field("type", choices=("profile-property",))
@@ -815,8 +805,6 @@ class ProfilePropertyCondition(Model):
 
 
 class StringOperatorStringFilter(Model):
-    """The ``StringOperatorStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -840,8 +828,6 @@ class StringOperatorStringFilter(Model):
 
 
 class StringArrayOperatorStringArrayFilter(Model):
-    """The ``StringArrayOperatorStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -851,8 +837,6 @@ class StringArrayOperatorStringArrayFilter(Model):
 
 
 class StringPhoneOperatorStringArrayFilter(Model):
-    """The ``StringPhoneOperatorStringArrayFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -873,8 +857,6 @@ class StringPhoneOperatorStringArrayFilter(Model):
 
 
 class NumericOperatorNumericFilter(Model):
-    """The ``NumericOperatorNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -894,8 +876,6 @@ class NumericOperatorNumericFilter(Model):
 
 
 class BooleanFilter(Model):
-    """The ``BooleanFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["boolean"] = field("type", choices=("boolean",))
@@ -905,8 +885,6 @@ class BooleanFilter(Model):
 
 
 class StaticDateFilter(Model):
-    """The ``StaticDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -918,8 +896,6 @@ class StaticDateFilter(Model):
 
 
 class StaticDateRangeFilter(Model):
-    """The ``StaticDateRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -932,8 +908,6 @@ class StaticDateRangeFilter(Model):
 
 
 class RelativeDateOperatorBaseRelativeDateFilter(Model):
-    """The ``RelativeDateOperatorBaseRelativeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -949,8 +923,6 @@ class RelativeDateOperatorBaseRelativeDateFilter(Model):
 
 
 class RelativeAnniversaryDateFilter(Model):
-    """The ``RelativeAnniversaryDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -966,8 +938,6 @@ class RelativeAnniversaryDateFilter(Model):
 
 
 class RelativeDateRangeFilter(Model):
-    """The ``RelativeDateRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -982,8 +952,6 @@ class RelativeDateRangeFilter(Model):
 
 
 class CalendarDateFilter(Model):
-    """The ``CalendarDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -993,8 +961,6 @@ class CalendarDateFilter(Model):
 
 
 class AnniversaryDateFilter(Model):
-    """The ``AnniversaryDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1005,8 +971,6 @@ class AnniversaryDateFilter(Model):
 
 
 class ListContainsOperatorListContainsFilter(Model):
-    """The ``ListContainsOperatorListContainsFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1018,8 +982,6 @@ class ListContainsOperatorListContainsFilter(Model):
 
 
 class ListLengthFilter(Model):
-    """The ``ListLengthFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1038,8 +1000,6 @@ class ListLengthFilter(Model):
 
 
 class ExistenceOperatorExistenceFilter(Model):
-    """The ``ExistenceOperatorExistenceFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["existence"] = field("type", choices=("existence",))
@@ -1048,8 +1008,6 @@ class ExistenceOperatorExistenceFilter(Model):
 
 
 class ProfileHasGroupMembershipCondition(Model):
-    """The ``ProfileHasGroupMembershipCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-group-membership"] = field("type", choices=("profile-group-membership",))
@@ -1070,8 +1028,6 @@ class ProfileHasGroupMembershipCondition(Model):
 
 
 class ProfileNoGroupMembershipCondition(Model):
-    """The ``ProfileNoGroupMembershipCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-group-membership"] = field("type", choices=("profile-group-membership",))
@@ -1080,8 +1036,6 @@ class ProfileNoGroupMembershipCondition(Model):
 
 
 class ProfileRegionCondition(Model):
-    """The ``ProfileRegionCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-region"] = field("type", choices=("profile-region",))
@@ -1093,8 +1047,6 @@ class ProfileRegionCondition(Model):
 
 
 class ProfilePostalCodeDistanceCondition(Model):
-    """The ``ProfilePostalCodeDistanceCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-postal-code-distance"] = field(
@@ -1110,8 +1062,6 @@ class ProfilePostalCodeDistanceCondition(Model):
 
 
 class GreaterThanPositiveNumericFilter(Model):
-    """The ``GreaterThanPositiveNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1120,8 +1070,6 @@ class GreaterThanPositiveNumericFilter(Model):
 
 
 class LessThanPositiveNumericFilter(Model):
-    """The ``LessThanPositiveNumericFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1130,8 +1078,6 @@ class LessThanPositiveNumericFilter(Model):
 
 
 class ProfilePredictiveAnalyticsDateCondition(Model):
-    """The ``ProfilePredictiveAnalyticsDateCondition`` object."""
-
     __slots__ = ()
 
     dimension: Literal["expected_date_of_next_purchase"] = field(
@@ -1156,8 +1102,6 @@ class ProfilePredictiveAnalyticsDateCondition(Model):
 
 
 class ProfilePredictiveAnalyticsStringCondition(Model):
-    """The ``ProfilePredictiveAnalyticsStringCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1171,8 +1115,6 @@ class ProfilePredictiveAnalyticsStringCondition(Model):
 
 
 class ProfilePredictiveAnalyticsStringFilter(Model):
-    """The ``ProfilePredictiveAnalyticsStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1184,8 +1126,6 @@ class ProfilePredictiveAnalyticsStringFilter(Model):
 
 
 class ProfilePredictiveAnalyticsNumericCondition(Model):
-    """The ``ProfilePredictiveAnalyticsNumericCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1209,8 +1149,6 @@ class ProfilePredictiveAnalyticsNumericCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityPriorityCondition(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityPriorityCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1229,8 +1167,6 @@ class ProfilePredictiveAnalyticsChannelAffinityPriorityCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityPriorityFilter(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityPriorityFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -1239,8 +1175,6 @@ class ProfilePredictiveAnalyticsChannelAffinityPriorityFilter(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityRankCondition(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityRankCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-predictive-analytics"] = field(
@@ -1259,8 +1193,6 @@ class ProfilePredictiveAnalyticsChannelAffinityRankCondition(Model):
 
 
 class ProfilePredictiveAnalyticsChannelAffinityRankFilter(Model):
-    """The ``ProfilePredictiveAnalyticsChannelAffinityRankFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1270,8 +1202,6 @@ class ProfilePredictiveAnalyticsChannelAffinityRankFilter(Model):
 
 
 class ProfileMarketingConsentCondition(Model):
-    """The ``ProfileMarketingConsentCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-marketing-consent"] = field(
@@ -1291,8 +1221,6 @@ class ProfileMarketingConsentCondition(Model):
 
 
 class HasEmailMarketingConsent(Model):
-    """The ``HasEmailMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -1306,8 +1234,6 @@ class HasEmailMarketingConsent(Model):
 
 
 class HasEmailMarketing(Model):
-    """The ``HasEmailMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1315,8 +1241,6 @@ class HasEmailMarketing(Model):
 
 
 class HasEmailMarketingSubscribed(Model):
-    """The ``HasEmailMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1345,8 +1269,6 @@ class HasEmailMarketingSubscribed(Model):
 
 
 class DoubleOptinFilter(Model):
-    """The ``DoubleOptinFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["is_double_opt_in"] = field("field", choices=("is_double_opt_in",))
@@ -1354,8 +1276,6 @@ class DoubleOptinFilter(Model):
 
 
 class StatusDateFilter(Model):
-    """The ``StatusDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["status_date"] = field("field", choices=("status_date",))
@@ -1374,8 +1294,6 @@ class StatusDateFilter(Model):
 
 
 class CustomSourceFilter(Model):
-    """The ``CustomSourceFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["custom_source"] = field("field", choices=("custom_source",))
@@ -1383,8 +1301,6 @@ class CustomSourceFilter(Model):
 
 
 class EqualsStringFilter(Model):
-    """The ``EqualsStringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1393,8 +1309,6 @@ class EqualsStringFilter(Model):
 
 
 class FormMethodFilter(Model):
-    """The ``FormMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1406,8 +1320,6 @@ class FormMethodFilter(Model):
 
 
 class PreferencePageFilter(Model):
-    """The ``PreferencePageFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1419,8 +1331,6 @@ class PreferencePageFilter(Model):
 
 
 class InboundMessageMethodFilter(Model):
-    """The ``InboundMessageMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1428,8 +1338,6 @@ class InboundMessageMethodFilter(Model):
 
 
 class BackInStockMethodFilter(Model):
-    """The ``BackInStockMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1437,8 +1345,6 @@ class BackInStockMethodFilter(Model):
 
 
 class SftpMethodFilter(Model):
-    """The ``SftpMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1446,8 +1352,6 @@ class SftpMethodFilter(Model):
 
 
 class ManualImportManualMethodFilter(Model):
-    """The ``ManualImportManualMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1459,8 +1363,6 @@ class ManualImportManualMethodFilter(Model):
 
 
 class ManualAddManualMethodFilter(Model):
-    """The ``ManualAddManualMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1472,8 +1374,6 @@ class ManualAddManualMethodFilter(Model):
 
 
 class ShopifyIntegrationMethodFilter(Model):
-    """The ``ShopifyIntegrationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1482,8 +1382,6 @@ class ShopifyIntegrationMethodFilter(Model):
 
 
 class ShopifyIntegrationFilter(Model):
-    """The ``ShopifyIntegrationFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1492,8 +1390,6 @@ class ShopifyIntegrationFilter(Model):
 
 
 class HasEmailMarketingNeverSubscribed(Model):
-    """The ``HasEmailMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
@@ -1501,8 +1397,6 @@ class HasEmailMarketingNeverSubscribed(Model):
 
 
 class NoEmailMarketingConsent(Model):
-    """The ``NoEmailMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["email"] = field("channel", choices=("email",))
@@ -1519,8 +1413,6 @@ class NoEmailMarketingConsent(Model):
 
 
 class NoEmailMarketing(Model):
-    """The ``NoEmailMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1535,8 +1427,6 @@ class NoEmailMarketing(Model):
 
 
 class BounceDateFilter(Model):
-    """The ``BounceDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["bounce_date"] = field("field", choices=("bounce_date",))
@@ -1556,8 +1446,6 @@ class BounceDateFilter(Model):
 
 
 class IsSetExistenceFilter(Model):
-    """The ``IsSetExistenceFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["existence"] = field("type", choices=("existence",))
@@ -1565,8 +1453,6 @@ class IsSetExistenceFilter(Model):
 
 
 class ManualSuppressionDateFilter(Model):
-    """The ``ManualSuppressionDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["manual_suppression_date"] = field(
@@ -1588,8 +1474,6 @@ class ManualSuppressionDateFilter(Model):
 
 
 class InvalidEmailDateFilter(Model):
-    """The ``InvalidEmailDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["invalid_email_date"] = field("field", choices=("invalid_email_date",))
@@ -1609,8 +1493,6 @@ class InvalidEmailDateFilter(Model):
 
 
 class NoEmailMarketingUnsubscribed(Model):
-    """The ``NoEmailMarketingUnsubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["unsubscribed"] = field("subscription", choices=("unsubscribed",))
@@ -1641,8 +1523,6 @@ class NoEmailMarketingUnsubscribed(Model):
 
 
 class PreferencePageMethodFilter(Model):
-    """The ``PreferencePageMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1650,8 +1530,6 @@ class PreferencePageMethodFilter(Model):
 
 
 class ManualRemoveMethodFilter(Model):
-    """The ``ManualRemoveMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1659,8 +1537,6 @@ class ManualRemoveMethodFilter(Model):
 
 
 class SpamComplaintMethodFilter(Model):
-    """The ``SpamComplaintMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1668,8 +1544,6 @@ class SpamComplaintMethodFilter(Model):
 
 
 class MailboxProviderMethodFilter(Model):
-    """The ``MailboxProviderMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1677,8 +1551,6 @@ class MailboxProviderMethodFilter(Model):
 
 
 class OneClickUnsubscribeMethodFilter(Model):
-    """The ``OneClickUnsubscribeMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1686,8 +1558,6 @@ class OneClickUnsubscribeMethodFilter(Model):
 
 
 class ManualImportMethodFilter(Model):
-    """The ``ManualImportMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1695,8 +1565,6 @@ class ManualImportMethodFilter(Model):
 
 
 class DataWarehouseImportMethodFilter(Model):
-    """The ``DataWarehouseImportMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1704,8 +1572,6 @@ class DataWarehouseImportMethodFilter(Model):
 
 
 class ProfileModificationMethodFilter(Model):
-    """The ``ProfileModificationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1713,8 +1579,6 @@ class ProfileModificationMethodFilter(Model):
 
 
 class ConstantContactIntegrationMethodFilter(Model):
-    """The ``ConstantContactIntegrationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1723,8 +1587,6 @@ class ConstantContactIntegrationMethodFilter(Model):
 
 
 class ConstantContactIntegrationFilter(Model):
-    """The ``ConstantContactIntegrationFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["string"] = field("type", choices=("string",))
@@ -1733,8 +1595,6 @@ class ConstantContactIntegrationFilter(Model):
 
 
 class NoEmailMarketingNeverSubscribed(Model):
-    """The ``NoEmailMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
@@ -1744,8 +1604,6 @@ class NoEmailMarketingNeverSubscribed(Model):
 
 
 class NoEmailMarketingSubscribed(Model):
-    """The ``NoEmailMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1755,8 +1613,6 @@ class NoEmailMarketingSubscribed(Model):
 
 
 class HasSMSMarketingConsent(Model):
-    """The ``HasSMSMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -1765,8 +1621,6 @@ class HasSMSMarketingConsent(Model):
 
 
 class HasSMSMarketingSubscribed(Model):
-    """The ``HasSMSMarketingSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["subscribed"] = field("subscription", choices=("subscribed",))
@@ -1793,8 +1647,6 @@ class HasSMSMarketingSubscribed(Model):
 
 
 class CheckoutMethodFilter(Model):
-    """The ``CheckoutMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1802,8 +1654,6 @@ class CheckoutMethodFilter(Model):
 
 
 class SubscribedSMSIsRcsCapableFilter(Model):
-    """The ``SubscribedSMSIsRcsCapableFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["is_rcs_capable"] = field("field", choices=("is_rcs_capable",))
@@ -1811,8 +1661,6 @@ class SubscribedSMSIsRcsCapableFilter(Model):
 
 
 class NoSMSMarketingConsent(Model):
-    """The ``NoSMSMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["sms"] = field("channel", choices=("sms",))
@@ -1826,16 +1674,12 @@ class NoSMSMarketingConsent(Model):
 
 
 class NoSMSMarketing(Model):
-    """The ``NoSMSMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
 
 
 class NoSMSMarketingUnsubscribed(Model):
-    """The ``NoSMSMarketingUnsubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["unsubscribed"] = field("subscription", choices=("unsubscribed",))
@@ -1868,8 +1712,6 @@ class NoSMSMarketingUnsubscribed(Model):
 
 
 class BulkRemoveMethodFilter(Model):
-    """The ``BulkRemoveMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1877,8 +1719,6 @@ class BulkRemoveMethodFilter(Model):
 
 
 class CarrierDeactivationMethodFilter(Model):
-    """The ``CarrierDeactivationMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1886,8 +1726,6 @@ class CarrierDeactivationMethodFilter(Model):
 
 
 class ProvidedLandlineMethodFilter(Model):
-    """The ``ProvidedLandlineMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1895,8 +1733,6 @@ class ProvidedLandlineMethodFilter(Model):
 
 
 class MessageBlockedMethodFilter(Model):
-    """The ``MessageBlockedMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1904,8 +1740,6 @@ class MessageBlockedMethodFilter(Model):
 
 
 class ProvidedNoAgeMethodFilter(Model):
-    """The ``ProvidedNoAgeMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1913,8 +1747,6 @@ class ProvidedNoAgeMethodFilter(Model):
 
 
 class FailedAgeGateMethodFilter(Model):
-    """The ``FailedAgeGateMethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["method"] = field("field", choices=("method",))
@@ -1922,16 +1754,12 @@ class FailedAgeGateMethodFilter(Model):
 
 
 class NoSMSMarketingNeverSubscribed(Model):
-    """The ``NoSMSMarketingNeverSubscribed`` object."""
-
     __slots__ = ()
 
     subscription: Literal["never_subscribed"] = field("subscription", choices=("never_subscribed",))
 
 
 class HasPushMarketingConsent(Model):
-    """The ``HasPushMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["push"] = field("channel", choices=("push",))
@@ -1940,8 +1768,6 @@ class HasPushMarketingConsent(Model):
 
 
 class HasPushMarketing(Model):
-    """The ``HasPushMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
@@ -1951,8 +1777,6 @@ class HasPushMarketing(Model):
 
 
 class NoPushMarketingConsent(Model):
-    """The ``NoPushMarketingConsent`` object."""
-
     __slots__ = ()
 
     channel: Literal["push"] = field("channel", choices=("push",))
@@ -1961,16 +1785,12 @@ class NoPushMarketingConsent(Model):
 
 
 class NoPushMarketing(Model):
-    """The ``NoPushMarketing`` object."""
-
     __slots__ = ()
 
     subscription: Literal["any"] = field("subscription", choices=("any",))
 
 
 class AlltimeDateFilter(Model):
-    """The ``AlltimeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1979,8 +1799,6 @@ class AlltimeDateFilter(Model):
 
 
 class ProfileMetricPropertyFilter(Model):
-    """The ``ProfileMetricPropertyFilter`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -2003,8 +1821,6 @@ class ProfileMetricPropertyFilter(Model):
 
 
 class ListSetFilter(Model):
-    """The ``ListSetFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -2016,8 +1832,6 @@ class ListSetFilter(Model):
 
 
 class ListSubstringFilter(Model):
-    """The ``ListSubstringFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -2029,8 +1843,6 @@ class ListSubstringFilter(Model):
 
 
 class ProfileHasCustomObjectCondition(Model):
-    """The ``ProfileHasCustomObjectCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-has-custom-object"] = field(
@@ -2045,8 +1857,6 @@ class ProfileHasCustomObjectCondition(Model):
 
 
 class IntegerFilter(Model):
-    """The ``IntegerFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -2066,8 +1876,6 @@ class IntegerFilter(Model):
 
 
 class ProfileHasCustomObjectFilter(Model):
-    """The ``ProfileHasCustomObjectFilter`` object."""
-
     __slots__ = ()
 
     property_id: int = field("property_id")
@@ -2092,8 +1900,6 @@ class ProfileHasCustomObjectFilter(Model):
 
 
 class NumericRangeFilter(Model):
-    """The ``NumericRangeFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["numeric"] = field("type", choices=("numeric",))
@@ -2104,8 +1910,6 @@ class NumericRangeFilter(Model):
 
 
 class ProfilePermissionsCondition(Model):
-    """The ``ProfilePermissionsCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-permissions"] = field("type", choices=("profile-permissions",))
@@ -2127,8 +1931,6 @@ class ProfilePermissionsCondition(Model):
 
 
 class ExplicitlyReachable(Model):
-    """The ``ExplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["explicitly_reachable"] = field(
@@ -2143,8 +1945,6 @@ class ExplicitlyReachable(Model):
 
 
 class EffectiveDateFilter(Model):
-    """The ``EffectiveDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["effective_date"] = field("field", choices=("effective_date",))
@@ -2163,8 +1963,6 @@ class EffectiveDateFilter(Model):
 
 
 class RecordedDateFilter(Model):
-    """The ``RecordedDateFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["recorded_date"] = field("field", choices=("recorded_date",))
@@ -2183,8 +1981,6 @@ class RecordedDateFilter(Model):
 
 
 class MethodFilter(Model):
-    """The ``MethodFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["subscribe_method"] = field("field", choices=("subscribe_method",))
@@ -2193,8 +1989,6 @@ class MethodFilter(Model):
 
 
 class FormSubscribeFilter(Model):
-    """The ``FormSubscribeFilter`` object."""
-
     __slots__ = ()
 
     field_: Literal["subscribe_method"] = field("field", choices=("subscribe_method",))
@@ -2206,8 +2000,6 @@ class FormSubscribeFilter(Model):
 
 
 class ImplicitlyReachable(Model):
-    """The ``ImplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_reachable"] = field(
@@ -2216,8 +2008,6 @@ class ImplicitlyReachable(Model):
 
 
 class ImplicitlyOrExplicitlyReachable(Model):
-    """The ``ImplicitlyOrExplicitlyReachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_or_explicitly_reachable"] = field(
@@ -2226,8 +2016,6 @@ class ImplicitlyOrExplicitlyReachable(Model):
 
 
 class ExplicitlyUnreachable(Model):
-    """The ``ExplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["explicitly_unreachable"] = field(
@@ -2242,8 +2030,6 @@ class ExplicitlyUnreachable(Model):
 
 
 class ImplicitlyUnreachable(Model):
-    """The ``ImplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_unreachable"] = field(
@@ -2252,8 +2038,6 @@ class ImplicitlyUnreachable(Model):
 
 
 class ImplicitlyOrExplicitlyUnreachable(Model):
-    """The ``ImplicitlyOrExplicitlyUnreachable`` object."""
-
     __slots__ = ()
 
     reachable_status: Literal["implicitly_or_explicitly_unreachable"] = field(
@@ -2262,8 +2046,6 @@ class ImplicitlyOrExplicitlyUnreachable(Model):
 
 
 class MessageHierarchyRcsItem(Model):
-    """The ``MessageHierarchyRcsItem`` object."""
-
     __slots__ = ()
 
     message: str | None = field("message", default=None)
@@ -2283,8 +2065,6 @@ class MessageHierarchyRcsItem(Model):
 
 
 class RCSRichContent(Model):
-    """The ``RCSRichContent`` object."""
-
     __slots__ = ()
 
     cards: list[RCSCard] | None = field("cards", "list[RCSCard]", default=None, nullable=True)
@@ -2300,8 +2080,6 @@ class RCSRichContent(Model):
 
 
 class RCSCard(Model):
-    """The ``RCSCard`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2327,8 +2105,6 @@ class RCSCard(Model):
 
 
 class ImageAsset(Model):
-    """The ``ImageAsset`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -2358,8 +2134,6 @@ class ImageAsset(Model):
 
 
 class SlimImageReference(Model):
-    """The ``SlimImageReference`` object."""
-
     __slots__ = ()
 
     static_image_asset_id: int | None = field("static_image_asset_id", default=None, nullable=True)
@@ -2373,8 +2147,6 @@ class SlimImageReference(Model):
 
 
 class MediaAsset(Model):
-    """The ``MediaAsset`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2396,8 +2168,6 @@ class MediaAsset(Model):
 
 
 class MediaAssetReference(Model):
-    """The ``MediaAssetReference`` object."""
-
     __slots__ = ()
 
     static_asset_id: str | None = field("static_asset_id", default=None, nullable=True)
@@ -2411,8 +2181,6 @@ class MediaAssetReference(Model):
 
 
 class RCSSuggestion(Model):
-    """The ``RCSSuggestion`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -2433,8 +2201,6 @@ class RCSSuggestion(Model):
 
 
 class MessageHierarchySmsItem(Model):
-    """The ``MessageHierarchySmsItem`` object."""
-
     __slots__ = ()
 
     message: str = field("message")
@@ -2458,8 +2224,6 @@ class MessageHierarchySmsItem(Model):
 
 
 class StaticSMSImage(Model):
-    """The ``StaticSMSImage`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", default=None, nullable=True, choices=(False,))
@@ -2468,8 +2232,6 @@ class StaticSMSImage(Model):
 
 
 class DynamicSMSImage(Model):
-    """The ``DynamicSMSImage`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] | None = field("dynamic", default=None, choices=(True,))
@@ -2478,8 +2240,6 @@ class DynamicSMSImage(Model):
 
 
 class ObjectLinks(Model):
-    """The ``ObjectLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -2495,8 +2255,6 @@ class AgentHints(Model):
 
 
 class PatchReviewResponseDTODataRelationshipsEventsDataItem(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsEventsDataItem`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -2523,8 +2281,6 @@ AttributionResponseObjectResourceRelationshipsAttributedEventData = (
 
 
 class RelationshipLinks(Model):
-    """The ``RelationshipLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -2532,8 +2288,6 @@ class RelationshipLinks(Model):
 
 
 class PostCampaignMessageResponseDataRelationshipsCampaign(Model):
-    """The ``PostCampaignMessageResponseDataRelationshipsCampaign`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseDataRelationshipsCampaignData | None = field(
@@ -2561,8 +2315,6 @@ CampaignMessageResponseObjectResourceRelationshipsCampaign = (
 
 
 class TagCampaignOpDataItem(Model):
-    """The ``TagCampaignOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CampaignEnum = field("type", choices=("campaign",))
@@ -2607,8 +2359,6 @@ PostCampaignValuesResponseDTODataRelationshipsCampaignsDataItem = TagCampaignOpD
 
 
 class GetCampaignMessagesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetCampaignMessagesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: CampaignMessageEnum = field("type", choices=("campaign-message",))
@@ -2641,8 +2391,6 @@ CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem = (
 
 
 class AttributionResponseObjectResourceRelationshipsFlow(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlow`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsFlowData | None = field(
@@ -2664,8 +2412,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlow = (
 
 
 class TagFlowOpDataItem(Model):
-    """The ``TagFlowOpDataItem`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2774,8 +2520,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggersDataItem 
 
 
 class AttributionResponseObjectResourceRelationshipsFlowMessageData(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlowMessageData`` object."""
-
     __slots__ = ()
 
     type: FlowMessageEnum = field("type", choices=("flow-message",))
@@ -2820,8 +2564,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlowMessagesDataItem = (
 
 
 class BaseEventCreateQueryBulkEntryResourceObject(Model):
-    """The ``BaseEventCreateQueryBulkEntryResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -2831,8 +2573,6 @@ class BaseEventCreateQueryBulkEntryResourceObject(Model):
 
 
 class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
-    """The ``BaseEventCreateQueryBulkEntryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: dict[str, Any] = field("properties")
@@ -2862,8 +2602,6 @@ class BaseEventCreateQueryBulkEntryResourceObjectAttributes(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributesMetric(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributesMetric`` object."""
-
     __slots__ = ()
 
     data: MetricCreateQueryResourceObject = field("data", "MetricCreateQueryResourceObject")
@@ -2876,8 +2614,6 @@ BaseEventCreateQueryBulkEntryResourceObjectAttributesMetric = (
 
 
 class MetricCreateQueryResourceObject(Model):
-    """The ``MetricCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -2887,8 +2623,6 @@ class MetricCreateQueryResourceObject(Model):
 
 
 class MetricCreateQueryResourceObjectAttributes(Model):
-    """The ``MetricCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2898,8 +2632,6 @@ class MetricCreateQueryResourceObjectAttributes(Model):
 
 
 class PostTagResponseDataRelationshipsLists(Model):
-    """The ``PostTagResponseDataRelationshipsLists`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsListsDataItem] | None = field(
@@ -2999,8 +2731,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class TagListOpDataItem(Model):
-    """The ``TagListOpDataItem`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -3127,8 +2857,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PostTagResponseDataRelationshipsSegments(Model):
-    """The ``PostTagResponseDataRelationshipsSegments`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsSegmentsDataItem] | None = field(
@@ -3224,8 +2952,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class TagSegmentOpDataItem(Model):
-    """The ``TagSegmentOpDataItem`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -3328,8 +3054,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetFlowMessageTemplateRelationshipResponseData(Model):
-    """The ``GetFlowMessageTemplateRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3372,8 +3096,6 @@ CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData = (
 
 
 class PostCampaignMessageResponseDataRelationshipsTemplate(Model):
-    """The ``PostCampaignMessageResponseDataRelationshipsTemplate`` object."""
-
     __slots__ = ()
 
     data: PostCampaignMessageResponseDataRelationshipsTemplateData | None = field(
@@ -3401,8 +3123,6 @@ FlowMessageEncodedResponseObjectResourceRelationshipsTemplate = (
 
 
 class PatchFlowResponseDataRelationshipsTags(Model):
-    """The ``PatchFlowResponseDataRelationshipsTags`` object."""
-
     __slots__ = ()
 
     data: list[PatchFlowResponseDataRelationshipsTagsDataItem] | None = field(
@@ -3500,8 +3220,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTags = (
 
 
 class PatchFlowResponseDataRelationshipsTagsDataItem(Model):
-    """The ``PatchFlowResponseDataRelationshipsTagsDataItem`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -3647,8 +3365,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsTagsDataItem = (
 
 
 class CatalogCategoryItemOpDataItem(Model):
-    """The ``CatalogCategoryItemOpDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogItemEnum = field("type", choices=("catalog-item",))
@@ -3729,8 +3445,6 @@ CatalogItemUpdateJobResponseObjectResourceRelationshipsItemsDataItem = CatalogCa
 
 
 class PostCouponCodeCreateJobResponseDataAttributes(Model):
-    """The ``PostCouponCodeCreateJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -3846,8 +3560,6 @@ CatalogCategoryUpdateJobResponseObjectResourceAttributes = (
 
 
 class TemplateCloneQueryResourceObjectAttributes(Model):
-    """The ``TemplateCloneQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -3859,8 +3571,6 @@ CatalogCategoryUpdateQueryResourceObjectAttributes = TemplateCloneQueryResourceO
 
 
 class PostCatalogItemResponseDataRelationshipsVariantsDataItem(Model):
-    """The ``PostCatalogItemResponseDataRelationshipsVariantsDataItem`` object."""
-
     __slots__ = ()
 
     type: CatalogVariantEnum = field("type", choices=("catalog-variant",))
@@ -3934,8 +3644,6 @@ CatalogVariantUpdateJobResponseObjectResourceRelationshipsVariantsDataItem = (
 
 
 class PatchReviewResponseDTODataRelationshipsItem(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsItem`` object."""
-
     __slots__ = ()
 
     data: PatchReviewResponseDTODataRelationshipsItemData | None = field(
@@ -3961,8 +3669,6 @@ CatalogVariantResponseObjectResourceRelationshipsItem = PatchReviewResponseDTODa
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: ProfileIdentifierDTOResourceObject = field("data", "ProfileIdentifierDTOResourceObject")
@@ -3975,8 +3681,6 @@ ServerBISSubscriptionCreateQueryResourceObjectAttributesProfile = (
 
 
 class ProfileIdentifierDTOResourceObject(Model):
-    """The ``ProfileIdentifierDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -3988,8 +3692,6 @@ class ProfileIdentifierDTOResourceObject(Model):
 
 
 class ProfileIdentifierDTOResourceObjectAttributes(Model):
-    """The ``ProfileIdentifierDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -4001,8 +3703,6 @@ class ProfileIdentifierDTOResourceObjectAttributes(Model):
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectRelationships(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     variant: ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant = field(
@@ -4017,8 +3717,6 @@ ServerBISSubscriptionCreateQueryResourceObjectRelationships = (
 
 
 class ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant(Model):
-    """The ``ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariant`` object."""
-
     __slots__ = ()
 
     data: ClientBISSubscriptionCreateQueryResourceObjectRelationshipsVariantData | None = field(
@@ -4033,8 +3731,6 @@ ServerBISSubscriptionCreateQueryResourceObjectRelationshipsVariant = (
 
 
 class ReviewStatusRejected(Model):
-    """The ``ReviewStatusRejected`` object."""
-
     __slots__ = ()
 
     value: Literal["rejected"] = field("value", choices=("rejected",))
@@ -4054,8 +3750,6 @@ class ReviewStatusRejected(Model):
 
 
 class RejectReasonOther(Model):
-    """The ``RejectReasonOther`` object."""
-
     __slots__ = ()
 
     reason: Literal["other"] = field("reason", choices=("other",))
@@ -4065,8 +3759,6 @@ class RejectReasonOther(Model):
 
 
 class RejectReasonFake(Model):
-    """The ``RejectReasonFake`` object."""
-
     __slots__ = ()
 
     reason: Literal["fake"] = field("reason", choices=("fake",))
@@ -4074,8 +3766,6 @@ class RejectReasonFake(Model):
 
 
 class RejectReasonMisleading(Model):
-    """The ``RejectReasonMisleading`` object."""
-
     __slots__ = ()
 
     reason: Literal["false_or_misleading"] = field("reason", choices=("false_or_misleading",))
@@ -4083,8 +3773,6 @@ class RejectReasonMisleading(Model):
 
 
 class RejectReasonPrivateInformation(Model):
-    """The ``RejectReasonPrivateInformation`` object."""
-
     __slots__ = ()
 
     reason: Literal["private_information"] = field("reason", choices=("private_information",))
@@ -4092,8 +3780,6 @@ class RejectReasonPrivateInformation(Model):
 
 
 class RejectReasonProfanity(Model):
-    """The ``RejectReasonProfanity`` object."""
-
     __slots__ = ()
 
     reason: Literal["profanity_or_inappropriate"] = field(
@@ -4103,8 +3789,6 @@ class RejectReasonProfanity(Model):
 
 
 class RejectReasonUnrelated(Model):
-    """The ``RejectReasonUnrelated`` object."""
-
     __slots__ = ()
 
     reason: Literal["unrelated"] = field("reason", choices=("unrelated",))
@@ -4112,8 +3796,6 @@ class RejectReasonUnrelated(Model):
 
 
 class ReviewStatusFeatured(Model):
-    """The ``ReviewStatusFeatured`` object."""
-
     __slots__ = ()
 
     value: Literal["featured"] = field("value", choices=("featured",))
@@ -4121,8 +3803,6 @@ class ReviewStatusFeatured(Model):
 
 
 class ReviewStatusPublished(Model):
-    """The ``ReviewStatusPublished`` object."""
-
     __slots__ = ()
 
     value: Literal["published"] = field("value", choices=("published",))
@@ -4130,8 +3810,6 @@ class ReviewStatusPublished(Model):
 
 
 class ReviewStatusUnpublished(Model):
-    """The ``ReviewStatusUnpublished`` object."""
-
     __slots__ = ()
 
     value: Literal["unpublished"] = field("value", choices=("unpublished",))
@@ -4139,8 +3817,6 @@ class ReviewStatusUnpublished(Model):
 
 
 class ReviewStatusPending(Model):
-    """The ``ReviewStatusPending`` object."""
-
     __slots__ = ()
 
     value: Literal["pending"] = field("value", choices=("pending",))
@@ -4148,8 +3824,6 @@ class ReviewStatusPending(Model):
 
 
 class ReviewProductDTO(Model):
-    """The ``ReviewProductDTO`` object."""
-
     __slots__ = ()
 
     url: str = field("url")
@@ -4163,8 +3837,6 @@ class ReviewProductDTO(Model):
 
 
 class ReviewPublicReply(Model):
-    """The ``ReviewPublicReply`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -4176,8 +3848,6 @@ class ReviewPublicReply(Model):
 
 
 class CollectionLinks(Model):
-    """The ``CollectionLinks`` object."""
-
     __slots__ = ()
 
     self_: str = field("self")
@@ -4186,8 +3856,6 @@ class CollectionLinks(Model):
 
 
 class ConditionGroup(Model):
-    """The ``ConditionGroup`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -4213,8 +3881,6 @@ class ConditionGroup(Model):
 
 
 class SegmentsProfileMetricCondition(Model):
-    """The ``SegmentsProfileMetricCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric"] = field("type", choices=("profile-metric",))
@@ -4241,8 +3907,6 @@ class SegmentsProfileMetricCondition(Model):
 
 
 class SegmentsProfileMetricFunnelCondition(Model):
-    """The ``SegmentsProfileMetricFunnelCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric-funnel"] = field("type", choices=("profile-metric-funnel",))
@@ -4276,8 +3940,6 @@ class SegmentsProfileMetricFunnelCondition(Model):
 
 
 class ProfileMetricFunnelSteps(Model):
-    """The ``ProfileMetricFunnelSteps`` object."""
-
     __slots__ = ()
 
     metric_exists: bool = field("metric_exists")
@@ -4288,8 +3950,6 @@ class ProfileMetricFunnelSteps(Model):
 
 
 class GetProfileConversationRelationshipResponseData(Model):
-    """The ``GetProfileConversationRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: ConversationEnum = field("type", choices=("conversation",))
@@ -4325,8 +3985,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PostCouponCodeResponseDataRelationshipsProfile(Model):
-    """The ``PostCouponCodeResponseDataRelationshipsProfile`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseDataRelationshipsProfileData | None = field(
@@ -4360,8 +4018,6 @@ ConversationResponseObjectResourceRelationshipsProfile = (
 
 
 class ListMembersAddQueryDataItem(Model):
-    """The ``ListMembersAddQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -4481,8 +4137,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfilesDataItem = (
 
 
 class GetEventMetricRelationshipResponseData(Model):
-    """The ``GetEventMetricRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -4553,8 +4207,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetricData = (
 
 
 class DeviceMetadata(Model):
-    """The ``DeviceMetadata`` object."""
-
     __slots__ = ()
 
     device_id: str | None = field("device_id", default=None, nullable=True)
@@ -4596,8 +4248,6 @@ class DeviceMetadata(Model):
 
 
 class EmailChannel(Model):
-    """The ``EmailChannel`` object."""
-
     __slots__ = ()
 
     marketing: EmailMarketing | None = field(
@@ -4611,8 +4261,6 @@ class EmailChannel(Model):
 
 
 class EmailMarketing(Model):
-    """The ``EmailMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_email_marketing: bool = field("can_receive_email_marketing")
@@ -4646,8 +4294,6 @@ class EmailMarketing(Model):
 
 
 class EmailMarketingSuppression(Model):
-    """The ``EmailMarketingSuppression`` object."""
-
     __slots__ = ()
 
     reason: EmailMarketingSuppressionReason = field(
@@ -4666,8 +4312,6 @@ class EmailMarketingSuppression(Model):
 
 
 class EmailMarketingListSuppression(Model):
-    """The ``EmailMarketingListSuppression`` object."""
-
     __slots__ = ()
 
     list_id: str = field("list_id")
@@ -4679,8 +4323,6 @@ class EmailMarketingListSuppression(Model):
 
 
 class OpenTrackingConsent(Model):
-    """The ``OpenTrackingConsent`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -4706,8 +4348,6 @@ class OpenTrackingConsent(Model):
 
 
 class EmailSubscriptionParameters(Model):
-    """The ``EmailSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -4721,8 +4361,6 @@ class EmailSubscriptionParameters(Model):
 
 
 class SubscriptionParameters(Model):
-    """The ``SubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["SUBSCRIBED"] = field("consent", choices=("SUBSCRIBED",))
@@ -4734,8 +4372,6 @@ class SubscriptionParameters(Model):
 
 
 class OpenTrackingSubscriptionParameters(Model):
-    """The ``OpenTrackingSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["SUBSCRIBED"] = field("consent", choices=("SUBSCRIBED",))
@@ -4743,8 +4379,6 @@ class OpenTrackingSubscriptionParameters(Model):
 
 
 class EventCreateQueryV2(Model):
-    """The ``EventCreateQueryV2`` object."""
-
     __slots__ = ()
 
     data: EventCreateQueryV2ResourceObject = field("data", "EventCreateQueryV2ResourceObject")
@@ -4800,8 +4434,6 @@ class EventCreateQueryV2(Model):
 
 
 class EventCreateQueryV2ResourceObject(Model):
-    """The ``EventCreateQueryV2ResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -4811,8 +4443,6 @@ class EventCreateQueryV2ResourceObject(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributes(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: dict[str, Any] = field("properties")
@@ -4845,8 +4475,6 @@ class EventCreateQueryV2ResourceObjectAttributes(Model):
 
 
 class EventCreateQueryV2ResourceObjectAttributesProfile(Model):
-    """The ``EventCreateQueryV2ResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: EventProfileCreateQueryResourceObject = field(
@@ -4855,8 +4483,6 @@ class EventCreateQueryV2ResourceObjectAttributesProfile(Model):
 
 
 class EventProfileCreateQueryResourceObject(Model):
-    """The ``EventProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -4868,8 +4494,6 @@ class EventProfileCreateQueryResourceObject(Model):
 
 
 class EventProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``EventProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -4905,8 +4529,6 @@ class EventProfileCreateQueryResourceObjectAttributes(Model):
 
 
 class ProfileLocation(Model):
-    """The ``ProfileLocation`` object."""
-
     __slots__ = ()
 
     address1: str | None = field("address1", default=None, nullable=True)
@@ -4932,8 +4554,6 @@ class ProfileLocation(Model):
 
 
 class OnsiteProfileMeta(Model):
-    """The ``OnsiteProfileMeta`` object."""
-
     __slots__ = ()
 
     patch_properties: ProfileMetaPatchProperties | None = field(
@@ -4947,8 +4567,6 @@ class OnsiteProfileMeta(Model):
 
 
 class ProfileMetaPatchProperties(Model):
-    """The ``ProfileMetaPatchProperties`` object."""
-
     __slots__ = ()
 
     append: dict[str, Any] | None = field("append", default=None, nullable=True)
@@ -4960,8 +4578,6 @@ class ProfileMetaPatchProperties(Model):
 
 
 class PatchIdentifiers(Model):
-    """The ``PatchIdentifiers`` object."""
-
     __slots__ = ()
 
     append: dict[str, Any] | None = field("append", default=None)
@@ -4969,8 +4585,6 @@ class PatchIdentifiers(Model):
 
 
 class EventResponseObjectResource(Model):
-    """The ``EventResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: EventEnum = field("type", choices=("event",))
@@ -4986,8 +4600,6 @@ class EventResponseObjectResource(Model):
 
 
 class EventResponseObjectResourceAttributes(Model):
-    """The ``EventResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     timestamp: int | None = field("timestamp", default=None, nullable=True)
@@ -5001,8 +4613,6 @@ class EventResponseObjectResourceAttributes(Model):
 
 
 class EventResponseObjectResourceRelationships(Model):
-    """The ``EventResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profile: EventResponseObjectResourceRelationshipsProfile | None = field(
@@ -5017,8 +4627,6 @@ class EventResponseObjectResourceRelationships(Model):
 
 
 class EventResponseObjectResourceRelationshipsMetric(Model):
-    """The ``EventResponseObjectResourceRelationshipsMetric`` object."""
-
     __slots__ = ()
 
     data: EventResponseObjectResourceRelationshipsMetricData | None = field(
@@ -5056,8 +4664,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationshipsMetric = (
 
 
 class EventResponseObjectResourceRelationshipsAttributions(Model):
-    """The ``EventResponseObjectResourceRelationshipsAttributions`` object."""
-
     __slots__ = ()
 
     data: list[EventResponseObjectResourceRelationshipsAttributionsDataItem] | None = field(
@@ -5067,8 +4673,6 @@ class EventResponseObjectResourceRelationshipsAttributions(Model):
 
 
 class EventResponseObjectResourceRelationshipsAttributionsDataItem(Model):
-    """The ``EventResponseObjectResourceRelationshipsAttributionsDataItem`` object."""
-
     __slots__ = ()
 
     type: AttributionEnum = field("type", choices=("attribution",))
@@ -5077,8 +4681,6 @@ class EventResponseObjectResourceRelationshipsAttributionsDataItem(Model):
 
 
 class EventsBulkCreateQueryResourceObject(Model):
-    """The ``EventsBulkCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventBulkCreateEnum = field("type", choices=("event-bulk-create",))
@@ -5088,8 +4690,6 @@ class EventsBulkCreateQueryResourceObject(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributes(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     backfill: bool | None = field("backfill", default=None, nullable=True)
@@ -5105,8 +4705,6 @@ class EventsBulkCreateQueryResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributesProfile(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: OnsiteProfileCreateQueryResourceObject = field(
@@ -5115,8 +4713,6 @@ class EventsBulkCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class OnsiteProfileCreateQueryResourceObject(Model):
-    """The ``OnsiteProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -5129,8 +4725,6 @@ class OnsiteProfileCreateQueryResourceObject(Model):
 
 
 class OnsiteProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``OnsiteProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -5165,8 +4759,6 @@ class OnsiteProfileCreateQueryResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateQueryResourceObjectAttributesEvents(Model):
-    """The ``EventsBulkCreateQueryResourceObjectAttributesEvents`` object."""
-
     __slots__ = ()
 
     data: list[BaseEventCreateQueryBulkEntryResourceObject] = field(
@@ -5175,8 +4767,6 @@ class EventsBulkCreateQueryResourceObjectAttributesEvents(Model):
 
 
 class PostFlowSeriesResponseDTODataRelationshipsFlowMessages(Model):
-    """The ``PostFlowSeriesResponseDTODataRelationshipsFlowMessages`` object."""
-
     __slots__ = ()
 
     data: list[PostFlowSeriesResponseDTODataRelationshipsFlowMessagesDataItem] | None = field(
@@ -5204,8 +4794,6 @@ FlowActionEncodedResponseObjectResourceRelationshipsFlowMessages = (
 
 
 class GetFlowMessageActionRelationshipResponseData(Model):
-    """The ``GetFlowMessageActionRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -5253,8 +4841,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActionsDataItem = (
 
 
 class FlowResponseObjectResource(Model):
-    """The ``FlowResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -5269,8 +4855,6 @@ class FlowResponseObjectResource(Model):
 
 
 class PatchFlowResponseDataAttributes(Model):
-    """The ``PatchFlowResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -5303,8 +4887,6 @@ FlowV2ResponseObjectResourceAttributes = PatchFlowResponseDataAttributes
 
 
 class PatchFlowResponseDataRelationships(Model):
-    """The ``PatchFlowResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     flow_actions: PatchFlowResponseDataRelationshipsFlowActions | None = field(
@@ -5332,8 +4914,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationships = PatchFlowResponseDataRelati
 
 
 class PatchFlowResponseDataRelationshipsFlowActions(Model):
-    """The ``PatchFlowResponseDataRelationshipsFlowActions`` object."""
-
     __slots__ = ()
 
     data: list[PatchFlowResponseDataRelationshipsFlowActionsDataItem] | None = field(
@@ -5361,8 +4941,6 @@ GetFlowV2ResponseCompoundDocumentDataRelationshipsFlowActions = (
 
 
 class FlowV2ResponseObjectResource(Model):
-    """The ``FlowV2ResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -5385,8 +4963,6 @@ class ResponseMeta(Model):
 
 
 class TemplateResponseObjectResource(Model):
-    """The ``TemplateResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -5399,8 +4975,6 @@ class TemplateResponseObjectResource(Model):
 
 
 class PostTemplateResponseDataAttributes(Model):
-    """The ``PostTemplateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5432,8 +5006,6 @@ TemplateDndResponseObjectResourceAttributes = PostTemplateResponseDataAttributes
 
 
 class ImageResponseObjectResource(Model):
-    """The ``ImageResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -5446,8 +5018,6 @@ class ImageResponseObjectResource(Model):
 
 
 class PostImageResponseDataAttributes(Model):
-    """The ``PostImageResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5467,8 +5037,6 @@ ImageResponseObjectResourceAttributes = PostImageResponseDataAttributes
 
 
 class TagResponseObjectResource(Model):
-    """The ``TagResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -5484,8 +5052,6 @@ class TagResponseObjectResource(Model):
 
 
 class PostTagResponseDataAttributes(Model):
-    """The ``PostTagResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -5505,8 +5071,6 @@ TagUpdateQueryResourceObjectAttributes = PostTagResponseDataAttributes
 
 
 class PostTagResponseDataRelationships(Model):
-    """The ``PostTagResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     tag_group: PostTagResponseDataRelationshipsTagGroup | None = field(
@@ -5531,8 +5095,6 @@ TagResponseObjectResourceRelationships = PostTagResponseDataRelationships
 
 
 class PostTagResponseDataRelationshipsTagGroup(Model):
-    """The ``PostTagResponseDataRelationshipsTagGroup`` object."""
-
     __slots__ = ()
 
     data: PostTagResponseDataRelationshipsTagGroupData | None = field(
@@ -5546,8 +5108,6 @@ TagResponseObjectResourceRelationshipsTagGroup = PostTagResponseDataRelationship
 
 
 class GetTagGroupRelationshipResponseData(Model):
-    """The ``GetTagGroupRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -5568,8 +5128,6 @@ TagCreateQueryResourceObjectRelationshipsTagGroupData = GetTagGroupRelationshipR
 
 
 class PostTagResponseDataRelationshipsCampaigns(Model):
-    """The ``PostTagResponseDataRelationshipsCampaigns`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsCampaignsDataItem] | None = field(
@@ -5587,8 +5145,6 @@ PostCampaignValuesResponseDTODataRelationshipsCampaigns = PostTagResponseDataRel
 
 
 class PostTagResponseDataRelationshipsFlows(Model):
-    """The ``PostTagResponseDataRelationshipsFlows`` object."""
-
     __slots__ = ()
 
     data: list[PostTagResponseDataRelationshipsFlowsDataItem] | None = field(
@@ -5670,8 +5226,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsFlowTriggers = (
 
 
 class MetricResponseObjectResource(Model):
-    """The ``MetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MetricEnum = field("type", choices=("metric",))
@@ -5687,8 +5241,6 @@ class MetricResponseObjectResource(Model):
 
 
 class MetricResponseObjectResourceAttributes(Model):
-    """The ``MetricResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -5702,8 +5254,6 @@ class MetricResponseObjectResourceAttributes(Model):
 
 
 class MetricResponseObjectResourceRelationships(Model):
-    """The ``MetricResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     flow_triggers: MetricResponseObjectResourceRelationshipsFlowTriggers | None = field(
@@ -5712,8 +5262,6 @@ class MetricResponseObjectResourceRelationships(Model):
 
 
 class ProfileResponseObjectResource(Model):
-    """The ``ProfileResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -5729,8 +5277,6 @@ class ProfileResponseObjectResource(Model):
 
 
 class ProfileResponseObjectResourceAttributes(Model):
-    """The ``ProfileResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -5771,8 +5317,6 @@ ProfileResponsePluralConversationsObjectResourceAttributes = ProfileResponseObje
 
 
 class GetProfileResponseDataRelationships(Model):
-    """The ``GetProfileResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: GetProfileResponseDataRelationshipsLists | None = field(
@@ -5819,8 +5363,6 @@ GetSegmentMemberResponseCollectionDataItemRelationships = GetProfileResponseData
 
 
 class GetProfileResponseDataRelationshipsPushTokens(Model):
-    """The ``GetProfileResponseDataRelationshipsPushTokens`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponseDataRelationshipsPushTokensDataItem] | None = field(
@@ -5890,8 +5432,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetProfileResponseDataRelationshipsPushTokensDataItem(Model):
-    """The ``GetProfileResponseDataRelationshipsPushTokensDataItem`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -5969,8 +5509,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class GetFlowResponseCollection(Model):
-    """The ``GetFlowResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowResponseObjectResource] = field("data", "list[FlowResponseObjectResource]")
@@ -5979,8 +5517,6 @@ class GetFlowResponseCollection(Model):
 
 
 class GetImageResponse(Model):
-    """The ``GetImageResponse`` object."""
-
     __slots__ = ()
 
     data: ImageResponseObjectResource = field("data", "ImageResponseObjectResource")
@@ -5989,8 +5525,6 @@ class GetImageResponse(Model):
 
 
 class ListResponseObjectResourceAttributes(Model):
-    """The ``ListResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -6022,8 +5556,6 @@ PatchListPartialUpdateResponseDataAttributes = ListResponseObjectResourceAttribu
 
 
 class ListResponseObjectResourceRelationships(Model):
-    """The ``ListResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profiles: ListResponseObjectResourceRelationshipsProfiles | None = field(
@@ -6084,8 +5616,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationships = (
 
 
 class ListResponseObjectResourceRelationshipsProfiles(Model):
-    """The ``ListResponseObjectResourceRelationshipsProfiles`` object."""
-
     __slots__ = ()
 
     data: list[ListResponseObjectResourceRelationshipsProfilesDataItem] | None = field(
@@ -6167,8 +5697,6 @@ GetSegmentRetrieveResponseCompoundDocumentDataRelationshipsProfiles = (
 
 
 class GetListMemberResponseCollectionDataItem(Model):
-    """The ``GetListMemberResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6188,8 +5716,6 @@ GetSegmentMemberResponseCollectionDataItem = GetListMemberResponseCollectionData
 
 
 class GetListMemberResponseCollectionDataItemAttributes(Model):
-    """The ``GetListMemberResponseCollectionDataItemAttributes`` object."""
-
     __slots__ = ()
 
     subscriptions: Subscriptions | None = field(
@@ -6240,8 +5766,6 @@ GetSegmentMemberResponseCollectionDataItemAttributes = (
 
 
 class Subscriptions(Model):
-    """The ``Subscriptions`` object."""
-
     __slots__ = ()
 
     email: EmailChannel | None = field("email", "EmailChannel", default=None, nullable=True)
@@ -6259,8 +5783,6 @@ class Subscriptions(Model):
 
 
 class SMSChannel(Model):
-    """The ``SMSChannel`` object."""
-
     __slots__ = ()
 
     marketing: SMSMarketing | None = field("marketing", "SMSMarketing", default=None, nullable=True)
@@ -6272,8 +5794,6 @@ class SMSChannel(Model):
 
 
 class SMSMarketing(Model):
-    """The ``SMSMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_sms_marketing: bool = field("can_receive_sms_marketing")
@@ -6295,8 +5815,6 @@ class SMSMarketing(Model):
 
 
 class SMSTransactional(Model):
-    """The ``SMSTransactional`` object."""
-
     __slots__ = ()
 
     can_receive_sms_transactional: bool = field("can_receive_sms_transactional")
@@ -6318,8 +5836,6 @@ class SMSTransactional(Model):
 
 
 class PushChannel(Model):
-    """The ``PushChannel`` object."""
-
     __slots__ = ()
 
     marketing: PushMarketing | None = field(
@@ -6329,8 +5845,6 @@ class PushChannel(Model):
 
 
 class PushMarketing(Model):
-    """The ``PushMarketing`` object."""
-
     __slots__ = ()
 
     can_receive_push_marketing: bool = field("can_receive_push_marketing")
@@ -6344,8 +5858,6 @@ class PushMarketing(Model):
 
 
 class WhatsappChannel(Model):
-    """The ``WhatsappChannel`` object."""
-
     __slots__ = ()
 
     marketing: WhatsappMarketingChannel | None = field(
@@ -6363,8 +5875,6 @@ class WhatsappChannel(Model):
 
 
 class WhatsappMarketingChannel(Model):
-    """The ``WhatsappMarketingChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6392,8 +5902,6 @@ class WhatsappMarketingChannel(Model):
 
 
 class WhatsappTransactionalChannel(Model):
-    """The ``WhatsappTransactionalChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6421,8 +5929,6 @@ class WhatsappTransactionalChannel(Model):
 
 
 class WhatsappConversationalChannel(Model):
-    """The ``WhatsappConversationalChannel`` object."""
-
     __slots__ = ()
 
     consent: str = field("consent")
@@ -6450,8 +5956,6 @@ class WhatsappConversationalChannel(Model):
 
 
 class PredictiveAnalytics(Model):
-    """The ``PredictiveAnalytics`` object."""
-
     __slots__ = ()
 
     historic_clv: float | None = field("historic_clv", default=None, nullable=True)
@@ -6487,8 +5991,6 @@ class PredictiveAnalytics(Model):
 
 
 class GetMetricResponse(Model):
-    """The ``GetMetricResponse`` object."""
-
     __slots__ = ()
 
     data: MetricResponseObjectResource | None = field(
@@ -6499,8 +6001,6 @@ class GetMetricResponse(Model):
 
 
 class GetProfileResponse(Model):
-    """The ``GetProfileResponse`` object."""
-
     __slots__ = ()
 
     data: GetProfileResponseData | None = field("data", "GetProfileResponseData", nullable=True)
@@ -6509,8 +6009,6 @@ class GetProfileResponse(Model):
 
 
 class GetProfileResponseData(Model):
-    """The ``GetProfileResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6538,8 +6036,6 @@ GetProfileResponseCollectionDataItem = GetProfileResponseData
 
 
 class GetProfileResponseDataAttributes(Model):
-    """The ``GetProfileResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     subscriptions: Subscriptions | None = field(
@@ -6606,8 +6102,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemAttribute
 
 
 class PostSegmentCreateResponseDataAttributes(Model):
-    """The ``PostSegmentCreateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -6642,16 +6136,12 @@ SegmentRetrieveResponseObjectResourceAttributes = PostSegmentCreateResponseDataA
 
 
 class SegmentDefinition(Model):
-    """The ``SegmentDefinition`` object."""
-
     __slots__ = ()
 
     condition_groups: list[ConditionGroup] = field("condition_groups", "list[ConditionGroup]")
 
 
 class GetTagResponseCollection(Model):
-    """The ``GetTagResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TagResponseObjectResource] = field("data", "list[TagResponseObjectResource]")
@@ -6660,8 +6150,6 @@ class GetTagResponseCollection(Model):
 
 
 class GetTemplateResponse(Model):
-    """The ``GetTemplateResponse`` object."""
-
     __slots__ = ()
 
     data: TemplateResponseObjectResource | None = field(
@@ -6672,8 +6160,6 @@ class GetTemplateResponse(Model):
 
 
 class ListMemberResponseObjectResource(Model):
-    """The ``ListMemberResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6689,8 +6175,6 @@ class ListMemberResponseObjectResource(Model):
 
 
 class ListMemberResponseObjectResourceAttributes(Model):
-    """The ``ListMemberResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -6733,8 +6217,6 @@ SegmentMemberResponseObjectResourceAttributes = ListMemberResponseObjectResource
 
 
 class ListRetrieveResponseObjectResource(Model):
-    """The ``ListRetrieveResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -6750,8 +6232,6 @@ class ListRetrieveResponseObjectResource(Model):
 
 
 class MetricPropertyResponseObjectResource(Model):
-    """The ``MetricPropertyResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -6767,8 +6247,6 @@ class MetricPropertyResponseObjectResource(Model):
 
 
 class MetricPropertyResponseObjectResourceAttributes(Model):
-    """The ``MetricPropertyResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -6780,8 +6258,6 @@ class MetricPropertyResponseObjectResourceAttributes(Model):
 
 
 class ProfileMeta(Model):
-    """The ``ProfileMeta`` object."""
-
     __slots__ = ()
 
     patch_properties: ProfileMetaPatchProperties | None = field(
@@ -6795,8 +6271,6 @@ class ProfileMeta(Model):
 
 
 class SubscriptionChannels(Model):
-    """The ``SubscriptionChannels`` object."""
-
     __slots__ = ()
 
     email: EmailSubscriptionParameters | None = field(
@@ -6818,8 +6292,6 @@ class SubscriptionChannels(Model):
 
 
 class SMSSubscriptionParameters(Model):
-    """The ``SMSSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -6833,8 +6305,6 @@ class SMSSubscriptionParameters(Model):
 
 
 class WhatsAppSubscriptionParameters(Model):
-    """The ``WhatsAppSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters | None = field(
@@ -6848,8 +6318,6 @@ class WhatsAppSubscriptionParameters(Model):
 
 
 class PushSubscriptionParameters(Model):
-    """The ``PushSubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: SubscriptionParameters = field("marketing", "SubscriptionParameters")
@@ -6863,8 +6331,6 @@ class PushSubscriptionParameters(Model):
 
 
 class PushTokenEntry(Model):
-    """The ``PushTokenEntry`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -6891,8 +6357,6 @@ class PushTokenEntry(Model):
 
 
 class PushTokenDeviceMetadata(Model):
-    """The ``PushTokenDeviceMetadata`` object."""
-
     __slots__ = ()
 
     device_id: str | None = field("device_id", default=None, nullable=True)
@@ -6934,8 +6398,6 @@ class PushTokenDeviceMetadata(Model):
 
 
 class OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList(Model):
-    """The ``OnsiteSubscriptionCreateQueryResourceObjectRelationshipsList`` object."""
-
     __slots__ = ()
 
     data: OnsiteSubscriptionCreateQueryResourceObjectRelationshipsListData | None = field(
@@ -6968,8 +6430,6 @@ SubscriptionDeleteJobCreateQueryResourceObjectRelationshipsList = (
 
 
 class ProfileUpsertQueryResourceObject(Model):
-    """The ``ProfileUpsertQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -6982,8 +6442,6 @@ class ProfileUpsertQueryResourceObject(Model):
 
 
 class ProfileUpsertQueryResourceObjectAttributes(Model):
-    """The ``ProfileUpsertQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -7017,8 +6475,6 @@ class ProfileUpsertQueryResourceObjectAttributes(Model):
 
 
 class ProfileResponsePluralConversationsObjectResource(Model):
-    """The ``ProfileResponsePluralConversationsObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -7036,8 +6492,6 @@ class ProfileResponsePluralConversationsObjectResource(Model):
 
 
 class PushProfileUpsertQueryResourceObject(Model):
-    """The ``PushProfileUpsertQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -7049,8 +6503,6 @@ class PushProfileUpsertQueryResourceObject(Model):
 
 
 class PushProfileUpsertQueryResourceObjectAttributes(Model):
-    """The ``PushProfileUpsertQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     phone_number: str | None = field("phone_number", default=None, nullable=True)
@@ -7085,8 +6537,6 @@ class PushProfileUpsertQueryResourceObjectAttributes(Model):
 
 
 class PushTokenCreateQuery(Model):
-    """The ``PushTokenCreateQuery`` object."""
-
     __slots__ = ()
 
     data: PushTokenCreateQueryResourceObject = field("data", "PushTokenCreateQueryResourceObject")
@@ -7138,8 +6588,6 @@ class PushTokenCreateQuery(Model):
 
 
 class PushTokenCreateQueryResourceObject(Model):
-    """The ``PushTokenCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -7149,8 +6597,6 @@ class PushTokenCreateQueryResourceObject(Model):
 
 
 class PushTokenCreateQueryResourceObjectAttributes(Model):
-    """The ``PushTokenCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -7191,8 +6637,6 @@ class PushTokenCreateQueryResourceObjectAttributesProfile(Model):
 
 
 class SegmentMemberResponseObjectResource(Model):
-    """The ``SegmentMemberResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -7208,8 +6652,6 @@ class SegmentMemberResponseObjectResource(Model):
 
 
 class SegmentRetrieveResponseObjectResource(Model):
-    """The ``SegmentRetrieveResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -7224,8 +6666,6 @@ class SegmentRetrieveResponseObjectResource(Model):
 
 
 class TemplateDndResponseObjectResource(Model):
-    """The ``TemplateDndResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))

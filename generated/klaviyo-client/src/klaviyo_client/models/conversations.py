@@ -20,8 +20,6 @@ __all__ = [
 
 
 class ConversationMessageCreateQuery(Model):
-    """The ``ConversationMessageCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ConversationMessageCreateQueryResourceObject = field(
@@ -56,8 +54,6 @@ class ConversationMessageCreateQuery(Model):
 
 
 class ConversationMessageCreateQueryResourceObject(Model):
-    """The ``ConversationMessageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ConversationMessageEnum = field("type", choices=("conversation-message",))
@@ -70,8 +66,6 @@ class ConversationMessageCreateQueryResourceObject(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectAttributes(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     body: str = field("body")
@@ -85,8 +79,6 @@ class ConversationMessageCreateQueryResourceObjectAttributes(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectRelationships(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     conversation: ConversationMessageCreateQueryResourceObjectRelationshipsConversation = field(
@@ -95,8 +87,6 @@ class ConversationMessageCreateQueryResourceObjectRelationships(Model):
 
 
 class ConversationMessageCreateQueryResourceObjectRelationshipsConversation(Model):
-    """The ``ConversationMessageCreateQueryResourceObjectRelationshipsConversation`` object."""
-
     __slots__ = ()
 
     data: ConversationMessageCreateQueryResourceObjectRelationshipsConversationData | None = field(

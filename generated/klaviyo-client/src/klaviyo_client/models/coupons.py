@@ -81,8 +81,6 @@ __all__ = [
 
 
 class CouponCodeCreateJobCreateQuery(Model):
-    """The ``CouponCodeCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateJobCreateQueryResourceObject = field(
@@ -113,8 +111,6 @@ class CouponCodeCreateJobCreateQuery(Model):
 
 
 class CouponCodeCreateJobCreateQueryResourceObject(Model):
-    """The ``CouponCodeCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -124,8 +120,6 @@ class CouponCodeCreateJobCreateQueryResourceObject(Model):
 
 
 class CouponCodeCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     coupon_codes: CouponCodeCreateJobCreateQueryResourceObjectAttributesCouponCodes = field(
@@ -145,8 +139,6 @@ class CouponCodeCreateJobCreateQueryResourceObjectAttributesCouponCodes(Model):
 
 
 class CouponCodeCreateQueryResourceObject(Model):
-    """The ``CouponCodeCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -159,8 +151,6 @@ class CouponCodeCreateQueryResourceObject(Model):
 
 
 class CouponCodeCreateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     unique_code: str = field("unique_code")
@@ -170,8 +160,6 @@ class CouponCodeCreateQueryResourceObjectAttributes(Model):
 
 
 class CouponCodeCreateQueryResourceObjectRelationships(Model):
-    """The ``CouponCodeCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     coupon: CouponCodeCreateQueryResourceObjectRelationshipsCoupon = field(
@@ -180,8 +168,6 @@ class CouponCodeCreateQueryResourceObjectRelationships(Model):
 
 
 class CouponCodeCreateQueryResourceObjectRelationshipsCoupon(Model):
-    """The ``CouponCodeCreateQueryResourceObjectRelationshipsCoupon`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateQueryResourceObjectRelationshipsCouponData | None = field(
@@ -190,8 +176,6 @@ class CouponCodeCreateQueryResourceObjectRelationshipsCoupon(Model):
 
 
 class GetCouponCodeCouponRelationshipResponseData(Model):
-    """The ``GetCouponCodeCouponRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -220,8 +204,6 @@ CouponCodeCreateQueryResourceObjectRelationshipsCouponData = (
 
 
 class CouponCodeCreateJobResponseObjectResource(Model):
-    """The ``CouponCodeCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -237,8 +219,6 @@ class CouponCodeCreateJobResponseObjectResource(Model):
 
 
 class PostCouponCodeCreateJobResponseDataRelationships(Model):
-    """The ``PostCouponCodeCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     coupon_codes: PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes | None = field(
@@ -253,8 +233,6 @@ CouponCodeCreateJobResponseObjectResourceRelationships = (
 
 
 class PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes(Model):
-    """The ``PostCouponCodeCreateJobResponseDataRelationshipsCouponCodes`` object."""
-
     __slots__ = ()
 
     data: list[PostCouponCodeCreateJobResponseDataRelationshipsCouponCodesDataItem] | None = field(
@@ -270,8 +248,6 @@ CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodes = (
 
 
 class GetCouponCodesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetCouponCodesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -292,8 +268,6 @@ CouponCodeCreateJobResponseObjectResourceRelationshipsCouponCodesDataItem = (
 
 
 class CouponCodeCreateQuery(Model):
-    """The ``CouponCodeCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateQueryResourceObject = field("data", "CouponCodeCreateQueryResourceObject")
@@ -326,8 +300,6 @@ class CouponCodeCreateQuery(Model):
 
 
 class CouponCodeResponseObjectResource(Model):
-    """The ``CouponCodeResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -343,8 +315,6 @@ class CouponCodeResponseObjectResource(Model):
 
 
 class PostCouponCodeResponseDataAttributes(Model):
-    """The ``PostCouponCodeResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     unique_code: str | None = field("unique_code", default=None, nullable=True)
@@ -376,8 +346,6 @@ CouponCodeResponseObjectResourceAttributes = PostCouponCodeResponseDataAttribute
 
 
 class PostCouponCodeResponseDataRelationships(Model):
-    """The ``PostCouponCodeResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     coupon: PostCouponCodeResponseDataRelationshipsCoupon | None = field(
@@ -397,8 +365,6 @@ CouponCodeResponseObjectResourceRelationships = PostCouponCodeResponseDataRelati
 
 
 class PostCouponCodeResponseDataRelationshipsCoupon(Model):
-    """The ``PostCouponCodeResponseDataRelationshipsCoupon`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseDataRelationshipsCouponData | None = field(
@@ -416,8 +382,6 @@ CouponCodeResponseObjectResourceRelationshipsCoupon = PostCouponCodeResponseData
 
 
 class CouponCodeUpdateQuery(Model):
-    """The ``CouponCodeUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCodeUpdateQueryResourceObject = field("data", "CouponCodeUpdateQueryResourceObject")
@@ -450,8 +414,6 @@ class CouponCodeUpdateQuery(Model):
 
 
 class CouponCodeUpdateQueryResourceObject(Model):
-    """The ``CouponCodeUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -463,8 +425,6 @@ class CouponCodeUpdateQueryResourceObject(Model):
 
 
 class CouponCodeUpdateQueryResourceObjectAttributes(Model):
-    """The ``CouponCodeUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: CouponCodeUpdateQueryResourceObjectAttributesStatus | None = field(
@@ -486,8 +446,6 @@ class CouponCodeUpdateQueryResourceObjectAttributes(Model):
 
 
 class CouponCreateQuery(Model):
-    """The ``CouponCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponCreateQueryResourceObject = field("data", "CouponCreateQueryResourceObject")
@@ -523,8 +481,6 @@ class CouponCreateQuery(Model):
 
 
 class CouponCreateQueryResourceObject(Model):
-    """The ``CouponCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -534,8 +490,6 @@ class CouponCreateQueryResourceObject(Model):
 
 
 class PostCouponResponseDataAttributes(Model):
-    """The ``PostCouponResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     external_id: str = field("external_id")
@@ -561,8 +515,6 @@ CouponCreateQueryResourceObjectAttributes = PostCouponResponseDataAttributes
 
 
 class CouponResponseObjectResource(Model):
-    """The ``CouponResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -575,8 +527,6 @@ class CouponResponseObjectResource(Model):
 
 
 class CouponUpdateQuery(Model):
-    """The ``CouponUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CouponUpdateQueryResourceObject = field("data", "CouponUpdateQueryResourceObject")
@@ -609,8 +559,6 @@ class CouponUpdateQuery(Model):
 
 
 class CouponUpdateQueryResourceObject(Model):
-    """The ``CouponUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -622,8 +570,6 @@ class CouponUpdateQueryResourceObject(Model):
 
 
 class CouponUpdateQueryResourceObjectAttributes(Model):
-    """The ``CouponUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     description: str | None = field("description", default=None, nullable=True)
@@ -635,8 +581,6 @@ class CouponUpdateQueryResourceObjectAttributes(Model):
 
 
 class GetCouponCodeCouponRelationshipResponse(Model):
-    """The ``GetCouponCodeCouponRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetCouponCodeCouponRelationshipResponseData | None = field(
@@ -647,8 +591,6 @@ class GetCouponCodeCouponRelationshipResponse(Model):
 
 
 class GetCouponCodeCreateJobResponseCollectionCompoundDocument(Model):
-    """The ``GetCouponCodeCreateJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeCreateJobResponseObjectResource] = field(
@@ -659,8 +601,6 @@ class GetCouponCodeCreateJobResponseCollectionCompoundDocument(Model):
 
 
 class GetCouponCodeCreateJobResponseCompoundDocument(Model):
-    """The ``GetCouponCodeCreateJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CouponCodeCreateJobResponseObjectResource = field(
@@ -674,8 +614,6 @@ class GetCouponCodeCreateJobResponseCompoundDocument(Model):
 
 
 class GetCouponCodeResponseCollection(Model):
-    """The ``GetCouponCodeResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeResponseObjectResource] = field(
@@ -686,8 +624,6 @@ class GetCouponCodeResponseCollection(Model):
 
 
 class GetCouponCodeResponseCollectionCompoundDocument(Model):
-    """The ``GetCouponCodeResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CouponCodeResponseObjectResource] = field(
@@ -701,8 +637,6 @@ class GetCouponCodeResponseCollectionCompoundDocument(Model):
 
 
 class GetCouponCodeResponseCompoundDocument(Model):
-    """The ``GetCouponCodeResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CouponCodeResponseObjectResource = field("data", "CouponCodeResponseObjectResource")
@@ -714,8 +648,6 @@ class GetCouponCodeResponseCompoundDocument(Model):
 
 
 class GetCouponCodesRelationshipsResponseCollection(Model):
-    """The ``GetCouponCodesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCouponCodesRelationshipsResponseCollectionDataItem] = field(
@@ -726,8 +658,6 @@ class GetCouponCodesRelationshipsResponseCollection(Model):
 
 
 class GetCouponResponse(Model):
-    """The ``GetCouponResponse`` object."""
-
     __slots__ = ()
 
     data: CouponResponseObjectResource | None = field(
@@ -738,8 +668,6 @@ class GetCouponResponse(Model):
 
 
 class GetCouponResponseCollection(Model):
-    """The ``GetCouponResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[CouponResponseObjectResource] = field("data", "list[CouponResponseObjectResource]")
@@ -748,8 +676,6 @@ class GetCouponResponseCollection(Model):
 
 
 class PatchCouponCodeResponse(Model):
-    """The ``PatchCouponCodeResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
@@ -758,8 +684,6 @@ class PatchCouponCodeResponse(Model):
 
 
 class PostCouponCodeResponseData(Model):
-    """The ``PostCouponCodeResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponCodeEnum = field("type", choices=("coupon-code",))
@@ -779,8 +703,6 @@ PatchCouponCodeResponseData = PostCouponCodeResponseData
 
 
 class PatchCouponResponse(Model):
-    """The ``PatchCouponResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCouponResponseData = field("data", "PostCouponResponseData")
@@ -789,8 +711,6 @@ class PatchCouponResponse(Model):
 
 
 class PostCouponResponseData(Model):
-    """The ``PostCouponResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponEnum = field("type", choices=("coupon",))
@@ -807,8 +727,6 @@ PatchCouponResponseData = PostCouponResponseData
 
 
 class PostCouponCodeCreateJobResponse(Model):
-    """The ``PostCouponCodeCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeCreateJobResponseData = field("data", "PostCouponCodeCreateJobResponseData")
@@ -817,8 +735,6 @@ class PostCouponCodeCreateJobResponse(Model):
 
 
 class PostCouponCodeCreateJobResponseData(Model):
-    """The ``PostCouponCodeCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: CouponCodeBulkCreateJobEnum = field("type", choices=("coupon-code-bulk-create-job",))
@@ -834,8 +750,6 @@ class PostCouponCodeCreateJobResponseData(Model):
 
 
 class PostCouponCodeResponse(Model):
-    """The ``PostCouponCodeResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponCodeResponseData = field("data", "PostCouponCodeResponseData")
@@ -844,8 +758,6 @@ class PostCouponCodeResponse(Model):
 
 
 class PostCouponResponse(Model):
-    """The ``PostCouponResponse`` object."""
-
     __slots__ = ()
 
     data: PostCouponResponseData = field("data", "PostCouponResponseData")

@@ -203,8 +203,6 @@ __all__ = [
 
 
 class APISchemaProperty(Model):
-    """The ``APISchemaProperty`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -220,8 +218,6 @@ class APISchemaProperty(Model):
 
 
 class ConstantPropertyMapping(Model):
-    """The ``ConstantPropertyMapping`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -233,8 +229,6 @@ class ConstantPropertyMapping(Model):
 
 
 class CustomObjectRelationshipSource(Model):
-    """The ``CustomObjectRelationshipSource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -252,8 +246,6 @@ class CustomObjectRelationshipSource(Model):
 
 
 class DataSourceCreateQuery(Model):
-    """The ``DataSourceCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceCreateQueryResourceObject = field("data", "DataSourceCreateQueryResourceObject")
@@ -292,8 +284,6 @@ class DataSourceCreateQuery(Model):
 
 
 class DataSourceCreateQueryResourceObject(Model):
-    """The ``DataSourceCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -303,8 +293,6 @@ class DataSourceCreateQueryResourceObject(Model):
 
 
 class DataSourceCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -319,8 +307,6 @@ class DataSourceCreateQueryResourceObjectAttributes(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQuery(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordBulkCreateJobCreateQueryResourceObject = field(
@@ -355,8 +341,6 @@ class DataSourceRecordBulkCreateJobCreateQuery(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQueryResourceObject(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordBulkCreateJobEnum = field(
@@ -375,8 +359,6 @@ class DataSourceRecordBulkCreateJobCreateQueryResourceObject(Model):
 
 
 class DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     data_source_records: (
@@ -401,8 +383,6 @@ class DataSourceRecordBulkCreateJobCreateQueryResourceObjectAttributesDataSource
 
 
 class DataSourceRecordResourceObject(Model):
-    """The ``DataSourceRecordResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordEnum = field("type", choices=("data-source-record",))
@@ -412,16 +392,12 @@ class DataSourceRecordResourceObject(Model):
 
 
 class DataSourceRecordResourceObjectAttributes(Model):
-    """The ``DataSourceRecordResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     record: dict[str, Any] = field("record")
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     data_source: (
@@ -440,8 +416,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationships = (
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSource`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData | None = (
@@ -460,8 +434,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSource = 
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectRelationshipsDataSourceData`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -476,8 +448,6 @@ DataSourceRecordBulkCreateJobCreateQueryResourceObjectRelationshipsDataSourceDat
 
 
 class DataSourceRecordCreateJobCreateQuery(Model):
-    """The ``DataSourceRecordCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: DataSourceRecordCreateJobCreateQueryResourceObject = field(
@@ -513,8 +483,6 @@ class DataSourceRecordCreateJobCreateQuery(Model):
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObject(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataSourceRecordCreateJobEnum = field("type", choices=("data-source-record-create-job",))
@@ -529,8 +497,6 @@ class DataSourceRecordCreateJobCreateQueryResourceObject(Model):
 
 
 class DataSourceRecordCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``DataSourceRecordCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     data_source_record: DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceRecord = field(
@@ -549,8 +515,6 @@ class DataSourceRecordCreateJobCreateQueryResourceObjectAttributesDataSourceReco
 
 
 class DataSourceResponseObjectResource(Model):
-    """The ``DataSourceResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -563,8 +527,6 @@ class DataSourceResponseObjectResource(Model):
 
 
 class PostDataSourceResponseDataAttributes(Model):
-    """The ``PostDataSourceResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -582,8 +544,6 @@ DataSourceResponseObjectResourceAttributes = PostDataSourceResponseDataAttribute
 
 
 class EmbeddedObjectSchemaResourceObject(Model):
-    """The ``EmbeddedObjectSchemaResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -593,8 +553,6 @@ class EmbeddedObjectSchemaResourceObject(Model):
 
 
 class EmbeddedObjectSchemaResourceObjectAttributes(Model):
-    """The ``EmbeddedObjectSchemaResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     properties: list[APISchemaProperty] | None = field(
@@ -633,8 +591,6 @@ ObjectSchemaCreateQueryResourceObjectAttributesSourceMapping = (
 
 
 class SourceMappingCreateQueryResourceObject(Model):
-    """The ``SourceMappingCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -644,8 +600,6 @@ class SourceMappingCreateQueryResourceObject(Model):
 
 
 class SourceMappingCreateQueryResourceObjectAttributes(Model):
-    """The ``SourceMappingCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     property_mappings: list[ConstantPropertyMapping | SimplePropertyMapping] | None = field(
@@ -668,8 +622,6 @@ SourceMappingPartialUpdateQueryResourceObjectAttributes = (
 
 
 class SimplePropertyMapping(Model):
-    """The ``SimplePropertyMapping`` object."""
-
     __slots__ = ()
 
     id: int = field("id")
@@ -681,8 +633,6 @@ class SimplePropertyMapping(Model):
 
 
 class PropertySource(Model):
-    """The ``PropertySource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -694,8 +644,6 @@ class PropertySource(Model):
 
 
 class SimpleRelationshipMapping(Model):
-    """The ``SimpleRelationshipMapping`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -709,8 +657,6 @@ class SimpleRelationshipMapping(Model):
 
 
 class ProfileRelationshipSource(Model):
-    """The ``ProfileRelationshipSource`` object."""
-
     __slots__ = ()
 
     source_id: str = field("source_id")
@@ -728,8 +674,6 @@ class ProfileRelationshipSource(Model):
 
 
 class RelatedIdPath(Model):
-    """The ``RelatedIdPath`` object."""
-
     __slots__ = ()
 
     identifier_type: RelatedIdPathIdentifierType = field(
@@ -741,8 +685,6 @@ class RelatedIdPath(Model):
 
 
 class GetDataSourceResponse(Model):
-    """The ``GetDataSourceResponse`` object."""
-
     __slots__ = ()
 
     data: DataSourceResponseObjectResource = field("data", "DataSourceResponseObjectResource")
@@ -751,8 +693,6 @@ class GetDataSourceResponse(Model):
 
 
 class GetDataSourceResponseCollection(Model):
-    """The ``GetDataSourceResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[DataSourceResponseObjectResource] = field(
@@ -763,8 +703,6 @@ class GetDataSourceResponseCollection(Model):
 
 
 class GetIngestionLogResponseCollectionCompoundDocument(Model):
-    """The ``GetIngestionLogResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[IngestionLogResponseObjectResource] = field(
@@ -782,8 +720,6 @@ class GetIngestionLogResponseCollectionCompoundDocument(Model):
 
 
 class IngestionLogResponseObjectResource(Model):
-    """The ``IngestionLogResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectIngestionLogEnum = field("type", choices=("object-ingestion-log",))
@@ -799,8 +735,6 @@ class IngestionLogResponseObjectResource(Model):
 
 
 class IngestionLogResponseObjectResourceAttributes(Model):
-    """The ``IngestionLogResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["error", "info", "warning"] = field(
@@ -818,8 +752,6 @@ class IngestionLogResponseObjectResourceAttributes(Model):
 
 
 class IngestionLogErrorDetail(Model):
-    """The ``IngestionLogErrorDetail`` object."""
-
     __slots__ = ()
 
     code: str = field("code")
@@ -833,8 +765,6 @@ class IngestionLogErrorDetail(Model):
 
 
 class IngestionLogResponseObjectResourceRelationships(Model):
-    """The ``IngestionLogResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     object_type: IngestionLogResponseObjectResourceRelationshipsObjectType | None = field(
@@ -846,8 +776,6 @@ class IngestionLogResponseObjectResourceRelationships(Model):
 
 
 class IngestionLogResponseObjectResourceRelationshipsObjectType(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectType`` object."""
-
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectTypeData | None = field(
@@ -857,8 +785,6 @@ class IngestionLogResponseObjectResourceRelationshipsObjectType(Model):
 
 
 class GetObjectTypeTypesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeTypesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -891,8 +817,6 @@ ObjectTypeResponseObjectResourceRelationshipsObjectTypesDataItem = (
 
 
 class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
-    """The ``IngestionLogResponseObjectResourceRelationshipsObjectRecord`` object."""
-
     __slots__ = ()
 
     data: IngestionLogResponseObjectResourceRelationshipsObjectRecordData | None = field(
@@ -902,8 +826,6 @@ class IngestionLogResponseObjectResourceRelationshipsObjectRecord(Model):
 
 
 class GetObjectTypeRecordsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeRecordsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordEnum = field("type", choices=("object-record",))
@@ -924,8 +846,6 @@ ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecordsDataItem
 
 
 class ObjectTypeResponseObjectResource(Model):
-    """The ``ObjectTypeResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -941,8 +861,6 @@ class ObjectTypeResponseObjectResource(Model):
 
 
 class PostObjectTypeResponseDataAttributes(Model):
-    """The ``PostObjectTypeResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -966,8 +884,6 @@ ObjectTypeResponseObjectResourceAttributes = PostObjectTypeResponseDataAttribute
 
 
 class PostObjectTypeResponseDataRelationships(Model):
-    """The ``PostObjectTypeResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     current_schema: PostObjectTypeResponseDataRelationshipsCurrentSchema | None = field(
@@ -994,8 +910,6 @@ ObjectTypeResponseObjectResourceRelationships = PostObjectTypeResponseDataRelati
 
 
 class PostObjectTypeResponseDataRelationshipsDraftSchema(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsDraftSchema`` object."""
-
     __slots__ = ()
 
     data: PostObjectTypeResponseDataRelationshipsDraftSchemaData | None = field(
@@ -1023,8 +937,6 @@ ObjectTypeResponseObjectResourceRelationshipsCurrentSchema = (
 
 
 class GetObjectTypeDraftSchemaRelationshipResponseData(Model):
-    """The ``GetObjectTypeDraftSchemaRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1105,8 +1017,6 @@ ObjectSchemaResponseObjectResourceRelationshipsObjectSchemasDataItem = (
 
 
 class PostObjectTypeResponseDataRelationshipsSchemaVersions(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsSchemaVersions`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsSchemaVersionsDataItem] | None = field(
@@ -1140,8 +1050,6 @@ ObjectSchemaResponseObjectResourceRelationshipsObjectSchemas = (
 
 
 class PostObjectTypeResponseDataRelationshipsObjectTypes(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsObjectTypes`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsObjectTypesDataItem] | None = field(
@@ -1157,8 +1065,6 @@ ObjectTypeResponseObjectResourceRelationshipsObjectTypes = (
 
 
 class PostObjectTypeResponseDataRelationshipsProfileObjectTypes(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypes`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem] | None = field(
@@ -1176,8 +1082,6 @@ ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypes = (
 
 
 class PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem(Model):
-    """The ``PostObjectTypeResponseDataRelationshipsProfileObjectTypesDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
@@ -1198,8 +1102,6 @@ ObjectTypeResponseObjectResourceRelationshipsProfileObjectTypesDataItem = (
 
 
 class ObjectRecordResponseObjectResource(Model):
-    """The ``ObjectRecordResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordEnum = field("type", choices=("object-record",))
@@ -1212,8 +1114,6 @@ class ObjectRecordResponseObjectResource(Model):
 
 
 class ObjectRecordResponseObjectResourceAttributes(Model):
-    """The ``ObjectRecordResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     record_properties: dict[str, Any] = field("record_properties")
@@ -1221,8 +1121,6 @@ class ObjectRecordResponseObjectResourceAttributes(Model):
 
 
 class GetObjectRecordResponse(Model):
-    """The ``GetObjectRecordResponse`` object."""
-
     __slots__ = ()
 
     data: ObjectRecordResponseObjectResource = field("data", "ObjectRecordResponseObjectResource")
@@ -1231,8 +1129,6 @@ class GetObjectRecordResponse(Model):
 
 
 class GetObjectRecordResponseCollection(Model):
-    """The ``GetObjectRecordResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ObjectRecordResponseObjectResource] = field(
@@ -1243,8 +1139,6 @@ class GetObjectRecordResponseCollection(Model):
 
 
 class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection(Model):
-    """The ``GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollectionDataItem] = field(
@@ -1255,8 +1149,6 @@ class GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection(Model):
 
 
 class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -1283,8 +1175,6 @@ ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemasDataItem = (
 
 
 class GetObjectSchemaResponse(Model):
-    """The ``GetObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaResponseObjectResource | None = field(
@@ -1295,8 +1185,6 @@ class GetObjectSchemaResponse(Model):
 
 
 class ObjectSchemaResponseObjectResource(Model):
-    """The ``ObjectSchemaResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1312,8 +1200,6 @@ class ObjectSchemaResponseObjectResource(Model):
 
 
 class PostObjectSchemaResponseDataAttributes(Model):
-    """The ``PostObjectSchemaResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -1345,8 +1231,6 @@ ObjectSchemaResponseObjectResourceAttributes = PostObjectSchemaResponseDataAttri
 
 
 class PostObjectSchemaResponseDataRelationships(Model):
-    """The ``PostObjectSchemaResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     source_mapping: PostObjectSchemaResponseDataRelationshipsSourceMapping | None = field(
@@ -1373,8 +1257,6 @@ ObjectSchemaResponseObjectResourceRelationships = PostObjectSchemaResponseDataRe
 
 
 class PostObjectSchemaResponseDataRelationshipsSourceMapping(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsSourceMapping`` object."""
-
     __slots__ = ()
 
     data: PostObjectSchemaResponseDataRelationshipsSourceMappingData | None = field(
@@ -1396,8 +1278,6 @@ ObjectSchemaResponseObjectResourceRelationshipsSourceMapping = (
 
 
 class GetObjectSchemaSourceMappingRelationshipResponseData(Model):
-    """The ``GetObjectSchemaSourceMappingRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -1424,8 +1304,6 @@ ObjectSchemaResponseObjectResourceRelationshipsSourceMappingData = (
 
 
 class PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas(Model):
-    """The ``PostObjectSchemaResponseDataRelationshipsProfileObjectSchemas`` object."""
-
     __slots__ = ()
 
     data: list[PostObjectSchemaResponseDataRelationshipsProfileObjectSchemasDataItem] | None = (
@@ -1451,8 +1329,6 @@ ObjectSchemaResponseObjectResourceRelationshipsProfileObjectSchemas = (
 
 
 class GetObjectSchemaResponseCollection(Model):
-    """The ``GetObjectSchemaResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaResponseObjectResource] = field(
@@ -1463,8 +1339,6 @@ class GetObjectSchemaResponseCollection(Model):
 
 
 class GetObjectSchemaResponseCompoundDocument(Model):
-    """The ``GetObjectSchemaResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaResponseObjectResource = field("data", "ObjectSchemaResponseObjectResource")
@@ -1485,8 +1359,6 @@ class GetObjectSchemaResponseCompoundDocument(Model):
 
 
 class ObjectSchemaRelationshipResponseObjectResource(Model):
-    """The ``ObjectSchemaRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1499,8 +1371,6 @@ class ObjectSchemaRelationshipResponseObjectResource(Model):
 
 
 class ObjectSchemaRelationshipResponseObjectResourceAttributes(Model):
-    """The ``ObjectSchemaRelationshipResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     meta: ObjectSchemaRelationshipMeta | None = field(
@@ -1515,8 +1385,6 @@ ProfileObjectSchemaRelationshipResponseObjectResourceAttributes = (
 
 
 class ObjectSchemaRelationshipMeta(Model):
-    """The ``ObjectSchemaRelationshipMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1528,8 +1396,6 @@ class ObjectSchemaRelationshipMeta(Model):
 
 
 class SourceMappingResponseObjectResource(Model):
-    """The ``SourceMappingResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -1542,8 +1408,6 @@ class SourceMappingResponseObjectResource(Model):
 
 
 class PatchSourceMappingResponseDataAttributes(Model):
-    """The ``PatchSourceMappingResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     property_mappings: list[ConstantPropertyMapping | SimplePropertyMapping] = field(
@@ -1561,8 +1425,6 @@ SourceMappingResponseObjectResourceAttributes = PatchSourceMappingResponseDataAt
 
 
 class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
-    """The ``ProfileObjectSchemaRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -1575,8 +1437,6 @@ class ProfileObjectSchemaRelationshipResponseObjectResource(Model):
 
 
 class GetObjectSchemaSchemasRelationshipsResponseCollection(Model):
-    """The ``GetObjectSchemaSchemasRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectSchemaSchemasRelationshipsResponseCollectionDataItem] = field(
@@ -1587,8 +1447,6 @@ class GetObjectSchemaSchemasRelationshipsResponseCollection(Model):
 
 
 class GetObjectSchemaSourceMappingRelationshipResponse(Model):
-    """The ``GetObjectSchemaSourceMappingRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectSchemaSourceMappingRelationshipResponseData | None = field(
@@ -1599,8 +1457,6 @@ class GetObjectSchemaSourceMappingRelationshipResponse(Model):
 
 
 class GetObjectTypeCurrentSchemaRelationshipResponse(Model):
-    """The ``GetObjectTypeCurrentSchemaRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectTypeCurrentSchemaRelationshipResponseData | None = field(
@@ -1611,8 +1467,6 @@ class GetObjectTypeCurrentSchemaRelationshipResponse(Model):
 
 
 class GetObjectTypeDraftSchemaRelationshipResponse(Model):
-    """The ``GetObjectTypeDraftSchemaRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetObjectTypeDraftSchemaRelationshipResponseData | None = field(
@@ -1623,8 +1477,6 @@ class GetObjectTypeDraftSchemaRelationshipResponse(Model):
 
 
 class GetObjectTypeIngestionLogsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeIngestionLogsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem] = field(
@@ -1635,8 +1487,6 @@ class GetObjectTypeIngestionLogsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectIngestionLogEnum = field("type", choices=("object-ingestion-log",))
@@ -1645,8 +1495,6 @@ class GetObjectTypeIngestionLogsRelationshipsResponseCollectionDataItem(Model):
 
 
 class GetObjectTypeProfileObjectTypesRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeProfileObjectTypesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeProfileObjectTypesRelationshipsResponseCollectionDataItem] = field(
@@ -1657,8 +1505,6 @@ class GetObjectTypeProfileObjectTypesRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeRecordsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeRecordsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeRecordsRelationshipsResponseCollectionDataItem] = field(
@@ -1669,8 +1515,6 @@ class GetObjectTypeRecordsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeResponseCollectionCompoundDocument(Model):
-    """The ``GetObjectTypeResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ObjectTypeResponseObjectResource] = field(
@@ -1684,8 +1528,6 @@ class GetObjectTypeResponseCollectionCompoundDocument(Model):
 
 
 class GetObjectTypeResponseCompoundDocument(Model):
-    """The ``GetObjectTypeResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ObjectTypeResponseObjectResource = field("data", "ObjectTypeResponseObjectResource")
@@ -1706,8 +1548,6 @@ class GetObjectTypeResponseCompoundDocument(Model):
 
 
 class ObjectTypeRelationshipResponseObjectResource(Model):
-    """The ``ObjectTypeRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -1720,8 +1560,6 @@ class ObjectTypeRelationshipResponseObjectResource(Model):
 
 
 class ObjectTypeRelationshipResponseObjectResourceAttributes(Model):
-    """The ``ObjectTypeRelationshipResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     meta: ObjectTypeRelationshipMeta | None = field(
@@ -1736,8 +1574,6 @@ ProfileTypeRelationshipResponseObjectResourceAttributes = (
 
 
 class ObjectTypeRelationshipMeta(Model):
-    """The ``ObjectTypeRelationshipMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -1749,8 +1585,6 @@ class ObjectTypeRelationshipMeta(Model):
 
 
 class ProfileTypeRelationshipResponseObjectResource(Model):
-    """The ``ProfileTypeRelationshipResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectTypeEnum = field("type", choices=("profile-object-type",))
@@ -1763,8 +1597,6 @@ class ProfileTypeRelationshipResponseObjectResource(Model):
 
 
 class GetObjectTypeSchemaVersionsRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeSchemaVersionsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeSchemaVersionsRelationshipsResponseCollectionDataItem] = field(
@@ -1775,8 +1607,6 @@ class GetObjectTypeSchemaVersionsRelationshipsResponseCollection(Model):
 
 
 class GetObjectTypeTypesRelationshipsResponseCollection(Model):
-    """The ``GetObjectTypeTypesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetObjectTypeTypesRelationshipsResponseCollectionDataItem] = field(
@@ -1787,8 +1617,6 @@ class GetObjectTypeTypesRelationshipsResponseCollection(Model):
 
 
 class GetSourceMappingResponse(Model):
-    """The ``GetSourceMappingResponse`` object."""
-
     __slots__ = ()
 
     data: SourceMappingResponseObjectResource | None = field(
@@ -1799,8 +1627,6 @@ class GetSourceMappingResponse(Model):
 
 
 class ObjectRecordDeleteJobCreateQuery(Model):
-    """The ``ObjectRecordDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectRecordDeleteJobCreateQueryResourceObject = field(
@@ -1830,8 +1656,6 @@ class ObjectRecordDeleteJobCreateQuery(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObject(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectRecordBulkDeleteJobEnum = field("type", choices=("object-record-bulk-delete-job",))
@@ -1841,8 +1665,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObject(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObjectRelationships(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     object_records: ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords = (
@@ -1854,8 +1676,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObjectRelationships(Model):
 
 
 class ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords(Model):
-    """The ``ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords`` object."""
-
     __slots__ = ()
 
     data: (
@@ -1867,8 +1687,6 @@ class ObjectRecordDeleteJobCreateQueryResourceObjectRelationshipsObjectRecords(M
 
 
 class ObjectSchemaCreateQuery(Model):
-    """The ``ObjectSchemaCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaCreateQueryResourceObject = field(
@@ -1922,8 +1740,6 @@ class ObjectSchemaCreateQuery(Model):
 
 
 class ObjectSchemaCreateQueryResourceObject(Model):
-    """The ``ObjectSchemaCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -1936,8 +1752,6 @@ class ObjectSchemaCreateQueryResourceObject(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectAttributes(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -1962,8 +1776,6 @@ class ObjectSchemaCreateQueryResourceObjectAttributes(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectRelationships(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     object_type: ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType | None = field(
@@ -1972,8 +1784,6 @@ class ObjectSchemaCreateQueryResourceObjectRelationships(Model):
 
 
 class ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType(Model):
-    """The ``ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaCreateQueryResourceObjectRelationshipsObjectTypeData | None = field(
@@ -1982,8 +1792,6 @@ class ObjectSchemaCreateQueryResourceObjectRelationshipsObjectType(Model):
 
 
 class ObjectSchemaPartialUpdateQuery(Model):
-    """The ``ObjectSchemaPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaPartialUpdateQueryResourceObject = field(
@@ -2030,8 +1838,6 @@ class ObjectSchemaPartialUpdateQuery(Model):
 
 
 class ObjectSchemaPartialUpdateQueryResourceObject(Model):
-    """The ``ObjectSchemaPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2043,8 +1849,6 @@ class ObjectSchemaPartialUpdateQueryResourceObject(Model):
 
 
 class ObjectSchemaPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ObjectSchemaPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -2064,8 +1868,6 @@ class ObjectSchemaPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class ObjectSchemaRelationshipCreateMeta(Model):
-    """The ``ObjectSchemaRelationshipCreateMeta`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2075,8 +1877,6 @@ class ObjectSchemaRelationshipCreateMeta(Model):
 
 
 class ObjectSchemaRelationshipCreateQuery(Model):
-    """The ``ObjectSchemaRelationshipCreateQuery`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaRelationshipCreateQueryDataItem] = field(
@@ -2085,8 +1885,6 @@ class ObjectSchemaRelationshipCreateQuery(Model):
 
 
 class ObjectSchemaRelationshipCreateQueryDataItem(Model):
-    """The ``ObjectSchemaRelationshipCreateQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2098,8 +1896,6 @@ class ObjectSchemaRelationshipCreateQueryDataItem(Model):
 
 
 class ObjectSchemaRelationshipDeleteMeta(Model):
-    """The ``ObjectSchemaRelationshipDeleteMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -2107,8 +1903,6 @@ class ObjectSchemaRelationshipDeleteMeta(Model):
 
 
 class ObjectSchemaRelationshipDeleteQuery(Model):
-    """The ``ObjectSchemaRelationshipDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ObjectSchemaRelationshipDeleteQueryDataItem] = field(
@@ -2117,8 +1911,6 @@ class ObjectSchemaRelationshipDeleteQuery(Model):
 
 
 class ObjectSchemaRelationshipDeleteQueryDataItem(Model):
-    """The ``ObjectSchemaRelationshipDeleteQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2130,8 +1922,6 @@ class ObjectSchemaRelationshipDeleteQueryDataItem(Model):
 
 
 class ObjectSchemaRelationshipPartialUpdateQuery(Model):
-    """The ``ObjectSchemaRelationshipPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectSchemaRelationshipPartialUpdateQueryData = field(
@@ -2163,8 +1953,6 @@ class ObjectSchemaRelationshipPartialUpdateQuery(Model):
 
 
 class ObjectSchemaRelationshipPartialUpdateQueryData(Model):
-    """The ``ObjectSchemaRelationshipPartialUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2176,8 +1964,6 @@ class ObjectSchemaRelationshipPartialUpdateQueryData(Model):
 
 
 class ObjectSchemaRelationshipUpdateMeta(Model):
-    """The ``ObjectSchemaRelationshipUpdateMeta`` object."""
-
     __slots__ = ()
 
     relationship_id: str = field("relationship_id")
@@ -2189,8 +1975,6 @@ class ObjectSchemaRelationshipUpdateMeta(Model):
 
 
 class ObjectTypeCreateQuery(Model):
-    """The ``ObjectTypeCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ObjectTypeCreateQueryResourceObject = field("data", "ObjectTypeCreateQueryResourceObject")
@@ -2236,8 +2020,6 @@ class ObjectTypeCreateQuery(Model):
 
 
 class ObjectTypeCreateQueryResourceObject(Model):
-    """The ``ObjectTypeCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -2247,8 +2029,6 @@ class ObjectTypeCreateQueryResourceObject(Model):
 
 
 class ObjectTypeCreateQueryResourceObjectAttributes(Model):
-    """The ``ObjectTypeCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     title: str = field("title")
@@ -2279,8 +2059,6 @@ class ObjectTypeCreateQueryResourceObjectAttributesObjectSchema(Model):
 
 
 class PatchObjectSchemaResponse(Model):
-    """The ``PatchObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: PatchObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
@@ -2289,8 +2067,6 @@ class PatchObjectSchemaResponse(Model):
 
 
 class PostObjectSchemaResponseData(Model):
-    """The ``PostObjectSchemaResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectSchemaEnum = field("type", choices=("object-schema",))
@@ -2310,8 +2086,6 @@ PatchObjectSchemaResponseData = PostObjectSchemaResponseData
 
 
 class PatchSourceMappingResponse(Model):
-    """The ``PatchSourceMappingResponse`` object."""
-
     __slots__ = ()
 
     data: PatchSourceMappingResponseData = field("data", "PatchSourceMappingResponseData")
@@ -2320,8 +2094,6 @@ class PatchSourceMappingResponse(Model):
 
 
 class PatchSourceMappingResponseData(Model):
-    """The ``PatchSourceMappingResponseData`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))
@@ -2334,8 +2106,6 @@ class PatchSourceMappingResponseData(Model):
 
 
 class PostDataSourceResponse(Model):
-    """The ``PostDataSourceResponse`` object."""
-
     __slots__ = ()
 
     data: PostDataSourceResponseData = field("data", "PostDataSourceResponseData")
@@ -2344,8 +2114,6 @@ class PostDataSourceResponse(Model):
 
 
 class PostDataSourceResponseData(Model):
-    """The ``PostDataSourceResponseData`` object."""
-
     __slots__ = ()
 
     type: DataSourceEnum = field("type", choices=("data-source",))
@@ -2358,8 +2126,6 @@ class PostDataSourceResponseData(Model):
 
 
 class PostObjectSchemaResponse(Model):
-    """The ``PostObjectSchemaResponse`` object."""
-
     __slots__ = ()
 
     data: PostObjectSchemaResponseData = field("data", "PostObjectSchemaResponseData")
@@ -2368,8 +2134,6 @@ class PostObjectSchemaResponse(Model):
 
 
 class PostObjectTypeResponse(Model):
-    """The ``PostObjectTypeResponse`` object."""
-
     __slots__ = ()
 
     data: PostObjectTypeResponseData = field("data", "PostObjectTypeResponseData")
@@ -2378,8 +2142,6 @@ class PostObjectTypeResponse(Model):
 
 
 class PostObjectTypeResponseData(Model):
-    """The ``PostObjectTypeResponseData`` object."""
-
     __slots__ = ()
 
     type: ObjectTypeEnum = field("type", choices=("object-type",))
@@ -2395,8 +2157,6 @@ class PostObjectTypeResponseData(Model):
 
 
 class ProfileObjectSchemaRelationshipCreateQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipCreateQuery`` object."""
-
     __slots__ = ()
 
     data: list[ProfileObjectSchemaRelationshipCreateQueryDataItem] = field(
@@ -2405,8 +2165,6 @@ class ProfileObjectSchemaRelationshipCreateQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipCreateQueryDataItem(Model):
-    """The ``ProfileObjectSchemaRelationshipCreateQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2418,8 +2176,6 @@ class ProfileObjectSchemaRelationshipCreateQueryDataItem(Model):
 
 
 class ProfileObjectSchemaRelationshipDeleteQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ProfileObjectSchemaRelationshipDeleteQueryDataItem] = field(
@@ -2428,8 +2184,6 @@ class ProfileObjectSchemaRelationshipDeleteQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipDeleteQueryDataItem(Model):
-    """The ``ProfileObjectSchemaRelationshipDeleteQueryDataItem`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2441,8 +2195,6 @@ class ProfileObjectSchemaRelationshipDeleteQueryDataItem(Model):
 
 
 class ProfileObjectSchemaRelationshipPartialUpdateQuery(Model):
-    """The ``ProfileObjectSchemaRelationshipPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileObjectSchemaRelationshipPartialUpdateQueryData = field(
@@ -2474,8 +2226,6 @@ class ProfileObjectSchemaRelationshipPartialUpdateQuery(Model):
 
 
 class ProfileObjectSchemaRelationshipPartialUpdateQueryData(Model):
-    """The ``ProfileObjectSchemaRelationshipPartialUpdateQueryData`` object."""
-
     __slots__ = ()
 
     type: ProfileObjectSchemaEnum = field("type", choices=("profile-object-schema",))
@@ -2487,8 +2237,6 @@ class ProfileObjectSchemaRelationshipPartialUpdateQueryData(Model):
 
 
 class SourceMappingPartialUpdateQuery(Model):
-    """The ``SourceMappingPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: SourceMappingPartialUpdateQueryResourceObject = field(
@@ -2527,8 +2275,6 @@ class SourceMappingPartialUpdateQuery(Model):
 
 
 class SourceMappingPartialUpdateQueryResourceObject(Model):
-    """The ``SourceMappingPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SourceMappingEnum = field("type", choices=("source-mapping",))

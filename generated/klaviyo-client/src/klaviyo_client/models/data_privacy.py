@@ -22,8 +22,6 @@ __all__ = [
 
 
 class DataPrivacyCreateDeletionJobQuery(Model):
-    """The ``DataPrivacyCreateDeletionJobQuery`` object."""
-
     __slots__ = ()
 
     data: DataPrivacyCreateDeletionJobQueryResourceObject = field(
@@ -56,8 +54,6 @@ class DataPrivacyCreateDeletionJobQuery(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObject(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: DataPrivacyDeletionJobEnum = field("type", choices=("data-privacy-deletion-job",))
@@ -67,8 +63,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObject(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObjectAttributes(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profile: DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile = field(
@@ -77,8 +71,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObjectAttributes(Model):
 
 
 class DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile(Model):
-    """The ``DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile`` object."""
-
     __slots__ = ()
 
     data: DataPrivacyProfileQueryResourceObject = field(
@@ -87,8 +79,6 @@ class DataPrivacyCreateDeletionJobQueryResourceObjectAttributesProfile(Model):
 
 
 class DataPrivacyProfileQueryResourceObject(Model):
-    """The ``DataPrivacyProfileQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -100,8 +90,6 @@ class DataPrivacyProfileQueryResourceObject(Model):
 
 
 class DataPrivacyProfileQueryResourceObjectAttributes(Model):
-    """The ``DataPrivacyProfileQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)

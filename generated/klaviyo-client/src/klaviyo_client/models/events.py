@@ -31,8 +31,6 @@ __all__ = [
 
 
 class AttributionResponseObjectResource(Model):
-    """The ``AttributionResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: AttributionEnum = field("type", choices=("attribution",))
@@ -45,8 +43,6 @@ class AttributionResponseObjectResource(Model):
 
 
 class AttributionResponseObjectResourceRelationships(Model):
-    """The ``AttributionResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     event: AttributionResponseObjectResourceRelationshipsEvent | None = field(
@@ -79,8 +75,6 @@ class AttributionResponseObjectResourceRelationships(Model):
 
 
 class AttributionResponseObjectResourceRelationshipsEvent(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsEvent`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsEventData | None = field(
@@ -96,8 +90,6 @@ AttributionResponseObjectResourceRelationshipsAttributedEvent = (
 
 
 class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsCampaignMessage`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsCampaignMessageData | None = field(
@@ -107,8 +99,6 @@ class AttributionResponseObjectResourceRelationshipsCampaignMessage(Model):
 
 
 class AttributionResponseObjectResourceRelationshipsFlowMessage(Model):
-    """The ``AttributionResponseObjectResourceRelationshipsFlowMessage`` object."""
-
     __slots__ = ()
 
     data: AttributionResponseObjectResourceRelationshipsFlowMessageData | None = field(
@@ -124,8 +114,6 @@ AttributionResponseObjectResourceRelationshipsFlowMessageVariation = (
 
 
 class EventsBulkCreateJob(Model):
-    """The ``EventsBulkCreateJob`` object."""
-
     __slots__ = ()
 
     data: EventsBulkCreateJobResourceObject = field("data", "EventsBulkCreateJobResourceObject")
@@ -154,8 +142,6 @@ class EventsBulkCreateJob(Model):
 
 
 class EventsBulkCreateJobResourceObject(Model):
-    """The ``EventsBulkCreateJobResourceObject`` object."""
-
     __slots__ = ()
 
     type: EventBulkCreateJobEnum = field("type", choices=("event-bulk-create-job",))
@@ -165,8 +151,6 @@ class EventsBulkCreateJobResourceObject(Model):
 
 
 class EventsBulkCreateJobResourceObjectAttributes(Model):
-    """The ``EventsBulkCreateJobResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     events_bulk_create: EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate = field(
@@ -175,8 +159,6 @@ class EventsBulkCreateJobResourceObjectAttributes(Model):
 
 
 class EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate(Model):
-    """The ``EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate`` object."""
-
     __slots__ = ()
 
     data: list[EventsBulkCreateQueryResourceObject] = field(
@@ -185,8 +167,6 @@ class EventsBulkCreateJobResourceObjectAttributesEventsBulkCreate(Model):
 
 
 class GetEventMetricRelationshipResponse(Model):
-    """The ``GetEventMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetEventMetricRelationshipResponseData | None = field(
@@ -197,8 +177,6 @@ class GetEventMetricRelationshipResponse(Model):
 
 
 class GetEventProfileRelationshipResponse(Model):
-    """The ``GetEventProfileRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetEventProfileRelationshipResponseData | None = field(
@@ -209,8 +187,6 @@ class GetEventProfileRelationshipResponse(Model):
 
 
 class GetEventResponseCollectionCompoundDocument(Model):
-    """The ``GetEventResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[EventResponseObjectResource] = field("data", "list[EventResponseObjectResource]")
@@ -231,8 +207,6 @@ class GetEventResponseCollectionCompoundDocument(Model):
 
 
 class GetEventResponseCompoundDocument(Model):
-    """The ``GetEventResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: EventResponseObjectResource = field("data", "EventResponseObjectResource")

@@ -170,8 +170,6 @@ __all__ = [
 
 
 class AbTestAction(Model):
-    """The ``AbTestAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -184,16 +182,12 @@ class AbTestAction(Model):
 
 
 class Link(Model):
-    """The ``Link`` object."""
-
     __slots__ = ()
 
     next: str | None = field("next", default=None, nullable=True)
 
 
 class AbTestActionData(Model):
-    """The ``AbTestActionData`` object."""
-
     __slots__ = ()
 
     status: Literal["disabled", "draft", "live", "manual"] | None = field(
@@ -213,8 +207,6 @@ class AbTestActionData(Model):
 
 
 class SendEmailAction(Model):
-    """The ``SendEmailAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -229,8 +221,6 @@ class SendEmailAction(Model):
 
 
 class SendEmailActionData(Model):
-    """The ``SendEmailActionData`` object."""
-
     __slots__ = ()
 
     message: FlowEmail | None = field("message", "FlowEmail", default=None, nullable=True)
@@ -241,8 +231,6 @@ class SendEmailActionData(Model):
 
 
 class FlowEmail(Model):
-    """The ``FlowEmail`` object."""
-
     __slots__ = ()
 
     from_email: str | None = field("from_email", default=None, nullable=True)
@@ -268,8 +256,6 @@ class FlowEmail(Model):
 
 
 class UtmParam(Model):
-    """The ``UtmParam`` object."""
-
     __slots__ = ()
 
     param: str = field("param")
@@ -277,8 +263,6 @@ class UtmParam(Model):
 
 
 class FlowSmsAdditionalFilters(Model):
-    """The ``FlowSmsAdditionalFilters`` object."""
-
     __slots__ = ()
 
     condition_groups: list[FlowSmsAdditionalFiltersConditionGroupsItem] = field(
@@ -303,8 +287,6 @@ ConditionalBranchActionDataProfileFilter = FlowSmsAdditionalFilters
 
 
 class FlowSmsAdditionalFiltersConditionGroupsItem(Model):
-    """The ``FlowSmsAdditionalFiltersConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -353,8 +335,6 @@ ConditionalBranchActionDataProfileFilterConditionGroupsItem = (
 
 
 class FlowsProfileMetricCondition(Model):
-    """The ``FlowsProfileMetricCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-metric"] = field("type", choices=("profile-metric",))
@@ -382,8 +362,6 @@ class FlowsProfileMetricCondition(Model):
 
 
 class SinceFlowStartDateFilter(Model):
-    """The ``SinceFlowStartDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -392,8 +370,6 @@ class SinceFlowStartDateFilter(Model):
 
 
 class ProfileRandomSampleCondition(Model):
-    """The ``ProfileRandomSampleCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-sample"] = field("type", choices=("profile-sample",))
@@ -401,8 +377,6 @@ class ProfileRandomSampleCondition(Model):
 
 
 class ProfileHasNotReceivedEmailMessageCondition(Model):
-    """The ``ProfileHasNotReceivedEmailMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-email"] = field("type", choices=("profile-not-sent-email",))
@@ -412,8 +386,6 @@ class ProfileHasNotReceivedEmailMessageCondition(Model):
 
 
 class InTheLastBaseRelativeDateFilter(Model):
-    """The ``InTheLastBaseRelativeDateFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -424,8 +396,6 @@ class InTheLastBaseRelativeDateFilter(Model):
 
 
 class ProfileHasNotReceivedSmsMessageCondition(Model):
-    """The ``ProfileHasNotReceivedSmsMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-sms"] = field("type", choices=("profile-not-sent-sms",))
@@ -435,8 +405,6 @@ class ProfileHasNotReceivedSmsMessageCondition(Model):
 
 
 class ProfileHasNotReceivedPushMessageCondition(Model):
-    """The ``ProfileHasNotReceivedPushMessageCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-sent-push"] = field("type", choices=("profile-not-sent-push",))
@@ -446,8 +414,6 @@ class ProfileHasNotReceivedPushMessageCondition(Model):
 
 
 class SendSmsAction(Model):
-    """The ``SendSmsAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -460,8 +426,6 @@ class SendSmsAction(Model):
 
 
 class SendSmsActionData(Model):
-    """The ``SendSmsActionData`` object."""
-
     __slots__ = ()
 
     message: FlowSms | None = field("message", "FlowSms", default=None, nullable=True)
@@ -472,8 +436,6 @@ class SendSmsActionData(Model):
 
 
 class FlowSms(Model):
-    """The ``FlowSms`` object."""
-
     __slots__ = ()
 
     body: str = field("body")
@@ -510,8 +472,6 @@ class FlowSms(Model):
 
 
 class AbTestActionDataCurrentExperiment(Model):
-    """The ``AbTestActionDataCurrentExperiment`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -540,8 +500,6 @@ class AbTestActionDataCurrentExperiment(Model):
 
 
 class AutomaticWinnerSelectionSettings(Model):
-    """The ``AutomaticWinnerSelectionSettings`` object."""
-
     __slots__ = ()
 
     enabled: bool = field("enabled")
@@ -552,8 +510,6 @@ class AutomaticWinnerSelectionSettings(Model):
 
 
 class ActionOutputCondition(Model):
-    """The ``ActionOutputCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["action-output"] = field("type", choices=("action-output",))
@@ -573,8 +529,6 @@ class ActionOutputCondition(Model):
 
 
 class ActionOutputSplitAction(Model):
-    """The ``ActionOutputSplitAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -591,8 +545,6 @@ class ActionOutputSplitAction(Model):
 
 
 class BooleanBranchLinks(Model):
-    """The ``BooleanBranchLinks`` object."""
-
     __slots__ = ()
 
     next_if_true: str | None = field("next_if_true", nullable=True)
@@ -600,8 +552,6 @@ class BooleanBranchLinks(Model):
 
 
 class ActionOutputSplitActionData(Model):
-    """The ``ActionOutputSplitActionData`` object."""
-
     __slots__ = ()
 
     action_output_filter: ActionOutputSplitActionDataActionOutputFilter | None = field(
@@ -610,8 +560,6 @@ class ActionOutputSplitActionData(Model):
 
 
 class ActionOutputSplitActionDataActionOutputFilter(Model):
-    """The ``ActionOutputSplitActionDataActionOutputFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem] = (
@@ -623,16 +571,12 @@ class ActionOutputSplitActionDataActionOutputFilter(Model):
 
 
 class ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem(Model):
-    """The ``ActionOutputSplitActionDataActionOutputFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[ActionOutputCondition] = field("conditions", "list[ActionOutputCondition]")
 
 
 class BackInStockDelayAction(Model):
-    """The ``BackInStockDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -644,8 +588,6 @@ class BackInStockDelayAction(Model):
 
 
 class CodeAction(Model):
-    """The ``CodeAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -658,8 +600,6 @@ class CodeAction(Model):
 
 
 class ConditionalBranchAction(Model):
-    """The ``ConditionalBranchAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -676,8 +616,6 @@ class ConditionalBranchAction(Model):
 
 
 class ConditionalBranchActionData(Model):
-    """The ``ConditionalBranchActionData`` object."""
-
     __slots__ = ()
 
     profile_filter: ConditionalBranchActionDataProfileFilter | None = field(
@@ -686,8 +624,6 @@ class ConditionalBranchActionData(Model):
 
 
 class ContentExperimentAction(Model):
-    """The ``ContentExperimentAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -700,8 +636,6 @@ class ContentExperimentAction(Model):
 
 
 class ContentExperimentActionData(Model):
-    """The ``ContentExperimentActionData`` object."""
-
     __slots__ = ()
 
     status: Literal["disabled", "draft", "live", "manual"] | None = field(
@@ -724,8 +658,6 @@ class ContentExperimentActionData(Model):
 
 
 class SendPushNotificationAction(Model):
-    """The ``SendPushNotificationAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -740,8 +672,6 @@ class SendPushNotificationAction(Model):
 
 
 class SendPushNotificationActionData(Model):
-    """The ``SendPushNotificationActionData`` object."""
-
     __slots__ = ()
 
     message: FlowPushNotification | None = field(
@@ -754,8 +684,6 @@ class SendPushNotificationActionData(Model):
 
 
 class FlowPushNotification(Model):
-    """The ``FlowPushNotification`` object."""
-
     __slots__ = ()
 
     title: str | None = field("title", default=None, nullable=True)
@@ -800,16 +728,12 @@ class FlowPushNotification(Model):
 
 
 class Increment(Model):
-    """The ``Increment`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["increment_one"] = field("badge_config", choices=("increment_one",))
 
 
 class StaticCount(Model):
-    """The ``StaticCount`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_count"] = field("badge_config", choices=("set_count",))
@@ -817,8 +741,6 @@ class StaticCount(Model):
 
 
 class Property(Model):
-    """The ``Property`` object."""
-
     __slots__ = ()
 
     badge_config: Literal["set_property"] = field("badge_config", choices=("set_property",))
@@ -826,8 +748,6 @@ class Property(Model):
 
 
 class PushActionButton(Model):
-    """The ``PushActionButton`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -842,8 +762,6 @@ class PushActionButton(Model):
 
 
 class SendWhatsAppAction(Model):
-    """The ``SendWhatsAppAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -858,8 +776,6 @@ class SendWhatsAppAction(Model):
 
 
 class SendWhatsAppActionData(Model):
-    """The ``SendWhatsAppActionData`` object."""
-
     __slots__ = ()
 
     message: FlowWhatsApp | None = field("message", "FlowWhatsApp", default=None, nullable=True)
@@ -870,8 +786,6 @@ class SendWhatsAppActionData(Model):
 
 
 class FlowWhatsApp(Model):
-    """The ``FlowWhatsApp`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -887,8 +801,6 @@ class FlowWhatsApp(Model):
 
 
 class ContentExperimentActionDataCurrentExperiment(Model):
-    """The ``ContentExperimentActionDataCurrentExperiment`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -907,8 +819,6 @@ class ContentExperimentActionDataCurrentExperiment(Model):
 
 
 class CountdownDelayAction(Model):
-    """The ``CountdownDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -921,8 +831,6 @@ class CountdownDelayAction(Model):
 
 
 class CountdownDelayActionData(Model):
-    """The ``CountdownDelayActionData`` object."""
-
     __slots__ = ()
 
     unit: Literal["days", "months", "weeks"] | None = field(
@@ -940,8 +848,6 @@ class CountdownDelayActionData(Model):
 
 
 class CustomObjectDateTrigger(Model):
-    """The ``CustomObjectDateTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -969,8 +875,6 @@ class CustomObjectDateTrigger(Model):
 
 
 class CustomObjectPropertyCondition(Model):
-    """The ``CustomObjectPropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["custom-object-property"] = field("type", choices=("custom-object-property",))
@@ -999,8 +903,6 @@ class CustomObjectPropertyCondition(Model):
 
 
 class CustomObjectTriggerCondition(Model):
-    """The ``CustomObjectTriggerCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["custom-object-trigger-property"] = field(
@@ -1026,8 +928,6 @@ class CustomObjectTriggerCondition(Model):
 
 
 class FlowActionEncodedResponseObjectResource(Model):
-    """The ``FlowActionEncodedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -1042,8 +942,6 @@ class FlowActionEncodedResponseObjectResource(Model):
 
 
 class PatchFlowActionEncodedResponseDataAttributes(Model):
-    """The ``PatchFlowActionEncodedResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     created: _dt.datetime | None = field("created", "datetime", default=None, nullable=True)
@@ -1084,8 +982,6 @@ FlowActionEncodedResponseObjectResourceAttributes = PatchFlowActionEncodedRespon
 
 
 class SendWebhookAction(Model):
-    """The ``SendWebhookAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1100,8 +996,6 @@ class SendWebhookAction(Model):
 
 
 class SendWebhookActionData(Model):
-    """The ``SendWebhookActionData`` object."""
-
     __slots__ = ()
 
     message: FlowWebhook = field("message", "FlowWebhook")
@@ -1112,8 +1006,6 @@ class SendWebhookActionData(Model):
 
 
 class FlowWebhook(Model):
-    """The ``FlowWebhook`` object."""
-
     __slots__ = ()
 
     url: str | None = field("url", nullable=True)
@@ -1125,8 +1017,6 @@ class FlowWebhook(Model):
 
 
 class SendInternalAlertAction(Model):
-    """The ``SendInternalAlertAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1141,8 +1031,6 @@ class SendInternalAlertAction(Model):
 
 
 class SendInternalAlertActionData(Model):
-    """The ``SendInternalAlertActionData`` object."""
-
     __slots__ = ()
 
     message: FlowInternalAlert = field("message", "FlowInternalAlert")
@@ -1153,8 +1041,6 @@ class SendInternalAlertActionData(Model):
 
 
 class FlowInternalAlert(Model):
-    """The ``FlowInternalAlert`` object."""
-
     __slots__ = ()
 
     from_email: str | None = field("from_email", nullable=True)
@@ -1168,8 +1054,6 @@ class FlowInternalAlert(Model):
 
 
 class TimeDelayAction(Model):
-    """The ``TimeDelayAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1182,8 +1066,6 @@ class TimeDelayAction(Model):
 
 
 class TimeDelayActionData(Model):
-    """The ``TimeDelayActionData`` object."""
-
     __slots__ = ()
 
     unit: Literal["days", "hours", "minutes"] | None = field(
@@ -1202,8 +1084,6 @@ class TimeDelayActionData(Model):
 
 
 class TriggerBranchAction(Model):
-    """The ``TriggerBranchAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1220,8 +1100,6 @@ class TriggerBranchAction(Model):
 
 
 class TriggerBranchActionData(Model):
-    """The ``TriggerBranchActionData`` object."""
-
     __slots__ = ()
 
     trigger_filter: TriggerBranchActionDataTriggerFilter | None = field(
@@ -1243,8 +1121,6 @@ class TriggerBranchActionData(Model):
 
 
 class TriggerBranchActionDataTriggerFilter(Model):
-    """The ``TriggerBranchActionDataTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[TriggerBranchActionDataTriggerFilterConditionGroupsItem] = field(
@@ -1253,8 +1129,6 @@ class TriggerBranchActionDataTriggerFilter(Model):
 
 
 class TriggerBranchActionDataTriggerFilterConditionGroupsItem(Model):
-    """The ``TriggerBranchActionDataTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -1270,8 +1144,6 @@ class TriggerBranchActionDataTriggerFilterConditionGroupsItem(Model):
 
 
 class MetricPropertyCondition(Model):
-    """The ``MetricPropertyCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["metric-property"] = field("type", choices=("metric-property",))
@@ -1300,8 +1172,6 @@ class MetricPropertyCondition(Model):
 
 
 class PriceDropCondition(Model):
-    """The ``PriceDropCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["price-drop-property"] = field("type", choices=("price-drop-property",))
@@ -1330,8 +1200,6 @@ class PriceDropCondition(Model):
 
 
 class LowInventoryCondition(Model):
-    """The ``LowInventoryCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["low-inventory-property"] = field("type", choices=("low-inventory-property",))
@@ -1360,8 +1228,6 @@ class LowInventoryCondition(Model):
 
 
 class UpdateProfileAction(Model):
-    """The ``UpdateProfileAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1377,8 +1243,6 @@ class UpdateProfileAction(Model):
 
 
 class UpdateProfileActionData(Model):
-    """The ``UpdateProfileActionData`` object."""
-
     __slots__ = ()
 
     profile_operations: list[
@@ -1399,8 +1263,6 @@ class UpdateProfileActionData(Model):
 
 
 class ProfileOperationUpdateOrCreateString(Model):
-    """The ``ProfileOperationUpdateOrCreateString`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1411,8 +1273,6 @@ class ProfileOperationUpdateOrCreateString(Model):
 
 
 class ProfileOperationUpdateOrCreateBoolean(Model):
-    """The ``ProfileOperationUpdateOrCreateBoolean`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1423,8 +1283,6 @@ class ProfileOperationUpdateOrCreateBoolean(Model):
 
 
 class ProfileOperationUpdateOrCreateNumeric(Model):
-    """The ``ProfileOperationUpdateOrCreateNumeric`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1435,8 +1293,6 @@ class ProfileOperationUpdateOrCreateNumeric(Model):
 
 
 class ProfileOperationUpdateOrCreateDate(Model):
-    """The ``ProfileOperationUpdateOrCreateDate`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1447,8 +1303,6 @@ class ProfileOperationUpdateOrCreateDate(Model):
 
 
 class ProfileOperationUpdateOrCreateList(Model):
-    """The ``ProfileOperationUpdateOrCreateList`` object."""
-
     __slots__ = ()
 
     operator: Literal["create", "update"] = field("operator", choices=("create", "update"))
@@ -1463,8 +1317,6 @@ class ProfileOperationUpdateOrCreateList(Model):
 
 
 class ProfileOperationDelete(Model):
-    """The ``ProfileOperationDelete`` object."""
-
     __slots__ = ()
 
     operator: Literal["delete"] = field("operator", choices=("delete",))
@@ -1473,8 +1325,6 @@ class ProfileOperationDelete(Model):
 
 
 class TargetDateAction(Model):
-    """The ``TargetDateAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1487,8 +1337,6 @@ class TargetDateAction(Model):
 
 
 class TargetDateActionData(Model):
-    """The ``TargetDateActionData`` object."""
-
     __slots__ = ()
 
     timezone: TargetDateActionDataTimezone | None = field(
@@ -1501,8 +1349,6 @@ class TargetDateActionData(Model):
 
 
 class InternalServiceAction(Model):
-    """The ``InternalServiceAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1517,8 +1363,6 @@ class InternalServiceAction(Model):
 
 
 class InternalServiceActionData(Model):
-    """The ``InternalServiceActionData`` object."""
-
     __slots__ = ()
 
     service_configuration: (
@@ -1540,8 +1384,6 @@ class InternalServiceActionData(Model):
 
 
 class InternalScheduledReportData(Model):
-    """The ``InternalScheduledReportData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["schedule-report"] = field(
@@ -1551,8 +1393,6 @@ class InternalScheduledReportData(Model):
 
 
 class InternalTrackEventData(Model):
-    """The ``InternalTrackEventData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["track-event"] = field(
@@ -1564,8 +1404,6 @@ class InternalTrackEventData(Model):
 
 
 class InternalScheduledReportBuilderReportData(Model):
-    """The ``InternalScheduledReportBuilderReportData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["schedule-report-builder-report"] = field(
@@ -1575,16 +1413,12 @@ class InternalScheduledReportBuilderReportData(Model):
 
 
 class InternalUnknownServiceData(Model):
-    """The ``InternalUnknownServiceData`` object."""
-
     __slots__ = ()
 
     service_method_type: Literal["unknown"] = field("service_method_type", choices=("unknown",))
 
 
 class MultiBranchSplitAction(Model):
-    """The ``MultiBranchSplitAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1599,8 +1433,6 @@ class MultiBranchSplitAction(Model):
 
 
 class MultiBranchSplitActionData(Model):
-    """The ``MultiBranchSplitActionData`` object."""
-
     __slots__ = ()
 
     branches: list[MultiBranchSplitBranch] = field("branches", "list[MultiBranchSplitBranch]")
@@ -1608,8 +1440,6 @@ class MultiBranchSplitActionData(Model):
 
 
 class MultiBranchSplitBranch(Model):
-    """The ``MultiBranchSplitBranch`` object."""
-
     __slots__ = ()
 
     branch_id: str = field("branch_id")
@@ -1623,8 +1453,6 @@ class MultiBranchSplitBranch(Model):
 
 
 class MultiBranchSplitBranchBranchFilter(Model):
-    """The ``MultiBranchSplitBranchBranchFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[MultiBranchSplitBranchBranchFilterConditionGroupsItem] = field(
@@ -1633,8 +1461,6 @@ class MultiBranchSplitBranchBranchFilter(Model):
 
 
 class MultiBranchSplitBranchBranchFilterConditionGroupsItem(Model):
-    """The ``MultiBranchSplitBranchBranchFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -1665,8 +1491,6 @@ class MultiBranchSplitBranchBranchFilterConditionGroupsItem(Model):
 
 
 class ListUpdateAction(Model):
-    """The ``ListUpdateAction`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1679,8 +1503,6 @@ class ListUpdateAction(Model):
 
 
 class ListUpdateActionData(Model):
-    """The ``ListUpdateActionData`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1695,8 +1517,6 @@ class ListUpdateActionData(Model):
 
 
 class PatchFlowActionEncodedResponseDataRelationships(Model):
-    """The ``PatchFlowActionEncodedResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     flow: PatchFlowActionEncodedResponseDataRelationshipsFlow | None = field(
@@ -1714,8 +1534,6 @@ FlowActionEncodedResponseObjectResourceRelationships = (
 
 
 class FlowActionUpdateQuery(Model):
-    """The ``FlowActionUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowActionUpdateQueryResourceObject = field("data", "FlowActionUpdateQueryResourceObject")
@@ -1766,8 +1584,6 @@ class FlowActionUpdateQuery(Model):
 
 
 class FlowActionUpdateQueryResourceObject(Model):
-    """The ``FlowActionUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -1778,8 +1594,6 @@ class FlowActionUpdateQueryResourceObject(Model):
 
 
 class FlowActionUpdateQueryResourceObjectAttributes(Model):
-    """The ``FlowActionUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: (
@@ -1811,8 +1625,6 @@ class FlowActionUpdateQueryResourceObjectAttributes(Model):
 
 
 class FlowCreateQuery(Model):
-    """The ``FlowCreateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowCreateQueryResourceObject = field("data", "FlowCreateQueryResourceObject")
@@ -1842,8 +1654,6 @@ class FlowCreateQuery(Model):
 
 
 class FlowCreateQueryResourceObject(Model):
-    """The ``FlowCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -1853,8 +1663,6 @@ class FlowCreateQueryResourceObject(Model):
 
 
 class FlowCreateQueryResourceObjectAttributes(Model):
-    """The ``FlowCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -1864,8 +1672,6 @@ class FlowCreateQueryResourceObjectAttributes(Model):
 
 
 class FlowDefinition(Model):
-    """The ``FlowDefinition`` object."""
-
     __slots__ = ()
 
     triggers: list[
@@ -1920,8 +1726,6 @@ class FlowDefinition(Model):
 
 
 class ListTrigger(Model):
-    """The ``ListTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -1929,8 +1733,6 @@ class ListTrigger(Model):
 
 
 class SegmentTrigger(Model):
-    """The ``SegmentTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["segment"] = field("type", choices=("segment",))
@@ -1938,8 +1740,6 @@ class SegmentTrigger(Model):
 
 
 class MetricTrigger(Model):
-    """The ``MetricTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["metric"] = field("type", choices=("metric",))
@@ -1950,8 +1750,6 @@ class MetricTrigger(Model):
 
 
 class MetricTriggerTriggerFilter(Model):
-    """The ``MetricTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[MetricTriggerTriggerFilterConditionGroupsItem] = field(
@@ -1960,16 +1758,12 @@ class MetricTriggerTriggerFilter(Model):
 
 
 class MetricTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``MetricTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[MetricPropertyCondition] = field("conditions", "list[MetricPropertyCondition]")
 
 
 class ProfilePropertyDateTrigger(Model):
-    """The ``ProfilePropertyDateTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["date"] = field("type", choices=("date",))
@@ -1996,8 +1790,6 @@ class ProfilePropertyDateTrigger(Model):
 
 
 class PriceDropTrigger(Model):
-    """The ``PriceDropTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["price-drop"] = field("type", choices=("price-drop",))
@@ -2016,8 +1808,6 @@ class PriceDropTrigger(Model):
 
 
 class PriceDropTriggerTriggerFilter(Model):
-    """The ``PriceDropTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[PriceDropTriggerTriggerFilterConditionGroupsItem] = field(
@@ -2026,16 +1816,12 @@ class PriceDropTriggerTriggerFilter(Model):
 
 
 class PriceDropTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``PriceDropTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[PriceDropCondition] = field("conditions", "list[PriceDropCondition]")
 
 
 class LowInventoryTrigger(Model):
-    """The ``LowInventoryTrigger`` object."""
-
     __slots__ = ()
 
     type: Literal["low-inventory"] = field("type", choices=("low-inventory",))
@@ -2052,8 +1838,6 @@ class LowInventoryTrigger(Model):
 
 
 class LowInventoryTriggerTriggerFilter(Model):
-    """The ``LowInventoryTriggerTriggerFilter`` object."""
-
     __slots__ = ()
 
     condition_groups: list[LowInventoryTriggerTriggerFilterConditionGroupsItem] = field(
@@ -2062,8 +1846,6 @@ class LowInventoryTriggerTriggerFilter(Model):
 
 
 class LowInventoryTriggerTriggerFilterConditionGroupsItem(Model):
-    """The ``LowInventoryTriggerTriggerFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[LowInventoryCondition] = field("conditions", "list[LowInventoryCondition]")
@@ -2080,8 +1862,6 @@ class FlowDefinitionProfileFilter(Model):
 
 
 class FlowDefinitionProfileFilterConditionGroupsItem(Model):
-    """The ``FlowDefinitionProfileFilterConditionGroupsItem`` object."""
-
     __slots__ = ()
 
     conditions: list[
@@ -2111,8 +1891,6 @@ class FlowDefinitionProfileFilterConditionGroupsItem(Model):
 
 
 class ProfileNotInFlowCondition(Model):
-    """The ``ProfileNotInFlowCondition`` object."""
-
     __slots__ = ()
 
     type: Literal["profile-not-in-flow"] = field("type", choices=("profile-not-in-flow",))
@@ -2122,8 +1900,6 @@ class ProfileNotInFlowCondition(Model):
 
 
 class ReentryCriteria(Model):
-    """The ``ReentryCriteria`` object."""
-
     __slots__ = ()
 
     duration: int = field("duration")
@@ -2131,8 +1907,6 @@ class ReentryCriteria(Model):
 
 
 class FlowMessageEncodedResponseObjectResource(Model):
-    """The ``FlowMessageEncodedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FlowMessageEnum = field("type", choices=("flow-message",))
@@ -2147,8 +1921,6 @@ class FlowMessageEncodedResponseObjectResource(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceAttributes(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     channel: str | None = field("channel", default=None, nullable=True)
@@ -2172,8 +1944,6 @@ class FlowMessageEncodedResponseObjectResourceAttributes(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceRelationships(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     flow_action: FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction | None = field(
@@ -2187,8 +1957,6 @@ class FlowMessageEncodedResponseObjectResourceRelationships(Model):
 
 
 class FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction(Model):
-    """The ``FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction`` object."""
-
     __slots__ = ()
 
     data: FlowMessageEncodedResponseObjectResourceRelationshipsFlowActionData | None = field(
@@ -2198,8 +1966,6 @@ class FlowMessageEncodedResponseObjectResourceRelationshipsFlowAction(Model):
 
 
 class FlowUpdateQuery(Model):
-    """The ``FlowUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: FlowUpdateQueryResourceObject = field("data", "FlowUpdateQueryResourceObject")
@@ -2230,8 +1996,6 @@ class FlowUpdateQuery(Model):
 
 
 class FlowUpdateQueryResourceObject(Model):
-    """The ``FlowUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2243,8 +2007,6 @@ class FlowUpdateQueryResourceObject(Model):
 
 
 class FlowUpdateQueryResourceObjectAttributes(Model):
-    """The ``FlowUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: str = field("status")
@@ -2252,8 +2014,6 @@ class FlowUpdateQueryResourceObjectAttributes(Model):
 
 
 class GetFlowActionEncodedResponse(Model):
-    """The ``GetFlowActionEncodedResponse`` object."""
-
     __slots__ = ()
 
     data: FlowActionEncodedResponseObjectResource | None = field(
@@ -2264,8 +2024,6 @@ class GetFlowActionEncodedResponse(Model):
 
 
 class GetFlowActionEncodedResponseCollection(Model):
-    """The ``GetFlowActionEncodedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowActionEncodedResponseObjectResource] = field(
@@ -2276,8 +2034,6 @@ class GetFlowActionEncodedResponseCollection(Model):
 
 
 class GetFlowActionEncodedResponseCompoundDocument(Model):
-    """The ``GetFlowActionEncodedResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FlowActionEncodedResponseObjectResource = field(
@@ -2295,8 +2051,6 @@ class GetFlowActionEncodedResponseCompoundDocument(Model):
 
 
 class GetFlowActionFlowMessageRelationshipResponseCollection(Model):
-    """The ``GetFlowActionFlowMessageRelationshipResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowActionFlowMessageRelationshipResponseCollectionDataItem] = field(
@@ -2307,8 +2061,6 @@ class GetFlowActionFlowMessageRelationshipResponseCollection(Model):
 
 
 class GetFlowActionFlowRelationshipResponse(Model):
-    """The ``GetFlowActionFlowRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowActionFlowRelationshipResponseData | None = field(
@@ -2319,8 +2071,6 @@ class GetFlowActionFlowRelationshipResponse(Model):
 
 
 class GetFlowFlowActionRelationshipListResponseCollection(Model):
-    """The ``GetFlowFlowActionRelationshipListResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowFlowActionRelationshipListResponseCollectionDataItem] = field(
@@ -2331,8 +2081,6 @@ class GetFlowFlowActionRelationshipListResponseCollection(Model):
 
 
 class GetFlowMessageActionRelationshipResponse(Model):
-    """The ``GetFlowMessageActionRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowMessageActionRelationshipResponseData | None = field(
@@ -2343,8 +2091,6 @@ class GetFlowMessageActionRelationshipResponse(Model):
 
 
 class GetFlowMessageEncodedResponseCollection(Model):
-    """The ``GetFlowMessageEncodedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FlowMessageEncodedResponseObjectResource] = field(
@@ -2355,8 +2101,6 @@ class GetFlowMessageEncodedResponseCollection(Model):
 
 
 class GetFlowMessageEncodedResponseCompoundDocument(Model):
-    """The ``GetFlowMessageEncodedResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FlowMessageEncodedResponseObjectResource = field(
@@ -2374,8 +2118,6 @@ class GetFlowMessageEncodedResponseCompoundDocument(Model):
 
 
 class GetFlowMessageTemplateRelationshipResponse(Model):
-    """The ``GetFlowMessageTemplateRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFlowMessageTemplateRelationshipResponseData | None = field(
@@ -2386,8 +2128,6 @@ class GetFlowMessageTemplateRelationshipResponse(Model):
 
 
 class GetFlowResponse(Model):
-    """The ``GetFlowResponse`` object."""
-
     __slots__ = ()
 
     data: FlowResponseObjectResource | None = field(
@@ -2398,8 +2138,6 @@ class GetFlowResponse(Model):
 
 
 class GetFlowResponseCollectionCompoundDocument(Model):
-    """The ``GetFlowResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[FlowResponseObjectResource] = field("data", "list[FlowResponseObjectResource]")
@@ -2415,8 +2153,6 @@ class GetFlowResponseCollectionCompoundDocument(Model):
 
 
 class GetFlowTagsRelationshipsResponseCollection(Model):
-    """The ``GetFlowTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFlowTagsRelationshipsResponseCollectionDataItem] = field(
@@ -2427,8 +2163,6 @@ class GetFlowTagsRelationshipsResponseCollection(Model):
 
 
 class GetFlowV2ResponseCompoundDocument(Model):
-    """The ``GetFlowV2ResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetFlowV2ResponseCompoundDocumentData = field("data", "PostFlowV2ResponseData")
@@ -2444,8 +2178,6 @@ class GetFlowV2ResponseCompoundDocument(Model):
 
 
 class PostFlowV2ResponseData(Model):
-    """The ``PostFlowV2ResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2464,8 +2196,6 @@ GetFlowV2ResponseCompoundDocumentData = PostFlowV2ResponseData
 
 
 class PostFlowV2ResponseDataAttributes(Model):
-    """The ``PostFlowV2ResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -2498,8 +2228,6 @@ GetFlowV2ResponseCompoundDocumentDataAttributes = PostFlowV2ResponseDataAttribut
 
 
 class PatchFlowActionEncodedResponse(Model):
-    """The ``PatchFlowActionEncodedResponse`` object."""
-
     __slots__ = ()
 
     data: PatchFlowActionEncodedResponseData = field("data", "PatchFlowActionEncodedResponseData")
@@ -2508,8 +2236,6 @@ class PatchFlowActionEncodedResponse(Model):
 
 
 class PatchFlowActionEncodedResponseData(Model):
-    """The ``PatchFlowActionEncodedResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowActionEnum = field("type", choices=("flow-action",))
@@ -2524,8 +2250,6 @@ class PatchFlowActionEncodedResponseData(Model):
 
 
 class PatchFlowResponse(Model):
-    """The ``PatchFlowResponse`` object."""
-
     __slots__ = ()
 
     data: PatchFlowResponseData = field("data", "PatchFlowResponseData")
@@ -2534,8 +2258,6 @@ class PatchFlowResponse(Model):
 
 
 class PatchFlowResponseData(Model):
-    """The ``PatchFlowResponseData`` object."""
-
     __slots__ = ()
 
     type: FlowEnum = field("type", choices=("flow",))
@@ -2550,8 +2272,6 @@ class PatchFlowResponseData(Model):
 
 
 class PostFlowV2Response(Model):
-    """The ``PostFlowV2Response`` object."""
-
     __slots__ = ()
 
     data: PostFlowV2ResponseData = field("data", "PostFlowV2ResponseData")

@@ -218,8 +218,6 @@ __all__ = [
 
 
 class AdditionalField(Model):
-    """The ``AdditionalField`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -227,8 +225,6 @@ class AdditionalField(Model):
 
 
 class AfterCloseTimeout(Model):
-    """The ``AfterCloseTimeout`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -242,16 +238,12 @@ class AfterCloseTimeout(Model):
 
 
 class AfterCloseTimeoutProperties(Model):
-    """The ``AfterCloseTimeoutProperties`` object."""
-
     __slots__ = ()
 
     timeout_days: int | None = field("timeout_days", default=None)
 
 
 class AgeGate(Model):
-    """The ``AgeGate`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -265,8 +257,6 @@ class AgeGate(Model):
 
 
 class AgeGateStyles(Model):
-    """The ``AgeGateStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -274,8 +264,6 @@ class AgeGateStyles(Model):
 
 
 class Padding(Model):
-    """The ``Padding`` object."""
-
     __slots__ = ()
 
     left: int | None = field("left", default=None)
@@ -285,8 +273,6 @@ class Padding(Model):
 
 
 class AgeGateProperties(Model):
-    """The ``AgeGateProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -313,8 +299,6 @@ class AgeGateProperties(Model):
 
 
 class ErrorMessages(Model):
-    """The ``ErrorMessages`` object."""
-
     __slots__ = ()
 
     required: str | None = field("required", default=None)
@@ -322,8 +306,6 @@ class ErrorMessages(Model):
 
 
 class BackInStock(Model):
-    """The ``BackInStock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -335,8 +317,6 @@ class BackInStock(Model):
 
 
 class BackInStockProperties(Model):
-    """The ``BackInStockProperties`` object."""
-
     __slots__ = ()
 
     tag_allowlist: list[str] | None = field("tag_allowlist", default=None)
@@ -344,8 +324,6 @@ class BackInStockProperties(Model):
 
 
 class BackInStockDynamicButtonBorderStyles(Model):
-    """The ``BackInStockDynamicButtonBorderStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -358,8 +336,6 @@ class BackInStockDynamicButtonBorderStyles(Model):
 
 
 class BackInStockDynamicButtonData(Model):
-    """The ``BackInStockDynamicButtonData`` object."""
-
     __slots__ = ()
 
     label: str | None = field("label", default=None)
@@ -376,8 +352,6 @@ class BackInStockDynamicButtonData(Model):
 
 
 class BackInStockDynamicButtonTextStyles(Model):
-    """The ``BackInStockDynamicButtonTextStyles`` object."""
-
     __slots__ = ()
 
     font_family: BackInStockDynamicButtonTextStylesFontFamilyOption1 | str | None = field(
@@ -398,8 +372,6 @@ class BackInStockDynamicButtonTextStyles(Model):
 
 
 class BackInStockDynamicButtonStyles(Model):
-    """The ``BackInStockDynamicButtonStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -422,8 +394,6 @@ class BackInStockDynamicButtonStyles(Model):
 
 
 class BackInStockDynamicButtonDropShadowStyles(Model):
-    """The ``BackInStockDynamicButtonDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -434,8 +404,6 @@ class BackInStockDynamicButtonDropShadowStyles(Model):
 
 
 class BackInStockEmailConsentCheckbox(Model):
-    """The ``BackInStockEmailConsentCheckbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -452,8 +420,6 @@ class BackInStockEmailConsentCheckbox(Model):
 
 
 class BackInStockEmailConsentCheckboxStyles(Model):
-    """The ``BackInStockEmailConsentCheckboxStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -465,8 +431,6 @@ class BackInStockEmailConsentCheckboxStyles(Model):
 
 
 class BackInStockEmailConsentCheckboxProperties(Model):
-    """The ``BackInStockEmailConsentCheckboxProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -487,8 +451,6 @@ class BackInStockEmailConsentCheckboxProperties(Model):
 
 
 class BackgroundImage(Model):
-    """The ``BackgroundImage`` object."""
-
     __slots__ = ()
 
     styles: BackgroundImageStyles | None = field("styles", "BackgroundImageStyles", default=None)
@@ -496,8 +458,6 @@ class BackgroundImage(Model):
 
 
 class BackgroundImageStyles(Model):
-    """The ``BackgroundImageStyles`` object."""
-
     __slots__ = ()
 
     horizontal_alignment: Literal["center", "left", "right"] | None = field(
@@ -517,8 +477,6 @@ class BackgroundImageStyles(Model):
 
 
 class ImageAssetProperties(Model):
-    """The ``ImageAssetProperties`` object."""
-
     __slots__ = ()
 
     src: str | None = field("src", default=None, nullable=True)
@@ -529,8 +487,6 @@ class ImageAssetProperties(Model):
 
 
 class BannerStyles(Model):
-    """The ``BannerStyles`` object."""
-
     __slots__ = ()
 
     desktop_position: Literal["bottom", "top"] | None = field(
@@ -545,8 +501,6 @@ class BannerStyles(Model):
 
 
 class BorderStyle(Model):
-    """The ``BorderStyle`` object."""
-
     __slots__ = ()
 
     radius: int | None = field("radius", default=None)
@@ -559,8 +513,6 @@ class BorderStyle(Model):
 
 
 class Button(Model):
-    """The ``Button`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -591,8 +543,6 @@ class Button(Model):
 
 
 class ButtonStyles(Model):
-    """The ``ButtonStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -617,8 +567,6 @@ class ButtonStyles(Model):
 
 
 class TextStyleV0(Model):
-    """The ``TextStyleV0`` object."""
-
     __slots__ = ()
 
     font_family: TextStyleV0FontFamilyOption1 | str | None = field("font_family", default=None)
@@ -637,8 +585,6 @@ class TextStyleV0(Model):
 
 
 class ButtonDropShadowStyles(Model):
-    """The ``ButtonDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -649,8 +595,6 @@ class ButtonDropShadowStyles(Model):
 
 
 class ButtonProperties(Model):
-    """The ``ButtonProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -664,8 +608,6 @@ class ButtonProperties(Model):
 
 
 class Close(Model):
-    """The ``Close`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -678,16 +620,12 @@ class Close(Model):
 
 
 class CloseProperties(Model):
-    """The ``CloseProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class NextStep(Model):
-    """The ``NextStep`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -700,16 +638,12 @@ class NextStep(Model):
 
 
 class NextStepProperties(Model):
-    """The ``NextStepProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class OpenForm(Model):
-    """The ``OpenForm`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -720,8 +654,6 @@ class OpenForm(Model):
 
 
 class OpenFormProperties(Model):
-    """The ``OpenFormProperties`` object."""
-
     __slots__ = ()
 
     close_form: bool | None = field("close_form", default=None)
@@ -729,8 +661,6 @@ class OpenFormProperties(Model):
 
 
 class PromotionalSMSSubscription(Model):
-    """The ``PromotionalSMSSubscription`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -743,8 +673,6 @@ class PromotionalSMSSubscription(Model):
 
 
 class Redirect(Model):
-    """The ``Redirect`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -755,8 +683,6 @@ class Redirect(Model):
 
 
 class RedirectProperties(Model):
-    """The ``RedirectProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
@@ -765,8 +691,6 @@ class RedirectProperties(Model):
 
 
 class ResendOptInCode(Model):
-    """The ``ResendOptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -777,8 +701,6 @@ class ResendOptInCode(Model):
 
 
 class SubmitOptInCode(Model):
-    """The ``SubmitOptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -789,8 +711,6 @@ class SubmitOptInCode(Model):
 
 
 class SubscribeViaSMS(Model):
-    """The ``SubscribeViaSMS`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -801,8 +721,6 @@ class SubscribeViaSMS(Model):
 
 
 class SubscribeViaSMSProperties(Model):
-    """The ``SubscribeViaSMSProperties`` object."""
-
     __slots__ = ()
 
     opt_in_keyword: str | None = field("opt_in_keyword", nullable=True)
@@ -811,8 +729,6 @@ class SubscribeViaSMSProperties(Model):
 
 
 class SubscribeViaWhatsApp(Model):
-    """The ``SubscribeViaWhatsApp`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -825,8 +741,6 @@ class SubscribeViaWhatsApp(Model):
 
 
 class SubscribeViaWhatsAppProperties(Model):
-    """The ``SubscribeViaWhatsAppProperties`` object."""
-
     __slots__ = ()
 
     opt_in_keyword: str | None = field("opt_in_keyword", nullable=True)
@@ -835,8 +749,6 @@ class SubscribeViaWhatsAppProperties(Model):
 
 
 class GoToInbox(Model):
-    """The ``GoToInbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -847,8 +759,6 @@ class GoToInbox(Model):
 
 
 class SubmitBackInStock(Model):
-    """The ``SubmitBackInStock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -861,16 +771,12 @@ class SubmitBackInStock(Model):
 
 
 class SubmitBackInStockProperties(Model):
-    """The ``SubmitBackInStockProperties`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None, nullable=True)
 
 
 class SkipToSuccess(Model):
-    """The ``SkipToSuccess`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -881,8 +787,6 @@ class SkipToSuccess(Model):
 
 
 class IafDeeplinkToScreen(Model):
-    """The ``IafDeeplinkToScreen`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -893,16 +797,12 @@ class IafDeeplinkToScreen(Model):
 
 
 class IafDeeplinkToScreenProperties(Model):
-    """The ``IafDeeplinkToScreenProperties`` object."""
-
     __slots__ = ()
 
     deep_link_url: str | None = field("deep_link_url", default=None)
 
 
 class CartContent(Model):
-    """The ``CartContent`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -914,8 +814,6 @@ class CartContent(Model):
 
 
 class CartContentProperties(Model):
-    """The ``CartContentProperties`` object."""
-
     __slots__ = ()
 
     value: CartValueProperties | None = field(
@@ -930,8 +828,6 @@ class CartContentProperties(Model):
 
 
 class CartValueProperties(Model):
-    """The ``CartValueProperties`` object."""
-
     __slots__ = ()
 
     comparison: Literal["equals", "greater_than", "less_than"] | None = field(
@@ -942,8 +838,6 @@ class CartValueProperties(Model):
 
 
 class CartItemCountProperties(Model):
-    """The ``CartItemCountProperties`` object."""
-
     __slots__ = ()
 
     comparison: Literal["equals", "greater_than", "less_than"] | None = field(
@@ -954,8 +848,6 @@ class CartItemCountProperties(Model):
 
 
 class CartProductProperties(Model):
-    """The ``CartProductProperties`` object."""
-
     __slots__ = ()
 
     type: Literal["brand", "categories", "id", "name"] | None = field(
@@ -966,8 +858,6 @@ class CartProductProperties(Model):
 
 
 class CartItemCount(Model):
-    """The ``CartItemCount`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -979,8 +869,6 @@ class CartItemCount(Model):
 
 
 class CartProduct(Model):
-    """The ``CartProduct`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -992,8 +880,6 @@ class CartProduct(Model):
 
 
 class CartValue(Model):
-    """The ``CartValue`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1005,8 +891,6 @@ class CartValue(Model):
 
 
 class Channel(Model):
-    """The ``Channel`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1016,8 +900,6 @@ class Channel(Model):
 
 
 class ChannelProperties(Model):
-    """The ``ChannelProperties`` object."""
-
     __slots__ = ()
 
     channel: Literal["email", "sms"] = field("channel", choices=("email", "sms"))
@@ -1025,8 +907,6 @@ class ChannelProperties(Model):
 
 
 class ChannelSettings(Model):
-    """The ``ChannelSettings`` object."""
-
     __slots__ = ()
 
     sms: PhoneNumberConsentChannelSettings | None = field(
@@ -1038,8 +918,6 @@ class ChannelSettings(Model):
 
 
 class PhoneNumberConsentChannelSettings(Model):
-    """The ``PhoneNumberConsentChannelSettings`` object."""
-
     __slots__ = ()
 
     consent_type: Literal["phone_number_only", "promotional", "transactional"] | None = field(
@@ -1052,8 +930,6 @@ class PhoneNumberConsentChannelSettings(Model):
 
 
 class Checkboxes(Model):
-    """The ``Checkboxes`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1064,8 +940,6 @@ class Checkboxes(Model):
 
 
 class CheckboxesStyles(Model):
-    """The ``CheckboxesStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1081,8 +955,6 @@ class CheckboxesStyles(Model):
 
 
 class CheckboxesProperties(Model):
-    """The ``CheckboxesProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1101,8 +973,6 @@ class CheckboxesProperties(Model):
 
 
 class PropertyOption(Model):
-    """The ``PropertyOption`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -1110,8 +980,6 @@ class PropertyOption(Model):
 
 
 class CloseButtonStyle(Model):
-    """The ``CloseButtonStyle`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -1123,8 +991,6 @@ class CloseButtonStyle(Model):
 
 
 class Margin(Model):
-    """The ``Margin`` object."""
-
     __slots__ = ()
 
     left: int | None = field("left", default=None)
@@ -1134,8 +1000,6 @@ class Margin(Model):
 
 
 class ColumnStyles(Model):
-    """The ``ColumnStyles`` object."""
-
     __slots__ = ()
 
     background_image: BackgroundImage | None = field(
@@ -1145,8 +1009,6 @@ class ColumnStyles(Model):
 
 
 class ColumnV0(Model):
-    """The ``ColumnV0`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1156,8 +1018,6 @@ class ColumnV0(Model):
 
 
 class RowV0(Model):
-    """The ``RowV0`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1191,8 +1051,6 @@ class RowV0(Model):
 
 
 class Coupon(Model):
-    """The ``Coupon`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1203,8 +1061,6 @@ class Coupon(Model):
 
 
 class CouponStyles(Model):
-    """The ``CouponStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1219,8 +1075,6 @@ class CouponStyles(Model):
 
 
 class CouponProperties(Model):
-    """The ``CouponProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1234,8 +1088,6 @@ class CouponProperties(Model):
 
 
 class UniqueCouponConfig(Model):
-    """The ``UniqueCouponConfig`` object."""
-
     __slots__ = ()
 
     type: Literal["unique"] = field("type", choices=("unique",))
@@ -1251,8 +1103,6 @@ class UniqueCouponConfig(Model):
 
 
 class StaticCouponConfig(Model):
-    """The ``StaticCouponConfig`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -1260,8 +1110,6 @@ class StaticCouponConfig(Model):
 
 
 class Date(Model):
-    """The ``Date`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1272,8 +1120,6 @@ class Date(Model):
 
 
 class DateStyles(Model):
-    """The ``DateStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1281,8 +1127,6 @@ class DateStyles(Model):
 
 
 class DateProperties(Model):
-    """The ``DateProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1301,8 +1145,6 @@ class DateProperties(Model):
 
 
 class Email(Model):
-    """The ``Email`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1313,8 +1155,6 @@ class Email(Model):
 
 
 class EmailStyles(Model):
-    """The ``EmailStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1322,8 +1162,6 @@ class EmailStyles(Model):
 
 
 class EmailProperties(Model):
-    """The ``EmailProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1343,8 +1181,6 @@ class EmailProperties(Model):
 
 
 class HTMLText(Model):
-    """The ``HTMLText`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1355,8 +1191,6 @@ class HTMLText(Model):
 
 
 class HTMLTextStyles(Model):
-    """The ``HTMLTextStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1364,8 +1198,6 @@ class HTMLTextStyles(Model):
 
 
 class HTMLTextProperties(Model):
-    """The ``HTMLTextProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1376,8 +1208,6 @@ class HTMLTextProperties(Model):
 
 
 class OptInCode(Model):
-    """The ``OptInCode`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1388,8 +1218,6 @@ class OptInCode(Model):
 
 
 class OptInCodeStyles(Model):
-    """The ``OptInCodeStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1397,8 +1225,6 @@ class OptInCodeStyles(Model):
 
 
 class OptInCodeProperties(Model):
-    """The ``OptInCodeProperties`` object."""
-
     __slots__ = ()
 
     classname: str | None = field("classname", default=None, nullable=True)
@@ -1418,8 +1244,6 @@ class OptInCodeProperties(Model):
 
 
 class PhoneNumber(Model):
-    """The ``PhoneNumber`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1430,8 +1254,6 @@ class PhoneNumber(Model):
 
 
 class PhoneNumberStyles(Model):
-    """The ``PhoneNumberStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1439,8 +1261,6 @@ class PhoneNumberStyles(Model):
 
 
 class PhoneNumberProperties(Model):
-    """The ``PhoneNumberProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1464,8 +1284,6 @@ class PhoneNumberProperties(Model):
 
 
 class SMSConsentCheckbox(Model):
-    """The ``SMSConsentCheckbox`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1478,8 +1296,6 @@ class SMSConsentCheckbox(Model):
 
 
 class SMSConsentCheckboxStyles(Model):
-    """The ``SMSConsentCheckboxStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1491,8 +1307,6 @@ class SMSConsentCheckboxStyles(Model):
 
 
 class SMSConsentCheckboxProperties(Model):
-    """The ``SMSConsentCheckboxProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1514,8 +1328,6 @@ class SMSConsentCheckboxProperties(Model):
 
 
 class Text(Model):
-    """The ``Text`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1526,8 +1338,6 @@ class Text(Model):
 
 
 class TextStyles(Model):
-    """The ``TextStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1535,8 +1345,6 @@ class TextStyles(Model):
 
 
 class TextProperties(Model):
-    """The ``TextProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1554,8 +1362,6 @@ class TextProperties(Model):
 
 
 class RadioButtons(Model):
-    """The ``RadioButtons`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1566,8 +1372,6 @@ class RadioButtons(Model):
 
 
 class RadioButtonsStyles(Model):
-    """The ``RadioButtonsStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1583,8 +1387,6 @@ class RadioButtonsStyles(Model):
 
 
 class RadioButtonsProperties(Model):
-    """The ``RadioButtonsProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1603,8 +1405,6 @@ class RadioButtonsProperties(Model):
 
 
 class Dropdown(Model):
-    """The ``Dropdown`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1615,8 +1415,6 @@ class Dropdown(Model):
 
 
 class DropdownStyles(Model):
-    """The ``DropdownStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1624,8 +1422,6 @@ class DropdownStyles(Model):
 
 
 class DropdownProperties(Model):
-    """The ``DropdownProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1644,8 +1440,6 @@ class DropdownProperties(Model):
 
 
 class Image(Model):
-    """The ``Image`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1677,8 +1471,6 @@ class Image(Model):
 
 
 class ImageStyles(Model):
-    """The ``ImageStyles`` object."""
-
     __slots__ = ()
 
     horizontal_alignment: Literal["center", "left", "right"] | None = field(
@@ -1694,8 +1486,6 @@ class ImageStyles(Model):
 
 
 class ImageDropShadowStyles(Model):
-    """The ``ImageDropShadowStyles`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -1706,8 +1496,6 @@ class ImageDropShadowStyles(Model):
 
 
 class ImageProperties(Model):
-    """The ``ImageProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1721,8 +1509,6 @@ class ImageProperties(Model):
 
 
 class CountdownTimer(Model):
-    """The ``CountdownTimer`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1733,8 +1519,6 @@ class CountdownTimer(Model):
 
 
 class CountdownTimerStyles(Model):
-    """The ``CountdownTimerStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1749,8 +1533,6 @@ class CountdownTimerStyles(Model):
 
 
 class CountdownTimerProperties(Model):
-    """The ``CountdownTimerProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1771,8 +1553,6 @@ class CountdownTimerProperties(Model):
 
 
 class FixedTimerConfiguration(Model):
-    """The ``FixedTimerConfiguration`` object."""
-
     __slots__ = ()
 
     type: Literal["fixed"] = field("type", choices=("fixed",))
@@ -1783,8 +1563,6 @@ class FixedTimerConfiguration(Model):
 
 
 class VariableTimerConfiguration(Model):
-    """The ``VariableTimerConfiguration`` object."""
-
     __slots__ = ()
 
     type: Literal["variable"] = field("type", choices=("variable",))
@@ -1794,8 +1572,6 @@ class VariableTimerConfiguration(Model):
 
 
 class SignupCounter(Model):
-    """The ``SignupCounter`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1806,8 +1582,6 @@ class SignupCounter(Model):
 
 
 class SignupCounterStyles(Model):
-    """The ``SignupCounterStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1815,8 +1589,6 @@ class SignupCounterStyles(Model):
 
 
 class SignupCounterProperties(Model):
-    """The ``SignupCounterProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1832,8 +1604,6 @@ class SignupCounterProperties(Model):
 
 
 class SpinToWin(Model):
-    """The ``SpinToWin`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1844,8 +1614,6 @@ class SpinToWin(Model):
 
 
 class SpinToWinProperties(Model):
-    """The ``SpinToWinProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1857,8 +1625,6 @@ class SpinToWinProperties(Model):
 
 
 class SpinToWinSliceConfig(Model):
-    """The ``SpinToWinSliceConfig`` object."""
-
     __slots__ = ()
 
     label: str = field("label")
@@ -1867,8 +1633,6 @@ class SpinToWinSliceConfig(Model):
 
 
 class SpinToWinStyles(Model):
-    """The ``SpinToWinStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1885,8 +1649,6 @@ class SpinToWinStyles(Model):
 
 
 class SpinToWinSliceStyle(Model):
-    """The ``SpinToWinSliceStyle`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -1894,8 +1656,6 @@ class SpinToWinSliceStyle(Model):
 
 
 class SMSDisclosure(Model):
-    """The ``SMSDisclosure`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1908,8 +1668,6 @@ class SMSDisclosure(Model):
 
 
 class SMSDisclosureStyles(Model):
-    """The ``SMSDisclosureStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -1923,8 +1681,6 @@ class SMSDisclosureStyles(Model):
 
 
 class SMSDisclosureLinkTextStyle(Model):
-    """The ``SMSDisclosureLinkTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: SMSDisclosureLinkTextStyleFontFamilyOption1 | str | None = field(
@@ -1945,8 +1701,6 @@ class SMSDisclosureLinkTextStyle(Model):
 
 
 class SMSDisclosureTextStyle(Model):
-    """The ``SMSDisclosureTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: SMSDisclosureTextStyleFontFamilyOption1 | str | None = field(
@@ -1967,8 +1721,6 @@ class SMSDisclosureTextStyle(Model):
 
 
 class SMSDisclosureProperties(Model):
-    """The ``SMSDisclosureProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -1981,8 +1733,6 @@ class SMSDisclosureProperties(Model):
 
 
 class SMSDisclosureCustom(Model):
-    """The ``SMSDisclosureCustom`` object."""
-
     __slots__ = ()
 
     type: Literal["custom"] = field("type", choices=("custom",))
@@ -1993,8 +1743,6 @@ class SMSDisclosureCustom(Model):
 
 
 class SMSDisclosureAccountDefault(Model):
-    """The ``SMSDisclosureAccountDefault`` object."""
-
     __slots__ = ()
 
     type: Literal["account_default"] = field("type", choices=("account_default",))
@@ -2002,8 +1750,6 @@ class SMSDisclosureAccountDefault(Model):
 
 
 class Review(Model):
-    """The ``Review`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2014,8 +1760,6 @@ class Review(Model):
 
 
 class ReviewStyles(Model):
-    """The ``ReviewStyles`` object."""
-
     __slots__ = ()
 
     padding: Padding | None = field("padding", "Padding", default=None)
@@ -2029,8 +1773,6 @@ class ReviewStyles(Model):
 
 
 class RatingStyle(Model):
-    """The ``RatingStyle`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -2048,8 +1790,6 @@ class RatingStyle(Model):
 
 
 class QuoteStyle(Model):
-    """The ``QuoteStyle`` object."""
-
     __slots__ = ()
 
     font_family: str | None = field("font_family", default=None)
@@ -2067,8 +1807,6 @@ class QuoteStyle(Model):
 
 
 class ReviewerNameStyle(Model):
-    """The ``ReviewerNameStyle`` object."""
-
     __slots__ = ()
 
     layout: Literal["inline", "stacked"] | None = field(
@@ -2090,8 +1828,6 @@ class ReviewerNameStyle(Model):
 
 
 class ReviewProperties(Model):
-    """The ``ReviewProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -2109,8 +1845,6 @@ class ReviewProperties(Model):
 
 
 class CustomHTML(Model):
-    """The ``CustomHTML`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2123,8 +1857,6 @@ class CustomHTML(Model):
 
 
 class CustomHTMLProperties(Model):
-    """The ``CustomHTMLProperties`` object."""
-
     __slots__ = ()
 
     display_device: list[Literal["both", "desktop", "mobile"]] | None = field(
@@ -2135,8 +1867,6 @@ class CustomHTMLProperties(Model):
 
 
 class CustomCss(Model):
-    """The ``CustomCss`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -2144,8 +1874,6 @@ class CustomCss(Model):
 
 
 class CustomJavascript(Model):
-    """The ``CustomJavascript`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2155,8 +1883,6 @@ class CustomJavascript(Model):
 
 
 class Delay(Model):
-    """The ``Delay`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2166,16 +1892,12 @@ class Delay(Model):
 
 
 class DelayProperties(Model):
-    """The ``DelayProperties`` object."""
-
     __slots__ = ()
 
     seconds: int | None = field("seconds", default=None)
 
 
 class Device(Model):
-    """The ``Device`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2185,8 +1907,6 @@ class Device(Model):
 
 
 class DeviceProperties(Model):
-    """The ``DeviceProperties`` object."""
-
     __slots__ = ()
 
     device: Literal["both", "desktop", "mobile"] | None = field(
@@ -2196,8 +1916,6 @@ class DeviceProperties(Model):
 
 
 class DropShadow(Model):
-    """The ``DropShadow`` object."""
-
     __slots__ = ()
 
     enabled: bool | None = field("enabled", default=None)
@@ -2206,8 +1924,6 @@ class DropShadow(Model):
 
 
 class DynamicButton(Model):
-    """The ``DynamicButton`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2218,8 +1934,6 @@ class DynamicButton(Model):
 
 
 class EncodedFormResponseObjectResource(Model):
-    """The ``EncodedFormResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2232,8 +1946,6 @@ class EncodedFormResponseObjectResource(Model):
 
 
 class PostEncodedFormResponseDataAttributes(Model):
-    """The ``PostEncodedFormResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["draft", "live"] = field("status", choices=("draft", "live"))
@@ -2255,16 +1967,12 @@ EncodedFormResponseObjectResourceAttributes = PostEncodedFormResponseDataAttribu
 
 
 class FormDefinition(Model):
-    """The ``FormDefinition`` object."""
-
     __slots__ = ()
 
     versions: list[Version] = field("versions", "list[Version]")
 
 
 class Version(Model):
-    """The ``Version`` object."""
-
     __slots__ = ()
 
     id: int | None = field("id", default=None, nullable=True)
@@ -2340,8 +2048,6 @@ class Version(Model):
 
 
 class Step(Model):
-    """The ``Step`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2352,8 +2058,6 @@ class Step(Model):
 
 
 class ExitIntent(Model):
-    """The ``ExitIntent`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2363,8 +2067,6 @@ class ExitIntent(Model):
 
 
 class IdentifiedProfiles(Model):
-    """The ``IdentifiedProfiles`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2374,8 +2076,6 @@ class IdentifiedProfiles(Model):
 
 
 class ListsAndSegments(Model):
-    """The ``ListsAndSegments`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2385,8 +2085,6 @@ class ListsAndSegments(Model):
 
 
 class ListsAndSegmentsProperties(Model):
-    """The ``ListsAndSegmentsProperties`` object."""
-
     __slots__ = ()
 
     allow_list: list[str] | None = field("allow_list", default=None, nullable=True)
@@ -2394,8 +2092,6 @@ class ListsAndSegmentsProperties(Model):
 
 
 class Location(Model):
-    """The ``Location`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2405,8 +2101,6 @@ class Location(Model):
 
 
 class LocationProperties(Model):
-    """The ``LocationProperties`` object."""
-
     __slots__ = ()
 
     allow_list: (
@@ -2418,8 +2112,6 @@ class LocationProperties(Model):
 
 
 class PageVisits(Model):
-    """The ``PageVisits`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2431,16 +2123,12 @@ class PageVisits(Model):
 
 
 class PageVisitsProperties(Model):
-    """The ``PageVisitsProperties`` object."""
-
     __slots__ = ()
 
     pages: int | None = field("pages", default=None)
 
 
 class PreviouslySubmitted(Model):
-    """The ``PreviouslySubmitted`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2450,8 +2138,6 @@ class PreviouslySubmitted(Model):
 
 
 class ProfileEventTracked(Model):
-    """The ``ProfileEventTracked`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2461,8 +2147,6 @@ class ProfileEventTracked(Model):
 
 
 class ProfileEventTrackedProperties(Model):
-    """The ``ProfileEventTrackedProperties`` object."""
-
     __slots__ = ()
 
     metric: str | None = field("metric", default=None, nullable=True)
@@ -2472,8 +2156,6 @@ class ProfileEventTrackedProperties(Model):
 
 
 class PropertyFilter(Model):
-    """The ``PropertyFilter`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -2481,8 +2163,6 @@ class PropertyFilter(Model):
 
 
 class Scroll(Model):
-    """The ``Scroll`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2492,16 +2172,12 @@ class Scroll(Model):
 
 
 class ScrollProperties(Model):
-    """The ``ScrollProperties`` object."""
-
     __slots__ = ()
 
     percentage: int | None = field("percentage", default=None)
 
 
 class UnidentifiedProfiles(Model):
-    """The ``UnidentifiedProfiles`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2511,8 +2187,6 @@ class UnidentifiedProfiles(Model):
 
 
 class URLPatterns(Model):
-    """The ``URLPatterns`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2524,8 +2198,6 @@ class URLPatterns(Model):
 
 
 class URLPatternsProperties(Model):
-    """The ``URLPatternsProperties`` object."""
-
     __slots__ = ()
 
     allow_list: list[str] | None = field("allow_list", default=None, nullable=True)
@@ -2533,8 +2205,6 @@ class URLPatternsProperties(Model):
 
 
 class Teaser(Model):
-    """The ``Teaser`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2577,8 +2247,6 @@ class Teaser(Model):
 
 
 class TeaserStyles(Model):
-    """The ``TeaserStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None)
@@ -2592,8 +2260,6 @@ class TeaserStyles(Model):
 
 
 class VersionStyles(Model):
-    """The ``VersionStyles`` object."""
-
     __slots__ = ()
 
     wrap_content: Literal[False] | None = field("wrap_content", default=None, choices=(False,))
@@ -2629,8 +2295,6 @@ class VersionStyles(Model):
 
 
 class InputStyles(Model):
-    """The ``InputStyles`` object."""
-
     __slots__ = ()
 
     text_styles: TextStyleV0 | None = field("text_styles", "TextStyleV0", default=None)
@@ -2646,8 +2310,6 @@ class InputStyles(Model):
 
 
 class RichTextStyles(Model):
-    """The ``RichTextStyles`` object."""
-
     __slots__ = ()
 
     body: RichTextStyle | None = field("body", "RichTextStyle", default=None)
@@ -2661,8 +2323,6 @@ class RichTextStyles(Model):
 
 
 class RichTextStyle(Model):
-    """The ``RichTextStyle`` object."""
-
     __slots__ = ()
 
     font_family: RichTextStyleFontFamilyOption1 | str | None = field("font_family", default=None)
@@ -2687,8 +2347,6 @@ class RichTextStyle(Model):
 
 
 class RichTextMargin(Model):
-    """The ``RichTextMargin`` object."""
-
     __slots__ = ()
 
     left: Literal[0] | None = field("left", default=None, choices=(0,))
@@ -2698,8 +2356,6 @@ class RichTextMargin(Model):
 
 
 class LinkStyles(Model):
-    """The ``LinkStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None)
@@ -2709,8 +2365,6 @@ class LinkStyles(Model):
 
 
 class MobileOverlay(Model):
-    """The ``MobileOverlay`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2718,8 +2372,6 @@ class MobileOverlay(Model):
 
 
 class VersionProperties(Model):
-    """The ``VersionProperties`` object."""
-
     __slots__ = ()
 
     side_image_settings: SideImageSettings | None = field(
@@ -2738,8 +2390,6 @@ class VersionProperties(Model):
 
 
 class SideImageSettings(Model):
-    """The ``SideImageSettings`` object."""
-
     __slots__ = ()
 
     size: Literal["large", "medium", "small"] | None = field(
@@ -2756,8 +2406,6 @@ class SideImageSettings(Model):
 
 
 class FormCreateQuery(Model):
-    """The ``FormCreateQuery`` object."""
-
     __slots__ = ()
 
     data: FormCreateQueryResourceObject = field("data", "FormCreateQueryResourceObject")
@@ -2796,8 +2444,6 @@ class FormCreateQuery(Model):
 
 
 class FormCreateQueryResourceObject(Model):
-    """The ``FormCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2807,8 +2453,6 @@ class FormCreateQueryResourceObject(Model):
 
 
 class FormCreateQueryResourceObjectAttributes(Model):
-    """The ``FormCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: FormDefinition = field("definition", "FormDefinition")
@@ -2822,8 +2466,6 @@ class FormCreateQueryResourceObjectAttributes(Model):
 
 
 class FormResponseObjectResource(Model):
-    """The ``FormResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2839,8 +2481,6 @@ class FormResponseObjectResource(Model):
 
 
 class FormResponseObjectResourceAttributes(Model):
-    """The ``FormResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2856,8 +2496,6 @@ class FormResponseObjectResourceAttributes(Model):
 
 
 class FormResponseObjectResourceRelationships(Model):
-    """The ``FormResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     form_versions: FormResponseObjectResourceRelationshipsFormVersions | None = field(
@@ -2866,8 +2504,6 @@ class FormResponseObjectResourceRelationships(Model):
 
 
 class FormResponseObjectResourceRelationshipsFormVersions(Model):
-    """The ``FormResponseObjectResourceRelationshipsFormVersions`` object."""
-
     __slots__ = ()
 
     data: list[FormResponseObjectResourceRelationshipsFormVersionsDataItem] | None = field(
@@ -2877,8 +2513,6 @@ class FormResponseObjectResourceRelationshipsFormVersions(Model):
 
 
 class GetFormVersionsRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetFormVersionsRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: FormVersionEnum = field("type", choices=("form-version",))
@@ -2893,8 +2527,6 @@ FormResponseObjectResourceRelationshipsFormVersionsDataItem = (
 
 
 class FormVersionABTest(Model):
-    """The ``FormVersionABTest`` object."""
-
     __slots__ = ()
 
     variation_name: str = field("variation_name")
@@ -2902,8 +2534,6 @@ class FormVersionABTest(Model):
 
 
 class FormVersionResponseObjectResource(Model):
-    """The ``FormVersionResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: FormVersionEnum = field("type", choices=("form-version",))
@@ -2919,8 +2549,6 @@ class FormVersionResponseObjectResource(Model):
 
 
 class FormVersionResponseObjectResourceAttributes(Model):
-    """The ``FormVersionResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     form_type: Literal["banner", "embed", "flyout", "full_page", "popup"] = field(
@@ -2941,8 +2569,6 @@ class FormVersionResponseObjectResourceAttributes(Model):
 
 
 class FormVersionResponseObjectResourceRelationships(Model):
-    """The ``FormVersionResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     form: FormVersionResponseObjectResourceRelationshipsForm | None = field(
@@ -2951,8 +2577,6 @@ class FormVersionResponseObjectResourceRelationships(Model):
 
 
 class FormVersionResponseObjectResourceRelationshipsForm(Model):
-    """The ``FormVersionResponseObjectResourceRelationshipsForm`` object."""
-
     __slots__ = ()
 
     data: FormVersionResponseObjectResourceRelationshipsFormData | None = field(
@@ -2962,8 +2586,6 @@ class FormVersionResponseObjectResourceRelationshipsForm(Model):
 
 
 class GetFormVersionFormRelationshipResponseData(Model):
-    """The ``GetFormVersionFormRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))
@@ -2976,8 +2598,6 @@ FormVersionResponseObjectResourceRelationshipsFormData = GetFormVersionFormRelat
 
 
 class GetEncodedFormResponse(Model):
-    """The ``GetEncodedFormResponse`` object."""
-
     __slots__ = ()
 
     data: EncodedFormResponseObjectResource = field("data", "EncodedFormResponseObjectResource")
@@ -2986,8 +2606,6 @@ class GetEncodedFormResponse(Model):
 
 
 class GetFormResponse(Model):
-    """The ``GetFormResponse`` object."""
-
     __slots__ = ()
 
     data: FormResponseObjectResource | None = field(
@@ -2998,8 +2616,6 @@ class GetFormResponse(Model):
 
 
 class GetFormResponseCollection(Model):
-    """The ``GetFormResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FormResponseObjectResource] = field("data", "list[FormResponseObjectResource]")
@@ -3008,8 +2624,6 @@ class GetFormResponseCollection(Model):
 
 
 class GetFormVersionFormRelationshipResponse(Model):
-    """The ``GetFormVersionFormRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetFormVersionFormRelationshipResponseData | None = field(
@@ -3020,8 +2634,6 @@ class GetFormVersionFormRelationshipResponse(Model):
 
 
 class GetFormVersionResponseCollection(Model):
-    """The ``GetFormVersionResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[FormVersionResponseObjectResource] = field(
@@ -3032,8 +2644,6 @@ class GetFormVersionResponseCollection(Model):
 
 
 class GetFormVersionResponseCompoundDocument(Model):
-    """The ``GetFormVersionResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: FormVersionResponseObjectResource = field("data", "FormVersionResponseObjectResource")
@@ -3045,8 +2655,6 @@ class GetFormVersionResponseCompoundDocument(Model):
 
 
 class GetFormVersionsRelationshipsResponseCollection(Model):
-    """The ``GetFormVersionsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetFormVersionsRelationshipsResponseCollectionDataItem] = field(
@@ -3057,8 +2665,6 @@ class GetFormVersionsRelationshipsResponseCollection(Model):
 
 
 class PostEncodedFormResponse(Model):
-    """The ``PostEncodedFormResponse`` object."""
-
     __slots__ = ()
 
     data: PostEncodedFormResponseData = field("data", "PostEncodedFormResponseData")
@@ -3067,8 +2673,6 @@ class PostEncodedFormResponse(Model):
 
 
 class PostEncodedFormResponseData(Model):
-    """The ``PostEncodedFormResponseData`` object."""
-
     __slots__ = ()
 
     type: FormEnum = field("type", choices=("form",))

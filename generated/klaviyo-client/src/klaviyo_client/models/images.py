@@ -27,8 +27,6 @@ __all__ = [
 
 
 class GetImageResponseCollection(Model):
-    """The ``GetImageResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ImageResponseObjectResource] = field("data", "list[ImageResponseObjectResource]")
@@ -37,8 +35,6 @@ class GetImageResponseCollection(Model):
 
 
 class ImageCreateQuery(Model):
-    """The ``ImageCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ImageCreateQueryResourceObject = field("data", "ImageCreateQueryResourceObject")
@@ -70,8 +66,6 @@ class ImageCreateQuery(Model):
 
 
 class ImageCreateQueryResourceObject(Model):
-    """The ``ImageCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -81,8 +75,6 @@ class ImageCreateQueryResourceObject(Model):
 
 
 class ImageCreateQueryResourceObjectAttributes(Model):
-    """The ``ImageCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -94,8 +86,6 @@ class ImageCreateQueryResourceObjectAttributes(Model):
 
 
 class ImagePartialUpdateQuery(Model):
-    """The ``ImagePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ImagePartialUpdateQueryResourceObject = field(
@@ -130,8 +120,6 @@ class ImagePartialUpdateQuery(Model):
 
 
 class ImagePartialUpdateQueryResourceObject(Model):
-    """The ``ImagePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -143,8 +131,6 @@ class ImagePartialUpdateQueryResourceObject(Model):
 
 
 class ImagePartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ImagePartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -154,8 +140,6 @@ class ImagePartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class ImageUploadQuery(Model):
-    """The ``ImageUploadQuery`` object."""
-
     __slots__ = ()
 
     file: bytes | IO[bytes] = field("file")
@@ -167,8 +151,6 @@ class ImageUploadQuery(Model):
 
 
 class PatchImageResponse(Model):
-    """The ``PatchImageResponse`` object."""
-
     __slots__ = ()
 
     data: PatchImageResponseData = field("data", "PostImageResponseData")
@@ -177,8 +159,6 @@ class PatchImageResponse(Model):
 
 
 class PostImageResponseData(Model):
-    """The ``PostImageResponseData`` object."""
-
     __slots__ = ()
 
     type: ImageEnum = field("type", choices=("image",))
@@ -195,8 +175,6 @@ PatchImageResponseData = PostImageResponseData
 
 
 class PostImageResponse(Model):
-    """The ``PostImageResponse`` object."""
-
     __slots__ = ()
 
     data: PostImageResponseData = field("data", "PostImageResponseData")

@@ -37,8 +37,6 @@ __all__ = [
 
 
 class GetListFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetListFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -49,8 +47,6 @@ class GetListFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetListListResponseCollectionCompoundDocument(Model):
-    """The ``GetListListResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ListListResponseObjectResource] = field(
@@ -64,8 +60,6 @@ class GetListListResponseCollectionCompoundDocument(Model):
 
 
 class ListListResponseObjectResource(Model):
-    """The ``ListListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -81,8 +75,6 @@ class ListListResponseObjectResource(Model):
 
 
 class GetListMemberResponseCollection(Model):
-    """The ``GetListMemberResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListMemberResponseCollectionDataItem] = field(
@@ -93,8 +85,6 @@ class GetListMemberResponseCollection(Model):
 
 
 class GetListProfilesRelationshipsResponseCollection(Model):
-    """The ``GetListProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -105,8 +95,6 @@ class GetListProfilesRelationshipsResponseCollection(Model):
 
 
 class GetListRetrieveResponseCompoundDocument(Model):
-    """The ``GetListRetrieveResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetListRetrieveResponseCompoundDocumentData = field(
@@ -120,8 +108,6 @@ class GetListRetrieveResponseCompoundDocument(Model):
 
 
 class GetListRetrieveResponseCompoundDocumentData(Model):
-    """The ``GetListRetrieveResponseCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -137,8 +123,6 @@ class GetListRetrieveResponseCompoundDocumentData(Model):
 
 
 class GetListRetrieveResponseCompoundDocumentDataAttributes(Model):
-    """The ``GetListRetrieveResponseCompoundDocumentDataAttributes`` object."""
-
     __slots__ = ()
 
     profile_count: int | None = field("profile_count", default=None, nullable=True)
@@ -155,8 +139,6 @@ class GetListRetrieveResponseCompoundDocumentDataAttributes(Model):
 
 
 class GetListTagsRelationshipsResponseCollection(Model):
-    """The ``GetListTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetListTagsRelationshipsResponseCollectionDataItem] = field(
@@ -167,8 +149,6 @@ class GetListTagsRelationshipsResponseCollection(Model):
 
 
 class ListCreateQuery(Model):
-    """The ``ListCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ListCreateQueryResourceObject = field("data", "ListCreateQueryResourceObject")
@@ -198,8 +178,6 @@ class ListCreateQuery(Model):
 
 
 class ListCreateQueryResourceObject(Model):
-    """The ``ListCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -209,8 +187,6 @@ class ListCreateQueryResourceObject(Model):
 
 
 class ListCreateQueryResourceObjectAttributes(Model):
-    """The ``ListCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -222,24 +198,18 @@ class ListCreateQueryResourceObjectAttributes(Model):
 
 
 class ListMembersAddQuery(Model):
-    """The ``ListMembersAddQuery`` object."""
-
     __slots__ = ()
 
     data: list[ListMembersAddQueryDataItem] = field("data", "list[ListMembersAddQueryDataItem]")
 
 
 class ListMembersDeleteQuery(Model):
-    """The ``ListMembersDeleteQuery`` object."""
-
     __slots__ = ()
 
     data: list[ListMembersDeleteQueryDataItem] = field("data", "list[ListMembersAddQueryDataItem]")
 
 
 class ListPartialUpdateQuery(Model):
-    """The ``ListPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ListPartialUpdateQueryResourceObject = field(
@@ -274,8 +244,6 @@ class ListPartialUpdateQuery(Model):
 
 
 class ListPartialUpdateQueryResourceObject(Model):
-    """The ``ListPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -287,8 +255,6 @@ class ListPartialUpdateQueryResourceObject(Model):
 
 
 class ListPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``ListPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -300,8 +266,6 @@ class ListPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class PatchListPartialUpdateResponse(Model):
-    """The ``PatchListPartialUpdateResponse`` object."""
-
     __slots__ = ()
 
     data: PatchListPartialUpdateResponseData = field("data", "PostListCreateResponseData")
@@ -310,8 +274,6 @@ class PatchListPartialUpdateResponse(Model):
 
 
 class PostListCreateResponseData(Model):
-    """The ``PostListCreateResponseData`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -331,8 +293,6 @@ PatchListPartialUpdateResponseData = PostListCreateResponseData
 
 
 class PostListCreateResponse(Model):
-    """The ``PostListCreateResponse`` object."""
-
     __slots__ = ()
 
     data: PostListCreateResponseData = field("data", "PostListCreateResponseData")

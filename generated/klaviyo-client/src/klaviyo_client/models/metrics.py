@@ -91,8 +91,6 @@ __all__ = [
 
 
 class CustomMetricCondition(Model):
-    """The ``CustomMetricCondition`` object."""
-
     __slots__ = ()
 
     property: str = field("property")
@@ -112,8 +110,6 @@ class CustomMetricCondition(Model):
 
 
 class StringInArrayFilter(Model):
-    """The ``StringInArrayFilter`` object."""
-
     __slots__ = ()
 
     operator: Literal["in"] = field("operator", choices=("in",))
@@ -122,8 +118,6 @@ class StringInArrayFilter(Model):
 
 
 class ListRegexOperatorListContainsFilter(Model):
-    """The ``ListRegexOperatorListContainsFilter`` object."""
-
     __slots__ = ()
 
     type: Literal["list"] = field("type", choices=("list",))
@@ -141,8 +135,6 @@ class ListRegexOperatorListContainsFilter(Model):
 
 
 class CustomMetricCreateQuery(Model):
-    """The ``CustomMetricCreateQuery`` object."""
-
     __slots__ = ()
 
     data: CustomMetricCreateQueryResourceObject = field(
@@ -174,8 +166,6 @@ class CustomMetricCreateQuery(Model):
 
 
 class CustomMetricCreateQueryResourceObject(Model):
-    """The ``CustomMetricCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -185,8 +175,6 @@ class CustomMetricCreateQueryResourceObject(Model):
 
 
 class CustomMetricCreateQueryResourceObjectAttributes(Model):
-    """The ``CustomMetricCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -196,8 +184,6 @@ class CustomMetricCreateQueryResourceObjectAttributes(Model):
 
 
 class CustomMetricDefinition(Model):
-    """The ``CustomMetricDefinition`` object."""
-
     __slots__ = ()
 
     aggregation_method: Literal["count", "value"] = field(
@@ -208,8 +194,6 @@ class CustomMetricDefinition(Model):
 
 
 class CustomMetricGroup(Model):
-    """The ``CustomMetricGroup`` object."""
-
     __slots__ = ()
 
     metric_id: str = field("metric_id")
@@ -223,8 +207,6 @@ class CustomMetricGroup(Model):
 
 
 class CustomMetricPartialUpdateQuery(Model):
-    """The ``CustomMetricPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: CustomMetricPartialUpdateQueryResourceObject = field(
@@ -259,8 +241,6 @@ class CustomMetricPartialUpdateQuery(Model):
 
 
 class CustomMetricPartialUpdateQueryResourceObject(Model):
-    """The ``CustomMetricPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -272,8 +252,6 @@ class CustomMetricPartialUpdateQueryResourceObject(Model):
 
 
 class CustomMetricPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``CustomMetricPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -285,8 +263,6 @@ class CustomMetricPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class CustomMetricResponseObjectResource(Model):
-    """The ``CustomMetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -302,8 +278,6 @@ class CustomMetricResponseObjectResource(Model):
 
 
 class PostCustomMetricResponseDataAttributes(Model):
-    """The ``PostCustomMetricResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -325,8 +299,6 @@ CustomMetricResponseObjectResourceAttributes = PostCustomMetricResponseDataAttri
 
 
 class PostCustomMetricResponseDataRelationships(Model):
-    """The ``PostCustomMetricResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     metrics: PostCustomMetricResponseDataRelationshipsMetrics | None = field(
@@ -343,8 +315,6 @@ CustomMetricResponseObjectResourceRelationships = PostCustomMetricResponseDataRe
 
 
 class PostCustomMetricResponseDataRelationshipsMetrics(Model):
-    """The ``PostCustomMetricResponseDataRelationshipsMetrics`` object."""
-
     __slots__ = ()
 
     data: list[PostCustomMetricResponseDataRelationshipsMetricsDataItem] | None = field(
@@ -364,8 +334,6 @@ CustomMetricResponseObjectResourceRelationshipsMetrics = (
 
 
 class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
-    """The ``GetCustomMetricMetricsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetCustomMetricMetricsRelationshipsResponseCollectionDataItem] = field(
@@ -376,8 +344,6 @@ class GetCustomMetricMetricsRelationshipsResponseCollection(Model):
 
 
 class GetCustomMetricResponse(Model):
-    """The ``GetCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: CustomMetricResponseObjectResource | None = field(
@@ -388,8 +354,6 @@ class GetCustomMetricResponse(Model):
 
 
 class GetCustomMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetCustomMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[CustomMetricResponseObjectResource] = field(
@@ -403,8 +367,6 @@ class GetCustomMetricResponseCollectionCompoundDocument(Model):
 
 
 class GetCustomMetricResponseCompoundDocument(Model):
-    """The ``GetCustomMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: CustomMetricResponseObjectResource = field("data", "CustomMetricResponseObjectResource")
@@ -416,8 +378,6 @@ class GetCustomMetricResponseCompoundDocument(Model):
 
 
 class GetMappedMetricCustomMetricRelationshipResponse(Model):
-    """The ``GetMappedMetricCustomMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMappedMetricCustomMetricRelationshipResponseData | None = field(
@@ -428,8 +388,6 @@ class GetMappedMetricCustomMetricRelationshipResponse(Model):
 
 
 class GetMappedMetricCustomMetricRelationshipResponseData(Model):
-    """The ``GetMappedMetricCustomMetricRelationshipResponseData`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -456,8 +414,6 @@ MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData = (
 
 
 class GetMappedMetricMetricRelationshipResponse(Model):
-    """The ``GetMappedMetricMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMappedMetricMetricRelationshipResponseData | None = field(
@@ -468,8 +424,6 @@ class GetMappedMetricMetricRelationshipResponse(Model):
 
 
 class GetMappedMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetMappedMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[MappedMetricResponseObjectResource] = field(
@@ -487,8 +441,6 @@ class GetMappedMetricResponseCollectionCompoundDocument(Model):
 
 
 class MappedMetricResponseObjectResource(Model):
-    """The ``MappedMetricResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -515,8 +467,6 @@ class MappedMetricResponseObjectResource(Model):
 
 
 class PatchMappedMetricResponseDataAttributes(Model):
-    """The ``PatchMappedMetricResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     updated: _dt.datetime = field("updated", "datetime")
@@ -528,8 +478,6 @@ MappedMetricResponseObjectResourceAttributes = PatchMappedMetricResponseDataAttr
 
 
 class PatchMappedMetricResponseDataRelationships(Model):
-    """The ``PatchMappedMetricResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     metric: PatchMappedMetricResponseDataRelationshipsMetric | None = field(
@@ -545,8 +493,6 @@ MappedMetricResponseObjectResourceRelationships = PatchMappedMetricResponseDataR
 
 
 class PatchMappedMetricResponseDataRelationshipsCustomMetric(Model):
-    """The ``PatchMappedMetricResponseDataRelationshipsCustomMetric`` object."""
-
     __slots__ = ()
 
     data: PatchMappedMetricResponseDataRelationshipsCustomMetricData | None = field(
@@ -562,8 +508,6 @@ MappedMetricResponseObjectResourceRelationshipsCustomMetric = (
 
 
 class GetMappedMetricResponseCompoundDocument(Model):
-    """The ``GetMappedMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: MappedMetricResponseObjectResource = field("data", "MappedMetricResponseObjectResource")
@@ -579,8 +523,6 @@ class GetMappedMetricResponseCompoundDocument(Model):
 
 
 class GetMetricFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetMetricFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -591,8 +533,6 @@ class GetMetricFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetMetricPropertiesRelationshipsResponseCollection(Model):
-    """The ``GetMetricPropertiesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricPropertiesRelationshipsResponseCollectionDataItem] = field(
@@ -603,8 +543,6 @@ class GetMetricPropertiesRelationshipsResponseCollection(Model):
 
 
 class GetMetricPropertiesRelationshipsResponseCollectionDataItem(Model):
-    """The ``GetMetricPropertiesRelationshipsResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -613,8 +551,6 @@ class GetMetricPropertiesRelationshipsResponseCollectionDataItem(Model):
 
 
 class GetMetricPropertyMetricRelationshipResponse(Model):
-    """The ``GetMetricPropertyMetricRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetMetricPropertyMetricRelationshipResponseData | None = field(
@@ -625,8 +561,6 @@ class GetMetricPropertyMetricRelationshipResponse(Model):
 
 
 class GetMetricPropertyResponseCollection(Model):
-    """The ``GetMetricPropertyResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetMetricPropertyResponseCollectionDataItem] = field(
@@ -637,8 +571,6 @@ class GetMetricPropertyResponseCollection(Model):
 
 
 class GetMetricPropertyResponseCollectionDataItem(Model):
-    """The ``GetMetricPropertyResponseCollectionDataItem`` object."""
-
     __slots__ = ()
 
     type: MetricPropertyEnum = field("type", choices=("metric-property",))
@@ -658,8 +590,6 @@ GetMetricPropertyResponseCompoundDocumentData = GetMetricPropertyResponseCollect
 
 
 class GetMetricPropertyResponseCollectionDataItemAttributes(Model):
-    """The ``GetMetricPropertyResponseCollectionDataItemAttributes`` object."""
-
     __slots__ = ()
 
     sample_values: list[int | float | str | bool] | None = field(
@@ -680,8 +610,6 @@ GetMetricPropertyResponseCompoundDocumentDataAttributes = (
 
 
 class MetricPropertyResponseObjectResourceRelationships(Model):
-    """The ``MetricPropertyResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     metric: MetricPropertyResponseObjectResourceRelationshipsMetric | None = field(
@@ -702,8 +630,6 @@ GetMetricPropertyResponseCompoundDocumentDataRelationships = (
 
 
 class GetMetricPropertyResponseCompoundDocument(Model):
-    """The ``GetMetricPropertyResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetMetricPropertyResponseCompoundDocumentData = field(
@@ -717,8 +643,6 @@ class GetMetricPropertyResponseCompoundDocument(Model):
 
 
 class GetMetricResponseCollection(Model):
-    """The ``GetMetricResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[MetricResponseObjectResource] = field("data", "list[MetricResponseObjectResource]")
@@ -727,8 +651,6 @@ class GetMetricResponseCollection(Model):
 
 
 class GetMetricResponseCollectionCompoundDocument(Model):
-    """The ``GetMetricResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[MetricResponseObjectResource] = field("data", "list[MetricResponseObjectResource]")
@@ -740,8 +662,6 @@ class GetMetricResponseCollectionCompoundDocument(Model):
 
 
 class GetMetricResponseCompoundDocument(Model):
-    """The ``GetMetricResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: MetricResponseObjectResource = field("data", "MetricResponseObjectResource")
@@ -753,8 +673,6 @@ class GetMetricResponseCompoundDocument(Model):
 
 
 class MappedMetricPartialUpdateQuery(Model):
-    """The ``MappedMetricPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObject = field(
@@ -789,8 +707,6 @@ class MappedMetricPartialUpdateQuery(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObject(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -813,8 +729,6 @@ class MappedMetricPartialUpdateQueryResourceObject(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationships(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     metric: MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric | None = field(
@@ -830,8 +744,6 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationships(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetricData | None = field(
@@ -840,8 +752,6 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsMetric(Model):
 
 
 class MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric(Model):
-    """The ``MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric`` object."""
-
     __slots__ = ()
 
     data: MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetricData | None = field(
@@ -850,8 +760,6 @@ class MappedMetricPartialUpdateQueryResourceObjectRelationshipsCustomMetric(Mode
 
 
 class MetricAggregateQuery(Model):
-    """The ``MetricAggregateQuery`` object."""
-
     __slots__ = ()
 
     data: MetricAggregateQueryResourceObject = field("data", "MetricAggregateQueryResourceObject")
@@ -908,8 +816,6 @@ class MetricAggregateQuery(Model):
 
 
 class MetricAggregateQueryResourceObject(Model):
-    """The ``MetricAggregateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: MetricAggregateEnum = field("type", choices=("metric-aggregate",))
@@ -919,8 +825,6 @@ class MetricAggregateQueryResourceObject(Model):
 
 
 class MetricAggregateQueryResourceObjectAttributes(Model):
-    """The ``MetricAggregateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     metric_id: str = field("metric_id")
@@ -956,8 +860,6 @@ class MetricAggregateQueryResourceObjectAttributes(Model):
 
 
 class MetricAggregateRowDTO(Model):
-    """The ``MetricAggregateRowDTO`` object."""
-
     __slots__ = ()
 
     dimensions: list[str] = field("dimensions")
@@ -967,8 +869,6 @@ class MetricAggregateRowDTO(Model):
 
 
 class PatchCustomMetricResponse(Model):
-    """The ``PatchCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PatchCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
@@ -977,8 +877,6 @@ class PatchCustomMetricResponse(Model):
 
 
 class PostCustomMetricResponseData(Model):
-    """The ``PostCustomMetricResponseData`` object."""
-
     __slots__ = ()
 
     type: CustomMetricEnum = field("type", choices=("custom-metric",))
@@ -998,8 +896,6 @@ PatchCustomMetricResponseData = PostCustomMetricResponseData
 
 
 class PatchMappedMetricResponse(Model):
-    """The ``PatchMappedMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PatchMappedMetricResponseData = field("data", "PatchMappedMetricResponseData")
@@ -1008,8 +904,6 @@ class PatchMappedMetricResponse(Model):
 
 
 class PatchMappedMetricResponseData(Model):
-    """The ``PatchMappedMetricResponseData`` object."""
-
     __slots__ = ()
 
     type: MappedMetricEnum = field("type", choices=("mapped-metric",))
@@ -1036,8 +930,6 @@ class PatchMappedMetricResponseData(Model):
 
 
 class PostCustomMetricResponse(Model):
-    """The ``PostCustomMetricResponse`` object."""
-
     __slots__ = ()
 
     data: PostCustomMetricResponseData = field("data", "PostCustomMetricResponseData")
@@ -1046,8 +938,6 @@ class PostCustomMetricResponse(Model):
 
 
 class PostMetricAggregateResponse(Model):
-    """The ``PostMetricAggregateResponse`` object."""
-
     __slots__ = ()
 
     data: PostMetricAggregateResponseData = field("data", "PostMetricAggregateResponseData")
@@ -1056,8 +946,6 @@ class PostMetricAggregateResponse(Model):
 
 
 class PostMetricAggregateResponseData(Model):
-    """The ``PostMetricAggregateResponseData`` object."""
-
     __slots__ = ()
 
     type: MetricAggregateEnum = field("type", choices=("metric-aggregate",))
@@ -1070,8 +958,6 @@ class PostMetricAggregateResponseData(Model):
 
 
 class PostMetricAggregateResponseDataAttributes(Model):
-    """The ``PostMetricAggregateResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     dates: list[_dt.datetime] = field("dates", "list[datetime]")

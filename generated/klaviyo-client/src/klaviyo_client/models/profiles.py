@@ -144,8 +144,6 @@ __all__ = [
 
 
 class BulkProfileSuppressionsCreateJobResponseObjectResource(Model):
-    """The ``BulkProfileSuppressionsCreateJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -167,8 +165,6 @@ class BulkProfileSuppressionsCreateJobResponseObjectResource(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponseDataAttributes(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -208,8 +204,6 @@ BulkProfileSuppressionsRemoveJobResponseObjectResourceAttributes = (
 
 
 class PostBulkProfileSuppressionsCreateJobResponseDataRelationships(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: PostBulkProfileSuppressionsCreateJobResponseDataRelationshipsLists | None = field(
@@ -239,8 +233,6 @@ BulkProfileSuppressionsRemoveJobResponseObjectResourceRelationships = (
 
 
 class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
-    """The ``BulkProfileSuppressionsRemoveJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -262,8 +254,6 @@ class BulkProfileSuppressionsRemoveJobResponseObjectResource(Model):
 
 
 class ConversationResponseObjectResource(Model):
-    """The ``ConversationResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ConversationEnum = field("type", choices=("conversation",))
@@ -278,8 +268,6 @@ class ConversationResponseObjectResource(Model):
 
 
 class ConversationResponseObjectResourceAttributes(Model):
-    """The ``ConversationResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     channel: Literal["instagram", "sms", "whatsapp"] = field(
@@ -289,8 +277,6 @@ class ConversationResponseObjectResourceAttributes(Model):
 
 
 class PushTokenResponseObjectResourceRelationships(Model):
-    """The ``PushTokenResponseObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     profile: PushTokenResponseObjectResourceRelationshipsProfile | None = field(
@@ -303,8 +289,6 @@ ConversationResponseObjectResourceRelationships = PushTokenResponseObjectResourc
 
 
 class EmailUnsubscriptionParameters(Model):
-    """The ``EmailUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -318,8 +302,6 @@ class EmailUnsubscriptionParameters(Model):
 
 
 class UnsubscriptionParameters(Model):
-    """The ``UnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["UNSUBSCRIBED"] = field("consent", choices=("UNSUBSCRIBED",))
@@ -327,8 +309,6 @@ class UnsubscriptionParameters(Model):
 
 
 class OpenTrackingUnsubscriptionParameters(Model):
-    """The ``OpenTrackingUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     consent: Literal["UNSUBSCRIBED"] = field("consent", choices=("UNSUBSCRIBED",))
@@ -336,8 +316,6 @@ class OpenTrackingUnsubscriptionParameters(Model):
 
 
 class GetBulkProfileSuppressionsCreateJobResponse(Model):
-    """The ``GetBulkProfileSuppressionsCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: BulkProfileSuppressionsCreateJobResponseObjectResource = field(
@@ -348,8 +326,6 @@ class GetBulkProfileSuppressionsCreateJobResponse(Model):
 
 
 class GetBulkProfileSuppressionsCreateJobResponseCollection(Model):
-    """The ``GetBulkProfileSuppressionsCreateJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[BulkProfileSuppressionsCreateJobResponseObjectResource] = field(
@@ -360,8 +336,6 @@ class GetBulkProfileSuppressionsCreateJobResponseCollection(Model):
 
 
 class GetBulkProfileSuppressionsRemoveJobResponse(Model):
-    """The ``GetBulkProfileSuppressionsRemoveJobResponse`` object."""
-
     __slots__ = ()
 
     data: BulkProfileSuppressionsRemoveJobResponseObjectResource = field(
@@ -372,8 +346,6 @@ class GetBulkProfileSuppressionsRemoveJobResponse(Model):
 
 
 class GetBulkProfileSuppressionsRemoveJobResponseCollection(Model):
-    """The ``GetBulkProfileSuppressionsRemoveJobResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[BulkProfileSuppressionsRemoveJobResponseObjectResource] = field(
@@ -384,8 +356,6 @@ class GetBulkProfileSuppressionsRemoveJobResponseCollection(Model):
 
 
 class GetConversationResponse(Model):
-    """The ``GetConversationResponse`` object."""
-
     __slots__ = ()
 
     data: ConversationResponseObjectResource | None = field(
@@ -396,8 +366,6 @@ class GetConversationResponse(Model):
 
 
 class GetConversationResponseCollection(Model):
-    """The ``GetConversationResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ConversationResponseObjectResource] = field(
@@ -408,8 +376,6 @@ class GetConversationResponseCollection(Model):
 
 
 class GetImportErrorResponseCollection(Model):
-    """The ``GetImportErrorResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ImportErrorResponseObjectResource] = field(
@@ -420,8 +386,6 @@ class GetImportErrorResponseCollection(Model):
 
 
 class ImportErrorResponseObjectResource(Model):
-    """The ``ImportErrorResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ImportErrorEnum = field("type", choices=("import-error",))
@@ -433,8 +397,6 @@ class ImportErrorResponseObjectResource(Model):
 
 
 class ImportErrorResponseObjectResourceAttributes(Model):
-    """The ``ImportErrorResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     code: str = field("code")
@@ -449,8 +411,6 @@ class ImportErrorResponseObjectResourceAttributes(Model):
 
 
 class GetListResponseCollection(Model):
-    """The ``GetListResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[ListResponseObjectResource] = field("data", "list[ListResponseObjectResource]")
@@ -459,8 +419,6 @@ class GetListResponseCollection(Model):
 
 
 class ListResponseObjectResource(Model):
-    """The ``ListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ListEnum = field("type", choices=("list",))
@@ -476,8 +434,6 @@ class ListResponseObjectResource(Model):
 
 
 class GetProfileBulkImportJobListsRelationshipsResponseCollection(Model):
-    """The ``GetProfileBulkImportJobListsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileBulkImportJobListsRelationshipsResponseCollectionDataItem] = field(
@@ -488,8 +444,6 @@ class GetProfileBulkImportJobListsRelationshipsResponseCollection(Model):
 
 
 class GetProfileBulkImportJobProfilesRelationshipsResponseCollection(Model):
-    """The ``GetProfileBulkImportJobProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileBulkImportJobProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -500,8 +454,6 @@ class GetProfileBulkImportJobProfilesRelationshipsResponseCollection(Model):
 
 
 class GetProfileConversationRelationshipResponse(Model):
-    """The ``GetProfileConversationRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetProfileConversationRelationshipResponseData | None = field(
@@ -512,8 +464,6 @@ class GetProfileConversationRelationshipResponse(Model):
 
 
 class GetProfileConversationsRelationshipsResponseCollection(Model):
-    """The ``GetProfileConversationsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileConversationsRelationshipsResponseCollectionDataItem] = field(
@@ -524,8 +474,6 @@ class GetProfileConversationsRelationshipsResponseCollection(Model):
 
 
 class GetProfileImportJobResponseCollectionCompoundDocument(Model):
-    """The ``GetProfileImportJobResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ProfileImportJobResponseObjectResource] = field(
@@ -536,8 +484,6 @@ class GetProfileImportJobResponseCollectionCompoundDocument(Model):
 
 
 class ProfileImportJobResponseObjectResource(Model):
-    """The ``ProfileImportJobResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -553,8 +499,6 @@ class ProfileImportJobResponseObjectResource(Model):
 
 
 class PostProfileImportJobResponseDataAttributes(Model):
-    """The ``PostProfileImportJobResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     status: Literal["cancelled", "complete", "processing", "queued"] = field(
@@ -584,8 +528,6 @@ ProfileImportJobResponseObjectResourceAttributes = PostProfileImportJobResponseD
 
 
 class PostProfileImportJobResponseDataRelationships(Model):
-    """The ``PostProfileImportJobResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     lists: PostProfileImportJobResponseDataRelationshipsLists | None = field(
@@ -604,8 +546,6 @@ ProfileImportJobResponseObjectResourceRelationships = PostProfileImportJobRespon
 
 
 class PostProfileImportJobResponseDataRelationshipsImportErrors(Model):
-    """The ``PostProfileImportJobResponseDataRelationshipsImportErrors`` object."""
-
     __slots__ = ()
 
     data: list[PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem] | None = field(
@@ -623,8 +563,6 @@ ProfileImportJobResponseObjectResourceRelationshipsImportErrors = (
 
 
 class PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem(Model):
-    """The ``PostProfileImportJobResponseDataRelationshipsImportErrorsDataItem`` object."""
-
     __slots__ = ()
 
     type: ImportErrorEnum = field("type", choices=("import-error",))
@@ -639,16 +577,12 @@ ProfileImportJobResponseObjectResourceRelationshipsImportErrorsDataItem = (
 
 
 class OnlyRelatedLinks(Model):
-    """The ``OnlyRelatedLinks`` object."""
-
     __slots__ = ()
 
     related: str = field("related")
 
 
 class GetProfileImportJobResponseCompoundDocument(Model):
-    """The ``GetProfileImportJobResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ProfileImportJobResponseObjectResource = field(
@@ -662,8 +596,6 @@ class GetProfileImportJobResponseCompoundDocument(Model):
 
 
 class GetProfileListsRelationshipsResponseCollection(Model):
-    """The ``GetProfileListsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileListsRelationshipsResponseCollectionDataItem] = field(
@@ -674,8 +606,6 @@ class GetProfileListsRelationshipsResponseCollection(Model):
 
 
 class GetProfilePushTokensRelationshipsResponseCollection(Model):
-    """The ``GetProfilePushTokensRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfilePushTokensRelationshipsResponseCollectionDataItem] = field(
@@ -686,8 +616,6 @@ class GetProfilePushTokensRelationshipsResponseCollection(Model):
 
 
 class GetProfileResponseCollection(Model):
-    """The ``GetProfileResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponseCollectionDataItem] = field("data", "list[GetProfileResponseData]")
@@ -696,8 +624,6 @@ class GetProfileResponseCollection(Model):
 
 
 class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
-    """The ``GetProfileResponsePluralConversationsCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem] = field(
@@ -715,8 +641,6 @@ class GetProfileResponsePluralConversationsCollectionCompoundDocument(Model):
 
 
 class GetProfileResponsePluralConversationsCompoundDocumentData(Model):
-    """The ``GetProfileResponsePluralConversationsCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -742,8 +666,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItem = (
 
 
 class ProfileResponsePluralConversationsObjectResourceRelationships(Model):
-    """The ``ProfileResponsePluralConversationsObjectResourceRelationships`` object."""
-
     __slots__ = ()
 
     lists: ProfileResponsePluralConversationsObjectResourceRelationshipsLists | None = field(
@@ -777,8 +699,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class ProfileResponsePluralConversationsObjectResourceRelationshipsConversations(Model):
-    """The ``ProfileResponsePluralConversationsObjectResourceRelationshipsConversations`` object."""
-
     __slots__ = ()
 
     data: (
@@ -799,8 +719,6 @@ GetProfileResponsePluralConversationsCollectionCompoundDocumentDataItemRelations
 
 
 class PushTokenResponseObjectResource(Model):
-    """The ``PushTokenResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: PushTokenEnum = field("type", choices=("push-token",))
@@ -816,8 +734,6 @@ class PushTokenResponseObjectResource(Model):
 
 
 class PushTokenResponseObjectResourceAttributes(Model):
-    """The ``PushTokenResponseObjectResourceAttributes`` object."""
-
     __slots__ = ()
 
     created: _dt.datetime = field("created", "datetime")
@@ -844,8 +760,6 @@ class PushTokenResponseObjectResourceAttributes(Model):
 
 
 class GetProfileResponsePluralConversationsCompoundDocument(Model):
-    """The ``GetProfileResponsePluralConversationsCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetProfileResponsePluralConversationsCompoundDocumentData = field(
@@ -869,8 +783,6 @@ class GetProfileResponsePluralConversationsCompoundDocument(Model):
 
 
 class SegmentResponseObjectResource(Model):
-    """The ``SegmentResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -885,8 +797,6 @@ class SegmentResponseObjectResource(Model):
 
 
 class GetProfileSegmentsRelationshipsResponseCollection(Model):
-    """The ``GetProfileSegmentsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetProfileSegmentsRelationshipsResponseCollectionDataItem] = field(
@@ -897,8 +807,6 @@ class GetProfileSegmentsRelationshipsResponseCollection(Model):
 
 
 class GetPushTokenProfileRelationshipResponse(Model):
-    """The ``GetPushTokenProfileRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetPushTokenProfileRelationshipResponseData | None = field(
@@ -909,8 +817,6 @@ class GetPushTokenProfileRelationshipResponse(Model):
 
 
 class GetPushTokenResponseCollection(Model):
-    """The ``GetPushTokenResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[PushTokenResponseObjectResource] = field(
@@ -921,8 +827,6 @@ class GetPushTokenResponseCollection(Model):
 
 
 class GetPushTokenResponseCollectionCompoundDocument(Model):
-    """The ``GetPushTokenResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[PushTokenResponseObjectResource] = field(
@@ -936,8 +840,6 @@ class GetPushTokenResponseCollectionCompoundDocument(Model):
 
 
 class GetPushTokenResponseCompoundDocument(Model):
-    """The ``GetPushTokenResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: PushTokenResponseObjectResource = field("data", "PushTokenResponseObjectResource")
@@ -949,8 +851,6 @@ class GetPushTokenResponseCompoundDocument(Model):
 
 
 class GetSegmentResponseCollection(Model):
-    """The ``GetSegmentResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[SegmentResponseObjectResource] = field("data", "list[SegmentResponseObjectResource]")
@@ -959,8 +859,6 @@ class GetSegmentResponseCollection(Model):
 
 
 class PatchProfileResponse(Model):
-    """The ``PatchProfileResponse`` object."""
-
     __slots__ = ()
 
     data: PatchProfileResponseData = field("data", "GetProfileResponseData")
@@ -969,8 +867,6 @@ class PatchProfileResponse(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponse(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostBulkProfileSuppressionsCreateJobResponseData = field(
@@ -981,8 +877,6 @@ class PostBulkProfileSuppressionsCreateJobResponse(Model):
 
 
 class PostBulkProfileSuppressionsCreateJobResponseData(Model):
-    """The ``PostBulkProfileSuppressionsCreateJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -1002,8 +896,6 @@ class PostBulkProfileSuppressionsCreateJobResponseData(Model):
 
 
 class PostBulkProfileSuppressionsRemoveJobResponse(Model):
-    """The ``PostBulkProfileSuppressionsRemoveJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostBulkProfileSuppressionsRemoveJobResponseData = field(
@@ -1014,8 +906,6 @@ class PostBulkProfileSuppressionsRemoveJobResponse(Model):
 
 
 class PostBulkProfileSuppressionsRemoveJobResponseData(Model):
-    """The ``PostBulkProfileSuppressionsRemoveJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -1035,8 +925,6 @@ class PostBulkProfileSuppressionsRemoveJobResponseData(Model):
 
 
 class PostProfileImportJobResponse(Model):
-    """The ``PostProfileImportJobResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileImportJobResponseData = field("data", "PostProfileImportJobResponseData")
@@ -1045,8 +933,6 @@ class PostProfileImportJobResponse(Model):
 
 
 class PostProfileImportJobResponseData(Model):
-    """The ``PostProfileImportJobResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -1062,8 +948,6 @@ class PostProfileImportJobResponseData(Model):
 
 
 class PostProfileMergeResponse(Model):
-    """The ``PostProfileMergeResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileMergeResponseData = field("data", "PostProfileMergeResponseData")
@@ -1072,8 +956,6 @@ class PostProfileMergeResponse(Model):
 
 
 class PostProfileMergeResponseData(Model):
-    """The ``PostProfileMergeResponseData`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1083,8 +965,6 @@ class PostProfileMergeResponseData(Model):
 
 
 class PostProfileResponse(Model):
-    """The ``PostProfileResponse`` object."""
-
     __slots__ = ()
 
     data: PostProfileResponseData = field("data", "GetProfileResponseData")
@@ -1093,8 +973,6 @@ class PostProfileResponse(Model):
 
 
 class ProfileCreateQuery(Model):
-    """The ``ProfileCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileCreateQueryResourceObject = field("data", "ProfileCreateQueryResourceObject")
@@ -1154,8 +1032,6 @@ class ProfileCreateQuery(Model):
 
 
 class ProfileCreateQueryResourceObject(Model):
-    """The ``ProfileCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1165,8 +1041,6 @@ class ProfileCreateQueryResourceObject(Model):
 
 
 class ProfileCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1199,8 +1073,6 @@ ProfilePartialUpdateQueryResourceObjectAttributes = ProfileCreateQueryResourceOb
 
 
 class ProfileImportJobCreateQuery(Model):
-    """The ``ProfileImportJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileImportJobCreateQueryResourceObject = field(
@@ -1233,8 +1105,6 @@ class ProfileImportJobCreateQuery(Model):
 
 
 class ProfileImportJobCreateQueryResourceObject(Model):
-    """The ``ProfileImportJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileBulkImportJobEnum = field("type", choices=("profile-bulk-import-job",))
@@ -1247,8 +1117,6 @@ class ProfileImportJobCreateQueryResourceObject(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: ProfileImportJobCreateQueryResourceObjectAttributesProfiles = field(
@@ -1268,8 +1136,6 @@ class ProfileImportJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectRelationships(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     lists: ProfileImportJobCreateQueryResourceObjectRelationshipsLists | None = field(
@@ -1278,8 +1144,6 @@ class ProfileImportJobCreateQueryResourceObjectRelationships(Model):
 
 
 class ProfileImportJobCreateQueryResourceObjectRelationshipsLists(Model):
-    """The ``ProfileImportJobCreateQueryResourceObjectRelationshipsLists`` object."""
-
     __slots__ = ()
 
     data: list[ProfileImportJobCreateQueryResourceObjectRelationshipsListsDataItem] | None = field(
@@ -1288,8 +1152,6 @@ class ProfileImportJobCreateQueryResourceObjectRelationshipsLists(Model):
 
 
 class ProfileMergeQuery(Model):
-    """The ``ProfileMergeQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileMergeQueryResourceObject = field("data", "ProfileMergeQueryResourceObject")
@@ -1320,8 +1182,6 @@ class ProfileMergeQuery(Model):
 
 
 class ProfileMergeQueryResourceObject(Model):
-    """The ``ProfileMergeQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileMergeEnum = field("type", choices=("profile-merge",))
@@ -1333,8 +1193,6 @@ class ProfileMergeQueryResourceObject(Model):
 
 
 class ProfileMergeQueryResourceObjectRelationships(Model):
-    """The ``ProfileMergeQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     profiles: ProfileMergeQueryResourceObjectRelationshipsProfiles = field(
@@ -1343,8 +1201,6 @@ class ProfileMergeQueryResourceObjectRelationships(Model):
 
 
 class ProfileMergeQueryResourceObjectRelationshipsProfiles(Model):
-    """The ``ProfileMergeQueryResourceObjectRelationshipsProfiles`` object."""
-
     __slots__ = ()
 
     data: list[ProfileMergeQueryResourceObjectRelationshipsProfilesDataItem] | None = field(
@@ -1353,8 +1209,6 @@ class ProfileMergeQueryResourceObjectRelationshipsProfiles(Model):
 
 
 class ProfilePartialUpdateQuery(Model):
-    """The ``ProfilePartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: ProfilePartialUpdateQueryResourceObject = field(
@@ -1421,8 +1275,6 @@ class ProfilePartialUpdateQuery(Model):
 
 
 class ProfilePartialUpdateQueryResourceObject(Model):
-    """The ``ProfilePartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1435,8 +1287,6 @@ class ProfilePartialUpdateQueryResourceObject(Model):
 
 
 class ProfileSubscriptionCreateQueryResourceObject(Model):
-    """The ``ProfileSubscriptionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1448,8 +1298,6 @@ class ProfileSubscriptionCreateQueryResourceObject(Model):
 
 
 class ProfileSubscriptionCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileSubscriptionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1465,8 +1313,6 @@ class ProfileSubscriptionCreateQueryResourceObjectAttributes(Model):
 
 
 class ProfileSubscriptionDeleteQueryResourceObject(Model):
-    """The ``ProfileSubscriptionDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1476,8 +1322,6 @@ class ProfileSubscriptionDeleteQueryResourceObject(Model):
 
 
 class ProfileSubscriptionDeleteQueryResourceObjectAttributes(Model):
-    """The ``ProfileSubscriptionDeleteQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -1489,8 +1333,6 @@ class ProfileSubscriptionDeleteQueryResourceObjectAttributes(Model):
 
 
 class UnsubscriptionChannels(Model):
-    """The ``UnsubscriptionChannels`` object."""
-
     __slots__ = ()
 
     email: EmailUnsubscriptionParameters | None = field(
@@ -1512,8 +1354,6 @@ class UnsubscriptionChannels(Model):
 
 
 class SMSUnsubscriptionParameters(Model):
-    """The ``SMSUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -1527,8 +1367,6 @@ class SMSUnsubscriptionParameters(Model):
 
 
 class WhatsAppUnsubscriptionParameters(Model):
-    """The ``WhatsAppUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters | None = field(
@@ -1546,8 +1384,6 @@ class WhatsAppUnsubscriptionParameters(Model):
 
 
 class PushUnsubscriptionParameters(Model):
-    """The ``PushUnsubscriptionParameters`` object."""
-
     __slots__ = ()
 
     marketing: UnsubscriptionParameters = field("marketing", "UnsubscriptionParameters")
@@ -1557,8 +1393,6 @@ class PushUnsubscriptionParameters(Model):
 
 
 class ProfileSuppressionCreateQueryResourceObject(Model):
-    """The ``ProfileSuppressionCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1568,8 +1402,6 @@ class ProfileSuppressionCreateQueryResourceObject(Model):
 
 
 class ProfileSuppressionCreateQueryResourceObjectAttributes(Model):
-    """The ``ProfileSuppressionCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     email: str = field("email")
@@ -1583,8 +1415,6 @@ ProfileSuppressionDeleteQueryResourceObjectAttributes = (
 
 
 class ProfileSuppressionDeleteQueryResourceObject(Model):
-    """The ``ProfileSuppressionDeleteQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileEnum = field("type", choices=("profile",))
@@ -1594,8 +1424,6 @@ class ProfileSuppressionDeleteQueryResourceObject(Model):
 
 
 class ProfileUpsertQuery(Model):
-    """The ``ProfileUpsertQuery`` object."""
-
     __slots__ = ()
 
     data: ProfileUpsertQueryResourceObject = field("data", "ProfileUpsertQueryResourceObject")
@@ -1663,8 +1491,6 @@ class ProfileUpsertQuery(Model):
 
 
 class SubscriptionCreateJobCreateQuery(Model):
-    """The ``SubscriptionCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SubscriptionCreateJobCreateQueryResourceObject = field(
@@ -1706,8 +1532,6 @@ class SubscriptionCreateJobCreateQuery(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObject(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSubscriptionBulkCreateJobEnum = field(
@@ -1722,8 +1546,6 @@ class SubscriptionCreateJobCreateQueryResourceObject(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     custom_source: str | None = field("custom_source", default=None, nullable=True)
@@ -1747,8 +1569,6 @@ class SubscriptionCreateJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SubscriptionCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``SubscriptionCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: SubscriptionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
@@ -1763,8 +1583,6 @@ SubscriptionDeleteJobCreateQueryResourceObjectRelationships = (
 
 
 class SubscriptionDeleteJobCreateQuery(Model):
-    """The ``SubscriptionDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SubscriptionDeleteJobCreateQueryResourceObject = field(
@@ -1798,8 +1616,6 @@ class SubscriptionDeleteJobCreateQuery(Model):
 
 
 class SubscriptionDeleteJobCreateQueryResourceObject(Model):
-    """The ``SubscriptionDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSubscriptionBulkDeleteJobEnum = field(
@@ -1814,8 +1630,6 @@ class SubscriptionDeleteJobCreateQueryResourceObject(Model):
 
 
 class SubscriptionDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SubscriptionDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles = field(
@@ -1835,8 +1649,6 @@ class SubscriptionDeleteJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SuppressionCreateJobCreateQuery(Model):
-    """The ``SuppressionCreateJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SuppressionCreateJobCreateQueryResourceObject = field(
@@ -1873,8 +1685,6 @@ class SuppressionCreateJobCreateQuery(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObject(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkCreateJobEnum = field(
@@ -1889,8 +1699,6 @@ class SuppressionCreateJobCreateQueryResourceObject(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SuppressionCreateJobCreateQueryResourceObjectAttributesProfiles | None = field(
@@ -1913,8 +1721,6 @@ class SuppressionCreateJobCreateQueryResourceObjectAttributesProfiles(Model):
 
 
 class SuppressionCreateJobCreateQueryResourceObjectRelationships(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     list_: SuppressionCreateJobCreateQueryResourceObjectRelationshipsList | None = field(
@@ -1932,8 +1738,6 @@ SuppressionDeleteJobCreateQueryResourceObjectRelationships = (
 
 
 class SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment(Model):
-    """The ``SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegment`` object."""
-
     __slots__ = ()
 
     data: SuppressionCreateJobCreateQueryResourceObjectRelationshipsSegmentData | None = field(
@@ -1948,8 +1752,6 @@ SuppressionDeleteJobCreateQueryResourceObjectRelationshipsSegment = (
 
 
 class SuppressionDeleteJobCreateQuery(Model):
-    """The ``SuppressionDeleteJobCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SuppressionDeleteJobCreateQueryResourceObject = field(
@@ -1986,8 +1788,6 @@ class SuppressionDeleteJobCreateQuery(Model):
 
 
 class SuppressionDeleteJobCreateQueryResourceObject(Model):
-    """The ``SuppressionDeleteJobCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ProfileSuppressionBulkDeleteJobEnum = field(
@@ -2002,8 +1802,6 @@ class SuppressionDeleteJobCreateQueryResourceObject(Model):
 
 
 class SuppressionDeleteJobCreateQueryResourceObjectAttributes(Model):
-    """The ``SuppressionDeleteJobCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     profiles: SuppressionDeleteJobCreateQueryResourceObjectAttributesProfiles | None = field(

@@ -66,8 +66,6 @@ __all__ = [
 
 
 class CampaignValuesRequestDTO(Model):
-    """The ``CampaignValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: CampaignValuesRequestDTOResourceObject = field(
@@ -111,8 +109,6 @@ class CampaignValuesRequestDTO(Model):
 
 
 class CampaignValuesRequestDTOResourceObject(Model):
-    """The ``CampaignValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: CampaignValuesReportEnum = field("type", choices=("campaign-values-report",))
@@ -122,8 +118,6 @@ class CampaignValuesRequestDTOResourceObject(Model):
 
 
 class CampaignValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``CampaignValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[CampaignValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -147,8 +141,6 @@ class CampaignValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class Timeframe(Model):
-    """The ``Timeframe`` object."""
-
     __slots__ = ()
 
     key: TimeframeKey = field("key", choices="TimeframeKey")
@@ -156,8 +148,6 @@ class Timeframe(Model):
 
 
 class CustomTimeframe(Model):
-    """The ``CustomTimeframe`` object."""
-
     __slots__ = ()
 
     start: _dt.datetime = field("start", "datetime")
@@ -167,8 +157,6 @@ class CustomTimeframe(Model):
 
 
 class FlowSeriesRequestDTO(Model):
-    """The ``FlowSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FlowSeriesRequestDTOResourceObject = field("data", "FlowSeriesRequestDTOResourceObject")
@@ -213,8 +201,6 @@ class FlowSeriesRequestDTO(Model):
 
 
 class FlowSeriesRequestDTOResourceObject(Model):
-    """The ``FlowSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowSeriesReportEnum = field("type", choices=("flow-series-report",))
@@ -224,8 +210,6 @@ class FlowSeriesRequestDTOResourceObject(Model):
 
 
 class FlowSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``FlowSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FlowSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -257,8 +241,6 @@ class FlowSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class FlowValuesRequestDTO(Model):
-    """The ``FlowValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FlowValuesRequestDTOResourceObject = field("data", "FlowValuesRequestDTOResourceObject")
@@ -300,8 +282,6 @@ class FlowValuesRequestDTO(Model):
 
 
 class FlowValuesRequestDTOResourceObject(Model):
-    """The ``FlowValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FlowValuesReportEnum = field("type", choices=("flow-values-report",))
@@ -311,8 +291,6 @@ class FlowValuesRequestDTOResourceObject(Model):
 
 
 class FlowValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``FlowValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FlowValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -337,8 +315,6 @@ class FlowValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class FormSeriesRequestDTO(Model):
-    """The ``FormSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FormSeriesRequestDTOResourceObject = field("data", "FormSeriesRequestDTOResourceObject")
@@ -380,8 +356,6 @@ class FormSeriesRequestDTO(Model):
 
 
 class FormSeriesRequestDTOResourceObject(Model):
-    """The ``FormSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormSeriesReportEnum = field("type", choices=("form-series-report",))
@@ -391,8 +365,6 @@ class FormSeriesRequestDTOResourceObject(Model):
 
 
 class FormSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``FormSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FormSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -424,8 +396,6 @@ class FormSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class FormValuesRequestDTO(Model):
-    """The ``FormValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: FormValuesRequestDTOResourceObject = field("data", "FormValuesRequestDTOResourceObject")
@@ -464,8 +434,6 @@ class FormValuesRequestDTO(Model):
 
 
 class FormValuesRequestDTOResourceObject(Model):
-    """The ``FormValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: FormValuesReportEnum = field("type", choices=("form-values-report",))
@@ -475,8 +443,6 @@ class FormValuesRequestDTOResourceObject(Model):
 
 
 class FormValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``FormValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[FormValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -501,8 +467,6 @@ class FormValuesRequestDTOResourceObjectAttributes(Model):
 
 
 class PostCampaignValuesResponseDTO(Model):
-    """The ``PostCampaignValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostCampaignValuesResponseDTOData = field("data", "PostCampaignValuesResponseDTOData")
@@ -511,8 +475,6 @@ class PostCampaignValuesResponseDTO(Model):
 
 
 class PostCampaignValuesResponseDTOData(Model):
-    """The ``PostCampaignValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: CampaignValuesReportEnum = field("type", choices=("campaign-values-report",))
@@ -525,8 +487,6 @@ class PostCampaignValuesResponseDTOData(Model):
 
 
 class PostFlowValuesResponseDTODataAttributes(Model):
-    """The ``PostFlowValuesResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     results: list[ValuesData] = field("results", "list[ValuesData]")
@@ -547,8 +507,6 @@ PostCampaignValuesResponseDTODataAttributes = PostFlowValuesResponseDTODataAttri
 
 
 class ValuesData(Model):
-    """The ``ValuesData`` object."""
-
     __slots__ = ()
 
     groupings: dict[str, Any] = field("groupings")
@@ -558,8 +516,6 @@ class ValuesData(Model):
 
 
 class PostCampaignValuesResponseDTODataRelationships(Model):
-    """The ``PostCampaignValuesResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     campaigns: PostCampaignValuesResponseDTODataRelationshipsCampaigns | None = field(
@@ -568,8 +524,6 @@ class PostCampaignValuesResponseDTODataRelationships(Model):
 
 
 class PostFlowSeriesResponseDTO(Model):
-    """The ``PostFlowSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFlowSeriesResponseDTOData = field("data", "PostFlowSeriesResponseDTOData")
@@ -578,8 +532,6 @@ class PostFlowSeriesResponseDTO(Model):
 
 
 class PostFlowSeriesResponseDTOData(Model):
-    """The ``PostFlowSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FlowSeriesReportEnum = field("type", choices=("flow-series-report",))
@@ -592,8 +544,6 @@ class PostFlowSeriesResponseDTOData(Model):
 
 
 class PostFlowSeriesResponseDTODataAttributes(Model):
-    """The ``PostFlowSeriesResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     results: list[SeriesData] = field("results", "list[SeriesData]")
@@ -613,8 +563,6 @@ PostSegmentSeriesResponseDTODataAttributes = PostFlowSeriesResponseDTODataAttrib
 
 
 class SeriesData(Model):
-    """The ``SeriesData`` object."""
-
     __slots__ = ()
 
     groupings: dict[str, Any] = field("groupings")
@@ -624,8 +572,6 @@ class SeriesData(Model):
 
 
 class PostFlowSeriesResponseDTODataRelationships(Model):
-    """The ``PostFlowSeriesResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     flows: PostFlowSeriesResponseDTODataRelationshipsFlows | None = field(
@@ -641,8 +587,6 @@ PostFlowValuesResponseDTODataRelationships = PostFlowSeriesResponseDTODataRelati
 
 
 class PostFlowValuesResponseDTO(Model):
-    """The ``PostFlowValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFlowValuesResponseDTOData = field("data", "PostFlowValuesResponseDTOData")
@@ -651,8 +595,6 @@ class PostFlowValuesResponseDTO(Model):
 
 
 class PostFlowValuesResponseDTOData(Model):
-    """The ``PostFlowValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FlowValuesReportEnum = field("type", choices=("flow-values-report",))
@@ -665,8 +607,6 @@ class PostFlowValuesResponseDTOData(Model):
 
 
 class PostFormSeriesResponseDTO(Model):
-    """The ``PostFormSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFormSeriesResponseDTOData = field("data", "PostFormSeriesResponseDTOData")
@@ -675,8 +615,6 @@ class PostFormSeriesResponseDTO(Model):
 
 
 class PostFormSeriesResponseDTOData(Model):
-    """The ``PostFormSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FormSeriesReportEnum = field("type", choices=("form-series-report",))
@@ -686,8 +624,6 @@ class PostFormSeriesResponseDTOData(Model):
 
 
 class PostFormValuesResponseDTO(Model):
-    """The ``PostFormValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostFormValuesResponseDTOData = field("data", "PostFormValuesResponseDTOData")
@@ -696,8 +632,6 @@ class PostFormValuesResponseDTO(Model):
 
 
 class PostFormValuesResponseDTOData(Model):
-    """The ``PostFormValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: FormValuesReportEnum = field("type", choices=("form-values-report",))
@@ -707,8 +641,6 @@ class PostFormValuesResponseDTOData(Model):
 
 
 class PostSegmentSeriesResponseDTO(Model):
-    """The ``PostSegmentSeriesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostSegmentSeriesResponseDTOData = field("data", "PostSegmentSeriesResponseDTOData")
@@ -717,8 +649,6 @@ class PostSegmentSeriesResponseDTO(Model):
 
 
 class PostSegmentSeriesResponseDTOData(Model):
-    """The ``PostSegmentSeriesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: SegmentSeriesReportEnum = field("type", choices=("segment-series-report",))
@@ -728,8 +658,6 @@ class PostSegmentSeriesResponseDTOData(Model):
 
 
 class PostSegmentValuesResponseDTO(Model):
-    """The ``PostSegmentValuesResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PostSegmentValuesResponseDTOData = field("data", "PostSegmentValuesResponseDTOData")
@@ -738,8 +666,6 @@ class PostSegmentValuesResponseDTO(Model):
 
 
 class PostSegmentValuesResponseDTOData(Model):
-    """The ``PostSegmentValuesResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: SegmentValuesReportEnum = field("type", choices=("segment-values-report",))
@@ -749,8 +675,6 @@ class PostSegmentValuesResponseDTOData(Model):
 
 
 class SegmentSeriesRequestDTO(Model):
-    """The ``SegmentSeriesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: SegmentSeriesRequestDTOResourceObject = field(
@@ -791,8 +715,6 @@ class SegmentSeriesRequestDTO(Model):
 
 
 class SegmentSeriesRequestDTOResourceObject(Model):
-    """The ``SegmentSeriesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentSeriesReportEnum = field("type", choices=("segment-series-report",))
@@ -802,8 +724,6 @@ class SegmentSeriesRequestDTOResourceObject(Model):
 
 
 class SegmentSeriesRequestDTOResourceObjectAttributes(Model):
-    """The ``SegmentSeriesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[SegmentSeriesRequestDTOResourceObjectAttributesStatisticsItem] = field(
@@ -828,8 +748,6 @@ class SegmentSeriesRequestDTOResourceObjectAttributes(Model):
 
 
 class SegmentValuesRequestDTO(Model):
-    """The ``SegmentValuesRequestDTO`` object."""
-
     __slots__ = ()
 
     data: SegmentValuesRequestDTOResourceObject = field(
@@ -863,8 +781,6 @@ class SegmentValuesRequestDTO(Model):
 
 
 class SegmentValuesRequestDTOResourceObject(Model):
-    """The ``SegmentValuesRequestDTOResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentValuesReportEnum = field("type", choices=("segment-values-report",))
@@ -874,8 +790,6 @@ class SegmentValuesRequestDTOResourceObject(Model):
 
 
 class SegmentValuesRequestDTOResourceObjectAttributes(Model):
-    """The ``SegmentValuesRequestDTOResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     statistics: list[SegmentValuesRequestDTOResourceObjectAttributesStatisticsItem] = field(

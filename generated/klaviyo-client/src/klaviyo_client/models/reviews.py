@@ -31,8 +31,6 @@ __all__ = [
 
 
 class GetReviewResponseDTOCollectionCompoundDocument(Model):
-    """The ``GetReviewResponseDTOCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[ReviewResponseDTOObjectResource] = field(
@@ -46,8 +44,6 @@ class GetReviewResponseDTOCollectionCompoundDocument(Model):
 
 
 class ReviewResponseDTOObjectResource(Model):
-    """The ``ReviewResponseDTOObjectResource`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -63,8 +59,6 @@ class ReviewResponseDTOObjectResource(Model):
 
 
 class PatchReviewResponseDTODataAttributes(Model):
-    """The ``PatchReviewResponseDTODataAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None, nullable=True)
@@ -120,8 +114,6 @@ ReviewResponseDTOObjectResourceAttributes = PatchReviewResponseDTODataAttributes
 
 
 class PatchReviewResponseDTODataRelationships(Model):
-    """The ``PatchReviewResponseDTODataRelationships`` object."""
-
     __slots__ = ()
 
     events: PatchReviewResponseDTODataRelationshipsEvents | None = field(
@@ -137,8 +129,6 @@ ReviewResponseDTOObjectResourceRelationships = PatchReviewResponseDTODataRelatio
 
 
 class PatchReviewResponseDTODataRelationshipsEvents(Model):
-    """The ``PatchReviewResponseDTODataRelationshipsEvents`` object."""
-
     __slots__ = ()
 
     data: list[PatchReviewResponseDTODataRelationshipsEventsDataItem] | None = field(
@@ -152,8 +142,6 @@ ReviewResponseDTOObjectResourceRelationshipsEvents = PatchReviewResponseDTODataR
 
 
 class GetReviewResponseDTOCompoundDocument(Model):
-    """The ``GetReviewResponseDTOCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: ReviewResponseDTOObjectResource = field("data", "ReviewResponseDTOObjectResource")
@@ -165,8 +153,6 @@ class GetReviewResponseDTOCompoundDocument(Model):
 
 
 class PatchReviewResponseDTO(Model):
-    """The ``PatchReviewResponseDTO`` object."""
-
     __slots__ = ()
 
     data: PatchReviewResponseDTOData = field("data", "PatchReviewResponseDTOData")
@@ -175,8 +161,6 @@ class PatchReviewResponseDTO(Model):
 
 
 class PatchReviewResponseDTOData(Model):
-    """The ``PatchReviewResponseDTOData`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -192,8 +176,6 @@ class PatchReviewResponseDTOData(Model):
 
 
 class ReviewPatchQuery(Model):
-    """The ``ReviewPatchQuery`` object."""
-
     __slots__ = ()
 
     data: ReviewPatchQueryResourceObject = field("data", "ReviewPatchQueryResourceObject")
@@ -230,8 +212,6 @@ class ReviewPatchQuery(Model):
 
 
 class ReviewPatchQueryResourceObject(Model):
-    """The ``ReviewPatchQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: ReviewEnum = field("type", choices=("review",))
@@ -243,8 +223,6 @@ class ReviewPatchQueryResourceObject(Model):
 
 
 class ReviewPatchQueryResourceObjectAttributes(Model):
-    """The ``ReviewPatchQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     status: (

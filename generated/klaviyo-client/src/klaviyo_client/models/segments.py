@@ -36,8 +36,6 @@ __all__ = [
 
 
 class GetSegmentFlowTriggersRelationshipsResponseCollection(Model):
-    """The ``GetSegmentFlowTriggersRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentFlowTriggersRelationshipsResponseCollectionDataItem] = field(
@@ -48,8 +46,6 @@ class GetSegmentFlowTriggersRelationshipsResponseCollection(Model):
 
 
 class GetSegmentListResponseCollectionCompoundDocument(Model):
-    """The ``GetSegmentListResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[SegmentListResponseObjectResource] = field(
@@ -63,8 +59,6 @@ class GetSegmentListResponseCollectionCompoundDocument(Model):
 
 
 class SegmentListResponseObjectResource(Model):
-    """The ``SegmentListResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -79,8 +73,6 @@ class SegmentListResponseObjectResource(Model):
 
 
 class GetSegmentMemberResponseCollection(Model):
-    """The ``GetSegmentMemberResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentMemberResponseCollectionDataItem] = field(
@@ -91,8 +83,6 @@ class GetSegmentMemberResponseCollection(Model):
 
 
 class GetSegmentProfilesRelationshipsResponseCollection(Model):
-    """The ``GetSegmentProfilesRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentProfilesRelationshipsResponseCollectionDataItem] = field(
@@ -103,8 +93,6 @@ class GetSegmentProfilesRelationshipsResponseCollection(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocument(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: GetSegmentRetrieveResponseCompoundDocumentData = field(
@@ -118,8 +106,6 @@ class GetSegmentRetrieveResponseCompoundDocument(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocumentData(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocumentData`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -134,8 +120,6 @@ class GetSegmentRetrieveResponseCompoundDocumentData(Model):
 
 
 class GetSegmentRetrieveResponseCompoundDocumentDataAttributes(Model):
-    """The ``GetSegmentRetrieveResponseCompoundDocumentDataAttributes`` object."""
-
     __slots__ = ()
 
     profile_count: int | None = field("profile_count", default=None, nullable=True)
@@ -155,8 +139,6 @@ class GetSegmentRetrieveResponseCompoundDocumentDataAttributes(Model):
 
 
 class GetSegmentTagsRelationshipsResponseCollection(Model):
-    """The ``GetSegmentTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetSegmentTagsRelationshipsResponseCollectionDataItem] = field(
@@ -167,8 +149,6 @@ class GetSegmentTagsRelationshipsResponseCollection(Model):
 
 
 class PatchSegmentPartialUpdateResponse(Model):
-    """The ``PatchSegmentPartialUpdateResponse`` object."""
-
     __slots__ = ()
 
     data: PatchSegmentPartialUpdateResponseData = field("data", "PostSegmentCreateResponseData")
@@ -177,8 +157,6 @@ class PatchSegmentPartialUpdateResponse(Model):
 
 
 class PostSegmentCreateResponseData(Model):
-    """The ``PostSegmentCreateResponseData`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -197,8 +175,6 @@ PatchSegmentPartialUpdateResponseData = PostSegmentCreateResponseData
 
 
 class PostSegmentCreateResponse(Model):
-    """The ``PostSegmentCreateResponse`` object."""
-
     __slots__ = ()
 
     data: PostSegmentCreateResponseData = field("data", "PostSegmentCreateResponseData")
@@ -207,8 +183,6 @@ class PostSegmentCreateResponse(Model):
 
 
 class SegmentCreateQuery(Model):
-    """The ``SegmentCreateQuery`` object."""
-
     __slots__ = ()
 
     data: SegmentCreateQueryResourceObject = field("data", "SegmentCreateQueryResourceObject")
@@ -240,8 +214,6 @@ class SegmentCreateQuery(Model):
 
 
 class SegmentCreateQueryResourceObject(Model):
-    """The ``SegmentCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -251,8 +223,6 @@ class SegmentCreateQueryResourceObject(Model):
 
 
 class SegmentCreateQueryResourceObjectAttributes(Model):
-    """The ``SegmentCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -261,8 +231,6 @@ class SegmentCreateQueryResourceObjectAttributes(Model):
 
 
 class SegmentPartialUpdateQuery(Model):
-    """The ``SegmentPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: SegmentPartialUpdateQueryResourceObject = field(
@@ -306,8 +274,6 @@ class SegmentPartialUpdateQuery(Model):
 
 
 class SegmentPartialUpdateQueryResourceObject(Model):
-    """The ``SegmentPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: SegmentEnum = field("type", choices=("segment",))
@@ -318,8 +284,6 @@ class SegmentPartialUpdateQueryResourceObject(Model):
 
 
 class SegmentPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``SegmentPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     definition: SegmentDefinition | None = field(

@@ -50,8 +50,6 @@ __all__ = [
 
 
 class GetTagCampaignRelationshipsResponseCollection(Model):
-    """The ``GetTagCampaignRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagCampaignRelationshipsResponseCollectionDataItem] = field(
@@ -62,8 +60,6 @@ class GetTagCampaignRelationshipsResponseCollection(Model):
 
 
 class GetTagFlowRelationshipsResponseCollection(Model):
-    """The ``GetTagFlowRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagFlowRelationshipsResponseCollectionDataItem] = field(
@@ -74,8 +70,6 @@ class GetTagFlowRelationshipsResponseCollection(Model):
 
 
 class GetTagGroupRelationshipResponse(Model):
-    """The ``GetTagGroupRelationshipResponse`` object."""
-
     __slots__ = ()
 
     data: GetTagGroupRelationshipResponseData | None = field(
@@ -86,8 +80,6 @@ class GetTagGroupRelationshipResponse(Model):
 
 
 class GetTagGroupResponse(Model):
-    """The ``GetTagGroupResponse`` object."""
-
     __slots__ = ()
 
     data: TagGroupResponseObjectResource | None = field(
@@ -98,8 +90,6 @@ class GetTagGroupResponse(Model):
 
 
 class TagGroupResponseObjectResource(Model):
-    """The ``TagGroupResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -115,8 +105,6 @@ class TagGroupResponseObjectResource(Model):
 
 
 class PostTagGroupResponseDataAttributes(Model):
-    """The ``PostTagGroupResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -132,8 +120,6 @@ TagGroupResponseObjectResourceAttributes = PostTagGroupResponseDataAttributes
 
 
 class PostTagGroupResponseDataRelationships(Model):
-    """The ``PostTagGroupResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     tags: PostTagGroupResponseDataRelationshipsTags | None = field(
@@ -146,8 +132,6 @@ TagGroupResponseObjectResourceRelationships = PostTagGroupResponseDataRelationsh
 
 
 class GetTagGroupResponseCollection(Model):
-    """The ``GetTagGroupResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TagGroupResponseObjectResource] = field(
@@ -158,8 +142,6 @@ class GetTagGroupResponseCollection(Model):
 
 
 class GetTagGroupTagsRelationshipsResponseCollection(Model):
-    """The ``GetTagGroupTagsRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagGroupTagsRelationshipsResponseCollectionDataItem] = field(
@@ -170,8 +152,6 @@ class GetTagGroupTagsRelationshipsResponseCollection(Model):
 
 
 class GetTagListRelationshipsResponseCollection(Model):
-    """The ``GetTagListRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagListRelationshipsResponseCollectionDataItem] = field(
@@ -182,8 +162,6 @@ class GetTagListRelationshipsResponseCollection(Model):
 
 
 class GetTagResponseCollectionCompoundDocument(Model):
-    """The ``GetTagResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[TagResponseObjectResource] = field("data", "list[TagResponseObjectResource]")
@@ -195,8 +173,6 @@ class GetTagResponseCollectionCompoundDocument(Model):
 
 
 class GetTagResponseCompoundDocument(Model):
-    """The ``GetTagResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: TagResponseObjectResource = field("data", "TagResponseObjectResource")
@@ -208,8 +184,6 @@ class GetTagResponseCompoundDocument(Model):
 
 
 class GetTagSegmentRelationshipsResponseCollection(Model):
-    """The ``GetTagSegmentRelationshipsResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTagSegmentRelationshipsResponseCollectionDataItem] = field(
@@ -220,8 +194,6 @@ class GetTagSegmentRelationshipsResponseCollection(Model):
 
 
 class PostTagGroupResponse(Model):
-    """The ``PostTagGroupResponse`` object."""
-
     __slots__ = ()
 
     data: PostTagGroupResponseData = field("data", "PostTagGroupResponseData")
@@ -230,8 +202,6 @@ class PostTagGroupResponse(Model):
 
 
 class PostTagGroupResponseData(Model):
-    """The ``PostTagGroupResponseData`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -247,8 +217,6 @@ class PostTagGroupResponseData(Model):
 
 
 class PostTagResponse(Model):
-    """The ``PostTagResponse`` object."""
-
     __slots__ = ()
 
     data: PostTagResponseData = field("data", "PostTagResponseData")
@@ -257,8 +225,6 @@ class PostTagResponse(Model):
 
 
 class PostTagResponseData(Model):
-    """The ``PostTagResponseData`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -272,16 +238,12 @@ class PostTagResponseData(Model):
 
 
 class TagCampaignOp(Model):
-    """The ``TagCampaignOp`` object."""
-
     __slots__ = ()
 
     data: list[TagCampaignOpDataItem] = field("data", "list[TagCampaignOpDataItem]")
 
 
 class TagCreateQuery(Model):
-    """The ``TagCreateQuery`` object."""
-
     __slots__ = ()
 
     data: TagCreateQueryResourceObject = field("data", "TagCreateQueryResourceObject")
@@ -312,8 +274,6 @@ class TagCreateQuery(Model):
 
 
 class TagCreateQueryResourceObject(Model):
-    """The ``TagCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))
@@ -326,8 +286,6 @@ class TagCreateQueryResourceObject(Model):
 
 
 class TagCreateQueryResourceObjectRelationships(Model):
-    """The ``TagCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     tag_group: TagCreateQueryResourceObjectRelationshipsTagGroup | None = field(
@@ -336,8 +294,6 @@ class TagCreateQueryResourceObjectRelationships(Model):
 
 
 class TagCreateQueryResourceObjectRelationshipsTagGroup(Model):
-    """The ``TagCreateQueryResourceObjectRelationshipsTagGroup`` object."""
-
     __slots__ = ()
 
     data: TagCreateQueryResourceObjectRelationshipsTagGroupData | None = field(
@@ -346,16 +302,12 @@ class TagCreateQueryResourceObjectRelationshipsTagGroup(Model):
 
 
 class TagFlowOp(Model):
-    """The ``TagFlowOp`` object."""
-
     __slots__ = ()
 
     data: list[TagFlowOpDataItem] = field("data", "list[TagFlowOpDataItem]")
 
 
 class TagGroupCreateQuery(Model):
-    """The ``TagGroupCreateQuery`` object."""
-
     __slots__ = ()
 
     data: TagGroupCreateQueryResourceObject = field("data", "TagGroupCreateQueryResourceObject")
@@ -385,8 +337,6 @@ class TagGroupCreateQuery(Model):
 
 
 class TagGroupCreateQueryResourceObject(Model):
-    """The ``TagGroupCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -396,8 +346,6 @@ class TagGroupCreateQueryResourceObject(Model):
 
 
 class TagGroupCreateQueryResourceObjectAttributes(Model):
-    """The ``TagGroupCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -406,8 +354,6 @@ class TagGroupCreateQueryResourceObjectAttributes(Model):
 
 
 class TagGroupUpdateQuery(Model):
-    """The ``TagGroupUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TagGroupUpdateQueryResourceObject = field("data", "TagGroupUpdateQueryResourceObject")
@@ -440,8 +386,6 @@ class TagGroupUpdateQuery(Model):
 
 
 class TagGroupUpdateQueryResourceObject(Model):
-    """The ``TagGroupUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagGroupEnum = field("type", choices=("tag-group",))
@@ -453,8 +397,6 @@ class TagGroupUpdateQueryResourceObject(Model):
 
 
 class TagGroupUpdateQueryResourceObjectAttributes(Model):
-    """The ``TagGroupUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -463,24 +405,18 @@ class TagGroupUpdateQueryResourceObjectAttributes(Model):
 
 
 class TagListOp(Model):
-    """The ``TagListOp`` object."""
-
     __slots__ = ()
 
     data: list[TagListOpDataItem] = field("data", "list[TagListOpDataItem]")
 
 
 class TagSegmentOp(Model):
-    """The ``TagSegmentOp`` object."""
-
     __slots__ = ()
 
     data: list[TagSegmentOpDataItem] = field("data", "list[TagSegmentOpDataItem]")
 
 
 class TagUpdateQuery(Model):
-    """The ``TagUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TagUpdateQueryResourceObject = field("data", "TagUpdateQueryResourceObject")
@@ -511,8 +447,6 @@ class TagUpdateQuery(Model):
 
 
 class TagUpdateQueryResourceObject(Model):
-    """The ``TagUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TagEnum = field("type", choices=("tag",))

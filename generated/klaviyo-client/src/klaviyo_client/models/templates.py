@@ -180,8 +180,6 @@ __all__ = [
 
 
 class BaseStyle(Model):
-    """The ``BaseStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -191,8 +189,6 @@ class BaseStyle(Model):
 
 
 class BaseStyleProperties(Model):
-    """The ``BaseStyleProperties`` object."""
-
     __slots__ = ()
 
     currency: str | None = field("currency", default=None, nullable=True)
@@ -206,8 +202,6 @@ class BaseStyleProperties(Model):
 
 
 class BaseStyleStyles(Model):
-    """The ``BaseStyleStyles`` object."""
-
     __slots__ = ()
 
     background_asset_id: str | None = field("background_asset_id", default=None, nullable=True)
@@ -258,8 +252,6 @@ class BaseStyleStyles(Model):
 
 
 class BlockDisplayOptions(Model):
-    """The ``BlockDisplayOptions`` object."""
-
     __slots__ = ()
 
     show_on: Literal["all", "desktop", "mobile"] | None = field(
@@ -273,8 +265,6 @@ class BlockDisplayOptions(Model):
 
 
 class ContentRepeatV0(Model):
-    """The ``ContentRepeatV0`` object."""
-
     __slots__ = ()
 
     repeat_for: str = field("repeat_for")
@@ -282,8 +272,6 @@ class ContentRepeatV0(Model):
 
 
 class Body(Model):
-    """The ``Body`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -295,8 +283,6 @@ class Body(Model):
 
 
 class BodyProperties(Model):
-    """The ``BodyProperties`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -304,8 +290,6 @@ class BodyProperties(Model):
 
 
 class BodyStyles(Model):
-    """The ``BodyStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -313,8 +297,6 @@ class BodyStyles(Model):
 
 
 class SectionV1(Model):
-    """The ``SectionV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -327,8 +309,6 @@ class SectionV1(Model):
 
 
 class SectionData(Model):
-    """The ``SectionData`` object."""
-
     __slots__ = ()
 
     properties: SectionProperties = field("properties", "SectionProperties")
@@ -337,8 +317,6 @@ class SectionData(Model):
 
 
 class SectionProperties(Model):
-    """The ``SectionProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -346,8 +324,6 @@ class SectionProperties(Model):
 
 
 class DisplayOptions(Model):
-    """The ``DisplayOptions`` object."""
-
     __slots__ = ()
 
     show_on: Literal["all", "desktop", "mobile"] | None = field(
@@ -363,8 +339,6 @@ class DisplayOptions(Model):
 
 
 class ContentRepeatV1(Model):
-    """The ``ContentRepeatV1`` object."""
-
     __slots__ = ()
 
     repeat_for: str = field("repeat_for")
@@ -372,8 +346,6 @@ class ContentRepeatV1(Model):
 
 
 class Visibility(Model):
-    """The ``Visibility`` object."""
-
     __slots__ = ()
 
     check: str | None = field("check", default=None, nullable=True)
@@ -382,8 +354,6 @@ class Visibility(Model):
 
 
 class SectionStyles(Model):
-    """The ``SectionStyles`` object."""
-
     __slots__ = ()
 
     background_asset_id: str | None = field("background_asset_id", default=None, nullable=True)
@@ -447,8 +417,6 @@ class SectionStyles(Model):
 
 
 class RowV1(Model):
-    """The ``RowV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -458,16 +426,12 @@ class RowV1(Model):
 
 
 class RowData(Model):
-    """The ``RowData`` object."""
-
     __slots__ = ()
 
     styles: RowStyles = field("styles", "RowStyles")
 
 
 class RowStyles(Model):
-    """The ``RowStyles`` object."""
-
     __slots__ = ()
 
     column_layout: RowStylesColumnLayout | None = field(
@@ -492,8 +456,6 @@ class RowStyles(Model):
 
 
 class ColumnV1(Model):
-    """The ``ColumnV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -527,8 +489,6 @@ class ColumnV1(Model):
 
 
 class ButtonBlockV1(Model):
-    """The ``ButtonBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -540,8 +500,6 @@ class ButtonBlockV1(Model):
 
 
 class ButtonBlockData(Model):
-    """The ``ButtonBlockData`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", nullable=True)
@@ -551,16 +509,12 @@ class ButtonBlockData(Model):
 
 
 class ButtonBlockProperties(Model):
-    """The ``ButtonBlockProperties`` object."""
-
     __slots__ = ()
 
     href: str | None = field("href", default=None, nullable=True)
 
 
 class ButtonBlockStyles(Model):
-    """The ``ButtonBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -607,8 +561,6 @@ class ButtonBlockStyles(Model):
 
 
 class CouponBlockV1(Model):
-    """The ``CouponBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -620,8 +572,6 @@ class CouponBlockV1(Model):
 
 
 class CouponBlockData(Model):
-    """The ``CouponBlockData`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -631,8 +581,6 @@ class CouponBlockData(Model):
 
 
 class CouponBlockProperties(Model):
-    """The ``CouponBlockProperties`` object."""
-
     __slots__ = ()
 
     coupon_id: str | None = field("coupon_id", default=None, nullable=True)
@@ -642,8 +590,6 @@ class CouponBlockProperties(Model):
 
 
 class CouponBlockStyles(Model):
-    """The ``CouponBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -695,8 +641,6 @@ class CouponBlockStyles(Model):
 
 
 class DropShadowBlockV1(Model):
-    """The ``DropShadowBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -708,8 +652,6 @@ class DropShadowBlockV1(Model):
 
 
 class DropShadowBlockData(Model):
-    """The ``DropShadowBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -717,8 +659,6 @@ class DropShadowBlockData(Model):
 
 
 class DropShadowBlockStyles(Model):
-    """The ``DropShadowBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -738,8 +678,6 @@ class DropShadowBlockStyles(Model):
 
 
 class HeaderBlockV1(Model):
-    """The ``HeaderBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -757,8 +695,6 @@ class HeaderBlockV1(Model):
 
 
 class HeaderBlockData(Model):
-    """The ``HeaderBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -766,8 +702,6 @@ class HeaderBlockData(Model):
 
 
 class HeaderBlockStyles(Model):
-    """The ``HeaderBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -841,8 +775,6 @@ class HeaderBlockStyles(Model):
 
 
 class HeaderLinkSubBlock(Model):
-    """The ``HeaderLinkSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -858,8 +790,6 @@ class HeaderLinkSubBlock(Model):
 
 
 class HeaderImageSubBlock(Model):
-    """The ``HeaderImageSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -879,8 +809,6 @@ class HeaderImageSubBlock(Model):
 
 
 class HeaderLogoSubBlock(Model):
-    """The ``HeaderLogoSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -899,8 +827,6 @@ class HeaderLogoSubBlock(Model):
 
 
 class HorizontalRuleBlockV1(Model):
-    """The ``HorizontalRuleBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -912,8 +838,6 @@ class HorizontalRuleBlockV1(Model):
 
 
 class HorizontalRuleBlockData(Model):
-    """The ``HorizontalRuleBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -921,8 +845,6 @@ class HorizontalRuleBlockData(Model):
 
 
 class HorizontalRuleBlockStyles(Model):
-    """The ``HorizontalRuleBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -947,8 +869,6 @@ class HorizontalRuleBlockStyles(Model):
 
 
 class HTMLBlockV1(Model):
-    """The ``HTMLBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -960,8 +880,6 @@ class HTMLBlockV1(Model):
 
 
 class HTMLBlockDataV1(Model):
-    """The ``HTMLBlockDataV1`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -969,8 +887,6 @@ class HTMLBlockDataV1(Model):
 
 
 class ImageBlockV1(Model):
-    """The ``ImageBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -982,8 +898,6 @@ class ImageBlockV1(Model):
 
 
 class ImageBlockData(Model):
-    """The ``ImageBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticImageBlockProperties | DynamicImageBlockProperties = field(
@@ -994,8 +908,6 @@ class ImageBlockData(Model):
 
 
 class StaticImageBlockProperties(Model):
-    """The ``StaticImageBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", nullable=True, choices=(False,))
@@ -1009,8 +921,6 @@ class StaticImageBlockProperties(Model):
 
 
 class ImageBlockCroppingProperties(Model):
-    """The ``ImageBlockCroppingProperties`` object."""
-
     __slots__ = ()
 
     aspect_ratio: str | None = field("aspect_ratio", default=None, nullable=True)
@@ -1023,8 +933,6 @@ class ImageBlockCroppingProperties(Model):
 
 
 class DynamicImageBlockProperties(Model):
-    """The ``DynamicImageBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] = field("dynamic", choices=(True,))
@@ -1034,8 +942,6 @@ class DynamicImageBlockProperties(Model):
 
 
 class ImageBlockStyles(Model):
-    """The ``ImageBlockStyles`` object."""
-
     __slots__ = ()
 
     align: Literal["center", "left", "right"] | None = field(
@@ -1073,8 +979,6 @@ class ImageBlockStyles(Model):
 
 
 class ProductBlockV1(Model):
-    """The ``ProductBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1089,8 +993,6 @@ class ProductBlockV1(Model):
 
 
 class ProductBlockData(Model):
-    """The ``ProductBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticProductBlockProperties | DynamicProductBlockProperties = field(
@@ -1101,8 +1003,6 @@ class ProductBlockData(Model):
 
 
 class StaticProductBlockProperties(Model):
-    """The ``StaticProductBlockProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -1126,8 +1026,6 @@ class StaticProductBlockProperties(Model):
 
 
 class DynamicProductBlockProperties(Model):
-    """The ``DynamicProductBlockProperties`` object."""
-
     __slots__ = ()
 
     is_ai_generated: bool | None = field("is_ai_generated", default=None, nullable=True)
@@ -1149,8 +1047,6 @@ class DynamicProductBlockProperties(Model):
 
 
 class ProductBlockStyles(Model):
-    """The ``ProductBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1310,8 +1206,6 @@ class ProductBlockStyles(Model):
 
 
 class ProductSubBlock(Model):
-    """The ``ProductSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1332,8 +1226,6 @@ class ProductSubBlock(Model):
 
 
 class ReviewBlockV1(Model):
-    """The ``ReviewBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1345,8 +1237,6 @@ class ReviewBlockV1(Model):
 
 
 class ReviewBlockData(Model):
-    """The ``ReviewBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticReviewBlockProperties | DynamicReviewBlockProperties = field(
@@ -1357,8 +1247,6 @@ class ReviewBlockData(Model):
 
 
 class StaticReviewBlockProperties(Model):
-    """The ``StaticReviewBlockProperties`` object."""
-
     __slots__ = ()
 
     show_rating: bool | None = field("show_rating", default=None, nullable=True)
@@ -1402,8 +1290,6 @@ class StaticReviewBlockProperties(Model):
 
 
 class DynamicReviewBlockProperties(Model):
-    """The ``DynamicReviewBlockProperties`` object."""
-
     __slots__ = ()
 
     show_rating: bool | None = field("show_rating", default=None, nullable=True)
@@ -1467,8 +1353,6 @@ class DynamicReviewBlockProperties(Model):
 
 
 class ReviewBlockStyles(Model):
-    """The ``ReviewBlockStyles`` object."""
-
     __slots__ = ()
 
     author_align: Literal["center", "left", "right"] | None = field(
@@ -1615,8 +1499,6 @@ class ReviewBlockStyles(Model):
 
 
 class SocialBlockV1(Model):
-    """The ``SocialBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1631,8 +1513,6 @@ class SocialBlockV1(Model):
 
 
 class SocialBlockData(Model):
-    """The ``SocialBlockData`` object."""
-
     __slots__ = ()
 
     properties: SocialBlockProperties = field("properties", "SocialBlockProperties")
@@ -1641,16 +1521,12 @@ class SocialBlockData(Model):
 
 
 class SocialBlockProperties(Model):
-    """The ``SocialBlockProperties`` object."""
-
     __slots__ = ()
 
     show_labels: bool | None = field("show_labels", default=None, nullable=True)
 
 
 class SocialBlockStyles(Model):
-    """The ``SocialBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1686,8 +1562,6 @@ class SocialBlockStyles(Model):
 
 
 class SocialIconSubBlock(Model):
-    """The ``SocialIconSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1704,8 +1578,6 @@ class SocialIconSubBlock(Model):
 
 
 class SocialSpacerSubBlock(Model):
-    """The ``SocialSpacerSubBlock`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1714,8 +1586,6 @@ class SocialSpacerSubBlock(Model):
 
 
 class SpacerBlockV1(Model):
-    """The ``SpacerBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1727,8 +1597,6 @@ class SpacerBlockV1(Model):
 
 
 class SpacerBlockData(Model):
-    """The ``SpacerBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -1736,8 +1604,6 @@ class SpacerBlockData(Model):
 
 
 class SpacerBlockStyles(Model):
-    """The ``SpacerBlockStyles`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -1745,8 +1611,6 @@ class SpacerBlockStyles(Model):
 
 
 class SplitBlockV1(Model):
-    """The ``SplitBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1764,8 +1628,6 @@ class SplitBlockV1(Model):
 
 
 class SplitBlockData(Model):
-    """The ``SplitBlockData`` object."""
-
     __slots__ = ()
 
     display_options: DisplayOptions = field("display_options", "DisplayOptions")
@@ -1773,8 +1635,6 @@ class SplitBlockData(Model):
 
 
 class SplitBlockStyles(Model):
-    """The ``SplitBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -1793,8 +1653,6 @@ class SplitBlockStyles(Model):
 
 
 class TableTextSubBlock(Model):
-    """The ``TableTextSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -1822,8 +1680,6 @@ class TableTextSubBlock(Model):
 
 
 class TableImageSubBlock(Model):
-    """The ``TableImageSubBlock`` object."""
-
     __slots__ = ()
 
     dynamic: bool | None = field("dynamic", default=None, nullable=True)
@@ -1859,8 +1715,6 @@ class TableImageSubBlock(Model):
 
 
 class TableHtmlSubBlock(Model):
-    """The ``TableHtmlSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -1873,8 +1727,6 @@ class TableHtmlSubBlock(Model):
 
 
 class TableBlockV1(Model):
-    """The ``TableBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -1903,8 +1755,6 @@ class TableBlockV1(Model):
 
 
 class TableBlockData(Model):
-    """The ``TableBlockData`` object."""
-
     __slots__ = ()
 
     properties: StaticTableBlockProperties | DynamicTableBlockProperties = field(
@@ -1915,8 +1765,6 @@ class TableBlockData(Model):
 
 
 class StaticTableBlockProperties(Model):
-    """The ``StaticTableBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[False] | None = field("dynamic", nullable=True, choices=(False,))
@@ -1925,8 +1773,6 @@ class StaticTableBlockProperties(Model):
 
 
 class DynamicTableBlockProperties(Model):
-    """The ``DynamicTableBlockProperties`` object."""
-
     __slots__ = ()
 
     dynamic: Literal[True] = field("dynamic", choices=(True,))
@@ -1940,8 +1786,6 @@ class DynamicTableBlockProperties(Model):
 
 
 class TableBlockStyles(Model):
-    """The ``TableBlockStyles`` object."""
-
     __slots__ = ()
 
     block_background_color: str | None = field(
@@ -2033,8 +1877,6 @@ class TableBlockStyles(Model):
 
 
 class TableHeaderSubBlock(Model):
-    """The ``TableHeaderSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2062,8 +1904,6 @@ class TableHeaderSubBlock(Model):
 
 
 class TableFallbackHtmlSubBlock(Model):
-    """The ``TableFallbackHtmlSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2076,8 +1916,6 @@ class TableFallbackHtmlSubBlock(Model):
 
 
 class TableFallbackImageSubBlock(Model):
-    """The ``TableFallbackImageSubBlock`` object."""
-
     __slots__ = ()
 
     dynamic: bool | None = field("dynamic", default=None, nullable=True)
@@ -2113,8 +1951,6 @@ class TableFallbackImageSubBlock(Model):
 
 
 class TableFallbackTextSubBlock(Model):
-    """The ``TableFallbackTextSubBlock`` object."""
-
     __slots__ = ()
 
     content: str | None = field("content", default=None, nullable=True)
@@ -2142,8 +1978,6 @@ class TableFallbackTextSubBlock(Model):
 
 
 class TextBlockV1(Model):
-    """The ``TextBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2155,8 +1989,6 @@ class TextBlockV1(Model):
 
 
 class TextBlockDataV1(Model):
-    """The ``TextBlockDataV1`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2165,8 +1997,6 @@ class TextBlockDataV1(Model):
 
 
 class TextBlockStylesV1(Model):
-    """The ``TextBlockStylesV1`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -2219,8 +2049,6 @@ class TextBlockStylesV1(Model):
 
 
 class VideoBlockV1(Model):
-    """The ``VideoBlockV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2232,8 +2060,6 @@ class VideoBlockV1(Model):
 
 
 class VideoBlockData(Model):
-    """The ``VideoBlockData`` object."""
-
     __slots__ = ()
 
     properties: VideoBlockProperties = field("properties", "VideoBlockProperties")
@@ -2242,8 +2068,6 @@ class VideoBlockData(Model):
 
 
 class VideoBlockProperties(Model):
-    """The ``VideoBlockProperties`` object."""
-
     __slots__ = ()
 
     raw_asset_id: str | None = field("raw_asset_id", default=None, nullable=True)
@@ -2256,8 +2080,6 @@ class VideoBlockProperties(Model):
 
 
 class VideoBlockStyles(Model):
-    """The ``VideoBlockStyles`` object."""
-
     __slots__ = ()
 
     align: Literal["center", "left", "right"] | None = field(
@@ -2295,8 +2117,6 @@ class VideoBlockStyles(Model):
 
 
 class ButtonBlockV0(Model):
-    """The ``ButtonBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2305,8 +2125,6 @@ class ButtonBlockV0(Model):
 
 
 class CouponBlockV0(Model):
-    """The ``CouponBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2315,8 +2133,6 @@ class CouponBlockV0(Model):
 
 
 class DropShadowBlockV0(Model):
-    """The ``DropShadowBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2325,8 +2141,6 @@ class DropShadowBlockV0(Model):
 
 
 class GetTemplateDndResponse(Model):
-    """The ``GetTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: GetTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2335,8 +2149,6 @@ class GetTemplateDndResponse(Model):
 
 
 class GetTemplateDndResponseData(Model):
-    """The ``GetTemplateDndResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -2361,8 +2173,6 @@ GetTemplateDndResponseCollectionDataItem = GetTemplateDndResponseData
 
 
 class GetTemplateDndResponseDataAttributes(Model):
-    """The ``GetTemplateDndResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     definition: TemplateDefinition | None = field(
@@ -2402,8 +2212,6 @@ GetTemplateDndResponseCollectionDataItemAttributes = GetTemplateDndResponseDataA
 
 
 class TemplateDefinition(Model):
-    """The ``TemplateDefinition`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2426,8 +2234,6 @@ class TemplateDefinition(Model):
 
 
 class TextStyleV1(Model):
-    """The ``TextStyleV1`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2436,8 +2242,6 @@ class TextStyleV1(Model):
 
 
 class TextStyleStyles(Model):
-    """The ``TextStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2460,8 +2264,6 @@ class TextStyleStyles(Model):
 
 
 class Heading1Style(Model):
-    """The ``Heading1Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2470,8 +2272,6 @@ class Heading1Style(Model):
 
 
 class HeadingStyleStyles(Model):
-    """The ``HeadingStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2495,8 +2295,6 @@ class HeadingStyleStyles(Model):
 
 
 class Heading2Style(Model):
-    """The ``Heading2Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2505,8 +2303,6 @@ class Heading2Style(Model):
 
 
 class Heading3Style(Model):
-    """The ``Heading3Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2515,8 +2311,6 @@ class Heading3Style(Model):
 
 
 class Heading4Style(Model):
-    """The ``Heading4Style`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2525,8 +2319,6 @@ class Heading4Style(Model):
 
 
 class LinkStyle(Model):
-    """The ``LinkStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2535,8 +2327,6 @@ class LinkStyle(Model):
 
 
 class LinkStyleStyles(Model):
-    """The ``LinkStyleStyles`` object."""
-
     __slots__ = ()
 
     color: str | None = field("color", default=None, nullable=True)
@@ -2549,8 +2339,6 @@ class LinkStyleStyles(Model):
 
 
 class MobileStyle(Model):
-    """The ``MobileStyle`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None, nullable=True)
@@ -2560,8 +2348,6 @@ class MobileStyle(Model):
 
 
 class MobileStyleProperties(Model):
-    """The ``MobileStyleProperties`` object."""
-
     __slots__ = ()
 
     mobile_padding_override: bool | None = field(
@@ -2570,8 +2356,6 @@ class MobileStyleProperties(Model):
 
 
 class MobileStyleStyles(Model):
-    """The ``MobileStyleStyles`` object."""
-
     __slots__ = ()
 
     mobile_block_padding_left: int | None = field(
@@ -2588,8 +2372,6 @@ class MobileStyleStyles(Model):
 
 
 class GetTemplateDndResponseCollection(Model):
-    """The ``GetTemplateDndResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[GetTemplateDndResponseCollectionDataItem] = field(
@@ -2600,8 +2382,6 @@ class GetTemplateDndResponseCollection(Model):
 
 
 class GetUniversalContentResponse(Model):
-    """The ``GetUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: UniversalContentResponseObjectResource = field(
@@ -2612,8 +2392,6 @@ class GetUniversalContentResponse(Model):
 
 
 class UniversalContentResponseObjectResource(Model):
-    """The ``UniversalContentResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -2626,8 +2404,6 @@ class UniversalContentResponseObjectResource(Model):
 
 
 class PostUniversalContentResponseDataAttributes(Model):
-    """The ``PostUniversalContentResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -2678,8 +2454,6 @@ UniversalContentResponseObjectResourceAttributes = PostUniversalContentResponseD
 
 
 class HeaderBlockV0(Model):
-    """The ``HeaderBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2688,8 +2462,6 @@ class HeaderBlockV0(Model):
 
 
 class HorizontalRuleBlockV0(Model):
-    """The ``HorizontalRuleBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2698,8 +2470,6 @@ class HorizontalRuleBlockV0(Model):
 
 
 class HTMLBlockV0(Model):
-    """The ``HTMLBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2708,8 +2478,6 @@ class HTMLBlockV0(Model):
 
 
 class HTMLBlockDataV0(Model):
-    """The ``HTMLBlockDataV0`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2717,8 +2485,6 @@ class HTMLBlockDataV0(Model):
 
 
 class ImageBlockV0(Model):
-    """The ``ImageBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2727,8 +2493,6 @@ class ImageBlockV0(Model):
 
 
 class ProductBlockV0(Model):
-    """The ``ProductBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2737,8 +2501,6 @@ class ProductBlockV0(Model):
 
 
 class ReviewBlockV0(Model):
-    """The ``ReviewBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2747,8 +2509,6 @@ class ReviewBlockV0(Model):
 
 
 class SocialBlockV0(Model):
-    """The ``SocialBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2757,8 +2517,6 @@ class SocialBlockV0(Model):
 
 
 class SpacerBlockV0(Model):
-    """The ``SpacerBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2767,8 +2525,6 @@ class SpacerBlockV0(Model):
 
 
 class SplitBlockV0(Model):
-    """The ``SplitBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2777,8 +2533,6 @@ class SplitBlockV0(Model):
 
 
 class TableBlockV0(Model):
-    """The ``TableBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2787,8 +2541,6 @@ class TableBlockV0(Model):
 
 
 class TextBlockV0(Model):
-    """The ``TextBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2797,8 +2549,6 @@ class TextBlockV0(Model):
 
 
 class TextBlockDataV0(Model):
-    """The ``TextBlockDataV0`` object."""
-
     __slots__ = ()
 
     content: str = field("content")
@@ -2807,8 +2557,6 @@ class TextBlockDataV0(Model):
 
 
 class TextBlockStylesV0(Model):
-    """The ``TextBlockStylesV0`` object."""
-
     __slots__ = ()
 
     background_color: str | None = field("background_color", default=None, nullable=True)
@@ -2861,8 +2609,6 @@ class TextBlockStylesV0(Model):
 
 
 class UnsupportedBlock(Model):
-    """The ``UnsupportedBlock`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2871,8 +2617,6 @@ class UnsupportedBlock(Model):
 
 
 class VideoBlockV0(Model):
-    """The ``VideoBlockV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["block"] = field("content_type", choices=("block",))
@@ -2881,8 +2625,6 @@ class VideoBlockV0(Model):
 
 
 class SectionV0(Model):
-    """The ``SectionV0`` object."""
-
     __slots__ = ()
 
     content_type: Literal["section"] = field("content_type", choices=("section",))
@@ -2891,8 +2633,6 @@ class SectionV0(Model):
 
 
 class GetUniversalContentResponseCollection(Model):
-    """The ``GetUniversalContentResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[UniversalContentResponseObjectResource] = field(
@@ -2903,8 +2643,6 @@ class GetUniversalContentResponseCollection(Model):
 
 
 class PatchTemplateDndResponse(Model):
-    """The ``PatchTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: PatchTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2913,8 +2651,6 @@ class PatchTemplateDndResponse(Model):
 
 
 class PatchUniversalContentResponse(Model):
-    """The ``PatchUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: PatchUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
@@ -2923,8 +2659,6 @@ class PatchUniversalContentResponse(Model):
 
 
 class PostUniversalContentResponseData(Model):
-    """The ``PostUniversalContentResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -2941,8 +2675,6 @@ PatchUniversalContentResponseData = PostUniversalContentResponseData
 
 
 class PostTemplateDndResponse(Model):
-    """The ``PostTemplateDndResponse`` object."""
-
     __slots__ = ()
 
     data: PostTemplateDndResponseData = field("data", "GetTemplateDndResponseData")
@@ -2951,8 +2683,6 @@ class PostTemplateDndResponse(Model):
 
 
 class PostTemplateResponse(Model):
-    """The ``PostTemplateResponse`` object."""
-
     __slots__ = ()
 
     data: PostTemplateResponseData = field("data", "PostTemplateResponseData")
@@ -2961,8 +2691,6 @@ class PostTemplateResponse(Model):
 
 
 class PostTemplateResponseData(Model):
-    """The ``PostTemplateResponseData`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -2975,8 +2703,6 @@ class PostTemplateResponseData(Model):
 
 
 class PostUniversalContentResponse(Model):
-    """The ``PostUniversalContentResponse`` object."""
-
     __slots__ = ()
 
     data: PostUniversalContentResponseData = field("data", "PostUniversalContentResponseData")
@@ -2985,8 +2711,6 @@ class PostUniversalContentResponse(Model):
 
 
 class TemplateCloneQuery(Model):
-    """The ``TemplateCloneQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateCloneQueryResourceObject = field("data", "TemplateCloneQueryResourceObject")
@@ -3017,8 +2741,6 @@ class TemplateCloneQuery(Model):
 
 
 class TemplateCloneQueryResourceObject(Model):
-    """The ``TemplateCloneQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3030,8 +2752,6 @@ class TemplateCloneQueryResourceObject(Model):
 
 
 class TemplateCreateHtmlOrDndQuery(Model):
-    """The ``TemplateCreateHtmlOrDndQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateCreateHtmlOrDndQueryResourceObject = field(
@@ -3078,8 +2798,6 @@ class TemplateCreateHtmlOrDndQuery(Model):
 
 
 class TemplateCreateHtmlOrDndQueryResourceObject(Model):
-    """The ``TemplateCreateHtmlOrDndQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3089,8 +2807,6 @@ class TemplateCreateHtmlOrDndQueryResourceObject(Model):
 
 
 class TemplateCreateHtmlOrDndQueryResourceObjectAttributes(Model):
-    """The ``TemplateCreateHtmlOrDndQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -3110,8 +2826,6 @@ class TemplateCreateHtmlOrDndQueryResourceObjectAttributes(Model):
 
 
 class TemplateRenderQuery(Model):
-    """The ``TemplateRenderQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateRenderQueryResourceObject = field("data", "TemplateRenderQueryResourceObject")
@@ -3142,8 +2856,6 @@ class TemplateRenderQuery(Model):
 
 
 class TemplateRenderQueryResourceObject(Model):
-    """The ``TemplateRenderQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3155,8 +2867,6 @@ class TemplateRenderQueryResourceObject(Model):
 
 
 class TemplateRenderQueryResourceObjectAttributes(Model):
-    """The ``TemplateRenderQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     context: dict[str, Any] = field("context")
@@ -3164,8 +2874,6 @@ class TemplateRenderQueryResourceObjectAttributes(Model):
 
 
 class TemplateUpdateHtmlOrDndQuery(Model):
-    """The ``TemplateUpdateHtmlOrDndQuery`` object."""
-
     __slots__ = ()
 
     data: TemplateUpdateHtmlOrDndQueryResourceObject = field(
@@ -3212,8 +2920,6 @@ class TemplateUpdateHtmlOrDndQuery(Model):
 
 
 class TemplateUpdateHtmlOrDndQueryResourceObject(Model):
-    """The ``TemplateUpdateHtmlOrDndQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateEnum = field("type", choices=("template",))
@@ -3225,8 +2931,6 @@ class TemplateUpdateHtmlOrDndQueryResourceObject(Model):
 
 
 class TemplateUpdateHtmlOrDndQueryResourceObjectAttributes(Model):
-    """The ``TemplateUpdateHtmlOrDndQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -3244,8 +2948,6 @@ class TemplateUpdateHtmlOrDndQueryResourceObjectAttributes(Model):
 
 
 class UniversalContentCreateQuery(Model):
-    """The ``UniversalContentCreateQuery`` object."""
-
     __slots__ = ()
 
     data: UniversalContentCreateQueryResourceObject = field(
@@ -3284,8 +2986,6 @@ class UniversalContentCreateQuery(Model):
 
 
 class UniversalContentCreateQueryResourceObject(Model):
-    """The ``UniversalContentCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -3295,8 +2995,6 @@ class UniversalContentCreateQueryResourceObject(Model):
 
 
 class UniversalContentCreateQueryResourceObjectAttributes(Model):
-    """The ``UniversalContentCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -3316,8 +3014,6 @@ class UniversalContentCreateQueryResourceObjectAttributes(Model):
 
 
 class UniversalContentPartialUpdateQuery(Model):
-    """The ``UniversalContentPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: UniversalContentPartialUpdateQueryResourceObject = field(
@@ -3360,8 +3056,6 @@ class UniversalContentPartialUpdateQuery(Model):
 
 
 class UniversalContentPartialUpdateQueryResourceObject(Model):
-    """The ``UniversalContentPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TemplateUniversalContentEnum = field("type", choices=("template-universal-content",))
@@ -3373,8 +3067,6 @@ class UniversalContentPartialUpdateQueryResourceObject(Model):
 
 
 class UniversalContentPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``UniversalContentPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)

@@ -32,8 +32,6 @@ __all__ = [
 
 
 class CampaignTrackingSettingDynamicParam(Model):
-    """The ``CampaignTrackingSettingDynamicParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -59,8 +57,6 @@ class CampaignTrackingSettingDynamicParam(Model):
 
 
 class CampaignTrackingSettingStaticParam(Model):
-    """The ``CampaignTrackingSettingStaticParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -70,8 +66,6 @@ class CampaignTrackingSettingStaticParam(Model):
 
 
 class CustomTrackingParamDTO(Model):
-    """The ``CustomTrackingParamDTO`` object."""
-
     __slots__ = ()
 
     flow: FlowTrackingSettingDynamicParam | FlowTrackingSettingStaticParam | None = field(
@@ -95,8 +89,6 @@ class CustomTrackingParamDTO(Model):
 
 
 class FlowTrackingSettingDynamicParam(Model):
-    """The ``FlowTrackingSettingDynamicParam`` object."""
-
     __slots__ = ()
 
     type: Literal["dynamic"] = field("type", choices=("dynamic",))
@@ -119,8 +111,6 @@ class FlowTrackingSettingDynamicParam(Model):
 
 
 class FlowTrackingSettingStaticParam(Model):
-    """The ``FlowTrackingSettingStaticParam`` object."""
-
     __slots__ = ()
 
     type: Literal["static"] = field("type", choices=("static",))
@@ -130,8 +120,6 @@ class FlowTrackingSettingStaticParam(Model):
 
 
 class GetTrackingSettingResponse(Model):
-    """The ``GetTrackingSettingResponse`` object."""
-
     __slots__ = ()
 
     data: TrackingSettingResponseObjectResource = field(
@@ -142,8 +130,6 @@ class GetTrackingSettingResponse(Model):
 
 
 class TrackingSettingResponseObjectResource(Model):
-    """The ``TrackingSettingResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -156,8 +142,6 @@ class TrackingSettingResponseObjectResource(Model):
 
 
 class PatchTrackingSettingResponseDataAttributes(Model):
-    """The ``PatchTrackingSettingResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     auto_add_parameters: bool = field("auto_add_parameters")
@@ -189,8 +173,6 @@ TrackingSettingResponseObjectResourceAttributes = PatchTrackingSettingResponseDa
 
 
 class TrackingParamDTO(Model):
-    """The ``TrackingParamDTO`` object."""
-
     __slots__ = ()
 
     flow: FlowTrackingSettingDynamicParam | FlowTrackingSettingStaticParam | None = field(
@@ -212,8 +194,6 @@ class TrackingParamDTO(Model):
 
 
 class GetTrackingSettingResponseCollection(Model):
-    """The ``GetTrackingSettingResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[TrackingSettingResponseObjectResource] = field(
@@ -224,8 +204,6 @@ class GetTrackingSettingResponseCollection(Model):
 
 
 class PatchTrackingSettingResponse(Model):
-    """The ``PatchTrackingSettingResponse`` object."""
-
     __slots__ = ()
 
     data: PatchTrackingSettingResponseData = field("data", "PatchTrackingSettingResponseData")
@@ -234,8 +212,6 @@ class PatchTrackingSettingResponse(Model):
 
 
 class PatchTrackingSettingResponseData(Model):
-    """The ``PatchTrackingSettingResponseData`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -248,8 +224,6 @@ class PatchTrackingSettingResponseData(Model):
 
 
 class TrackingSettingPartialUpdateQuery(Model):
-    """The ``TrackingSettingPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: TrackingSettingPartialUpdateQueryResourceObject = field(
@@ -302,8 +276,6 @@ class TrackingSettingPartialUpdateQuery(Model):
 
 
 class TrackingSettingPartialUpdateQueryResourceObject(Model):
-    """The ``TrackingSettingPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: TrackingSettingEnum = field("type", choices=("tracking-setting",))
@@ -315,8 +287,6 @@ class TrackingSettingPartialUpdateQueryResourceObject(Model):
 
 
 class TrackingSettingPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``TrackingSettingPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     auto_add_parameters: bool | None = field("auto_add_parameters", default=None, nullable=True)

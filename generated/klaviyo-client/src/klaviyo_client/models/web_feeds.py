@@ -32,8 +32,6 @@ __all__ = [
 
 
 class GetWebFeedResponse(Model):
-    """The ``GetWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: WebFeedResponseObjectResource = field("data", "WebFeedResponseObjectResource")
@@ -42,8 +40,6 @@ class GetWebFeedResponse(Model):
 
 
 class WebFeedResponseObjectResource(Model):
-    """The ``WebFeedResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -56,8 +52,6 @@ class WebFeedResponseObjectResource(Model):
 
 
 class PostWebFeedResponseDataAttributes(Model):
-    """The ``PostWebFeedResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -97,8 +91,6 @@ WebFeedResponseObjectResourceAttributes = PostWebFeedResponseDataAttributes
 
 
 class GetWebFeedResponseCollection(Model):
-    """The ``GetWebFeedResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[WebFeedResponseObjectResource] = field("data", "list[WebFeedResponseObjectResource]")
@@ -107,8 +99,6 @@ class GetWebFeedResponseCollection(Model):
 
 
 class PatchWebFeedResponse(Model):
-    """The ``PatchWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: PatchWebFeedResponseData = field("data", "PostWebFeedResponseData")
@@ -117,8 +107,6 @@ class PatchWebFeedResponse(Model):
 
 
 class PostWebFeedResponseData(Model):
-    """The ``PostWebFeedResponseData`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -135,8 +123,6 @@ PatchWebFeedResponseData = PostWebFeedResponseData
 
 
 class PostWebFeedResponse(Model):
-    """The ``PostWebFeedResponse`` object."""
-
     __slots__ = ()
 
     data: PostWebFeedResponseData = field("data", "PostWebFeedResponseData")
@@ -145,8 +131,6 @@ class PostWebFeedResponse(Model):
 
 
 class WebFeedCreateQuery(Model):
-    """The ``WebFeedCreateQuery`` object."""
-
     __slots__ = ()
 
     data: WebFeedCreateQueryResourceObject = field("data", "WebFeedCreateQueryResourceObject")
@@ -185,8 +169,6 @@ class WebFeedCreateQuery(Model):
 
 
 class WebFeedCreateQueryResourceObject(Model):
-    """The ``WebFeedCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -196,8 +178,6 @@ class WebFeedCreateQueryResourceObject(Model):
 
 
 class WebFeedCreateQueryResourceObjectAttributes(Model):
-    """The ``WebFeedCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -211,8 +191,6 @@ class WebFeedCreateQueryResourceObjectAttributes(Model):
 
 
 class WebFeedPartialUpdateQuery(Model):
-    """The ``WebFeedPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: WebFeedPartialUpdateQueryResourceObject = field(
@@ -256,8 +234,6 @@ class WebFeedPartialUpdateQuery(Model):
 
 
 class WebFeedPartialUpdateQueryResourceObject(Model):
-    """The ``WebFeedPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebFeedEnum = field("type", choices=("web-feed",))
@@ -269,8 +245,6 @@ class WebFeedPartialUpdateQueryResourceObject(Model):
 
 
 class WebFeedPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``WebFeedPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)

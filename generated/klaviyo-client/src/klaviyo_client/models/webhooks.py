@@ -51,8 +51,6 @@ __all__ = [
 
 
 class GetWebhookResponseCollectionCompoundDocument(Model):
-    """The ``GetWebhookResponseCollectionCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: list[WebhookResponseObjectResource] = field("data", "list[WebhookResponseObjectResource]")
@@ -64,8 +62,6 @@ class GetWebhookResponseCollectionCompoundDocument(Model):
 
 
 class WebhookResponseObjectResource(Model):
-    """The ``WebhookResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -81,8 +77,6 @@ class WebhookResponseObjectResource(Model):
 
 
 class PostWebhookResponseDataAttributes(Model):
-    """The ``PostWebhookResponseDataAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -108,8 +102,6 @@ WebhookResponseObjectResourceAttributes = PostWebhookResponseDataAttributes
 
 
 class PostWebhookResponseDataRelationships(Model):
-    """The ``PostWebhookResponseDataRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: PostWebhookResponseDataRelationshipsWebhookTopics | None = field(
@@ -126,8 +118,6 @@ WebhookResponseObjectResourceRelationships = PostWebhookResponseDataRelationship
 
 
 class PostWebhookResponseDataRelationshipsWebhookTopics(Model):
-    """The ``PostWebhookResponseDataRelationshipsWebhookTopics`` object."""
-
     __slots__ = ()
 
     data: list[PostWebhookResponseDataRelationshipsWebhookTopicsDataItem] | None = field(
@@ -149,8 +139,6 @@ WebhookResponseObjectResourceRelationshipsWebhookTopics = (
 
 
 class PostWebhookResponseDataRelationshipsWebhookTopicsDataItem(Model):
-    """The ``PostWebhookResponseDataRelationshipsWebhookTopicsDataItem`` object."""
-
     __slots__ = ()
 
     type: WebhookTopicEnum = field("type", choices=("webhook-topic",))
@@ -183,8 +171,6 @@ WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopicsDataItem = (
 
 
 class WebhookTopicResponseObjectResource(Model):
-    """The ``WebhookTopicResponseObjectResource`` object."""
-
     __slots__ = ()
 
     type: WebhookTopicEnum = field("type", choices=("webhook-topic",))
@@ -194,8 +180,6 @@ class WebhookTopicResponseObjectResource(Model):
 
 
 class GetWebhookResponseCompoundDocument(Model):
-    """The ``GetWebhookResponseCompoundDocument`` object."""
-
     __slots__ = ()
 
     data: WebhookResponseObjectResource = field("data", "WebhookResponseObjectResource")
@@ -207,8 +191,6 @@ class GetWebhookResponseCompoundDocument(Model):
 
 
 class GetWebhookTopicResponse(Model):
-    """The ``GetWebhookTopicResponse`` object."""
-
     __slots__ = ()
 
     data: WebhookTopicResponseObjectResource = field("data", "WebhookTopicResponseObjectResource")
@@ -217,8 +199,6 @@ class GetWebhookTopicResponse(Model):
 
 
 class GetWebhookTopicResponseCollection(Model):
-    """The ``GetWebhookTopicResponseCollection`` object."""
-
     __slots__ = ()
 
     data: list[WebhookTopicResponseObjectResource] = field(
@@ -229,8 +209,6 @@ class GetWebhookTopicResponseCollection(Model):
 
 
 class PatchWebhookResponse(Model):
-    """The ``PatchWebhookResponse`` object."""
-
     __slots__ = ()
 
     data: PatchWebhookResponseData = field("data", "PostWebhookResponseData")
@@ -239,8 +217,6 @@ class PatchWebhookResponse(Model):
 
 
 class PostWebhookResponseData(Model):
-    """The ``PostWebhookResponseData`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -260,8 +236,6 @@ PatchWebhookResponseData = PostWebhookResponseData
 
 
 class PostWebhookResponse(Model):
-    """The ``PostWebhookResponse`` object."""
-
     __slots__ = ()
 
     data: PostWebhookResponseData = field("data", "PostWebhookResponseData")
@@ -270,8 +244,6 @@ class PostWebhookResponse(Model):
 
 
 class WebhookCreateQuery(Model):
-    """The ``WebhookCreateQuery`` object."""
-
     __slots__ = ()
 
     data: WebhookCreateQueryResourceObject = field("data", "WebhookCreateQueryResourceObject")
@@ -313,8 +285,6 @@ class WebhookCreateQuery(Model):
 
 
 class WebhookCreateQueryResourceObject(Model):
-    """The ``WebhookCreateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -327,8 +297,6 @@ class WebhookCreateQueryResourceObject(Model):
 
 
 class WebhookCreateQueryResourceObjectAttributes(Model):
-    """The ``WebhookCreateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -342,8 +310,6 @@ class WebhookCreateQueryResourceObjectAttributes(Model):
 
 
 class WebhookCreateQueryResourceObjectRelationships(Model):
-    """The ``WebhookCreateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: WebhookCreateQueryResourceObjectRelationshipsWebhookTopics = field(
@@ -352,8 +318,6 @@ class WebhookCreateQueryResourceObjectRelationships(Model):
 
 
 class WebhookCreateQueryResourceObjectRelationshipsWebhookTopics(Model):
-    """The ``WebhookCreateQueryResourceObjectRelationshipsWebhookTopics`` object."""
-
     __slots__ = ()
 
     data: list[WebhookCreateQueryResourceObjectRelationshipsWebhookTopicsDataItem] | None = field(
@@ -368,8 +332,6 @@ WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics = (
 
 
 class WebhookPartialUpdateQuery(Model):
-    """The ``WebhookPartialUpdateQuery`` object."""
-
     __slots__ = ()
 
     data: WebhookPartialUpdateQueryResourceObject = field(
@@ -419,8 +381,6 @@ class WebhookPartialUpdateQuery(Model):
 
 
 class WebhookPartialUpdateQueryResourceObject(Model):
-    """The ``WebhookPartialUpdateQueryResourceObject`` object."""
-
     __slots__ = ()
 
     type: WebhookEnum = field("type", choices=("webhook",))
@@ -435,8 +395,6 @@ class WebhookPartialUpdateQueryResourceObject(Model):
 
 
 class WebhookPartialUpdateQueryResourceObjectAttributes(Model):
-    """The ``WebhookPartialUpdateQueryResourceObjectAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None, nullable=True)
@@ -452,8 +410,6 @@ class WebhookPartialUpdateQueryResourceObjectAttributes(Model):
 
 
 class WebhookPartialUpdateQueryResourceObjectRelationships(Model):
-    """The ``WebhookPartialUpdateQueryResourceObjectRelationships`` object."""
-
     __slots__ = ()
 
     webhook_topics: WebhookPartialUpdateQueryResourceObjectRelationshipsWebhookTopics | None = (

@@ -140,6 +140,8 @@ class Events(SyncResource):
 
         ``POST /api/events`` · rate limits: burst 350/s, steady 3500/m · scopes: events:write
 
+        Safe to retry (retried like a GET): Klaviyo records only the first event per profile, metric and unique_id; the client sends a generated unique_id when none is given, so a repeated attempt cannot double count.
+
         Args:
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
@@ -202,6 +204,8 @@ class Events(SyncResource):
         Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB. A single string cannot exceed 100KB.
 
         ``POST /api/event-bulk-create-jobs`` · rate limits: burst 10/s, steady 150/m · scopes: events:write
+
+        Safe to retry (retried like a GET): Every event in the job carries a unique_id (generated when missing) and Klaviyo records only the first event per profile, metric and unique_id, so a repeated job adds no events.
 
         Also available as: ``create_event_bulk_create_job``.
 
@@ -419,6 +423,8 @@ class AsyncEvents(AsyncResource):
 
         ``POST /api/events`` · rate limits: burst 350/s, steady 3500/m · scopes: events:write
 
+        Safe to retry (retried like a GET): Klaviyo records only the first event per profile, metric and unique_id; the client sends a generated unique_id when none is given, so a repeated attempt cannot double count.
+
         Args:
             body: the request document (``EventCreateQueryV2`` or an equivalent mapping).
             request_options: per-call overrides (timeout, retries, headers).
@@ -481,6 +487,8 @@ class AsyncEvents(AsyncResource):
         Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB. A single string cannot exceed 100KB.
 
         ``POST /api/event-bulk-create-jobs`` · rate limits: burst 10/s, steady 150/m · scopes: events:write
+
+        Safe to retry (retried like a GET): Every event in the job carries a unique_id (generated when missing) and Klaviyo records only the first event per profile, metric and unique_id, so a repeated job adds no events.
 
         Also available as: ``create_event_bulk_create_job``.
 

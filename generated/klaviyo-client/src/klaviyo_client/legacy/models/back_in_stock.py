@@ -15,8 +15,6 @@ __all__ = [
 
 
 class BackInStockSubscribeForm(Model):
-    """The ``BackInStockSubscribeForm`` object."""
-
     __slots__ = ()
 
     a: str = field("a")
@@ -36,8 +34,6 @@ class BackInStockSubscribeForm(Model):
 
 
 class BackInStockSubscribeResponse(Model):
-    """The ``BackInStockSubscribeResponse`` object."""
-
     __slots__ = ()
 
     success: bool | None = field("success", default=None)
@@ -47,8 +43,6 @@ class BackInStockSubscribeResponse(Model):
 
 
 class CatalogSubscribeForm(Model):
-    """The ``CatalogSubscribeForm`` object."""
-
     __slots__ = ()
 
     a: str = field("a")

@@ -24,8 +24,6 @@ __all__ = [
 
 
 class Campaign(Model):
-    """The ``Campaign`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -70,8 +68,6 @@ class Campaign(Model):
 
 
 class CampaignLists(Model):
-    """The ``CampaignLists`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -87,8 +83,6 @@ class CampaignLists(Model):
 
 
 class CampaignTemplate(Model):
-    """The ``CampaignTemplate`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -97,8 +91,6 @@ class CampaignTemplate(Model):
 
 
 class CampaignCampaignIdBody(Model):
-    """The ``CampaignCampaignIdBody`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None)
@@ -120,8 +112,6 @@ class CampaignCampaignIdBody(Model):
 
 
 class CampaignIdCloneBody(Model):
-    """The ``CampaignIdCloneBody`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -131,8 +121,6 @@ class CampaignIdCloneBody(Model):
 
 
 class CampaignIdScheduleBody(Model):
-    """The ``CampaignIdScheduleBody`` object."""
-
     __slots__ = ()
 
     send_time: str = field("send_time")
@@ -140,8 +128,6 @@ class CampaignIdScheduleBody(Model):
 
 
 class InlineResponse20012(Model):
-    """The ``InlineResponse20012`` object."""
-
     __slots__ = ()
 
     data: list[InlineResponse20012Data] | None = field(
@@ -150,8 +136,6 @@ class InlineResponse20012(Model):
 
 
 class InlineResponse20012Data(Model):
-    """The ``InlineResponse20012Data`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None)
@@ -161,8 +145,6 @@ class InlineResponse20012Data(Model):
 
 
 class V1CampaignsBody(Model):
-    """The ``V1CampaignsBody`` object."""
-
     __slots__ = ()
 
     list_id: str = field("list_id")

@@ -27,24 +27,18 @@ __all__ = [
 
 
 class DeleteEmail(Model):
-    """The ``DeleteEmail`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None)
 
 
 class DeletePerson(Model):
-    """The ``DeletePerson`` object."""
-
     __slots__ = ()
 
     person_id: str | None = field("person_id", default=None)
 
 
 class DeletePhone(Model):
-    """The ``DeletePhone`` object."""
-
     __slots__ = ()
 
     phone_number: str | None = field("phone_number", default=None)
@@ -52,8 +46,6 @@ class DeletePhone(Model):
 
 
 class DeprecatedGetListResponse(Model):
-    """The ``DeprecatedGetListResponse`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -68,8 +60,6 @@ class DeprecatedGetListResponse(Model):
 
 
 class DeprecatedGetListResponseData(Model):
-    """The ``DeprecatedGetListResponseData`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -81,8 +71,6 @@ class DeprecatedGetListResponseData(Model):
 
 
 class IdentifyPayload(Model):
-    """The ``IdentifyPayload`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -90,8 +78,6 @@ class IdentifyPayload(Model):
 
 
 class IdentifyPayloadProperties(Model):
-    """The ``IdentifyPayloadProperties`` object."""
-
     __slots__ = ()
 
     email: str | None = field("$email", default=None)
@@ -112,8 +98,6 @@ class IdentifyPayloadProperties(Model):
 
 
 class Metric(Model):
-    """The ``Metric`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -125,8 +109,6 @@ class Metric(Model):
 
 
 class MetricTimeline(Model):
-    """The ``MetricTimeline`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -136,8 +118,6 @@ class MetricTimeline(Model):
 
 
 class MetricTimelineData(Model):
-    """The ``MetricTimelineData`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -154,16 +134,12 @@ class MetricTimelineData(Model):
 
 
 class MetricTimelineEventProperties(Model):
-    """The ``MetricTimelineEventProperties`` object."""
-
     __slots__ = ()
 
     event_id: str | None = field("$event_id", default=None)
 
 
 class MetricTimelinePerson(Model):
-    """The ``MetricTimelinePerson`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -171,8 +147,6 @@ class MetricTimelinePerson(Model):
 
 
 class TrackPayload(Model):
-    """The ``TrackPayload`` object."""
-
     __slots__ = ()
 
     token: str = field("token")
@@ -186,8 +160,6 @@ class TrackPayload(Model):
 
 
 class TrackPayloadCustomerProperties(Model):
-    """The ``TrackPayloadCustomerProperties`` object."""
-
     __slots__ = ()
 
     email: str | None = field("$email", default=None)
@@ -195,8 +167,6 @@ class TrackPayloadCustomerProperties(Model):
 
 
 class TrackPayloadProperties(Model):
-    """The ``TrackPayloadProperties`` object."""
-
     __slots__ = ()
 
     event_id: str | None = field("$event_id", default=None)

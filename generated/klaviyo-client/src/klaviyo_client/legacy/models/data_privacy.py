@@ -15,24 +15,18 @@ __all__ = [
 
 
 class PrivacyEmail(Model):
-    """The ``PrivacyEmail`` object."""
-
     __slots__ = ()
 
     email: str = field("email")
 
 
 class PrivacyId(Model):
-    """The ``PrivacyId`` object."""
-
     __slots__ = ()
 
     person_id: str = field("person_id")
 
 
 class PrivacyPhone(Model):
-    """The ``PrivacyPhone`` object."""
-
     __slots__ = ()
 
     phone_number: str = field("phone_number")

@@ -28,8 +28,6 @@ __all__ = [
 
 
 class CheckMembershipRequest(Model):
-    """The ``CheckMembershipRequest`` object."""
-
     __slots__ = ()
 
     emails: list[str] | None = field("emails", default=None)
@@ -40,8 +38,6 @@ class CheckMembershipRequest(Model):
 
 
 class GlobalExclusionResponseData(Model):
-    """The ``GlobalExclusionResponseData`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -56,8 +52,6 @@ class GlobalExclusionResponseData(Model):
 
 
 class GlobalExclusionResponseDataData(Model):
-    """The ``GlobalExclusionResponseDataData`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -67,8 +61,6 @@ class GlobalExclusionResponseDataData(Model):
 
 
 class InlineResponse2008(Model):
-    """The ``InlineResponse2008`` object."""
-
     __slots__ = ()
 
     records: list[InlineResponse2008Records] | None = field(
@@ -77,8 +69,6 @@ class InlineResponse2008(Model):
 
 
 class InlineResponse2008Records(Model):
-    """The ``InlineResponse2008Records`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None)
@@ -89,8 +79,6 @@ class InlineResponse2008Records(Model):
 
 
 class InlineResponse2009(Model):
-    """The ``InlineResponse2009`` object."""
-
     __slots__ = ()
 
     records: list[InlineResponse2009Records] | None = field(
@@ -99,8 +87,6 @@ class InlineResponse2009(Model):
 
 
 class InlineResponse2009Records(Model):
-    """The ``InlineResponse2009Records`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None)
@@ -118,8 +104,6 @@ class ListIdMembersBody(Model):
 
 
 class ListIdMembersBody1(Model):
-    """The ``ListIdMembersBody1`` object."""
-
     __slots__ = ()
 
     emails: list[str] | None = field("emails", default=None)
@@ -136,16 +120,12 @@ class ListIdSubscribeBody(Model):
 
 
 class ListListIdBody(Model):
-    """The ``ListListIdBody`` object."""
-
     __slots__ = ()
 
     list_name: str = field("list_name")
 
 
 class ListSubscribePostResponseDataInner(Model):
-    """The ``ListSubscribePostResponseDataInner`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None)
@@ -154,16 +134,12 @@ class ListSubscribePostResponseDataInner(Model):
 
 
 class PeopleExclusionsBody(Model):
-    """The ``PeopleExclusionsBody`` object."""
-
     __slots__ = ()
 
     email: str = field("email")
 
 
 class V2ListsBody(Model):
-    """The ``V2ListsBody`` object."""
-
     __slots__ = ()
 
     list_name: str = field("list_name")

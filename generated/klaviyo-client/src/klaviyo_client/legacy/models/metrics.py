@@ -17,8 +17,6 @@ __all__ = [
 
 
 class MetricIntegration(Model):
-    """The ``MetricIntegration`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -28,8 +26,6 @@ class MetricIntegration(Model):
 
 
 class MetricExport(Model):
-    """The ``MetricExport`` object."""
-
     __slots__ = ()
 
     metric: MetricExportMetric | None = field("metric", "MetricExportMetric", default=None)
@@ -45,8 +41,6 @@ class MetricExport(Model):
 
 
 class MetricExportMetric(Model):
-    """The ``MetricExportMetric`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -58,8 +52,6 @@ class MetricExportMetric(Model):
 
 
 class MetricExportResults(Model):
-    """The ``MetricExportResults`` object."""
-
     __slots__ = ()
 
     segment: str | None = field("segment", default=None)
@@ -67,8 +59,6 @@ class MetricExportResults(Model):
 
 
 class MetricExportData(Model):
-    """The ``MetricExportData`` object."""
-
     __slots__ = ()
 
     date: str | None = field("date", default=None)

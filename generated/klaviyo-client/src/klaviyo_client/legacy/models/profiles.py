@@ -15,24 +15,18 @@ __all__ = [
 
 
 class InlineResponse2001(Model):
-    """The ``InlineResponse2001`` object."""
-
     __slots__ = ()
 
     id: str | None = field("id", default=None)
 
 
 class PeopleExchangeBody(Model):
-    """The ``PeopleExchangeBody`` object."""
-
     __slots__ = ()
 
     exchange_id: str = field("exchange_id")
 
 
 class Person(Model):
-    """The ``Person`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)

@@ -47,8 +47,6 @@ class FrontEndSubscribeForm(Model):
 
 
 class FrontEndSubscribeResponse(Model):
-    """The ``FrontEndSubscribeResponse`` object."""
-
     __slots__ = ()
 
     success: bool | None = field("success", default=None)

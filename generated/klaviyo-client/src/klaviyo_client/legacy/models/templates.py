@@ -20,8 +20,6 @@ __all__ = [
 
 
 class EmailtemplateTemplateIdBody(Model):
-    """The ``EmailtemplateTemplateIdBody`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None)
@@ -31,8 +29,6 @@ class EmailtemplateTemplateIdBody(Model):
 
 
 class RenderedTemplate(Model):
-    """The ``RenderedTemplate`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -42,8 +38,6 @@ class RenderedTemplate(Model):
 
 
 class RenderedtemplateData(Model):
-    """The ``RenderedtemplateData`` object."""
-
     __slots__ = ()
 
     html: str | None = field("html", default=None)
@@ -51,8 +45,6 @@ class RenderedtemplateData(Model):
 
 
 class Template(Model):
-    """The ``Template`` object."""
-
     __slots__ = ()
 
     object_: str | None = field("object", default=None)
@@ -65,8 +57,6 @@ class Template(Model):
 
 
 class TemplateIdCloneBody(Model):
-    """The ``TemplateIdCloneBody`` object."""
-
     __slots__ = ()
 
     name: str = field("name")
@@ -74,8 +64,6 @@ class TemplateIdCloneBody(Model):
 
 
 class TemplateIdRenderBody(Model):
-    """The ``TemplateIdRenderBody`` object."""
-
     __slots__ = ()
 
     context: str | None = field("context", default=None)
@@ -83,8 +71,6 @@ class TemplateIdRenderBody(Model):
 
 
 class TemplateIdSendBody(Model):
-    """The ``TemplateIdSendBody`` object."""
-
     __slots__ = ()
 
     from_email: str = field("from_email")
@@ -97,8 +83,6 @@ class TemplateIdSendBody(Model):
 
 
 class V1EmailtemplatesBody(Model):
-    """The ``V1EmailtemplatesBody`` object."""
-
     __slots__ = ()
 
     name: str = field("name")

@@ -14,8 +14,6 @@ __all__ = [
 
 
 class IdentifyPayloadPost(Model):
-    """The ``IdentifyPayloadPost`` object."""
-
     __slots__ = ()
 
     data: str = field("data")
@@ -23,8 +21,6 @@ class IdentifyPayloadPost(Model):
 
 
 class TrackPayloadPost(Model):
-    """The ``TrackPayloadPost`` object."""
-
     __slots__ = ()
 
     data: str = field("data")

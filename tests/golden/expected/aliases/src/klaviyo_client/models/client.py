@@ -15,8 +15,6 @@ __all__ = [
 
 
 class CreateClientThingBody(Model):
-    """The ``CreateClientThingBody`` object."""
-
     __slots__ = ()
 
     data: dict[str, Any] | None = field("data", default=None)

@@ -16,16 +16,12 @@ __all__ = [
 
 
 class ThingDoc(Model):
-    """The ``ThingDoc`` object."""
-
     __slots__ = ()
 
     data: ThingDocData = field("data", "ThingDocData")
 
 
 class ThingDocData(Model):
-    """The ``ThingDocData`` object."""
-
     __slots__ = ()
 
     id: str = field("id")

@@ -19,8 +19,6 @@ __all__ = [
 
 
 class ListResourceLinks(Model):
-    """The ``ListResourceLinks`` object."""
-
     __slots__ = ()
 
     self_: str | None = field("self", default=None)
@@ -31,16 +29,12 @@ ProfileResourceLinks = ListResourceLinks
 
 
 class ProfileCollection(Model):
-    """The ``ProfileCollection`` object."""
-
     __slots__ = ()
 
     data: list[ProfileResource] = field("data", "list[ProfileResource]")
 
 
 class ProfileResource(Model):
-    """The ``ProfileResource`` object."""
-
     __slots__ = ()
 
     attributes: ProfileResourceAttributes | None = field(
@@ -52,8 +46,6 @@ class ProfileResource(Model):
 
 
 class ProfileResourceAttributes(Model):
-    """The ``ProfileResourceAttributes`` object."""
-
     __slots__ = ()
 
     email: str | None = field("email", default=None)

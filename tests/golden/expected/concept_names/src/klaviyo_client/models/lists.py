@@ -17,16 +17,12 @@ __all__ = [
 
 
 class ListCollection(Model):
-    """The ``ListCollection`` object."""
-
     __slots__ = ()
 
     data: list[ListResource] = field("data", "list[ListResource]")
 
 
 class ListResource(Model):
-    """The ``ListResource`` object."""
-
     __slots__ = ()
 
     attributes: ListResourceAttributes | None = field(
@@ -38,8 +34,6 @@ class ListResource(Model):
 
 
 class ListResourceAttributes(Model):
-    """The ``ListResourceAttributes`` object."""
-
     __slots__ = ()
 
     name: str | None = field("name", default=None)

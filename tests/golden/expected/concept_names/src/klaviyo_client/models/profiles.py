@@ -13,8 +13,6 @@ __all__ = [
 
 
 class ProfileDoc(Model):
-    """The ``ProfileDoc`` object."""
-
     __slots__ = ()
 
     data: ProfileResource = field("data", "ProfileResource")

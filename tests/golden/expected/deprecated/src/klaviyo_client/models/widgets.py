@@ -17,16 +17,12 @@ __all__ = [
 
 
 class WidgetDoc(Model):
-    """The ``WidgetDoc`` object."""
-
     __slots__ = ()
 
     data: WidgetDocData = field("data", "WidgetDocData")
 
 
 class WidgetDocData(Model):
-    """The ``WidgetDocData`` object."""
-
     __slots__ = ()
 
     id: str = field("id")
@@ -34,8 +30,6 @@ class WidgetDocData(Model):
 
 
 class CreateWidgetBody(Model):
-    """The ``CreateWidgetBody`` object."""
-
     __slots__ = ()
 
     data: dict[str, Any] | None = field("data", default=None)

@@ -15,8 +15,6 @@ __all__ = [
 
 
 class Style(Model):
-    """The ``Style`` object."""
-
     __slots__ = ()
 
     font: str | None = field("font", default=None)

@@ -16,8 +16,6 @@ __all__ = [
 
 
 class Patch(Model):
-    """The ``Patch`` object."""
-
     __slots__ = ()
 
     flag: bool | None = field("flag", default=None, nullable=True)
@@ -28,8 +26,6 @@ class Patch(Model):
 
 
 class PatchMeta(Model):
-    """The ``PatchMeta`` object."""
-
     __slots__ = ()
 
     note: str | None = field("note", default=None)

@@ -18,8 +18,6 @@ __all__ = [
 
 
 class Cat(Model):
-    """The ``Cat`` object."""
-
     __slots__ = ()
 
     lives: int | None = field("lives", default=None)
@@ -27,16 +25,12 @@ class Cat(Model):
 
 
 class Create(Model):
-    """The ``Create`` object."""
-
     __slots__ = ()
 
     data: Cat | Dog = field("data", "Cat|Dog")
 
 
 class Dog(Model):
-    """The ``Dog`` object."""
-
     __slots__ = ()
 
     good: bool | None = field("good", default=None)
@@ -44,8 +38,6 @@ class Dog(Model):
 
 
 class Created(Model):
-    """The ``Created`` object."""
-
     __slots__ = ()
 
     data: Cat | Dog | str | None = field("data", "Cat|Dog", default=None)

@@ -13,8 +13,6 @@ __all__ = [
 
 
 class ListInfo(Model):
-    """The ``ListInfo`` object."""
-
     __slots__ = ()
 
     list_id: str | None = field("list_id", default=None)
