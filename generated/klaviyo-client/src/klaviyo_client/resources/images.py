@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._registry import OPERATIONS
 from .._transport import AsyncResource, RequestOptions, SyncResource
+from ..bodies.images import ImageCreateQueryDict, ImagePartialUpdateQueryDict
 from ..filters import Condition, GetImagesFilter
 from ..models._aliases import (
     ImageField,
@@ -91,7 +92,7 @@ class Images(SyncResource):
 
     def upload_image_from_url(
         self,
-        body: ImageCreateQuery | Mapping[str, Any],
+        body: ImageCreateQuery | ImageCreateQueryDict,
         *,
         fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
@@ -144,7 +145,7 @@ class Images(SyncResource):
     def update_image(
         self,
         id: str,
-        body: ImagePartialUpdateQuery | Mapping[str, Any],
+        body: ImagePartialUpdateQuery | ImagePartialUpdateQueryDict,
         *,
         fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
@@ -246,7 +247,7 @@ class AsyncImages(AsyncResource):
 
     async def upload_image_from_url(
         self,
-        body: ImageCreateQuery | Mapping[str, Any],
+        body: ImageCreateQuery | ImageCreateQueryDict,
         *,
         fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
@@ -299,7 +300,7 @@ class AsyncImages(AsyncResource):
     async def update_image(
         self,
         id: str,
-        body: ImagePartialUpdateQuery | Mapping[str, Any],
+        body: ImagePartialUpdateQuery | ImagePartialUpdateQueryDict,
         *,
         fields_image: Sequence[ImageField] | None = None,
         request_options: RequestOptions | None = None,
@@ -369,7 +370,7 @@ if TYPE_CHECKING:
 
         def upload_image_from_url(
             self,
-            body: ImageCreateQuery | Mapping[str, Any],
+            body: ImageCreateQuery | ImageCreateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
@@ -377,7 +378,7 @@ if TYPE_CHECKING:
 
         def create_image(
             self,
-            body: ImageCreateQuery | Mapping[str, Any],
+            body: ImageCreateQuery | ImageCreateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
@@ -394,7 +395,7 @@ if TYPE_CHECKING:
         def update_image(
             self,
             id: str,
-            body: ImagePartialUpdateQuery | Mapping[str, Any],
+            body: ImagePartialUpdateQuery | ImagePartialUpdateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
@@ -432,7 +433,7 @@ if TYPE_CHECKING:
 
         async def upload_image_from_url(
             self,
-            body: ImageCreateQuery | Mapping[str, Any],
+            body: ImageCreateQuery | ImageCreateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
@@ -440,7 +441,7 @@ if TYPE_CHECKING:
 
         async def create_image(
             self,
-            body: ImageCreateQuery | Mapping[str, Any],
+            body: ImageCreateQuery | ImageCreateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
@@ -457,7 +458,7 @@ if TYPE_CHECKING:
         async def update_image(
             self,
             id: str,
-            body: ImagePartialUpdateQuery | Mapping[str, Any],
+            body: ImagePartialUpdateQuery | ImagePartialUpdateQueryDict,
             *,
             fields_image: Sequence[ImageField] | None = None,
             request_options: RequestOptions | None = None,
