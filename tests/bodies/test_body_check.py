@@ -347,3 +347,29 @@ def test_totals_over_every_operation(loopback: tuple[LoopbackServer, Any]) -> No
     # the variants every JSON:API document has apply nearly everywhere
     assert totals["refused: wrong data.type"] > len(JSON_API) * 0.9
     assert totals["refused: without data"] == len(JSON_API)
+
+
+def test_model_bodies_are_checked_too(loopback: tuple[LoopbackServer, Any]) -> None:
+    """A model holds plain JSON inside (``from_dict``, nested dicts): it is checked the same."""
+    from klaviyo_client.models import EventCreateQueryV2
+
+    server, client = loopback
+    profile = {"data": {"type": "profile", "attributes": {"email": "a@b.com"}}}
+    metric = {"data": {"type": "metric", "attributes": {"name": "Viewed"}}}
+    attributes: dict[str, Any] = {"properties": {}, "profile": profile}
+    before = len(server.requests)
+    missing = EventCreateQueryV2.from_dict({"data": {"type": "event", "attributes": attributes}})
+    with pytest.raises(ArgumentValueError, match="body /data/attributes/metric: required member"):
+        client.events.create_event(missing)
+    naive = {**attributes, "metric": metric, "time": dt.datetime(2024, 5, 1, 9, 30)}
+    model = EventCreateQueryV2.from_dict({"data": {"type": "event", "attributes": naive}})
+    with pytest.raises(ArgumentValueError, match=r"/data/attributes/time: naive datetime .*utc"):
+        client.events.create_event(model)
+    assert len(server.requests) == before
+    aware = {**naive, "time": "2024-05-01T09:30:00+00:00"}
+    client.events.create_event(
+        EventCreateQueryV2.from_dict({"data": {"type": "event", "attributes": aware}})
+    )
+    assert len(server.requests) == before + 1
+    sent = json.loads(server.requests[-1].body)
+    assert sent["data"]["attributes"]["time"] == "2024-05-01T09:30:00+00:00"
