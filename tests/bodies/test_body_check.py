@@ -111,8 +111,9 @@ def put(body: Any, path: Path, value: Any) -> None:
 def find_member(
     schema: Any, body: Any, path: Path, wanted: Callable[[Any], bool], depth: int = 0
 ) -> tuple[Path, Any] | None:
-    """A member under ``path`` (objects only, no oneOf) whose schema satisfies ``wanted``;
-    intermediate objects missing from the body are added (minimal valid ones)."""
+    """A member under ``path`` (through objects, first array items and first oneOf/anyOf
+    alternatives) whose schema satisfies ``wanted``; intermediate objects missing from the body
+    are added (minimal valid ones)."""
     schema = resolve(schema)
     if depth > 6 or not isinstance(schema, Mapping) or "oneOf" in schema or "anyOf" in schema:
         return None
@@ -134,6 +135,14 @@ def find_member(
             if not isinstance(here.get(name), list) or not here[name]:
                 here[name] = [SAMPLER.value(sub)]
             here, key, step = here[name], 0, (name, 0)
+        choices = sub.get("oneOf") or sub.get("anyOf")
+        if choices:  # descend into the first object alternative (put in its place)
+            objects = [m for m in map(resolve, choices) if isinstance(m, Mapping)]
+            objects = [m for m in objects if m.get("type") == "object" and m.get("properties")]
+            if not objects or not _tagged(objects):
+                continue  # alternatives told apart by shape only: a broken one may fit another
+            sub = objects[0]
+            here[key] = SAMPLER.value(sub)
         if sub.get("type") != "object" or not sub.get("properties"):
             continue
         if isinstance(here, dict) and key not in here:
@@ -144,6 +153,21 @@ def find_member(
         if found is not None:
             return found
     return None
+
+
+def _tagged(alternatives: list[Any]) -> bool:
+    """Whether a required constant member (``type``, ``method``) tells the alternatives apart."""
+    for key in alternatives[0].get("required", []):
+        values = []
+        for alt in alternatives:
+            prop = resolve(alt.get("properties", {}).get(key))
+            if key not in alt.get("required", []) or not isinstance(prop, Mapping):
+                break
+            values.append(tuple(prop.get("enum") or ()))
+        else:
+            if all(values) and len({v for vs in values for v in vs}) == sum(map(len, values)):
+                return True
+    return False
 
 
 def _is_date_time(s: Any) -> bool:
