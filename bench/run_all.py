@@ -26,6 +26,7 @@ import _common as c
 
 SCRIPTS = [
     "bench_calls.py",
+    "bench_body_check.py",
     "bench_track.py",
     "bench_import.py",
     "bench_generate.py",
@@ -33,6 +34,7 @@ SCRIPTS = [
 ]
 RESULTS = {
     "bench_calls.py": "calls",
+    "bench_body_check.py": "body_check",
     "bench_track.py": "track",
     "bench_import.py": "import",
     "bench_generate.py": "generate",

@@ -42,6 +42,7 @@ from .imports import (
     runtime_needs,
 )
 from .ir import Api, builders
+from .ir.bodies import plan as plan_bodies
 from .ir.filters import FilterFieldDef
 from .ir.pytypes import typing_of
 from .outdir import (
@@ -151,6 +152,36 @@ def _write_filters(env: jinja2.Environment, api: Api, root: Path, ctx: dict[str,
     )
 
 
+def _write_bodies(env: jinja2.Environment, api: Api, root: Path, ctx: dict[str, Any]) -> None:
+    """``bodies.py`` (typed dicts of the JSON bodies) and ``_body_schemas.py`` (the table the
+    runtime checks bodies against); sets the bodies' ``dict_name`` the resources annotate."""
+    body_plan = plan_bodies(api)
+    (root / "bodies").mkdir()
+    names_of: dict[str, set[str]] = {}
+    for name, module in body_plan.module_of.items():
+        names_of.setdefault(module, set()).add(name)
+    for module, placed in body_plan.modules.items():
+        _write(
+            root / "bodies" / f"{module}.py",
+            env,
+            "bodies_module.py.jinja",
+            ctx,
+            plan=body_plan,
+            module=module,
+            placed=placed,
+        )
+    _write(
+        root / "bodies" / "__init__.py",
+        env,
+        "bodies_init.py.jinja",
+        ctx,
+        plan=body_plan,
+        names_of=names_of,
+    )
+    _write(root / "bodies" / "_index.py", env, "bodies_index.py.jinja", ctx, plan=body_plan)
+    _write(root / "_body_schemas.py", env, "_body_schemas.py.jinja", ctx, plan=body_plan)
+
+
 def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -> None:
     """Write one API (current or legacy) into ``root`` (the package or subpackage directory)."""
     rel = "..." if legacy else ".."
@@ -175,6 +206,7 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
     _write(root / "resources" / "__init__.py", env, "resources_init.py.jinja", ctx)
     if not legacy:
         _write_filters(env, api, root, ctx)
+        _write_bodies(env, api, root, ctx)
     module_of = defining_modules(api)
     aliases, strings = alias_order(api)
     needs = runtime_needs(api, strings)
@@ -193,7 +225,11 @@ def render_api(env: jinja2.Environment, api: Api, root: Path, *, legacy: bool) -
             ),
             needs_sequence=any(p.csv or p.multi for op in res.operations for p in op.params),
             needs_mapping=any(
-                op.body or any(p.kind == "object" for p in op.params) for op in res.operations
+                (op.body and not op.body.dict_name) or any(p.kind == "object" for p in op.params)
+                for op in res.operations
+            ),
+            body_imports=sorted(
+                {op.body.dict_name for op in res.operations if op.body and op.body.dict_name}
             ),
         )
     modules = api.model_modules

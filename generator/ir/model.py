@@ -288,6 +288,9 @@ class BodyDef:
     kind: BodyKind
     type: PyType
     required: bool
+    dict_name: str | None = None
+    """The typed dict (``klaviyo_client.bodies``) accepted instead of a plain mapping, where
+    the body is a JSON document of a model (set by :func:`.bodies.plan`)."""
 
     @property
     def model(self) -> str | None:
@@ -304,13 +307,19 @@ class BodyDef:
     @property
     def annotation(self) -> str:
         typed = self.typed
-        base = f"{typed.annotation} | Mapping[str, Any]" if typed else "Mapping[str, Any]"
+        if typed and self.dict_name:
+            base = f"{typed.annotation} | {self.dict_name}"
+        elif typed:
+            base = f"{typed.annotation} | Mapping[str, Any]"
+        else:
+            base = "Mapping[str, Any]"
         return base if self.required else f"{base} | None"
 
     @property
     def typing_names(self) -> list[str]:
         typed = self.typed
-        return [*typing_of([typed] if typed else []), "Any"]
+        names = typing_of([typed] if typed else [])
+        return names if typed and self.dict_name else [*names, "Any"]
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ import httpx
 import pytest
 
 import klaviyo_client
-from klaviyo_client import Klaviyo
+from klaviyo_client import OPERATIONS, Klaviyo
 from klaviyo_client.models import (
     EventCreateQueryV2,
     EventCreateQueryV2ResourceObject,
     EventCreateQueryV2ResourceObjectAttributes,
 )
 from tests.conftest import CLIENT_SRC, CURRENT_SPEC, need_spec
+from tests.support.bodies import minimal_body
 
 SPEC = json.loads(need_spec(CURRENT_SPEC).read_text())
 KEY = "pk_e2e_0123456789abcdef"
@@ -163,7 +164,7 @@ def test_bad_model_arguments_fail_before_sending() -> None:
 def test_client_endpoints_use_company_id_not_the_private_key() -> None:
     client, seen = client_with(lambda r: httpx.Response(202))
     client.client.create_client_event(
-        {"data": {"type": "event", "attributes": {}}}, company_id="AbC123"
+        minimal_body(OPERATIONS["create_client_event"]), company_id="AbC123"
     )
     (request,) = seen
     assert request.url.path == "/client/events"

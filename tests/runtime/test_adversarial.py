@@ -33,6 +33,7 @@ from klaviyo_client.legacy import OPERATIONS as LEGACY_OPERATIONS
 from klaviyo_client.legacy import AsyncKlaviyoLegacy, KlaviyoLegacy
 from tests.conftest import REPORT, reset_rate_limiter
 from tests.runtime.pipeline_support import KEY, FakeTime, profile_doc, serving
+from tests.support.bodies import minimal_body
 from tests.support.loopback import (
     Behaviour,
     Close,
@@ -72,7 +73,7 @@ def _path_cases(operations: Any) -> list[tuple[Any, Any]]:
 def _kwargs(op: Any, bad: Any, value: str) -> dict[str, Any]:
     kwargs = {p.name: (value if p is bad else _arg(p)) for p in op.params if p.required}
     if op.body_required:
-        kwargs["body"] = {}
+        kwargs["body"] = minimal_body(op)  # valid: bodies are checked before sending
     return kwargs
 
 
@@ -599,7 +600,8 @@ def test_bad_arguments_are_refused_before_anything_is_sent() -> None:
         body = {"data": {"type": "list", "attributes": {"name": "x"}}}
 
         def create(attributes: Any) -> Any:
-            return good.lists.create_list({"data": {"type": "list", "attributes": attributes}})
+            document = {"type": "list", "attributes": {"name": "x", **attributes}}
+            return good.lists.create_list({"data": document})
 
         cases: list[tuple[str, Callable[[], Any], type[Exception]]] = [
             (f"Klaviyo({name})", lambda kw=kwargs: Klaviyo(**{"api_key": KEY, **kw}), error)

@@ -25,6 +25,7 @@ from klaviyo_client import (
 )
 from klaviyo_client._errors import ArgumentTypeError, ArgumentValueError
 from tests.runtime.pipeline_support import FakeTime, async_client, serving, sync_client
+from tests.support.bodies import minimal_body
 from tests.support.loopback import RecordedRequest, Respond
 
 PAIRS = sorted(JOBS.values(), key=lambda job: job.type)
@@ -111,8 +112,9 @@ class JobServer:
 
 
 def create_body(job: Job) -> dict[str, Any]:
-    # a body of the create operation's shape; the server does not read it
-    return {"data": {"type": job.type, "attributes": {}}}
+    # a valid body of the create operation (checked before sending); the server does not read it
+    body: dict[str, Any] = minimal_body(OPERATIONS[job.create])
+    return body
 
 
 def _method(client: Any, operation_id: str) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from klaviyo_client import APITimeoutError, AsyncKlaviyo, Klaviyo, RawResponse
+from klaviyo_client import OPERATIONS, APITimeoutError, AsyncKlaviyo, Klaviyo, RawResponse
 from tests.runtime.pipeline_support import (
     KEY,
     async_client,
@@ -14,6 +14,7 @@ from tests.runtime.pipeline_support import (
     serving,
     sync_client,
 )
+from tests.support.bodies import minimal_body
 from tests.support.loopback import Hang, Respond
 
 
@@ -113,7 +114,7 @@ async def test_with_raw_response_async() -> None:
         async with async_client(server) as client:
             raw = await client.with_raw_response(
                 client.events.create_event,
-                {"data": {"type": "event", "attributes": {"properties": {}}}},
+                minimal_body(OPERATIONS["create_event"]),
             )
     assert raw.status_code == 202
     assert raw.headers["x-request-id"] == "req-2"

@@ -298,7 +298,10 @@ def test_every_vocabulary_value_has_its_own_meaning_in_the_runtime() -> None:
         seen.setdefault("location", set()).add(repr(where))
     values = {"int": 5, "number": 2.5, "bool": True, "str": "s", "object": {"k": "v"}}
     values["filter"] = "equals(a,1)"
-    values |= {"datetime": dt.datetime(2026, 1, 2, 3, 4), "date": dt.date(2026, 1, 2)}
+    values |= {
+        "datetime": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC),
+        "date": dt.date(2026, 1, 2),
+    }
     for kind in vocab.PARAM_KINDS:
         request, _ = _send(
             {"params": [("v", "v", "query", kind)], "path": "/api/x"}, (values[kind],)

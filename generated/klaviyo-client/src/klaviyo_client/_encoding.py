@@ -7,6 +7,7 @@ anything is sent; values that may be credentials are never shown in a message.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import re
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import httpx
 
 from ._backoff import RetryPolicy
+from ._body_check import check_body
 from ._errors import ArgumentError, ArgumentTypeError, ArgumentValueError
 from ._filters import filter_text
 from ._model import to_wire
@@ -223,11 +225,22 @@ def param_text(param: Param, value: Any, op: Operation) -> str:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ArgumentTypeError(f"{op.name}(): {param.name} must be a number, got {value!r}")
         return str(_finite(value, f"{op.name}(): {param.name}"))
-    if hasattr(value, "isoformat") and not isinstance(value, str):
-        text: str = value.isoformat()
-        return text
+    if kind == "datetime" and isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ArgumentValueError(
+                f"{op.name}(): {param.name} is a naive datetime: attach a timezone, e.g. "
+                "datetime.now(timezone.utc) (without one Klaviyo reads the time as UTC)"
+            )
+        return value.isoformat()
+    if kind == "date" and isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value.isoformat()
     if not isinstance(value, str):
-        raise ArgumentTypeError(f"{op.name}(): {param.name} must be a str, got {value!r}")
+        # a datetime where text is expected is refused too: its ISO text is not that text
+        expected = {"datetime": "an aware datetime or a str", "date": "a date or a str"}
+        raise ArgumentTypeError(
+            f"{op.name}(): {param.name} must be {expected.get(kind, 'a str')}, "
+            f"got {type(value).__name__} {value!r}"
+        )
     allowed = param.allowed
     if allowed is not None and value not in allowed:
         raise ArgumentValueError(_not_allowed(op, param, value))
@@ -369,6 +382,7 @@ def encode_body(op: Operation, body: Any) -> tuple[bytes, str | None]:
             f"{op.name}(): body must be a {op.body_model or 'model'} or a mapping, "
             f"got {type(body).__name__}"
         )
+    check_body(op, data)  # a JSON body against its schema in the spec, before it is sent
     if op.dedupe:
         data = fill_keys(data, dedupe_steps(op.dedupe))
     try:
