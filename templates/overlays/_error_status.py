@@ -4,7 +4,7 @@ see :mod:`._errors`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._error_base import KlaviyoError
 from ._error_details import ErrorDetail, body_text, decode_body, parse_error_details, request_id
@@ -57,6 +57,9 @@ class APIStatusError(KlaviyoError):
     url: str
     body: object
 
+    for_status: ClassVar[int | None] = None
+    """The status this class stands for (:func:`._error_mapping.error_for_response`)."""
+
     def __init__(self, response: httpx.Response, *, method: str, url: str) -> None:
         self.response = response
         self.status_code = response.status_code
@@ -65,7 +68,11 @@ class APIStatusError(KlaviyoError):
         self.body, text = decode_body(response)
         self.errors = parse_error_details(self.body)
         self.request_id = request_id(response.headers)
+        self._read(response)
         super().__init__(self._message(status_text(self.status_code, response.reason_phrase), text))
+
+    def _read(self, response: httpx.Response) -> None:
+        """What a subclass reads from the answer besides the common fields (its headers)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = {**self.__dict__, "response": safe_response(self.response)}
@@ -104,10 +111,9 @@ class RedirectError(APIStatusError):
 
     location: str | None
 
-    def __init__(self, response: httpx.Response, *, method: str, url: str) -> None:
+    def _read(self, response: httpx.Response) -> None:
         location = response.headers.get("location")
         self.location = cap_text(scrub(location), 500) if location else None
-        super().__init__(response, method=method, url=url)
 
     def _suffix(self) -> str:
         if self.location is None:
@@ -118,21 +124,31 @@ class RedirectError(APIStatusError):
 class BadRequestError(APIStatusError):
     """400: the request is malformed or failed validation."""
 
+    for_status = 400
+
 
 class AuthenticationError(APIStatusError):
     """401: the API key is missing, malformed or revoked."""
+
+    for_status = 401
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the key lacks the scope this operation needs."""
 
+    for_status = 403
+
 
 class NotFoundError(APIStatusError):
     """404: no such resource (or no such route for this revision)."""
 
+    for_status = 404
+
 
 class ConflictError(APIStatusError):
     """409: the resource already exists or conflicts with the current state."""
+
+    for_status = 409
 
 
 class GoneError(APIStatusError):
@@ -154,6 +170,8 @@ class GoneError(APIStatusError):
         retired_on: when Klaviyo retired the endpoint (legacy) or retires the revision
             (``YYYY-MM-DD``), or ``None``.
     """
+
+    for_status = 410
 
     revision: str | None
     replacement: str | None
@@ -184,15 +202,18 @@ class GoneError(APIStatusError):
 class UnprocessableEntityError(APIStatusError):
     """422: the request is well-formed but cannot be processed."""
 
+    for_status = 422
+
 
 class RateLimitError(APIStatusError):
     """429: rate limited. ``retry_after`` is the server's delay in seconds, if it gave one."""
 
+    for_status = 429
+
     retry_after: float | None
 
-    def __init__(self, response: httpx.Response, *, method: str, url: str) -> None:
+    def _read(self, response: httpx.Response) -> None:
         self.retry_after = parse_retry_after(response.headers)
-        super().__init__(response, method=method, url=url)
 
     def _suffix(self) -> str:
         if self.retry_after is None:

@@ -5,19 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._error_status import (
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    GoneError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RedirectError,
-    UnprocessableEntityError,
-)
+from ._error_status import APIStatusError, InternalServerError, RedirectError
 from ._error_transport import APIConnectionError, APITimeoutError
 from ._failures import FAILURE_TEXT, TIMEOUT_KINDS, FailureKind
 from ._redaction import cap_text
@@ -49,14 +37,7 @@ def connection_error(
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    410: GoneError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
+    cls.for_status: cls for cls in APIStatusError.__subclasses__() if cls.for_status is not None
 }
 
 
