@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar
 
 from ._async_transport import AsyncTransportClient
+from ._backoff import RetryState
 from ._batch_process import LIVE, OPEN, STOP, ids_text
 from ._encoding import JSON_API, check_seconds
 from ._errors import ArgumentTypeError, ArgumentValueError, BatcherError, ClientClosedError
@@ -284,21 +285,23 @@ class BatcherCore(Generic[ClientT]):
             return None
         return self._close_by - time.monotonic()
 
-    def _request(
-        self, client: SyncTransportClient | AsyncTransportClient, batch: list[Entry]
-    ) -> PreparedRequest | None:
-        """The request of one batch, sent through the client's retry loop with its policy (the
-        batch is idempotent: every event carries its ``unique_id``), the deadline cut to what
-        close() leaves; ``None`` when close() has no time left."""
+    def _request(self, batch: list[Entry]) -> tuple[PreparedRequest, RetryState]:
+        """The request of one batch and its retry state: sent through the client's retry loop
+        with its policy (the batch is idempotent: every event carries its ``unique_id``), the
+        deadline cut to what close() leaves. Raises ``BatcherError`` when close() has no time
+        left (the sender records it as the batch's failure)."""
+        client = self._client
         policy = client.retry
         left = self._time_left()
         if left is not None:
             if left <= 0:
-                return None
+                raise self._out_of_time()
             if policy.deadline is None or left < policy.deadline:
                 policy = policy.replace(deadline=left)
         op, url, headers = _target(client)
-        return client._request_for(op, url, headers, envelope(batch), options=None, policy=policy)  # pyright: ignore[reportPrivateUsage]
+        body = envelope(batch)
+        request = client._request_for(op, url, headers, body, options=None, policy=policy)  # pyright: ignore[reportPrivateUsage]
+        return request, client._new_state(request)  # pyright: ignore[reportPrivateUsage]
 
     def _out_of_time(self) -> BatcherError:
         return BatcherError(

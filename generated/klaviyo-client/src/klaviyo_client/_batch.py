@@ -252,7 +252,7 @@ class EventBatcher(BatcherCore[Klaviyo]):
                     batch = self._take()
                 try:
                     error, retries = self._deliver(batch)
-                except Exception as exc:  # never lose a batch to a bug: report it
+                except Exception as exc:  # out of time, or a bug: never lose a batch, report it
                     error, retries = exc, 0
                 with self._cond:
                     self._done(batch, error, retries)
@@ -267,13 +267,9 @@ class EventBatcher(BatcherCore[Klaviyo]):
                 self._cond.notify_all()
 
     def _deliver(self, batch: list[Entry]) -> tuple[BaseException | None, int]:
-        client = self._client
-        request = self._request(client, batch)
-        if request is None:
-            return self._out_of_time(), 0
-        state = client._new_state(request)  # pyright: ignore[reportPrivateUsage]
+        request, state = self._request(batch)  # out of time: raises, reported as the failure
         try:
-            client.send(request, state)
+            self._client.send(request, state)
         except KlaviyoError as exc:
             return exc, state.retries
         return None, state.retries
@@ -432,7 +428,7 @@ class AsyncEventBatcher(BatcherCore[AsyncKlaviyo]):
                     batch = self._take()
                 try:
                     error, retries = await self._deliver(batch)
-                except Exception as exc:  # never lose a batch to a bug: report it
+                except Exception as exc:  # out of time, or a bug: never lose a batch, report it
                     error, retries = exc, 0
                 if self._cond is not cond:  # forked meanwhile: the batch was the parent's
                     return
@@ -463,13 +459,9 @@ class AsyncEventBatcher(BatcherCore[AsyncKlaviyo]):
             logger.exception("on_failure callback raised")
 
     async def _deliver(self, batch: list[Entry]) -> tuple[BaseException | None, int]:
-        client = self._client
-        request = self._request(client, batch)
-        if request is None:
-            return self._out_of_time(), 0
-        state = client._new_state(request)  # pyright: ignore[reportPrivateUsage]
+        request, state = self._request(batch)  # out of time: raises, reported as the failure
         try:
-            await client.send(request, state)
+            await self._client.send(request, state)
         except KlaviyoError as exc:
             return exc, state.retries
         return None, state.retries
