@@ -34,9 +34,9 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 from ._failures import parse_retry_after
@@ -63,6 +63,10 @@ __all__ = [
     "parse_limits",
     "status_of",
 ]
+
+L = TypeVar("L", bound="RateLimiter")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 DEFAULT_MARGIN = 0.05
 """Seconds added to every window: a request granted at ``t`` reaches Klaviyo a little later,
@@ -110,6 +114,23 @@ class RateLimitStatus:
     ``RedisRateLimiter`` also ``RateLimit-Remaining: 0`` until ``RateLimit-Reset``."""
     shared: bool
     """Whether the accounting is shared beyond this process (Redis, reachable)."""
+
+
+def _in_loop(
+    method: Callable[Concatenate[L, P], T],
+) -> Callable[Concatenate[L, P], Coroutine[Any, Any, T]]:
+    """The asyncio form of a limiter *method* (``areserve`` of ``reserve``): the same call, which
+    never blocks (the lock is held for microseconds), on the limiter's own override if any."""
+    name = method.__name__
+
+    async def run(self: L, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        own: Callable[P, T] = getattr(self, name)
+        return own(*args, **kwargs)
+
+    run.__name__ = "a" + name
+    run.__qualname__ = method.__qualname__.replace(name, "a" + name)
+    run.__doc__ = f":meth:`{name}` for asyncio (it never blocks)."
+    return run
 
 
 class RateLimiter:
@@ -201,16 +222,7 @@ class RateLimiter:
                 log.popleft()
         return _NOW if wait <= 0 else Grant(True, wait, window)
 
-    async def areserve(
-        self,
-        key: str,
-        windows: Sequence[Window],
-        max_wait: float | None,
-        fixed: bool = False,
-        held: bool = False,
-    ) -> Grant:
-        """:meth:`reserve` for asyncio (it never blocks: the lock is held for microseconds)."""
-        return self.reserve(key, windows, max_wait, fixed, held)
+    areserve = _in_loop(reserve)
 
     # -- what the answers say ---------------------------------------------------------------
 
@@ -233,10 +245,7 @@ class RateLimiter:
             if remaining is not None and reset is not None:
                 self._count_others(budget, tuple(windows), remaining, reset, now)
 
-    async def aobserve(
-        self, key: str, windows: Sequence[Window], status: int, headers: Headers
-    ) -> None:
-        self.observe(key, windows, status, headers)
+    aobserve = _in_loop(observe)
 
     def hold(self, key: str, seconds: float) -> None:
         """Hold every call of *key* for *seconds* (a 429's ``Retry-After``; at most a day)."""
@@ -282,8 +291,7 @@ class RateLimiter:
             log, blocked, windows, now=now, margin=self.margin, operation=operation, shared=False
         )
 
-    async def astatus(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
-        return self.status(key, windows, operation)
+    astatus = _in_loop(status)
 
 
 def status_of(
