@@ -28,24 +28,22 @@ fleet.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import math
 import os
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
-import httpx
-
-from ._errors import ArgumentTypeError, ArgumentValueError, RateLimitError
+from ._errors import ArgumentTypeError, ArgumentValueError
 from ._failures import parse_retry_after
-from ._operation import Operation, Window
-from ._redaction import redact_url, scrub
+from ._operation import Window
+from ._ratelimit_budget import Budget, corrected_windows, is_seconds, learn, parse_limit_header
+from ._ratelimit_error import RateLimitBudgetError
+from ._ratelimit_options import account_key, limits_of, operation_of, parse_limits
 from ._wire import Headers
 
 __all__ = [
@@ -56,18 +54,25 @@ __all__ = [
     "RateLimiter",
     "WindowStatus",
     "account_key",
+    "corrected_windows",
     "default_limiter",
+    "is_seconds",
+    "limits_of",
+    "operation_of",
+    "parse_limit_header",
     "parse_limits",
     "status_of",
 ]
+
+L = TypeVar("L", bound="RateLimiter")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 DEFAULT_MARGIN = 0.05
 """Seconds added to every window: a request granted at ``t`` reaches Klaviyo a little later,
 and not every request equally late."""
 
 _MAX_HOLD = 86400.0  # a Retry-After longer than a day holds calls for a day
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_NAMES = {1: "burst", 60: "steady", 86400: "daily"}
 
 
 class Grant(NamedTuple):
@@ -111,18 +116,21 @@ class RateLimitStatus:
     """Whether the accounting is shared beyond this process (Redis, reachable)."""
 
 
-class Budget:
-    """The accounting of one account and operation."""
+def _in_loop(
+    method: Callable[Concatenate[L, P], T],
+) -> Callable[Concatenate[L, P], Coroutine[Any, Any, T]]:
+    """The asyncio form of a limiter *method* (``areserve`` of ``reserve``): the same call, which
+    never blocks (the lock is held for microseconds), on the limiter's own override if any."""
+    name = method.__name__
 
-    __slots__ = ("blocked_until", "cap", "learned", "log", "seen", "windows_for")
+    async def run(self: L, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        own: Callable[P, T] = getattr(self, name)
+        return own(*args, **kwargs)
 
-    def __init__(self) -> None:
-        self.log: deque[float] = deque()
-        self.cap = 0  # grants kept: the largest limit of any window used
-        self.blocked_until = 0.0
-        self.learned: dict[int, int] = {}  # seconds -> limit, from RateLimit-Limit
-        self.seen = ""  # the last RateLimit-Limit read (parsed only when it changes)
-        self.windows_for: tuple[tuple[Window, ...], bool, tuple[Window, ...]] | None = None
+    run.__name__ = "a" + name
+    run.__qualname__ = method.__qualname__.replace(name, "a" + name)
+    run.__doc__ = f":meth:`{name}` for asyncio (it never blocks)."
+    return run
 
 
 class RateLimiter:
@@ -157,6 +165,13 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._budgets = {}
 
+    def _budget(self, key: str) -> Budget:
+        """The accounting of *key*, made on first use (the caller holds the lock)."""
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._budgets[key] = Budget()
+        return budget
+
     # -- asking for budget ------------------------------------------------------------------
 
     def reserve(
@@ -177,9 +192,7 @@ class RateLimiter:
         now = self._clock()
         margin = self.margin
         with self._lock:
-            budget = self._budgets.get(key)
-            if budget is None:
-                budget = self._budgets[key] = Budget()
+            budget = self._budget(key)
             if budget.learned:
                 windows = corrected_windows(budget, tuple(windows), fixed)
             log = budget.log
@@ -209,16 +222,7 @@ class RateLimiter:
                 log.popleft()
         return _NOW if wait <= 0 else Grant(True, wait, window)
 
-    async def areserve(
-        self,
-        key: str,
-        windows: Sequence[Window],
-        max_wait: float | None,
-        fixed: bool = False,
-        held: bool = False,
-    ) -> Grant:
-        """:meth:`reserve` for asyncio (it never blocks: the lock is held for microseconds)."""
-        return self.reserve(key, windows, max_wait, fixed, held)
+    areserve = _in_loop(reserve)
 
     # -- what the answers say ---------------------------------------------------------------
 
@@ -236,30 +240,18 @@ class RateLimiter:
         reset = headers.peek("ratelimit-reset")
         now = self._clock()
         with self._lock:
-            budget = self._budgets.get(key)
-            if budget is None:
-                budget = self._budgets[key] = Budget()
-            if limit_text != budget.seen:
-                budget.seen = limit_text
-                learned = parse_limit_header(limit_text)
-                if learned != budget.learned:
-                    budget.learned = learned
-                    budget.windows_for = None
+            budget = self._budget(key)
+            learn(budget, limit_text)
             if remaining is not None and reset is not None:
                 self._count_others(budget, tuple(windows), remaining, reset, now)
 
-    async def aobserve(
-        self, key: str, windows: Sequence[Window], status: int, headers: Headers
-    ) -> None:
-        self.observe(key, windows, status, headers)
+    aobserve = _in_loop(observe)
 
     def hold(self, key: str, seconds: float) -> None:
         """Hold every call of *key* for *seconds* (a 429's ``Retry-After``; at most a day)."""
         until = self._clock() + min(seconds, _MAX_HOLD)
         with self._lock:
-            budget = self._budgets.get(key)
-            if budget is None:
-                budget = self._budgets[key] = Budget()
+            budget = self._budget(key)
             budget.blocked_until = max(budget.blocked_until, until)
 
     def _count_others(
@@ -299,8 +291,7 @@ class RateLimiter:
             log, blocked, windows, now=now, margin=self.margin, operation=operation, shared=False
         )
 
-    async def astatus(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
-        return self.status(key, windows, operation)
+    astatus = _in_loop(status)
 
 
 def status_of(
@@ -345,174 +336,3 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
-
-
-def corrected_windows(
-    budget: Budget, windows: tuple[Window, ...], fixed: bool
-) -> tuple[Window, ...]:
-    """*windows* with the limits the server announced (cached per budget)."""
-    cached = budget.windows_for
-    if cached is not None and cached[0] is windows and cached[1] == fixed:
-        return cached[2]
-    learned = budget.learned
-    out: list[Window] = []
-    for w in windows:
-        told = learned.get(w.seconds)
-        out.append(w._replace(limit=told) if told and (not fixed or told < w.limit) else w)
-    known = {w.seconds for w in windows}
-    if not fixed:
-        out.extend(
-            Window(_NAMES.get(s, f"{s}s"), n, s)
-            for s, n in sorted(learned.items())
-            if s not in known
-        )
-    result = tuple(out)
-    budget.windows_for = (windows, fixed, result)
-    return result
-
-
-def is_seconds(text: str) -> bool:
-    """Whether *text* (a ``RateLimit-Reset`` value) is a finite number of seconds, at most a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        return False
-    return math.isfinite(value) and 0 <= value <= 86400
-
-
-def parse_limit_header(text: str) -> dict[int, int]:
-    """``RateLimit-Limit: 10, 10;w=1, 150;w=60`` → ``{1: 10, 60: 150}`` (items without
-    ``w=`` and anything unreadable are skipped)."""
-    out: dict[int, int] = {}
-    for item in text.split(","):
-        parts = [p.strip() for p in item.split(";")]
-        if len(parts) < 2 or not parts[0].isdigit():
-            continue
-        for param in parts[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "w" and value.strip().isdigit():
-                seconds, limit = int(value), int(parts[0])
-                if 0 < seconds <= 86400 and limit > 0:
-                    out[seconds] = limit
-    return out
-
-
-def parse_limits(value: object, where: str) -> tuple[Window, ...]:
-    """Per-client limits of one operation: ``{"burst": "2/s", "steady": "30/m"}`` (the spec's
-    shape), a ``"2/s, 30/m"`` string, or ``Window`` tuples."""
-    items: list[tuple[str, object]]
-    if isinstance(value, str):
-        items = [("", part) for part in value.split(",") if part.strip()]
-    elif isinstance(value, Mapping):
-        given = cast("Mapping[object, object]", value)
-        items = [(str(k), v) for k, v in given.items()]
-    elif isinstance(value, Sequence):
-        seq = cast("Sequence[object]", value)
-        windows = [w for w in seq if isinstance(w, Window)]
-        if len(windows) != len(seq):
-            raise ArgumentTypeError(
-                f"{where} must be a mapping like {{'burst': '2/s', 'steady': '30/m'}}, "
-                f"got {type(seq).__name__}"
-            )
-        return tuple(sorted(windows, key=lambda w: w.seconds))
-    else:
-        raise ArgumentTypeError(
-            f"{where} must be a mapping like {{'burst': '2/s', 'steady': '30/m'}}, "
-            f"got {type(value).__name__}"
-        )
-    out: list[Window] = []
-    for name, text in items:
-        count, _, unit = str(text).strip().partition("/")
-        seconds = _UNIT_SECONDS.get(unit.strip())
-        if not count.strip().isdigit() or seconds is None or int(count) == 0:
-            raise ArgumentValueError(f"{where}: {text!r} is not <count>/<s|m|h|d>")
-        out.append(Window(name or _NAMES.get(seconds, unit.strip()), int(count), seconds))
-    return tuple(sorted(out, key=lambda w: w.seconds))
-
-
-def account_key(credential: str) -> str:
-    """What stands for an account in keys and logs: a hash of its credential, never the
-    credential itself (16 hex digits of SHA-256)."""
-    return hashlib.sha256(credential.encode()).hexdigest()[:16]
-
-
-def when(seconds: float) -> str:
-    """``41.3s``, ``12m 5s``, ``5h 12m``: how long until budget returns."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m {int(seconds % 60)}s"
-    return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m"
-
-
-class RateLimitBudgetError(RateLimitError):
-    """A call the rate limiter did not send: its budget does not return within the call's
-    deadline. A ``RateLimitError`` (``retry_after`` is when budget returns); ``window`` is the
-    window that binds (``None``: a 429's ``Retry-After`` holds the operation)."""
-
-    window: Window | None
-    operation: str
-
-    def __init__(
-        self,
-        *,
-        operation: str,
-        window: Window | None,
-        wait: float,
-        left: float | None,
-        method: str,
-        url: str,
-    ) -> None:
-        self.window = window
-        self.operation = operation
-        self._wait = wait
-        self._left = left
-        seconds = f"{max(wait, 0.0):.3f}"
-        request = httpx.Request(method, redact_url(url))
-        response = httpx.Response(429, headers={"Retry-After": seconds}, request=request)
-        super().__init__(response, method=method, url=url)
-
-    def _message(self, status: str, text: str) -> str:
-        window = self.window
-        if window is None:
-            why = "Klaviyo asked to wait (Retry-After)"
-        elif window.seconds >= 86400:
-            why = f"its daily quota ({window}) is used up"
-        else:
-            why = f"its {window} budget is used up"
-        left = "" if self._left is None else f" ({self._left:.1f}s left)"
-        return scrub(
-            f"not sent: {self.operation}: {why}; budget returns in {when(self._wait)}, after "
-            f"the call's deadline{left}: {self.method} {self.url}"
-        )
-
-
-def limits_of(value: Any) -> dict[str, tuple[Window, ...]]:
-    """The ``rate_limits=`` argument of a client: operationId → windows (see
-    :func:`parse_limits`)."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ArgumentTypeError(
-            f"rate_limits must map operation ids to limits, got {type(value).__name__}"
-        )
-    given = cast("Mapping[object, object]", value)
-    return {str(op): parse_limits(v, f"rate_limits[{op!r}]") for op, v in given.items()}
-
-
-def operation_of(package: str, operation: object) -> Operation:
-    """*operation* (an ``Operation``, or an operationId or method name of *package*'s
-    ``OPERATIONS``) as its record."""
-    if isinstance(operation, Operation):
-        return operation
-    if not isinstance(operation, str):
-        raise ArgumentTypeError(
-            f"operation must be an operationId or an Operation, got {type(operation).__name__}"
-        )
-    registry = importlib.import_module(package + "._registry").OPERATIONS
-    found: Operation | None = registry.get(operation)
-    if found is None:
-        found = next((op for op in registry.values() if operation in (op.name, *op.aliases)), None)
-    if found is None:
-        raise ArgumentValueError(f"no operation {operation!r} in {package}.OPERATIONS")
-    return found

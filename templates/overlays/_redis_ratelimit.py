@@ -39,17 +39,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 from ._operation import Window
-from ._ratelimit import (
-    DEFAULT_MARGIN,
-    Budget,
-    Grant,
-    RateLimiter,
-    RateLimitStatus,
-    corrected_windows,
-    is_seconds,
-    parse_limit_header,
-    status_of,
-)
+from ._ratelimit import DEFAULT_MARGIN, Grant, RateLimiter, RateLimitStatus, status_of
+from ._ratelimit_budget import corrected_windows, is_seconds, learn
 from ._redaction import redact_url
 from ._wire import Headers
 
@@ -402,15 +393,7 @@ class RedisRateLimiter(RateLimiter):
         """``RateLimit-Limit`` of an answer: the account's own limits for *key* (kept in this
         process; every process of the fleet reads them from its own answers)."""
         with self._lock:
-            budget = self._budgets.get(key)
-            if budget is None:
-                budget = self._budgets[key] = Budget()
-            if limit_text != budget.seen:
-                budget.seen = limit_text
-                learned = parse_limit_header(limit_text)
-                if learned != budget.learned:
-                    budget.learned = learned
-                    budget.windows_for = None
+            learn(self._budget(key), limit_text)  # pyright: ignore[reportPrivateUsage] (its base)
 
     def _windows(self, key: str, windows: Sequence[Window], fixed: bool) -> Sequence[Window]:
         """*windows* with the limits the server announced for *key* (none yet: as given)."""

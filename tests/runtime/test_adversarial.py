@@ -349,25 +349,29 @@ def _judge(
     return None
 
 
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    """What *call* returned or raised, and the seconds it took."""
+    started = time.monotonic()
+    try:
+        return call(), time.monotonic() - started
+    except Exception as exc:
+        return exc, time.monotonic() - started
+
+
+async def timed_async(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+    """:func:`timed` for a coroutine function."""
+    started = time.monotonic()
+    try:
+        return await call(), time.monotonic() - started
+    except Exception as exc:
+        return exc, time.monotonic() - started
+
+
 def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
     assert len(ODD) >= 38
     broke: list[str] = []
     options: dict[str, Any] = {"timeout": 0.5, "retry": POLICY, "max_response_bytes": LIMIT}
     fake = FakeTime()  # backoff sleeps are instant; the deadline runs on the real clock
-
-    def one(call: Callable[[], Any]) -> tuple[Any, float]:
-        started = time.monotonic()
-        try:
-            return call(), time.monotonic() - started
-        except Exception as exc:
-            return exc, time.monotonic() - started
-
-    async def one_async(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
-        started = time.monotonic()
-        try:
-            return await call(), time.monotonic() - started
-        except Exception as exc:
-            return exc, time.monotonic() - started
 
     def judge(name: str, expected: type[BaseException] | None, result: tuple[Any, float]) -> None:
         problem = _judge(name, expected, *result)
@@ -385,7 +389,7 @@ def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
                 judge(
                     f"async {name}",
                     expected,
-                    await one_async(lambda: client.profiles.get_profile("p1")),
+                    await timed_async(lambda: client.profiles.get_profile("p1")),
                 )
 
     with LoopbackServer(max_hang=20) as server:
@@ -396,7 +400,7 @@ def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
                 server.clear()
                 server.default = behaviour
                 reset_rate_limiter()
-                judge(f"sync {name}", expected, one(lambda: client.profiles.get_profile("p1")))
+                judge(f"sync {name}", expected, timed(lambda: client.profiles.get_profile("p1")))
         asyncio.run(run_async(server))
     report(f"odd answers ({len(ODD)} kinds, sync+async)", 2 * len(ODD), broke)
 
@@ -459,20 +463,14 @@ def test_no_secret_in_any_error_log_pickle_or_chain(caplog: pytest.LogCaptureFix
         policy = RetryPolicy(max_retries=1, initial_delay=0.01, deadline=5.0)
         clients: dict[str, Any] = {}
         for key in (KEY, ODD_KEY):
-            clients[f"Klaviyo({key[:6]}…)"] = Klaviyo(
-                api_key=key,
-                base_url=server.url,
-                timeout=0.3,
-                retry=policy,
-                max_response_bytes=1 << 20,
-            )
-            clients[f"KlaviyoLegacy({key[:6]}…)"] = KlaviyoLegacy(
-                api_key=key,
-                base_url=server.url,
-                timeout=0.3,
-                retry=policy,
-                max_response_bytes=1 << 20,
-            )
+            for kind in (Klaviyo, KlaviyoLegacy):
+                clients[f"{kind.__name__}({key[:6]}…)"] = kind(
+                    api_key=key,
+                    base_url=server.url,
+                    timeout=0.3,
+                    retry=policy,
+                    max_response_bytes=1 << 20,
+                )
         public = KlaviyoPublic(PUBLIC, base_url=server.url, timeout=0.3, retry=policy)
         calls: dict[str, Callable[[], Any]] = {}
         for label, client in clients.items():

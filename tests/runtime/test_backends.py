@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -35,7 +33,7 @@ from klaviyo_client import (
 from klaviyo_client._track import decode_post_data
 from tests.conftest import reset_rate_limiter
 from tests.runtime.pipeline_support import KEY, WALL, FakeTime, profile, profile_doc, serving
-from tests.runtime.test_adversarial import LIMIT, ODD, POLICY, _judge
+from tests.runtime.test_adversarial import LIMIT, ODD, POLICY, _judge, timed, timed_async
 from tests.runtime.test_redaction import closed_port_url
 from tests.support.loopback import Close, LoopbackServer, Reset, Respond
 
@@ -203,22 +201,6 @@ async def test_read_timeout_of_a_post_is_not_retried_async(kind: str) -> None:
 # -- the odd answers of the adversarial suite, on the other backends ------------------------------
 
 
-def _outcome(call: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.monotonic()
-    try:
-        return call(), time.monotonic() - started
-    except Exception as exc:
-        return exc, time.monotonic() - started
-
-
-async def _outcome_async(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
-    started = time.monotonic()
-    try:
-        return await call(), time.monotonic() - started
-    except Exception as exc:
-        return exc, time.monotonic() - started
-
-
 ODD_OPTIONS: dict[str, Any] = {"timeout": 0.5, "retry": POLICY, "max_response_bytes": LIMIT}
 
 
@@ -236,7 +218,7 @@ def test_odd_answers_through_an_httpx_transport_sync() -> None:
             server.clear()
             server.default = behaviour
             reset_rate_limiter()  # a 429's Retry-After holds the operation: one case each
-            outcome = _outcome(lambda: client.profiles.get_profile("p1"))
+            outcome = timed(lambda: client.profiles.get_profile("p1"))
             problem = _judge(name, expected, *outcome)
             if problem:
                 broke.append(problem)
@@ -252,7 +234,7 @@ async def test_odd_answers_on_the_other_async_backends(kind: str) -> None:
                 server.clear()
                 server.default = behaviour
                 reset_rate_limiter()
-                outcome = await _outcome_async(lambda: client.profiles.get_profile("p1"))
+                outcome = await timed_async(lambda: client.profiles.get_profile("p1"))
                 problem = _judge(name, expected, *outcome)
                 if problem:
                     broke.append(problem)

@@ -479,13 +479,29 @@ def _expired_store(state: AuthServer) -> tuple[MemoryTokenStore, str, Token]:
     return store, name, old
 
 
+class _Expired:
+    """A session whose stored token has expired, and a slow token endpoint (so that concurrent
+    callers meet while one refreshes)."""
+
+    def __init__(self, auth: tuple[AuthServer, LoopbackServer], delay: float) -> None:
+        self.state, self.server = auth
+        self.state.refresh_delay = delay
+        self.store, self.name, self.old = _expired_store(self.state)
+        self.session = make_app(self.server).session(self.store, account=self.name)
+
+    def assert_refreshed_once(self, calls: int) -> None:
+        """One refresh served every one of *calls* calls, all with the new token."""
+        assert self.state.refreshes == 1 and self.session.refreshes == 1
+        new = self.store.load(self.name)
+        assert new is not None and new.access_token != self.old.access_token
+        assert self.state.api_calls == [new.access_token] * calls
+
+
 def test_50_threads_with_an_expired_token_refresh_once(
     auth: tuple[AuthServer, LoopbackServer],
 ) -> None:
-    state, server = auth
-    state.refresh_delay = 0.3
-    store, name, old = _expired_store(state)
-    session = make_app(server).session(store, account=name)
+    expired = _Expired(auth, 0.3)
+    server, session = expired.server, expired.session
     barrier = threading.Barrier(50)
     with sync_client(server, session) as client:
 
@@ -496,39 +512,28 @@ def test_50_threads_with_an_expired_token_refresh_once(
         with ThreadPoolExecutor(max_workers=50) as pool:
             results = list(pool.map(call, range(50)))
     assert results == ["p1"] * 50
-    assert state.refreshes == 1 and session.refreshes == 1
-    new = store.load(name)
-    assert new is not None and new.access_token != old.access_token
-    assert state.api_calls == [new.access_token] * 50
+    expired.assert_refreshed_once(50)
 
 
 def test_50_tasks_with_an_expired_token_refresh_once(
     auth: tuple[AuthServer, LoopbackServer],
 ) -> None:
-    state, server = auth
-    state.refresh_delay = 0.3
-    store, name, old = _expired_store(state)
-    session = make_app(server).session(store, account=name)
+    expired = _Expired(auth, 0.3)
 
     async def main() -> list[str]:
-        async with async_client(server, session) as client:
+        async with async_client(expired.server, expired.session) as client:
             docs = await asyncio.gather(*(client.profiles.get_profile("p1") for _ in range(50)))
         return [str(doc.data.id) for doc in docs]
 
     assert asyncio.run(main()) == ["p1"] * 50
-    assert state.refreshes == 1 and session.refreshes == 1
-    new = store.load(name)
-    assert new is not None and new.access_token != old.access_token
-    assert state.api_calls == [new.access_token] * 50
+    expired.assert_refreshed_once(50)
 
 
 def test_threads_and_a_shared_session_across_clients_refresh_once(
     auth: tuple[AuthServer, LoopbackServer],
 ) -> None:
-    state, server = auth
-    state.refresh_delay = 0.2
-    store, name, _ = _expired_store(state)
-    session = make_app(server).session(store, account=name)
+    expired = _Expired(auth, 0.2)
+    state, server, session = expired.state, expired.server, expired.session
     clients = [sync_client(server, session) for _ in range(5)]
     barrier = threading.Barrier(20)
 

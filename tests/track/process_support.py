@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -82,6 +83,27 @@ def wait_for(server: LoopbackServer, count: int, limit: float = 10.0) -> list[st
         time.sleep(0.02)
     time.sleep(0.05)  # a repeat would arrive now
     return delivered(server)
+
+
+@contextlib.contextmanager
+def held_by_another_thread(lock: contextlib.AbstractContextManager[Any]) -> Iterator[None]:
+    """*lock* held by another thread for the length of the block (as at a fork that happens
+    while some thread of the parent holds it)."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(10)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ import contextlib
 import multiprocessing
 import signal
 import textwrap
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from tests.track.process_support import (
     KEY,
     Child,
     delivered,
+    held_by_another_thread,
     in_child,
     refusing_url,
     wait_for,
@@ -223,21 +223,8 @@ def _lock_held_at_fork() -> list[str]:
         batcher = _batcher(server.url)
         _add(batcher, "warm", 1)
         batcher.flush()
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with batcher._cond:
-                holding.set()
-                release.wait(30)
-
-        holder = threading.Thread(target=hold, daemon=True)
-        holder.start()
-        holding.wait(10)
-        try:
+        with held_by_another_thread(batcher._cond):
             result = in_child(lambda: _child_sends(batcher, 10))
-        finally:
-            release.set()
-            holder.join(10)
         batcher.close()
     if "child" in result or result["sent"] != 10:
         return [f"lock held at the fork: {result}"]

@@ -28,6 +28,7 @@ from tests.track.process_support import (
     KEY,
     Child,
     delivered,
+    held_by_another_thread,
     in_child,
     refusing_url,
     wait_for,
@@ -110,21 +111,8 @@ def test_a_batcher_lock_held_by_another_thread_at_the_fork_does_not_hang_the_chi
         batcher = EventBatcher(_client(server), max_age=3600)
         _add(batcher, "warm", 1)
         batcher.flush()
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with batcher._cond:
-                holding.set()
-                release.wait(30)
-
-        holder = threading.Thread(target=hold, daemon=True)
-        holder.start()
-        holding.wait(10)
-        try:
+        with held_by_another_thread(batcher._cond):
             result = in_child(lambda: (_add(batcher, "c", 10), batcher.close(), _stats(batcher)))
-        finally:
-            release.set()
-            holder.join(10)
         batcher.close()
         wait_for(server, 11)
     assert "child" not in result, result
