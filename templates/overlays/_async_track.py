@@ -31,6 +31,7 @@ from ._client_api import (
 )
 from ._encoding import JSON_API, RequestOptions
 from ._errors import ArgumentValueError
+from ._payload import checked_mapping
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES
 from ._ratelimit import RateLimiter
 from ._track import (
@@ -42,7 +43,6 @@ from ._track import (
     HttpMethod,
     PublicBase,
     check_public_key,
-    checked_mapping,
 )
 
 __all__ = ["AsyncKlaviyoPublic"]

@@ -3,7 +3,7 @@
 An entry is the ``event-bulk-create`` document of one profile with one event: a metric name, a
 profile identifier (``email``, ``phone_number``, ``external_id`` or ``id`` in ``profile``),
 JSON-serialisable properties (datetimes and Decimals encoded as Track encodes them, by
-:func:`._track.encode_json`; NaN and infinity refused), ``time`` as a datetime, a date or ISO 8601
+:func:`._payload.encode_json`; NaN and infinity refused), ``time`` as a datetime, a date or ISO 8601
 text, ``value`` a finite number, ``value_currency`` an ISO 4217 code and ``unique_id`` a str
 (one is made when none is given). A batch is the ``EventsBulkCreateJob`` document joined from the
 encoded entries (:func:`envelope`).
@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._errors import ArgumentTypeError, ArgumentValueError
-from ._track import checked_mapping, encode_json
+from ._payload import checked_mapping, encode_json
 
 __all__ = ["ENVELOPE_BYTES", "Entry", "build_entry", "encode_entry", "envelope", "unique_id_of"]
 

@@ -27,9 +27,7 @@ warns ``RevisionMismatchWarning`` (once per client and pair), and a ``410`` rais
 from __future__ import annotations
 
 import logging
-import os
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar, cast
@@ -53,12 +51,15 @@ from ._encoding import (
     encode_body,
     extend_query,
     form_text,
+    has_header,
     merge_extra_headers,
     param_items,
     param_text,
+    pop_header,
     put_header,
     with_extra_query,
 )
+from ._environment import api_key_from_env, log_from_env_once
 from ._errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -98,49 +99,10 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 logger = logging.getLogger("klaviyo_client")
 
-ENV_API_KEY = "KLAVIYO_API_KEY"
-"""The private key a client uses when none is passed (nor an ``Authorization`` header)."""
-ENV_LOG = "KLAVIYO_LOG"
-"""``debug`` or ``info``: the package's log records go to stderr at that level."""
-_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
-_LOG_FROM_ENV = [True]  # read once, when the first client is made
-
-
-def log_from_env() -> None:
-    """Switch the package's logging on as ``KLAVIYO_LOG`` says (once; a logger that already has
-    a handler, e.g. set up by the application, is left alone)."""
-    wanted = os.environ.get(ENV_LOG, "").strip().lower()
-    level = _LOG_LEVELS.get(wanted)
-    if level is None:
-        if wanted:
-            warnings.warn(
-                f"{ENV_LOG}={wanted[:20]!r} is not one of: debug, info (ignored)", stacklevel=3
-            )
-        return
-    if logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(level)
-
-
-def _has_header(headers: Mapping[str, str] | None, name: str) -> bool:
-    return headers is not None and any(k.lower() == name for k in headers)
-
-
 _OPTION_KEYS = frozenset(
     {"extra_headers", "extra_query", "timeout", "attempt_timeout", "max_retries", "retry",
      "max_response_bytes"}
 )  # fmt: skip
-
-
-def _pop_header(headers: dict[str, str], lowered: str) -> str | None:
-    """Remove the header named *lowered* (any case) from *headers*; its value, or ``None``."""
-    for name in headers:
-        if name.lower() == lowered:
-            return headers.pop(name)  # one entry per name (put_header): done
-    return None
 
 
 _Limits = tuple[httpx.Timeout, float | None, int]  # timeout, attempt_timeout, max_response_bytes
@@ -171,8 +133,8 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        if api_key is None and self._key_from_env and not _has_header(headers, "authorization"):
-            api_key = os.environ.get(ENV_API_KEY) or None  # KLAVIYO_API_KEY
+        if api_key is None and self._key_from_env and not has_header(headers, "authorization"):
+            api_key = api_key_from_env()  # KLAVIYO_API_KEY
         if api_key is not None:
             if not isinstance(api_key, str):
                 raise ArgumentTypeError("api_key must be a str")
@@ -204,7 +166,7 @@ class BaseClient:
         self._auth_headers = dict(self._headers)
         # an Authorization header given in headers= (an OAuth access token: "Bearer …") is the
         # credential of the private calls, like api_key=; the public ones go without it
-        given = _pop_header(self._headers, "authorization")
+        given = pop_header(self._headers, "authorization")
         if api_key is not None:
             self._auth_headers["Authorization"] = f"Klaviyo-API-Key {api_key}"
         self._private_auth = api_key is not None or given is not None
@@ -219,9 +181,7 @@ class BaseClient:
         self._wall_clock: Callable[[], float] = time.time
         self._revision_guard = RevisionGuard(self._retired or None)
         install_log_filter()
-        if _LOG_FROM_ENV:
-            _LOG_FROM_ENV.clear()
-            log_from_env()
+        log_from_env_once()
 
     def _authorize_with(self, oauth: OAuthSession) -> None:
         """Private calls are authorised by *oauth* (``oauth=``): its middleware sets the bearer

@@ -295,6 +295,44 @@ def filter_expression(op: Mapping[str, Any]) -> str | None:
     return None
 
 
+def built_filter(package: Any, method: str, op: Mapping[str, Any]) -> Any:
+    """The filter of :func:`filter_expression` built with the package's typed builder
+    (``klaviyo_client.filters``: the operation's class, its field, the operator's method), or
+    ``None`` where the package has no builder for *method* (the legacy API, older packages)."""
+    import datetime as dt
+    import importlib
+
+    expected = filter_expression(op)
+    try:
+        filters = importlib.import_module(f"{package.__name__}.filters")
+    except ImportError:
+        return None
+    owners = [getattr(filters, n) for n in getattr(filters, "__all__", ())]
+    owner = next((c for c in owners if method in getattr(c, "__operations__", ())), None)
+    if owner is None or expected is None:
+        return None
+    wire, spec = next(iter(op["x-klaviyo-filters"].items()))
+    field = next(v for v in vars(owner).values() if getattr(v, "wire", None) == wire)
+    schema = spec.get("value", {})
+    value: Any = "sample"
+    if schema.get("enum"):
+        value = schema["enum"][0]
+    elif schema.get("type") == "boolean":
+        value = True
+    elif schema.get("type") in ("integer", "number"):
+        value = 1
+    elif schema.get("format") == "date-time":
+        value = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
+    operators = spec["operators"]
+    if operators.get("single"):
+        condition = getattr(field, operators["single"][0].replace("-", "_"))(value)
+    else:
+        condition = getattr(field, operators["list"][0].replace("-", "_"))([value])
+    if str(condition) != expected:
+        raise ContractError(f"{method}: the builder gives {condition}, the grammar {expected}")
+    return condition
+
+
 def _filter_literal(schema: Mapping[str, Any]) -> str:
     if schema.get("enum"):
         first = schema["enum"][0]
@@ -415,6 +453,8 @@ class ContractCheck:
         self.sync_class = getattr(package, sync_name)
         self.async_class = getattr(package, async_name)
         self._captured: list[httpx.Request] = []
+        # operations whose filter was sent as a condition built with ``klaviyo_client.filters``
+        self.built_filters: set[str] = set()
         self._answer: Callable[[httpx.Request], httpx.Response] = _no_content
         # wire conformance, not pacing: without a rate limiter (calling every operation twice
         # in a row would wait a second for each operation limited to 1/s)
@@ -465,6 +505,12 @@ class ContractCheck:
             value = query_value(self.sampler, spec_param, spec_op.op)
             kwargs[param.name] = value
             expected[f"{location}:{name}"] = value
+            if name == "filter" and value == filter_expression(spec_op.op):
+                # sent as the typed builder's condition; the wire must carry the same text
+                condition = built_filter(self.package, record.name, spec_op.op)
+                if condition is not None:
+                    kwargs[param.name] = condition
+                    self.built_filters.add(op_id)
         body = self.request_body(op_id)
         required_body = self.sampler.resolve(spec_op.op.get("requestBody") or {}).get("required")
         if body is not None and (optional or required_body):

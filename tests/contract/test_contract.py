@@ -38,6 +38,7 @@ from tests.contract.engine import (
     Outcome,
     coverage_line,
     failures,
+    filter_expression,
 )
 from tests.support.packages import build
 
@@ -84,7 +85,12 @@ def test_coverage(contract: ContractCheck, outcomes: dict[str, Outcome]) -> None
     assert all(reason.strip() for reason in SKIP.values()), "every skip needs a reason"
     line = coverage_line(list(outcomes.values()), CURRENT.name)
     total = len(contract.operations)
-    REPORT.append(f"{line} (of {total}; {len(SKIP)} skipped)")
+    filtered = {o for o, spec_op in contract.spec_ops.items() if filter_expression(spec_op.op)}
+    REPORT.append(
+        f"{line} (of {total}; {len(SKIP)} skipped; {len(contract.built_filters)} of"
+        f" {len(filtered)} filters built with klaviyo_client.filters)"
+    )
+    assert contract.built_filters == filtered, "every filter-bearing call goes through the builder"
     passed = sum(o.ok for o in outcomes.values())
     assert passed + len(SKIP) == total, line
     assert len(contract.spec_ops) == total, "the spec and OPERATIONS list different operations"

@@ -45,8 +45,10 @@ def invoke(args: Sequence[str], **kwargs: Any) -> Result:
     return CliRunner().invoke(main, list(args), obj=IN_PROCESS, **kwargs)
 
 
-# Runs in a subprocess: argv = [spec path]; prints one JSON report.
-EXERCISE = r"""
+# Runs in a subprocess: argv = [spec path]; prints one JSON report. It starts with
+# tests/support/bodies.py (the smallest valid body of each operation: the client checks every
+# body before sending it), since only the generated package is on that interpreter's path.
+_EXERCISE_CALLS = r"""
 import asyncio, datetime, json, re, sys, warnings
 import httpx
 import klaviyo_client
@@ -82,7 +84,7 @@ def value(param):
 def call_args(op):
     args = [value(p) for p in op.params if p.location == "path"]
     if op.body_required:
-        args.append({})
+        args.append(minimal_body(op))
     kwargs = {p.name: value(p) for p in op.params if p.location != "path" and p.required}
     return args, kwargs
 
@@ -152,6 +154,7 @@ print(json.dumps({
     "problems": problems,
 }))
 """
+EXERCISE = (Path(__file__).parent / "bodies.py").read_text(encoding="utf-8") + _EXERCISE_CALLS
 
 
 def run_python(src: Path, code: str, *args: str, timeout: float = 300) -> str:

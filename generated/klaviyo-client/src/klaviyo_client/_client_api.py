@@ -172,7 +172,8 @@ def subscription_document(
 
 def checked(document: dict[str, Any]) -> dict[str, Any]:
     """*document* after the checks the legacy encoding makes (JSON values, the size limit)."""
-    from ._track import MAX_PAYLOAD_BYTES, encode_json
+    from ._payload import encode_json
+    from ._track import MAX_PAYLOAD_BYTES
 
     size = len(encode_json(document).encode("utf-8"))
     if size > MAX_PAYLOAD_BYTES:

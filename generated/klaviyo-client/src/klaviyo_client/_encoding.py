@@ -279,7 +279,7 @@ def form_text(value: Any) -> str:
 
 def wire_json(data: Any) -> str:
     """Compact JSON of wire data (:func:`to_wire`'s output: JSON types only; Track's lenient
-    ``_track.encode_json`` is another thing); NaN and infinity are refused (they are not JSON)
+    ``_payload.encode_json`` is another thing); NaN and infinity are refused (they are not JSON)
     with a ``ValueError``."""
     try:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -419,3 +419,15 @@ def _multipart(data: Mapping[str, Any]) -> tuple[bytes, str | None]:
             fields[key] = form_text(value)
     request = httpx.Request("POST", "http://multipart.invalid/", files=files, data=fields)
     return request.read(), request.headers.get("Content-Type")
+
+
+def has_header(headers: Mapping[str, str] | None, name: str) -> bool:
+    return headers is not None and any(k.lower() == name for k in headers)
+
+
+def pop_header(headers: dict[str, str], lowered: str) -> str | None:
+    """Remove the header named *lowered* (any case) from *headers*; its value, or ``None``."""
+    for name in headers:
+        if name.lower() == lowered:
+            return headers.pop(name)  # one entry per name (put_header): done
+    return None

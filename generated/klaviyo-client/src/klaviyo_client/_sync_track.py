@@ -30,6 +30,7 @@ from ._client_api import (
 )
 from ._encoding import JSON_API, RequestOptions
 from ._errors import ArgumentValueError
+from ._payload import checked_mapping
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES
 from ._ratelimit import RateLimiter
 from ._sync_middleware import Middleware
@@ -43,7 +44,6 @@ from ._track import (
     HttpMethod,
     PublicBase,
     check_public_key,
-    checked_mapping,
 )
 
 __all__ = ["KlaviyoPublic"]

@@ -77,11 +77,10 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import json
 import math
 import re
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
@@ -90,6 +89,7 @@ from ._decoding import loads
 from ._encoding import check_base_url
 from ._errors import ArgumentTypeError, ArgumentValueError, RejectedError
 from ._operation import Operation
+from ._payload import checked_mapping, decode_get_data, decode_post_data, encode_json
 from ._redaction import hold_secrets, redact
 from ._wire import Response
 
@@ -161,59 +161,6 @@ _BACK_IN_STOCK = _op(
 )
 
 
-# -- JSON encoding --------------------------------------------------------------------------
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ArgumentValueError(f"{value!r} is not a JSON number")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (tuple, set, frozenset)):
-        items = cast("Collection[object]", value)
-        return list(items)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise ArgumentTypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def encode_json(payload: Any) -> str:
-    """Compact JSON text of *payload* (datetimes, dates, Decimals, tuples, sets, UUIDs handled).
-
-    Raises ``TypeError`` for values JSON cannot represent and ``ValueError`` for NaN/infinity
-    and for text that is not UTF-8 (a lone surrogate: the caller encodes the text).
-    """
-    try:
-        text = json.dumps(
-            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
-        )
-        if not text.isascii():  # isascii is O(1): only other text pays for the check
-            text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ArgumentValueError(
-            f"payload holds text that cannot be encoded as UTF-8 ({exc.reason})"
-        ) from None
-    except ValueError as exc:
-        raise ArgumentValueError(f"payload is not valid JSON: {exc}") from None
-    except TypeError as exc:
-        raise ArgumentTypeError(f"payload is not JSON-serialisable: {exc}") from None
-    return text
-
-
-def decode_get_data(data: str) -> Any:
-    """The payload carried by a GET ``data`` query value (base64 of the JSON)."""
-    return json.loads(base64.b64decode(data.encode("ascii"), validate=True))
-
-
-def decode_post_data(body: bytes) -> Any:
-    """The payload carried by a POST form body (field ``data``, plain JSON)."""
-    from urllib.parse import parse_qs
-
-    return json.loads(parse_qs(body.decode("ascii"), strict_parsing=True)["data"][0])
-
-
 def check_public_key(public_key: object) -> str:
     if not isinstance(public_key, str):
         raise ArgumentTypeError("public_key must be a str")
@@ -229,17 +176,6 @@ def check_public_key(public_key: object) -> str:
             f"got a value of {len(public_key)} characters"
         )
     return public_key
-
-
-def checked_mapping(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ArgumentTypeError(f"{name} must be a mapping, got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise ArgumentTypeError(f"{name} keys must be str, got {key!r}")
-    return dict(value)
 
 
 def _put(target: dict[str, Any], key: str, value: Any, arg: str) -> None:
