@@ -18,7 +18,17 @@ from typing import Any, cast
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 
-__all__ = ["checked_mapping", "decode_get_data", "decode_post_data", "encode_json"]
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "checked_mapping",
+    "decode_get_data",
+    "decode_post_data",
+    "encode_bounded",
+    "encode_json",
+]
+
+MAX_PAYLOAD_BYTES = 1_000_000
+"""The largest encoded payload sent (the endpoints accept about 1 MB)."""
 
 
 def _default(value: Any) -> Any:
@@ -57,6 +67,18 @@ def encode_json(payload: Any) -> str:
     except TypeError as exc:
         raise ArgumentTypeError(f"payload is not JSON-serialisable: {exc}") from None
     return text
+
+
+def encode_bounded(payload: Any) -> tuple[str, bytes]:
+    """:func:`encode_json` of *payload* as text and UTF-8 bytes, refused (``ArgumentValueError``)
+    above :data:`MAX_PAYLOAD_BYTES`."""
+    text = encode_json(payload)
+    raw = text.encode("utf-8")
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ArgumentValueError(
+            f"payload is {len(raw):,} bytes encoded; the limit is {MAX_PAYLOAD_BYTES:,}"
+        )
+    return text, raw
 
 
 def decode_get_data(data: str) -> Any:

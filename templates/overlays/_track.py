@@ -89,7 +89,14 @@ from ._decoding import loads
 from ._encoding import check_base_url
 from ._errors import ArgumentTypeError, ArgumentValueError, RejectedError
 from ._operation import Operation
-from ._payload import checked_mapping, decode_get_data, decode_post_data, encode_json
+from ._payload import (
+    MAX_PAYLOAD_BYTES,
+    checked_mapping,
+    decode_get_data,
+    decode_post_data,
+    encode_bounded,
+    encode_json,
+)
 from ._redaction import hold_secrets, redact
 from ._wire import Response
 
@@ -104,7 +111,6 @@ __all__ = [
 ]
 
 DEFAULT_MANAGE_URL = "https://manage.kmail-lists.com"
-MAX_PAYLOAD_BYTES = 1_000_000
 """Largest encoded JSON payload sent to Track/Identify (the endpoint takes "approximately 1 MB")."""
 MAX_GET_DATA = 8_000
 """Largest base64 ``data`` query value for ``method="GET"`` (longer URLs are often refused)."""
@@ -317,12 +323,7 @@ class PublicBase:
     def _encode(
         self, payload: Mapping[str, Any], method: str, post: Operation, get: Operation
     ) -> tuple[Operation, str, dict[str, str], bytes | None]:
-        text = encode_json(payload)
-        raw = text.encode("utf-8")
-        if len(raw) > MAX_PAYLOAD_BYTES:
-            raise ArgumentValueError(
-                f"payload is {len(raw):,} bytes encoded; the limit is {MAX_PAYLOAD_BYTES:,}"
-            )
+        text, raw = encode_bounded(payload)
         if method == "POST":
             url = self.base_url + post.path
             return post, url, self._form_headers(), urlencode({"data": text}).encode("ascii")

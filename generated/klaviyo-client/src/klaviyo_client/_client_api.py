@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from ._errors import ArgumentTypeError, ArgumentValueError
 from ._operation import Operation
+from ._payload import encode_bounded
 
 __all__ = [
     "PUBLIC_APIS",
@@ -172,12 +173,5 @@ def subscription_document(
 
 def checked(document: dict[str, Any]) -> dict[str, Any]:
     """*document* after the checks the legacy encoding makes (JSON values, the size limit)."""
-    from ._payload import encode_json
-    from ._track import MAX_PAYLOAD_BYTES
-
-    size = len(encode_json(document).encode("utf-8"))
-    if size > MAX_PAYLOAD_BYTES:
-        raise ArgumentValueError(
-            f"payload is {size:,} bytes encoded; the limit is {MAX_PAYLOAD_BYTES:,}"
-        )
+    encode_bounded(document)
     return document
