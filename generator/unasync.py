@@ -1,18 +1,22 @@
 """Derive the blocking twins of the runtime's asyncio modules (as httpcore does with unasync).
 
 The overlays of :data:`TWINS` (``_async_transport.py``, ``_async_senders.py``, ...) are written
-once, for asyncio; :func:`unasync` turns each into its sync module at render time: ``async``
-and ``await`` are dropped, ``Awaitable[X]`` becomes ``X`` and the names of :data:`NAMES` are
-replaced word by word. What truly differs between threads and asyncio lives in the hand-written
-``_async_compat``/``_sync_compat`` pair. The twins are generated output (``make drift`` checks
-them), never edited.
+once, for asyncio; :func:`unasync` turns each into its sync module at render time, by rule:
+``async``/``await`` are dropped, ``Awaitable[X]`` becomes ``X``, and names follow the package's
+naming convention (:data:`RULES`, applied at word boundaries, after the few names of
+:data:`EXCEPTIONS` that no rule covers). A new ``AsyncWidget`` in a source becomes
+``SyncWidget`` with no change here. What truly differs between threads and asyncio lives in the
+hand-written ``_async_compat``/``_sync_compat`` pair, or in a block the source marks
+``# async-only: <the blocking statement>`` … ``# end async-only``. A source's leading comment
+lines are its editors' notes ("edit this file"): the derived module gets its own header instead.
+The twins are generated output (``make drift`` checks them), never edited.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["NAMES", "TWINS", "unasync"]
+__all__ = ["EXCEPTIONS", "RULES", "TWINS", "unasync"]
 
 TWINS = {
     "_async_transport.py": "_sync_transport.py",
@@ -27,85 +31,71 @@ TWINS = {
 }
 """Overlay source → the module derived from it."""
 
-NAMES = {
-    "AsyncTransportClient": "SyncTransportClient",
-    "AsyncResource": "SyncResource",
-    "AsyncPager": "SyncPager",
-    "AsyncPagerMethod": "SyncPagerMethod",
-    "AsyncRawMethod": "SyncRawMethod",
-    "AsyncRawView": "SyncRawView",
-    "async_pager_method": "pager_method",
-    "async_raw_method": "raw_method",
-    "_async_views": "_sync_views",
+RULES: tuple[tuple[str, str], ...] = (
+    # our classes: AsyncPager → SyncPager, AsyncTransportClient → SyncTransportClient, ...
+    (r"\bAsync([A-Z]\w*)", r"Sync\1"),
+    # modules and internal names: _async_compat → _sync_compat, ._async_views → ._sync_views
+    (r"\b_async_(\w+)", r"_sync_\1"),
+    # functions named for their flavour: async_pager_method → pager_method
+    (r"\basync_(\w+)", r"\1"),
+    # the flavour inside a name: handle_async_request → handle_request
+    (r"\b(\w+)_async_(\w+)", r"\1_\2"),
+    # the asynchronous protocols: __aenter__ → __enter__, __aiter__ → __iter__, ...
+    (r"\b__a(enter|exit|iter|next)__\b", r"__\1__"),
+    # coroutine methods named a<name> beside the blocking <name>: httpx's and httpcore's
+    # aclose/aiter_raw/aiter_stream, the limiters' areserve/aobserve/astatus, OAuthSession's
+    # arenew. The stems are listed (a rule on every a<name> would turn attempt into ttempt).
+    (r"\ba(close|iter_\w+|renew|reserve|observe|status)\b", r"\1"),
+    # the flavour of a client in prose: "Asyncio client" → "Blocking client"
+    (r"\bAsyncio(?= client\b)", "Blocking"),
+    (r"\basyncio(?= client\b)", "blocking"),
+)
+"""``(pattern, replacement)``, applied in order to the whole text (code, docstrings, comments)."""
+
+EXCEPTIONS = {
+    # third-party and standard names, whose blocking form is not ``Sync…``
+    "AsyncClient": "Client",  # httpx
+    "AsyncBaseTransport": "BaseTransport",  # httpx
+    "AsyncHTTPConnection": "HTTPConnection",  # httpcore
+    "AsyncIterator": "Iterator",  # collections.abc
+    "StopAsyncIteration": "StopIteration",  # builtins
+    "redis.asyncio": "redis",  # redis-py: the asyncio client is a subpackage
+    # public names of this package whose blocking form has no prefix (users import them:
+    # ``Klaviyo`` is the client, ``Middleware``/``Next`` type a middleware)
+    "AsyncKlaviyo": "Klaviyo",
     "AsyncKlaviyoPublic": "KlaviyoPublic",
-    "AsyncPoolSender": "SyncPoolSender",
-    "AsyncHttpxSender": "SyncHttpxSender",
-    "AsyncSender": "SyncSender",
     "AsyncMiddleware": "Middleware",
     "AsyncNext": "Next",
-    "AsyncChain": "SyncChain",
-    "AsyncRateLimit": "SyncRateLimit",
-    "AsyncRedisStore": "SyncRedisStore",
     "AsyncOAuthMiddleware": "OAuthMiddleware",
-    "_async_redis": "_sync_redis",
-    "_async_middleware": "_sync_middleware",
-    "_async_ratelimit": "_sync_ratelimit",
-    "areserve": "reserve",
-    "aobserve": "observe",
-    "astatus": "status",
-    "AsyncIterator": "Iterator",
-    "AsyncClient": "Client",
-    "AsyncBaseTransport": "BaseTransport",
-    "AsyncHTTPConnection": "HTTPConnection",
-    "StopAsyncIteration": "StopIteration",
-    "_async_compat": "_sync_compat",
-    "_async_senders": "_sync_senders",
-    "_async_transport": "_sync_transport",
-    "_async_track": "_sync_track",
-    "_async_jobs": "_sync_jobs",
-    "_async_oauth": "_sync_oauth",
-    "arenew": "renew",
-    "aclose": "close",
-    "__aenter__": "__enter__",
-    "__aexit__": "__exit__",
-    "__aiter__": "__iter__",
-    "aiter_bytes": "iter_bytes",
-    "aiter_raw": "iter_raw",
-    "aiter_stream": "iter_stream",
-    "handle_async_request": "handle_request",
 }
-"""Names replaced word by word (identifiers, and the same words in docstrings)."""
+"""Names no rule covers, replaced word by word before the rules (each says why)."""
 
-_PHRASES = {
-    "``async for``": "``for``",
-    "``async with``": "``with``",
-    "The asyncio client": "The blocking client",
-    "Asyncio client": "Blocking client",
-    "asyncio source": "derived",
-    "(asyncio)": "(blocking)",
-    "redis.asyncio": "redis",
-}
 _ASYNC_ONLY = re.compile(
     r"^(?P<indent>[ \t]*)# async-only: (?P<sync>.+)\n(?:.*\n)*?[ \t]*# end async-only\n",
     re.MULTILINE,
 )
 """A block the asyncio source marks as having no blocking equivalent: the twin has the one
 statement the marker line gives instead (``# async-only: raise …`` … ``# end async-only``)."""
+_NOTES = re.compile(r"\A(?:#.*\n)+")
 _KEYWORDS = re.compile(r"\basync\s+(def|with|for)\b")
 _AWAIT = re.compile(r"\bawait\s+")
-_NAME = re.compile(r"\b(" + "|".join(sorted(map(re.escape, NAMES), key=len, reverse=True)) + r")\b")
+_EXCEPTION = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, EXCEPTIONS), key=len, reverse=True)) + r")\b"
+)
+_RULES = tuple((re.compile(pattern), replacement) for pattern, replacement in RULES)
 _FROM_IMPORT = re.compile(r"^from (\S+) import (\(\n(?:    .*\n)+?\)|.*)$", re.MULTILINE)
 
 
 def unasync(source: str, name: str) -> str:
     """The blocking twin of the asyncio module *source* (file *name*, for the header)."""
-    text = _ASYNC_ONLY.sub(lambda m: f"{m['indent']}{m['sync']}\n", source)
-    for phrase, plain in _PHRASES.items():
-        text = text.replace(phrase, plain)
+    text = _NOTES.sub("", source)
+    text = _ASYNC_ONLY.sub(lambda m: f"{m['indent']}{m['sync']}\n", text)
     text = _KEYWORDS.sub(r"\1", text)
     text = _AWAIT.sub("", text)
     text = _strip_awaitable(text)
-    text = _NAME.sub(lambda m: NAMES[m.group(1)], text)
+    text = _EXCEPTION.sub(lambda m: EXCEPTIONS[m.group(1)], text)
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
     text = _drop_unused_imports(text)
     header = (
         f"# Derived from {name} by klaviyo-codegen when the package was generated "

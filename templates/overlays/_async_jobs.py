@@ -1,8 +1,6 @@
-"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`).
-
-``_sync_jobs`` is derived from this module when the package is generated; edit this file, never
-the twin.
-"""
+# Written for asyncio: klaviyo-codegen derives _sync_jobs.py from this module when it
+# generates the package (generator/unasync.py).
+"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The httpx backend's senders (asyncio source; the blocking twin ``_sync_senders`` is derived).
+# Written for asyncio: klaviyo-codegen derives _sync_senders.py from this module when it
+# generates the package (generator/unasync.py).
+"""The httpx backend's senders.
 
 * :class:`AsyncPoolSender`: the default when the client creates its own connections. Requests go
   over httpcore HTTP/1.1 connections kept in a small pool of this package: idle connections per
@@ -361,16 +363,16 @@ async def _close_client(http: httpx.AsyncClient) -> None:
 
 
 def _moved(where: str) -> str:
+    # async-only: loop, per = "", "process"
+    loop, per = ", with asyncio inside the event loop that uses it", "process and loop"
+    # end async-only
     return (
         f"the httpx client passed in (http_client= or transport=) holds connections {where}: "
         "sharing them would mix up or lose answers, so nothing was sent. Create the httpx "
         "client where it is used: after os.fork() in each process (gunicorn post_fork, Celery "
-        "worker_process_init), with asyncio inside the event loop that uses it; or pass "
-        "neither, and the client makes and keeps its own connections per process and loop"
+        f"worker_process_init){loop}; or pass neither, and the client makes and keeps its own "
+        f"connections per {per}"
     )
-
-
-ASYNC_ONLY_BACKEND = "backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx"
 
 
 def make_sender(
@@ -382,10 +384,10 @@ def make_sender(
     *,
     base_url: str,
 ) -> AsyncSender:
-    """The sender of a client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"`` (asyncio
-    only)."""
+    """The sender of a client: ``backend`` is ``"httpx"`` (default) or, for the coroutine
+    client only, ``"aiohttp"``."""
     if backend == "aiohttp":
-        # async-only: raise ArgumentTypeError(ASYNC_ONLY_BACKEND)
+        # async-only: raise ArgumentTypeError(_compat.AIOHTTP_REFUSED)
         if http_client is not None or transport is not None:
             raise ArgumentTypeError("backend='aiohttp' takes no http_client or transport")
         from ._aiohttp import AiohttpSender

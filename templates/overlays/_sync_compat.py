@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 import httpcore
 
 __all__ = [
+    "AIOHTTP_REFUSED",
     "BOUNDED",
     "INHERITED",
     "PerOwner",
@@ -43,6 +44,9 @@ T = TypeVar("T")
 
 BOUNDED = True
 """The sockets of this package's connections end every operation by the attempt's expiry."""
+
+AIOHTTP_REFUSED = "backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx"
+"""Why a blocking client refuses ``backend="aiohttp"`` (its senders name no asyncio client)."""
 
 
 def deadline(seconds: float | None) -> contextlib.nullcontext[None]:

@@ -51,7 +51,7 @@ def async_client(
     options.setdefault("timeout", 5.0)
     client = AsyncKlaviyo(api_key=KEY, base_url=server.url, **options)
     if fake is not None:
-        client._async_sleep = fake.async_sleep
+        client._sleep = fake.async_sleep
         client._clock = fake.clock
         client._wall_clock = lambda: WALL
     return client

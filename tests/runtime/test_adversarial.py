@@ -380,7 +380,7 @@ def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
 
     async def run_async(server: LoopbackServer) -> None:
         async with AsyncKlaviyo(api_key=KEY, base_url=server.url, **options) as client:
-            client._async_sleep = fake.async_sleep
+            client._sleep = fake.async_sleep
             client._wall_clock = lambda: 1_800_000_000.0
             for name, behaviour, expected in ODD:
                 server.clear()

@@ -69,7 +69,7 @@ def async_client(kind: str, url: str, fake: FakeTime, **options: Any) -> AsyncKl
     elif kind == "aiohttp":
         options["backend"] = "aiohttp"
     client = AsyncKlaviyo(api_key=KEY, base_url=url, **options)
-    client._async_sleep = fake.async_sleep
+    client._sleep = fake.async_sleep
     client._wall_clock = lambda: WALL
     return client
 

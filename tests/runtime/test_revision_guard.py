@@ -313,7 +313,7 @@ def legacy_client(url: str, fake: FakeTime, kind: str, *, sync: bool) -> Any:
         client._sleep = fake.sleep
     else:
         client = AsyncKlaviyoLegacy(api_key=KEY, base_url=url, **options)
-        client._async_sleep = fake.async_sleep
+        client._sleep = fake.async_sleep
     return client
 
 

@@ -72,7 +72,7 @@ def _client(server: LoopbackServer, cls: type[Any]) -> Any:
     if cls is Klaviyo:
         client._sleep = lambda s: None
     else:
-        client._async_sleep = _no_sleep
+        client._sleep = _no_sleep
     return client
 
 

@@ -47,7 +47,7 @@ def public(server: LoopbackServer, sleeps: Sleeps | None = None, **kw: Any) -> K
 def async_public(server: LoopbackServer, sleeps: Sleeps | None = None) -> AsyncKlaviyoPublic:
     client = AsyncKlaviyoPublic(KEY, base_url=server.url, manage_url=server.url, timeout=5.0)
     if sleeps is not None:
-        client._async_sleep = sleeps.async_sleep
+        client._sleep = sleeps.async_sleep
     return client
 
 

@@ -1,6 +1,6 @@
-"""Per-attempt middleware: the seam inside the one retry loop (asyncio source).
-
-``_sync_middleware`` is derived from this module when the package is generated; edit this file.
+# Written for asyncio: klaviyo-codegen derives _sync_middleware.py from this module when it
+# generates the package (generator/unasync.py).
+"""Per-attempt middleware: the seam inside the one retry loop.
 
 A middleware is a callable ``(request, call_next) -> Response`` that the client runs once per
 attempt, retries included, in the order given (``AsyncKlaviyo(middleware=[a, b])``: ``a`` wraps

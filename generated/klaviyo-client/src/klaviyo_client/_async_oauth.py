@@ -1,7 +1,8 @@
-"""The OAuth session as the outermost middleware of a client (asyncio source).
+# Written for asyncio: klaviyo-codegen derives _sync_oauth.py from this module when it
+# generates the package (generator/unasync.py).
+"""The OAuth session as the outermost middleware of a client.
 
-``_sync_oauth`` is derived from this module when the package is generated; edit this file. The
-tokens, the store and the single-flight refresh are in :mod:`.oauth` (:class:`OAuthSession`);
+The tokens, the store and the single-flight refresh are in :mod:`.oauth` (:class:`OAuthSession`);
 this module sets ``Authorization: Bearer …`` on every attempt of a private call, refreshes the
 token first when it is about to expire, and once when an attempt is answered 401: the attempt
 is then repeated once with the new token (a 401 was not processed). It runs outside the

@@ -1,8 +1,8 @@
-"""Redis accounting of :class:`~._redis_ratelimit.RedisRateLimiter` over ``redis.asyncio``
-(asyncio source).
+# Written for asyncio: klaviyo-codegen derives _sync_redis.py (the same over the blocking
+# redis client) from this module when it generates the package (generator/unasync.py).
+"""Redis accounting of :class:`~._redis_ratelimit.RedisRateLimiter` over ``redis.asyncio``.
 
-``_sync_redis`` (the same over the blocking ``redis`` client) is derived from this module when
-the package is generated; edit this file. Every call is bounded by the limiter's ``timeout``;
+Every call is bounded by the limiter's ``timeout``;
 a Redis that fails or is slow makes the limiter fall back to its in-process accounting (see
 :meth:`RedisRateLimiter.failed`), so no call waits on Redis past its deadline.
 """
@@ -78,7 +78,8 @@ _FAILURES = (RedisError, OSError, TimeoutError)
 
 
 class AsyncRedisStore:
-    """One Redis connection pool of a :class:`RedisRateLimiter` (per event loop for asyncio)."""
+    """One Redis connection pool of a :class:`RedisRateLimiter` (which keeps one for its
+    blocking calls and one per event loop for its coroutines)."""
 
     def __init__(self, limiter: RedisAccounting) -> None:
         self._limiter = limiter

@@ -1,6 +1,7 @@
-"""``AsyncKlaviyoPublic``: Track, Identify, sign-up and back in stock (asyncio source).
+# Written for asyncio: klaviyo-codegen derives _sync_track.py (KlaviyoPublic) from this module
+# when it generates the package (generator/unasync.py).
+"""``AsyncKlaviyoPublic``: Track, Identify, sign-up and back in stock.
 
-``_sync_track`` (``KlaviyoPublic``) is derived from this module when the package is generated.
 Payloads, encodings and answer checks are in :mod:`._track`.
 """
 

@@ -1,8 +1,7 @@
-"""The asyncio client: the one retry loop, pagers (the source of the sync twin).
-
-``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
-dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
-twin. See :mod:`._transport` for the behaviour both share.
+# Written for asyncio: klaviyo-codegen derives _sync_transport.py from this module when it
+# generates the package (generator/unasync.py: async/await dropped, names by rule).
+"""The asyncio client: the one retry loop, pagers. See :mod:`._transport` for the behaviour
+both clients share.
 """
 
 from __future__ import annotations
@@ -106,7 +105,6 @@ class AsyncTransportClient(BaseClient, Configurable):
         self._sender: AsyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
-        self._async_sleep: Callable[[float], Awaitable[None]] | None = None
         self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
@@ -126,10 +124,7 @@ class AsyncTransportClient(BaseClient, Configurable):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _sleep(self, delay: float) -> None:
-        if self._async_sleep is not None:
-            await self._async_sleep(delay)
-            return
+    async def _sleep(self, delay: float) -> None:  # tests replace it on the instance
         await _compat.sleep(delay)
 
     # -- the pipeline -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Raw responses and pagers of resources, as explicit calls. The asyncio version of this
-module is the source; the blocking version is derived from it when the package is generated.
+# Written for asyncio: klaviyo-codegen derives _sync_views.py from this module when it
+# generates the package (generator/unasync.py).
+"""Raw responses and pagers of resources, as explicit calls.
 
 A generated resource method describes its call in its signature: its operation's parameters,
 ``body`` and ``request_options``. :func:`call_of` binds given arguments to that signature and

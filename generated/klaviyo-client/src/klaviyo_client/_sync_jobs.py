@@ -1,9 +1,5 @@
 # Derived from _async_jobs.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`).
-
-``_sync_jobs`` is derived from this module when the package is generated; edit this file, never
-the twin.
-"""
+"""Waiting for a job to finish: ``client.wait_for_job`` (see :mod:`._jobs`)."""
 
 from __future__ import annotations
 

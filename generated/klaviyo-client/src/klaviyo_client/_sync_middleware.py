@@ -1,10 +1,8 @@
 # Derived from _async_middleware.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Per-attempt middleware: the seam inside the one retry loop (derived).
-
-``_sync_middleware`` is derived from this module when the package is generated; edit this file.
+"""Per-attempt middleware: the seam inside the one retry loop.
 
 A middleware is a callable ``(request, call_next) -> Response`` that the client runs once per
-attempt, retries included, in the order given (``AsyncKlaviyo(middleware=[a, b])``: ``a`` wraps
+attempt, retries included, in the order given (``Klaviyo(middleware=[a, b])``: ``a`` wraps
 ``b``, which wraps the send; the rate limiter, when one is set, is the innermost)::
 
     def timing(request: PreparedRequest, call_next: Next) -> Response:
@@ -14,7 +12,7 @@ attempt, retries included, in the order given (``AsyncKlaviyo(middleware=[a, b])
         finally:
             metrics.observe(request.op.id, call_next.attempt, time.perf_counter() - started)
 
-    client = AsyncKlaviyo(api_key=..., middleware=[timing])
+    client = Klaviyo(api_key=..., middleware=[timing])
 
 What a middleware may do:
 

@@ -1,8 +1,7 @@
 # Derived from _async_oauth.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The OAuth session as the outermost middleware of a client (derived).
+"""The OAuth session as the outermost middleware of a client.
 
-``_sync_oauth`` is derived from this module when the package is generated; edit this file. The
-tokens, the store and the single-flight refresh are in :mod:`.oauth` (:class:`OAuthSession`);
+The tokens, the store and the single-flight refresh are in :mod:`.oauth` (:class:`OAuthSession`);
 this module sets ``Authorization: Bearer …`` on every attempt of a private call, refreshes the
 token first when it is about to expire, and once when an attempt is answered 401: the attempt
 is then repeated once with the new token (a 401 was not processed). It runs outside the

@@ -1,10 +1,9 @@
 # Derived from _async_ratelimit.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The rate limiter as the innermost middleware of a client (derived).
+"""The rate limiter as the innermost middleware of a client.
 
-``_sync_ratelimit`` is derived from this module when the package is generated; edit this file.
 The accounting is in :mod:`._ratelimit` (one process) and :mod:`._redis_ratelimit` (a fleet);
-this module asks it for budget before every attempt, waits (``asyncio.sleep`` here, a blocking
-sleep in the derived module; the wait counts against the call's deadline), refuses a call whose
+this module asks it for budget before every attempt, waits (the client's sleep; the wait counts
+against the call's deadline), refuses a call whose
 budget cannot return in time with ``RateLimitBudgetError`` (a ``RateLimitError``) before anything
 is sent, and hands every answer back to the accounting.
 """

@@ -1,9 +1,7 @@
 # Derived from _async_redis.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Redis accounting of :class:`~._redis_ratelimit.RedisRateLimiter` over ``redis``
-(derived).
+"""Redis accounting of :class:`~._redis_ratelimit.RedisRateLimiter` over ``redis``.
 
-``_sync_redis`` (the same over the blocking ``redis`` client) is derived from this module when
-the package is generated; edit this file. Every call is bounded by the limiter's ``timeout``;
+Every call is bounded by the limiter's ``timeout``;
 a Redis that fails or is slow makes the limiter fall back to its in-process accounting (see
 :meth:`RedisRateLimiter.failed`), so no call waits on Redis past its deadline.
 """
@@ -79,7 +77,8 @@ _FAILURES = (RedisError, OSError, TimeoutError)
 
 
 class SyncRedisStore:
-    """One Redis connection pool of a :class:`RedisRateLimiter` (per event loop for asyncio)."""
+    """One Redis connection pool of a :class:`RedisRateLimiter` (which keeps one for its
+    blocking calls and one per event loop for its coroutines)."""
 
     def __init__(self, limiter: RedisAccounting) -> None:
         self._limiter = limiter

@@ -1,5 +1,5 @@
 # Derived from _async_senders.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The httpx backend's senders (derived; the blocking twin ``_sync_senders`` is derived).
+"""The httpx backend's senders.
 
 * :class:`SyncPoolSender`: the default when the client creates its own connections. Requests go
   over httpcore HTTP/1.1 connections kept in a small pool of this package: idle connections per
@@ -360,16 +360,14 @@ def _close_client(http: httpx.Client) -> None:
 
 
 def _moved(where: str) -> str:
+    loop, per = "", "process"
     return (
         f"the httpx client passed in (http_client= or transport=) holds connections {where}: "
         "sharing them would mix up or lose answers, so nothing was sent. Create the httpx "
         "client where it is used: after os.fork() in each process (gunicorn post_fork, Celery "
-        "worker_process_init), with asyncio inside the event loop that uses it; or pass "
-        "neither, and the client makes and keeps its own connections per process and loop"
+        f"worker_process_init){loop}; or pass neither, and the client makes and keeps its own "
+        f"connections per {per}"
     )
-
-
-ASYNC_ONLY_BACKEND = "backend='aiohttp' is for AsyncKlaviyo; Klaviyo uses httpx"
 
 
 def make_sender(
@@ -381,10 +379,10 @@ def make_sender(
     *,
     base_url: str,
 ) -> SyncSender:
-    """The sender of a client: ``backend`` is ``"httpx"`` (default) or ``"aiohttp"`` (asyncio
-    only)."""
+    """The sender of a client: ``backend`` is ``"httpx"`` (default) or, for the coroutine
+    client only, ``"aiohttp"``."""
     if backend == "aiohttp":
-        raise ArgumentTypeError(ASYNC_ONLY_BACKEND)
+        raise ArgumentTypeError(_compat.AIOHTTP_REFUSED)
     if backend != "httpx":
         raise ArgumentValueError(f"backend must be 'httpx' or 'aiohttp', got {backend!r}")
     if http_client is not None:

@@ -1,7 +1,6 @@
 # Derived from _async_track.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""``KlaviyoPublic``: Track, Identify, sign-up and back in stock (derived).
+"""``KlaviyoPublic``: Track, Identify, sign-up and back in stock.
 
-``_sync_track`` (``KlaviyoPublic``) is derived from this module when the package is generated.
 Payloads, encodings and answer checks are in :mod:`._track`.
 """
 
@@ -68,7 +67,7 @@ class KlaviyoPublic(PublicBase, SyncTransportClient):
             raises ``RejectedError``, a client-API error its ``APIStatusError``): choose
             ``"client"`` explicitly. See :mod:`._client_api` for the mapping.
         timeout, attempt_timeout, max_retries, retry, headers, max_response_bytes, http_client,
-            transport, backend, middleware, rate_limiter, rate_limits: as on ``AsyncKlaviyo``
+            transport, backend, middleware, rate_limiter, rate_limits: as on ``Klaviyo``
             (the calls count against the account of the public key).
     """
 

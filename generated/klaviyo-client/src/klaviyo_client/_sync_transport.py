@@ -1,9 +1,6 @@
 # Derived from _async_transport.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""The blocking client: the one retry loop, pagers (the source of the sync twin).
-
-``_sync_transport`` is derived from this module when the package is generated (``async``/``await``
-dropped, ``Async*`` names replaced by their blocking counterparts); edit this file, never the
-twin. See :mod:`._transport` for the behaviour both share.
+"""The blocking client: the one retry loop, pagers. See :mod:`._transport` for the behaviour
+both clients share.
 """
 
 from __future__ import annotations
@@ -120,7 +117,6 @@ class SyncTransportClient(BaseClient, Configurable):
         self._sender: SyncSender = make_sender(
             backend, http_client, transport, self.timeout, self._headers, base_url=self.base_url
         )
-        self._async_sleep: Callable[[float], None] | None = None
         self._rate_limit = _rate_limit(self, rate_limiter, rate_limits)
         chain = check_middleware(middleware)
         if self._rate_limit is not None:
@@ -140,10 +136,7 @@ class SyncTransportClient(BaseClient, Configurable):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _sleep(self, delay: float) -> None:
-        if self._async_sleep is not None:
-            self._async_sleep(delay)
-            return
+    def _sleep(self, delay: float) -> None:  # tests replace it on the instance
         _compat.sleep(delay)
 
     # -- the pipeline -------------------------------------------------------------------------

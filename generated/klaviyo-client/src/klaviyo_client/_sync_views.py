@@ -1,6 +1,5 @@
 # Derived from _async_views.py by klaviyo-codegen when the package was generated (async → sync); do not edit.
-"""Raw responses and pagers of resources, as explicit calls. The asyncio version of this
-module is the source; the blocking version is derived from it when the package is generated.
+"""Raw responses and pagers of resources, as explicit calls.
 
 A generated resource method describes its call in its signature: its operation's parameters,
 ``body`` and ``request_options``. :func:`call_of` binds given arguments to that signature and
