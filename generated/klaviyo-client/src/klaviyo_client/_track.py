@@ -120,6 +120,8 @@ HttpMethod = Literal["POST", "GET"]
 _PACKAGE = __name__.rpartition(".")[0]
 _PUBLIC_KEY_RE = re.compile(r"[A-Za-z0-9]{6}")
 _CUSTOMER_IDS = ("$email", "$phone_number", "$id")
+_ID_ARGS = ("email", "phone_number", "external_id")
+"""The keyword arguments that fill the identifiers of :data:`_CUSTOMER_IDS`."""
 _FORM = "application/x-www-form-urlencoded"
 ACCEPT = "text/html, application/json;q=0.9, */*;q=0.5"
 
@@ -195,8 +197,25 @@ def _put(target: dict[str, Any], key: str, value: Any, arg: str) -> None:
     target[key] = value
 
 
-def _identified(props: Mapping[str, Any]) -> bool:
-    return any(isinstance(props.get(k), str) and props[k] for k in _CUSTOMER_IDS)
+def _identified(
+    call: str,
+    who: str,
+    arg: str,
+    given: Mapping[str, Any] | None,
+    ids: tuple[str | None, str | None, str | None],
+) -> dict[str, Any]:
+    """A copy of *given* (the argument *arg* of *call*) with the identifiers of *who* filled in
+    from *ids* (``email``, ``phone_number``, ``external_id``); ``ArgumentValueError`` when it
+    has none."""
+    props = checked_mapping(arg, given)
+    for key, value, name in zip(_CUSTOMER_IDS, ids, _ID_ARGS, strict=True):
+        _put(props, key, value, name)
+    if not any(isinstance(props.get(k), str) and props[k] for k in _CUSTOMER_IDS):
+        raise ArgumentValueError(
+            f"{call}() needs a {who} identifier: email=, phone_number=, external_id= or "
+            f"{arg} with '$email', '$phone_number' or '$id'"
+        )
+    return props
 
 
 def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
@@ -265,15 +284,8 @@ class PublicBase:
         """The validated Track payload (``token`` included) that :meth:`track` would send."""
         if not isinstance(event, str) or not event.strip():
             raise ArgumentValueError("event must be a non-empty str (the metric name)")
-        customer = checked_mapping("customer_properties", customer_properties)
-        _put(customer, "$email", email, "email")
-        _put(customer, "$phone_number", phone_number, "phone_number")
-        _put(customer, "$id", external_id, "external_id")
-        if not _identified(customer):
-            raise ArgumentValueError(
-                "track() needs a customer identifier: email=, phone_number=, external_id= or "
-                "customer_properties with '$email', '$phone_number' or '$id'"
-            )
+        ids = (email, phone_number, external_id)
+        customer = _identified("track", "customer", "customer_properties", customer_properties, ids)
         props = checked_mapping("properties", properties)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -307,15 +319,8 @@ class PublicBase:
         properties: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The validated Identify payload (``token`` included) that :meth:`identify` would send."""
-        props = checked_mapping("properties", properties)
-        _put(props, "$email", email, "email")
-        _put(props, "$phone_number", phone_number, "phone_number")
-        _put(props, "$id", external_id, "external_id")
-        if not _identified(props):
-            raise ArgumentValueError(
-                "identify() needs a profile identifier: email=, phone_number=, external_id= or "
-                "properties with '$email', '$phone_number' or '$id'"
-            )
+        ids = (email, phone_number, external_id)
+        props = _identified("identify", "profile", "properties", properties, ids)
         return {"token": self._public_key, "properties": props}
 
     # requests
