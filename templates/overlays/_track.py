@@ -119,6 +119,8 @@ HttpMethod = Literal["POST", "GET"]
 
 _PACKAGE = __name__.rpartition(".")[0]
 _PUBLIC_KEY_RE = re.compile(r"[A-Za-z0-9]{6}")
+FormRequest = tuple[Operation, str, dict[str, str], bytes]
+"""A sign-up form ready to send: its operation, URL, headers and body."""
 _CUSTOMER_IDS = ("$email", "$phone_number", "$id")
 _ID_ARGS = ("email", "phone_number", "external_id")
 """The keyword arguments that fill the identifiers of :data:`_CUSTOMER_IDS`."""
@@ -343,34 +345,16 @@ class PublicBase:
             return get, url, dict(self._headers), None
         raise ArgumentValueError(f"method must be 'POST' or 'GET', got {method!r}")
 
+    def _form_request(self, op: Operation, base: str, pairs: list[tuple[str, str]]) -> FormRequest:
+        return op, base + op.path, self._form_headers(), urlencode(pairs).encode("utf-8")
+
     def _front_end_request(
         self,
         list_id: str,
         email: str,
         properties: Mapping[str, Any] | None,
         consent: Sequence[str] | None,
-    ) -> tuple[Operation, str, dict[str, str], bytes]:
-        url, content = self._front_end_form(list_id, email, properties, consent)
-        return _FRONT_END_SUBSCRIBE, url, self._form_headers(), content
-
-    def _back_in_stock_request(
-        self,
-        email: str,
-        variant: str,
-        platform: str,
-        product: str | None,
-        list_id: str | None,
-    ) -> tuple[Operation, str, dict[str, str], bytes]:
-        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
-        return _BACK_IN_STOCK, url, self._form_headers(), content
-
-    def _front_end_form(
-        self,
-        list_id: str,
-        email: str,
-        properties: Mapping[str, Any] | None,
-        consent: Sequence[str] | None,
-    ) -> tuple[str, bytes]:
+    ) -> FormRequest:
         if not isinstance(list_id, str) or not list_id:
             raise ArgumentValueError("list_id must be a non-empty str")
         if not isinstance(email, str) or "@" not in email:
@@ -401,16 +385,16 @@ class PublicBase:
             pairs.append(("$fields", ",".join(fields)))
         if list_fields:
             pairs.append(("$list_fields", ",".join(list_fields)))
-        return self.manage_url + _FRONT_END_SUBSCRIBE.path, urlencode(pairs).encode("utf-8")
+        return self._form_request(_FRONT_END_SUBSCRIBE, self.manage_url, pairs)
 
-    def _back_in_stock_form(
+    def _back_in_stock_request(
         self,
         email: str,
         variant: str,
         platform: str,
         product: str | None,
         list_id: str | None,
-    ) -> tuple[str, bytes]:
+    ) -> FormRequest:
         if not isinstance(email, str) or "@" not in email:
             raise ArgumentValueError("email must be an email address")
         for name, text in (("variant", variant), ("platform", platform)):
@@ -422,7 +406,7 @@ class PublicBase:
             pairs.append(("product", product))
         if list_id is not None:
             pairs.extend((("subscribe_for_newsletter", "true"), ("g", list_id)))
-        return self.base_url + _BACK_IN_STOCK.path, urlencode(pairs).encode("utf-8")
+        return self._form_request(_BACK_IN_STOCK, self.base_url, pairs)
 
     def _accepted(self, method: str, url: str, response: Response) -> None:
         text = _text(response)
