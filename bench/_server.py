@@ -16,6 +16,7 @@ import socket
 import socketserver
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 
 PROFILE_ID = "01J8Z6XK2M4N5P6Q7R8S9T0V1W"
 
@@ -112,6 +113,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 conn.sendall(_NOT_FOUND)
 
 
+_Connection = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -126,25 +130,30 @@ def _answer_for(head: bytes) -> bytes:
     return _NOT_FOUND
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            at = head.lower().find(b"\r\ncontent-length:")
-            if at >= 0:
-                length = int(head[at + 17 : head.index(b"\r\n", at + 2)])
-                if length:
-                    await reader.readexactly(length)
-            writer.write(_answer_for(head))
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+def _serving(answer_for: Callable[[bytes], bytes]) -> _Connection:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                at = head.lower().find(b"\r\ncontent-length:")
+                if at >= 0:
+                    length = int(head[at + 17 : head.index(b"\r\n", at + 2)])
+                    if length:
+                        await reader.readexactly(length)
+                writer.write(answer_for(head))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return serve
 
 
-async def _main_asyncio() -> None:
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0, backlog=512)
+async def serve_until_stdin_closes(answer_for: Callable[[bytes], bytes] = _answer_for) -> None:
+    """Serve on an asyncio loopback server, answering each request head with *answer_for*; print
+    ``PORT n`` first and stop when the parent closes stdin (also used by bench_track.py)."""
+    server = await asyncio.start_server(_serving(answer_for), "127.0.0.1", 0, backlog=512)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     server.close()
@@ -152,7 +161,7 @@ async def _main_asyncio() -> None:
 
 def main() -> None:
     if "--asyncio" in sys.argv:
-        asyncio.run(_main_asyncio())
+        asyncio.run(serve_until_stdin_closes())
         return
     server = _Server(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -51,36 +51,10 @@ CALLERS = 16
 # -- the server (child process) ------------------------------------------------------------
 
 
-async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
-            if head.startswith(b"POST /api/event-bulk-create-jobs"):
-                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-            else:
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1\r\n\r\n1"
-                )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
-
-
-async def _server_main() -> None:
-    server = await asyncio.start_server(_serve_connection, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # stop when the parent closes stdin
-    server.close()
+def _answer_for(head: bytes) -> bytes:
+    if head.startswith(b"POST /api/event-bulk-create-jobs"):
+        return b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1\r\n\r\n1"
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -272,7 +246,9 @@ def main() -> None:
     args = parser.parse_args()
     globals()["CALLERS"] = args.callers
     if args.serve:
-        asyncio.run(_server_main())
+        from _server import serve_until_stdin_closes  # bench/ is this script's folder
+
+        asyncio.run(serve_until_stdin_closes(_answer_for))
         return
     proc, url = start_server()
     try:

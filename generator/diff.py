@@ -287,26 +287,11 @@ def _values(values: list[Any]) -> str:
 
 
 def _ops(api: str, old: _Side, new: _Side) -> Iterator[Change]:
-    for op_id in sorted(new.ops.keys() - old.ops.keys()):
-        op = new.ops[op_id]
-        yield Change(
-            api,
-            "operation",
-            op_id,
-            f"added: client.{op.call}() ({op.http})",
-            False,
-            "added",
-        )
-    for op_id in sorted(old.ops.keys() - new.ops.keys()):
-        op = old.ops[op_id]
-        yield Change(
-            api,
-            "operation",
-            op_id,
-            f"removed: client.{op.call}() ({op.http})",
-            True,
-            "removed",
-        )
+    for kind, side, other, breaking in (("added", new, old, False), ("removed", old, new, True)):
+        for op_id in sorted(side.ops.keys() - other.ops.keys()):
+            op = side.ops[op_id]
+            text = f"{kind}: client.{op.call}() ({op.http})"
+            yield Change(api, "operation", op_id, text, breaking, kind)
     for op_id in sorted(old.ops.keys() & new.ops.keys()):
         yield from _op(api, op_id, old, new)
 

@@ -259,19 +259,17 @@ def _api_ok(api: Any) -> bool:
     ops, types = api.get("operations"), api.get("types")
     if not isinstance(ops, dict) or not isinstance(types, dict):
         return False
-    for op in ops.values():
-        params = op.get("params", {}) if isinstance(op, dict) else None
-        if not isinstance(params, dict) or not all(isinstance(p, dict) for p in params.values()):
+    return _entries_ok(ops, "params", "body") and _entries_ok(types, "model", "carried", "reused")
+
+
+def _entries_ok(entries: dict[str, Any], table: str, *members: str) -> bool:
+    """Whether every entry is an object whose *table* (if any) maps names to objects and whose
+    *members* (if any) are objects."""
+    for entry in entries.values():
+        rows = entry.get(table, {}) if isinstance(entry, dict) else None
+        if not isinstance(rows, dict) or not all(isinstance(r, dict) for r in rows.values()):
             return False
-        if not isinstance(op.get("body", {}), dict):
-            return False
-    for entry in types.values():
-        fields = entry.get("model", {}) if isinstance(entry, dict) else None
-        if not isinstance(fields, dict) or not all(isinstance(f, dict) for f in fields.values()):
-            return False
-        if not isinstance(entry.get("carried", {}), dict):
-            return False
-        if not isinstance(entry.get("reused", {}), dict):
+        if not all(isinstance(entry.get(m, {}), dict) for m in members):
             return False
     return True
 

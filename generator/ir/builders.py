@@ -14,6 +14,7 @@ follows from the schemas alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..escape import py_str
@@ -135,6 +136,37 @@ def _unique(name: str, taken: set[str], suffix: str) -> str:
     return out
 
 
+def _attribute(f: FieldDef, name: str, required: bool) -> BuilderParam:
+    """The keyword filling member *f* of ``data.attributes``."""
+    nested = _nested(f.type)
+    if nested is None:
+        ann, refs = _annotation(f)
+        return BuilderParam(name, f.wire, f.name, "attributes", ann, required, f.doc, "", refs)
+    document, inner, kind = nested
+    ann = f"{document.name} | {inner.name} | Mapping[str, Any]"
+    refs = frozenset({document.name, inner.name})
+    return BuilderParam(name, f.wire, f.name, "nested", ann, required, f.doc, kind, refs)
+
+
+def _relationship(f: FieldDef, name: str, required: bool) -> BuilderParam:
+    """The keyword filling member *f* of ``data.relationships`` (an id, ids or the object)."""
+    link = _link(f.type)
+    if link is None:
+        ann, refs = _annotation(f)
+        return BuilderParam(name, f.wire, f.name, "relationship", ann, required, f.doc, "", refs)
+    kind, many = link
+    ann = "Sequence[str]" if many else "str"
+    where: Place = "links" if many else "link"
+    return BuilderParam(name, f.wire, f.name, where, ann, required, f.doc, kind)
+
+
+_SECTIONS: dict[str, tuple[Callable[[FieldDef, str, bool], BuilderParam], str]] = {
+    "attributes": (_attribute, "attribute"),
+    "relationships": (_relationship, "relationship"),
+}
+"""Members of ``data`` whose own members become keywords: how, and the suffix of a name taken."""
+
+
 def builder(doc: ModelDef) -> BuilderDef | None:
     """The builder of request document *doc* (``None``: not a one-resource JSON:API document)."""
     resource = _resource(doc)
@@ -147,48 +179,18 @@ def builder(doc: ModelDef) -> BuilderDef | None:
     for member in resource.fields:
         if member.wire == "type":
             continue
-        if member.wire == "attributes":
-            attrs = _model(member.type)
-            if attrs is None:
+        section = _SECTIONS.get(member.wire)
+        if section is not None:
+            fields = _model(member.type)
+            if fields is None:
                 return None
-            for f in attrs.fields:
-                required = f.required and member.required
-                nested = _nested(f.type)
-                if nested is not None:
-                    document, inner, kind = nested
-                    ann = f"{document.name} | {inner.name} | Mapping[str, Any]"
-                    place: Place = "nested"
-                    refs = frozenset({document.name, inner.name})
-                else:
-                    ann, refs = _annotation(f)
-                    kind, place = "", "attributes"
-                name = _unique(f.name, taken, "attribute")
-                out.params.append(
-                    BuilderParam(name, f.wire, f.name, place, ann, required, f.doc, kind, refs)
-                )
-            continue
-        if member.wire == "relationships":
-            rels = _model(member.type)
-            if rels is None:
-                return None
-            for f in rels.fields:
-                required = f.required and member.required
-                link = _link(f.type)
-                name = _unique(f.name, taken, "relationship")
-                if link is None:
-                    ann, refs = _annotation(f)
-                    param = BuilderParam(
-                        name, f.wire, f.name, "relationship", ann, required, f.doc, "", refs
-                    )
-                else:
-                    kind, many = link
-                    ann = "Sequence[str]" if many else "str"
-                    where: Place = "links" if many else "link"
-                    param = BuilderParam(name, f.wire, f.name, where, ann, required, f.doc, kind)
-                out.params.append(param)
+            make, suffix = section
+            for f in fields.fields:
+                name = _unique(f.name, taken, suffix)
+                out.params.append(make(f, name, f.required and member.required))
             continue
         ann, refs = _annotation(member)
-        place = "id" if member.wire == "id" else "data"
+        place: Place = "id" if member.wire == "id" else "data"
         name = _unique(member.name, taken, "data")
         out.params.append(
             BuilderParam(
@@ -262,33 +264,30 @@ def call_args(model: ModelDef) -> list[str]:
     assert spec is not None
     out = [py_str(spec.type_value)]
 
-    def group(keyword: str, items: list[str]) -> None:
-        if items:
-            out.append(f"{keyword}={{" + ", ".join(items) + "}")
+    def group(
+        keyword: str, params: list[BuilderParam], value: Callable[[BuilderParam], str]
+    ) -> None:
+        if params:
+            items = ", ".join(f"{py_str(p.member)}: {value(p)}" for p in params)
+            out.append(f"{keyword}={{{items}}}")
+
+    def kind(p: BuilderParam) -> str:
+        return py_str(p.type_value)
+
+    def kind_and_name(p: BuilderParam) -> str:
+        return f"({py_str(p.type_value)}, {p.name})"
+
+    def name(p: BuilderParam) -> str:
+        return p.name
 
     attrs = [p for p in spec.params if p.place in ("attributes", "nested")]
     if _has_attributes(model):
         out.append("attributes={" + ", ".join(f"{py_str(p.member)}: {p.name}" for p in attrs) + "}")
-    group(
-        "nested",
-        [f"{py_str(p.member)}: {py_str(p.type_value)}" for p in spec.of("nested")],
-    )
-    group(
-        "links",
-        [f"{py_str(p.member)}: ({py_str(p.type_value)}, {p.name})" for p in spec.of("link")],
-    )
-    group(
-        "many",
-        [f"{py_str(p.member)}: ({py_str(p.type_value)}, {p.name})" for p in spec.of("links")],
-    )
-    group(
-        "relationships",
-        [f"{py_str(p.member)}: {p.name}" for p in spec.of("relationship")],
-    )
-    group(
-        "data",
-        [f"{py_str(p.member)}: {p.name}" for p in spec.params if p.place in ("id", "data")],
-    )
+    group("nested", spec.of("nested"), kind)
+    group("links", spec.of("link"), kind_and_name)
+    group("many", spec.of("links"), kind_and_name)
+    group("relationships", spec.of("relationship"), name)
+    group("data", [p for p in spec.params if p.place in ("id", "data")], name)
     return out
 
 

@@ -41,6 +41,7 @@ from ._track import (
     IDENTIFY_POST,
     TRACK_GET,
     TRACK_POST,
+    FormRequest,
     HttpMethod,
     PublicBase,
     check_public_key,
@@ -200,16 +201,13 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         With ``api="client"``: ``POST /client/subscriptions`` (``create_client_subscription``;
         consent channels ``email``/``sms``, default email); returns ``{}`` (a ``202``).
         """
-        op, url, headers, content = self._front_end_request(list_id, email, properties, consent)
+        form = self._front_end_request(list_id, email, properties, consent)
         if self.api == "client":  # the arguments are checked above
             extra = checked_mapping("properties", properties)
             document = subscription_document(list_id, email, extra, consent)
             await self._client_call(CLIENT_SUBSCRIPTION, document, "POST", request_options)
             return {}
-        response = await self.send(
-            self._request_for(op, url, headers, content, options=request_options)
-        )
-        return self._succeeded(url, response)
+        return await self._form_call(form, request_options)
 
     async def back_in_stock_subscribe(
         self,
@@ -227,12 +225,13 @@ class AsyncKlaviyoPublic(PublicBase, AsyncTransportClient):
         subscribes the email to that list. Returns the JSON answer; raises ``RejectedError``
         when it does not report success.
         """
-        op, url, headers, content = self._back_in_stock_request(
-            email, variant, platform, product, list_id
-        )
-        response = await self.send(
-            self._request_for(op, url, headers, content, options=request_options)
-        )
+        form = self._back_in_stock_request(email, variant, platform, product, list_id)
+        return await self._form_call(form, request_options)
+
+    async def _form_call(self, form: FormRequest, options: RequestOptions | None) -> dict[str, Any]:
+        """Send a sign-up *form*; its JSON answer (``RejectedError`` unless it reports success)."""
+        op, url, headers, content = form
+        response = await self.send(self._request_for(op, url, headers, content, options=options))
         return self._succeeded(url, response)
 
     async def _client_call(

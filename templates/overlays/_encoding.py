@@ -319,15 +319,20 @@ def body_error(op: Operation, exc: TypeError | ValueError) -> ArgumentError:
 # not named here); every value is checked as it is read.
 
 
+def _extra(options: Mapping[str, object], key: str) -> Mapping[object, object]:
+    """The mapping ``options[key]`` (empty when left out or empty), or ``ArgumentTypeError``."""
+    extra = options.get(key)
+    if not extra:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise ArgumentTypeError(f"request_options[{key!r}] must be a mapping")
+    return cast("Mapping[object, object]", extra)
+
+
 def extend_query(query: list[tuple[str, str]], options: Mapping[str, object]) -> None:
     if not isinstance(options, Mapping):
         raise ArgumentTypeError(f"request_options must be a mapping, got {type(options).__name__}")
-    extra_query = options.get("extra_query")
-    if not extra_query:
-        return
-    if not isinstance(extra_query, Mapping):
-        raise ArgumentTypeError("request_options['extra_query'] must be a mapping")
-    for key, value in cast("Mapping[object, object]", extra_query).items():
+    for key, value in _extra(options, "extra_query").items():
         if not isinstance(key, str) or not key:
             raise ArgumentTypeError(
                 f"request_options['extra_query'] keys must be non-empty str: {key!r}"
@@ -341,12 +346,7 @@ def extend_query(query: list[tuple[str, str]], options: Mapping[str, object]) ->
 
 
 def merge_extra_headers(headers: dict[str, str], options: Mapping[str, object]) -> None:
-    extra_headers = options.get("extra_headers")
-    if not extra_headers:
-        return
-    if not isinstance(extra_headers, Mapping):
-        raise ArgumentTypeError("request_options['extra_headers'] must be a mapping")
-    for name, value in cast("Mapping[str, str]", extra_headers).items():
+    for name, value in cast("Mapping[str, str]", _extra(options, "extra_headers")).items():
         check_header(name, value, "request_options['extra_headers']")
         put_header(headers, name, value)
 

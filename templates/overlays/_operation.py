@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = ["Operation", "Param", "Window", "warn_deprecated"]
@@ -32,48 +33,22 @@ class Window(NamedTuple):
 _UNITS = {1: "s", 60: "m", 3600: "h", 86400: "d"}
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class Param:
     """One parameter of an operation (path, query or header)."""
 
-    __slots__ = (
-        "_allowed",
-        "choices",
-        "csv",
-        "kind",
-        "location",
-        "maximum",
-        "minimum",
-        "multi",
-        "name",
-        "required",
-        "wire",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        wire: str,
-        location: str,
-        kind: str = "str",
-        *,
-        required: bool = False,
-        csv: bool = False,
-        multi: bool = False,
-        choices: tuple[Any, ...] | None = None,
-        minimum: float | None = None,
-        maximum: float | None = None,
-    ) -> None:
-        self.name = name
-        self.wire = wire
-        self.location = location
-        self.kind = kind
-        self.required = required
-        self.csv = csv
-        self.multi = multi
-        self.choices = choices
-        self.minimum = minimum
-        self.maximum = maximum
-        self._allowed: frozenset[Any] | None = None
+    name: str
+    wire: str
+    location: str
+    kind: str = "str"
+    _: KW_ONLY
+    required: bool = False
+    csv: bool = False
+    multi: bool = False
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    _allowed: frozenset[Any] | None = field(default=None, init=False)
 
     @property
     def allowed(self) -> frozenset[Any] | None:

@@ -26,20 +26,6 @@ from typing import Any, Generic, TypeVar
 
 import httpcore
 
-__all__ = [
-    "AIOHTTP_REFUSED",
-    "BOUNDED",
-    "INHERITED",
-    "PerOwner",
-    "Slots",
-    "bounded",
-    "deadline",
-    "elsewhere",
-    "here",
-    "left_behind",
-    "network_backend",
-]
-
 T = TypeVar("T")
 
 BOUNDED = True

@@ -27,7 +27,7 @@ from generator.errors import SpecWarning
 from generator.escape import markdown
 from generator.pipeline import read_surface
 from tests.conftest import REPORT, spec_tree
-from tests.e2e.test_names import _deref, _loaded, _pointer, holds
+from tests.e2e.test_names import _deref, _loaded, _pointer, holds, step_in
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 pytestmark = pytest.mark.slow
@@ -292,7 +292,7 @@ def held(old: str, new: str, entry: dict[str, Any]) -> str | None:
         return None
     shape: Any = _norm(_loaded(new), moved[1])  # (its allOf merged, as the generator does)
     for step in steps:
-        shape = _step_shape(shape, step)
+        shape = step_in(shape, step, lambda s: s.get("properties") or {})
     if not isinstance(shape, dict):
         return None
     if "alias" in entry:
@@ -301,22 +301,6 @@ def held(old: str, new: str, entry: dict[str, Any]) -> str | None:
     else:
         found = bool(shape.get("properties")) and not (shape.get("oneOf") or shape.get("anyOf"))
     return f"under {owner}, {moved[0]}" if found else None
-
-
-def _step_shape(shape: Any, step: str) -> Any:
-    """One step of an inline place's key (see :mod:`generator.ir.names`) in a shape."""
-    if not isinstance(shape, dict):
-        return None
-    if step == "Item":
-        return shape.get("items")
-    if step == "Value":
-        return shape.get("additionalProperties")
-    option = re.fullmatch(r"Option(\d+)", step)
-    members = shape.get("oneOf") or shape.get("anyOf")
-    if option and members:
-        index = int(option.group(1)) - 1
-        return members[index] if index < len(members) else None
-    return (shape.get("properties") or {}).get(step)
 
 
 def _lost(old: str, new: str, after: dict[str, Any]) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,22 +19,15 @@ from klaviyo_client.models import (
 )
 from tests.conftest import CLIENT_SRC, CURRENT_SPEC, need_spec
 from tests.support.bodies import minimal_body
+from tests.support.recording import Handler, recording_transport
 
 SPEC = json.loads(need_spec(CURRENT_SPEC).read_text())
 KEY = "pk_e2e_0123456789abcdef"
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 def client_with(handler: Handler) -> tuple[Klaviyo, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        request.read()
-        seen.append(request)
-        return handler(request)
-
-    return Klaviyo(api_key=KEY, transport=httpx.MockTransport(record)), seen
+    transport, seen = recording_transport(handler)
+    return Klaviyo(api_key=KEY, transport=transport), seen
 
 
 PROFILE = {

@@ -6,7 +6,6 @@ import base64
 import json
 import urllib.parse
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,22 +19,15 @@ from generator.errors import SpecWarning
 from generator.pipeline import build_apis
 from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
 from tests.conftest import GENERATED, ROOT, need_spec
+from tests.support.recording import Handler, recording_transport
 
 KEY = "pk_legacy_0123456789abcdef"
 LEGACY = json.loads(need_spec("klaviyo-legacy-v1-v2.json").read_text())
 
 
-def legacy_client(
-    answer: Callable[[httpx.Request], httpx.Response],
-) -> tuple[KlaviyoLegacy, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        request.read()
-        seen.append(request)
-        return answer(request)
-
-    return KlaviyoLegacy(api_key=KEY, transport=httpx.MockTransport(record)), seen
+def legacy_client(answer: Handler) -> tuple[KlaviyoLegacy, list[httpx.Request]]:
+    transport, seen = recording_transport(answer)
+    return KlaviyoLegacy(api_key=KEY, transport=transport), seen
 
 
 def test_all_50_operations_in_their_own_registry() -> None:

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -191,8 +192,9 @@ def _properties(doc: dict[str, Any], schema: Any) -> dict[str, Any]:
     return out
 
 
-def _step(doc: dict[str, Any], schema: Any, step: str) -> Any:
-    schema = _deref(doc, schema)
+def step_in(schema: Any, step: str, properties: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """One step of an inline place's key (see :mod:`generator.ir.names`) in *schema*, its
+    named properties read by *properties*."""
     if not isinstance(schema, dict):
         return None
     if step == "Item":
@@ -204,7 +206,11 @@ def _step(doc: dict[str, Any], schema: Any, step: str) -> Any:
     if option and members:
         index = int(option.group(1)) - 1
         return members[index] if index < len(members) else None
-    return _properties(doc, schema).get(step)
+    return properties(schema).get(step)
+
+
+def _step(doc: dict[str, Any], schema: Any, step: str) -> Any:
+    return step_in(_deref(doc, schema), step, lambda s: _properties(doc, s))
 
 
 def _operations(doc: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:

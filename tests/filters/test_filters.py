@@ -21,18 +21,20 @@ from tests.conftest import CURRENT_SPEC, need_spec
 from tests.support.filter_grammar import And, Cond, parse
 from tests.support.loopback import LoopbackServer, Respond
 
-METHODS = {
-    "equals": "equals",
-    "any": "any",
-    "greater-than": "greater_than",
-    "greater-or-equal": "greater_or_equal",
-    "less-than": "less_than",
-    "less-or-equal": "less_or_equal",
-    "contains": "contains",
-    "starts-with": "starts_with",
-    "ends-with": "ends_with",
-    "has": "has",
-}
+OPERATORS = (
+    "equals",
+    "any",
+    "greater-than",
+    "greater-or-equal",
+    "less-than",
+    "less-or-equal",
+    "contains",
+    "starts-with",
+    "ends-with",
+    "has",
+)
+METHODS = {op: op.replace("-", "_") for op in OPERATORS}
+"""Klaviyo's filter operators → the field method that builds each (its name in snake case)."""
 UTC = dt.UTC
 WHEN = dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 TRICKY = 'O\'Brien "Smith", (x) \\ y'

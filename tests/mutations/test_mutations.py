@@ -84,6 +84,13 @@ def rename_path(doc: Doc, old: str, new: str) -> None:
     doc["paths"] = {(new if k == old else k): v for k, v in paths.items()}
 
 
+def path_renamed(
+    name: str, old: str, new: str, expect: str, where: str = ""
+) -> tuple[str, Mutation, str, str]:
+    """The case *name*: path *old* renamed *new* (see :data:`CASES`)."""
+    return (name, lambda d, c: rename_path(d, old, new), expect, where)
+
+
 def rename_path_param(doc: Doc, path: str, old: str, new: str) -> None:
     """Rename a path template variable and its parameter in every operation of the path."""
     rename_path(doc, path, path.replace("{" + old + "}", "{" + new + "}"))
@@ -204,27 +211,13 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "ok",
         "",
     ),
-    (
-        "path-percent",
-        lambda d, c: rename_path(d, "/api/profiles", "/api/pro%22%22%22files"),
-        "ok",
-        "",
-    ),
-    (
-        "path-unicode",
-        lambda d, c: rename_path(d, "/api/profiles", "/api/prøfiles"),
-        "error",
-        "#/paths",
-    ),
-    (
-        "path-fragment",
-        lambda d, c: rename_path(d, "/api/profiles", "/api/profiles#x"),
-        "error",
-        "#/paths",
-    ),
-    (
+    path_renamed("path-percent", "/api/profiles", "/api/pro%22%22%22files", "ok"),
+    path_renamed("path-unicode", "/api/profiles", "/api/prøfiles", "error", "#/paths"),
+    path_renamed("path-fragment", "/api/profiles", "/api/profiles#x", "error", "#/paths"),
+    path_renamed(
         "path-unknown-template-var",
-        lambda d, c: rename_path(d, "/api/accounts/{id}", "/api/accounts/{id}/{nope}"),
+        "/api/accounts/{id}",
+        "/api/accounts/{id}/{nope}",
         "error",
         "#/paths/~1api~1accounts~1{id}~1{nope}/get",
     ),
@@ -528,9 +521,10 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "ProfileLocation/properties/chain: circular $ref: R0 -> R1 -> R0",
     ),
     # -- a trailing newline (passes a pattern ending in "$" applied with .match)
-    (
+    path_renamed(
         "path-trailing-newline",
-        lambda d, c: rename_path(d, "/api/accounts", "/api/accounts\n"),
+        "/api/accounts",
+        "/api/accounts\n",
         "error",
         "characters not allowed in a URL path: ['\\n']",
     ),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from klaviyo_client import AsyncKlaviyo, Klaviyo
 from tests.support.loopback import LoopbackServer
 
 KEY = "pk_0123456789abcdef0123456789abcdefab"
 WALL = 1_800_000_000.0
+ClientT = TypeVar("ClientT", Klaviyo, AsyncKlaviyo)
 
 
 class FakeTime:
@@ -35,13 +36,18 @@ class FakeTime:
         return sum(self.sleeps)
 
 
-def sync_client(server: LoopbackServer, fake: FakeTime | None = None, **options: Any) -> Klaviyo:
-    options.setdefault("timeout", 5.0)
-    client = Klaviyo(api_key=KEY, base_url=server.url, **options)
+def _on_fake_time(client: ClientT, fake: FakeTime | None) -> ClientT:
     if fake is not None:
-        client._sleep = fake.sleep
         client._clock = fake.clock
         client._wall_clock = lambda: WALL
+    return client
+
+
+def sync_client(server: LoopbackServer, fake: FakeTime | None = None, **options: Any) -> Klaviyo:
+    options.setdefault("timeout", 5.0)
+    client = _on_fake_time(Klaviyo(api_key=KEY, base_url=server.url, **options), fake)
+    if fake is not None:
+        client._sleep = fake.sleep
     return client
 
 
@@ -49,11 +55,9 @@ def async_client(
     server: LoopbackServer, fake: FakeTime | None = None, **options: Any
 ) -> AsyncKlaviyo:
     options.setdefault("timeout", 5.0)
-    client = AsyncKlaviyo(api_key=KEY, base_url=server.url, **options)
+    client = _on_fake_time(AsyncKlaviyo(api_key=KEY, base_url=server.url, **options), fake)
     if fake is not None:
         client._sleep = fake.async_sleep
-        client._clock = fake.clock
-        client._wall_clock = lambda: WALL
     return client
 
 
@@ -76,6 +80,18 @@ def profile(ident: str, **attributes: Any) -> dict[str, Any]:
 def profile_doc(ident: str = "p1") -> dict[str, Any]:
     return {"data": profile(ident), "links": {"self": "x"}}
 
+
+EVENT: dict[str, Any] = {
+    "data": {
+        "type": "event",
+        "attributes": {
+            "properties": {"order": 42},
+            "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}},
+            "profile": {"data": {"type": "profile", "attributes": {"email": "a@example.com"}}},
+        },
+    }
+}
+"""A ``create_event`` body."""
 
 RATE_LIMITED = {
     "errors": [

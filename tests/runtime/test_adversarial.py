@@ -580,6 +580,7 @@ OPTION_CASES: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("extra_query None", {"extra_query": {"a": None}}, TypeError),
     ("extra_query nan", {"extra_query": {"a": NAN}}, ValueError),
     ("extra_query int key", {"extra_query": {1: "a"}}, TypeError),
+    ("extra_query not a mapping", {"extra_query": ["a=1"]}, TypeError),
     ("extra_headers CRLF", {"extra_headers": {"X-A": "v\r\nX-B: w"}}, ValueError),
     ("extra_headers non-ASCII", {"extra_headers": {"X-A": "é"}}, ValueError),
     ("extra_headers bad name", {"extra_headers": {"X:A": "v"}}, ValueError),

@@ -32,7 +32,15 @@ from klaviyo_client import (
 )
 from klaviyo_client._track import decode_post_data
 from tests.conftest import reset_rate_limiter
-from tests.runtime.pipeline_support import KEY, WALL, FakeTime, profile, profile_doc, serving
+from tests.runtime.pipeline_support import (
+    EVENT,
+    KEY,
+    WALL,
+    FakeTime,
+    profile,
+    profile_doc,
+    serving,
+)
 from tests.runtime.test_adversarial import LIMIT, ODD, POLICY, _judge, timed, timed_async
 from tests.runtime.test_redaction import closed_port_url
 from tests.support.loopback import Close, LoopbackServer, Reset, Respond
@@ -40,16 +48,6 @@ from tests.support.loopback import Close, LoopbackServer, Reset, Respond
 SYNC = ["pool", "httpx"]
 ASYNC = ["pool", "httpx", "aiohttp"]
 PROFILE_BODY = {"data": {"type": "profile", "attributes": {"email": "ada@example.com"}}}
-EVENT = {
-    "data": {
-        "type": "event",
-        "attributes": {
-            "properties": {"order": 1},
-            "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}},
-            "profile": {"data": {"type": "profile", "attributes": {"email": "a@example.com"}}},
-        },
-    }
-}
 
 
 def sync_client(kind: str, url: str, fake: FakeTime, **options: Any) -> Klaviyo:

@@ -84,6 +84,14 @@ def typed(outcome: Any, cls: type[KlaviyoError]) -> None:
     assert outcome.__context__ is None or outcome.__suppress_context__
 
 
+def refused_before_sending(outcomes: list[Any], server: LoopbackServer, words: str) -> None:
+    """Every outcome is an ``ArgumentValueError`` saying *words*, and nothing was sent."""
+    for outcome in outcomes:
+        typed(outcome, kc.ArgumentValueError)
+        assert words in str(outcome)
+    assert server.requests == []
+
+
 # -- 6. a revision past the calendar ------------------------------------------------------------
 
 
@@ -114,10 +122,7 @@ def test_an_int_of_5000_digits_is_an_argument_error_before_sending(kind: str) ->
             run(kind, lambda c: c.profiles.get_profile(
                 "p1", request_options={"extra_query": {"n": huge}}), base_url=server.url),
         ]  # fmt: skip
-    for outcome in outcomes:
-        typed(outcome, kc.ArgumentValueError)
-        assert "4,300 digits" in str(outcome)
-    assert server.requests == []
+    refused_before_sending(outcomes, server, "4,300 digits")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -136,9 +141,7 @@ def test_an_int_beyond_the_float_range_is_an_argument_error(kind: str) -> None:
                 return events.add("Ordered", email="a@example.com", value=10**400)
 
         outcome = run(kind, add_async if kind.startswith("async") else add, base_url=server.url)
-    typed(outcome, kc.ArgumentValueError)
-    assert "float range" in str(outcome)
-    assert server.requests == []
+    refused_before_sending([outcome], server, "float range")
 
 
 LONE = "caf\udce9"  # text decoded with surrogateescape: not UTF-8
@@ -170,10 +173,7 @@ def test_lone_surrogates_are_argument_errors_before_sending(kind: str) -> None:
         closed = public.close() if hasattr(public, "close") else public.aclose()
         if inspect.iscoroutine(closed):
             asyncio.run(closed)
-    for outcome in outcomes:
-        typed(outcome, kc.ArgumentValueError)
-        assert "UTF-8" in str(outcome)
-    assert server.requests == []
+    refused_before_sending(outcomes, server, "UTF-8")
 
 
 # -- 6. odd answers -----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ connection the server reset) and end the call by raising before anything is sent
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -31,30 +33,37 @@ class SeenError(KlaviyoError):
     """Raised by a middleware to end the call."""
 
 
+@contextmanager
+def attempt_logged(
+    log: list[Any], request: PreparedRequest, attempt: int
+) -> Iterator[Callable[[Response], Response]]:
+    """Mark *request* with its attempt and log the outcome: the status of the answer passed to
+    the yielded function, or the kind of a ``SendError`` raised inside (raised on)."""
+    request.headers["X-Attempt"] = str(attempt)
+
+    def answered(response: Response) -> Response:
+        log.append((attempt, response.status_code))
+        return response
+
+    try:
+        yield answered
+    except SendError as failure:
+        log.append((attempt, failure.kind))
+        raise
+
+
 def recorder(log: list[Any]) -> Any:
     def middleware(request: PreparedRequest, call_next: Next) -> Response:
-        request.headers["X-Attempt"] = str(call_next.attempt)
-        try:
-            response = call_next(request)
-        except SendError as failure:
-            log.append((call_next.attempt, failure.kind))
-            raise
-        log.append((call_next.attempt, response.status_code))
-        return response
+        with attempt_logged(log, request, call_next.attempt) as answered:
+            return answered(call_next(request))
 
     return middleware
 
 
 def async_recorder(log: list[Any]) -> Any:
     async def middleware(request: PreparedRequest, call_next: AsyncNext) -> Response:
-        request.headers["X-Attempt"] = str(call_next.attempt)
-        try:
-            response = await call_next(request)
-        except SendError as failure:
-            log.append((call_next.attempt, failure.kind))
-            raise
-        log.append((call_next.attempt, response.status_code))
-        return response
+        with attempt_logged(log, request, call_next.attempt) as answered:
+            return answered(await call_next(request))
 
     return middleware
 

@@ -13,21 +13,10 @@ import yaml
 
 from klaviyo_client import OPERATIONS, APIConnectionError, APITimeoutError, RetryPolicy
 from klaviyo_client.models.common import EventCreateQueryV2
-from tests.runtime.pipeline_support import FakeTime, async_client, serving, sync_client
+from tests.runtime.pipeline_support import EVENT, FakeTime, async_client, serving, sync_client
 from tests.support.loopback import Behaviour, Hang, RecordedRequest, Reset, Respond
 
 RETRY_YAML = Path(__file__).resolve().parents[2] / "specs" / "retry.yaml"
-
-EVENT: dict[str, Any] = {
-    "data": {
-        "type": "event",
-        "attributes": {
-            "properties": {"order": 42},
-            "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}},
-            "profile": {"data": {"type": "profile", "attributes": {"email": "a@example.com"}}},
-        },
-    }
-}
 
 
 def bulk_body(*events_per_profile: int) -> dict[str, Any]:

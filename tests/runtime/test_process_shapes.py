@@ -43,23 +43,27 @@ CALLS = 50
 ASYNC_KINDS = ["pool", "aiohttp"]
 
 
-def sync_kind(kind: str, url: str, **options: Any) -> Klaviyo:
+def _kind_options(
+    kind: str, options: dict[str, Any], http_client: Any, transport: Any
+) -> dict[str, Any]:
+    """*options* for a client of *kind*: its own ``http_client``/``transport`` or a backend."""
     options.setdefault("timeout", 5.0)
     if kind == "http_client":
-        options["http_client"] = httpx.Client(timeout=5.0)
+        options["http_client"] = http_client(timeout=5.0)
     elif kind == "transport":
-        options["transport"] = httpx.HTTPTransport()
+        options["transport"] = transport()
+    elif kind == "aiohttp":
+        options["backend"] = "aiohttp"
+    return options
+
+
+def sync_kind(kind: str, url: str, **options: Any) -> Klaviyo:
+    options = _kind_options(kind, options, httpx.Client, httpx.HTTPTransport)
     return Klaviyo(api_key=KEY, base_url=url, **options)
 
 
 def async_kind(kind: str, url: str, **options: Any) -> AsyncKlaviyo:
-    options.setdefault("timeout", 5.0)
-    if kind == "http_client":
-        options["http_client"] = httpx.AsyncClient(timeout=5.0)
-    elif kind == "transport":
-        options["transport"] = httpx.AsyncHTTPTransport()
-    elif kind == "aiohttp":
-        options["backend"] = "aiohttp"
+    options = _kind_options(kind, options, httpx.AsyncClient, httpx.AsyncHTTPTransport)
     return AsyncKlaviyo(api_key=KEY, base_url=url, **options)
 
 

@@ -38,6 +38,16 @@ def build(*args: str) -> Result:
     return invoke(["generate", *args])
 
 
+def one_error(result: Result) -> str:
+    """The one line a refused CLI run (exit 2, no traceback) wrote to stderr."""
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    line: str = lines[0]
+    assert "internal error" not in line, line
+    return line
+
+
 def invoke(args: Sequence[str], **kwargs: Any) -> Result:
     """``klaviyo-codegen ARGS`` in-process (``CliRunner.invoke`` keywords allowed), where
     ``generate`` and ``check`` render without ruff and the import check: ``check`` then

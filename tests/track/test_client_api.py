@@ -55,57 +55,46 @@ TRACK: dict[str, Any] = {
     "time": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
     "unique_id": "evt-1",
 }
+
+
+def _profile(**attributes: Any) -> dict[str, Any]:
+    """A profile resource document (``{"data": {"type": "profile", ...}}``)."""
+    return {"data": {"type": "profile", "attributes": attributes}}
+
+
 EVENT = {
     "data": {
         "type": "event",
         "attributes": {
             "properties": {"sku": "B-1"},
             "metric": {"data": {"type": "metric", "attributes": {"name": "Ordered"}}},
-            "profile": {
-                "data": {
-                    "type": "profile",
-                    "attributes": {
-                        "email": "ada@example.com",
-                        "first_name": "Ada",
-                        "location": {"city": "Boston"},
-                        "properties": {"tier": "gold"},
-                    },
-                }
-            },
+            "profile": _profile(
+                email="ada@example.com",
+                first_name="Ada",
+                location={"city": "Boston"},
+                properties={"tier": "gold"},
+            ),
             "unique_id": "evt-1",
             "value": 9.5,
             "time": "2026-01-02T03:04:05Z",
         },
     }
 }
-PROFILE = {
-    "data": {
-        "type": "profile",
-        "attributes": {
-            "email": "ada@example.com",
-            "external_id": "X1",
-            "last_name": "Lovelace",
-            "properties": {"plan": "pro"},
-        },
-    }
-}
+PROFILE = _profile(
+    email="ada@example.com", external_id="X1", last_name="Lovelace", properties={"plan": "pro"}
+)
 SUBSCRIPTION = {
     "data": {
         "type": "subscription",
         "attributes": {
-            "profile": {
-                "data": {
-                    "type": "profile",
-                    "attributes": {
-                        "email": "ada@example.com",
-                        "first_name": "Ada",
-                        "subscriptions": {
-                            "email": {"marketing": {"consent": "SUBSCRIBED"}},
-                            "sms": {"marketing": {"consent": "SUBSCRIBED"}},
-                        },
-                    },
-                }
-            }
+            "profile": _profile(
+                email="ada@example.com",
+                first_name="Ada",
+                subscriptions={
+                    "email": {"marketing": {"consent": "SUBSCRIBED"}},
+                    "sms": {"marketing": {"consent": "SUBSCRIBED"}},
+                },
+            )
         },
         "relationships": {"list": {"data": {"type": "list", "id": "LIST1"}}},
     }

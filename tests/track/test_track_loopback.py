@@ -105,13 +105,21 @@ def test_429_exhausts_retries(server: LoopbackServer) -> None:
     assert len(server.requests) == 2
 
 
-def test_reset_is_retried_with_the_same_event_id(
+@pytest.fixture
+def after_a_reset(
     server: LoopbackServer, caplog: pytest.LogCaptureFixture
-) -> None:
+) -> Iterator[KlaviyoPublic]:
+    """A client whose first attempt the server resets (retries log at DEBUG, captured)."""
     server.script(Reset(), ONE)
-    level = caplog.at_level(logging.DEBUG, logger="klaviyo_client")  # retries log at DEBUG
+    level = caplog.at_level(logging.DEBUG, logger="klaviyo_client")
     with level, public(server, Sleeps()) as client:
-        event_id = client.track("Viewed", email="a@example.com", unique_id="order-7")
+        yield client
+
+
+def test_reset_is_retried_with_the_same_event_id(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture, after_a_reset: KlaviyoPublic
+) -> None:
+    event_id = after_a_reset.track("Viewed", email="a@example.com", unique_id="order-7")
     assert event_id == "order-7"
     bodies = [decode_post_data(r.body) for r in server.requests]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
@@ -120,12 +128,9 @@ def test_reset_is_retried_with_the_same_event_id(
 
 
 def test_reset_on_get_is_logged_without_the_payload(
-    server: LoopbackServer, caplog: pytest.LogCaptureFixture
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture, after_a_reset: KlaviyoPublic
 ) -> None:
-    server.script(Reset(), ONE)
-    level = caplog.at_level(logging.DEBUG, logger="klaviyo_client")  # retries log at DEBUG
-    with level, public(server, Sleeps()) as client:
-        client.track("Viewed", email="a@example.com", method="GET")
+    after_a_reset.track("Viewed", email="a@example.com", method="GET")
     assert len(server.requests) == 2
     assert "data=***" in caplog.text and KEY not in caplog.text
 

@@ -11,28 +11,16 @@ Regenerate a record only for a deliberate API change:
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import CLIENT_SRC, ROOT
+from tests.support.fresh import support_json
 
 RECORDS = Path(__file__).parent / "records"
 
 
 def current() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CLIENT_SRC), str(ROOT)])}
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.support.api_signatures", "klaviyo_client"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=ROOT,
-    ).stdout
-    result: dict[str, str] = json.loads(out)
+    result: dict[str, str] = support_json("api_signatures", "klaviyo_client")
     return result
 
 

@@ -20,12 +20,10 @@ from generator.errors import NameWarning, SpecError, SpecWarning
 from generator.ir import Builder
 from generator.ir.names import NamesFile
 from tests.support.packages import invoke, run_python
+from tests.support.things import ref as _ref
+from tests.support.things import things_spec
 
 LONG = ["first_long_value", "second_long_value", "third_long_value", "fourth_long_value"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _obj(**props: Any) -> dict[str, Any]:
@@ -37,40 +35,9 @@ STR, INT = {"type": "string"}, {"type": "integer"}
 
 def _spec(version: str, thing: dict[str, Any], extra: dict[str, Any], field: Any) -> dict[str, Any]:
     thing = {"type": {"enum": ["thing"], "type": "string"}, "id": STR, **thing}
-    return {
-        "openapi": "3.0.2",
-        "info": {"title": "Things", "version": version},
-        "paths": {
-            "/api/things": {
-                "get": {
-                    "operationId": "get_things",
-                    "tags": ["Things"],
-                    "summary": "Get things",
-                    "parameters": [
-                        {
-                            "name": "fields[thing]",
-                            "in": "query",
-                            "explode": False,
-                            "schema": {"type": "array", "items": field},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "OK",
-                            "content": {"application/vnd.api+json": {"schema": _ref("ThingDoc")}},
-                        }
-                    },
-                }
-            }
-        },
-        "components": {
-            "schemas": {
-                "ThingDoc": {**_obj(data=_ref("Thing")), "required": ["data"]},
-                "Thing": {**_obj(**thing), "required": ["type", "id"]},
-                **extra,
-            }
-        },
-    }
+    fields = {"type": "array", "items": field}
+    parameters = [{"name": "fields[thing]", "in": "query", "explode": False, "schema": fields}]
+    return things_spec(version, thing, extra, parameters)
 
 
 # 2026-01-01: inline schemas everywhere

@@ -21,12 +21,10 @@ from generator import changelog, cli, diff
 from generator.errors import SpecWarning
 from generator.pipeline import read_surface
 from tests.support.packages import run_python
+from tests.support.things import ref as _ref
+from tests.support.things import things_spec
 
 STR, INT = {"type": "string"}, {"type": "integer"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _obj(required: tuple[str, ...] = (), **props: Any) -> dict[str, Any]:
@@ -41,28 +39,7 @@ def _enum(*values: str) -> dict[str, Any]:
 
 
 def _spec(version: str, thing: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    body = {"application/vnd.api+json": {"schema": _ref("ThingDoc")}}
-    return {
-        "openapi": "3.0.2",
-        "info": {"title": "Things", "version": version},
-        "paths": {
-            "/api/things": {
-                "get": {
-                    "operationId": "get_things",
-                    "tags": ["Things"],
-                    "summary": "Get things",
-                    "responses": {"200": {"description": "OK", "content": body}},
-                }
-            }
-        },
-        "components": {
-            "schemas": {
-                "ThingDoc": _obj(("data",), data=_ref("Thing")),
-                "Thing": _obj(("type", "id"), id=STR, **thing),
-                **schemas,
-            }
-        },
-    }
+    return things_spec(version, {"id": STR, **thing}, schemas)
 
 
 # the one-value enums a 2026-01-15 spec had as components (and their places in Thing)

@@ -47,26 +47,28 @@ def _public(api: Api) -> dict[str, str]:
     return out
 
 
-def test_parameter_concepts() -> None:
-    assert param_concept("fields[profile]", "event") == ("fields[profile]", "ProfileField")
-    assert param_concept("fields[campaign-message]", "") == (
-        "fields[campaign-message]",
-        "CampaignMessageField",
-    )
-    assert param_concept("additional-fields[profile]", "profile") == (
-        "additional-fields[profile]",
-        "ProfileAdditionalField",
-    )
-    assert param_concept("sort", "list") == ("list:sort", "ListSort")
-    assert param_concept("include", "catalog-item") == (
-        "catalog-item:include",
-        "CatalogItemInclude",
-    )
-    assert param_concept("group_by", "review-values-report") == (
-        "review-values-report:group_by",
-        "ReviewValuesReportGroupBy",
-    )
-    assert param_concept("sort", "") == (":sort", "Sort")
+@pytest.mark.parametrize(
+    ("param", "owner", "concept"),
+    [
+        ("fields[profile]", "event", ("fields[profile]", "ProfileField")),
+        ("fields[campaign-message]", "", ("fields[campaign-message]", "CampaignMessageField")),
+        (
+            "additional-fields[profile]",
+            "profile",
+            ("additional-fields[profile]", "ProfileAdditionalField"),
+        ),
+        ("sort", "list", ("list:sort", "ListSort")),
+        ("include", "catalog-item", ("catalog-item:include", "CatalogItemInclude")),
+        (
+            "group_by",
+            "review-values-report",
+            ("review-values-report:group_by", "ReviewValuesReportGroupBy"),
+        ),
+        ("sort", "", (":sort", "Sort")),
+    ],
+)
+def test_parameter_concepts(param: str, owner: str, concept: tuple[str, str]) -> None:
+    assert param_concept(param, owner) == concept
 
 
 def test_merged_values_do_not_depend_on_the_order_of_the_enums() -> None:

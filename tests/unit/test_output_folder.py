@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from generator import outdir, render, verify
 from generator.cli import main
 from generator.errors import SpecError
-from tests.support.packages import build, generate
+from tests.support.packages import build, generate, one_error
 
 SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
 
@@ -40,14 +40,6 @@ def user_project(root: Path) -> Path:
     (root / "src" / "app.py").write_text("print('mine')\n")
     (root / "notes.txt").write_text("do not delete\n")
     return root
-
-
-def one_error(result: Any) -> str:
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    line: str = lines[0]
-    return line
 
 
 def test_a_folder_with_user_files_is_refused_and_left_intact(tmp_path: Path) -> None:

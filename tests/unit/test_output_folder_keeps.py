@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from generator import render
-from tests.support.packages import build, invoke
+from tests.support.packages import build, invoke, one_error
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "golden" / "specs" / "bracketed_params.json"
@@ -78,15 +78,6 @@ def everything(root: Path) -> dict[str, tuple[str, int, bytes | str]]:
             else:
                 out[rel] = ("file", stat.S_IMODE(st.st_mode), path.read_bytes())
     return out
-
-
-def one_error(result: Any) -> str:
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    line: str = lines[0]
-    assert "internal error" not in line, line
-    return line
 
 
 @pytest.fixture(scope="module")

@@ -5,25 +5,11 @@ generated package (see tests/support/type_hints_check.py; it runs in a fresh int
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.conftest import CLIENT_SRC, ROOT
+from tests.support.fresh import support_json
 
 
 def check(package: str) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CLIENT_SRC), str(ROOT)])}
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.support.type_hints_check", package],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=ROOT,
-    ).stdout
-    result: dict[str, object] = json.loads(out)
+    result: dict[str, object] = support_json("type_hints_check", package)
     return result
 
 

@@ -15,19 +15,6 @@ from typing import Any, Generic, TypeVar
 
 import httpcore
 
-__all__ = [
-    "BOUNDED",
-    "INHERITED",
-    "PerOwner",
-    "Slots",
-    "bounded",
-    "deadline",
-    "elsewhere",
-    "here",
-    "left_behind",
-    "network_backend",
-]
-
 T = TypeVar("T")
 
 BOUNDED = False

@@ -82,29 +82,26 @@ class AsyncSender(Protocol):
 
 _Kind = tuple[FailureKind, bool]  # kind, maybe sent
 
-_HTTPCORE: tuple[tuple[type[Exception], _Kind], ...] = (
-    (httpcore.ConnectTimeout, ("connect_timeout", False)),
-    (httpcore.PoolTimeout, ("pool_timeout", False)),
-    (httpcore.ConnectError, ("connect", False)),
-    (httpcore.ProxyError, ("connect", False)),
-    (httpcore.UnsupportedProtocol, ("connect", False)),
-    (httpcore.ReadTimeout, ("read_timeout", True)),
-    (httpcore.WriteTimeout, ("write_timeout", True)),
-    (httpcore.WriteError, ("write_error", True)),
-    (httpcore.ReadError, ("reset", True)),
-    (httpcore.RemoteProtocolError, ("reset", True)),
+_KINDS: tuple[tuple[str, _Kind], ...] = (
+    ("ConnectTimeout", ("connect_timeout", False)),
+    ("PoolTimeout", ("pool_timeout", False)),
+    ("ConnectError", ("connect", False)),
+    ("ProxyError", ("connect", False)),
+    ("UnsupportedProtocol", ("connect", False)),
+    ("ReadTimeout", ("read_timeout", True)),
+    ("WriteTimeout", ("write_timeout", True)),
+    ("WriteError", ("write_error", True)),
+    ("ReadError", ("reset", True)),
+    ("RemoteProtocolError", ("reset", True)),
 )
-_HTTPX: tuple[tuple[type[Exception], _Kind], ...] = (
-    (httpx.ConnectTimeout, ("connect_timeout", False)),
-    (httpx.PoolTimeout, ("pool_timeout", False)),
-    (httpx.ConnectError, ("connect", False)),
-    (httpx.ProxyError, ("connect", False)),
-    (httpx.UnsupportedProtocol, ("connect", False)),
-    (httpx.ReadTimeout, ("read_timeout", True)),
-    (httpx.WriteTimeout, ("write_timeout", True)),
-    (httpx.WriteError, ("write_error", True)),
-    (httpx.ReadError, ("reset", True)),
-    (httpx.RemoteProtocolError, ("reset", True)),
+"""The transport exceptions httpcore and httpx both name (first match wins): their failure
+kind and whether the request may have been sent."""
+
+_HTTPCORE: tuple[tuple[type[Exception], _Kind], ...] = tuple(
+    (getattr(httpcore, name), kind) for name, kind in _KINDS
+)
+_HTTPX: tuple[tuple[type[Exception], _Kind], ...] = tuple(
+    (getattr(httpx, name), kind) for name, kind in _KINDS
 )
 
 

@@ -21,6 +21,7 @@ string grammar resolved on first access: ``"Name"`` (a model), ``"list[T]"``, ``
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import importlib
 import json
@@ -199,28 +200,24 @@ def _best_model(candidates: list[type[Model]], value: Mapping[str, Any]) -> type
     return best
 
 
+@dataclasses.dataclass(slots=True, eq=False, repr=False)
 class _Field:
     """Descriptor reading one JSON member of a model (and writing it when set)."""
 
-    __slots__ = ("_decoder", "choices", "expr", "home", "name", "nullable", "required", "wire")
+    wire: str
+    expr: str
+    required: bool
+    nullable: bool
+    choices: tuple[Any, ...] | str | None
+    """The enum values, or the name of a long enum's alias in ``_aliases`` (read on first use)."""
+    name: str = dataclasses.field(init=False)
+    home: str = dataclasses.field(init=False, default="")
+    _decoder: Decoder | None = dataclasses.field(init=False, default=None)
 
-    def __init__(
-        self,
-        wire: str,
-        expr: str,
-        required: bool,
-        nullable: bool,
-        choices: tuple[Any, ...] | str | None,
-    ) -> None:
-        self.wire = wire
-        self.expr = expr
-        self.required = required
-        self.nullable = nullable
-        # The enum values, or the name of a long enum's alias in ``_aliases`` (read on first use).
-        self.choices = choices
-        self.name = wire
-        self.home = ""
-        self._decoder: Decoder | None = None if expr else _identity
+    def __post_init__(self) -> None:
+        self.name = self.wire
+        if not self.expr:
+            self._decoder = _identity
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name

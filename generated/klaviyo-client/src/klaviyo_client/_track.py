@@ -119,7 +119,11 @@ HttpMethod = Literal["POST", "GET"]
 
 _PACKAGE = __name__.rpartition(".")[0]
 _PUBLIC_KEY_RE = re.compile(r"[A-Za-z0-9]{6}")
+FormRequest = tuple[Operation, str, dict[str, str], bytes]
+"""A sign-up form ready to send: its operation, URL, headers and body."""
 _CUSTOMER_IDS = ("$email", "$phone_number", "$id")
+_ID_ARGS = ("email", "phone_number", "external_id")
+"""The keyword arguments that fill the identifiers of :data:`_CUSTOMER_IDS`."""
 _FORM = "application/x-www-form-urlencoded"
 ACCEPT = "text/html, application/json;q=0.9, */*;q=0.5"
 
@@ -195,8 +199,25 @@ def _put(target: dict[str, Any], key: str, value: Any, arg: str) -> None:
     target[key] = value
 
 
-def _identified(props: Mapping[str, Any]) -> bool:
-    return any(isinstance(props.get(k), str) and props[k] for k in _CUSTOMER_IDS)
+def _identified(
+    call: str,
+    who: str,
+    arg: str,
+    given: Mapping[str, Any] | None,
+    ids: tuple[str | None, str | None, str | None],
+) -> dict[str, Any]:
+    """A copy of *given* (the argument *arg* of *call*) with the identifiers of *who* filled in
+    from *ids* (``email``, ``phone_number``, ``external_id``); ``ArgumentValueError`` when it
+    has none."""
+    props = checked_mapping(arg, given)
+    for key, value, name in zip(_CUSTOMER_IDS, ids, _ID_ARGS, strict=True):
+        _put(props, key, value, name)
+    if not any(isinstance(props.get(k), str) and props[k] for k in _CUSTOMER_IDS):
+        raise ArgumentValueError(
+            f"{call}() needs a {who} identifier: email=, phone_number=, external_id= or "
+            f"{arg} with '$email', '$phone_number' or '$id'"
+        )
+    return props
 
 
 def _unix_time(value: _dt.datetime | _dt.date | int | float) -> int:
@@ -265,15 +286,8 @@ class PublicBase:
         """The validated Track payload (``token`` included) that :meth:`track` would send."""
         if not isinstance(event, str) or not event.strip():
             raise ArgumentValueError("event must be a non-empty str (the metric name)")
-        customer = checked_mapping("customer_properties", customer_properties)
-        _put(customer, "$email", email, "email")
-        _put(customer, "$phone_number", phone_number, "phone_number")
-        _put(customer, "$id", external_id, "external_id")
-        if not _identified(customer):
-            raise ArgumentValueError(
-                "track() needs a customer identifier: email=, phone_number=, external_id= or "
-                "customer_properties with '$email', '$phone_number' or '$id'"
-            )
+        ids = (email, phone_number, external_id)
+        customer = _identified("track", "customer", "customer_properties", customer_properties, ids)
         props = checked_mapping("properties", properties)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -307,15 +321,8 @@ class PublicBase:
         properties: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The validated Identify payload (``token`` included) that :meth:`identify` would send."""
-        props = checked_mapping("properties", properties)
-        _put(props, "$email", email, "email")
-        _put(props, "$phone_number", phone_number, "phone_number")
-        _put(props, "$id", external_id, "external_id")
-        if not _identified(props):
-            raise ArgumentValueError(
-                "identify() needs a profile identifier: email=, phone_number=, external_id= or "
-                "properties with '$email', '$phone_number' or '$id'"
-            )
+        ids = (email, phone_number, external_id)
+        props = _identified("identify", "profile", "properties", properties, ids)
         return {"token": self._public_key, "properties": props}
 
     # requests
@@ -338,34 +345,16 @@ class PublicBase:
             return get, url, dict(self._headers), None
         raise ArgumentValueError(f"method must be 'POST' or 'GET', got {method!r}")
 
+    def _form_request(self, op: Operation, base: str, pairs: list[tuple[str, str]]) -> FormRequest:
+        return op, base + op.path, self._form_headers(), urlencode(pairs).encode("utf-8")
+
     def _front_end_request(
         self,
         list_id: str,
         email: str,
         properties: Mapping[str, Any] | None,
         consent: Sequence[str] | None,
-    ) -> tuple[Operation, str, dict[str, str], bytes]:
-        url, content = self._front_end_form(list_id, email, properties, consent)
-        return _FRONT_END_SUBSCRIBE, url, self._form_headers(), content
-
-    def _back_in_stock_request(
-        self,
-        email: str,
-        variant: str,
-        platform: str,
-        product: str | None,
-        list_id: str | None,
-    ) -> tuple[Operation, str, dict[str, str], bytes]:
-        url, content = self._back_in_stock_form(email, variant, platform, product, list_id)
-        return _BACK_IN_STOCK, url, self._form_headers(), content
-
-    def _front_end_form(
-        self,
-        list_id: str,
-        email: str,
-        properties: Mapping[str, Any] | None,
-        consent: Sequence[str] | None,
-    ) -> tuple[str, bytes]:
+    ) -> FormRequest:
         if not isinstance(list_id, str) or not list_id:
             raise ArgumentValueError("list_id must be a non-empty str")
         if not isinstance(email, str) or "@" not in email:
@@ -396,16 +385,16 @@ class PublicBase:
             pairs.append(("$fields", ",".join(fields)))
         if list_fields:
             pairs.append(("$list_fields", ",".join(list_fields)))
-        return self.manage_url + _FRONT_END_SUBSCRIBE.path, urlencode(pairs).encode("utf-8")
+        return self._form_request(_FRONT_END_SUBSCRIBE, self.manage_url, pairs)
 
-    def _back_in_stock_form(
+    def _back_in_stock_request(
         self,
         email: str,
         variant: str,
         platform: str,
         product: str | None,
         list_id: str | None,
-    ) -> tuple[str, bytes]:
+    ) -> FormRequest:
         if not isinstance(email, str) or "@" not in email:
             raise ArgumentValueError("email must be an email address")
         for name, text in (("variant", variant), ("platform", platform)):
@@ -417,7 +406,7 @@ class PublicBase:
             pairs.append(("product", product))
         if list_id is not None:
             pairs.extend((("subscribe_for_newsletter", "true"), ("g", list_id)))
-        return self.base_url + _BACK_IN_STOCK.path, urlencode(pairs).encode("utf-8")
+        return self._form_request(_BACK_IN_STOCK, self.base_url, pairs)
 
     def _accepted(self, method: str, url: str, response: Response) -> None:
         text = _text(response)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Generic, Self, TypeVar
 
 import httpx
@@ -103,6 +104,7 @@ class Headers(Mapping[str, str]):
         return f"Headers({shown!r})"
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class PreparedRequest:
     """One logical call, fully built: what to send and the options that govern it.
 
@@ -111,43 +113,17 @@ class PreparedRequest:
     (:meth:`follow`) and raw responses carry it. ``headers`` hold the credentials: never log it.
     """
 
-    __slots__ = (
-        "attempt_timeout",
-        "content",
-        "headers",
-        "max_response_bytes",
-        "method",
-        "op",
-        "options",
-        "policy",
-        "timeout",
-        "url",
-    )
-
-    def __init__(
-        self,
-        op: Operation,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        content: bytes | None,
-        *,
-        options: RequestOptions | None,
-        timeout: httpx.Timeout,
-        attempt_timeout: float | None,
-        policy: RetryPolicy,
-        max_response_bytes: int,
-    ) -> None:
-        self.op = op
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.content = content
-        self.options = options
-        self.timeout = timeout
-        self.attempt_timeout = attempt_timeout
-        self.policy = policy
-        self.max_response_bytes = max_response_bytes
+    op: Operation
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes | None
+    _: KW_ONLY
+    options: RequestOptions | None
+    timeout: httpx.Timeout
+    attempt_timeout: float | None
+    policy: RetryPolicy
+    max_response_bytes: int
 
     @property
     def idempotent(self) -> bool:
