@@ -4,7 +4,11 @@ the ``slow`` ones."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -38,3 +42,48 @@ def test_make_test_fast_leaves_out_only_the_slow_tests() -> None:
     assert _recipe("test-fast") == ['$(PYTEST) -m "not slow"']
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`make test-fast`" in readme
+
+
+def test_the_pinned_pytest_and_xdist_keep_a_group_in_one_worker(tmp_path: Path) -> None:
+    """``--dist loadgroup`` sends every test of one ``xdist_group`` to one worker, so a group's
+    costly module or session fixture is built once (pytest 9.2 with pytest-xdist 3.8 spread
+    them silently)."""
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pytest\n"
+        "pytestmark = pytest.mark.xdist_group('one')\n"
+        "@pytest.mark.parametrize('i', range(6))\n"
+        "def test_x(i):\n"
+        "    with open(os.path.join(os.path.dirname(__file__), 'workers.txt'), 'a') as f:\n"
+        "        f.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "test_free.py").write_text(
+        "import pytest\n@pytest.mark.parametrize('i', range(6))\ndef test_y(i):\n    pass\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    workers = (tmp_path / "workers.txt").read_text(encoding="utf-8").split()
+    assert len(workers) == 6 and len(set(workers)) == 1, workers
