@@ -34,6 +34,7 @@ import pytest
 from tests.conftest import CURRENT_SPEC, need_spec
 from tests.support.gencache import generated
 from tests.support.packages import build, exercise, generate
+from tests.support.typecheck import seeded
 
 REAL = need_spec(CURRENT_SPEC)  # every case mutates the real spec: skipped without it
 TEXT = REAL.read_text(encoding="utf-8")
@@ -917,7 +918,9 @@ def test_canary_works(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_all_tolerated_mutations_at_once_type_check(tmp_path: Path, canary: Path) -> None:
+def test_all_tolerated_mutations_at_once_type_check(
+    tmp_path: Path, canary: Path, pytestconfig: pytest.Config
+) -> None:
     """Every mutation expected to generate, applied to one spec (those that still apply):
     the package also passes ruff and mypy --strict (a name that shadows another only under
     TYPE_CHECKING does not fail an import, but fails here)."""
@@ -943,7 +946,13 @@ def test_all_tolerated_mutations_at_once_type_check(tmp_path: Path, canary: Path
     bin_dir = Path(sys.executable).parent
     for cmd in (
         [str(bin_dir / "ruff"), "check", "--no-cache", "."],
-        [str(bin_dir / "mypy"), "--strict", "--cache-dir", str(tmp_path / "mypy"), "src"],
+        [
+            str(bin_dir / "mypy"),
+            "--strict",
+            "--cache-dir",
+            str(seeded(pytestconfig, "package", tmp_path / "mypy")),
+            "src",
+        ],
     ):
         proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stdout[-3000:]
