@@ -19,8 +19,8 @@ import or the calls), they create a file. The file must never appear.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -774,22 +774,16 @@ def _together(
     return _apply(doc, names) and _exact(doc, names, prints, base)
 
 
-def plan(config: pytest.Config | None = None) -> list[list[str]]:
+def plan() -> list[list[str]]:
     """The tolerated mutations in groups that each go into one spec: a mutation joins the
     first group (table order, at most :data:`MOST_AT_ONCE`) where it edits no place another
     member edits (or one inside it) and the group's spec then differs from the real one in
-    exactly each member's own edits. Kept in pytest's cache for this file and spec (making
-    it parses the spec once a mutation)."""
-    key = hashlib.sha256(Path(__file__).read_bytes() + TEXT.encode("utf-8", "surrogatepass"))
-    cache = getattr(config, "cache", None)
-    if cache is not None:
-        kept = cache.get("mutations/plan", None)
-        if isinstance(kept, dict) and kept.get("key") == key.hexdigest():
-            groups: list[list[str]] = kept["groups"]
-            return groups
+    exactly each member's own edits. Making it parses the spec about 100 times, so the
+    groups are kept in :data:`GROUPS_FILE` (``MUTATION_GROUPS_UPDATE=1`` writes it again)."""
     prints = _footprints()
     base = json.loads(TEXT)
-    groups, docs = [], []
+    groups: list[list[str]] = []
+    docs: list[Doc] = []
     for name in TOLERATED:
         for i, group in enumerate(groups):
             if len(group) >= MOST_AT_ONCE or any(
@@ -805,31 +799,29 @@ def plan(config: pytest.Config | None = None) -> list[list[str]]:
             groups.append([name])
             docs.append(json.loads(TEXT))
             assert _together(docs[-1], [name], prints, base), name
-    if cache is not None:
-        cache.set("mutations/plan", {"key": key.hexdigest(), "groups": groups})
     return groups
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "group" in metafunc.fixturenames:
-        groups = plan(metafunc.config)
-        metafunc.parametrize("group", groups, ids=["+".join(g) for g in groups])
+GROUPS_FILE = Path(__file__).with_name("groups.json")
+GROUPS: list[list[str]] = json.loads(GROUPS_FILE.read_text(encoding="utf-8"))["groups"]
+"""The groups :func:`test_tolerated_mutations` runs (checked by the test after it)."""
 
 
 @pytest.mark.slow
-def test_every_tolerated_mutation_is_in_one_group_and_keeps_its_edit_there(
-    pytestconfig: pytest.Config,
-) -> None:
-    """The groups this run uses (:func:`plan`, maybe from the cache): each tolerated mutation
-    in exactly one, and a group's spec differs from the real one in exactly its members'
-    edits, each as it is alone."""
-    groups = plan(pytestconfig)
-    assert sorted(n for g in groups for n in g) == sorted(TOLERATED)
-    assert all(len(g) <= MOST_AT_ONCE for g in groups)
+def test_the_groups_hold_every_tolerated_mutation_each_with_its_own_edit() -> None:
+    """Each tolerated mutation is in exactly one group of :data:`GROUPS`, and a group's spec
+    differs from the real one in exactly its members' edits, each as it is alone."""
+    if os.environ.get("MUTATION_GROUPS_UPDATE") == "1":
+        text = json.dumps({"groups": plan()}, indent=1, ensure_ascii=False)
+        GROUPS_FILE.write_text(text + "\n", encoding="utf-8")
+        pytest.fail("tests/mutations/groups.json written again: run the tests once more")
+    fix = "MUTATION_GROUPS_UPDATE=1 .venv/bin/python -m pytest tests/mutations -k groups"
+    assert sorted(n for g in GROUPS for n in g) == sorted(TOLERATED), fix
+    assert all(len(g) <= MOST_AT_ONCE for g in GROUPS), fix
     prints = _footprints()
     base = json.loads(TEXT)
-    for group in groups:
-        assert _together(json.loads(TEXT), group, prints, base), group
+    for group in GROUPS:
+        assert _together(json.loads(TEXT), group, prints, base), (group, fix)
 
 
 def test_edits_finds_the_outermost_changes() -> None:
@@ -863,6 +855,7 @@ def test_mutation(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("group", GROUPS, ids=["+".join(g) for g in GROUPS])
 def test_tolerated_mutations(
     group: list[str],
     tmp_path: Path,
