@@ -30,6 +30,7 @@ from generator.ir.model import COMPONENT, PARAMETER
 from generator.pipeline import load_spec
 from tests.conftest import REPORT, spec_tree
 from tests.support.revisions import BETA, CHECKED, PAIRS, STABLE, Upgrades, pair_id, short
+from tests.support.typecheck import seeded
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 
@@ -398,7 +399,9 @@ def test_names_survive_a_chain_of_regenerations(upgraded: Upgrades) -> None:
     assert end.carried and {n for n in chain[-2].carried if n in end.types} <= end.importable
 
 
-def test_kept_names_lint_and_type_check(upgraded: Upgrades, tmp_path: Path) -> None:
+def test_kept_names_lint_and_type_check(
+    upgraded: Upgrades, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
     """The upgrade that keeps the most names (2025-01-15 → 2026-04-15): the package is ruff and
     mypy --strict clean, and code written against the old names type-checks against the new
     package (each kept name is the type now at its place)."""
@@ -420,7 +423,7 @@ def test_kept_names_lint_and_type_check(upgraded: Upgrades, tmp_path: Path) -> N
     user = tmp_path / "old_code.py"
     user.write_text("\n".join(lines), encoding="utf-8")
     tools = Path(sys.executable).parent
-    mypy_cache = str(tmp_path / ".mypy_cache")
+    mypy_cache = str(seeded(pytestconfig, "package", tmp_path / ".mypy_cache"))
     for cmd in (
         ["ruff", "check", "--no-cache", "."],
         ["ruff", "format", "--check", "--no-cache", "."],

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLIENT_SRC, GENERATED
+from tests.conftest import CLIENT_SRC, GENERATED, ROOT
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
 from tests.support.packages import run_python
+from tests.support.typecheck import seeded
 
 KEY = 'Klaviyo(api_key="pk_...")'
 ADA = "ada@example.com"
@@ -81,7 +82,7 @@ def test_short_write_blocks_are_short_and_send_the_documents() -> None:
 
 
 @pytest.mark.slow
-def test_short_write_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+def test_short_write_blocks_pass_mypy_strict(tmp_path: Path, pytestconfig: pytest.Config) -> None:
     blocks = _blocks()
     files = []
     for i, block in enumerate(blocks):
@@ -93,15 +94,15 @@ def test_short_write_blocks_pass_mypy_strict(tmp_path: Path) -> None:
         blocks[0].replace('profile={"email": "ada@example.com"}, ', ""), encoding="utf-8"
     )
     env = {**os.environ, "MYPYPATH": str(CLIENT_SRC)}
-    cache = ["--cache-dir", str(GENERATED.parent.parent / ".mypy_cache" / "readme")]
+    cache = ["--cache-dir", str(seeded(pytestconfig, "user", tmp_path / "mypy"))]
     good = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", *cache, *files],
-        capture_output=True, text=True, env=env, check=False, timeout=600,
+        capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=600,
     )  # fmt: skip
     assert good.returncode == 0, good.stdout + good.stderr
     refused = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", *cache, str(bad)],
-        capture_output=True, text=True, env=env, check=False, timeout=600,
+        capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=600,
     )  # fmt: skip
     assert refused.returncode == 1, refused.stdout
     assert 'Missing named argument "profile"' in refused.stdout, refused.stdout

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.typecheck import mypy_matches_marks
+from tests.support.typecheck import mypy_matches_marks, seeded
 
 HERE = Path(__file__).resolve().parent / "typing"
 
 
 @pytest.mark.slow
 def test_mypy_reports_every_wrong_use_and_nothing_else(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
-    mypy_matches_marks(HERE, tmp_path_factory.getbasetemp() / "mypy-filters")
+    mypy_matches_marks(HERE, seeded(pytestconfig, "user", tmp_path / "mypy"))

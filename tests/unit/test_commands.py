@@ -4,7 +4,10 @@ the ``slow`` ones."""
 
 from __future__ import annotations
 
+import os
 import re
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -38,3 +41,18 @@ def test_make_test_fast_leaves_out_only_the_slow_tests() -> None:
     assert _recipe("test-fast") == ['$(PYTEST) -m "not slow"']
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`make test-fast`" in readme
+
+
+@pytest.mark.xdist_group("pinned-grouping")
+def test_the_pinned_pytest_and_xdist_keep_a_group_in_one_worker(
+    request: pytest.FixtureRequest,
+) -> None:
+    """``--dist loadgroup`` (``make test``) sends every test of one ``xdist_group`` to one
+    worker, so a group's costly fixture is built once. pytest-xdist finds a test's group in
+    the ``@group`` its worker appends to the test's id at collection; pytest 9.2 with
+    pytest-xdist 3.8 dropped that suffix, and grouped tests spread over the workers."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not request.config.getoption(
+        "loadgroup", False
+    ):
+        pytest.skip("only a run with --dist loadgroup (make test) shows how it groups")
+    assert request.node.nodeid.endswith("@pinned-grouping"), request.node.nodeid

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLIENT_SRC
+from tests.conftest import CLIENT_SRC, ROOT
+from tests.support.typecheck import seeded
 
 PROBE = """
 from typing import reveal_type
@@ -55,12 +56,17 @@ def _short(text: str) -> str:
     return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Z])", "", text)
 
 
-def _run(tmp_path: Path, *command: str) -> str:
+def _run(tmp_path: Path, *command: str, cwd: Path | None = None) -> str:
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
     env = {**os.environ, "MYPYPATH": str(CLIENT_SRC), "PYTHONPATH": str(CLIENT_SRC)}
     done = subprocess.run(
-        [*command, str(probe)], check=False, capture_output=True, text=True, env=env, cwd=tmp_path
+        [*command, str(probe)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or tmp_path,
     )
     return done.stdout + done.stderr
 
@@ -74,8 +80,11 @@ def _check(output: str, revealed: re.Pattern[str], error: re.Pattern[str]) -> No
 
 
 @pytest.mark.slow
-def test_mypy_types_raw_views_and_pagers(tmp_path: Path) -> None:
-    output = _run(tmp_path, sys.executable, "-m", "mypy", "--strict", "--no-incremental")
+def test_mypy_types_raw_views_and_pagers(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    cache = seeded(pytestconfig, "user", tmp_path / "mypy")  # made from the repository root
+    output = _run(
+        tmp_path, sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache), cwd=ROOT
+    )
     _check(
         output,
         re.compile(r':(?P<line>\d+): note: Revealed type is "(?P<type>[^"]+)"'),
