@@ -25,6 +25,7 @@ TWINS = {
     "_async_middleware.py": "_sync_middleware.py",
     "_async_ratelimit.py": "_sync_ratelimit.py",
     "_async_redis.py": "_sync_redis.py",
+    "_async_redis_calls.py": "_sync_redis_calls.py",
     "_async_jobs.py": "_sync_jobs.py",
     "_async_oauth.py": "_sync_oauth.py",
     "_async_views.py": "_sync_views.py",

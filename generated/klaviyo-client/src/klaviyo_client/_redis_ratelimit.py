@@ -37,11 +37,13 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._async_redis_calls import AsyncRedisCalls
 from ._errors import ArgumentTypeError, ArgumentValueError
 from ._operation import Window
 from ._ratelimit import DEFAULT_MARGIN, Grant, RateLimiter, RateLimitStatus, status_of
 from ._ratelimit_budget import corrected_windows, is_seconds, learn
 from ._redaction import redact_url
+from ._sync_redis_calls import SyncRedisCalls
 from ._wire import Headers
 
 if TYPE_CHECKING:  # the stores import redis (an optional extra); no signature names them
@@ -144,7 +146,7 @@ _STEADY = 60  # the window RateLimit-Remaining and RateLimit-Reset describe
 _NO_HOLD = (0.0, 0)
 
 
-class RedisRateLimiter(RateLimiter):
+class RedisRateLimiter(SyncRedisCalls, AsyncRedisCalls):
     """A rate limiter whose accounting lives in Redis: every process and host using the same
     Redis and account shares one budget per operation.
 
@@ -235,53 +237,10 @@ class RedisRateLimiter(RateLimiter):
             store = self._async[loop] = AsyncRedisStore(self)
         return store
 
-    # -- the RateLimiter interface ------------------------------------------------------------
-
-    def reserve(
-        self,
-        key: str,
-        windows: Sequence[Window],
-        max_wait: float | None,
-        fixed: bool = False,
-        held: bool = False,
-    ) -> Grant:
-        windows = self._windows(key, windows, fixed)
-        return self._sync_store().reserve(key, windows, max_wait, fixed, held)
-
-    async def areserve(
-        self,
-        key: str,
-        windows: Sequence[Window],
-        max_wait: float | None,
-        fixed: bool = False,
-        held: bool = False,
-    ) -> Grant:
-        windows = self._windows(key, windows, fixed)
-        return await self._async_store().reserve(key, windows, max_wait, fixed, held)
-
-    def observe(self, key: str, windows: Sequence[Window], status: int, headers: Headers) -> None:
-        """Correct the shared accounting of *key* from an answer (see the module docstring)."""
-        seconds, window = self._held_for(key, status, headers)
-        if seconds:
-            self._sync_store().hold(key, seconds, window)
-
-    async def aobserve(
-        self, key: str, windows: Sequence[Window], status: int, headers: Headers
-    ) -> None:
-        seconds, window = self._held_for(key, status, headers)
-        if seconds:
-            await self._async_store().hold(key, seconds, window)
+    # -- the RateLimiter interface (reserve/observe/status: SyncRedisCalls, AsyncRedisCalls) ---
 
     def hold(self, key: str, seconds: float) -> None:
         self._sync_store().hold(key, seconds, 0)
-
-    def status(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
-        windows = self._windows(key, windows, False)
-        return self._sync_store().status(key, windows, operation)
-
-    async def astatus(self, key: str, windows: Sequence[Window], operation: str) -> RateLimitStatus:
-        windows = self._windows(key, windows, False)
-        return await self._async_store().status(key, windows, operation)
 
     def close(self) -> None:
         """Close the blocking connections (the asyncio ones close with :meth:`aclose`)."""
