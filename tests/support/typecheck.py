@@ -67,13 +67,16 @@ def mypy_matches_marks(folder: Path, cache: Path) -> None:
 
 
 def _seed_key(kind: Seed) -> str:
+    """The hash of what a seed depends on: the package's files (wherever ``KLAVIYO_CLIENT_SRC``
+    puts them), the mypy settings and pins, and the Python version."""
     digest = hashlib.sha256(f"{kind}\0{sys.version}\0".encode())
-    project = CLIENT_SRC.parent
-    files = [ROOT / "pyproject.toml", ROOT / "requirements-dev.txt", project / "pyproject.toml"]
-    files += sorted(CLIENT_SRC.rglob("*.py")) + sorted(CLIENT_SRC.rglob("*.typed"))
-    for path in files:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    settings = (ROOT / "pyproject.toml", ROOT / "requirements-dev.txt")
+    for path in (*settings, CLIENT_SRC.parent / "pyproject.toml"):
+        digest.update(b"\1" + (path.read_bytes() if path.is_file() else b""))
+    for path in sorted(CLIENT_SRC.rglob("*.py")) + sorted(CLIENT_SRC.rglob("*.typed")):
+        if "__pycache__" not in path.parts:
+            rel = path.relative_to(CLIENT_SRC).as_posix()
+            digest.update(b"\2" + rel.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
 
 
