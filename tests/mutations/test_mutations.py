@@ -914,9 +914,7 @@ def test_all_tolerated_mutations_at_once_type_check(
     doc = json.loads(TEXT)
     applied = 0
     renames = ("path-", "schema-name", "tag-unicode")  # last: they move what others edit
-    for _name, mutate, expect, _where in sorted(CASES, key=lambda c: c[0].startswith(renames)):
-        if expect != "ok":
-            continue
+    for _name, mutate in sorted(TOLERATED.items(), key=lambda c: c[0].startswith(renames)):
         try:
             mutate(doc, str(canary))
         except (KeyError, StopIteration, TypeError):
