@@ -6,6 +6,12 @@ STAMP  := $(VENV)/.installed
 OUT    := generated/klaviyo-client
 PKG    := $(OUT)/src/klaviyo_client
 
+# Python keeps compiled modules (__pycache__, git-ignored) even where the environment asks it
+# not to: without them every pytest process compiles and assertion-rewrites each test module
+# again (about 7 s of CPU per worker), and every interpreter a test starts compiles what it
+# imports. The generator's own import check always runs with -B and writes none.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: all setup generate fetch test test-fast check lint typecheck pyright drift bench clean
 
 all: generate

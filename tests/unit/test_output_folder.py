@@ -4,33 +4,13 @@ never deletes anything else, and never swaps in a package that does not compile.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from generator import outdir, render, verify
-from generator.cli import main
 from generator.errors import SpecError
-from tests.support.packages import build, generate, one_error
-
-SPEC = Path(__file__).resolve().parents[1] / "golden" / "specs" / "bracketed_params.json"
-
-
-def gen(out: Path | str, *extra: str) -> Any:
-    """``generate`` in-process, without ruff and the import check (see :func:`build`)."""
-    return build("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
-
-
-def gen_checked(out: Path | str, *extra: str) -> Any:
-    """``generate`` as the command line runs it: ruff, then the import check."""
-    return generate("--no-legacy", "--current", str(SPEC), "--out", str(out), *extra)
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+from tests.support.outfolder import gen, snapshot
+from tests.support.packages import one_error
 
 
 def user_project(root: Path) -> Path:
@@ -115,47 +95,6 @@ def test_a_stale_backup_folder_of_ours_is_removed(tmp_path: Path) -> None:
     assert gen(tmp_path / ".client.old").exit_code == 0  # a leftover of an interrupted swap
     assert gen(out).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
-
-
-@pytest.mark.parametrize("formatted", [True, False], ids=["formatted", "no-format"])
-@pytest.mark.parametrize(
-    "broken",
-    ["def broken(:\n", "raise RuntimeError('boom at import')\n"],
-    ids=["syntax-error", "import-error"],
-)
-def test_a_package_that_does_not_compile_never_replaces_the_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, formatted: bool
-) -> None:
-    out = tmp_path / "client"
-    assert gen(out).exit_code == 0
-    before = snapshot(out)
-    real = render.render_api
-
-    def render_api_and_break(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        root: Path = args[2]
-        (root / "resources" / "zz_broken.py").write_text(broken, encoding="utf-8")
-
-    monkeypatch.setattr(render, "render_api", render_api_and_break)
-    line = one_error(gen_checked(out, *([] if formatted else ["--no-format"])))
-    assert "the generated package does not import" in line or "does not compile" in line, line
-    assert snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
-
-
-def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> None:
-    """As the command line runs them: the formatted output of ``generate`` is what ``check``
-    compares with (the other tests of ``check`` run both in-process, unformatted)."""
-    out = tmp_path / "client"
-    assert gen_checked(out).exit_code == 0
-    args = ["check", "--no-legacy", "--current", str(SPEC), "--out", str(out)]
-    (out / ".mypy_cache").mkdir()
-    (out / ".mypy_cache" / "x.json").write_text("{}")
-    assert CliRunner().invoke(main, args).exit_code == 0
-    (out / render.STAMP).unlink()
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1
-    assert f"missing: {render.STAMP}" in result.stderr
 
 
 def test_files_added_inside_a_generated_folder_are_kept(tmp_path: Path) -> None:
