@@ -281,8 +281,8 @@ def test_check_ignores_the_files_generate_keeps(client: Path) -> None:
 
 # -- Ctrl-C after the swap --------------------------------------------------------------------
 
-# Runs `generate` in a child process, as the command line does (the import check in its own
-# interpreters; --no-format: the same bytes as the `client` it regenerates, made by `build`);
+# Runs `generate` in a child process, in-process as `build` does (no ruff, no import check:
+# the same bytes as the `client` it regenerates, and the swap is what this test is about);
 # right after the swap (when the old folder is about to be removed) it says so on stdout and
 # waits for a line on stdin: the parent sends SIGINT then.
 _CHILD = textwrap.dedent(
@@ -297,7 +297,8 @@ _CHILD = textwrap.dedent(
         return real(path, *args, **kwargs)
     shutil.rmtree = rmtree
     from generator.cli import main
-    main(["generate", *sys.argv[2:]], prog_name="klaviyo-codegen")
+    from generator.verify import IN_PROCESS
+    main(["generate", *sys.argv[2:]], prog_name="klaviyo-codegen", obj=IN_PROCESS)
     """
 )
 
@@ -306,7 +307,7 @@ def test_ctrl_c_after_the_swap_finishes_and_does_not_claim_an_abort(client: Path
     (client / "NOTES.md").write_text("mine\n")
     before = everything(client)
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(ROOT), *ARGS, "--no-format", "--out", str(client)],
+        [sys.executable, "-c", _CHILD, str(ROOT), *ARGS, "--out", str(client)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
