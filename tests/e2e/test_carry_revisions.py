@@ -7,8 +7,11 @@ referenced the component (2026-04-15 wrote its one-value enums inline: ``AbTestE
 Whether the new spec holds a schema is decided here from the spec JSON alone, not from the
 generator's typing: a schema is written without descriptions and examples, with its ``$ref``
 followed (:func:`_norm`); a schema holds an older one when it is the same, or an object with
-the same properties (each holding the old one's) and maybe more. Surfaces are built in process,
-as ``generate`` builds them (:func:`generator.pipeline.read_surface`): OLD fresh, NEW over OLD's.
+the same properties (each holding the old one's) and maybe more. Surfaces are the ones the
+upgrade flow's outputs recorded (:mod:`tests.support.revisions`: each revision generated fresh,
+NEW generated over OLD's output; their ``api-surface.json``, its current API); a pair that flow
+does not make is built in process, as ``generate`` builds it
+(:func:`generator.pipeline.read_surface`): OLD fresh, NEW over OLD's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import itertools
 import json
 import re
 import warnings
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +33,7 @@ from generator.escape import markdown
 from generator.pipeline import read_surface
 from tests.conftest import REPORT, spec_tree
 from tests.e2e.test_names import _deref, _loaded, _pointer, holds, step_in
+from tests.support.revisions import Upgrades
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 pytestmark = pytest.mark.slow
@@ -69,8 +75,30 @@ def _id(pair: tuple[str, str]) -> str:
     return f"{_short(pair[0])}→{_short(pair[1])}"
 
 
+_RECORDED: dict[str, Upgrades] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _recorded(upgraded: Upgrades) -> Iterator[None]:
+    """The upgrade flow's outputs (made once for the run, tests/e2e/conftest.py): their
+    records are the surfaces :func:`_fresh` and :func:`_over` give, not built again here."""
+    _RECORDED["upgrades"] = upgraded
+    yield
+    _RECORDED.clear()
+
+
+def _recorded_surface(folder: Path) -> dict[str, Any]:
+    """The surface an output recorded, its current API only (as :func:`read_surface` of the
+    spec gives it: the outputs were generated with the legacy API beside it)."""
+    surface = read_surface(str(folder), None)
+    return {**surface, "apis": {"current": surface["apis"]["current"]}}
+
+
 @cache
 def _fresh(rel: str) -> dict[str, Any]:
+    done = _RECORDED.get("upgrades")
+    if done is not None and rel in done.fresh:
+        return _recorded_surface(done.fresh[rel].folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
         return read_surface(str(SPECS_ROOT / rel), None)
@@ -78,6 +106,9 @@ def _fresh(rel: str) -> dict[str, Any]:
 
 @cache
 def _over(old: str, new: str) -> dict[str, Any]:
+    done = _RECORDED.get("upgrades")
+    if done is not None and (old, new) in done.over:
+        return _recorded_surface(done.over[(old, new)].folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
         return read_surface(str(SPECS_ROOT / new), None, keep=_fresh(old))
