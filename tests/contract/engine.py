@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import inspect
 import json
 import re
@@ -36,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
+from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -83,8 +85,19 @@ def load_openapi(doc: dict[str, Any]) -> OpenAPI:
 
     Klaviyo's documents carry a ``default`` under a ``oneOf`` that the strict spec validator
     rejects; requests and responses are still validated in full.
+
+    The spec path keeps jsonschema-path's resolved-path cache (off by default): each check looks
+    up the same operations, parameters and component schemas again, and without the cache every
+    lookup walks and dereferences the document from its root. The cache holds the results of
+    those lookups only (and is invalidated when the resolver's registry changes); what is
+    validated, and against which schema, stays the same.
     """
-    return OpenAPI.from_dict(doc, config=Config(spec_validator_cls=None))
+    spec = SchemaPath.from_dict(doc, resolved_cache_maxsize=_RESOLVED_CACHE)
+    return OpenAPI(spec, config=Config(spec_validator_cls=None))
+
+
+# more than the distinct paths the checks of one Klaviyo document look up
+_RESOLVED_CACHE = 1 << 16
 
 
 # -- sample values from schemas ----------------------------------------------------------------
@@ -96,6 +109,12 @@ class Sampler:
     def __init__(self, doc: Mapping[str, Any]) -> None:
         self.doc = doc
         self.ambiguous: list[Mapping[str, Any]] = []
+        # id(schema) -> (schema, its validator): one validator per oneOf member, reused
+        self._validators: dict[int, tuple[Any, Any]] = {}
+        # (id(schema), the value as canonical JSON) -> whether it is valid
+        self._verdicts: dict[tuple[int, str], bool] = {}
+        # (id(oneOf node), binary, depth) -> (node, value, ambiguous nodes met on the way)
+        self._one_of: dict[tuple[int, bool, int], tuple[Any, Any, list[Any]]] = {}
 
     def resolve(self, node: Any) -> Any:
         seen = 0
@@ -167,6 +186,18 @@ class Sampler:
         e.g. three identical ``*SendOptions``), the node is recorded in ``ambiguous`` and the
         first member's value is used.
         """
+        key = (id(schema), binary, depth)
+        known = self._one_of.get(key)
+        if known is not None and known[0] is schema:
+            # the same answer, and the same ambiguous nodes recorded as when it was worked out
+            self.ambiguous.extend(known[2])
+            return copy.deepcopy(known[1])
+        before = len(self.ambiguous)
+        found = self._settle_one_of(schema, binary=binary, depth=depth)
+        self._one_of[key] = (schema, found, self.ambiguous[before:])
+        return copy.deepcopy(found)
+
+    def _settle_one_of(self, schema: Mapping[str, Any], *, binary: bool, depth: int) -> Any:
         members = list(schema["oneOf"])
         candidates: list[Any] = []
         if "example" in schema:
@@ -193,11 +224,31 @@ class Sampler:
         }
 
     def valid(self, value: Any, schema: Any) -> bool:
-        """Whether ``value`` is valid under ``schema`` (refs resolved against this document)."""
+        """Whether ``value`` is valid under ``schema`` (refs resolved against this document).
+
+        The same member is asked about the same values many times (every oneOf a value passes
+        through is settled again for each operation); the validator of a schema is built once
+        and each verdict is kept, keyed by the value's canonical JSON text.
+        """
         from openapi_schema_validator import OAS30Validator
 
-        root = {**self.resolve(schema), "components": self.doc.get("components", {})}
-        return bool(OAS30Validator(root).is_valid(value))
+        resolved = self.resolve(schema)
+        try:
+            text = json.dumps(value, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):  # not JSON (bytes of a binary part): not kept
+            text = None
+        key = (id(resolved), text or "")
+        if text is not None and key in self._verdicts:
+            return self._verdicts[key]
+        cached = self._validators.get(id(resolved))
+        if cached is None or cached[0] is not resolved:
+            root = {**resolved, "components": self.doc.get("components", {})}
+            cached = (resolved, OAS30Validator(root))
+            self._validators[id(resolved)] = cached
+        verdict = bool(cached[1].is_valid(value))
+        if text is not None:
+            self._verdicts[key] = verdict
+        return verdict
 
 
 def _bounded(schema: Mapping[str, Any], preferred: float) -> float:
@@ -377,8 +428,6 @@ def relax_ambiguous_one_of(
     Only nodes for which :meth:`Sampler.one_of` finds no value valid under exactly one member
     are changed; their JSON pointers are returned so a report can list them.
     """
-    import copy
-
     relaxed = copy.deepcopy(doc)
     pointers: list[str] = []
     stack: list[tuple[Any, Any, list[str]]] = [(doc, relaxed, [])]
@@ -463,6 +512,8 @@ class ContractCheck:
             if "rate_limiter" in inspect.signature(self.sync_class.__init__).parameters
             else {}
         )
+        # one event loop for every async call (each call still gets a fresh async client)
+        self._runner = asyncio.Runner()
         self.client = self.sync_class(
             api_key=API_KEY,
             base_url=BASE_URL,
@@ -478,6 +529,7 @@ class ContractCheck:
 
     def close(self) -> None:
         self.client.close()
+        self._runner.close()
 
     # -- building the call ----------------------------------------------------------------
 
@@ -654,7 +706,7 @@ class ContractCheck:
                 method = getattr(getattr(client, record.resource), record.name)
                 return await method(**kwargs)
 
-        asyncio.run(call())
+        self._runner.run(call())
         if len(captured) != 1:
             raise ContractError(f"async: expected one request, got {len(captured)}")
         wrapped = HttpxOpenAPIRequest(captured[0])

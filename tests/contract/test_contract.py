@@ -40,7 +40,7 @@ from tests.contract.engine import (
     failures,
     filter_expression,
 )
-from tests.support.packages import build
+from tests.support.gencache import generated
 
 CURRENT = need_spec(CURRENT_SPEC)  # the whole module checks against it: skipped without it
 PREVIOUS_NAME = "klaviyo-stable-2026-04-15.json"
@@ -159,11 +159,6 @@ def test_missing_auth_and_undeclared_path_rejected(contract: ContractCheck) -> N
 # -- other specs, checked in a subprocess ------------------------------------------------------
 
 
-def _generate(out: Path, *args: str) -> None:
-    result = build(*args, "--out", str(out))
-    assert result.exit_code == 0, (result.output, result.exception)
-
-
 def _contract_in_subprocess(src: Path, spec: Path, namespace: str) -> None:
     env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{ROOT}", KLAVIYO_CLIENT_SRC=str(src))
     proc = subprocess.run(
@@ -188,9 +183,14 @@ def _contract_in_subprocess(src: Path, spec: Path, namespace: str) -> None:
 
 @pytest.mark.slow  # a whole spec generated, then 309 operations validated by openapi-core
 @pytest.mark.skipif(find_spec(PREVIOUS_NAME) is None, reason=missing_spec(PREVIOUS_NAME))
-def test_previous_revision_contract(tmp_path: Path) -> None:
-    _generate(tmp_path / "kc", "--no-legacy", "--current", PREVIOUS_NAME)
-    _contract_in_subprocess(tmp_path / "kc" / "src", need_spec(PREVIOUS_NAME), "current")
+def test_previous_revision_contract(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    spec = need_spec(PREVIOUS_NAME)
+    # made once per generator source and spec bytes (tests/support/gencache.py)
+    made = generated(
+        pytestconfig, ["--no-legacy", "--current", str(spec)], tmp_path / "kc", runner="build"
+    )
+    assert made.exit_code == 0, (made.output, made.exception)
+    _contract_in_subprocess(tmp_path / "kc" / "src", spec, "current")
 
 
 @pytest.mark.skipif(find_spec(LEGACY_NAME) is None, reason=missing_spec(LEGACY_NAME))

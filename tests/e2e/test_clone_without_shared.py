@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # two whole collecti
 
 def _clone(target: Path) -> None:
     """The files a clone of this checkout would have, with the work not yet committed: every
-    tracked or untracked, not ignored, file (so no .venv, no .spec-cache)."""
+    tracked or untracked, not ignored, file (so no .venv, no .spec-cache); and the bytecode
+    caches of its Python files (:func:`_copy_bytecode`)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -33,6 +34,20 @@ def _clone(target: Path) -> None:
         if source.is_file():  # a tracked file deleted in the work tree is not listed as such
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / rel)
+            if source.suffix == ".py":
+                _copy_bytecode(source, target / rel)
+
+
+def _copy_bytecode(source: Path, copy: Path) -> None:
+    """The bytecode caches of ``source`` (the interpreter's and pytest's assertion rewriter's,
+    in ``__pycache__``) beside its copy, so the clone's collection does not compile every module
+    again. Both are used only while the source's mtime and size match what they record (the
+    copy keeps the mtime) and never without the source, so they change how long a collection
+    takes, not what it collects."""
+    cache = source.parent / "__pycache__"
+    for compiled in cache.glob(f"{source.stem}.*.pyc") if cache.is_dir() else ():
+        (copy.parent / "__pycache__").mkdir(exist_ok=True)
+        shutil.copy2(compiled, copy.parent / "__pycache__" / compiled.name)
 
 
 def _collect(cwd: Path, *drop: str) -> subprocess.Popen[str]:

@@ -40,10 +40,19 @@ def _run(cmd: list[str], cwd: Path | None = None, **env: str) -> str:
     return proc.stdout
 
 
-def _venv(where: Path, *, pip: bool) -> Path:
-    """A fresh virtual environment (no system site-packages); its python."""
-    _run([sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(where)])
+def _venv(where: Path) -> Path:
+    """A fresh virtual environment (no system site-packages, no pip: :func:`_install` puts
+    packages in with this interpreter's pip); its python."""
+    _run([sys.executable, "-m", "venv", "--without-pip", str(where)])
     return where / "bin" / "python"
+
+
+def _install(python: Path, what: Path) -> None:
+    """``pip install what`` into the environment of ``python`` (pip's ``--python``: the pip
+    running this suite, so the environment need not hold a pip of its own). ``--no-compile``:
+    the installed modules are compiled when first imported, and only those."""
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    _run([*pip, "install", "--quiet", "--no-compile", str(what)])
 
 
 def _absent(python: Path, *names: str) -> None:
@@ -58,8 +67,8 @@ def test_the_generator_installed_alone_generates_a_package_that_installs_alone(
     for source in specs.load_sources():
         if source.role in ("current", "legacy"):
             need_spec(source.file)  # skipped, saying where it looked, when one is not found
-    gen = _venv(tmp_path / "generator-venv", pip=True)
-    _run([str(gen), "-m", "pip", "install", "--quiet", str(ROOT)])
+    gen = _venv(tmp_path / "generator-venv")
+    _install(gen, ROOT)
     _absent(gen, "aiohttp", "redis", "yarl", "pytest")
     out = tmp_path / "out"
     # The default specs, found as the CLI finds them from here ($KLAVIYO_SPEC_DIR,
@@ -68,8 +77,8 @@ def test_the_generator_installed_alone_generates_a_package_that_installs_alone(
     done = _run([str(codegen), "generate", "--out", str(out)], cwd=Path.cwd())
     assert (out / "src" / "klaviyo_client" / "legacy").is_dir(), done
 
-    alone = _venv(tmp_path / "client-venv", pip=False)
-    _run([str(gen), "-m", "pip", "--python", str(alone), "install", "--quiet", str(out)])
+    alone = _venv(tmp_path / "client-venv")
+    _install(alone, out)
     _absent(alone, "aiohttp", "redis")
     shown = _run(
         [

@@ -30,7 +30,7 @@ from generator.ir.model import COMPONENT, PARAMETER
 from generator.pipeline import load_spec
 from tests.conftest import REPORT, spec_tree
 from tests.support.revisions import BETA, CHECKED, PAIRS, STABLE, Upgrades, pair_id, short
-from tests.support.typecheck import seeded
+from tests.support.typecheck import keep_project_seed, seeded_project
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 
@@ -423,7 +423,8 @@ def test_kept_names_lint_and_type_check(
     user = tmp_path / "old_code.py"
     user.write_text("\n".join(lines), encoding="utf-8")
     tools = Path(sys.executable).parent
-    mypy_cache = str(seeded(pytestconfig, "package", tmp_path / ".mypy_cache"))
+    # from an earlier clean check of the same package files, else from the committed package's
+    mypy_cache = str(seeded_project(pytestconfig, out.folder, tmp_path / ".mypy_cache"))
     for cmd in (
         ["ruff", "check", "--no-cache", "."],
         ["ruff", "format", "--check", "--no-cache", "."],
@@ -438,3 +439,4 @@ def test_kept_names_lint_and_type_check(
             check=False,
         )
         assert proc.returncode == 0, (cmd[:2], proc.stdout[-3000:])
+    keep_project_seed(pytestconfig, out.folder, Path(mypy_cache))

@@ -33,7 +33,7 @@ from filelock import FileLock
 from tests.conftest import CLIENT_SRC, ROOT
 from tests.support.gencache import cache_root
 
-__all__ = ["mypy_errors", "mypy_matches_marks", "seeded"]
+__all__ = ["keep_project_seed", "mypy_errors", "mypy_matches_marks", "seeded", "seeded_project"]
 
 Seed = Literal["user", "package"]
 
@@ -121,3 +121,74 @@ def seeded(pytestconfig: Any, kind: Seed, target: Path) -> Path:
                     shutil.rmtree(old, ignore_errors=True)
     shutil.copytree(entry, target)
     return target
+
+
+# -- seeds of other generated projects (another revision's package, an upgrade's output) -------
+
+PROJECT_SEEDS = 16
+"""How many project seeds are kept (the most recently used): one per revision the tests
+generate and one per checked upgrade, with room for a generator change in between."""
+
+
+def _project_key(project: Path) -> str:
+    """The hash of what a mypy check inside *project* (on ``src/klaviyo_client``) depends on:
+    its package files and ``pyproject.toml``, the mypy pins and the Python version."""
+    digest = hashlib.sha256(f"project\0{sys.version}\0".encode())
+    for path in (ROOT / "requirements-dev.txt", project / "pyproject.toml"):
+        digest.update(b"\1" + (path.read_bytes() if path.is_file() else b""))
+    package = project / "src" / "klaviyo_client"
+    for path in sorted(package.rglob("*.py")) + sorted(package.rglob("*.typed")):
+        if "__pycache__" not in path.parts:
+            rel = path.relative_to(package).as_posix()
+            digest.update(b"\2" + rel.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _project_entry(pytestconfig: Any, project: Path) -> Path | None:
+    generations = cache_root(pytestconfig)
+    if generations is None:
+        return None
+    root = generations.with_name(generations.name + "-mypy")
+    root.mkdir(parents=True, exist_ok=True)
+    return root / f"mypy-project-{_project_key(project)}"
+
+
+def seeded_project(pytestconfig: Any, project: Path, target: Path) -> Path:
+    """Like :func:`seeded` (``"package"``) for a check inside another generated *project*:
+    *target* holds the cache that :func:`keep_project_seed` kept from an earlier clean check of
+    exactly these package files, or else the committed package's seed.
+
+    mypy re-checks every module whose source or dependencies differ from its cache entry, and
+    it writes no cache entry for a module with errors: a seed from a clean check of the same
+    files makes the check fast, and finds what a check from nothing finds."""
+    entry = _project_entry(pytestconfig, project)
+    if entry is not None and entry.is_dir():
+        with FileLock(str(entry) + ".lock"):
+            if entry.is_dir():
+                os.utime(entry)  # recently used: kept
+                shutil.copytree(entry, target)
+                return target
+    return seeded(pytestconfig, "package", target)
+
+
+def keep_project_seed(pytestconfig: Any, project: Path, cache: Path) -> None:
+    """Keep *cache*, the cache folder of a mypy run that found no issue inside *project*, as
+    the seed of later checks of the same package files (:func:`seeded_project`); only the
+    :data:`PROJECT_SEEDS` most recently used seeds stay."""
+    entry = _project_entry(pytestconfig, project)
+    if entry is None:
+        return
+    with FileLock(str(entry) + ".lock"):
+        if not entry.is_dir():
+            part = entry.with_name(entry.name + ".part")
+            shutil.rmtree(part, ignore_errors=True)
+            shutil.copytree(cache, part)
+            part.rename(entry)
+    seeds = sorted(
+        (p for p in entry.parent.glob("mypy-project-*") if p.is_dir() and p.suffix != ".part"),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in seeds[PROJECT_SEEDS:]:
+        with FileLock(str(old) + ".lock"):
+            shutil.rmtree(old, ignore_errors=True)
