@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -31,7 +32,16 @@ from tests.runtime.test_process_shapes import (
     routed_client,
     sync_kind,
 )
-from tests.support.loopback import Behaviour, Close, Drip, Hang, Raw, Reset, Respond
+from tests.support.loopback import (
+    Behaviour,
+    Close,
+    Drip,
+    Hang,
+    Raw,
+    RecordedRequest,
+    Reset,
+    Respond,
+)
 
 FORK_CALLS = 20
 
@@ -128,28 +138,71 @@ SLOW: dict[str, Behaviour] = {
 SHORT = RetryPolicy(deadline=0.6, max_retries=3, initial_delay=0.01)
 
 
+PATIENT = RetryPolicy(deadline=30.0, max_retries=0)
+QUICK_ANSWER = Respond(200, body=DOC, headers={"Content-Type": "application/json"}, close=True)
+
+
+def _slow_by_id(request: RecordedRequest) -> Behaviour:
+    """The slow answer the asked profile id names (``slow0``...), a quick one for ``warm``."""
+    asked = request.path.rsplit("/", 1)[-1]
+    return QUICK_ANSWER if asked == "warm" else list(SLOW.values())[int(asked[4:])]
+
+
+def _warm(client: Any) -> str:
+    """One quick call: the id it answered (an httpx client a route makes on first use exists)."""
+    try:
+        return str(client.profiles.get_profile("warm", request_options={"retry": PATIENT}).data.id)
+    except Exception as exc:
+        return repr(exc)
+
+
+def _timed(client: Any, asked: str) -> tuple[str, float]:
+    """How one call of *client* ends ("timeout", "answered" or the error) and after how long."""
+    started = time.monotonic()
+    try:
+        client.profiles.get_profile(asked)
+        outcome = "answered"
+    except APITimeoutError:
+        outcome = "timeout"
+    except Exception as exc:
+        outcome = repr(exc)
+    return outcome, time.monotonic() - started
+
+
 def test_deadline_through_every_httpx_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A route's four calls run at once, each on its own client, so a route takes one deadline,
+    # not four: the server picks each call's slow answer by the profile id asked (one server,
+    # so the proxy variables name the same proxy for every client of the route). Each client
+    # first makes one quick call, one after another with a patient deadline, on a connection
+    # the server then closes: the httpx client the proxy route makes on first use (a TLS
+    # context and all, CPU work that four threads would otherwise share inside their deadlines)
+    # exists before the timed call, which still opens a fresh connection and meets its slow
+    # answer as before.
     broke: list[str] = []
     tried = 0
-    with serving(max_hang=8) as server:
+    asked = {name: f"slow{n}" for n, name in enumerate(SLOW)}
+    with serving(default=_slow_by_id, max_hang=8) as server:
         for route in ("http_client", "transport", "HTTP_PROXY", "NO_PROXY covers the host"):
-            for name, slow in SLOW.items():
-                server.clear()
-                server.default = slow
-                tried += 1
-                with monkeypatch.context() as patch:
-                    client = routed_client(route, server.url, patch, SHORT)
-                    started = time.monotonic()
-                    try:
-                        client.profiles.get_profile("p1")
-                        outcome = "answered"
-                    except APITimeoutError:
-                        outcome = "timeout"
-                    except Exception as exc:
-                        outcome = repr(exc)
-                    elapsed = time.monotonic() - started
+            server.clear()
+            with monkeypatch.context() as patch:
+                clients = {name: routed_client(route, server.url, patch, SHORT) for name in SLOW}
+                warm = {name: _warm(client) for name, client in clients.items()}
+                with ThreadPoolExecutor(len(clients)) as pool:
+                    ends = {
+                        name: pool.submit(_timed, client, asked[name])
+                        for name, client in clients.items()
+                    }
+                for client in clients.values():
                     client.close()
-                if outcome != "timeout" or elapsed > 3.0:
+            slow = sorted(r.path.rsplit("/", 1)[-1] for r in server.requests if "slow" in r.path)
+            if slow != sorted(asked.values()):
+                broke.append(f"{route}: the slow answers asked were {slow}")
+            for name, end in ends.items():
+                tried += 1
+                outcome, elapsed = end.result()
+                if warm[name] != "p1":
+                    broke.append(f"{route} / {name}: the quick call gave {warm[name]}")
+                elif outcome != "timeout" or elapsed > 3.0:
                     broke.append(f"{route} / {name}: {outcome} after {elapsed:.1f}s")
     report("deadline through httpx (4 routes x 4 slow answers, deadline 0.6 s)", tried, broke)
 
