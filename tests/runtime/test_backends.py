@@ -54,6 +54,7 @@ from tests.runtime.test_adversarial import (
 )
 from tests.runtime.test_redaction import closed_port_url
 from tests.support.loopback import Close, LoopbackServer, Reset, Respond
+from tests.support.tls import shared_context
 
 SYNC = ["pool", "httpx"]
 ASYNC = ["pool", "httpx", "aiohttp"]
@@ -63,7 +64,7 @@ PROFILE_BODY = {"data": {"type": "profile", "attributes": {"email": "ada@example
 def sync_client(kind: str, url: str, fake: FakeTime, **options: Any) -> Klaviyo:
     options.setdefault("timeout", 5.0)
     if kind == "httpx":
-        options["transport"] = httpx.HTTPTransport()
+        options["transport"] = httpx.HTTPTransport(verify=shared_context())
     client = Klaviyo(api_key=KEY, base_url=url, **options)
     client._sleep = fake.sleep
     client._wall_clock = lambda: WALL
@@ -73,7 +74,7 @@ def sync_client(kind: str, url: str, fake: FakeTime, **options: Any) -> Klaviyo:
 def async_client(kind: str, url: str, fake: FakeTime, **options: Any) -> AsyncKlaviyo:
     options.setdefault("timeout", 5.0)
     if kind == "httpx":
-        options["transport"] = httpx.AsyncHTTPTransport()
+        options["transport"] = httpx.AsyncHTTPTransport(verify=shared_context())
     elif kind == "aiohttp":
         options["backend"] = "aiohttp"
     client = AsyncKlaviyo(api_key=KEY, base_url=url, **options)

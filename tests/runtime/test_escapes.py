@@ -9,11 +9,9 @@ or with a ``KlaviyoError`` subclass, never a bare ``ValueError``, ``OverflowErro
 from __future__ import annotations
 
 import asyncio
-import functools
 import gzip
 import inspect
 import json
-import ssl
 import sys
 import warnings
 from collections.abc import Callable
@@ -27,19 +25,13 @@ from klaviyo_client import AsyncKlaviyo, Klaviyo, KlaviyoError
 from klaviyo_client.legacy import AsyncKlaviyoLegacy, KlaviyoLegacy
 from tests.runtime.pipeline_support import KEY, profile, profile_doc, serving
 from tests.support.loopback import LoopbackServer, RecordedRequest, Respond
+from tests.support.tls import shared_context
 
 KINDS = ["sync-pool", "sync-httpx", "async-pool", "async-httpx", "async-aiohttp"]
 JSON = {"Content-Type": "application/vnd.api+json"}
 DOC = json.dumps(profile_doc()).encode()
 LIST_BODY = {"data": {"type": "list", "attributes": {"name": "VIPs"}}}
 ODD_KEY = "Zq7sEcr3tV4lu3_still-not-key-shaped"
-
-
-@functools.cache
-def _verify() -> ssl.SSLContext:
-    """One TLS context for every user's httpx client made here: httpx builds (and loads the CA
-    bundle into) a new one per client otherwise, ~50 ms each, for servers that speak plain HTTP."""
-    return httpx.create_ssl_context()
 
 
 def run(kind: str, action: Callable[[Any], Any], *, legacy: bool = False, **options: Any) -> Any:
@@ -49,7 +41,7 @@ def run(kind: str, action: Callable[[Any], Any], *, legacy: bool = False, **opti
     if "headers" not in options:
         options.setdefault("api_key", KEY)
     if kind.startswith("sync"):
-        http = httpx.Client(verify=_verify()) if kind == "sync-httpx" else None
+        http = httpx.Client(verify=shared_context()) if kind == "sync-httpx" else None
         cls = KlaviyoLegacy if legacy else Klaviyo
         try:
             with cls(http_client=http, **options) as client:
@@ -61,7 +53,7 @@ def run(kind: str, action: Callable[[Any], Any], *, legacy: bool = False, **opti
                 http.close()
 
     async def go() -> Any:
-        http = httpx.AsyncClient(verify=_verify()) if kind == "async-httpx" else None
+        http = httpx.AsyncClient(verify=shared_context()) if kind == "async-httpx" else None
         backend = "aiohttp" if kind == "async-aiohttp" else "httpx"
         cls = AsyncKlaviyoLegacy if legacy else AsyncKlaviyo
         try:
