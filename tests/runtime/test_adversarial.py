@@ -21,6 +21,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -367,6 +368,62 @@ async def timed_async(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
         return exc, time.monotonic() - started
 
 
+def split_slow(
+    cases: list[tuple[str, Behaviour, type[BaseException] | None]],
+) -> tuple[list[tuple[str, Behaviour, type[BaseException] | None]], list[Any]]:
+    """*cases* that end at once, and those that take the deadline to end (silence, drips)."""
+    slow = [case for case in cases if isinstance(case[1], Hang | Drip)]
+    return [case for case in cases if case not in slow], slow
+
+
+def _by_id(server: LoopbackServer, slow: list[Any]) -> list[str]:
+    """Let *server* answer profile id ``slow<n>`` as the n-th slow case does; the ids."""
+    behaviours = [behaviour for _, behaviour, _ in slow]
+    server.clear()
+    server.default = lambda request: behaviours[int(request.path.rsplit("/slow", 1)[-1])]
+    reset_rate_limiter()
+    return [f"slow{n}" for n in range(len(slow))]
+
+
+def _judge_all(
+    prefix: str, server: LoopbackServer, slow: list[Any], ids: list[str], results: list[Any]
+) -> list[str]:
+    problems = [
+        problem
+        for (name, _, expected), result in zip(slow, results, strict=True)
+        if (problem := _judge(f"{prefix}{name}", expected, *result))
+    ]
+    asked = sorted({request.path.rsplit("/", 1)[-1] for request in server.requests})
+    if asked != ids:
+        problems.append(f"{prefix}slow answers: asked for {asked}, not {ids}")
+    return problems + server.errors
+
+
+def slow_at_once(
+    client: Klaviyo, server: LoopbackServer, slow: list[Any], prefix: str = ""
+) -> list[str]:
+    """The problems of the *slow* cases, their calls made at once on *client* (a thread each,
+    each asking its own profile id, answered by its own behaviour): one deadline, not one per
+    case. Each call still meets its answer alone, on its own connection."""
+    ids = _by_id(server, slow)
+    with ThreadPoolExecutor(len(ids)) as pool:
+        results = list(pool.map(lambda i: timed(lambda: client.profiles.get_profile(i)), ids))
+    return _judge_all(prefix, server, slow, ids, results)
+
+
+async def slow_at_once_async(
+    client: AsyncKlaviyo, server: LoopbackServer, slow: list[Any], prefix: str = ""
+) -> list[str]:
+    """:func:`slow_at_once` for a coroutine client (a task each)."""
+    ids = _by_id(server, slow)
+
+    async def one(ident: str) -> tuple[Any, float]:
+        return await timed_async(lambda: client.profiles.get_profile(ident))
+
+    results = await asyncio.gather(*map(one, ids))
+    return _judge_all(prefix, server, slow, ids, list(results))
+
+
 def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
     assert len(ODD) >= 38
     broke: list[str] = []
@@ -378,11 +435,14 @@ def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
         if problem:
             broke.append(problem)
 
+    # the cases that take the deadline to end (silence, drips) run at once, after the others
+    quick, slow = split_slow(ODD)
+
     async def run_async(server: LoopbackServer) -> None:
         async with AsyncKlaviyo(api_key=KEY, base_url=server.url, **options) as client:
             client._sleep = fake.async_sleep
             client._wall_clock = lambda: 1_800_000_000.0
-            for name, behaviour, expected in ODD:
+            for name, behaviour, expected in quick:
                 server.clear()
                 server.default = behaviour
                 reset_rate_limiter()  # a 429's Retry-After holds the operation: one case each
@@ -391,16 +451,18 @@ def test_odd_answers_end_as_the_documented_error_sync_and_async() -> None:
                     expected,
                     await timed_async(lambda: client.profiles.get_profile("p1")),
                 )
+            broke.extend(await slow_at_once_async(client, server, slow, "async "))
 
     with LoopbackServer(max_hang=20) as server:
         with Klaviyo(api_key=KEY, base_url=server.url, **options) as client:
             client._sleep = fake.sleep
             client._wall_clock = lambda: 1_800_000_000.0
-            for name, behaviour, expected in ODD:
+            for name, behaviour, expected in quick:
                 server.clear()
                 server.default = behaviour
                 reset_rate_limiter()
                 judge(f"sync {name}", expected, timed(lambda: client.profiles.get_profile("p1")))
+            broke.extend(slow_at_once(client, server, slow, "sync "))
         asyncio.run(run_async(server))
     report(f"odd answers ({len(ODD)} kinds, sync+async)", 2 * len(ODD), broke)
 
@@ -453,6 +515,15 @@ SECRET_ANSWERS: dict[str, Behaviour] = {
 }
 
 
+def _raised(call: Callable[[], Any]) -> Exception | None:
+    """What *call* raised (``None`` when it returned)."""
+    try:
+        call()
+    except Exception as exc:
+        return exc
+    return None
+
+
 def test_no_secret_in_any_error_log_pickle_or_chain(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     broke: list[str] = []
@@ -485,22 +556,33 @@ def test_no_secret_in_any_error_log_pickle_or_chain(caplog: pytest.LogCaptureFix
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             for answer_name, answer in SECRET_ANSWERS.items():
-                for call_name, call in calls.items():
+                # (call name, what it raised, the logs to search): one call at a time, its own
+                # logs; an answer only the timeout ends (silence) meets the calls at once, a
+                # thread each, and each call's logs to search are those of all six
+                ends: list[tuple[str, Exception | None, list[str]]] = []
+                if isinstance(answer, Hang | Drip):
                     server.clear()
                     server.default = answer
                     caplog.clear()
+                    with ThreadPoolExecutor(len(calls)) as pool:
+                        raised = list(pool.map(_raised, calls.values()))
+                    logged = [caplog.text, *(r.getMessage() for r in caplog.records)]
+                    ends = [(name, exc, logged) for name, exc in zip(calls, raised, strict=True)]
+                else:
+                    for call_name, call in calls.items():
+                        server.clear()
+                        server.default = answer
+                        caplog.clear()
+                        exc = _raised(call)
+                        logged = [caplog.text, *(r.getMessage() for r in caplog.records)]
+                        ends.append((call_name, exc, logged))
+                for call_name, exc, logged in ends:
                     tried += 1
-                    try:
-                        call()
-                    except kc.KlaviyoError as exc:
-                        texts = _texts(exc)
-                    except Exception as exc:
+                    if exc is not None and not isinstance(exc, kc.KlaviyoError):
                         broke.append(f"{call_name} / {answer_name}: {exc!r} is not a KlaviyoError")
                         continue
-                    else:
-                        texts = []  # Track answered "1"-less bodies are errors; nothing to show
-                    texts.append(caplog.text)
-                    texts += [r.getMessage() for r in caplog.records]
+                    # no error: Track answered "1"-less bodies are errors; nothing to show
+                    texts = (_texts(exc) if exc is not None else []) + logged
                     shown = [s for s in secrets for t in texts if s in t]
                     if shown:
                         broke.append(f"{call_name} / {answer_name}: shows {sorted(set(shown))}")

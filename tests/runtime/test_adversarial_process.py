@@ -11,11 +11,20 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 
-from klaviyo_client import APITimeoutError, ClientStateError, KlaviyoError, RetryPolicy
+from klaviyo_client import (
+    APITimeoutError,
+    AsyncKlaviyo,
+    ClientStateError,
+    Klaviyo,
+    KlaviyoError,
+    RetryPolicy,
+)
 from klaviyo_client.legacy import AsyncKlaviyoLegacy, KlaviyoLegacy
 from tests.runtime.pipeline_support import KEY, serving
 from tests.runtime.process_support import in_parent_and_child, secret_shown
@@ -31,9 +40,48 @@ from tests.runtime.test_process_shapes import (
     routed_client,
     sync_kind,
 )
-from tests.support.loopback import Behaviour, Close, Drip, Hang, Raw, Reset, Respond
+from tests.support.loopback import (
+    Behaviour,
+    Close,
+    Drip,
+    Hang,
+    Raw,
+    RecordedRequest,
+    Reset,
+    Respond,
+)
+from tests.support.tls import shared_context
 
 FORK_CALLS = 20
+
+
+def _sync(kind: str, url: str, **options: Any) -> Klaviyo:
+    """``sync_kind``, the user's httpx client or transport on one shared TLS context."""
+    if _shared_tls(kind, options, httpx.Client, httpx.HTTPTransport):
+        return Klaviyo(api_key=KEY, base_url=url, **options)
+    return sync_kind(kind, url, **options)
+
+
+def _async(kind: str, url: str, **options: Any) -> AsyncKlaviyo:
+    """``async_kind``, the user's httpx client or transport on one shared TLS context."""
+    if _shared_tls(kind, options, httpx.AsyncClient, httpx.AsyncHTTPTransport):
+        return AsyncKlaviyo(api_key=KEY, base_url=url, **options)
+    return async_kind(kind, url, **options)
+
+
+def _shared_tls(kind: str, options: dict[str, Any], client: Any, transport: Any) -> bool:
+    """Put the user's httpx client (``timeout=5.0``, as ``test_process_shapes`` makes it) or
+    transport of *kind* into *options*, made with ``verify=shared_context()``: httpx would load
+    the CA bundle for each otherwise (~50 ms), for a server speaking plain HTTP. False for the
+    kinds without one."""
+    if kind not in ("http_client", "transport"):
+        return False
+    options.setdefault("timeout", 5.0)
+    if kind == "http_client":
+        options["http_client"] = client(timeout=5.0, verify=shared_context())
+    else:
+        options["transport"] = transport(verify=shared_context())
+    return True
 
 
 def _fork_case(label: str, run: Callable[[str], Any], refused: bool, broke: list[str]) -> int:
@@ -55,13 +103,13 @@ def test_fork_parent_and_child_on_every_backend() -> None:
     tried = 0
     with serving(default=echo) as server:
         for kind in ("pool", "http_client", "transport"):
-            client = sync_kind(kind, server.url)
+            client = _sync(kind, server.url)
             calls(client, "warm", 1)
             run = lambda who, c=client: calls(c, who, FORK_CALLS)  # noqa: E731
             tried += _fork_case(f"sync {kind}", run, kind != "pool", broke)
             client.close()
         for kind in ("pool", "aiohttp", "http_client"):
-            aclient = async_kind(kind, server.url)
+            aclient = _async(kind, server.url)
             asyncio.run(async_calls(aclient, "warm", 1))
             arun = lambda who, c=aclient: asyncio.run(async_calls(c, who, FORK_CALLS))  # noqa: E731
             # an httpx.AsyncClient from the warm-up loop is refused in both processes' new loops
@@ -80,7 +128,7 @@ def test_event_loops_on_every_async_backend() -> None:
     tried = 0
     with serving(default=echo) as server:
         for kind in ("pool", "aiohttp", "http_client", "transport"):
-            client = async_kind(kind, server.url)
+            client = _async(kind, server.url)
             for n in range(3):
                 tried += 1
                 try:
@@ -94,7 +142,7 @@ def test_event_loops_on_every_async_backend() -> None:
                 if not own and tally["errors"] != ["ClientStateError"] * 3:
                     broke.append(f"{kind} run {n}: {tally}")
         for kind in ("pool", "aiohttp"):
-            client = async_kind(kind, server.url)
+            client = _async(kind, server.url)
             results: list[Any] = []
 
             def thread(name: str, c: Any = client, results: list[Any] = results) -> None:
@@ -128,28 +176,71 @@ SLOW: dict[str, Behaviour] = {
 SHORT = RetryPolicy(deadline=0.6, max_retries=3, initial_delay=0.01)
 
 
+PATIENT = RetryPolicy(deadline=30.0, max_retries=0)
+QUICK_ANSWER = Respond(200, body=DOC, headers={"Content-Type": "application/json"}, close=True)
+
+
+def _slow_by_id(request: RecordedRequest) -> Behaviour:
+    """The slow answer the asked profile id names (``slow0``...), a quick one for ``warm``."""
+    asked = request.path.rsplit("/", 1)[-1]
+    return QUICK_ANSWER if asked == "warm" else list(SLOW.values())[int(asked[4:])]
+
+
+def _warm(client: Any) -> str:
+    """One quick call: the id it answered (an httpx client a route makes on first use exists)."""
+    try:
+        return str(client.profiles.get_profile("warm", request_options={"retry": PATIENT}).data.id)
+    except Exception as exc:
+        return repr(exc)
+
+
+def _timed(client: Any, asked: str) -> tuple[str, float]:
+    """How one call of *client* ends ("timeout", "answered" or the error) and after how long."""
+    started = time.monotonic()
+    try:
+        client.profiles.get_profile(asked)
+        outcome = "answered"
+    except APITimeoutError:
+        outcome = "timeout"
+    except Exception as exc:
+        outcome = repr(exc)
+    return outcome, time.monotonic() - started
+
+
 def test_deadline_through_every_httpx_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A route's four calls run at once, each on its own client, so a route takes one deadline,
+    # not four: the server picks each call's slow answer by the profile id asked (one server,
+    # so the proxy variables name the same proxy for every client of the route). Each client
+    # first makes one quick call, one after another with a patient deadline, on a connection
+    # the server then closes: the httpx client the proxy route makes on first use (a TLS
+    # context and all, CPU work that four threads would otherwise share inside their deadlines)
+    # exists before the timed call, which still opens a fresh connection and meets its slow
+    # answer as before.
     broke: list[str] = []
     tried = 0
-    with serving(max_hang=8) as server:
+    asked = {name: f"slow{n}" for n, name in enumerate(SLOW)}
+    with serving(default=_slow_by_id, max_hang=8) as server:
         for route in ("http_client", "transport", "HTTP_PROXY", "NO_PROXY covers the host"):
-            for name, slow in SLOW.items():
-                server.clear()
-                server.default = slow
-                tried += 1
-                with monkeypatch.context() as patch:
-                    client = routed_client(route, server.url, patch, SHORT)
-                    started = time.monotonic()
-                    try:
-                        client.profiles.get_profile("p1")
-                        outcome = "answered"
-                    except APITimeoutError:
-                        outcome = "timeout"
-                    except Exception as exc:
-                        outcome = repr(exc)
-                    elapsed = time.monotonic() - started
+            server.clear()
+            with monkeypatch.context() as patch:
+                clients = {name: routed_client(route, server.url, patch, SHORT) for name in SLOW}
+                warm = {name: _warm(client) for name, client in clients.items()}
+                with ThreadPoolExecutor(len(clients)) as pool:
+                    ends = {
+                        name: pool.submit(_timed, client, asked[name])
+                        for name, client in clients.items()
+                    }
+                for client in clients.values():
                     client.close()
-                if outcome != "timeout" or elapsed > 3.0:
+            slow = sorted(r.path.rsplit("/", 1)[-1] for r in server.requests if "slow" in r.path)
+            if slow != sorted(asked.values()):
+                broke.append(f"{route}: the slow answers asked were {slow}")
+            for name, end in ends.items():
+                tried += 1
+                outcome, elapsed = end.result()
+                if warm[name] != "p1":
+                    broke.append(f"{route} / {name}: the quick call gave {warm[name]}")
+                elif outcome != "timeout" or elapsed > 3.0:
                     broke.append(f"{route} / {name}: {outcome} after {elapsed:.1f}s")
     report("deadline through httpx (4 routes x 4 slow answers, deadline 0.6 s)", tried, broke)
 
@@ -189,13 +280,13 @@ def test_no_key_in_the_frames_an_error_keeps() -> None:
             server.default = failure
             cases: dict[str, Callable[[], Any]] = {}
             for kind in ("pool", "http_client", "transport"):
-                cases[f"sync {kind}"] = lambda k=kind: sync_kind(
+                cases[f"sync {kind}"] = lambda k=kind: _sync(
                     k, server.url, **options
                 ).profiles.get_profile("p1")
             for kind in ("pool", "http_client", "transport", "aiohttp"):
 
                 async def call(k: str = kind) -> Any:
-                    async with async_kind(k, server.url, **options) as client:
+                    async with _async(k, server.url, **options) as client:
                         return await client.profiles.get_profile("p1")
 
                 cases[f"async {kind}"] = call
@@ -209,9 +300,12 @@ def test_no_key_in_the_frames_an_error_keeps() -> None:
                     return await client.lists_segments.get_lists()
 
             cases["aiohttp legacy api_key query"] = legacy_call
-            for label, case in cases.items():
+            # the nine clients meet the failure at once (each on its own client and connection,
+            # each in its own thread and event loop): a read timeout costs 0.5 s, not 4.5 s
+            with ThreadPoolExecutor(len(cases)) as pool:
+                errors = dict(zip(cases, pool.map(_error, cases.values()), strict=True))
+            for label, error in errors.items():
                 tried += 1
-                error = _error(case)
                 if not isinstance(error, KlaviyoError):
                     broke.append(f"{label} / {name}: {error!r} is not a KlaviyoError")
                     continue

@@ -271,6 +271,8 @@ class LoopbackServer:
         self._stopping.set()
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accept loop now, not at its next poll
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             sockets = list(self._sockets)
