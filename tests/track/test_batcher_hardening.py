@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -18,8 +16,8 @@ import pytest
 import klaviyo_client as kc
 from klaviyo_client import AsyncEventBatcher, AsyncKlaviyo, EventBatcher, Klaviyo, KlaviyoError
 from klaviyo_client._backoff import RetryPolicy
-from tests.conftest import CLIENT_SRC
 from tests.support.loopback import Hang, LoopbackServer, RecordedRequest, Respond
+from tests.support.warm_child import ChildProcess
 
 KEY = "pk_0123456789abcdef0123456789abcdefab"
 ACCEPTED = Respond(202)
@@ -41,22 +39,20 @@ def _client(server: LoopbackServer, **options: Any) -> Klaviyo:
     return Klaviyo(api_key=KEY, base_url=server.url, **options)
 
 
-def _run_script(body: str, url: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def _run_script(body: str, url: str) -> subprocess.CompletedProcess[str]:
+    """*body* run to its end in a child Python process (forked by a warm interpreter)."""
     script = textwrap.dedent(
         f"""
         from klaviyo_client import EventBatcher, Klaviyo
         client = Klaviyo(api_key={KEY!r}, base_url={url!r}, timeout=5.0)
         """
     ) + textwrap.dedent(body)
-    env = {**os.environ, "PYTHONPATH": str(CLIENT_SRC)}
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    child = ChildProcess(script)
+    try:
+        code = child.wait()
+        return subprocess.CompletedProcess(script, code, child.stdout.read(), child.stderr_text())
+    finally:
+        child.close()
 
 
 def test_a_batcher_left_open_is_flushed_at_interpreter_exit() -> None:
