@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,33 +31,34 @@ from klaviyo_client import (
     RedisRateLimiter,
     RetryPolicy,
 )
-from tests.conftest import CLIENT_SRC, ROOT
+from tests.conftest import CLIENT_SRC
 from tests.runtime.pipeline_support import KEY
 from tests.support.loopback import LoopbackServer, Respond
 from tests.support.ratelimit_server import KlaviyoLimits, MidWindowClock, StoppedClock
 from tests.support.redis_server import RedisServer, RedisUnavailableError
+from tests.support.warm_child import CHILD_WAIT, ChildProcess
 
 LIMITS = {"get_metrics": "4/s, 100/m"}
 
 WORKER = """
-import json, sys
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import json, os, time
 from klaviyo_client import Klaviyo, RedisRateLimiter
-prefix, calls, runs = sys.argv[3], int(sys.argv[4]), sys.argv[5:]
-for run in runs:  # "<loopback url> <Redis url, or - for no limiter at all>"
-    url, redis_url = run.split(" ")
-    limiter = RedisRateLimiter(redis_url, prefix=prefix) if redis_url != "-" else None
+prefix, calls, runs, go = {prefix!r}, {calls!r}, {runs!r}, {go!r}
+for n, (url, redis_url) in enumerate(runs):  # Redis URL None: no limiter at all
+    limiter = RedisRateLimiter(redis_url, prefix=prefix) if redis_url else None
     errors = 0
     with Klaviyo(api_key="pk_shared_account", base_url=url, max_retries=0, timeout=5.0,
-                 rate_limiter=limiter, rate_limits={"get_metrics": "4/s, 100/m"}) as client:
+                 rate_limiter=limiter, rate_limits={{"get_metrics": "4/s, 100/m"}}) as client:
         print("ready", flush=True)
-        sys.stdin.readline()
+        end = time.monotonic() + 60
+        while not os.path.exists(f"{{go}}.{{n}}") and time.monotonic() < end:
+            time.sleep(0.001)
         for _ in range(calls):
             try:
                 client.metrics.get_metrics()
             except Exception as exc:
                 errors += 1
-    print(json.dumps({"errors": errors}), flush=True)
+    print(json.dumps({{"errors": errors}}), flush=True)
 """
 
 
@@ -64,52 +66,55 @@ def prefix() -> str:
     return f"test-{uuid.uuid4().hex[:8]}:"
 
 
-def run_workers(runs: list[tuple[str, str]], count: int, calls: int) -> list[list[dict[str, Any]]]:
-    """*count* processes of one account; for each run (loopback URL, Redis URL or ``-``), all
-    start together, each making *calls* calls. The results of each run, one per process."""
-    key_prefix = prefix()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(CLIENT_SRC), str(ROOT), key_prefix, str(calls)]
-            + [f"{url} {redis_url}" for url, redis_url in runs],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
+def _line(worker: ChildProcess) -> str:
+    """The next line the worker prints (bounded wait)."""
+    line, end = "", time.monotonic() + CHILD_WAIT
+    while not line.endswith("\n"):
+        ended = worker.ended()
+        line += worker.stdout.readline()
+        if line.endswith("\n") or ended or time.monotonic() > end:
+            break
+        time.sleep(0.005)
+    assert line.endswith("\n"), f"the worker stopped: {worker.stderr_text()[-2000:]}"
+    return line.strip()
+
+
+def run_workers(
+    runs: list[tuple[str, str | None]], count: int, calls: int, tmp: Path
+) -> list[list[dict[str, Any]]]:
+    """*count* processes of one account (forked by a warm interpreter: real processes, each
+    with its own limiter and connections); for each run (loopback URL, Redis URL or ``None``),
+    all start together, each making *calls* calls. The results of each run, one per process."""
+    go = str(tmp / "go")
+    script = WORKER.format(prefix=prefix(), calls=calls, runs=runs, go=go)
+    workers = [ChildProcess(script) for _ in range(count)]
     results: list[list[dict[str, Any]]] = []
     try:
-        for _ in runs:
-            for proc in procs:  # every worker built its client: start them at once
-                assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-            for proc in procs:
-                assert proc.stdin is not None
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-            answers = []
-            for proc in procs:
-                assert proc.stdout is not None
-                answers.append(json.loads(proc.stdout.readline()))
-            results.append(answers)
-        for proc in procs:
-            proc.communicate(timeout=60)
+        for n in range(len(runs)):
+            for worker in workers:  # every worker built its client: start them at once
+                assert _line(worker) == "ready"
+            Path(f"{go}.{n}").touch()
+            results.append([json.loads(_line(worker)) for worker in workers])
+        assert [worker.wait() for worker in workers] == [0] * count
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+            worker.close()
     return results
 
 
 @pytest.fixture(scope="module")
-def fleet(redis_url: str) -> dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]]:
+def fleet(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]]:
     """Three processes of one account, each making three calls at once against 4/s: through
     Redis, then without a limiter (the same processes for both runs: starting them is what
     costs)."""
     through_redis, alone = KlaviyoLimits(LIMITS), KlaviyoLimits(LIMITS)
+    tmp = tmp_path_factory.mktemp("fleet")
     with LoopbackServer(default=through_redis) as one, LoopbackServer(default=alone) as other:
-        shared, unlimited = run_workers([(one.url, redis_url), (other.url, "-")], 3, 3)
+        shared, unlimited = run_workers([(one.url, redis_url), (other.url, None)], 3, 3, tmp)
     return {"redis": (through_redis, shared), "none": (alone, unlimited)}
 
 
