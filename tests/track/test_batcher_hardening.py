@@ -245,7 +245,7 @@ async def test_async_batcher_validates_and_dedupes_too() -> None:
 
 # --- max_age holds for every batch, not only the first ------------------------------------------
 
-MAX_AGE = 0.2
+MAX_AGE = 0.1
 
 
 def test_every_event_goes_within_max_age_after_the_first_batch() -> None:
