@@ -263,7 +263,9 @@ async def test_empty_body_where_a_document_is_promised_raises_async() -> None:
 
 BODY_DRIP = Drip(DOC, interval=0.15, head=head(len(DOC)))
 HEADER_DRIP = Drip(head(len(DOC)) + DOC, interval=0.15)
-DRIP_POLICY = RetryPolicy(deadline=1.2, max_retries=3, initial_delay=0.01)
+DRIP_DEADLINE = 0.5  # three reads or more arrive before it; the drip goes on for 9 s and more
+DRIP_POLICY = RetryPolicy(deadline=DRIP_DEADLINE, max_retries=3, initial_delay=0.01)
+RESOLVE_DEADLINE = 0.4
 
 
 @pytest.mark.parametrize("drip", [BODY_DRIP, HEADER_DRIP], ids=["body", "headers"])
@@ -276,8 +278,8 @@ def test_deadline_holds_against_a_dripping_server(drip: Drip) -> None:
         with pytest.raises(APITimeoutError):
             client.profiles.get_profile("p1")
         elapsed = time.monotonic() - started
-    # every read arrives well within the 1 s read timeout; only the 1.2 s deadline ends the call
-    assert elapsed < 1.2 + 0.5, elapsed
+    # every read arrives well within the 1 s read timeout; only the deadline ends the call
+    assert elapsed < DRIP_DEADLINE + 0.5, elapsed
     assert len(server.requests) == 1
 
 
@@ -289,7 +291,7 @@ async def test_deadline_holds_against_a_dripping_server_async(drip: Drip) -> Non
             with pytest.raises(APITimeoutError):
                 await client.profiles.get_profile("p1")
             elapsed = time.monotonic() - started
-    assert elapsed < 1.2 + 0.5, elapsed
+    assert elapsed < DRIP_DEADLINE + 0.5, elapsed
 
 
 class StalledResolver:
@@ -312,7 +314,7 @@ class StalledResolver:
 
 def test_the_deadline_holds_while_a_host_name_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
     resolver = StalledResolver(monkeypatch)
-    policy = RetryPolicy(deadline=1.0, max_retries=5, initial_delay=0.01)
+    policy = RetryPolicy(deadline=RESOLVE_DEADLINE, max_retries=5, initial_delay=0.01)
     try:
         with Klaviyo(api_key=KEY, base_url="http://stall.test:9", timeout=5.0, retry=policy) as c:
             started = time.monotonic()
@@ -321,7 +323,7 @@ def test_the_deadline_holds_while_a_host_name_resolves(monkeypatch: pytest.Monke
             elapsed = time.monotonic() - started
     finally:
         resolver.release.set()
-    assert elapsed < 1.0 + 0.4, elapsed  # not the 5 s connect timeout, not the 10 s stall
+    assert elapsed < RESOLVE_DEADLINE + 0.4, elapsed  # not the 5 s connect timeout, not the stall
     assert resolver.asked == 1
 
 
@@ -330,7 +332,7 @@ async def test_the_deadline_holds_while_a_host_name_resolves_async(
     monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     resolver = StalledResolver(monkeypatch)
-    policy = RetryPolicy(deadline=1.0, max_retries=5, initial_delay=0.01)
+    policy = RetryPolicy(deadline=RESOLVE_DEADLINE, max_retries=5, initial_delay=0.01)
     url = "http://stall.test:9"
     try:
         async with AsyncKlaviyo(
@@ -342,7 +344,7 @@ async def test_the_deadline_holds_while_a_host_name_resolves_async(
             elapsed = time.monotonic() - started
     finally:
         resolver.release.set()
-    assert elapsed < 1.0 + 0.4, elapsed
+    assert elapsed < RESOLVE_DEADLINE + 0.4, elapsed
     assert resolver.asked == 1
 
 
@@ -369,7 +371,7 @@ def test_attempt_timeout_bounds_each_attempt_and_the_retry_follows() -> None:
     policy = RetryPolicy(deadline=20.0, max_retries=1, initial_delay=0.01)
     with (
         serving(default=BODY_DRIP, max_hang=8) as server,
-        sync_client(server, timeout=1.0, attempt_timeout=0.5, retry=policy) as client,
+        sync_client(server, timeout=1.0, attempt_timeout=0.25, retry=policy) as client,
     ):
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
@@ -379,9 +381,9 @@ def test_attempt_timeout_bounds_each_attempt_and_the_retry_follows() -> None:
         server.script(Drip(DOC, interval=0.15, head=head(len(DOC))))
         with pytest.raises(APITimeoutError):  # per call, too
             client.profiles.get_profile(
-                "p1", request_options={"attempt_timeout": 0.3, "max_retries": 0}
+                "p1", request_options={"attempt_timeout": 0.2, "max_retries": 0}
             )
-    assert 1.0 <= elapsed < 2.0, elapsed  # two attempts of 0.5 s each, not 20 s
+    assert 0.5 <= elapsed < 1.5, elapsed  # two attempts of 0.25 s each, not 20 s
     assert len(server.requests) == 1
 
 
@@ -394,7 +396,7 @@ def test_deadline_holds_with_an_injected_http_client_for_body_drips() -> None:
                 c.profiles.get_profile("p1")
             elapsed = time.monotonic() - started
         http.close()
-    assert elapsed < 1.2 + 1.0 + 0.5, elapsed  # checked between reads: at most one read late
+    assert elapsed < DRIP_DEADLINE + 1.0 + 0.5, elapsed  # checked between reads: one read late
 
 
 # -- 5. per-call options on every page --------------------------------------------------------

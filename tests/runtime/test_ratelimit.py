@@ -1,8 +1,11 @@
 """The rate limiter, on by default, against a loopback Klaviyo that enforces fixed windows.
 
-Limits are overridden per client (and given to the server alike) so that each test takes a
-second or two: what is asserted is behaviour (responses 429 the server sent, requests it got,
-errors raised before sending), never time.
+Limits are overridden per client (and given to the server alike) so that each test waits for
+one second window at most: what is asserted is behaviour (responses 429 the server sent,
+requests it got, errors raised before sending), never time. The server's windows start
+half-way through the second of its first request (``MidWindowClock``): calls sent together
+land in one window, so a client that did not keep to the limit draws a 429 whatever the phase
+of the wall clock.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ from klaviyo_client import (
 )
 from tests.runtime.pipeline_support import KEY
 from tests.support.loopback import LoopbackServer, Respond
-from tests.support.ratelimit_server import KlaviyoLimits
+from tests.support.ratelimit_server import KlaviyoLimits, MidWindowClock
 
-FAST = {"get_metrics": "5/s, 100/m", "get_tags": "4/s, 100/m"}
+FAST = {"get_metrics": "6/s, 100/m", "get_tags": "5/s, 100/m"}
 
 
 @pytest.fixture
 def klaviyo() -> Iterator[tuple[LoopbackServer, KlaviyoLimits]]:
-    limits = KlaviyoLimits(FAST)
+    limits = KlaviyoLimits(FAST, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
         yield server, limits
 
@@ -197,11 +200,14 @@ def test_ratelimit_limit_replaces_the_spec_limits() -> None:
         LoopbackServer(default=Respond(200, json={"data": []}, headers=headers)) as server,
         Klaviyo(api_key=KEY, base_url=server.url, retry=RetryPolicy(deadline=3)) as c,
     ):
+        waits: list[float] = []
+        c._sleep = waits.append  # the client's own waiter: the waits it asked for, not taken
         c.metrics.get_metrics()
         c.metrics.get_metrics()  # waits for the 1/s the server announced
         with pytest.raises(RateLimitError, match="steady 2/m"):
             c.metrics.get_metrics()
     assert len(server.requests) == 2
+    assert len(waits) == 1 and 0 < waits[0] <= 1.1  # the 1/s: 1 s (+ margin) after the first
 
 
 # -- Track/Identify and the batcher go through it ----------------------------------------------
@@ -248,11 +254,11 @@ def _one(behaviour: Any) -> Any:
 
 
 async def test_the_batcher_goes_through_the_limiter() -> None:
-    limits = KlaviyoLimits({"bulk_create_events": "3/s, 100/m"})
+    limits = KlaviyoLimits({"bulk_create_events": "4/s, 100/m"}, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
         async with AsyncKlaviyo(
             api_key=KEY, base_url=server.url, max_retries=0,
-            rate_limits={"bulk_create_events": "3/s, 100/m"},
+            rate_limits={"bulk_create_events": "4/s, 100/m"},
         ) as c:  # fmt: skip
             async with AsyncEventBatcher(c, max_batch=10, concurrency=4) as batcher:
                 for i in range(80):
@@ -291,7 +297,7 @@ def test_a_forked_child_starts_with_an_empty_limiter() -> None:
 
 
 def test_one_limiter_serves_several_event_loops() -> None:
-    limits = KlaviyoLimits({"get_tags": "4/s, 100/m"})
+    limits = KlaviyoLimits({"get_tags": "5/s, 100/m"}, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
 
         async def burst() -> None:  # a client per loop (connections belong to their loop)
@@ -307,11 +313,11 @@ def test_absorbed_429s_and_waits_log_nothing_above_debug(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="klaviyo_client")
-    limits = KlaviyoLimits({"get_metrics": "2/s, 100/m"})
-    # the client believes in 4/s: the server's 429s are absorbed by retries
+    limits = KlaviyoLimits({"get_metrics": "3/s, 100/m"}, clock=MidWindowClock())
+    # the client believes in 5/s: the server's 429s are absorbed by retries
     with (
         LoopbackServer(default=limits) as server,
-        client(server.url, rate_limits={"get_metrics": "4/s, 100/m"}) as c,
+        client(server.url, rate_limits={"get_metrics": "5/s, 100/m"}) as c,
     ):
         threads = [threading.Thread(target=c.metrics.get_metrics) for _ in range(6)]
         for t in threads:

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,31 +31,34 @@ from klaviyo_client import (
     RedisRateLimiter,
     RetryPolicy,
 )
-from tests.conftest import CLIENT_SRC, ROOT
+from tests.conftest import CLIENT_SRC
 from tests.runtime.pipeline_support import KEY
 from tests.support.loopback import LoopbackServer, Respond
-from tests.support.ratelimit_server import KlaviyoLimits
+from tests.support.ratelimit_server import KlaviyoLimits, MidWindowClock, StoppedClock
 from tests.support.redis_server import RedisServer, RedisUnavailableError
+from tests.support.warm_child import CHILD_WAIT, ChildProcess
 
 LIMITS = {"get_metrics": "4/s, 100/m"}
 
 WORKER = """
-import json, sys
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import json, os, time
 from klaviyo_client import Klaviyo, RedisRateLimiter
-url, redis_url, prefix, calls = sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
-limiter = RedisRateLimiter(redis_url, prefix=prefix) if redis_url != "-" else None
-errors = 0
-with Klaviyo(api_key="pk_shared_account", base_url=url, max_retries=0, timeout=5.0,
-             rate_limiter=limiter, rate_limits={"get_metrics": "4/s, 100/m"}) as client:
-    print("ready", flush=True)
-    sys.stdin.readline()
-    for _ in range(calls):
-        try:
-            client.metrics.get_metrics()
-        except Exception as exc:
-            errors += 1
-print(json.dumps({"errors": errors}), flush=True)
+prefix, calls, runs, go = {prefix!r}, {calls!r}, {runs!r}, {go!r}
+for n, (url, redis_url) in enumerate(runs):  # Redis URL None: no limiter at all
+    limiter = RedisRateLimiter(redis_url, prefix=prefix) if redis_url else None
+    errors = 0
+    with Klaviyo(api_key="pk_shared_account", base_url=url, max_retries=0, timeout=5.0,
+                 rate_limiter=limiter, rate_limits={{"get_metrics": "4/s, 100/m"}}) as client:
+        print("ready", flush=True)
+        end = time.monotonic() + 60
+        while not os.path.exists(f"{{go}}.{{n}}") and time.monotonic() < end:
+            time.sleep(0.001)
+        for _ in range(calls):
+            try:
+                client.metrics.get_metrics()
+            except Exception as exc:
+                errors += 1
+    print(json.dumps({{"errors": errors}}), flush=True)
 """
 
 
@@ -63,59 +66,80 @@ def prefix() -> str:
     return f"test-{uuid.uuid4().hex[:8]}:"
 
 
-def run_workers(url: str, redis_url: str, count: int, calls: int) -> list[dict[str, Any]]:
-    """*count* processes of one account, started together, each making *calls* calls."""
-    key_prefix = prefix()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WORKER,
-                str(CLIENT_SRC),
-                str(ROOT),
-                url,
-                redis_url,
-                key_prefix,
-                str(calls),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    for proc in procs:  # every worker imported and built its client: start them at once
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=60)
-        results.append(json.loads(out.strip().splitlines()[-1]))
+def _line(worker: ChildProcess) -> str:
+    """The next line the worker prints (bounded wait)."""
+    line, end = "", time.monotonic() + CHILD_WAIT
+    while not line.endswith("\n"):
+        ended = worker.ended()
+        line += worker.stdout.readline()
+        if line.endswith("\n") or ended or time.monotonic() > end:
+            break
+        time.sleep(0.005)
+    assert line.endswith("\n"), f"the worker stopped: {worker.stderr_text()[-2000:]}"
+    return line.strip()
+
+
+def run_workers(
+    runs: list[tuple[str, str | None]], count: int, calls: int, tmp: Path
+) -> list[list[dict[str, Any]]]:
+    """*count* processes of one account (forked by a warm interpreter: real processes, each
+    with its own limiter and connections); for each run (loopback URL, Redis URL or ``None``),
+    all start together, each making *calls* calls. The results of each run, one per process."""
+    go = str(tmp / "go")
+    script = WORKER.format(prefix=prefix(), calls=calls, runs=runs, go=go)
+    workers = [ChildProcess(script) for _ in range(count)]
+    results: list[list[dict[str, Any]]] = []
+    try:
+        for n in range(len(runs)):
+            for worker in workers:  # every worker built its client: start them at once
+                assert _line(worker) == "ready"
+            Path(f"{go}.{n}").touch()
+            results.append([json.loads(_line(worker)) for worker in workers])
+        assert [worker.wait() for worker in workers] == [0] * count
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+            worker.close()
     return results
 
 
-def test_processes_share_one_budget_through_redis(redis_url: str) -> None:
-    limits = KlaviyoLimits(LIMITS)
-    with LoopbackServer(default=limits) as server:
-        results = run_workers(server.url, redis_url, count=3, calls=3)
+@pytest.fixture(scope="module")
+def fleet(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]]:
+    """Three processes of one account, each making three calls at once against 4/s: through
+    Redis, then without a limiter (the same processes for both runs: starting them is what
+    costs)."""
+    through_redis, alone = KlaviyoLimits(LIMITS), KlaviyoLimits(LIMITS)
+    tmp = tmp_path_factory.mktemp("fleet")
+    with LoopbackServer(default=through_redis) as one, LoopbackServer(default=alone) as other:
+        shared, unlimited = run_workers([(one.url, redis_url), (other.url, None)], 3, 3, tmp)
+    return {"redis": (through_redis, shared), "none": (alone, unlimited)}
+
+
+@pytest.mark.xdist_group("redis-fleet")
+def test_processes_share_one_budget_through_redis(
+    fleet: dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]],
+) -> None:
+    limits, results = fleet["redis"]
     assert results == [{"errors": 0}] * 3
     assert limits.rejected == 0 and limits.answered["get_metrics"] == 9
 
 
-def test_the_same_processes_without_redis_draw_429(redis_url: str) -> None:
-    limits = KlaviyoLimits(LIMITS)
-    with LoopbackServer(default=limits) as server:
-        results = run_workers(server.url, "-", count=3, calls=3)
+@pytest.mark.xdist_group("redis-fleet")
+def test_the_same_processes_without_redis_draw_429(
+    fleet: dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]],
+) -> None:
+    limits, results = fleet["none"]
     assert limits.rejected > 0  # each process believed it had the whole budget
     assert sum(r["errors"] for r in results) == limits.rejected
 
 
 async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> None:
-    limits = KlaviyoLimits(LIMITS)
+    """Nine calls of two hosts against 5/s: together they wait for a second window."""
+    shared = {"get_metrics": "5/s, 100/m"}
+    limits = KlaviyoLimits(shared, clock=MidWindowClock())
     key_prefix = prefix()
     # two limiters: as two hosts. Redis is not slow here: a generous timeout, so that a
     # loaded machine (a test worker on every core) does not make them fall back to counting alone
@@ -123,12 +147,12 @@ async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> Non
     async_limiter = RedisRateLimiter(redis_url, prefix=key_prefix, timeout=2.0)
     with LoopbackServer(default=limits) as server:
         sync = Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=sync_limiter,
-                       rate_limits=LIMITS)  # fmt: skip
+                       rate_limits=shared)  # fmt: skip
         thread = threading.Thread(target=lambda: [sync.metrics.get_metrics() for _ in range(4)])
         thread.start()
         async with AsyncKlaviyo(
             api_key=KEY, base_url=server.url, max_retries=0, rate_limiter=async_limiter,
-            rate_limits=LIMITS,
+            rate_limits=shared,
         ) as client:  # fmt: skip
             await asyncio.gather(*(client.metrics.get_metrics() for _ in range(5)))
             # the sync calls share the burst window: the last of the nine may come after these
@@ -142,14 +166,6 @@ async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> Non
 
 
 # -- it corrects itself from RateLimit-* and Retry-After, fleet-wide ---------------------------
-
-
-def steady_window_ending_in(seconds: float) -> Callable[[], float]:
-    """A clock for the enforcing server: real time, shifted so that its steady (60 s) window
-    ends *seconds* from now (the client and Redis keep their own clocks)."""
-    now = time.time()
-    shift = 60 - now % 60 - seconds
-    return lambda: time.time() + shift
 
 
 def a_limiter(kind: str, request: pytest.FixtureRequest, key_prefix: str) -> RateLimiter:
@@ -167,9 +183,15 @@ def test_ratelimit_remaining_zero_holds_the_account_until_the_reset(
 ) -> None:
     """Another app on the account used 2 of the 3 calls a minute: the answer to the first call
     of ours says ``RateLimit-Remaining: 0``; the next call (from another host, with Redis) is
-    sent only once the server's window has reset, not into a 429."""
+    sent only once the server's window has reset, not into a 429.
+
+    The server's clock stands 1 s before the end of its steady window until the third call
+    (however slowly the three come, they share the window; its answer says
+    ``RateLimit-Reset: 1``), then runs in real time from there (the client and Redis keep their
+    own clocks): a fourth call sent without waiting for the reset would land in that window."""
     per_minute = {"get_metrics": "10/s, 3/m"}
-    limits = KlaviyoLimits(per_minute, clock=steady_window_ending_in(3.0))
+    minute = time.time() // 60 * 60
+    limits = KlaviyoLimits(per_minute, clock=StoppedClock(minute + 59.0, held=3))
     key_prefix = prefix()
     first = a_limiter(kind, request, key_prefix)
     second = first if kind == "in-process" else a_limiter(kind, request, key_prefix)
@@ -179,7 +201,7 @@ def test_ratelimit_remaining_zero_holds_the_account_until_the_reset(
             other.metrics.get_metrics()
             other.metrics.get_metrics()
         with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=first, **options) as ours:
-            ours.metrics.get_metrics()  # answered: Remaining 0, Reset <= 3
+            ours.metrics.get_metrics()  # answered: Remaining 0, Reset 1
             status = ours.rate_limit_status("get_metrics")
         if flavour == "sync":
             with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=second, **options) as c:
@@ -232,9 +254,9 @@ def test_a_429s_retry_after_holds_every_host_of_the_fleet(redis_url: str) -> Non
 
 
 def test_ratelimit_limit_lowers_the_limits_of_a_redis_limiter(redis_url: str) -> None:
-    """The server enforces 2/s where the spec says 10/s and says so in ``RateLimit-Limit``:
-    calls after the first keep to 2/s."""
-    limits = KlaviyoLimits({"get_metrics": "2/s, 100/m"})
+    """The server enforces 3/s where the spec says 10/s and says so in ``RateLimit-Limit``:
+    calls after the first keep to 3/s (five calls: the last two wait for the next second)."""
+    limits = KlaviyoLimits({"get_metrics": "3/s, 100/m"}, clock=MidWindowClock())
     limiter = RedisRateLimiter(redis_url, prefix=prefix())
     with (
         LoopbackServer(default=limits) as server,
@@ -247,7 +269,7 @@ def test_ratelimit_limit_lowers_the_limits_of_a_redis_limiter(redis_url: str) ->
     limiter.close()
     assert limits.rejected == 0 and limits.answered["get_metrics"] == 5
     assert status is not None and status.shared
-    assert [(w.limit, w.seconds) for w in status.windows][:2] == [(2, 1), (100, 60)]
+    assert [(w.limit, w.seconds) for w in status.windows][:2] == [(3, 1), (100, 60)]
 
 
 def test_redis_killed_and_back(caplog: pytest.LogCaptureFixture) -> None:

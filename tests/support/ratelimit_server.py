@@ -12,6 +12,10 @@ counted; any other gets ``200``/``202`` with ``RateLimit-Limit: 10, 10;w=1, 150;
 ``RateLimit-Remaining`` and ``RateLimit-Reset`` of the steady window. ``bulk_create_events``
 bodies are counted event by event (``events`` holds every ``unique_id`` received, repeats too).
 
+Where its windows fall is the *clock*'s choice (``time.time`` by default): tests that need a
+burst to land in one window, or a call the client holds to land in the next, place the windows
+with :class:`MidWindowClock` or :class:`StoppedClock` (real time either way, only shifted).
+
 Run alone (for benchmarks in other processes)::
 
     python -m tests.support.ratelimit_server get_metrics=10/s,150/m get_tags=3/s,60/m
@@ -36,7 +40,7 @@ from klaviyo_client import OPERATIONS, Window
 from klaviyo_client._ratelimit import parse_limits
 from tests.support.loopback import Behaviour, LoopbackServer, RecordedRequest, Respond
 
-__all__ = ["KlaviyoLimits", "serve_forever"]
+__all__ = ["KlaviyoLimits", "MidWindowClock", "StoppedClock", "serve_forever"]
 
 _UNITS = {1: "s", 60: "m", 3600: "h", 86400: "d"}
 
@@ -47,6 +51,56 @@ def _route(path: str) -> re.Pattern[str]:
 
 _ROUTES = [(op.method, _route(op.path), op.id) for op in OPERATIONS.values()]
 _PUBLIC = {"/api/track": "track", "/api/identify": "identify"}  # + _get/_post, as _track names them
+
+
+class MidWindowClock:
+    """Real time, shifted when first read so that the first request arrives half-way through
+    its second (and half-way through its minute).
+
+    Calls sent together then land in one burst window (they arrive within 0.5 s of the first),
+    and a call the client holds back for a window (1 s and its margin from the first grant)
+    lands in the next one: one second of waiting shows whether the client kept to a limit,
+    whatever the phase of the wall clock. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shift: float | None = None
+
+    def __call__(self) -> float:
+        now = time.time()
+        with self._lock:
+            if self._shift is None:
+                self._shift = (now // 60) * 60 + 30.5 - now
+            return now + self._shift
+
+
+class StoppedClock:
+    """A clock standing still at *at* for the first *held* requests, then running in real time
+    from the moment the last of them was read.
+
+    ``StoppedClock(minute_start + 59.0, 3)``: three requests land in the same steady window
+    however slowly they come; the third is answered ``RateLimit-Reset: 1``, and a request that
+    waited that second (counted from the third's answer) is in the next window, one that did
+    not is in the same. Thread-safe.
+    """
+
+    def __init__(self, at: float, held: int) -> None:
+        self.at = at
+        self.held = held
+        self._lock = threading.Lock()
+        self._reads = 0
+        self._started = 0.0
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._reads += 1
+            if self._reads < self.held:
+                return self.at
+            if self._reads == self.held:
+                self._started = time.time()
+                return self.at
+            return self.at + (time.time() - self._started)
 
 
 class KlaviyoLimits:

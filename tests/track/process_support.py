@@ -1,5 +1,6 @@
 """Helpers for the batcher's process tests: a real ``os.fork()`` with a bounded wait, a child
-Python process running a script against the generated package, and a refusing address."""
+Python process running a script against the generated package (forked by a warm interpreter),
+and a refusing address."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import os
 import select
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -18,13 +17,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.conftest import CLIENT_SRC
 from tests.support.loopback import LoopbackServer, Respond
+from tests.support.warm_child import CHILD_WAIT, ChildProcess
 from tests.track.test_batcher_hardening import bulk_keys
 
 KEY = "pk_0123456789abcdef0123456789abcdefab"
 ACCEPTED = Respond(202, close=True)  # no kept-alive connection for a child to inherit
-CHILD_WAIT = 20.0
 
 
 def in_child(work: Callable[[], Any]) -> Any:
@@ -117,7 +115,9 @@ def refusing_url() -> Iterator[str]:
 
 class Child:
     """A child Python process running *body* after the preamble below; it prints a line of ids
-    (comma-separated) once its events are buffered, then waits to be signalled."""
+    (comma-separated) once its events are buffered, then waits to be signalled. It is forked
+    by a warm interpreter (``tests.support.warm_child``): a real process, real signals, a real
+    exit."""
 
     PREAMBLE = """
         import asyncio, logging, os, signal, sys, time
@@ -137,24 +137,21 @@ class Child:
 
     def __init__(self, body: str, url: str) -> None:
         script = textwrap.dedent(self.PREAMBLE.format(url=url, key=KEY)) + textwrap.dedent(body)
-        env = {**os.environ, "PYTHONPATH": str(CLIENT_SRC), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", script],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        self.proc = ChildProcess(script)
 
     def ids(self) -> list[str]:
         """The ids the child printed once ready (waits for the line, bounded)."""
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], CHILD_WAIT)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line:
-            self.proc.kill()
-            _, err = self.proc.communicate(timeout=CHILD_WAIT)
-            raise AssertionError(f"the child never got ready: {err[-2000:]}")
+        end = time.monotonic() + CHILD_WAIT
+        line = ""
+        while True:
+            ended = self.proc.ended()  # before reading: what it printed before it ended is read
+            line += self.proc.stdout.readline()
+            if line.endswith("\n") or ended or time.monotonic() > end:
+                break
+            time.sleep(0.01)
+        if not line.endswith("\n"):
+            code, err = self.finish()
+            raise AssertionError(f"the child never got ready (exit {code}): {err[-2000:]}")
         return line.strip().split(",")
 
     def signal(self, signum: int) -> tuple[int, str]:
@@ -163,10 +160,8 @@ class Child:
         return self.finish()
 
     def finish(self) -> tuple[int, str]:
-        try:
-            _, err = self.proc.communicate(timeout=CHILD_WAIT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate(timeout=CHILD_WAIT)
-            return -999, err
-        return self.proc.returncode, err
+        """The child's exit code (``-999``: killed after ``CHILD_WAIT`` s) and stderr."""
+        code = self.proc.wait()
+        err = self.proc.stderr_text()
+        self.proc.close()
+        return (-999 if self.proc.timed_out else code), err
