@@ -38,7 +38,7 @@ def connection_message(kind: FailureKind, method: str | None, url: str) -> str:
 def _explain(errors: Sequence[ErrorDetail], text: str) -> str:
     """The first error object (and how many more), else a snippet of the body."""
     if errors:
-        described = cap_text(errors[0].describe())
+        described = cap_text(_SPACE_RE.sub(" ", errors[0].describe()).strip())
         extra = len(errors) - 1
         if described and extra:
             described = f"{described} (+{extra} more)"
@@ -64,7 +64,7 @@ def status_message(
     kept = [note for note in notes if note]
     if kept:
         message = f"{message} ({'; '.join(kept)})"
-    return scrub(message)
+    return one_line(message)
 
 
 def gone_note(

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from klaviyo_client._error_details import ErrorDetail, ErrorSource, parse_error_details
@@ -423,6 +423,8 @@ JSON = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(body=JSON, status=st.integers(400, 599))
+@example(body={"title": "\n"}, status=400)  # white space alone in a field is no explanation
+@example(body={"errors": [{"detail": "a\n  b", "code": "x"}]}, status=400)
 def test_any_json_body_gives_a_one_line_error(body: Any, status: int) -> None:
     content = json.dumps(body).encode()
     exc = error_for_response(response(status, content=content), **GET)
