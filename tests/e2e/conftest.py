@@ -67,11 +67,13 @@ def packages(
 
 @pytest.fixture(scope="session")
 def upgraded(
-    packages: dict[str, tuple[Path, str]], tmp_path_factory: pytest.TempPathFactory
+    packages: dict[str, tuple[Path, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
 ) -> Upgrades:
     """Every consecutive pair of revisions regenerated the way users upgrade (NEW over OLD's
     output), and the whole chain of stable revisions (see tests/support/revisions.py)."""
-    done = upgrades(spec_tree(), packages, tmp_path_factory.mktemp("upgrades"))
+    done = upgrades(pytestconfig, spec_tree(), packages, tmp_path_factory.mktemp("upgrades"))
     REPORT.append(
         f"names: {len(done.over) + len(done.chain) - 2} regenerations over earlier outputs and "
         f"the imports took {done.seconds:.1f}s"

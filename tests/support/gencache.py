@@ -88,9 +88,12 @@ def _default_specs_key() -> str:
     return digest.hexdigest()
 
 
-def _input_key(runner: str, args: Sequence[str]) -> str:
+def _input_key(runner: str, args: Sequence[str], over: Path | None = None) -> str:
     digest = hashlib.sha256(json.dumps([runner, list(args)]).encode())
     digest.update(_default_specs_key().encode())
+    if over is not None:  # the output folder the command regenerates
+        digest.update(b"\3")
+        _hash_tree(digest, over)
     for arg in args:
         path = Path(arg)
         if path.exists():
@@ -123,8 +126,17 @@ def _load(entry: Path, out: Path) -> Generated:
     return Generated(0, record["output"], record["stderr"])
 
 
-def _make(root: Path, entry: Path, runner: str, args: Sequence[str], out: Path) -> Generated:
-    result = RUNNERS[runner](*args, "--out", str(out))
+def _run(runner: str, args: Sequence[str], out: Path, over: Path | None) -> Any:
+    if over is not None:
+        caches = shutil.ignore_patterns(*_SKIP_DIRS)
+        shutil.copytree(over, out, symlinks=True, ignore=caches)
+    return RUNNERS[runner](*args, "--out", str(out))
+
+
+def _make(
+    root: Path, entry: Path, runner: str, args: Sequence[str], out: Path, over: Path | None
+) -> Generated:
+    result = _run(runner, args, out, over)
     if result.exit_code != 0:
         return Generated(result.exit_code, result.output, result.stderr, result.exception)
     part = entry.with_name(entry.name + ".part")
@@ -143,33 +155,45 @@ def _make(root: Path, entry: Path, runner: str, args: Sequence[str], out: Path) 
     return Generated(0, result.output, result.stderr)
 
 
-def _entry(root: Path, runner: str, args: Sequence[str]) -> Path:
-    return root / f"{source_key()}-{_input_key(runner, args)}"
+def _entry(root: Path, runner: str, args: Sequence[str], over: Path | None = None) -> Path:
+    return root / f"{source_key()}-{_input_key(runner, args, over)}"
 
 
 def generated(
-    pytestconfig: Any, args: Sequence[str], out: Path, *, runner: str = "generate"
+    pytestconfig: Any,
+    args: Sequence[str],
+    out: Path,
+    *,
+    runner: str = "generate",
+    over: Path | None = None,
 ) -> Generated:
-    """``RUNNER ARGS --out OUT`` (OUT must not exist yet): made once, copied after that."""
-    return generated_all(pytestconfig, [(args, out)], runner=runner)[0]
+    """``RUNNER ARGS --out OUT`` (OUT must not exist yet): made once, copied after that.
+
+    ``over``: an earlier output the command regenerates, as a user upgrades (copied to OUT
+    first, without tool caches; its files are part of the key)."""
+    return generated_all(pytestconfig, [(args, out)], runner=runner, over=over)[0]
 
 
 def generated_all(
-    pytestconfig: Any, jobs: Sequence[tuple[Sequence[str], Path]], *, runner: str = "generate"
+    pytestconfig: Any,
+    jobs: Sequence[tuple[Sequence[str], Path]],
+    *,
+    runner: str = "generate",
+    over: Path | None = None,
 ) -> list[Generated]:
     """:func:`generated` for each (ARGS, OUT) of ``jobs``. Processes that ask for the same
     jobs at once share the work: each first takes the ones no other process is making, then
     waits for the rest."""
     root = cache_root(pytestconfig)
     if root is None:
-        return [_as_generated(RUNNERS[runner](*args, "--out", str(out))) for args, out in jobs]
+        return [_as_generated(_run(runner, args, out, over)) for args, out in jobs]
     root.mkdir(parents=True, exist_ok=True)
     results: dict[int, Generated] = {}
     for blocking in (False, True):
         for index, (args, out) in enumerate(jobs):
             if index in results:
                 continue
-            entry = _entry(root, runner, args)
+            entry = _entry(root, runner, args, over)
             lock = FileLock(str(entry) + ".lock")
             try:
                 lock.acquire(timeout=-1 if blocking else 0)
@@ -179,7 +203,7 @@ def generated_all(
                 if entry.is_dir():
                     results[index] = _load(entry, out)
                 else:
-                    results[index] = _make(root, entry, runner, args, out)
+                    results[index] = _make(root, entry, runner, args, out, over)
             finally:
                 lock.release()
     return [results[i] for i in range(len(jobs))]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.packages import build, generate
+from tests.support.gencache import generated
 
 STABLE = [
     "revisions/klaviyo-stable-2022-10-17.json",
@@ -86,11 +85,15 @@ def _record(folder: Path) -> dict[str, Any]:
     return types
 
 
-def _over(base: Output, spec: Path, target: Path, *, checked: bool = False) -> Output:
-    caches = shutil.ignore_patterns(".mypy_cache", ".ruff_cache", "__pycache__")
-    shutil.copytree(base.folder, target, ignore=caches)
-    run = generate if checked else build
-    result = run("--current", str(spec), "--out", str(target))
+def _over(
+    pytestconfig: Any, base: Output, spec: Path, target: Path, *, checked: bool = False
+) -> Output:
+    """``spec`` generated over a copy of ``base`` (once per run and generator source: a
+    generation of :mod:`tests.support.gencache`, keyed on the files of ``base`` too)."""
+    runner = "generate" if checked else "build"
+    result = generated(
+        pytestconfig, ["--current", str(spec)], target, runner=runner, over=base.folder
+    )
     assert result.exit_code == 0, (spec.name, result.output, result.exception)
     return Output(target, spec.name, result.stderr, _record(target))
 
@@ -137,7 +140,9 @@ def _importable(outputs: list[Output]) -> None:
         output.importable = set(json.loads(line))
 
 
-def upgrades(specs_dir: Path, fresh: dict[str, tuple[Path, str]], work: Path) -> Upgrades:
+def upgrades(
+    pytestconfig: Any, specs_dir: Path, fresh: dict[str, tuple[Path, str]], work: Path
+) -> Upgrades:
     """The upgrade flow for every pair and the chain. ``fresh``: each revision's fresh output
     by file stem (generated with default flags)."""
     started = time.perf_counter()
@@ -151,10 +156,12 @@ def upgrades(specs_dir: Path, fresh: dict[str, tuple[Path, str]], work: Path) ->
     over: dict[tuple[str, str], Output] = {}
     for old, new in PAIRS:
         target = work / f"over-{pair_id((old, new))}"
-        over[(old, new)] = _over(first[old], specs_dir / new, target, checked=(old, new) == CHECKED)
+        over[(old, new)] = _over(
+            pytestconfig, first[old], specs_dir / new, target, checked=(old, new) == CHECKED
+        )
     chain = [first[STABLE[0]], over[(STABLE[0], STABLE[1])]]
     for rel in STABLE[2:]:
-        chain.append(_over(chain[-1], specs_dir / rel, work / f"chain-{short(rel)}"))
+        chain.append(_over(pytestconfig, chain[-1], specs_dir / rel, work / f"chain-{short(rel)}"))
     every = {id(o): o for o in [*first.values(), *over.values(), *chain]}
     _importable(list(every.values()))
     return Upgrades(first, over, chain, time.perf_counter() - started)
