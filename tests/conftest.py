@@ -174,6 +174,13 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+@pytest.hookimpl(trylast=True)  # after tests/e2e's hook marks its shared-generation tests slow
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first, each kind keeping its order: pytest-xdist hands work
+    out in this order, and long tests started last leave the other workers idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist registers it too; without the plugin (-p no:xdist) the mark does nothing
     config.addinivalue_line(
