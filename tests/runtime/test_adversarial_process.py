@@ -14,14 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from klaviyo_client import (
     APITimeoutError,
-    AsyncKlaviyo,
     ClientStateError,
-    Klaviyo,
     KlaviyoError,
     RetryPolicy,
 )
@@ -50,38 +47,8 @@ from tests.support.loopback import (
     Reset,
     Respond,
 )
-from tests.support.tls import shared_context
 
 FORK_CALLS = 20
-
-
-def _sync(kind: str, url: str, **options: Any) -> Klaviyo:
-    """``sync_kind``, the user's httpx client or transport on one shared TLS context."""
-    if _shared_tls(kind, options, httpx.Client, httpx.HTTPTransport):
-        return Klaviyo(api_key=KEY, base_url=url, **options)
-    return sync_kind(kind, url, **options)
-
-
-def _async(kind: str, url: str, **options: Any) -> AsyncKlaviyo:
-    """``async_kind``, the user's httpx client or transport on one shared TLS context."""
-    if _shared_tls(kind, options, httpx.AsyncClient, httpx.AsyncHTTPTransport):
-        return AsyncKlaviyo(api_key=KEY, base_url=url, **options)
-    return async_kind(kind, url, **options)
-
-
-def _shared_tls(kind: str, options: dict[str, Any], client: Any, transport: Any) -> bool:
-    """Put the user's httpx client (``timeout=5.0``, as ``test_process_shapes`` makes it) or
-    transport of *kind* into *options*, made with ``verify=shared_context()``: httpx would load
-    the CA bundle for each otherwise (~50 ms), for a server speaking plain HTTP. False for the
-    kinds without one."""
-    if kind not in ("http_client", "transport"):
-        return False
-    options.setdefault("timeout", 5.0)
-    if kind == "http_client":
-        options["http_client"] = client(timeout=5.0, verify=shared_context())
-    else:
-        options["transport"] = transport(verify=shared_context())
-    return True
 
 
 def _fork_case(label: str, run: Callable[[str], Any], refused: bool, broke: list[str]) -> int:
@@ -103,13 +70,13 @@ def test_fork_parent_and_child_on_every_backend() -> None:
     tried = 0
     with serving(default=echo) as server:
         for kind in ("pool", "http_client", "transport"):
-            client = _sync(kind, server.url)
+            client = sync_kind(kind, server.url)
             calls(client, "warm", 1)
             run = lambda who, c=client: calls(c, who, FORK_CALLS)  # noqa: E731
             tried += _fork_case(f"sync {kind}", run, kind != "pool", broke)
             client.close()
         for kind in ("pool", "aiohttp", "http_client"):
-            aclient = _async(kind, server.url)
+            aclient = async_kind(kind, server.url)
             asyncio.run(async_calls(aclient, "warm", 1))
             arun = lambda who, c=aclient: asyncio.run(async_calls(c, who, FORK_CALLS))  # noqa: E731
             # an httpx.AsyncClient from the warm-up loop is refused in both processes' new loops
@@ -128,7 +95,7 @@ def test_event_loops_on_every_async_backend() -> None:
     tried = 0
     with serving(default=echo) as server:
         for kind in ("pool", "aiohttp", "http_client", "transport"):
-            client = _async(kind, server.url)
+            client = async_kind(kind, server.url)
             for n in range(3):
                 tried += 1
                 try:
@@ -142,7 +109,7 @@ def test_event_loops_on_every_async_backend() -> None:
                 if not own and tally["errors"] != ["ClientStateError"] * 3:
                     broke.append(f"{kind} run {n}: {tally}")
         for kind in ("pool", "aiohttp"):
-            client = _async(kind, server.url)
+            client = async_kind(kind, server.url)
             results: list[Any] = []
 
             def thread(name: str, c: Any = client, results: list[Any] = results) -> None:
@@ -280,13 +247,13 @@ def test_no_key_in_the_frames_an_error_keeps() -> None:
             server.default = failure
             cases: dict[str, Callable[[], Any]] = {}
             for kind in ("pool", "http_client", "transport"):
-                cases[f"sync {kind}"] = lambda k=kind: _sync(
+                cases[f"sync {kind}"] = lambda k=kind: sync_kind(
                     k, server.url, **options
                 ).profiles.get_profile("p1")
             for kind in ("pool", "http_client", "transport", "aiohttp"):
 
                 async def call(k: str = kind) -> Any:
-                    async with _async(k, server.url, **options) as client:
+                    async with async_kind(k, server.url, **options) as client:
                         return await client.profiles.get_profile("p1")
 
                 cases[f"async {kind}"] = call

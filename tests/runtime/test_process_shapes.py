@@ -38,6 +38,7 @@ from tests.runtime.process_support import (
     secret_shown,
 )
 from tests.support.loopback import Drip, Hang, Reset
+from tests.support.tls import shared_context
 
 CALLS = 50
 ASYNC_KINDS = ["pool", "aiohttp"]
@@ -46,12 +47,14 @@ ASYNC_KINDS = ["pool", "aiohttp"]
 def _kind_options(
     kind: str, options: dict[str, Any], http_client: Any, transport: Any
 ) -> dict[str, Any]:
-    """*options* for a client of *kind*: its own ``http_client``/``transport`` or a backend."""
+    """*options* for a client of *kind*: its own ``http_client``/``transport`` or a backend.
+    The user's httpx objects share one TLS context: httpx would load the CA bundle for each
+    (~50 ms), for servers that speak plain HTTP."""
     options.setdefault("timeout", 5.0)
     if kind == "http_client":
-        options["http_client"] = http_client(timeout=5.0)
+        options["http_client"] = http_client(timeout=5.0, verify=shared_context())
     elif kind == "transport":
-        options["transport"] = transport()
+        options["transport"] = transport(verify=shared_context())
     elif kind == "aiohttp":
         options["backend"] = "aiohttp"
     return options
