@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from generator import render
-from tests.support.packages import build, invoke, one_error
+from tests.support.outfolder import SPEC, gen
+from tests.support.packages import invoke, one_error
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "tests" / "golden" / "specs" / "bracketed_params.json"
 ARGS = ("--no-legacy", "--current", str(SPEC))
 GIT_ENV = {
     **os.environ,
@@ -37,11 +37,6 @@ GIT_ENV = {
 }
 for _name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
     GIT_ENV.pop(_name, None)
-
-
-def gen(out: Path, *extra: str) -> Any:
-    """``generate`` in-process, without ruff and the import check (see :func:`build`)."""
-    return build(*ARGS, "--out", str(out), *extra)
 
 
 def check(out: Path) -> Any:
