@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from klaviyo_client import KlaviyoPublic
@@ -68,8 +68,12 @@ def test_track_get_and_post_round_trip(client: KlaviyoPublic, props: Any, custom
 
 
 @settings(max_examples=100, deadline=None)
-@given(props=properties)
-def test_identify_round_trip(client: KlaviyoPublic, props: Any) -> None:
+@given(props=properties, same_id=st.booleans())
+@example(props={"$id": "y-2"}, same_id=False)  # drawn once: a disagreeing "$id"
+def test_identify_round_trip(client: KlaviyoPublic, props: Any, same_id: bool) -> None:
+    # "$id" in the properties either agrees with external_id or is absent: a disagreeing one
+    # is refused (tested below), not a round trip
+    props = {k: v for k, v in props.items() if k != "$id"} | ({"$id": "x-1"} if same_id else {})
     payload = client.identify_payload(external_id="x-1", properties=props)
     assert payload["token"] == KEY and payload["properties"]["$id"] == "x-1"
     _, url, _, _ = client._encode(payload, "GET", IDENTIFY_POST, IDENTIFY_GET)
@@ -148,6 +152,11 @@ def test_track_validation(client: KlaviyoPublic, kwargs: dict[str, Any], message
 def test_identify_needs_an_identifier(client: KlaviyoPublic) -> None:
     with pytest.raises(ValueError, match="needs a profile identifier"):
         client.identify_payload(properties={"$first_name": "Ada"})
+
+
+def test_identify_refuses_an_id_that_disagrees_with_the_properties(client: KlaviyoPublic) -> None:
+    with pytest.raises(ValueError, match="external_id disagrees with '\\$id'"):
+        client.identify_payload(external_id="x-1", properties={"$id": "y-2"})
 
 
 def test_size_bounds(client: KlaviyoPublic) -> None:
