@@ -70,9 +70,34 @@ def ruff_format(path: Path, label: str = "spec") -> str | None:
 # not depend on any extra) it is only byte-compiled. On an empty line it builds each client of
 # the packages named there and looks up every resource method OPERATIONS names. The first
 # failure is printed as one line and the exit status is 1.
+# With a folder as its argument (VERIFY_CODE_CACHE), it keeps compiled code there by source hash.
 _VERIFY = r"""
 import importlib, importlib.util, json, pathlib, sys
 import httpx
+if len(sys.argv) > 1:  # a code cache: compiled code by the hash of its source bytes
+    import hashlib, importlib.machinery, marshal, os, tempfile, _imp
+    cache = pathlib.Path(sys.argv[1])
+    tag = (sys.version + repr(sys.flags.optimize)).encode() + importlib.util.MAGIC_NUMBER
+    compile_source = importlib.machinery.SourceFileLoader.source_to_code
+    def source_to_code(self, data, path, *, _optimize=-1):
+        if not isinstance(data, bytes) or _optimize != -1:
+            return compile_source(self, data, path, _optimize=_optimize)
+        entry = cache / hashlib.sha256(tag + data).hexdigest()
+        try:
+            code = marshal.loads(entry.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            code = compile_source(self, data, path)
+            try:
+                fd, temp = tempfile.mkstemp(dir=cache)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(marshal.dumps(code))
+                os.replace(temp, entry)
+            except OSError:
+                pass
+        else:
+            _imp._fix_co_filename(code, path)
+        return code
+    importlib.machinery.SourceFileLoader.source_to_code = source_to_code
 root = pathlib.Path(sys.stdin.readline().rstrip("\n"))
 sys.path.insert(0, str(root))
 def fail(where, exc):
@@ -114,6 +139,12 @@ VERIFY_WORKERS = 2
 sooner on an idle machine; each compiles most of what it imports itself, so one uses about a
 third less CPU (what a caller that already keeps every core busy, e.g. a parallel test run,
 may prefer: it sets this)."""
+VERIFY_CODE_CACHE: Path | None = None
+"""A folder where the interpreters of a :class:`Verifier` created while it is set keep the code
+they compile, under the hash of its source bytes and of the interpreter's version: a module whose
+bytes were compiled before is loaded from there, not compiled again (the same code object,
+marshalled: compiling the same bytes gives the same code). None (the default): every module is
+compiled. For a process that checks many generations sharing most modules (a test run)."""
 VERIFY_TIMEOUT = 300
 
 
@@ -127,11 +158,12 @@ class Verifier:
 
     def __init__(self, workers: int | None = None) -> None:
         self.procs: list[tuple[subprocess.Popen[str], IO[str]]] = []
+        cache = [] if VERIFY_CODE_CACHE is None else [str(VERIFY_CODE_CACHE)]
         for _ in range(VERIFY_WORKERS if workers is None else workers):
             # stderr goes to a file, never a pipe: a chatty import cannot block; closed by close()
             errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", _VERIFY],
+                [sys.executable, "-I", "-B", "-c", _VERIFY, *cache],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,

@@ -174,6 +174,19 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _verify_code_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Import checks of this run keep the code they compile in one folder, shared by the
+    workers of the run (:data:`generator.verify.VERIFY_CODE_CACHE`): most generations share the
+    runtime's modules, which are then compiled once per run, not once per generation."""
+    base = tmp_path_factory.getbasetemp()
+    # under pytest-xdist each worker's folder lies in the run's folder: the cache goes there
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = run / "verify-code"
+    cache.mkdir(exist_ok=True)
+    _verify.VERIFY_CODE_CACHE = cache
+
+
 @pytest.hookimpl(trylast=True)  # after tests/e2e's hook marks its shared-generation tests slow
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``slow`` run first, each kind keeping its order: pytest-xdist hands work
