@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
+from tests.support.packages import invoke
 
 HERE = Path(__file__).resolve().parent / "diff"
 OLD, NEW = HERE / "old.json", HERE / "new.json"
@@ -118,12 +119,12 @@ def test_snapshots_and_output_folders_diff_like_their_specs(tmp_path: Path) -> N
     outs = []
     for spec in (OLD, NEW):
         out = tmp_path / spec.stem
-        result = CliRunner().invoke(main, [*base, str(spec), "--out", str(out)])
+        result = invoke([*base, str(spec), "--out", str(out)])  # no import check: same files
         assert result.exit_code == 0, result.output
         outs.append(out)
     upgrade = tmp_path / "upgrade"
     shutil.copytree(outs[0], upgrade)
-    result = CliRunner().invoke(main, [*base, str(NEW), "--out", str(upgrade)])
+    result = invoke([*base, str(NEW), "--out", str(upgrade)])
     assert result.exit_code == 0, result.output
     assert "kept 1 earlier type name(s) as aliases" in result.stdout
     _, by_spec = _diff(str(OLD), str(NEW), "--format", "json")
