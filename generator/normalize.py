@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamldata
 from .errors import pointer, shown, warn
 from .specs import MAX_REF_CHAIN, SPECS_DIR, walk_objects
 
@@ -290,7 +289,7 @@ def _rule_table(path: Path | None = None) -> dict[str, bool]:
     """Rule name → whether it warns, from ``specs/normalize.yaml``."""
     path = path or SPECS_DIR / "normalize.yaml"
     with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yamldata.safe_load(fh.read(), fh.name)
     table = {str(entry["rule"]): bool(entry.get("warns", True)) for entry in data["rules"]}
     unknown = [n for n in table if n not in RULES and n not in NODE_RULES]
     if unknown:
