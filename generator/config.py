@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import specs
+from . import specs, yamldata
 from .errors import SpecError, pointer, shown, warn
 from .ir.migration import MIGRATION_FILE, Migration
 from .ir.names import NAMES_FILE, NamesFile, load_names_file
@@ -35,7 +35,7 @@ def read(label: str) -> Any:
     except OSError as exc:
         raise SpecError(label, "#", f"cannot be read: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yamldata.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

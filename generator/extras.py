@@ -96,25 +96,46 @@ def module_name(rel: str) -> str:
 
 def optional_modules(src: Path, pyproject: Path) -> dict[str, frozenset[str]]:
     """Each module file under ``src`` (relative POSIX path) that needs an extra → the extras'
-    top-level packages it needs, directly or through the tree's own modules."""
+    top-level packages it needs, directly or through the tree's own modules.
+
+    Only modules whose text names an extra's package or a module already found optional are
+    parsed: an import statement names what it imports (a package, or the last part of one of
+    the tree's modules), so a module that names none of them imports none of them. Parsing
+    every module of a whole generated package would cost seconds; the few that matter cost
+    milliseconds."""
     extras = extra_packages(pyproject)
     if not extras:
         return {}
     files = {p.relative_to(src).as_posix(): p for p in sorted(src.rglob("*.py"))}
     names = {module_name(rel): rel for rel in files}
+    texts = {rel: path.read_bytes() for rel, path in files.items()}
     direct: dict[str, set[str]] = {}
     edges: dict[str, set[str]] = {}
-    for rel, path in files.items():
-        outside, inside = _imports(path, module_name(rel))
-        direct[rel] = outside & extras
-        edges[rel] = {names[m] for m in inside if m in names and names[m] != rel}
-    needs = {rel: set(found) for rel, found in direct.items()}
-    changed = True
-    while changed:  # through the tree's own imports, until nothing more is learnt
-        changed = False
-        for rel, targets in edges.items():
-            before = len(needs[rel])
-            for target in targets:
-                needs[rel] |= needs[target]
-            changed = changed or len(needs[rel]) != before
+    needs: dict[str, set[str]] = {}
+    words: set[str] = set(extras)
+    looked: set[str] = set()
+    while words - looked:
+        new = words - looked
+        looked |= new
+        if all(w.isascii() for w in new):
+            wanted = [w.encode() for w in new]
+            candidates = [
+                r for r in files if r not in direct and any(w in texts[r] for w in wanted)
+            ]
+        else:  # a name the bytes may spell in another encoding: parse them all
+            candidates = [r for r in files if r not in direct]
+        for rel in candidates:
+            outside, inside = _imports(files[rel], module_name(rel))
+            direct[rel] = outside & extras
+            edges[rel] = {names[m] for m in inside if m in names and names[m] != rel}
+        needs = {rel: set(found) for rel, found in direct.items()}
+        changed = True
+        while changed:  # through the tree's own imports, until nothing more is learnt
+            changed = False
+            for rel, targets in edges.items():
+                before = len(needs[rel])
+                for target in targets:
+                    needs[rel] |= needs.get(target, set())
+                changed = changed or len(needs[rel]) != before
+        words |= {module_name(rel).rpartition(".")[2] for rel, found in needs.items() if found}
     return {rel: frozenset(found) for rel, found in needs.items() if found}

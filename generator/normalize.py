@@ -12,15 +12,13 @@ context), see :mod:`generator.ir`.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamldata
 from .errors import pointer, shown, warn
 from .specs import MAX_REF_CHAIN, SPECS_DIR, walk_objects
 
@@ -290,19 +288,14 @@ def load_rules(path: Path | None = None) -> list[str]:
 def _rule_table(path: Path | None = None) -> dict[str, bool]:
     """Rule name → whether it warns, from ``specs/normalize.yaml``."""
     path = path or SPECS_DIR / "normalize.yaml"
-    table = dict(_parsed_rules(path.read_bytes()))
+    with path.open(encoding="utf-8") as fh:
+        data = yamldata.safe_load(fh.read(), fh.name)
+    table = {str(entry["rule"]): bool(entry.get("warns", True)) for entry in data["rules"]}
     unknown = [n for n in table if n not in RULES and n not in NODE_RULES]
     if unknown:
         raise ValueError(f"{path}: unknown normalization rules {unknown}")
     return table
 
-
-@functools.lru_cache(maxsize=4)
-def _parsed_rules(text: bytes) -> tuple[tuple[str, bool], ...]:
-    """The rule table of a rules file's bytes, parsed once per process for the same bytes (a
-    process that normalizes many specs read it anew each time: 25 ms of YAML per spec)."""
-    data = yaml.safe_load(text.decode("utf-8"))
-    return tuple((str(entry["rule"]), bool(entry.get("warns", True))) for entry in data["rules"])
 
 
 def normalize(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import yamldata
 from ..errors import SpecError, pointer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -47,7 +48,7 @@ def load_sources(path: Path | None = None) -> list[Source]:
     """Read ``specs/sources.yaml``."""
     path = path or SPECS_DIR / "sources.yaml"
     with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yamldata.safe_load(fh.read(), fh.name)
     entries = data.get("specs") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise SpecError(str(path), "#/specs", "expected a list of spec entries")

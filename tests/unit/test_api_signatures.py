@@ -14,13 +14,15 @@ import json
 import re
 from pathlib import Path
 
-from tests.support.fresh import support_json
+import pytest
+
+from tests.support.fresh_reports import GROUP, report
 
 RECORDS = Path(__file__).parent / "records"
 
 
 def current() -> dict[str, str]:
-    result: dict[str, str] = support_json("api_signatures", "klaviyo_client")
+    result: dict[str, str] = report("api_signatures", "klaviyo_client")
     return result
 
 
@@ -34,6 +36,7 @@ def _as_recorded(signature: str) -> tuple[str, int]:
     return _BODY_DICT.subn(r"'\1 | Mapping[str, Any]'", signature)
 
 
+@pytest.mark.xdist_group(GROUP)
 def test_public_api_matches_the_record() -> None:
     recorded: dict[str, str] = json.loads((RECORDS / "api-signatures.json").read_text())
     added: dict[str, str] = json.loads((RECORDS / "api-signatures-added.json").read_text())

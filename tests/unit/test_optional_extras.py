@@ -65,6 +65,39 @@ def test_a_module_importing_an_optional_module_is_optional_too(tmp_path: Path) -
     }
 
 
+def test_optional_modules_are_found_through_chains_and_packages(tmp_path: Path) -> None:
+    """Modules that reach an extra only through the tree's own modules, several steps away
+    (the check reads only the modules that name the extra or an optional module)."""
+    src = _tree(
+        tmp_path,
+        {
+            "_backend.py": "import kc_absent_extra_pkg\n",
+            "_uses.py": "from ._backend import thing\n",
+            "_deeper.py": "from . import _uses\n",
+            "_deepest.py": "from ._deeper import d\n",
+            "_plain.py": "import httpx\nfrom . import _base\n",
+            "_base.py": "import json\n",
+        },
+    )
+    sub = src / "klaviyo_client" / "sub"
+    sub.mkdir()
+    (sub / "__init__.py").write_text("from .._deepest import d\n", encoding="utf-8")
+    (sub / "leaf.py").write_text("X = 1\n", encoding="utf-8")
+    (src / "klaviyo_client" / "_via_sub.py").write_text("from .sub import leaf\n")
+    needs = {"kc_absent_extra_pkg"}
+    assert optional_modules(src, tmp_path / "pyproject.toml") == {
+        f"klaviyo_client/{name}": needs
+        for name in (
+            "_backend.py",
+            "_uses.py",
+            "_deeper.py",
+            "_deepest.py",
+            "sub/__init__.py",
+            "_via_sub.py",
+        )
+    }
+
+
 def test_the_import_check_compiles_but_does_not_import_a_module_whose_extra_is_absent(
     tmp_path: Path,
 ) -> None:
