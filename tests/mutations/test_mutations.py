@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CURRENT_SPEC, need_spec
-from tests.support.gencache import generated
+from tests.support.gencache import cache_root, generated
 from tests.support.packages import build, exercise, generate
 from tests.support.pycs import compile_tree, lend
 from tests.support.typecheck import seeded
@@ -683,15 +683,22 @@ def baseline(
 
 
 @pytest.fixture(scope="module")
-def pycs(tmp_path_factory: pytest.TempPathFactory, baseline: tuple[Path, dict[str, bytes]]) -> Path:
+def pycs(
+    tmp_path_factory: pytest.TempPathFactory,
+    baseline: tuple[Path, dict[str, bytes]],
+    pytestconfig: pytest.Config,
+) -> Path:
     """The baseline package's byte-code, lent to each mutated package before it is exercised:
     the modules a mutation left as they were load it, every other one is compiled from its
     own text (:mod:`tests.support.pycs`). Compiled with the name the mutated specs have
-    (``mutated.json``) where the modules name the spec they were generated from."""
+    (``mutated.json``) where the modules name the spec they were generated from; once per
+    package text, kept beside the generations of :mod:`tests.support.gencache`."""
+    generations = cache_root(pytestconfig)
     return compile_tree(
         baseline[0] / "src",
         tmp_path_factory.mktemp("pycs"),
         lambda text: text.replace(REAL.name, "mutated.json"),
+        kept=None if generations is None else generations.with_name(generations.name + "-pycs"),
     )
 
 
