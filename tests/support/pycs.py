@@ -75,10 +75,14 @@ def _key(src: Path, edit: Callable[[str], str] | None) -> str:
 
 
 def _link(source: str, target: str) -> None:
-    """``copy_function`` of :func:`shutil.copytree`: a hard link (an existing file replaced)."""
+    """``copy_function`` of :func:`shutil.copytree`: a hard link (an existing file replaced),
+    or a copy where the two are on different file systems."""
     if os.path.lexists(target):
         os.unlink(target)
-    os.link(source, target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _compile(src: Path, into: Path, edit: Callable[[str], str] | None) -> Path:
