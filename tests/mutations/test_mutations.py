@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CURRENT_SPEC, need_spec
-from tests.support.gencache import generated
+from tests.support.gencache import cache_root, generated
 from tests.support.packages import build, exercise, generate
 from tests.support.pycs import compile_tree, lend
 from tests.support.typecheck import seeded
@@ -683,15 +683,22 @@ def baseline(
 
 
 @pytest.fixture(scope="module")
-def pycs(tmp_path_factory: pytest.TempPathFactory, baseline: tuple[Path, dict[str, bytes]]) -> Path:
+def pycs(
+    tmp_path_factory: pytest.TempPathFactory,
+    baseline: tuple[Path, dict[str, bytes]],
+    pytestconfig: pytest.Config,
+) -> Path:
     """The baseline package's byte-code, lent to each mutated package before it is exercised:
     the modules a mutation left as they were load it, every other one is compiled from its
     own text (:mod:`tests.support.pycs`). Compiled with the name the mutated specs have
-    (``mutated.json``) where the modules name the spec they were generated from."""
+    (``mutated.json``) where the modules name the spec they were generated from; once per
+    package text, kept beside the generations of :mod:`tests.support.gencache`."""
+    generations = cache_root(pytestconfig)
     return compile_tree(
         baseline[0] / "src",
         tmp_path_factory.mktemp("pycs"),
         lambda text: text.replace(REAL.name, "mutated.json"),
+        kept=None if generations is None else generations.with_name(generations.name + "-pycs"),
     )
 
 
@@ -730,9 +737,20 @@ def _run(
     spec = tmp_path / "mutated.json"
     spec.write_text(text, encoding="utf-8", errors="surrogatepass")
     out = tmp_path / "out"
-    shutil.copytree(baseline[0], out)
+    # hard links, not copies: the generator writes a new folder and swaps it in (it never
+    # writes into a file of the previous output), and the baseline's bytes are compared from
+    # memory (a file changed in place would fail this case and every later one)
+    shutil.copytree(baseline[0], out, copy_function=_link)
     result = build("--no-legacy", "--current", str(spec), "--out", str(out))
     return result, spec, out
+
+
+def _link(source: str, target: str) -> None:
+    """A hard link, or a copy where the file system refuses one."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _assert_clean_error(result: Any, where: str, out: Path, before: dict[str, bytes]) -> None:
@@ -758,25 +776,32 @@ is about (``tag-unicode`` renames the tag Profiles, whose resource the other two
 
 def edits(before: Any, after: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Where *after* differs from *before*: the paths (key and index tuples) of the outermost
-    members that changed, were added or were removed."""
-    if before == after:
-        return []
+    members that changed, were added or were removed. (Members are compared one by one, as a
+    container compare does, and only those that differ are walked into: the whole of both is
+    compared once, not once per level.)"""
     same_kind = type(before) is type(after)
     if same_kind and isinstance(before, dict):
         found: list[tuple[Any, ...]] = []
         for key in before.keys() | after.keys():
-            if key in before and key in after:
-                found += edits(before[key], after[key], (*at, key))
-            else:
+            if key not in before or key not in after:
                 found.append((*at, key))
+            elif not _same(before[key], after[key]):
+                found += edits(before[key], after[key], (*at, key))
         return found
     if same_kind and isinstance(before, list) and len(before) == len(after):
         return [
             p
             for i, (x, y) in enumerate(zip(before, after, strict=True))
+            if not _same(x, y)
             for p in edits(x, y, (*at, i))
         ]
-    return [at]
+    return [] if _same(before, after) else [at]
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Whether two members are equal, as a container compare finds them (the same object or
+    equal)."""
+    return one is other or bool(one == other)
 
 
 def _overlap(one: list[tuple[Any, ...]], other: list[tuple[Any, ...]]) -> bool:
