@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPORT, SPEC_DIR, spec_tree
+from tests.support.compiled import compile_package
 from tests.support.gencache import generated_all
 from tests.support.revisions import Upgrades, upgrades
 
@@ -53,7 +54,8 @@ def packages(
     """Each shared spec generated once into an empty folder by the command line, default
     flags: file stem → (output folder, CLI stderr). Made once for all the run's workers (and
     kept for later runs of the same generator: :mod:`tests.support.gencache`); each worker
-    gets its own copy."""
+    gets its own copy, with the byte-code of its modules (:mod:`tests.support.compiled`: the
+    interpreters the tests start on it do not compile them again)."""
     base = tmp_path_factory.mktemp("revisions")
     jobs = [(["--current", str(spec)], base / spec.stem) for spec in SPECS]
     out: dict[str, tuple[Path, str]] = {}
@@ -61,6 +63,7 @@ def packages(
         SPECS, jobs, generated_all(pytestconfig, jobs), strict=True
     ):
         assert result.exit_code == 0, (spec.name, result.output, result.exception)
+        compile_package(pytestconfig, target / "src")
         out[spec.stem] = (target, result.stderr)
     return out
 

@@ -9,37 +9,39 @@ import json
 from functools import cache
 
 import pytest
-from click.testing import CliRunner
 
-from generator.cli import main
 from tests.conftest import spec_tree
+from tests.support.gencache import ran
 from tests.support.revisions import PAIRS, Upgrades, pair_id
 
 SPECS_ROOT = spec_tree()  # every spec we hold: skipped, saying why, without them
 
 
-def _ops(rel: str) -> set[str]:
+@cache
+def _ops(rel: str) -> frozenset[str]:
     doc = json.loads((SPECS_ROOT / rel).read_text(encoding="utf-8"))
-    return {
+    return frozenset(
         op["operationId"]
         for item in doc["paths"].values()
         for op in item.values()
         if isinstance(op, dict) and "operationId" in op
-    }
+    )
 
 
 @cache
-def _diff(old: str, new: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(
-        main, ["diff", str(SPECS_ROOT / old), str(SPECS_ROOT / new), "--format", "json"]
-    )
-    assert result.exit_code in (0, 1), result.output
+def _diff(pytestconfig: pytest.Config, old: str, new: str) -> tuple[int, dict[str, object]]:
+    """``klaviyo-codegen diff OLD NEW --format json`` (in-process): run once for all the run's
+    workers and later runs of the same generator and specs (``ran`` of tests/support/gencache.py:
+    the tests of one pair, in any worker, read the same report)."""
+    args = ["diff", str(SPECS_ROOT / old), str(SPECS_ROOT / new), "--format", "json"]
+    result = ran(pytestconfig, args, results=(0, 1))
+    assert result.exit_code in (0, 1), (result.output, result.exception)
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_2026_04_15_to_2026_07_15() -> None:
+def test_2026_04_15_to_2026_07_15(pytestconfig: pytest.Config) -> None:
     old, new = "klaviyo-stable-2026-04-15.json", "klaviyo-stable-2026-07-15.json"
-    code, report = _diff(old, new)
+    code, report = _diff(pytestconfig, old, new)
     assert code == 1
     changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
     ops = [c for c in changes if c["area"] == "operation"]
@@ -82,8 +84,8 @@ def test_2026_04_15_to_2026_07_15() -> None:
 
 
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
-def test_every_pair_of_revisions_diffs(old: str, new: str) -> None:
-    code, report = _diff(old, new)
+def test_every_pair_of_revisions_diffs(old: str, new: str, pytestconfig: pytest.Config) -> None:
+    code, report = _diff(pytestconfig, old, new)
     changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
     breaking = [c for c in changes if c["breaking"]]
     assert (code == 1) == bool(breaking) and report["breaking"] == len(breaking)
@@ -103,12 +105,12 @@ def test_every_pair_of_revisions_diffs(old: str, new: str) -> None:
 
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[pair_id(p) for p in PAIRS])
 def test_diff_of_two_specs_reports_what_regenerating_keeps(
-    old: str, new: str, upgraded: Upgrades
+    old: str, new: str, upgraded: Upgrades, pytestconfig: pytest.Config
 ) -> None:
     """`diff OLD NEW` says what generating NEW over OLD's output does to OLD's type names: the
     names that upgrade keeps as aliases are the non-breaking "kept" lines, the names it drops
     are the breaking removals (alone or with the component they belong to)."""
-    _, report = _diff(old, new)
+    _, report = _diff(pytestconfig, old, new)
     changes: list[dict[str, object]] = report["changes"]  # type: ignore[assignment]
     before, after = upgraded.fresh[old].types, upgraded.over[(old, new)].types
     kept = {c["subject"] for c in changes if c["area"] == "type" and c["kind"] == "kept"}

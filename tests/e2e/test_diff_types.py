@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import ast
 import json
-import warnings
-from functools import cache
 
 from generator import diff
-from generator.errors import SpecWarning
 from generator.ir import Api
 from generator.ir.pytypes import PyType
-from generator.pipeline import build_apis
 from generator.surface import FILE, type_tree
 from tests.conftest import CURRENT_SPEC, GENERATED, need_spec
+from tests.support.default_build import default_build
 
 PKG = GENERATED / "src" / "klaviyo_client"
 
@@ -69,13 +66,11 @@ def test_every_recorded_type_reads_as_the_generated_annotation() -> None:
     assert checked > 5000
 
 
-@cache
 def _current() -> Api:
+    """The current API of the default build (the default spec, 2026-07-15; made once per
+    process for the tests that read it: tests/support/default_build.py)."""
     need_spec(CURRENT_SPEC)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpecWarning)
-        apis, _ = build_apis(None, CURRENT_SPEC, None, False)
-    return apis["current"]
+    return default_build()[0]["current"]
 
 
 def _types(api: Api) -> list[tuple[str, PyType]]:

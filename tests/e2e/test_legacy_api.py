@@ -16,9 +16,9 @@ import klaviyo_client
 from generator import specs
 from generator.config import load_migration
 from generator.errors import SpecWarning
-from generator.pipeline import build_apis
 from klaviyo_client.legacy import OPERATIONS, KlaviyoLegacy
 from tests.conftest import GENERATED, ROOT, need_spec
+from tests.support.default_build import default_build
 from tests.support.recording import Handler, recording_transport
 
 KEY = "pk_legacy_0123456789abcdef"
@@ -184,10 +184,8 @@ def test_legacy_marker_and_since_pagination() -> None:
 def test_every_replacement_resolves_in_the_default_revision() -> None:
     """The strict check of specs/migration.yaml, against the default current revision: no
     replacement is unresolved (other revisions may lack some: then one warning lists them)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SpecWarning)
-        apis, _ = build_apis(None, None, None, True)
-    assert [str(w.message) for w in caught if "migration" in str(w.message)] == []
+    apis, caught = default_build()
+    assert [message for message in caught if "migration" in message] == []
     legacy = apis["legacy"]
     assert all(op.replacement_text in ("", "no direct replacement") for op in legacy.operations)
 
@@ -220,5 +218,5 @@ def test_the_retirement_date_of_the_migration_file(
 
 
 def test_the_default_build_carries_the_retirement_date() -> None:
-    apis, _ = build_apis(None, None, None, True)
+    apis, _ = default_build()
     assert apis["legacy"].retired == "2024-06-30" and apis["current"].retired == ""

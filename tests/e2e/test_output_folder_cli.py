@@ -13,8 +13,17 @@ from click.testing import CliRunner
 
 from generator import render
 from generator.cli import main
-from tests.support.outfolder import SPEC, gen, gen_checked, snapshot
+from tests.support.gencache import Generated, generated
+from tests.support.outfolder import SPEC, gen_checked, snapshot
 from tests.support.packages import one_error
+
+
+def _earlier(pytestconfig: pytest.Config, out: Path, *, checked: bool) -> Generated:
+    """The earlier output the tests start from, what ``gen_checked`` (``checked``) or ``gen`` of
+    tests/support/outfolder.py write into ``out``: the same command with the same arguments,
+    made once per generator source and copied after that (:mod:`tests.support.gencache`)."""
+    args = ["--no-legacy", "--current", str(SPEC)]
+    return generated(pytestconfig, args, out, runner="generate" if checked else "build")
 
 
 @pytest.mark.parametrize("formatted", [True, False], ids=["formatted", "no-format"])
@@ -24,10 +33,14 @@ from tests.support.packages import one_error
     ids=["syntax-error", "import-error"],
 )
 def test_a_package_that_does_not_compile_never_replaces_the_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, formatted: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    broken: str,
+    formatted: bool,
+    pytestconfig: pytest.Config,
 ) -> None:
     out = tmp_path / "client"
-    assert gen(out).exit_code == 0
+    assert _earlier(pytestconfig, out, checked=False).exit_code == 0
     before = snapshot(out)
     real = render.render_api
 
@@ -43,11 +56,13 @@ def test_a_package_that_does_not_compile_never_replaces_the_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
 
 
-def test_drift_check_compares_the_stamp_and_ignores_caches(tmp_path: Path) -> None:
+def test_drift_check_compares_the_stamp_and_ignores_caches(
+    tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
     """As the command line runs them: the formatted output of ``generate`` is what ``check``
     compares with (the other tests of ``check`` run both in-process, unformatted)."""
     out = tmp_path / "client"
-    assert gen_checked(out).exit_code == 0
+    assert _earlier(pytestconfig, out, checked=True).exit_code == 0
     args = ["check", "--no-legacy", "--current", str(SPEC), "--out", str(out)]
     (out / ".mypy_cache").mkdir()
     (out / ".mypy_cache" / "x.json").write_text("{}")

@@ -16,6 +16,9 @@ source (``generator/``, ``templates/``, ``specs/``, ``pyproject.toml``, the pins
 cached package is never one the current code would not write. Only generations that succeeded
 are kept; a failure is returned to the caller as it happened, every time.
 
+:func:`ran` does the same for a command that writes no files (``diff``): its exit code and
+what it printed are kept, keyed the same way.
+
 The folder: ``$KLAVIYO_TEST_GENERATIONS`` if set, else ``generations/`` in pytest's cache folder
 (``.pytest_cache``); entries of another generator source are removed when a new one is stored.
 ``KLAVIYO_TEST_GENERATIONS=off`` (or ``-p no:cacheprovider``) generates every time.
@@ -34,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from filelock import FileLock, Timeout
 
+from generator.cli import main
 from tests.conftest import ROOT, SPEC_DIR
 from tests.support.packages import build, generate
 
@@ -55,6 +60,7 @@ class Generated:
     output: str
     stderr: str
     exception: BaseException | None = None
+    stdout: str = ""
 
 
 def _hash_tree(digest: Any, path: Path) -> None:
@@ -146,13 +152,18 @@ def _make(
     record = {"output": result.output, "stderr": result.stderr}
     (part / "result.json").write_text(json.dumps(record), encoding="utf-8")
     part.rename(entry)
-    for old in root.iterdir():  # the generator changed since: those can never be used again
+    _prune(root)
+    return Generated(0, result.output, result.stderr)
+
+
+def _prune(root: Path) -> None:
+    """Remove the entries of another generator source: they can never be used again."""
+    for old in root.iterdir():
         if not old.name.startswith(source_key()):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 old.unlink(missing_ok=True)
-    return Generated(0, result.output, result.stderr)
 
 
 def _entry(root: Path, runner: str, args: Sequence[str], over: Path | None = None) -> Path:
@@ -211,3 +222,51 @@ def generated_all(
 
 def _as_generated(result: Any) -> Generated:
     return Generated(result.exit_code, result.output, result.stderr, result.exception)
+
+
+def _command(*args: str) -> Any:
+    """``klaviyo-codegen ARGS`` in-process, as :func:`tests.support.packages.generate` runs
+    ``generate`` (stdout and stderr kept apart)."""
+    return CliRunner().invoke(main, list(args))
+
+
+def ran(pytestconfig: Any, args: Sequence[str], *, results: Sequence[int] = (0,)) -> Generated:
+    """``klaviyo-codegen ARGS`` for a command that writes no files (``diff``): run once per
+    generator source and inputs (the same key as a generation's), its exit code, stdout and
+    stderr kept after that. Only an ending in ``results`` (exit codes that are answers, e.g.
+    ``diff``'s 1: something breaks callers) is kept; any other is returned as it happened,
+    every time."""
+    root = cache_root(pytestconfig)
+    if root is None:
+        return _ran_now(args)
+    root.mkdir(parents=True, exist_ok=True)
+    entry = _entry(root, "command", args)
+    with FileLock(str(entry) + ".lock"):
+        if entry.is_dir():
+            record = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+            return Generated(
+                record["exit_code"], record["output"], record["stderr"], stdout=record["stdout"]
+            )
+        done = _ran_now(args)
+        answered = done.exception is None or isinstance(done.exception, SystemExit)
+        if done.exit_code in results and answered:
+            part = entry.with_name(entry.name + ".part")
+            shutil.rmtree(part, ignore_errors=True)
+            part.mkdir(parents=True)
+            record = {
+                "exit_code": done.exit_code,
+                "output": done.output,
+                "stderr": done.stderr,
+                "stdout": done.stdout,
+            }
+            (part / "result.json").write_text(json.dumps(record), encoding="utf-8")
+            part.rename(entry)
+            _prune(root)
+        return done
+
+
+def _ran_now(args: Sequence[str]) -> Generated:
+    result = _command(*args)
+    return Generated(
+        result.exit_code, result.output, result.stderr, result.exception, stdout=result.stdout
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.compiled import compile_package
 from tests.support.gencache import generated
 
 STABLE = [
@@ -95,6 +96,7 @@ def _over(
         pytestconfig, ["--current", str(spec)], target, runner=runner, over=base.folder
     )
     assert result.exit_code == 0, (spec.name, result.output, result.exception)
+    compile_package(pytestconfig, target / "src")  # for the interpreter that imports its names
     return Output(target, spec.name, result.stderr, _record(target))
 
 
