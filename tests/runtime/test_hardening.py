@@ -46,6 +46,7 @@ from tests.runtime.pipeline_support import (
     sync_client,
 )
 from tests.support.loopback import Drip, Hang, Raw, RecordedRequest, Reset, Respond
+from tests.support.together import Together
 
 JSON = {"Content-Type": "application/vnd.api+json"}
 DOC = json.dumps(profile_doc()).encode()
@@ -267,7 +268,12 @@ DRIP_DEADLINE = 0.5  # three reads or more arrive before it; the drip goes on fo
 DRIP_POLICY = RetryPolicy(deadline=DRIP_DEADLINE, max_retries=3, initial_delay=0.01)
 RESOLVE_DEADLINE = 0.4
 
+deadlines = Together("hardening-deadlines", stagger=0.05)
+"""The tests that wait for a deadline or a timeout run side by side (each with its own server
+and client): they share the waiting, not the clock."""
 
+
+@deadlines.test
 @pytest.mark.parametrize("drip", [BODY_DRIP, HEADER_DRIP], ids=["body", "headers"])
 def test_deadline_holds_against_a_dripping_server(drip: Drip) -> None:
     with (
@@ -283,6 +289,7 @@ def test_deadline_holds_against_a_dripping_server(drip: Drip) -> None:
     assert len(server.requests) == 1
 
 
+@deadlines.test
 @pytest.mark.parametrize("drip", [BODY_DRIP, HEADER_DRIP], ids=["body", "headers"])
 async def test_deadline_holds_against_a_dripping_server_async(drip: Drip) -> None:
     with serving(default=drip, max_hang=8) as server:
@@ -367,6 +374,7 @@ def test_host_names_resolve_and_unknown_ones_are_connect_errors(
     assert resolver.asked == 3  # the first try and both retries
 
 
+@deadlines.test
 def test_attempt_timeout_bounds_each_attempt_and_the_retry_follows() -> None:
     policy = RetryPolicy(deadline=20.0, max_retries=1, initial_delay=0.01)
     with (
@@ -387,6 +395,7 @@ def test_attempt_timeout_bounds_each_attempt_and_the_retry_follows() -> None:
     assert len(server.requests) == 1
 
 
+@deadlines.test
 def test_deadline_holds_with_an_injected_http_client_for_body_drips() -> None:
     with serving(default=BODY_DRIP, max_hang=8) as server:
         http = httpx.Client(timeout=1.0)
@@ -429,6 +438,7 @@ def test_max_retries_of_the_call_apply_to_every_page() -> None:
     assert len(server.requests) == 2  # page 2 was not retried: the call said max_retries=0
 
 
+@deadlines.test
 def test_timeout_and_extra_query_of_the_call_apply_to_every_page() -> None:
     pages = TwoPages(second=Hang(20))
     with serving(default=pages, max_hang=20) as server:

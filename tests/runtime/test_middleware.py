@@ -24,6 +24,7 @@ from klaviyo_client import (
 from tests.runtime.pipeline_support import FakeTime, profile_doc, serving
 from tests.runtime.test_backends import ASYNC, SYNC, async_client, sync_client
 from tests.support.loopback import Hang, Respond
+from tests.support.together import Together
 
 SCRIPT = (Hang(0.6), Respond(503), Respond(429, headers={"Retry-After": "0"}))
 OPTIONS: dict[str, Any] = {"attempt_timeout": 0.3}  # the hang ends the first attempt
@@ -70,7 +71,12 @@ def async_recorder(log: list[Any]) -> Any:
 
 EXPECTED = [(1, "read_timeout"), (2, 503), (3, 429), (4, 200)]
 
+attempts = Together("middleware-attempts", stagger=0.05)
+"""The tests whose first attempt waits out ``attempt_timeout`` run side by side, each with its
+own server and client."""
 
+
+@attempts.test
 @pytest.mark.parametrize("kind", SYNC)
 def test_middleware_sees_every_attempt_sync(kind: str) -> None:
     log: list[Any] = []
@@ -84,6 +90,7 @@ def test_middleware_sees_every_attempt_sync(kind: str) -> None:
     assert [r.headers["X-Attempt"] for r in server.requests] == ["1", "2", "3", "4"]
 
 
+@attempts.test
 @pytest.mark.parametrize("kind", ASYNC)
 async def test_middleware_sees_every_attempt_async(kind: str) -> None:
     log: list[Any] = []

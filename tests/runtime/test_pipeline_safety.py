@@ -15,8 +15,12 @@ from klaviyo_client import OPERATIONS, APIConnectionError, APITimeoutError, Retr
 from klaviyo_client.models.common import EventCreateQueryV2
 from tests.runtime.pipeline_support import EVENT, FakeTime, async_client, serving, sync_client
 from tests.support.loopback import Behaviour, Hang, RecordedRequest, Reset, Respond
+from tests.support.together import Together
 
 RETRY_YAML = Path(__file__).resolve().parents[2] / "specs" / "retry.yaml"
+
+timeouts = Together("pipeline-timeouts", stagger=0.05)
+"""The tests that wait for a timeout run side by side (each with its own server and client)."""
 
 
 def bulk_body(*events_per_profile: int) -> dict[str, Any]:
@@ -179,6 +183,7 @@ async def test_post_not_safe_to_repeat_async() -> None:
     assert len(server.requests) == 1
 
 
+@timeouts.test
 def test_hang_raises_timeout_within_the_bound() -> None:
     with serving(max_hang=20) as server:
         server.script(Hang(20))
@@ -192,6 +197,7 @@ def test_hang_raises_timeout_within_the_bound() -> None:
     assert elapsed < 10.0  # far below the server's 20 s hang: the timeout ended the call
 
 
+@timeouts.test
 def test_hang_with_bounded_retries() -> None:
     fake = FakeTime()
     with (
@@ -209,6 +215,7 @@ def test_hang_with_bounded_retries() -> None:
     assert len(fake.sleeps) == 1
 
 
+@timeouts.test
 async def test_hang_raises_timeout_async() -> None:
     with serving(default=Hang(20), max_hang=20) as server:
         async with async_client(server, timeout=0.2, max_retries=0) as client:
@@ -220,6 +227,7 @@ async def test_hang_raises_timeout_async() -> None:
     assert len(server.requests) == 1
 
 
+@timeouts.test
 def test_a_retry_never_runs_past_the_deadline() -> None:
     # First attempt: 503 at once. The backoff sleep (fake clock) leaves 0.4 s of the 1 s
     # deadline, so the retry that meets a silent server must time out after ~0.4 s, not after

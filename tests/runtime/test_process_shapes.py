@@ -37,7 +37,7 @@ from tests.runtime.process_support import (
     new_tally,
     secret_shown,
 )
-from tests.support.loopback import Drip, Hang, Reset
+from tests.support.loopback import Behaviour, Drip, Hang, RecordedRequest, Reset
 from tests.support.tls import shared_context
 
 CALLS = 50
@@ -233,20 +233,49 @@ def routed_client(
     return sync_kind(route, url, retry=policy)
 
 
-@pytest.mark.parametrize("drip", list(DRIPS))
+def _drip_by_id(request: RecordedRequest) -> Behaviour:
+    """The drip the asked profile id names (``d0``, ``d1``: the order of ``DRIPS``)."""
+    return list(DRIPS.values())[int(request.path.rsplit("/d", 1)[-1])]
+
+
+def _deadline_call(client: Klaviyo, asked: str) -> tuple[BaseException | None, float]:
+    started = time.monotonic()
+    try:
+        client.profiles.get_profile(asked)
+    except Exception as exc:
+        return exc, time.monotonic() - started
+    return None, time.monotonic() - started
+
+
 @pytest.mark.parametrize("route", ROUTES)
 def test_the_deadline_holds_on_every_httpx_route_sync(
-    route: str, drip: str, monkeypatch: pytest.MonkeyPatch
+    route: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with serving(default=DRIPS[drip], max_hang=8) as server:
-        client = routed_client(route, server.url, monkeypatch)
-        started = time.monotonic()
-        with pytest.raises(APITimeoutError):
-            client.profiles.get_profile("p1")
-        elapsed = time.monotonic() - started
-        client.close()
-        assert len(server.requests) == 1  # one attempt, ended by the deadline
-    assert elapsed < 4.5, elapsed  # the server drips for 6 s or more; the deadline is 0.5 s
+    # both drips at once, each on a client of its own; one server (the proxy variables name
+    # the same proxy for both clients) answers each call the drip its profile id names
+    asked = {drip: f"d{n}" for n, drip in enumerate(DRIPS)}
+    with serving(default=_drip_by_id, max_hang=8) as server:
+        clients = {drip: routed_client(route, server.url, monkeypatch) for drip in DRIPS}
+        ends: dict[str, tuple[BaseException | None, float]] = {}
+        threads = [
+            threading.Thread(
+                target=lambda d=drip: ends.__setitem__(d, _deadline_call(clients[d], asked[d]))
+            )
+            for drip in DRIPS
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for client in clients.values():
+            client.close()
+        ids = sorted(r.path.rsplit("/", 1)[-1] for r in server.requests)
+    assert ids == sorted(asked.values())  # one attempt each, ended by the deadline
+    for drip in DRIPS:
+        error, elapsed = ends[drip]
+        assert isinstance(error, APITimeoutError), (drip, error)
+        # the server drips for 6 s or more; the deadline is 0.5 s
+        assert elapsed < 4.5, (drip, elapsed)
 
 
 # -- 5. error trackers ---------------------------------------------------------------------------

@@ -6,11 +6,15 @@ requests it got, errors raised before sending), never time. The server's windows
 half-way through the second of its first request (``MidWindowClock``): calls sent together
 land in one window, so a client that did not keep to the limit draws a 429 whatever the phase
 of the wall clock.
+
+The tests that wait for a window run side by side (``tests.support.together``): each with its
+own server and its own account (the process's rate limiter counts per account).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -32,35 +36,46 @@ from klaviyo_client import (
 from tests.runtime.pipeline_support import KEY
 from tests.support.loopback import LoopbackServer, Respond
 from tests.support.ratelimit_server import KlaviyoLimits, MidWindowClock
+from tests.support.together import Together
 
 FAST = {"get_metrics": "6/s, 100/m", "get_tags": "5/s, 100/m"}
 
+windows = Together("ratelimit-windows")
 
-@pytest.fixture
-def klaviyo() -> Iterator[tuple[LoopbackServer, KlaviyoLimits]]:
+
+def key(n: int) -> str:
+    """A private key of its own for the *n*-th test that runs with others."""
+    return f"{KEY[:-2]}{n:02d}"
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[tuple[LoopbackServer, KlaviyoLimits]]:
     limits = KlaviyoLimits(FAST, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
         yield server, limits
 
 
-def client(url: str, **options: Any) -> Klaviyo:
-    options.setdefault("rate_limits", FAST)
-    return Klaviyo(api_key=KEY, base_url=url, timeout=5.0, **options)
+@pytest.fixture
+def klaviyo() -> Iterator[tuple[LoopbackServer, KlaviyoLimits]]:
+    with serving() as running:
+        yield running
 
 
-def aclient(url: str, **options: Any) -> AsyncKlaviyo:
+def client(url: str, api_key: str = KEY, **options: Any) -> Klaviyo:
     options.setdefault("rate_limits", FAST)
-    return AsyncKlaviyo(api_key=KEY, base_url=url, timeout=5.0, **options)
+    return Klaviyo(api_key=api_key, base_url=url, timeout=5.0, **options)
+
+
+def aclient(url: str, api_key: str = KEY, **options: Any) -> AsyncKlaviyo:
+    options.setdefault("rate_limits", FAST)
+    return AsyncKlaviyo(api_key=api_key, base_url=url, timeout=5.0, **options)
 
 
 # -- no 429s: threads, tasks, several client objects -------------------------------------------
 
 
-def test_threads_and_clients_of_one_account_draw_no_429(
-    klaviyo: tuple[LoopbackServer, KlaviyoLimits],
-) -> None:
-    server, limits = klaviyo
-    clients = [client(server.url, max_retries=0), client(server.url, max_retries=0)]
+@windows.test
+def test_threads_and_clients_of_one_account_draw_no_429() -> None:
     failures: list[BaseException] = []
 
     def work(c: Klaviyo) -> None:
@@ -70,23 +85,26 @@ def test_threads_and_clients_of_one_account_draw_no_429(
             except Exception as exc:  # collected: asserted below
                 failures.append(exc)
 
-    threads = [threading.Thread(target=work, args=(clients[i % 2],)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    for c in clients:
-        c.close()
+    with serving() as (server, limits):
+        clients = [client(server.url, key(1), max_retries=0) for _ in range(2)]
+        threads = [threading.Thread(target=work, args=(clients[i % 2],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for c in clients:
+            c.close()
     assert failures == [] and limits.rejected == 0  # no retry was needed: max_retries=0
     assert limits.answered["get_metrics"] == 12
 
 
-async def test_async_tasks_draw_no_429(klaviyo: tuple[LoopbackServer, KlaviyoLimits]) -> None:
-    server, limits = klaviyo
-    async with aclient(server.url, max_retries=0) as c:
-        results = await asyncio.gather(
-            *(c.tags.get_tags() for _ in range(9)), return_exceptions=True
-        )
+@windows.test
+async def test_async_tasks_draw_no_429() -> None:
+    with serving() as (server, limits):
+        async with aclient(server.url, key(2), max_retries=0) as c:
+            results = await asyncio.gather(
+                *(c.tags.get_tags() for _ in range(9)), return_exceptions=True
+            )
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert limits.rejected == 0 and limits.answered["get_tags"] == 9
 
@@ -112,11 +130,12 @@ def test_without_a_limiter_the_same_load_draws_429(
     assert limits.rejected > 0 and len(errors) == limits.rejected
 
 
+@windows.test
 def test_the_default_limiter_uses_the_spec_limits() -> None:
     limits = KlaviyoLimits()  # the spec's: get_tags 3/s, 60/m
     with (
         LoopbackServer(default=limits) as server,
-        Klaviyo(api_key=KEY, base_url=server.url, max_retries=0, timeout=5.0) as c,
+        Klaviyo(api_key=key(3), base_url=server.url, max_retries=0, timeout=5.0) as c,
     ):
         threads = [threading.Thread(target=c.tags.get_tags) for _ in range(5)]
         for t in threads:
@@ -213,13 +232,14 @@ def test_ratelimit_limit_replaces_the_spec_limits() -> None:
 # -- Track/Identify and the batcher go through it ----------------------------------------------
 
 
+@windows.test
 def test_track_and_identify_are_limited() -> None:
     limits = KlaviyoLimits({"track_post": "4/s, 100/m", "identify_post": "4/s, 100/m"})
     per_client = {"track_post": "4/s, 100/m", "identify_post": "4/s, 100/m"}
     with LoopbackServer(default=Respond(200, body=b"1")) as server:
         server.default = lambda request: _one(limits(request))
         with KlaviyoPublic(
-            "AbC123", base_url=server.url, max_retries=0, rate_limits=per_client
+            "AbC104", base_url=server.url, max_retries=0, rate_limits=per_client
         ) as p:
             threads = [
                 threading.Thread(target=p.track, args=("Ordered",), kwargs={"email": "a@b.co"})
@@ -235,12 +255,13 @@ def test_track_and_identify_are_limited() -> None:
     assert limits.answered == {"track_post": 6, "identify_post": 6}
 
 
+@windows.test
 async def test_async_track_is_limited() -> None:
     limits = KlaviyoLimits({"track_post": "4/s, 100/m"})
     with LoopbackServer() as server:
         server.default = lambda request: _one(limits(request))
         async with AsyncKlaviyoPublic(
-            "AbC123", base_url=server.url, max_retries=0, rate_limits={"track_post": "4/s"}
+            "AbC105", base_url=server.url, max_retries=0, rate_limits={"track_post": "4/s"}
         ) as p:
             await asyncio.gather(*(p.track("Ordered", email="a@b.co") for _ in range(7)))
     assert limits.rejected == 0 and limits.answered["track_post"] == 7
@@ -253,11 +274,12 @@ def _one(behaviour: Any) -> Any:
     return behaviour
 
 
+@windows.test
 async def test_the_batcher_goes_through_the_limiter() -> None:
     limits = KlaviyoLimits({"bulk_create_events": "4/s, 100/m"}, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
         async with AsyncKlaviyo(
-            api_key=KEY, base_url=server.url, max_retries=0,
+            api_key=key(6), base_url=server.url, max_retries=0,
             rate_limits={"bulk_create_events": "4/s, 100/m"},
         ) as c:  # fmt: skip
             async with AsyncEventBatcher(c, max_batch=10, concurrency=4) as batcher:
@@ -296,12 +318,13 @@ def test_a_forked_child_starts_with_an_empty_limiter() -> None:
     assert status is not None and status.windows[0].used == 1 and status.wait > 50
 
 
+@windows.test
 def test_one_limiter_serves_several_event_loops() -> None:
     limits = KlaviyoLimits({"get_tags": "5/s, 100/m"}, clock=MidWindowClock())
     with LoopbackServer(default=limits) as server:
 
         async def burst() -> None:  # a client per loop (connections belong to their loop)
-            async with aclient(server.url, max_retries=0) as c:
+            async with aclient(server.url, key(7), max_retries=0) as c:
                 await asyncio.gather(*(c.tags.get_tags() for _ in range(5)))
 
         asyncio.run(burst())  # a second loop waits on budget the first one used
@@ -309,23 +332,46 @@ def test_one_limiter_serves_several_event_loops() -> None:
     assert limits.rejected == 0 and limits.answered["get_tags"] == 10
 
 
-def test_absorbed_429s_and_waits_log_nothing_above_debug(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="klaviyo_client")
+class _Records(logging.Handler):
+    """The records of threads whose name starts with *prefix* (tests run side by side log
+    to the same logger)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.prefix = prefix
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if (record.threadName or "").startswith(self.prefix):
+            self.records.append(record)
+
+
+@windows.test
+def test_absorbed_429s_and_waits_log_nothing_above_debug() -> None:
+    logger = logging.getLogger("klaviyo_client")
+    handler, level = _Records("absorbed-"), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     limits = KlaviyoLimits({"get_metrics": "3/s, 100/m"}, clock=MidWindowClock())
     # the client believes in 5/s: the server's 429s are absorbed by retries
-    with (
-        LoopbackServer(default=limits) as server,
-        client(server.url, rate_limits={"get_metrics": "5/s, 100/m"}) as c,
-    ):
-        threads = [threading.Thread(target=c.metrics.get_metrics) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+    try:
+        with (
+            LoopbackServer(default=limits) as server,
+            client(server.url, key(8), rate_limits={"get_metrics": "5/s, 100/m"}) as c,
+        ):
+            threads = [
+                threading.Thread(target=c.metrics.get_metrics, name=f"absorbed-{n}")
+                for n in range(6)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     assert limits.answered["get_metrics"] == 6
-    records = [r for r in caplog.records if r.name == "klaviyo_client"]
+    records = [r for r in handler.records if r.name == "klaviyo_client"]
     assert records and all(r.levelno == logging.DEBUG for r in records)
     assert any("waiting" in r.getMessage() for r in records)
-    assert not any(KEY in r.getMessage() for r in records)
+    assert not any(key(8) in r.getMessage() for r in records)

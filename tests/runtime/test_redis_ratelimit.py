@@ -3,7 +3,8 @@ processes share one budget, a Redis that dies is replaced by in-process counting
 nothing hangs), and shared accounting resumes when it is back.
 
 Needs Redis (the ``redis_url`` fixture: CI starts one; locally a ``redis-server`` is started, or
-the tests skip saying why). Each test uses its own key prefix.
+the tests skip saying why). Each test uses its own key prefix. The tests that wait for a window
+run side by side (``tests.support.together``).
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ from tests.runtime.pipeline_support import KEY
 from tests.support.loopback import LoopbackServer, Respond
 from tests.support.ratelimit_server import KlaviyoLimits, MidWindowClock, StoppedClock
 from tests.support.redis_server import RedisServer, RedisUnavailableError
+from tests.support.together import Together
 from tests.support.warm_child import CHILD_WAIT, ChildProcess
 
 LIMITS = {"get_metrics": "4/s, 100/m"}
+
+windows = Together("redis-ratelimit-windows")
 
 WORKER = """
 import json, os, time
@@ -108,13 +112,15 @@ def run_workers(
 def fleet(
     redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[KlaviyoLimits, list[dict[str, Any]]]]:
-    """Three processes of one account, each making three calls at once against 4/s: through
-    Redis, then without a limiter (the same processes for both runs: starting them is what
-    costs)."""
-    through_redis, alone = KlaviyoLimits(LIMITS), KlaviyoLimits(LIMITS)
+    """Three processes of one account, each making two calls at once against 4/s (six: more
+    than one window holds, fewer than two; through Redis, four go and two wait for the next
+    second), then without a limiter (the same processes for both runs: starting them is what
+    costs; that server's windows start half-way through the second of its first request, so
+    the six calls sent together land in one window whatever the phase of the wall clock)."""
+    through_redis, alone = KlaviyoLimits(LIMITS), KlaviyoLimits(LIMITS, clock=MidWindowClock())
     tmp = tmp_path_factory.mktemp("fleet")
     with LoopbackServer(default=through_redis) as one, LoopbackServer(default=alone) as other:
-        shared, unlimited = run_workers([(one.url, redis_url), (other.url, None)], 3, 3, tmp)
+        shared, unlimited = run_workers([(one.url, redis_url), (other.url, None)], 3, 2, tmp)
     return {"redis": (through_redis, shared), "none": (alone, unlimited)}
 
 
@@ -124,7 +130,7 @@ def test_processes_share_one_budget_through_redis(
 ) -> None:
     limits, results = fleet["redis"]
     assert results == [{"errors": 0}] * 3
-    assert limits.rejected == 0 and limits.answered["get_metrics"] == 9
+    assert limits.rejected == 0 and limits.answered["get_metrics"] == 6
 
 
 @pytest.mark.xdist_group("redis-fleet")
@@ -136,6 +142,7 @@ def test_the_same_processes_without_redis_draw_429(
     assert sum(r["errors"] for r in results) == limits.rejected
 
 
+@windows.test
 async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> None:
     """Nine calls of two hosts against 5/s: together they wait for a second window."""
     shared = {"get_metrics": "5/s, 100/m"}
@@ -168,18 +175,24 @@ async def test_async_and_sync_clients_share_through_redis(redis_url: str) -> Non
 # -- it corrects itself from RateLimit-* and Retry-After, fleet-wide ---------------------------
 
 
-def a_limiter(kind: str, request: pytest.FixtureRequest, key_prefix: str) -> RateLimiter:
-    """A fresh limiter: in-process, or one more host on the shared Redis under *key_prefix*."""
-    if kind == "in-process":
+def a_limiter(redis_url: str | None, key_prefix: str) -> RateLimiter:
+    """A fresh limiter: in-process (no Redis URL), or one more host on the shared Redis under
+    *key_prefix*."""
+    if redis_url is None:
         return RateLimiter()
-    return RedisRateLimiter(request.getfixturevalue("redis_url"), prefix=key_prefix)
+    return RedisRateLimiter(redis_url, prefix=key_prefix)
 
 
-@pytest.mark.parametrize(
-    ("kind", "flavour"), [("in-process", "sync"), ("redis", "sync"), ("redis", "async")]
-)
+@windows.test
+def test_ratelimit_remaining_zero_holds_the_account_until_the_reset_in_process() -> None:
+    """As below, with the in-process limiter (no Redis needed)."""
+    holds_the_account_until_the_reset(None, "sync")
+
+
+@windows.test
+@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_ratelimit_remaining_zero_holds_the_account_until_the_reset(
-    kind: str, flavour: str, request: pytest.FixtureRequest
+    flavour: str, redis_url: str
 ) -> None:
     """Another app on the account used 2 of the 3 calls a minute: the answer to the first call
     of ours says ``RateLimit-Remaining: 0``; the next call (from another host, with Redis) is
@@ -189,12 +202,16 @@ def test_ratelimit_remaining_zero_holds_the_account_until_the_reset(
     (however slowly the three come, they share the window; its answer says
     ``RateLimit-Reset: 1``), then runs in real time from there (the client and Redis keep their
     own clocks): a fourth call sent without waiting for the reset would land in that window."""
+    holds_the_account_until_the_reset(redis_url, flavour)
+
+
+def holds_the_account_until_the_reset(redis_url: str | None, flavour: str) -> None:
     per_minute = {"get_metrics": "10/s, 3/m"}
     minute = time.time() // 60 * 60
     limits = KlaviyoLimits(per_minute, clock=StoppedClock(minute + 59.0, held=3))
     key_prefix = prefix()
-    first = a_limiter(kind, request, key_prefix)
-    second = first if kind == "in-process" else a_limiter(kind, request, key_prefix)
+    first = a_limiter(redis_url, key_prefix)
+    second = first if redis_url is None else a_limiter(redis_url, key_prefix)
     options: dict[str, Any] = {"max_retries": 0, "timeout": 5.0, "rate_limits": per_minute}
     with LoopbackServer(default=limits) as server:
         with Klaviyo(api_key=KEY, base_url=server.url, rate_limiter=None, **options) as other:
@@ -253,6 +270,7 @@ def test_a_429s_retry_after_holds_every_host_of_the_fleet(redis_url: str) -> Non
     assert status is not None and status.shared and 25 < status.blocked_for <= 30
 
 
+@windows.test
 def test_ratelimit_limit_lowers_the_limits_of_a_redis_limiter(redis_url: str) -> None:
     """The server enforces 3/s where the spec says 10/s and says so in ``RateLimit-Limit``:
     calls after the first keep to 3/s (five calls: the last two wait for the next second)."""

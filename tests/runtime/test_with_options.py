@@ -40,7 +40,7 @@ def test_copy_has_its_own_retries_and_the_original_keeps_its_own() -> None:
 
 
 def test_copy_timeout_takes_effect_and_the_original_does_not_change() -> None:
-    slow = Respond(200, json=DOC, delay=1.5)
+    slow = Respond(200, json=DOC, delay=0.8)  # four times the copy's read timeout
     with serving(default=slow) as server, sync_client(server, timeout=10.0) as client:
         hurried = client.with_options(timeout=0.2, max_retries=0)
         with pytest.raises(APITimeoutError):

@@ -78,6 +78,7 @@ class _Warm:
     asked of this process (its parent)."""
 
     _one: _Warm | None = None
+    _made = threading.Lock()  # tests run side by side may ask for it at once
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(CLIENT_SRC), "PYTHONUNBUFFERED": "1"}
@@ -94,10 +95,11 @@ class _Warm:
 
     @classmethod
     def get(cls) -> _Warm:
-        if cls._one is None or cls._one.proc.poll() is not None:
-            cls._one = cls()
-            atexit.register(cls._one.close)
-        return cls._one
+        with cls._made:
+            if cls._one is None or cls._one.proc.poll() is not None:
+                cls._one = cls()
+                atexit.register(cls._one.close)
+            return cls._one
 
     def ask(self, request: dict[str, Any], on_timeout: Callable[[], None] | None = None) -> int:
         """Send *request*; the number answered. A wait that takes longer than ``CHILD_WAIT``

@@ -371,7 +371,10 @@ def _judge(
 
 
 def test_batcher_stop_signals() -> None:
-    """Each child has its own server (or a refusing address); all start together."""
+    """Each child has its own server (or a refusing address); all start together. The children
+    that send nothing once signalled (server down, or killed by the signal at once) are
+    signalled together first; the others one after another, as each has its exit_timeout to
+    deliver in."""
     broke: list[str] = []
     with contextlib.ExitStack() as stack:
         down = stack.enter_context(refusing_url())
@@ -380,11 +383,22 @@ def test_batcher_stop_signals() -> None:
             server = stack.enter_context(LoopbackServer(default=ACCEPTED)) if up else None
             child = Child(script, server.url if server else down)
             children.append((name, child, server, signum, expect))
+        ready: dict[str, tuple[list[str], int]] = {}
         for name, child, server, signum, expect in children:
             try:
-                ids = child.ids()
-                before = len(delivered(server)) if server else 0
-                code, err = child.signal(signum)
+                ready[name] = (child.ids(), len(delivered(server)) if server else 0)
+            except AssertionError as exc:
+                broke.append(f"{name}: {exc}")
+                continue
+            if server is None or expect == "killed":
+                child.proc.send_signal(signum)
+        for name, child, server, signum, expect in children:
+            if name not in ready:
+                continue
+            ids, before = ready[name]
+            signalled = server is None or expect == "killed"
+            try:
+                code, err = child.finish() if signalled else child.signal(signum)
             except AssertionError as exc:
                 broke.append(f"{name}: {exc}")
                 continue

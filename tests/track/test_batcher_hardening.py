@@ -17,11 +17,16 @@ import klaviyo_client as kc
 from klaviyo_client import AsyncEventBatcher, AsyncKlaviyo, EventBatcher, Klaviyo, KlaviyoError
 from klaviyo_client._backoff import RetryPolicy
 from tests.support.loopback import Hang, LoopbackServer, RecordedRequest, Respond
+from tests.support.together import Together
 from tests.support.warm_child import ChildProcess
 
 KEY = "pk_0123456789abcdef0123456789abcdefab"
 ACCEPTED = Respond(202)
 BAD = Respond(400, json={"errors": [{"status": 400, "code": "invalid", "detail": "bad"}]})
+
+waits = Together("batcher-waits", stagger=0.05)
+"""The tests that wait for an exit flush, a close deadline or ``max_age`` run side by side, each
+with its own server, client, batcher (and child process)."""
 
 
 def bulk_keys(request: RecordedRequest) -> list[tuple[str, str]]:
@@ -55,6 +60,7 @@ def _run_script(body: str, url: str) -> subprocess.CompletedProcess[str]:
         child.close()
 
 
+@waits.test
 def test_a_batcher_left_open_is_flushed_at_interpreter_exit() -> None:
     with LoopbackServer(default=ACCEPTED) as server:
         done = _run_script(
@@ -72,6 +78,7 @@ def test_a_batcher_left_open_is_flushed_at_interpreter_exit() -> None:
     assert "could not be sent" not in done.stderr
 
 
+@waits.test
 def test_exit_names_the_events_it_could_not_send_within_exit_timeout() -> None:
     with LoopbackServer(default=Hang(30), max_hang=30) as server:
         started = time.monotonic()
@@ -183,6 +190,7 @@ def test_bad_event_fields_are_refused_at_add_and_do_not_poison_a_batch(
 CLOSE_WITHIN = 0.5  # five batches the server never answers: 2.5 s if each had it
 
 
+@waits.test
 def test_close_honours_one_overall_deadline() -> None:
     with LoopbackServer(default=Hang(10), max_hang=10) as server:
         policy = RetryPolicy(deadline=CLOSE_WITHIN, max_retries=5, initial_delay=0.01)
@@ -199,6 +207,7 @@ def test_close_honours_one_overall_deadline() -> None:
     assert all(isinstance(f.error, KlaviyoError) for f in batcher.failures)
 
 
+@waits.test
 async def test_aclose_honours_one_overall_deadline() -> None:
     with LoopbackServer(default=Hang(10), max_hang=10) as server:
         client = AsyncKlaviyo(api_key=KEY, base_url=server.url, timeout=5.0)
@@ -248,6 +257,7 @@ async def test_async_batcher_validates_and_dedupes_too() -> None:
 MAX_AGE = 0.1
 
 
+@waits.test
 def test_every_event_goes_within_max_age_after_the_first_batch() -> None:
     """A sender that has delivered everything waits without a time limit: the next event must
     wake it, or it stays buffered until the buffer fills, flush() or close()."""
@@ -264,6 +274,7 @@ def test_every_event_goes_within_max_age_after_the_first_batch() -> None:
     assert len(server.requests) == 3
 
 
+@waits.test
 async def test_every_event_goes_within_max_age_after_the_first_batch_async() -> None:
     import asyncio
 
