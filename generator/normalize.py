@@ -297,7 +297,6 @@ def _rule_table(path: Path | None = None) -> dict[str, bool]:
     return table
 
 
-
 def normalize(
     doc: dict[str, Any], rules: list[str] | None = None, label: str = "spec"
 ) -> dict[str, int]:
