@@ -132,7 +132,7 @@ def test_without_a_limiter_the_same_load_draws_429(
 
 @windows.test
 def test_the_default_limiter_uses_the_spec_limits() -> None:
-    limits = KlaviyoLimits()  # the spec's: get_tags 3/s, 60/m
+    limits = KlaviyoLimits(clock=MidWindowClock())  # the spec's: get_tags 3/s, 60/m
     with (
         LoopbackServer(default=limits) as server,
         Klaviyo(api_key=key(3), base_url=server.url, max_retries=0, timeout=5.0) as c,
@@ -234,7 +234,9 @@ def test_ratelimit_limit_replaces_the_spec_limits() -> None:
 
 @windows.test
 def test_track_and_identify_are_limited() -> None:
-    limits = KlaviyoLimits({"track_post": "4/s, 100/m", "identify_post": "4/s, 100/m"})
+    limits = KlaviyoLimits(
+        {"track_post": "4/s, 100/m", "identify_post": "4/s, 100/m"}, clock=MidWindowClock()
+    )
     per_client = {"track_post": "4/s, 100/m", "identify_post": "4/s, 100/m"}
     with LoopbackServer(default=Respond(200, body=b"1")) as server:
         server.default = lambda request: _one(limits(request))
@@ -257,7 +259,7 @@ def test_track_and_identify_are_limited() -> None:
 
 @windows.test
 async def test_async_track_is_limited() -> None:
-    limits = KlaviyoLimits({"track_post": "4/s, 100/m"})
+    limits = KlaviyoLimits({"track_post": "4/s, 100/m"}, clock=MidWindowClock())
     with LoopbackServer() as server:
         server.default = lambda request: _one(limits(request))
         async with AsyncKlaviyoPublic(

@@ -115,9 +115,10 @@ def fleet(
     """Three processes of one account, each making two calls at once against 4/s (six: more
     than one window holds, fewer than two; through Redis, four go and two wait for the next
     second), then without a limiter (the same processes for both runs: starting them is what
-    costs; that server's windows start half-way through the second of its first request, so
-    the six calls sent together land in one window whatever the phase of the wall clock)."""
-    through_redis, alone = KlaviyoLimits(LIMITS), KlaviyoLimits(LIMITS, clock=MidWindowClock())
+    costs). Each server's windows start half-way through the second of its first request: the
+    calls sent together land in one window whatever the phase of the wall clock."""
+    through_redis = KlaviyoLimits(LIMITS, clock=MidWindowClock())
+    alone = KlaviyoLimits(LIMITS, clock=MidWindowClock())
     tmp = tmp_path_factory.mktemp("fleet")
     with LoopbackServer(default=through_redis) as one, LoopbackServer(default=alone) as other:
         shared, unlimited = run_workers([(one.url, redis_url), (other.url, None)], 3, 2, tmp)
