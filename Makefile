@@ -41,10 +41,12 @@ PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
 test: $(STAMP)
 	$(PYTEST)
 
-## test-fast: the inner loop: every test not marked slow (no full-spec generation of every
-##   revision, no mutation cases, no fresh venvs); `make test` before you push
+## test-fast: the inner loop: every test not marked slow (not the end-to-end tier tests/e2e, no
+##   mutation cases); `make test` before you push. One worker more than cores: many of these
+##   tests wait on real rate-limit windows, deadlines and child processes, not on a core
+FAST_WORKERS := $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
 test-fast: $(STAMP)
-	$(PYTEST) -m "not slow"
+	$(BIN)/python -m pytest -q -n $(FAST_WORKERS) --dist loadgroup -m "not slow"
 
 ## check: lint + types (generator and generated package: mypy, pyright) + drift of generated/
 check: lint typecheck pyright drift

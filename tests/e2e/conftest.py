@@ -1,6 +1,8 @@
 """Generations shared by the end-to-end tests (each made once per run).
 
-A test that uses them is marked ``slow``: the first one generates every spec we hold.
+Every test here is marked ``slow`` (``make test`` runs them, ``make test-fast`` leaves them
+out): they run the whole command, a type checker or a fresh environment over real specs, and
+the first one that uses the shared generations generates every spec we hold.
 """
 
 from __future__ import annotations
@@ -32,15 +34,17 @@ on a loaded machine; the default timeout is for one hung test, not for this)."""
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here that uses the shared generations is ``slow`` (full-spec generations),
-    with a timeout that leaves room for making them. Under pytest-xdist the tests that use
+    """Every test here is ``slow`` (the end-to-end tier); one that uses the shared generations
+    gets a timeout that leaves room for making them. Under pytest-xdist the tests that use
     ``upgraded`` run in one worker (``--dist loadgroup``), which makes it once; ``packages``
     is shared across workers through its cache."""
     here = Path(__file__).parent
     for item in items:
+        if here not in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.slow)
         used = set(getattr(item, "fixturenames", ()))
-        if here in item.path.parents and SHARED & used:
-            item.add_marker(pytest.mark.slow)
+        if SHARED & used:
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT))
             if "upgraded" in used:

@@ -187,7 +187,7 @@ async def test_post_not_safe_to_repeat_async() -> None:
 def test_hang_raises_timeout_within_the_bound() -> None:
     with serving(max_hang=20) as server:
         server.script(Hang(20))
-        with sync_client(server, timeout=0.5, max_retries=0) as client:
+        with sync_client(server, timeout=1.0, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(APITimeoutError) as caught:
                 client.profiles.get_profile("p1")
@@ -202,7 +202,7 @@ def test_hang_with_bounded_retries() -> None:
     fake = FakeTime()
     with (
         serving(default=Hang(20), max_hang=20) as server,
-        sync_client(server, fake, timeout=0.15, max_retries=1) as client,
+        sync_client(server, fake, timeout=0.6, max_retries=1) as client,
     ):
         with pytest.raises(APITimeoutError):
             client.profiles.get_profile("p1")
@@ -218,7 +218,7 @@ def test_hang_with_bounded_retries() -> None:
 @timeouts.test
 async def test_hang_raises_timeout_async() -> None:
     with serving(default=Hang(20), max_hang=20) as server:
-        async with async_client(server, timeout=0.2, max_retries=0) as client:
+        async with async_client(server, timeout=1.0, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(APITimeoutError):
                 await client.profiles.get_profile("p1")
@@ -229,11 +229,11 @@ async def test_hang_raises_timeout_async() -> None:
 
 @timeouts.test
 def test_a_retry_never_runs_past_the_deadline() -> None:
-    # First attempt: 503 at once. The backoff sleep (fake clock) leaves 0.4 s of the 1 s
-    # deadline, so the retry that meets a silent server must time out after ~0.4 s, not after
+    # First attempt: 503 at once. The backoff sleep (fake clock) leaves 1 s of the 2 s
+    # deadline, so the retry that meets a silent server must time out after ~1 s, not after
     # the client's 5 s read timeout.
     fake = FakeTime()
-    policy = RetryPolicy(deadline=1.0, initial_delay=0.6, jitter="none", max_retries=3)
+    policy = RetryPolicy(deadline=2.0, initial_delay=1.0, jitter="none", max_retries=3)
     with serving(max_hang=20) as server:
         server.script(Respond(503), Hang(20))
         with sync_client(server, fake, timeout=5.0, retry=policy) as client:
@@ -241,6 +241,6 @@ def test_a_retry_never_runs_past_the_deadline() -> None:
             with pytest.raises(APITimeoutError):
                 client.profiles.get_profile("p1")
             elapsed = time.monotonic() - started
-    assert fake.sleeps == [0.6]
+    assert fake.sleeps == [1.0]
     assert len(server.requests) == 2
     assert elapsed < 4.0  # the 5 s read timeout was cut to what the deadline left

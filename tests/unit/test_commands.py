@@ -38,7 +38,16 @@ def test_the_readme_test_command_is_what_ci_runs_and_it_runs_everything() -> Non
 
 
 def test_make_test_fast_leaves_out_only_the_slow_tests() -> None:
-    assert _recipe("test-fast") == ['$(PYTEST) -m "not slow"']
+    # the same pytest and grouping as `make test`, one worker more than cores (its tests wait
+    # more than they compute), without the slow tests
+    assert _recipe("test") == ["$(PYTEST)"]
+    assert _recipe("test-fast") == [
+        '$(BIN)/python -m pytest -q -n $(FAST_WORKERS) --dist loadgroup -m "not slow"'
+    ]
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup\n" in text
+    (workers,) = [line for line in text.splitlines() if line.startswith("FAST_WORKERS :=")]
+    assert "_NPROCESSORS_ONLN" in workers and "+ 1" in workers
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`make test-fast`" in readme
 
