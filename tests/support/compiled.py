@@ -28,7 +28,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from tests.support.gencache import cache_root
+from tests.support.gencache import cache_root, kept
 from tests.support.pycs import lend
 
 KEPT = 48
@@ -84,12 +84,8 @@ def compile_package(pytestconfig: Any, src: Path, only: Sequence[str] = ()) -> N
     root = generations.with_name(generations.name + "-pycs")  # beside, not in, generations/
     root.mkdir(parents=True, exist_ok=True)
     entry = root / _key(src, only)
-    with FileLock(str(entry) + ".lock"):
-        if not entry.is_dir():
-            part = entry.with_name(entry.name + ".part")
-            shutil.rmtree(part, ignore_errors=True)
-            _compile(src, part, only)
-            part.rename(entry)
+    with kept(entry, lambda part: _compile(src, part, only)) as made:
+        if made:
             _prune(root)
         os.utime(entry)  # recently used: kept
         lend(entry, src)

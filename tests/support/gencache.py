@@ -26,13 +26,14 @@ The folder: ``$KLAVIYO_TEST_GENERATIONS`` if set, else ``generations/`` in pytes
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,22 @@ def _make(
     part.rename(entry)
     _prune(root)
     return Generated(0, result.output, result.stderr)
+
+
+@contextlib.contextmanager
+def kept(entry: Path, make: Callable[[Path], None]) -> Iterator[bool]:
+    """The kept folder *entry*, made once for every process: under its file lock, when it is
+    not there yet, ``make(part)`` fills a new folder beside it, which then becomes *entry* (a
+    failure leaves no entry). Yields whether it was made now, still holding the lock, so the
+    caller can prune others or copy out of it before another process prunes it."""
+    with FileLock(str(entry) + ".lock"):
+        made = not entry.is_dir()
+        if made:
+            part = entry.with_name(entry.name + ".part")
+            shutil.rmtree(part, ignore_errors=True)
+            make(part)
+            part.rename(entry)
+        yield made
 
 
 def _prune(root: Path) -> None:

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock
+from tests.support.gencache import kept as kept_folder
 
 
 def compile_tree(
@@ -45,13 +45,13 @@ def compile_tree(
         return _compile(src, into, edit)
     kept.mkdir(parents=True, exist_ok=True)
     entry = kept / f"pycs-{_key(src, edit)}"
-    with FileLock(str(entry) + ".lock"):
-        if not entry.is_dir():
-            part = entry.with_name(entry.name + ".part")
-            shutil.rmtree(part, ignore_errors=True)
-            part.mkdir()
-            _compile(src, part, edit)
-            part.rename(entry)
+
+    def make(part: Path) -> None:
+        part.mkdir()
+        _compile(src, part, edit)
+
+    with kept_folder(entry, make) as made:
+        if made:
             for old in kept.glob("pycs-*"):  # of another package text: kept one at a time
                 if old.is_dir() and old != entry and old.suffix != ".part":
                     shutil.rmtree(old, ignore_errors=True)

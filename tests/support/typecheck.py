@@ -31,7 +31,7 @@ from typing import Any, Literal
 from filelock import FileLock
 
 from tests.conftest import CLIENT_SRC, ROOT
-from tests.support.gencache import cache_root
+from tests.support.gencache import cache_root, kept
 
 __all__ = ["keep_project_seed", "mypy_errors", "mypy_matches_marks", "seeded", "seeded_project"]
 
@@ -110,12 +110,8 @@ def seeded(pytestconfig: Any, kind: Seed, target: Path) -> Path:
     root = generations.with_name(generations.name + "-mypy")  # beside, not in, generations/
     root.mkdir(parents=True, exist_ok=True)
     entry = root / f"mypy-{kind}-{_seed_key(kind)}"
-    with FileLock(str(entry) + ".lock"):
-        if not entry.is_dir():
-            part = entry.with_name(entry.name + ".part")
-            shutil.rmtree(part, ignore_errors=True)
-            _check_package(kind, part)
-            part.rename(entry)
+    with kept(entry, lambda part: _check_package(kind, part)) as made:
+        if made:
             for old in root.glob(f"mypy-{kind}-*"):  # of a package that is no longer there
                 if old.is_dir() and old != entry:
                     shutil.rmtree(old, ignore_errors=True)

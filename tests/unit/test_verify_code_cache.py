@@ -12,17 +12,10 @@ import pytest
 
 from generator import verify
 from generator.errors import SpecError
+from tests.unit.test_output_folder import _tree
 
 # its message is the file name its code object carries (what tracebacks show)
 WHERE = "import sys\nraise LookupError(sys._getframe().f_code.co_filename)\n"
-
-
-def _tree(root: Path, modules: dict[str, str]) -> Path:
-    package = root / verify.PACKAGE
-    package.mkdir(parents=True)
-    for name, text in modules.items():
-        (package / name).write_text(text, encoding="utf-8")
-    return root
 
 
 def _failure(tree: Path) -> str:
