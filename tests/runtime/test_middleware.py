@@ -26,8 +26,10 @@ from tests.runtime.test_backends import ASYNC, SYNC, async_client, sync_client
 from tests.support.loopback import Hang, Respond
 from tests.support.together import Together
 
-SCRIPT = (Hang(0.6), Respond(503), Respond(429, headers={"Retry-After": "0"}))
-OPTIONS: dict[str, Any] = {"attempt_timeout": 0.3}  # the hang ends the first attempt
+SCRIPT = (Hang(3.0), Respond(503), Respond(429, headers={"Retry-After": "0"}))
+# the hang ends the first attempt; each later attempt has 1.5 s to get its answer (these tests
+# run side by side: 0.3 s was once too little for an answer on a loaded machine)
+OPTIONS: dict[str, Any] = {"attempt_timeout": 1.5}
 
 
 class SeenError(KlaviyoError):
