@@ -16,10 +16,8 @@ compile as before.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import os
-import py_compile
 import shutil
 import sys
 from collections.abc import Sequence
@@ -29,7 +27,7 @@ from typing import Any
 from filelock import FileLock
 
 from tests.support.gencache import cache_root, kept
-from tests.support.pycs import lend
+from tests.support.pycs import compile_modules, lend
 
 KEPT = 48
 """How many packages' byte-code is kept (the most recently used): the tests use about 20 per
@@ -57,22 +55,6 @@ def _key(src: Path, only: Sequence[str]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _compile(src: Path, into: Path, only: Sequence[str]) -> None:
-    """Checked-hash byte-code of the modules :func:`_modules` lists, in a tree of
-    ``__pycache__`` folders under ``into/src`` (the layout :func:`tests.support.pycs.lend`
-    reads)."""
-    work = into / "src"
-    for path in _modules(src, only):
-        target = work / path.relative_to(src)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    mode = py_compile.PycInvalidationMode.CHECKED_HASH
-    assert compileall.compile_dir(work, quiet=2, invalidation_mode=mode), f"{src}: no compile"
-    for path in sorted(work.rglob("*"), reverse=True):
-        if path.is_file() and path.parent.name != "__pycache__":
-            path.unlink()
-
-
 def compile_package(pytestconfig: Any, src: Path, only: Sequence[str] = ()) -> None:
     """Put checked-hash byte-code of every module under ``src`` (a generated package's ``src``;
     ``only``: of those under these of its folders, for a package whose interpreters import
@@ -84,7 +66,7 @@ def compile_package(pytestconfig: Any, src: Path, only: Sequence[str] = ()) -> N
     root = generations.with_name(generations.name + "-pycs")  # beside, not in, generations/
     root.mkdir(parents=True, exist_ok=True)
     entry = root / _key(src, only)
-    with kept(entry, lambda part: _compile(src, part, only)) as made:
+    with kept(entry, lambda part: compile_modules(src, part, modules=_modules(src, only))) as made:
         if made:
             _prune(root)
         os.utime(entry)  # recently used: kept

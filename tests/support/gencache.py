@@ -158,7 +158,7 @@ def _make(
 
 
 @contextlib.contextmanager
-def kept(entry: Path, make: Callable[[Path], None]) -> Iterator[bool]:
+def kept(entry: Path, make: Callable[[Path], object]) -> Iterator[bool]:
     """The kept folder *entry*, made once for every process: under its file lock, when it is
     not there yet, ``make(part)`` fills a new folder beside it, which then becomes *entry* (a
     failure leaves no entry). Yields whether it was made now, still holding the lock, so the

@@ -23,7 +23,7 @@ import os
 import py_compile
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tests.support.gencache import kept as kept_folder
@@ -42,13 +42,13 @@ def compile_tree(
     spec file's name in their headers): a ``.pyc`` records the hash of the text it was
     compiled from, so it serves only a module of exactly that text. ``kept``: see above."""
     if kept is None:
-        return _compile(src, into, edit)
+        return compile_modules(src, into, edit)
     kept.mkdir(parents=True, exist_ok=True)
     entry = kept / f"pycs-{_key(src, edit)}"
 
     def make(part: Path) -> None:
         part.mkdir()
-        _compile(src, part, edit)
+        compile_modules(src, part, edit)
 
     with kept_folder(entry, make) as made:
         if made:
@@ -60,14 +60,14 @@ def compile_tree(
 
 
 def _key(src: Path, edit: Callable[[str], str] | None) -> str:
-    """The hash of what :func:`_compile` makes of ``src``: each module's text (edited) and the
-    Python version."""
+    """The hash of what :func:`compile_modules` makes of ``src``: each module's text (edited)
+    and the Python version."""
     digest = hashlib.sha256(sys.version.encode())
     for module in sorted(src.rglob("*.py")):
         if "__pycache__" in module.relative_to(src).parts:
             continue
         data = module.read_bytes()
-        if edit is not None:  # as _compile writes it
+        if edit is not None:  # as compile_modules writes it
             data = edit(module.read_text(encoding="utf-8")).encode("utf-8")
         rel = module.relative_to(src).as_posix()
         digest.update(b"\1" + rel.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -85,9 +85,23 @@ def _link(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _compile(src: Path, into: Path, edit: Callable[[str], str] | None) -> Path:
+def compile_modules(
+    src: Path,
+    into: Path,
+    edit: Callable[[str], str] | None = None,
+    modules: Sequence[Path] | None = None,
+) -> Path:
+    """Checked-hash byte-code of the modules under ``src`` (``modules``: only these of them) in
+    a tree of ``__pycache__`` folders under ``into/src`` (what :func:`lend` reads); ``edit``:
+    applied to each module's text first. Returns ``into``."""
     work = into / "src"
-    shutil.copytree(src, work, ignore=shutil.ignore_patterns("__pycache__"))
+    if modules is None:
+        shutil.copytree(src, work, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        for path in modules:
+            target = work / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
     if edit is not None:
         for module in work.rglob("*.py"):
             module.write_text(edit(module.read_text(encoding="utf-8")), encoding="utf-8")
