@@ -35,18 +35,18 @@ generate: $(STAMP)
 fetch: $(STAMP)
 	$(BIN)/klaviyo-codegen fetch
 
-## test: the whole test suite (what CI runs), in one worker process per core (pytest-xdist;
-##   --dist loadgroup: tests that share a costly module or session fixture run in one worker)
-PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
+## test: the whole test suite (what CI runs) in pytest-xdist workers, one more than cores: many
+##   tests wait on real rate-limit windows, deadlines, servers and child processes, not on a
+##   core (--dist loadgroup: tests that share a costly module or session fixture run in one worker)
+WORKERS := $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
+PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup
 test: $(STAMP)
 	$(PYTEST)
 
 ## test-fast: the inner loop: every test not marked slow (not the end-to-end tier tests/e2e, no
-##   mutation cases); `make test` before you push. One worker more than cores: many of these
-##   tests wait on real rate-limit windows, deadlines and child processes, not on a core
-FAST_WORKERS := $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
+##   mutation cases), with the same workers; `make test` before you push
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(FAST_WORKERS) --dist loadgroup -m "not slow"
+	$(PYTEST) -m "not slow"
 
 ## check: lint + types (generator and generated package: mypy, pyright) + drift of generated/
 check: lint typecheck pyright drift
