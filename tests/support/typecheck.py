@@ -12,6 +12,11 @@ like the generations of :mod:`tests.support.gencache`) in either of the two ways
 * ``"package"``: inside a generated project (its own ``[tool.mypy]``) on ``src/klaviyo_client``,
   for a generated package itself.
 
+The root's settings differ from the project's only for our own modules (``generator``,
+``tests``: unreachable code is an error there), so the package's modules have the same settings
+either way and the ``"user"`` seed starts from the ``"package"`` one: mypy keeps every cached
+module, and checks only what the ``"user"`` way adds.
+
 mypy trusts a cached module only while the module's source hash and the interfaces it depends
 on are unchanged, so a seed changes how long a check takes, never what it finds.
 ``KLAVIYO_TEST_GENERATIONS=off`` (or ``-p no:cacheprovider``) checks from nothing every time.
@@ -80,9 +85,10 @@ def _seed_key(kind: Seed) -> str:
     return digest.hexdigest()[:20]
 
 
-def _check_package(kind: Seed, cache: Path) -> None:
+def _check_package(pytestconfig: Any, kind: Seed, cache: Path) -> None:
     """Run mypy --strict over the committed package, the *kind* way, into *cache*."""
     if kind == "user":
+        seeded(pytestconfig, "package", cache)  # the same settings for the package's modules
         command = ["--no-error-summary", "-p", "klaviyo_client"]
         cwd, env = ROOT, {**os.environ, "MYPYPATH": str(CLIENT_SRC)}
     else:
@@ -110,7 +116,7 @@ def seeded(pytestconfig: Any, kind: Seed, target: Path) -> Path:
     root = generations.with_name(generations.name + "-mypy")  # beside, not in, generations/
     root.mkdir(parents=True, exist_ok=True)
     entry = root / f"mypy-{kind}-{_seed_key(kind)}"
-    with kept(entry, lambda part: _check_package(kind, part)) as made:
+    with kept(entry, lambda part: _check_package(pytestconfig, kind, part)) as made:
         if made:
             for old in root.glob(f"mypy-{kind}-*"):  # of a package that is no longer there
                 if old.is_dir() and old != entry:
