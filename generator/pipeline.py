@@ -41,13 +41,23 @@ from .surface import FILE as SURFACE_FILE
 from .surface import SurfaceError
 from .verify import Checks, Verifier
 
+_VALIDATED: set[tuple[str, str]] = set()
+"""(sha256, label) of every spec this process has validated. Normalization makes the same
+document of the same bytes (its repairs warn again each time), and validation only reads that
+document: a spec loaded again (a long-lived process, a regeneration over an earlier output, the
+legacy spec of every generation) is not validated again. Only a spec that passed is listed: one
+that failed fails again, with the same message."""
+
 
 def load_spec(file: str, spec_dir: str | None, sources: list[specs.Source]) -> specs.LoadedSpec:
     """Locate and parse a spec, then check basics, normalize (repairs warn) and validate it."""
     loaded = specs.load(file, spec_dir, sources)
     specs.check_basics(loaded.doc, loaded.label)
     normalize(loaded.doc, label=loaded.label)
-    specs.validate(loaded.doc, loaded.label)
+    key = (loaded.sha256, loaded.label)
+    if key not in _VALIDATED:
+        specs.validate(loaded.doc, loaded.label)
+        _VALIDATED.add(key)
     return loaded
 
 
